@@ -1,0 +1,293 @@
+"""`create_subgraph_app(name, schema)`: the FastAPI app every subgraph runs.
+
+It owns the process-wide runtime (engine, Redis, JWKS verifier, live hub), verifies the caller's token on
+every HTTP request and WebSocket connection, and serves `/graphql`, `/health`, `/ready` and `/metrics`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+
+from subgraphs.core.auth import ANONYMOUS, InvalidAccessToken, JwksClient, Principal, TokenVerifier, session_is_active
+from subgraphs.core.context import Context, Runtime
+from subgraphs.core.db import create_engine, create_sessionmaker
+from subgraphs.core.errors import NotAuthenticated, RateLimited
+from subgraphs.core.live import LiveHub
+from subgraphs.core.ratelimit import RateLimiter
+from subgraphs.core.settings import Settings, get_settings
+
+log = logging.getLogger("coursegraph.app")
+
+ROUTER_SECRET_HEADER = "x-coursegraph-router-secret"
+REQUEST_ID_HEADER = "x-request-id"
+
+
+class Metrics:
+    def __init__(self, subgraph: str) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "graphql_requests_total", "GraphQL requests", ["subgraph", "outcome"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "graphql_request_seconds", "GraphQL request latency", ["subgraph"], registry=self.registry
+        )
+        self.subgraph = subgraph
+
+
+async def create_runtime(name: str, settings: Settings, *, key_loader: Any = None) -> Runtime:
+    engine = create_engine(settings)
+    redis = Redis.from_url(settings.redis.url)
+    if key_loader is None:
+        jwks = JwksClient(
+            settings.auth.jwks_url,
+            cache_seconds=settings.auth.jwks_cache_seconds,
+            min_refresh_interval=settings.auth.jwks_refresh_min_interval_seconds,
+        )
+        key_loader = jwks.get
+    return Runtime(
+        name=name,
+        settings=settings,
+        engine=engine,
+        sessionmaker=create_sessionmaker(engine),
+        redis=redis,
+        verifier=TokenVerifier(settings, key_loader),
+        live=LiveHub(redis),
+        rate_limiter=RateLimiter(redis),
+    )
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    await runtime.live.close()
+    await runtime.redis.aclose()
+    await runtime.engine.dispose()
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: list[str]) -> str:
+    """The caller's address: X-Forwarded-For's first hop, but only when the peer is a trusted proxy."""
+    if peer and forwarded_for and _is_trusted(peer, trusted):
+        return forwarded_for.split(",")[0].strip()
+    return peer or "unknown"
+
+
+def _is_trusted(peer: str, trusted: list[str]) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in trusted)
+
+
+def bearer_token(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if token and scheme.lower() == "bearer":
+        return token.strip()
+    return value.strip() if not token else None
+
+
+async def authenticate(runtime: Runtime, authorization: str | None) -> Principal:
+    """ANONYMOUS without a token; a Principal for a valid one; InvalidAccessToken otherwise."""
+    token = bearer_token(authorization)
+    if authorization and not token:
+        raise InvalidAccessToken()
+    if token is None:
+        return ANONYMOUS
+    principal = await runtime.verifier.verify(token)
+    # Logout and refresh-token reuse delete the session: its access tokens die with it at once.
+    if principal.session_id and not await session_is_active(runtime.redis, principal.session_id):
+        raise InvalidAccessToken("The session has ended. Sign in again.")
+    return principal
+
+
+class RouterOnly:
+    """In production, refuse requests that do not carry the router's shared secret (health excepted)."""
+
+    OPEN_PATHS = ("/health", "/ready", "/metrics", "/.well-known/jwks.json")
+
+    def __init__(self, app: ASGIApp, secret: str) -> None:
+        self.app = app
+        self.secret = secret.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(self.OPEN_PATHS):
+            headers = dict(scope["headers"])
+            supplied = headers.get(ROUTER_SECRET_HEADER.encode(), b"")
+            if not hmac.compare_digest(supplied, self.secret):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 4403})
+                    return
+                response = JSONResponse({"errors": [{"message": "Forbidden", "extensions": {"code": "FORBIDDEN"}}]}, 403)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class SubgraphGraphQLRouter(GraphQLRouter):
+    """Adds WebSocket authentication (token in connection params) and orjson responses."""
+
+    def __init__(self, *args: Any, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._metrics = metrics
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        params = context.connection_params or {}
+        authorization = params.get("Authorization") or params.get("authorization")
+        if authorization and context.principal is ANONYMOUS:
+            try:
+                context.principal = await authenticate(context.runtime, authorization)
+            except NotAuthenticated as exc:
+                raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
+        return await super().on_ws_connect(context)
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        self._metrics.requests.labels(self._metrics.subgraph, "error" if result.errors else "ok").inc()
+        return await super().process_result(request, result)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+def create_subgraph_app(
+    name: str,
+    schema: Any,
+    *,
+    build_loaders: Callable[[Context], Any] | None = None,
+    on_startup: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None,
+    key_loader_factory: Callable[[Settings], Any] | None = None,
+    settings: Settings | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = Metrics(name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        key_loader = key_loader_factory(settings) if key_loader_factory else None
+        runtime = await create_runtime(name, settings, key_loader=key_loader)
+        app.state.runtime = runtime
+        if on_startup:
+            await on_startup(runtime, app)
+        try:
+            yield
+        finally:
+            await close_runtime(runtime)
+
+    async def get_context(request: Request = None, websocket: WebSocket = None) -> Context:  # type: ignore[assignment]
+        connection = request or websocket
+        assert connection is not None
+        runtime: Runtime = connection.app.state.runtime
+        peer = connection.client.host if connection.client else None
+        context = Context(
+            runtime=runtime,
+            request_id=connection.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex,
+            client_ip=client_ip(peer, connection.headers.get("x-forwarded-for"), settings.trusted_proxies),
+            build_loaders=build_loaders,
+        )
+        try:
+            context.principal = await authenticate(runtime, connection.headers.get("authorization"))
+            if request is not None:
+                await _count_api_call(runtime, context)
+        except (NotAuthenticated, RateLimited) as exc:
+            if websocket is not None:
+                raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
+            raise _Refused(exc) from exc
+        return context
+
+    graphql = SubgraphGraphQLRouter(
+        schema,
+        context_getter=get_context,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        multipart_uploads_enabled=False,
+        metrics=metrics,
+    )
+
+    app = FastAPI(title=f"CourseGraph {name} subgraph", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.include_router(graphql, prefix="/graphql")
+
+    @app.exception_handler(_Refused)
+    async def _refused(request: Request, exc: _Refused) -> JSONResponse:
+        error = exc.error
+        body = {"data": None, "errors": [{"message": error.message, "extensions": error.extensions}]}
+        if isinstance(error, RateLimited):
+            return JSONResponse(body, status_code=429, headers={"Retry-After": str(error.retry_after_seconds)})
+        return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+    @app.middleware("http")
+    async def _request_id(request: Request, call_next: Callable) -> Response:
+        started = time.perf_counter()
+        request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        request.scope["headers"] = [
+            *[(k, v) for k, v in request.scope["headers"] if k != REQUEST_ID_HEADER.encode()],
+            (REQUEST_ID_HEADER.encode(), request_id.encode()),
+        ]
+        response = await call_next(request)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        if request.url.path == "/graphql":
+            metrics.latency.labels(name).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "subgraph": name}
+
+    @app.get("/ready")
+    async def ready(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        checks: dict[str, str] = {}
+        try:
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["postgres"] = "ok"
+        except Exception as exc:  # readiness reports; it never raises
+            checks["postgres"] = f"error: {type(exc).__name__}"
+        try:
+            await runtime.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+        healthy = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503)
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    if settings.is_production:
+        app.add_middleware(RouterOnly, secret=settings.router.shared_secret)
+    return app
+
+
+class _Refused(Exception):
+    """The request is refused before execution (bad token, API rate limit)."""
+
+    def __init__(self, error: NotAuthenticated | RateLimited) -> None:
+        self.error = error
+
+
+async def _count_api_call(runtime: Runtime, context: Context) -> None:
+    """API rate limit per principal (per IP for anonymous callers)."""
+    limits = runtime.settings.rate_limits
+    who = context.principal.subject if context.principal.is_authenticated else f"ip:{context.client_ip}"
+    await runtime.rate_limiter.hit(
+        f"api:{who}", limit=limits.api_per_principal, window_seconds=limits.api_per_principal_window_seconds
+    )

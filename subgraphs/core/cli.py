@@ -1,0 +1,335 @@
+"""The `coursegraph` command: run, serve, migrate, seed, and keep the schema pipeline honest."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import typer
+
+from subgraphs.core.domains import DOMAINS, app_path, outboxes, schema_of
+from subgraphs.core.settings import SUBGRAPH_PORTS, Settings, get_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_DIR = ROOT / "schema"
+ROUTER_DIR = ROOT / "router"
+
+app = typer.Typer(help="CourseGraph: a federated GraphQL platform for course creators.", no_args_is_help=True)
+schema_app = typer.Typer(help="Export, compose and check the federated schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+app.add_typer(keys_app, name="keys")
+
+DEMO_PASSWORD = "coursegraph-demo"
+DEMO_USERS = (
+    ("admin@coursegraph.dev", "Ada Admin", "site_admin"),
+    ("instructor@coursegraph.dev", "Ivan Instructor", "instructor"),
+    ("student@coursegraph.dev", "Sam Student", "student"),
+    ("student2@coursegraph.dev", "Sia Student", "student"),
+)
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _require_services(settings: Settings) -> None:
+    if not settings.database.url or not settings.redis.url:
+        typer.echo("DATABASE_URL and REDIS_URL must be set (or use `coursegraph dev`).", err=True)
+        raise typer.Exit(2)
+
+
+# --- database ------------------------------------------------------------------------------------
+
+
+def migrate_database(database_url: str | None = None) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+        get_settings.cache_clear()
+    command.upgrade(config, "head")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply all database migrations."""
+    settings = get_settings()
+    _require_services(settings)
+    migrate_database()
+    typer.echo("database is up to date")
+
+
+async def seed_demo(settings: Settings) -> list[tuple[str, str]]:
+    """Idempotent demo data: one account per role, emails verified. Never in production."""
+    from sqlalchemy import select
+
+    from subgraphs.core.db import create_engine, create_sessionmaker
+    from subgraphs.users.models import User
+    from subgraphs.users.passwords import hash_password
+
+    if settings.is_production:
+        raise RuntimeError("refusing to seed demo accounts in production")
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    password_hash = await hash_password(DEMO_PASSWORD, settings.auth)
+    try:
+        async with sessionmaker() as session, session.begin():
+            existing = set((await session.scalars(select(User.email))).all())
+            for email, name, role in DEMO_USERS:
+                if email not in existing:
+                    session.add(
+                        User(email=email, full_name=name, role=role, password_hash=password_hash, email_verified=True)
+                    )
+    finally:
+        await engine.dispose()
+    return [(email, role) for email, _, role in DEMO_USERS]
+
+
+@app.command()
+def seed() -> None:
+    """Create the demo accounts (idempotent; refused in production)."""
+    settings = get_settings()
+    _require_services(settings)
+    for email, role in asyncio.run(seed_demo(settings)):
+        typer.echo(f"{role:20} {email}  password: {DEMO_PASSWORD}")
+
+
+# --- serving -------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    subgraph: str = typer.Argument(..., help=f"One of: {', '.join(DOMAINS)}"),
+    port: int | None = typer.Option(None, help="Defaults to the subgraph's standard port."),
+    workers: int = typer.Option(1, help="uvicorn worker processes (use several in production)."),
+) -> None:
+    """Serve one subgraph."""
+    import uvicorn
+
+    if subgraph not in DOMAINS:
+        raise typer.BadParameter(f"unknown subgraph {subgraph!r}; choose from {', '.join(DOMAINS)}")
+    settings = get_settings()
+    _require_services(settings)
+    uvicorn.run(
+        app_path(subgraph),
+        host=settings.bind_host,
+        port=port or SUBGRAPH_PORTS[subgraph],
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,  # client IPs come from X-Forwarded-For of trusted proxies only (core.app)
+        ws="websockets-sansio",
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """The outbox relay and the event consumers of this process."""
+    from redis.asyncio import Redis
+
+    from subgraphs.core.db import create_engine, create_sessionmaker
+    from subgraphs.core.events import OutboxRelay
+    from subgraphs.core.mail import MailConsumer
+
+    engine = create_engine(settings)
+    redis = Redis.from_url(settings.redis.url)
+    ev = settings.events
+    relay = OutboxRelay(
+        create_sessionmaker(engine),
+        redis,
+        outboxes(),
+        batch_size=ev.relay_batch_size,
+        poll_interval=ev.relay_poll_interval_seconds,
+    )
+    consumers = [
+        MailConsumer(
+            redis,
+            settings.mail,
+            block_ms=ev.consumer_block_ms,
+            claim_idle_ms=ev.consumer_claim_idle_ms,
+            dedupe_ttl_seconds=ev.dedupe_ttl_seconds,
+        )
+    ]
+    try:
+        await asyncio.gather(relay.run(stop), *(consumer.run(stop) for consumer in consumers))
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+
+
+@app.command()
+def worker() -> None:
+    """Run the outbox relay and the event consumers (mail) until stopped."""
+    settings = get_settings()
+    _require_services(settings)
+    _logging(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(main())
+
+
+def router_env(settings: Settings) -> dict[str, str]:
+    """The router's configuration, derived from the one Settings (router/README.md lists the variables)."""
+    g = settings.graphql
+    env = {
+        "CG_SUPERGRAPH": str(SCHEMA_DIR / "supergraph.graphql"),
+        "CG_HOST": settings.router.host,
+        "CG_PORT": str(settings.router.port),
+        "CG_JWKS_URL": settings.auth.jwks_url,
+        "CG_JWT_ISSUER": settings.auth.issuer,
+        "CG_JWT_AUDIENCE": settings.auth.audience,
+        "CG_PRODUCTION": "1" if settings.is_production else "0",
+        "CG_MAX_DEPTH": str(g.max_depth),
+        "CG_MAX_TOKENS": str(g.max_tokens),
+        "CG_MAX_ALIASES": str(g.max_aliases),
+        "CG_MAX_COST": str(g.max_cost),
+        "CG_CORS_ORIGINS": ",".join(settings.router.cors_origins),
+        "CG_ROUTER_SECRET": settings.router.shared_secret,
+    }
+    if settings.router.subgraph_urls:
+        env["CG_SUBGRAPH_URLS"] = json.dumps(settings.router.subgraph_urls)
+    return env
+
+
+def router_argv() -> list[str]:
+    gateway = ROUTER_DIR / "node_modules" / ".bin" / "hive-gateway"
+    if not gateway.exists():
+        raise RuntimeError("router dependencies are missing: run `npm ci --prefix router` (or `make install`)")
+    return [str(gateway), "supergraph", "--config", str(ROUTER_DIR / "gateway.config.ts")]
+
+
+@app.command()
+def router() -> None:
+    """Run the federation router (Hive Gateway) in the foreground."""
+    settings = get_settings()
+    os.execve(router_argv()[0], router_argv(), {**os.environ, **router_env(settings)})
+
+
+@app.command()
+def dev(
+    data_dir: Path | None = typer.Option(None, help="Where embedded PostgreSQL/Redis keep data (default ./.coursegraph)."),
+) -> None:
+    """Run the whole platform locally: databases, migrations, demo data, subgraphs, worker, router."""
+    from subgraphs.core.devrun import run_dev
+
+    settings = get_settings()
+    _logging(settings)
+    raise typer.Exit(asyncio.run(run_dev(settings, data_dir or settings.data_dir)))
+
+
+# --- schema pipeline ------------------------------------------------------------------------------
+
+
+def export_sdl(target: Path) -> list[Path]:
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for domain in DOMAINS:
+        path = target / f"{domain}.graphql"
+        path.write_text(schema_of(domain).as_str() + "\n")
+        written.append(path)
+    urls = {domain: f"http://127.0.0.1:{SUBGRAPH_PORTS[domain]}/graphql" for domain in DOMAINS}
+    (target / "subgraphs.json").write_text(json.dumps(urls, indent=2) + "\n")
+    return written
+
+
+def compose(schema_dir: Path, *, stdout: bool = False) -> str:
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node is not installed (Node 20+ is needed for composition)")
+    argv = [node, str(ROUTER_DIR / "compose.mjs"), str(schema_dir)] + (["--stdout"] if stdout else [])
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"composition failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+@schema_app.command("export")
+def schema_export() -> None:
+    """Write each subgraph's SDL to schema/<name>.graphql."""
+    for path in export_sdl(SCHEMA_DIR):
+        typer.echo(f"wrote {path.relative_to(ROOT)}")
+
+
+@schema_app.command("compose")
+def schema_compose() -> None:
+    """Compose schema/supergraph.graphql from the exported SDL (open-source composer)."""
+    compose(SCHEMA_DIR)
+    typer.echo("wrote schema/supergraph.graphql")
+
+
+def breaking_changes(old_sdl: str, new_sdl: str) -> list[str]:
+    from graphql import build_schema, find_breaking_changes
+
+    old = build_schema(old_sdl, assume_valid_sdl=True)
+    new = build_schema(new_sdl, assume_valid_sdl=True)
+    return [f"{change.type.name}: {change.description}" for change in find_breaking_changes(old, new)]
+
+
+@schema_app.command("check")
+def schema_check(
+    against: str | None = typer.Option(None, help="A git ref: list breaking changes of the supergraph since it."),
+) -> None:
+    """Fail when the committed SDL or supergraph is stale or does not compose."""
+    problems = []
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp)
+        export_sdl(fresh)
+        for path in sorted(fresh.iterdir()):
+            committed = SCHEMA_DIR / path.name
+            if not committed.exists() or committed.read_text() != path.read_text():
+                problems.append(f"schema/{path.name} is stale: run `coursegraph schema export`")
+        try:
+            supergraph = compose(fresh, stdout=True)
+        except RuntimeError as exc:
+            problems.append(str(exc))
+            supergraph = None
+    committed_supergraph = SCHEMA_DIR / "supergraph.graphql"
+    if supergraph is not None and (
+        not committed_supergraph.exists() or committed_supergraph.read_text() != supergraph
+    ):
+        problems.append("schema/supergraph.graphql is stale: run `coursegraph schema compose`")
+    if against and supergraph is not None:
+        old = subprocess.run(
+            ["git", "show", f"{against}:schema/supergraph.graphql"], cwd=ROOT, capture_output=True, text=True
+        )
+        if old.returncode != 0:
+            problems.append(f"no schema/supergraph.graphql at {against}")
+        else:
+            changes = breaking_changes(old.stdout, supergraph)
+            for change in changes:
+                typer.echo(f"BREAKING {change}")
+            if changes:
+                problems.append(f"{len(changes)} breaking change(s) since {against}")
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("schema is up to date and composes")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new signing key; it signs from now on, older keys keep verifying until they are dropped."""
+    from subgraphs.users.keys import rotate_keys
+
+    kid = rotate_keys(get_settings().auth.signing_keys_file)
+    typer.echo(f"new signing key {kid}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

@@ -1,0 +1,100 @@
+"""Per-request context and the process-wide resources it draws from."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from strawberry.fastapi import BaseContext
+
+from subgraphs.core.auth import ANONYMOUS, Principal, TokenVerifier
+from subgraphs.core.live import LiveHub
+from subgraphs.core.ratelimit import RateLimiter
+from subgraphs.core.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """What one subgraph process opens once at start-up and shares across requests."""
+
+    name: str
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: Redis
+    verifier: TokenVerifier
+    live: LiveHub
+    rate_limiter: RateLimiter
+    # Domain extras (e.g. the users subgraph's signing keys), keyed by name.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A short transaction on its own session: commits on success, rolls back on any error.
+
+        Every database use in a request is one of these, so concurrently resolved fields never share a
+        session and a long-lived WebSocket never holds a connection idle in a transaction.
+        """
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """Who asked and from where: what services need of a request, without any GraphQL."""
+
+    principal: Principal = ANONYMOUS
+    request_id: str | None = None
+    client_ip: str = "unknown"
+
+
+class Context(BaseContext):
+    def __init__(
+        self,
+        *,
+        runtime: Runtime,
+        principal: Principal = ANONYMOUS,
+        request_id: str | None = None,
+        client_ip: str | None = None,
+        build_loaders: Callable[[Context], Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.principal = principal
+        self.request_id = request_id or uuid.uuid4().hex
+        self.client_ip = client_ip or "unknown"
+        self._build_loaders = build_loaders
+        self._loaders: Any = None
+
+    @property
+    def meta(self) -> RequestMeta:
+        return RequestMeta(principal=self.principal, request_id=self.request_id, client_ip=self.client_ip)
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def redis(self) -> Redis:
+        return self.runtime.redis
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        return self.runtime.rate_limiter
+
+    def transaction(self):  # noqa: ANN201 - an async context manager of AsyncSession
+        return self.runtime.transaction()
+
+    @property
+    def loaders(self) -> Any:
+        """The domain's DataLoaders, built lazily once per request (or per subscription connection)."""
+        if self._loaders is None:
+            if self._build_loaders is None:
+                raise RuntimeError(f"subgraph {self.runtime.name} declares no loaders")
+            self._loaders = self._build_loaders(self)
+        return self._loaders

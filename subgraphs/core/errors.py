@@ -1,0 +1,200 @@
+"""Typed errors.
+
+A service raises a `DomainError`. Where the field's result is a union that contains the error's GraphQL
+type, Strawberry's `exception_handlers` turn it into that union member (the client gets typed data).
+Anywhere else it surfaces as a GraphQL error whose `extensions.code` is the same code. Every other
+exception is masked as "Unexpected error." with the request id, and logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+log = logging.getLogger("coursegraph.errors")
+
+
+@strawberry.interface(description="Every expected failure: a stable machine code and a human message.")
+class Error:
+    message: str
+    code: str
+
+
+@strawberry.type
+class FieldError:
+    field: str = strawberry.field(description="Input field path, e.g. `input.email`.")
+    message: str
+
+
+@strawberry.type
+class ValidationError(Error):
+    field_errors: list[FieldError]
+
+
+@strawberry.type
+class NotFoundError(Error):
+    pass
+
+
+@strawberry.type
+class ForbiddenError(Error):
+    pass
+
+
+@strawberry.type
+class RateLimitedError(Error):
+    retry_after_seconds: int
+
+
+@strawberry.type
+class ConflictError(Error):
+    pass
+
+
+class DomainError(Exception):
+    """Base of every expected failure. Subclasses name their GraphQL type and default code."""
+
+    graphql_type: ClassVar[type] = ForbiddenError
+    default_code: ClassVar[str] = "ERROR"
+    default_message: ClassVar[str] = "The request failed."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+        self.message = message or self.default_message
+        self.code = code or self.default_code
+        super().__init__(self.message)
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": self.code}
+
+    def to_graphql(self) -> Any:
+        return self.graphql_type(message=self.message, code=self.code)
+
+
+class NotAuthenticated(DomainError):
+    default_code = "UNAUTHENTICATED"
+    default_message = "Sign in to do this."
+
+
+class Forbidden(DomainError):
+    default_code = "FORBIDDEN"
+    default_message = "You are not allowed to do this."
+
+
+class NotFound(DomainError):
+    graphql_type = NotFoundError
+    default_code = "NOT_FOUND"
+    default_message = "Not found."
+
+
+class Conflict(DomainError):
+    graphql_type = ConflictError
+    default_code = "CONFLICT"
+    default_message = "The request conflicts with the current state."
+
+
+class InvalidInput(DomainError):
+    graphql_type = ValidationError
+    default_code = "VALIDATION_FAILED"
+    default_message = "Some fields are invalid."
+
+    def __init__(self, field_errors: dict[str, str], message: str | None = None) -> None:
+        self.field_errors = field_errors
+        super().__init__(message or "; ".join(f"{f}: {m}" for f, m in field_errors.items()))
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": self.code, "fieldErrors": self.field_errors}
+
+    def to_graphql(self) -> ValidationError:
+        return ValidationError(
+            message=self.message,
+            code=self.code,
+            field_errors=[FieldError(field=f, message=m) for f, m in self.field_errors.items()],
+        )
+
+
+class RateLimited(DomainError):
+    graphql_type = RateLimitedError
+    default_code = "RATE_LIMITED"
+    default_message = "Too many attempts. Try again later."
+
+    def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
+        self.retry_after_seconds = max(1, int(retry_after_seconds))
+        super().__init__(message)
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": self.code, "retryAfterSeconds": self.retry_after_seconds}
+
+    def to_graphql(self) -> RateLimitedError:
+        return RateLimitedError(message=self.message, code=self.code, retry_after_seconds=self.retry_after_seconds)
+
+
+class _ToUnionMember(strawberry.ExceptionHandler):
+    def handle(self, exception: DomainError, *, field: Any, info: Any) -> Any:
+        return exception.to_graphql()
+
+
+def exception_handlers(error_classes: Iterable[type[DomainError]]) -> list[strawberry.ExceptionHandler]:
+    """One handler per GraphQL error type, catching exactly the classes that map to it.
+
+    Strawberry applies a handler only on fields whose union contains its error type; elsewhere the
+    exception stays a top-level GraphQL error with `extensions.code`. A class with its own GraphQL type
+    must not subclass another class with a different one (the first isinstance match wins).
+    """
+    grouped: dict[type, list[type[DomainError]]] = {}
+    for cls in error_classes:
+        grouped.setdefault(cls.graphql_type, []).append(cls)
+    handlers = []
+    for graphql_type, classes in grouped.items():
+        handler = _ToUnionMember()
+        handler.exception_type = tuple(classes)
+        handler.error_type = graphql_type
+        handlers.append(handler)
+    return handlers
+
+
+CORE_ERRORS: tuple[type[DomainError], ...] = (NotAuthenticated, Forbidden, NotFound, Conflict, InvalidInput, RateLimited)
+
+
+def _is_expected(error: GraphQLError) -> bool:
+    # No original error: parse/validation errors, which are safe and useful to show.
+    return error.original_error is None or isinstance(error.original_error, (DomainError, GraphQLError))
+
+
+class MaskUnexpectedErrors(SchemaExtension):
+    """Replace unexpected errors by a generic message carrying the request id; log the real one."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not getattr(result, "errors", None):
+            return
+        context = self.execution_context.context
+        request_id = getattr(context, "request_id", None)
+        masked = []
+        for error in result.errors:
+            if _is_expected(error):
+                masked.append(error)
+                continue
+            log.error(
+                "unexpected error in %s (request %s)",
+                self.execution_context.operation_name or "anonymous operation",
+                request_id,
+                exc_info=error.original_error,
+            )
+            masked.append(
+                GraphQLError(
+                    "Unexpected error.",
+                    nodes=error.nodes,
+                    path=error.path,
+                    extensions={"code": "INTERNAL", "requestId": request_id},
+                )
+            )
+        result.errors = masked

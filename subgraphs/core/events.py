@@ -1,0 +1,232 @@
+"""Domain events: transactional outbox -> Redis Streams -> consumer groups.
+
+A service writes its change and an outbox row in ONE transaction (`emit`). The relay publishes unpublished
+rows to the stream `events.<domain>` and marks them published; consumers read with a consumer group, ack
+after handling, dedupe by event id, and re-claim what a dead consumer left pending. Delivery is at least
+once; nothing is lost if Redis or a worker dies between steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import uuid
+from datetime import datetime
+from typing import Any, ClassVar
+
+import orjson
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+from sqlalchemy import BigInteger, DateTime, Identity, Index, String, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from subgraphs.core.db import utcnow
+
+log = logging.getLogger("coursegraph.events")
+
+STREAM_PREFIX = "events."
+STREAM_MAXLEN = 1_000_000  # approximate cap; consumers keep up far inside it
+
+
+class Event(BaseModel):
+    """The envelope every domain event travels in (version 1)."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    type: str  # "<domain>.<entity>.<verb>", e.g. "users.user.registered"
+    occurred_at: datetime = Field(default_factory=utcnow)
+    actor_id: str | None = None
+    organization_id: str | None = None
+    subject_ids: dict[str, str] = Field(default_factory=dict)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    request_id: str | None = None
+    source_ip: str | None = None
+    version: int = 1
+
+    @property
+    def domain(self) -> str:
+        return self.type.split(".", 1)[0]
+
+
+class OutboxMixin:
+    """`class Outbox(Base, OutboxMixin)` in each domain: its table `<schema>.outbox`."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
+    type: Mapped[str] = mapped_column(String(120))
+    event: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        # Only unpublished rows are scanned by the relay; a partial index keeps that cheap forever.
+        return (
+            Index(
+                f"ix_{cls.metadata.schema}_outbox_unpublished",
+                "position",
+                postgresql_where=text("published_at IS NULL"),
+            ),
+        )
+
+
+def emit(session: AsyncSession, outbox: type[OutboxMixin], event: Event) -> Event:
+    """Record `event` in the caller's transaction; the relay publishes it once that commits."""
+    session.add(outbox(id=event.id, type=event.type, event=event.model_dump(mode="json")))
+    return event
+
+
+def stream_name(domain: str) -> str:
+    return STREAM_PREFIX + domain
+
+
+class OutboxRelay:
+    """Moves committed outbox rows of one or more domains into their Redis streams."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        redis: Redis,
+        outboxes: dict[str, type[OutboxMixin]],
+        *,
+        batch_size: int = 200,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._redis = redis
+        self._outboxes = outboxes
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+
+    async def relay_once(self) -> int:
+        """Publish one batch per domain; returns how many events were published."""
+        published = 0
+        for domain, outbox in self._outboxes.items():
+            async with self._sessionmaker() as session, session.begin():
+                rows = (
+                    await session.execute(
+                        select(outbox.id, outbox.event)
+                        .where(outbox.published_at.is_(None))
+                        .order_by(outbox.position)
+                        .limit(self._batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+                if not rows:
+                    continue
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for row in rows:
+                        pipe.xadd(
+                            stream_name(domain),
+                            {"id": str(row.id), "event": orjson.dumps(row.event)},
+                            maxlen=STREAM_MAXLEN,
+                            approximate=True,
+                        )
+                    await pipe.execute()
+                # If this commit fails after XADD, the rows go again: consumers dedupe by event id.
+                await session.execute(
+                    update(outbox).where(outbox.id.in_([r.id for r in rows])).values(published_at=utcnow())
+                )
+                published += len(rows)
+        return published
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                if await self.relay_once():
+                    continue  # there may be more: drain before sleeping
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self._poll_interval)
+            except TimeoutError:
+                pass
+
+
+class Consumer:
+    """Base for event consumers. Subclasses set `group`, `streams` and implement `handle`.
+
+    `handle` must be idempotent or use `dedupe`-protected side effects: an event is redelivered when a
+    consumer dies between handling and ack. Events already marked handled are acked and skipped.
+    """
+
+    group: ClassVar[str]
+    streams: ClassVar[tuple[str, ...]]
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        name: str | None = None,
+        block_ms: int = 1000,
+        claim_idle_ms: int = 30_000,
+        dedupe_ttl_seconds: int = 7 * 24 * 3600,
+    ) -> None:
+        self.redis = redis
+        self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+        self._block_ms = block_ms
+        self._claim_idle_ms = claim_idle_ms
+        self._dedupe_ttl = dedupe_ttl_seconds
+
+    async def handle(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def _done_key(self, event_id: str) -> str:
+        return f"consumed:{self.group}:{event_id}"
+
+    async def ensure_groups(self) -> None:
+        for stream in self.streams:
+            try:
+                await self.redis.xgroup_create(stream, self.group, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    async def _process(self, stream: str, message_id: str, fields: dict[bytes, bytes]) -> None:
+        event_id = fields[b"id"].decode()
+        if not await self.redis.exists(self._done_key(event_id)):
+            event = Event.model_validate(orjson.loads(fields[b"event"]))
+            await self.handle(event)
+            await self.redis.set(self._done_key(event_id), 1, ex=self._dedupe_ttl)
+        await self.redis.xack(stream, self.group, message_id)
+
+    async def consume_once(self, *, block_ms: int | None = None) -> int:
+        """Handle what is pending for this consumer, re-claimed from dead ones, then new messages."""
+        handled = 0
+        for stream in self.streams:
+            # Messages idle past the claim time belong to a consumer that died between read and ack.
+            claimed = await self.redis.xautoclaim(
+                stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
+            )
+            for message_id, fields in claimed[1]:  # Redis 6.2 answers 2 elements, 7+ answers 3
+                if fields:
+                    await self._process(stream, message_id, fields)
+                    handled += 1
+        for start in ("0", ">"):  # own pending first (after a restart), then new ones
+            response = await self.redis.xreadgroup(
+                self.group,
+                self.name,
+                {s: start for s in self.streams},
+                count=100,
+                block=None if start == "0" else (self._block_ms if block_ms is None else block_ms),
+            )
+            for stream, messages in response or []:
+                for message_id, fields in messages:
+                    if fields:
+                        await self._process(stream.decode(), message_id, fields)
+                        handled += 1
+        return handled
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.ensure_groups()
+        while not stop.is_set():
+            try:
+                await self.consume_once()
+            except Exception:
+                log.exception("consumer %s failed; retrying", self.group)
+                await asyncio.sleep(1)

@@ -1,0 +1,75 @@
+"""Outgoing mail: services emit a `<domain>.mail.requested` event in their transaction (the outbox makes
+sure a committed change always gets its mail); the worker's `MailConsumer` delivers it.
+
+Mail events carry one-time links, so their payload is a secret: consumers other than this one (the
+audit log) must record only the event type and subject ids, never the payload.
+"""
+
+from __future__ import annotations
+
+import logging
+from email.message import EmailMessage
+from pathlib import Path
+from typing import ClassVar
+
+import aiosmtplib
+
+from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.core.settings import MailSettings
+
+log = logging.getLogger("coursegraph.mail")
+
+MAIL_EVENT_SUFFIX = ".mail.requested"
+
+
+def mail_event(domain: str, *, to: str, subject: str, body: str, kind: str, **meta: str | None) -> Event:
+    return Event(
+        type=f"{domain}{MAIL_EVENT_SUFFIX}",
+        payload={"to": to, "subject": subject, "body": body, "kind": kind, "sensitive": True},
+        **meta,
+    )
+
+
+def build_message(event: Event, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = event.payload["to"]
+    message["Subject"] = event.payload["subject"]
+    message["Message-ID"] = f"<{event.id}@coursegraph>"
+    message["X-CourseGraph-Kind"] = event.payload["kind"]
+    message.set_content(event.payload["body"])
+    return message
+
+
+class MailConsumer(Consumer):
+    group = "mail"
+    streams: ClassVar[tuple[str, ...]] = (stream_name("users"),)
+
+    def __init__(self, redis, settings: MailSettings, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(redis, **kwargs)
+        self._settings = settings
+
+    async def handle(self, event: Event) -> None:
+        if not event.type.endswith(MAIL_EVENT_SUFFIX):
+            return
+        message = build_message(event, self._settings.sender)
+        if self._settings.backend == "smtp":
+            await aiosmtplib.send(
+                message,
+                hostname=self._settings.smtp_host,
+                port=self._settings.smtp_port,
+                username=self._settings.smtp_username or None,
+                password=self._settings.smtp_password or None,
+                start_tls=self._settings.smtp_starttls,
+            )
+        else:
+            write_to_folder(message, self._settings.directory, event)
+        log.info("mail %s sent to %s: %s", event.payload["kind"], event.payload["to"], event.payload["subject"])
+
+
+def write_to_folder(message: EmailMessage, directory: Path, event: Event) -> Path:
+    """Dev/test delivery: one .eml per event id (a redelivered event overwrites, never duplicates)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{event.occurred_at:%Y%m%dT%H%M%S}-{event.id}.eml"
+    path.write_bytes(bytes(message))
+    return path

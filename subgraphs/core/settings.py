@@ -1,0 +1,209 @@
+"""One Settings object for every process, read from `COURSEGRAPH_*` environment variables.
+
+Nested sections use `__`: `COURSEGRAPH_AUTH__ACCESS_TOKEN_TTL_SECONDS=600`. `DATABASE_URL` and `REDIS_URL`
+are also honoured unprefixed because every hosting platform sets them that way. README lists each setting.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER = "change-me"
+
+# Ports of the subgraphs in local runs; production passes real URLs through ROUTER__SUBGRAPH_URLS.
+SUBGRAPH_PORTS = {
+    "users": 4001,
+    "organizations": 4002,
+    "courses": 4003,
+    "quizzes": 4004,
+    "labs": 4005,
+    "generator": 4006,
+    "analytics": 4007,
+    "content": 4008,
+}
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class DatabaseSettings(BaseModel):
+    # Empty means "start the embedded PostgreSQL under data_dir" (dev) — see core/embedded.py.
+    url: str = ""
+    pool_size: int = 10
+    max_overflow: int = 10
+    statement_timeout_ms: int = 15_000
+    idle_in_transaction_timeout_ms: int = 30_000
+    echo: bool = False
+
+
+class RedisSettings(BaseModel):
+    url: str = ""  # empty: embedded redis-server under data_dir
+
+
+class AuthSettings(BaseModel):
+    issuer: str = "coursegraph"
+    audience: str = "coursegraph-api"
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    session_ttl_seconds: int = 24 * 3600
+    email_token_ttl_seconds: int = 24 * 3600
+    password_reset_ttl_seconds: int = 3600
+    # Private signing keys (a JWK set, Ed25519). Generated on first run outside production.
+    signing_keys_file: Path = Path(".coursegraph/keys/signing-keys.json")
+    # Where other subgraphs fetch public keys; the users subgraph serves it.
+    jwks_url: str = "http://127.0.0.1:4001/.well-known/jwks.json"
+    # A verifier re-reads the JWKS at most this often when it meets an unknown `kid`.
+    jwks_refresh_min_interval_seconds: float = 10.0
+    jwks_cache_seconds: float = 300.0
+    password_min_length: int = 10
+    # argon2id cost; the floor (19 MiB, t=2) is OWASP's minimum.
+    argon2_memory_kib: int = Field(default=65536, ge=19456)
+    argon2_time_cost: int = Field(default=3, ge=2)
+    client_secret_min_length: int = 32
+
+
+class RateLimitSettings(BaseModel):
+    """`<count>/<seconds>` pairs. Every limit of the original design is one setting."""
+
+    login_per_account: int = 5
+    login_per_account_window_seconds: int = 60
+    login_per_ip: int = 100
+    login_per_ip_window_seconds: int = 60
+    register_per_ip: int = 3
+    register_per_ip_window_seconds: int = 3600
+    api_per_principal: int = 100
+    api_per_principal_window_seconds: int = 60
+    password_reset_per_account: int = 3
+    password_reset_per_account_window_seconds: int = 3600
+    token_endpoint_per_client: int = 60
+    token_endpoint_per_client_window_seconds: int = 60
+
+
+class GraphQLSettings(BaseModel):
+    max_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_cost: int = 5000
+    max_page_size: int = 100
+
+
+class MailSettings(BaseModel):
+    # "file": write .eml files to `directory` and log them (dev, tests). "smtp": send through `smtp_*`.
+    backend: str = "file"
+    directory: Path = Path(".coursegraph/mail")
+    sender: str = "CourseGraph <no-reply@coursegraph.local>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    # Links in mails point at the web app.
+    web_base_url: str = "http://127.0.0.1:4000"
+
+
+class RouterSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 4000
+    cors_origins: list[str] = [
+        "http://127.0.0.1:4000",
+        "http://localhost:4000",
+        "http://127.0.0.1:5173",
+        "http://localhost:5173",
+    ]
+    # Sent by the router on every subgraph request; in production subgraphs refuse requests without it.
+    shared_secret: str = PLACEHOLDER
+    # Subgraph name -> URL, overriding the local defaults (production deploys).
+    subgraph_urls: dict[str, str] = {}
+
+
+class EventSettings(BaseModel):
+    relay_batch_size: int = 200
+    relay_poll_interval_seconds: float = 0.2
+    consumer_block_ms: int = 1000
+    # A message a consumer read but did not ack is re-claimed by another consumer after this long.
+    consumer_claim_idle_ms: int = 30_000
+    dedupe_ttl_seconds: int = 7 * 24 * 3600
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="COURSEGRAPH_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path(".coursegraph")
+    # Subgraph hosts bind here; the router is the public entry point.
+    bind_host: str = "127.0.0.1"
+    log_level: str = "INFO"
+    # Client IPs are taken from X-Forwarded-For only when the peer is one of these (the router).
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    database_url: str = Field(default="", validation_alias=AliasChoices("DATABASE_URL", "COURSEGRAPH_DATABASE_URL"))
+    redis_url: str = Field(default="", validation_alias=AliasChoices("REDIS_URL", "COURSEGRAPH_REDIS_URL"))
+
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    auth: AuthSettings = AuthSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
+    graphql: GraphQLSettings = GraphQLSettings()
+    mail: MailSettings = MailSettings()
+    router: RouterSettings = RouterSettings()
+    events: EventSettings = EventSettings()
+
+    @model_validator(mode="after")
+    def _apply_plain_urls(self) -> Settings:
+        if self.database_url and not self.database.url:
+            self.database.url = self.database_url
+        if self.redis_url and not self.redis.url:
+            self.redis.url = self.redis_url
+        self.database.url = normalize_database_url(self.database.url)
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        problems = []
+        if self.router.shared_secret in ("", PLACEHOLDER) or len(self.router.shared_secret) < 32:
+            problems.append("COURSEGRAPH_ROUTER__SHARED_SECRET must be a random value of 32+ characters")
+        if not self.database.url:
+            problems.append("DATABASE_URL must point at a PostgreSQL server (no embedded database)")
+        if not self.redis.url:
+            problems.append("REDIS_URL must point at a Redis server (no embedded Redis)")
+        if self.mail.backend != "smtp":
+            problems.append("COURSEGRAPH_MAIL__BACKEND must be 'smtp'")
+        if self.mail.smtp_password == PLACEHOLDER:
+            problems.append("COURSEGRAPH_MAIL__SMTP_PASSWORD is a placeholder")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    def subgraph_url(self, name: str) -> str:
+        return self.router.subgraph_urls.get(name) or f"http://127.0.0.1:{SUBGRAPH_PORTS[name]}/graphql"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the `postgres://` / `postgresql://` forms platforms hand out; we always speak asyncpg."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

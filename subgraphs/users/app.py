@@ -1,0 +1,74 @@
+"""The users subgraph: GraphQL at /graphql, the JWKS, and the OAuth2 token endpoint for integrations."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error, UnsupportedGrantTypeError
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from subgraphs.core.app import client_ip, create_subgraph_app
+from subgraphs.core.context import RequestMeta, Runtime
+from subgraphs.core.errors import RateLimited
+from subgraphs.core.settings import Settings, get_settings
+from subgraphs.users import service
+from subgraphs.users.keys import SigningKeys
+from subgraphs.users.loaders import build_loaders
+from subgraphs.users.schema import schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    keys = SigningKeys(settings)
+
+    async def on_startup(runtime: Runtime, app: FastAPI) -> None:
+        runtime.extras["signing_keys"] = keys
+
+    app = create_subgraph_app(
+        "users",
+        schema,
+        build_loaders=build_loaders,
+        on_startup=on_startup,
+        key_loader_factory=lambda _settings: keys.get_public,  # verify locally, no HTTP to ourselves
+        settings=settings,
+    )
+
+    @app.get("/.well-known/jwks.json")
+    async def jwks() -> JSONResponse:
+        return JSONResponse(keys.public_jwks(), headers={"Cache-Control": "public, max-age=60"})
+
+    @app.post("/oauth/token")
+    async def token(request: Request) -> JSONResponse:
+        """RFC 6749 §4.4 client-credentials grant; client auth by HTTP Basic or form fields."""
+        runtime: Runtime = request.app.state.runtime
+        form = await request.form()
+        peer = request.client.host if request.client else None
+        meta = RequestMeta(client_ip=client_ip(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies))
+        try:
+            if form.get("grant_type") != "client_credentials":
+                raise UnsupportedGrantTypeError(description="Only grant_type=client_credentials is supported.")
+            client_id, client_secret = extract_basic_authorization(request.headers)
+            client_id = client_id or form.get("client_id")
+            client_secret = client_secret or form.get("client_secret")
+            if not client_id or not client_secret:
+                raise InvalidRequestError(description="Client credentials are missing.")
+            body = await service.client_credentials_token(
+                runtime, meta, client_id=str(client_id), client_secret=str(client_secret), scope=form.get("scope")
+            )
+        except OAuth2Error as error:
+            headers = dict(error.get_headers())
+            if error.error == "invalid_client":
+                headers["WWW-Authenticate"] = 'Basic realm="coursegraph"'
+            return JSONResponse(dict(error.get_body()), status_code=error.status_code, headers=headers)
+        except RateLimited as error:
+            return JSONResponse(
+                {"error": "slow_down", "error_description": error.message},
+                status_code=429,
+                headers={"Retry-After": str(error.retry_after_seconds)},
+            )
+        return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    return app
+
+
+app = create_app()

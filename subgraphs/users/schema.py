@@ -1,0 +1,255 @@
+"""Query, Mutation and Subscription of the users subgraph. Resolvers stay thin: parse, call the service."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import select
+
+from subgraphs.core.auth import IsAuthenticated, require_user
+from subgraphs.core.errors import InvalidInput
+from subgraphs.core.live import follow
+from subgraphs.core.rbac import Permission, Role
+from subgraphs.core.schema import build_schema
+from subgraphs.users import service
+from subgraphs.users.errors import USERS_ERRORS
+from subgraphs.users.models import AccountEvent as AccountEventRow
+from subgraphs.users.types import (
+    AccountEvent,
+    AdminUserResult,
+    ApiClient,
+    ApiClientSuccess,
+    ChangePasswordInput,
+    ChangePasswordResult,
+    ChangeUserRoleInput,
+    CreateApiClientInput,
+    CreateApiClientResult,
+    CreateApiClientSuccess,
+    CreateUserInput,
+    LoginInput,
+    LoginResult,
+    LoginSuccess,
+    LogoutInput,
+    LogoutSuccess,
+    MessageSuccess,
+    RefreshTokenInput,
+    RefreshTokenResult,
+    RefreshTokenSuccess,
+    RegisterInput,
+    RegisterResult,
+    RequestEmailVerificationInput,
+    RequestMailResult,
+    RequestPasswordResetInput,
+    ResetPasswordInput,
+    ResetPasswordResult,
+    RevokeApiClientInput,
+    RevokeApiClientResult,
+    User,
+    UserConnection,
+    UserFilter,
+    UserIdInput,
+    UserSuccess,
+    VerifyEmailInput,
+    VerifyEmailResult,
+)
+
+
+def parse_id(value: strawberry.ID, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise InvalidInput({field: "Not a valid id."}) from exc
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in user; null for anonymous callers and API clients.")
+    async def me(self, info: strawberry.Info) -> User | None:
+        user_id = info.context.principal.user_id
+        if user_id is None:
+            return None
+        row = await info.context.loaders.user_by_id.load(user_id)
+        return User.from_model(row, info.context.principal) if row else None
+
+    @strawberry.federation.field(
+        requires_scopes=[[Permission.VIEW_USERS.value]],
+        description="Every account (site admins).",
+    )
+    async def users(
+        self,
+        info: strawberry.Info,
+        first: int | None = 20,
+        after: str | None = None,
+        filter: UserFilter | None = None,
+    ) -> UserConnection:  # type: ignore[valid-type]
+        f = filter or UserFilter()
+        principal = info.context.principal
+        return await service.list_users(
+            info.context.runtime,
+            info.context.meta,
+            filter=service.UserFilter(role=f.role, is_active=f.is_active, search=f.search),
+            first=first,
+            after=after,
+            to_node=lambda row: User.from_model(row, principal),
+        )
+
+    @strawberry.federation.field(authenticated=True, description="API clients of an organization (its admins).")
+    async def api_clients(self, info: strawberry.Info, organization_id: strawberry.ID) -> list[ApiClient]:
+        rows = await service.list_api_clients(
+            info.context.runtime, info.context.meta, organization_id=parse_id(organization_id, "organizationId")
+        )
+        return [ApiClient.from_model(row) for row in rows]
+
+
+def _signed_in(result: service.SignIn, cls: type) -> LoginSuccess | RefreshTokenSuccess:
+    return cls(
+        access_token=result.access_token,
+        refresh_token=result.refresh_token,
+        expires_in=result.expires_in,
+        user=User.own(result.user),
+    )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create an account; a verification link is mailed.")
+    async def register(self, info: strawberry.Info, input: RegisterInput) -> RegisterResult:  # type: ignore[valid-type]
+        ctx = info.context
+        await service.register(
+            ctx.runtime, ctx.meta, email=input.email, password=input.password, full_name=input.full_name
+        )
+        return MessageSuccess(message="Check your inbox to confirm your email address, then sign in.")
+
+    @strawberry.mutation
+    async def login(self, info: strawberry.Info, input: LoginInput) -> LoginResult:  # type: ignore[valid-type]
+        ctx = info.context
+        result = await service.login(ctx.runtime, ctx.meta, email=input.email, password=input.password)
+        return _signed_in(result, LoginSuccess)
+
+    @strawberry.mutation(description="Trade a refresh token for new tokens; the old refresh token dies.")
+    async def refresh_token(self, info: strawberry.Info, input: RefreshTokenInput) -> RefreshTokenResult:  # type: ignore[valid-type]
+        ctx = info.context
+        result = await service.refresh(ctx.runtime, ctx.meta, refresh_token=input.refresh_token)
+        return _signed_in(result, RefreshTokenSuccess)
+
+    @strawberry.federation.mutation(authenticated=True, permission_classes=[IsAuthenticated])
+    async def logout(self, info: strawberry.Info, input: LogoutInput | None = None) -> LogoutSuccess:
+        ctx = info.context
+        count = await service.logout(ctx.runtime, ctx.meta, all_sessions=bool(input and input.all_sessions))
+        return LogoutSuccess(revoked_sessions=count)
+
+    @strawberry.federation.mutation(authenticated=True, permission_classes=[IsAuthenticated])
+    async def change_password(self, info: strawberry.Info, input: ChangePasswordInput) -> ChangePasswordResult:  # type: ignore[valid-type]
+        ctx = info.context
+        await service.change_password(
+            ctx.runtime, ctx.meta, current_password=input.current_password, new_password=input.new_password
+        )
+        return MessageSuccess(message="Password changed. Other sessions were signed out.")
+
+    @strawberry.mutation
+    async def request_email_verification(
+        self, info: strawberry.Info, input: RequestEmailVerificationInput
+    ) -> RequestMailResult:  # type: ignore[valid-type]
+        message = await service.request_email_verification(info.context.runtime, info.context.meta, email=input.email)
+        return MessageSuccess(message=message)
+
+    @strawberry.mutation
+    async def verify_email(self, info: strawberry.Info, input: VerifyEmailInput) -> VerifyEmailResult:  # type: ignore[valid-type]
+        row = await service.verify_email(info.context.runtime, info.context.meta, token=input.token)
+        return UserSuccess(user=User.own(row))
+
+    @strawberry.mutation
+    async def request_password_reset(self, info: strawberry.Info, input: RequestPasswordResetInput) -> RequestMailResult:  # type: ignore[valid-type]
+        message = await service.request_password_reset(info.context.runtime, info.context.meta, email=input.email)
+        return MessageSuccess(message=message)
+
+    @strawberry.mutation
+    async def reset_password(self, info: strawberry.Info, input: ResetPasswordInput) -> ResetPasswordResult:  # type: ignore[valid-type]
+        await service.reset_password(
+            info.context.runtime, info.context.meta, token=input.token, new_password=input.new_password
+        )
+        return MessageSuccess(message="Password set. Sign in with the new password.")
+
+    @strawberry.federation.mutation(authenticated=True, description="Create an account for someone (site admins).")
+    async def create_user(self, info: strawberry.Info, input: CreateUserInput) -> AdminUserResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.create_user(ctx.runtime, ctx.meta, email=input.email, full_name=input.full_name, role=Role(input.role))
+        return UserSuccess(user=User.from_model(row, ctx.principal))
+
+    @strawberry.federation.mutation(authenticated=True, description="Block sign-in and end all sessions (site admins).")
+    async def deactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.deactivate_user(ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId"))
+        return UserSuccess(user=User.from_model(row, ctx.principal))
+
+    @strawberry.federation.mutation(authenticated=True, description="Allow sign-in again (site admins).")
+    async def reactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.reactivate_user(ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId"))
+        return UserSuccess(user=User.from_model(row, ctx.principal))
+
+    @strawberry.federation.mutation(authenticated=True, description="Change a platform role (site admins).")
+    async def change_user_role(self, info: strawberry.Info, input: ChangeUserRoleInput) -> AdminUserResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.change_user_role(
+            ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId"), role=Role(input.role)
+        )
+        return UserSuccess(user=User.from_model(row, ctx.principal))
+
+    @strawberry.federation.mutation(authenticated=True, description="Register an integration; returns its secret once.")
+    async def create_api_client(self, info: strawberry.Info, input: CreateApiClientInput) -> CreateApiClientResult:  # type: ignore[valid-type]
+        ctx = info.context
+        client, secret = await service.create_api_client(
+            ctx.runtime,
+            ctx.meta,
+            organization_id=parse_id(input.organization_id, "input.organizationId"),
+            name=input.name,
+            scopes=input.scopes,
+        )
+        return CreateApiClientSuccess(api_client=ApiClient.from_model(client), client_secret=secret)
+
+    @strawberry.federation.mutation(authenticated=True)
+    async def revoke_api_client(self, info: strawberry.Info, input: RevokeApiClientInput) -> RevokeApiClientResult:  # type: ignore[valid-type]
+        ctx = info.context
+        client = await service.revoke_api_client(ctx.runtime, ctx.meta, id=parse_id(input.id, "input.id"))
+        return ApiClientSuccess(api_client=ApiClient.from_model(client))
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.federation.field(
+        is_subscription=True,
+        authenticated=True,
+        description="Security events of your account, live. Pass the last `seq` you saw as `after` when "
+        "reconnecting: nothing is missed, nothing repeats.",
+    )
+    async def account_events(self, info: strawberry.Info, after: int | None = None) -> AsyncGenerator[AccountEvent, None]:
+        user_id = require_user(info.context.principal)
+        runtime = info.context.runtime
+
+        async def read_after(seq: int) -> list[dict]:
+            async with runtime.transaction() as session:
+                rows = await session.scalars(
+                    select(AccountEventRow)
+                    .where(AccountEventRow.stream_id == user_id, AccountEventRow.seq > seq)
+                    .order_by(AccountEventRow.seq)
+                    .limit(1000)
+                )
+                return [row.as_message() for row in rows]
+
+        async for message in follow(runtime.live, service.account_channel(user_id), after=after, read_after=read_after):
+            data = dict(message["data"])
+            kind = data.pop("kind")
+            yield AccountEvent(seq=message["seq"], at=datetime.fromisoformat(message["at"]), kind=kind, detail=data)
+
+
+schema = build_schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=[User],
+    errors=USERS_ERRORS,
+)

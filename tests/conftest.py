@@ -1,0 +1,211 @@
+"""Test fixtures: real PostgreSQL and Redis, the real ASGI apps, helpers to talk GraphQL and read mail."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import event
+
+from tests.services import TEST_DB, resolve_services
+
+_TMP = Path(tempfile.mkdtemp(prefix="coursegraph-tests-"))
+PG_ADMIN_URL, REDIS_URL, _EMBEDDED = resolve_services(_TMP)
+DATABASE_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{TEST_DB}"
+
+# Settings are read from the environment once per process: set them before any app module is imported.
+os.environ.update(
+    {
+        "COURSEGRAPH_ENVIRONMENT": "test",
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "COURSEGRAPH_DATA_DIR": str(_TMP),
+        "COURSEGRAPH_AUTH__SIGNING_KEYS_FILE": str(_TMP / "keys" / "signing-keys.json"),
+        "COURSEGRAPH_MAIL__DIRECTORY": str(_TMP / "mail"),
+        # OWASP's floor for argon2id keeps the suite fast; production uses the stronger default.
+        "COURSEGRAPH_AUTH__ARGON2_MEMORY_KIB": "19456",
+        "COURSEGRAPH_AUTH__ARGON2_TIME_COST": "2",
+        # Most tests share one client IP; the rate-limit tests set their own limits.
+        "COURSEGRAPH_RATE_LIMITS__API_PER_PRINCIPAL": "100000",
+        "COURSEGRAPH_RATE_LIMITS__LOGIN_PER_IP": "100000",
+        "COURSEGRAPH_RATE_LIMITS__REGISTER_PER_IP": "100000",
+        "COURSEGRAPH_RATE_LIMITS__LOGIN_PER_ACCOUNT": "1000",
+        "COURSEGRAPH_RATE_LIMITS__PASSWORD_RESET_PER_ACCOUNT": "1000",
+        "COURSEGRAPH_EVENTS__CONSUMER_BLOCK_MS": "50",
+    }
+)
+
+from subgraphs.core.settings import Settings, get_settings  # noqa: E402
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for server in _EMBEDDED:
+        server.stop()
+
+
+async def _recreate_database() -> None:
+    admin = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            TEST_DB,
+        )
+        await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
+        await admin.execute(f'CREATE DATABASE "{TEST_DB}"')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def database(settings: Settings) -> None:
+    """A fresh, migrated database and an empty Redis db for the session."""
+    from redis.asyncio import Redis
+
+    from subgraphs.core.cli import migrate_database
+
+    await _recreate_database()
+    await asyncio.to_thread(migrate_database)
+    redis = Redis.from_url(settings.redis.url)
+    await redis.flushdb()
+    await redis.aclose()
+
+
+@pytest.fixture(scope="session")
+async def users_app(database: None) -> AsyncIterator[Any]:
+    from subgraphs.users.app import create_app
+
+    app = create_app(get_settings())
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture(scope="session")
+async def runtime(users_app: Any) -> Any:
+    return users_app.state.runtime
+
+
+class GraphQLClient:
+    """Posts GraphQL to an app (in-process ASGI or a real URL) and returns the decoded body."""
+
+    def __init__(self, http: httpx.AsyncClient, path: str = "/graphql") -> None:
+        self.http = http
+        self.path = path
+
+    async def __call__(
+        self, query: str, variables: dict | None = None, *, token: str | None = None, headers: dict | None = None
+    ) -> dict[str, Any]:
+        response = await self.raw(query, variables, token=token, headers=headers)
+        return response.json()
+
+    async def raw(
+        self, query: str, variables: dict | None = None, *, token: str | None = None, headers: dict | None = None
+    ) -> httpx.Response:
+        all_headers = {**(headers or {})}
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        return await self.http.post(self.path, json={"query": query, "variables": variables or {}}, headers=all_headers)
+
+
+@pytest.fixture
+async def http(users_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=users_app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://users.test") as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)
+
+
+@pytest.fixture
+def unique_email() -> Any:
+    return lambda prefix="user": f"{prefix}-{uuid.uuid4().hex[:10]}@learners.coursegraph.dev"
+
+
+class Mailbox:
+    """Delivers pending events (relay + mail consumer, in-process) and reads the mail folder."""
+
+    def __init__(self, runtime: Any, settings: Settings) -> None:
+        from subgraphs.core.domains import outboxes
+        from subgraphs.core.events import OutboxRelay
+        from subgraphs.core.mail import MailConsumer
+
+        self.directory = settings.mail.directory
+        self.relay = OutboxRelay(runtime.sessionmaker, runtime.redis, outboxes())
+        self.consumer = MailConsumer(runtime.redis, settings.mail, name="tests", block_ms=10)
+
+    async def deliver(self) -> None:
+        await self.consumer.ensure_groups()
+        while await self.relay.relay_once():
+            pass
+        while await self.consumer.consume_once(block_ms=10):
+            pass
+
+    def messages_to(self, address: str) -> list[str]:
+        if not self.directory.exists():
+            return []
+        return [p.read_text() for p in sorted(self.directory.glob("*.eml")) if f"To: {address}" in p.read_text()]
+
+    async def wait_for(self, address: str, kind: str, *, count: int = 1) -> str:
+        """The latest message of `kind` to `address`, after delivering what is pending."""
+        await self.deliver()
+        found = [m for m in self.messages_to(address) if f"X-CourseGraph-Kind: {kind}" in m]
+        assert len(found) >= count, f"expected {count} {kind} mail(s) to {address}, found {len(found)}"
+        return found[-1]
+
+
+@pytest.fixture
+def mailbox(runtime: Any, settings: Settings) -> Mailbox:
+    return Mailbox(runtime, settings)
+
+
+def token_from_mail(message: str) -> str:
+    for line in message.splitlines():
+        if line.startswith("Token: "):
+            return line.removeprefix("Token: ").strip()
+    raise AssertionError(f"no token in mail:\n{message}")
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(runtime: Any) -> Any:
+    """Counts SQL statements the app executes: `with count_queries() as counter: ...; counter.count`."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+        event.listen(runtime.engine.sync_engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(runtime.engine.sync_engine, "before_cursor_execute", counter)
+
+    return counting
