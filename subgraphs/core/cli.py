@@ -333,3 +333,7 @@ def keys_rotate() -> None:
 
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,29 @@
+# The two commands of README: `make run` (the whole platform, embedded services) and `make test`.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+
+.PHONY: install run test schema lint format
+
+install: ## Python dependencies (uv, locked) and the router's (npm, locked)
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	npm ci --prefix router --no-audit --no-fund --loglevel=error
+
+run: install ## everything, on embedded PostgreSQL and Redis under ./.coursegraph
+	$(UV) run coursegraph dev
+
+test: install ## schema pipeline check, then the whole test suite
+	$(UV) run coursegraph schema check
+	$(UV) run pytest
+
+schema: ## re-export every subgraph's SDL and re-compose the supergraph
+	$(UV) run coursegraph schema export
+	$(UV) run coursegraph schema compose
+
+lint:
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+format:
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
