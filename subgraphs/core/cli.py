@@ -39,6 +39,7 @@ DEMO_USERS = (
 
 def _logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # readiness polls are not news
 
 
 def _require_services(settings: Settings) -> None:
@@ -210,13 +211,15 @@ def router_argv() -> list[str]:
     gateway = ROUTER_DIR / "node_modules" / ".bin" / "hive-gateway"
     if not gateway.exists():
         raise RuntimeError("router dependencies are missing: run `npm ci --prefix router` (or `make install`)")
-    return [str(gateway), "supergraph", "--config", str(ROUTER_DIR / "gateway.config.ts")]
+    # Hive Gateway reads gateway.config.ts from its working directory: run it with cwd=router/.
+    return [str(gateway), "supergraph"]
 
 
 @app.command()
 def router() -> None:
     """Run the federation router (Hive Gateway) in the foreground."""
     settings = get_settings()
+    os.chdir(ROUTER_DIR)
     os.execve(router_argv()[0], router_argv(), {**os.environ, **router_env(settings)})
 
 
