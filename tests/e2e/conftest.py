@@ -1,0 +1,85 @@
+"""The platform as processes: the users subgraph, the worker and the real Hive Gateway router.
+
+Ports differ from `make run`'s so the suite never meets a running dev instance. All processes share the
+test database, Redis db, signing keys and mail folder through the environment set in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from subgraphs.core.cli import ROUTER_DIR, router_argv, router_env
+from subgraphs.core.settings import get_settings
+from subgraphs.core.supervisor import ProcessSpec, supervised
+from tests.conftest import GraphQLClient
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Platform:
+    router_url: str
+    users_url: str
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.router_url, timeout=30)
+
+
+@pytest.fixture(scope="session")
+async def platform(database: None) -> AsyncIterator[Platform]:
+    settings = get_settings()
+    users_port, router_port = free_port(), free_port()
+    users_url = f"http://127.0.0.1:{users_port}"
+    env = {**{k: v for k, v in os.environ.items() if k.startswith(("COURSEGRAPH_", "DATABASE_URL", "REDIS_URL"))}}
+    env["COURSEGRAPH_AUTH__JWKS_URL"] = f"{users_url}/.well-known/jwks.json"
+    python = sys.executable
+    specs = [
+        ProcessSpec(
+            name="users",
+            argv=[python, "-m", "subgraphs.core.cli", "serve", "users", "--port", str(users_port)],
+            env=env,
+            ready_url=f"{users_url}/ready",
+        ),
+        ProcessSpec(name="worker", argv=[python, "-m", "subgraphs.core.cli", "worker"], env=env),
+    ]
+    gateway_env = {
+        **env,
+        **router_env(settings),
+        "CG_PORT": str(router_port),
+        "CG_JWKS_URL": f"{users_url}/.well-known/jwks.json",
+        "CG_SUBGRAPH_URLS": json.dumps({"users": f"{users_url}/graphql"}),
+    }
+    router = ProcessSpec(
+        name="router",
+        argv=router_argv(),
+        env=gateway_env,
+        cwd=ROUTER_DIR,
+        ready_url=f"http://127.0.0.1:{router_port}/readiness",
+        ready_timeout=90,
+    )
+    async with supervised(specs) as supervisor:
+        await supervisor.start(router)
+        yield Platform(router_url=f"http://127.0.0.1:{router_port}", users_url=users_url)
+
+
+@pytest.fixture
+async def router_http(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    async with platform.client() as client:
+        yield client
+
+
+@pytest.fixture
+def router_gql(router_http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(router_http)
