@@ -211,8 +211,8 @@ def router_argv() -> list[str]:
     gateway = ROUTER_DIR / "node_modules" / ".bin" / "hive-gateway"
     if not gateway.exists():
         raise RuntimeError("router dependencies are missing: run `npm ci --prefix router` (or `make install`)")
-    # Hive Gateway reads gateway.config.ts from its working directory: run it with cwd=router/.
-    return [str(gateway), "supergraph"]
+    # Hive Gateway auto-loads only gateway.{ts,js,...}: name the config explicitly. Run it with cwd=router/.
+    return [str(gateway), "supergraph", "--config-path", str(ROUTER_DIR / "gateway.config.ts")]
 
 
 @app.command()

@@ -1,0 +1,483 @@
+// CourseGraph federation router (Hive Gateway). Configured only through CG_* environment variables;
+// see README.md in this directory for the contract.
+import { randomUUID } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { defineConfig, type GatewayPlugin } from '@graphql-hive/gateway';
+import { renderGraphiQL as renderYogaGraphiQL } from '@graphql-yoga/render-graphiql';
+import {
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  validate,
+  type DocumentNode,
+} from 'graphql';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { signInPanel } from './graphiql-signin';
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+// ---------------------------------------------------------------------------------------------
+const env = process.env;
+const ROUTER_DIR = dirname(fileURLToPath(import.meta.url));
+
+function str(name: string, fallback: string): string {
+  const value = env[name]?.trim();
+  return value ? value : fallback;
+}
+
+function int(name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function bool(name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new Error(`${name} must be "1" or "0", got ${JSON.stringify(raw)}`);
+}
+
+function subgraphUrls(): Record<string, string> {
+  const raw = env.CG_SUBGRAPH_URLS?.trim();
+  if (!raw) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`CG_SUBGRAPH_URLS is not valid JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error('CG_SUBGRAPH_URLS must be a JSON object {"<subgraph>": "<url>", ...}');
+  }
+  for (const [name, url] of Object.entries(parsed)) {
+    if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
+      throw new Error(`CG_SUBGRAPH_URLS["${name}"] must be an http(s) URL, got ${JSON.stringify(url)}`);
+    }
+  }
+  return parsed as Record<string, string>;
+}
+
+const SUPERGRAPH = str('CG_SUPERGRAPH', resolve(ROUTER_DIR, '../schema/supergraph.graphql'));
+const HOST = str('CG_HOST', '127.0.0.1');
+const PORT = int('CG_PORT', 4000);
+const SUBGRAPH_URLS = subgraphUrls();
+const JWKS_URL = str('CG_JWKS_URL', 'http://127.0.0.1:4001/.well-known/jwks.json');
+const JWT_ISSUER = str('CG_JWT_ISSUER', 'coursegraph');
+const JWT_AUDIENCE = str('CG_JWT_AUDIENCE', 'coursegraph-api');
+const ROUTER_SECRET = env.CG_ROUTER_SECRET?.trim() ?? '';
+const MAX_DEPTH = int('CG_MAX_DEPTH', 10);
+const MAX_TOKENS = int('CG_MAX_TOKENS', 2000);
+const MAX_ALIASES = int('CG_MAX_ALIASES', 15);
+const MAX_COST = int('CG_MAX_COST', 5000);
+const CORS_ORIGINS = str(
+  'CG_CORS_ORIGINS',
+  'http://127.0.0.1:4000,http://localhost:4000,http://127.0.0.1:5173,http://localhost:5173',
+)
+  .split(',')
+  .map((o) => o.trim().replace(/\/+$/, ''))
+  .filter(Boolean);
+const PRODUCTION = bool('CG_PRODUCTION', false);
+const QUERY_PLANNER = str('CG_QUERY_PLANNER', 'rust');
+if (!['rust', 'js'].includes(QUERY_PLANNER)) {
+  throw new Error(`CG_QUERY_PLANNER must be "rust" or "js", got ${JSON.stringify(QUERY_PLANNER)}`);
+}
+
+const GRAPHQL_PATH = '/graphql';
+const SCHEMA_READ_SCOPE = 'schema:read';
+// Same leeway as the subgraphs' verifier (subgraphs/core/auth.py).
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+// ---------------------------------------------------------------------------------------------
+// Authentication: EdDSA JWTs verified against the users subgraph's JWKS
+// ---------------------------------------------------------------------------------------------
+type Claims = JWTPayload & { sid?: string; role?: string; scope?: string; orgs?: string[] };
+interface Auth {
+  token: string;
+  claims: Claims;
+}
+
+const jwks = createRemoteJWKSet(new URL(JWKS_URL), {
+  timeoutDuration: 5_000,
+  // an unknown `kid` refetches the key set at most this often (key rotation)
+  cooldownDuration: 10_000,
+  cacheMaxAge: 300_000,
+});
+
+function authError(message: string, code: string, status: number): GraphQLError {
+  const headers: Record<string, string> =
+    status === 401 ? { 'WWW-Authenticate': 'Bearer error="invalid_token"' } : {};
+  return new GraphQLError(message, { extensions: { code, http: { status, headers } } });
+}
+
+const invalidToken = () => authError('The access token is invalid or expired.', 'INVALID_TOKEN', 401);
+
+// Per operation: HTTP requests and every WebSocket operation get their own Request object.
+const authByRequest = new WeakMap<object, Promise<Auth | null>>();
+
+function headerOf(context: any, name: string): string | null {
+  return context?.request?.headers?.get?.(name) ?? null;
+}
+
+/** The raw credential: `Authorization` header (HTTP, SSE, WS upgrade) or graphql-ws connectionParams. */
+function credentialOf(context: any): string | null {
+  const params = context?.connectionParams;
+  if (params && typeof params === 'object') {
+    const nested = params.headers && typeof params.headers === 'object' ? params.headers : {};
+    for (const value of [params.Authorization, params.authorization, nested.Authorization, nested.authorization]) {
+      if (typeof value === 'string' && value.trim()) return value.trim();
+    }
+  }
+  const header = headerOf(context, 'authorization')?.trim();
+  return header ? header : null;
+}
+
+async function verify(credential: string, allowBareToken: boolean): Promise<Auth> {
+  const match = /^Bearer\s+(\S+)$/i.exec(credential);
+  // connectionParams may carry the bare token; the HTTP header must use the Bearer scheme
+  const token = match ? match[1] : allowBareToken && !/\s/.test(credential) ? credential : null;
+  if (!token) throw invalidToken();
+  try {
+    const { payload } = await jwtVerify(token, jwks, {
+      algorithms: ['EdDSA'],
+      issuer: JWT_ISSUER,
+      audience: JWT_AUDIENCE,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      requiredClaims: ['exp', 'iat', 'sub'],
+    });
+    return { token, claims: payload as Claims };
+  } catch (err) {
+    // The key set could not be fetched: a server-side problem, still not anonymous.
+    if (
+      err instanceof joseErrors.JWKSTimeout ||
+      err instanceof joseErrors.JWKSInvalid ||
+      (err instanceof TypeError && !(err instanceof joseErrors.JOSEError))
+    ) {
+      console.error(`[coursegraph-router] JWKS at ${JWKS_URL} unavailable: ${(err as Error).message}`);
+      throw authError('Authentication is temporarily unavailable.', 'AUTH_UNAVAILABLE', 503);
+    }
+    if (err instanceof joseErrors.JOSEError) throw invalidToken();
+    throw err;
+  }
+}
+
+/** Verified identity of the caller, null when anonymous; throws for any invalid credential. */
+function authenticate(context: any): Promise<Auth | null> {
+  const key = context?.request ?? context;
+  let pending = authByRequest.get(key);
+  if (!pending) {
+    const overWebSocket = context != null && 'connectionParams' in context;
+    const credential = credentialOf(context);
+    pending = credential === null ? Promise.resolve(null) : verify(credential, overWebSocket);
+    if (overWebSocket) {
+      // no HTTP status/headers inside graphql-ws error messages
+      pending = pending.catch((err) => {
+        if (!(err instanceof GraphQLError)) throw err;
+        throw new GraphQLError(err.message, { extensions: { code: err.extensions.code } });
+      });
+    }
+    authByRequest.set(key, pending);
+  }
+  return pending;
+}
+
+function scopesOf(claims: Claims | null | undefined): string[] {
+  const scope: unknown = claims?.scope;
+  if (typeof scope === 'string') return scope.split(' ').filter(Boolean);
+  if (Array.isArray(scope)) return scope.filter((s): s is string => typeof s === 'string');
+  return [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request ids, client address, headers sent to subgraphs
+// ---------------------------------------------------------------------------------------------
+const REQUEST_ID_HEADER = 'x-request-id';
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const requestIds = new WeakMap<object, string>();
+
+function requestIdOf(context: any): string {
+  const request = context?.request ?? context;
+  let id = requestIds.get(request);
+  if (!id) {
+    const incoming = headerOf(context, REQUEST_ID_HEADER);
+    id = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    requestIds.set(request, id);
+  }
+  return id;
+}
+
+/** The TCP peer of the client connection (never a client-supplied header). */
+function clientAddressOf(context: any): string | undefined {
+  const socket = context?.req?.socket ?? context?.socket?._socket;
+  const address: string | undefined = socket?.remoteAddress;
+  return address?.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** Headers every subgraph request carries (HTTP headers; WS upgrade headers + connectionParams). */
+function subgraphHeaders(context: any, auth: Auth | null): Record<string, string> {
+  const headers: Record<string, string> = { [REQUEST_ID_HEADER]: requestIdOf(context) };
+  if (auth) headers.authorization = `Bearer ${auth.token}`;
+  const address = clientAddressOf(context);
+  if (address) headers['x-forwarded-for'] = address;
+  if (ROUTER_SECRET) headers['x-coursegraph-router-secret'] = ROUTER_SECRET;
+  return headers;
+}
+
+// Filled in while the GraphQL context is built; read by propagateHeaders (HTTP) and by the WS
+// transport through `{context.cgSubgraphHeaders.*}` interpolation.
+const CONTEXT_HEADERS = 'cgSubgraphHeaders';
+
+function useCourseGraph(): GatewayPlugin {
+  return {
+    onRequest({ request, serverContext, url, endResponse, fetchAPI }: any) {
+      // `/` is not a product page: send browsers to GraphiQL (the default landing page loads a CDN).
+      if (request.method === 'GET' && url.pathname === '/') {
+        endResponse(new fetchAPI.Response(null, { status: 302, headers: { location: GRAPHQL_PATH } }));
+        return;
+      }
+      const id = requestIdOf({ request });
+      if (serverContext?.log?.child) serverContext.log = serverContext.log.child({ requestId: id });
+    },
+    onResponse({ request, response }: any) {
+      const id = requestIds.get(request);
+      if (id) response.headers.set(REQUEST_ID_HEADER, id);
+    },
+    onContextBuilding({ context }: any) {
+      // resolveUserFn (generic auth) has verified the credential already; this only reads the memo.
+      return authenticate(context).then((auth) => {
+        context[CONTEXT_HEADERS] = subgraphHeaders(context, auth);
+      });
+    },
+    onSubgraphExecute({ executionRequest, setExecutionRequest }: any) {
+      // propagateHeaders stores the headers in `extensions.headers` for the HTTP transport; the WS
+      // transport would send them inside every `subscribe` message. It sends them on the upgrade
+      // request and in connection_init instead (transportEntries below), so drop the copy.
+      const extensions = executionRequest.extensions;
+      if (executionRequest.operationType === 'subscription' && extensions?.headers) {
+        const { headers: _headers, ...rest } = extensions;
+        setExecutionRequest({ ...executionRequest, extensions: rest });
+      }
+    },
+    onSubscribe({ args, setResultAndStopExecution }: any) {
+      if (authRemovedEverything(args)) setResultAndStopExecution({ data: null, errors: [] });
+    },
+    onExecute({ args, setResultAndStopExecution }: any) {
+      if (authRemovedEverything(args)) {
+        setResultAndStopExecution({ data: null, errors: [] });
+        return;
+      }
+      if (!PRODUCTION) return;
+      if (scopesOf(args.contextValue?.currentUser).includes(SCHEMA_READ_SCOPE)) return;
+      if (!usesIntrospection(args.schema, args.document)) return;
+      setResultAndStopExecution({
+        errors: [
+          new GraphQLError(
+            `Introspection is available only to signed-in users with the "${SCHEMA_READ_SCOPE}" scope.`,
+            { extensions: { code: 'INTROSPECTION_DISABLED' } },
+          ),
+        ],
+      });
+    },
+  } as GatewayPlugin;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field authorization (@authenticated, @requiresScopes, @policy)
+// ---------------------------------------------------------------------------------------------
+// Same rules as @envelop/generic-auth's default for protect-granular mode (outer lists OR, inner
+// lists AND), but the error carries no HTTP status: a partial result is a 200 response, and 401 is
+// reserved for an invalid token.
+function satisfies(required: string[][] | undefined, granted: string[]): boolean {
+  if (!required) return true;
+  return required.some((all) => all.every((item) => granted.includes(item)));
+}
+
+function authorizeField(params: any): GraphQLError | undefined {
+  const denied =
+    (params.user == null && (params.fieldAuthArgs || params.typeAuthArgs)) ||
+    !satisfies(params.typeScopes, params.userScopes) ||
+    !satisfies(params.typePolicies?.length ? params.typePolicies : undefined, params.userPolicies) ||
+    !satisfies(params.fieldScopes?.length ? params.fieldScopes : undefined, params.userScopes) ||
+    !satisfies(params.fieldPolicies?.length ? params.fieldPolicies : undefined, params.userPolicies);
+  if (!denied) return undefined;
+  return new GraphQLError('Unauthorized field or type', {
+    nodes: params.fieldNode ? [params.fieldNode] : undefined,
+    path: params.path,
+    extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' },
+  });
+}
+
+/**
+ * Generic auth (rejectUnauthenticated: false) removes unauthorized fields from the document before
+ * execution and adds their errors to the result. When nothing is left, executing the empty
+ * operation fails (masked "Unexpected error." for subscriptions, a 500 with the Rust planner), so
+ * stop here and let generic auth's result hook report the authorization errors.
+ */
+function authRemovedEverything(args: any): boolean {
+  const operation = getOperationAST(args.document, args.operationName);
+  return !!operation && operation.selectionSet.selections.length === 0;
+}
+
+/** graphql-armor rejection -> a validation error with a stable code (400, no data). */
+function reportAs(code: string) {
+  return (context: any, error: GraphQLError) =>
+    context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code } }));
+}
+
+function usesIntrospection(schema: any, document: DocumentNode): boolean {
+  return validate(schema, document, [NoSchemaIntrospectionCustomRule]).length > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subgraph transports
+// ---------------------------------------------------------------------------------------------
+const wsHeaderNames = [REQUEST_ID_HEADER, 'authorization', 'x-forwarded-for', 'x-coursegraph-router-secret'];
+const interpolated = (name: string) => `{context.${CONTEXT_HEADERS}.${name}}`;
+
+const transportEntries: Record<string, any> = {
+  '*': {
+    options: {
+      subscriptions: {
+        kind: 'ws',
+        location: GRAPHQL_PATH,
+        // graphql-transport-ws: the same values as HTTP headers on the upgrade request and in the
+        // connection_init payload; empty values are dropped.
+        headers: wsHeaderNames.map((name) => [name, interpolated(name)]),
+        options: {
+          connectionParams: Object.fromEntries(wsHeaderNames.map((name) => [name, interpolated(name)])),
+        },
+      },
+    },
+  },
+};
+for (const [name, location] of Object.entries(SUBGRAPH_URLS)) {
+  transportEntries[name] = { location };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query planner: Hive Router's Rust planner (npm, native, glibc x64/arm64 + macOS) or the JS one
+// ---------------------------------------------------------------------------------------------
+let unifiedGraphHandler: any;
+let planner = 'js';
+if (QUERY_PLANNER === 'rust') {
+  try {
+    ({ unifiedGraphHandler } = await import('@graphql-hive/router-runtime'));
+    planner = 'rust';
+  } catch (err) {
+    console.error(
+      `[coursegraph-router] Rust query planner unavailable (${(err as Error).message}); using the JavaScript planner`,
+    );
+  }
+}
+
+// The page (~9 MB, GraphiQL bundled inline) only depends on the options: build it once per set.
+const graphiqlPages = new Map<string, string>();
+function renderGraphiQLWithSignIn(opts: any): string {
+  const key = JSON.stringify(opts ?? {});
+  const cached = graphiqlPages.get(key);
+  if (cached !== undefined) return cached;
+  const page = signInPanel(renderYogaGraphiQL(opts), GRAPHQL_PATH);
+  if (graphiqlPages.size < 8) graphiqlPages.set(key, page);
+  return page;
+}
+
+console.error(
+  `[coursegraph-router] supergraph=${SUPERGRAPH} listen=${HOST}:${PORT} production=${PRODUCTION ? 1 : 0} ` +
+    `planner=${planner} jwks=${JWKS_URL} subgraph-overrides=${Object.keys(SUBGRAPH_URLS).join(',') || 'none'} ` +
+    `router-secret=${ROUTER_SECRET ? 'set' : 'unset'} limits=depth:${MAX_DEPTH},tokens:${MAX_TOKENS},` +
+    `aliases:${MAX_ALIASES},cost:${MAX_COST}`,
+);
+
+// ---------------------------------------------------------------------------------------------
+// The gateway
+// ---------------------------------------------------------------------------------------------
+export const gatewayConfig = defineConfig({
+  supergraph: SUPERGRAPH,
+  host: HOST,
+  port: PORT,
+  graphqlEndpoint: GRAPHQL_PATH,
+  healthCheckEndpoint: '/healthcheck',
+  readinessCheckEndpoint: '/readiness',
+  landingPage: false,
+  transportEntries,
+  ...(unifiedGraphHandler ? { unifiedGraphHandler } : {}),
+
+  // GraphiQL (Yoga's, bundled from npm: no CDN) in every mode, with a sign-in panel.
+  graphiql: {
+    title: 'CourseGraph GraphiQL',
+    subscriptionsProtocol: 'SSE',
+    credentials: 'same-origin',
+    defaultQuery: [
+      '# Welcome to CourseGraph.',
+      '# Sign in with the button at the bottom right (or paste',
+      '# an access token there): every request from this page',
+      '# then carries your token, subscriptions included.',
+      '',
+      '{',
+      '  __typename',
+      '}',
+      '',
+    ].join('\n'),
+  },
+  renderGraphiQL: renderGraphiQLWithSignIn,
+
+  cors: {
+    origin: CORS_ORIGINS,
+    credentials: true,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['authorization', 'content-type', 'accept', REQUEST_ID_HEADER, 'x-graphql-csrf', 'apollo-require-preflight'],
+    exposedHeaders: [REQUEST_ID_HEADER],
+    maxAge: 600,
+  },
+  // A request must be preflighted (non-simple content type) or carry one of these headers:
+  // stops GET and text/plain / form POST cross-site requests.
+  csrfPrevention: { requestHeaders: ['x-graphql-csrf', 'apollo-require-preflight'] },
+
+  // Our own request id (sanitised, also on WS operations): see useCourseGraph.
+  requestId: false,
+
+  genericAuth: {
+    mode: 'protect-granular',
+    resolveUserFn: async (context: any) => (await authenticate(context))?.claims ?? null,
+    extractScopes: (claims: any) => scopesOf(claims),
+    // @policy(policies: [["role:site_admin"], ["scope:course:publish"]]): outer list OR, inner AND.
+    extractPolicies: (claims: any) => [
+      'authenticated',
+      ...(typeof claims?.role === 'string' ? [`role:${claims.role}`] : []),
+      ...scopesOf(claims).map((s) => `scope:${s}`),
+    ],
+    validateUser: authorizeField,
+    // Unauthorized fields are removed and reported; the rest of the operation still runs.
+    rejectUnauthenticated: false,
+  },
+
+  propagateHeaders: {
+    fromClientToSubgraphs: ({ context }: any) => context?.[CONTEXT_HEADERS] ?? {},
+  },
+
+  // Parse-time token limit: "Syntax Error: Token limit of N exceeded." (GRAPHQL_PARSE_FAILED, 400).
+  maxTokens: MAX_TOKENS > 0 ? MAX_TOKENS : false,
+  // Depth and alias limits are validation rules registered in `plugins` below (stable codes).
+  blockFieldSuggestions: true,
+  ...(MAX_COST > 0
+    ? { demandControl: { maxCost: MAX_COST, listSize: 10, includeExtensionMetadata: false } }
+    : {}),
+
+  plugins: () => [
+    useCourseGraph(),
+    ...(MAX_DEPTH > 0
+      ? [maxDepthPlugin({ n: MAX_DEPTH, propagateOnRejection: false, onReject: [reportAs('QUERY_TOO_DEEP')] }) as any]
+      : []),
+    ...(MAX_ALIASES > 0
+      ? [maxAliasesPlugin({ n: MAX_ALIASES, propagateOnRejection: false, onReject: [reportAs('TOO_MANY_ALIASES')] }) as any]
+      : []),
+  ],
+});
