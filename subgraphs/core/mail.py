@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 from email.message import EmailMessage
 from pathlib import Path
-from typing import ClassVar
-
 import aiosmtplib
 
+from subgraphs.core.domains import DOMAINS
 from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.core.settings import MailSettings
 
@@ -42,11 +41,13 @@ def build_message(event: Event, sender: str) -> EmailMessage:
 
 
 class MailConsumer(Consumer):
+    """Delivers the mail events of every domain's stream."""
+
     group = "mail"
-    streams: ClassVar[tuple[str, ...]] = (stream_name("users"),)
 
     def __init__(self, redis, settings: MailSettings, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(redis, **kwargs)
+        self.streams = tuple(stream_name(domain) for domain in DOMAINS)
         self._settings = settings
 
     async def handle(self, event: Event) -> None:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from subgraphs.core.cli import ROUTER_DIR, router_argv, router_env
+from subgraphs.core.domains import DOMAINS
 from subgraphs.core.settings import get_settings
 from subgraphs.core.supervisor import ProcessSpec, supervised
 from tests.conftest import GraphQLClient
@@ -31,7 +32,7 @@ def free_port() -> int:
 @dataclass
 class Platform:
     router_url: str
-    users_url: str
+    subgraph_urls: dict[str, str]  # domain -> base URL (no /graphql)
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.router_url, timeout=30)
@@ -40,26 +41,29 @@ class Platform:
 @pytest.fixture(scope="session")
 async def platform(database: None) -> AsyncIterator[Platform]:
     settings = get_settings()
-    users_port, router_port = free_port(), free_port()
-    users_url = f"http://127.0.0.1:{users_port}"
-    env = {**{k: v for k, v in os.environ.items() if k.startswith(("COURSEGRAPH_", "DATABASE_URL", "REDIS_URL"))}}
-    env["COURSEGRAPH_AUTH__JWKS_URL"] = f"{users_url}/.well-known/jwks.json"
+    ports = {domain: free_port() for domain in DOMAINS}
+    urls = {domain: f"http://127.0.0.1:{port}" for domain, port in ports.items()}
+    router_port = free_port()
+    jwks_url = f"{urls['users']}/.well-known/jwks.json"
+    env = {k: v for k, v in os.environ.items() if k.startswith(("COURSEGRAPH_", "DATABASE_URL", "REDIS_URL"))}
+    env["COURSEGRAPH_AUTH__JWKS_URL"] = jwks_url
     python = sys.executable
     specs = [
         ProcessSpec(
-            name="users",
-            argv=[python, "-m", "subgraphs.core.cli", "serve", "users", "--port", str(users_port)],
+            name=domain,
+            argv=[python, "-m", "subgraphs.core.cli", "serve", domain, "--port", str(ports[domain])],
             env=env,
-            ready_url=f"{users_url}/ready",
-        ),
-        ProcessSpec(name="worker", argv=[python, "-m", "subgraphs.core.cli", "worker"], env=env),
+            ready_url=f"{urls[domain]}/ready",
+        )
+        for domain in DOMAINS
     ]
+    specs.append(ProcessSpec(name="worker", argv=[python, "-m", "subgraphs.core.cli", "worker"], env=env))
     gateway_env = {
         **env,
         **router_env(settings),
         "CG_PORT": str(router_port),
-        "CG_JWKS_URL": f"{users_url}/.well-known/jwks.json",
-        "CG_SUBGRAPH_URLS": json.dumps({"users": f"{users_url}/graphql"}),
+        "CG_JWKS_URL": jwks_url,
+        "CG_SUBGRAPH_URLS": json.dumps({domain: f"{url}/graphql" for domain, url in urls.items()}),
     }
     router = ProcessSpec(
         name="router",
@@ -71,7 +75,7 @@ async def platform(database: None) -> AsyncIterator[Platform]:
     )
     async with supervised(specs) as supervisor:
         await supervisor.start(router)
-        yield Platform(router_url=f"http://127.0.0.1:{router_port}", users_url=users_url)
+        yield Platform(router_url=f"http://127.0.0.1:{router_port}", subgraph_urls=urls)
 
 
 @pytest.fixture
