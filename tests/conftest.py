@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from tests.services import TEST_DB, resolve_services
+from tests.services import TEST_DB, TEST_DB_PREFIX, release_redis_db, resolve_services
 
 _TMP = Path(tempfile.mkdtemp(prefix="coursegraph-tests-"))
 PG_ADMIN_URL, REDIS_URL, _EMBEDDED = resolve_services(_TMP)
@@ -49,18 +49,41 @@ TEST_PASSWORD = "correct horse battery staple"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    asyncio.run(_drop_databases(only_this_run=True))
+    release_redis_db(REDIS_URL)
     for server in _EMBEDDED:
         server.stop()
 
 
-async def _recreate_database() -> None:
-    admin = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql+asyncpg", "postgresql"))
+async def _admin() -> asyncpg.Connection:
+    return await asyncpg.connect(PG_ADMIN_URL.replace("postgresql+asyncpg", "postgresql"))
+
+
+async def _drop_databases(*, only_this_run: bool) -> None:
+    """Drop this run's database, or (at start) those of earlier runs that nothing is connected to."""
+    admin = await _admin()
     try:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            TEST_DB,
-        )
-        await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
+        if only_this_run:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", TEST_DB
+            )
+            names = [TEST_DB]
+        else:
+            names = await admin.fetchval(
+                "SELECT coalesce(array_agg(datname), '{}') FROM pg_database d WHERE datname LIKE $1 "
+                "AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+                TEST_DB_PREFIX + "%",
+            )
+        for name in names:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        await admin.close()
+
+
+async def _create_database() -> None:
+    await _drop_databases(only_this_run=False)
+    admin = await _admin()
+    try:
         await admin.execute(f'CREATE DATABASE "{TEST_DB}"')
     finally:
         await admin.close()
@@ -73,16 +96,11 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session", autouse=True)
 async def database(settings: Settings) -> None:
-    """A fresh, migrated database and an empty Redis db for the session."""
-    from redis.asyncio import Redis
-
+    """A fresh, migrated database of this run (its Redis db was claimed and emptied at start-up)."""
     from subgraphs.core.cli import migrate_database
 
-    await _recreate_database()
+    await _create_database()
     await asyncio.to_thread(migrate_database)
-    redis = Redis.from_url(settings.redis.url)
-    await redis.flushdb()
-    await redis.aclose()
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from pathlib import Path
 
-TEST_DB = "coursegraph_test"
-TEST_REDIS_DB = 9
+# Each test run gets its own PostgreSQL database and Redis db, so parallel runs never meet.
+TEST_DB_PREFIX = "coursegraph_test_"
+RUN_ID = uuid.uuid4().hex[:10]
+TEST_DB = TEST_DB_PREFIX + RUN_ID
+REDIS_CLAIM_KEY = "coursegraph:test-run"
+REDIS_CLAIM_SECONDS = 6 * 3600
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -38,13 +43,41 @@ def resolve_services(data_dir: Path) -> tuple[str, str, list]:
         pg_admin = server.start()
         started.append(server)
     if port_open(6379):
-        redis_url = f"redis://127.0.0.1:6379/{TEST_REDIS_DB}"
+        redis_url = claim_redis_db("redis://127.0.0.1:6379")
     elif in_ci():
         raise RuntimeError("CI: Redis is not answering on 127.0.0.1:6379")
     else:
         from subgraphs.core.embedded import EmbeddedRedis
 
         server = EmbeddedRedis(data_dir / "redis")
-        redis_url = server.start().rsplit("/", 1)[0] + f"/{TEST_REDIS_DB}"
+        redis_url = claim_redis_db(server.start().rsplit("/", 1)[0])
         started.append(server)
     return pg_admin, redis_url, started
+
+
+def claim_redis_db(base_url: str) -> str:
+    """The first Redis db (1-15) no other live run holds; claimed with an expiring marker, emptied."""
+    import redis
+
+    for db in range(1, 16):
+        client = redis.Redis.from_url(f"{base_url}/{db}")
+        try:
+            if client.set(REDIS_CLAIM_KEY, RUN_ID, nx=True, ex=REDIS_CLAIM_SECONDS):
+                for key in client.scan_iter(count=1000):
+                    if key != REDIS_CLAIM_KEY.encode():
+                        client.delete(key)
+                return f"{base_url}/{db}"
+        finally:
+            client.close()
+    raise RuntimeError("every Redis db 1-15 is claimed by another test run")
+
+
+def release_redis_db(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        if client.get(REDIS_CLAIM_KEY) == RUN_ID.encode():
+            client.flushdb()
+    finally:
+        client.close()
