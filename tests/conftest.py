@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from tests.services import TEST_DB, TEST_DB_PREFIX, release_redis_db, resolve_services
+from tests.services import STALE_AFTER_SECONDS, TEST_DB, TEST_DB_PREFIX, release_redis_db, resolve_services
 
 _TMP = Path(tempfile.mkdtemp(prefix="coursegraph-tests-"))
 PG_ADMIN_URL, REDIS_URL, _EMBEDDED = resolve_services(_TMP)
@@ -60,7 +61,7 @@ async def _admin() -> asyncpg.Connection:
 
 
 async def _drop_databases(*, only_this_run: bool) -> None:
-    """Drop this run's database, or (at start) those of earlier runs that nothing is connected to."""
+    """Drop this run's database, or (at start) those of crashed runs: old and with nothing connected."""
     admin = await _admin()
     try:
         if only_this_run:
@@ -69,15 +70,21 @@ async def _drop_databases(*, only_this_run: bool) -> None:
             )
             names = [TEST_DB]
         else:
-            names = await admin.fetchval(
+            idle = await admin.fetchval(
                 "SELECT coalesce(array_agg(datname), '{}') FROM pg_database d WHERE datname LIKE $1 "
                 "AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
                 TEST_DB_PREFIX + "%",
             )
+            names = [name for name in idle if _created_at(name) < time.time() - STALE_AFTER_SECONDS]
         for name in names:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
     finally:
         await admin.close()
+
+
+def _created_at(name: str) -> float:
+    stamp = name.removeprefix(TEST_DB_PREFIX).split("_", 1)[0]
+    return float(stamp) if stamp.isdigit() else 0.0
 
 
 async def _create_database() -> None:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from pathlib import Path
 
 # Each test run gets its own PostgreSQL database and Redis db, so parallel runs never meet.
 TEST_DB_PREFIX = "coursegraph_test_"
 RUN_ID = uuid.uuid4().hex[:10]
-TEST_DB = TEST_DB_PREFIX + RUN_ID
+# The creation time is in the name: a crashed run's database is dropped by a later run once it is old.
+TEST_DB = f"{TEST_DB_PREFIX}{int(time.time())}_{RUN_ID}"
+STALE_AFTER_SECONDS = 6 * 3600
 REDIS_CLAIM_KEY = "coursegraph:test-run"
 REDIS_CLAIM_SECONDS = 6 * 3600
 

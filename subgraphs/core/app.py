@@ -28,7 +28,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from subgraphs.core.auth import ANONYMOUS, InvalidAccessToken, JwksClient, Principal, TokenVerifier, session_is_active
+from subgraphs.core.auth import ANONYMOUS, InvalidAccessToken, JwksClient, Principal, TokenVerifier, token_is_revoked
 from subgraphs.core.context import Context, Runtime
 from subgraphs.core.db import create_engine, create_sessionmaker
 from subgraphs.core.errors import NotAuthenticated, RateLimited
@@ -114,9 +114,8 @@ async def authenticate(runtime: Runtime, authorization: str | None) -> Principal
     if token is None:
         return ANONYMOUS
     principal = await runtime.verifier.verify(token)
-    # Logout and refresh-token reuse delete the session: its access tokens die with it at once.
-    if principal.session_id and not await session_is_active(runtime.redis, principal.session_id):
-        raise InvalidAccessToken("The session has ended. Sign in again.")
+    if await token_is_revoked(runtime.redis, principal):
+        raise InvalidAccessToken("This token was revoked. Sign in again.")
     return principal
 
 

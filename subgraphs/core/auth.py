@@ -29,6 +29,8 @@ from subgraphs.core.settings import Settings
 ALGORITHM = "EdDSA"
 CLOCK_LEEWAY_SECONDS = 5
 SESSION_KEY = "session:{sid}"
+# Set when an API client is revoked, for as long as its access tokens could live.
+REVOKED_CLIENT_KEY = "revoked-client:{client_id}"
 
 # RFC 9864 renames EdDSA-with-Ed25519 to "Ed25519"; JWT libraries in the router and in clients still
 # speak "EdDSA", so we keep it (pinned) and silence joserfc's deprecation notice.
@@ -162,8 +164,12 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     )
 
 
-async def session_is_active(redis: Any, session_id: str) -> bool:
-    return bool(await redis.exists(SESSION_KEY.format(sid=session_id)))
+async def token_is_revoked(redis: Any, principal: Principal) -> bool:
+    """A user token dies with its session (logout, refresh reuse, admin action); a client token with
+    its client's revocation."""
+    if principal.kind == "client":
+        return bool(await redis.exists(REVOKED_CLIENT_KEY.format(client_id=principal.subject)))
+    return principal.session_id is None or not await redis.exists(SESSION_KEY.format(sid=principal.session_id))
 
 
 # --- permission classes -------------------------------------------------------------------------

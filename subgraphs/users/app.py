@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         meta = RequestMeta(client_ip=client_ip(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies))
         try:
             if form.get("grant_type") != "client_credentials":
-                raise UnsupportedGrantTypeError(description="Only grant_type=client_credentials is supported.")
+                raise UnsupportedGrantTypeError(form.get("grant_type"))
             client_id, client_secret = extract_basic_authorization(request.headers)
             client_id = client_id or form.get("client_id")
             client_secret = client_secret or form.get("client_secret")

@@ -18,7 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from subgraphs.core.auth import SESSION_KEY, Principal, require_user
+from subgraphs.core.auth import REVOKED_CLIENT_KEY, SESSION_KEY, Principal, require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotFound
@@ -582,6 +582,10 @@ async def revoke_api_client(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUI
         event = _event(meta, "users.api_client.revoked", client_id=client.client_id)
         event.organization_id = str(client.organization_id)
         emit(session, Outbox, event)
+    # Tokens already issued to the client stop working now, not when they expire.
+    await runtime.redis.set(
+        REVOKED_CLIENT_KEY.format(client_id=client.client_id), 1, ex=runtime.settings.auth.access_token_ttl_seconds
+    )
     return client
 
 

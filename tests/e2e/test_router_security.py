@@ -9,9 +9,9 @@ from joserfc.jwk import OKPKey
 
 from subgraphs.users.keys import SigningKeys
 from tests.e2e.helpers import signed_in_student
-from tests.subgraphs.users.test_tokens import b64url, b64url_json, claims_of, sign_ed25519, sign_hs256
+from tests.tokens import b64url, b64url_json, claims_of, fresh, sign_ed25519, sign_hs256
 
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore:EdDSA is deprecated")]
+pytestmark = pytest.mark.e2e
 
 ME = "{ me { id } }"
 
@@ -19,11 +19,6 @@ ME = "{ me { id } }"
 @pytest.fixture
 async def live_claims(router_gql, unique_email) -> dict:
     return claims_of(await signed_in_student(router_gql, unique_email))
-
-
-def fresh(claims: dict, **changes) -> dict:
-    now = int(time.time())
-    return {**claims, "iat": now, "nbf": now, "exp": now + 600, **changes}
 
 
 def attacks(keys: SigningKeys, claims: dict) -> dict[str, str]:
