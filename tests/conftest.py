@@ -132,18 +132,30 @@ class GraphQLClient:
         self.path = path
 
     async def __call__(
-        self, query: str, variables: dict | None = None, *, token: str | None = None, headers: dict | None = None
+        self,
+        query: str,
+        variables: dict | None = None,
+        *,
+        token: str | None = None,
+        headers: dict | None = None,
     ) -> dict[str, Any]:
         response = await self.raw(query, variables, token=token, headers=headers)
         return response.json()
 
     async def raw(
-        self, query: str, variables: dict | None = None, *, token: str | None = None, headers: dict | None = None
+        self,
+        query: str,
+        variables: dict | None = None,
+        *,
+        token: str | None = None,
+        headers: dict | None = None,
     ) -> httpx.Response:
         all_headers = {**(headers or {})}
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
-        return await self.http.post(self.path, json={"query": query, "variables": variables or {}}, headers=all_headers)
+        return await self.http.post(
+            self.path, json={"query": query, "variables": variables or {}}, headers=all_headers
+        )
 
 
 @pytest.fixture
@@ -185,7 +197,9 @@ class Mailbox:
     def messages_to(self, address: str) -> list[str]:
         if not self.directory.exists():
             return []
-        return [p.read_text() for p in sorted(self.directory.glob("*.eml")) if f"To: {address}" in p.read_text()]
+        return [
+            p.read_text() for p in sorted(self.directory.glob("*.eml")) if f"To: {address}" in p.read_text()
+        ]
 
     async def wait_for(self, address: str, kind: str, *, count: int = 1) -> str:
         """The latest message of `kind` to `address`, after delivering what is pending."""

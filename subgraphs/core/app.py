@@ -28,7 +28,14 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from subgraphs.core.auth import ANONYMOUS, InvalidAccessToken, JwksClient, Principal, TokenVerifier, token_is_revoked
+from subgraphs.core.auth import (
+    ANONYMOUS,
+    InvalidAccessToken,
+    JwksClient,
+    Principal,
+    TokenVerifier,
+    token_is_revoked,
+)
 from subgraphs.core.context import Context, Runtime
 from subgraphs.core.db import create_engine, create_sessionmaker
 from subgraphs.core.errors import NotAuthenticated, RateLimited
@@ -136,7 +143,9 @@ class RouterOnly:
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 4403})
                     return
-                response = JSONResponse({"errors": [{"message": "Forbidden", "extensions": {"code": "FORBIDDEN"}}]}, 403)
+                response = JSONResponse(
+                    {"errors": [{"message": "Forbidden", "extensions": {"code": "FORBIDDEN"}}]}, 403
+                )
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -230,8 +239,12 @@ def create_subgraph_app(
         error = exc.error
         body = {"data": None, "errors": [{"message": error.message, "extensions": error.extensions}]}
         if isinstance(error, RateLimited):
-            return JSONResponse(body, status_code=429, headers={"Retry-After": str(error.retry_after_seconds)})
-        return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return JSONResponse(
+                body, status_code=429, headers={"Retry-After": str(error.retry_after_seconds)}
+            )
+        return JSONResponse(
+            body, status_code=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
 
     @app.middleware("http")
     async def _request_id(request: Request, call_next: Callable) -> Response:

@@ -169,7 +169,9 @@ async def token_is_revoked(redis: Any, principal: Principal) -> bool:
     its client's revocation."""
     if principal.kind == "client":
         return bool(await redis.exists(REVOKED_CLIENT_KEY.format(client_id=principal.subject)))
-    return principal.session_id is None or not await redis.exists(SESSION_KEY.format(sid=principal.session_id))
+    return principal.session_id is None or not await redis.exists(
+        SESSION_KEY.format(sid=principal.session_id)
+    )
 
 
 # --- permission classes -------------------------------------------------------------------------

@@ -52,8 +52,9 @@ def _require_services(settings: Settings) -> None:
 
 
 def migrate_database(database_url: str | None = None) -> None:
-    from alembic import command
     from alembic.config import Config
+
+    from alembic import command
 
     config = Config(str(ROOT / "alembic.ini"))
     if database_url:
@@ -90,7 +91,13 @@ async def seed_demo(settings: Settings) -> list[tuple[str, str]]:
             for email, name, role in DEMO_USERS:
                 if email not in existing:
                     session.add(
-                        User(email=email, full_name=name, role=role, password_hash=password_hash, email_verified=True)
+                        User(
+                            email=email,
+                            full_name=name,
+                            role=role,
+                            password_hash=password_hash,
+                            email_verified=True,
+                        )
                     )
     finally:
         await engine.dispose()
@@ -210,7 +217,9 @@ def router_env(settings: Settings) -> dict[str, str]:
 def router_argv() -> list[str]:
     gateway = ROUTER_DIR / "node_modules" / ".bin" / "hive-gateway"
     if not gateway.exists():
-        raise RuntimeError("router dependencies are missing: run `npm ci --prefix router` (or `make install`)")
+        raise RuntimeError(
+            "router dependencies are missing: run `npm ci --prefix router` (or `make install`)"
+        )
     # Hive Gateway auto-loads only gateway.{ts,js,...}: name the config explicitly. Run it with cwd=router/.
     return [str(gateway), "supergraph", "--config-path", str(ROUTER_DIR / "gateway.config.ts")]
 
@@ -225,7 +234,9 @@ def router() -> None:
 
 @app.command()
 def dev(
-    data_dir: Path | None = typer.Option(None, help="Where embedded PostgreSQL/Redis keep data (default ./.coursegraph)."),
+    data_dir: Path | None = typer.Option(
+        None, help="Where embedded PostgreSQL/Redis keep data (default ./.coursegraph)."
+    ),
 ) -> None:
     """Run the whole platform locally: databases, migrations, demo data, subgraphs, worker, router."""
     from subgraphs.core.devrun import run_dev
@@ -285,7 +296,9 @@ def breaking_changes(old_sdl: str, new_sdl: str) -> list[str]:
 
 @schema_app.command("check")
 def schema_check(
-    against: str | None = typer.Option(None, help="A git ref: list breaking changes of the supergraph since it."),
+    against: str | None = typer.Option(
+        None, help="A git ref: list breaking changes of the supergraph since it."
+    ),
 ) -> None:
     """Fail when the committed SDL or supergraph is stale or does not compose."""
     problems = []

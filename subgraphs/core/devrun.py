@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from subgraphs.core.cli import DEMO_PASSWORD, ROUTER_DIR, migrate_database, router_argv, router_env, seed_demo
-from subgraphs.core.domains import DOMAINS, app_path
+from subgraphs.core.domains import DOMAINS
 from subgraphs.core.settings import SUBGRAPH_PORTS, Settings, get_settings
 from subgraphs.core.supervisor import ProcessFailed, ProcessSpec, Supervisor
 
@@ -30,7 +30,9 @@ def subgraph_spec(domain: str, env: dict[str, str], settings: Settings) -> Proce
 def platform_specs(settings: Settings, env: dict[str, str]) -> tuple[list[ProcessSpec], ProcessSpec]:
     """The subgraphs and the worker (started together), then the router (needs the JWKS up)."""
     specs = [subgraph_spec(domain, env, settings) for domain in DOMAINS]
-    specs.append(ProcessSpec(name="worker", argv=[sys.executable, "-m", "subgraphs.core.cli", "worker"], env=env))
+    specs.append(
+        ProcessSpec(name="worker", argv=[sys.executable, "-m", "subgraphs.core.cli", "worker"], env=env)
+    )
     router = ProcessSpec(
         name="router",
         argv=router_argv(),

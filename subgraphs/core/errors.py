@@ -133,7 +133,9 @@ class RateLimited(DomainError):
         return {"code": self.code, "retryAfterSeconds": self.retry_after_seconds}
 
     def to_graphql(self) -> RateLimitedError:
-        return RateLimitedError(message=self.message, code=self.code, retry_after_seconds=self.retry_after_seconds)
+        return RateLimitedError(
+            message=self.message, code=self.code, retry_after_seconds=self.retry_after_seconds
+        )
 
 
 class _ToUnionMember(strawberry.ExceptionHandler):
@@ -160,7 +162,14 @@ def exception_handlers(error_classes: Iterable[type[DomainError]]) -> list[straw
     return handlers
 
 
-CORE_ERRORS: tuple[type[DomainError], ...] = (NotAuthenticated, Forbidden, NotFound, Conflict, InvalidInput, RateLimited)
+CORE_ERRORS: tuple[type[DomainError], ...] = (
+    NotAuthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    InvalidInput,
+    RateLimited,
+)
 
 
 def _is_expected(error: GraphQLError) -> bool:

@@ -49,7 +49,9 @@ async def append_stream_event(
 ) -> StreamEventMixin:
     """Add the next event of a stream in the caller's transaction (publish it after commit)."""
     # Serialize writers of one stream so seq numbers are gap-free and unique.
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": str(stream_id)})
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": str(stream_id)}
+    )
     last = await session.scalar(select(func.max(model.seq)).where(model.stream_id == stream_id))
     row = model(stream_id=stream_id, seq=(last or 0) + 1, at=utcnow(), data=data)
     session.add(row)

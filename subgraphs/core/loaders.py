@@ -15,7 +15,9 @@ from subgraphs.core.context import Context
 M = TypeVar("M")
 
 
-def by_key_loader(context: Context, model: type[M], column: InstrumentedAttribute) -> DataLoader[Any, M | None]:
+def by_key_loader(
+    context: Context, model: type[M], column: InstrumentedAttribute
+) -> DataLoader[Any, M | None]:
     """One row per key (or None): `UserByIdLoader` = by_key_loader(ctx, User, User.id)."""
 
     async def load(keys: Sequence[Any]) -> list[M | None]:

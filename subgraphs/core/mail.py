@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from email.message import EmailMessage
 from pathlib import Path
+
 import aiosmtplib
 
 from subgraphs.core.domains import DOMAINS
@@ -65,7 +66,9 @@ class MailConsumer(Consumer):
             )
         else:
             write_to_folder(message, self._settings.directory, event)
-        log.info("mail %s sent to %s: %s", event.payload["kind"], event.payload["to"], event.payload["subject"])
+        log.info(
+            "mail %s sent to %s: %s", event.payload["kind"], event.payload["to"], event.payload["subject"]
+        )
 
 
 def write_to_folder(message: EmailMessage, directory: Path, event: Event) -> Path:

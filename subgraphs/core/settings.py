@@ -148,7 +148,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Client IPs are taken from X-Forwarded-For only when the peer is one of these (the router).
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
-    database_url: str = Field(default="", validation_alias=AliasChoices("DATABASE_URL", "COURSEGRAPH_DATABASE_URL"))
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("DATABASE_URL", "COURSEGRAPH_DATABASE_URL")
+    )
     redis_url: str = Field(default="", validation_alias=AliasChoices("REDIS_URL", "COURSEGRAPH_REDIS_URL"))
 
     database: DatabaseSettings = DatabaseSettings()

@@ -43,7 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime: Runtime = request.app.state.runtime
         form = await request.form()
         peer = request.client.host if request.client else None
-        meta = RequestMeta(client_ip=client_ip(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies))
+        meta = RequestMeta(
+            client_ip=client_ip(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+        )
         try:
             if form.get("grant_type") != "client_credentials":
                 raise UnsupportedGrantTypeError(form.get("grant_type"))
@@ -53,7 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if not client_id or not client_secret:
                 raise InvalidRequestError(description="Client credentials are missing.")
             body = await service.client_credentials_token(
-                runtime, meta, client_id=str(client_id), client_secret=str(client_secret), scope=form.get("scope")
+                runtime,
+                meta,
+                client_id=str(client_id),
+                client_secret=str(client_secret),
+                scope=form.get("scope"),
             )
         except OAuth2Error as error:
             headers = dict(error.get_headers())

@@ -50,7 +50,9 @@ class SigningKeys:
         self._path = settings.auth.signing_keys_file
         if not self._path.exists():
             if settings.is_production:
-                raise RuntimeError(f"signing key file {self._path} is missing; create it with `coursegraph keys rotate`")
+                raise RuntimeError(
+                    f"signing key file {self._path} is missing; create it with `coursegraph keys rotate`"
+                )
             rotate_keys(self._path)
         self._mtime = 0.0
         self._private = KeySet([])

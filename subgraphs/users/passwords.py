@@ -29,7 +29,9 @@ async def hash_password(password: str, settings: AuthSettings) -> str:
     return await asyncio.to_thread(hasher.hash, password)
 
 
-async def verify_password(password: str, stored: str | None, settings: AuthSettings) -> tuple[bool, str | None]:
+async def verify_password(
+    password: str, stored: str | None, settings: AuthSettings
+) -> tuple[bool, str | None]:
     """(valid, upgraded hash or None). With no stored hash it still spends the same time, so response
     timing does not tell whether an account exists."""
     cost = (settings.argon2_memory_kib, settings.argon2_time_cost)

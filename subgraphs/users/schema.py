@@ -96,10 +96,14 @@ class Query:
             to_node=lambda row: User.from_model(row, principal),
         )
 
-    @strawberry.federation.field(authenticated=True, description="API clients of an organization (its admins).")
+    @strawberry.federation.field(
+        authenticated=True, description="API clients of an organization (its admins)."
+    )
     async def api_clients(self, info: strawberry.Info, organization_id: strawberry.ID) -> list[ApiClient]:
         rows = await service.list_api_clients(
-            info.context.runtime, info.context.meta, organization_id=parse_id(organization_id, "organizationId")
+            info.context.runtime,
+            info.context.meta,
+            organization_id=parse_id(organization_id, "organizationId"),
         )
         return [ApiClient.from_model(row) for row in rows]
 
@@ -142,7 +146,9 @@ class Mutation:
         return LogoutSuccess(revoked_sessions=count)
 
     @strawberry.federation.mutation(authenticated=True, permission_classes=[IsAuthenticated])
-    async def change_password(self, info: strawberry.Info, input: ChangePasswordInput) -> ChangePasswordResult:  # type: ignore[valid-type]
+    async def change_password(
+        self, info: strawberry.Info, input: ChangePasswordInput
+    ) -> ChangePasswordResult:  # type: ignore[valid-type]
         ctx = info.context
         await service.change_password(
             ctx.runtime, ctx.meta, current_password=input.current_password, new_password=input.new_password
@@ -153,7 +159,9 @@ class Mutation:
     async def request_email_verification(
         self, info: strawberry.Info, input: RequestEmailVerificationInput
     ) -> RequestMailResult:  # type: ignore[valid-type]
-        message = await service.request_email_verification(info.context.runtime, info.context.meta, email=input.email)
+        message = await service.request_email_verification(
+            info.context.runtime, info.context.meta, email=input.email
+        )
         return MessageSuccess(message=message)
 
     @strawberry.mutation
@@ -162,8 +170,12 @@ class Mutation:
         return UserSuccess(user=User.own(row))
 
     @strawberry.mutation
-    async def request_password_reset(self, info: strawberry.Info, input: RequestPasswordResetInput) -> RequestMailResult:  # type: ignore[valid-type]
-        message = await service.request_password_reset(info.context.runtime, info.context.meta, email=input.email)
+    async def request_password_reset(
+        self, info: strawberry.Info, input: RequestPasswordResetInput
+    ) -> RequestMailResult:  # type: ignore[valid-type]
+        message = await service.request_password_reset(
+            info.context.runtime, info.context.meta, email=input.email
+        )
         return MessageSuccess(message=message)
 
     @strawberry.mutation
@@ -173,22 +185,32 @@ class Mutation:
         )
         return MessageSuccess(message="Password set. Sign in with the new password.")
 
-    @strawberry.federation.mutation(authenticated=True, description="Create an account for someone (site admins).")
+    @strawberry.federation.mutation(
+        authenticated=True, description="Create an account for someone (site admins)."
+    )
     async def create_user(self, info: strawberry.Info, input: CreateUserInput) -> AdminUserResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.create_user(ctx.runtime, ctx.meta, email=input.email, full_name=input.full_name, role=Role(input.role))
+        row = await service.create_user(
+            ctx.runtime, ctx.meta, email=input.email, full_name=input.full_name, role=Role(input.role)
+        )
         return UserSuccess(user=User.from_model(row, ctx.principal))
 
-    @strawberry.federation.mutation(authenticated=True, description="Block sign-in and end all sessions (site admins).")
+    @strawberry.federation.mutation(
+        authenticated=True, description="Block sign-in and end all sessions (site admins)."
+    )
     async def deactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.deactivate_user(ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId"))
+        row = await service.deactivate_user(
+            ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId")
+        )
         return UserSuccess(user=User.from_model(row, ctx.principal))
 
     @strawberry.federation.mutation(authenticated=True, description="Allow sign-in again (site admins).")
     async def reactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.reactivate_user(ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId"))
+        row = await service.reactivate_user(
+            ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId")
+        )
         return UserSuccess(user=User.from_model(row, ctx.principal))
 
     @strawberry.federation.mutation(authenticated=True, description="Change a platform role (site admins).")
@@ -199,8 +221,12 @@ class Mutation:
         )
         return UserSuccess(user=User.from_model(row, ctx.principal))
 
-    @strawberry.federation.mutation(authenticated=True, description="Register an integration; returns its secret once.")
-    async def create_api_client(self, info: strawberry.Info, input: CreateApiClientInput) -> CreateApiClientResult:  # type: ignore[valid-type]
+    @strawberry.federation.mutation(
+        authenticated=True, description="Register an integration; returns its secret once."
+    )
+    async def create_api_client(
+        self, info: strawberry.Info, input: CreateApiClientInput
+    ) -> CreateApiClientResult:  # type: ignore[valid-type]
         ctx = info.context
         client, secret = await service.create_api_client(
             ctx.runtime,
@@ -212,7 +238,9 @@ class Mutation:
         return CreateApiClientSuccess(api_client=ApiClient.from_model(client), client_secret=secret)
 
     @strawberry.federation.mutation(authenticated=True)
-    async def revoke_api_client(self, info: strawberry.Info, input: RevokeApiClientInput) -> RevokeApiClientResult:  # type: ignore[valid-type]
+    async def revoke_api_client(
+        self, info: strawberry.Info, input: RevokeApiClientInput
+    ) -> RevokeApiClientResult:  # type: ignore[valid-type]
         ctx = info.context
         client = await service.revoke_api_client(ctx.runtime, ctx.meta, id=parse_id(input.id, "input.id"))
         return ApiClientSuccess(api_client=ApiClient.from_model(client))
@@ -226,7 +254,9 @@ class Subscription:
         description="Security events of your account, live. Pass the last `seq` you saw as `after` when "
         "reconnecting: nothing is missed, nothing repeats.",
     )
-    async def account_events(self, info: strawberry.Info, after: int | None = None) -> AsyncGenerator[AccountEvent, None]:
+    async def account_events(
+        self, info: strawberry.Info, after: int | None = None
+    ) -> AsyncGenerator[AccountEvent, None]:
         user_id = require_user(info.context.principal)
         runtime = info.context.runtime
 
@@ -240,10 +270,14 @@ class Subscription:
                 )
                 return [row.as_message() for row in rows]
 
-        async for message in follow(runtime.live, service.account_channel(user_id), after=after, read_after=read_after):
+        async for message in follow(
+            runtime.live, service.account_channel(user_id), after=after, read_after=read_after
+        ):
             data = dict(message["data"])
             kind = data.pop("kind")
-            yield AccountEvent(seq=message["seq"], at=datetime.fromisoformat(message["at"]), kind=kind, detail=data)
+            yield AccountEvent(
+                seq=message["seq"], at=datetime.fromisoformat(message["at"]), kind=kind, detail=data
+            )
 
 
 schema = build_schema(

@@ -101,7 +101,9 @@ def _mail(meta: RequestMeta, *, to: str, subject: str, body: str, kind: str) -> 
     return mail_event("users", to=to, subject=subject, body=body, kind=kind, request_id=meta.request_id)
 
 
-async def _account_event(session: AsyncSession, user_id: uuid.UUID, kind: str, **detail: Any) -> dict[str, Any]:
+async def _account_event(
+    session: AsyncSession, user_id: uuid.UUID, kind: str, **detail: Any
+) -> dict[str, Any]:
     row = await append_stream_event(session, AccountEvent, user_id, {"kind": kind, **detail})
     return row.as_message()
 
@@ -119,7 +121,10 @@ async def _new_one_time_token(session: AsyncSession, user_id: uuid.UUID, purpose
     token = new_opaque_token()
     session.add(
         OneTimeToken(
-            user_id=user_id, purpose=purpose, token_hash=hash_token(token), expires_at=utcnow() + timedelta(seconds=ttl)
+            user_id=user_id,
+            purpose=purpose,
+            token_hash=hash_token(token),
+            expires_at=utcnow() + timedelta(seconds=ttl),
         )
     )
     return token
@@ -149,19 +154,30 @@ def _link(runtime: Runtime, path: str, token: str) -> str:
 
 
 async def _verification_mail(runtime: Runtime, session: AsyncSession, meta: RequestMeta, user: User) -> None:
-    token = await _new_one_time_token(session, user.id, VERIFY_EMAIL, runtime.settings.auth.email_token_ttl_seconds)
+    token = await _new_one_time_token(
+        session, user.id, VERIFY_EMAIL, runtime.settings.auth.email_token_ttl_seconds
+    )
     body = (
         f"Hello {user.full_name},\n\nConfirm your email address for CourseGraph:\n"
         f"{_link(runtime, 'verify-email', token)}\n\nOr use this token with the verifyEmail mutation:\n"
         f"Token: {token}\n\nIf you did not sign up, ignore this message.\n"
     )
-    emit(session, Outbox, _mail(meta, to=user.email, subject="Confirm your email", body=body, kind=VERIFY_EMAIL))
+    emit(
+        session,
+        Outbox,
+        _mail(meta, to=user.email, subject="Confirm your email", body=body, kind=VERIFY_EMAIL),
+    )
 
 
-async def _reset_mail(runtime: Runtime, session: AsyncSession, meta: RequestMeta, user: User, subject: str) -> None:
-    token = await _new_one_time_token(session, user.id, RESET_PASSWORD, runtime.settings.auth.password_reset_ttl_seconds)
+async def _reset_mail(
+    runtime: Runtime, session: AsyncSession, meta: RequestMeta, user: User, subject: str
+) -> None:
+    token = await _new_one_time_token(
+        session, user.id, RESET_PASSWORD, runtime.settings.auth.password_reset_ttl_seconds
+    )
     body = (
-        f"Hello {user.full_name},\n\nSet a new CourseGraph password here:\n{_link(runtime, 'reset-password', token)}\n\n"
+        f"Hello {user.full_name},\n\nSet a new CourseGraph password here:\n"
+        f"{_link(runtime, 'reset-password', token)}\n\n"
         f"Or use this token with the resetPassword mutation:\nToken: {token}\n\n"
         "If you did not ask for this, ignore this message; your password is unchanged.\n"
     )
@@ -193,7 +209,12 @@ async def _open_redis_session(runtime: Runtime, session_id: uuid.UUID, user_id: 
 
 def _sign_in(runtime: Runtime, user: User, session_id: uuid.UUID, refresh: str) -> SignIn:
     access = issue_user_token(
-        signing_keys(runtime), runtime.settings, user_id=user.id, role=Role(user.role), session_id=session_id, orgs=[]
+        signing_keys(runtime),
+        runtime.settings,
+        user_id=user.id,
+        role=Role(user.role),
+        session_id=session_id,
+        orgs=[],
     )
     return SignIn(access, refresh, runtime.settings.auth.access_token_ttl_seconds, user)
 
@@ -228,7 +249,12 @@ async def register(runtime: Runtime, meta: RequestMeta, *, email: str, password:
     check_password(password, runtime.settings)
     full_name = check_full_name(full_name)
     limits = runtime.settings.rate_limits
-    await _hit(runtime, f"register:ip:{meta.client_ip}", limits.register_per_ip, limits.register_per_ip_window_seconds)
+    await _hit(
+        runtime,
+        f"register:ip:{meta.client_ip}",
+        limits.register_per_ip,
+        limits.register_per_ip_window_seconds,
+    )
     password_hash = await passwords.hash_password(password, runtime.settings.auth)
     async with runtime.transaction() as session:
         existing = await session.scalar(select(User).where(User.email == email))
@@ -237,7 +263,13 @@ async def register(runtime: Runtime, meta: RequestMeta, *, email: str, password:
                 "Someone tried to create a CourseGraph account with this address, which already has one.\n"
                 "If it was you, sign in or reset your password. Otherwise ignore this message.\n"
             )
-            emit(session, Outbox, _mail(meta, to=email, subject="You already have an account", body=body, kind="account_exists"))
+            emit(
+                session,
+                Outbox,
+                _mail(
+                    meta, to=email, subject="You already have an account", body=body, kind="account_exists"
+                ),
+            )
             emit(session, Outbox, _event(meta, "users.user.register_duplicate", user_id=existing.id))
             return
         user = User(email=email, password_hash=password_hash, full_name=full_name, role=Role.STUDENT.value)
@@ -252,7 +284,10 @@ async def login(runtime: Runtime, meta: RequestMeta, *, email: str, password: st
     email = email.strip().lower()
     await _hit(runtime, f"login:ip:{meta.client_ip}", limits.login_per_ip, limits.login_per_ip_window_seconds)
     await _hit(
-        runtime, f"login:account:{hash_token(email)}", limits.login_per_account, limits.login_per_account_window_seconds
+        runtime,
+        f"login:account:{hash_token(email)}",
+        limits.login_per_account,
+        limits.login_per_account_window_seconds,
     )
     async with runtime.transaction() as session:
         user = await session.scalar(select(User).where(User.email == email))
@@ -262,7 +297,11 @@ async def login(runtime: Runtime, meta: RequestMeta, *, email: str, password: st
     if user is None or not valid or not user.is_active:
         reason = "unknown_email" if user is None else ("inactive" if valid else "wrong_password")
         async with runtime.transaction() as session:
-            emit(session, Outbox, _event(meta, "users.auth.login_failed", user_id=user.id if user else None, reason=reason))
+            emit(
+                session,
+                Outbox,
+                _event(meta, "users.auth.login_failed", user_id=user.id if user else None, reason=reason),
+            )
         raise InvalidCredentials()
     async with runtime.transaction() as session:
         user = await session.get_one(User, user.id)
@@ -270,7 +309,11 @@ async def login(runtime: Runtime, meta: RequestMeta, *, email: str, password: st
             user.password_hash = upgraded_hash
         user.last_login_at = utcnow()
         session_id, refresh = await _start_session(runtime, session, user)
-        emit(session, Outbox, _event(meta, "users.auth.login_succeeded", user_id=user.id, session_id=str(session_id)))
+        emit(
+            session,
+            Outbox,
+            _event(meta, "users.auth.login_succeeded", user_id=user.id, session_id=str(session_id)),
+        )
         message = await _account_event(session, user.id, "SIGNED_IN", ip=meta.client_ip)
     await _open_redis_session(runtime, session_id, user.id)
     await _publish(runtime, user.id, message)
@@ -302,8 +345,21 @@ async def refresh(runtime: Runtime, meta: RequestMeta, *, refresh_token: str) ->
             seen = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
             if seen is not None and (seen.used_at is not None or seen.revoked_at is not None):
                 revoked = await _revoke_family(session, seen.family_id)
-                emit(session, Outbox, _event(meta, "users.auth.refresh_reused", user_id=seen.user_id, session_id=str(seen.family_id)))
-                messages.append(await _account_event(session, seen.user_id, "SESSIONS_REVOKED", reason="refresh_token_reuse"))
+                emit(
+                    session,
+                    Outbox,
+                    _event(
+                        meta,
+                        "users.auth.refresh_reused",
+                        user_id=seen.user_id,
+                        session_id=str(seen.family_id),
+                    ),
+                )
+                messages.append(
+                    await _account_event(
+                        session, seen.user_id, "SESSIONS_REVOKED", reason="refresh_token_reuse"
+                    )
+                )
                 user_id = seen.user_id
         else:
             user = await session.get(User, current.user_id)
@@ -349,7 +405,9 @@ async def logout(runtime: Runtime, meta: RequestMeta, *, all_sessions: bool) -> 
         else:
             assert meta.principal.session_id is not None
             families = await _revoke_family(session, uuid.UUID(meta.principal.session_id))
-        families = sorted({*families, *([uuid.UUID(meta.principal.session_id)] if meta.principal.session_id else [])})
+        families = sorted(
+            {*families, *([uuid.UUID(meta.principal.session_id)] if meta.principal.session_id else [])}
+        )
         emit(session, Outbox, _event(meta, "users.auth.logged_out", user_id=user_id, sessions=len(families)))
         message = await _account_event(session, user_id, "SIGNED_OUT", sessions=len(families))
     await _end_redis_sessions(runtime, families)
@@ -360,12 +418,19 @@ async def logout(runtime: Runtime, meta: RequestMeta, *, all_sessions: bool) -> 
 # --- passwords and email --------------------------------------------------------------------------
 
 
-async def change_password(runtime: Runtime, meta: RequestMeta, *, current_password: str, new_password: str) -> None:
+async def change_password(
+    runtime: Runtime, meta: RequestMeta, *, current_password: str, new_password: str
+) -> None:
     """Change the password; every other session is signed out."""
     user_id = require_user(meta.principal)
     check_password(new_password, runtime.settings, "input.newPassword")
     limits = runtime.settings.rate_limits
-    await _hit(runtime, f"login:account-id:{user_id}", limits.login_per_account, limits.login_per_account_window_seconds)
+    await _hit(
+        runtime,
+        f"login:account-id:{user_id}",
+        limits.login_per_account,
+        limits.login_per_account_window_seconds,
+    )
     async with runtime.transaction() as session:
         user = await session.get_one(User, user_id)
     valid, _ = await passwords.verify_password(current_password, user.password_hash, runtime.settings.auth)
@@ -379,8 +444,16 @@ async def change_password(runtime: Runtime, meta: RequestMeta, *, current_passwo
         families = await _revoke_families(runtime, session, user_id, except_family=current_family)
         emit(session, Outbox, _event(meta, "users.user.password_changed", user_id=user_id))
         body = "Your CourseGraph password was changed. If this was not you, reset your password now.\n"
-        emit(session, Outbox, _mail(meta, to=user.email, subject="Your password was changed", body=body, kind="password_changed"))
-        message = await _account_event(session, user_id, "PASSWORD_CHANGED", signed_out_sessions=len(families))
+        emit(
+            session,
+            Outbox,
+            _mail(
+                meta, to=user.email, subject="Your password was changed", body=body, kind="password_changed"
+            ),
+        )
+        message = await _account_event(
+            session, user_id, "PASSWORD_CHANGED", signed_out_sessions=len(families)
+        )
     await _end_redis_sessions(runtime, families)
     await _publish(runtime, user_id, message)
 
@@ -441,7 +514,9 @@ async def reset_password(runtime: Runtime, meta: RequestMeta, *, token: str, new
         user.email_verified = True
         families = await _revoke_families(runtime, session, user_id)
         emit(session, Outbox, _event(meta, "users.user.password_reset", user_id=user_id))
-        message = await _account_event(session, user_id, "PASSWORD_CHANGED", signed_out_sessions=len(families))
+        message = await _account_event(
+            session, user_id, "PASSWORD_CHANGED", signed_out_sessions=len(families)
+        )
     await _end_redis_sessions(runtime, families)
     await _publish(runtime, user_id, message)
 
@@ -495,15 +570,21 @@ async def _admin_update(
 
 
 async def deactivate_user(runtime: Runtime, meta: RequestMeta, *, user_id: uuid.UUID) -> User:
-    return await _admin_update(runtime, meta, user_id, "users.user.deactivated", "DEACTIVATED", is_active=False)
+    return await _admin_update(
+        runtime, meta, user_id, "users.user.deactivated", "DEACTIVATED", is_active=False
+    )
 
 
 async def reactivate_user(runtime: Runtime, meta: RequestMeta, *, user_id: uuid.UUID) -> User:
-    return await _admin_update(runtime, meta, user_id, "users.user.reactivated", "REACTIVATED", is_active=True)
+    return await _admin_update(
+        runtime, meta, user_id, "users.user.reactivated", "REACTIVATED", is_active=True
+    )
 
 
 async def change_user_role(runtime: Runtime, meta: RequestMeta, *, user_id: uuid.UUID, role: Role) -> User:
-    return await _admin_update(runtime, meta, user_id, "users.user.role_changed", "ROLE_CHANGED", role=role.value)
+    return await _admin_update(
+        runtime, meta, user_id, "users.user.role_changed", "ROLE_CHANGED", role=role.value
+    )
 
 
 def _user_filter(stmt: Select, filter: UserFilter) -> Select:
@@ -518,7 +599,13 @@ def _user_filter(stmt: Select, filter: UserFilter) -> Select:
 
 
 async def list_users(
-    runtime: Runtime, meta: RequestMeta, *, filter: UserFilter, first: int | None, after: str | None, to_node: Any
+    runtime: Runtime,
+    meta: RequestMeta,
+    *,
+    filter: UserFilter,
+    first: int | None,
+    after: str | None,
+    to_node: Any,
 ) -> Connection:
     _require_site_admin(meta.principal)
     async with runtime.transaction() as session:
@@ -553,7 +640,13 @@ async def create_api_client(
     name = check_full_name(name, "input.name")
     unknown = sorted(set(scopes) - GRANTABLE_SCOPES)
     if unknown or not scopes:
-        raise InvalidInput({"input.scopes": f"Unknown scopes: {', '.join(unknown)}" if unknown else "Grant at least one scope."})
+        raise InvalidInput(
+            {
+                "input.scopes": f"Unknown scopes: {', '.join(unknown)}"
+                if unknown
+                else "Grant at least one scope."
+            }
+        )
     secret = secrets.token_urlsafe(32)
     client = ApiClient(
         client_id=f"cg_{secrets.token_hex(12)}",
@@ -584,17 +677,25 @@ async def revoke_api_client(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUI
         emit(session, Outbox, event)
     # Tokens already issued to the client stop working now, not when they expire.
     await runtime.redis.set(
-        REVOKED_CLIENT_KEY.format(client_id=client.client_id), 1, ex=runtime.settings.auth.access_token_ttl_seconds
+        REVOKED_CLIENT_KEY.format(client_id=client.client_id),
+        1,
+        ex=runtime.settings.auth.access_token_ttl_seconds,
     )
     return client
 
 
-async def list_api_clients(runtime: Runtime, meta: RequestMeta, *, organization_id: uuid.UUID) -> list[ApiClient]:
+async def list_api_clients(
+    runtime: Runtime, meta: RequestMeta, *, organization_id: uuid.UUID
+) -> list[ApiClient]:
     require_user(meta.principal)
     if not _can_manage_clients(meta.principal, organization_id):
         raise Forbidden()
     async with runtime.transaction() as session:
-        stmt = select(ApiClient).where(ApiClient.organization_id == organization_id).order_by(ApiClient.created_at)
+        stmt = (
+            select(ApiClient)
+            .where(ApiClient.organization_id == organization_id)
+            .order_by(ApiClient.created_at)
+        )
         return list((await session.scalars(stmt)).all())
 
 
@@ -603,7 +704,12 @@ async def client_credentials_token(
 ) -> dict[str, Any]:
     """The client-credentials grant: a scoped access token for an integration."""
     limits = runtime.settings.rate_limits
-    await _hit(runtime, f"oauth:client:{client_id}", limits.token_endpoint_per_client, limits.token_endpoint_per_client_window_seconds)
+    await _hit(
+        runtime,
+        f"oauth:client:{client_id}",
+        limits.token_endpoint_per_client,
+        limits.token_endpoint_per_client_window_seconds,
+    )
     async with runtime.transaction() as session:
         client = await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
         authentic = client is not None and hmac.compare_digest(client.secret_hash, hash_token(client_secret))
@@ -614,15 +720,23 @@ async def client_credentials_token(
             failed = False
             requested = set(scope.split()) if scope else set(client.scopes)
             if not requested <= set(client.scopes):
-                raise InvalidScopeError(description="The requested scope exceeds what this client was granted.")
+                raise InvalidScopeError(
+                    description="The requested scope exceeds what this client was granted."
+                )
             client.last_used_at = utcnow()
-            event = _event(meta, "users.api_client.token_issued", client_id=client_id, scopes=sorted(requested))
+            event = _event(
+                meta, "users.api_client.token_issued", client_id=client_id, scopes=sorted(requested)
+            )
             event.organization_id = str(client.organization_id)
             emit(session, Outbox, event)
     if failed:
         raise InvalidClientError(description="Client authentication failed.", status_code=401)
     token = issue_client_token(
-        signing_keys(runtime), runtime.settings, client_id=client_id, organization_id=client.organization_id, scopes=sorted(requested)
+        signing_keys(runtime),
+        runtime.settings,
+        client_id=client_id,
+        organization_id=client.organization_id,
+        scopes=sorted(requested),
     )
     return {
         "access_token": token,

@@ -42,7 +42,13 @@ def _base_claims(settings: Settings, subject: str, ttl: int) -> dict:
 
 
 def issue_user_token(
-    keys: SigningKeys, settings: Settings, *, user_id: uuid.UUID, role: Role, session_id: uuid.UUID, orgs: list[str]
+    keys: SigningKeys,
+    settings: Settings,
+    *,
+    user_id: uuid.UUID,
+    role: Role,
+    session_id: uuid.UUID,
+    orgs: list[str],
 ) -> str:
     claims = _base_claims(settings, str(user_id), settings.auth.access_token_ttl_seconds)
     claims.update(sid=str(session_id), role=role.value, scope=" ".join(scopes_for_role(role)), orgs=orgs)

@@ -15,7 +15,9 @@ from subgraphs.core.rbac import Role as RoleValue
 from subgraphs.users import models
 from subgraphs.users.errors import InvalidCredentialsError, InvalidTokenError
 
-Role = strawberry.enum(RoleValue, name="Role", description="Platform role; organization roles come from memberships.")
+Role = strawberry.enum(
+    RoleValue, name="Role", description="Platform role; organization roles come from memberships."
+)
 
 
 @strawberry.federation.type(keys=["id"], description="A person with a CourseGraph account.")
@@ -113,8 +115,8 @@ class AccountEvent:
     seq: int
     at: datetime
     kind: str = strawberry.field(
-        description="SIGNED_IN, SIGNED_OUT, PASSWORD_CHANGED, SESSIONS_REVOKED, EMAIL_VERIFIED, ROLE_CHANGED, "
-        "DEACTIVATED or REACTIVATED."
+        description="SIGNED_IN, SIGNED_OUT, PASSWORD_CHANGED, SESSIONS_REVOKED, EMAIL_VERIFIED, "
+        "ROLE_CHANGED, DEACTIVATED or REACTIVATED."
     )
     detail: strawberry.scalars.JSON
 
@@ -256,13 +258,31 @@ class ApiClientSuccess:
     api_client: ApiClient
 
 
-RegisterResult = Annotated[MessageSuccess | ValidationError | RateLimitedError, strawberry.union("RegisterResult")]
-LoginResult = Annotated[LoginSuccess | InvalidCredentialsError | ValidationError | RateLimitedError, strawberry.union("LoginResult")]
-RefreshTokenResult = Annotated[RefreshTokenSuccess | InvalidTokenError, strawberry.union("RefreshTokenResult")]
-ChangePasswordResult = Annotated[MessageSuccess | InvalidCredentialsError | ValidationError | RateLimitedError, strawberry.union("ChangePasswordResult")]
-RequestMailResult = Annotated[MessageSuccess | ValidationError | RateLimitedError, strawberry.union("RequestMailResult")]
+RegisterResult = Annotated[
+    MessageSuccess | ValidationError | RateLimitedError, strawberry.union("RegisterResult")
+]
+LoginResult = Annotated[
+    LoginSuccess | InvalidCredentialsError | ValidationError | RateLimitedError,
+    strawberry.union("LoginResult"),
+]
+RefreshTokenResult = Annotated[
+    RefreshTokenSuccess | InvalidTokenError, strawberry.union("RefreshTokenResult")
+]
+ChangePasswordResult = Annotated[
+    MessageSuccess | InvalidCredentialsError | ValidationError | RateLimitedError,
+    strawberry.union("ChangePasswordResult"),
+]
+RequestMailResult = Annotated[
+    MessageSuccess | ValidationError | RateLimitedError, strawberry.union("RequestMailResult")
+]
 VerifyEmailResult = Annotated[UserSuccess | InvalidTokenError, strawberry.union("VerifyEmailResult")]
-ResetPasswordResult = Annotated[MessageSuccess | InvalidTokenError | ValidationError, strawberry.union("ResetPasswordResult")]
-AdminUserResult = Annotated[UserSuccess | NotFoundError | ForbiddenError | ValidationError, strawberry.union("AdminUserResult")]
-CreateApiClientResult = Annotated[CreateApiClientSuccess | ForbiddenError | ValidationError, strawberry.union("CreateApiClientResult")]
+ResetPasswordResult = Annotated[
+    MessageSuccess | InvalidTokenError | ValidationError, strawberry.union("ResetPasswordResult")
+]
+AdminUserResult = Annotated[
+    UserSuccess | NotFoundError | ForbiddenError | ValidationError, strawberry.union("AdminUserResult")
+]
+CreateApiClientResult = Annotated[
+    CreateApiClientSuccess | ForbiddenError | ValidationError, strawberry.union("CreateApiClientResult")
+]
 RevokeApiClientResult = Annotated[ApiClientSuccess | NotFoundError, strawberry.union("RevokeApiClientResult")]

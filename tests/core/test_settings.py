@@ -31,7 +31,9 @@ def test_every_setting_is_documented_in_readme():
 
 def test_production_refuses_placeholder_secrets():
     with pytest.raises(ValidationError) as excinfo:
-        Settings(environment="production", database={"url": "postgresql+asyncpg://x/y"}, redis={"url": "redis://x"})
+        Settings(
+            environment="production", database={"url": "postgresql+asyncpg://x/y"}, redis={"url": "redis://x"}
+        )
     assert "COURSEGRAPH_ROUTER__SHARED_SECRET" in str(excinfo.value)
     assert "COURSEGRAPH_MAIL__BACKEND" in str(excinfo.value)
 

@@ -30,7 +30,9 @@ async def wait_for_mail(address: str, kind: str, timeout: float = 20) -> str:
 
 async def test_account_lifecycle_through_router(router_gql, unique_email):
     email = unique_email("e2e")
-    registered = await router_gql(REGISTER, {"input": {"email": email, "password": TEST_PASSWORD, "fullName": "E2E"}})
+    registered = await router_gql(
+        REGISTER, {"input": {"email": email, "password": TEST_PASSWORD, "fullName": "E2E"}}
+    )
     assert registered["data"]["register"]["__typename"] == "MessageSuccess", registered
 
     token = token_from_mail(await wait_for_mail(email, "verify_email"))

@@ -34,7 +34,9 @@ def attacks(keys: SigningKeys, claims: dict) -> dict[str, str]:
         ),
         "wrong iss": sign_ed25519(keys.private, fresh(claims, iss="evil"), kid=kid),
         "wrong aud": sign_ed25519(keys.private, fresh(claims, aud="other-api"), kid=kid),
-        "expired": sign_ed25519(keys.private, fresh(claims, iat=now - 7200, nbf=now - 7200, exp=now - 3600), kid=kid),
+        "expired": sign_ed25519(
+            keys.private, fresh(claims, iat=now - 7200, nbf=now - 7200, exp=now - 3600), kid=kid
+        ),
         "not yet valid": sign_ed25519(keys.private, fresh(claims, nbf=now + 3600, exp=now + 7200), kid=kid),
         "foreign key, known kid": sign_ed25519(stranger, fresh(claims), kid=kid),
         "garbage": "not-a-jwt",
@@ -47,11 +49,15 @@ def attacks(keys: SigningKeys, claims: dict) -> dict[str, str]:
 async def test_router_refuses_every_forged_token(router_http, live_claims, settings):
     keys = SigningKeys(settings)
     control = sign_ed25519(keys.private, fresh(live_claims), kid=keys.active_kid)
-    ok = await router_http.post("/graphql", json={"query": ME}, headers={"Authorization": f"Bearer {control}"})
+    ok = await router_http.post(
+        "/graphql", json={"query": ME}, headers={"Authorization": f"Bearer {control}"}
+    )
     assert ok.status_code == 200 and ok.json()["data"]["me"]["id"] == live_claims["sub"], ok.text
 
     for name, token in attacks(keys, live_claims).items():
-        response = await router_http.post("/graphql", json={"query": ME}, headers={"Authorization": f"Bearer {token}"})
+        response = await router_http.post(
+            "/graphql", json={"query": ME}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 401, (name, response.status_code, response.text)
         body = response.json()
         assert body["errors"][0]["extensions"]["code"] == "INVALID_TOKEN", (name, body)
@@ -61,7 +67,9 @@ async def test_router_refuses_every_forged_token(router_http, live_claims, setti
 
 async def test_router_refuses_mutation_over_get(router_http):
     response = await router_http.get(
-        "/graphql", params={"query": "mutation { logout { revokedSessions } }"}, headers={"x-graphql-csrf": "1"}
+        "/graphql",
+        params={"query": "mutation { logout { revokedSessions } }"},
+        headers={"x-graphql-csrf": "1"},
     )
     assert response.status_code == 405
 

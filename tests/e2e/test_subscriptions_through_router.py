@@ -25,7 +25,9 @@ class WsSubscription:
 
     async def __aenter__(self) -> WsSubscription:
         self.ws = await websockets.connect(self.url, subprotocols=["graphql-transport-ws"])
-        await self.ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {self.token}"}}))
+        await self.ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {self.token}"}})
+        )
         ack = json.loads(await asyncio.wait_for(self.ws.recv(), 10))
         assert ack["type"] == "connection_ack", ack
         payload = {"query": SUBSCRIPTION, "variables": {"after": self.after}}
@@ -78,7 +80,9 @@ async def test_account_events_stream_live_and_resume_over_websocket(platform, ro
 
 async def test_account_events_stream_over_sse(platform, router_http, router_gql, unique_email):
     emails = []
-    token = await signed_in_student(router_gql, lambda p="student": emails.append(unique_email(p)) or emails[-1])
+    token = await signed_in_student(
+        router_gql, lambda p="student": emails.append(unique_email(p)) or emails[-1]
+    )
     headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
     body = {"query": SUBSCRIPTION, "variables": {"after": 0}}
     async with router_http.stream("POST", "/graphql", json=body, headers=headers) as response:

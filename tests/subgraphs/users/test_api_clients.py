@@ -28,7 +28,9 @@ async def site_admin_token(gql, mailbox, runtime, unique_email) -> str:
 
 async def create_client(gql, token: str, scopes: list[str]) -> dict:
     body = await gql(
-        CREATE, {"input": {"organizationId": str(uuid.uuid4()), "name": "Moodle", "scopes": scopes}}, token=token
+        CREATE,
+        {"input": {"organizationId": str(uuid.uuid4()), "name": "Moodle", "scopes": scopes}},
+        token=token,
     )
     result = body["data"]["createApiClient"]
     assert result["__typename"] == "CreateApiClientSuccess", body
@@ -41,7 +43,9 @@ async def test_client_credentials_grant_issues_scoped_tokens(gql, http, mailbox,
     client_id, secret = created["apiClient"]["clientId"], created["clientSecret"]
 
     response = await http.post(
-        "/oauth/token", data={"grant_type": "client_credentials", "scope": "view_courses"}, auth=(client_id, secret)
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "view_courses"},
+        auth=(client_id, secret),
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -54,7 +58,8 @@ async def test_client_credentials_grant_issues_scoped_tokens(gql, http, mailbox,
 
     # Client authentication by form fields works too; no scope asked means all granted scopes.
     form = await http.post(
-        "/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
     )
     assert form.json()["scope"] == "schema:read view_courses"
 
@@ -64,13 +69,19 @@ async def test_client_credentials_errors_follow_rfc6749(gql, http, mailbox, runt
     created = await create_client(gql, admin, ["view_courses"])
     client_id, secret = created["apiClient"]["clientId"], created["clientSecret"]
 
-    wrong = await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, "x" * 43))
+    wrong = await http.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, "x" * 43)
+    )
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
     assert wrong.headers["WWW-Authenticate"].startswith("Basic")
-    unknown = await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=("cg_nope", secret))
+    unknown = await http.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=("cg_nope", secret)
+    )
     assert unknown.status_code == 401 and unknown.json() == wrong.json()
     scope = await http.post(
-        "/oauth/token", data={"grant_type": "client_credentials", "scope": "manage_labs"}, auth=(client_id, secret)
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "manage_labs"},
+        auth=(client_id, secret),
     )
     assert scope.status_code == 400 and scope.json()["error"] == "invalid_scope"
     grant = await http.post("/oauth/token", data={"grant_type": "password"}, auth=(client_id, secret))
@@ -81,13 +92,17 @@ async def test_revoking_a_client_kills_its_issued_tokens(gql, http, mailbox, run
     admin = await site_admin_token(gql, mailbox, runtime, unique_email)
     created = await create_client(gql, admin, ["view_courses"])
     client_id, secret = created["apiClient"]["clientId"], created["clientSecret"]
-    token = (await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret))).json()
+    token = (
+        await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret))
+    ).json()
     assert (await gql.raw("{ me { id } }", token=token["access_token"])).status_code == 200
 
     revoked = await gql(REVOKE, {"id": created["apiClient"]["id"]}, token=admin)
     assert revoked["data"]["revokeApiClient"]["apiClient"]["revokedAt"] is not None
     assert (await gql.raw("{ me { id } }", token=token["access_token"])).status_code == 401
-    again = await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret))
+    again = await http.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+    )
     assert again.status_code == 401
 
 
@@ -95,12 +110,18 @@ async def test_students_cannot_create_api_clients(gql, mailbox, unique_email):
     email = unique_email()
     await register_verified(gql, mailbox, email)
     token = (await login(gql, email))["accessToken"]
-    body = await gql(CREATE, {"input": {"organizationId": str(uuid.uuid4()), "name": "x", "scopes": ["view_courses"]}}, token=token)
+    body = await gql(
+        CREATE,
+        {"input": {"organizationId": str(uuid.uuid4()), "name": "x", "scopes": ["view_courses"]}},
+        token=token,
+    )
     assert body["data"]["createApiClient"]["__typename"] == "ForbiddenError"
 
 
 async def test_unknown_scopes_are_a_validation_error_naming_the_field(gql, mailbox, runtime, unique_email):
     admin = await site_admin_token(gql, mailbox, runtime, unique_email)
-    body = await gql(CREATE, {"input": {"organizationId": str(uuid.uuid4()), "name": "x", "scopes": ["root"]}}, token=admin)
+    body = await gql(
+        CREATE, {"input": {"organizationId": str(uuid.uuid4()), "name": "x", "scopes": ["root"]}}, token=admin
+    )
     result = body["data"]["createApiClient"]
     assert result["__typename"] == "ValidationError" and "input.scopes" in result["message"]
