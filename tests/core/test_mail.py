@@ -9,7 +9,7 @@ from aiosmtpd.controller import Controller
 
 from subgraphs.core.mail import MailConsumer, mail_event
 from subgraphs.core.settings import MailSettings
-from tests.e2e.conftest import free_port
+from tests.services import free_port
 
 
 class Inbox:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,12 +20,7 @@ from subgraphs.core.domains import DOMAINS
 from subgraphs.core.settings import get_settings
 from subgraphs.core.supervisor import ProcessSpec, supervised
 from tests.conftest import GraphQLClient
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.services import free_port
 
 
 @dataclass
