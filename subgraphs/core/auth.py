@@ -53,6 +53,8 @@ class Principal:
     session_id: str | None = None
     organization_ids: tuple[str, ...] = ()
     token_id: str | None = None
+    # Users: the `ev` claim (email verified when the token was issued). Clients: False.
+    email_verified: bool = False
 
     @property
     def is_authenticated(self) -> bool:
@@ -161,6 +163,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         session_id=claims.get("sid"),
         organization_ids=tuple(claims.get("orgs") or ()),
         token_id=claims.get("jti"),
+        email_verified=kind == "user" and claims.get("ev") is True,
     )
 
 

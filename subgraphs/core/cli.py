@@ -32,9 +32,18 @@ DEMO_PASSWORD = "coursegraph-demo"
 DEMO_USERS = (
     ("admin@coursegraph.dev", "Ada Admin", "site_admin"),
     ("instructor@coursegraph.dev", "Ivan Instructor", "instructor"),
+    ("instructor2@coursegraph.dev", "Ines Instructor", "instructor"),
     ("student@coursegraph.dev", "Sam Student", "student"),
     ("student2@coursegraph.dev", "Sia Student", "student"),
 )
+# Their roles in the demo organization "Demo Academy" (slug demo-academy).
+DEMO_MEMBERSHIPS = {
+    "admin@coursegraph.dev": "organization_admin",
+    "instructor@coursegraph.dev": "instructor",
+    "instructor2@coursegraph.dev": "instructor",
+    "student@coursegraph.dev": "student",
+    "student2@coursegraph.dev": "student",
+}
 
 
 def _logging(settings: Settings) -> None:
@@ -73,10 +82,13 @@ def migrate() -> None:
 
 
 async def seed_demo(settings: Settings) -> list[tuple[str, str]]:
-    """Idempotent demo data: one account per role, emails verified. Never in production."""
+    """Idempotent demo data: one account per role, emails verified, and the demo organization with its
+    members. Never in production."""
+    from redis.asyncio import Redis
     from sqlalchemy import select
 
     from subgraphs.core.db import create_engine, create_sessionmaker
+    from subgraphs.organizations.seed import seed_demo_organization
     from subgraphs.users.models import User
     from subgraphs.users.passwords import hash_password
 
@@ -99,6 +111,18 @@ async def seed_demo(settings: Settings) -> list[tuple[str, str]]:
                             email_verified=True,
                         )
                     )
+        async with sessionmaker() as session:
+            ids = dict(
+                (
+                    await session.execute(select(User.email, User.id).where(User.email.in_(DEMO_MEMBERSHIPS)))
+                ).all()
+            )
+        redis = Redis.from_url(settings.redis.url)
+        try:
+            members = {ids[email]: role for email, role in DEMO_MEMBERSHIPS.items()}
+            await seed_demo_organization(sessionmaker, redis, members)
+        finally:
+            await redis.aclose()
     finally:
         await engine.dispose()
     return [(email, role) for email, _, role in DEMO_USERS]
@@ -147,25 +171,29 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     from subgraphs.core.db import create_engine, create_sessionmaker
     from subgraphs.core.events import OutboxRelay
     from subgraphs.core.mail import MailConsumer
+    from subgraphs.organizations.audit import AuditConsumer
+    from subgraphs.organizations.authz import AuthzProjectionConsumer
 
     engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
     redis = Redis.from_url(settings.redis.url)
     ev = settings.events
     relay = OutboxRelay(
-        create_sessionmaker(engine),
+        sessionmaker,
         redis,
         outboxes(),
         batch_size=ev.relay_batch_size,
         poll_interval=ev.relay_poll_interval_seconds,
     )
+    options = {
+        "block_ms": ev.consumer_block_ms,
+        "claim_idle_ms": ev.consumer_claim_idle_ms,
+        "dedupe_ttl_seconds": ev.dedupe_ttl_seconds,
+    }
     consumers = [
-        MailConsumer(
-            redis,
-            settings.mail,
-            block_ms=ev.consumer_block_ms,
-            claim_idle_ms=ev.consumer_claim_idle_ms,
-            dedupe_ttl_seconds=ev.dedupe_ttl_seconds,
-        )
+        MailConsumer(redis, settings.mail, **options),
+        AuthzProjectionConsumer(redis, sessionmaker, **options),
+        AuditConsumer(redis, sessionmaker, **options),
     ]
     try:
         await asyncio.gather(relay.run(stop), *(consumer.run(stop) for consumer in consumers))
@@ -176,7 +204,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 
 @app.command()
 def worker() -> None:
-    """Run the outbox relay and the event consumers (mail) until stopped."""
+    """Run the outbox relay and the event consumers (mail, membership projection, audit log) until stopped."""
     settings = get_settings()
     _require_services(settings)
     _logging(settings)

@@ -15,6 +15,7 @@ from strawberry.fastapi import BaseContext
 from subgraphs.core.auth import ANONYMOUS, Principal, TokenVerifier
 from subgraphs.core.live import LiveHub
 from subgraphs.core.ratelimit import RateLimiter
+from subgraphs.core.rbac import Memberships
 from subgraphs.core.settings import Settings
 
 
@@ -51,6 +52,8 @@ class RequestMeta:
     principal: Principal = ANONYMOUS
     request_id: str | None = None
     client_ip: str = "unknown"
+    # The request's membership reader (one Redis read per user per request); None outside requests.
+    memberships: Memberships | None = field(default=None, compare=False)
 
 
 class Context(BaseContext):
@@ -70,10 +73,18 @@ class Context(BaseContext):
         self.client_ip = client_ip or "unknown"
         self._build_loaders = build_loaders
         self._loaders: Any = None
+        self.memberships = Memberships(runtime.redis)
+        # Authorization failures of this operation (path, error); core.schema records them in the audit log.
+        self.authz_denials: list[tuple[str, Exception]] = []
 
     @property
     def meta(self) -> RequestMeta:
-        return RequestMeta(principal=self.principal, request_id=self.request_id, client_ip=self.client_ip)
+        return RequestMeta(
+            principal=self.principal,
+            request_id=self.request_id,
+            client_ip=self.client_ip,
+            memberships=self.memberships,
+        )
 
     @property
     def settings(self) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 # Domains implemented so far, in composition order. Add a domain here and nowhere else.
-DOMAINS: tuple[str, ...] = ("users",)
+DOMAINS: tuple[str, ...] = ("users", "organizations")
 
 
 def import_models() -> None:
@@ -17,6 +17,11 @@ def outboxes() -> dict:
     """domain -> its Outbox model, for the relay."""
     import_models()
     return {domain: importlib.import_module(f"subgraphs.{domain}.models").Outbox for domain in DOMAINS}
+
+
+def outbox_of(domain: str):  # noqa: ANN201
+    """One domain's Outbox model (core records authorization failures through it)."""
+    return importlib.import_module(f"subgraphs.{domain}.models").Outbox
 
 
 def schema_of(domain: str):  # noqa: ANN201

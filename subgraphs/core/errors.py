@@ -25,33 +25,34 @@ class Error:
     code: str
 
 
-@strawberry.type
+# Value types every subgraph returns: @shareable, or composition refuses the second subgraph defining them.
+@strawberry.federation.type(shareable=True)
 class FieldError:
     field: str = strawberry.field(description="Input field path, e.g. `input.email`.")
     message: str
 
 
-@strawberry.type
+@strawberry.federation.type(shareable=True)
 class ValidationError(Error):
     field_errors: list[FieldError]
 
 
-@strawberry.type
+@strawberry.federation.type(shareable=True)
 class NotFoundError(Error):
     pass
 
 
-@strawberry.type
+@strawberry.federation.type(shareable=True)
 class ForbiddenError(Error):
     pass
 
 
-@strawberry.type
+@strawberry.federation.type(shareable=True)
 class RateLimitedError(Error):
     retry_after_seconds: int
 
 
-@strawberry.type
+@strawberry.federation.type(shareable=True)
 class ConflictError(Error):
     pass
 

@@ -20,7 +20,7 @@ N = TypeVar("N")
 DEFAULT_PAGE_SIZE = 20
 
 
-@strawberry.type
+@strawberry.federation.type(shareable=True)  # every subgraph's connections return it
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool

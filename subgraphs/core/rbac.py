@@ -1,12 +1,25 @@
-"""Platform roles and the permission map of the original design.
+"""Platform roles, the permission map of the original design, and `authorize` (every subgraph's check).
 
 Token scopes are these permission values; user tokens carry their role's permissions, API clients the
-scopes an admin granted. Per-organization membership roles come on top (the organizations domain).
+scopes an admin granted. Inside an organization a user's permissions come from their MEMBERSHIP role
+there, read from a Redis projection the organizations domain keeps (`authz:memberships:<user_id>` =
+{organization id: membership role}); token claims never decide a user's access to an organization.
 """
 
 from __future__ import annotations
 
+import time
+import uuid
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import Redis
+
+from subgraphs.core.errors import Forbidden, NotAuthenticated
+
+if TYPE_CHECKING:
+    from subgraphs.core.auth import Principal
 
 SCHEMA_READ = "schema:read"  # GraphiQL / introspection in production
 
@@ -70,3 +83,139 @@ def scopes_for_role(role: Role) -> list[str]:
     if role is not Role.STUDENT:
         scopes.append(SCHEMA_READ)
     return scopes
+
+
+# --- authorization inside organizations ------------------------------------------------------------
+
+# The projection of one user's memberships: a hash {organization id: membership role value}. Written only
+# by the organizations domain (after each committed change, and by its worker consumer); read by all.
+MEMBERSHIPS_KEY = "authz:memberships:{user_id}"
+MEMBERSHIP_ROLES: tuple[Role, ...] = (Role.STUDENT, Role.INSTRUCTOR, Role.ORGANIZATION_ADMIN)
+# A long-lived context (a WebSocket connection) re-reads a user's memberships after this many seconds.
+MEMBERSHIP_CACHE_SECONDS = 5.0
+
+
+class AccessDenied(Forbidden):
+    """Refused by `authorize`: names the organization and permission (the audit log records both)."""
+
+    def __init__(
+        self, permission: Permission, organization_id: str | None, message: str | None = None
+    ) -> None:
+        self.permission = permission
+        self.organization_id = organization_id
+        super().__init__(message)
+
+
+class Memberships:
+    """Reads the membership projection; caches each user's hash for one request (one HGETALL per user)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._cache: dict[str, tuple[float, dict[str, Role]]] = {}
+
+    async def of(self, user_id: str | uuid.UUID) -> dict[str, Role]:
+        key = str(user_id)
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < MEMBERSHIP_CACHE_SECONDS:
+            return cached[1]
+        raw = await self.redis.hgetall(MEMBERSHIPS_KEY.format(user_id=key))
+        roles = {_text(org): Role(_text(role)) for org, role in raw.items()}
+        self._cache[key] = (time.monotonic(), roles)
+        return roles
+
+    def forget(self, user_id: str | uuid.UUID) -> None:
+        """Drop the cached hash (the caller just changed this user's memberships)."""
+        self._cache.pop(str(user_id), None)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def memberships_reader(source: Any) -> Memberships:
+    """A `Memberships` from a Context or RequestMeta (their per-request cache), a Runtime or a Redis."""
+    if isinstance(source, Memberships):
+        return source
+    reader = getattr(source, "memberships", None)
+    if isinstance(reader, Memberships):
+        return reader
+    if isinstance(source, Redis):
+        return Memberships(source)
+    redis = getattr(source, "redis", None)
+    if isinstance(redis, Redis):
+        return Memberships(redis)
+    raise TypeError(f"cannot read memberships from {type(source).__name__}")
+
+
+async def permitted(source: Any, principal: Principal, permission: Permission, organization_id: Any) -> bool:
+    """Whether `principal` holds `permission` in the organization. `source`: see `memberships_reader`.
+
+    Site admins hold every permission everywhere. An API client needs the permission among its token's
+    scopes AND to be bound to that organization. A user holds what the role of their membership in that
+    organization grants, and nothing there without a membership, whatever their platform role.
+    """
+    if not principal.is_authenticated:
+        return False
+    if principal.is_site_admin:
+        return True
+    org = str(organization_id)
+    if principal.kind == "client":
+        return principal.has_scope(permission.value) and org in principal.organization_ids
+    if principal.kind != "user" or principal.subject is None:
+        return False
+    role = (await memberships_reader(source).of(principal.subject)).get(org)
+    return role is not None and permission in ROLE_PERMISSIONS[role]
+
+
+async def authorize(source: Any, principal: Principal, permission: Permission, organization_id: Any) -> None:
+    """Raise NotAuthenticated (anonymous) or AccessDenied unless `permitted(...)`. Every subgraph calls this
+    for organization data; `source` is the request's Context (or RequestMeta), a Runtime or a Redis client."""
+    if not principal.is_authenticated:
+        raise NotAuthenticated()
+    if not await permitted(source, principal, permission, organization_id):
+        raise AccessDenied(permission, None if organization_id is None else str(organization_id))
+
+
+@dataclass(frozen=True)
+class PermittedOrganizations:
+    """Where a principal holds a permission: every organization (site admins) or these ids. For filters."""
+
+    every: bool
+    ids: frozenset[str]
+
+    def __contains__(self, organization_id: object) -> bool:
+        return self.every or str(organization_id) in self.ids
+
+    def uuids(self) -> list[uuid.UUID]:
+        return [uuid.UUID(i) for i in sorted(self.ids)]
+
+
+async def organizations_permitting(
+    source: Any, principal: Principal, permission: Permission
+) -> PermittedOrganizations:
+    """The organizations where `principal` holds `permission` (for `WHERE organization_id IN (...)`)."""
+    if principal.is_site_admin:
+        return PermittedOrganizations(every=True, ids=frozenset())
+    if principal.kind == "client":
+        ids = frozenset(principal.organization_ids) if principal.has_scope(permission.value) else frozenset()
+        return PermittedOrganizations(every=False, ids=ids)
+    if principal.kind != "user" or principal.subject is None:
+        return PermittedOrganizations(every=False, ids=frozenset())
+    roles = await memberships_reader(source).of(principal.subject)
+    return PermittedOrganizations(
+        every=False, ids=frozenset(org for org, role in roles.items() if permission in ROLE_PERMISSIONS[role])
+    )
+
+
+def member_or_scope_policy(permission: Permission) -> list[list[str]]:
+    """The router-side half of `authorize` for an organization field, as a `@policy`.
+
+    The router cannot see memberships, so for users it checks only that the caller is a user (any platform
+    role: the subgraph decides by membership); an API client must hold the scope. Token scopes of users come
+    from their PLATFORM role, so `@requiresScopes` would wrongly refuse, say, a student-role user who
+    administers an organization they created.
+    """
+    return [*([f"role:{role.value}"] for role in Role), [f"scope:{permission.value}"]]
+
+
+USER_POLICY: list[list[str]] = [[f"role:{role.value}"] for role in Role]  # any signed-in user, no API clients

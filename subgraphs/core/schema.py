@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import graphql.pyutils.did_you_mean as did_you_mean
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.extensions.max_aliases import create_validator as alias_limit_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit_rule
 
-from subgraphs.core.errors import CORE_ERRORS, DomainError, MaskUnexpectedErrors, exception_handlers
+from subgraphs.core.errors import (
+    CORE_ERRORS,
+    DomainError,
+    Forbidden,
+    MaskUnexpectedErrors,
+    NotAuthenticated,
+    exception_handlers,
+)
+from subgraphs.core.events import Event, emit
 from subgraphs.core.settings import get_settings
+
+log = logging.getLogger("coursegraph.schema")
 
 FEDERATION_VERSION = "2.9"  # the open-source composer accepts up to 2.9; Strawberry defaults to 2.11
 
@@ -61,6 +78,91 @@ def _code_for(error: GraphQLError) -> str:
     return "INTERNAL"
 
 
+# --- authorization failures -> the audit log ------------------------------------------------------
+
+DENIAL_CODES = frozenset({Forbidden.default_code, NotAuthenticated.default_code})
+MAX_DENIALS_PER_OPERATION = 20  # aliases are limited anyway; one event per refused field
+
+
+def note_denial(context: Any, path: Iterable[Any], error: Exception) -> None:
+    denials = getattr(context, "authz_denials", None)
+    if denials is not None:
+        denials.append((".".join(str(p) for p in path), error))
+
+
+class _NotingHandler(strawberry.ExceptionHandler):
+    """Wraps a union exception handler: a refusal answered as a union member (ForbiddenError) is noted."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.exception_type = inner.exception_type
+        self.error_type = inner.error_type
+
+    def handle(self, exception: Exception, *, field: Any, info: Any) -> Any:
+        if isinstance(exception, (Forbidden, NotAuthenticated)):
+            note_denial(info.context, info.path.as_list(), exception)
+        return self._inner.handle(exception, field=field, info=info)
+
+
+class RecordAuthorizationFailures(SchemaExtension):
+    """Every refusal of a signed-in caller (authorize, permission classes, Forbidden raised anywhere, union
+    member or top-level error) becomes a `<subgraph>.authz.denied` event in that subgraph's outbox, for the
+    audit log: actor, organization, field path, code, request id and source IP. Operation-level only."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        denials = getattr(context, "authz_denials", None)
+        if denials is not None:
+            denials.clear()  # a WebSocket connection reuses its context
+        yield
+        principal = getattr(context, "principal", None)
+        if denials is None or principal is None or not principal.is_authenticated:
+            return
+        for error in getattr(self.execution_context.result, "errors", None) or []:
+            original = error.original_error
+            code = (error.extensions or {}).get("code")
+            if isinstance(original, (Forbidden, NotAuthenticated)) or code in DENIAL_CODES:
+                denials.append((".".join(str(p) for p in error.path or ()), original or error))
+        if denials:
+            try:
+                await _record_denials(context, principal, self.execution_context.operation_name, denials)
+            except Exception:  # the answer to the caller stands; the failure is logged
+                log.exception("could not record authorization failures (request %s)", context.request_id)
+            finally:
+                denials.clear()
+
+
+async def _record_denials(context: Any, principal: Any, operation: str | None, denials: list) -> None:
+    from subgraphs.core.domains import DOMAINS, outbox_of
+
+    domain = context.runtime.name
+    if domain not in DOMAINS:
+        return
+    outbox = outbox_of(domain)
+    async with context.runtime.transaction() as session:
+        for path, error in denials[:MAX_DENIALS_PER_OPERATION]:
+            permission = getattr(error, "permission", None)
+            emit(
+                session,
+                outbox,
+                Event(
+                    type=f"{domain}.authz.denied",
+                    actor_id=principal.subject,
+                    organization_id=getattr(error, "organization_id", None),
+                    payload={
+                        "field": path,
+                        "operation": operation,
+                        "code": getattr(error, "code", None)
+                        or (getattr(error, "extensions", None) or {}).get("code"),
+                        "permission": getattr(permission, "value", permission),
+                        "message": getattr(error, "message", str(error)),
+                    },
+                    request_id=context.request_id,
+                    source_ip=context.client_ip,
+                ),
+            )
+
+
 def build_schema(
     *,
     query: type,
@@ -83,6 +185,7 @@ def build_schema(
         lambda: ValidationCache(maxsize=1024),
         MaskUnexpectedErrors,
         ErrorCodes,
+        RecordAuthorizationFailures,
     ]
     return strawberry.federation.Schema(
         query=query,
@@ -91,5 +194,5 @@ def build_schema(
         types=list(types),
         extensions=extensions,
         federation_version=FEDERATION_VERSION,
-        exception_handlers=exception_handlers([*CORE_ERRORS, *errors]),
+        exception_handlers=[_NotingHandler(h) for h in exception_handlers([*CORE_ERRORS, *errors])],
     )

@@ -133,6 +133,11 @@ class EventSettings(BaseModel):
     dedupe_ttl_seconds: int = 7 * 24 * 3600
 
 
+class OrganizationsSettings(BaseModel):
+    # How long an emailed invitation to join an organization stays valid.
+    invitation_ttl_seconds: int = 7 * 24 * 3600
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="COURSEGRAPH_",
@@ -161,6 +166,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     router: RouterSettings = RouterSettings()
     events: EventSettings = EventSettings()
+    organizations: OrganizationsSettings = OrganizationsSettings()
 
     @model_validator(mode="after")
     def _apply_plain_urls(self) -> Settings:

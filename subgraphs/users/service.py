@@ -26,7 +26,7 @@ from subgraphs.core.events import Event, emit
 from subgraphs.core.live import append_stream_event
 from subgraphs.core.mail import mail_event
 from subgraphs.core.pagination import Connection, paginate
-from subgraphs.core.rbac import GRANTABLE_SCOPES, Role
+from subgraphs.core.rbac import GRANTABLE_SCOPES, Permission, Role, permitted
 from subgraphs.users import passwords
 from subgraphs.users.errors import InvalidCredentials, InvalidToken
 from subgraphs.users.keys import SigningKeys
@@ -215,6 +215,7 @@ def _sign_in(runtime: Runtime, user: User, session_id: uuid.UUID, refresh: str) 
         role=Role(user.role),
         session_id=session_id,
         orgs=[],
+        email_verified=user.email_verified,
     )
     return SignIn(access, refresh, runtime.settings.auth.access_token_ttl_seconds, user)
 
@@ -624,10 +625,10 @@ async def list_users(
 # --- API clients (OAuth2 client credentials) -----------------------------------------------------
 
 
-def _can_manage_clients(principal: Principal, organization_id: uuid.UUID) -> bool:
-    if principal.is_site_admin:
-        return True
-    return principal.role is Role.ORGANIZATION_ADMIN and str(organization_id) in principal.organization_ids
+async def _can_manage_clients(runtime: Runtime, meta: RequestMeta, organization_id: uuid.UUID) -> bool:
+    """Site admins, or admins of that organization (by membership: core.rbac.permitted)."""
+    reader = meta.memberships or runtime.redis
+    return await permitted(reader, meta.principal, Permission.MANAGE_ORGANIZATION, organization_id)
 
 
 async def create_api_client(
@@ -635,7 +636,7 @@ async def create_api_client(
 ) -> tuple[ApiClient, str]:
     """Returns the client and its secret; the secret is shown once and only its hash is kept."""
     creator = require_user(meta.principal)
-    if not _can_manage_clients(meta.principal, organization_id):
+    if not await _can_manage_clients(runtime, meta, organization_id):
         raise Forbidden()
     name = check_full_name(name, "input.name")
     unknown = sorted(set(scopes) - GRANTABLE_SCOPES)
@@ -669,7 +670,7 @@ async def revoke_api_client(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUI
     require_user(meta.principal)
     async with runtime.transaction() as session:
         client = await session.get(ApiClient, id, with_for_update=True)
-        if client is None or not _can_manage_clients(meta.principal, client.organization_id):
+        if client is None or not await _can_manage_clients(runtime, meta, client.organization_id):
             raise NotFound("No such API client.")
         client.revoked_at = client.revoked_at or utcnow()
         event = _event(meta, "users.api_client.revoked", client_id=client.client_id)
@@ -688,7 +689,7 @@ async def list_api_clients(
     runtime: Runtime, meta: RequestMeta, *, organization_id: uuid.UUID
 ) -> list[ApiClient]:
     require_user(meta.principal)
-    if not _can_manage_clients(meta.principal, organization_id):
+    if not await _can_manage_clients(runtime, meta, organization_id):
         raise Forbidden()
     async with runtime.transaction() as session:
         stmt = (

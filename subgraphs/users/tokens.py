@@ -49,9 +49,16 @@ def issue_user_token(
     role: Role,
     session_id: uuid.UUID,
     orgs: list[str],
+    email_verified: bool = False,
 ) -> str:
     claims = _base_claims(settings, str(user_id), settings.auth.access_token_ttl_seconds)
-    claims.update(sid=str(session_id), role=role.value, scope=" ".join(scopes_for_role(role)), orgs=orgs)
+    claims.update(
+        sid=str(session_id),
+        role=role.value,
+        scope=" ".join(scopes_for_role(role)),
+        orgs=orgs,
+        ev=email_verified,
+    )
     return _sign(keys, claims)
 
 

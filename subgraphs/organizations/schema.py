@@ -1,0 +1,324 @@
+"""Query and Mutation of the organizations subgraph. Resolvers stay thin: parse, call the service.
+
+Router-side checks: `@authenticated` everywhere, plus `@policy` from core.rbac.member_or_scope_policy (a
+user of any platform role passes, the subgraph then decides by membership; an API client needs the scope).
+The subgraph always re-checks with core.rbac.authorize.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import strawberry
+
+from subgraphs.core.errors import InvalidInput
+from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
+from subgraphs.core.schema import build_schema
+from subgraphs.organizations import service
+from subgraphs.organizations.errors import ORGANIZATIONS_ERRORS
+from subgraphs.organizations.types import (
+    AcceptInvitationInput,
+    AcceptInvitationResult,
+    AuditLogEntry,
+    AuditLogEntryConnection,
+    AuditLogFilter,
+    CreateOrganizationInput,
+    CreateOrganizationResult,
+    CreateTrackInput,
+    CreateTrackResult,
+    DeleteTrackInput,
+    DeleteTrackResult,
+    DeleteTrackSuccess,
+    Invitation,
+    InviteMemberInput,
+    InviteMemberResult,
+    InviteMemberSuccess,
+    MemberFilter,
+    Membership,
+    MembershipConnection,
+    MembershipSuccess,
+    Organization,
+    OrganizationSuccess,
+    RemoveMemberInput,
+    RemoveMemberResult,
+    ReorderTrackInput,
+    ReorderTrackResult,
+    Track,
+    TrackConnection,
+    TrackSuccess,
+    UpdateMemberRoleInput,
+    UpdateMemberRoleResult,
+    UpdateOrganizationInput,
+    UpdateOrganizationResult,
+    UpdateTrackInput,
+    UpdateTrackResult,
+    User,
+)
+
+
+def parse_id(value: strawberry.ID, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise InvalidInput({field: "Not a valid id."}) from exc
+
+
+def _role(value: object) -> service.MembershipRole:
+    return service.MembershipRole(getattr(value, "value", value))
+
+
+@strawberry.type
+class Query:
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=member_or_scope_policy(service.VIEW_ORGANIZATION),
+        description="One organization, by id or by slug (members, site admins, API clients bound to it). "
+        "Null when there is no such organization.",
+    )
+    async def organization(
+        self, info: strawberry.Info, id: strawberry.ID | None = None, slug: str | None = None
+    ) -> Organization | None:
+        row = await service.get_organization(
+            info.context.runtime,
+            info.context.meta,
+            id=parse_id(id, "id") if id is not None else None,
+            slug=slug,
+        )
+        return Organization.from_model(row) if row else None
+
+    @strawberry.federation.field(authenticated=True, description="The organizations you are a member of.")
+    async def my_organizations(self, info: strawberry.Info) -> list[Organization]:
+        rows = await service.my_organizations(info.context.runtime, info.context.meta)
+        return [Organization.from_model(row) for row in rows]
+
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=member_or_scope_policy(service.VIEW_MEMBERS),
+        description="Members of an organization, oldest first (its admins).",
+    )
+    async def members(
+        self,
+        info: strawberry.Info,
+        organization_id: strawberry.ID,
+        first: int | None = 20,
+        after: str | None = None,
+        filter: MemberFilter | None = None,
+    ) -> MembershipConnection:  # type: ignore[valid-type]
+        role = filter.role if filter else None
+        return await service.list_members(
+            info.context.runtime,
+            info.context.meta,
+            organization_id=parse_id(organization_id, "organizationId"),
+            filter=service.MemberFilter(role=_role(role) if role else None),
+            first=first,
+            after=after,
+            to_node=Membership.from_model,
+        )
+
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=member_or_scope_policy(service.VIEW_TRACKS),
+        description="Learning paths of an organization, oldest first (its members).",
+    )
+    async def tracks(
+        self,
+        info: strawberry.Info,
+        organization_id: strawberry.ID,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> TrackConnection:  # type: ignore[valid-type]
+        return await service.list_tracks(
+            info.context.runtime,
+            info.context.meta,
+            organization_id=parse_id(organization_id, "organizationId"),
+            first=first,
+            after=after,
+            to_node=Track.from_model,
+        )
+
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=member_or_scope_policy(service.VIEW_TRACKS),
+        description="One learning path.",
+    )
+    async def track(self, info: strawberry.Info, id: strawberry.ID) -> Track | None:
+        row = await service.get_track(info.context.runtime, info.context.meta, id=parse_id(id, "id"))
+        return Track.from_model(row) if row else None
+
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=member_or_scope_policy(service.VIEW_AUDIT_LOG),
+        description="Who did what, newest first: an organization's entries (VIEW_AUDIT_LOGS there), or "
+        "without `organizationId` every entry of the platform (site admins).",
+    )
+    async def audit_log(
+        self,
+        info: strawberry.Info,
+        organization_id: strawberry.ID | None = None,
+        filter: AuditLogFilter | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> AuditLogEntryConnection:  # type: ignore[valid-type]
+        f = filter or AuditLogFilter()
+        return await service.list_audit_log(
+            info.context.runtime,
+            info.context.meta,
+            organization_id=parse_id(organization_id, "organizationId")
+            if organization_id is not None
+            else None,
+            filter=service.AuditFilter(actor=f.actor, action=f.action, since=f.since, until=f.until),
+            first=first,
+            after=after,
+            to_node=AuditLogEntry.from_model,
+        )
+
+
+MANAGE = member_or_scope_policy(service.MANAGE_ORGANIZATION)
+MANAGE_TRACKS = member_or_scope_policy(service.MANAGE_TRACKS)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=USER_POLICY,
+        description="Create an organization (signed-in users with a verified email); you become its admin.",
+    )
+    async def create_organization(
+        self, info: strawberry.Info, input: CreateOrganizationInput
+    ) -> CreateOrganizationResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.create_organization(
+            ctx.runtime, ctx.meta, name=input.name, slug=input.slug, description=input.description
+        )
+        return OrganizationSuccess(organization=Organization.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=MANAGE, description="Rename, describe, configure."
+    )
+    async def update_organization(
+        self, info: strawberry.Info, input: UpdateOrganizationInput
+    ) -> UpdateOrganizationResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.update_organization(
+            ctx.runtime,
+            ctx.meta,
+            id=parse_id(input.id, "input.id"),
+            name=input.name,
+            slug=input.slug,
+            description=input.description,
+            settings=input.settings.changes() if input.settings else None,
+        )
+        return OrganizationSuccess(organization=Organization.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=MANAGE, description="Mail someone a single-use link to join, with a role."
+    )
+    async def invite_member(self, info: strawberry.Info, input: InviteMemberInput) -> InviteMemberResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.invite_member(
+            ctx.runtime,
+            ctx.meta,
+            organization_id=parse_id(input.organization_id, "input.organizationId"),
+            email=input.email,
+            role=_role(input.role),
+        )
+        return InviteMemberSuccess(invitation=Invitation.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=USER_POLICY,
+        description="Join with the token of an invitation (signed in, with a verified email).",
+    )
+    async def accept_invitation(
+        self, info: strawberry.Info, input: AcceptInvitationInput
+    ) -> AcceptInvitationResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.accept_invitation(ctx.runtime, ctx.meta, token=input.token)
+        return MembershipSuccess(membership=Membership.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Change a member's role; applies to their next request.",
+    )
+    async def update_member_role(
+        self, info: strawberry.Info, input: UpdateMemberRoleInput
+    ) -> UpdateMemberRoleResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.update_member_role(
+            ctx.runtime,
+            ctx.meta,
+            organization_id=parse_id(input.organization_id, "input.organizationId"),
+            user_id=parse_id(input.user_id, "input.userId"),
+            role=_role(input.role),
+        )
+        return MembershipSuccess(membership=Membership.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Remove a member; their access ends before this returns.",
+    )
+    async def remove_member(self, info: strawberry.Info, input: RemoveMemberInput) -> RemoveMemberResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.remove_member(
+            ctx.runtime,
+            ctx.meta,
+            organization_id=parse_id(input.organization_id, "input.organizationId"),
+            user_id=parse_id(input.user_id, "input.userId"),
+        )
+        return MembershipSuccess(membership=Membership.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE_TRACKS)
+    async def create_track(self, info: strawberry.Info, input: CreateTrackInput) -> CreateTrackResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.create_track(
+            ctx.runtime,
+            ctx.meta,
+            organization_id=parse_id(input.organization_id, "input.organizationId"),
+            name=input.name,
+            description=input.description,
+            course_ids=[str(c) for c in input.course_ids],
+        )
+        return TrackSuccess(track=Track.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE_TRACKS)
+    async def update_track(self, info: strawberry.Info, input: UpdateTrackInput) -> UpdateTrackResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.update_track(
+            ctx.runtime,
+            ctx.meta,
+            id=parse_id(input.id, "input.id"),
+            name=input.name,
+            description=input.description,
+            course_ids=[str(c) for c in input.course_ids] if input.course_ids is not None else None,
+        )
+        return TrackSuccess(track=Track.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=MANAGE_TRACKS, description="Put a track's courses in a new order."
+    )
+    async def reorder_track(self, info: strawberry.Info, input: ReorderTrackInput) -> ReorderTrackResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.reorder_track(
+            ctx.runtime,
+            ctx.meta,
+            id=parse_id(input.id, "input.id"),
+            course_ids=[str(c) for c in input.course_ids],
+        )
+        return TrackSuccess(track=Track.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE_TRACKS)
+    async def delete_track(self, info: strawberry.Info, input: DeleteTrackInput) -> DeleteTrackResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.delete_track(ctx.runtime, ctx.meta, id=parse_id(input.id, "input.id"))
+        return DeleteTrackSuccess(id=strawberry.ID(str(row.id)))
+
+
+schema = build_schema(
+    query=Query,
+    mutation=Mutation,
+    types=[Organization, Membership, Track, AuditLogEntry, User],
+    errors=ORGANIZATIONS_ERRORS,
+)

@@ -1,0 +1,441 @@
+"""GraphQL types of the organizations subgraph."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.pagination import Connection
+from subgraphs.core.rbac import organizations_permitting, permitted
+from subgraphs.organizations import models, service
+from subgraphs.organizations.errors import InvalidInvitationError
+
+MembershipRole = strawberry.enum(
+    service.MembershipRole, name="MembershipRole", description="A role inside one organization."
+)
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _id(value: Any) -> strawberry.ID:
+    return strawberry.ID(str(value))
+
+
+@strawberry.type(description="Defaults an organization applies to its labs.")
+class OrganizationSettings:
+    lab_idle_timeout_minutes: int = strawberry.field(description="A lab idle this long is paused.")
+    lab_max_session_minutes: int
+    lab_max_concurrent_per_user: int
+    lab_memory_mb: int
+    lab_cpus: float
+
+    @classmethod
+    def from_model(cls, value: service.OrgSettings) -> OrganizationSettings:
+        return cls(**value.model_dump())
+
+
+@strawberry.federation.type(keys=["id"], description="A tenant: courses, labs and reports belong to one.")
+class Organization:
+    id: strawberry.ID
+    name: str
+    slug: str
+    description: str
+    created_at: datetime
+    settings: OrganizationSettings
+
+    @strawberry.field(description="Your role in this organization; null when you are not a member.")
+    async def viewer_role(self, info: strawberry.Info) -> MembershipRole | None:  # type: ignore[valid-type]
+        user_id = info.context.principal.user_id
+        if user_id is None:
+            return None
+        role = (await info.context.memberships.of(user_id)).get(str(self.id))
+        return service.MembershipRole(role.value) if role else None
+
+    @classmethod
+    def from_model(cls, row: models.Organization) -> Organization:
+        return cls(
+            id=_id(row.id),
+            name=row.name,
+            slug=row.slug,
+            description=row.description,
+            created_at=row.created_at,
+            settings=OrganizationSettings.from_model(service.org_settings(row)),
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
+        """Visible to its members, site admins and API clients bound to it; null to everyone else."""
+        key = _uuid(id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        row = await info.context.loaders.organization_by_id.load(key)
+        if row is None or not await permitted(
+            info.context, info.context.principal, service.VIEW_ORGANIZATION, row.id
+        ):
+            return None
+        return cls.from_model(row)
+
+
+@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
+class User:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="Organizations this person belongs to: all of them for the person and site admins, "
+        "for anyone else only those where the caller may view members (organization admins).",
+    )
+    async def memberships(self, info: strawberry.Info) -> list[Membership]:
+        key = _uuid(self.id)
+        principal = info.context.principal
+        if key is None or not principal.is_authenticated:
+            return []
+        rows = await info.context.loaders.memberships_by_user_id.load(key)
+        if principal.is_site_admin or principal.user_id == key:
+            return [Membership.from_model(row) for row in rows]
+        visible = await organizations_permitting(info.context, principal, service.VIEW_MEMBERS)
+        return [Membership.from_model(row) for row in rows if row.organization_id in visible]
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
+        if _uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="A person's role inside one organization.")
+class Membership:
+    id: strawberry.ID
+    role: MembershipRole  # type: ignore[valid-type]
+    joined_at: datetime
+    _organization_id: strawberry.Private[uuid.UUID]
+    _user_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    def user(self) -> User:
+        return User(id=_id(self._user_id))
+
+    @strawberry.field
+    async def organization(self, info: strawberry.Info) -> Organization:
+        row = await info.context.loaders.organization_by_id.load(self._organization_id)
+        return Organization.from_model(row)
+
+    @classmethod
+    def from_model(cls, row: models.Membership) -> Membership:
+        return cls(
+            id=_id(row.id),
+            role=service.MembershipRole(row.role),
+            joined_at=row.joined_at,
+            _organization_id=row.organization_id,
+            _user_id=row.user_id,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Membership | None:
+        """The member themself, site admins, and those who may view the organization's members."""
+        key = _uuid(id)
+        principal = info.context.principal
+        if key is None or not principal.is_authenticated:
+            return None
+        row = await info.context.loaders.membership_by_id.load(key)
+        if row is None:
+            return None
+        if principal.user_id == row.user_id or await permitted(
+            info.context, principal, service.VIEW_MEMBERS, row.organization_id
+        ):
+            return cls.from_model(row)
+        return None
+
+
+@strawberry.federation.type(keys=["id"], description="An ordered learning path of courses.")
+class Track:
+    id: strawberry.ID
+    name: str
+    description: str
+    course_ids: list[strawberry.ID] = strawberry.field(description="Courses in the order they are taken.")
+    created_at: datetime
+    updated_at: datetime
+    _organization_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def organization(self, info: strawberry.Info) -> Organization:
+        row = await info.context.loaders.organization_by_id.load(self._organization_id)
+        return Organization.from_model(row)
+
+    @classmethod
+    def from_model(cls, row: models.Track) -> Track:
+        return cls(
+            id=_id(row.id),
+            name=row.name,
+            description=row.description,
+            course_ids=[_id(c) for c in row.course_ids],
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            _organization_id=row.organization_id,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Track | None:
+        key = _uuid(id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        row = await info.context.loaders.track_by_id.load(key)
+        if row is None or not await permitted(
+            info.context, info.context.principal, service.VIEW_TRACKS, row.organization_id
+        ):
+            return None
+        return cls.from_model(row)
+
+
+@strawberry.federation.type(
+    keys=["id"], description="One recorded event: who did what, where, when, from where."
+)
+class AuditLogEntry:
+    id: strawberry.ID = strawberry.field(description="The event id (an event is recorded once).")
+    occurred_at: datetime
+    actor_id: str | None = strawberry.field(
+        description="A user id, or an API client id; null for the system."
+    )
+    organization_id: strawberry.ID | None
+    action: str = strawberry.field(description="The event type, e.g. `organizations.membership.removed`.")
+    subject_ids: JSON
+    request_id: str | None
+    source_ip: str | None
+    detail: JSON = strawberry.field(description="The event's data without secrets (nothing for mail events).")
+
+    @strawberry.field(description="The acting user (null for API clients and the system).")
+    def actor(self) -> User | None:
+        return User(id=_id(self.actor_id)) if self.actor_id and _uuid(self.actor_id) else None
+
+    @classmethod
+    def from_model(cls, row: models.AuditLogEntry) -> AuditLogEntry:
+        return cls(
+            id=_id(row.id),
+            occurred_at=row.occurred_at,
+            actor_id=row.actor_id,
+            organization_id=_id(row.organization_id) if row.organization_id else None,
+            action=row.action,
+            subject_ids=row.subject_ids,
+            request_id=row.request_id,
+            source_ip=row.source_ip,
+            detail=row.detail,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> AuditLogEntry | None:
+        key = _uuid(id)
+        principal = info.context.principal
+        if key is None or not principal.is_authenticated:
+            return None
+        row = await info.context.loaders.audit_log_entry_by_id.load(key)
+        if row is None:
+            return None
+        if principal.is_site_admin or (
+            row.organization_id is not None
+            and await permitted(info.context, principal, service.VIEW_AUDIT_LOG, row.organization_id)
+        ):
+            return cls.from_model(row)
+        return None
+
+
+@strawberry.type(description="A pending invitation (its token went by mail and is not stored).")
+class Invitation:
+    id: strawberry.ID
+    email: str
+    role: MembershipRole  # type: ignore[valid-type]
+    expires_at: datetime
+    _organization_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def organization(self, info: strawberry.Info) -> Organization:
+        row = await info.context.loaders.organization_by_id.load(self._organization_id)
+        return Organization.from_model(row)
+
+    @classmethod
+    def from_model(cls, row: models.Invitation) -> Invitation:
+        return cls(
+            id=_id(row.id),
+            email=row.email,
+            role=service.MembershipRole(row.role),
+            expires_at=row.expires_at,
+            _organization_id=row.organization_id,
+        )
+
+
+MembershipConnection = Connection[Membership]
+TrackConnection = Connection[Track]
+AuditLogEntryConnection = Connection[AuditLogEntry]
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+@strawberry.input
+class CreateOrganizationInput:
+    name: str
+    slug: str = strawberry.field(description="3-64 lower-case letters, digits and dashes; unique.")
+    description: str | None = None
+
+
+@strawberry.input(description="Only the fields given change.")
+class OrganizationSettingsInput:
+    lab_idle_timeout_minutes: int | None = None
+    lab_max_session_minutes: int | None = None
+    lab_max_concurrent_per_user: int | None = None
+    lab_memory_mb: int | None = None
+    lab_cpus: float | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v is not None and v is not strawberry.UNSET}
+
+
+@strawberry.input(description="Only the fields given change.")
+class UpdateOrganizationInput:
+    id: strawberry.ID
+    name: str | None = None
+    slug: str | None = None
+    description: str | None = None
+    settings: OrganizationSettingsInput | None = None
+
+
+@strawberry.input
+class InviteMemberInput:
+    organization_id: strawberry.ID
+    email: str
+    role: MembershipRole = service.MembershipRole.STUDENT  # type: ignore[valid-type]
+
+
+@strawberry.input
+class AcceptInvitationInput:
+    token: str
+
+
+@strawberry.input
+class UpdateMemberRoleInput:
+    organization_id: strawberry.ID
+    user_id: strawberry.ID
+    role: MembershipRole  # type: ignore[valid-type]
+
+
+@strawberry.input
+class RemoveMemberInput:
+    organization_id: strawberry.ID
+    user_id: strawberry.ID
+
+
+@strawberry.input
+class MemberFilter:
+    role: MembershipRole | None = None  # type: ignore[valid-type]
+
+
+@strawberry.input
+class CreateTrackInput:
+    organization_id: strawberry.ID
+    name: str
+    description: str | None = None
+    course_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="Only the fields given change; `courseIds` replaces the whole path.")
+class UpdateTrackInput:
+    id: strawberry.ID
+    name: str | None = None
+    description: str | None = None
+    course_ids: list[strawberry.ID] | None = None
+
+
+@strawberry.input
+class ReorderTrackInput:
+    id: strawberry.ID
+    course_ids: list[strawberry.ID] = strawberry.field(description="The track's courses, in the new order.")
+
+
+@strawberry.input
+class DeleteTrackInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class AuditLogFilter:
+    actor: str | None = strawberry.field(default=None, description="A user or API client id.")
+    action: str | None = strawberry.field(
+        default=None, description="An event type, or a prefix ending in `.*` (e.g. `users.auth.*`)."
+    )
+    since: datetime | None = strawberry.field(default=None, description="Entries at or after this time.")
+    until: datetime | None = strawberry.field(default=None, description="Entries before this time.")
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@strawberry.type
+class OrganizationSuccess:
+    organization: Organization
+
+
+@strawberry.type
+class MembershipSuccess:
+    membership: Membership
+
+
+@strawberry.type
+class InviteMemberSuccess:
+    invitation: Invitation
+
+
+@strawberry.type
+class TrackSuccess:
+    track: Track
+
+
+@strawberry.type
+class DeleteTrackSuccess:
+    id: strawberry.ID
+
+
+CreateOrganizationResult = Annotated[
+    OrganizationSuccess | ValidationError | ConflictError | ForbiddenError,
+    strawberry.union("CreateOrganizationResult"),
+]
+UpdateOrganizationResult = Annotated[
+    OrganizationSuccess | ValidationError | ConflictError | ForbiddenError | NotFoundError,
+    strawberry.union("UpdateOrganizationResult"),
+]
+InviteMemberResult = Annotated[
+    InviteMemberSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("InviteMemberResult"),
+]
+AcceptInvitationResult = Annotated[
+    MembershipSuccess | InvalidInvitationError | ConflictError | ForbiddenError,
+    strawberry.union("AcceptInvitationResult"),
+]
+UpdateMemberRoleResult = Annotated[
+    MembershipSuccess | NotFoundError | ConflictError | ForbiddenError | ValidationError,
+    strawberry.union("UpdateMemberRoleResult"),
+]
+RemoveMemberResult = Annotated[
+    MembershipSuccess | NotFoundError | ConflictError | ForbiddenError | ValidationError,
+    strawberry.union("RemoveMemberResult"),
+]
+CreateTrackResult = Annotated[
+    TrackSuccess | ValidationError | ForbiddenError | NotFoundError, strawberry.union("CreateTrackResult")
+]
+UpdateTrackResult = Annotated[
+    TrackSuccess | ValidationError | ForbiddenError | NotFoundError, strawberry.union("UpdateTrackResult")
+]
+ReorderTrackResult = Annotated[
+    TrackSuccess | ValidationError | ForbiddenError | NotFoundError, strawberry.union("ReorderTrackResult")
+]
+DeleteTrackResult = Annotated[
+    DeleteTrackSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("DeleteTrackResult"),
+]
