@@ -295,6 +295,7 @@ async def update_organization(
             before = {key: getattr(org, key) for key in changes}
             for key, value in changes.items():
                 setattr(org, key, value)
+            org.updated_at = utcnow()
             await session.flush()
             emit(
                 session,
@@ -709,6 +710,7 @@ async def update_track(
         track = await _track_for_update(runtime, meta, session, id)
         for key, value in changes.items():
             setattr(track, key, value)
+        track.updated_at = utcnow()  # explicit: a server-side onupdate would expire it after flush
         await session.flush()
         emit(
             session,
@@ -737,6 +739,7 @@ async def reorder_track(
                 message="Reordering keeps the same courses.",
             )
         track.course_ids = ids
+        track.updated_at = utcnow()
         await session.flush()
         emit(
             session,

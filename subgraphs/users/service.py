@@ -26,7 +26,7 @@ from subgraphs.core.events import Event, emit
 from subgraphs.core.live import append_stream_event
 from subgraphs.core.mail import mail_event
 from subgraphs.core.pagination import Connection, paginate
-from subgraphs.core.rbac import GRANTABLE_SCOPES, Permission, Role, permitted
+from subgraphs.core.rbac import GRANTABLE_SCOPES, Permission, Role, authorize, permitted
 from subgraphs.users import passwords
 from subgraphs.users.errors import InvalidCredentials, InvalidToken
 from subgraphs.users.keys import SigningKeys
@@ -631,13 +631,18 @@ async def _can_manage_clients(runtime: Runtime, meta: RequestMeta, organization_
     return await permitted(reader, meta.principal, Permission.MANAGE_ORGANIZATION, organization_id)
 
 
+async def _authorize_clients(runtime: Runtime, meta: RequestMeta, organization_id: uuid.UUID) -> None:
+    """The same rule, raising (core.rbac.AccessDenied names the organization for the audit log)."""
+    reader = meta.memberships or runtime.redis
+    await authorize(reader, meta.principal, Permission.MANAGE_ORGANIZATION, organization_id)
+
+
 async def create_api_client(
     runtime: Runtime, meta: RequestMeta, *, organization_id: uuid.UUID, name: str, scopes: list[str]
 ) -> tuple[ApiClient, str]:
     """Returns the client and its secret; the secret is shown once and only its hash is kept."""
     creator = require_user(meta.principal)
-    if not await _can_manage_clients(runtime, meta, organization_id):
-        raise Forbidden()
+    await _authorize_clients(runtime, meta, organization_id)
     name = check_full_name(name, "input.name")
     unknown = sorted(set(scopes) - GRANTABLE_SCOPES)
     if unknown or not scopes:
@@ -689,8 +694,7 @@ async def list_api_clients(
     runtime: Runtime, meta: RequestMeta, *, organization_id: uuid.UUID
 ) -> list[ApiClient]:
     require_user(meta.principal)
-    if not await _can_manage_clients(runtime, meta, organization_id):
-        raise Forbidden()
+    await _authorize_clients(runtime, meta, organization_id)
     async with runtime.transaction() as session:
         stmt = (
             select(ApiClient)

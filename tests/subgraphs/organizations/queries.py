@@ -1,6 +1,9 @@
 """GraphQL documents of the organizations subgraph tests."""
 
-ORG_FIELDS = "id name slug description createdAt viewerRole settings { labIdleTimeoutMinutes labMaxSessionMinutes labMaxConcurrentPerUser labMemoryMb labCpus }"
+ORG_FIELDS = (
+    "id name slug description createdAt viewerRole settings { labIdleTimeoutMinutes labMaxSessionMinutes "
+    "labMaxConcurrentPerUser labMemoryMb labCpus }"
+)
 
 CREATE_ORG = f"""mutation($input: CreateOrganizationInput!) {{ createOrganization(input: $input) {{
   __typename ... on OrganizationSuccess {{ organization {{ {ORG_FIELDS} }} }}
@@ -19,12 +22,15 @@ INVITE = """mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
   __typename ... on InviteMemberSuccess { invitation { id email role expiresAt organization { id name } } }
   ... on Error { code message } } }"""
 ACCEPT = """mutation($token: String!) { acceptInvitation(input: {token: $token}) {
-  __typename ... on MembershipSuccess { membership { id role user { id } organization { id name viewerRole } } }
+  __typename ... on MembershipSuccess {
+    membership { id role user { id } organization { id name viewerRole } } }
   ... on Error { code message } } }"""
 UPDATE_ROLE = """mutation($input: UpdateMemberRoleInput!) { updateMemberRole(input: $input) {
-  __typename ... on MembershipSuccess { membership { id role user { id } } } ... on Error { code message } } }"""
+  __typename ... on MembershipSuccess { membership { id role user { id } } }
+  ... on Error { code message } } }"""
 REMOVE = """mutation($input: RemoveMemberInput!) { removeMember(input: $input) {
-  __typename ... on MembershipSuccess { membership { id role user { id } } } ... on Error { code message } } }"""
+  __typename ... on MembershipSuccess { membership { id role user { id } } }
+  ... on Error { code message } } }"""
 TRACK_FIELDS = "id name description courseIds createdAt updatedAt organization { id }"
 CREATE_TRACK = f"""mutation($input: CreateTrackInput!) {{ createTrack(input: $input) {{
   __typename ... on TrackSuccess {{ track {{ {TRACK_FIELDS} }} }} ... on Error {{ code message }} }} }}"""
@@ -34,7 +40,8 @@ REORDER_TRACK = f"""mutation($input: ReorderTrackInput!) {{ reorderTrack(input: 
   __typename ... on TrackSuccess {{ track {{ {TRACK_FIELDS} }} }} ... on Error {{ code message }} }} }}"""
 DELETE_TRACK = """mutation($input: DeleteTrackInput!) { deleteTrack(input: $input) {
   __typename ... on DeleteTrackSuccess { id } ... on Error { code message } } }"""
-TRACKS = f"""query($org: ID!, $first: Int, $after: String) {{ tracks(organizationId: $org, first: $first, after: $after) {{
+TRACKS = f"""query($org: ID!, $first: Int, $after: String) {{
+  tracks(organizationId: $org, first: $first, after: $after) {{
   edges {{ cursor node {{ {TRACK_FIELDS} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
 TRACK = f"query($id: ID!) {{ track(id: $id) {{ {TRACK_FIELDS} }} }}"
 AUDIT_LOG = """query($org: ID, $filter: AuditLogFilter, $first: Int, $after: String) {
