@@ -3,17 +3,20 @@ live session in Redis, exactly as the users subgraph issues them), organizations
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from subgraphs.core.auth import SESSION_KEY, Principal
 from subgraphs.core.context import RequestMeta
+from subgraphs.core.db import utcnow
 from subgraphs.core.rbac import Role
 from subgraphs.core.settings import Settings
 from subgraphs.organizations import service
 from subgraphs.organizations.authz import project_user
-from subgraphs.organizations.models import Membership
+from subgraphs.organizations.models import Invitation, Membership
 from subgraphs.users.keys import SigningKeys
 from subgraphs.users.tokens import issue_client_token, issue_user_token
 
@@ -88,3 +91,18 @@ class Minter:
                 )
             )
         await project_user(self.runtime.sessionmaker, self.runtime.redis, uuid.UUID(str(user_id)))
+
+    async def invitation(self, organization_id: Any, role: str = "student") -> str:
+        """A pending invitation's token (as if read from its mail)."""
+        token = secrets.token_urlsafe(32)
+        async with self.runtime.transaction() as session:
+            session.add(
+                Invitation(
+                    organization_id=uuid.UUID(str(organization_id)),
+                    email=f"invited-{uuid.uuid4().hex[:8]}@learners.coursegraph.dev",
+                    role=role,
+                    token_hash=service._hash_token(token),
+                    expires_at=utcnow() + timedelta(days=1),
+                )
+            )
+        return token
