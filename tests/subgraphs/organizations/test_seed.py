@@ -1,0 +1,38 @@
+"""`coursegraph seed` / `coursegraph dev`: the demo organization with an admin, two instructors, students."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from subgraphs.core.cli import DEMO_MEMBERSHIPS, seed_demo
+from subgraphs.core.rbac import MEMBERSHIPS_KEY
+from subgraphs.organizations.models import Membership, Organization
+from subgraphs.users.models import User
+
+
+async def test_seed_creates_demo_academy_with_its_members_once(settings, org_runtime):
+    await seed_demo(settings)
+    await seed_demo(settings)  # idempotent
+
+    async with org_runtime.transaction() as session:
+        orgs = (await session.scalars(select(Organization).where(Organization.slug == "demo-academy"))).all()
+        assert [o.name for o in orgs] == ["Demo Academy"]
+        rows = (
+            await session.execute(
+                select(User.email, Membership.role)
+                .join(Membership, Membership.user_id == User.id)
+                .where(Membership.organization_id == orgs[0].id)
+            )
+        ).all()
+    assert dict(rows) == DEMO_MEMBERSHIPS
+    assert sorted(DEMO_MEMBERSHIPS.values()) == [
+        "instructor",
+        "instructor",
+        "organization_admin",
+        "student",
+        "student",
+    ]
+    async with org_runtime.transaction() as session:
+        admin_id = await session.scalar(select(User.id).where(User.email == "admin@coursegraph.dev"))
+    projection = await org_runtime.redis.hgetall(MEMBERSHIPS_KEY.format(user_id=admin_id))
+    assert projection == {str(orgs[0].id).encode(): b"organization_admin"}
