@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.core.domains import DOMAINS
 from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.organizations.models import AuditLogEntry
 
@@ -85,8 +86,6 @@ class AuditConsumer(Consumer):
         **kwargs: Any,
     ) -> None:
         super().__init__(redis, **kwargs)
-        from subgraphs.core.domains import DOMAINS
-
         self.streams = streams or tuple(stream_name(domain) for domain in DOMAINS)  # type: ignore[misc]
         self._sessionmaker = sessionmaker
 

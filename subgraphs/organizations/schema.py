@@ -73,7 +73,7 @@ class Query:
         authenticated=True,
         policy=member_or_scope_policy(service.VIEW_ORGANIZATION),
         description="One organization, by id or by slug (members, site admins, API clients bound to it). "
-        "Null when there is no such organization.",
+        "Null for an unknown slug; an unknown id is refused like another tenant's (site admins: null).",
     )
     async def organization(
         self, info: strawberry.Info, id: strawberry.ID | None = None, slug: str | None = None
