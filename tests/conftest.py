@@ -201,12 +201,19 @@ class Mailbox:
             p.read_text() for p in sorted(self.directory.glob("*.eml")) if f"To: {address}" in p.read_text()
         ]
 
-    async def wait_for(self, address: str, kind: str, *, count: int = 1) -> str:
-        """The latest message of `kind` to `address`, after delivering what is pending."""
-        await self.deliver()
-        found = [m for m in self.messages_to(address) if f"X-CourseGraph-Kind: {kind}" in m]
-        assert len(found) >= count, f"expected {count} {kind} mail(s) to {address}, found {len(found)}"
-        return found[-1]
+    async def wait_for(self, address: str, kind: str, *, count: int = 1, timeout: float = 20) -> str:
+        """The latest message of `kind` to `address`. Delivers what is pending itself; another worker (the
+        e2e platform's) may have taken the event, so it waits for the file with a deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            await self.deliver()
+            found = [m for m in self.messages_to(address) if f"X-CourseGraph-Kind: {kind}" in m]
+            if len(found) >= count:
+                return found[-1]
+            assert time.monotonic() < deadline, (
+                f"expected {count} {kind} mail(s) to {address}, found {len(found)}"
+            )
+            await asyncio.sleep(0.05)
 
 
 @pytest.fixture

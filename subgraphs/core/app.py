@@ -38,7 +38,7 @@ from subgraphs.core.auth import (
 )
 from subgraphs.core.context import Context, Runtime
 from subgraphs.core.db import create_engine, create_sessionmaker
-from subgraphs.core.errors import NotAuthenticated, RateLimited
+from subgraphs.core.errors import NotAuthenticated, RateLimited, finalize_errors
 from subgraphs.core.live import LiveHub
 from subgraphs.core.ratelimit import RateLimiter
 from subgraphs.core.settings import Settings, get_settings
@@ -169,6 +169,11 @@ class SubgraphGraphQLRouter(GraphQLRouter):
         return await super().on_ws_connect(context)
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if result.errors:
+            # Errors raised before execution (parsing, token limit) bypass the schema extensions.
+            result.errors = finalize_errors(
+                result.errors, request_id=request.headers.get(REQUEST_ID_HEADER), operation=None
+            )
         self._metrics.requests.labels(self._metrics.subgraph, "error" if result.errors else "ok").inc()
         return await super().process_result(request, result)
 

@@ -8,6 +8,8 @@ key and every other algorithm are refused. Public keys come from the users subgr
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import time
 import uuid
 import warnings
@@ -141,11 +143,10 @@ class TokenVerifier:
 
 
 def _unverified_kid(token: str) -> str:
-    import base64
-    import json
-
     header_b64 = token.split(".", 1)[0]
     header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
+    if not isinstance(header, dict):
+        raise InvalidAccessToken()
     kid = header.get("kid")
     if not isinstance(kid, str) or header.get("alg") != ALGORITHM:
         raise InvalidAccessToken()

@@ -189,6 +189,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         "block_ms": ev.consumer_block_ms,
         "claim_idle_ms": ev.consumer_claim_idle_ms,
         "dedupe_ttl_seconds": ev.dedupe_ttl_seconds,
+        "max_attempts": ev.consumer_max_attempts,
     }
     consumers = [
         MailConsumer(redis, settings.mail, **options),

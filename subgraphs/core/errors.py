@@ -178,33 +178,53 @@ def _is_expected(error: GraphQLError) -> bool:
     return error.original_error is None or isinstance(error.original_error, (DomainError, GraphQLError))
 
 
-class MaskUnexpectedErrors(SchemaExtension):
-    """Replace unexpected errors by a generic message carrying the request id; log the real one."""
+def _code_for(error: GraphQLError) -> str:
+    if error.original_error is not None:
+        return "INTERNAL"
+    if "introspection" in error.message.lower():
+        return "INTROSPECTION_DISABLED"
+    if error.message.startswith("Syntax Error") or "token" in error.message.lower():
+        return "GRAPHQL_PARSE_FAILED"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+def finalize_errors(
+    errors: list[GraphQLError], *, request_id: str | None, operation: str | None
+) -> list[GraphQLError]:
+    """Mask unexpected errors ("Unexpected error." + request id, logged with the traceback) and give every
+    error an `extensions.code`. Idempotent: applied by the schema extension and again to every HTTP result,
+    which also covers errors raised before execution (parsing, limits)."""
+    finalized = []
+    for error in errors:
+        if not _is_expected(error):
+            log.error(
+                "unexpected error in %s (request %s)",
+                operation or "anonymous operation",
+                request_id,
+                exc_info=error.original_error,
+            )
+            error = GraphQLError(
+                "Unexpected error.",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "INTERNAL", "requestId": request_id},
+            )
+        if error.extensions is None:
+            error.extensions = {}
+        error.extensions.setdefault("code", _code_for(error))
+        finalized.append(error)
+    return finalized
+
+
+class FinalizeErrors(SchemaExtension):
+    """`finalize_errors` on every operation result (HTTP and WebSocket)."""
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is None or not getattr(result, "errors", None):
-            return
-        context = self.execution_context.context
-        request_id = getattr(context, "request_id", None)
-        masked = []
-        for error in result.errors:
-            if _is_expected(error):
-                masked.append(error)
-                continue
-            log.error(
-                "unexpected error in %s (request %s)",
-                self.execution_context.operation_name or "anonymous operation",
-                request_id,
-                exc_info=error.original_error,
+        if result is not None and getattr(result, "errors", None):
+            result.errors = finalize_errors(
+                result.errors,
+                request_id=getattr(self.execution_context.context, "request_id", None),
+                operation=self.execution_context.operation_name,
             )
-            masked.append(
-                GraphQLError(
-                    "Unexpected error.",
-                    nodes=error.nodes,
-                    path=error.path,
-                    extensions={"code": "INTERNAL", "requestId": request_id},
-                )
-            )
-        result.errors = masked

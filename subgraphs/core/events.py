@@ -153,6 +153,9 @@ class Consumer:
 
     `handle` must be idempotent or use `dedupe`-protected side effects: an event is redelivered when a
     consumer dies between handling and ack. Events already marked handled are acked and skipped.
+    A failing event never blocks the others: it stays pending and is retried once idle for
+    `claim_idle_ms`; after `max_attempts` failures it moves to the stream `deadletter.<group>` (with the
+    error) and is acked, to be inspected and replayed by hand.
     """
 
     group: ClassVar[str]
@@ -166,12 +169,14 @@ class Consumer:
         block_ms: int = 1000,
         claim_idle_ms: int = 30_000,
         dedupe_ttl_seconds: int = 7 * 24 * 3600,
+        max_attempts: int = 5,
     ) -> None:
         self.redis = redis
         self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
         self._block_ms = block_ms
         self._claim_idle_ms = claim_idle_ms
         self._dedupe_ttl = dedupe_ttl_seconds
+        self._max_attempts = max_attempts
 
     async def handle(self, event: Event) -> None:
         raise NotImplementedError
@@ -187,40 +192,67 @@ class Consumer:
                 if "BUSYGROUP" not in str(exc):
                     raise
 
-    async def _process(self, stream: str, message_id: str, fields: dict[bytes, bytes]) -> None:
+    async def _process(self, stream: str, message_id: str, fields: dict[bytes, bytes]) -> bool:
+        """Handle one message; True when it is done (acked), False when it stays pending for a retry."""
         event_id = fields[b"id"].decode()
         if not await self.redis.exists(self._done_key(event_id)):
-            event = Event.model_validate(orjson.loads(fields[b"event"]))
-            await self.handle(event)
+            try:
+                await self.handle(Event.model_validate(orjson.loads(fields[b"event"])))
+            except Exception as exc:
+                return await self._failed(stream, message_id, event_id, fields, exc)
             await self.redis.set(self._done_key(event_id), 1, ex=self._dedupe_ttl)
         await self.redis.xack(stream, self.group, message_id)
+        return True
+
+    async def _failed(
+        self, stream: str, message_id: str, event_id: str, fields: dict[bytes, bytes], exc: Exception
+    ) -> bool:
+        key = f"failures:{self.group}:{event_id}"
+        attempts = await self.redis.incr(key)
+        await self.redis.expire(key, self._dedupe_ttl)
+        if attempts < self._max_attempts:
+            log.warning(
+                "consumer %s: event %s failed (attempt %d), will retry",
+                self.group,
+                event_id,
+                attempts,
+                exc_info=exc,
+            )
+            return False
+        log.error(
+            "consumer %s: event %s failed %d times; dead-lettered",
+            self.group,
+            event_id,
+            attempts,
+            exc_info=exc,
+        )
+        await self.redis.xadd(f"deadletter.{self.group}", {**fields, b"stream": stream, b"error": repr(exc)})
+        await self.redis.xack(stream, self.group, message_id)
+        return True
 
     async def consume_once(self, *, block_ms: int | None = None) -> int:
-        """Handle what is pending for this consumer, re-claimed from dead ones, then new messages."""
-        handled = 0
+        """Retry pending messages idle past `claim_idle_ms` (failed, or left by a consumer that died between
+        read and ack, this one before a restart included), then read new ones. Returns how many are done."""
+        done = 0
         for stream in self.streams:
-            # Messages idle past the claim time belong to a consumer that died between read and ack.
             claimed = await self.redis.xautoclaim(
                 stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
             )
             for message_id, fields in claimed[1]:  # Redis 6.2 answers 2 elements, 7+ answers 3
                 if fields:
-                    await self._process(stream, message_id, fields)
-                    handled += 1
-        for start in ("0", ">"):  # own pending first (after a restart), then new ones
-            response = await self.redis.xreadgroup(
-                self.group,
-                self.name,
-                {s: start for s in self.streams},
-                count=100,
-                block=None if start == "0" else (self._block_ms if block_ms is None else block_ms),
-            )
-            for stream, messages in response or []:
-                for message_id, fields in messages:
-                    if fields:
-                        await self._process(stream.decode(), message_id, fields)
-                        handled += 1
-        return handled
+                    done += await self._process(stream, message_id, fields)
+        response = await self.redis.xreadgroup(
+            self.group,
+            self.name,
+            {s: ">" for s in self.streams},
+            count=100,
+            block=self._block_ms if block_ms is None else block_ms,
+        )
+        for stream, messages in response or []:
+            for message_id, fields in messages:
+                if fields:
+                    done += await self._process(stream.decode(), message_id, fields)
+        return done
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.ensure_groups()

@@ -129,22 +129,29 @@ async def follow(
     read_after: Callable[[int], Awaitable[list[dict[str, Any]]]],
     is_final: Callable[[dict[str, Any]], bool] = lambda _m: False,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Replay messages with seq > `after` (read_after), then follow live ones, in seq order, once each."""
+    """Replay messages with seq > `after`, then follow live ones: in seq order, each once.
+
+    `read_after(seq)` returns one page of stored messages after `seq`; pages are read until one comes
+    back empty — on start (replay) and whenever a live message shows a gap (a dropped pub/sub message, or
+    one published before this subscriber attached). Live messages otherwise cost no database read.
+    """
     last = after or 0
+    read_database = True
     async with hub.listen(channel) as queue:
-        for message in await read_after(last):
-            last = message["seq"]
-            yield message
-            if is_final(message):
-                return
         while True:
-            message = await queue.get()
-            if message["seq"] <= last:
-                continue
-            # A gap (a dropped pub/sub message, or one published before we attached) is read from the db.
-            batch = await read_after(last) if message["seq"] > last + 1 else [message]
-            for item in batch:
-                last = item["seq"]
-                yield item
-                if is_final(item):
+            if read_database:
+                batch = await read_after(last)
+                read_database = bool(batch)
+            else:
+                message = await queue.get()
+                if message["seq"] <= last:
+                    continue
+                if message["seq"] > last + 1:
+                    read_database = True  # the gap and this message are stored: read them in order
+                    continue
+                batch = [message]
+            for message in batch:
+                last = message["seq"]
+                yield message
+                if is_final(message):
                     return

@@ -80,7 +80,10 @@ async def paginate(
     """Ascending keyset pagination over `sort_columns` (the last must be unique, e.g. the id)."""
     size = check_page_size(first, max_page_size)
     if after:
-        values = parse_cursor(decode_cursor(after, len(sort_columns)))
+        try:
+            values = parse_cursor(decode_cursor(after, len(sort_columns)))
+        except (ValueError, TypeError) as exc:  # a cursor of the right shape with forged values
+            raise InvalidInput({"after": "Not a cursor from this list."}) from exc
         stmt = stmt.where(tuple_(*sort_columns) > tuple_(*values))
     rows = (await session.scalars(stmt.order_by(*sort_columns).limit(size + 1))).all()
     has_next = len(rows) > size

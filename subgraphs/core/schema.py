@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
-import graphql.pyutils.did_you_mean as did_you_mean
 import strawberry
-from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -23,8 +22,8 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from subgraphs.core.errors import (
     CORE_ERRORS,
     DomainError,
+    FinalizeErrors,
     Forbidden,
-    MaskUnexpectedErrors,
     NotAuthenticated,
     exception_handlers,
 )
@@ -36,8 +35,9 @@ log = logging.getLogger("coursegraph.schema")
 FEDERATION_VERSION = "2.9"  # the open-source composer accepts up to 2.9; Strawberry defaults to 2.11
 
 # "Did you mean ...?" suggestions leak the schema to callers who may not read it; graphql-core reads this
-# module constant at call time, so zero turns them off process-wide.
-did_you_mean.MAX_LENGTH = 0
+# module constant at call time, so zero turns them off process-wide. (`graphql.pyutils.did_you_mean` as an
+# attribute is the re-exported *function*; the module itself must be fetched by name.)
+importlib.import_module("graphql.pyutils.did_you_mean").MAX_LENGTH = 0
 
 
 class RestrictIntrospection(SchemaExtension):
@@ -47,35 +47,13 @@ class RestrictIntrospection(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context.context
         principal = getattr(context, "principal", None)
-        if get_settings().is_production and not (principal and principal.can_read_schema):
+        settings = getattr(context, "settings", None) or get_settings()  # the app's own settings
+        if settings.is_production and not (principal and principal.can_read_schema):
             self.execution_context.validation_rules = (
                 *self.execution_context.validation_rules,
                 NoSchemaIntrospectionCustomRule,
             )
         yield
-        result = self.execution_context.result
-        for error in getattr(result, "errors", None) or []:
-            if "introspection" in error.message and error.extensions is not None:
-                error.extensions.setdefault("code", "INTROSPECTION_DISABLED")
-
-
-class ErrorCodes(SchemaExtension):
-    """Give every GraphQL error an `extensions.code` (validation and parse errors have none)."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        for error in getattr(result, "errors", None) or []:
-            if error.extensions is None:
-                error.extensions = {}
-            if "code" not in error.extensions:
-                error.extensions["code"] = _code_for(error)
-
-
-def _code_for(error: GraphQLError) -> str:
-    if error.original_error is None:
-        return "GRAPHQL_VALIDATION_FAILED" if error.locations else "BAD_REQUEST"
-    return "INTERNAL"
 
 
 # --- authorization failures -> the audit log ------------------------------------------------------
@@ -183,8 +161,7 @@ def build_schema(
         RestrictIntrospection,
         lambda: AddValidationRules(limit_rules),
         lambda: ValidationCache(maxsize=1024),
-        MaskUnexpectedErrors,
-        ErrorCodes,
+        FinalizeErrors,
         RecordAuthorizationFailures,
     ]
     return strawberry.federation.Schema(

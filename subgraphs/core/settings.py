@@ -131,6 +131,8 @@ class EventSettings(BaseModel):
     # A message a consumer read but did not ack is re-claimed by another consumer after this long.
     consumer_claim_idle_ms: int = 30_000
     dedupe_ttl_seconds: int = 7 * 24 * 3600
+    # A failing event is retried this many times, then moved to `deadletter.<consumer group>`.
+    consumer_max_attempts: int = 5
 
 
 class OrganizationsSettings(BaseModel):

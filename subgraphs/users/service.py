@@ -383,8 +383,13 @@ async def refresh(runtime: Runtime, meta: RequestMeta, *, refresh_token: str) ->
         await _publish(runtime, user_id, *messages)
     if result is None:
         raise InvalidToken()
-    # Sessions live `session_ttl` after the last refresh (24 h sliding).
-    await _open_redis_session(runtime, current.family_id, result.user.id)
+    # Sessions live `session_ttl` after the last refresh (24 h sliding). Only extend a session that still
+    # exists: a concurrent reuse may have revoked the family after our commit, and must stay revoked.
+    extended = await runtime.redis.expire(
+        SESSION_KEY.format(sid=current.family_id), runtime.settings.auth.session_ttl_seconds
+    )
+    if not extended:
+        raise InvalidToken()
     return result
 
 

@@ -1,0 +1,280 @@
+"""The event kernel (subgraphs/core/events.py) on real PostgreSQL and Redis: transactional outbox, relay to
+`events.users`, and consumer groups (ack after handling, re-claim from dead consumers, dedupe by event id).
+
+Consumers here are a test-only subclass with a group of their own, created at the stream's end, so they
+see only what the test relays (plus whatever other tests left unpublished, which they ignore).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any, ClassVar
+
+import orjson
+import pytest
+from sqlalchemy import func, select, update
+
+from subgraphs.core.events import Consumer, Event, OutboxRelay, emit, stream_name
+from subgraphs.users.models import Outbox
+
+STREAM = stream_name("users")
+
+
+class Boom(RuntimeError):
+    pass
+
+
+class RecordingConsumer(Consumer):
+    """Records the ids of the events it handles; raises for the ids in `fail_ids`."""
+
+    group: ClassVar[str] = "unused"  # every instance gets its own group (below)
+    streams: ClassVar[tuple[str, ...]] = (STREAM,)
+
+    def __init__(
+        self, redis: Any, *, group: str, fail_ids: set[uuid.UUID] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(redis, block_ms=10, **kwargs)
+        self.group = group  # type: ignore[misc]
+        self.fail_ids = fail_ids if fail_ids is not None else set()
+        self.handled: list[uuid.UUID] = []
+
+    async def handle(self, event: Event) -> None:
+        if event.id in self.fail_ids:
+            raise Boom(f"cannot handle {event.id}")
+        self.handled.append(event.id)
+
+
+@pytest.fixture
+def relay(runtime) -> OutboxRelay:
+    return OutboxRelay(runtime.sessionmaker, runtime.redis, {"users": Outbox})
+
+
+@pytest.fixture
+async def group(runtime) -> str:
+    """A consumer group of this test, starting at the stream's current end."""
+    name = f"tests-{uuid.uuid4().hex[:10]}"
+    await runtime.redis.xgroup_create(STREAM, name, id="$", mkstream=True)
+    yield name
+    await runtime.redis.xgroup_destroy(STREAM, name)
+
+
+def new_event(kind: str = "kernel_test") -> Event:
+    return Event(type=f"users.tests.{kind}", subject_ids={"test": uuid.uuid4().hex}, payload={"n": 1})
+
+
+async def commit_events(runtime, *events: Event) -> None:
+    async with runtime.transaction() as session:
+        for event in events:
+            emit(session, Outbox, event)
+
+
+async def drain(relay: OutboxRelay) -> None:
+    while await relay.relay_once():
+        pass
+
+
+async def relayed(runtime, relay: OutboxRelay, *events: Event) -> None:
+    """Relay, and wait until every event's row is marked published (so its entry is in the stream).
+
+    Another relay (the e2e platform's worker runs one on this database) may hold a row when ours skips
+    it: the row is published when that one commits, which is what this waits for.
+    """
+    ids = [event.id for event in events]
+
+    async def published() -> bool:
+        async with runtime.transaction() as session:
+            done = await session.scalar(
+                select(func.count()).where(Outbox.id.in_(ids), Outbox.published_at.is_not(None))
+            )
+        return done == len(ids)
+
+    async def poll() -> None:
+        await drain(relay)
+        while not await published():  # noqa: ASYNC110 - a database condition; nothing to wait on
+            await asyncio.sleep(0.01)
+            await drain(relay)
+
+    await asyncio.wait_for(poll(), 10)
+
+
+async def entries_for(runtime, event_id: uuid.UUID) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """Stream entries carrying `event_id` (message id, fields)."""
+    entries = await runtime.redis.xrange(STREAM, "-", "+")
+    return [(mid, fields) for mid, fields in entries if fields[b"id"] == str(event_id).encode()]
+
+
+async def pending_ids(runtime, group: str) -> dict[bytes, bytes]:
+    """message id -> consumer name, for everything read by `group` but not acked."""
+    pending = await runtime.redis.xpending_range(STREAM, group, min="-", max="+", count=10_000)
+    return {p["message_id"]: p["consumer"] for p in pending}
+
+
+async def outbox_row(runtime, event_id: uuid.UUID) -> Outbox | None:
+    async with runtime.transaction() as session:
+        return await session.scalar(select(Outbox).where(Outbox.id == event_id))
+
+
+# --- outbox and relay -------------------------------------------------------------------------------------
+
+
+async def test_emit_in_rolled_back_transaction_is_not_relayed(runtime, relay):
+    event = new_event("rolled_back")
+    with pytest.raises(Boom):
+        async with runtime.transaction() as session:
+            emit(session, Outbox, event)
+            await session.flush()  # the row really reached the database before the rollback
+            assert await session.scalar(select(Outbox.id).where(Outbox.id == event.id)) == event.id
+            raise Boom("the business change failed")
+    await drain(relay)
+    assert await outbox_row(runtime, event.id) is None
+    assert await entries_for(runtime, event.id) == []
+
+
+async def test_emit_committed_is_relayed_exactly_once(runtime, relay):
+    event = new_event("committed")
+    await commit_events(runtime, event)
+    assert await outbox_row(runtime, event.id) is not None
+
+    await relayed(runtime, relay, event)
+    await drain(relay)  # a second pass publishes nothing again
+
+    entries = await entries_for(runtime, event.id)
+    assert len(entries) == 1, entries
+    received = Event.model_validate(orjson.loads(entries[0][1][b"event"]))
+    assert received == event
+    assert (await outbox_row(runtime, event.id)).published_at is not None
+
+
+async def test_relays_in_parallel_publish_each_event_once(runtime):
+    events = [new_event("parallel") for _ in range(30)]
+    await commit_events(runtime, *events)
+    relays = [
+        OutboxRelay(runtime.sessionmaker, runtime.redis, {"users": Outbox}, batch_size=7) for _ in range(3)
+    ]
+    await asyncio.gather(*(drain(r) for r in relays))
+    await relayed(runtime, relays[0], *events)
+    for event in events:
+        assert len(await entries_for(runtime, event.id)) == 1, event.id
+
+
+async def test_relay_keeps_commit_order(runtime, relay):
+    events = [new_event("ordered") for _ in range(5)]
+    for event in events:  # five separate commits
+        await commit_events(runtime, event)
+    await relayed(runtime, relay, *events)
+    positions = [(await entries_for(runtime, e.id))[0][0] for e in events]
+    assert positions == sorted(positions, key=lambda mid: tuple(int(p) for p in mid.split(b"-")))
+
+
+# --- consumers --------------------------------------------------------------------------------
+
+
+async def test_consumer_handles_and_acks(runtime, relay, group):
+    event = new_event()
+    await commit_events(runtime, event)
+    await relayed(runtime, relay, event)
+    consumer = RecordingConsumer(runtime.redis, group=group, name="solo")
+    await consumer.consume_once(block_ms=10)
+    assert consumer.handled.count(event.id) == 1
+    assert await pending_ids(runtime, group) == {}
+    assert await runtime.redis.exists(f"consumed:{group}:{event.id}")
+
+
+async def test_consumer_failure_leaves_message_pending_and_another_reclaims(runtime, relay, group):
+    event = new_event("fails_once")
+    await commit_events(runtime, event)
+    await relayed(runtime, relay, event)
+    [(message_id, _)] = await entries_for(runtime, event.id)
+
+    first = RecordingConsumer(runtime.redis, group=group, name="A", fail_ids={event.id})
+    with contextlib.suppress(Boom):  # whether the failure propagates or is logged is the kernel's choice
+        await first.consume_once(block_ms=10)
+    assert event.id not in first.handled
+    assert (await pending_ids(runtime, group)).get(message_id) == b"A"  # read, not acked
+
+    second = RecordingConsumer(runtime.redis, group=group, name="B", claim_idle_ms=0)
+    await second.consume_once(block_ms=10)
+    assert second.handled.count(event.id) == 1
+    assert message_id not in await pending_ids(runtime, group)
+
+    # The first consumer, back on its feet, does not handle it again.
+    first.fail_ids.clear()
+    await first.consume_once(block_ms=10)
+    assert event.id not in first.handled
+
+
+async def test_consumer_failure_does_not_block_later_events(runtime, relay, group):
+    """A poison event (its handler always fails) must not stall every event behind it."""
+    poison, later = new_event("poison"), new_event("after_poison")
+    await commit_events(runtime, poison)
+    await commit_events(runtime, later)
+    await relayed(runtime, relay, poison, later)
+
+    consumer = RecordingConsumer(runtime.redis, group=group, name="A", fail_ids={poison.id})
+    for _ in range(3):  # what `Consumer.run` does: call consume_once again after a failure
+        with contextlib.suppress(Boom):
+            await consumer.consume_once(block_ms=10)
+        if later.id in consumer.handled:
+            break
+    assert later.id in consumer.handled, "the event after a failing one was never handled"
+
+
+async def test_redelivered_handled_event_is_not_handled_twice(runtime, relay, group):
+    event = new_event("redelivered")
+    await commit_events(runtime, event)
+    await relayed(runtime, relay, event)
+    consumer = RecordingConsumer(runtime.redis, group=group, name="A")
+    await consumer.consume_once(block_ms=10)
+    assert consumer.handled.count(event.id) == 1
+
+    # The relay died after XADD but before marking the row published: the row goes out again.
+    async with runtime.transaction() as session:
+        await session.execute(update(Outbox).where(Outbox.id == event.id).values(published_at=None))
+    await relayed(runtime, relay, event)
+    assert len(await entries_for(runtime, event.id)) == 2
+
+    await consumer.consume_once(block_ms=10)
+    other = RecordingConsumer(runtime.redis, group=group, name="B", claim_idle_ms=0)
+    await other.consume_once(block_ms=10)
+    assert consumer.handled.count(event.id) + other.handled.count(event.id) == 1
+    assert await pending_ids(runtime, group) == {}  # the duplicate was acked, not left pending
+
+
+async def test_killed_between_read_and_ack_is_processed_once_by_another(runtime, relay, group):
+    event = new_event("killed")
+    await commit_events(runtime, event)
+    await relayed(runtime, relay, event)
+    [(message_id, _)] = await entries_for(runtime, event.id)
+
+    # Consumer A reads the message and dies before handling/acking it.
+    read = await runtime.redis.xreadgroup(group, "A", {STREAM: ">"}, count=1000)
+    assert message_id in [mid for _, messages in read for mid, _ in messages]
+    assert (await pending_ids(runtime, group)).get(message_id) == b"A"
+
+    b = RecordingConsumer(runtime.redis, group=group, name="B", claim_idle_ms=0)
+    await b.consume_once(block_ms=10)
+    assert b.handled.count(event.id) == 1
+    assert message_id not in await pending_ids(runtime, group)
+
+    # A restarts (same name) and finds nothing of it left to do; neither does B on its next round.
+    restarted = RecordingConsumer(runtime.redis, group=group, name="A")
+    await restarted.consume_once(block_ms=10)
+    await b.consume_once(block_ms=10)
+    assert event.id not in restarted.handled
+    assert b.handled.count(event.id) == 1
+
+
+async def test_consumer_without_claim_leaves_fresh_pending_to_its_owner(runtime, relay, group):
+    """Re-claiming waits for claim_idle_ms: a slow but alive consumer is not robbed."""
+    event = new_event("slow")
+    await commit_events(runtime, event)
+    await relayed(runtime, relay, event)
+    [(message_id, _)] = await entries_for(runtime, event.id)
+    await runtime.redis.xreadgroup(group, "A", {STREAM: ">"}, count=1000)
+
+    patient = RecordingConsumer(runtime.redis, group=group, name="B", claim_idle_ms=60_000)
+    await patient.consume_once(block_ms=10)
+    assert event.id not in patient.handled
+    assert (await pending_ids(runtime, group)).get(message_id) == b"A"
