@@ -1,0 +1,76 @@
+"""The subgraph app's operational surface: health, readiness, metrics, request ids, error masking."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+
+from subgraphs.core.settings import get_settings
+from subgraphs.users.app import create_app
+from tests.services import free_port
+
+
+async def test_health_and_readiness(http):
+    health = await http.get("/health")
+    assert health.json() == {"status": "ok", "subgraph": "users"}
+    ready = await http.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "postgres": "ok", "redis": "ok"}
+
+
+async def test_readiness_fails_when_redis_is_unreachable():
+    settings = get_settings().model_copy(deep=True)
+    settings.redis.url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
+        async with httpx.AsyncClient(transport=transport, base_url="http://users.test") as client:
+            response = await client.get("/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable" and body["postgres"] == "ok" and body["redis"].startswith("error")
+
+
+async def test_metrics_count_graphql_requests(http, gql):
+    await gql("{ me { id } }")
+    await gql("{ nope }")
+    text = (await http.get("/metrics")).text
+    assert 'graphql_requests_total{outcome="ok",subgraph="users"}' in text
+    assert 'graphql_requests_total{outcome="error",subgraph="users"}' in text
+    assert "graphql_request_seconds_bucket" in text
+
+
+async def test_request_id_is_echoed_or_created(gql):
+    given = await gql.raw("{ me { id } }", headers={"x-request-id": "abc123"})
+    assert given.headers["x-request-id"] == "abc123"
+    created = await gql.raw("{ me { id } }")
+    assert len(created.headers["x-request-id"]) == 32
+
+
+async def test_unexpected_errors_are_masked_with_the_request_id(caplog, gql, mailbox, unique_email):
+    """A database outage mid-request: the client sees a generic error and the request id; the log has
+    the real exception."""
+    from tests.subgraphs.users.test_auth_flow import login, register_verified
+
+    email = unique_email()
+    await register_verified(gql, mailbox, email)
+    token = (await login(gql, email))["accessToken"]
+
+    settings = get_settings().model_copy(deep=True)
+    settings.database.url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nothing"
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50002))
+        async with httpx.AsyncClient(transport=transport, base_url="http://users.test") as client:
+            with caplog.at_level(logging.ERROR, logger="coursegraph.errors"):
+                response = await client.post(
+                    "/graphql",
+                    json={"query": "{ me { id email } }"},
+                    headers={"Authorization": f"Bearer {token}", "x-request-id": "req-42"},
+                )
+    error = response.json()["errors"][0]
+    assert error["message"] == "Unexpected error."
+    assert error["extensions"] == {"code": "INTERNAL", "requestId": "req-42"}
+    assert "127.0.0.1" not in response.text and "postgres" not in response.text.lower()
+    assert any("req-42" in record.getMessage() and record.exc_info for record in caplog.records)
