@@ -82,12 +82,13 @@ def migrate() -> None:
 
 
 async def seed_demo(settings: Settings) -> list[tuple[str, str]]:
-    """Idempotent demo data: one account per role, emails verified, and the demo organization with its
-    members. Never in production."""
+    """Idempotent demo data: one account per role, emails verified, the demo organization with its
+    members, and its published demo course. Never in production."""
     from redis.asyncio import Redis
     from sqlalchemy import select
 
     from subgraphs.core.db import create_engine, create_sessionmaker
+    from subgraphs.courses.seed import seed_demo_course
     from subgraphs.organizations.seed import seed_demo_organization
     from subgraphs.users.models import User
     from subgraphs.users.passwords import hash_password
@@ -120,9 +121,10 @@ async def seed_demo(settings: Settings) -> list[tuple[str, str]]:
         redis = Redis.from_url(settings.redis.url)
         try:
             members = {ids[email]: role for email, role in DEMO_MEMBERSHIPS.items()}
-            await seed_demo_organization(sessionmaker, redis, members)
+            organization_id = await seed_demo_organization(sessionmaker, redis, members)
         finally:
             await redis.aclose()
+        await seed_demo_course(sessionmaker, organization_id, ids["instructor@coursegraph.dev"])
     finally:
         await engine.dispose()
     return [(email, role) for email, _, role in DEMO_USERS]

@@ -1,0 +1,402 @@
+"""Query and Mutation of the courses subgraph. Resolvers stay thin: parse ids, call the service.
+
+Router-side checks: `@authenticated` plus `@policy` (core.rbac.member_or_scope_policy): users of any
+platform role pass (the subgraph decides by membership), API clients need the scope. The subgraph always
+re-checks with core.rbac.authorize.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import strawberry
+
+from subgraphs.core.errors import InvalidInput
+from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
+from subgraphs.core.schema import build_schema
+from subgraphs.courses import service
+from subgraphs.courses.errors import COURSES_ERRORS
+from subgraphs.courses.types import (
+    ArchiveCourseResult,
+    CompleteLessonInput,
+    CompleteLessonResult,
+    Course,
+    CourseConnection,
+    CourseFeedback,
+    CourseFilter,
+    CourseIdInput,
+    CourseOrder,
+    CourseSuccess,
+    CreateCourseInput,
+    CreateCourseResult,
+    CreateExerciseInput,
+    CreateExerciseResult,
+    CreateLessonInput,
+    CreateLessonResult,
+    CreateModuleInput,
+    CreateModuleResult,
+    DeleteCourseResult,
+    DeleteExerciseResult,
+    DeleteInput,
+    DeleteLessonResult,
+    DeleteModuleResult,
+    DeleteSuccess,
+    DropEnrollmentInput,
+    DropEnrollmentResult,
+    EnrollInput,
+    Enrollment,
+    EnrollmentSuccess,
+    EnrollResult,
+    Exercise,
+    ExerciseSuccess,
+    FeedbackSuccess,
+    Lesson,
+    LessonSuccess,
+    Module,
+    ModuleSuccess,
+    Organization,
+    PublishCourseResult,
+    ReorderLessonsInput,
+    ReorderLessonsResult,
+    ReorderModulesInput,
+    ReorderModulesResult,
+    SubmitFeedbackInput,
+    SubmitFeedbackResult,
+    UnpublishCourseResult,
+    UpdateCourseInput,
+    UpdateCourseResult,
+    UpdateExerciseInput,
+    UpdateExerciseResult,
+    UpdateLessonInput,
+    UpdateLessonResult,
+    UpdateModuleInput,
+    UpdateModuleResult,
+    User,
+)
+
+
+def parse_id(value: strawberry.ID | None, field: str) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise InvalidInput({field: "Not a valid id."}) from exc
+
+
+def _enum(value: object) -> object:
+    return getattr(value, "value", value)
+
+
+def _files(value: list | None) -> list[dict[str, str]] | None:
+    return None if value is None else [{"path": f.path, "content": f.content} for f in value]
+
+
+VIEW = member_or_scope_policy(service.VIEW)
+CREATE = member_or_scope_policy(service.CREATE)
+MANAGE = member_or_scope_policy(service.MANAGE)
+PUBLISH = member_or_scope_policy(service.PUBLISH)
+
+
+@strawberry.type
+class Query:
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=VIEW,
+        description="One course by id, or by slug within an organization; null when absent or not visible.",
+    )
+    async def course(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID | None = None,
+        slug: str | None = None,
+        organization_id: strawberry.ID | None = None,
+    ) -> Course | None:
+        row = await service.get_course(
+            info.context.runtime,
+            info.context.meta,
+            id=parse_id(id, "id"),
+            slug=slug,
+            organization_id=parse_id(organization_id, "organizationId"),
+        )
+        return Course.from_model(row) if row else None
+
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=VIEW,
+        description="Courses you may see, filtered; `search` is full-text over title and description.",
+    )
+    async def courses(
+        self,
+        info: strawberry.Info,
+        filter: CourseFilter | None = None,
+        order_by: CourseOrder = service.CourseOrder.CREATED_AT,  # type: ignore[valid-type]
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> CourseConnection:  # type: ignore[valid-type]
+        f = filter or CourseFilter()
+        return await service.list_courses(
+            info.context.runtime,
+            info.context.meta,
+            filter=service.CourseFilter(
+                organization_id=parse_id(f.organization_id, "filter.organizationId"),
+                status=service.CourseStatus(_enum(f.status)) if f.status else None,
+                category=f.category,
+                difficulty=service.Difficulty(_enum(f.difficulty)) if f.difficulty else None,
+                search=f.search,
+                instructor_id=parse_id(f.instructor_id, "filter.instructorId"),
+            ),
+            order_by=service.CourseOrder(_enum(order_by)),
+            first=first,
+            after=after,
+            to_node=Course.from_model,
+        )
+
+
+def _course_fields(input: object) -> dict:
+    return {
+        "title": input.title,
+        "slug": input.slug,
+        "description": input.description,
+        "category": input.category,
+        "difficulty": _enum(input.difficulty),
+        "estimated_duration_hours": input.estimated_duration_hours,
+        "visibility": _enum(input.visibility),
+        "enrollment_cap": input.enrollment_cap,
+    }
+
+
+def _exercise_fields(input: object) -> dict:
+    return {
+        "title": input.title,
+        "instructions": input.instructions,
+        "language": input.language,
+        "starter_files": _files(input.starter_files),
+        "tests": _files(input.tests),
+        "ide": _enum(input.lab_ide),
+    }
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.federation.mutation(
+        authenticated=True, policy=USER_POLICY, description="A draft course; you are its instructor."
+    )
+    async def create_course(self, info: strawberry.Info, input: CreateCourseInput) -> CreateCourseResult:  # type: ignore[valid-type]
+        ctx = info.context
+        fields = _course_fields(input)
+        fields["difficulty"] = service.Difficulty(fields["difficulty"])
+        fields["visibility"] = service.Visibility(fields["visibility"])
+        row = await service.create_course(
+            ctx.runtime,
+            ctx.meta,
+            organization_id=parse_id(input.organization_id, "input.organizationId"),
+            **fields,
+        )
+        return CourseSuccess(course=Course.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=MANAGE, description="Only the fields given change."
+    )
+    async def update_course(self, info: strawberry.Info, input: UpdateCourseInput) -> UpdateCourseResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.update_course(
+            ctx.runtime, ctx.meta, id=parse_id(input.id, "input.id"), **_course_fields(input)
+        )
+        return CourseSuccess(course=Course.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=PUBLISH, description="Draft -> published (needs a module with a lesson)."
+    )
+    async def publish_course(self, info: strawberry.Info, input: CourseIdInput) -> PublishCourseResult:  # type: ignore[valid-type]
+        row = await service.publish_course(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+        )
+        return CourseSuccess(course=Course.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=PUBLISH, description="Published -> draft.")
+    async def unpublish_course(self, info: strawberry.Info, input: CourseIdInput) -> UnpublishCourseResult:  # type: ignore[valid-type]
+        row = await service.unpublish_course(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+        )
+        return CourseSuccess(course=Course.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE, description="Read-only from now on.")
+    async def archive_course(self, info: strawberry.Info, input: CourseIdInput) -> ArchiveCourseResult:  # type: ignore[valid-type]
+        row = await service.archive_course(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+        )
+        return CourseSuccess(course=Course.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=MANAGE, description="Only without enrollments."
+    )
+    async def delete_course(self, info: strawberry.Info, input: CourseIdInput) -> DeleteCourseResult:  # type: ignore[valid-type]
+        row = await service.delete_course(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+        )
+        return DeleteSuccess(id=strawberry.ID(str(row.id)))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def create_module(self, info: strawberry.Info, input: CreateModuleInput) -> CreateModuleResult:  # type: ignore[valid-type]
+        row = await service.create_module(
+            info.context.runtime,
+            info.context.meta,
+            course_id=parse_id(input.course_id, "input.courseId"),
+            title=input.title,
+        )
+        return ModuleSuccess(module=Module.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def update_module(self, info: strawberry.Info, input: UpdateModuleInput) -> UpdateModuleResult:  # type: ignore[valid-type]
+        row = await service.update_module(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id"), title=input.title
+        )
+        return ModuleSuccess(module=Module.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE, description="Deletes its lessons too.")
+    async def delete_module(self, info: strawberry.Info, input: DeleteInput) -> DeleteModuleResult:  # type: ignore[valid-type]
+        row = await service.delete_module(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+        )
+        return DeleteSuccess(id=strawberry.ID(str(row.id)))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def reorder_modules(
+        self, info: strawberry.Info, input: ReorderModulesInput
+    ) -> ReorderModulesResult:  # type: ignore[valid-type]
+        row = await service.reorder_modules(
+            info.context.runtime,
+            info.context.meta,
+            course_id=parse_id(input.course_id, "input.courseId"),
+            module_ids=list(input.module_ids),
+        )
+        return CourseSuccess(course=Course.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def create_lesson(self, info: strawberry.Info, input: CreateLessonInput) -> CreateLessonResult:  # type: ignore[valid-type]
+        row = await service.create_lesson(
+            info.context.runtime,
+            info.context.meta,
+            module_id=parse_id(input.module_id, "input.moduleId"),
+            title=input.title,
+            body=input.body,
+        )
+        return LessonSuccess(lesson=Lesson.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def update_lesson(self, info: strawberry.Info, input: UpdateLessonInput) -> UpdateLessonResult:  # type: ignore[valid-type]
+        row = await service.update_lesson(
+            info.context.runtime,
+            info.context.meta,
+            id=parse_id(input.id, "input.id"),
+            title=input.title,
+            body=input.body,
+        )
+        return LessonSuccess(lesson=Lesson.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def delete_lesson(self, info: strawberry.Info, input: DeleteInput) -> DeleteLessonResult:  # type: ignore[valid-type]
+        row = await service.delete_lesson(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+        )
+        return DeleteSuccess(id=strawberry.ID(str(row.id)))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def reorder_lessons(
+        self, info: strawberry.Info, input: ReorderLessonsInput
+    ) -> ReorderLessonsResult:  # type: ignore[valid-type]
+        row = await service.reorder_lessons(
+            info.context.runtime,
+            info.context.meta,
+            module_id=parse_id(input.module_id, "input.moduleId"),
+            lesson_ids=list(input.lesson_ids),
+        )
+        return ModuleSuccess(module=Module.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def create_exercise(
+        self, info: strawberry.Info, input: CreateExerciseInput
+    ) -> CreateExerciseResult:  # type: ignore[valid-type]
+        row = await service.create_exercise(
+            info.context.runtime,
+            info.context.meta,
+            course_id=parse_id(input.course_id, "input.courseId"),
+            **_exercise_fields(input),
+        )
+        return ExerciseSuccess(exercise=Exercise.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def update_exercise(
+        self, info: strawberry.Info, input: UpdateExerciseInput
+    ) -> UpdateExerciseResult:  # type: ignore[valid-type]
+        row = await service.update_exercise(
+            info.context.runtime,
+            info.context.meta,
+            id=parse_id(input.id, "input.id"),
+            **_exercise_fields(input),
+        )
+        return ExerciseSuccess(exercise=Exercise.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def delete_exercise(self, info: strawberry.Info, input: DeleteInput) -> DeleteExerciseResult:  # type: ignore[valid-type]
+        row = await service.delete_exercise(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+        )
+        return DeleteSuccess(id=strawberry.ID(str(row.id)))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=USER_POLICY, description="Enroll in a published course you can see, once."
+    )
+    async def enroll(self, info: strawberry.Info, input: EnrollInput) -> EnrollResult:  # type: ignore[valid-type]
+        row = await service.enroll(
+            info.context.runtime, info.context.meta, course_id=parse_id(input.course_id, "input.courseId")
+        )
+        return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=VIEW)
+    async def drop_enrollment(
+        self, info: strawberry.Info, input: DropEnrollmentInput
+    ) -> DropEnrollmentResult:  # type: ignore[valid-type]
+        row = await service.drop_enrollment(
+            info.context.runtime,
+            info.context.meta,
+            enrollment_id=parse_id(input.enrollment_id, "input.enrollmentId"),
+        )
+        return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=USER_POLICY,
+        description="Mark a lesson done; returns the updated progress.",
+    )
+    async def complete_lesson(
+        self, info: strawberry.Info, input: CompleteLessonInput
+    ) -> CompleteLessonResult:  # type: ignore[valid-type]
+        row = await service.complete_lesson(
+            info.context.runtime, info.context.meta, lesson_id=parse_id(input.lesson_id, "input.lessonId")
+        )
+        return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=USER_POLICY, description="Rate a course you are enrolled in (1-5)."
+    )
+    async def submit_feedback(
+        self, info: strawberry.Info, input: SubmitFeedbackInput
+    ) -> SubmitFeedbackResult:  # type: ignore[valid-type]
+        row = await service.submit_feedback(
+            info.context.runtime,
+            info.context.meta,
+            course_id=parse_id(input.course_id, "input.courseId"),
+            rating=input.rating,
+            comment=input.comment,
+        )
+        return FeedbackSuccess(feedback=CourseFeedback.from_model(row))
+
+
+schema = build_schema(
+    query=Query,
+    mutation=Mutation,
+    types=[Course, Enrollment, Exercise, User, Organization],
+    errors=COURSES_ERRORS,
+)

@@ -1,0 +1,611 @@
+"""GraphQL types of the courses subgraph."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.pagination import Connection, Edge, PageInfo, encode_cursor
+from subgraphs.core.rbac import permitted
+from subgraphs.courses import models, service
+
+CourseStatus = strawberry.enum(service.CourseStatus, name="CourseStatus")
+Difficulty = strawberry.enum(service.Difficulty, name="Difficulty")
+Visibility = strawberry.enum(
+    service.Visibility,
+    name="CourseVisibility",
+    description="ORGANIZATION: members of the course's organization; PUBLIC: every signed-in user.",
+)
+EnrollmentStatus = strawberry.enum(service.EnrollmentStatus, name="EnrollmentStatus")
+LabIde = strawberry.enum(service.LabIde, name="LabIde", description="The IDE a lab opens for an exercise.")
+CourseOrder = strawberry.enum(service.CourseOrder, name="CourseOrder")
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _id(value: Any) -> strawberry.ID:
+    return strawberry.ID(str(value))
+
+
+def page_connection(page: Any, to_node: Any) -> Connection:
+    rows = page.rows
+    has_next = len(rows) > page.size
+    edges = [
+        Edge(
+            cursor=encode_cursor([r.enrolled_at if hasattr(r, "enrolled_at") else r.created_at, r.id]),
+            node=to_node(r),
+        )
+        for r in rows[: page.size]
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=page.after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+async def _manages(info: strawberry.Info, organization_id: Any) -> bool:
+    principal = info.context.principal
+    return principal.is_site_admin or await permitted(
+        info.context, principal, service.MANAGE, organization_id
+    )
+
+
+@strawberry.federation.type(keys=["id"], description="A tenant (the organizations subgraph owns it).")
+class Organization:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        authenticated=True, description="Courses of this organization you may see, oldest first."
+    )
+    async def courses(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Course]:
+        key = _uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return page_connection(_empty(), Course.from_model)
+        page = await info.context.loaders.courses_page_by_organization_id.load((key, first, after))
+        return page_connection(page, Course.from_model)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
+        if _uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+def _empty() -> Any:
+    from subgraphs.courses.loaders import Page
+
+    return Page(rows=[], size=0, after=None)
+
+
+@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
+class User:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="This person's enrollments, oldest first: visible to the person and site admins.",
+    )
+    async def enrollments(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Enrollment]:
+        key = _uuid(self.id)
+        principal = info.context.principal
+        if key is None or not (principal.is_site_admin or principal.user_id == key):
+            return page_connection(_empty(), Enrollment.from_model)
+        page = await info.context.loaders.enrollments_page_by_user_id.load((key, first, after))
+        return page_connection(page, Enrollment.from_model)
+
+    @strawberry.federation.field(
+        authenticated=True, description="Courses this person teaches that you may see."
+    )
+    async def taught_courses(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Course]:
+        key = _uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return page_connection(_empty(), Course.from_model)
+        page = await info.context.loaders.courses_page_by_instructor_id.load((key, first, after))
+        return page_connection(page, Course.from_model)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
+        if _uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+@strawberry.type(description="A file of an exercise's workspace.")
+class WorkspaceFile:
+    path: str
+    content: str
+
+
+@strawberry.federation.type(
+    keys=["id"], description="A course: modules of ordered lessons, exercises, enrollments."
+)
+class Course:
+    id: strawberry.ID
+    title: str
+    slug: str = strawberry.field(description="Unique within the organization.")
+    description: str
+    category: str
+    difficulty: Difficulty  # type: ignore[valid-type]
+    estimated_duration_hours: int | None
+    status: CourseStatus  # type: ignore[valid-type]
+    visibility: Visibility  # type: ignore[valid-type]
+    enrollment_cap: int | None
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    _row: strawberry.Private[models.Course]
+
+    @strawberry.field
+    def instructor(self) -> User:
+        return User(id=_id(self._row.instructor_id))
+
+    @strawberry.field
+    def organization(self) -> Organization:
+        return Organization(id=_id(self._row.organization_id))
+
+    @strawberry.field(description="In order (bounded: at most 100).")
+    async def modules(self, info: strawberry.Info) -> list[Module]:
+        rows = await info.context.loaders.modules_by_course_id.load(self._row.id)
+        return [Module.from_model(r) for r in rows]
+
+    @strawberry.field(description="Oldest first (bounded: at most 100).")
+    async def exercises(self, info: strawberry.Info) -> list[Exercise]:
+        rows = await info.context.loaders.exercises_by_course_id.load(self._row.id)
+        return [Exercise.from_model(r) for r in rows]
+
+    @strawberry.field(description="Your enrollment in this course, if any.")
+    async def viewer_enrollment(self, info: strawberry.Info) -> Enrollment | None:
+        row = await info.context.loaders.my_enrollment_by_course_id.load(self._row.id)
+        return Enrollment.from_model(row) if row else None
+
+    @strawberry.field(
+        description="Every enrollment, oldest first: for instructors and admins of the organization."
+    )
+    async def enrollments(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Enrollment]:
+        if not await _manages(info, self._row.organization_id):
+            return page_connection(_empty(), Enrollment.from_model)
+        page = await info.context.loaders.enrollments_page_by_course_id.load((self._row.id, first, after))
+        return page_connection(page, Enrollment.from_model)
+
+    @strawberry.field(description="Ratings and comments of students, oldest first.")
+    async def feedback(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[CourseFeedback]:
+        page = await info.context.loaders.feedback_page_by_course_id.load((self._row.id, first, after))
+        return page_connection(page, CourseFeedback.from_model)
+
+    @classmethod
+    def from_model(cls, row: models.Course) -> Course:
+        return cls(
+            id=_id(row.id),
+            title=row.title,
+            slug=row.slug,
+            description=row.description,
+            category=row.category,
+            difficulty=service.Difficulty(row.difficulty),
+            estimated_duration_hours=row.estimated_duration_hours,
+            status=service.CourseStatus(row.status),
+            visibility=service.Visibility(row.visibility),
+            enrollment_cap=row.enrollment_cap,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            published_at=row.published_at,
+            _row=row,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
+        """Null unless the caller may see the course (or is enrolled in it)."""
+        key = _uuid(id)
+        principal = info.context.principal
+        if key is None or not principal.is_authenticated:
+            return None
+        row = await info.context.loaders.course_by_id.load(key)
+        if row is None:
+            return None
+        if await service.can_view(info.context, principal, row):
+            return cls.from_model(row)
+        mine = await info.context.loaders.my_enrollment_by_course_id.load(key)
+        return cls.from_model(row) if mine is not None else None
+
+
+@strawberry.type(description="A part of a course: ordered lessons.")
+class Module:
+    id: strawberry.ID
+    title: str
+    position: int
+    _row: strawberry.Private[models.Module]
+
+    @strawberry.field(description="In order (bounded: at most 100).")
+    async def lessons(self, info: strawberry.Info) -> list[Lesson]:
+        rows = await info.context.loaders.lessons_by_module_id.load(self._row.id)
+        return [Lesson.from_model(r) for r in rows]
+
+    @classmethod
+    def from_model(cls, row: models.Module) -> Module:
+        return cls(id=_id(row.id), title=row.title, position=row.position, _row=row)
+
+
+@strawberry.type
+class Lesson:
+    id: strawberry.ID
+    title: str
+    body: str = strawberry.field(description="Markdown.")
+    position: int
+    _row: strawberry.Private[models.Lesson]
+
+    @strawberry.field
+    def module_id(self) -> strawberry.ID:
+        return _id(self._row.module_id)
+
+    @strawberry.field(description="Whether you completed this lesson.")
+    async def completed(self, info: strawberry.Info) -> bool:
+        mine = await info.context.loaders.my_enrollment_by_course_id.load(self._row.course_id)
+        if mine is None:
+            return False
+        done = await info.context.loaders.my_completed_lesson_ids_by_enrollment_id.load(mine.id)
+        return self._row.id in done
+
+    @classmethod
+    def from_model(cls, row: models.Lesson) -> Lesson:
+        return cls(id=_id(row.id), title=row.title, body=row.body, position=row.position, _row=row)
+
+
+@strawberry.federation.type(keys=["id"], description="A hands-on exercise of a course, done in a lab.")
+class Exercise:
+    id: strawberry.ID
+    title: str
+    instructions: str = strawberry.field(description="Markdown.")
+    language: str
+    starter_files: list[WorkspaceFile]
+    lab_ide: LabIde  # type: ignore[valid-type]
+    created_at: datetime
+    updated_at: datetime
+    _row: strawberry.Private[models.Exercise]
+
+    @strawberry.field(
+        description="The checks run on a submission: instructors and admins only (null otherwise)."
+    )
+    async def tests(self, info: strawberry.Info) -> list[WorkspaceFile] | None:
+        course = await info.context.loaders.course_by_id.load(self._row.course_id)
+        if course is None or not await _manages(info, course.organization_id):
+            return None
+        return [WorkspaceFile(**f) for f in self._row.tests]
+
+    @strawberry.field
+    async def course(self, info: strawberry.Info) -> Course:
+        return Course.from_model(await info.context.loaders.course_by_id.load(self._row.course_id))
+
+    @classmethod
+    def from_model(cls, row: models.Exercise) -> Exercise:
+        return cls(
+            id=_id(row.id),
+            title=row.title,
+            instructions=row.instructions,
+            language=row.language,
+            starter_files=[WorkspaceFile(**f) for f in row.starter_files],
+            lab_ide=service.LabIde(row.ide),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            _row=row,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Exercise | None:
+        key = _uuid(id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        row = await info.context.loaders.exercise_by_id.load(key)
+        if row is None:
+            return None
+        course = await info.context.loaders.course_by_id.load(row.course_id)
+        if course is None or not await service.can_view(info.context, info.context.principal, course):
+            return None
+        return cls.from_model(row)
+
+
+@strawberry.federation.type(keys=["id"], description="A student's enrollment in a course, with progress.")
+class Enrollment:
+    id: strawberry.ID
+    status: EnrollmentStatus  # type: ignore[valid-type]
+    progress_percent: int
+    enrolled_at: datetime
+    completed_at: datetime | None
+    last_activity_at: datetime
+    _row: strawberry.Private[models.Enrollment]
+
+    @strawberry.field
+    def user(self) -> User:
+        return User(id=_id(self._row.user_id))
+
+    @strawberry.field
+    async def course(self, info: strawberry.Info) -> Course:
+        return Course.from_model(await info.context.loaders.course_by_id.load(self._row.course_id))
+
+    @strawberry.field(description="Lessons completed in this enrollment.")
+    async def completed_lesson_ids(self, info: strawberry.Info) -> list[strawberry.ID]:
+        done = await info.context.loaders.my_completed_lesson_ids_by_enrollment_id.load(self._row.id)
+        return [_id(x) for x in sorted(done, key=str)]
+
+    @classmethod
+    def from_model(cls, row: models.Enrollment) -> Enrollment:
+        return cls(
+            id=_id(row.id),
+            status=service.EnrollmentStatus(row.status),
+            progress_percent=row.progress_percent,
+            enrolled_at=row.enrolled_at,
+            completed_at=row.completed_at,
+            last_activity_at=row.last_activity_at,
+            _row=row,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Enrollment | None:
+        """The student themself, site admins, and instructors/admins of the course's organization."""
+        key = _uuid(id)
+        principal = info.context.principal
+        if key is None or not principal.is_authenticated:
+            return None
+        row = await info.context.loaders.enrollment_by_id.load(key)
+        if row is None:
+            return None
+        if principal.user_id == row.user_id or await _manages(info, row.organization_id):
+            return cls.from_model(row)
+        return None
+
+
+@strawberry.type(description="A student's rating (1-5) and comment.")
+class CourseFeedback:
+    id: strawberry.ID
+    rating: int
+    comment: str
+    created_at: datetime
+    updated_at: datetime
+    _row: strawberry.Private[models.CourseFeedback]
+
+    @strawberry.field
+    def author(self) -> User:
+        return User(id=_id(self._row.user_id))
+
+    @classmethod
+    def from_model(cls, row: models.CourseFeedback) -> CourseFeedback:
+        return cls(
+            id=_id(row.id),
+            rating=row.rating,
+            comment=row.comment,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            _row=row,
+        )
+
+
+CourseConnection = Connection[Course]
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+@strawberry.input
+class CreateCourseInput:
+    organization_id: strawberry.ID
+    title: str
+    slug: str = strawberry.field(
+        description="3-64 lower-case letters, digits and dashes; unique per organization."
+    )
+    description: str | None = None
+    category: str | None = None
+    difficulty: Difficulty = service.Difficulty.BEGINNER  # type: ignore[valid-type]
+    estimated_duration_hours: int | None = None
+    visibility: Visibility = service.Visibility.ORGANIZATION  # type: ignore[valid-type]
+    enrollment_cap: int | None = None
+
+
+@strawberry.input(description="Only the fields given change; `enrollmentCap: 0` removes the cap.")
+class UpdateCourseInput:
+    id: strawberry.ID
+    title: str | None = None
+    slug: str | None = None
+    description: str | None = None
+    category: str | None = None
+    difficulty: Difficulty | None = None  # type: ignore[valid-type]
+    estimated_duration_hours: int | None = None
+    visibility: Visibility | None = None  # type: ignore[valid-type]
+    enrollment_cap: int | None = None
+
+
+@strawberry.input
+class CourseIdInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class CourseFilter:
+    organization_id: strawberry.ID | None = None
+    status: CourseStatus | None = None  # type: ignore[valid-type]
+    category: str | None = None
+    difficulty: Difficulty | None = None  # type: ignore[valid-type]
+    search: str | None = strawberry.field(
+        default=None, description="Full-text search in title and description."
+    )
+    instructor_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class CreateModuleInput:
+    course_id: strawberry.ID
+    title: str
+
+
+@strawberry.input
+class UpdateModuleInput:
+    id: strawberry.ID
+    title: str
+
+
+@strawberry.input
+class DeleteInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class ReorderModulesInput:
+    course_id: strawberry.ID
+    module_ids: list[strawberry.ID] = strawberry.field(description="The course's modules, in the new order.")
+
+
+@strawberry.input
+class CreateLessonInput:
+    module_id: strawberry.ID
+    title: str
+    body: str | None = strawberry.field(default=None, description="Markdown.")
+
+
+@strawberry.input
+class UpdateLessonInput:
+    id: strawberry.ID
+    title: str | None = None
+    body: str | None = None
+
+
+@strawberry.input
+class ReorderLessonsInput:
+    module_id: strawberry.ID
+    lesson_ids: list[strawberry.ID] = strawberry.field(description="The module's lessons, in the new order.")
+
+
+@strawberry.input
+class WorkspaceFileInput:
+    path: str
+    content: str = ""
+
+
+@strawberry.input
+class CreateExerciseInput:
+    course_id: strawberry.ID
+    title: str
+    instructions: str | None = None
+    language: str = "python"
+    starter_files: list[WorkspaceFileInput] | None = None
+    tests: list[WorkspaceFileInput] | None = None
+    lab_ide: LabIde = service.LabIde.VSCODE  # type: ignore[valid-type]
+
+
+@strawberry.input
+class UpdateExerciseInput:
+    id: strawberry.ID
+    title: str | None = None
+    instructions: str | None = None
+    language: str | None = None
+    starter_files: list[WorkspaceFileInput] | None = None
+    tests: list[WorkspaceFileInput] | None = None
+    lab_ide: LabIde | None = None  # type: ignore[valid-type]
+
+
+@strawberry.input
+class EnrollInput:
+    course_id: strawberry.ID
+
+
+@strawberry.input
+class DropEnrollmentInput:
+    enrollment_id: strawberry.ID
+
+
+@strawberry.input
+class CompleteLessonInput:
+    lesson_id: strawberry.ID
+
+
+@strawberry.input
+class SubmitFeedbackInput:
+    course_id: strawberry.ID
+    rating: int = strawberry.field(description="1 to 5.")
+    comment: str | None = None
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@strawberry.type
+class CourseSuccess:
+    course: Course
+
+
+@strawberry.type
+class ModuleSuccess:
+    module: Module
+
+
+@strawberry.type
+class LessonSuccess:
+    lesson: Lesson
+
+
+@strawberry.type
+class ExerciseSuccess:
+    exercise: Exercise
+
+
+@strawberry.type
+class EnrollmentSuccess:
+    enrollment: Enrollment
+
+
+@strawberry.type
+class FeedbackSuccess:
+    feedback: CourseFeedback
+
+
+@strawberry.type
+class DeleteSuccess:
+    id: strawberry.ID
+
+
+def _result(name: str, success: type) -> Any:
+    return Annotated[
+        success | ValidationError | ConflictError | ForbiddenError | NotFoundError, strawberry.union(name)
+    ]
+
+
+CreateCourseResult = _result("CreateCourseResult", CourseSuccess)
+UpdateCourseResult = _result("UpdateCourseResult", CourseSuccess)
+PublishCourseResult = _result("PublishCourseResult", CourseSuccess)
+UnpublishCourseResult = _result("UnpublishCourseResult", CourseSuccess)
+ArchiveCourseResult = _result("ArchiveCourseResult", CourseSuccess)
+DeleteCourseResult = _result("DeleteCourseResult", DeleteSuccess)
+CreateModuleResult = _result("CreateModuleResult", ModuleSuccess)
+UpdateModuleResult = _result("UpdateModuleResult", ModuleSuccess)
+DeleteModuleResult = _result("DeleteModuleResult", DeleteSuccess)
+ReorderModulesResult = _result("ReorderModulesResult", CourseSuccess)
+CreateLessonResult = _result("CreateLessonResult", LessonSuccess)
+UpdateLessonResult = _result("UpdateLessonResult", LessonSuccess)
+DeleteLessonResult = _result("DeleteLessonResult", DeleteSuccess)
+ReorderLessonsResult = _result("ReorderLessonsResult", ModuleSuccess)
+CreateExerciseResult = _result("CreateExerciseResult", ExerciseSuccess)
+UpdateExerciseResult = _result("UpdateExerciseResult", ExerciseSuccess)
+DeleteExerciseResult = _result("DeleteExerciseResult", DeleteSuccess)
+EnrollResult = _result("EnrollResult", EnrollmentSuccess)
+DropEnrollmentResult = _result("DropEnrollmentResult", EnrollmentSuccess)
+CompleteLessonResult = _result("CompleteLessonResult", EnrollmentSuccess)
+SubmitFeedbackResult = _result("SubmitFeedbackResult", FeedbackSuccess)
