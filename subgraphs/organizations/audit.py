@@ -8,7 +8,6 @@ Delivery is at least once; the entry's primary key is the event id and the inser
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, ClassVar
 
 from redis.asyncio import Redis
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.core.domains import DOMAINS
 from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.core.ids import to_uuid
 from subgraphs.organizations.models import AuditLogEntry
 
 # Payload keys never kept (at any depth), whatever the event.
@@ -40,13 +40,6 @@ def _strip(value: Any) -> Any:
     return value
 
 
-def _uuid_or_none(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
-
-
 def _clip(value: str | None, length: int) -> str | None:
     return value[:length] if value else None
 
@@ -56,7 +49,7 @@ def entry_values(event: Event) -> dict[str, Any]:
         "id": event.id,
         "occurred_at": event.occurred_at,
         "actor_id": _clip(event.actor_id, 64),
-        "organization_id": _uuid_or_none(event.organization_id),
+        "organization_id": to_uuid(event.organization_id),
         "action": event.type[:120],
         "subject_ids": dict(event.subject_ids),
         "request_id": _clip(event.request_id, 128),

@@ -7,11 +7,9 @@ The subgraph always re-checks with core.rbac.authorize.
 
 from __future__ import annotations
 
-import uuid
-
 import strawberry
 
-from subgraphs.core.errors import InvalidInput
+from subgraphs.core.ids import parse_id
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.schema import build_schema
 from subgraphs.organizations import service
@@ -54,13 +52,6 @@ from subgraphs.organizations.types import (
     UpdateTrackResult,
     User,
 )
-
-
-def parse_id(value: strawberry.ID, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise InvalidInput({field: "Not a valid id."}) from exc
 
 
 def _role(value: object) -> service.MembershipRole:

@@ -10,6 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import organizations_permitting, permitted
 from subgraphs.organizations import models, service
@@ -18,17 +19,6 @@ from subgraphs.organizations.errors import InvalidInvitationError
 MembershipRole = strawberry.enum(
     service.MembershipRole, name="MembershipRole", description="A role inside one organization."
 )
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
-def _id(value: Any) -> strawberry.ID:
-    return strawberry.ID(str(value))
 
 
 @strawberry.type(description="Defaults an organization applies to its labs.")
@@ -64,7 +54,7 @@ class Organization:
     @classmethod
     def from_model(cls, row: models.Organization) -> Organization:
         return cls(
-            id=_id(row.id),
+            id=to_id(row.id),
             name=row.name,
             slug=row.slug,
             description=row.description,
@@ -75,7 +65,7 @@ class Organization:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
         """Visible to its members, site admins and API clients bound to it; null to everyone else."""
-        key = _uuid(id)
+        key = to_uuid(id)
         if key is None or not info.context.principal.is_authenticated:
             return None
         row = await info.context.loaders.organization_by_id.load(key)
@@ -96,7 +86,7 @@ class User:
         "for anyone else only those where the caller may view members (organization admins).",
     )
     async def memberships(self, info: strawberry.Info) -> list[Membership]:
-        key = _uuid(self.id)
+        key = to_uuid(self.id)
         principal = info.context.principal
         if key is None or not principal.is_authenticated:
             return []
@@ -108,7 +98,7 @@ class User:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
-        if _uuid(id) is None or not info.context.principal.is_authenticated:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
             return None
         return cls(id=id)
 
@@ -123,7 +113,7 @@ class Membership:
 
     @strawberry.field
     def user(self) -> User:
-        return User(id=_id(self._user_id))
+        return User(id=to_id(self._user_id))
 
     @strawberry.field
     async def organization(self, info: strawberry.Info) -> Organization:
@@ -133,7 +123,7 @@ class Membership:
     @classmethod
     def from_model(cls, row: models.Membership) -> Membership:
         return cls(
-            id=_id(row.id),
+            id=to_id(row.id),
             role=service.MembershipRole(row.role),
             joined_at=row.joined_at,
             _organization_id=row.organization_id,
@@ -143,7 +133,7 @@ class Membership:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Membership | None:
         """The member themself, site admins, and those who may view the organization's members."""
-        key = _uuid(id)
+        key = to_uuid(id)
         principal = info.context.principal
         if key is None or not principal.is_authenticated:
             return None
@@ -175,10 +165,10 @@ class Track:
     @classmethod
     def from_model(cls, row: models.Track) -> Track:
         return cls(
-            id=_id(row.id),
+            id=to_id(row.id),
             name=row.name,
             description=row.description,
-            course_ids=[_id(c) for c in row.course_ids],
+            course_ids=[to_id(c) for c in row.course_ids],
             created_at=row.created_at,
             updated_at=row.updated_at,
             _organization_id=row.organization_id,
@@ -186,7 +176,7 @@ class Track:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Track | None:
-        key = _uuid(id)
+        key = to_uuid(id)
         if key is None or not info.context.principal.is_authenticated:
             return None
         row = await info.context.loaders.track_by_id.load(key)
@@ -215,15 +205,15 @@ class AuditLogEntry:
 
     @strawberry.field(description="The acting user (null for API clients and the system).")
     def actor(self) -> User | None:
-        return User(id=_id(self.actor_id)) if self.actor_id and _uuid(self.actor_id) else None
+        return User(id=to_id(self.actor_id)) if self.actor_id and to_uuid(self.actor_id) else None
 
     @classmethod
     def from_model(cls, row: models.AuditLogEntry) -> AuditLogEntry:
         return cls(
-            id=_id(row.id),
+            id=to_id(row.id),
             occurred_at=row.occurred_at,
             actor_id=row.actor_id,
-            organization_id=_id(row.organization_id) if row.organization_id else None,
+            organization_id=to_id(row.organization_id) if row.organization_id else None,
             action=row.action,
             subject_ids=row.subject_ids,
             request_id=row.request_id,
@@ -233,7 +223,7 @@ class AuditLogEntry:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> AuditLogEntry | None:
-        key = _uuid(id)
+        key = to_uuid(id)
         principal = info.context.principal
         if key is None or not principal.is_authenticated:
             return None
@@ -264,7 +254,7 @@ class Invitation:
     @classmethod
     def from_model(cls, row: models.Invitation) -> Invitation:
         return cls(
-            id=_id(row.id),
+            id=to_id(row.id),
             email=row.email,
             role=service.MembershipRole(row.role),
             expires_at=row.expires_at,

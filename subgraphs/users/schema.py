@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncGenerator
 from datetime import datetime
 
@@ -10,7 +9,7 @@ import strawberry
 from sqlalchemy import select
 
 from subgraphs.core.auth import IsAuthenticated, require_user
-from subgraphs.core.errors import InvalidInput
+from subgraphs.core.ids import parse_id
 from subgraphs.core.live import follow
 from subgraphs.core.rbac import Permission, Role
 from subgraphs.core.schema import build_schema
@@ -55,13 +54,6 @@ from subgraphs.users.types import (
     VerifyEmailInput,
     VerifyEmailResult,
 )
-
-
-def parse_id(value: strawberry.ID, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise InvalidInput({field: "Not a valid id."}) from exc
 
 
 @strawberry.type

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import strawberry
 
 from subgraphs.core.auth import Principal
 from subgraphs.core.errors import ForbiddenError, NotFoundError, RateLimitedError, ValidationError
+from subgraphs.core.ids import to_uuid
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import Role as RoleValue
 from subgraphs.users import models
@@ -77,9 +77,8 @@ class User:
         principal = info.context.principal
         if not principal.is_authenticated:
             return None
-        try:
-            key = uuid.UUID(str(id))
-        except ValueError:
+        key = to_uuid(id)
+        if key is None:
             return None
         row = await info.context.loaders.user_by_id.load(key)
         return cls.from_model(row, principal) if row else None
