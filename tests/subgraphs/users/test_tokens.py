@@ -7,54 +7,31 @@ untampered must work — so each refusal is caused by the one property the test 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 from typing import Any
 
 import httpx
 import pytest
-from joserfc import jwt
 from joserfc.jwk import OKPKey
 
 from subgraphs.users.keys import SigningKeys, rotate_keys
 from tests.subgraphs.users.test_auth_flow import login, register_verified
+from tests.tokens import (
+    b64url,
+    b64url_decode,
+    b64url_json,
+    claims_of,
+    fresh,
+    header_of,
+    sign_ed25519,
+    sign_hs256,
+)
 
 ME = "{ me { id } }"
 
 # joserfc flags "EdDSA" (RFC 9864); the platform pins it on purpose (core/auth.py).
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def b64url_json(value: Any) -> str:
-    return b64url(json.dumps(value, separators=(",", ":")).encode())
-
-
-def b64url_decode(value: str) -> bytes:
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-
-
-def header_of(token: str) -> dict[str, Any]:
-    return json.loads(b64url_decode(token.split(".")[0]))
-
-
-def claims_of(token: str) -> dict[str, Any]:
-    return json.loads(b64url_decode(token.split(".")[1]))
-
-
-def sign_ed25519(keys: Any, claims: dict[str, Any], *, kid: str) -> str:
-    return jwt.encode({"alg": "EdDSA", "kid": kid, "typ": "JWT"}, claims, keys, algorithms=["EdDSA"])
-
-
-def sign_hs256(secret: bytes, claims: dict[str, Any], *, kid: str) -> str:
-    signing_input = f"{b64url_json({'alg': 'HS256', 'kid': kid, 'typ': 'JWT'})}.{b64url_json(claims)}"
-    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64url(signature)}"
 
 
 @pytest.fixture
@@ -69,11 +46,6 @@ async def session_claims(gql, mailbox, unique_email) -> dict[str, Any]:
     await register_verified(gql, mailbox, email)
     signed_in = await login(gql, email)
     return claims_of(signed_in["accessToken"])
-
-
-def fresh(claims: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    now = int(time.time())
-    return {**claims, "iat": now, "nbf": now, "exp": now + 600, **changes}
 
 
 async def assert_refused(gql, token: str | None = None, *, authorization: str | None = None) -> None:
