@@ -76,16 +76,20 @@ async def paginate(
     max_page_size: int,
     to_node: Callable[[Any], N],
     parse_cursor: Callable[[list[str]], Sequence[Any]],
+    descending: bool = False,
 ) -> Connection[N]:
-    """Ascending keyset pagination over `sort_columns` (the last must be unique, e.g. the id)."""
+    """Keyset pagination over `sort_columns` (the last must be unique, e.g. the id), ascending or
+    descending (newest first)."""
     size = check_page_size(first, max_page_size)
     if after:
         try:
             values = parse_cursor(decode_cursor(after, len(sort_columns)))
         except (ValueError, TypeError) as exc:  # a cursor of the right shape with forged values
             raise InvalidInput({"after": "Not a cursor from this list."}) from exc
-        stmt = stmt.where(tuple_(*sort_columns) > tuple_(*values))
-    rows = (await session.scalars(stmt.order_by(*sort_columns).limit(size + 1))).all()
+        position, bound = tuple_(*sort_columns), tuple_(*values)
+        stmt = stmt.where(position < bound if descending else position > bound)
+    order = [column.desc() for column in sort_columns] if descending else list(sort_columns)
+    rows = (await session.scalars(stmt.order_by(*order).limit(size + 1))).all()
     has_next = len(rows) > size
     rows = rows[:size]
     edges = [

@@ -20,7 +20,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Select, delete, func, select, tuple_, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,11 +32,6 @@ from subgraphs.core.events import Event, emit
 from subgraphs.core.mail import mail_event
 from subgraphs.core.pagination import (
     Connection,
-    Edge,
-    PageInfo,
-    check_page_size,
-    decode_cursor,
-    encode_cursor,
     paginate,
 )
 from subgraphs.core.rbac import Memberships, Permission, Role, authorize, organizations_permitting
@@ -797,29 +792,15 @@ async def list_audit_log(
     else:
         await _authorize(runtime, meta, VIEW_AUDIT_LOG, organization_id)
         stmt = select(AuditLogEntry).where(AuditLogEntry.organization_id == organization_id)
-    size = check_page_size(first, runtime.settings.graphql.max_page_size)
-    stmt = _audit_filter(stmt, filter)
-    if after:
-        values = decode_cursor(after, 2)
-        try:
-            position = (datetime.fromisoformat(values[0]), uuid.UUID(values[1]))
-        except ValueError as exc:
-            raise InvalidInput({"after": "Not a cursor from this list."}) from exc
-        stmt = stmt.where(tuple_(AuditLogEntry.occurred_at, AuditLogEntry.id) < tuple_(*position))
     async with runtime.transaction() as session:
-        rows = (
-            await session.scalars(
-                stmt.order_by(AuditLogEntry.occurred_at.desc(), AuditLogEntry.id.desc()).limit(size + 1)
-            )
-        ).all()
-    has_next = len(rows) > size
-    edges = [Edge(cursor=encode_cursor([row.occurred_at, row.id]), node=to_node(row)) for row in rows[:size]]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-    )
+        return await paginate(
+            session,
+            _audit_filter(stmt, filter),
+            sort_columns=(AuditLogEntry.occurred_at, AuditLogEntry.id),
+            first=first,
+            after=after,
+            max_page_size=runtime.settings.graphql.max_page_size,
+            to_node=to_node,
+            parse_cursor=lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
+            descending=True,
+        )
