@@ -26,7 +26,7 @@ from subgraphs.core.events import Event, emit
 from subgraphs.core.live import append_stream_event
 from subgraphs.core.mail import mail_event
 from subgraphs.core.pagination import Connection, paginate
-from subgraphs.core.rbac import GRANTABLE_SCOPES, Permission, Role, authorize, permitted
+from subgraphs.core.rbac import GRANTABLE_SCOPES, Memberships, Permission, Role, authorize, permitted
 from subgraphs.users import passwords
 from subgraphs.users.errors import InvalidCredentials, InvalidToken
 from subgraphs.users.keys import SigningKeys
@@ -207,14 +207,17 @@ async def _open_redis_session(runtime: Runtime, session_id: uuid.UUID, user_id: 
     )
 
 
-def _sign_in(runtime: Runtime, user: User, session_id: uuid.UUID, refresh: str) -> SignIn:
+async def _sign_in(runtime: Runtime, user: User, session_id: uuid.UUID, refresh: str) -> SignIn:
+    # `orgs` tells clients where the user is a member when the token is issued; authorization never
+    # trusts it (memberships change faster than tokens expire) and reads the projection instead.
+    orgs = sorted(await Memberships(runtime.redis).of(user.id))
     access = issue_user_token(
         signing_keys(runtime),
         runtime.settings,
         user_id=user.id,
         role=Role(user.role),
         session_id=session_id,
-        orgs=[],
+        orgs=orgs,
         email_verified=user.email_verified,
     )
     return SignIn(access, refresh, runtime.settings.auth.access_token_ttl_seconds, user)
@@ -318,7 +321,7 @@ async def login(runtime: Runtime, meta: RequestMeta, *, email: str, password: st
         message = await _account_event(session, user.id, "SIGNED_IN", ip=meta.client_ip)
     await _open_redis_session(runtime, session_id, user.id)
     await _publish(runtime, user.id, message)
-    return _sign_in(runtime, user, session_id, refresh)
+    return await _sign_in(runtime, user, session_id, refresh)
 
 
 async def refresh(runtime: Runtime, meta: RequestMeta, *, refresh_token: str) -> SignIn:
@@ -377,7 +380,7 @@ async def refresh(runtime: Runtime, meta: RequestMeta, *, refresh_token: str) ->
                         expires_at=now + timedelta(seconds=runtime.settings.auth.refresh_token_ttl_seconds),
                     )
                 )
-                result = _sign_in(runtime, user, current.family_id, new_refresh)
+                result = await _sign_in(runtime, user, current.family_id, new_refresh)
     await _end_redis_sessions(runtime, revoked)
     if messages:
         await _publish(runtime, user_id, *messages)
