@@ -140,6 +140,35 @@ class OrganizationsSettings(BaseModel):
     invitation_ttl_seconds: int = 7 * 24 * 3600
 
 
+class GeneratorSettings(BaseModel):
+    # Empty: no Anthropic calls; jobs use the OFFLINE provider. Plain `ANTHROPIC_API_KEY` is honoured too.
+    anthropic_api_key: str = ""
+    # Empty: the SDK's default (https://api.anthropic.com); tests point it at a local fake server.
+    base_url: str = ""
+    model: str = "claude-sonnet-4-5"
+    max_tokens: int = 8192
+    timeout_seconds: float = 120.0
+    # Retries of one call on 429 / 529 / connection errors (jittered backoff honouring retry-after).
+    retries: int = 3
+    retry_base_seconds: float = 0.5
+    retry_max_seconds: float = 20.0
+    # Invalid structured output is re-asked with the validation errors this many times, then the job fails.
+    reask_attempts: int = 2
+    # Consecutive failed calls that open the circuit breaker (then the next provider answers) and for how long.
+    breaker_failures: int = 3
+    breaker_reset_seconds: float = 60.0
+    # Cost accounting, US dollars per million tokens.
+    input_usd_per_mtok: float = 3.0
+    output_usd_per_mtok: float = 15.0
+    # Tokens an organization may spend per UTC day (organization settings will override it).
+    daily_token_budget: int = 2_000_000
+    cache_ttl_seconds: int = 24 * 3600
+    # A running job's lease; a worker renews it while streaming, an expired lease is requeued.
+    lease_seconds: float = 60.0
+    # A job that lost its worker this many times fails instead of being requeued again.
+    max_attempts: int = 3
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="COURSEGRAPH_",
@@ -159,6 +188,7 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("DATABASE_URL", "COURSEGRAPH_DATABASE_URL")
     )
     redis_url: str = Field(default="", validation_alias=AliasChoices("REDIS_URL", "COURSEGRAPH_REDIS_URL"))
+    anthropic_api_key: str = Field(default="", validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
 
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
@@ -169,6 +199,7 @@ class Settings(BaseSettings):
     router: RouterSettings = RouterSettings()
     events: EventSettings = EventSettings()
     organizations: OrganizationsSettings = OrganizationsSettings()
+    generator: GeneratorSettings = GeneratorSettings()
 
     @model_validator(mode="after")
     def _apply_plain_urls(self) -> Settings:
@@ -177,6 +208,8 @@ class Settings(BaseSettings):
         if self.redis_url and not self.redis.url:
             self.redis.url = self.redis_url
         self.database.url = normalize_database_url(self.database.url)
+        if self.anthropic_api_key and not self.generator.anthropic_api_key:
+            self.generator.anthropic_api_key = self.anthropic_api_key
         return self
 
     @model_validator(mode="after")

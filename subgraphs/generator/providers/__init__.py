@@ -1,0 +1,1 @@
+"""Text generators behind one protocol (`base.TextGenerator`) and the chain that picks one."""
