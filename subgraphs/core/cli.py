@@ -175,6 +175,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     from subgraphs.core.mail import MailConsumer
     from subgraphs.organizations.audit import AuditConsumer
     from subgraphs.organizations.authz import AuthzProjectionConsumer
+    from subgraphs.quizzes.projection import CoursesProjectionConsumer
 
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
@@ -197,6 +198,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         MailConsumer(redis, settings.mail, **options),
         AuthzProjectionConsumer(redis, sessionmaker, **options),
         AuditConsumer(redis, sessionmaker, **options),
+        CoursesProjectionConsumer(redis, sessionmaker, **options),
     ]
     try:
         await asyncio.gather(relay.run(stop), *(consumer.run(stop) for consumer in consumers))
@@ -207,7 +209,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 
 @app.command()
 def worker() -> None:
-    """Run the outbox relay and the event consumers (mail, membership projection, audit log) until stopped."""
+    """Run the outbox relay and the event consumers (mail, membership projection, audit log, the quizzes
+    domain's course projection) until stopped."""
     settings = get_settings()
     _require_services(settings)
     _logging(settings)

@@ -1,0 +1,246 @@
+"""Query and Mutation of the quizzes subgraph. Resolvers stay thin: parse ids, call the service."""
+
+from __future__ import annotations
+
+import uuid
+
+import strawberry
+
+from subgraphs.core.errors import InvalidInput
+from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
+from subgraphs.core.schema import build_schema
+from subgraphs.quizzes import service
+from subgraphs.quizzes.errors import QUIZZES_ERRORS
+from subgraphs.quizzes.types import (
+    AttemptAnswer,
+    AttemptFilter,
+    Course,
+    CreateQuestionInput,
+    CreateQuestionResult,
+    CreateQuizInput,
+    CreateQuizResult,
+    DeleteQuestionResult,
+    DeleteQuizItemSuccess,
+    DeleteQuizResult,
+    PublishQuizResult,
+    Question,
+    QuestionInput,
+    QuestionSuccess,
+    Quiz,
+    QuizAttempt,
+    QuizAttemptConnection,
+    QuizAttemptSuccess,
+    QuizIdInput,
+    QuizSuccess,
+    SaveAnswerInput,
+    SaveAnswerResult,
+    SaveAnswerSuccess,
+    StartQuizAttemptInput,
+    StartQuizAttemptResult,
+    SubmitQuizAttemptInput,
+    SubmitQuizAttemptResult,
+    UnpublishQuizResult,
+    UpdateQuestionInput,
+    UpdateQuestionResult,
+    UpdateQuizInput,
+    UpdateQuizResult,
+    User,
+)
+
+
+def parse_id(value: strawberry.ID | None, field: str) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise InvalidInput({field: "Not a valid id."}) from exc
+
+
+def _spec(q: QuestionInput) -> service.QuestionSpec:
+    return service.QuestionSpec(
+        type=service.QuestionType(getattr(q.type, "value", q.type)),
+        prompt=q.prompt,
+        options=q.options,
+        correct_choices=q.correct_choices,
+        correct_boolean=q.correct_boolean,
+        accepted_answers=q.accepted_answers,
+        correct_number=q.correct_number,
+        tolerance=q.tolerance,
+        points=q.points,
+        explanation=q.explanation,
+    )
+
+
+def _quiz_fields(input: object) -> dict:
+    return {
+        "title": input.title,
+        "description": input.description,
+        "time_limit_seconds": input.time_limit_seconds,
+        "attempts_allowed": input.attempts_allowed,
+        "passing_score": input.passing_score,
+        "shuffle_questions": input.shuffle_questions,
+    }
+
+
+VIEW = member_or_scope_policy(service.VIEW)
+MANAGE = member_or_scope_policy(service.MANAGE)
+
+
+@strawberry.type
+class Query:
+    @strawberry.federation.field(
+        authenticated=True, policy=VIEW, description="One quiz; null when absent or not visible to you."
+    )
+    async def quiz(self, info: strawberry.Info, id: strawberry.ID) -> Quiz | None:
+        row = await service.get_quiz(info.context.runtime, info.context.meta, id=parse_id(id, "id"))
+        return Quiz.from_model(row) if row else None
+
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=MANAGE,
+        description="Attempts of a quiz, oldest first, filtered (instructors and admins of its org).",
+    )
+    async def quiz_attempts(
+        self,
+        info: strawberry.Info,
+        quiz_id: strawberry.ID,
+        filter: AttemptFilter | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> QuizAttemptConnection:  # type: ignore[valid-type]
+        f = filter or AttemptFilter()
+        return await service.list_attempts(
+            info.context.runtime,
+            info.context.meta,
+            quiz_id=parse_id(quiz_id, "quizId"),
+            filter=service.AttemptFilter(
+                user_id=parse_id(f.user_id, "filter.userId"), submitted=f.submitted, passed=f.passed
+            ),
+            first=first,
+            after=after,
+            to_node=QuizAttempt.from_model,
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.federation.mutation(
+        authenticated=True, policy=MANAGE, description="A draft quiz of a course."
+    )
+    async def create_quiz(self, info: strawberry.Info, input: CreateQuizInput) -> CreateQuizResult:  # type: ignore[valid-type]
+        row = await service.create_quiz(
+            info.context.runtime,
+            info.context.meta,
+            course_id=parse_id(input.course_id, "input.courseId"),
+            **_quiz_fields(input),
+        )
+        return QuizSuccess(quiz=Quiz.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def update_quiz(self, info: strawberry.Info, input: UpdateQuizInput) -> UpdateQuizResult:  # type: ignore[valid-type]
+        row = await service.update_quiz(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id"), **_quiz_fields(input)
+        )
+        return QuizSuccess(quiz=Quiz.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=MANAGE, description="Needs at least one question."
+    )
+    async def publish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> PublishQuizResult:  # type: ignore[valid-type]
+        row = await service.publish_quiz(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+        )
+        return QuizSuccess(quiz=Quiz.from_model(row))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def unpublish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> UnpublishQuizResult:  # type: ignore[valid-type]
+        row = await service.publish_quiz(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id"), published=False
+        )
+        return QuizSuccess(quiz=Quiz.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=MANAGE, description="Deletes its attempts too."
+    )
+    async def delete_quiz(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuizResult:  # type: ignore[valid-type]
+        row = await service.delete_quiz(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+        )
+        return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def create_question(
+        self, info: strawberry.Info, input: CreateQuestionInput
+    ) -> CreateQuestionResult:  # type: ignore[valid-type]
+        row = await service.create_question(
+            info.context.runtime,
+            info.context.meta,
+            quiz_id=parse_id(input.quiz_id, "input.quizId"),
+            spec=_spec(input.question),
+        )
+        return QuestionSuccess(question=Question.from_model(row, True))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def update_question(
+        self, info: strawberry.Info, input: UpdateQuestionInput
+    ) -> UpdateQuestionResult:  # type: ignore[valid-type]
+        row = await service.update_question(
+            info.context.runtime,
+            info.context.meta,
+            id=parse_id(input.id, "input.id"),
+            spec=_spec(input.question),
+        )
+        return QuestionSuccess(question=Question.from_model(row, True))
+
+    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    async def delete_question(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuestionResult:  # type: ignore[valid-type]
+        row = await service.delete_question(
+            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+        )
+        return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=USER_POLICY, description="Start (or resume) an attempt: enrolled students."
+    )
+    async def start_quiz_attempt(
+        self, info: strawberry.Info, input: StartQuizAttemptInput
+    ) -> StartQuizAttemptResult:  # type: ignore[valid-type]
+        row = await service.start_attempt(
+            info.context.runtime, info.context.meta, quiz_id=parse_id(input.quiz_id, "input.quizId")
+        )
+        return QuizAttemptSuccess(attempt=QuizAttempt.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=USER_POLICY, description="Save or replace the answer to one question."
+    )
+    async def save_answer(self, info: strawberry.Info, input: SaveAnswerInput) -> SaveAnswerResult:  # type: ignore[valid-type]
+        a = input.answer
+        row = await service.save_answer(
+            info.context.runtime,
+            info.context.meta,
+            attempt_id=parse_id(input.attempt_id, "input.attemptId"),
+            question_id=parse_id(input.question_id, "input.questionId"),
+            answer=service.Answer(choices=a.choices, boolean=a.boolean, text=a.text, number=a.number),
+            time_spent_seconds=input.time_spent_seconds,
+        )
+        return SaveAnswerSuccess(answer=AttemptAnswer.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=USER_POLICY, description="Submit: scored on the server; once."
+    )
+    async def submit_quiz_attempt(
+        self, info: strawberry.Info, input: SubmitQuizAttemptInput
+    ) -> SubmitQuizAttemptResult:  # type: ignore[valid-type]
+        row = await service.submit_attempt(
+            info.context.runtime, info.context.meta, attempt_id=parse_id(input.attempt_id, "input.attemptId")
+        )
+        return QuizAttemptSuccess(attempt=QuizAttempt.from_model(row))
+
+
+schema = build_schema(
+    query=Query,
+    mutation=Mutation,
+    types=[Quiz, QuizAttempt, Course, User],
+    errors=QUIZZES_ERRORS,
+)

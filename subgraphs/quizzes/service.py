@@ -1,0 +1,663 @@
+"""Quizzes: quiz and question authoring, attempts, answers and server-side scoring. No GraphQL here.
+
+Who may do what (core.rbac by membership role in the course's organization, which this domain knows from
+its course projection): authoring and the instructor views need UPDATE_COURSES there; taking a quiz needs
+an ACTIVE or COMPLETED enrollment in its course (enrollment projection) while quiz and course are
+published. Correct answers and explanations are shown to authors, and to a student only once they have
+submitted an attempt of that quiz.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from subgraphs.core.auth import require_user
+from subgraphs.core.context import RequestMeta, Runtime
+from subgraphs.core.db import utcnow
+from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
+from subgraphs.core.events import Event, emit
+from subgraphs.core.rbac import Memberships, Permission, authorize, permitted
+from subgraphs.quizzes.errors import (
+    AlreadySubmitted,
+    AttemptsExhausted,
+    NotEnrolled,
+    NotPublishable,
+    QuestionNotInQuiz,
+    QuizNotOpen,
+    TimeUp,
+)
+from subgraphs.quizzes.models import (
+    AttemptAnswer,
+    CourseProjection,
+    EnrollmentProjection,
+    Outbox,
+    Question,
+    Quiz,
+    QuizAttempt,
+)
+
+MANAGE = Permission.UPDATE_COURSES
+VIEW = Permission.VIEW_COURSES
+MAX_QUESTIONS = 100
+MAX_OPTIONS = 10
+TAKING = ("ACTIVE", "COMPLETED")
+
+
+class QuizStatus(StrEnum):
+    DRAFT = "DRAFT"
+    PUBLISHED = "PUBLISHED"
+
+
+class QuestionType(StrEnum):
+    SINGLE_CHOICE = "SINGLE_CHOICE"
+    MULTIPLE_CHOICE = "MULTIPLE_CHOICE"
+    TRUE_FALSE = "TRUE_FALSE"
+    SHORT_ANSWER = "SHORT_ANSWER"
+    NUMERIC = "NUMERIC"
+
+
+@dataclass
+class Answer:
+    """What a student answers; the field matching the question's type is set."""
+
+    choices: list[int] | None = None
+    boolean: bool | None = None
+    text: str | None = None
+    number: float | None = None
+
+
+@dataclass
+class QuestionSpec:
+    type: QuestionType
+    prompt: str
+    options: list[str] | None = None
+    correct_choices: list[int] | None = None
+    correct_boolean: bool | None = None
+    accepted_answers: list[str] | None = None
+    correct_number: float | None = None
+    tolerance: float | None = None
+    points: int = 1
+    explanation: str | None = None
+
+
+def reader(runtime: Runtime, meta: RequestMeta) -> Memberships:
+    return meta.memberships or Memberships(runtime.redis)
+
+
+def _event(meta: RequestMeta, type_: str, *, org: Any, subjects: dict[str, Any], **payload: Any) -> Event:
+    return Event(
+        type=type_,
+        actor_id=meta.principal.subject,
+        organization_id=str(org) if org else None,
+        subject_ids={k: str(v) for k, v in subjects.items()},
+        payload={k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in payload.items()},
+        request_id=meta.request_id,
+        source_ip=meta.client_ip,
+    )
+
+
+def clean_text(value: str, field: str, *, limit: int = 200) -> str:
+    text_ = " ".join(value.split())
+    if not 1 <= len(text_) <= limit:
+        raise InvalidInput({field: f"Give 1 to {limit} characters."})
+    return text_
+
+
+def clean_long(value: str | None, field: str, *, limit: int = 10_000) -> str:
+    text_ = (value or "").strip()
+    if len(text_) > limit:
+        raise InvalidInput({field: f"Keep it under {limit} characters."})
+    return text_
+
+
+def _normalize(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+# --- questions: validation and scoring ------------------------------------------------------------
+
+
+def clean_question(spec: QuestionSpec) -> dict[str, Any]:
+    """Validate a question; returns the row values (options, correct, points, ...)."""
+    if spec.points is None or spec.points <= 0 or spec.points > 1000:
+        raise InvalidInput({"input.points": "Give a positive number of points (at most 1000)."})
+    prompt = clean_long(spec.prompt, "input.prompt", limit=5000)
+    if not prompt:
+        raise InvalidInput({"input.prompt": "Ask something."})
+    kind = spec.type
+    options: list[str] = []
+    if kind in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):
+        options = [clean_text(o, f"input.options.{i}", limit=500) for i, o in enumerate(spec.options or [])]
+        if not 2 <= len(options) <= MAX_OPTIONS:
+            raise InvalidInput({"input.options": f"Give 2 to {MAX_OPTIONS} options."})
+        choices = sorted(set(spec.correct_choices or []))
+        if not choices or any(not 0 <= c < len(options) for c in choices):
+            raise InvalidInput({"input.correctChoices": "Name the correct options by their index."})
+        if kind == QuestionType.SINGLE_CHOICE and len(choices) != 1:
+            raise InvalidInput({"input.correctChoices": "A single-choice question has one correct option."})
+        correct: list[Any] = choices
+    elif kind == QuestionType.TRUE_FALSE:
+        if spec.correct_boolean is None:
+            raise InvalidInput({"input.correctBoolean": "Say whether the statement is true."})
+        options, correct = ["True", "False"], [spec.correct_boolean]
+    elif kind == QuestionType.SHORT_ANSWER:
+        accepted = [
+            clean_text(a, f"input.acceptedAnswers.{i}", limit=500)
+            for i, a in enumerate(spec.accepted_answers or [])
+        ]
+        if not accepted:
+            raise InvalidInput({"input.acceptedAnswers": "Give at least one accepted answer."})
+        correct = accepted
+    else:
+        if spec.correct_number is None or not math.isfinite(spec.correct_number):
+            raise InvalidInput({"input.correctNumber": "Give the correct number."})
+        tolerance = spec.tolerance or 0.0
+        if tolerance < 0 or not math.isfinite(tolerance):
+            raise InvalidInput({"input.tolerance": "Give a tolerance of zero or more."})
+        correct = [spec.correct_number, tolerance]
+    return {
+        "type": kind.value,
+        "prompt": prompt,
+        "options": options,
+        "correct": correct,
+        "points": spec.points,
+        "explanation": clean_long(spec.explanation, "input.explanation", limit=5000),
+    }
+
+
+def clean_answer(question: Question, answer: Answer) -> list[Any]:
+    """The stored form of an answer to `question`, or a ValidationError naming `input.answer`."""
+    kind = QuestionType(question.type)
+    if kind in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):
+        choices = sorted(set(answer.choices or []))
+        if not choices or any(not 0 <= c < len(question.options) for c in choices):
+            raise InvalidInput({"input.answer.choices": "Choose among the question's options (by index)."})
+        if kind == QuestionType.SINGLE_CHOICE and len(choices) != 1:
+            raise InvalidInput({"input.answer.choices": "Choose one option."})
+        return choices
+    if kind == QuestionType.TRUE_FALSE:
+        if answer.boolean is None:
+            raise InvalidInput({"input.answer.boolean": "Answer true or false."})
+        return [answer.boolean]
+    if kind == QuestionType.SHORT_ANSWER:
+        if answer.text is None or not answer.text.strip() or len(answer.text) > 1000:
+            raise InvalidInput({"input.answer.text": "Write an answer (under 1000 characters)."})
+        return [answer.text.strip()]
+    if answer.number is None or not math.isfinite(answer.number):
+        raise InvalidInput({"input.answer.number": "Give a number."})
+    return [answer.number]
+
+
+def is_correct(question: Question, stored: list[Any]) -> bool:
+    kind = QuestionType(question.type)
+    if kind == QuestionType.SHORT_ANSWER:
+        return _normalize(str(stored[0])) in {_normalize(a) for a in question.correct}
+    if kind == QuestionType.NUMERIC:
+        value, tolerance = question.correct
+        return abs(float(stored[0]) - float(value)) <= float(tolerance) + 1e-9
+    return list(stored) == list(question.correct)
+
+
+# --- access ---------------------------------------------------------------------------------------
+
+
+async def _course(session: AsyncSession, course_id: uuid.UUID) -> CourseProjection:
+    course = await session.get(CourseProjection, course_id)
+    if course is None or course.status == "DELETED":
+        raise NotFound("No such course.")
+    return course
+
+
+async def can_manage(source: Any, meta_or_principal: Any, organization_id: Any) -> bool:
+    principal = getattr(meta_or_principal, "principal", meta_or_principal)
+    return principal.is_site_admin or await permitted(source, principal, MANAGE, organization_id)
+
+
+async def _quiz_for_change(runtime: Runtime, meta: RequestMeta, session: AsyncSession, id: uuid.UUID) -> Quiz:
+    if not meta.principal.is_authenticated:
+        raise NotAuthenticated()
+    quiz = await session.get(Quiz, id, with_for_update=True)
+    if quiz is None:
+        raise NotFound("No such quiz.")
+    await authorize(reader(runtime, meta), meta.principal, MANAGE, quiz.organization_id)
+    return quiz
+
+
+# --- quizzes --------------------------------------------------------------------------------------
+
+
+def _quiz_values(fields: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if key == "title":
+            out[key] = clean_text(value, "input.title")
+        elif key == "description":
+            out[key] = clean_long(value, "input.description")
+        elif key == "time_limit_seconds":
+            if value != 0 and not 10 <= value <= 24 * 3600:
+                raise InvalidInput({"input.timeLimitSeconds": "Give 10 seconds to 24 hours (0: no limit)."})
+            out[key] = value or None
+        elif key == "attempts_allowed":
+            if not 0 <= value <= 100:
+                raise InvalidInput({"input.attemptsAllowed": "Give 1 to 100 (0: unlimited)."})
+            out[key] = value or None
+        elif key == "passing_score":
+            if not 0 <= value <= 100:
+                raise InvalidInput({"input.passingScore": "Give a percentage from 0 to 100."})
+            out[key] = value
+        elif key == "shuffle_questions":
+            out[key] = bool(value)
+    return out
+
+
+async def create_quiz(runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UUID, **fields: Any) -> Quiz:
+    if not meta.principal.is_authenticated:
+        raise NotAuthenticated()
+    values = _quiz_values(fields)
+    if "title" not in values:
+        raise InvalidInput({"input.title": "Give 1 to 200 characters."})
+    async with runtime.transaction() as session:
+        course = await _course(session, course_id)
+        await authorize(reader(runtime, meta), meta.principal, MANAGE, course.organization_id)
+        quiz = Quiz(
+            course_id=course_id,
+            organization_id=course.organization_id,
+            status=QuizStatus.DRAFT.value,
+            **values,
+        )
+        session.add(quiz)
+        await session.flush()
+        emit(session, Outbox, _quiz_event(meta, "created", quiz))
+    return quiz
+
+
+def _quiz_event(meta: RequestMeta, verb: str, quiz: Quiz) -> Event:
+    return _event(
+        meta,
+        f"quizzes.quiz.{verb}",
+        org=quiz.organization_id,
+        subjects={"quiz_id": quiz.id, "course_id": quiz.course_id},
+        quiz_id=quiz.id,
+        course_id=quiz.course_id,
+        status=quiz.status,
+        title=quiz.title,
+    )
+
+
+async def update_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, **fields: Any) -> Quiz:
+    values = _quiz_values(fields)
+    async with runtime.transaction() as session:
+        quiz = await _quiz_for_change(runtime, meta, session, id)
+        for key, value in values.items():
+            setattr(quiz, key, value)
+        quiz.updated_at = utcnow()
+        await session.flush()
+        emit(session, Outbox, _quiz_event(meta, "updated", quiz))
+    return quiz
+
+
+async def publish_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, published: bool = True) -> Quiz:
+    async with runtime.transaction() as session:
+        quiz = await _quiz_for_change(runtime, meta, session, id)
+        if published:
+            count = await session.scalar(
+                select(func.count()).select_from(Question).where(Question.quiz_id == id)
+            )
+            if not count:
+                raise NotPublishable()
+        quiz.status = (QuizStatus.PUBLISHED if published else QuizStatus.DRAFT).value
+        quiz.updated_at = utcnow()
+        await session.flush()
+        emit(session, Outbox, _quiz_event(meta, "published" if published else "unpublished", quiz))
+    return quiz
+
+
+async def delete_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Quiz:
+    async with runtime.transaction() as session:
+        quiz = await _quiz_for_change(runtime, meta, session, id)
+        emit(session, Outbox, _quiz_event(meta, "deleted", quiz))
+        await session.execute(delete(Quiz).where(Quiz.id == id))
+    return quiz
+
+
+async def get_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Quiz | None:
+    if not meta.principal.is_authenticated:
+        raise NotAuthenticated()
+    async with runtime.transaction() as session:
+        quiz = await session.get(Quiz, id)
+        if quiz is None:
+            return None
+        enrolled = await _enrollment_status(session, quiz.course_id, meta.principal.user_id)
+    return quiz if await can_view_quiz(reader(runtime, meta), meta.principal, quiz, enrolled) else None
+
+
+async def _enrollment_status(
+    session: AsyncSession, course_id: uuid.UUID, user_id: uuid.UUID | None
+) -> str | None:
+    if user_id is None:
+        return None
+    row = await session.get(EnrollmentProjection, (course_id, user_id))
+    return row.status if row else None
+
+
+async def can_view_quiz(source: Any, principal: Any, quiz: Quiz, enrollment_status: str | None) -> bool:
+    """Authors see every quiz of their organization; students see published quizzes of courses they are
+    enrolled in (or of their organization)."""
+    if not principal.is_authenticated:
+        return False
+    if await can_manage(source, principal, quiz.organization_id):
+        return True
+    if quiz.status != QuizStatus.PUBLISHED:
+        return False
+    return enrollment_status in TAKING or await permitted(source, principal, VIEW, quiz.organization_id)
+
+
+# --- questions ------------------------------------------------------------------------------------
+
+
+async def create_question(
+    runtime: Runtime, meta: RequestMeta, *, quiz_id: uuid.UUID, spec: QuestionSpec
+) -> Question:
+    values = clean_question(spec)
+    async with runtime.transaction() as session:
+        quiz = await _quiz_for_change(runtime, meta, session, quiz_id)
+        count, last = (
+            await session.execute(
+                select(func.count(), func.max(Question.position)).where(Question.quiz_id == quiz_id)
+            )
+        ).one()
+        if count >= MAX_QUESTIONS:
+            raise InvalidInput({"input.quizId": f"A quiz holds at most {MAX_QUESTIONS} questions."})
+        question = Question(quiz_id=quiz.id, position=(last or 0) + 1, **values)
+        session.add(question)
+        quiz.updated_at = utcnow()
+        await session.flush()
+        emit(
+            session,
+            Outbox,
+            _event(
+                meta,
+                "quizzes.question.created",
+                org=quiz.organization_id,
+                subjects={"quiz_id": quiz.id, "question_id": question.id},
+            ),
+        )
+    return question
+
+
+async def update_question(
+    runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, spec: QuestionSpec
+) -> Question:
+    """Replace a question's content (its position stays)."""
+    values = clean_question(spec)
+    async with runtime.transaction() as session:
+        question = await session.get(Question, id)
+        if question is None:
+            raise NotFound("No such question.")
+        quiz = await _quiz_for_change(runtime, meta, session, question.quiz_id)
+        for key, value in values.items():
+            setattr(question, key, value)
+        quiz.updated_at = utcnow()
+        await session.flush()
+        emit(
+            session,
+            Outbox,
+            _event(
+                meta,
+                "quizzes.question.updated",
+                org=quiz.organization_id,
+                subjects={"quiz_id": quiz.id, "question_id": id},
+            ),
+        )
+    return question
+
+
+async def delete_question(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Question:
+    async with runtime.transaction() as session:
+        question = await session.get(Question, id)
+        if question is None:
+            raise NotFound("No such question.")
+        quiz = await _quiz_for_change(runtime, meta, session, question.quiz_id)
+        await session.execute(delete(Question).where(Question.id == id))
+        quiz.updated_at = utcnow()
+        emit(
+            session,
+            Outbox,
+            _event(
+                meta,
+                "quizzes.question.deleted",
+                org=quiz.organization_id,
+                subjects={"quiz_id": quiz.id, "question_id": id},
+            ),
+        )
+    return question
+
+
+# --- attempts -------------------------------------------------------------------------------------
+
+
+async def _lock(session: AsyncSession, key: str) -> None:
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+
+
+def _attempt_event(meta: RequestMeta, verb: str, attempt: QuizAttempt, **extra: Any) -> Event:
+    return _event(
+        meta,
+        f"quizzes.attempt.{verb}",
+        org=attempt.organization_id,
+        subjects={
+            "attempt_id": attempt.id,
+            "quiz_id": attempt.quiz_id,
+            "user_id": attempt.user_id,
+            "course_id": attempt.course_id,
+        },
+        attempt_id=attempt.id,
+        quiz_id=attempt.quiz_id,
+        user_id=attempt.user_id,
+        course_id=attempt.course_id,
+        **extra,
+    )
+
+
+async def start_attempt(runtime: Runtime, meta: RequestMeta, *, quiz_id: uuid.UUID) -> QuizAttempt:
+    """Start an attempt (an open, unexpired attempt of the same quiz is returned instead)."""
+    user_id = require_user(meta.principal)
+    async with runtime.transaction() as session:
+        await _lock(session, f"quiz-attempt:{quiz_id}:{user_id}")
+        quiz = await session.get(Quiz, quiz_id)
+        if quiz is None:
+            raise NotFound("No such quiz.")
+        enrolled = await _enrollment_status(session, quiz.course_id, user_id)
+        if not await can_view_quiz(reader(runtime, meta), meta.principal, quiz, enrolled):
+            raise NotFound("No such quiz.")
+        course = await session.get(CourseProjection, quiz.course_id)
+        if quiz.status != QuizStatus.PUBLISHED or course is None or course.status != "PUBLISHED":
+            raise QuizNotOpen()
+        if enrolled not in TAKING:
+            raise NotEnrolled()
+        now = utcnow()
+        attempts = (
+            await session.scalars(
+                select(QuizAttempt)
+                .where(QuizAttempt.quiz_id == quiz_id, QuizAttempt.user_id == user_id)
+                .order_by(QuizAttempt.number)
+            )
+        ).all()
+        for attempt in attempts:
+            if attempt.submitted_at is None and (attempt.deadline_at is None or attempt.deadline_at > now):
+                return attempt
+        if quiz.attempts_allowed is not None and len(attempts) >= quiz.attempts_allowed:
+            raise AttemptsExhausted()
+        attempt = QuizAttempt(
+            quiz_id=quiz.id,
+            user_id=user_id,
+            course_id=quiz.course_id,
+            organization_id=quiz.organization_id,
+            number=len(attempts) + 1,
+            started_at=now,
+            deadline_at=now + timedelta(seconds=quiz.time_limit_seconds) if quiz.time_limit_seconds else None,
+        )
+        session.add(attempt)
+        await session.flush()
+        emit(session, Outbox, _attempt_event(meta, "started", attempt, number=attempt.number))
+    return attempt
+
+
+async def _own_attempt(session: AsyncSession, meta: RequestMeta, attempt_id: uuid.UUID) -> QuizAttempt:
+    user_id = require_user(meta.principal)
+    attempt = await session.get(QuizAttempt, attempt_id, with_for_update=True)
+    if attempt is None or attempt.user_id != user_id:
+        raise NotFound("No such attempt.")
+    return attempt
+
+
+async def save_answer(
+    runtime: Runtime,
+    meta: RequestMeta,
+    *,
+    attempt_id: uuid.UUID,
+    question_id: uuid.UUID,
+    answer: Answer,
+    time_spent_seconds: int = 0,
+) -> AttemptAnswer:
+    """Save (or replace) the answer to one question of an open attempt. Idempotent per question."""
+    if time_spent_seconds < 0 or time_spent_seconds > 7 * 24 * 3600:
+        raise InvalidInput({"input.timeSpentSeconds": "Give the seconds spent (zero or more)."})
+    async with runtime.transaction() as session:
+        attempt = await _own_attempt(session, meta, attempt_id)
+        if attempt.submitted_at is not None:
+            raise AlreadySubmitted()
+        question = await session.get(Question, question_id)
+        if question is None:
+            raise NotFound("No such question.")
+        if question.quiz_id != attempt.quiz_id:
+            raise QuestionNotInQuiz()
+        now = utcnow()
+        if attempt.deadline_at is not None and now > attempt.deadline_at:
+            raise TimeUp()
+        stored = clean_answer(question, answer)
+        stmt = insert(AttemptAnswer).values(
+            attempt_id=attempt.id,
+            question_id=question.id,
+            answer=stored,
+            saved_at=now,
+            time_spent_seconds=time_spent_seconds,
+        )
+        row = await session.scalar(
+            stmt.on_conflict_do_update(
+                index_elements=[AttemptAnswer.attempt_id, AttemptAnswer.question_id],
+                set_={"answer": stored, "saved_at": now, "time_spent_seconds": time_spent_seconds},
+            ).returning(AttemptAnswer)
+        )
+    return row
+
+
+async def submit_attempt(runtime: Runtime, meta: RequestMeta, *, attempt_id: uuid.UUID) -> QuizAttempt:
+    """Score the attempt on the server from the answers saved (saving refuses answers after the time
+    limit, so a late submission is scored with what was saved in time)."""
+    async with runtime.transaction() as session:
+        attempt = await _own_attempt(session, meta, attempt_id)
+        if attempt.submitted_at is not None:
+            raise AlreadySubmitted()
+        quiz = await session.get(Quiz, attempt.quiz_id)
+        questions = (await session.scalars(select(Question).where(Question.quiz_id == attempt.quiz_id))).all()
+        answers = {
+            a.question_id: a
+            for a in (
+                await session.scalars(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id))
+            ).all()
+        }
+        now = utcnow()
+        score = 0.0
+        max_score = float(sum(q.points for q in questions))
+        for question in questions:
+            answer = answers.get(question.id)
+            if answer is None:
+                continue
+            in_time = attempt.deadline_at is None or answer.saved_at <= attempt.deadline_at
+            answer.correct = in_time and is_correct(question, answer.answer)
+            answer.points_awarded = float(question.points) if answer.correct else 0.0
+            score += answer.points_awarded
+        attempt.submitted_at = now
+        attempt.late = attempt.deadline_at is not None and now > attempt.deadline_at
+        attempt.score = score
+        attempt.max_score = max_score
+        attempt.passed = max_score > 0 and score * 100 >= quiz.passing_score * max_score
+        await session.flush()
+        emit(
+            session,
+            Outbox,
+            _attempt_event(
+                meta,
+                "submitted",
+                attempt,
+                score=score,
+                max_score=max_score,
+                passed=attempt.passed,
+                late=attempt.late,
+            ),
+        )
+    return attempt
+
+
+@dataclass
+class AttemptFilter:
+    user_id: uuid.UUID | None = None
+    submitted: bool | None = None
+    passed: bool | None = None
+
+
+async def list_attempts(
+    runtime: Runtime,
+    meta: RequestMeta,
+    *,
+    quiz_id: uuid.UUID,
+    filter: AttemptFilter,
+    first: int | None,
+    after: str | None,
+    to_node: Any,
+) -> Any:
+    """The instructor view: attempts of one quiz, oldest first, filtered (UPDATE_COURSES there)."""
+    from datetime import datetime
+
+    from subgraphs.core.pagination import paginate
+
+    if not meta.principal.is_authenticated:
+        raise NotAuthenticated()
+    async with runtime.transaction() as session:
+        quiz = await session.get(Quiz, quiz_id)
+        if quiz is None:
+            raise NotFound("No such quiz.")
+        await authorize(reader(runtime, meta), meta.principal, MANAGE, quiz.organization_id)
+        stmt = select(QuizAttempt).where(QuizAttempt.quiz_id == quiz_id)
+        if filter.user_id is not None:
+            stmt = stmt.where(QuizAttempt.user_id == filter.user_id)
+        if filter.submitted is not None:
+            stmt = stmt.where(
+                QuizAttempt.submitted_at.is_not(None)
+                if filter.submitted
+                else QuizAttempt.submitted_at.is_(None)
+            )
+        if filter.passed is not None:
+            stmt = stmt.where(QuizAttempt.passed.is_(filter.passed))
+        return await paginate(
+            session,
+            stmt,
+            sort_columns=(QuizAttempt.started_at, QuizAttempt.id),
+            first=first,
+            after=after,
+            max_page_size=runtime.settings.graphql.max_page_size,
+            to_node=to_node,
+            parse_cursor=lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
+        )

@@ -1,0 +1,445 @@
+"""GraphQL types of the quizzes subgraph."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.pagination import Connection, Edge, PageInfo, encode_cursor
+from subgraphs.quizzes import models, service
+
+QuizStatus = strawberry.enum(service.QuizStatus, name="QuizStatus")
+QuestionType = strawberry.enum(service.QuestionType, name="QuestionType")
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _id(value: Any) -> strawberry.ID:
+    return strawberry.ID(str(value))
+
+
+def attempts_connection(rows: list[Any], size: int, after: str | None) -> Connection[QuizAttempt]:
+    edges = [
+        Edge(cursor=encode_cursor([r.started_at, r.id]), node=QuizAttempt.from_model(r)) for r in rows[:size]
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > size,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+async def _manages(info: strawberry.Info, organization_id: Any) -> bool:
+    return await service.can_manage(info.context, info.context.principal, organization_id)
+
+
+async def _visible(info: strawberry.Info, quiz: models.Quiz) -> bool:
+    enrolled = await info.context.loaders.my_enrollment_status_by_course_id.load(quiz.course_id)
+    return await service.can_view_quiz(info.context, info.context.principal, quiz, enrolled)
+
+
+@strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
+class Course:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        authenticated=True, description="Quizzes of this course you may see (bounded)."
+    )
+    async def quizzes(self, info: strawberry.Info) -> list[Quiz]:
+        key = _uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return []
+        rows = await info.context.loaders.quizzes_by_course_id.load(key)
+        return [Quiz.from_model(r) for r in rows if await _visible(info, r)]
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
+        if _uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
+class User:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="This person's quiz attempts, oldest first (the person and site admins).",
+    )
+    async def quiz_attempts(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[QuizAttempt]:
+        key = _uuid(self.id)
+        principal = info.context.principal
+        if key is None or not (principal.is_site_admin or principal.user_id == key):
+            return attempts_connection([], 0, None)
+        page = await info.context.loaders.attempts_page_by_user_id.load((key, first, after))
+        return attempts_connection(page.rows, page.size, page.after)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
+        if _uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+@strawberry.type(description="The right answer: the field of the question's type is set.")
+class CorrectAnswer:
+    choices: list[int] | None = None
+    boolean: bool | None = None
+    accepted_answers: list[str] | None = None
+    number: float | None = None
+    tolerance: float | None = None
+
+
+@strawberry.type(
+    description="A question. Its correct answer shows to authors, and to students after they submit."
+)
+class Question:
+    id: strawberry.ID
+    type: QuestionType  # type: ignore[valid-type]
+    prompt: str
+    options: list[str]
+    points: int
+    position: int
+    _row: strawberry.Private[models.Question]
+    _reveal: strawberry.Private[bool]
+
+    @strawberry.field
+    def correct_answer(self) -> CorrectAnswer | None:
+        if not self._reveal:
+            return None
+        kind, correct = service.QuestionType(self._row.type), self._row.correct
+        if kind in (service.QuestionType.SINGLE_CHOICE, service.QuestionType.MULTIPLE_CHOICE):
+            return CorrectAnswer(choices=list(correct))
+        if kind == service.QuestionType.TRUE_FALSE:
+            return CorrectAnswer(boolean=bool(correct[0]))
+        if kind == service.QuestionType.SHORT_ANSWER:
+            return CorrectAnswer(accepted_answers=list(correct))
+        return CorrectAnswer(number=float(correct[0]), tolerance=float(correct[1]))
+
+    @strawberry.field
+    def explanation(self) -> str | None:
+        return self._row.explanation if self._reveal else None
+
+    @classmethod
+    def from_model(cls, row: models.Question, reveal: bool) -> Question:
+        return cls(
+            id=_id(row.id),
+            type=service.QuestionType(row.type),
+            prompt=row.prompt,
+            options=list(row.options),
+            points=row.points,
+            position=row.position,
+            _row=row,
+            _reveal=reveal,
+        )
+
+
+@strawberry.federation.type(keys=["id"], description="A quiz of a course.")
+class Quiz:
+    id: strawberry.ID
+    title: str
+    description: str
+    time_limit_seconds: int | None
+    attempts_allowed: int | None = strawberry.field(description="Null: unlimited.")
+    passing_score: int = strawberry.field(description="Percent of the points needed to pass.")
+    shuffle_questions: bool
+    status: QuizStatus  # type: ignore[valid-type]
+    created_at: datetime
+    updated_at: datetime
+    _row: strawberry.Private[models.Quiz]
+
+    @strawberry.field
+    def course(self) -> Course:
+        return Course(id=_id(self._row.course_id))
+
+    @strawberry.field(description="In order (shuffled per student when the quiz says so).")
+    async def questions(self, info: strawberry.Info) -> list[Question]:
+        rows = await info.context.loaders.questions_by_quiz_id.load(self._row.id)
+        manages = await _manages(info, self._row.organization_id)
+        reveal = manages
+        if not manages:
+            mine = await info.context.loaders.my_attempts_by_quiz_id.load(self._row.id)
+            reveal = any(a.submitted_at is not None for a in mine)
+            if self._row.shuffle_questions:
+                seed = f"{info.context.principal.subject}:{self._row.id}"
+                rows = sorted(rows, key=lambda q: hashlib.sha256(f"{seed}:{q.id}".encode()).digest())
+        return [Question.from_model(r, reveal) for r in rows]
+
+    @strawberry.field(description="Your attempts, first to last.")
+    async def my_attempts(self, info: strawberry.Info) -> list[QuizAttempt]:
+        rows = await info.context.loaders.my_attempts_by_quiz_id.load(self._row.id)
+        return [QuizAttempt.from_model(r) for r in rows]
+
+    @classmethod
+    def from_model(cls, row: models.Quiz) -> Quiz:
+        return cls(
+            id=_id(row.id),
+            title=row.title,
+            description=row.description,
+            time_limit_seconds=row.time_limit_seconds,
+            attempts_allowed=row.attempts_allowed,
+            passing_score=row.passing_score,
+            shuffle_questions=row.shuffle_questions,
+            status=service.QuizStatus(row.status),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            _row=row,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Quiz | None:
+        key = _uuid(id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        row = await info.context.loaders.quiz_by_id.load(key)
+        if row is None or not await _visible(info, row):
+            return None
+        return cls.from_model(row)
+
+
+@strawberry.type(
+    description="A saved answer; `correct` and `pointsAwarded` are set when the attempt is submitted."
+)
+class AttemptAnswer:
+    question_id: strawberry.ID
+    choices: list[int] | None
+    boolean: bool | None
+    text: str | None
+    number: float | None
+    saved_at: datetime
+    time_spent_seconds: int
+    correct: bool | None
+    points_awarded: float | None
+
+    @classmethod
+    def from_model(cls, row: models.AttemptAnswer, question_type: str | None = None) -> AttemptAnswer:
+        value = row.answer
+        first = value[0] if value else None
+        return cls(
+            question_id=_id(row.question_id),
+            choices=[int(v) for v in value]
+            if isinstance(first, int) and not isinstance(first, bool)
+            else None,
+            boolean=first if isinstance(first, bool) else None,
+            text=first if isinstance(first, str) else None,
+            number=float(first) if isinstance(first, float) else None,
+            saved_at=row.saved_at,
+            time_spent_seconds=row.time_spent_seconds,
+            correct=row.correct,
+            points_awarded=row.points_awarded,
+        )
+
+
+@strawberry.federation.type(
+    keys=["id"], description="One try at a quiz, scored on the server when submitted."
+)
+class QuizAttempt:
+    id: strawberry.ID
+    number: int
+    started_at: datetime
+    deadline_at: datetime | None
+    submitted_at: datetime | None
+    score: float | None
+    max_score: float | None
+    passed: bool | None
+    late: bool = strawberry.field(
+        description="Submitted after the time limit (scored with what was saved in time)."
+    )
+    _row: strawberry.Private[models.QuizAttempt]
+
+    @strawberry.field
+    def user(self) -> User:
+        return User(id=_id(self._row.user_id))
+
+    @strawberry.field
+    async def quiz(self, info: strawberry.Info) -> Quiz:
+        return Quiz.from_model(await info.context.loaders.quiz_by_id.load(self._row.quiz_id))
+
+    @strawberry.field
+    async def answers(self, info: strawberry.Info) -> list[AttemptAnswer]:
+        rows = await info.context.loaders.answers_by_attempt_id.load(self._row.id)
+        return [AttemptAnswer.from_model(r) for r in rows]
+
+    @classmethod
+    def from_model(cls, row: models.QuizAttempt) -> QuizAttempt:
+        return cls(
+            id=_id(row.id),
+            number=row.number,
+            started_at=row.started_at,
+            deadline_at=row.deadline_at,
+            submitted_at=row.submitted_at,
+            score=row.score,
+            max_score=row.max_score,
+            passed=row.passed,
+            late=row.late,
+            _row=row,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> QuizAttempt | None:
+        """The student themself, site admins, and instructors/admins of the course's organization."""
+        key = _uuid(id)
+        principal = info.context.principal
+        if key is None or not principal.is_authenticated:
+            return None
+        row = await info.context.loaders.attempt_by_id.load(key)
+        if row is None:
+            return None
+        if principal.user_id == row.user_id or await _manages(info, row.organization_id):
+            return cls.from_model(row)
+        return None
+
+
+QuizAttemptConnection = Connection[QuizAttempt]
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+@strawberry.input
+class CreateQuizInput:
+    course_id: strawberry.ID
+    title: str
+    description: str | None = None
+    time_limit_seconds: int | None = None
+    attempts_allowed: int | None = None
+    passing_score: int = 60
+    shuffle_questions: bool = False
+
+
+@strawberry.input(description="Only the fields given change; 0 removes the time limit / attempts limit.")
+class UpdateQuizInput:
+    id: strawberry.ID
+    title: str | None = None
+    description: str | None = None
+    time_limit_seconds: int | None = None
+    attempts_allowed: int | None = None
+    passing_score: int | None = None
+    shuffle_questions: bool | None = None
+
+
+@strawberry.input
+class QuizIdInput:
+    id: strawberry.ID
+
+
+@strawberry.input(description="Set the fields of the question's type.")
+class QuestionInput:
+    type: QuestionType  # type: ignore[valid-type]
+    prompt: str
+    options: list[str] | None = None
+    correct_choices: list[int] | None = strawberry.field(default=None, description="Indices into options.")
+    correct_boolean: bool | None = None
+    accepted_answers: list[str] | None = strawberry.field(default=None, description="Compared ignoring case.")
+    correct_number: float | None = None
+    tolerance: float | None = None
+    points: int = 1
+    explanation: str | None = None
+
+
+@strawberry.input
+class CreateQuestionInput:
+    quiz_id: strawberry.ID
+    question: QuestionInput
+
+
+@strawberry.input
+class UpdateQuestionInput:
+    id: strawberry.ID
+    question: QuestionInput
+
+
+@strawberry.input
+class StartQuizAttemptInput:
+    quiz_id: strawberry.ID
+
+
+@strawberry.input(description="The field of the question's type: choices (indices), boolean, text or number.")
+class AnswerInput:
+    choices: list[int] | None = None
+    boolean: bool | None = None
+    text: str | None = None
+    number: float | None = None
+
+
+@strawberry.input
+class SaveAnswerInput:
+    attempt_id: strawberry.ID
+    question_id: strawberry.ID
+    answer: AnswerInput
+    time_spent_seconds: int = 0
+
+
+@strawberry.input
+class SubmitQuizAttemptInput:
+    attempt_id: strawberry.ID
+
+
+@strawberry.input
+class AttemptFilter:
+    user_id: strawberry.ID | None = None
+    submitted: bool | None = None
+    passed: bool | None = None
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@strawberry.type
+class QuizSuccess:
+    quiz: Quiz
+
+
+@strawberry.type
+class QuestionSuccess:
+    question: Question
+
+
+@strawberry.type
+class QuizAttemptSuccess:
+    attempt: QuizAttempt
+
+
+@strawberry.type
+class SaveAnswerSuccess:
+    answer: AttemptAnswer
+
+
+@strawberry.type
+class DeleteQuizItemSuccess:
+    id: strawberry.ID
+
+
+def _result(name: str, success: type) -> Any:
+    return Annotated[
+        success | ValidationError | ConflictError | ForbiddenError | NotFoundError, strawberry.union(name)
+    ]
+
+
+CreateQuizResult = _result("CreateQuizResult", QuizSuccess)
+UpdateQuizResult = _result("UpdateQuizResult", QuizSuccess)
+PublishQuizResult = _result("PublishQuizResult", QuizSuccess)
+UnpublishQuizResult = _result("UnpublishQuizResult", QuizSuccess)
+DeleteQuizResult = _result("DeleteQuizResult", DeleteQuizItemSuccess)
+CreateQuestionResult = _result("CreateQuestionResult", QuestionSuccess)
+UpdateQuestionResult = _result("UpdateQuestionResult", QuestionSuccess)
+DeleteQuestionResult = _result("DeleteQuestionResult", DeleteQuizItemSuccess)
+StartQuizAttemptResult = _result("StartQuizAttemptResult", QuizAttemptSuccess)
+SaveAnswerResult = _result("SaveAnswerResult", SaveAnswerSuccess)
+SubmitQuizAttemptResult = _result("SubmitQuizAttemptResult", QuizAttemptSuccess)

@@ -1,0 +1,106 @@
+"""Fixtures of the quizzes subgraph: its ASGI app, a GraphQL client, statement counting on its engine, and
+`sync`, which moves committed courses events into the quizzes projections (relay + the projection
+consumer, in-process) until the expected state is there."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from subgraphs.core.settings import Settings
+from tests.conftest import GraphQLClient, QueryCounter
+from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
+from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
+
+
+@pytest.fixture(scope="session")
+async def quizzes_app(database: None, settings: Settings) -> AsyncIterator[Any]:
+    from subgraphs.quizzes.app import create_app
+    from subgraphs.users.keys import SigningKeys
+
+    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture(scope="session")
+def quizzes_runtime(quizzes_app: Any) -> Any:
+    return quizzes_app.state.runtime
+
+
+@pytest.fixture
+async def quizzes_gql(quizzes_app: Any) -> AsyncIterator[GraphQLClient]:
+    transport = httpx.ASGITransport(app=quizzes_app, client=("127.0.0.1", 50004))
+    async with httpx.AsyncClient(transport=transport, base_url="http://quizzes.test") as client:
+        yield GraphQLClient(client)
+
+
+@pytest.fixture
+def quizzes_count_queries(quizzes_runtime: Any) -> Any:
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+        event.listen(quizzes_runtime.engine.sync_engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(quizzes_runtime.engine.sync_engine, "before_cursor_execute", counter)
+
+    return counting
+
+
+class Projector:
+    """Relays outbox events and runs the quizzes projection consumer in-process. Another consumer of the
+    same group (the e2e worker) may take some messages first; `sync` therefore waits for the STATE."""
+
+    def __init__(self, runtime: Any) -> None:
+        from subgraphs.core.domains import outboxes
+        from subgraphs.core.events import OutboxRelay
+        from subgraphs.quizzes.projection import CoursesProjectionConsumer
+
+        self.runtime = runtime
+        self.relay = OutboxRelay(runtime.sessionmaker, runtime.redis, outboxes())
+        self.consumer = CoursesProjectionConsumer(
+            runtime.redis, runtime.sessionmaker, name="tests", block_ms=10
+        )
+
+    async def sync(
+        self,
+        *,
+        courses: dict[Any, str] | None = None,  # noqa: F811
+        enrollments: dict[tuple[Any, Any], str] | None = None,
+    ) -> None:
+        """Until every course id has its status and every (course id, user id) its enrollment status."""
+        from subgraphs.quizzes.models import CourseProjection, EnrollmentProjection
+
+        await self.consumer.ensure_groups()
+        deadline = time.monotonic() + 15
+        while True:
+            while await self.relay.relay_once():
+                pass
+            await self.consumer.consume_once(block_ms=10)
+            async with self.runtime.transaction() as session:
+                ok = True
+                for course_id, status in (courses or {}).items():
+                    row = await session.get(CourseProjection, uuid.UUID(str(course_id)))
+                    ok = ok and row is not None and row.status == status
+                for (course_id, user_id), status in (enrollments or {}).items():
+                    row = await session.get(
+                        EnrollmentProjection, (uuid.UUID(str(course_id)), uuid.UUID(str(user_id)))
+                    )
+                    ok = ok and row is not None and row.status == status
+            if ok:
+                return
+            assert time.monotonic() < deadline, f"projection not reached: {courses} {enrollments}"
+
+
+@pytest.fixture
+def projector(quizzes_runtime: Any) -> Projector:
+    return Projector(quizzes_runtime)

@@ -1,0 +1,132 @@
+"""The `_entities` contract of the quizzes subgraph (who sees a quiz, an attempt, a user's attempts) and
+N+1 guards on `Course.quizzes`, `User.quizAttempts` and the quiz questions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from subgraphs.quizzes import service
+from tests.subgraphs.quizzes.factories import classroom
+from tests.subgraphs.quizzes.queries import ENTITIES, reps
+
+
+async def statements(counting, call) -> int:
+    with counting() as counter:
+        await call()
+    return counter.count
+
+
+async def test_sdl_declares_entities_and_contributed_fields(quizzes_gql):
+    sdl = (await quizzes_gql("{ _service { sdl } }"))["data"]["_service"]["sdl"]
+    for entity in ("Quiz", "QuizAttempt", "Course", "User"):
+        assert re.search(rf'type {entity} @key\(fields: "id"\)', sdl), entity
+    flat = " ".join(sdl.split())
+    assert "quizzes: [Quiz!]! @authenticated" in flat
+    assert (
+        "quizAttempts(first: Int = 20, after: String = null): QuizAttemptConnection! @authenticated" in flat
+    )
+
+
+@pytest.fixture
+async def room(courses, projector, quizzes_runtime):
+    room = await classroom(courses, projector, quizzes_runtime)
+    attempt = await service.start_attempt(quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id)
+    await service.submit_attempt(quizzes_runtime, room.school.student.meta, attempt_id=attempt.id)
+    room.attempt_id = attempt.id
+    return room
+
+
+async def visible(quizzes_gql, rep: dict, token: str | None) -> bool:
+    body = await quizzes_gql(ENTITIES, rep, token=token)
+    assert "errors" not in body, body
+    return body["data"]["_entities"][0] is not None
+
+
+async def test_entities_matrix(quizzes_gql, courses, room):
+    other = await courses.school()
+    site_admin = await courses.minter.user("site_admin")
+    member = await courses.minter.member(room.school.org, "student")  # not enrolled: sees published quizzes
+    callers = {
+        "anonymous": None,
+        "student": room.school.student.token,
+        "member": member.token,
+        "instructor": room.school.instructor.token,
+        "org_admin": room.school.admin.token,
+        "other_org_admin": other.admin.token,
+        "site_admin": site_admin.token,
+    }
+    quiz = {name: await visible(quizzes_gql, reps("Quiz", room.quiz_id), t) for name, t in callers.items()}
+    assert quiz == {
+        "anonymous": False,
+        "student": True,
+        "member": True,
+        "instructor": True,
+        "org_admin": True,
+        "other_org_admin": False,
+        "site_admin": True,
+    }
+    attempt = {
+        name: await visible(quizzes_gql, reps("QuizAttempt", room.attempt_id), t)
+        for name, t in callers.items()
+    }
+    assert attempt == {
+        "anonymous": False,
+        "student": True,
+        "member": False,
+        "instructor": True,
+        "org_admin": True,
+        "other_org_admin": False,
+        "site_admin": True,
+    }
+    attempts = {}
+    for name, token in callers.items():
+        body = await quizzes_gql(ENTITIES, reps("User", room.school.student.id), token=token)
+        value = body["data"]["_entities"][0]
+        attempts[name] = None if value is None else len(value["quizAttempts"]["edges"])
+    assert attempts == {
+        "anonymous": None,
+        "student": 1,
+        "member": 0,
+        "instructor": 0,
+        "org_admin": 0,
+        "other_org_admin": 0,
+        "site_admin": 1,
+    }
+    # Correct answers: authors always; the student after submitting; a member who has not, never.
+    for token, revealed in (
+        (room.school.instructor.token, True),
+        (room.school.student.token, True),
+        (member.token, False),
+    ):
+        body = await quizzes_gql(ENTITIES, reps("Quiz", room.quiz_id), token=token)
+        answers = [q["correctAnswer"] for q in body["data"]["_entities"][0]["questions"]]
+        assert all((a is not None) == revealed for a in answers), token
+
+
+async def test_course_quizzes_and_user_attempts_do_not_grow(
+    quizzes_gql, courses, projector, quizzes_runtime, quizzes_count_queries
+):
+    rooms = [await classroom(courses, projector, quizzes_runtime) for _ in range(5)]
+    site_admin = await courses.minter.user("site_admin")
+    for room in rooms:
+        attempt = await service.start_attempt(quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id)
+        await service.submit_attempt(quizzes_runtime, room.school.student.meta, attempt_id=attempt.id)
+
+    async def course_quizzes(n: int) -> None:
+        body = await quizzes_gql(
+            ENTITIES, reps("Course", *(r.course_id for r in rooms[:n])), token=site_admin.token
+        )
+        assert [len(c["quizzes"][0]["questions"]) for c in body["data"]["_entities"]] == [5] * n
+
+    async def user_attempts(n: int) -> None:
+        body = await quizzes_gql(
+            ENTITIES, reps("User", *(r.school.student.id for r in rooms[:n])), token=site_admin.token
+        )
+        assert [len(u["quizAttempts"]["edges"]) for u in body["data"]["_entities"]] == [1] * n
+
+    for call in (course_quizzes, user_attempts):
+        one = await statements(quizzes_count_queries, lambda call=call: call(1))
+        five = await statements(quizzes_count_queries, lambda call=call: call(5))
+        assert one >= 1 and one == five, (call.__name__, one, five)
