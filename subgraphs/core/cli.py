@@ -130,13 +130,149 @@ async def seed_demo(settings: Settings) -> list[tuple[str, str]]:
     return [(email, role) for email, _, role in DEMO_USERS]
 
 
+SCALE_ORGANIZATION_SLUG = "scale-academy"
+SCALE_STUDENT_EMAIL = "scale-student-{:05d}@learners.coursegraph.dev"
+
+
+async def seed_scale(
+    settings: Settings, *, courses: int, students: int, enrollments_per_student: int, attempts: int
+) -> dict[str, int]:
+    """Benchmark data in ONE transaction, bulk-inserted with COPY: the organization "Scale Academy", 5
+    instructors, `students` students (password: the demo password, emails SCALE_STUDENT_EMAIL), published
+    courses with lessons, an exercise and a quiz each, enrollments and submitted attempts. Idempotent (skips
+    when the organization exists); never in production."""
+    import uuid
+
+    from redis.asyncio import Redis
+    from sqlalchemy import select
+
+    from subgraphs.core.db import create_engine, create_sessionmaker, utcnow
+    from subgraphs.core.rbac import MEMBERSHIPS_KEY
+    from subgraphs.courses.seed import copy_rows, seed_scale_courses
+    from subgraphs.organizations.models import Membership, Organization
+    from subgraphs.organizations.service import OrgSettings
+    from subgraphs.quizzes.seed import seed_scale_quizzes
+    from subgraphs.users.models import User
+    from subgraphs.users.passwords import hash_password
+
+    if settings.is_production:
+        raise RuntimeError("refusing to seed benchmark data in production")
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    try:
+        async with sessionmaker() as session, session.begin():
+            if await session.scalar(
+                select(Organization.id).where(Organization.slug == SCALE_ORGANIZATION_SLUG)
+            ):
+                return {}
+            password_hash = await hash_password(DEMO_PASSWORD, settings.auth)
+            now = utcnow()
+            instructors = [uuid.uuid4() for _ in range(5)]
+            learners = [uuid.uuid4() for _ in range(students)]
+            people = [
+                (i, f"scale-instructor-{n}@learners.coursegraph.dev", f"Scale Instructor {n}", "instructor")
+                for n, i in enumerate(instructors)
+            ] + [
+                (u, SCALE_STUDENT_EMAIL.format(n), f"Scale Student {n}", "student")
+                for n, u in enumerate(learners)
+            ]
+            await copy_rows(
+                session,
+                User.__table__,
+                [
+                    "id",
+                    "email",
+                    "password_hash",
+                    "full_name",
+                    "role",
+                    "is_active",
+                    "email_verified",
+                    "created_at",
+                    "updated_at",
+                ],
+                [(i, e, password_hash, name, role, True, True, now, now) for i, e, name, role in people],
+            )
+            org = Organization(
+                name="Scale Academy",
+                slug=SCALE_ORGANIZATION_SLUG,
+                description="Benchmark data (coursegraph seed --scale).",
+                settings=OrgSettings().model_dump(),
+            )
+            session.add(org)
+            await session.flush()
+            roles = {i: "instructor" for i in instructors} | {u: "student" for u in learners}
+            await copy_rows(
+                session,
+                Membership.__table__,
+                ["id", "organization_id", "user_id", "role", "joined_at"],
+                [(uuid.uuid4(), org.id, u, role, now) for u, role in roles.items()],
+            )
+            made = await seed_scale_courses(
+                session,
+                organization_id=org.id,
+                instructor_ids=instructors,
+                student_ids=learners,
+                courses=courses,
+                enrollments_per_student=enrollments_per_student,
+            )
+            written = await seed_scale_quizzes(
+                session,
+                organization_id=org.id,
+                courses={c: instructors[n % len(instructors)] for n, c in enumerate(made.course_ids)},
+                enrollments=made.enrollments,
+                attempts=attempts,
+            )
+        redis = Redis.from_url(settings.redis.url)
+        try:
+            async with redis.pipeline(transaction=False) as pipe:
+                for user_id, role in roles.items():
+                    pipe.hset(MEMBERSHIPS_KEY.format(user_id=user_id), mapping={str(org.id): role})
+                await pipe.execute()
+        finally:
+            await redis.aclose()
+    finally:
+        await engine.dispose()
+    return {
+        "users": len(people),
+        "courses": len(made.course_ids),
+        "enrollments": len(made.enrollments),
+        "attempts": written,
+    }
+
+
 @app.command()
-def seed() -> None:
-    """Create the demo accounts (idempotent; refused in production)."""
+def seed(
+    scale: bool = typer.Option(
+        False, "--scale", help="Also write benchmark data (tests/perf/bench_dashboard.py)."
+    ),
+    courses: int = typer.Option(200, help="--scale: published courses."),
+    students: int = typer.Option(2000, help="--scale: students."),
+    enrollments_per_student: int = typer.Option(10, help="--scale: enrollments per student."),
+    attempts: int = typer.Option(50000, help="--scale: submitted quiz attempts."),
+) -> None:
+    """Create the demo accounts (idempotent; refused in production); `--scale` adds benchmark data."""
     settings = get_settings()
     _require_services(settings)
     for email, role in asyncio.run(seed_demo(settings)):
         typer.echo(f"{role:20} {email}  password: {DEMO_PASSWORD}")
+    if scale:
+        import time
+
+        started = time.perf_counter()
+        counts = asyncio.run(
+            seed_scale(
+                settings,
+                courses=courses,
+                students=students,
+                enrollments_per_student=enrollments_per_student,
+                attempts=attempts,
+            )
+        )
+        if not counts:
+            typer.echo("scale data already present (organization scale-academy)")
+        else:
+            summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+            typer.echo(f"scale data: {summary} in {time.perf_counter() - started:.1f} s")
 
 
 # --- serving -------------------------------------------------------------------------------------

@@ -23,7 +23,15 @@ from subgraphs.core.errors import InvalidInput
 from subgraphs.core.loaders import by_key_loader, grouped_loader
 from subgraphs.core.pagination import check_page_size, decode_cursor
 from subgraphs.courses import service
-from subgraphs.courses.models import Course, CourseFeedback, Enrollment, Exercise, Lesson, Module
+from subgraphs.courses.models import (
+    Course,
+    CourseFeedback,
+    Enrollment,
+    Exercise,
+    Lesson,
+    LessonCompletion,
+    Module,
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,7 @@ class Loaders:
     exercises_by_course_id: DataLoader[Any, list[Exercise]]
     my_enrollment_by_course_id: DataLoader[Any, Enrollment | None]
     my_completed_lesson_ids_by_enrollment_id: DataLoader[Any, set[uuid.UUID]]
+    my_completed_lesson_ids_by_course_id: DataLoader[Any, set[uuid.UUID]]
     enrollments_page_by_user_id: DataLoader[Any, Page]
     enrollments_page_by_course_id: DataLoader[Any, Page]
     feedback_page_by_course_id: DataLoader[Any, Page]
@@ -125,8 +134,6 @@ def build_loaders(context: Context) -> Loaders:
         return [by_course.get(c) for c in course_ids]
 
     async def completed(enrollment_ids: Sequence[Any]) -> list[set[uuid.UUID]]:
-        from subgraphs.courses.models import LessonCompletion
-
         async with context.transaction() as session:
             rows = (
                 await session.execute(
@@ -139,6 +146,24 @@ def build_loaders(context: Context) -> Loaders:
         for enrollment_id, lesson_id in rows:
             done[enrollment_id].add(lesson_id)
         return [done.get(e, set()) for e in enrollment_ids]
+
+    async def my_completed(course_ids: Sequence[Any]) -> list[set[uuid.UUID]]:
+        """The viewer's completed lessons per course: one statement (enrollment joined to completions)."""
+        user_id = context.principal.user_id
+        if user_id is None:
+            return [set() for _ in course_ids]
+        async with context.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(Enrollment.course_id, LessonCompletion.lesson_id)
+                    .join(LessonCompletion, LessonCompletion.enrollment_id == Enrollment.id)
+                    .where(Enrollment.user_id == user_id, Enrollment.course_id.in_(course_ids))
+                )
+            ).all()
+        done: dict[Any, set[uuid.UUID]] = defaultdict(set)
+        for course_id, lesson_id in rows:
+            done[course_id].add(lesson_id)
+        return [done.get(c, set()) for c in course_ids]
 
     return Loaders(
         course_by_id=by_key_loader(context, Course, Course.id),
@@ -157,6 +182,7 @@ def build_loaders(context: Context) -> Loaders:
         ),
         my_enrollment_by_course_id=DataLoader(load_fn=my_enrollments),
         my_completed_lesson_ids_by_enrollment_id=DataLoader(load_fn=completed),
+        my_completed_lesson_ids_by_course_id=DataLoader(load_fn=my_completed),
         enrollments_page_by_user_id=page_loader(
             context, Enrollment, Enrollment.user_id, (Enrollment.enrolled_at, Enrollment.id)
         ),

@@ -130,3 +130,47 @@ async def test_course_quizzes_and_user_attempts_do_not_grow(
         one = await statements(quizzes_count_queries, lambda call=call: call(1))
         five = await statements(quizzes_count_queries, lambda call=call: call(5))
         assert one >= 1 and one == five, (call.__name__, one, five)
+
+
+async def test_dashboard_quizzes_part_statements_do_not_grow_with_enrollments(
+    quizzes_gql, courses, projector, quizzes_runtime, quizzes_count_queries
+):
+    """The quizzes half of the student dashboard (the router asks `_entities` of the student's courses for
+    quizzes -> questions, my attempts) for 5 and for 50 enrolled courses: the same statements."""
+    from subgraphs.courses import service as courses_service
+    from tests.subgraphs.quizzes.factories import QUESTIONS
+
+    school = await courses.school()
+    made = []
+    for i in range(50):
+        course = await courses.course(school, title=f"Course {i}")
+        await courses_service.enroll(courses.runtime, school.student.meta, course_id=course.id)
+        made.append(course.id)
+    await projector.sync(
+        courses={c: "PUBLISHED" for c in made}, enrollments={(c, school.student.id): "ACTIVE" for c in made}
+    )
+    for course_id in made:
+        quiz = await service.create_quiz(
+            quizzes_runtime, school.instructor.meta, course_id=course_id, title="Q"
+        )
+        await service.create_question(
+            quizzes_runtime, school.instructor.meta, quiz_id=quiz.id, spec=QUESTIONS[0]
+        )
+        await service.publish_quiz(quizzes_runtime, school.instructor.meta, id=quiz.id)
+        attempt = await service.start_attempt(quizzes_runtime, school.student.meta, quiz_id=quiz.id)
+        await service.submit_attempt(quizzes_runtime, school.student.meta, attempt_id=attempt.id)
+    query = """query($representations: [_Any!]!) { _entities(representations: $representations) {
+      ... on Course { quizzes { title questions { id correctAnswer { choices } }
+        myAttempts { score maxScore passed } } } } }"""
+    seen = {}
+
+    async def dashboard(n: int) -> None:
+        body = await quizzes_gql(query, reps("Course", *made[:n]), token=school.student.token)
+        assert "errors" not in body, body
+        seen[n] = body["data"]["_entities"]
+
+    five = await statements(quizzes_count_queries, lambda: dashboard(5))
+    fifty = await statements(quizzes_count_queries, lambda: dashboard(50))
+    assert len(seen[50]) == 50 and all(c["quizzes"][0]["myAttempts"][0]["maxScore"] == 2.0 for c in seen[50])
+    assert all(c["quizzes"][0]["questions"][0]["correctAnswer"] == {"choices": [1]} for c in seen[50])
+    assert five >= 1 and five == fifty, (five, fifty)
