@@ -309,6 +309,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     from subgraphs.core.db import create_engine, create_sessionmaker
     from subgraphs.core.events import OutboxRelay
     from subgraphs.core.mail import MailConsumer
+    from subgraphs.generator.worker import GenerationWorker
     from subgraphs.organizations.audit import AuditConsumer
     from subgraphs.organizations.authz import AuthzProjectionConsumer
     from subgraphs.quizzes.projection import CoursesProjectionConsumer
@@ -335,6 +336,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         AuthzProjectionConsumer(redis, sessionmaker, **options),
         AuditConsumer(redis, sessionmaker, **options),
         CoursesProjectionConsumer(redis, sessionmaker, **options),
+        GenerationWorker(redis, sessionmaker, settings, **options),
     ]
     try:
         await asyncio.gather(relay.run(stop), *(consumer.run(stop) for consumer in consumers))
@@ -346,7 +348,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 @app.command()
 def worker() -> None:
     """Run the outbox relay and the event consumers (mail, membership projection, audit log, the quizzes
-    domain's course projection) until stopped."""
+    domain's course projection, AI generation jobs) until stopped."""
     settings = get_settings()
     _require_services(settings)
     _logging(settings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -20,6 +20,8 @@ from subgraphs.core.domains import DOMAINS
 from subgraphs.core.settings import get_settings
 from subgraphs.core.supervisor import ProcessSpec, supervised
 from tests.conftest import GraphQLClient
+from tests.fakes.anthropic_server import MODEL as FAKE_MODEL
+from tests.fakes.anthropic_server import FakeAnthropic
 from tests.services import free_port
 
 
@@ -32,8 +34,17 @@ class Platform:
         return httpx.AsyncClient(base_url=self.router_url, timeout=30)
 
 
-@pytest.fixture(scope="session")
-async def platform(database: None) -> AsyncIterator[Platform]:
+@pytest.fixture(scope="package")
+def fake_anthropic() -> Iterator[FakeAnthropic]:
+    server = FakeAnthropic().start()
+    yield server
+    server.stop()
+
+
+# Package scope: the platform (its worker included) stops when the e2e tests are done, so its worker never
+# races in-process tests of later packages for the same jobs and events.
+@pytest.fixture(scope="package")
+async def platform(database: None, fake_anthropic: FakeAnthropic) -> AsyncIterator[Platform]:
     settings = get_settings()
     ports = {domain: free_port() for domain in DOMAINS}
     urls = {domain: f"http://127.0.0.1:{port}" for domain, port in ports.items()}
@@ -41,6 +52,10 @@ async def platform(database: None) -> AsyncIterator[Platform]:
     jwks_url = f"{urls['users']}/.well-known/jwks.json"
     env = {k: v for k, v in os.environ.items() if k.startswith(("COURSEGRAPH_", "DATABASE_URL", "REDIS_URL"))}
     env["COURSEGRAPH_AUTH__JWKS_URL"] = jwks_url
+    # The worker's generation jobs call the local fake Anthropic server (the real API is a paid service).
+    env["COURSEGRAPH_GENERATOR__ANTHROPIC_API_KEY"] = "sk-e2e-fake"
+    env["COURSEGRAPH_GENERATOR__BASE_URL"] = fake_anthropic.url
+    env["COURSEGRAPH_GENERATOR__MODEL"] = FAKE_MODEL
     python = sys.executable
     specs = [
         ProcessSpec(

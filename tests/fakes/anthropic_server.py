@@ -39,6 +39,7 @@ class Reply:
     truncate_after_chunks: int | None = None  # stream: close the connection after this many deltas
     chunk_chars: int = 16
     seconds_per_chunk: float = 0.0
+    hold_after_chunks: int = 0  # with `server.gate`: stream this many deltas freely, then wait for the gate
     input_tokens: int = 0  # 0: estimated from the request
     output_tokens: int = 0  # 0: estimated from the text
 
@@ -59,6 +60,28 @@ class Reply:
     @classmethod
     def truncated(cls, text: str, *, after_chunks: int = 2, **kw: Any) -> Reply:
         return cls(text=text, truncate_after_chunks=after_chunks, **kw)
+
+
+def syllabus_for(body: dict[str, Any], **reply: Any) -> Reply:
+    """A valid syllabus for the Messages request `body` (read from the rendered syllabus prompt)."""
+    import re
+
+    prompt = str(body["messages"][0]["content"])
+    title = re.search(r"Course Title: (.*)", prompt)
+    weeks = re.search(r"Duration: (\d+) weeks", prompt)
+    n = int(weeks.group(1)) if weeks else 1
+    syllabus = {
+        "title": title.group(1).strip() if title else "Course",
+        "overview": "A course written by the fake model.",
+        "learning_objectives": ["Understand the basics", "Build something real"],
+        "modules": [
+            {"week": w, "title": f"Week {w}", "topics": [f"Topic {w}.1", f"Topic {w}.2"], "duration_hours": 5}
+            for w in range(1, n + 1)
+        ],
+        "prerequisites": ["Curiosity"],
+        "assessments": ["A final project"],
+    }
+    return Reply.of_json(syllabus, **reply)
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
@@ -160,7 +183,7 @@ class FakeAnthropic:
             if reply.truncate_after_chunks is not None and n >= reply.truncate_after_chunks:
                 return  # the connection closes mid-message: no content_block_stop, no message_stop
             gate = self.gate
-            if gate is not None:
+            if gate is not None and n >= reply.hold_after_chunks:
                 await asyncio.to_thread(gate.wait)
             if reply.seconds_per_chunk:
                 await asyncio.sleep(reply.seconds_per_chunk)

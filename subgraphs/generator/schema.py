@@ -1,0 +1,287 @@
+"""Query, Mutation and Subscription of the generator subgraph. Resolvers stay thin: parse, call the service.
+
+Router side: `@authenticated` everywhere and `@policy` (core.rbac.member_or_scope_policy) so API clients
+need the permission's scope; the subgraph always re-checks with core.rbac.authorize.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from sqlalchemy import select
+
+from subgraphs.core.ids import parse_id
+from subgraphs.core.live import follow
+from subgraphs.core.pagination import Connection, paginate
+from subgraphs.core.rbac import Permission, member_or_scope_policy
+from subgraphs.core.schema import build_schema
+from subgraphs.generator import service
+from subgraphs.generator.errors import GENERATOR_ERRORS
+from subgraphs.generator.models import GenerationEvent as EventRow
+from subgraphs.generator.models import GenerationJob as JobRow
+from subgraphs.generator.providers.chain import build_chain
+from subgraphs.generator.results import Kind
+from subgraphs.generator.types import (
+    ApplyGenerationResultResult,
+    CancelGenerationJobResult,
+    Course,
+    GenerateExercisesInput,
+    GenerateQuizInput,
+    GenerateResult,
+    GenerateSlidesInput,
+    GenerateSyllabusInput,
+    GenerationEvent,
+    GenerationJob,
+    GenerationJobFilter,
+    GenerationJobIdInput,
+    GenerationJobSuccess,
+    GenerationUsage,
+    ModuleContentInput,
+    Organization,
+    User,
+    uuid_or_none,
+)
+
+VIEW = member_or_scope_policy(service.MANAGE)
+
+
+def _model(info: strawberry.Info) -> str:
+    """The model that would answer now: part of the cache key."""
+    runtime = info.context.runtime
+    chain = runtime.extras.get("generator")
+    if chain is None:
+        chain = runtime.extras["generator"] = build_chain(runtime.settings.generator)
+    return chain.model
+
+
+async def _submit(info: strawberry.Info, submission: service.Submission) -> GenerationJobSuccess:
+    row = await service.submit(info.context.runtime, info.context.meta, submission, model=_model(info))
+    return GenerationJobSuccess(job=GenerationJob.from_model(row))
+
+
+def _module_submission(kind: Kind, input: ModuleContentInput, **extra: Any) -> service.Submission:
+    return service.Submission(
+        kind=kind,
+        organization_id=parse_id(input.organization_id, "input.organizationId"),
+        course_id=parse_id(input.course_id, "input.courseId"),
+        module_id=parse_id(input.module_id, "input.moduleId"),
+        values={
+            "course_title": input.course_title,
+            "module_title": input.module_title,
+            "topics": list(input.topics),
+            **extra,
+        },
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=VIEW,
+        description="One generation job: yours, or any of an organization whose courses you manage.",
+    )
+    async def generation_job(self, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
+        row = await service.get_job(info.context.runtime, info.context.meta, parse_id(id, "id"))
+        return GenerationJob.from_model(row) if row else None
+
+    @strawberry.federation.field(
+        authenticated=True, policy=VIEW, description="Generation jobs you may see, newest first."
+    )
+    async def generation_jobs(
+        self,
+        info: strawberry.Info,
+        filter: GenerationJobFilter | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[GenerationJob]:
+        ctx = info.context
+        flt = filter or GenerationJobFilter()
+        stmt = await service.jobs_query(
+            ctx.runtime,
+            ctx.meta,
+            service.JobFilter(
+                organization_id=uuid_or_none(flt.organization_id),
+                course_id=uuid_or_none(flt.course_id),
+                status=service.JobStatus(flt.status) if flt.status else None,
+                kind=Kind(flt.kind) if flt.kind else None,
+            ),
+        )
+        async with ctx.transaction() as session:
+            return await paginate(
+                session,
+                stmt,
+                sort_columns=(JobRow.created_at, JobRow.id),
+                first=first,
+                after=after,
+                max_page_size=ctx.settings.graphql.max_page_size,
+                to_node=GenerationJob.from_model,
+                parse_cursor=lambda v: (datetime.fromisoformat(v[0]), parse_id(v[1], "after")),
+                descending=True,
+            )
+
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=member_or_scope_policy(Permission.VIEW_ALL_ANALYTICS),
+        description="Tokens and cost of an organization's finished jobs since `since` (default: today, "
+        "UTC), per provider and model.",
+    )
+    async def generation_usage(
+        self, info: strawberry.Info, organization_id: strawberry.ID, since: datetime | None = None
+    ) -> list[GenerationUsage]:
+        rows = await service.usage(
+            info.context.runtime, info.context.meta, parse_id(organization_id, "organizationId"), since
+        )
+        return [
+            GenerationUsage(
+                organization_id=strawberry.ID(str(r.organization_id)),
+                provider=r.provider,
+                model=r.model,
+                jobs=r.jobs,
+                input_tokens=r.input_tokens,
+                output_tokens=r.output_tokens,
+                cost_usd=float(r.cost_usd),
+            )
+            for r in rows
+        ]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=member_or_scope_policy(Permission.CREATE_COURSES),
+        description="Draft a syllabus (the original design's prompt). Returns the QUEUED job — or a "
+        "SUCCEEDED one at once when an identical request is cached.",
+    )
+    async def generate_syllabus(self, info: strawberry.Info, input: GenerateSyllabusInput) -> GenerateResult:  # type: ignore[valid-type]
+        return await _submit(
+            info,
+            service.Submission(
+                kind=Kind.SYLLABUS,
+                organization_id=parse_id(input.organization_id, "input.organizationId"),
+                course_id=parse_id(input.course_id, "input.courseId") if input.course_id else None,
+                values={
+                    "title": input.title,
+                    "audience": input.audience,
+                    "duration_weeks": input.duration_weeks,
+                    "difficulty": service.Difficulty(input.difficulty).value,
+                },
+            ),
+        )
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=member_or_scope_policy(Permission.UPDATE_COURSES),
+        description="Draft lecture slides for a module.",
+    )
+    async def generate_slides(self, info: strawberry.Info, input: GenerateSlidesInput) -> GenerateResult:  # type: ignore[valid-type]
+        return await _submit(info, _module_submission(Kind.SLIDES, input))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=member_or_scope_policy(Permission.UPDATE_COURSES),
+        description="Draft coding exercises for a module.",
+    )
+    async def generate_exercises(
+        self, info: strawberry.Info, input: GenerateExercisesInput
+    ) -> GenerateResult:  # type: ignore[valid-type]
+        return await _submit(
+            info, _module_submission(Kind.EXERCISES, input, count=input.count, language=input.language)
+        )
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=member_or_scope_policy(Permission.UPDATE_COURSES),
+        description="Draft a quiz for a module.",
+    )
+    async def generate_quiz(self, info: strawberry.Info, input: GenerateQuizInput) -> GenerateResult:  # type: ignore[valid-type]
+        return await _submit(
+            info,
+            _module_submission(
+                Kind.QUIZ,
+                input,
+                question_count=input.question_count,
+                question_types=list(input.question_types),
+            ),
+        )
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=VIEW,
+        description="Stop a queued or running job (the requester or managers).",
+    )
+    async def cancel_generation_job(
+        self, info: strawberry.Info, input: GenerationJobIdInput
+    ) -> CancelGenerationJobResult:  # type: ignore[valid-type]
+        row = await service.cancel(
+            info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId")
+        )
+        return GenerationJobSuccess(job=GenerationJob.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=VIEW,
+        description="Hand a succeeded job's result to the course (event `generator.result.applied`, once: "
+        "applying again changes nothing).",
+    )
+    async def apply_generation_result(
+        self, info: strawberry.Info, input: GenerationJobIdInput
+    ) -> ApplyGenerationResultResult:  # type: ignore[valid-type]
+        row = await service.apply(
+            info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId")
+        )
+        return GenerationJobSuccess(job=GenerationJob.from_model(row))
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.federation.field(
+        is_subscription=True,
+        authenticated=True,
+        description="A job's progress: events after `after` (the last `seq` you saw) are replayed, then "
+        "followed live until the job ends. Reconnecting with `after` misses nothing and repeats nothing.",
+    )
+    async def generation_job_events(
+        self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
+    ) -> AsyncGenerator[GenerationEvent, None]:
+        runtime = info.context.runtime
+        job = await service._visible_job(runtime, info.context.meta, parse_id(job_id, "jobId"))
+
+        async def read_after(seq: int) -> list[dict]:
+            async with runtime.transaction() as session:
+                rows = await session.scalars(
+                    select(EventRow)
+                    .where(EventRow.stream_id == job.id, EventRow.seq > seq)
+                    .order_by(EventRow.seq)
+                    .limit(500)
+                )
+                return [row.as_message() for row in rows]
+
+        def is_final(message: dict) -> bool:
+            return message["data"]["status"] in service.TERMINAL
+
+        async for message in follow(
+            runtime.live, service.channel(job.id), after=after, read_after=read_after, is_final=is_final
+        ):
+            data = message["data"]
+            yield GenerationEvent(
+                seq=message["seq"],
+                at=datetime.fromisoformat(message["at"]),
+                status=service.JobStatus(data["status"]),
+                progress=data["progress"],
+                message=data["message"],
+                partial=data.get("partial", ""),
+            )
+
+
+schema = build_schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=[User, Organization, Course, GenerationJob],
+    errors=GENERATOR_ERRORS,
+)

@@ -1,0 +1,324 @@
+"""GraphQL types of the generator subgraph."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.ids import to_id, to_uuid
+from subgraphs.generator import models, service
+from subgraphs.generator.errors import BudgetExceededError
+from subgraphs.generator.providers.base import ProviderName
+from subgraphs.generator.results import Kind
+
+GenerationKind = strawberry.enum(Kind, name="GenerationKind")
+GenerationStatus = strawberry.enum(service.JobStatus, name="GenerationStatus")
+GenerationProvider = strawberry.enum(
+    ProviderName,
+    name="GenerationProvider",
+    description="Who wrote a result. OFFLINE: the deterministic "
+    "built-in generator used when no model is configured — a placeholder draft, not AI output.",
+)
+SyllabusDifficulty = strawberry.enum(service.Difficulty, name="SyllabusDifficulty")
+
+
+# --- results ----------------------------------------------------------------------------------------
+
+
+@strawberry.type
+class SyllabusModule:
+    week: int
+    title: str
+    topics: list[str]
+    duration_hours: float
+
+
+@strawberry.type(description="A drafted syllabus (the original design's structure).")
+class Syllabus:
+    title: str
+    overview: str
+    learning_objectives: list[str]
+    modules: list[SyllabusModule]
+    prerequisites: list[str]
+    assessments: list[str]
+
+
+@strawberry.type
+class Slide:
+    title: str
+    bullets: list[str]
+    speaker_notes: str
+
+
+@strawberry.type(description="Drafted lecture slides for a module.")
+class SlideDeck:
+    title: str
+    slides: list[Slide]
+
+
+@strawberry.type
+class DraftExercise:
+    title: str
+    instructions: str
+    language: str
+    starter_code: str
+    solution: str
+    tests: str
+
+
+@strawberry.type(description="Drafted coding exercises for a module.")
+class ExerciseSet:
+    exercises: list[DraftExercise]
+
+
+@strawberry.type
+class QuizDraftQuestion:
+    type: str = strawberry.field(description="MULTIPLE_CHOICE, TRUE_FALSE or SHORT_ANSWER.")
+    prompt: str
+    options: list[str]
+    correct_answers: list[str]
+    explanation: str
+
+
+@strawberry.type(description="A drafted quiz for a module.")
+class QuizDraft:
+    title: str
+    questions: list[QuizDraftQuestion]
+
+
+GenerationResult = Annotated[
+    Syllabus | SlideDeck | ExerciseSet | QuizDraft, strawberry.union("GenerationResult")
+]
+
+
+def result_of(kind: str, data: dict[str, Any] | None) -> Any:
+    if data is None:
+        return None
+    if kind == Kind.SYLLABUS:
+        return Syllabus(**{**data, "modules": [SyllabusModule(**m) for m in data["modules"]]})
+    if kind == Kind.SLIDES:
+        return SlideDeck(title=data["title"], slides=[Slide(**s) for s in data["slides"]])
+    if kind == Kind.EXERCISES:
+        return ExerciseSet(exercises=[DraftExercise(**e) for e in data["exercises"]])
+    return QuizDraft(title=data["title"], questions=[QuizDraftQuestion(**q) for q in data["questions"]])
+
+
+# --- entities -----------------------------------------------------------------------------------------
+
+
+@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
+class User:
+    id: strawberry.ID
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="A tenant (the organizations subgraph owns it).")
+class Organization:
+    id: strawberry.ID
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
+class Course:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="Generation jobs for this course you may see (your own; all of them if you manage its "
+        "organization's courses), newest first, at most 50.",
+    )
+    async def generation_jobs(self, info: strawberry.Info) -> list[GenerationJob]:
+        key = to_uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return []
+        rows = await info.context.loaders.visible_jobs_by_course_id.load(key)
+        return [GenerationJob.from_model(r) for r in rows]
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="One AI generation: its input, progress and result.")
+class GenerationJob:
+    id: strawberry.ID
+    kind: GenerationKind  # type: ignore[valid-type]
+    status: GenerationStatus  # type: ignore[valid-type]
+    organization: Organization
+    course: Course | None = strawberry.field(description="Null for a syllabus of a course not created yet.")
+    module_id: strawberry.ID | None
+    requested_by: User | None = strawberry.field(description="Null when an API client asked.")
+    input: strawberry.scalars.JSON = strawberry.field(description="The normalized values the prompt used.")
+    progress: int = strawberry.field(description="0–100, estimated from the text received so far.")
+    result: GenerationResult | None  # type: ignore[valid-type]
+    provider: GenerationProvider | None  # type: ignore[valid-type]
+    model: str | None
+    prompt_version: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    cached: bool = strawberry.field(description="Answered from the 24 h cache: no tokens, no cost.")
+    error: str | None = strawberry.field(description="Why the job failed.")
+    attempts: int = strawberry.field(description="How many times a worker started it.")
+    created_at: datetime
+    finished_at: datetime | None
+    applied_at: datetime | None
+
+    @classmethod
+    def from_model(cls, row: models.GenerationJob) -> GenerationJob:
+        return cls(
+            id=to_id(row.id),
+            kind=Kind(row.kind),
+            status=service.JobStatus(row.status),
+            organization=Organization(id=to_id(row.organization_id)),
+            course=Course(id=to_id(row.course_id)) if row.course_id else None,
+            module_id=to_id(row.module_id) if row.module_id else None,
+            requested_by=User(id=strawberry.ID(row.requested_by))
+            if row.requested_by_kind == "user"
+            else None,
+            input=row.input,
+            progress=row.progress,
+            result=result_of(row.kind, row.result),
+            provider=ProviderName(row.provider) if row.provider else None,
+            model=row.model,
+            prompt_version=row.prompt_version,
+            input_tokens=row.input_tokens,
+            output_tokens=row.output_tokens,
+            cost_usd=float(row.cost_usd or Decimal(0)),
+            cached=row.cached,
+            error=row.error,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            finished_at=row.finished_at,
+            applied_at=row.applied_at,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
+        """The requester, site admins, and those who manage the organization's courses; null otherwise."""
+        key = to_uuid(id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        row = await info.context.loaders.job_by_id.load(key)
+        if row is None or not await service.can_view(info.context, info.context.meta, row):
+            return None
+        return cls.from_model(row)
+
+
+@strawberry.type(description="One step of a job, in order. Replayed after `after`, then live.")
+class GenerationEvent:
+    seq: int
+    at: datetime
+    status: GenerationStatus  # type: ignore[valid-type]
+    progress: int
+    message: str
+    partial: str = strawberry.field(
+        description="Text the model wrote since the previous event (concatenate to follow along); a new "
+        "attempt starts over."
+    )
+
+
+@strawberry.type(description="Tokens and cost of finished jobs of an organization, per provider and model.")
+class GenerationUsage:
+    organization_id: strawberry.ID
+    provider: GenerationProvider  # type: ignore[valid-type]
+    model: str
+    jobs: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+# --- inputs and results -------------------------------------------------------------------------------
+
+
+@strawberry.input
+class GenerateSyllabusInput:
+    organization_id: strawberry.ID
+    title: str
+    audience: str
+    duration_weeks: int
+    difficulty: SyllabusDifficulty = service.Difficulty.BEGINNER  # type: ignore[valid-type]
+    course_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A course it is for, if any."
+    )
+
+
+@strawberry.input(description="Course data lives in the courses domain: pass the titles and topics to use.")
+class ModuleContentInput:
+    organization_id: strawberry.ID
+    course_id: strawberry.ID
+    module_id: strawberry.ID
+    course_title: str
+    module_title: str
+    topics: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class GenerateSlidesInput(ModuleContentInput):
+    pass
+
+
+@strawberry.input
+class GenerateExercisesInput(ModuleContentInput):
+    count: int = 3
+    language: str = "python"
+
+
+@strawberry.input
+class GenerateQuizInput(ModuleContentInput):
+    question_count: int = 10
+    question_types: list[str] = strawberry.field(default_factory=lambda: ["MULTIPLE_CHOICE"])
+
+
+@strawberry.input
+class GenerationJobIdInput:
+    job_id: strawberry.ID
+
+
+@strawberry.input
+class GenerationJobFilter:
+    organization_id: strawberry.ID | None = None
+    course_id: strawberry.ID | None = None
+    status: GenerationStatus | None = None  # type: ignore[valid-type]
+    kind: GenerationKind | None = None  # type: ignore[valid-type]
+
+
+@strawberry.type
+class GenerationJobSuccess:
+    job: GenerationJob
+
+
+GenerateResult = Annotated[
+    GenerationJobSuccess | ValidationError | ForbiddenError | NotFoundError | BudgetExceededError,
+    strawberry.union("GenerateResult"),
+]
+CancelGenerationJobResult = Annotated[
+    GenerationJobSuccess | ConflictError | ForbiddenError | NotFoundError | ValidationError,
+    strawberry.union("CancelGenerationJobResult"),
+]
+ApplyGenerationResultResult = Annotated[
+    GenerationJobSuccess | ConflictError | ForbiddenError | NotFoundError | ValidationError,
+    strawberry.union("ApplyGenerationResultResult"),
+]
+
+
+def uuid_or_none(value: Any) -> uuid.UUID | None:
+    return to_uuid(value) if value is not None else None

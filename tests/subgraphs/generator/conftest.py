@@ -1,0 +1,109 @@
+"""Fixtures of the generator subgraph: its ASGI app, a GraphQL client, statement counting on its engine,
+an organization with members of every role (tests/subgraphs/organizations/factories.py), the fake
+Anthropic server, and an in-process worker runtime."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from subgraphs.core.live import LiveHub
+from subgraphs.core.settings import Settings
+from subgraphs.generator.worker import WorkerRuntime
+from tests.conftest import GraphQLClient, QueryCounter
+from tests.contracts.conftest import anthropic_server, anthropic_server_session  # noqa: F401 - fixtures
+from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
+from tests.subgraphs.organizations.factories import Caller, Minter
+
+
+@pytest.fixture(scope="session")
+async def generator_app(database: None, settings: Settings) -> AsyncIterator[Any]:
+    from subgraphs.generator.app import create_app
+    from subgraphs.users.keys import SigningKeys
+
+    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture(scope="session")
+def gen_runtime(generator_app: Any) -> Any:
+    return generator_app.state.runtime
+
+
+@pytest.fixture
+async def gen_http(generator_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=generator_app, client=("127.0.0.1", 50006))
+    async with httpx.AsyncClient(transport=transport, base_url="http://generator.test") as client:
+        yield client
+
+
+@pytest.fixture
+def gen_gql(gen_http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(gen_http)
+
+
+@pytest.fixture
+def gen_count_queries(gen_runtime: Any) -> Any:
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+        event.listen(gen_runtime.engine.sync_engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(gen_runtime.engine.sync_engine, "before_cursor_execute", counter)
+
+    return counting
+
+
+@dataclass
+class School:
+    org: str
+    admin: Caller
+    instructor: Caller
+    instructor2: Caller
+    student: Caller
+    outsider: Caller  # admin of another organization
+    site_admin: Caller
+
+
+@pytest.fixture
+async def school(minter: Minter) -> School:  # noqa: F811
+    admin = await minter.user("student")
+    org = await minter.organization(admin, name="Generation School")
+    other_admin = await minter.user("student")
+    await minter.organization(other_admin, name="Other School")
+    return School(
+        org=org,
+        admin=admin,
+        instructor=await minter.member(org, "instructor"),
+        instructor2=await minter.member(org, "instructor"),
+        student=await minter.member(org, "student", platform_role="instructor"),
+        outsider=other_admin,
+        site_admin=await minter.user("site_admin"),
+    )
+
+
+@pytest.fixture
+def worker_runtime(gen_runtime: Any, settings: Settings) -> Any:
+    """A worker-side runtime (what `coursegraph worker` builds), with generator settings overridable."""
+
+    def make(**generator: Any) -> WorkerRuntime:
+        tuned = settings.model_copy(update={"generator": settings.generator.model_copy(update=generator)})
+        return WorkerRuntime(tuned, gen_runtime.sessionmaker, gen_runtime.redis, LiveHub(gen_runtime.redis))
+
+    return make
+
+
+@pytest.fixture
+def title() -> str:
+    """A course title no other test uses (results are cached by normalized input)."""
+    return f"Course {uuid.uuid4().hex[:8]}"
