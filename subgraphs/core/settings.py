@@ -146,6 +146,11 @@ class GeneratorSettings(BaseModel):
     # Empty: the SDK's default (https://api.anthropic.com); tests point it at a local fake server.
     base_url: str = ""
     model: str = "claude-sonnet-4-5"
+    # An OpenAI-compatible Chat Completions server (e.g. a local inference server), tried after Anthropic.
+    # Empty: not used.
+    openai_base_url: str = ""
+    openai_api_key: str = ""
+    openai_model: str = ""
     max_tokens: int = 8192
     timeout_seconds: float = 120.0
     # Retries of one call on 429 / 529 / connection errors (jittered backoff honouring retry-after).

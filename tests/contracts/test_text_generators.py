@@ -27,6 +27,7 @@ from subgraphs.generator.providers.base import (
 )
 from subgraphs.generator.providers.chain import CircuitBreaker, ProviderChain
 from subgraphs.generator.providers.offline import OfflineGenerator, draft
+from subgraphs.generator.providers.openai_compat import OpenAICompatibleGenerator
 from subgraphs.generator.results import Kind
 from tests.fakes.anthropic_server import MODEL, FakeAnthropic, Reply
 
@@ -90,7 +91,20 @@ def request_for(kind: Kind) -> GenerationRequest:
     )
 
 
-@pytest.fixture(params=["anthropic", "offline"])
+def openai_settings(server: FakeAnthropic, **overrides: Any) -> GeneratorSettings:
+    values = {
+        "openai_base_url": server.url + "/v1",
+        "openai_api_key": "sk-local",
+        "openai_model": "local-7b",
+        "retries": 3,
+        "retry_base_seconds": 0.01,
+        "retry_max_seconds": 30,
+        **overrides,
+    }
+    return GeneratorSettings(**values)
+
+
+@pytest.fixture(params=["anthropic", "openai_compatible", "offline"])
 def make_generator(request: pytest.FixtureRequest) -> Callable[[Kind], TextGenerator]:
     """A generator answering with a valid draft of the asked kind."""
     if request.param == "offline":
@@ -99,6 +113,8 @@ def make_generator(request: pytest.FixtureRequest) -> Callable[[Kind], TextGener
 
     def make(kind: Kind) -> TextGenerator:
         server.default = lambda body: Reply.of_text(draft(kind, INPUTS[kind]))
+        if request.param == "openai_compatible":
+            return OpenAICompatibleGenerator(openai_settings(server), sleep=RecordingSleep())
         return AnthropicGenerator(anthropic_settings(server), sleep=RecordingSleep())
 
     return make
@@ -310,3 +326,71 @@ def test_breaker_half_opens_after_the_reset_time():
     assert breaker.open
     breaker.success()
     assert not breaker.open
+
+
+# --- the OpenAI-compatible provider against the same server ------------------------------------
+
+
+async def test_openai_compatible_sends_system_model_and_streams(anthropic_server: FakeAnthropic):
+    anthropic_server.script(
+        Reply.of_text(draft(Kind.QUIZ, INPUTS[Kind.QUIZ]), input_tokens=40, output_tokens=20)
+    )
+    generator = OpenAICompatibleGenerator(openai_settings(anthropic_server), sleep=RecordingSleep())
+    outcome = await generate(generator, Kind.QUIZ, INPUTS[Kind.QUIZ], reask_attempts=0)
+    assert outcome.provider is ProviderName.OPENAI_COMPATIBLE
+    assert (outcome.input_tokens, outcome.output_tokens) == (40, 20)
+    [body] = anthropic_server.requests
+    assert body["model"] == "local-7b" and body["stream"] is True
+    assert body["messages"][0] == {"role": "system", "content": prompts.SYSTEM}
+
+
+async def test_openai_compatible_retries_429_after_retry_after_and_truncation(
+    anthropic_server: FakeAnthropic,
+):
+    text = draft(Kind.SLIDES, INPUTS[Kind.SLIDES])
+    anthropic_server.script(
+        Reply.error(429, retry_after=3), Reply.truncated(text, after_chunks=2), Reply.of_text(text)
+    )
+    sleep = RecordingSleep()
+    generator = OpenAICompatibleGenerator(openai_settings(anthropic_server), sleep=sleep)
+    chunks = [c async for c in generator.stream(request_for(Kind.SLIDES))]
+    assert len(anthropic_server.requests) == 3 and 3.0 <= sleep.waits[0] <= 3.5 and len(sleep.waits) == 2
+    restart = next(i for i, c in enumerate(chunks) if isinstance(c, Restart))
+    assert "".join(c.text for c in chunks[restart:] if isinstance(c, TextDelta)) == text
+
+
+async def test_openai_compatible_gives_up_and_refuses_like_anthropic(anthropic_server: FakeAnthropic):
+    anthropic_server.default = lambda body: Reply.error(503)
+    generator = OpenAICompatibleGenerator(
+        openai_settings(anthropic_server, retries=1), sleep=RecordingSleep()
+    )
+    with pytest.raises(ProviderError, match="after 2 attempts"):
+        await generate(generator, Kind.QUIZ, INPUTS[Kind.QUIZ], reask_attempts=0)
+    anthropic_server.reset()
+    anthropic_server.script(Reply.error(401, error_type="authentication_error"))
+    with pytest.raises(ProviderError, match="refused"):
+        await generate(generator, Kind.QUIZ, INPUTS[Kind.QUIZ], reask_attempts=0)
+    assert len(anthropic_server.requests) == 1
+
+
+async def test_chain_goes_anthropic_then_openai_compatible_then_offline(anthropic_server: FakeAnthropic):
+    from subgraphs.generator.providers.chain import build_chain
+
+    text = draft(Kind.QUIZ, INPUTS[Kind.QUIZ])
+    settings = GeneratorSettings(
+        anthropic_api_key="sk-test",
+        base_url=anthropic_server.url,
+        model=MODEL,
+        retries=0,
+        openai_base_url=anthropic_server.url + "/v1",
+        openai_model="local-7b",
+    )
+    chain = build_chain(settings)
+    assert [p.name for p in chain.providers] == ["ANTHROPIC", "OPENAI_COMPATIBLE", "OFFLINE"]
+    anthropic_server.script(Reply.error(529), Reply.of_text(text))
+    outcome = await generate(chain, Kind.QUIZ, INPUTS[Kind.QUIZ], reask_attempts=0)
+    assert outcome.provider is ProviderName.OPENAI_COMPATIBLE and outcome.result == json.loads(text)
+    assert [("messages" in r and r["messages"][0]["role"]) for r in anthropic_server.requests] == [
+        "user",
+        "system",
+    ]

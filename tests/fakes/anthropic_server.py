@@ -1,4 +1,5 @@
-"""A local HTTP server speaking Anthropic's Messages API, for tests (the real API is a paid external service).
+"""A local HTTP server speaking Anthropic's Messages API (and OpenAI's streaming Chat Completions API, for
+the OpenAI-compatible provider), for tests: the real APIs are paid external services.
 
 `POST /v1/messages`, non-streaming (JSON) and streaming (SSE: message_start, content_block_start,
 content_block_delta(text_delta)..., content_block_stop, message_delta(usage), message_stop). Each test
@@ -202,9 +203,46 @@ class FakeAnthropic:
         )
         yield _sse("message_stop", {"type": "message_stop"})
 
+    async def _chat_completions(self, request: Request) -> Response:
+        """OpenAI's Chat Completions API, streaming only (the OpenAI-compatible provider streams)."""
+        body = await request.json()
+        reply = self._next(body)
+        if reply.status != 200:
+            return JSONResponse(
+                {"error": {"type": reply.error_type, "message": f"scripted {reply.status}"}},
+                status_code=reply.status,
+                headers=reply.headers,
+            )
+        prompt_chars = sum(len(str(m["content"])) for m in body["messages"])
+        usage = {
+            "prompt_tokens": reply.input_tokens or max(1, prompt_chars // 4),
+            "completion_tokens": reply.output_tokens or max(1, len(reply.text) // 4),
+        }
+        return StreamingResponse(
+            self._chat_stream(reply, usage, str(body["model"])), media_type="text/event-stream"
+        )
+
+    async def _chat_stream(self, reply: Reply, usage: dict[str, int], model: str) -> AsyncIterator[bytes]:
+        base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion.chunk", "model": model}
+        chunks = [reply.text[i : i + reply.chunk_chars] for i in range(0, len(reply.text), reply.chunk_chars)]
+        for n, chunk in enumerate(chunks):
+            if reply.truncate_after_chunks is not None and n >= reply.truncate_after_chunks:
+                return  # no final chunk, no [DONE]
+            if reply.seconds_per_chunk:
+                await asyncio.sleep(reply.seconds_per_chunk)
+            event = {**base, "choices": [{"index": 0, "delta": {"content": chunk}, "finish_reason": None}]}
+            yield b"data: " + orjson.dumps(event) + b"\n\n"
+        yield b"data: " + orjson.dumps({**base, "choices": [], "usage": usage}) + b"\n\n"
+        yield b"data: [DONE]\n\n"
+
     # --- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> FakeAnthropic:
-        app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
+        app = Starlette(
+            routes=[
+                Route("/v1/messages", self._messages, methods=["POST"]),
+                Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
+            ]
+        )
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="fake-anthropic", daemon=True)

@@ -1,4 +1,5 @@
-"""The provider chain: Anthropic (when a key is configured) → OFFLINE, each behind a circuit breaker.
+"""The provider chain: Anthropic (when a key is configured) → OpenAI-compatible (when a base URL is
+configured) → OFFLINE, each behind a circuit breaker.
 
 A provider that raises `ProviderError` (its retries exhausted, or a refused request) records a failure;
 `breaker_failures` consecutive failures open its breaker for `breaker_reset_seconds`, during which the
@@ -110,5 +111,9 @@ def build_chain(settings: GeneratorSettings) -> ProviderChain:
         from subgraphs.generator.providers.anthropic import AnthropicGenerator
 
         providers.append(AnthropicGenerator(settings))
+    if settings.openai_base_url:
+        from subgraphs.generator.providers.openai_compat import OpenAICompatibleGenerator
+
+        providers.append(OpenAICompatibleGenerator(settings))
     providers.append(OfflineGenerator())
     return ProviderChain(providers, settings)
