@@ -547,6 +547,15 @@ async def _finish(
     return True
 
 
+def configured_model(generator: TextGenerator, provider: ProviderName) -> str:
+    """The configured model name of the provider that answered: the cache key uses it (the API may answer
+    with a dated model id for an alias; submissions only know the configured name)."""
+    for candidate in getattr(generator, "providers", None) or [generator]:
+        if candidate.name == provider:
+            return candidate.model
+    return generator.model
+
+
 async def run_job(runtime: Any, generator: TextGenerator, job_id: uuid.UUID) -> JobStatus | None:
     """Run one job to its end if it is ours to run. Returns its final status, or None if not run here."""
     settings: GeneratorSettings = runtime.settings.generator
@@ -696,7 +705,7 @@ async def run_job(runtime: Any, generator: TextGenerator, job_id: uuid.UUID) -> 
     if not finished:
         return None
     await cache.set(
-        cache_key(kind, outcome.model, job.input),
+        cache_key(kind, configured_model(generator, outcome.provider), job.input),
         {"result": outcome.result, "provider": outcome.provider.value, "model": outcome.model},
         ttl_seconds=settings.cache_ttl_seconds,
     )

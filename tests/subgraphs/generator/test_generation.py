@@ -370,3 +370,29 @@ async def test_the_subscription_replays_after_a_seq_then_ends_with_the_job(
     refused = await schema.subscribe(query, variable_values={"id": job["id"]}, context_value=context)
     first = await refused.__anext__() if hasattr(refused, "__anext__") else refused
     assert first.errors and first.errors[0].extensions["code"] == "FORBIDDEN"
+
+
+async def test_the_cache_key_uses_the_configured_model_not_the_dated_id_the_api_answers(
+    gen_gql, gen_runtime, school, title, worker_runtime, anthropic_server
+):
+    from subgraphs.generator.providers.chain import ProviderChain
+    from tests.contracts.test_text_generators import anthropic_settings
+
+    settings = anthropic_settings(anthropic_server, model="claude-alias")
+    chain = ProviderChain(
+        [AnthropicGenerator(settings, sleep=RecordingSleep()), OfflineGenerator()], settings
+    )
+    anthropic_server.default = lambda body: Reply.of_text(
+        draft(Kind.SYLLABUS, {"title": title, "duration_weeks": 4})
+    )
+    gen_runtime.extras["generator"] = chain  # what the subgraph uses for the cache key at submission
+    try:
+        job = await submit(gen_gql, school.instructor, school.org, title)
+        assert await service.run_job(worker_runtime(), chain, uuid.UUID(job["id"])) == "SUCCEEDED"
+        done = (await gen_gql(JOB, {"id": job["id"]}, token=school.instructor.token))["data"]["generationJob"]
+        assert done["model"] == MODEL, "the model the API reported is recorded"
+        again = await submit(gen_gql, school.instructor, school.org, title)
+        assert again["cached"] is True and again["model"] == MODEL
+        assert len(anthropic_server.requests) == 1
+    finally:
+        del gen_runtime.extras["generator"]
