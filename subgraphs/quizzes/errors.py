@@ -15,6 +15,7 @@ class QuizErrorCode(StrEnum):
     ALREADY_SUBMITTED = "ALREADY_SUBMITTED"
     QUESTION_NOT_IN_QUIZ = "QUESTION_NOT_IN_QUIZ"
     TIME_UP = "TIME_UP"
+    HAS_ATTEMPTS = "HAS_ATTEMPTS"
 
 
 class NotPublishable(Conflict):
@@ -50,6 +51,11 @@ class QuestionNotInQuiz(Conflict):
 class TimeUp(Conflict):
     default_code = QuizErrorCode.TIME_UP.value
     default_message = "The time limit of this attempt has passed: submit it."
+
+
+class HasAttempts(Conflict):
+    default_code = QuizErrorCode.HAS_ATTEMPTS.value
+    default_message = "Students have attempted this quiz: unpublish it instead (their results stay)."
 
 
 QUIZZES_ERRORS: tuple[type[DomainError], ...] = ()

@@ -83,6 +83,9 @@ class Loaders:
     my_attempts_by_quiz_id: DataLoader[Any, list[QuizAttempt]]
     my_enrollment_status_by_course_id: DataLoader[Any, str | None]
     attempts_page_by_user_id: DataLoader[Any, Page]
+    # One shared read of the viewer's memberships per request: concurrent resolvers all wait on the SAME
+    # future and so continue in the same tick, which keeps their own loads in one batch.
+    memberships_by_user_id: DataLoader[Any, Any]
 
 
 def build_loaders(context: Context) -> Loaders:
@@ -119,6 +122,9 @@ def build_loaders(context: Context) -> Loaders:
         status = dict(rows)
         return [status.get(c) for c in course_ids]
 
+    async def memberships(user_ids: Sequence[Any]) -> list[Any]:
+        return [await context.memberships.of(u) for u in user_ids]
+
     return Loaders(
         quiz_by_id=by_key_loader(context, Quiz, Quiz.id),
         attempt_by_id=by_key_loader(context, QuizAttempt, QuizAttempt.id),
@@ -132,4 +138,5 @@ def build_loaders(context: Context) -> Loaders:
         my_attempts_by_quiz_id=DataLoader(load_fn=my_attempts),
         my_enrollment_status_by_course_id=DataLoader(load_fn=my_enrollments),
         attempts_page_by_user_id=attempts_page_by_user_loader(context),
+        memberships_by_user_id=DataLoader(load_fn=memberships),
     )

@@ -161,7 +161,9 @@ class Mutation:
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(
-        authenticated=True, policy=MANAGE, description="Deletes its attempts too."
+        authenticated=True,
+        policy=MANAGE,
+        description="Only a quiz nobody attempted (unpublish it otherwise).",
     )
     async def delete_quiz(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuizResult:  # type: ignore[valid-type]
         row = await service.delete_quiz(

@@ -29,6 +29,7 @@ from subgraphs.core.rbac import Memberships, Permission, authorize, permitted
 from subgraphs.quizzes.errors import (
     AlreadySubmitted,
     AttemptsExhausted,
+    HasAttempts,
     NotEnrolled,
     NotPublishable,
     QuestionNotInQuiz,
@@ -326,6 +327,10 @@ async def publish_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, pu
 async def delete_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Quiz:
     async with runtime.transaction() as session:
         quiz = await _quiz_for_change(runtime, meta, session, id)
+        if await session.scalar(
+            select(func.count()).select_from(QuizAttempt).where(QuizAttempt.quiz_id == id)
+        ):
+            raise HasAttempts()
         emit(session, Outbox, _quiz_event(meta, "deleted", quiz))
         await session.execute(delete(Quiz).where(Quiz.id == id))
     return quiz

@@ -319,3 +319,29 @@ async def test_authoring_bad_input_is_typed_and_writes_nothing(
         "updateQuiz",
     )
     assert limited["fieldErrors"][0]["field"] == "input.timeLimitSeconds"
+
+
+async def test_a_quiz_with_attempts_is_not_deleted(quizzes_gql, courses, projector, quizzes_runtime):
+    from tests.subgraphs.quizzes.queries import mutation
+
+    delete_quiz = mutation("deleteQuiz", "QuizIdInput", "DeleteQuizItemSuccess { id }")
+    room = await classroom(courses, projector, quizzes_runtime)
+    spare = await classroom(courses, projector, quizzes_runtime)
+    await start(quizzes_gql, room.quiz_id, room.school.student.token)
+    refused = result(
+        await quizzes_gql(
+            delete_quiz, {"input": {"id": str(room.quiz_id)}}, token=room.school.instructor.token
+        ),
+        "deleteQuiz",
+    )
+    assert refused["code"] == "HAS_ATTEMPTS"
+    deleted = result(
+        await quizzes_gql(
+            delete_quiz, {"input": {"id": str(spare.quiz_id)}}, token=spare.school.instructor.token
+        ),
+        "deleteQuiz",
+    )
+    assert deleted == {"__typename": "DeleteQuizItemSuccess", "id": str(spare.quiz_id)}
+    async with quizzes_runtime.transaction() as session:
+        assert await session.get(Quiz, room.quiz_id) is not None
+        assert await session.get(Quiz, spare.quiz_id) is None
