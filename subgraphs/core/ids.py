@@ -26,5 +26,10 @@ def parse_id(value: Any, field: str) -> uuid.UUID:
     return parsed
 
 
+def parse_optional_id(value: Any, field: str) -> uuid.UUID | None:
+    """None for an omitted optional id, else as `parse_id`."""
+    return None if value is None else parse_id(value, field)
+
+
 def to_id(value: Any) -> strawberry.ID:
     return strawberry.ID(str(value))

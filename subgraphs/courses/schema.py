@@ -7,11 +7,9 @@ re-checks with core.rbac.authorize.
 
 from __future__ import annotations
 
-import uuid
-
 import strawberry
 
-from subgraphs.core.errors import InvalidInput
+from subgraphs.core.ids import parse_optional_id
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.schema import build_schema
 from subgraphs.courses import service
@@ -75,15 +73,6 @@ from subgraphs.courses.types import (
 )
 
 
-def parse_id(value: strawberry.ID | None, field: str) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise InvalidInput({field: "Not a valid id."}) from exc
-
-
 def _enum(value: object) -> object:
     return getattr(value, "value", value)
 
@@ -115,9 +104,9 @@ class Query:
         row = await service.get_course(
             info.context.runtime,
             info.context.meta,
-            id=parse_id(id, "id"),
+            id=parse_optional_id(id, "id"),
             slug=slug,
-            organization_id=parse_id(organization_id, "organizationId"),
+            organization_id=parse_optional_id(organization_id, "organizationId"),
         )
         return Course.from_model(row) if row else None
 
@@ -139,12 +128,12 @@ class Query:
             info.context.runtime,
             info.context.meta,
             filter=service.CourseFilter(
-                organization_id=parse_id(f.organization_id, "filter.organizationId"),
+                organization_id=parse_optional_id(f.organization_id, "filter.organizationId"),
                 status=service.CourseStatus(_enum(f.status)) if f.status else None,
                 category=f.category,
                 difficulty=service.Difficulty(_enum(f.difficulty)) if f.difficulty else None,
                 search=f.search,
-                instructor_id=parse_id(f.instructor_id, "filter.instructorId"),
+                instructor_id=parse_optional_id(f.instructor_id, "filter.instructorId"),
             ),
             order_by=service.CourseOrder(_enum(order_by)),
             first=first,
@@ -190,7 +179,7 @@ class Mutation:
         row = await service.create_course(
             ctx.runtime,
             ctx.meta,
-            organization_id=parse_id(input.organization_id, "input.organizationId"),
+            organization_id=parse_optional_id(input.organization_id, "input.organizationId"),
             **fields,
         )
         return CourseSuccess(course=Course.from_model(row))
@@ -201,7 +190,7 @@ class Mutation:
     async def update_course(self, info: strawberry.Info, input: UpdateCourseInput) -> UpdateCourseResult:  # type: ignore[valid-type]
         ctx = info.context
         row = await service.update_course(
-            ctx.runtime, ctx.meta, id=parse_id(input.id, "input.id"), **_course_fields(input)
+            ctx.runtime, ctx.meta, id=parse_optional_id(input.id, "input.id"), **_course_fields(input)
         )
         return CourseSuccess(course=Course.from_model(row))
 
@@ -210,21 +199,21 @@ class Mutation:
     )
     async def publish_course(self, info: strawberry.Info, input: CourseIdInput) -> PublishCourseResult:  # type: ignore[valid-type]
         row = await service.publish_course(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
         )
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=PUBLISH, description="Published -> draft.")
     async def unpublish_course(self, info: strawberry.Info, input: CourseIdInput) -> UnpublishCourseResult:  # type: ignore[valid-type]
         row = await service.unpublish_course(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
         )
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE, description="Read-only from now on.")
     async def archive_course(self, info: strawberry.Info, input: CourseIdInput) -> ArchiveCourseResult:  # type: ignore[valid-type]
         row = await service.archive_course(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
         )
         return CourseSuccess(course=Course.from_model(row))
 
@@ -233,7 +222,7 @@ class Mutation:
     )
     async def delete_course(self, info: strawberry.Info, input: CourseIdInput) -> DeleteCourseResult:  # type: ignore[valid-type]
         row = await service.delete_course(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
         )
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
@@ -242,7 +231,7 @@ class Mutation:
         row = await service.create_module(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_id(input.course_id, "input.courseId"),
+            course_id=parse_optional_id(input.course_id, "input.courseId"),
             title=input.title,
         )
         return ModuleSuccess(module=Module.from_model(row))
@@ -250,14 +239,17 @@ class Mutation:
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def update_module(self, info: strawberry.Info, input: UpdateModuleInput) -> UpdateModuleResult:  # type: ignore[valid-type]
         row = await service.update_module(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id"), title=input.title
+            info.context.runtime,
+            info.context.meta,
+            id=parse_optional_id(input.id, "input.id"),
+            title=input.title,
         )
         return ModuleSuccess(module=Module.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE, description="Deletes its lessons too.")
     async def delete_module(self, info: strawberry.Info, input: DeleteInput) -> DeleteModuleResult:  # type: ignore[valid-type]
         row = await service.delete_module(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
         )
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
@@ -268,7 +260,7 @@ class Mutation:
         row = await service.reorder_modules(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_id(input.course_id, "input.courseId"),
+            course_id=parse_optional_id(input.course_id, "input.courseId"),
             module_ids=list(input.module_ids),
         )
         return CourseSuccess(course=Course.from_model(row))
@@ -278,7 +270,7 @@ class Mutation:
         row = await service.create_lesson(
             info.context.runtime,
             info.context.meta,
-            module_id=parse_id(input.module_id, "input.moduleId"),
+            module_id=parse_optional_id(input.module_id, "input.moduleId"),
             title=input.title,
             body=input.body,
         )
@@ -289,7 +281,7 @@ class Mutation:
         row = await service.update_lesson(
             info.context.runtime,
             info.context.meta,
-            id=parse_id(input.id, "input.id"),
+            id=parse_optional_id(input.id, "input.id"),
             title=input.title,
             body=input.body,
         )
@@ -298,7 +290,7 @@ class Mutation:
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def delete_lesson(self, info: strawberry.Info, input: DeleteInput) -> DeleteLessonResult:  # type: ignore[valid-type]
         row = await service.delete_lesson(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
         )
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
@@ -309,7 +301,7 @@ class Mutation:
         row = await service.reorder_lessons(
             info.context.runtime,
             info.context.meta,
-            module_id=parse_id(input.module_id, "input.moduleId"),
+            module_id=parse_optional_id(input.module_id, "input.moduleId"),
             lesson_ids=list(input.lesson_ids),
         )
         return ModuleSuccess(module=Module.from_model(row))
@@ -321,7 +313,7 @@ class Mutation:
         row = await service.create_exercise(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_id(input.course_id, "input.courseId"),
+            course_id=parse_optional_id(input.course_id, "input.courseId"),
             **_exercise_fields(input),
         )
         return ExerciseSuccess(exercise=Exercise.from_model(row))
@@ -333,7 +325,7 @@ class Mutation:
         row = await service.update_exercise(
             info.context.runtime,
             info.context.meta,
-            id=parse_id(input.id, "input.id"),
+            id=parse_optional_id(input.id, "input.id"),
             **_exercise_fields(input),
         )
         return ExerciseSuccess(exercise=Exercise.from_model(row))
@@ -341,7 +333,7 @@ class Mutation:
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def delete_exercise(self, info: strawberry.Info, input: DeleteInput) -> DeleteExerciseResult:  # type: ignore[valid-type]
         row = await service.delete_exercise(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
         )
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
@@ -350,7 +342,9 @@ class Mutation:
     )
     async def enroll(self, info: strawberry.Info, input: EnrollInput) -> EnrollResult:  # type: ignore[valid-type]
         row = await service.enroll(
-            info.context.runtime, info.context.meta, course_id=parse_id(input.course_id, "input.courseId")
+            info.context.runtime,
+            info.context.meta,
+            course_id=parse_optional_id(input.course_id, "input.courseId"),
         )
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
@@ -361,7 +355,7 @@ class Mutation:
         row = await service.drop_enrollment(
             info.context.runtime,
             info.context.meta,
-            enrollment_id=parse_id(input.enrollment_id, "input.enrollmentId"),
+            enrollment_id=parse_optional_id(input.enrollment_id, "input.enrollmentId"),
         )
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
@@ -374,7 +368,9 @@ class Mutation:
         self, info: strawberry.Info, input: CompleteLessonInput
     ) -> CompleteLessonResult:  # type: ignore[valid-type]
         row = await service.complete_lesson(
-            info.context.runtime, info.context.meta, lesson_id=parse_id(input.lesson_id, "input.lessonId")
+            info.context.runtime,
+            info.context.meta,
+            lesson_id=parse_optional_id(input.lesson_id, "input.lessonId"),
         )
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
@@ -387,7 +383,7 @@ class Mutation:
         row = await service.submit_feedback(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_id(input.course_id, "input.courseId"),
+            course_id=parse_optional_id(input.course_id, "input.courseId"),
             rating=input.rating,
             comment=input.comment,
         )

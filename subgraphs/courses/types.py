@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
 
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import Connection, Edge, PageInfo, encode_cursor
 from subgraphs.core.rbac import permitted
 from subgraphs.courses import models, service
@@ -23,17 +23,6 @@ Visibility = strawberry.enum(
 EnrollmentStatus = strawberry.enum(service.EnrollmentStatus, name="EnrollmentStatus")
 LabIde = strawberry.enum(service.LabIde, name="LabIde", description="The IDE a lab opens for an exercise.")
 CourseOrder = strawberry.enum(service.CourseOrder, name="CourseOrder")
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
-def _id(value: Any) -> strawberry.ID:
-    return strawberry.ID(str(value))
 
 
 def page_connection(page: Any, to_node: Any) -> Connection:
@@ -74,7 +63,7 @@ class Organization:
     async def courses(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> Connection[Course]:
-        key = _uuid(self.id)
+        key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:
             return page_connection(_empty(), Course.from_model)
         page = await info.context.loaders.courses_page_by_organization_id.load((key, first, after))
@@ -82,7 +71,7 @@ class Organization:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
-        if _uuid(id) is None or not info.context.principal.is_authenticated:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
             return None
         return cls(id=id)
 
@@ -104,7 +93,7 @@ class User:
     async def enrollments(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> Connection[Enrollment]:
-        key = _uuid(self.id)
+        key = to_uuid(self.id)
         principal = info.context.principal
         if key is None or not (principal.is_site_admin or principal.user_id == key):
             return page_connection(_empty(), Enrollment.from_model)
@@ -117,7 +106,7 @@ class User:
     async def taught_courses(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> Connection[Course]:
-        key = _uuid(self.id)
+        key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:
             return page_connection(_empty(), Course.from_model)
         page = await info.context.loaders.courses_page_by_instructor_id.load((key, first, after))
@@ -125,7 +114,7 @@ class User:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
-        if _uuid(id) is None or not info.context.principal.is_authenticated:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
             return None
         return cls(id=id)
 
@@ -157,11 +146,11 @@ class Course:
 
     @strawberry.field
     def instructor(self) -> User:
-        return User(id=_id(self._row.instructor_id))
+        return User(id=to_id(self._row.instructor_id))
 
     @strawberry.field
     def organization(self) -> Organization:
-        return Organization(id=_id(self._row.organization_id))
+        return Organization(id=to_id(self._row.organization_id))
 
     @strawberry.field(description="In order (bounded: at most 100).")
     async def modules(self, info: strawberry.Info) -> list[Module]:
@@ -201,7 +190,7 @@ class Course:
     @classmethod
     def from_model(cls, row: models.Course) -> Course:
         return cls(
-            id=_id(row.id),
+            id=to_id(row.id),
             title=row.title,
             slug=row.slug,
             description=row.description,
@@ -220,7 +209,7 @@ class Course:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
         """Null unless the caller may see the course (or is enrolled in it)."""
-        key = _uuid(id)
+        key = to_uuid(id)
         principal = info.context.principal
         if key is None or not principal.is_authenticated:
             return None
@@ -247,7 +236,7 @@ class Module:
 
     @classmethod
     def from_model(cls, row: models.Module) -> Module:
-        return cls(id=_id(row.id), title=row.title, position=row.position, _row=row)
+        return cls(id=to_id(row.id), title=row.title, position=row.position, _row=row)
 
 
 @strawberry.type
@@ -260,7 +249,7 @@ class Lesson:
 
     @strawberry.field
     def module_id(self) -> strawberry.ID:
-        return _id(self._row.module_id)
+        return to_id(self._row.module_id)
 
     @strawberry.field(description="Whether you completed this lesson.")
     async def completed(self, info: strawberry.Info) -> bool:
@@ -269,7 +258,7 @@ class Lesson:
 
     @classmethod
     def from_model(cls, row: models.Lesson) -> Lesson:
-        return cls(id=_id(row.id), title=row.title, body=row.body, position=row.position, _row=row)
+        return cls(id=to_id(row.id), title=row.title, body=row.body, position=row.position, _row=row)
 
 
 @strawberry.federation.type(keys=["id"], description="A hands-on exercise of a course, done in a lab.")
@@ -300,7 +289,7 @@ class Exercise:
     @classmethod
     def from_model(cls, row: models.Exercise) -> Exercise:
         return cls(
-            id=_id(row.id),
+            id=to_id(row.id),
             title=row.title,
             instructions=row.instructions,
             language=row.language,
@@ -313,7 +302,7 @@ class Exercise:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Exercise | None:
-        key = _uuid(id)
+        key = to_uuid(id)
         if key is None or not info.context.principal.is_authenticated:
             return None
         row = await info.context.loaders.exercise_by_id.load(key)
@@ -337,7 +326,7 @@ class Enrollment:
 
     @strawberry.field
     def user(self) -> User:
-        return User(id=_id(self._row.user_id))
+        return User(id=to_id(self._row.user_id))
 
     @strawberry.field
     async def course(self, info: strawberry.Info) -> Course:
@@ -346,12 +335,12 @@ class Enrollment:
     @strawberry.field(description="Lessons completed in this enrollment.")
     async def completed_lesson_ids(self, info: strawberry.Info) -> list[strawberry.ID]:
         done = await info.context.loaders.my_completed_lesson_ids_by_enrollment_id.load(self._row.id)
-        return [_id(x) for x in sorted(done, key=str)]
+        return [to_id(x) for x in sorted(done, key=str)]
 
     @classmethod
     def from_model(cls, row: models.Enrollment) -> Enrollment:
         return cls(
-            id=_id(row.id),
+            id=to_id(row.id),
             status=service.EnrollmentStatus(row.status),
             progress_percent=row.progress_percent,
             enrolled_at=row.enrolled_at,
@@ -363,7 +352,7 @@ class Enrollment:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Enrollment | None:
         """The student themself, site admins, and instructors/admins of the course's organization."""
-        key = _uuid(id)
+        key = to_uuid(id)
         principal = info.context.principal
         if key is None or not principal.is_authenticated:
             return None
@@ -386,12 +375,12 @@ class CourseFeedback:
 
     @strawberry.field
     def author(self) -> User:
-        return User(id=_id(self._row.user_id))
+        return User(id=to_id(self._row.user_id))
 
     @classmethod
     def from_model(cls, row: models.CourseFeedback) -> CourseFeedback:
         return cls(
-            id=_id(row.id),
+            id=to_id(row.id),
             rating=row.rating,
             comment=row.comment,
             created_at=row.created_at,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import strawberry
 
-from subgraphs.core.errors import InvalidInput
+from subgraphs.core.ids import parse_optional_id
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.schema import build_schema
 from subgraphs.quizzes import service
@@ -48,15 +46,6 @@ from subgraphs.quizzes.types import (
 )
 
 
-def parse_id(value: strawberry.ID | None, field: str) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise InvalidInput({field: "Not a valid id."}) from exc
-
-
 def _spec(q: QuestionInput) -> service.QuestionSpec:
     return service.QuestionSpec(
         type=service.QuestionType(getattr(q.type, "value", q.type)),
@@ -93,7 +82,7 @@ class Query:
         authenticated=True, policy=VIEW, description="One quiz; null when absent or not visible to you."
     )
     async def quiz(self, info: strawberry.Info, id: strawberry.ID) -> Quiz | None:
-        row = await service.get_quiz(info.context.runtime, info.context.meta, id=parse_id(id, "id"))
+        row = await service.get_quiz(info.context.runtime, info.context.meta, id=parse_optional_id(id, "id"))
         return Quiz.from_model(row) if row else None
 
     @strawberry.federation.field(
@@ -113,9 +102,9 @@ class Query:
         return await service.list_attempts(
             info.context.runtime,
             info.context.meta,
-            quiz_id=parse_id(quiz_id, "quizId"),
+            quiz_id=parse_optional_id(quiz_id, "quizId"),
             filter=service.AttemptFilter(
-                user_id=parse_id(f.user_id, "filter.userId"), submitted=f.submitted, passed=f.passed
+                user_id=parse_optional_id(f.user_id, "filter.userId"), submitted=f.submitted, passed=f.passed
             ),
             first=first,
             after=after,
@@ -132,7 +121,7 @@ class Mutation:
         row = await service.create_quiz(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_id(input.course_id, "input.courseId"),
+            course_id=parse_optional_id(input.course_id, "input.courseId"),
             **_quiz_fields(input),
         )
         return QuizSuccess(quiz=Quiz.from_model(row))
@@ -140,7 +129,10 @@ class Mutation:
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def update_quiz(self, info: strawberry.Info, input: UpdateQuizInput) -> UpdateQuizResult:  # type: ignore[valid-type]
         row = await service.update_quiz(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id"), **_quiz_fields(input)
+            info.context.runtime,
+            info.context.meta,
+            id=parse_optional_id(input.id, "input.id"),
+            **_quiz_fields(input),
         )
         return QuizSuccess(quiz=Quiz.from_model(row))
 
@@ -149,14 +141,17 @@ class Mutation:
     )
     async def publish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> PublishQuizResult:  # type: ignore[valid-type]
         row = await service.publish_quiz(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
         )
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def unpublish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> UnpublishQuizResult:  # type: ignore[valid-type]
         row = await service.publish_quiz(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id"), published=False
+            info.context.runtime,
+            info.context.meta,
+            id=parse_optional_id(input.id, "input.id"),
+            published=False,
         )
         return QuizSuccess(quiz=Quiz.from_model(row))
 
@@ -167,7 +162,7 @@ class Mutation:
     )
     async def delete_quiz(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuizResult:  # type: ignore[valid-type]
         row = await service.delete_quiz(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
         )
         return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
 
@@ -178,7 +173,7 @@ class Mutation:
         row = await service.create_question(
             info.context.runtime,
             info.context.meta,
-            quiz_id=parse_id(input.quiz_id, "input.quizId"),
+            quiz_id=parse_optional_id(input.quiz_id, "input.quizId"),
             spec=_spec(input.question),
         )
         return QuestionSuccess(question=Question.from_model(row, True))
@@ -190,7 +185,7 @@ class Mutation:
         row = await service.update_question(
             info.context.runtime,
             info.context.meta,
-            id=parse_id(input.id, "input.id"),
+            id=parse_optional_id(input.id, "input.id"),
             spec=_spec(input.question),
         )
         return QuestionSuccess(question=Question.from_model(row, True))
@@ -198,7 +193,7 @@ class Mutation:
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def delete_question(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuestionResult:  # type: ignore[valid-type]
         row = await service.delete_question(
-            info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id")
+            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
         )
         return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
 
@@ -209,7 +204,7 @@ class Mutation:
         self, info: strawberry.Info, input: StartQuizAttemptInput
     ) -> StartQuizAttemptResult:  # type: ignore[valid-type]
         row = await service.start_attempt(
-            info.context.runtime, info.context.meta, quiz_id=parse_id(input.quiz_id, "input.quizId")
+            info.context.runtime, info.context.meta, quiz_id=parse_optional_id(input.quiz_id, "input.quizId")
         )
         return QuizAttemptSuccess(attempt=QuizAttempt.from_model(row))
 
@@ -221,8 +216,8 @@ class Mutation:
         row = await service.save_answer(
             info.context.runtime,
             info.context.meta,
-            attempt_id=parse_id(input.attempt_id, "input.attemptId"),
-            question_id=parse_id(input.question_id, "input.questionId"),
+            attempt_id=parse_optional_id(input.attempt_id, "input.attemptId"),
+            question_id=parse_optional_id(input.question_id, "input.questionId"),
             answer=service.Answer(choices=a.choices, boolean=a.boolean, text=a.text, number=a.number),
             time_spent_seconds=input.time_spent_seconds,
         )
@@ -235,7 +230,9 @@ class Mutation:
         self, info: strawberry.Info, input: SubmitQuizAttemptInput
     ) -> SubmitQuizAttemptResult:  # type: ignore[valid-type]
         row = await service.submit_attempt(
-            info.context.runtime, info.context.meta, attempt_id=parse_id(input.attempt_id, "input.attemptId")
+            info.context.runtime,
+            info.context.meta,
+            attempt_id=parse_optional_id(input.attempt_id, "input.attemptId"),
         )
         return QuizAttemptSuccess(attempt=QuizAttempt.from_model(row))
 

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
 
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import Connection, Edge, PageInfo, encode_cursor
 from subgraphs.quizzes import models, service
 
 QuizStatus = strawberry.enum(service.QuizStatus, name="QuizStatus")
 QuestionType = strawberry.enum(service.QuestionType, name="QuestionType")
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
-def _id(value: Any) -> strawberry.ID:
-    return strawberry.ID(str(value))
 
 
 def attempts_connection(rows: list[Any], size: int, after: str | None) -> Connection[QuizAttempt]:
@@ -70,7 +59,7 @@ class Course:
         authenticated=True, description="Quizzes of this course you may see (bounded)."
     )
     async def quizzes(self, info: strawberry.Info) -> list[Quiz]:
-        key = _uuid(self.id)
+        key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:
             return []
         rows = await info.context.loaders.quizzes_by_course_id.load(key)
@@ -78,7 +67,7 @@ class Course:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
-        if _uuid(id) is None or not info.context.principal.is_authenticated:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
             return None
         return cls(id=id)
 
@@ -94,7 +83,7 @@ class User:
     async def quiz_attempts(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> Connection[QuizAttempt]:
-        key = _uuid(self.id)
+        key = to_uuid(self.id)
         principal = info.context.principal
         if key is None or not (principal.is_site_admin or principal.user_id == key):
             return attempts_connection([], 0, None)
@@ -103,7 +92,7 @@ class User:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
-        if _uuid(id) is None or not info.context.principal.is_authenticated:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
             return None
         return cls(id=id)
 
@@ -150,7 +139,7 @@ class Question:
     @classmethod
     def from_model(cls, row: models.Question, reveal: bool) -> Question:
         return cls(
-            id=_id(row.id),
+            id=to_id(row.id),
             type=service.QuestionType(row.type),
             prompt=row.prompt,
             options=list(row.options),
@@ -177,7 +166,7 @@ class Quiz:
 
     @strawberry.field
     def course(self) -> Course:
-        return Course(id=_id(self._row.course_id))
+        return Course(id=to_id(self._row.course_id))
 
     @strawberry.field(description="In order (shuffled per student when the quiz says so).")
     async def questions(self, info: strawberry.Info) -> list[Question]:
@@ -203,7 +192,7 @@ class Quiz:
     @classmethod
     def from_model(cls, row: models.Quiz) -> Quiz:
         return cls(
-            id=_id(row.id),
+            id=to_id(row.id),
             title=row.title,
             description=row.description,
             time_limit_seconds=row.time_limit_seconds,
@@ -218,7 +207,7 @@ class Quiz:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Quiz | None:
-        key = _uuid(id)
+        key = to_uuid(id)
         if key is None or not info.context.principal.is_authenticated:
             return None
         row = await info.context.loaders.quiz_by_id.load(key)
@@ -246,7 +235,7 @@ class AttemptAnswer:
         value = row.answer
         first = value[0] if value else None
         return cls(
-            question_id=_id(row.question_id),
+            question_id=to_id(row.question_id),
             choices=[int(v) for v in value]
             if isinstance(first, int) and not isinstance(first, bool)
             else None,
@@ -279,7 +268,7 @@ class QuizAttempt:
 
     @strawberry.field
     def user(self) -> User:
-        return User(id=_id(self._row.user_id))
+        return User(id=to_id(self._row.user_id))
 
     @strawberry.field
     async def quiz(self, info: strawberry.Info) -> Quiz:
@@ -293,7 +282,7 @@ class QuizAttempt:
     @classmethod
     def from_model(cls, row: models.QuizAttempt) -> QuizAttempt:
         return cls(
-            id=_id(row.id),
+            id=to_id(row.id),
             number=row.number,
             started_at=row.started_at,
             deadline_at=row.deadline_at,
@@ -308,7 +297,7 @@ class QuizAttempt:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> QuizAttempt | None:
         """The student themself, site admins, and instructors/admins of the course's organization."""
-        key = _uuid(id)
+        key = to_uuid(id)
         principal = info.context.principal
         if key is None or not principal.is_authenticated:
             return None
