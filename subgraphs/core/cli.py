@@ -307,12 +307,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     from redis.asyncio import Redis
 
     from subgraphs.core.db import create_engine, create_sessionmaker
+    from subgraphs.core.domains import WorkerDeps, worker_tasks
     from subgraphs.core.events import OutboxRelay
     from subgraphs.core.mail import MailConsumer
-    from subgraphs.generator.worker import GenerationWorker
-    from subgraphs.organizations.audit import AuditConsumer
-    from subgraphs.organizations.authz import AuthzProjectionConsumer
-    from subgraphs.quizzes.projection import CoursesProjectionConsumer
 
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
@@ -331,13 +328,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         "dedupe_ttl_seconds": ev.dedupe_ttl_seconds,
         "max_attempts": ev.consumer_max_attempts,
     }
-    consumers = [
-        MailConsumer(redis, settings.mail, **options),
-        AuthzProjectionConsumer(redis, sessionmaker, **options),
-        AuditConsumer(redis, sessionmaker, **options),
-        CoursesProjectionConsumer(redis, sessionmaker, **options),
-        GenerationWorker(redis, sessionmaker, settings, **options),
-    ]
+    deps = WorkerDeps(redis=redis, sessionmaker=sessionmaker, settings=settings, consumer_options=options)
+    consumers = [MailConsumer(redis, settings.mail, **options)]
+    for domain in DOMAINS:
+        consumers.extend(worker_tasks(domain, deps))
     try:
         await asyncio.gather(relay.run(stop), *(consumer.run(stop) for consumer in consumers))
     finally:
@@ -347,8 +341,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 
 @app.command()
 def worker() -> None:
-    """Run the outbox relay and the event consumers (mail, membership projection, audit log, the quizzes
-    domain's course projection, AI generation jobs) until stopped."""
+    """Run the outbox relay, the mail consumer and every domain's background tasks (`subgraphs/<domain>/worker.py`:
+    membership projection, audit log, the quizzes domain's course projection, AI generation jobs) until stopped."""
     settings = get_settings()
     _require_services(settings)
     _logging(settings)

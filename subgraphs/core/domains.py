@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
+from typing import Any
 
 # Domains implemented so far, in composition order. Add a domain here and nowhere else.
 DOMAINS: tuple[str, ...] = ("users", "organizations", "courses", "quizzes", "generator")
@@ -30,3 +32,25 @@ def schema_of(domain: str):  # noqa: ANN201
 
 def app_path(domain: str) -> str:
     return f"subgraphs.{domain}.app:app"
+
+
+@dataclass(frozen=True)
+class WorkerDeps:
+    """What `coursegraph worker` hands each domain's background tasks."""
+
+    redis: Any  # redis.asyncio.Redis
+    sessionmaker: Any  # async_sessionmaker[AsyncSession]
+    settings: Any  # core.settings.Settings
+    consumer_options: dict[str, Any]  # block_ms, claim_idle_ms, dedupe_ttl_seconds, max_attempts
+
+
+def worker_tasks(domain: str, deps: WorkerDeps) -> list:
+    """A domain's background tasks (objects with `async run(stop)`), declared by the optional module
+    `subgraphs.<domain>.worker` as `worker_tasks(deps)`. A domain adds consumers there, not in the CLI."""
+    try:
+        module = importlib.import_module(f"subgraphs.{domain}.worker")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"subgraphs.{domain}.worker":
+            raise
+        return []
+    return list(module.worker_tasks(deps))

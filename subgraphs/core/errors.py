@@ -179,6 +179,10 @@ def _is_expected(error: GraphQLError) -> bool:
 
 
 def _code_for(error: GraphQLError) -> str:
+    # Variable coercion errors ("Variable '$id' got invalid value ...") carry the scalar's exception as
+    # original_error, yet they are the caller's mistake, not ours.
+    if error.message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
     if error.original_error is not None:
         return "INTERNAL"
     if "introspection" in error.message.lower():

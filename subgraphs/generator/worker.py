@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.core.domains import WorkerDeps
 from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.core.live import LiveHub
 from subgraphs.core.settings import Settings
@@ -64,3 +65,7 @@ class GenerationWorker(Consumer):
     async def consume_once(self, *, block_ms: int | None = None) -> int:
         await service.requeue_expired(self.runtime)
         return await super().consume_once(block_ms=block_ms)
+
+
+def worker_tasks(deps: WorkerDeps) -> list:
+    return [GenerationWorker(deps.redis, deps.sessionmaker, deps.settings, **deps.consumer_options)]

@@ -48,6 +48,18 @@ async def test_request_id_is_echoed_or_created(gql):
     assert len(created.headers["x-request-id"]) == 32
 
 
+async def test_invalid_variables_are_bad_user_input_naming_the_variable(gql):
+    body = (
+        await gql.raw(
+            "query($first: Int!) { users(first: $first) { edges { cursor } } }",
+            variables={"first": "ten"},
+        )
+    ).json()
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "$first" in error["message"]
+
+
 async def test_unexpected_errors_are_masked_with_the_request_id(caplog, gql, mailbox, unique_email):
     """A database outage mid-request: the client sees a generic error and the request id; the log has
     the real exception."""

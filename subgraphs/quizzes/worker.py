@@ -1,0 +1,10 @@
+"""The quizzes domain's background tasks: its projection of the courses it needs for authorization."""
+
+from __future__ import annotations
+
+from subgraphs.core.domains import WorkerDeps
+from subgraphs.quizzes.projection import CoursesProjectionConsumer
+
+
+def worker_tasks(deps: WorkerDeps) -> list:
+    return [CoursesProjectionConsumer(deps.redis, deps.sessionmaker, **deps.consumer_options)]
