@@ -73,11 +73,16 @@ class OrgSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lab_idle_timeout_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    # Seconds, not minutes: the lifecycle tests run a real idle → paused → stopped cycle in seconds.
+    lab_idle_timeout_seconds: int = Field(default=15 * 60, ge=5, le=24 * 3600)  # no activity this long → paused
+    lab_stop_timeout_seconds: int = Field(default=2 * 3600, ge=5, le=7 * 24 * 3600)  # paused this long → stopped
     lab_max_session_minutes: int = Field(default=240, ge=15, le=24 * 60)
     lab_max_concurrent_per_user: int = Field(default=2, ge=1, le=20)
+    lab_max_running_per_organization: int = Field(default=100, ge=1, le=10_000)
     lab_memory_mb: int = Field(default=2048, ge=256, le=16384)
     lab_cpus: float = Field(default=1.5, gt=0, le=8)
+    # None: the platform default (COURSEGRAPH_GENERATOR__DAILY_TOKEN_BUDGET).
+    generation_daily_token_budget: int | None = Field(default=None, ge=0, le=1_000_000_000)
 
 
 def org_settings(row: Organization) -> OrgSettings:

@@ -23,11 +23,16 @@ MembershipRole = strawberry.enum(
 
 @strawberry.type(description="Defaults an organization applies to its labs.")
 class OrganizationSettings:
-    lab_idle_timeout_minutes: int = strawberry.field(description="A lab idle this long is paused.")
+    lab_idle_timeout_seconds: int = strawberry.field(description="A lab idle this long is paused.")
+    lab_stop_timeout_seconds: int = strawberry.field(description="A lab paused this long is stopped.")
     lab_max_session_minutes: int
-    lab_max_concurrent_per_user: int
+    lab_max_concurrent_per_user: int = strawberry.field(description="Running labs one member may have.")
+    lab_max_running_per_organization: int = strawberry.field(description="Running labs in the organization.")
     lab_memory_mb: int
     lab_cpus: float
+    generation_daily_token_budget: int | None = strawberry.field(
+        description="AI generation tokens per day; null: the platform default."
+    )
 
     @classmethod
     def from_model(cls, value: service.OrgSettings) -> OrganizationSettings:
@@ -278,11 +283,14 @@ class CreateOrganizationInput:
 
 @strawberry.input(description="Only the fields given change.")
 class OrganizationSettingsInput:
-    lab_idle_timeout_minutes: int | None = None
+    lab_idle_timeout_seconds: int | None = None
+    lab_stop_timeout_seconds: int | None = None
     lab_max_session_minutes: int | None = None
     lab_max_concurrent_per_user: int | None = None
+    lab_max_running_per_organization: int | None = None
     lab_memory_mb: int | None = None
     lab_cpus: float | None = None
+    generation_daily_token_budget: int | None = None
 
     def changes(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if v is not None and v is not strawberry.UNSET}

@@ -1,8 +1,9 @@
 """GraphQL documents of the organizations subgraph tests."""
 
 ORG_FIELDS = (
-    "id name slug description createdAt viewerRole settings { labIdleTimeoutMinutes labMaxSessionMinutes "
-    "labMaxConcurrentPerUser labMemoryMb labCpus }"
+    "id name slug description createdAt viewerRole settings { labIdleTimeoutSeconds labStopTimeoutSeconds "
+    "labMaxSessionMinutes labMaxConcurrentPerUser labMaxRunningPerOrganization labMemoryMb labCpus "
+    "generationDailyTokenBudget }"
 )
 
 CREATE_ORG = f"""mutation($input: CreateOrganizationInput!) {{ createOrganization(input: $input) {{

@@ -26,11 +26,14 @@ async def test_create_organization_makes_the_creator_its_admin(org_gql, org_runt
     assert org["name"] == "Acme Academy" and org["slug"] == s and org["description"] == "Hi"
     assert org["viewerRole"] == "ORGANIZATION_ADMIN"
     assert org["settings"] == {
-        "labIdleTimeoutMinutes": 30,
+        "labIdleTimeoutSeconds": 900,
+        "labStopTimeoutSeconds": 7200,
         "labMaxSessionMinutes": 240,
         "labMaxConcurrentPerUser": 2,
+        "labMaxRunningPerOrganization": 100,
         "labMemoryMb": 2048,
         "labCpus": 1.5,
+        "generationDailyTokenBudget": None,
     }
     # The projection every subgraph authorizes with already has the new membership.
     projection = await org_runtime.redis.hgetall(MEMBERSHIPS_KEY.format(user_id=creator.id))
@@ -120,22 +123,22 @@ async def test_update_organization_by_its_admin(org_gql, minter):
                 "name": "Renamed",
                 "slug": new_slug,
                 "description": "New words",
-                "settings": {"labIdleTimeoutMinutes": 45, "labCpus": 2.0},
+                "settings": {"labIdleTimeoutSeconds": 2700, "labCpus": 2.0},
             }
         },
         token=admin.token,
     )
     org = body["data"]["updateOrganization"]["organization"]
     assert org["name"] == "Renamed" and org["slug"] == new_slug and org["description"] == "New words"
-    assert org["settings"]["labIdleTimeoutMinutes"] == 45 and org["settings"]["labCpus"] == 2.0
+    assert org["settings"]["labIdleTimeoutSeconds"] == 2700 and org["settings"]["labCpus"] == 2.0
     assert org["settings"]["labMaxSessionMinutes"] == 240  # untouched settings keep their value
 
     invalid = await org_gql(
-        UPDATE_ORG, {"input": {"id": org_id, "settings": {"labIdleTimeoutMinutes": 1}}}, token=admin.token
+        UPDATE_ORG, {"input": {"id": org_id, "settings": {"labIdleTimeoutSeconds": 1}}}, token=admin.token
     )
     result = invalid["data"]["updateOrganization"]
     assert result["__typename"] == "ValidationError"
-    assert result["fieldErrors"][0]["field"] == "input.settings.lab_idle_timeout_minutes"
+    assert result["fieldErrors"][0]["field"] == "input.settings.lab_idle_timeout_seconds"
 
 
 async def test_update_organization_refused_to_instructors(org_gql, minter):

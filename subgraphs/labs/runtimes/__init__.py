@@ -1,0 +1,1 @@
+"""Where lab environments run: `LabRuntime` (base.py) and its implementations (Docker, local processes)."""
