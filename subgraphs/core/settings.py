@@ -85,6 +85,10 @@ class RateLimitSettings(BaseModel):
     password_reset_per_account_window_seconds: int = 3600
     token_endpoint_per_client: int = 60
     token_endpoint_per_client_window_seconds: int = 60
+    lab_create_per_user: int = 10
+    lab_create_per_user_window_seconds: int = 3600
+    track_activity_per_user: int = 120
+    track_activity_per_user_window_seconds: int = 60
 
 
 class GraphQLSettings(BaseModel):
@@ -174,6 +178,30 @@ class GeneratorSettings(BaseModel):
     max_attempts: int = 3
 
 
+class LabsSettings(BaseModel):
+    # auto: Docker when an engine answers, else local processes (the embedded default).
+    runtime: str = "auto"
+    # The bridge network labs join; internal (no route out) and firewalled from the host's services.
+    docker_network: str = "coursegraph-labs"
+    # Images a lab may run (exact names); anything else is refused before a container is created.
+    allowed_images: list[str] = [
+        "coursegraph/lab-vscode:1",
+        "coursegraph/lab-jupyter:1",
+        "coursegraph/lab-terminal:1",
+    ]
+    # Workspaces (process runtime: directories; Docker: named volumes) and the process runtime's state.
+    workspace_dir: Path = Path(".coursegraph/labs")
+    start_timeout_seconds: float = 120.0
+    max_concurrent_starts: int = 10
+    # Base URL of the authenticated lab proxy as browsers reach it; accessUrl = <this>/labs/<session id>/.
+    public_url: str = "http://127.0.0.1:4005"
+
+
+class AnalyticsSettings(BaseModel):
+    engagement_cache_seconds: int = 5 * 60  # the original design's caching layers
+    course_stats_cache_seconds: int = 3600
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="COURSEGRAPH_",
@@ -205,6 +233,8 @@ class Settings(BaseSettings):
     events: EventSettings = EventSettings()
     organizations: OrganizationsSettings = OrganizationsSettings()
     generator: GeneratorSettings = GeneratorSettings()
+    labs: LabsSettings = LabsSettings()
+    analytics: AnalyticsSettings = AnalyticsSettings()
 
     @model_validator(mode="after")
     def _apply_plain_urls(self) -> Settings:
