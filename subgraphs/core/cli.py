@@ -25,8 +25,10 @@ ROUTER_DIR = ROOT / "router"
 app = typer.Typer(help="CourseGraph: a federated GraphQL platform for course creators.", no_args_is_help=True)
 schema_app = typer.Typer(help="Export, compose and check the federated schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
+events_app = typer.Typer(help="Inspect and replay dead-lettered events.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 app.add_typer(keys_app, name="keys")
+app.add_typer(events_app, name="events")
 
 DEMO_PASSWORD = "coursegraph-demo"
 DEMO_USERS = (
@@ -341,8 +343,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 
 @app.command()
 def worker() -> None:
-    """Run the outbox relay, the mail consumer and every domain's background tasks (`subgraphs/<domain>/worker.py`:
-    membership projection, audit log, the quizzes domain's course projection, AI generation jobs) until stopped."""
+    """Run the outbox relay, the mail consumer and every domain's background tasks until stopped (each
+    domain's `worker.py`: membership projection, audit log, the quizzes course projection, AI generation)."""
     settings = get_settings()
     _require_services(settings)
     _logging(settings)
@@ -519,3 +521,48 @@ def main() -> None:  # pragma: no cover - console entry point
 
 if __name__ == "__main__":
     app()
+
+
+async def _with_redis(settings: Settings, work):  # noqa: ANN001, ANN202
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(settings.redis.url)
+    try:
+        return await work(redis)
+    finally:
+        await redis.aclose()
+
+
+@events_app.command("dead-letters")
+def dead_letters_command(
+    group: str | None = typer.Option(None, help="Only this consumer group (e.g. audit-log)."),
+) -> None:
+    """List events that a consumer gave up on after its retries, with the error."""
+    from subgraphs.core.events import dead_letters
+
+    settings = get_settings()
+    _require_services(settings)
+    letters = asyncio.run(_with_redis(settings, lambda redis: dead_letters(redis, group)))
+    for letter in letters:
+        typer.echo(
+            f"{letter.group}\t{letter.message_id}\t{letter.event_type}\t{letter.event_id}\t"
+            f"{letter.stream}\t{letter.error}"
+        )
+    typer.echo(f"{len(letters)} dead-lettered event(s)", err=True)
+
+
+@events_app.command("replay")
+def replay_command(
+    group: str = typer.Argument(..., help="The consumer group whose dead letters to replay."),
+    message_ids: list[str] = typer.Argument(None, help="Dead-letter message ids; none: all of the group."),
+) -> None:
+    """Put dead-lettered events back on their streams so the group's consumer tries them again (after the
+    cause is fixed). Other consumer groups skip them: they already handled them."""
+    from subgraphs.core.events import replay_dead_letters
+
+    settings = get_settings()
+    _require_services(settings)
+    count = asyncio.run(
+        _with_redis(settings, lambda redis: replay_dead_letters(redis, group, message_ids or None))
+    )
+    typer.echo(f"replayed {count} event(s) of {group}")

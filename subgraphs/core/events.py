@@ -12,6 +12,7 @@ import asyncio
 import logging
 import socket
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -148,6 +149,71 @@ class OutboxRelay:
                 pass
 
 
+DEADLETTER_PREFIX = "deadletter."
+
+
+def deadletter_stream(group: str) -> str:
+    return DEADLETTER_PREFIX + group
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    group: str
+    message_id: str  # in the dead-letter stream
+    event_id: str
+    event_type: str
+    stream: str  # where the event came from
+    error: str
+
+
+async def dead_letters(redis: Redis, group: str | None = None, *, count: int = 100) -> list[DeadLetter]:
+    """Dead-lettered events, oldest first: of one consumer group, or of every group."""
+    if group is not None:
+        streams = [deadletter_stream(group)]
+    else:
+        streams = sorted(
+            [key.decode() async for key in redis.scan_iter(match=DEADLETTER_PREFIX + "*", _type="stream")]
+        )
+    letters: list[DeadLetter] = []
+    for stream in streams:
+        for message_id, fields in await redis.xrange(stream, count=count):
+            event = orjson.loads(fields[b"event"])
+            letters.append(
+                DeadLetter(
+                    group=stream.removeprefix(DEADLETTER_PREFIX),
+                    message_id=message_id.decode(),
+                    event_id=fields[b"id"].decode(),
+                    event_type=event.get("type", "?"),
+                    stream=fields[b"stream"].decode(),
+                    error=fields[b"error"].decode(),
+                )
+            )
+    return letters
+
+
+async def replay_dead_letters(redis: Redis, group: str, message_ids: list[str] | None = None) -> int:
+    """Put dead-lettered events of `group` back on their streams (all, or those message ids) and forget their
+    failure counts, so the group's consumer tries them afresh. Other groups of the stream skip them: they are
+    marked handled there (dedupe by event id). Returns how many were replayed."""
+    stream = deadletter_stream(group)
+    entries = (
+        await redis.xrange(stream)
+        if message_ids is None
+        else [
+            entry
+            for message_id in message_ids
+            for entry in await redis.xrange(stream, message_id, message_id)
+        ]
+    )
+    for message_id, fields in entries:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.delete(f"failures:{group}:{fields[b'id'].decode()}")
+            pipe.xadd(fields[b"stream"].decode(), {"id": fields[b"id"], "event": fields[b"event"]})
+            pipe.xdel(stream, message_id)
+            await pipe.execute()
+    return len(entries)
+
+
 class Consumer:
     """Base for event consumers. Subclasses set `group`, `streams` and implement `handle`.
 
@@ -155,7 +221,7 @@ class Consumer:
     consumer dies between handling and ack. Events already marked handled are acked and skipped.
     A failing event never blocks the others: it stays pending and is retried once idle for
     `claim_idle_ms`; after `max_attempts` failures it moves to the stream `deadletter.<group>` (with the
-    error) and is acked, to be inspected and replayed by hand.
+    error) and is acked, to be inspected and replayed with `coursegraph events dead-letters` / `replay`.
     """
 
     group: ClassVar[str]
@@ -226,7 +292,9 @@ class Consumer:
             attempts,
             exc_info=exc,
         )
-        await self.redis.xadd(f"deadletter.{self.group}", {**fields, b"stream": stream, b"error": repr(exc)})
+        await self.redis.xadd(
+            deadletter_stream(self.group), {**fields, b"stream": stream, b"error": repr(exc)}
+        )
         await self.redis.xack(stream, self.group, message_id)
         return True
 

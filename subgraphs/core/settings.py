@@ -163,7 +163,7 @@ class GeneratorSettings(BaseModel):
     retry_max_seconds: float = 20.0
     # Invalid structured output is re-asked with the validation errors this many times, then the job fails.
     reask_attempts: int = 2
-    # Consecutive failed calls that open the circuit breaker (then the next provider answers) and for how long.
+    # Consecutive failed calls that open the circuit breaker (the next provider answers), and for how long.
     breaker_failures: int = 3
     breaker_reset_seconds: float = 60.0
     # Cost accounting, US dollars per million tokens.

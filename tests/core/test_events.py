@@ -16,7 +16,15 @@ import orjson
 import pytest
 from sqlalchemy import func, select, update
 
-from subgraphs.core.events import Consumer, Event, OutboxRelay, emit, stream_name
+from subgraphs.core.events import (
+    Consumer,
+    Event,
+    OutboxRelay,
+    dead_letters,
+    emit,
+    replay_dead_letters,
+    stream_name,
+)
 from subgraphs.users.models import Outbox
 
 STREAM = stream_name("users")
@@ -278,3 +286,38 @@ async def test_consumer_without_claim_leaves_fresh_pending_to_its_owner(runtime,
     await patient.consume_once(block_ms=10)
     assert event.id not in patient.handled
     assert (await pending_ids(runtime, group)).get(message_id) == b"A"
+
+
+async def test_poison_event_is_dead_lettered_listed_and_replayed_once_fixed(runtime, relay, group):
+    poison = new_event("dead_letter")
+    await commit_events(runtime, poison)
+    await relayed(runtime, relay, poison)
+    bystander_group = f"{group}-bystander"
+    await runtime.redis.xgroup_create(STREAM, bystander_group, id="0")
+    bystander = RecordingConsumer(runtime.redis, group=bystander_group, name="C")
+    await bystander.consume_once(block_ms=10)
+    assert poison.id in bystander.handled
+
+    consumer = RecordingConsumer(
+        runtime.redis, group=group, name="A", fail_ids={poison.id}, claim_idle_ms=0, max_attempts=2
+    )
+    for _ in range(3):
+        await consumer.consume_once(block_ms=10)
+    assert await pending_ids(runtime, group) == {}  # given up on: acked, not blocking
+    letters = [
+        letter for letter in await dead_letters(runtime.redis, group) if letter.event_id == str(poison.id)
+    ]
+    assert len(letters) == 1
+    assert letters[0].event_type == "users.tests.dead_letter" and letters[0].stream == STREAM
+    assert "Boom" in letters[0].error
+    assert letters[0] in await dead_letters(runtime.redis)  # listed among every group's too
+
+    consumer.fail_ids.clear()  # the cause is fixed
+    assert await replay_dead_letters(runtime.redis, group, [letters[0].message_id]) == 1
+    await consumer.consume_once(block_ms=10)
+    await bystander.consume_once(block_ms=10)
+    assert consumer.handled.count(poison.id) == 1
+    assert bystander.handled.count(poison.id) == 1  # the other group skipped the replayed copy
+    assert await dead_letters(runtime.redis, group) == []
+    await runtime.redis.xgroup_destroy(STREAM, bystander_group)
+    await runtime.redis.delete(f"deadletter.{group}")
