@@ -8,6 +8,7 @@ there, read from a Redis projection the organizations domain keeps (`authz:membe
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -107,17 +108,30 @@ class AccessDenied(Forbidden):
 
 
 class Memberships:
-    """Reads the membership projection; caches each user's hash for one request (one HGETALL per user)."""
+    """Reads the membership projection; caches each user's hash for one request (one HGETALL per user).
+
+    Concurrent first reads of one user (Strawberry resolves sibling fields concurrently) share one HGETALL:
+    otherwise each would go to Redis, and statement/round-trip counts would vary with timing."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._cache: dict[str, tuple[float, dict[str, Role]]] = {}
+        self._loading: dict[str, asyncio.Future[dict[str, Role]]] = {}
 
     async def of(self, user_id: str | uuid.UUID) -> dict[str, Role]:
         key = str(user_id)
         cached = self._cache.get(key)
         if cached is not None and time.monotonic() - cached[0] < MEMBERSHIP_CACHE_SECONDS:
             return cached[1]
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(key))
+            self._loading[key] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(key, None))
+        # Shielded: one cancelled caller must not cancel the read the others wait for.
+        return await asyncio.shield(loading)
+
+    async def _load(self, key: str) -> dict[str, Role]:
         raw = await self.redis.hgetall(MEMBERSHIPS_KEY.format(user_id=key))
         roles = {_text(org): Role(_text(role)) for org, role in raw.items()}
         self._cache[key] = (time.monotonic(), roles)

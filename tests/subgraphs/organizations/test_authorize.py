@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -117,6 +118,25 @@ async def test_a_reader_can_be_told_to_forget_a_user(minter, org_runtime, org):
     assert (await reader.of(student.id)) == {org["id"]: Role.STUDENT}
     reader.forget(student.id)
     assert (await reader.of(student.id)) == {}
+
+
+async def test_concurrent_first_reads_of_a_user_share_one_redis_read(minter, org_runtime, org):
+    student = await minter.member(org["id"], "student")
+
+    class CountingRedis(type(org_runtime.redis)):  # the real client, counting one command
+        hgetall_calls = 0
+
+        async def hgetall(self, name):  # noqa: ANN001, ANN201
+            CountingRedis.hgetall_calls += 1
+            return await super().hgetall(name)
+
+    redis = CountingRedis(connection_pool=org_runtime.redis.connection_pool)
+    reader = Memberships(redis)
+    results = await asyncio.gather(*(reader.of(student.id) for _ in range(10)))
+    assert all(result == {org["id"]: Role.STUDENT} for result in results)
+    assert CountingRedis.hgetall_calls == 1
+    assert (await reader.of(student.id)) == {org["id"]: Role.STUDENT}
+    assert CountingRedis.hgetall_calls == 1  # then answered from the request's cache
 
 
 def test_router_policy_lets_every_user_through_and_api_clients_only_with_the_scope():
