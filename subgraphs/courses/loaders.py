@@ -21,6 +21,7 @@ from subgraphs.core.loaders import by_key_loader
 from subgraphs.core.pages import Page, int_id, page_loader, time_id
 from subgraphs.courses import service
 from subgraphs.courses.models import (
+    AppliedGeneration,
     Course,
     CourseFeedback,
     Enrollment,
@@ -49,6 +50,7 @@ class Loaders:
     feedback_page_by_course_id: DataLoader[Any, Page]
     courses_page_by_organization_id: DataLoader[Any, Page]
     courses_page_by_instructor_id: DataLoader[Any, Page]
+    applied_course_id_by_job_id: DataLoader[Any, uuid.UUID | None]
     # One shared read of the viewer's memberships per request (see types._warm).
     memberships_by_user_id: DataLoader[Any, Any]
 
@@ -104,6 +106,18 @@ def build_loaders(context: Context) -> Loaders:
             done[course_id].add(lesson_id)
         return [done.get(c, set()) for c in course_ids]
 
+    async def applied(job_ids: Sequence[Any]) -> list[uuid.UUID | None]:
+        async with context.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(AppliedGeneration.job_id, AppliedGeneration.course_id).where(
+                        AppliedGeneration.job_id.in_(job_ids)
+                    )
+                )
+            ).all()
+        course_of = dict(rows)
+        return [course_of.get(j) for j in job_ids]
+
     async def memberships(user_ids: Sequence[Any]) -> list[Any]:
         return [await context.memberships.of(u) for u in user_ids]
 
@@ -144,5 +158,6 @@ def build_loaders(context: Context) -> Loaders:
         courses_page_by_instructor_id=page_loader(
             context, Course, Course.instructor_id, (Course.created_at, Course.id), time_id, where=visible
         ),
+        applied_course_id_by_job_id=DataLoader(load_fn=applied),
         memberships_by_user_id=DataLoader(load_fn=memberships),
     )

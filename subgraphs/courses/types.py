@@ -107,6 +107,32 @@ class User:
         return cls(id=id)
 
 
+@strawberry.federation.type(keys=["id"], description="An AI generation job (the generator subgraph owns it).")
+class GenerationJob:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="The course this job's result was applied to (for a syllabus without a course: the draft "
+        "course created from it); null until the worker has applied it, or when you may not see the course.",
+    )
+    async def applied_course(self, info: strawberry.Info) -> Course | None:
+        key = to_uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        course_id = await info.context.loaders.applied_course_id_by_job_id.load(key)
+        row = await info.context.loaders.course_by_id.load(course_id) if course_id else None
+        if row is None or not await _can_view(info, row):
+            return None
+        return Course.from_model(row)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
 @strawberry.type(description="A file of an exercise's workspace.")
 class WorkspaceFile:
     path: str

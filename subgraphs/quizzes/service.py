@@ -279,11 +279,11 @@ async def create_quiz(runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UU
         )
         session.add(quiz)
         await session.flush()
-        emit(session, Outbox, _quiz_event(meta, "created", quiz))
+        emit(session, Outbox, quiz_event(meta, "created", quiz))
     return quiz
 
 
-def _quiz_event(meta: RequestMeta, verb: str, quiz: Quiz) -> Event:
+def quiz_event(meta: RequestMeta, verb: str, quiz: Quiz) -> Event:
     return _event(
         meta,
         f"quizzes.quiz.{verb}",
@@ -304,7 +304,7 @@ async def update_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, **f
             setattr(quiz, key, value)
         quiz.updated_at = utcnow()
         await session.flush()
-        emit(session, Outbox, _quiz_event(meta, "updated", quiz))
+        emit(session, Outbox, quiz_event(meta, "updated", quiz))
     return quiz
 
 
@@ -320,7 +320,7 @@ async def publish_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, pu
         quiz.status = (QuizStatus.PUBLISHED if published else QuizStatus.DRAFT).value
         quiz.updated_at = utcnow()
         await session.flush()
-        emit(session, Outbox, _quiz_event(meta, "published" if published else "unpublished", quiz))
+        emit(session, Outbox, quiz_event(meta, "published" if published else "unpublished", quiz))
     return quiz
 
 
@@ -331,7 +331,7 @@ async def delete_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> 
             select(func.count()).select_from(QuizAttempt).where(QuizAttempt.quiz_id == id)
         ):
             raise HasAttempts()
-        emit(session, Outbox, _quiz_event(meta, "deleted", quiz))
+        emit(session, Outbox, quiz_event(meta, "deleted", quiz))
         await session.execute(delete(Quiz).where(Quiz.id == id))
     return quiz
 
