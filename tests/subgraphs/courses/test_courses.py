@@ -443,3 +443,47 @@ async def test_courses_filter_search_order_and_pages(courses_gql, courses):
     assert too_big["errors"][0]["extensions"]["fieldErrors"] == {"first": "Must be between 1 and 100."}
     bad_cursor = await courses_gql(COURSES, {"after": "garbage"}, token=school.student.token)
     assert bad_cursor["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+
+
+async def test_search_ordered_by_relevance_pages_without_repeats(courses_gql, courses):
+    school = await courses.school()
+    org_filter = {"organizationId": school.org, "search": "graph"}
+    made = [
+        ("Cooking pasta", "Draw a graph of your recipes."),  # description only: ranks last
+        ("Graph databases", "Storing connected data."),
+        ("Knitting", "Nothing to see."),  # no match
+        ("Graph theory", "Every graph, every graph algorithm, graph colouring."),  # title and description
+    ]
+    # Ties (the same title and description) so the id decides: pages must neither repeat nor skip.
+    made += [("Graph basics", "Intro.")] * 4
+    for title, description in made:
+        await courses.course(school, title=title, description=description)
+
+    async def page(first: int, after: str | None = None) -> dict:
+        body = await courses_gql(
+            COURSES,
+            {"filter": org_filter, "orderBy": "RELEVANCE", "first": first, "after": after},
+            token=school.student.token,
+        )
+        return result(body, "courses")
+
+    everything = [(e["node"]["title"], e["node"]["id"]) for e in (await page(100))["edges"]]
+    titles = [t for t, _ in everything]
+    assert titles[0] == "Graph theory" and titles[-1] == "Cooking pasta" and "Knitting" not in titles
+    assert set(titles[1:-1]) == {"Graph databases", "Graph basics"} and len(titles) == 7
+    paged, after = [], None
+    while True:
+        connection = await page(2, after)
+        paged += [(e["node"]["title"], e["node"]["id"]) for e in connection["edges"]]
+        if not connection["pageInfo"]["hasNextPage"]:
+            break
+        after = connection["pageInfo"]["endCursor"]
+    assert paged == everything
+
+    body = await courses_gql(
+        COURSES,
+        {"filter": {"organizationId": school.org}, "orderBy": "RELEVANCE"},
+        token=school.student.token,
+    )
+    assert list(body["errors"][0]["extensions"]["fieldErrors"]) == ["orderBy"]
+    assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
