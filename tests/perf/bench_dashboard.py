@@ -38,7 +38,7 @@ DASHBOARD = """{ me { fullName enrollments(first: 20) { edges { node { status pr
 COURSES_PART = """query($r: [_Any!]!) { _entities(representations: $r) { ... on User {
   enrollments(first: 20) { edges { node { status progressPercent course { id title instructor { id }
     modules { nodes { title lessons { nodes { title completed } } } }
-    exercises { nodes { title } } } } } } } }"""
+    exercises { nodes { title } } } } } } } } }"""
 QUIZZES_PART = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Course {
   quizzes { nodes { title myAttempts { nodes { score maxScore passed } } } } } } }"""
 
