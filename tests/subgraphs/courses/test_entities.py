@@ -18,7 +18,7 @@ async def statements(counting, call) -> int:
 
 async def test_sdl_declares_entities_contributed_fields_and_policies(courses_gql):
     sdl = (await courses_gql("{ _service { sdl } }"))["data"]["_service"]["sdl"]
-    for entity in ("Course", "Enrollment", "Exercise", "User", "Organization"):
+    for entity in ("Course", "Enrollment", "Exercise", "User", "Organization", "GenerationJob"):
         assert re.search(rf'type {entity} @key\(fields: "id"\)', sdl), entity
     flat = " ".join(sdl.split())
     assert re.search(
@@ -30,6 +30,9 @@ async def test_sdl_declares_entities_contributed_fields_and_policies(courses_gql
         and "courses(first: Int = 20, after: String = null): CourseConnection!" in organization.group(1)
     )
     assert "taughtCourses(first: Int = 20, after: String = null): CourseConnection!" in flat
+    assert "appliedCourse: Course @authenticated" in flat
+    for field in ("modules", "exercises"):
+        assert f"{field}(first: Int = 20, after: String = null): " in flat, field
 
     def directives(field: str) -> str:
         match = re.search(rf"\b{field}\([^)]*\): \w+! (@authenticated @policy\(policies: \[.*?\]\))", flat)

@@ -148,7 +148,9 @@ async def test_a_deleted_course_keeps_a_quiz_with_attempts_closed(courses, proje
         kept = await session.get(QuizAttempt, attempt.id)
         events = (
             await session.scalars(
-                select(Outbox.event).where(Outbox.event["subject_ids"]["quiz_id"].astext == str(room.quiz_id))
+                select(Outbox.event)
+                .where(Outbox.event["subject_ids"]["quiz_id"].astext == str(room.quiz_id))
+                .order_by(Outbox.position)
             )
         ).all()
     assert quiz is not None and quiz.status == "DRAFT" and kept is not None
