@@ -19,7 +19,14 @@ from subgraphs.core.loaders import by_key_loader
 from subgraphs.core.pages import Page, bytes_id, int_id, page_loader, time_id
 from subgraphs.core.rbac import organizations_permitting
 from subgraphs.quizzes import service
-from subgraphs.quizzes.models import AttemptAnswer, EnrollmentProjection, Question, Quiz, QuizAttempt
+from subgraphs.quizzes.models import (
+    AppliedGeneration,
+    AttemptAnswer,
+    EnrollmentProjection,
+    Question,
+    Quiz,
+    QuizAttempt,
+)
 
 
 @dataclass
@@ -33,6 +40,7 @@ class Loaders:
     my_attempts_by_quiz_id: DataLoader[Any, list[QuizAttempt]]
     my_enrollment_status_by_course_id: DataLoader[Any, str | None]
     attempts_page_by_user_id: DataLoader[Any, Page]
+    applied_quiz_id_by_job_id: DataLoader[Any, Any]
     # One shared read of the viewer's memberships per request: concurrent resolvers all wait on the SAME
     # future and so continue in the same tick, which keeps their own loads in one batch.
     memberships_by_user_id: DataLoader[Any, Any]
@@ -73,6 +81,18 @@ def build_loaders(context: Context) -> Loaders:
             ).all()
         status = dict(rows)
         return [status.get(c) for c in course_ids]
+
+    async def applied(job_ids: Sequence[Any]) -> list[Any]:
+        async with context.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(AppliedGeneration.job_id, AppliedGeneration.quiz_id).where(
+                        AppliedGeneration.job_id.in_(job_ids)
+                    )
+                )
+            ).all()
+        quiz_of = dict(rows)
+        return [quiz_of.get(j) for j in job_ids]
 
     async def memberships(user_ids: Sequence[Any]) -> list[Any]:
         return [await context.memberships.of(u) for u in user_ids]
@@ -134,5 +154,6 @@ def build_loaders(context: Context) -> Loaders:
         attempts_page_by_user_id=page_loader(
             context, QuizAttempt, QuizAttempt.user_id, (QuizAttempt.started_at, QuizAttempt.id), time_id
         ),
+        applied_quiz_id_by_job_id=DataLoader(load_fn=applied),
         memberships_by_user_id=DataLoader(load_fn=memberships),
     )

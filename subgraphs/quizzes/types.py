@@ -84,6 +84,32 @@ class User:
         return cls(id=id)
 
 
+@strawberry.federation.type(keys=["id"], description="An AI generation job (the generator subgraph owns it).")
+class GenerationJob:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="The draft quiz created from this QUIZ job's result; null until the worker has applied "
+        "it, for other kinds, or when you may not see the quiz.",
+    )
+    async def applied_quiz(self, info: strawberry.Info) -> Quiz | None:
+        key = to_uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        quiz_id = await info.context.loaders.applied_quiz_id_by_job_id.load(key)
+        row = await info.context.loaders.quiz_by_id.load(quiz_id) if quiz_id else None
+        if row is None or not await _visible(info, row):
+            return None
+        return Quiz.from_model(row)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
 @strawberry.type(description="The right answer: the field of the question's type is set.")
 class CorrectAnswer:
     choices: list[int] | None = None

@@ -24,6 +24,7 @@ GENERATE_SYLLABUS = """mutation($input: GenerateSyllabusInput!) { generateSyllab
 GENERATE_QUIZ = """mutation($input: GenerateQuizInput!) { generateQuiz(input: $input) {
   __typename ... on GenerationJobSuccess { job { id status } } ... on Error { code message } } }"""
 JOB = """query($id: ID!) { generationJob(id: $id) { status appliedAt appliedCourse { id title }
+  appliedQuiz { title status }
   result { __typename ... on Syllabus { modules { week title topics } }
     ... on QuizDraft { title questions { prompt } } } } }"""
 COURSE = """query($id: ID!) { course(id: $id) { id
@@ -155,6 +156,9 @@ async def test_an_instructor_applies_a_syllabus_and_a_quiz_to_a_course(
 
     [quiz] = await eventually(quizzes, what="the generated quiz")
     assert (quiz["title"], quiz["status"]) == ("Graph check", "DRAFT")
+    quiz_view = (await router_gql(JOB, {"id": quiz_job["id"]}, token=token))["data"]["generationJob"]
+    assert quiz_view["appliedQuiz"] == {"title": "Graph check", "status": "DRAFT"}
+    assert job_view["appliedQuiz"] is None  # a syllabus job makes no quiz
     assert [(q["type"], q["prompt"]) for q in quiz["questions"]["nodes"]] == [
         ("SINGLE_CHOICE", "Which is a node?"),
         ("TRUE_FALSE", "Edges join nodes."),

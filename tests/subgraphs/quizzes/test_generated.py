@@ -21,6 +21,9 @@ QUIZZES = """query($representations: [_Any!]!) {
   quizzes { nodes { title status questions(first: 100) { nodes { type prompt options
     correctAnswer { choices boolean acceptedAnswers } } } } } } } }"""
 
+APPLIED_QUIZ = """query($representations: [_Any!]!) { _entities(representations: $representations) {
+  ... on GenerationJob { appliedQuiz { title status } } } }"""
+
 
 def consumer(runtime) -> GeneratedQuizConsumer:
     return GeneratedQuizConsumer(runtime.redis, runtime.sessionmaker, name="tests", block_ms=10)
@@ -74,9 +77,14 @@ async def test_a_generated_quiz_becomes_a_draft_quiz_of_the_course(
         else:
             assert correct["acceptedAnswers"] == generated["correct_answers"]
     assert {q["type"] for q in draft["questions"]} == {"MULTIPLE_CHOICE", "TRUE_FALSE", "SHORT_ANSWER"}
+    job = {"representations": [{"__typename": "GenerationJob", "id": str(job_id)}]}
+    body = await quizzes_gql(APPLIED_QUIZ, job, token=school.instructor.token)
+    assert body["data"]["_entities"][0]["appliedQuiz"] == {"title": draft["title"], "status": "DRAFT"}
     # Students see no draft.
     body = await quizzes_gql(QUIZZES, reps("Course", course.id), token=school.student.token)
     assert body["data"]["_entities"][0]["quizzes"]["nodes"] == []
+    body = await quizzes_gql(APPLIED_QUIZ, job, token=school.student.token)
+    assert body["data"]["_entities"][0]["appliedQuiz"] is None
 
 
 async def test_applying_a_quiz_twice_creates_nothing_twice(courses, projector, quizzes_runtime, generation):
