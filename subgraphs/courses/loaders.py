@@ -1,29 +1,27 @@
 """Per-request DataLoaders of the courses subgraph.
 
-Connections on relations (`User.enrollments`, `Organization.courses`, `Course.enrollments`, ...) batch
-through `page_loader`: one statement per distinct (first, after) for ALL parents, a `row_number()` window
-partitioned by the parent key taking `first + 1` rows of each (the extra one answers `hasNextPage`).
+Connections on relations (`Course.modules`, `Module.lessons`, `User.enrollments`, `Organization.courses`,
+...) batch through core `page_loader`: one statement per distinct (first, after) for ALL parents, a
+`row_number()` window partitioned by the parent key taking `first + 1` rows of each.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
-from subgraphs.core.errors import InvalidInput
-from subgraphs.core.loaders import by_key_loader, grouped_loader
-from subgraphs.core.pagination import check_page_size, decode_cursor
+from subgraphs.core.loaders import by_key_loader
+from subgraphs.core.pages import Page, int_id, page_loader, time_id
 from subgraphs.courses import service
 from subgraphs.courses.models import (
+    AppliedGeneration,
     Course,
     CourseFeedback,
     Enrollment,
@@ -34,66 +32,6 @@ from subgraphs.courses.models import (
 )
 
 
-@dataclass(frozen=True)
-class Page:
-    """The rows of one parent's page: `rows` holds up to first + 1 rows."""
-
-    rows: list[Any]
-    size: int
-    after: str | None
-
-
-def _time_id(values: list[str]) -> tuple[datetime, uuid.UUID]:
-    try:
-        return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
-    except ValueError as exc:
-        raise InvalidInput({"after": "Not a cursor from this list."}) from exc
-
-
-def page_loader(
-    context: Context,
-    model: type,
-    key_column: Any,
-    sort_columns: Sequence[Any],
-    *,
-    where: Callable[[], Awaitable[Any]] | None = None,
-) -> DataLoader[tuple[Any, int | None, str | None], Page]:
-    """Keys are (parent key, first, after); `where` adds a per-request predicate (e.g. visibility)."""
-    max_size = context.runtime.settings.graphql.max_page_size
-
-    async def load(keys: Sequence[tuple[Any, int | None, str | None]]) -> list[Page]:
-        groups: dict[tuple[int, str | None], set[Any]] = defaultdict(set)
-        for parent, first, after in keys:
-            groups[(check_page_size(first, max_size), after)].add(parent)
-        extra = await where() if where is not None else None
-        found: dict[tuple[Any, int, str | None], list[Any]] = {}
-        async with context.transaction() as session:
-            for (size, after), parents in groups.items():
-                rank = (
-                    func.row_number().over(partition_by=key_column, order_by=list(sort_columns)).label("rank")
-                )
-                inner = select(model, rank).where(key_column.in_(list(parents)))
-                if extra is not None:
-                    inner = inner.where(extra)
-                if after:
-                    inner = inner.where(tuple_(*sort_columns) > tuple_(*_time_id(decode_cursor(after, 2))))
-                sub = inner.subquery()
-                row = aliased(model, sub)
-                stmt = select(row).where(sub.c.rank <= size + 1).order_by(sub.c[key_column.key], sub.c.rank)
-                rows = (await session.scalars(stmt)).all()
-                grouped: dict[Any, list[Any]] = defaultdict(list)
-                for r in rows:
-                    grouped[getattr(r, key_column.key)].append(r)
-                for parent in parents:
-                    found[(parent, size, after)] = grouped.get(parent, [])
-        return [
-            Page(rows=found[(p, check_page_size(f, max_size), a)], size=check_page_size(f, max_size), after=a)
-            for p, f, a in keys
-        ]
-
-    return DataLoader(load_fn=load, cache_key_fn=lambda key: key)
-
-
 @dataclass
 class Loaders:
     course_by_id: DataLoader[Any, Course | None]
@@ -101,9 +39,9 @@ class Loaders:
     lesson_by_id: DataLoader[Any, Lesson | None]
     exercise_by_id: DataLoader[Any, Exercise | None]
     enrollment_by_id: DataLoader[Any, Enrollment | None]
-    modules_by_course_id: DataLoader[Any, list[Module]]
-    lessons_by_module_id: DataLoader[Any, list[Lesson]]
-    exercises_by_course_id: DataLoader[Any, list[Exercise]]
+    modules_page_by_course_id: DataLoader[Any, Page]
+    lessons_page_by_module_id: DataLoader[Any, Page]
+    exercises_page_by_course_id: DataLoader[Any, Page]
     my_enrollment_by_course_id: DataLoader[Any, Enrollment | None]
     my_completed_lesson_ids_by_enrollment_id: DataLoader[Any, set[uuid.UUID]]
     my_completed_lesson_ids_by_course_id: DataLoader[Any, set[uuid.UUID]]
@@ -112,6 +50,9 @@ class Loaders:
     feedback_page_by_course_id: DataLoader[Any, Page]
     courses_page_by_organization_id: DataLoader[Any, Page]
     courses_page_by_instructor_id: DataLoader[Any, Page]
+    applied_course_id_by_job_id: DataLoader[Any, uuid.UUID | None]
+    # One shared read of the viewer's memberships per request (see types._warm).
+    memberships_by_user_id: DataLoader[Any, Any]
 
 
 def build_loaders(context: Context) -> Loaders:
@@ -165,37 +106,58 @@ def build_loaders(context: Context) -> Loaders:
             done[course_id].add(lesson_id)
         return [done.get(c, set()) for c in course_ids]
 
+    async def applied(job_ids: Sequence[Any]) -> list[uuid.UUID | None]:
+        async with context.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(AppliedGeneration.job_id, AppliedGeneration.course_id).where(
+                        AppliedGeneration.job_id.in_(job_ids)
+                    )
+                )
+            ).all()
+        course_of = dict(rows)
+        return [course_of.get(j) for j in job_ids]
+
+    async def memberships(user_ids: Sequence[Any]) -> list[Any]:
+        return [await context.memberships.of(u) for u in user_ids]
+
     return Loaders(
         course_by_id=by_key_loader(context, Course, Course.id),
         module_by_id=by_key_loader(context, Module, Module.id),
         lesson_by_id=by_key_loader(context, Lesson, Lesson.id),
         exercise_by_id=by_key_loader(context, Exercise, Exercise.id),
         enrollment_by_id=by_key_loader(context, Enrollment, Enrollment.id),
-        modules_by_course_id=grouped_loader(
-            context, Module, Module.course_id, order_by=lambda: (Module.position, Module.id)
+        modules_page_by_course_id=page_loader(
+            context, Module, Module.course_id, (Module.position, Module.id), int_id
         ),
-        lessons_by_module_id=grouped_loader(
-            context, Lesson, Lesson.module_id, order_by=lambda: (Lesson.position, Lesson.id)
+        lessons_page_by_module_id=page_loader(
+            context, Lesson, Lesson.module_id, (Lesson.position, Lesson.id), int_id
         ),
-        exercises_by_course_id=grouped_loader(
-            context, Exercise, Exercise.course_id, order_by=lambda: (Exercise.created_at, Exercise.id)
+        exercises_page_by_course_id=page_loader(
+            context, Exercise, Exercise.course_id, (Exercise.created_at, Exercise.id), time_id
         ),
         my_enrollment_by_course_id=DataLoader(load_fn=my_enrollments),
         my_completed_lesson_ids_by_enrollment_id=DataLoader(load_fn=completed),
         my_completed_lesson_ids_by_course_id=DataLoader(load_fn=my_completed),
         enrollments_page_by_user_id=page_loader(
-            context, Enrollment, Enrollment.user_id, (Enrollment.enrolled_at, Enrollment.id)
+            context, Enrollment, Enrollment.user_id, (Enrollment.enrolled_at, Enrollment.id), time_id
         ),
         enrollments_page_by_course_id=page_loader(
-            context, Enrollment, Enrollment.course_id, (Enrollment.enrolled_at, Enrollment.id)
+            context, Enrollment, Enrollment.course_id, (Enrollment.enrolled_at, Enrollment.id), time_id
         ),
         feedback_page_by_course_id=page_loader(
-            context, CourseFeedback, CourseFeedback.course_id, (CourseFeedback.created_at, CourseFeedback.id)
+            context,
+            CourseFeedback,
+            CourseFeedback.course_id,
+            (CourseFeedback.created_at, CourseFeedback.id),
+            time_id,
         ),
         courses_page_by_organization_id=page_loader(
-            context, Course, Course.organization_id, (Course.created_at, Course.id), where=visible
+            context, Course, Course.organization_id, (Course.created_at, Course.id), time_id, where=visible
         ),
         courses_page_by_instructor_id=page_loader(
-            context, Course, Course.instructor_id, (Course.created_at, Course.id), where=visible
+            context, Course, Course.instructor_id, (Course.created_at, Course.id), time_id, where=visible
         ),
+        applied_course_id_by_job_id=DataLoader(load_fn=applied),
+        memberships_by_user_id=DataLoader(load_fn=memberships),
     )

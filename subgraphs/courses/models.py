@@ -146,6 +146,27 @@ class CourseFeedback(UUIDPrimaryKey, Timestamps, Base):
     comment: Mapped[str] = mapped_column(Text, default="")
 
 
+class ProcessedEvent(Base):
+    """Events of other domains this domain applied (deduped by id in the applying transaction)."""
+
+    __tablename__ = "processed_event"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AppliedGeneration(Base):
+    """A generator result applied to a course: one row per generation job, written with the content it
+    created. It makes applying idempotent and answers `GenerationJob.appliedCourse`."""
+
+    __tablename__ = "applied_generation"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    course_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # SYLLABUS | SLIDES | EXERCISES
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Outbox(OutboxMixin, Base):
     pass
 

@@ -48,6 +48,7 @@ from subgraphs.courses.types import (
     Exercise,
     ExerciseSuccess,
     FeedbackSuccess,
+    GenerationJob,
     Lesson,
     LessonSuccess,
     Module,
@@ -393,6 +394,6 @@ class Mutation:
 schema = build_schema(
     query=Query,
     mutation=Mutation,
-    types=[Course, Enrollment, Exercise, User, Organization],
+    types=[Course, Enrollment, Exercise, User, Organization, GenerationJob],
     errors=COURSES_ERRORS,
 )

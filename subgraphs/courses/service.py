@@ -107,6 +107,7 @@ class CourseOrder(StrEnum):
     CREATED_AT = "CREATED_AT"  # oldest first
     NEWEST = "NEWEST"  # newest first
     TITLE = "TITLE"
+    RELEVANCE = "RELEVANCE"  # best full-text match first; only with filter.search
 
 
 @dataclass
@@ -488,6 +489,15 @@ _ORDERS: dict[CourseOrder, tuple[tuple[Any, ...], bool, Any]] = {
 }
 
 
+def _search_query(f: CourseFilter) -> Any:
+    """The `websearch_to_tsquery` of filter.search, or None without a search."""
+    if not f.search or not f.search.strip():
+        return None
+    if len(f.search) > 200:
+        raise InvalidInput({"filter.search": "Keep it under 200 characters."})
+    return func.websearch_to_tsquery("english", f.search.strip())
+
+
 def _filtered(stmt: Select, f: CourseFilter) -> Select:
     if f.organization_id is not None:
         stmt = stmt.where(Course.organization_id == f.organization_id)
@@ -499,11 +509,21 @@ def _filtered(stmt: Select, f: CourseFilter) -> Select:
         stmt = stmt.where(Course.difficulty == f.difficulty.value)
     if f.instructor_id is not None:
         stmt = stmt.where(Course.instructor_id == f.instructor_id)
-    if f.search and f.search.strip():
-        if len(f.search) > 200:
-            raise InvalidInput({"filter.search": "Keep it under 200 characters."})
-        stmt = stmt.where(Course.search.op("@@")(func.websearch_to_tsquery("english", f.search.strip())))
+    query = _search_query(f)
+    if query is not None:
+        stmt = stmt.where(Course.search.op("@@")(query))
     return stmt
+
+
+def _relevance(f: CourseFilter) -> tuple[tuple[Any, ...], bool, Any]:
+    """RELEVANCE: `ts_rank_cd` over the weighted tsvector (a title match, weight A, outranks a description
+    match, weight B), best first, ties by id; the cursor carries the rank (a float4 whose value the JSON
+    float keeps exactly) and the id."""
+    query = _search_query(f)
+    if query is None:
+        raise InvalidInput({"orderBy": "RELEVANCE orders search results: give filter.search."})
+    rank = func.ts_rank_cd(Course.search, query)
+    return (rank, Course.id), True, lambda v: (float(v[0]), uuid.UUID(v[1]))
 
 
 async def list_courses(
@@ -520,30 +540,30 @@ async def list_courses(
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     size = check_page_size(first, runtime.settings.graphql.max_page_size)
-    columns, descending, parse = _ORDERS[order_by]
-    stmt = _filtered(select(Course), filter).where(
+    columns, descending, parse = (
+        _relevance(filter) if order_by == CourseOrder.RELEVANCE else _ORDERS[order_by]
+    )
+    stmt = _filtered(select(Course, *columns), filter).where(
         await visible_clause(reader(runtime, meta), meta.principal)
     )
     if after:
         try:
             values = parse(decode_cursor(after, len(columns)))
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise InvalidInput({"after": "Not a cursor from this list."}) from exc
         position = tuple_(*columns)
         stmt = stmt.where(position < tuple_(*values) if descending else position > tuple_(*values))
     order = [c.desc() for c in columns] if descending else list(columns)
     async with runtime.transaction() as session:
-        rows = (await session.scalars(stmt.order_by(*order).limit(size + 1))).all()
-    return connection_of(rows, size, after is not None, columns, to_node)
+        rows = (await session.execute(stmt.order_by(*order).limit(size + 1))).all()
+    return connection_of(rows, size, after is not None, to_node)
 
 
-def connection_of(rows: Any, size: int, has_previous: bool, columns: Any, to_node: Any) -> Connection:
+def connection_of(rows: Any, size: int, has_previous: bool, to_node: Any) -> Connection:
+    """Rows are (course, *sort values): the cursor holds the sort values."""
     rows = list(rows)
     has_next = len(rows) > size
-    edges = [
-        Edge(cursor=encode_cursor([getattr(row, c.key) for c in columns]), node=to_node(row))
-        for row in rows[:size]
-    ]
+    edges = [Edge(cursor=encode_cursor(values), node=to_node(course)) for course, *values in rows[:size]]
     return Connection(
         edges=edges,
         page_info=PageInfo(

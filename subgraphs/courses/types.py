@@ -9,7 +9,8 @@ import strawberry
 
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from subgraphs.core.ids import to_id, to_uuid
-from subgraphs.core.pagination import Connection, Edge, PageInfo, encode_cursor
+from subgraphs.core.pages import EMPTY_PAGE
+from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import permitted
 from subgraphs.courses import models, service
 
@@ -25,29 +26,22 @@ LabIde = strawberry.enum(service.LabIde, name="LabIde", description="The IDE a l
 CourseOrder = strawberry.enum(service.CourseOrder, name="CourseOrder")
 
 
-def page_connection(page: Any, to_node: Any) -> Connection:
-    rows = page.rows
-    has_next = len(rows) > page.size
-    edges = [
-        Edge(
-            cursor=encode_cursor([r.enrolled_at if hasattr(r, "enrolled_at") else r.created_at, r.id]),
-            node=to_node(r),
-        )
-        for r in rows[: page.size]
-    ]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=page.after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-    )
+async def _warm(info: strawberry.Info) -> None:
+    """Read the viewer's memberships through one shared loader future: concurrent resolvers then resume in
+    the same tick (so their next loads stay in one batch) and `permitted` hits the request's cache."""
+    user_id = info.context.principal.user_id
+    if user_id is not None:
+        await info.context.loaders.memberships_by_user_id.load(str(user_id))
+
+
+async def _can_view(info: strawberry.Info, course: models.Course) -> bool:
+    await _warm(info)
+    return await service.can_view(info.context, info.context.principal, course)
 
 
 async def _manages(info: strawberry.Info, organization_id: Any) -> bool:
     principal = info.context.principal
+    await _warm(info)
     return principal.is_site_admin or await permitted(
         info.context, principal, service.MANAGE, organization_id
     )
@@ -65,21 +59,15 @@ class Organization:
     ) -> Connection[Course]:
         key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:
-            return page_connection(_empty(), Course.from_model)
+            return EMPTY_PAGE.connection(Course.from_model)
         page = await info.context.loaders.courses_page_by_organization_id.load((key, first, after))
-        return page_connection(page, Course.from_model)
+        return page.connection(Course.from_model)
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
         if to_uuid(id) is None or not info.context.principal.is_authenticated:
             return None
         return cls(id=id)
-
-
-def _empty() -> Any:
-    from subgraphs.courses.loaders import Page
-
-    return Page(rows=[], size=0, after=None)
 
 
 @strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
@@ -96,9 +84,9 @@ class User:
         key = to_uuid(self.id)
         principal = info.context.principal
         if key is None or not (principal.is_site_admin or principal.user_id == key):
-            return page_connection(_empty(), Enrollment.from_model)
+            return EMPTY_PAGE.connection(Enrollment.from_model)
         page = await info.context.loaders.enrollments_page_by_user_id.load((key, first, after))
-        return page_connection(page, Enrollment.from_model)
+        return page.connection(Enrollment.from_model)
 
     @strawberry.federation.field(
         authenticated=True, description="Courses this person teaches that you may see."
@@ -108,12 +96,38 @@ class User:
     ) -> Connection[Course]:
         key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:
-            return page_connection(_empty(), Course.from_model)
+            return EMPTY_PAGE.connection(Course.from_model)
         page = await info.context.loaders.courses_page_by_instructor_id.load((key, first, after))
-        return page_connection(page, Course.from_model)
+        return page.connection(Course.from_model)
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="An AI generation job (the generator subgraph owns it).")
+class GenerationJob:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="The course this job's result was applied to (for a syllabus without a course: the draft "
+        "course created from it); null until the worker has applied it, or when you may not see the course.",
+    )
+    async def applied_course(self, info: strawberry.Info) -> Course | None:
+        key = to_uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        course_id = await info.context.loaders.applied_course_id_by_job_id.load(key)
+        row = await info.context.loaders.course_by_id.load(course_id) if course_id else None
+        if row is None or not await _can_view(info, row):
+            return None
+        return Course.from_model(row)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
         if to_uuid(id) is None or not info.context.principal.is_authenticated:
             return None
         return cls(id=id)
@@ -152,15 +166,19 @@ class Course:
     def organization(self) -> Organization:
         return Organization(id=to_id(self._row.organization_id))
 
-    @strawberry.field(description="In order (bounded: at most 100).")
-    async def modules(self, info: strawberry.Info) -> list[Module]:
-        rows = await info.context.loaders.modules_by_course_id.load(self._row.id)
-        return [Module.from_model(r) for r in rows]
+    @strawberry.field(description="In order.")
+    async def modules(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Module]:
+        page = await info.context.loaders.modules_page_by_course_id.load((self._row.id, first, after))
+        return page.connection(Module.from_model)
 
-    @strawberry.field(description="Oldest first (bounded: at most 100).")
-    async def exercises(self, info: strawberry.Info) -> list[Exercise]:
-        rows = await info.context.loaders.exercises_by_course_id.load(self._row.id)
-        return [Exercise.from_model(r) for r in rows]
+    @strawberry.field(description="Oldest first.")
+    async def exercises(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Exercise]:
+        page = await info.context.loaders.exercises_page_by_course_id.load((self._row.id, first, after))
+        return page.connection(Exercise.from_model)
 
     @strawberry.field(description="Your enrollment in this course, if any.")
     async def viewer_enrollment(self, info: strawberry.Info) -> Enrollment | None:
@@ -177,15 +195,15 @@ class Course:
         # in between would spread the loads over ticks and split the batch).
         page = await info.context.loaders.enrollments_page_by_course_id.load((self._row.id, first, after))
         if not await _manages(info, self._row.organization_id):
-            return page_connection(_empty(), Enrollment.from_model)
-        return page_connection(page, Enrollment.from_model)
+            return EMPTY_PAGE.connection(Enrollment.from_model)
+        return page.connection(Enrollment.from_model)
 
     @strawberry.field(description="Ratings and comments of students, oldest first.")
     async def feedback(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> Connection[CourseFeedback]:
         page = await info.context.loaders.feedback_page_by_course_id.load((self._row.id, first, after))
-        return page_connection(page, CourseFeedback.from_model)
+        return page.connection(CourseFeedback.from_model)
 
     @classmethod
     def from_model(cls, row: models.Course) -> Course:
@@ -216,7 +234,7 @@ class Course:
         row = await info.context.loaders.course_by_id.load(key)
         if row is None:
             return None
-        if await service.can_view(info.context, principal, row):
+        if await _can_view(info, row):
             return cls.from_model(row)
         mine = await info.context.loaders.my_enrollment_by_course_id.load(key)
         return cls.from_model(row) if mine is not None else None
@@ -229,10 +247,12 @@ class Module:
     position: int
     _row: strawberry.Private[models.Module]
 
-    @strawberry.field(description="In order (bounded: at most 100).")
-    async def lessons(self, info: strawberry.Info) -> list[Lesson]:
-        rows = await info.context.loaders.lessons_by_module_id.load(self._row.id)
-        return [Lesson.from_model(r) for r in rows]
+    @strawberry.field(description="In order.")
+    async def lessons(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Lesson]:
+        page = await info.context.loaders.lessons_page_by_module_id.load((self._row.id, first, after))
+        return page.connection(Lesson.from_model)
 
     @classmethod
     def from_model(cls, row: models.Module) -> Module:
@@ -309,7 +329,7 @@ class Exercise:
         if row is None:
             return None
         course = await info.context.loaders.course_by_id.load(row.course_id)
-        if course is None or not await service.can_view(info.context, info.context.principal, course):
+        if course is None or not await _can_view(info, course):
             return None
         return cls.from_model(row)
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,6 +60,18 @@ class GenerationEvent(StreamEventMixin, Base):
     """Live progress of a job (stream_id = job id)."""
 
     __tablename__ = "generation_event"
+
+
+class OrganizationBudget(Base):
+    """The generator's projection of each organization's `generation_daily_token_budget` setting (fed by
+    `organizations.organization.created|updated`; null: the platform default). An event older than the row
+    (`as_of`) changes nothing."""
+
+    __tablename__ = "organization_budget"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    daily_token_budget: Mapped[int | None] = mapped_column(BigInteger)
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Outbox(OutboxMixin, Base):

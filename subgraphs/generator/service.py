@@ -36,7 +36,7 @@ from subgraphs.core.rbac import Permission, authorize, organizations_permitting,
 from subgraphs.core.settings import GeneratorSettings
 from subgraphs.generator import prompts
 from subgraphs.generator.errors import BudgetExceeded, JobFinished, NotSucceeded
-from subgraphs.generator.models import GenerationEvent, GenerationJob, Outbox
+from subgraphs.generator.models import GenerationEvent, GenerationJob, OrganizationBudget, Outbox
 from subgraphs.generator.pipeline import GenerationFailed, Outcome, generate
 from subgraphs.generator.providers.base import ProviderError, ProviderName, TextGenerator
 from subgraphs.generator.results import Kind
@@ -268,6 +268,17 @@ async def tokens_used_today(session: Any, organization_id: uuid.UUID) -> int:
     return int(used or 0)
 
 
+async def daily_budget(session: Any, settings: GeneratorSettings, organization_id: uuid.UUID) -> int:
+    """The organization's `generation_daily_token_budget` (from the budgets projection, see budgets.py),
+    or the platform default when it has none."""
+    own = await session.scalar(
+        select(OrganizationBudget.daily_token_budget).where(
+            OrganizationBudget.organization_id == organization_id
+        )
+    )
+    return settings.daily_token_budget if own is None else own
+
+
 async def submit(runtime: Any, meta: RequestMeta, submission: Submission, *, model: str) -> GenerationJob:
     """Validate, authorize, check the budget, then answer from the cache or queue the job.
 
@@ -283,9 +294,10 @@ async def submit(runtime: Any, meta: RequestMeta, submission: Submission, *, mod
     cached = await result_cache(runtime.redis).get(cache_key(submission.kind, model, values))
     async with runtime.transaction() as session:
         if cached is None:
+            budget = await daily_budget(session, settings, submission.organization_id)
             used = await tokens_used_today(session, submission.organization_id)
-            if used >= settings.daily_token_budget:
-                raise BudgetExceeded(settings.daily_token_budget, used)
+            if used >= budget:
+                raise BudgetExceeded(budget, used)
         job = GenerationJob(
             id=uuid.uuid4(),
             organization_id=submission.organization_id,
@@ -436,7 +448,11 @@ async def apply(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> Generatio
                     "generator.result.applied",
                     meta.principal.subject,
                     meta,
+                    organization_id=str(job.organization_id),
+                    course_id=str(job.course_id) if job.course_id else None,
                     module_id=str(job.module_id) if job.module_id else None,
+                    requested_by=job.requested_by,
+                    requested_by_kind=job.requested_by_kind,
                     result=job.result,
                 ),
             )

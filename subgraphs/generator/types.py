@@ -11,6 +11,8 @@ import strawberry
 
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from subgraphs.core.ids import to_id, to_uuid
+from subgraphs.core.pages import EMPTY_PAGE
+from subgraphs.core.pagination import Connection
 from subgraphs.generator import models, service
 from subgraphs.generator.errors import BudgetExceededError
 from subgraphs.generator.providers.base import ProviderName
@@ -140,14 +142,16 @@ class Course:
     @strawberry.federation.field(
         authenticated=True,
         description="Generation jobs for this course you may see (your own; all of them if you manage its "
-        "organization's courses), newest first, at most 50.",
+        "organization's courses), newest first.",
     )
-    async def generation_jobs(self, info: strawberry.Info) -> list[GenerationJob]:
+    async def generation_jobs(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[GenerationJob]:
         key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:
-            return []
-        rows = await info.context.loaders.visible_jobs_by_course_id.load(key)
-        return [GenerationJob.from_model(r) for r in rows]
+            return EMPTY_PAGE.connection(GenerationJob.from_model)
+        page = await info.context.loaders.jobs_page_by_course_id.load((key, first, after))
+        return page.connection(GenerationJob.from_model)
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:

@@ -21,6 +21,7 @@ from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.core.live import LiveHub
 from subgraphs.core.settings import Settings
 from subgraphs.generator import service
+from subgraphs.generator.budgets import OrganizationBudgetsConsumer
 from subgraphs.generator.providers.base import TextGenerator
 from subgraphs.generator.providers.chain import build_chain
 
@@ -68,4 +69,7 @@ class GenerationWorker(Consumer):
 
 
 def worker_tasks(deps: WorkerDeps) -> list:
-    return [GenerationWorker(deps.redis, deps.sessionmaker, deps.settings, **deps.consumer_options)]
+    return [
+        GenerationWorker(deps.redis, deps.sessionmaker, deps.settings, **deps.consumer_options),
+        OrganizationBudgetsConsumer(deps.redis, deps.sessionmaker, **deps.consumer_options),
+    ]

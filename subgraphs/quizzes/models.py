@@ -131,6 +131,16 @@ class AttemptAnswer(Base):
     points_awarded: Mapped[float | None] = mapped_column(Float)
 
 
+class AppliedGeneration(Base):
+    """A generated quiz draft applied: one row per generation job (applying twice creates nothing twice)."""
+
+    __tablename__ = "applied_generation"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    quiz_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Outbox(OutboxMixin, Base):
     pass
 

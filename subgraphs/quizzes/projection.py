@@ -4,19 +4,39 @@ The quizzes domain never reads the courses tables. `CoursesProjectionConsumer` (
 worker`) applies each course and enrollment event in ONE transaction that also records the event id in
 `processed_event` (a redelivered event changes nothing) and only overwrites a projection row with an
 event at least as recent as the one it holds (`as_of`), so out-of-order delivery never goes back in time.
+
+A deleted course takes its quizzes along, in the same transaction: each quiz (its questions cascade) is
+deleted with a `quizzes.quiz.deleted` event. A course can only be deleted without enrollments, so its
+quizzes have no attempts; should one have attempts anyway, it is kept — the students' results stay — and
+closed instead: unpublished (DRAFT, `quizzes.quiz.unpublished`), so nobody can start it again.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import ClassVar
 
 from redis.asyncio import Redis
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from subgraphs.core.events import Consumer, Event, stream_name
-from subgraphs.quizzes.models import CourseProjection, EnrollmentProjection, ProcessedEvent
+from subgraphs.core.auth import ANONYMOUS, Principal
+from subgraphs.core.context import RequestMeta
+from subgraphs.core.db import utcnow
+from subgraphs.core.events import Consumer, Event, emit, stream_name
+from subgraphs.quizzes import service
+from subgraphs.quizzes.models import (
+    CourseProjection,
+    EnrollmentProjection,
+    Outbox,
+    ProcessedEvent,
+    Quiz,
+    QuizAttempt,
+)
+
+log = logging.getLogger("coursegraph.quizzes")
 
 COURSE_EVENTS = frozenset(
     f"courses.course.{verb}"
@@ -68,7 +88,41 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Eve
                 where=EnrollmentProjection.as_of <= stmt.excluded.as_of,
             )
         await session.execute(stmt)
+        if event.type == "courses.course.deleted":
+            await _remove_quizzes_of(session, event, uuid.UUID(p["course_id"]))
     return True
+
+
+def event_meta(event: Event) -> RequestMeta:
+    """Events written while applying another domain's event are attributed to that event's actor."""
+    actor = Principal(subject=event.actor_id, kind="user") if event.actor_id else ANONYMOUS
+    return RequestMeta(principal=actor, request_id=event.request_id, client_ip=event.source_ip or "unknown")
+
+
+async def _remove_quizzes_of(session: AsyncSession, event: Event, course_id: uuid.UUID) -> None:
+    quizzes = (await session.scalars(select(Quiz).where(Quiz.course_id == course_id).with_for_update())).all()
+    if not quizzes:
+        return
+    attempted = set(
+        (
+            await session.scalars(
+                select(QuizAttempt.quiz_id).where(QuizAttempt.quiz_id.in_([q.id for q in quizzes])).distinct()
+            )
+        ).all()
+    )
+    meta = event_meta(event)
+    for quiz in quizzes:
+        if quiz.id in attempted:
+            if quiz.status != service.QuizStatus.DRAFT:
+                quiz.status = service.QuizStatus.DRAFT.value
+                quiz.updated_at = utcnow()
+                emit(session, Outbox, service.quiz_event(meta, "unpublished", quiz))
+            log.warning("course %s deleted: quiz %s has attempts, kept and closed", course_id, quiz.id)
+        else:
+            emit(session, Outbox, service.quiz_event(meta, "deleted", quiz))
+    gone = [q.id for q in quizzes if q.id not in attempted]
+    if gone:
+        await session.execute(delete(Quiz).where(Quiz.id.in_(gone)))  # questions cascade
 
 
 class CoursesProjectionConsumer(Consumer):

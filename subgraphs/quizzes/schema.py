@@ -20,6 +20,7 @@ from subgraphs.quizzes.types import (
     DeleteQuestionResult,
     DeleteQuizItemSuccess,
     DeleteQuizResult,
+    GenerationJob,
     PublishQuizResult,
     Question,
     QuestionInput,
@@ -240,6 +241,6 @@ class Mutation:
 schema = build_schema(
     query=Query,
     mutation=Mutation,
-    types=[Quiz, QuizAttempt, Course, User],
+    types=[Quiz, QuizAttempt, Course, User, GenerationJob],
     errors=QUIZZES_ERRORS,
 )

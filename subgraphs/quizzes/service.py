@@ -16,7 +16,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import and_, delete, exists, false, func, or_, select, text, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,7 @@ from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
-from subgraphs.core.rbac import Memberships, Permission, authorize, permitted
+from subgraphs.core.rbac import Memberships, Permission, authorize, organizations_permitting, permitted
 from subgraphs.quizzes.errors import (
     AlreadySubmitted,
     AttemptsExhausted,
@@ -279,11 +279,11 @@ async def create_quiz(runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UU
         )
         session.add(quiz)
         await session.flush()
-        emit(session, Outbox, _quiz_event(meta, "created", quiz))
+        emit(session, Outbox, quiz_event(meta, "created", quiz))
     return quiz
 
 
-def _quiz_event(meta: RequestMeta, verb: str, quiz: Quiz) -> Event:
+def quiz_event(meta: RequestMeta, verb: str, quiz: Quiz) -> Event:
     return _event(
         meta,
         f"quizzes.quiz.{verb}",
@@ -304,7 +304,7 @@ async def update_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, **f
             setattr(quiz, key, value)
         quiz.updated_at = utcnow()
         await session.flush()
-        emit(session, Outbox, _quiz_event(meta, "updated", quiz))
+        emit(session, Outbox, quiz_event(meta, "updated", quiz))
     return quiz
 
 
@@ -320,7 +320,7 @@ async def publish_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, pu
         quiz.status = (QuizStatus.PUBLISHED if published else QuizStatus.DRAFT).value
         quiz.updated_at = utcnow()
         await session.flush()
-        emit(session, Outbox, _quiz_event(meta, "published" if published else "unpublished", quiz))
+        emit(session, Outbox, quiz_event(meta, "published" if published else "unpublished", quiz))
     return quiz
 
 
@@ -331,7 +331,7 @@ async def delete_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> 
             select(func.count()).select_from(QuizAttempt).where(QuizAttempt.quiz_id == id)
         ):
             raise HasAttempts()
-        emit(session, Outbox, _quiz_event(meta, "deleted", quiz))
+        emit(session, Outbox, quiz_event(meta, "deleted", quiz))
         await session.execute(delete(Quiz).where(Quiz.id == id))
     return quiz
 
@@ -366,6 +366,30 @@ async def can_view_quiz(source: Any, principal: Any, quiz: Quiz, enrollment_stat
     if quiz.status != QuizStatus.PUBLISHED:
         return False
     return enrollment_status in TAKING or await permitted(source, principal, VIEW, quiz.organization_id)
+
+
+async def visible_quizzes_clause(source: Any, principal: Any) -> Any:
+    """A SQL predicate on Quiz: what `can_view_quiz` accepts, for lists."""
+    if not principal.is_authenticated:
+        return false()
+    if principal.is_site_admin:
+        return true()
+    manage = await organizations_permitting(source, principal, MANAGE)
+    view = await organizations_permitting(source, principal, VIEW)
+    published = Quiz.status == QuizStatus.PUBLISHED.value
+    clauses = []
+    if manage.ids:
+        clauses.append(Quiz.organization_id.in_(manage.uuids()))
+    if view.ids:
+        clauses.append(and_(published, Quiz.organization_id.in_(view.uuids())))
+    if principal.user_id is not None:
+        enrolled = exists().where(
+            EnrollmentProjection.course_id == Quiz.course_id,
+            EnrollmentProjection.user_id == principal.user_id,
+            EnrollmentProjection.status.in_(TAKING),
+        )
+        clauses.append(and_(published, enrolled))
+    return or_(*clauses) if clauses else false()
 
 
 # --- questions ------------------------------------------------------------------------------------
@@ -552,6 +576,11 @@ async def save_answer(
         if attempt.deadline_at is not None and now > attempt.deadline_at:
             raise TimeUp()
         stored = clean_answer(question, answer)
+        previous = await session.scalar(
+            select(AttemptAnswer.answer).where(
+                AttemptAnswer.attempt_id == attempt.id, AttemptAnswer.question_id == question.id
+            )
+        )
         stmt = insert(AttemptAnswer).values(
             attempt_id=attempt.id,
             question_id=question.id,
@@ -565,6 +594,30 @@ async def save_answer(
                 set_={"answer": stored, "saved_at": now, "time_spent_seconds": time_spent_seconds},
             ).returning(AttemptAnswer)
         )
+        if previous != stored:  # saving the same answer again is not news
+            emit(
+                session,
+                Outbox,
+                _event(
+                    meta,
+                    "quizzes.answer.saved",
+                    org=attempt.organization_id,
+                    subjects={
+                        "attempt_id": attempt.id,
+                        "quiz_id": attempt.quiz_id,
+                        "question_id": question.id,
+                        "user_id": attempt.user_id,
+                        "course_id": attempt.course_id,
+                    },
+                    attempt_id=attempt.id,
+                    quiz_id=attempt.quiz_id,
+                    question_id=question.id,
+                    user_id=attempt.user_id,
+                    course_id=attempt.course_id,
+                    organization_id=attempt.organization_id,
+                    time_spent_ms=time_spent_seconds * 1000,
+                ),
+            )
     return row
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,26 +10,12 @@ import strawberry
 
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from subgraphs.core.ids import to_id, to_uuid
-from subgraphs.core.pagination import Connection, Edge, PageInfo, encode_cursor
+from subgraphs.core.pages import EMPTY_PAGE
+from subgraphs.core.pagination import Connection
 from subgraphs.quizzes import models, service
 
 QuizStatus = strawberry.enum(service.QuizStatus, name="QuizStatus")
 QuestionType = strawberry.enum(service.QuestionType, name="QuestionType")
-
-
-def attempts_connection(rows: list[Any], size: int, after: str | None) -> Connection[QuizAttempt]:
-    edges = [
-        Edge(cursor=encode_cursor([r.started_at, r.id]), node=QuizAttempt.from_model(r)) for r in rows[:size]
-    ]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > size,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-    )
 
 
 async def _warm(info: strawberry.Info) -> None:
@@ -56,14 +41,16 @@ class Course:
     id: strawberry.ID
 
     @strawberry.federation.field(
-        authenticated=True, description="Quizzes of this course you may see (bounded)."
+        authenticated=True, description="Quizzes of this course you may see, oldest first."
     )
-    async def quizzes(self, info: strawberry.Info) -> list[Quiz]:
+    async def quizzes(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Quiz]:
         key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:
-            return []
-        rows = await info.context.loaders.quizzes_by_course_id.load(key)
-        return [Quiz.from_model(r) for r in rows if await _visible(info, r)]
+            return EMPTY_PAGE.connection(Quiz.from_model)
+        page = await info.context.loaders.quizzes_page_by_course_id.load((key, first, after))
+        return page.connection(Quiz.from_model)
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
@@ -86,12 +73,38 @@ class User:
         key = to_uuid(self.id)
         principal = info.context.principal
         if key is None or not (principal.is_site_admin or principal.user_id == key):
-            return attempts_connection([], 0, None)
+            return EMPTY_PAGE.connection(QuizAttempt.from_model)
         page = await info.context.loaders.attempts_page_by_user_id.load((key, first, after))
-        return attempts_connection(page.rows, page.size, page.after)
+        return page.connection(QuizAttempt.from_model)
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="An AI generation job (the generator subgraph owns it).")
+class GenerationJob:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="The draft quiz created from this QUIZ job's result; null until the worker has applied "
+        "it, for other kinds, or when you may not see the quiz.",
+    )
+    async def applied_quiz(self, info: strawberry.Info) -> Quiz | None:
+        key = to_uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        quiz_id = await info.context.loaders.applied_quiz_id_by_job_id.load(key)
+        row = await info.context.loaders.quiz_by_id.load(quiz_id) if quiz_id else None
+        if row is None or not await _visible(info, row):
+            return None
+        return Quiz.from_model(row)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
         if to_uuid(id) is None or not info.context.principal.is_authenticated:
             return None
         return cls(id=id)
@@ -168,26 +181,31 @@ class Quiz:
     def course(self) -> Course:
         return Course(id=to_id(self._row.course_id))
 
-    @strawberry.field(description="In order (shuffled per student when the quiz says so).")
-    async def questions(self, info: strawberry.Info) -> list[Question]:
+    @strawberry.field(
+        description="In order; shuffled per student (a stable order, which the cursor follows) when the quiz "
+        "says so."
+    )
+    async def questions(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Question]:
         # Both loads first, in the same tick as every other quiz's: a permission check (a Redis read) in
-        # between would spread the loads over ticks and split their batches.
+        # between would spread the loads over ticks and split their batches. The page's order (shuffled
+        # or not) is decided inside the loader.
         loaders = info.context.loaders
-        rows, mine = await asyncio.gather(
-            loaders.questions_by_quiz_id.load(self._row.id), loaders.my_attempts_by_quiz_id.load(self._row.id)
+        page, mine = await asyncio.gather(
+            loaders.questions_page_by_quiz_id.load((self._row.id, first, after)),
+            loaders.my_attempts_by_quiz_id.load(self._row.id),
         )
         manages = await _manages(info, self._row.organization_id)
         reveal = manages or any(a.submitted_at is not None for a in mine)
-        if not manages:
-            if self._row.shuffle_questions:
-                seed = f"{info.context.principal.subject}:{self._row.id}"
-                rows = sorted(rows, key=lambda q: hashlib.sha256(f"{seed}:{q.id}".encode()).digest())
-        return [Question.from_model(r, reveal) for r in rows]
+        return page.connection(lambda r: Question.from_model(r, reveal))
 
     @strawberry.field(description="Your attempts, first to last.")
-    async def my_attempts(self, info: strawberry.Info) -> list[QuizAttempt]:
-        rows = await info.context.loaders.my_attempts_by_quiz_id.load(self._row.id)
-        return [QuizAttempt.from_model(r) for r in rows]
+    async def my_attempts(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[QuizAttempt]:
+        page = await info.context.loaders.my_attempts_page_by_quiz_id.load((self._row.id, first, after))
+        return page.connection(QuizAttempt.from_model)
 
     @classmethod
     def from_model(cls, row: models.Quiz) -> Quiz:
@@ -274,10 +292,12 @@ class QuizAttempt:
     async def quiz(self, info: strawberry.Info) -> Quiz:
         return Quiz.from_model(await info.context.loaders.quiz_by_id.load(self._row.quiz_id))
 
-    @strawberry.field
-    async def answers(self, info: strawberry.Info) -> list[AttemptAnswer]:
-        rows = await info.context.loaders.answers_by_attempt_id.load(self._row.id)
-        return [AttemptAnswer.from_model(r) for r in rows]
+    @strawberry.field(description="In the quiz's question order.")
+    async def answers(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[AttemptAnswer]:
+        page = await info.context.loaders.answers_page_by_attempt_id.load((self._row.id, first, after))
+        return page.connection(AttemptAnswer.from_model)
 
     @classmethod
     def from_model(cls, row: models.QuizAttempt) -> QuizAttempt:

@@ -32,13 +32,15 @@ import httpx
 LOGIN = """mutation($input: LoginInput!) { login(input: $input) {
   ... on LoginSuccess { accessToken user { id } } ... on Error { code } } }"""
 DASHBOARD = """{ me { fullName enrollments(first: 20) { edges { node { status progressPercent
-  course { id title instructor { fullName } modules { title lessons { title completed } } exercises { title }
-    quizzes { title myAttempts { score maxScore passed } } } } } } } }"""
+  course { id title instructor { fullName }
+    modules { nodes { title lessons { nodes { title completed } } } } exercises { nodes { title } }
+    quizzes { nodes { title myAttempts { nodes { score maxScore passed } } } } } } } } } }"""
 COURSES_PART = """query($r: [_Any!]!) { _entities(representations: $r) { ... on User {
   enrollments(first: 20) { edges { node { status progressPercent course { id title instructor { id }
-    modules { title lessons { title completed } } exercises { title } } } } } } } }"""
+    modules { nodes { title lessons { nodes { title completed } } } }
+    exercises { nodes { title } } } } } } } } }"""
 QUIZZES_PART = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Course {
-  quizzes { title myAttempts { score maxScore passed } } } } }"""
+  quizzes { nodes { title myAttempts { nodes { score maxScore passed } } } } } } }"""
 
 
 class Scenario:

@@ -15,6 +15,7 @@ from sqlalchemy import event
 from subgraphs.core.settings import Settings
 from tests.conftest import GraphQLClient, QueryCounter
 from tests.subgraphs.courses.factories import CourseFactory
+from tests.subgraphs.generator.conftest import gen_runtime, generator_app, worker_runtime  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
 
 
@@ -64,3 +65,11 @@ def courses_count_queries(courses_runtime: Any) -> Any:
             event.remove(courses_runtime.engine.sync_engine, "before_cursor_execute", counter)
 
     return counting
+
+
+@pytest.fixture
+def generation(gen_runtime: Any, worker_runtime: Any) -> Any:  # noqa: F811
+    """Real generator jobs applied through the generator service (tests/subgraphs/courses/generation.py)."""
+    from tests.subgraphs.courses.generation import Generation
+
+    return Generation(gen_runtime, worker_runtime)

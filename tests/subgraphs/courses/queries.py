@@ -28,7 +28,9 @@ CREATE_MODULE = mutation(
 UPDATE_MODULE = mutation("updateModule", "UpdateModuleInput", "ModuleSuccess { module { id title } }")
 DELETE_MODULE = mutation("deleteModule", "DeleteInput", "DeleteSuccess { id }")
 REORDER_MODULES = mutation(
-    "reorderModules", "ReorderModulesInput", "CourseSuccess { course { modules { id title position } } }"
+    "reorderModules",
+    "ReorderModulesInput",
+    "CourseSuccess { course { modules { nodes { id title position } } } }",
 )
 CREATE_LESSON = mutation(
     "createLesson", "CreateLessonInput", "LessonSuccess { lesson { id title body position moduleId } }"
@@ -36,7 +38,9 @@ CREATE_LESSON = mutation(
 UPDATE_LESSON = mutation("updateLesson", "UpdateLessonInput", "LessonSuccess { lesson { id title body } }")
 DELETE_LESSON = mutation("deleteLesson", "DeleteInput", "DeleteSuccess { id }")
 REORDER_LESSONS = mutation(
-    "reorderLessons", "ReorderLessonsInput", "ModuleSuccess { module { lessons { id title position } } }"
+    "reorderLessons",
+    "ReorderLessonsInput",
+    "ModuleSuccess { module { lessons { nodes { id title position } } } }",
 )
 EXERCISE_FIELDS = "id title instructions language starterFiles { path content } tests { path content } labIde"
 CREATE_EXERCISE = mutation(
@@ -64,8 +68,9 @@ FEEDBACK = mutation(
     "FeedbackSuccess { feedback { id rating comment author { id } } }",
 )
 COURSE = f"""query($id: ID, $slug: String, $org: ID) {{ course(id: $id, slug: $slug, organizationId: $org) {{
-  {COURSE_FIELDS} modules {{ id title position lessons {{ id title body position completed }} }}
-  exercises {{ {EXERCISE_FIELDS} }} viewerEnrollment {{ id status progressPercent }}
+  {COURSE_FIELDS}
+  modules {{ nodes {{ id title position lessons {{ nodes {{ id title body position completed }} }} }} }}
+  exercises {{ nodes {{ {EXERCISE_FIELDS} }} }} viewerEnrollment {{ id status progressPercent }}
   enrollments(first: 10) {{ edges {{ node {{ id user {{ id }} }} }} }}
   feedback(first: 10) {{ edges {{ node {{ rating comment author {{ id }} }} }} }} }} }}"""
 COURSES = """query($filter: CourseFilter, $orderBy: CourseOrder, $first: Int, $after: String) {
@@ -73,7 +78,7 @@ COURSES = """query($filter: CourseFilter, $orderBy: CourseOrder, $first: Int, $a
     edges { cursor node { id title status } } pageInfo { hasNextPage endCursor } } }"""
 ENTITIES = """query($representations: [_Any!]!) { _entities(representations: $representations) {
   __typename
-  ... on Course { id title status modules { id lessons { id } } }
+  ... on Course { id title status modules { nodes { id lessons { nodes { id } } } } }
   ... on Enrollment { id enrollmentStatus: status progressPercent course { id } }
   ... on Exercise { id title tests { path } }
   ... on User { id enrollments(first: 100) { edges { node { id course { id title } } } }
@@ -82,7 +87,8 @@ ENTITIES = """query($representations: [_Any!]!) { _entities(representations: $re
 DASHBOARD = """query($representations: [_Any!]!) { _entities(representations: $representations) {
   ... on User { enrollments(first: 100) { edges { node { id status progressPercent
     course { id title instructor { id } organization { id }
-      modules { id title lessons { id title completed } } exercises { id title } } } } } } } }"""
+      modules(first: 100) { nodes { id title lessons(first: 100) { nodes { id title completed } } } }
+      exercises(first: 100) { nodes { id title } } } } } } } } }"""
 
 
 def reps(typename: str, *ids: str) -> dict:

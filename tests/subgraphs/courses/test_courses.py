@@ -253,7 +253,7 @@ async def test_modules_and_lessons_crud_and_reorder(courses_gql, courses, course
         ),
         "reorderModules",
     )
-    assert [m["title"] for m in reordered["course"]["modules"]] == ["Three", "One", "Two"]
+    assert [m["title"] for m in reordered["course"]["modules"]["nodes"]] == ["Three", "One", "Two"]
     # Not a permutation: a missing, a repeated or a foreign module is refused, the order unchanged.
     for bad in (order[:2], [order[0], order[0], order[1]], [*order[:2], str(uuid.uuid4())]):
         answer = result(
@@ -281,7 +281,7 @@ async def test_modules_and_lessons_crud_and_reorder(courses_gql, courses, course
         ),
         "reorderLessons",
     )
-    assert [x["title"] for x in swapped["module"]["lessons"]] == ["b", "a"]
+    assert [x["title"] for x in swapped["module"]["lessons"]["nodes"]] == ["b", "a"]
     edited = result(
         await courses_gql(UPDATE_LESSON, {"input": {"id": lessons[0]["id"], "body": "## New"}}, token=token),
         "updateLesson",
@@ -361,7 +361,10 @@ async def test_exercise_crud_and_tests_hidden_from_students(courses_gql, courses
         {"path": "main.py", "content": "print()"}
     ]
     seen = result(await courses_gql(COURSE, {"id": str(course.id)}, token=school.student.token), "course")
-    assert seen["exercises"][0]["title"] == "FizzBuzz 2" and seen["exercises"][0]["tests"] is None
+    assert (
+        seen["exercises"]["nodes"][0]["title"] == "FizzBuzz 2"
+        and seen["exercises"]["nodes"][0]["tests"] is None
+    )
     assert (
         result(
             await courses_gql(DELETE_EXERCISE, {"input": {"id": created["id"]}}, token=token),
@@ -369,7 +372,10 @@ async def test_exercise_crud_and_tests_hidden_from_students(courses_gql, courses
         )["id"]
         == created["id"]
     )
-    assert result(await courses_gql(COURSE, {"id": str(course.id)}, token=token), "course")["exercises"] == []
+    assert (
+        result(await courses_gql(COURSE, {"id": str(course.id)}, token=token), "course")["exercises"]["nodes"]
+        == []
+    )
 
 
 async def test_course_by_slug_and_visibility_of_drafts(courses_gql, courses):
@@ -380,7 +386,10 @@ async def test_course_by_slug_and_visibility_of_drafts(courses_gql, courses):
         await courses_gql(COURSE, {"slug": published.slug, "org": school.org}, token=school.student.token),
         "course",
     )
-    assert by_slug["id"] == str(published.id) and by_slug["modules"][0]["lessons"][0]["body"] == "# Lesson 1"
+    assert (
+        by_slug["id"] == str(published.id)
+        and by_slug["modules"]["nodes"][0]["lessons"]["nodes"][0]["body"] == "# Lesson 1"
+    )
     assert (
         result(await courses_gql(COURSE, {"id": str(draft.id)}, token=school.student.token), "course") is None
     )
@@ -434,3 +443,47 @@ async def test_courses_filter_search_order_and_pages(courses_gql, courses):
     assert too_big["errors"][0]["extensions"]["fieldErrors"] == {"first": "Must be between 1 and 100."}
     bad_cursor = await courses_gql(COURSES, {"after": "garbage"}, token=school.student.token)
     assert bad_cursor["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+
+
+async def test_search_ordered_by_relevance_pages_without_repeats(courses_gql, courses):
+    school = await courses.school()
+    org_filter = {"organizationId": school.org, "search": "graph"}
+    made = [
+        ("Cooking pasta", "Draw a graph of your recipes."),  # description only: ranks last
+        ("Graph databases", "Storing connected data."),
+        ("Knitting", "Nothing to see."),  # no match
+        ("Graph theory", "Every graph, every graph algorithm, graph colouring."),  # title and description
+    ]
+    # Ties (the same title and description) so the id decides: pages must neither repeat nor skip.
+    made += [("Graph basics", "Intro.")] * 4
+    for title, description in made:
+        await courses.course(school, title=title, description=description)
+
+    async def page(first: int, after: str | None = None) -> dict:
+        body = await courses_gql(
+            COURSES,
+            {"filter": org_filter, "orderBy": "RELEVANCE", "first": first, "after": after},
+            token=school.student.token,
+        )
+        return result(body, "courses")
+
+    everything = [(e["node"]["title"], e["node"]["id"]) for e in (await page(100))["edges"]]
+    titles = [t for t, _ in everything]
+    assert titles[0] == "Graph theory" and titles[-1] == "Cooking pasta" and "Knitting" not in titles
+    assert set(titles[1:-1]) == {"Graph databases", "Graph basics"} and len(titles) == 7
+    paged, after = [], None
+    while True:
+        connection = await page(2, after)
+        paged += [(e["node"]["title"], e["node"]["id"]) for e in connection["edges"]]
+        if not connection["pageInfo"]["hasNextPage"]:
+            break
+        after = connection["pageInfo"]["endCursor"]
+    assert paged == everything
+
+    body = await courses_gql(
+        COURSES,
+        {"filter": {"organizationId": school.org}, "orderBy": "RELEVANCE"},
+        token=school.student.token,
+    )
+    assert list(body["errors"][0]["extensions"]["fieldErrors"]) == ["orderBy"]
+    assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"

@@ -40,7 +40,7 @@ async def test_enroll_once_then_progress_to_completion(courses_gql, courses, cou
     assert await enrollments_of(courses_runtime, course.id) == 1
 
     view = result(await courses_gql(COURSE, {"id": str(course.id)}, token=token), "course")
-    lessons = [x["id"] for x in view["modules"][0]["lessons"]]
+    lessons = [x["id"] for x in view["modules"]["nodes"][0]["lessons"]["nodes"]]
     assert view["viewerEnrollment"]["id"] == enrollment["id"]
     half = result(
         await courses_gql(COMPLETE, {"input": {"lessonId": lessons[0]}}, token=token), "completeLesson"
@@ -59,7 +59,7 @@ async def test_enroll_once_then_progress_to_completion(courses_gql, courses, cou
         lessons
     )
     view = result(await courses_gql(COURSE, {"id": str(course.id)}, token=token), "course")
-    assert [x["completed"] for x in view["modules"][0]["lessons"]] == [True, True]
+    assert [x["completed"] for x in view["modules"]["nodes"][0]["lessons"]["nodes"]] == [True, True]
 
     events = await courses.events(course_id=str(course.id), user_id=school.student.id)
     assert [e["type"] for e in events] == [

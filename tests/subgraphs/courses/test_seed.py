@@ -42,7 +42,7 @@ async def test_seed_creates_the_published_demo_course_once(settings, courses_run
     enrollment = await service.enroll(courses_runtime, member_meta, course_id=course.id)
     assert enrollment.status == "ACTIVE" and student is not None
     body = await courses_gql(COURSE, {"id": str(course.id)}, token=caller.token)
-    assert result(body, "course")["exercises"][0]["title"] == "FizzBuzz"
+    assert result(body, "course")["exercises"]["nodes"][0]["title"] == "FizzBuzz"
 
 
 async def test_seed_scale_writes_consistent_benchmark_data_once(
@@ -88,11 +88,12 @@ async def test_seed_scale_writes_consistent_benchmark_data_once(
     await courses_runtime.redis.set(SESSION_KEY.format(sid=session_id), str(student.id), ex=600)
     body = await courses_gql(
         "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { enrollments { edges { node { "
-        "course { title modules { lessons { title } } } } } } } } }",
+        "course { title modules { nodes { lessons { nodes { title } } } } } } } } } } }",
         {"r": [{"__typename": "User", "id": str(student.id)}]},
         token=token,
     )
     edges = body["data"]["_entities"][0]["enrollments"]["edges"]
-    assert len(edges) == 2 and all(len(e["node"]["course"]["modules"][0]["lessons"]) == 3 for e in edges)
+    modules = [e["node"]["course"]["modules"]["nodes"] for e in edges]
+    assert len(edges) == 2 and all(len(m[0]["lessons"]["nodes"]) == 3 for m in modules)
     roles = await courses_runtime.redis.hgetall(f"authz:memberships:{student.id}")
     assert list(roles.values()) == [b"student"]

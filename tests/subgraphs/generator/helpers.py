@@ -82,7 +82,7 @@ ENTITIES = """
 query($representations: [_Any!]!) {
   _entities(representations: $representations) {
     ... on GenerationJob { id status kind }
-    ... on Course { id generationJobs { id status } }
+    ... on Course { id generationJobs { nodes { id status } } }
   }
 }"""
 

@@ -129,10 +129,10 @@ async def test_course_generation_jobs_are_filtered_by_viewer(gen_gql, school, wo
     reps = {"representations": [{"__typename": "Course", "id": course}]}
     seen = await gen_gql(ENTITIES, reps, token=school.admin.token)
     assert seen["data"]["_entities"] == [
-        {"id": course, "generationJobs": [{"id": job["id"], "status": "SUCCEEDED"}]}
+        {"id": course, "generationJobs": {"nodes": [{"id": job["id"], "status": "SUCCEEDED"}]}}
     ]
     hidden = await gen_gql(ENTITIES, reps, token=school.student.token)
-    assert hidden["data"]["_entities"] == [{"id": course, "generationJobs": []}]
+    assert hidden["data"]["_entities"] == [{"id": course, "generationJobs": {"nodes": []}}]
 
 
 async def test_subgraph_sdl_declares_entities_and_router_policies(gen_gql):
@@ -184,7 +184,7 @@ async def test_lists_do_not_grow_statements_with_items(gen_gql, gen_count_querie
     many_list, body = await statements(JOBS, jobs_vars)
     many_entities, entities = await statements(ENTITIES, entity_vars())
     assert len(body["data"]["generationJobs"]["edges"]) >= 6
-    assert len(entities["data"]["_entities"][0]["generationJobs"]) == 6
+    assert len(entities["data"]["_entities"][0]["generationJobs"]["nodes"]) == 6
     assert many_list == few_list and many_entities == few_entities
 
 

@@ -16,7 +16,15 @@ from sqlalchemy import event
 
 from subgraphs.core.settings import Settings
 from tests.conftest import GraphQLClient, QueryCounter
-from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
+from tests.subgraphs.courses.conftest import (  # noqa: F401 - fixtures
+    courses,
+    courses_app,
+    courses_runtime,
+    gen_runtime,
+    generation,
+    generator_app,
+    worker_runtime,
+)
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
 
 

@@ -7,7 +7,7 @@ QUESTION_FIELDS = (
 )
 ATTEMPT_FIELDS = (
     "id number startedAt deadlineAt submittedAt score maxScore passed late user { id } "
-    "answers { questionId choices boolean text number correct pointsAwarded timeSpentSeconds }"
+    "answers { nodes { questionId choices boolean text number correct pointsAwarded timeSpentSeconds } }"
 )
 
 
@@ -36,15 +36,15 @@ SUBMIT = mutation(
     "submitQuizAttempt", "SubmitQuizAttemptInput", f"QuizAttemptSuccess {{ attempt {{ {ATTEMPT_FIELDS} }} }}"
 )
 QUIZ = f"""query($id: ID!) {{ quiz(id: $id) {{ id title status course {{ id }}
-  questions {{ {QUESTION_FIELDS} }} myAttempts {{ id score passed }} }} }}"""
+  questions {{ nodes {{ {QUESTION_FIELDS} }} }} myAttempts {{ nodes {{ id score passed }} }} }} }}"""
 ATTEMPTS = f"""query($quiz: ID!, $filter: AttemptFilter, $first: Int, $after: String) {{
   quizAttempts(quizId: $quiz, filter: $filter, first: $first, after: $after) {{
     edges {{ node {{ {ATTEMPT_FIELDS} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
 ENTITIES = """query($representations: [_Any!]!) { _entities(representations: $representations) {
   __typename
-  ... on Quiz { id title questions { id correctAnswer { choices } } }
+  ... on Quiz { id title questions { nodes { id correctAnswer { choices } } } }
   ... on QuizAttempt { id score user { id } }
-  ... on Course { id quizzes { id title myAttempts { id } questions { id } } }
+  ... on Course { id quizzes { nodes { id title myAttempts { nodes { id } } questions { nodes { id } } } } }
   ... on User { id quizAttempts(first: 100) { edges { node { id score quiz { id title } } } } } } }"""
 
 

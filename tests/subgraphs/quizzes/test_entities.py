@@ -23,7 +23,7 @@ async def test_sdl_declares_entities_and_contributed_fields(quizzes_gql):
     for entity in ("Quiz", "QuizAttempt", "Course", "User"):
         assert re.search(rf'type {entity} @key\(fields: "id"\)', sdl), entity
     flat = " ".join(sdl.split())
-    assert "quizzes: [Quiz!]! @authenticated" in flat
+    assert "quizzes(first: Int = 20, after: String = null): QuizConnection! @authenticated" in flat
     assert (
         "quizAttempts(first: Int = 20, after: String = null): QuizAttemptConnection! @authenticated" in flat
     )
@@ -101,7 +101,7 @@ async def test_entities_matrix(quizzes_gql, courses, room):
         (member.token, False),
     ):
         body = await quizzes_gql(ENTITIES, reps("Quiz", room.quiz_id), token=token)
-        answers = [q["correctAnswer"] for q in body["data"]["_entities"][0]["questions"]]
+        answers = [q["correctAnswer"] for q in body["data"]["_entities"][0]["questions"]["nodes"]]
         assert all((a is not None) == revealed for a in answers), token
 
 
@@ -118,7 +118,9 @@ async def test_course_quizzes_and_user_attempts_do_not_grow(
         body = await quizzes_gql(
             ENTITIES, reps("Course", *(r.course_id for r in rooms[:n])), token=site_admin.token
         )
-        assert [len(c["quizzes"][0]["questions"]) for c in body["data"]["_entities"]] == [5] * n
+        assert [len(c["quizzes"]["nodes"][0]["questions"]["nodes"]) for c in body["data"]["_entities"]] == [
+            5
+        ] * n
 
     async def user_attempts(n: int) -> None:
         body = await quizzes_gql(
@@ -160,8 +162,8 @@ async def test_dashboard_quizzes_part_statements_do_not_grow_with_enrollments(
         attempt = await service.start_attempt(quizzes_runtime, school.student.meta, quiz_id=quiz.id)
         await service.submit_attempt(quizzes_runtime, school.student.meta, attempt_id=attempt.id)
     query = """query($representations: [_Any!]!) { _entities(representations: $representations) {
-      ... on Course { quizzes { title questions { id correctAnswer { choices } }
-        myAttempts { score maxScore passed } } } } }"""
+      ... on Course { quizzes(first: 100) { nodes { title questions(first: 100) { nodes { id correctAnswer {
+        choices } } } myAttempts(first: 100) { nodes { score maxScore passed } } } } } } }"""
     seen = {}
 
     async def dashboard(n: int) -> None:
@@ -171,6 +173,7 @@ async def test_dashboard_quizzes_part_statements_do_not_grow_with_enrollments(
 
     five = await statements(quizzes_count_queries, lambda: dashboard(5))
     fifty = await statements(quizzes_count_queries, lambda: dashboard(50))
-    assert len(seen[50]) == 50 and all(c["quizzes"][0]["myAttempts"][0]["maxScore"] == 2.0 for c in seen[50])
-    assert all(c["quizzes"][0]["questions"][0]["correctAnswer"] == {"choices": [1]} for c in seen[50])
+    quizzes = [c["quizzes"]["nodes"][0] for c in seen[50]]
+    assert len(quizzes) == 50 and all(q["myAttempts"]["nodes"][0]["maxScore"] == 2.0 for q in quizzes)
+    assert all(q["questions"]["nodes"][0]["correctAnswer"] == {"choices": [1]} for q in quizzes)
     assert five >= 1 and five == fifty, (five, fifty)

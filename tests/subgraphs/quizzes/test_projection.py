@@ -92,3 +92,67 @@ async def test_course_and_enrollment_events_reach_the_projection_through_redis(c
     async with projector.runtime.transaction() as session:
         row = await session.get(CourseProjection, course.id)
     assert (str(row.organization_id), str(row.instructor_id)) == (school.org, school.instructor.id)
+
+
+async def test_a_deleted_course_takes_its_quizzes_along(courses, projector, quizzes_runtime):
+    """Through the projection consumer: deleting a course (no enrollments, so no attempts) deletes its
+    quizzes and their questions, with `quizzes.quiz.deleted`."""
+    from subgraphs.quizzes import service
+    from subgraphs.quizzes.models import Outbox, Question, Quiz
+    from tests.subgraphs.quizzes.factories import QUESTIONS
+
+    school = await courses.school()
+    course, other = await courses.course(school, publish=False), await courses.course(school, publish=False)
+    await projector.sync(courses={course.id: "DRAFT", other.id: "DRAFT"})
+    made = []
+    for course_id in (course.id, course.id, other.id):
+        quiz = await service.create_quiz(
+            quizzes_runtime, school.instructor.meta, course_id=course_id, title="Q"
+        )
+        await service.create_question(
+            quizzes_runtime, school.instructor.meta, quiz_id=quiz.id, spec=QUESTIONS[0]
+        )
+        made.append(quiz.id)
+    await courses_service.delete_course(courses.runtime, school.instructor.meta, id=course.id)
+    await projector.sync(courses={course.id: "DELETED"})
+    async with quizzes_runtime.transaction() as session:
+        left = (await session.scalars(select(Quiz.id).where(Quiz.id.in_(made)))).all()
+        questions = await session.scalar(
+            select(func.count()).select_from(Question).where(Question.quiz_id.in_(made[:2]))
+        )
+        events = (
+            await session.scalars(select(Outbox.event).where(Outbox.type == "quizzes.quiz.deleted"))
+        ).all()
+    assert left == [made[2]] and questions == 0
+    deleted = [e for e in events if e["payload"]["course_id"] == str(course.id)]
+    assert sorted(e["payload"]["quiz_id"] for e in deleted) == sorted(str(q) for q in made[:2])
+    assert all(e["actor_id"] == school.instructor.id for e in deleted)
+
+
+async def test_a_deleted_course_keeps_a_quiz_with_attempts_closed(courses, projector, quizzes_runtime):
+    """Should a quiz have attempts anyway, its students' results stay: the quiz is kept, unpublished."""
+    from subgraphs.quizzes import service
+    from subgraphs.quizzes.models import Outbox, Quiz, QuizAttempt
+    from tests.subgraphs.quizzes.factories import classroom
+
+    room = await classroom(courses, projector, quizzes_runtime)
+    attempt = await service.start_attempt(quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id)
+    async with quizzes_runtime.transaction() as session:
+        projected = await session.get(CourseProjection, room.course_id)
+    deleted = course_event(
+        "deleted", str(room.course_id), "PUBLISHED", utcnow(), org=str(projected.organization_id)
+    )
+    assert await apply_event(quizzes_runtime.sessionmaker, deleted) is True
+    async with quizzes_runtime.transaction() as session:
+        quiz = await session.get(Quiz, room.quiz_id)
+        kept = await session.get(QuizAttempt, attempt.id)
+        events = (
+            await session.scalars(
+                select(Outbox.event)
+                .where(Outbox.event["subject_ids"]["quiz_id"].astext == str(room.quiz_id))
+                .order_by(Outbox.position)
+            )
+        ).all()
+    assert quiz is not None and quiz.status == "DRAFT" and kept is not None
+    assert [e["type"] for e in events][-1] == "quizzes.quiz.unpublished"
+    assert "quizzes.quiz.deleted" not in [e["type"] for e in events]

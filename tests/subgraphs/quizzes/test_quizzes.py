@@ -53,8 +53,8 @@ async def test_take_a_quiz_scored_on_the_server(quizzes_gql, courses, projector,
     room = await classroom(courses, projector, quizzes_runtime, attempts_allowed=2, passing_score=50)
     token = room.school.student.token
     before = result(await quizzes_gql(QUIZ, {"id": str(room.quiz_id)}, token=token), "quiz")
-    assert len(before["questions"]) == 5
-    assert all(q["correctAnswer"] is None and q["explanation"] is None for q in before["questions"])
+    assert len(before["questions"]["nodes"]) == 5
+    assert all(q["correctAnswer"] is None and q["explanation"] is None for q in before["questions"]["nodes"])
 
     attempt = (await start(quizzes_gql, room.quiz_id, token))["attempt"]
     assert attempt["number"] == 1 and attempt["deadlineAt"] is None
@@ -85,14 +85,14 @@ async def test_take_a_quiz_scored_on_the_server(quizzes_gql, courses, projector,
         True,
         False,
     )
-    assert all(a["correct"] and a["timeSpentSeconds"] == 7 for a in scored["answers"])
+    assert all(a["correct"] and a["timeSpentSeconds"] == 7 for a in scored["answers"]["nodes"])
     twice = await submit(quizzes_gql, attempt["id"], token)
     assert twice["code"] == "ALREADY_SUBMITTED"
     after_submit = await save(quizzes_gql, attempt["id"], room.question_ids[0], RIGHT[0], token)
     assert after_submit["code"] == "ALREADY_SUBMITTED"
 
     revealed = result(await quizzes_gql(QUIZ, {"id": str(room.quiz_id)}, token=token), "quiz")
-    multiple = next(q for q in revealed["questions"] if q["type"] == "MULTIPLE_CHOICE")
+    multiple = next(q for q in revealed["questions"]["nodes"] if q["type"] == "MULTIPLE_CHOICE")
     assert (
         multiple["correctAnswer"]["choices"] == [0, 2] and multiple["explanation"] == "4 and 9 are squares."
     )
@@ -190,7 +190,7 @@ async def test_late_submission_is_scored_with_answers_saved_in_time(
     assert late["code"] == "TIME_UP"
     scored = (await submit(quizzes_gql, attempt["id"], token))["attempt"]
     assert (scored["score"], scored["maxScore"], scored["late"], scored["passed"]) == (2.0, 10.0, True, False)
-    assert [a["questionId"] for a in scored["answers"]] == [str(room.question_ids[0])]
+    assert [a["questionId"] for a in scored["answers"]["nodes"]] == [str(room.question_ids[0])]
     # An expired attempt is not resumed: the next start is a new attempt.
     assert (await start(quizzes_gql, room.quiz_id, token))["attempt"]["number"] == 2
 

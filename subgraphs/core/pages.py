@@ -1,0 +1,141 @@
+"""Relay connections on relations (`Course.modules`, `User.enrollments`, ...), batched per parent.
+
+`page_loader` answers the keys (parent key, first, after) of every parent in one tick with ONE statement per
+distinct (first, after): a `row_number()` window partitioned by the parent key takes `first + 1` rows of
+each parent (the extra one answers `hasNextPage`). Cursors carry the values of the sort columns, read from
+the statement itself, so a sort column may be any SQL expression (a hash, a correlated subquery).
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import aliased
+from strawberry.dataloader import DataLoader
+
+from subgraphs.core.errors import InvalidInput
+from subgraphs.core.pagination import Connection, Edge, PageInfo, check_page_size, decode_cursor
+
+Parse = Callable[[list[str]], Sequence[Any]]
+Columns = Sequence[Any] | Callable[[], Awaitable[Sequence[Any]]]
+
+
+def time_id(values: list[str]) -> tuple[datetime, uuid.UUID]:
+    """Cursor values of (timestamp, id) orders."""
+    return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
+
+
+def int_id(values: list[str]) -> tuple[int, uuid.UUID]:
+    """Cursor values of (position, id) orders."""
+    return int(values[0]), uuid.UUID(values[1])
+
+
+def bytes_id(values: list[str]) -> tuple[bytes, uuid.UUID]:
+    """Cursor values of (bytea, id) orders (a hash): the bytes travel as hex."""
+    return bytes.fromhex(values[0]), uuid.UUID(values[1])
+
+
+def _cursor(values: Sequence[Any]) -> str:
+    encoded = [
+        v.isoformat() if isinstance(v, datetime) else v.hex() if isinstance(v, bytes) else str(v)
+        for v in values
+    ]
+    return base64.urlsafe_b64encode(orjson.dumps(encoded)).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One parent's page: up to size + 1 rows (the extra one only says there is more) and their cursors."""
+
+    rows: list[Any]
+    cursors: list[str]
+    size: int
+    after: str | None
+
+    def connection(self, to_node: Callable[[Any], Any]) -> Connection:
+        edges = [
+            Edge(cursor=cursor, node=to_node(row))
+            for row, cursor in zip(self.rows[: self.size], self.cursors, strict=False)
+        ]
+        return Connection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(self.rows) > self.size,
+                has_previous_page=self.after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+
+EMPTY_PAGE = Page(rows=[], cursors=[], size=0, after=None)
+
+
+def page_loader(
+    context: Any,
+    model: type,
+    key_column: Any,
+    columns: Columns,
+    parse: Parse,
+    *,
+    where: Callable[[], Awaitable[Any]] | None = None,
+    descending: bool = False,
+) -> DataLoader[tuple[Any, int | None, str | None], Page]:
+    """Keys are (parent key, first, after). `columns`: the sort (the last unique), or an async callable
+    giving it per request, ascending unless `descending` (newest first); `parse` turns a cursor's strings
+    back into their values; `where` adds a per-request predicate (visibility). `context` is the request
+    Context (settings and transactions)."""
+    max_size = context.runtime.settings.graphql.max_page_size
+
+    async def load(keys: Sequence[tuple[Any, int | None, str | None]]) -> list[Page]:
+        groups: dict[tuple[int, str | None], set[Any]] = defaultdict(set)
+        for parent, first, after in keys:
+            groups[(check_page_size(first, max_size), after)].add(parent)
+        sort = list(await columns()) if callable(columns) else list(columns)
+        extra = await where() if where is not None else None
+        found: dict[tuple[Any, int, str | None], tuple[list[Any], list[str]]] = {}
+        async with context.transaction() as session:
+            for (size, after), parents in groups.items():
+                order = [c.desc() for c in sort] if descending else sort
+                rank = func.row_number().over(partition_by=key_column, order_by=order).label("rank")
+                labelled = [c.label(f"sort_{i}") for i, c in enumerate(sort)]
+                inner = select(model, rank, *labelled).where(key_column.in_(list(parents)))
+                if extra is not None:
+                    inner = inner.where(extra)
+                if after:
+                    try:
+                        bound = parse(decode_cursor(after, len(sort)))
+                    except (ValueError, TypeError) as exc:  # the right shape with forged values
+                        raise InvalidInput({"after": "Not a cursor from this list."}) from exc
+                    position, bound = tuple_(*sort), tuple_(*bound)
+                    inner = inner.where(position < bound if descending else position > bound)
+                sub = inner.subquery()
+                row = aliased(model, sub)
+                stmt = (
+                    select(row, *(sub.c[f"sort_{i}"] for i in range(len(sort))))
+                    .where(sub.c.rank <= size + 1)
+                    .order_by(sub.c[key_column.key], sub.c.rank)
+                )
+                grouped: dict[Any, tuple[list[Any], list[str]]] = defaultdict(lambda: ([], []))
+                for r, *values in (await session.execute(stmt)).all():
+                    rows, cursors = grouped[getattr(r, key_column.key)]
+                    rows.append(r)
+                    cursors.append(_cursor(values))
+                for parent in parents:
+                    found[(parent, size, after)] = grouped.get(parent, ([], []))
+        pages = []
+        for parent, first, after in keys:
+            size = check_page_size(first, max_size)
+            rows, cursors = found[(parent, size, after)]
+            pages.append(Page(rows=rows, cursors=cursors, size=size, after=after))
+        return pages
+
+    return DataLoader(load_fn=load, cache_key_fn=lambda key: key)

@@ -1,0 +1,69 @@
+"""What the generator knows of organizations: each one's daily token budget, fed by `events.organizations`.
+
+The generator never reads the organizations tables. `OrganizationBudgetsConsumer` (run by `coursegraph
+worker`) applies `organizations.organization.created` (payload `settings`) and `...updated` (payload
+`after.settings`, present when the settings changed) to `generator.organization_budget`; a row is only
+overwritten by an event at least as recent as the one it holds (`as_of`), so redelivery and out-of-order
+delivery are harmless. Until an organization's event arrives, the platform default applies.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, ClassVar
+
+from redis.asyncio import Redis
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.generator.models import OrganizationBudget
+
+log = logging.getLogger("coursegraph.generator")
+
+ORGANIZATION_EVENTS = frozenset({"organizations.organization.created", "organizations.organization.updated"})
+
+
+def _settings_of(event: Event) -> dict[str, Any] | None:
+    if event.type.endswith(".created"):
+        return event.payload.get("settings")
+    return (event.payload.get("after") or {}).get("settings")
+
+
+async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Event) -> bool:
+    """Record the organization's budget setting; False when the event says nothing about it."""
+    if event.type not in ORGANIZATION_EVENTS:
+        return False
+    settings = _settings_of(event)
+    organization = event.organization_id or event.subject_ids.get("organization_id")
+    if settings is None or organization is None:
+        return False
+    budget = settings.get("generation_daily_token_budget")
+    stmt = insert(OrganizationBudget).values(
+        organization_id=uuid.UUID(organization),
+        daily_token_budget=None if budget is None else int(budget),
+        as_of=event.occurred_at,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[OrganizationBudget.organization_id],
+        set_={"daily_token_budget": stmt.excluded.daily_token_budget, "as_of": stmt.excluded.as_of},
+        where=OrganizationBudget.as_of <= stmt.excluded.as_of,
+    )
+    async with sessionmaker() as session, session.begin():
+        await session.execute(stmt)
+    return True
+
+
+class OrganizationBudgetsConsumer(Consumer):
+    """Keeps `generator.organization_budget` (worker, group generator-organizations)."""
+
+    group: ClassVar[str] = "generator-organizations"
+    streams: ClassVar[tuple[str, ...]] = (stream_name("organizations"),)
+
+    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
+        super().__init__(redis, **kwargs)
+        self._sessionmaker = sessionmaker
+
+    async def handle(self, event: Event) -> None:
+        await apply_event(self._sessionmaker, event)
