@@ -179,9 +179,13 @@ BEGIN
   IF to_regclass('analytics.' || part) IS NULL THEN
     PERFORM pg_advisory_xact_lock(hashtext('analytics.activity_event partitions'));
     IF to_regclass('analytics.' || part) IS NULL THEN
-      EXECUTE format(
-        'CREATE TABLE analytics.%I PARTITION OF analytics.activity_event FOR VALUES FROM (%L) TO (%L)',
-        part, month_start, month_start + interval '1 month');
+      BEGIN
+        EXECUTE format(
+          'CREATE TABLE analytics.%I PARTITION OF analytics.activity_event FOR VALUES FROM (%L) TO (%L)',
+          part, month_start, month_start + interval '1 month');
+      EXCEPTION WHEN duplicate_table THEN
+        NULL;  -- created meanwhile by another caller (the catalog lookup above may predate its commit)
+      END;
     END IF;
   END IF;
   RETURN part;

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
+import orjson
 from redis.asyncio import Redis
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import case, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,6 +41,7 @@ from subgraphs.analytics.models import (
     RiskAlert,
     UserActivity,
 )
+from subgraphs.core.db import utcnow
 from subgraphs.core.domains import DOMAINS
 from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.core.ids import to_uuid
@@ -98,7 +100,11 @@ class Effects:
     learners: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)  # (course, user)
     courses: set[uuid.UUID] = field(default_factory=set)
     active: set[tuple[uuid.UUID, date, uuid.UUID]] = field(default_factory=set)  # (course, day, user)
-    alerts: list[RiskAlert] = field(default_factory=list)
+    # Written at the END of the transaction, in sorted order: these rows are shared by every student of a
+    # course, so taking their locks last and in one order keeps concurrent batches from deadlocking.
+    days: dict[tuple[uuid.UUID, date], dict[str, float]] = field(default_factory=dict)
+    new_alerts: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
+    alerts: list[RiskAlert] = field(default_factory=list)  # appended rows, published after commit
 
 
 def _ids(event: Event) -> tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]:
@@ -125,43 +131,67 @@ class Partitions:
         self._known.add((at.year, at.month))
 
 
-async def apply_event(session: AsyncSession, event: Event, effects: Effects) -> bool:
-    """Apply one event in the caller's transaction; False when not ingested or already applied."""
-    if not ingested(event.type):
-        return False
-    user, course, org = _ids(event)
-    fresh = await session.scalar(
-        insert(ActivityEvent)
-        .values(
-            id=event.id,
-            occurred_at=event.occurred_at,
-            type=event.type[:120],
-            user_id=user,
-            course_id=course,
-            organization_id=org,
-            payload=event.payload,
+async def apply_events(session: AsyncSession, events: list[Event], effects: Effects) -> int:
+    """Apply a batch of events in the caller's transaction; returns how many were new.
+
+    Set-based, so a batch costs a handful of statements whatever its size: one multi-row raw insert (its
+    RETURNING names the events not applied before: the dedupe), one upsert of every touched student with
+    the batch's deltas summed per student, one insert of their active days, one read of their last 14
+    days, the risk levels that changed, then the shared rows (daily course rollups, alerts) in key order.
+    """
+    wanted = list({e.id: e for e in events if ingested(e.type)}.values())
+    if not wanted:
+        return 0
+    rows = []
+    for e in wanted:
+        user, course, org = _ids(e)
+        rows.append(
+            {
+                "id": e.id,
+                "occurred_at": e.occurred_at,
+                "type": e.type[:120],
+                "user_id": user,
+                "course_id": course,
+                "organization_id": org,
+                "payload": e.payload,
+                "received_at": utcnow(),
+            }
         )
-        .on_conflict_do_nothing(index_elements=["id", "occurred_at"])
-        .returning(ActivityEvent.id)
+    # Core statements with a list of parameter sets ("insertmanyvalues"): compiled once and cached, sent
+    # as multi-row VALUES pages; building one literal multi-row statement per batch costs far more.
+    raw = ActivityEvent.__table__
+    inserted = await session.execute(
+        insert(raw).on_conflict_do_nothing(index_elements=["id", "occurred_at"]).returning(raw.c.id), rows
     )
-    if fresh is None:
-        return False
-    if event.type in COURSE_EVENTS:
-        await _apply_course(session, event, effects)
-    elif event.type == LOGIN and user is not None:
-        stmt = insert(UserActivity).values(user_id=user, last_login_at=event.occurred_at, logins=1)
+    fresh_ids = set(inserted.scalars().all())
+    fresh = [e for e in wanted if e.id in fresh_ids]
+    logins: dict[uuid.UUID, tuple[datetime, int]] = {}
+    learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta] = {}
+    for event in sorted(fresh, key=lambda e: e.occurred_at):
+        user, course, org = _ids(event)
+        if event.type in COURSE_EVENTS:
+            await _apply_course(session, event, effects)
+        elif event.type == LOGIN and user is not None:
+            at, n = logins.get(user, (event.occurred_at, 0))
+            logins[user] = (max(at, event.occurred_at), n + 1)
+        elif event.type in LEARNER_EVENTS and user is not None and course is not None:
+            learners.setdefault((course, user), _Delta(course, user)).add(event, org, effects)
+    if logins:
+        stmt = insert(UserActivity.__table__)
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[UserActivity.user_id],
                 set_={
                     "last_login_at": func.greatest(UserActivity.last_login_at, stmt.excluded.last_login_at),
-                    "logins": UserActivity.logins + 1,
+                    "logins": UserActivity.logins + stmt.excluded.logins,
                 },
-            )
+            ),
+            [{"user_id": u, "last_login_at": at, "logins": n} for u, (at, n) in sorted(logins.items())],
         )
-    elif event.type in LEARNER_EVENTS and user is not None and course is not None:
-        await _apply_learner(session, event, user, course, org, effects)
-    return True
+    if learners:
+        await _apply_learners(session, learners, effects)
+    await _flush(session, effects)
+    return len(fresh)
 
 
 async def _apply_course(session: AsyncSession, event: Event, effects: Effects) -> None:
@@ -189,64 +219,87 @@ async def _apply_course(session: AsyncSession, event: Event, effects: Effects) -
     effects.courses.add(course)
 
 
-async def _apply_learner(
-    session: AsyncSession,
-    event: Event,
-    user: uuid.UUID,
-    course: uuid.UUID,
-    org: uuid.UUID | None,
-    effects: Effects,
-) -> None:
-    p, at, kind = event.payload, event.occurred_at, event.type
-    activity = LEARNER_EVENTS[kind]
-    values: dict[str, Any] = {
-        "course_id": course,
-        "user_id": user,
-        "organization_id": org,
-        "enrollment_id": to_uuid(p.get("enrollment_id") or ""),
-        "status": ENROLLMENT_STATUS.get(kind, "ACTIVE"),
-        "status_as_of": at if kind in ENROLLMENT_STATUS else None,
-        "enrolled_at": at if kind == "courses.enrollment.created" else None,
-        "last_activity_at": at if activity else None,
-        "events": 1,
-        "lessons_completed": 0,
-        "progress_percent": 0,
-        "progress_as_of": None,
-        "quiz_attempts": 0,
-        "quiz_percent_sum": 0.0,
-        "quizzes_passed": 0,
-        "lab_sessions": 0,
-        "lab_sessions_ended": 0,
-        "lab_sessions_failed": 0,
-        "lab_seconds": 0.0,
-        "risk_level": RiskLevel.LOW.value,
-    }
-    day: dict[str, Any] = {"lesson_completions": 0, "quiz_submissions": 0, "lab_seconds": 0.0}
-    if kind == "courses.lesson.completed":
-        values |= {"lessons_completed": 1, "progress_as_of": at}
-        values["progress_percent"] = int(p.get("progress_percent") or 0)
-        day["lesson_completions"] = 1
-    elif kind == "quizzes.attempt.submitted":
-        max_score = float(p.get("max_score") or 0)
-        percent = 100 * float(p.get("score") or 0) / max_score if max_score > 0 else 0.0
-        values |= {
-            "quiz_attempts": 1,
-            "quiz_percent_sum": percent,
-            "quizzes_passed": int(bool(p.get("passed"))),
-        }
-        day["quiz_submissions"] = 1
-    elif kind in LAB_EVENTS:
-        seconds = max(0.0, float(p.get("running_seconds") or 0.0))
-        ended = kind.endswith(("stopped", "failed"))
-        values |= {
-            "lab_sessions": int(kind.endswith("started")),
-            "lab_sessions_ended": int(ended),
-            "lab_sessions_failed": int(kind.endswith("failed")),
-            "lab_seconds": seconds,
-        }
-        day["lab_seconds"] = seconds
+LEARNER_COUNTERS = (
+    "events",
+    "lessons_completed",
+    "quiz_attempts",
+    "quiz_percent_sum",
+    "quizzes_passed",
+    "lab_sessions",
+    "lab_sessions_ended",
+    "lab_sessions_failed",
+    "lab_seconds",
+)
+DAY_COUNTERS = ("active_students", "lesson_completions", "quiz_submissions", "lab_seconds", "events")
 
-    stmt = insert(Learner).values(**values)
+
+class _Delta:
+    """One student's share of a batch: summed counters, the latest state-setting events, active days."""
+
+    def __init__(self, course: uuid.UUID, user: uuid.UUID) -> None:
+        self.course, self.user = course, user
+        self.values: dict[str, Any] = {
+            "course_id": course,
+            "user_id": user,
+            "organization_id": None,
+            "enrollment_id": None,
+            "status": "ACTIVE",
+            "status_as_of": None,
+            "enrolled_at": None,
+            "last_activity_at": None,
+            "progress_percent": 0,
+            "progress_as_of": None,
+            "risk_level": RiskLevel.LOW.value,
+            **dict.fromkeys(LEARNER_COUNTERS, 0),
+        }
+        self.latest: datetime | None = None
+        self.days: set[date] = set()
+
+    def add(self, event: Event, org: uuid.UUID | None, effects: Effects) -> None:
+        """Events arrive oldest first (the batch is sorted by occurred_at)."""
+        v, p, at, kind = self.values, event.payload, event.occurred_at, event.type
+        self.latest = at
+        v["events"] += 1
+        v["organization_id"] = org or v["organization_id"]
+        v["enrollment_id"] = to_uuid(p.get("enrollment_id") or "") or v["enrollment_id"]
+        if kind in ENROLLMENT_STATUS:
+            v["status"], v["status_as_of"] = ENROLLMENT_STATUS[kind], at
+            if kind == "courses.enrollment.created" and v["enrolled_at"] is None:
+                v["enrolled_at"] = at
+        if LEARNER_EVENTS[kind]:
+            v["last_activity_at"] = at
+            self.days.add(utc_day(at))
+            effects.active.add((self.course, utc_day(at), self.user))
+        day = self._day(effects, at)
+        day["events"] += 1
+        if kind == "courses.lesson.completed":
+            v["lessons_completed"] += 1
+            v["progress_percent"], v["progress_as_of"] = int(p.get("progress_percent") or 0), at
+            day["lesson_completions"] += 1
+        elif kind == "quizzes.attempt.submitted":
+            max_score = float(p.get("max_score") or 0)
+            v["quiz_attempts"] += 1
+            v["quiz_percent_sum"] += 100 * float(p.get("score") or 0) / max_score if max_score > 0 else 0.0
+            v["quizzes_passed"] += int(bool(p.get("passed")))
+            day["quiz_submissions"] += 1
+        elif kind in LAB_EVENTS:
+            seconds = max(0.0, float(p.get("running_seconds") or 0.0))
+            v["lab_sessions"] += int(kind.endswith("started"))
+            v["lab_sessions_ended"] += int(kind.endswith(("stopped", "failed")))
+            v["lab_sessions_failed"] += int(kind.endswith("failed"))
+            v["lab_seconds"] += seconds
+            day["lab_seconds"] += seconds
+
+    def _day(self, effects: Effects, at: datetime) -> dict[str, float]:
+        return effects.days.setdefault((self.course, utc_day(at)), dict.fromkeys(DAY_COUNTERS, 0))
+
+
+async def _apply_learners(
+    session: AsyncSession, learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta], effects: Effects
+) -> None:
+    keys = sorted(learners, key=lambda k: (str(k[0]), str(k[1])))  # one lock order for every consumer
+    table = Learner.__table__
+    stmt = insert(table)
     x = stmt.excluded
     newer_status = (x.status_as_of.is_not(None)) & (
         Learner.status_as_of.is_(None) | (Learner.status_as_of <= x.status_as_of)
@@ -254,88 +307,66 @@ async def _apply_learner(
     newer_progress = (x.progress_as_of.is_not(None)) & (
         Learner.progress_as_of.is_(None) | (Learner.progress_as_of <= x.progress_as_of)
     )
-    counters = (
-        "events",
-        "lessons_completed",
-        "quiz_attempts",
-        "quiz_percent_sum",
-        "quizzes_passed",
-        "lab_sessions",
-        "lab_sessions_ended",
-        "lab_sessions_failed",
-        "lab_seconds",
-    )
-    row = (
+    rows = (
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[Learner.course_id, Learner.user_id],
                 set_={
-                    **{c: getattr(Learner, c) + x[c] for c in counters},
+                    **{c: getattr(Learner, c) + x[c] for c in LEARNER_COUNTERS},
                     "organization_id": func.coalesce(x.organization_id, Learner.organization_id),
                     "enrollment_id": func.coalesce(x.enrollment_id, Learner.enrollment_id),
-                    "status": _case(newer_status, x.status, Learner.status),
-                    "status_as_of": _case(newer_status, x.status_as_of, Learner.status_as_of),
-                    "enrolled_at": func.coalesce(Learner.enrolled_at, x.enrolled_at),
+                    "status": case((newer_status, x.status), else_=Learner.status),
+                    "status_as_of": case((newer_status, x.status_as_of), else_=Learner.status_as_of),
+                    "enrolled_at": func.least(Learner.enrolled_at, x.enrolled_at),
                     "last_activity_at": func.greatest(Learner.last_activity_at, x.last_activity_at),
-                    "progress_percent": _case(newer_progress, x.progress_percent, Learner.progress_percent),
-                    "progress_as_of": _case(newer_progress, x.progress_as_of, Learner.progress_as_of),
+                    "progress_percent": case(
+                        (newer_progress, x.progress_percent), else_=Learner.progress_percent
+                    ),
+                    "progress_as_of": case((newer_progress, x.progress_as_of), else_=Learner.progress_as_of),
                 },
-            ).returning(Learner),
-            execution_options={"populate_existing": True},
+            ).returning(*table.c),
+            [learners[k].values for k in keys],
         )
-    ).scalar_one()
-
-    today = utc_day(at)
-    new_day = False
-    if activity:
-        new_day = (
-            await session.scalar(
-                insert(LearnerDay)
-                .values(course_id=course, user_id=user, day=today)
-                .on_conflict_do_nothing()
-                .returning(LearnerDay.day)
+    ).all()
+    days = [(d.course, d.user, day) for k in keys for d in [learners[k]] for day in sorted(d.days)]
+    if days:
+        day_table = LearnerDay.__table__
+        new_days = (
+            await session.execute(
+                insert(day_table).on_conflict_do_nothing().returning(day_table.c.course_id, day_table.c.day),
+                [{"course_id": c, "user_id": u, "day": day} for c, u, day in days],
             )
-        ) is not None
-        effects.active.add((course, today, user))
-    dstmt = insert(CourseDay).values(
-        course_id=course, day=today, active_students=int(new_day), events=1, **day
-    )
-    await session.execute(
-        dstmt.on_conflict_do_update(
-            index_elements=[CourseDay.course_id, CourseDay.day],
-            set_={
-                c: getattr(CourseDay, c) + dstmt.excluded[c]
-                for c in (
-                    "active_students",
-                    "lesson_completions",
-                    "quiz_submissions",
-                    "lab_seconds",
-                    "events",
+        ).all()
+        for course, day in new_days:
+            effects.days.setdefault((course, day), dict.fromkeys(DAY_COUNTERS, 0))["active_students"] += 1
+    for k in keys:
+        effects.learners.add(k)
+        effects.courses.add(k[0])
+    await _evaluate_risks(session, rows, learners, effects)
+
+
+async def _flush(session: AsyncSession, effects: Effects) -> None:
+    """The shared rows of the batch, last and in key order: daily course rollups, then alerts."""
+    if effects.days:
+        stmt = insert(CourseDay.__table__)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[CourseDay.course_id, CourseDay.day],
+                set_={c: getattr(CourseDay, c) + stmt.excluded[c] for c in DAY_COUNTERS},
+            ),
+            [
+                {"course_id": course, "day": day, **totals}
+                for (course, day), totals in sorted(
+                    effects.days.items(), key=lambda i: (str(i[0][0]), i[0][1])
                 )
-            },
+            ],
         )
-    )
-    effects.learners.add((course, user))
-    effects.courses.add(course)
-    await _evaluate_risk(session, row, at, effects)
+    for course, data in sorted(effects.new_alerts, key=lambda a: str(a[0])):
+        effects.alerts.append(await append_stream_event(session, RiskAlert, course, data))
 
 
-def _case(condition: Any, then: Any, otherwise: Any) -> Any:
-    return case((condition, then), else_=otherwise)
-
-
-async def active_days(session: AsyncSession, course: uuid.UUID, user: uuid.UUID, today: date) -> int:
-    return await session.scalar(
-        select(func.count()).where(
-            LearnerDay.course_id == course,
-            LearnerDay.user_id == user,
-            LearnerDay.day > today - timedelta(days=14),
-            LearnerDay.day <= today,
-        )
-    )
-
-
-def state_of(row: Learner, active_days_14: int) -> LearnerState:
+def state_of(row: Any, active_days_14: int) -> LearnerState:
+    """`row`: a Learner, or a learner row returned by the upsert."""
     return LearnerState(
         status=row.status,
         last_activity_at=row.last_activity_at,
@@ -350,39 +381,66 @@ def state_of(row: Learner, active_days_14: int) -> LearnerState:
     )
 
 
-async def _evaluate_risk(session: AsyncSession, row: Learner, at: datetime, effects: Effects) -> None:
-    """Store the level as of this event; a rise to HIGH records one alert in this transaction. The row is
-    locked by the upsert above until commit, so concurrent consumers see each other's stored level."""
-    now = max(at, row.last_activity_at or at)
-    assessment = assess(
-        state_of(row, await active_days(session, row.course_id, row.user_id, utc_day(now))), now
-    )
-    previous = row.risk_level
-    if assessment.risk.value == previous:
-        return
-    await session.execute(
-        update(Learner)
-        .where(Learner.course_id == row.course_id, Learner.user_id == row.user_id)
-        .values(risk_level=assessment.risk.value, risk_changed_at=now)
-    )
-    if assessment.risk is RiskLevel.HIGH:
-        alert = await append_stream_event(
-            session,
-            RiskAlert,
-            row.course_id,
-            {
-                "course_id": str(row.course_id),
-                "user_id": str(row.user_id),
-                "enrollment_id": str(row.enrollment_id) if row.enrollment_id else None,
-                "level": assessment.risk.value,
-                "previous_level": previous,
-                "engagement_score": assessment.engagement,
-                "proficiency_score": assessment.proficiency,
-                "indicators": [i.__dict__ for i in assessment.indicators],
-                "recommendations": list(assessment.recommendations),
-            },
+async def _evaluate_risks(
+    session: AsyncSession,
+    rows: list[Any],  # learner rows (RETURNING)
+    learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta],
+    effects: Effects,
+) -> None:
+    """Store each student's level as of their latest event in the batch; a rise to HIGH records one alert
+    in this transaction. The rows are locked by the upsert above until commit, so concurrent consumers
+    always compare against each other's stored level: one rise, one alert, however often it is delivered."""
+    now_of = {}
+    for row in rows:
+        latest = learners[(row.course_id, row.user_id)].latest or utcnow()
+        now_of[(row.course_id, row.user_id)] = max(latest, row.last_activity_at or latest)
+    oldest = utc_day(min(now_of.values())) - timedelta(days=14)
+    recent = (
+        await session.execute(
+            select(LearnerDay.course_id, LearnerDay.user_id, LearnerDay.day).where(
+                tuple_(LearnerDay.course_id, LearnerDay.user_id).in_(list(now_of)), LearnerDay.day > oldest
+            )
         )
-        effects.alerts.append(alert)
+    ).all()
+    counts: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    for course, user, day in recent:
+        today = utc_day(now_of[(course, user)])
+        if today - timedelta(days=14) < day <= today:
+            counts[(course, user)] = counts.get((course, user), 0) + 1
+    changes = []
+    for row in rows:
+        key = (row.course_id, row.user_id)
+        assessment = assess(state_of(row, counts.get(key, 0)), now_of[key])
+        previous = row.risk_level
+        if assessment.risk.value == previous:
+            continue
+        changes.append(
+            {
+                "course_id": row.course_id,
+                "user_id": row.user_id,
+                "risk_level": assessment.risk.value,
+                "risk_changed_at": now_of[key],
+            }
+        )
+        if assessment.risk is RiskLevel.HIGH:
+            effects.new_alerts.append(
+                (
+                    row.course_id,
+                    {
+                        "course_id": str(row.course_id),
+                        "user_id": str(row.user_id),
+                        "enrollment_id": str(row.enrollment_id) if row.enrollment_id else None,
+                        "level": assessment.risk.value,
+                        "previous_level": previous,
+                        "engagement_score": assessment.engagement,
+                        "proficiency_score": assessment.proficiency,
+                        "indicators": [asdict(i) for i in assessment.indicators],
+                        "recommendations": list(assessment.recommendations),
+                    },
+                )
+            )
+    if changes:
+        await session.execute(update(Learner), changes)  # executemany by primary key
 
 
 def alerts_channel(course_id: uuid.UUID | str) -> str:
@@ -425,16 +483,20 @@ async def ingest(
     for event in months.values():
         await partitions.ensure(sessionmaker, event.occurred_at)
     effects = Effects()
-    applied = 0
     async with sessionmaker() as session, session.begin():
-        for event in wanted:
-            applied += await apply_event(session, event, effects)
+        applied = await apply_events(session, wanted, effects)
     await after_commit(redis, live, effects)
     return applied
 
 
 class AnalyticsConsumer(Consumer):
-    """Every domain's stream (and events.labs) into the analytics tables (worker, group `analytics`)."""
+    """Every domain's stream (and events.labs) into the analytics tables (worker, group `analytics`).
+
+    Messages are applied in BATCHES (up to `batch_size` per read, one transaction), then acked together:
+    the raw table's key is the dedupe, so the base class's per-event Redis markers are not needed on this
+    path (a redelivered batch changes nothing). If a batch fails, its messages go one by one through the
+    base class (retries, dead-letter), so one bad event never blocks the others.
+    """
 
     group: ClassVar[str] = "analytics"
 
@@ -444,13 +506,61 @@ class AnalyticsConsumer(Consumer):
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         streams: tuple[str, ...] | None = None,
+        batch_size: int = 200,
         **kwargs: Any,
     ) -> None:
         super().__init__(redis, **kwargs)
         self.streams = streams or analytics_streams()  # type: ignore[misc]
+        self.batch_size = batch_size
         self._sessionmaker = sessionmaker
         self._live = LiveHub(redis)
         self._partitions = Partitions()
 
     async def handle(self, event: Event) -> None:
         await ingest(self._sessionmaker, self.redis, self._live, self._partitions, [event])
+
+    async def ensure_groups(self) -> None:
+        """Also the month partitions around now (the last, this and the next two), so that steady-state
+        ingestion never creates one under load; older months are still created on demand."""
+        await super().ensure_groups()
+        now = utcnow()
+        for months in (-1, 0, 1, 2):
+            index = now.year * 12 + now.month - 1 + months
+            await self._partitions.ensure(
+                self._sessionmaker, now.replace(year=index // 12, month=index % 12 + 1, day=1)
+            )
+
+    async def consume_once(self, *, block_ms: int | None = None) -> int:
+        done = 0
+        for stream in self.streams:
+            claimed = await self.redis.xautoclaim(
+                stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
+            )
+            done += await self._process_batch([(stream, m, f) for m, f in claimed[1] if f])
+        response = await self.redis.xreadgroup(
+            self.group,
+            self.name,
+            {s: ">" for s in self.streams},
+            count=self.batch_size,
+            block=self._block_ms if block_ms is None else block_ms,
+        )
+        batch = [(stream.decode(), m, f) for stream, messages in response or [] for m, f in messages if f]
+        return done + await self._process_batch(batch)
+
+    async def _process_batch(self, batch: list[tuple[str, Any, dict[bytes, bytes]]]) -> int:
+        if not batch:
+            return 0
+        try:
+            events = [Event.model_validate(orjson.loads(fields[b"event"])) for _, _, fields in batch]
+            # Grouped by student (stable: each student's events keep their order), so concurrent
+            # consumers lock learner rows in the same order.
+            events.sort(key=lambda e: tuple(str(i) for i in _ids(e)[:2]))
+            await ingest(self._sessionmaker, self.redis, self._live, self._partitions, events)
+        except Exception:
+            log.warning("analytics: a batch of %d failed; applying one by one", len(batch), exc_info=True)
+            return sum([await self._process(stream, m, f) for stream, m, f in batch])
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream, message_id, _ in batch:
+                pipe.xack(stream, self.group, message_id)
+            await pipe.execute()
+        return len(batch)
