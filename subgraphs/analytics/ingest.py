@@ -18,6 +18,8 @@ a crash after it leaves a redelivery that step 1 drops — and caches that expir
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -26,12 +28,12 @@ from typing import Any, ClassVar
 
 import orjson
 from redis.asyncio import Redis
-from sqlalchemy import case, func, select, text, tuple_, update
+from sqlalchemy import case, func, select, text, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.analytics import caching
-from subgraphs.analytics.metrics import LearnerState, RiskLevel, assess
+from subgraphs.analytics.metrics import INACTIVE_DAYS, LearnerState, RiskLevel, assess
 from subgraphs.analytics.models import (
     ActivityEvent,
     Course,
@@ -342,7 +344,11 @@ async def _apply_learners(
     for k in keys:
         effects.learners.add(k)
         effects.courses.add(k[0])
-    await _evaluate_risks(session, rows, learners, effects)
+    now_of = {}
+    for row in rows:
+        latest = learners[(row.course_id, row.user_id)].latest or utcnow()
+        now_of[(row.course_id, row.user_id)] = max(latest, row.last_activity_at or latest)
+    await _evaluate_risks(session, rows, now_of, effects)
 
 
 async def _flush(session: AsyncSession, effects: Effects) -> None:
@@ -383,17 +389,15 @@ def state_of(row: Any, active_days_14: int) -> LearnerState:
 
 async def _evaluate_risks(
     session: AsyncSession,
-    rows: list[Any],  # learner rows (RETURNING)
-    learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta],
+    rows: list[Any],  # learner rows (RETURNING), locked by this transaction
+    now_of: dict[tuple[uuid.UUID, uuid.UUID], datetime],  # the moment to evaluate each student at
     effects: Effects,
-) -> None:
+) -> int:
     """Store each student's level as of their latest event in the batch; a rise to HIGH records one alert
     in this transaction. The rows are locked by the upsert above until commit, so concurrent consumers
     always compare against each other's stored level: one rise, one alert, however often it is delivered."""
-    now_of = {}
-    for row in rows:
-        latest = learners[(row.course_id, row.user_id)].latest or utcnow()
-        now_of[(row.course_id, row.user_id)] = max(latest, row.last_activity_at or latest)
+    if not rows:
+        return 0
     oldest = utc_day(min(now_of.values())) - timedelta(days=14)
     recent = (
         await session.execute(
@@ -441,6 +445,68 @@ async def _evaluate_risks(
             )
     if changes:
         await session.execute(update(Learner), changes)  # executemany by primary key
+    return len(changes)
+
+
+async def sweep_risks(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    live: LiveHub,
+    *,
+    after: tuple[uuid.UUID, uuid.UUID] | None = None,
+    limit: int = 500,
+) -> tuple[tuple[uuid.UUID, uuid.UUID] | None, int]:
+    """Re-evaluate, as of now, active students whose level can rise with time alone (no activity for
+    `INACTIVE_DAYS` or more, not HIGH yet): inactivity raises no event, so without this sweep their rise to
+    HIGH would wait for their next event. Rows are claimed with SKIP LOCKED (consumers and other sweepers
+    never wait on each other). One page of `limit` students after the key `after`; returns the last key
+    examined (None at the end) and how many changed level."""
+    now = utcnow()
+    effects = Effects()
+    async with sessionmaker() as session, session.begin():
+        table = Learner.__table__
+        rows = (
+            await session.execute(
+                select(*table.c)
+                .where(
+                    table.c.status == "ACTIVE",
+                    table.c.risk_level != RiskLevel.HIGH.value,
+                    table.c.last_activity_at <= now - timedelta(days=INACTIVE_DAYS),
+                )
+                .where(true() if after is None else tuple_(table.c.course_id, table.c.user_id) > after)
+                .order_by(table.c.course_id, table.c.user_id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        changed = await _evaluate_risks(session, rows, {(r.course_id, r.user_id): now for r in rows}, effects)
+        effects.learners.update((r.course_id, r.user_id) for r in rows)
+        effects.courses.update(r.course_id for r in rows)
+        await _flush(session, effects)
+    await after_commit(redis, live, effects)
+    last = (rows[-1].course_id, rows[-1].user_id) if len(rows) == limit else None
+    return last, changed
+
+
+class RiskSweep:
+    """Worker task: `sweep_risks` every `settings.analytics.risk_sweep_interval_seconds`."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, interval: float) -> None:
+        self._sessionmaker, self._redis, self._interval = sessionmaker, redis, interval
+        self._live = LiveHub(redis)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                after = None
+                while True:
+                    after, _ = await sweep_risks(self._sessionmaker, self._redis, self._live, after=after)
+                    if after is None:
+                        break
+            except Exception:
+                log.exception("analytics: risk sweep failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self._interval)
 
 
 def alerts_channel(course_id: uuid.UUID | str) -> str:

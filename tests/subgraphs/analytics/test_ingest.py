@@ -178,3 +178,61 @@ async def test_a_rise_to_high_records_exactly_one_alert(analytics_runtime):
     # Still HIGH on the next failure: no new alert.
     await apply(analytics_runtime, s.quiz(0, 4, False))
     assert len(await alerts(analytics_runtime, s)) == 1
+
+
+async def test_the_sweep_raises_long_inactive_students_to_high_once(analytics_runtime):
+    from subgraphs.analytics.ingest import sweep_risks
+
+    s = Student()
+    long_ago = utcnow() - timedelta(days=15)
+    await apply(
+        analytics_runtime, s.course(at=long_ago), s.enrollment("created", long_ago), s.lesson(50, long_ago)
+    )
+    assert (await learner(analytics_runtime, s)).risk_level == "LOW"  # as of its last event
+
+    async def sweep_all() -> None:
+        after = None
+        while True:
+            after, _ = await sweep_risks(
+                analytics_runtime.sessionmaker,
+                analytics_runtime.redis,
+                LiveHub(analytics_runtime.redis),
+                after=after,
+                limit=50,
+            )
+            if after is None:
+                return
+
+    await sweep_all()
+    assert (await learner(analytics_runtime, s)).risk_level == "HIGH"
+    [alert] = await alerts(analytics_runtime, s)
+    assert [i["name"] for i in alert["indicators"] if i["contributes"]][0] == "days_inactive"
+    await sweep_all()
+    assert len(await alerts(analytics_runtime, s)) == 1
+
+
+async def test_a_bad_event_in_a_batch_does_not_block_the_others(analytics_runtime):
+    redis, stream = analytics_runtime.redis, private_stream()
+    good, bad = Student(), Student()
+    poison = bad.quiz(1, 4, True)
+    poison.payload["score"] = "not a number"
+    consumer = AnalyticsConsumer(
+        redis,
+        analytics_runtime.sessionmaker,
+        streams=(stream,),
+        name="c",
+        block_ms=10,
+        claim_idle_ms=0,
+        max_attempts=2,
+    )
+    await consumer.ensure_groups()
+    for event in (good.lesson(10), poison, good.lesson(20)):
+        await redis.xadd(stream, stream_fields(event))
+    assert await consumer.consume_once(block_ms=10) == 2  # the batch failed; one by one, two went in
+    row = await learner(analytics_runtime, good)
+    assert (row.lessons_completed, row.progress_percent) == (2, 20)
+    assert await learner(analytics_runtime, bad) is None
+    await consumer.consume_once(block_ms=10)  # second failure: dead-lettered and acked
+    assert await redis.xlen("deadletter.analytics") >= 1
+    assert await redis.xpending_range(stream, consumer.group, min="-", max="+", count=10) == []
+    await redis.delete(stream)
