@@ -260,3 +260,30 @@ async def test_no_n_plus_one(analytics_gql, analytics_runtime, analytics_count_q
 
         counts.append(await statements(analytics_count_queries, query))  # cold caches
     assert counts[0] == counts[1], counts
+
+
+async def test_in_production_only_the_report_routes_skip_the_router_secret():
+    """RouterOnly with the analytics app's open paths: /reports/ is reachable directly (it checks the token
+    itself), /graphql still needs the router's secret."""
+    import httpx
+    from fastapi import FastAPI
+
+    from subgraphs.analytics.app import REPORTS
+    from subgraphs.core.app import ROUTER_SECRET_HEADER, RouterOnly
+
+    inner = FastAPI()
+
+    @inner.get("/reports/x.csv")
+    async def report() -> dict:
+        return {"ok": True}
+
+    @inner.post("/graphql")
+    async def graphql() -> dict:
+        return {"ok": True}
+
+    secret = "s" * 40
+    app = RouterOnly(inner, secret, open_paths=(REPORTS,))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as client:
+        assert (await client.get("/reports/x.csv")).status_code == 200
+        assert (await client.post("/graphql")).status_code == 403
+        assert (await client.post("/graphql", headers={ROUTER_SECRET_HEADER: secret})).status_code == 200
