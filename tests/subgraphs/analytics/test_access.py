@@ -287,3 +287,47 @@ async def test_in_production_only_the_report_routes_skip_the_router_secret():
         assert (await client.get("/reports/x.csv")).status_code == 200
         assert (await client.post("/graphql")).status_code == 403
         assert (await client.post("/graphql", headers={ROUTER_SECRET_HEADER: secret})).status_code == 200
+
+
+async def test_organization_report_sums_its_courses(
+    analytics_gql, analytics_http, analytics_runtime, courses
+):
+    from subgraphs.core.events import Event
+
+    school = await courses.school()
+    a = Student(organization_id=school.org, instructor_id=school.instructor.id)
+    b = Student(organization_id=school.org, instructor_id=school.instructor.id)
+    b2 = Student(course_id=b.course_id, organization_id=school.org, instructor_id=school.instructor.id)
+    job = Event(
+        type="generator.job.requested",
+        organization_id=school.org,
+        subject_ids={"job_id": str(uuid.uuid4()), "course_id": a.course_id},
+        payload={"kind": "SYLLABUS", "status": "QUEUED"},
+    )
+    login = Event(type="users.auth.login_succeeded", subject_ids={"user_id": a.user_id}, payload={})
+    await apply(
+        analytics_runtime,
+        a.course(title="Alpha"),
+        b.course(title="Beta"),
+        a.enrollment("created"),
+        b.enrollment("created"),
+        b2.enrollment("created"),
+        a.quiz(2, 4, False),
+        b2.lab("stopped", 3600.0),
+        job,
+        login,
+    )
+    body = await analytics_gql(ORG_REPORT, {"o": school.org}, token=school.admin.token)
+    assert "errors" not in body, body
+    r = body["data"]["organizationReport"]
+    assert (r["enrollments"], r["activeStudents"], r["labHours"], r["generationJobs"]) == (3, 3, 1.0, 1)
+    assert [(c["title"], c["stats"]["enrollments"]) for c in r["courses"]] == [("Alpha", 1), ("Beta", 2)]
+    assert r["series"][-1]["activeStudents"] == 3 and r["series"][-1]["submissions"] == 1
+    csv = await analytics_http.get(
+        f"/reports/organization/{school.org}.csv", headers={"Authorization": f"Bearer {school.admin.token}"}
+    )
+    lines = csv.text.strip().splitlines()
+    assert lines[0].startswith("course_id,title,enrollments") and len(lines) == 3
+    assert lines[2].startswith(f"{b.course_id},Beta,2,2,0.0,")
+    mine = await analytics_gql(STUDENT_REPORT, {"u": a.user_id, "c": a.course_id}, token=school.admin.token)
+    assert mine["data"]["studentReport"]["lastLoginAt"] == login.occurred_at.isoformat()
