@@ -131,12 +131,14 @@ class RouterOnly:
 
     OPEN_PATHS = ("/health", "/ready", "/metrics", "/.well-known/jwks.json")
 
-    def __init__(self, app: ASGIApp, secret: str) -> None:
+    def __init__(self, app: ASGIApp, secret: str, open_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.secret = secret.encode()
+        # A subgraph's own public routes (they authenticate the caller themselves, e.g. CSV downloads).
+        self.open_paths = self.OPEN_PATHS + tuple(open_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(self.OPEN_PATHS):
+        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(self.open_paths):
             headers = dict(scope["headers"])
             supplied = headers.get(ROUTER_SECRET_HEADER.encode(), b"")
             if not hmac.compare_digest(supplied, self.secret):
@@ -191,7 +193,10 @@ def create_subgraph_app(
     on_startup: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None,
     key_loader_factory: Callable[[Settings], Any] | None = None,
     settings: Settings | None = None,
+    open_paths: tuple[str, ...] = (),
 ) -> FastAPI:
+    """`open_paths`: path prefixes served without the router's secret in production; the routes under
+    them must authenticate callers themselves (`authenticate`)."""
     settings = settings or get_settings()
     metrics = Metrics(name)
 
@@ -292,7 +297,7 @@ def create_subgraph_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     if settings.is_production:
-        app.add_middleware(RouterOnly, secret=settings.router.shared_secret)
+        app.add_middleware(RouterOnly, secret=settings.router.shared_secret, open_paths=open_paths)
     return app
 
 

@@ -86,6 +86,13 @@ def stream_name(domain: str) -> str:
     return STREAM_PREFIX + domain
 
 
+def stream_fields(event: dict[str, Any] | Event) -> dict[str, Any]:
+    """The fields of one stream entry, exactly as the relay writes them (an outbox row's JSON envelope)."""
+    if isinstance(event, Event):
+        event = event.model_dump(mode="json")
+    return {"id": str(event["id"]), "event": orjson.dumps(event)}
+
+
 class OutboxRelay:
     """Moves committed outbox rows of one or more domains into their Redis streams."""
 
@@ -124,7 +131,7 @@ class OutboxRelay:
                     for row in rows:
                         pipe.xadd(
                             stream_name(domain),
-                            {"id": str(row.id), "event": orjson.dumps(row.event)},
+                            stream_fields(row.event),
                             maxlen=STREAM_MAXLEN,
                             approximate=True,
                         )

@@ -200,6 +200,12 @@ class LabsSettings(BaseModel):
 class AnalyticsSettings(BaseModel):
     engagement_cache_seconds: int = 5 * 60  # the original design's caching layers
     course_stats_cache_seconds: int = 3600
+    # How often the worker re-evaluates the risk of students inactive for a week or more (inactivity raises
+    # no event, yet it alone takes a student to HIGH after two weeks).
+    risk_sweep_interval_seconds: float = 600.0
+    # Where browsers download report CSVs (`csvUrl`): this subgraph's /reports routes, which authenticate
+    # the Bearer token themselves (the only analytics paths open without the router's secret).
+    public_url: str = "http://127.0.0.1:4007"
 
 
 class Settings(BaseSettings):

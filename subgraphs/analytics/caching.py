@@ -1,0 +1,101 @@
+"""Analytics caches (the original design's Layer 4) and the Redis real-time counters.
+
+Engagement of one student in one course lives `settings.analytics.engagement_cache_seconds` (5 min), a
+course's stats `course_stats_cache_seconds` (1 h). Each cached value's key embeds a GENERATION number of
+its subject — `analytics:gen:learner:<course>:<user>` / `analytics:gen:course:<course>` — that the
+consumer increments after it commits an event of that student / course. A reader reads the generation
+first, then the database, and stores under that generation; so a value computed from data older than
+the last committed event is stored under an old generation that no reader asks for again. Deleting keys
+instead would race: a reader that read the database before the commit could store its stale value after
+the delete, for up to an hour. Old generations simply expire.
+
+Real-time counter: `analytics:active:<course>:<yyyymmdd>` is a HyperLogLog of the students active in the
+course that UTC day (PFADD is idempotent, so redelivery does not inflate it). `CourseStats.activeToday`
+reads it (PFCOUNT) on every request, so it stays live even while the rest of the stats come from cache.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from datetime import date
+from typing import Any, TypeVar
+
+import orjson
+from redis.asyncio import Redis
+
+K = TypeVar("K", bound=Hashable)
+
+GEN_TTL_SECONDS = 2 * 86400  # outlives every cached value, so a generation never restarts under a live value
+ACTIVE_TTL_SECONDS = 3 * 86400
+
+
+def course_gen_key(course: uuid.UUID | str) -> str:
+    return f"analytics:gen:course:{course}"
+
+
+def learner_gen_key(course: uuid.UUID | str, user: uuid.UUID | str) -> str:
+    return f"analytics:gen:learner:{course}:{user}"
+
+
+def active_key(course: uuid.UUID | str, day: date) -> str:
+    return f"analytics:active:{course}:{day:%Y%m%d}"
+
+
+def engagement_key(course: Any, user: Any, gen: int) -> str:
+    return f"cache:analytics:engagement:{user}:{course}:{gen}"
+
+
+def course_stats_key(course: Any, gen: int) -> str:
+    return f"cache:analytics:course_stats:{course}:{gen}"
+
+
+async def invalidate(
+    redis: Redis,
+    *,
+    learners: Iterable[tuple[uuid.UUID, uuid.UUID]] = (),
+    courses: Iterable[uuid.UUID] = (),
+) -> None:
+    keys = [learner_gen_key(c, u) for c, u in learners] + [course_gen_key(c) for c in courses]
+    if not keys:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.incr(key)
+            pipe.expire(key, GEN_TTL_SECONDS)
+        await pipe.execute()
+
+
+async def cached_many(
+    redis: Redis,
+    items: Sequence[K],
+    *,
+    gen_key: Callable[[K], str],
+    value_key: Callable[[K, int], str],
+    ttl_seconds: int,
+    compute: Callable[[list[K]], Awaitable[dict[K, Any]]],
+) -> dict[K, Any]:
+    """Values of `items` (JSON-able), from cache where fresh, else computed together in one call and cached.
+    Two Redis round trips on a full hit; misses add one `compute` and one pipelined write."""
+    items = list(dict.fromkeys(items))
+    if not items:
+        return {}
+    gens = [int(g) if g is not None else 0 for g in await redis.mget([gen_key(i) for i in items])]
+    keys = [value_key(i, g) for i, g in zip(items, gens, strict=True)]
+    found: dict[K, Any] = {}
+    missing: list[tuple[K, str]] = []
+    for item, key, raw in zip(items, keys, await redis.mget(keys), strict=True):
+        if raw is None:
+            missing.append((item, key))
+        else:
+            found[item] = orjson.loads(raw)
+    if missing:
+        computed = await compute([item for item, _ in missing])
+        async with redis.pipeline(transaction=False) as pipe:
+            for item, key in missing:
+                value = computed.get(item)
+                found[item] = value
+                if value is not None:
+                    pipe.set(key, orjson.dumps(value), ex=ttl_seconds)
+            await pipe.execute()
+    return found

@@ -1,0 +1,632 @@
+"""Ingestion: every domain's events into the raw table, the projections and the rollups, exactly once.
+
+`AnalyticsConsumer` (worker, group `analytics`) reads `events.<domain>` for every domain in DOMAINS plus
+`events.labs` (the labs domain publishes there — notes/LABS-EVENTS.md — even before it is deployed; the
+group is created with MKSTREAM, so an absent stream is fine). Each event is applied in ONE transaction:
+
+1. the raw row `INSERT ... ON CONFLICT (id, occurred_at) DO NOTHING` — a redelivered event stops here;
+2. the projection / aggregate upserts (counters add, states only move forward by `occurred_at`);
+3. the student's risk level is re-evaluated (metrics.assess) against the stored one; a rise to HIGH
+   appends a `risk_alert` row (per-course seq) in this same transaction, so a transition produces exactly
+   one alert however often the event is delivered.
+
+After the commit: the caches of that student and that course are invalidated (their generation counters
+move, see caching.py), the course's live "active today" HyperLogLog gets the student, and the alert is
+published to `riskAlerts` subscribers. A crash before the commit changes nothing (the event is redelivered);
+a crash after it leaves a redelivery that step 1 drops — and caches that expire on their own TTL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar
+
+import orjson
+from redis.asyncio import Redis
+from sqlalchemy import case, func, select, text, true, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from subgraphs.analytics import caching
+from subgraphs.analytics.metrics import INACTIVE_DAYS, LearnerState, RiskLevel, assess
+from subgraphs.analytics.models import (
+    ActivityEvent,
+    Course,
+    CourseDay,
+    Learner,
+    LearnerDay,
+    RiskAlert,
+    UserActivity,
+)
+from subgraphs.core.db import utcnow
+from subgraphs.core.domains import DOMAINS
+from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.core.ids import to_uuid
+from subgraphs.core.live import LiveHub, append_stream_event
+
+log = logging.getLogger("coursegraph.analytics")
+
+COURSE_EVENTS = frozenset(
+    f"courses.course.{v}" for v in ("created", "updated", "published", "unpublished", "archived", "deleted")
+)
+LAB_EVENTS = frozenset(
+    f"labs.session.{v}" for v in ("requested", "started", "paused", "resumed", "stopped", "failed")
+)
+# Events of a student in a course, and whether each counts as that student's activity.
+LEARNER_EVENTS: dict[str, bool] = {
+    "courses.enrollment.created": True,
+    "courses.enrollment.dropped": False,
+    "courses.enrollment.completed": False,  # comes with the lesson.completed that finished the course
+    "courses.lesson.completed": True,
+    "quizzes.attempt.started": True,
+    "quizzes.attempt.submitted": True,
+    "quizzes.answer.saved": True,
+    "analytics.activity.tracked": True,
+    **{t: t.endswith(("requested", "started", "resumed")) for t in LAB_EVENTS},
+}
+LOGIN = "users.auth.login_succeeded"
+GENERATOR_PREFIX = "generator.job."
+ENROLLMENT_STATUS = {
+    "courses.enrollment.created": "ACTIVE",
+    "courses.enrollment.dropped": "DROPPED",
+    "courses.enrollment.completed": "COMPLETED",
+}
+
+
+def ingested(event_type: str) -> bool:
+    return (
+        event_type in LEARNER_EVENTS
+        or event_type in COURSE_EVENTS
+        or event_type == LOGIN
+        or event_type.startswith(GENERATOR_PREFIX)
+    )
+
+
+def analytics_streams() -> tuple[str, ...]:
+    return tuple(stream_name(d) for d in dict.fromkeys((*DOMAINS, "labs")))
+
+
+def utc_day(at: datetime) -> date:
+    return at.astimezone(UTC).date()
+
+
+@dataclass
+class Effects:
+    """What to do once the transaction committed."""
+
+    learners: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)  # (course, user)
+    courses: set[uuid.UUID] = field(default_factory=set)
+    active: set[tuple[uuid.UUID, date, uuid.UUID]] = field(default_factory=set)  # (course, day, user)
+    # Written at the END of the transaction, in sorted order: these rows are shared by every student of a
+    # course, so taking their locks last and in one order keeps concurrent batches from deadlocking.
+    days: dict[tuple[uuid.UUID, date], dict[str, float]] = field(default_factory=dict)
+    new_alerts: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
+    alerts: list[RiskAlert] = field(default_factory=list)  # appended rows, published after commit
+
+
+def _ids(event: Event) -> tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]:
+    p, s = event.payload, event.subject_ids
+    user = to_uuid(p.get("user_id") or s.get("user_id") or "")
+    course = to_uuid(p.get("course_id") or s.get("course_id") or "")
+    org = to_uuid(p.get("organization_id") or event.organization_id or "")
+    return user, course, org
+
+
+class Partitions:
+    """Creates the month partitions of activity_event on demand (each month once per process), in its own
+    transaction so a rolled-back event never takes the partition with it."""
+
+    def __init__(self) -> None:
+        self._known: set[tuple[int, int]] = set()
+
+    async def ensure(self, sessionmaker: async_sessionmaker[AsyncSession], at: datetime) -> None:
+        at = at.astimezone(UTC)
+        if (at.year, at.month) in self._known:
+            return
+        async with sessionmaker() as session, session.begin():
+            await session.execute(text("SELECT analytics.ensure_activity_partition(:at)"), {"at": at})
+        self._known.add((at.year, at.month))
+
+
+async def apply_events(session: AsyncSession, events: list[Event], effects: Effects) -> int:
+    """Apply a batch of events in the caller's transaction; returns how many were new.
+
+    Set-based, so a batch costs a handful of statements whatever its size: one multi-row raw insert (its
+    RETURNING names the events not applied before: the dedupe), one upsert of every touched student with
+    the batch's deltas summed per student, one insert of their active days, one read of their last 14
+    days, the risk levels that changed, then the shared rows (daily course rollups, alerts) in key order.
+    """
+    wanted = list({e.id: e for e in events if ingested(e.type)}.values())
+    if not wanted:
+        return 0
+    rows = []
+    for e in wanted:
+        user, course, org = _ids(e)
+        rows.append(
+            {
+                "id": e.id,
+                "occurred_at": e.occurred_at,
+                "type": e.type[:120],
+                "user_id": user,
+                "course_id": course,
+                "organization_id": org,
+                "payload": e.payload,
+                "received_at": utcnow(),
+            }
+        )
+    # Core statements with a list of parameter sets ("insertmanyvalues"): compiled once and cached, sent
+    # as multi-row VALUES pages; building one literal multi-row statement per batch costs far more.
+    raw = ActivityEvent.__table__
+    inserted = await session.execute(
+        insert(raw).on_conflict_do_nothing(index_elements=["id", "occurred_at"]).returning(raw.c.id), rows
+    )
+    fresh_ids = set(inserted.scalars().all())
+    fresh = [e for e in wanted if e.id in fresh_ids]
+    logins: dict[uuid.UUID, tuple[datetime, int]] = {}
+    learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta] = {}
+    for event in sorted(fresh, key=lambda e: e.occurred_at):
+        user, course, org = _ids(event)
+        if event.type in COURSE_EVENTS:
+            await _apply_course(session, event, effects)
+        elif event.type == LOGIN and user is not None:
+            at, n = logins.get(user, (event.occurred_at, 0))
+            logins[user] = (max(at, event.occurred_at), n + 1)
+        elif event.type in LEARNER_EVENTS and user is not None and course is not None:
+            learners.setdefault((course, user), _Delta(course, user)).add(event, org, effects)
+    if logins:
+        stmt = insert(UserActivity.__table__)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[UserActivity.user_id],
+                set_={
+                    "last_login_at": func.greatest(UserActivity.last_login_at, stmt.excluded.last_login_at),
+                    "logins": UserActivity.logins + stmt.excluded.logins,
+                },
+            ),
+            [{"user_id": u, "last_login_at": at, "logins": n} for u, (at, n) in sorted(logins.items())],
+        )
+    if learners:
+        await _apply_learners(session, learners, effects)
+    await _flush(session, effects)
+    return len(fresh)
+
+
+async def _apply_course(session: AsyncSession, event: Event, effects: Effects) -> None:
+    p = event.payload
+    course = to_uuid(p.get("course_id"))
+    if course is None:
+        return
+    stmt = insert(Course).values(
+        course_id=course,
+        organization_id=to_uuid(p.get("organization_id")),
+        instructor_id=to_uuid(p.get("instructor_id")),
+        title=str(p.get("title") or "")[:200],
+        status="DELETED" if event.type.endswith(".deleted") else str(p.get("status")),
+        as_of=event.occurred_at,
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Course.course_id],
+            set_={
+                k: stmt.excluded[k] for k in ("organization_id", "instructor_id", "title", "status", "as_of")
+            },
+            where=Course.as_of <= stmt.excluded.as_of,
+        )
+    )
+    effects.courses.add(course)
+
+
+LEARNER_COUNTERS = (
+    "events",
+    "lessons_completed",
+    "quiz_attempts",
+    "quiz_percent_sum",
+    "quizzes_passed",
+    "lab_sessions",
+    "lab_sessions_ended",
+    "lab_sessions_failed",
+    "lab_seconds",
+)
+DAY_COUNTERS = ("active_students", "lesson_completions", "quiz_submissions", "lab_seconds", "events")
+
+
+class _Delta:
+    """One student's share of a batch: summed counters, the latest state-setting events, active days."""
+
+    def __init__(self, course: uuid.UUID, user: uuid.UUID) -> None:
+        self.course, self.user = course, user
+        self.values: dict[str, Any] = {
+            "course_id": course,
+            "user_id": user,
+            "organization_id": None,
+            "enrollment_id": None,
+            "status": "ACTIVE",
+            "status_as_of": None,
+            "enrolled_at": None,
+            "last_activity_at": None,
+            "progress_percent": 0,
+            "progress_as_of": None,
+            "risk_level": RiskLevel.LOW.value,
+            **dict.fromkeys(LEARNER_COUNTERS, 0),
+        }
+        self.latest: datetime | None = None
+        self.days: set[date] = set()
+
+    def add(self, event: Event, org: uuid.UUID | None, effects: Effects) -> None:
+        """Events arrive oldest first (the batch is sorted by occurred_at)."""
+        v, p, at, kind = self.values, event.payload, event.occurred_at, event.type
+        self.latest = at
+        v["events"] += 1
+        v["organization_id"] = org or v["organization_id"]
+        v["enrollment_id"] = to_uuid(p.get("enrollment_id") or "") or v["enrollment_id"]
+        if kind in ENROLLMENT_STATUS:
+            v["status"], v["status_as_of"] = ENROLLMENT_STATUS[kind], at
+            if kind == "courses.enrollment.created" and v["enrolled_at"] is None:
+                v["enrolled_at"] = at
+        if LEARNER_EVENTS[kind]:
+            v["last_activity_at"] = at
+            self.days.add(utc_day(at))
+            effects.active.add((self.course, utc_day(at), self.user))
+        day = self._day(effects, at)
+        day["events"] += 1
+        if kind == "courses.lesson.completed":
+            v["lessons_completed"] += 1
+            v["progress_percent"], v["progress_as_of"] = int(p.get("progress_percent") or 0), at
+            day["lesson_completions"] += 1
+        elif kind == "quizzes.attempt.submitted":
+            max_score = float(p.get("max_score") or 0)
+            v["quiz_attempts"] += 1
+            v["quiz_percent_sum"] += 100 * float(p.get("score") or 0) / max_score if max_score > 0 else 0.0
+            v["quizzes_passed"] += int(bool(p.get("passed")))
+            day["quiz_submissions"] += 1
+        elif kind in LAB_EVENTS:
+            seconds = max(0.0, float(p.get("running_seconds") or 0.0))
+            v["lab_sessions"] += int(kind.endswith("started"))
+            v["lab_sessions_ended"] += int(kind.endswith(("stopped", "failed")))
+            v["lab_sessions_failed"] += int(kind.endswith("failed"))
+            v["lab_seconds"] += seconds
+            day["lab_seconds"] += seconds
+
+    def _day(self, effects: Effects, at: datetime) -> dict[str, float]:
+        return effects.days.setdefault((self.course, utc_day(at)), dict.fromkeys(DAY_COUNTERS, 0))
+
+
+async def _apply_learners(
+    session: AsyncSession, learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta], effects: Effects
+) -> None:
+    keys = sorted(learners, key=lambda k: (str(k[0]), str(k[1])))  # one lock order for every consumer
+    table = Learner.__table__
+    stmt = insert(table)
+    x = stmt.excluded
+    newer_status = (x.status_as_of.is_not(None)) & (
+        Learner.status_as_of.is_(None) | (Learner.status_as_of <= x.status_as_of)
+    )
+    newer_progress = (x.progress_as_of.is_not(None)) & (
+        Learner.progress_as_of.is_(None) | (Learner.progress_as_of <= x.progress_as_of)
+    )
+    rows = (
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[Learner.course_id, Learner.user_id],
+                set_={
+                    **{c: getattr(Learner, c) + x[c] for c in LEARNER_COUNTERS},
+                    "organization_id": func.coalesce(x.organization_id, Learner.organization_id),
+                    "enrollment_id": func.coalesce(x.enrollment_id, Learner.enrollment_id),
+                    "status": case((newer_status, x.status), else_=Learner.status),
+                    "status_as_of": case((newer_status, x.status_as_of), else_=Learner.status_as_of),
+                    "enrolled_at": func.least(Learner.enrolled_at, x.enrolled_at),
+                    "last_activity_at": func.greatest(Learner.last_activity_at, x.last_activity_at),
+                    "progress_percent": case(
+                        (newer_progress, x.progress_percent), else_=Learner.progress_percent
+                    ),
+                    "progress_as_of": case((newer_progress, x.progress_as_of), else_=Learner.progress_as_of),
+                },
+            ).returning(*table.c),
+            [learners[k].values for k in keys],
+        )
+    ).all()
+    days = [(d.course, d.user, day) for k in keys for d in [learners[k]] for day in sorted(d.days)]
+    if days:
+        day_table = LearnerDay.__table__
+        new_days = (
+            await session.execute(
+                insert(day_table).on_conflict_do_nothing().returning(day_table.c.course_id, day_table.c.day),
+                [{"course_id": c, "user_id": u, "day": day} for c, u, day in days],
+            )
+        ).all()
+        for course, day in new_days:
+            effects.days.setdefault((course, day), dict.fromkeys(DAY_COUNTERS, 0))["active_students"] += 1
+    for k in keys:
+        effects.learners.add(k)
+        effects.courses.add(k[0])
+    now_of = {}
+    for row in rows:
+        latest = learners[(row.course_id, row.user_id)].latest or utcnow()
+        now_of[(row.course_id, row.user_id)] = max(latest, row.last_activity_at or latest)
+    await _evaluate_risks(session, rows, now_of, effects)
+
+
+async def _flush(session: AsyncSession, effects: Effects) -> None:
+    """The shared rows of the batch, last and in key order: daily course rollups, then alerts."""
+    if effects.days:
+        stmt = insert(CourseDay.__table__)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[CourseDay.course_id, CourseDay.day],
+                set_={c: getattr(CourseDay, c) + stmt.excluded[c] for c in DAY_COUNTERS},
+            ),
+            [
+                {"course_id": course, "day": day, **totals}
+                for (course, day), totals in sorted(
+                    effects.days.items(), key=lambda i: (str(i[0][0]), i[0][1])
+                )
+            ],
+        )
+    for course, data in sorted(effects.new_alerts, key=lambda a: str(a[0])):
+        effects.alerts.append(await append_stream_event(session, RiskAlert, course, data))
+
+
+def state_of(row: Any, active_days_14: int) -> LearnerState:
+    """`row`: a Learner, or a learner row returned by the upsert."""
+    return LearnerState(
+        status=row.status,
+        last_activity_at=row.last_activity_at,
+        active_days_14=active_days_14,
+        progress_percent=row.progress_percent,
+        lab_seconds=row.lab_seconds,
+        quiz_attempts=row.quiz_attempts,
+        quiz_percent_sum=row.quiz_percent_sum,
+        quizzes_passed=row.quizzes_passed,
+        lab_sessions_ended=row.lab_sessions_ended,
+        lab_sessions_failed=row.lab_sessions_failed,
+    )
+
+
+async def _evaluate_risks(
+    session: AsyncSession,
+    rows: list[Any],  # learner rows (RETURNING), locked by this transaction
+    now_of: dict[tuple[uuid.UUID, uuid.UUID], datetime],  # the moment to evaluate each student at
+    effects: Effects,
+) -> int:
+    """Store each student's level as of their latest event in the batch; a rise to HIGH records one alert
+    in this transaction. The rows are locked by the upsert above until commit, so concurrent consumers
+    always compare against each other's stored level: one rise, one alert, however often it is delivered."""
+    if not rows:
+        return 0
+    oldest = utc_day(min(now_of.values())) - timedelta(days=14)
+    recent = (
+        await session.execute(
+            select(LearnerDay.course_id, LearnerDay.user_id, LearnerDay.day).where(
+                tuple_(LearnerDay.course_id, LearnerDay.user_id).in_(list(now_of)), LearnerDay.day > oldest
+            )
+        )
+    ).all()
+    counts: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    for course, user, day in recent:
+        today = utc_day(now_of[(course, user)])
+        if today - timedelta(days=14) < day <= today:
+            counts[(course, user)] = counts.get((course, user), 0) + 1
+    changes = []
+    for row in rows:
+        key = (row.course_id, row.user_id)
+        assessment = assess(state_of(row, counts.get(key, 0)), now_of[key])
+        previous = row.risk_level
+        if assessment.risk.value == previous:
+            continue
+        changes.append(
+            {
+                "course_id": row.course_id,
+                "user_id": row.user_id,
+                "risk_level": assessment.risk.value,
+                "risk_changed_at": now_of[key],
+            }
+        )
+        if assessment.risk is RiskLevel.HIGH:
+            effects.new_alerts.append(
+                (
+                    row.course_id,
+                    {
+                        "course_id": str(row.course_id),
+                        "user_id": str(row.user_id),
+                        "enrollment_id": str(row.enrollment_id) if row.enrollment_id else None,
+                        "level": assessment.risk.value,
+                        "previous_level": previous,
+                        "engagement_score": assessment.engagement,
+                        "proficiency_score": assessment.proficiency,
+                        "indicators": [asdict(i) for i in assessment.indicators],
+                        "recommendations": list(assessment.recommendations),
+                    },
+                )
+            )
+    if changes:
+        await session.execute(update(Learner), changes)  # executemany by primary key
+    return len(changes)
+
+
+async def sweep_risks(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    live: LiveHub,
+    *,
+    after: tuple[uuid.UUID, uuid.UUID] | None = None,
+    limit: int = 500,
+) -> tuple[tuple[uuid.UUID, uuid.UUID] | None, int]:
+    """Re-evaluate, as of now, active students whose level can rise with time alone (no activity for
+    `INACTIVE_DAYS` or more, not HIGH yet): inactivity raises no event, so without this sweep their rise to
+    HIGH would wait for their next event. Rows are claimed with SKIP LOCKED (consumers and other sweepers
+    never wait on each other). One page of `limit` students after the key `after`; returns the last key
+    examined (None at the end) and how many changed level."""
+    now = utcnow()
+    effects = Effects()
+    async with sessionmaker() as session, session.begin():
+        table = Learner.__table__
+        rows = (
+            await session.execute(
+                select(*table.c)
+                .where(
+                    table.c.status == "ACTIVE",
+                    table.c.risk_level != RiskLevel.HIGH.value,
+                    table.c.last_activity_at <= now - timedelta(days=INACTIVE_DAYS),
+                )
+                .where(true() if after is None else tuple_(table.c.course_id, table.c.user_id) > after)
+                .order_by(table.c.course_id, table.c.user_id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        changed = await _evaluate_risks(session, rows, {(r.course_id, r.user_id): now for r in rows}, effects)
+        effects.learners.update((r.course_id, r.user_id) for r in rows)
+        effects.courses.update(r.course_id for r in rows)
+        await _flush(session, effects)
+    await after_commit(redis, live, effects)
+    last = (rows[-1].course_id, rows[-1].user_id) if len(rows) == limit else None
+    return last, changed
+
+
+class RiskSweep:
+    """Worker task: `sweep_risks` every `settings.analytics.risk_sweep_interval_seconds`."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, interval: float) -> None:
+        self._sessionmaker, self._redis, self._interval = sessionmaker, redis, interval
+        self._live = LiveHub(redis)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                after = None
+                while True:
+                    after, _ = await sweep_risks(self._sessionmaker, self._redis, self._live, after=after)
+                    if after is None:
+                        break
+            except Exception:
+                log.exception("analytics: risk sweep failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self._interval)
+
+
+def alerts_channel(course_id: uuid.UUID | str) -> str:
+    return f"analytics-risk:{course_id}"
+
+
+async def after_commit(redis: Redis, live: LiveHub, effects: Effects) -> None:
+    """Invalidate caches, count today's active students, publish alerts. Failures are logged: the data is
+    committed; a missed publish is re-read by subscribers from the table on the next alert (seq gap)."""
+    try:
+        await caching.invalidate(redis, learners=effects.learners, courses=effects.courses)
+        if effects.active:
+            async with redis.pipeline(transaction=False) as pipe:
+                for course, day, user in effects.active:
+                    key = caching.active_key(course, day)
+                    pipe.pfadd(key, str(user))
+                    pipe.expire(key, caching.ACTIVE_TTL_SECONDS)
+                await pipe.execute()
+    except Exception:
+        log.exception("analytics: cache invalidation after commit failed")
+    for alert in effects.alerts:
+        try:
+            await live.publish(alerts_channel(alert.stream_id), alert.as_message())
+        except Exception:
+            log.exception("analytics: could not publish risk alert %s/%s", alert.stream_id, alert.seq)
+
+
+async def ingest(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    live: LiveHub,
+    partitions: Partitions,
+    events: list[Event],
+) -> int:
+    """Apply `events` in one transaction (then the after-commit effects); returns how many were new."""
+    wanted = [e for e in events if ingested(e.type)]
+    if not wanted:
+        return 0
+    months = {(e.occurred_at.astimezone(UTC).year, e.occurred_at.astimezone(UTC).month): e for e in wanted}
+    for event in months.values():
+        await partitions.ensure(sessionmaker, event.occurred_at)
+    effects = Effects()
+    async with sessionmaker() as session, session.begin():
+        applied = await apply_events(session, wanted, effects)
+    await after_commit(redis, live, effects)
+    return applied
+
+
+class AnalyticsConsumer(Consumer):
+    """Every domain's stream (and events.labs) into the analytics tables (worker, group `analytics`).
+
+    Messages are applied in BATCHES (up to `batch_size` per read, one transaction), then acked together:
+    the raw table's key is the dedupe, so the base class's per-event Redis markers are not needed on this
+    path (a redelivered batch changes nothing). If a batch fails, its messages go one by one through the
+    base class (retries, dead-letter), so one bad event never blocks the others.
+    """
+
+    group: ClassVar[str] = "analytics"
+
+    def __init__(
+        self,
+        redis: Redis,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        streams: tuple[str, ...] | None = None,
+        batch_size: int = 200,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(redis, **kwargs)
+        self.streams = streams or analytics_streams()  # type: ignore[misc]
+        self.batch_size = batch_size
+        self._sessionmaker = sessionmaker
+        self._live = LiveHub(redis)
+        self._partitions = Partitions()
+
+    async def handle(self, event: Event) -> None:
+        await ingest(self._sessionmaker, self.redis, self._live, self._partitions, [event])
+
+    async def ensure_groups(self) -> None:
+        """Also the month partitions around now (the last, this and the next two), so that steady-state
+        ingestion never creates one under load; older months are still created on demand."""
+        await super().ensure_groups()
+        now = utcnow()
+        for months in (-1, 0, 1, 2):
+            index = now.year * 12 + now.month - 1 + months
+            await self._partitions.ensure(
+                self._sessionmaker, now.replace(year=index // 12, month=index % 12 + 1, day=1)
+            )
+
+    async def consume_once(self, *, block_ms: int | None = None) -> int:
+        done = 0
+        for stream in self.streams:
+            claimed = await self.redis.xautoclaim(
+                stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
+            )
+            done += await self._process_batch([(stream, m, f) for m, f in claimed[1] if f])
+        response = await self.redis.xreadgroup(
+            self.group,
+            self.name,
+            {s: ">" for s in self.streams},
+            count=self.batch_size,
+            block=self._block_ms if block_ms is None else block_ms,
+        )
+        batch = [(stream.decode(), m, f) for stream, messages in response or [] for m, f in messages if f]
+        return done + await self._process_batch(batch)
+
+    async def _process_batch(self, batch: list[tuple[str, Any, dict[bytes, bytes]]]) -> int:
+        if not batch:
+            return 0
+        try:
+            events = [Event.model_validate(orjson.loads(fields[b"event"])) for _, _, fields in batch]
+            # Grouped by student (stable: each student's events keep their order), so concurrent
+            # consumers lock learner rows in the same order.
+            events.sort(key=lambda e: tuple(str(i) for i in _ids(e)[:2]))
+            await ingest(self._sessionmaker, self.redis, self._live, self._partitions, events)
+        except Exception:
+            log.warning("analytics: a batch of %d failed; applying one by one", len(batch), exc_info=True)
+            return sum([await self._process(stream, m, f) for stream, m, f in batch])
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream, message_id, _ in batch:
+                pipe.xack(stream, self.group, message_id)
+            await pipe.execute()
+        return len(batch)

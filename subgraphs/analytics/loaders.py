@@ -1,0 +1,74 @@
+"""Per-request DataLoaders of the analytics subgraph: `Course.stats`, `Enrollment.engagement` and every
+`resolve_reference` batch many parents into one query (plus one Redis round trip for the caches)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from strawberry.dataloader import DataLoader
+
+from subgraphs.analytics import service
+from subgraphs.analytics.models import Course, Learner
+from subgraphs.core.context import Context
+from subgraphs.core.loaders import by_key_loader
+
+
+@dataclass
+class Loaders:
+    context: Context
+    course_by_id: DataLoader[Any, Course | None]
+    learner_by_enrollment_id: DataLoader[Any, Learner | None]
+    metrics_by_learner: DataLoader[Any, dict | None]
+    stats_by_course_id: DataLoader[Any, dict]
+    active_today_by_course_id: DataLoader[Any, int]
+    # One shared read of the viewer's memberships per request: concurrent resolvers all wait on the SAME
+    # future and so continue in the same tick, which keeps their next loads in one batch.
+    memberships_by_user_id: DataLoader[Any, Any]
+
+    async def can_view_course(self, course: Course | None) -> bool:
+        principal = self.context.principal
+        if course is None:
+            return False
+        if principal.user_id is not None:
+            await self.memberships_by_user_id.load(str(principal.user_id))
+        return await service.can_view_course(self.context, principal, course)
+
+
+def build_loaders(context: Context) -> Loaders:
+    runtime = context.runtime
+
+    async def learners(enrollment_ids: Sequence[Any]) -> list[Learner | None]:
+        async with context.transaction() as session:
+            rows = (
+                await session.scalars(select(Learner).where(Learner.enrollment_id.in_(enrollment_ids)))
+            ).all()
+        found = {r.enrollment_id: r for r in rows}
+        return [found.get(e) for e in enrollment_ids]
+
+    async def metrics(keys: Sequence[Any]) -> list[dict | None]:
+        found = await service.metrics_by_learner(runtime, list(keys))
+        return [found.get(k) for k in keys]
+
+    async def stats(course_ids: Sequence[Any]) -> list[dict]:
+        found = await service.stats_by_course(runtime, list(course_ids))
+        return [found[c] for c in course_ids]
+
+    async def today(course_ids: Sequence[Any]) -> list[int]:
+        found = await service.active_today(runtime, list(course_ids))
+        return [found[c] for c in course_ids]
+
+    async def memberships(user_ids: Sequence[Any]) -> list[Any]:
+        return [await context.memberships.of(u) for u in user_ids]
+
+    return Loaders(
+        context=context,
+        course_by_id=by_key_loader(context, Course, Course.course_id),
+        learner_by_enrollment_id=DataLoader(load_fn=learners),
+        metrics_by_learner=DataLoader(load_fn=metrics),
+        stats_by_course_id=DataLoader(load_fn=stats),
+        active_today_by_course_id=DataLoader(load_fn=today),
+        memberships_by_user_id=DataLoader(load_fn=memberships),
+    )

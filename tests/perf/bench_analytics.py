@@ -1,0 +1,341 @@
+"""Benchmark: analytics ingestion through the consumers, then `courseReport` on a 2,000-student course.
+
+    uv run python tests/perf/bench_analytics.py [--events 1000000] [--consumers 2] [--courses 10]
+        [--students 2000] [--rounds 20]
+
+Self-contained: a fresh database (PostgreSQL and Redis on 127.0.0.1, else embedded ones, as the tests).
+1. Ingestion: `--courses` courses of `--students` students each; one course.published per course and one
+   enrollment.created per student, the rest a mix of lesson completions, quiz attempts started/submitted,
+   answers saved, tracked client activity, lab sessions started/stopped (events.labs) and sign-ins, spread
+   over the last 45 days (monthly partitions). Entries are written to the domains' streams exactly as
+   the relay writes them (core.events.stream_fields), in pipelined batches, while `--consumers`
+   AnalyticsConsumers (one process, one asyncio task each, the worker's code) read them; the producer keeps
+   the backlog under 40,000 entries so Redis memory stays bounded. Prints events/s (first entry written →
+   last event committed) and the rows it produced.
+2. `courseReport` (the whole report: stats, 30-day series, all 2,000 students with their metrics) through
+   the analytics subgraph's ASGI app as a site admin: p50/p95 with a cold cache (every generation counter of
+   the course and its students bumped before each request, as an event would) and with a warm one.
+Figures are for reading, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.services import TEST_DB, release_redis_db, resolve_services  # noqa: E402
+
+REPORT = """query($c: ID!) { courseReport(courseId: $c) { title stats { enrollments activeStudents
+  completionRate averageQuizScore averageProgress labHours atRiskCount }
+  series { day activeStudents submissions labHours lessonCompletions }
+  students { user { id } progressPercent quizAttempts engagement { engagementScore riskLevel } } } }"""
+BACKLOG = 40_000
+STREAM_CAP = 60_000  # approximate MAXLEN per stream (consumed entries go; the backlog bound keeps it safe)
+MIX = [  # (kind, weight)
+    ("lesson", 15),
+    ("attempt_started", 8),
+    ("attempt_submitted", 8),
+    ("answer", 25),
+    ("tracked", 20),
+    ("lab_started", 6),
+    ("lab_stopped", 6),
+    ("login", 12),
+]
+
+
+def summary(values: list[float]) -> str:
+    ms = sorted(v * 1000 for v in values)
+    p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
+    return f"p50 {statistics.median(ms):8.1f} ms   p95 {p95:8.1f} ms   max {ms[-1]:8.1f} ms   (n={len(ms)})"
+
+
+class Generator:
+    """Event envelopes (dicts, as outbox rows hold them) of a synthetic school."""
+
+    def __init__(self, courses: int, students: int, seed: int = 7) -> None:
+        self.rng = random.Random(seed)
+        self.org = str(uuid.uuid4())
+        self.instructor = str(uuid.uuid4())
+        self.courses = [str(uuid.uuid4()) for _ in range(courses)]
+        self.learners = [
+            (c, str(uuid.uuid4()), str(uuid.uuid4())) for c in self.courses for _ in range(students)
+        ]
+        self.now = datetime.now(UTC)
+        self.kinds = [k for k, w in MIX for _ in range(w)]
+
+    def _at(self, days_ago_max: float = 45) -> str:
+        return (self.now - timedelta(seconds=self.rng.uniform(0, days_ago_max * 86400))).isoformat()
+
+    def envelope(self, type_: str, at: str, payload: dict[str, Any], user: str | None = None) -> dict:
+        return {
+            "id": str(uuid.uuid4()),
+            "type": type_,
+            "occurred_at": at,
+            "actor_id": user,
+            "organization_id": self.org,
+            "subject_ids": {"user_id": user} if user else {},
+            "payload": payload,
+            "request_id": None,
+            "source_ip": None,
+            "version": 1,
+        }
+
+    def setup(self) -> list[tuple[str, dict]]:
+        start = (self.now - timedelta(days=46)).isoformat()
+        out = []
+        for c in self.courses:
+            payload = {
+                "course_id": c,
+                "organization_id": self.org,
+                "instructor_id": self.instructor,
+                "status": "PUBLISHED",
+                "title": f"Course {c[:8]}",
+            }
+            out.append(("courses", self.envelope("courses.course.published", start, payload)))
+        for c, u, e in self.learners:
+            payload = {
+                "enrollment_id": e,
+                "user_id": u,
+                "course_id": c,
+                "organization_id": self.org,
+                "status": "ACTIVE",
+            }
+            out.append(("courses", self.envelope("courses.enrollment.created", start, payload, u)))
+        return out
+
+    def one(self) -> tuple[str, dict]:
+        c, u, e = self.rng.choice(self.learners)
+        kind = self.rng.choice(self.kinds)
+        at = self._at()
+        base = {"user_id": u, "course_id": c}
+        if kind == "lesson":
+            payload = {
+                **base,
+                "lesson_id": str(uuid.uuid4()),
+                "enrollment_id": e,
+                "progress_percent": self.rng.randint(1, 100),
+            }
+            return "courses", self.envelope("courses.lesson.completed", at, payload, u)
+        if kind in ("attempt_started", "attempt_submitted"):
+            payload = {**base, "attempt_id": str(uuid.uuid4()), "quiz_id": str(uuid.uuid4())}
+            if kind == "attempt_submitted":
+                score = self.rng.randint(0, 10)
+                payload |= {"score": score, "max_score": 10, "passed": score >= 6, "late": False}
+            return "quizzes", self.envelope(f"quizzes.attempt.{kind.split('_')[1]}", at, payload, u)
+        if kind == "answer":
+            payload = {
+                **base,
+                "attempt_id": str(uuid.uuid4()),
+                "quiz_id": str(uuid.uuid4()),
+                "question_id": str(uuid.uuid4()),
+                "time_spent_seconds": self.rng.randint(5, 120),
+            }
+            return "quizzes", self.envelope("quizzes.answer.saved", at, payload, u)
+        if kind == "tracked":
+            payload = {
+                **base,
+                "organization_id": self.org,
+                "activity_type": "PAGE_VIEW",
+                "data": {"page": "x"},
+            }
+            return "analytics", self.envelope("analytics.activity.tracked", at, payload, u)
+        if kind.startswith("lab"):
+            verb = kind.split("_")[1]
+            payload = {
+                **base,
+                "session_id": str(uuid.uuid4()),
+                "organization_id": self.org,
+                "exercise_id": str(uuid.uuid4()),
+                "ide": "VSCODE",
+                "status": "RUNNING" if verb == "started" else "STOPPED",
+                "running_seconds": self.rng.uniform(60, 3600) if verb == "stopped" else 0.0,
+                "reason": "user" if verb == "stopped" else None,
+            }
+            return "labs", self.envelope(f"labs.session.{verb}", at, payload, u)
+        return "users", self.envelope("users.auth.login_succeeded", at, {"session_id": str(uuid.uuid4())}, u)
+
+
+async def ingest_phase(runtime: Any, events: int, consumers: int, gen: Generator) -> float:
+    from subgraphs.analytics.ingest import AnalyticsConsumer
+    from subgraphs.core.events import stream_fields, stream_name
+
+    redis = runtime.redis
+    workers = [
+        AnalyticsConsumer(redis, runtime.sessionmaker, name=f"bench-{i}", block_ms=50)
+        for i in range(consumers)
+    ]
+    await workers[0].ensure_groups()
+    setup = gen.setup()
+    total = max(events, len(setup))
+    consumed = 0
+    produced = 0
+    finished = asyncio.Event()
+
+    async def consume(worker: AnalyticsConsumer) -> None:
+        nonlocal consumed
+        while not finished.is_set():
+            done = await worker.consume_once(block_ms=50)  # not `consumed += await ...`: that loses updates
+            consumed += done
+            if consumed >= total:
+                finished.set()
+
+    async def produce() -> None:
+        nonlocal produced
+        queue = iter(setup)
+        while produced < total:
+            if produced - consumed > BACKLOG:
+                await asyncio.sleep(0.01)
+                continue
+            async with redis.pipeline(transaction=False) as pipe:
+                for _ in range(min(2000, total - produced)):
+                    domain, envelope = next(queue, None) or gen.one()
+                    pipe.xadd(
+                        stream_name(domain), stream_fields(envelope), maxlen=STREAM_CAP, approximate=True
+                    )
+                    produced += 1
+                await pipe.execute()
+
+    started = time.perf_counter()
+    tasks = [asyncio.create_task(consume(w)) for w in workers]
+    reporter = asyncio.create_task(_report_progress(lambda: consumed, total, started))
+    await produce()
+    await finished.wait()
+    elapsed = time.perf_counter() - started
+    reporter.cancel()
+    await asyncio.gather(*tasks)
+    print(
+        f"ingested {consumed:,} events with {consumers} consumer(s) in {elapsed:.1f} s: "
+        f"{consumed / elapsed:,.0f} events/s"
+    )
+    return elapsed
+
+
+async def _report_progress(done: Any, total: int, started: float) -> None:
+    while True:
+        await asyncio.sleep(15)
+        n = done()
+        print(f"  ... {n:,}/{total:,} ({n / (time.perf_counter() - started):,.0f} events/s)", flush=True)
+
+
+async def report_phase(app: Any, runtime: Any, gen: Generator, rounds: int, token: str) -> None:
+    import httpx
+    from sqlalchemy import func, select, text
+
+    from subgraphs.analytics import caching
+    from subgraphs.analytics.models import Learner, RiskAlert
+
+    course = uuid.UUID(gen.courses[0])
+    async with runtime.transaction() as session:
+        users = (await session.scalars(select(Learner.user_id).where(Learner.course_id == course))).all()
+        rows = {
+            name: await session.scalar(text(f"SELECT count(*) FROM analytics.{name}"))
+            for name in ("activity_event", "learner", "learner_day", "course_day")
+        }
+        rows["risk_alert"] = await session.scalar(select(func.count()).select_from(RiskAlert))
+        parts = await session.scalar(
+            text("SELECT count(*) FROM pg_inherits WHERE inhparent = 'analytics.activity_event'::regclass")
+        )
+    print(f"rows: {rows}; activity_event partitions: {parts}")
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://analytics", timeout=120
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def once() -> float:
+        t0 = time.perf_counter()
+        response = await client.post(
+            "/graphql", json={"query": REPORT, "variables": {"c": str(course)}}, headers=headers
+        )
+        elapsed = time.perf_counter() - t0
+        body = response.json()
+        assert "errors" not in body, body
+        assert len(body["data"]["courseReport"]["students"]) == len(users)
+        return elapsed
+
+    cold, warm = [], []
+    for _ in range(rounds):
+        await caching.invalidate(runtime.redis, learners=[(course, u) for u in users], courses=[course])
+        cold.append(await once())
+    for _ in range(rounds):
+        warm.append(await once())
+    stats = (
+        await client.post(
+            "/graphql", json={"query": REPORT, "variables": {"c": str(course)}}, headers=headers
+        )
+    ).json()["data"]["courseReport"]["stats"]
+    await client.aclose()
+    print(f"courseReport, {len(users):,} students: {stats}")
+    print(f"  cold cache: {summary(cold)}")
+    print(f"  warm cache: {summary(warm)}")
+
+
+async def run(args: argparse.Namespace) -> None:
+    from subgraphs.analytics.app import create_app
+    from subgraphs.core.cli import migrate_database
+    from subgraphs.core.settings import get_settings
+    from subgraphs.users.keys import SigningKeys
+    from tests.subgraphs.organizations.factories import Minter
+
+    await asyncio.to_thread(migrate_database)
+    settings = get_settings()
+    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
+    async with app.router.lifespan_context(app):
+        runtime = app.state.runtime
+        gen = Generator(args.courses, args.students)
+        print(f"{args.courses} courses x {args.students} students, {args.events:,} events")
+        await ingest_phase(runtime, args.events, args.consumers, gen)
+        admin = await Minter(settings, runtime).user("site_admin")
+        await report_phase(app, runtime, gen, args.rounds, admin.token)
+
+
+async def main(args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="coursegraph-bench-"))
+    pg_admin, redis_url, embedded = resolve_services(tmp)
+    os.environ.update(
+        {
+            "COURSEGRAPH_ENVIRONMENT": "test",
+            "DATABASE_URL": pg_admin.rsplit("/", 1)[0] + f"/{TEST_DB}",
+            "REDIS_URL": redis_url,
+            "COURSEGRAPH_DATA_DIR": str(tmp),
+            "COURSEGRAPH_AUTH__SIGNING_KEYS_FILE": str(tmp / "keys" / "signing-keys.json"),
+            "COURSEGRAPH_MAIL__DIRECTORY": str(tmp / "mail"),
+            "COURSEGRAPH_RATE_LIMITS__API_PER_PRINCIPAL": "100000000",
+        }
+    )
+    import asyncpg
+
+    admin = await asyncpg.connect(pg_admin.replace("postgresql+asyncpg", "postgresql"))
+    await admin.execute(f'CREATE DATABASE "{TEST_DB}"')
+    try:
+        await run(args)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+        await admin.close()
+        release_redis_db(redis_url)
+        for server in embedded:
+            server.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--consumers", type=int, default=2)
+    parser.add_argument("--courses", type=int, default=10)
+    parser.add_argument("--students", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=20)
+    asyncio.run(main(parser.parse_args()))
