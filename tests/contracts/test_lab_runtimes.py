@@ -1,0 +1,218 @@
+"""The LabRuntime contract, run against every implementation: local processes and Docker (real engine,
+the registry-free test image). Each test cleans up every lab its runtime manages."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from subgraphs.labs.runtimes.base import (
+    Endpoint,
+    LabRuntime,
+    LabSpec,
+    Resources,
+    RuntimeState,
+)
+from subgraphs.labs.runtimes.process import DEVIDE_HEALTH_PATH, ProcessRuntime
+from tests.labs_support import answers, eventually
+
+DIE_COMMAND = ("/bin/sh", "-c", "exit 3")
+
+
+@dataclass
+class Harness:
+    runtime: LabRuntime
+    # Another runtime object over the same environments: what a restarted worker builds.
+    new_instance: Callable[[], LabRuntime]
+    base_spec: LabSpec
+    # Write/read a file in the lab's workspace from inside the environment.
+    write: Callable[[uuid.UUID, str, str], Awaitable[None]]
+    read: Callable[[uuid.UUID, str], Awaitable[str | None]]
+
+    def spec(self, **changes: object) -> LabSpec:
+        return replace(self.base_spec, session_id=uuid.uuid4(), **changes)  # type: ignore[arg-type]
+
+
+def _base_spec(image: str, port: int, health_path: str, command: tuple[str, ...] | None) -> LabSpec:
+    return LabSpec(
+        session_id=uuid.uuid4(),
+        user_id=uuid.uuid4(),
+        organization_id=uuid.uuid4(),
+        image=image,
+        command=command,
+        port=port,
+        health_path=health_path,
+        workspace_key=f"test-{uuid.uuid4().hex[:12]}",
+        resources=Resources(cpus=1.0, memory_bytes=512 * 1024**2, pids=128),
+    )
+
+
+async def _process_harness(tmp_path: Path) -> Harness:
+    root = tmp_path / "labs"
+    runtime = ProcessRuntime(root)
+
+    async def write(session_id: uuid.UUID, name: str, text: str) -> None:
+        (await _workspace_of(runtime, session_id) / name).write_text(text)
+
+    async def read(session_id: uuid.UUID, name: str) -> str | None:
+        path = await _workspace_of(runtime, session_id) / name
+        return path.read_text() if path.exists() else None
+
+    return Harness(
+        runtime=runtime,
+        new_instance=lambda: ProcessRuntime(root),
+        base_spec=_base_spec("ignored", 0, DEVIDE_HEALTH_PATH, None),  # None: the stand-in IDE
+        write=write,
+        read=read,
+    )
+
+
+async def _workspace_of(runtime: ProcessRuntime, session_id: uuid.UUID) -> Path:
+    state = await asyncio.to_thread(runtime._read_state, session_id)
+    assert state is not None, "the lab has no state file"
+    return Path(state["workspace"])
+
+
+@pytest.fixture(params=["process"])
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    h = await _process_harness(tmp_path)
+    yield h
+    for lab in await h.runtime.list_managed():
+        await h.runtime.stop(lab.session_id)
+    assert await h.runtime.list_managed() == []
+    await h.runtime.close()
+
+
+async def _start_healthy(h: Harness, spec: LabSpec) -> Endpoint:
+    endpoint = await h.runtime.start(spec)
+    await eventually(lambda: answers(endpoint.base_url, spec.health_path), what="the lab's health path")
+    return endpoint
+
+
+async def test_start_pause_resume_adopt_stop(harness: Harness) -> None:
+    h = harness
+    spec = h.spec()
+    progress: list[tuple[int, str]] = []
+
+    async def record(percent: int, message: str) -> None:
+        progress.append((percent, message))
+
+    endpoint = await h.runtime.start(spec, record)
+    assert progress and [p for p, _ in progress] == sorted(p for p, _ in progress)
+    assert all(0 <= p <= 100 and m for p, m in progress)
+    await eventually(lambda: answers(endpoint.base_url, spec.health_path), what="health after start")
+
+    status = await h.runtime.poll(spec.session_id)
+    assert status.state is RuntimeState.RUNNING and status.endpoint == endpoint and status.reason is None
+
+    usage = await h.runtime.stats(spec.session_id)
+    assert usage is not None
+    assert 0 < usage.memory_bytes < spec.resources.memory_bytes
+    assert 1 <= usage.pids <= spec.resources.pids
+    assert 0.0 <= usage.cpu_percent <= 100.0 * 64
+
+    await h.runtime.pause(spec.session_id)
+    assert (await h.runtime.poll(spec.session_id)).state is RuntimeState.PAUSED
+    assert not await answers(endpoint.base_url, spec.health_path, timeout=0.5)
+    await h.runtime.pause(spec.session_id)  # idempotent
+    assert (await h.runtime.poll(spec.session_id)).state is RuntimeState.PAUSED
+
+    await h.runtime.resume(spec.session_id)
+    assert (await h.runtime.poll(spec.session_id)).state is RuntimeState.RUNNING
+    await eventually(lambda: answers(endpoint.base_url, spec.health_path), what="health after resume")
+
+    managed = {lab.session_id: lab for lab in await h.runtime.list_managed()}
+    assert managed[spec.session_id].state is RuntimeState.RUNNING
+    assert managed[spec.session_id].endpoint == endpoint
+
+    # A restarted worker: a new runtime object finds the lab, polls it and stops it.
+    adopter = h.new_instance()
+    adopted = {lab.session_id: lab for lab in await adopter.list_managed()}
+    assert adopted[spec.session_id].state is RuntimeState.RUNNING
+    assert adopted[spec.session_id].endpoint == endpoint
+    assert (await adopter.poll(spec.session_id)).state is RuntimeState.RUNNING
+    await adopter.stop(spec.session_id)
+    await adopter.close()
+
+    assert (await h.runtime.poll(spec.session_id)).state is RuntimeState.MISSING
+    assert spec.session_id not in {lab.session_id for lab in await h.runtime.list_managed()}
+    assert not await answers(endpoint.base_url, spec.health_path, timeout=0.5)
+    assert await h.runtime.stats(spec.session_id) is None
+    await h.runtime.stop(spec.session_id)  # no-op when missing
+
+
+async def test_workspace_survives_stop_and_is_shared_by_key(harness: Harness) -> None:
+    h = harness
+    first = h.spec()
+    await _start_healthy(h, first)
+    await h.write(first.session_id, "notes.txt", "my work")
+    await h.runtime.stop(first.session_id)
+
+    again = h.spec(workspace_key=first.workspace_key)
+    await _start_healthy(h, again)
+    assert await h.read(again.session_id, "notes.txt") == "my work"
+
+    other = h.spec(workspace_key=f"test-{uuid.uuid4().hex[:12]}")
+    await _start_healthy(h, other)
+    assert await h.read(other.session_id, "notes.txt") is None
+
+
+async def test_start_is_idempotent(harness: Harness) -> None:
+    h = harness
+    spec = h.spec()
+    endpoints = await asyncio.gather(h.runtime.start(spec), h.runtime.start(spec))
+    assert endpoints[0] == endpoints[1]
+    await eventually(lambda: answers(endpoints[0].base_url, spec.health_path), what="health")
+    assert await h.runtime.start(spec) == endpoints[0]
+    # A new runtime object adopts rather than creating a second environment.
+    assert await h.new_instance().start(spec) == endpoints[0]
+    ours = [lab for lab in await h.runtime.list_managed() if lab.session_id == spec.session_id]
+    assert len(ours) == 1
+    usage = await h.runtime.stats(spec.session_id)
+    assert usage is not None and usage.pids <= spec.resources.pids
+
+    # Starting a paused lab resumes it.
+    await h.runtime.pause(spec.session_id)
+    assert await h.runtime.start(spec) == endpoints[0]
+    assert (await h.runtime.poll(spec.session_id)).state is RuntimeState.RUNNING
+
+
+async def test_an_environment_that_dies_polls_exited_with_its_reason(harness: Harness) -> None:
+    h = harness
+    spec = h.spec(command=DIE_COMMAND)
+    await h.runtime.start(spec)
+
+    async def exited() -> bool:
+        return (await h.runtime.poll(spec.session_id)).state is RuntimeState.EXITED
+
+    await eventually(exited, what="the lab exits by itself")
+    status = await h.runtime.poll(spec.session_id)
+    assert status.reason == "exited with code 3"
+    assert await h.runtime.stats(spec.session_id) is None
+    listed = {lab.session_id: lab.state for lab in await h.new_instance().list_managed()}
+    assert listed[spec.session_id] is RuntimeState.EXITED
+
+    # Starting it again replaces the dead environment.
+    healthy = replace(spec, command=h.base_spec.command)
+    endpoint = await _start_healthy(h, healthy)
+    assert (await h.runtime.poll(spec.session_id)).state is RuntimeState.RUNNING
+    assert (await h.runtime.poll(spec.session_id)).endpoint == endpoint
+
+    await h.runtime.stop(spec.session_id)
+    assert (await h.runtime.poll(spec.session_id)).state is RuntimeState.MISSING
+
+
+async def test_unknown_session(harness: Harness) -> None:
+    h = harness
+    unknown = uuid.uuid4()
+    assert (await h.runtime.poll(unknown)).state is RuntimeState.MISSING
+    assert await h.runtime.stats(unknown) is None
+    await h.runtime.pause(unknown)
+    await h.runtime.resume(unknown)
+    await h.runtime.stop(unknown)
+    assert (await h.runtime.poll(unknown)).state is RuntimeState.MISSING
