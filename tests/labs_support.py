@@ -169,3 +169,20 @@ async def answers(base_url: str, path: str, *, timeout: float = 2.0) -> bool:
     except httpx.HTTPError:
         return False
     return response.status_code < 400
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Any:
+    """A Docker client with the test image built; removes this run's labs and volumes at the end.
+    (Import it into a test module to use it.)"""
+    client = require_docker()
+    ensure_test_image(client)
+    yield client
+    remove_run_resources(client)
+    client.close()
+
+
+def exec_in(client: Any, container_name: str, *argv: str) -> tuple[int, str]:
+    """Run a command inside a lab container as the lab user: (exit code, output)."""
+    result = client.containers.get(container_name).exec_run(list(argv), user="1000:1000")
+    return result.exit_code, result.output.decode(errors="replace")

@@ -8,18 +8,31 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from subgraphs.core.settings import LabsSettings
 from subgraphs.labs.runtimes.base import (
     Endpoint,
+    ImageNotAllowed,
     LabRuntime,
     LabSpec,
     Resources,
     RuntimeState,
 )
+from subgraphs.labs.runtimes.docker import DockerRuntime, ExitedAtStart, container_name, volume_name
 from subgraphs.labs.runtimes.process import DEVIDE_HEALTH_PATH, ProcessRuntime
-from tests.labs_support import answers, eventually
+from tests.labs_support import (
+    RUN_LABELS,
+    TEST_IMAGE,
+    TEST_IMAGE_HEALTH,
+    TEST_IMAGE_PORT,
+    answers,
+    docker_client,  # noqa: F401 (fixture)
+    eventually,
+    exec_in,
+)
 
 DIE_COMMAND = ("/bin/sh", "-c", "exit 3")
 
@@ -78,9 +91,38 @@ async def _workspace_of(runtime: ProcessRuntime, session_id: uuid.UUID) -> Path:
     return Path(state["workspace"])
 
 
-@pytest.fixture(params=["process"])
+async def _docker_harness(client: Any) -> Harness:
+    labs = LabsSettings(allowed_images=[TEST_IMAGE])
+    runtime = await DockerRuntime.connect(labs, extra_labels=RUN_LABELS)
+
+    async def write(session_id: uuid.UUID, name: str, text: str) -> None:
+        script = 'printf %s "$1" > "/workspace/$2"'
+        code, output = await asyncio.to_thread(
+            exec_in, client, container_name(session_id), "/bin/sh", "-c", script, "sh", text, name
+        )
+        assert code == 0, output
+
+    async def read(session_id: uuid.UUID, name: str) -> str | None:
+        code, output = await asyncio.to_thread(
+            exec_in, client, container_name(session_id), "/bin/cat", f"/workspace/{name}"
+        )
+        return output if code == 0 else None
+
+    return Harness(
+        runtime=runtime,
+        new_instance=lambda: DockerRuntime(labs, extra_labels=RUN_LABELS),
+        base_spec=_base_spec(TEST_IMAGE, TEST_IMAGE_PORT, TEST_IMAGE_HEALTH, None),  # the image's CMD
+        write=write,
+        read=read,
+    )
+
+
+@pytest.fixture(params=["process", "docker"])
 async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    h = await _process_harness(tmp_path)
+    if request.param == "docker":
+        h = await _docker_harness(request.getfixturevalue("docker_client"))
+    else:
+        h = await _process_harness(tmp_path)
     yield h
     for lab in await h.runtime.list_managed():
         await h.runtime.stop(lab.session_id)
@@ -185,7 +227,10 @@ async def test_start_is_idempotent(harness: Harness) -> None:
 async def test_an_environment_that_dies_polls_exited_with_its_reason(harness: Harness) -> None:
     h = harness
     spec = h.spec(command=DIE_COMMAND)
-    await h.runtime.start(spec)
+    try:
+        await h.runtime.start(spec)
+    except ExitedAtStart as exc:  # Docker: it died before it got an address
+        assert "exited with code 3" in str(exc)
 
     async def exited() -> bool:
         return (await h.runtime.poll(spec.session_id)).state is RuntimeState.EXITED
@@ -216,3 +261,32 @@ async def test_unknown_session(harness: Harness) -> None:
     await h.runtime.resume(unknown)
     await h.runtime.stop(unknown)
     assert (await h.runtime.poll(unknown)).state is RuntimeState.MISSING
+
+
+async def test_workspace_key_must_be_a_plain_name(harness: Harness) -> None:
+    h = harness
+    for key in ("../escape", "a/b", "", ".hidden"):
+        spec = h.spec(workspace_key=key)
+        with pytest.raises(ValueError, match="workspace_key"):
+            await h.runtime.start(spec)
+        assert (await h.runtime.poll(spec.session_id)).state is RuntimeState.MISSING
+
+
+async def test_docker_refuses_an_image_outside_the_allow_list(docker_client: Any) -> None:  # noqa: F811
+    h = await _docker_harness(docker_client)
+    try:
+        spec = h.spec(image="busybox:latest", workspace_key=f"test-{uuid.uuid4().hex[:12]}")
+        with pytest.raises(ImageNotAllowed, match="busybox:latest"):
+            await h.runtime.start(spec)
+        # Nothing was created: no container, no workspace volume.
+        names = {c.name for c in docker_client.containers.list(all=True)}
+        assert container_name(spec.session_id) not in names
+        volumes = {v.name for v in docker_client.volumes.list()}
+        assert volume_name(spec.workspace_key) not in volumes
+        assert (await h.runtime.poll(spec.session_id)).state is RuntimeState.MISSING
+        # The allowed test image is accepted by the same runtime (the refusal was about the name).
+        assert (await h.runtime.start(h.spec())).port == TEST_IMAGE_PORT
+    finally:
+        for lab in await h.runtime.list_managed():
+            await h.runtime.stop(lab.session_id)
+        await h.runtime.close()
