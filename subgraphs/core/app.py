@@ -131,12 +131,14 @@ class RouterOnly:
 
     OPEN_PATHS = ("/health", "/ready", "/metrics", "/.well-known/jwks.json")
 
-    def __init__(self, app: ASGIApp, secret: str) -> None:
+    def __init__(self, app: ASGIApp, secret: str, public_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.secret = secret.encode()
+        # Routes browsers reach directly (not through the router), which authenticate callers themselves.
+        self.open_paths = self.OPEN_PATHS + tuple(public_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(self.OPEN_PATHS):
+        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(self.open_paths):
             headers = dict(scope["headers"])
             supplied = headers.get(ROUTER_SECRET_HEADER.encode(), b"")
             if not hmac.compare_digest(supplied, self.secret):
@@ -191,7 +193,10 @@ def create_subgraph_app(
     on_startup: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None,
     key_loader_factory: Callable[[Settings], Any] | None = None,
     settings: Settings | None = None,
+    public_paths: tuple[str, ...] = (),
 ) -> FastAPI:
+    """`public_paths`: path prefixes served without the router's secret in production (the labs proxy);
+    their routes must authenticate callers themselves."""
     settings = settings or get_settings()
     metrics = Metrics(name)
 
@@ -292,7 +297,7 @@ def create_subgraph_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     if settings.is_production:
-        app.add_middleware(RouterOnly, secret=settings.router.shared_secret)
+        app.add_middleware(RouterOnly, secret=settings.router.shared_secret, public_paths=public_paths)
     return app
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # Domains implemented so far, in composition order. Add a domain here and nowhere else.
-DOMAINS: tuple[str, ...] = ("users", "organizations", "courses", "quizzes", "generator")
+DOMAINS: tuple[str, ...] = ("users", "organizations", "courses", "quizzes", "generator", "labs")
 
 
 def import_models() -> None:
