@@ -7,7 +7,8 @@ Each container (`cg-lab-<session id>`, labelled `coursegraph.lab=1`, `coursegrap
 - on a read-only root filesystem, with tmpfs /tmp and /home/lab and the workspace volume
   `cg-ws-<workspace key>` at /workspace (kept across stop/start and sessions of the same key);
 - with memory = memory+swap (no swap), nano_cpus and a pids limit from the spec's resources;
-- without the Docker socket, without published ports, with small size-capped logs.
+- under Docker's init (tini) as PID 1, without the Docker socket, without published ports, with
+  small size-capped logs.
 
 The network (`labs.docker_network`, made by `ensure_network()` on first use) is an INTERNAL bridge: no
 default route, so nothing outside the host is reachable, and inter-container traffic is disabled
@@ -263,6 +264,9 @@ class DockerRuntime:
             nano_cpus=int(res.cpus * 1e9),
             pids_limit=res.pids,
             network=self.network_name,
+            # tini as PID 1: it forwards SIGTERM (an IDE as PID 1 would ignore it, so stop would always
+            # wait for SIGKILL) and reaps the orphans of students' processes.
+            init=True,
             log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
             detach=True,
         )
