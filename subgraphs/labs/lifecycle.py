@@ -19,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -204,12 +204,20 @@ async def _await_health(
 # --- intents ----------------------------------------------------------------------------------------
 
 
+async def _current(rt: LabWorkerRuntime, session_id: uuid.UUID) -> LabSession | None:
+    async with rt.transaction() as session:
+        return await session.get(LabSession, session_id)
+
+
 async def carry_out_pause(
-    rt: LabWorkerRuntime, session_id: uuid.UUID, *, reason: str = "user", idle_before=None
-) -> bool:  # type: ignore[no-untyped-def]
-    """RUNNING → PAUSED (the owner asked, or idle), then freeze the environment."""
+    rt: LabWorkerRuntime, session_id: uuid.UUID, *, idle_before: datetime | None = None
+) -> bool:
+    """Freeze the environment, then RUNNING → PAUSED (the owner asked, or idle since `idle_before`).
+
+    Acting first means PAUSED is never shown for a lab still running; a lost transition (a heartbeat came
+    in, or it is being stopped) thaws it again if it is still RUNNING."""
     if idle_before is None:
-        change = Transition(S.PAUSED, "Paused.", reason, when=lambda r: r.requested_action == "PAUSE")
+        change = Transition(S.PAUSED, "Paused.", "user", when=lambda r: r.requested_action == "PAUSE")
     else:
         change = Transition(
             S.PAUSED,
@@ -217,30 +225,40 @@ async def carry_out_pause(
             "idle",
             when=lambda r: r.last_activity_at is not None and r.last_activity_at < idle_before,
         )
-    row = await service.transition(rt, session_id, {S.RUNNING}, change)
-    if row is None:
+    row = await _current(rt, session_id)
+    if row is None or row.status != S.RUNNING or not change.when(row):
         return False
     try:
         await rt.labs.pause(session_id)
     except Exception:
-        await _check_alive(rt, session_id, {S.PAUSED})
+        await _check_alive(rt, session_id, {S.RUNNING})
+        return False
+    if await service.transition(rt, session_id, {S.RUNNING}, change) is None:
+        row = await _current(rt, session_id)
+        if row is not None and row.status == S.RUNNING:
+            await rt.labs.resume(session_id)
+        return False
     return True
 
 
 async def carry_out_resume(rt: LabWorkerRuntime, session_id: uuid.UUID) -> bool:
-    """PAUSED → RUNNING, then thaw the environment (a vanished one makes the session FAILED)."""
-    row = await service.transition(
-        rt,
-        session_id,
-        {S.PAUSED},
-        Transition(S.RUNNING, "Running again.", when=lambda r: r.requested_action == "RESUME"),
-    )
-    if row is None:
+    """Thaw the environment, then PAUSED → RUNNING (a vanished environment makes the session FAILED)."""
+    row = await _current(rt, session_id)
+    if row is None or row.status != S.PAUSED or row.requested_action != "RESUME":
         return False
     try:
         await rt.labs.resume(session_id)
     except Exception:
-        await _check_alive(rt, session_id, {S.RUNNING})
+        await _check_alive(rt, session_id, {S.PAUSED})
+        return False
+    if not await _check_alive(rt, session_id, {S.PAUSED}):
+        return False
+    change = Transition(S.RUNNING, "Running again.", when=lambda r: r.requested_action == "RESUME")
+    if await service.transition(rt, session_id, {S.PAUSED}, change) is None:
+        row = await _current(rt, session_id)
+        if row is not None and row.status == S.PAUSED:
+            await rt.labs.pause(session_id)
+        return False
     return True
 
 
