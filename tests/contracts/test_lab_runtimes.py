@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from subgraphs.core.settings import LabsSettings
+from subgraphs.labs.runtimes import build_runtime
 from subgraphs.labs.runtimes.base import (
     Endpoint,
     ImageNotAllowed,
@@ -20,8 +21,15 @@ from subgraphs.labs.runtimes.base import (
     LabSpec,
     Resources,
     RuntimeState,
+    RuntimeUnavailable,
 )
-from subgraphs.labs.runtimes.docker import DockerRuntime, ExitedAtStart, container_name, volume_name
+from subgraphs.labs.runtimes.docker import (
+    DockerRuntime,
+    ExitedAtStart,
+    UnsafeLabNetwork,
+    container_name,
+    volume_name,
+)
 from subgraphs.labs.runtimes.process import DEVIDE_HEALTH_PATH, ProcessRuntime
 from tests.labs_support import (
     RUN_LABELS,
@@ -33,6 +41,7 @@ from tests.labs_support import (
     eventually,
     exec_in,
 )
+from tests.services import RUN_ID
 
 DIE_COMMAND = ("/bin/sh", "-c", "exit 3")
 
@@ -290,3 +299,62 @@ async def test_docker_refuses_an_image_outside_the_allow_list(docker_client: Any
         for lab in await h.runtime.list_managed():
             await h.runtime.stop(lab.session_id)
         await h.runtime.close()
+
+
+async def test_build_runtime_picks_what_settings_ask_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    process = await build_runtime(LabsSettings(runtime="process", workspace_dir=tmp_path))
+    assert isinstance(process, ProcessRuntime) and process.name == "process"
+    assert process.workspace_dir == tmp_path.resolve()
+    with pytest.raises(ValueError, match="labs.runtime"):
+        await build_runtime(LabsSettings(runtime="kubernetes"))
+
+    # No engine answers: docker refuses, auto falls back to local processes.
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    with pytest.raises(RuntimeUnavailable, match="Docker engine"):
+        await build_runtime(LabsSettings(runtime="docker"))
+    fallback = await build_runtime(LabsSettings(runtime="auto", workspace_dir=tmp_path))
+    assert isinstance(fallback, ProcessRuntime)
+
+
+async def test_build_runtime_prefers_a_docker_engine(docker_client: Any, tmp_path: Path) -> None:  # noqa: F811
+    labs = LabsSettings(runtime="auto", workspace_dir=tmp_path, allowed_images=[TEST_IMAGE])
+    runtime = await build_runtime(labs)
+    try:
+        assert isinstance(runtime, DockerRuntime) and runtime.name == "docker"
+        assert runtime.host_firewalled
+    finally:
+        await runtime.close()
+
+    # labs.instance scopes the runtime to its own labs: they carry its label, others do not see them.
+    scoped = await build_runtime(labs.model_copy(update={"runtime": "docker", "instance": f"a-{RUN_ID}"}))
+    other = await build_runtime(labs.model_copy(update={"runtime": "docker", "instance": f"b-{RUN_ID}"}))
+    assert isinstance(scoped, DockerRuntime) and isinstance(other, DockerRuntime)
+    spec = _base_spec(TEST_IMAGE, TEST_IMAGE_PORT, TEST_IMAGE_HEALTH, None)
+    try:
+        await scoped.start(spec)
+        container = await asyncio.to_thread(docker_client.containers.get, container_name(spec.session_id))
+        assert container.labels["coursegraph.instance"] == f"a-{RUN_ID}"
+        assert spec.session_id in {lab.session_id for lab in await scoped.list_managed()}
+        assert spec.session_id not in {lab.session_id for lab in await other.list_managed()}
+    finally:
+        await scoped.stop(spec.session_id)
+        await asyncio.to_thread(_remove_volume, docker_client, volume_name(spec.workspace_key))
+        await scoped.close()
+        await other.close()
+
+
+def _remove_volume(client: Any, name: str) -> None:
+    client.volumes.get(name).remove()
+
+
+async def test_docker_refuses_an_unsafe_lab_network(docker_client: Any, tmp_path: Path) -> None:  # noqa: F811
+    name = f"cg-test-unsafe-{RUN_ID}"
+    network = await asyncio.to_thread(docker_client.networks.create, name, driver="bridge", labels=RUN_LABELS)
+    try:
+        labs = LabsSettings(runtime="auto", docker_network=name, workspace_dir=tmp_path)
+        with pytest.raises(UnsafeLabNetwork, match="not internal"):
+            await build_runtime(labs)  # never a silent fallback to local processes
+    finally:
+        await asyncio.to_thread(network.remove)

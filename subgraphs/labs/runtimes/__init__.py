@@ -14,7 +14,10 @@ async def build_runtime(settings: Any) -> LabRuntime:
     """The runtime `settings.labs.runtime` asks for (a `Settings` or its `LabsSettings`).
 
     auto: Docker when an engine answers a ping within ~2 s, else local processes (the embedded default);
-    docker: Docker or RuntimeUnavailable; process: local processes.
+    docker: Docker or RuntimeUnavailable; process: local processes. With `labs.instance` set, Docker labs
+    carry the label coursegraph.instance=<it> and only those are managed (several platforms, or test
+    runs, on one engine). An engine that answers but whose lab network is unsafe raises UnsafeLabNetwork
+    even in auto mode: never a silent fallback to the weaker runtime.
     """
     labs = getattr(settings, "labs", settings)
     choice = labs.runtime
@@ -23,8 +26,10 @@ async def build_runtime(settings: Any) -> LabRuntime:
     if choice in ("auto", "docker"):
         from subgraphs.labs.runtimes.docker import DockerRuntime
 
+        instance = getattr(labs, "instance", "")
+        extra_labels = {"coursegraph.instance": instance} if instance else None
         try:
-            return await DockerRuntime.connect(labs, timeout=2.0)
+            return await DockerRuntime.connect(labs, timeout=2.0, extra_labels=extra_labels)
         except RuntimeUnavailable as exc:
             if choice == "docker":
                 raise

@@ -70,6 +70,10 @@ USER = "1000:1000"
 _WORKSPACE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 
 
+class UnsafeLabNetwork(RuntimeError):
+    """The lab network exists but is not internal/isolated: refuse to run labs on it (never fall back)."""
+
+
 class ExitedAtStart(RuntimeError):
     """The container ended before it had an address; `poll()` reports it EXITED with the reason."""
 
@@ -118,7 +122,11 @@ class DockerRuntime:
         except (TimeoutError, RuntimeUnavailable, docker.errors.DockerException) as exc:
             await runtime.close()
             raise RuntimeUnavailable(f"the Docker engine does not answer: {exc or 'timeout'}") from exc
-        await runtime.ensure_network()
+        try:
+            await runtime.ensure_network()
+        except BaseException:
+            await runtime.close()
+            raise
         return runtime
 
     @property
@@ -177,7 +185,7 @@ class DockerRuntime:
         attrs = network.attrs
         icc = (attrs.get("Options") or {}).get("com.docker.network.bridge.enable_icc", "true")
         if not attrs.get("Internal") or icc != "false":
-            raise RuntimeUnavailable(
+            raise UnsafeLabNetwork(
                 f"Docker network {self.network_name!r} exists but is not internal with enable_icc=false;"
                 " remove it (docker network rm) so the lab runtime creates it safely"
             )

@@ -130,18 +130,27 @@ async def test_a_lab_reaches_nothing_but_itself(
     gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
     host_addresses = sorted({gateway, *_host_ipv4_addresses()})
     host_targets = [f"{a}:{p}" for a in host_addresses for p in (5432, 6379, host_http_server, 4000)]
-    outside = ["1.1.1.1:80", "8.8.8.8:53", "93.184.216.34:443"]
+    outside = ["1.1.1.1:80", "8.8.8.8:53", "93.184.216.34:443", "169.254.169.254:80"]
     neighbour = f"{other_endpoint.host}:{other_endpoint.port}"
-    own = f"127.0.0.1:{TEST_IMAGE_PORT}"
-
-    code, output = await _exec(
-        docker_client, lab, "/bin/sh", "-c", PROBE, "probe", own, neighbour, *host_targets, *outside
+    # A service container on Docker's default bridge (where a platform's own containers could live).
+    service = await asyncio.to_thread(
+        docker_client.containers.run, TEST_IMAGE, detach=True, labels=RUN_LABELS, network="bridge"
     )
+    try:
+        await asyncio.to_thread(service.reload)
+        service_ip = service.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+        service_target = f"{service_ip}:{TEST_IMAGE_PORT}"
+        await eventually(lambda: answers(f"http://{service_target}", TEST_IMAGE_HEALTH), what="it serves")
+        own = f"127.0.0.1:{TEST_IMAGE_PORT}"
+        targets = [neighbour, service_target, *host_targets, *outside]
+        code, output = await _exec(docker_client, lab, "/bin/sh", "-c", PROBE, "probe", own, *targets)
+    finally:
+        await asyncio.to_thread(service.remove, force=True)
     results = {line.split()[0]: line for line in output.splitlines() if line.strip()}
     assert code == 0, output
     # The probe can see an open port: the lab's own httpd on its own loopback.
     assert "OPEN" in results[own], output
-    for target in [neighbour, *host_targets, *outside]:
+    for target in targets:
         assert "BLOCKED" in results[target], f"{target} is reachable from a lab:\n{output}"
     # Towards the host, packets are dropped (a "refused" would mean they reached the host's stack).
     for target in host_targets:
