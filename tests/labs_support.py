@@ -33,7 +33,7 @@ BUSYBOX = Path("/bin/busybox")
 T = TypeVar("T")
 
 
-def _docker_client() -> Any | None:
+def connect_docker() -> Any | None:
     try:
         import docker
 
@@ -45,7 +45,7 @@ def _docker_client() -> Any | None:
 
 
 def docker_available() -> bool:
-    client = _docker_client()
+    client = connect_docker()
     if client is None:
         return False
     client.close()
@@ -54,7 +54,7 @@ def docker_available() -> bool:
 
 def require_docker() -> Any:
     """A connected docker client; fails in CI, skips elsewhere, when no engine answers."""
-    client = _docker_client()
+    client = connect_docker()
     if client is None:
         message = "no Docker engine answers (docker info fails); the Docker lab runtime cannot be tested"
         if in_ci():
