@@ -4,6 +4,9 @@ the registry-free test image). Each test cleans up every lab its runtime manages
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -220,8 +223,12 @@ async def test_start_is_idempotent(harness: Harness) -> None:
     assert endpoints[0] == endpoints[1]
     await eventually(lambda: answers(endpoints[0].base_url, spec.health_path), what="health")
     assert await h.runtime.start(spec) == endpoints[0]
-    # A new runtime object adopts rather than creating a second environment.
+    # A new runtime object adopts rather than creating a second environment, also when racing.
     assert await h.new_instance().start(spec) == endpoints[0]
+    racing = h.spec()
+    raced = await asyncio.gather(h.runtime.start(racing), h.new_instance().start(racing))
+    assert raced[0] == raced[1]
+    assert [lab.session_id for lab in await h.runtime.list_managed()].count(racing.session_id) == 1
     ours = [lab for lab in await h.runtime.list_managed() if lab.session_id == spec.session_id]
     assert len(ours) == 1
     usage = await h.runtime.stats(spec.session_id)
@@ -358,3 +365,77 @@ async def test_docker_refuses_an_unsafe_lab_network(docker_client: Any, tmp_path
             await build_runtime(labs)  # never a silent fallback to local processes
     finally:
         await asyncio.to_thread(network.remove)
+
+
+# --- the process runtime's own promises -------------------------------------------------------------
+
+
+async def test_process_labs_outlive_the_worker_that_started_them(tmp_path: Path) -> None:
+    """A worker (a separate Python process) starts a lab and is SIGKILLed: the lab keeps serving, and a
+    new runtime object polls it, stops it, and reports a lab that ended on its own as "process ended"."""
+    spec = _base_spec("-", 0, DEVIDE_HEALTH_PATH, None)
+    script = (
+        "import asyncio, sys, uuid; from pathlib import Path;"
+        "from subgraphs.labs.runtimes.base import LabSpec;"
+        "from subgraphs.labs.runtimes.process import ProcessRuntime;"
+        f"spec = LabSpec(uuid.UUID('{spec.session_id}'), uuid.uuid4(), uuid.uuid4(), '-', None, 0, '/health',"
+        f" '{spec.workspace_key}');"
+        f"ep = asyncio.run(ProcessRuntime(Path(sys.argv[1])).start(spec)); print(ep.port, flush=True);"
+        "sys.stdin.read()"
+    )
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        str(tmp_path),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert worker.stdout is not None
+    port = int((await asyncio.wait_for(worker.stdout.readline(), 30)).decode())
+    worker.kill()
+    await worker.wait()
+
+    runtime = ProcessRuntime(tmp_path)
+    await eventually(lambda: answers(f"http://127.0.0.1:{port}", DEVIDE_HEALTH_PATH), what="the orphaned lab")
+    status = await runtime.poll(spec.session_id)
+    assert status.state is RuntimeState.RUNNING and status.endpoint == Endpoint("127.0.0.1", port)
+    state = await asyncio.to_thread(runtime._read_state, spec.session_id)
+    assert state is not None
+    assert os.getsid(state["pid"]) == state["pid"] != os.getsid(0)  # its own session, not the worker's
+
+    os.killpg(state["pid"], signal.SIGKILL)  # the lab dies on its own; it is not our child
+
+    async def ended() -> bool:
+        return (await runtime.poll(spec.session_id)).state is RuntimeState.EXITED
+
+    await eventually(ended, what="the lab is seen ended")
+    assert (await runtime.poll(spec.session_id)).reason == "process ended"
+    await runtime.stop(spec.session_id)
+    assert await runtime.list_managed() == []
+
+
+async def test_process_labs_get_limits_and_a_clean_environment(tmp_path: Path) -> None:
+    runtime = ProcessRuntime(tmp_path)
+    spec = replace(_base_spec("-", 0, DEVIDE_HEALTH_PATH, None), env={"LAB_GREETING": "hello"})
+    try:
+        await _start_healthy(Harness(runtime, lambda: runtime, spec, _nothing, _nothing), spec)  # type: ignore[arg-type]
+        state = await asyncio.to_thread(runtime._read_state, spec.session_id)
+        assert state is not None
+        pid = state["pid"]
+        environ = dict(
+            item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item
+        )
+        assert environ["COURSEGRAPH_LAB_SESSION"] == str(spec.session_id)
+        assert environ["LAB_GREETING"] == "hello"
+        assert "DATABASE_URL" in os.environ and "DATABASE_URL" not in environ  # no platform secrets
+        assert os.readlink(f"/proc/{pid}/cwd") == str(runtime.workspace_path(spec.workspace_key))
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        address_space = next(line for line in limits.splitlines() if line.startswith("Max address space"))
+        assert address_space.split()[3] == str(spec.resources.memory_bytes)
+    finally:
+        await runtime.stop(spec.session_id)
+
+
+async def _nothing(*args: object) -> None:
+    return None

@@ -198,15 +198,9 @@ class DockerRuntime:
             raise ImageNotAllowed(f"image: {spec.image!r} is not on the lab image allow-list")
         volume = volume_name(spec.workspace_key)
         async with self._locks.setdefault(spec.session_id, asyncio.Lock()):
-            existing = await self._container(spec.session_id)
-            if existing is not None:
-                status = existing.status
-                if status == "paused":
-                    await self._call(existing.unpause)
-                    status = "running"
-                if status == "running":
-                    return await self._endpoint_of(existing, spec.port)
-                await self._call(existing.remove, force=True)  # dead or never started: start afresh
+            adopted = await self._adopt(spec)
+            if adopted is not None:
+                return adopted
             await self.ensure_network()
             if progress:
                 await progress(10, "checking image")
@@ -223,18 +217,44 @@ class DockerRuntime:
             )
             if progress:
                 await progress(60, "creating container")
+            # Another runtime object (another worker) may race us for the same session: whoever creates
+            # the container wins, the others adopt it.
+            for _ in range(3):
+                try:
+                    container = await self._call(self._create, spec, volume)
+                except docker.errors.APIError as exc:
+                    if exc.status_code != 409:
+                        raise
+                    adopted = await self._adopt(spec)
+                    if adopted is not None:
+                        return adopted
+                    continue
+                if progress:
+                    await progress(90, "starting")
+                await self._call(container.start)
+                return await self._endpoint_of(container, spec.port)
+            raise RuntimeUnavailable(
+                f"lab container {container_name(spec.session_id)} keeps changing; try again"
+            )
+
+    async def _adopt(self, spec: LabSpec) -> Endpoint | None:
+        """The endpoint of this session's live container (started or resumed as needed); None when there
+        is none — a dead one is removed so a fresh one can be created (its workspace stays)."""
+        existing = await self._container(spec.session_id)
+        if existing is None:
+            return None
+        status = existing.status
+        if status == "paused":
+            await self._ignore_conflict(existing.unpause)
+        elif status == "created":  # just created by a racing start: start it (a no-op when started)
+            await self._call(existing.start)
+        elif status != "running":
             try:
-                container = await self._call(self._create, spec, volume)
-            except docker.errors.APIError as exc:
-                if exc.status_code != 409:  # 409: created meanwhile by another runtime object
-                    raise
-                container = await self._container(spec.session_id)
-                if container is None:
-                    raise
-            if progress:
-                await progress(90, "starting")
-            await self._call(container.start)
-            return await self._endpoint_of(container, spec.port)
+                await self._call(existing.remove, force=True)
+            except docker.errors.NotFound:
+                pass
+            return None
+        return await self._endpoint_of(existing, spec.port)
 
     def _create(self, spec: LabSpec, volume: str) -> Any:
         res = spec.resources

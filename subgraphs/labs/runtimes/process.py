@@ -12,12 +12,15 @@ NOT a security boundary. Limits are best effort: RLIMIT_AS (virtual memory, per 
 resources.memory_bytes), RLIMIT_NPROC (only when the platform does not run as root — root ignores it;
 it counts every task of the user, so it is set to the user's current count + resources.pids), no CPU
 limit, no filesystem or network isolation: a lab runs with the platform user's rights and reaches
-whatever that user reaches. Use the Docker runtime for students you do not trust.
+whatever that user reaches, and a process that calls setsid() leaves the lab's session, so stop() no
+longer finds it. Use the Docker runtime for students you do not trust.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -28,6 +31,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -221,8 +225,26 @@ class ProcessRuntime:
 
     # -- LabRuntime ---------------------------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, session_id: uuid.UUID) -> AsyncIterator[None]:
+        """One start/stop of a session at a time: in this process (asyncio lock) and across processes
+        sharing the directory (flock, polled so a cancelled caller never leaves a lock behind)."""
+        async with self._lock(session_id):
+            await asyncio.to_thread(self.state_dir.mkdir, parents=True, exist_ok=True)
+            fd = os.open(self.state_dir / f"{session_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        await asyncio.sleep(0.02)
+                yield
+            finally:
+                os.close(fd)  # releases the flock
+
     async def start(self, spec: LabSpec, progress: ProgressCallback | None = None) -> Endpoint:
-        async with self._lock(spec.session_id):
+        async with self._exclusive(spec.session_id):
             status, _ = await asyncio.to_thread(self._observe, spec.session_id)
             if status.state in (RuntimeState.RUNNING, RuntimeState.PAUSED):
                 assert status.endpoint is not None
@@ -300,8 +322,10 @@ class ProcessRuntime:
         return Endpoint(HOST, port)
 
     async def stop(self, session_id: uuid.UUID) -> None:
-        async with self._lock(session_id):
+        async with self._exclusive(session_id):
             await self._stop(session_id)
+            # The lock file goes too (we hold it): a racing process then locks a fresh file, finds no lab.
+            (self.state_dir / f"{session_id}.lock").unlink(missing_ok=True)
 
     async def _stop(self, session_id: uuid.UUID) -> None:
         state = await asyncio.to_thread(self._read_state, session_id)
@@ -315,8 +339,8 @@ class ProcessRuntime:
                 await self._wait_gone(state, 5.0)
         await asyncio.to_thread(self._reap, state["pid"])
         self._last_cpu.pop(session_id, None)
-        for path in (self._state_path(session_id), self.state_dir / f"{session_id}.log"):
-            path.unlink(missing_ok=True)
+        for suffix in (".json", ".log"):
+            (self.state_dir / f"{session_id}{suffix}").unlink(missing_ok=True)
 
     async def _wait_gone(self, state: dict[str, Any], timeout: float) -> bool:
         deadline = time.monotonic() + timeout

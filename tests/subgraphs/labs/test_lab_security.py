@@ -156,6 +156,10 @@ async def test_a_lab_reaches_nothing_but_itself(
     for target in host_targets:
         assert "refused" not in results[target], output
 
+    # No IPv6 at all (the firewall rules are IPv4): no link-local way to the host's bridge address.
+    code, output = await _exec(docker_client, lab, "/bin/cat", "/proc/sys/net/ipv6/conf/all/disable_ipv6")
+    assert (code, output.strip()) == (0, "1")
+
     # No name resolution of the outside world either.
     code, output = await _exec(docker_client, lab, "/bin/sh", "-c", "timeout 3 nslookup example.com")
     assert code != 0, output
