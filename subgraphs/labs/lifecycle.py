@@ -75,7 +75,7 @@ class LabWorkerRuntime:
 def spec_for(row: LabSession, template: LabTemplate, runtime_name: str) -> LabSpec:
     command: tuple[str, ...] | None = None
     if runtime_name != "docker" and template.command:  # Docker runs the image's own command
-        command = tuple(sys.executable if part == "{python}" else part for part in template.command)
+        command = tuple(part.replace("{python}", sys.executable) for part in template.command)
     return LabSpec(
         session_id=row.id,
         user_id=row.user_id,
