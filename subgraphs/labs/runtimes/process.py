@@ -62,9 +62,27 @@ DEVIDE_HEALTH_PATH = "/health"
 _WORKSPACE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-# Our children by pid, shared by every runtime object of this process: reaped with Popen.poll() (keeping
-# them here also stops `subprocess` from reaping them behind our back and losing the exit code).
-_CHILDREN: dict[int, subprocess.Popen] = {}
+# Our children by (pid, start time), shared by every runtime object of this process: reaped with
+# Popen.poll() (keeping them here also stops `subprocess` from reaping them behind our back), and why the
+# reaped ones ended, until the lab is stopped.
+_CHILDREN: dict[tuple[int, int], subprocess.Popen] = {}
+_EXIT_REASONS: dict[tuple[int, int], str] = {}
+
+
+def _reap(key: tuple[int, int]) -> None:
+    """If the lab is our own child and has ended: reap it and remember why."""
+    child = _CHILDREN.get(key)
+    if child is None or (code := child.poll()) is None:
+        return
+    _EXIT_REASONS[key] = f"killed by {_signal_name(-code)}" if code < 0 else f"exited with code {code}"
+    _CHILDREN.pop(key, None)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 @dataclass(frozen=True)
@@ -160,7 +178,7 @@ class ProcessRuntime:
 
     def _write_state(self, session_id: uuid.UUID, state: dict[str, Any]) -> None:
         path = self._state_path(session_id)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(state))
         tmp.replace(path)
 
@@ -170,39 +188,21 @@ class ProcessRuntime:
     # -- observing --------------------------------------------------------------------------------------
 
     def _observe(self, session_id: uuid.UUID) -> tuple[RuntimeStatus, dict[str, Any] | None]:
-        """The lab's state from its state file and /proc (blocking: called in a thread)."""
+        """The lab's state from its state file and /proc (blocking: called in a thread; writes nothing)."""
         state = self._read_state(session_id)
         if state is None:
             return RuntimeStatus(RuntimeState.MISSING), None
         endpoint = Endpoint(state["host"], state["port"])
-        if state.get("exit_reason"):
-            return RuntimeStatus(RuntimeState.EXITED, state["exit_reason"], endpoint), state
-        pid = state["pid"]
-        reason = self._reap(pid)
-        proc = _read_stat(pid)
-        if reason is None and (proc is None or proc.start_time != state["start_time"] or proc.state in "ZX"):
-            reason = "process ended"
-        if reason is not None:
-            state["exit_reason"] = reason
-            self._write_state(session_id, state)
-            return RuntimeStatus(RuntimeState.EXITED, reason, endpoint), state
-        assert proc is not None
+        key = (state["pid"], state["start_time"])
+        _reap(key)
+        if key in _EXIT_REASONS:
+            return RuntimeStatus(RuntimeState.EXITED, _EXIT_REASONS[key], endpoint), state
+        proc = _read_stat(state["pid"])
+        if proc is None or proc.start_time != state["start_time"] or proc.state in "ZX":
+            # Not our child (a restarted worker): its exit code went to whoever reaped it.
+            return RuntimeStatus(RuntimeState.EXITED, "process ended", endpoint), state
         paused = proc.state == "T"
         return RuntimeStatus(RuntimeState.PAUSED if paused else RuntimeState.RUNNING, None, endpoint), state
-
-    @staticmethod
-    def _reap(pid: int) -> str | None:
-        """If the lab is our own child and has ended: why. Else None."""
-        child = _CHILDREN.get(pid)
-        if child is None:
-            return None
-        code = child.poll()
-        if code is None:
-            return None
-        del _CHILDREN[pid]
-        if code < 0:
-            return f"killed by {signal.Signals(-code).name}"
-        return f"exited with code {code}"
 
     def _alive_group(self, state: dict[str, Any]) -> list[_Proc]:
         """The lab's live processes; empty once the leader (verified by start time) and its group are gone."""
@@ -302,8 +302,8 @@ class ProcessRuntime:
                 )
             except OSError as exc:
                 raise RuntimeUnavailable(f"cannot start {argv[0]!r}: {exc}") from exc
-        _CHILDREN[child.pid] = child
         proc = _read_stat(child.pid)
+        _CHILDREN[(child.pid, proc.start_time if proc else -1)] = child
         self._write_state(
             spec.session_id,
             {
@@ -337,7 +337,9 @@ class ProcessRuntime:
             if not await self._wait_gone(state, self.stop_timeout):
                 await asyncio.to_thread(self._signal_group, state, signal.SIGKILL)
                 await self._wait_gone(state, 5.0)
-        await asyncio.to_thread(self._reap, state["pid"])
+        key = (state["pid"], state["start_time"])
+        await asyncio.to_thread(_reap, key)
+        _EXIT_REASONS.pop(key, None)
         self._last_cpu.pop(session_id, None)
         for suffix in (".json", ".log"):
             (self.state_dir / f"{session_id}{suffix}").unlink(missing_ok=True)
@@ -345,7 +347,7 @@ class ProcessRuntime:
     async def _wait_gone(self, state: dict[str, Any], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while True:
-            await asyncio.to_thread(self._reap, state["pid"])
+            await asyncio.to_thread(_reap, (state["pid"], state["start_time"]))
             if not await asyncio.to_thread(self._alive_group, state):
                 return True
             if time.monotonic() >= deadline:
