@@ -57,7 +57,6 @@ HOP_BY_HOP = frozenset(
         "transfer-encoding",
         "upgrade",
         "host",
-        "content-length",
     }
 )
 
@@ -243,12 +242,14 @@ def install(app: FastAPI) -> None:
         if others:
             headers.append(("cookie", "; ".join(others)))
         client = http_client(runtime)
+        has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
         upstream_request = client.build_request(
-            request.method, url, headers=headers, content=request.stream()
+            request.method, url, headers=headers, content=request.stream() if has_body else None
         )
         try:
             upstream = await client.send(upstream_request, stream=True)
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
+            log.warning("lab %s: the IDE does not answer: %r", sid, exc)
             return JSONResponse({"error": "The lab's IDE does not answer."}, 502)
         response_headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP]
         response = StreamingResponse(
