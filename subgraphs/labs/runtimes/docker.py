@@ -118,6 +118,7 @@ class DockerRuntime:
         """A runtime whose engine answered a ping within `timeout`, with its network ready."""
         runtime = cls(labs, **kwargs)
         try:
+            await asyncio.wait_for(runtime._ready(), timeout)
             await asyncio.wait_for(runtime._call(runtime.client.ping), timeout)
         except (TimeoutError, RuntimeUnavailable, docker.errors.DockerException) as exc:
             await runtime.close()
@@ -131,12 +132,21 @@ class DockerRuntime:
 
     @property
     def client(self) -> docker.DockerClient:
+        if self._client is None:  # every public method awaits _ready() first
+            raise RuntimeUnavailable("the Docker client is not connected")
+        return self._client
+
+    async def _ready(self) -> None:
+        """Create the client in a thread: the SDK asks the engine for its API version on construction."""
         if self._client is None:
             try:
-                self._client = docker.from_env(timeout=60)
+                client = await asyncio.to_thread(docker.from_env, timeout=60)
             except docker.errors.DockerException as exc:
-                raise RuntimeUnavailable(f"no Docker engine configured: {exc}") from exc
-        return self._client
+                raise RuntimeUnavailable(f"the Docker engine does not answer: {exc}") from exc
+            if self._client is None:
+                self._client = client
+            else:
+                await asyncio.to_thread(client.close)
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one blocking SDK call in a thread; an unreachable engine becomes RuntimeUnavailable."""
@@ -156,6 +166,7 @@ class DockerRuntime:
     async def ensure_network(self) -> None:
         """Create the lab network if needed (internal, no inter-container traffic) and firewall it from
         the host (see the module docstring). Idempotent; safe when several runtimes race."""
+        await self._ready()
         async with self._network_lock:
             if self._network_ready:
                 return
@@ -172,6 +183,7 @@ class DockerRuntime:
             try:
                 network = self.client.networks.create(
                     self.network_name,
+                    check_duplicate=True,  # Docker < 25 allows two networks of one name otherwise
                     driver="bridge",
                     internal=True,
                     options={"com.docker.network.bridge.enable_icc": "false"},
@@ -194,6 +206,7 @@ class DockerRuntime:
     # -- LabRuntime --------------------------------------------------------------------------------------
 
     async def start(self, spec: LabSpec, progress: ProgressCallback | None = None) -> Endpoint:
+        await self._ready()
         if spec.image not in self.allowed_images:
             raise ImageNotAllowed(f"image: {spec.image!r} is not on the lab image allow-list")
         volume = volume_name(spec.workspace_key)
@@ -320,6 +333,7 @@ class DockerRuntime:
         return container
 
     async def stop(self, session_id: uuid.UUID) -> None:
+        await self._ready()
         async with self._locks.setdefault(session_id, asyncio.Lock()):
             container = await self._container(session_id)
             self._last_cpu.pop(session_id, None)
@@ -335,11 +349,13 @@ class DockerRuntime:
                 pass  # removed meanwhile
 
     async def pause(self, session_id: uuid.UUID) -> None:
+        await self._ready()
         container = await self._container(session_id)
         if container is not None and container.status == "running":
             await self._ignore_conflict(container.pause)
 
     async def resume(self, session_id: uuid.UUID) -> None:
+        await self._ready()
         container = await self._container(session_id)
         if container is not None and container.status == "paused":
             await self._ignore_conflict(container.unpause)
@@ -352,6 +368,7 @@ class DockerRuntime:
                 raise
 
     async def poll(self, session_id: uuid.UUID) -> RuntimeStatus:
+        await self._ready()
         container = await self._container(session_id)
         if container is None:
             return RuntimeStatus(RuntimeState.MISSING)
@@ -379,6 +396,7 @@ class DockerRuntime:
         return RuntimeStatus(RuntimeState.EXITED, reason, None)
 
     async def stats(self, session_id: uuid.UUID) -> Usage | None:
+        await self._ready()
         container = await self._container(session_id)
         if container is None or container.status not in ("running", "paused"):
             return None
@@ -404,6 +422,7 @@ class DockerRuntime:
         )
 
     async def list_managed(self) -> list[ManagedLab]:
+        await self._ready()
         selector = {"label": self._selector()}
         containers = await self._call(self.client.containers.list, all=True, filters=selector)
         labs = []
