@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from subgraphs.core.settings import LabsSettings
@@ -430,6 +431,11 @@ async def test_process_labs_get_limits_and_a_clean_environment(tmp_path: Path) -
         assert environ["LAB_GREETING"] == "hello"
         assert "DATABASE_URL" in os.environ and "DATABASE_URL" not in environ  # no platform secrets
         assert os.readlink(f"/proc/{pid}/cwd") == str(runtime.workspace_path(spec.workspace_key))
+        # The stand-in IDE says what it is and lists the workspace.
+        (runtime.workspace_path(spec.workspace_key) / "hello.py").write_text("print('hi')")
+        async with httpx.AsyncClient() as http:
+            page = await http.get(f"http://127.0.0.1:{state['port']}/")
+        assert page.status_code == 200 and "stand-in" in page.text and "hello.py" in page.text
         limits = Path(f"/proc/{pid}/limits").read_text()
         address_space = next(line for line in limits.splitlines() if line.startswith("Max address space"))
         assert address_space.split()[3] == str(spec.resources.memory_bytes)
