@@ -21,12 +21,17 @@ installs two iptables rules (idempotent, checked with `iptables -C`), first in I
     -i <lab bridge> -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT   (replies to the proxy)
     -i <lab bridge> -j DROP                                                 (everything a lab starts)
 
-The platform's proxy still reaches `<container ip>:<port>` (host → container is OUTPUT, not INPUT).
+Verified here (Docker 20.10, iptables-nft): without these rules a lab reached an HTTP server bound to
+0.0.0.0 on the host through the gateway and through the host's own address; with them every host
+address times out. Containers on other Docker networks are out of reach through Docker's own isolation
+chains. The platform's proxy, on the Docker host, still reaches `<container ip>:<port>` (host →
+container is OUTPUT, not INPUT; the replies are ESTABLISHED).
 Limits: the rules need root and the `iptables` binary in the host's network namespace (true when the
 worker runs on the Docker host as root, as here); otherwise `ensure_network()` logs an error naming the
 rules and `host_firewalled` stays False (tests/subgraphs/labs/test_lab_security.py checks the real
-reachability). Rules vanish on reboot and are re-installed by the next runtime that starts. IPv6 is
-not enabled on the lab network. Disk use of a workspace volume is not limited.
+reachability). Rules vanish on reboot and are re-installed by the next runtime that starts. The rules
+are IPv4 only: the lab network has no IPv6 and Docker disables IPv6 inside its containers (tested).
+Disk use of a workspace volume is not limited.
 """
 
 from __future__ import annotations
