@@ -59,6 +59,8 @@ class LabWorkerRuntime:
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=2.0))
     # Sessions this process is starting right now (the monitor leaves them to their task).
     starting: set[uuid.UUID] = field(default_factory=set)
+    # Sessions being stopped by this process (the intent consumer and the monitor may both try).
+    stopping: set[uuid.UUID] = field(default_factory=set)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -264,14 +266,19 @@ async def carry_out_resume(rt: LabWorkerRuntime, session_id: uuid.UUID) -> bool:
 
 async def carry_out_stop(rt: LabWorkerRuntime, session_id: uuid.UUID) -> bool:
     """Remove the environment of a STOPPING session (workspace kept), then STOPPED."""
-    async with rt.transaction() as session:
-        row = await session.get(LabSession, session_id)
-    if row is None or row.status != S.STOPPING:
+    if session_id in rt.stopping:
         return False
-    await rt.labs.stop(session_id)
-    reason = row.stop_reason or "user"
-    done = await service.transition(rt, session_id, {S.STOPPING}, Transition(S.STOPPED, "Stopped.", reason))
-    return done is not None
+    rt.stopping.add(session_id)
+    try:
+        row = await _current(rt, session_id)
+        if row is None or row.status != S.STOPPING:
+            return False
+        await rt.labs.stop(session_id)
+        reason = row.stop_reason or "user"
+        change = Transition(S.STOPPED, "Stopped.", reason)
+        return await service.transition(rt, session_id, {S.STOPPING}, change) is not None
+    finally:
+        rt.stopping.discard(session_id)
 
 
 async def _check_alive(rt: LabWorkerRuntime, session_id: uuid.UUID, expected: Any) -> bool:
