@@ -73,8 +73,32 @@ class LabEvents:
         await self.ws.close()
 
 
+async def sse_events(router_http, token: str, lab_id: str) -> list[dict]:
+    """labSessionEvents over SSE from seq 0 until the stream ends (or its first error)."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    body = {"query": EVENTS, "variables": {"id": lab_id, "after": 0}}
+    events: list[dict] = []
+    async with router_http.stream("POST", "/graphql", json=body, headers=headers) as response:
+        assert response.status_code == 200
+
+        async def read() -> None:
+            async for line in response.aiter_lines():
+                if line.startswith("data:") and line[5:].strip():
+                    payload = json.loads(line[5:])
+                    if payload.get("errors"):
+                        events.append({"error": payload["errors"][0]["extensions"]["code"]})
+                        return
+                    events.append(payload["data"]["labSessionEvents"])
+                    if events[-1]["status"] == "STOPPED":
+                        return
+
+        await asyncio.wait_for(read(), 30)
+    return events
+
+
 async def test_a_student_runs_a_lab_through_the_router(
     platform,
+    router_http,
     router_gql,
     courses,  # noqa: F811
     minter,  # noqa: F811
@@ -161,7 +185,14 @@ async def test_a_student_runs_a_lab_through_the_router(
             end = await events.until("STOPPED")
             assert await events.next_event() is None, "the stream completes with the lab"
         assert end[-1]["status"] == "STOPPED"
-        lab_id = None
+        lab_id_done, lab_id = lab_id, None
+
+        # Over SSE too: the whole history replays, then the stream ends with the lab; a stranger gets nothing.
+        everything = await sse_events(router_http, token, lab_id_done)
+        assert [e["seq"] for e in everything] == list(range(1, end[-1]["seq"] + 1))
+        assert everything[-1]["status"] == "STOPPED"
+        refused = await sse_events(router_http, school.instructor.token, lab_id_done)
+        assert refused == [{"error": "NOT_FOUND"}]
     finally:
         if lab_id:
             await router_gql(STOP, {"id": lab_id}, token=token)
