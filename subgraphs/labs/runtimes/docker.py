@@ -236,8 +236,10 @@ class DockerRuntime:
             if progress:
                 await progress(60, "creating container")
             # Another runtime object (another worker) may race us for the same session: whoever creates
-            # the container wins, the others adopt it.
-            for _ in range(3):
+            # the container wins, the others adopt it (Docker reserves the name a moment before the
+            # container can be looked up, hence the short retry).
+            deadline = time.monotonic() + 15
+            while True:
                 try:
                     container = await self._call(self._create, spec, volume)
                 except docker.errors.APIError as exc:
@@ -246,14 +248,15 @@ class DockerRuntime:
                     adopted = await self._adopt(spec)
                     if adopted is not None:
                         return adopted
+                    if time.monotonic() > deadline:
+                        name = container_name(spec.session_id)
+                        raise RuntimeUnavailable(f"lab container {name} keeps changing under us") from exc
+                    await asyncio.sleep(0.1)
                     continue
                 if progress:
                     await progress(90, "starting")
                 await self._call(container.start)
                 return await self._endpoint_of(container, spec.port)
-            raise RuntimeUnavailable(
-                f"lab container {container_name(spec.session_id)} keeps changing; try again"
-            )
 
     async def _adopt(self, spec: LabSpec) -> Endpoint | None:
         """The endpoint of this session's live container (started or resumed as needed); None when there
