@@ -85,6 +85,10 @@ async def test_exercise_lab_template_for_members_only(labs_gql, lab):
     assert template["ide"] == "VSCODE" and template["image"] == "coursegraph/lab-vscode:1"
     stranger = await labs_gql(ENTITIES, rep, token=room.outsider.token)
     assert stranger["data"]["_entities"][0]["labTemplate"] is None
+    by_id = {"representations": [{"__typename": "LabTemplate", "id": template["id"]}]}
+    found = await labs_gql(ENTITIES, by_id, token=room.outsider.token)
+    assert found["data"]["_entities"] == [{"id": template["id"], "ide": "VSCODE"}]
+    assert (await labs_gql(ENTITIES, by_id))["data"]["_entities"] == [None]
 
 
 async def test_the_subscription_replays_after_a_seq_and_follows_to_the_end(
