@@ -764,9 +764,7 @@ async def create_exercise(
         session.add(exercise)
         _touch(course)
         await session.flush()
-        emit(
-            session, Outbox, _exercise_event(meta, "created", course, exercise)
-        )
+        emit(session, Outbox, _exercise_event(meta, "created", course, exercise))
     return exercise
 
 
@@ -790,9 +788,7 @@ async def update_exercise(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID,
         exercise.updated_at = utcnow()
         _touch(course)
         await session.flush()
-        emit(
-            session, Outbox, _exercise_event(meta, "updated", course, exercise)
-        )
+        emit(session, Outbox, _exercise_event(meta, "updated", course, exercise))
     return exercise
 
 
@@ -801,9 +797,7 @@ async def delete_exercise(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID)
         exercise, course = await _exercise_for_change(runtime, meta, session, id)
         await session.execute(delete(Exercise).where(Exercise.id == id))
         _touch(course)
-        emit(
-            session, Outbox, _exercise_event(meta, "deleted", course, exercise)
-        )
+        emit(session, Outbox, _exercise_event(meta, "deleted", course, exercise))
     return exercise
 
 
