@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -177,6 +178,23 @@ def _cookie_args(runtime: Runtime, session_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
+_COOKIE_PATH = re.compile(r";\s*path=[^;]*", re.IGNORECASE)
+
+
+def _rewrite(name: str, value: str, session_id: uuid.UUID) -> str:
+    """Keep the IDE inside its prefix: its cookies are scoped to this lab (never sent to another lab's IDE
+    on the same origin) and its absolute redirects stay under /labs/<id>/."""
+    prefix = f"{PREFIX}{session_id}"
+    if name == "set-cookie":
+        match = _COOKIE_PATH.search(value)
+        path = match.group(0).split("=", 1)[1].strip() if match else "/"
+        scoped = f"; Path={prefix}{path if path.startswith('/') else '/'}"
+        return _COOKIE_PATH.sub("", value) + scoped
+    if name == "location" and value.startswith("/") and not value.startswith("//"):
+        return prefix + value
+    return value
+
+
 def _query_without_token(request: Request | WebSocket) -> str:
     return urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
 
@@ -251,7 +269,11 @@ def install(app: FastAPI) -> None:
         except httpx.HTTPError as exc:
             log.warning("lab %s: the IDE does not answer: %r", sid, exc)
             return JSONResponse({"error": "The lab's IDE does not answer."}, 502)
-        response_headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP]
+        response_headers = [
+            (k, _rewrite(k.lower(), v, sid))
+            for k, v in upstream.headers.multi_items()
+            if k.lower() not in HOP_BY_HOP
+        ]
         response = StreamingResponse(
             upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
         )

@@ -100,6 +100,11 @@ async def test_http_through_the_proxy(proxy_url, terminal_lab, world, labs_gql, 
         page = await browser.get(f"/labs/{lab['id']}/src/main.py?x=1")
         assert page.status_code == 200 and page.text.startswith("path=/src/main.py?x=1")
         assert page.text.endswith("cookie= auth=\n"), "our credentials never reach the IDE"
+        # The IDE's own cookies and redirects stay inside this lab's prefix.
+        set_cookie = await browser.get(f"/labs/{lab['id']}/set-cookie")
+        assert set_cookie.headers["set-cookie"] == f"ide=1; HttpOnly; Path=/labs/{lab['id']}/"
+        moved = await browser.get(f"/labs/{lab['id']}/redirect")
+        assert moved.status_code == 302 and moved.headers["location"] == f"/labs/{lab['id']}/elsewhere"
         # The cookie is scoped to this lab: it opens no other path.
         assert (await browser.get(f"/labs/{uuid.uuid4()}/")).status_code == 401
     assert (await world.row(lab["id"])).last_activity_at > before

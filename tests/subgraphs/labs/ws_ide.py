@@ -20,6 +20,14 @@ async def echo(ws) -> None:  # type: ignore[no-untyped-def]
 def process_request(connection, request):  # type: ignore[no-untyped-def]
     if request.path.startswith("/health"):
         return connection.respond(200, "ok\n")
+    if request.path == "/set-cookie":
+        response = connection.respond(200, "cookie set\n")
+        response.headers["Set-Cookie"] = "ide=1; Path=/; HttpOnly"
+        return response
+    if request.path == "/redirect":
+        response = connection.respond(302, "")
+        response.headers["Location"] = "/elsewhere"
+        return response
     if request.headers.get("Upgrade", "").lower() != "websocket":
         cookie = request.headers.get("Cookie", "")
         auth = request.headers.get("Authorization", "")
