@@ -106,8 +106,12 @@ def lab_env(labs_url: str) -> dict[str, str]:
         import docker
 
         client = docker.from_env()
-        ensure_test_image(client)
-        client.close()
+        try:
+            ensure_test_image(client)
+        except pytest.skip.Exception:  # no static busybox to build it (outside CI): labs run as processes
+            return env
+        finally:
+            client.close()
         allowed = [*get_settings().labs.allowed_images, TEST_IMAGE]
         env.update(
             {"COURSEGRAPH_LABS__RUNTIME": "docker", "COURSEGRAPH_LABS__ALLOWED_IMAGES": json.dumps(allowed)}
