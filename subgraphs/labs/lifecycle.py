@@ -401,20 +401,10 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
 
 
 async def make_runtime(settings: Settings) -> LabRuntime:
-    """The configured runtime; with `labs.instance` set, Docker labs carry that label and only they are
-    managed (several platforms or test runs can share one engine without reconciling each other's labs)."""
+    """The configured runtime (runtimes.build_runtime: with `labs.instance` set, only that instance's Docker
+    labs are managed, so platforms or test runs sharing one engine never reconcile each other's)."""
     from subgraphs.labs.runtimes import build_runtime
 
-    labs = settings.labs
-    if labs.instance and labs.runtime in ("auto", "docker"):
-        from subgraphs.labs.runtimes.base import RuntimeUnavailable
-        from subgraphs.labs.runtimes.docker import DockerRuntime
-
-        try:
-            return await DockerRuntime.connect(labs, extra_labels={"coursegraph.instance": labs.instance})
-        except RuntimeUnavailable:
-            if labs.runtime == "docker":
-                raise
     return await build_runtime(settings)
 
 
