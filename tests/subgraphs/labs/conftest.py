@@ -41,7 +41,7 @@ from tests.subgraphs.courses.factories import CourseFactory, School
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.factories import Caller
 
-TIMEOUT = 20.0
+TIMEOUT = 40.0
 
 
 @pytest.fixture(scope="session")

@@ -139,7 +139,7 @@ async def scenario(
                 await runtime.poll(uuid.UUID(e))
             ).state == RuntimeState.MISSING
 
-        await eventually(orphans_gone, what="orphan environments removed")
+        await eventually(orphans_gone, timeout=40, what="orphan environments removed")
         # The running lab was adopted, never restarted.
         assert (await world.row(a)).status == "RUNNING"
         assert (await runtime.poll(uuid.UUID(a))).state == RuntimeState.RUNNING
