@@ -1,8 +1,7 @@
 """Ingestion: every domain's events into the raw table, the projections and the rollups, exactly once.
 
-`AnalyticsConsumer` (worker, group `analytics`) reads `events.<domain>` for every domain in DOMAINS plus
-`events.labs` (the labs domain publishes there — notes/LABS-EVENTS.md — even before it is deployed; the
-group is created with MKSTREAM, so an absent stream is fine). Each event is applied in ONE transaction:
+`AnalyticsConsumer` (worker, group `analytics`) reads `events.<domain>` for every domain in DOMAINS (the
+lab session events follow README "Labs → Events"). Each event is applied in ONE transaction:
 
 1. the raw row `INSERT ... ON CONFLICT (id, occurred_at) DO NOTHING` — a redelivered event stops here;
 2. the projection / aggregate upserts (counters add, states only move forward by `occurred_at`);
@@ -88,7 +87,7 @@ def ingested(event_type: str) -> bool:
 
 
 def analytics_streams() -> tuple[str, ...]:
-    return tuple(stream_name(d) for d in dict.fromkeys((*DOMAINS, "labs")))
+    return tuple(stream_name(domain) for domain in DOMAINS)
 
 
 def utc_day(at: datetime) -> date:

@@ -195,6 +195,16 @@ class LabsSettings(BaseModel):
     max_concurrent_starts: int = 10
     # Base URL of the authenticated lab proxy as browsers reach it; accessUrl = <this>/labs/<session id>/.
     public_url: str = "http://127.0.0.1:4005"
+    # The worker's lifecycle loop (idle, dead environments, reconciliation with runtime.list_managed()) runs
+    # at worker start and this often.
+    monitor_interval_seconds: float = 5.0
+    # A name for this platform instance: its Docker labs carry the label coursegraph.instance=<name> and only
+    # those are reconciled (several platforms or test runs sharing one engine). Empty: every lab.
+    instance: str = ""
+    # Proxied traffic updates a session's lastActivityAt at most this often.
+    activity_throttle_seconds: int = 30
+    # Lifetime of the proxy's signed session cookie (renewed while the IDE is used).
+    proxy_cookie_seconds: int = 900
 
 
 class AnalyticsSettings(BaseModel):

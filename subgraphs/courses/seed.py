@@ -57,22 +57,39 @@ async def seed_demo_course(
             session.add(
                 Lesson(module_id=module.id, course_id=course.id, title=title, body=body, position=position)
             )
-        session.add(
-            Exercise(
-                course_id=course.id,
-                title="FizzBuzz",
-                instructions="Write `fizzbuzz(n)` returning the FizzBuzz word for `n`.",
-                language="python",
-                starter_files=[{"path": "fizzbuzz.py", "content": "def fizzbuzz(n):\n    ...\n"}],
-                tests=[
-                    {
-                        "path": "test_fizzbuzz.py",
-                        "content": "from fizzbuzz import fizzbuzz\n\n\ndef test_15():\n"
-                        "    assert fizzbuzz(15) == 'FizzBuzz'\n",
-                    }
-                ],
-                ide=LabIde.VSCODE.value,
-            )
+        exercise = Exercise(
+            course_id=course.id,
+            title="FizzBuzz",
+            instructions="Write `fizzbuzz(n)` returning the FizzBuzz word for `n`.",
+            language="python",
+            starter_files=[{"path": "fizzbuzz.py", "content": "def fizzbuzz(n):\n    ...\n"}],
+            tests=[
+                {
+                    "path": "test_fizzbuzz.py",
+                    "content": "from fizzbuzz import fizzbuzz\n\n\ndef test_15():\n"
+                    "    assert fizzbuzz(15) == 'FizzBuzz'\n",
+                }
+            ],
+            ide=LabIde.VSCODE.value,
+        )
+        session.add(exercise)
+        await session.flush()
+        # The labs domain learns of exercises from these events.
+        emit(
+            session,
+            Outbox,
+            Event(
+                type="courses.exercise.created",
+                organization_id=str(organization_id),
+                subject_ids={"course_id": str(course.id), "exercise_id": str(exercise.id)},
+                payload={
+                    "exercise_id": str(exercise.id),
+                    "course_id": str(course.id),
+                    "organization_id": str(organization_id),
+                    "ide": exercise.ide,
+                    "seed": True,
+                },
+            ),
         )
         for verb in ("created", "published"):
             emit(

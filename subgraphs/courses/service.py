@@ -606,6 +606,20 @@ def _content_event(meta: RequestMeta, type_: str, course: Course, **subjects: An
     return _event(meta, type_, org=course.organization_id, subjects={"course_id": course.id, **subjects})
 
 
+def _exercise_event(meta: RequestMeta, verb: str, course: Course, exercise: Exercise) -> Event:
+    # The payload is what the labs domain projects (exercise -> course, organization, preferred IDE).
+    return _event(
+        meta,
+        f"courses.exercise.{verb}",
+        org=course.organization_id,
+        subjects={"course_id": course.id, "exercise_id": exercise.id},
+        exercise_id=exercise.id,
+        course_id=course.id,
+        organization_id=course.organization_id,
+        ide=exercise.ide,
+    )
+
+
 async def create_module(runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UUID, title: str) -> Module:
     title = clean_text(title, "input.title")
     async with runtime.transaction() as session:
@@ -770,9 +784,7 @@ async def create_exercise(
         session.add(exercise)
         _touch(course)
         await session.flush()
-        emit(
-            session, Outbox, _content_event(meta, "courses.exercise.created", course, exercise_id=exercise.id)
-        )
+        emit(session, Outbox, _exercise_event(meta, "created", course, exercise))
     return exercise
 
 
@@ -796,9 +808,7 @@ async def update_exercise(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID,
         exercise.updated_at = utcnow()
         _touch(course)
         await session.flush()
-        emit(
-            session, Outbox, _content_event(meta, "courses.exercise.updated", course, exercise_id=exercise.id)
-        )
+        emit(session, Outbox, _exercise_event(meta, "updated", course, exercise))
     return exercise
 
 
@@ -807,9 +817,7 @@ async def delete_exercise(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID)
         exercise, course = await _exercise_for_change(runtime, meta, session, id)
         await session.execute(delete(Exercise).where(Exercise.id == id))
         _touch(course)
-        emit(
-            session, Outbox, _content_event(meta, "courses.exercise.deleted", course, exercise_id=exercise.id)
-        )
+        emit(session, Outbox, _exercise_event(meta, "deleted", course, exercise))
     return exercise
 
 

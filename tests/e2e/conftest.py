@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -56,6 +57,7 @@ async def platform(database: None, fake_anthropic: FakeAnthropic) -> AsyncIterat
     env["COURSEGRAPH_GENERATOR__ANTHROPIC_API_KEY"] = "sk-e2e-fake"
     env["COURSEGRAPH_GENERATOR__BASE_URL"] = fake_anthropic.url
     env["COURSEGRAPH_GENERATOR__MODEL"] = FAKE_MODEL
+    env.update(lab_env(urls["labs"]))
     python = sys.executable
     specs = [
         ProcessSpec(
@@ -85,6 +87,36 @@ async def platform(database: None, fake_anthropic: FakeAnthropic) -> AsyncIterat
     async with supervised(specs) as supervisor:
         await supervisor.start(router)
         yield Platform(router_url=f"http://127.0.0.1:{router_port}", subgraph_urls=urls)
+
+
+def lab_env(labs_url: str) -> dict[str, str]:
+    """Labs of the e2e platform: Docker with the registry-free test image when an engine answers (CI has
+    one), else local processes; labelled with this run's id so the platform reconciles only its own."""
+    from tests.labs_support import TEST_IMAGE, docker_available, ensure_test_image
+    from tests.services import RUN_ID
+
+    env = {
+        "COURSEGRAPH_LABS__WORKSPACE_DIR": str(Path(os.environ["COURSEGRAPH_DATA_DIR"]) / "labs"),
+        "COURSEGRAPH_LABS__INSTANCE": f"e2e-{RUN_ID}",
+        "COURSEGRAPH_LABS__MONITOR_INTERVAL_SECONDS": "0.5",
+        "COURSEGRAPH_LABS__PUBLIC_URL": labs_url,
+        "COURSEGRAPH_LABS__RUNTIME": "process",
+    }
+    if docker_available():
+        import docker
+
+        client = docker.from_env()
+        try:
+            ensure_test_image(client)
+        except pytest.skip.Exception:  # no static busybox to build it (outside CI): labs run as processes
+            return env
+        finally:
+            client.close()
+        allowed = [*get_settings().labs.allowed_images, TEST_IMAGE]
+        env.update(
+            {"COURSEGRAPH_LABS__RUNTIME": "docker", "COURSEGRAPH_LABS__ALLOWED_IMAGES": json.dumps(allowed)}
+        )
+    return env
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ class Subscription:
 
 
 def lab_event(verb: str, *, user: str, course: str, org: str, session: str, seconds: float = 0.0) -> Event:
-    """notes/LABS-EVENTS.md."""
+    """The lab session events of README "Labs → Events"."""
     return Event(
         type=f"labs.session.{verb}",
         actor_id=user,

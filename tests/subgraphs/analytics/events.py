@@ -82,7 +82,7 @@ class Student:
         session_id: str | None = None,
         at: datetime | None = None,
     ) -> Event:
-        """notes/LABS-EVENTS.md: labs.session.<verb> with running_seconds on paused/stopped/failed."""
+        """README "Labs → Events": labs.session.<verb> with running_seconds on paused/stopped/failed."""
         return Event(
             type=f"labs.session.{verb}",
             occurred_at=at or utcnow(),

@@ -1,0 +1,350 @@
+"""The authenticated lab proxy: `/labs/<session id>/...` (HTTP and WebSocket, streamed) → the session's IDE.
+
+Browsers reach it directly (not through the router), so it authenticates every request itself:
+- `?token=<access token>` (first visit from the SPA): verified like any API call (signature, claims, the
+  session not revoked); the proxy answers with a redirect that drops the token from the URL and sets a
+  cookie scoped to `/labs/<id>/` (HttpOnly, SameSite=Strict) holding a short-lived HMAC-signed value
+  (lab session, user, the sign-in's session id, expiry). Every later request re-checks that the sign-in
+  is still alive in Redis, so a logout ends IDE access too. The cookie is renewed while the IDE is used.
+- or an `Authorization: Bearer` header (scripts, tests).
+Only the lab's owner may pass (a lab is a personal workspace; admins stop labs, they do not enter them);
+anyone else gets 404, like a lab that does not exist. The IDE is only reached while the lab is RUNNING.
+Traffic counts as activity (lifecycle: idle pause), recorded at most every `activity_throttle_seconds`.
+No host port is ever handed to a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import logging
+import re
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import orjson
+import websockets
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+from starlette.websockets import WebSocketDisconnect
+
+from subgraphs.core.app import authenticate
+from subgraphs.core.auth import SESSION_KEY, Principal
+from subgraphs.core.context import Runtime
+from subgraphs.core.errors import NotAuthenticated
+from subgraphs.core.ids import to_uuid
+from subgraphs.labs import service
+from subgraphs.labs.models import LabSession
+
+log = logging.getLogger("coursegraph.labs.proxy")
+
+PREFIX = "/labs/"
+COOKIE = "cg_lab"
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+    }
+)
+
+
+class Denied(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+
+
+# --- the signed cookie ------------------------------------------------------------------------------
+
+
+def _key(runtime: Runtime) -> bytes:
+    secret = runtime.settings.router.shared_secret.encode()
+    return hashlib.sha256(b"coursegraph-lab-proxy-cookie:" + secret).digest()
+
+
+def sign_cookie(runtime: Runtime, session_id: uuid.UUID, user_id: str, auth_session: str | None) -> str:
+    expires = int(time.time()) + runtime.settings.labs.proxy_cookie_seconds
+    body = base64.urlsafe_b64encode(
+        orjson.dumps({"l": str(session_id), "u": user_id, "s": auth_session, "e": expires})
+    ).decode()
+    signature = hmac.new(_key(runtime), body.encode(), hashlib.sha256).hexdigest()
+    return f"{body}.{signature}"
+
+
+async def read_cookie(runtime: Runtime, value: str, session_id: uuid.UUID) -> dict[str, Any] | None:
+    """{l: lab, u: user id, s: sign-in session, e: expiry} of a valid cookie of this lab whose sign-in
+    is still alive; None otherwise."""
+    body, _, signature = value.partition(".")
+    expected = hmac.new(_key(runtime), body.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(signature, expected):
+        return None
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(body))
+    except ValueError:
+        return None
+    if data.get("l") != str(session_id) or int(data.get("e", 0)) < time.time():
+        return None
+    if not data.get("s") or not await runtime.redis.exists(SESSION_KEY.format(sid=data["s"])):
+        return None  # signed out (or revoked) since
+    return data
+
+
+# --- authorization ----------------------------------------------------------------------------------
+
+
+async def _principal(runtime: Runtime, token: str | None, authorization: str | None) -> Principal | None:
+    if token:
+        return await authenticate(runtime, f"Bearer {token}")
+    if authorization:
+        return await authenticate(runtime, authorization)
+    return None
+
+
+async def _lab(runtime: Runtime, session_id: uuid.UUID, user_id: str) -> LabSession:
+    async with runtime.transaction() as session:
+        row = await session.get(LabSession, session_id)
+    if row is None or str(row.user_id) != user_id:
+        raise Denied(404, "No such lab.")
+    if row.status != service.LabStatus.RUNNING or row.endpoint_host is None:
+        raise Denied(409, f"This lab is {row.status}.")
+    return row
+
+
+async def _authorized(
+    runtime: Runtime,
+    session_id: uuid.UUID,
+    *,
+    token: str | None,
+    authorization: str | None,
+    cookie: str | None,
+) -> tuple[LabSession, Principal | None, dict[str, Any] | None]:
+    """The lab, and the principal (token/header) or the cookie's content."""
+    try:
+        principal = await _principal(runtime, token, authorization)
+    except NotAuthenticated as exc:
+        raise Denied(401, exc.message) from exc
+    if principal is not None:
+        if principal.user_id is None:
+            raise Denied(404, "No such lab.")
+        return await _lab(runtime, session_id, principal.subject or ""), principal, None
+    found = await read_cookie(runtime, cookie, session_id) if cookie else None
+    if found is None:
+        raise Denied(401, "Sign in to open this lab.")
+    return await _lab(runtime, session_id, str(found["u"])), None, found
+
+
+class _Activity:
+    """Records proxied traffic as activity; an in-process gate spares Redis a call per request."""
+
+    def __init__(self) -> None:
+        self._last: dict[uuid.UUID, float] = {}
+
+    async def touch(self, runtime: Runtime, session_id: uuid.UUID) -> None:
+        now = time.monotonic()
+        gap = min(5.0, runtime.settings.labs.activity_throttle_seconds)
+        if now - self._last.get(session_id, 0.0) < gap:
+            return
+        self._last[session_id] = now
+        if len(self._last) > 10_000:
+            self._last.clear()
+        try:
+            await service.record_activity(runtime, session_id)
+        except Exception:
+            log.exception("could not record activity of lab %s", session_id)
+
+
+def _cookie_args(runtime: Runtime, session_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "key": COOKIE,
+        "path": f"{PREFIX}{session_id}/",
+        "max_age": runtime.settings.labs.proxy_cookie_seconds,
+        "httponly": True,
+        "samesite": "strict",
+        "secure": runtime.settings.labs.public_url.startswith("https://"),
+    }
+
+
+_COOKIE_PATH = re.compile(r";\s*path=[^;]*", re.IGNORECASE)
+
+
+def _rewrite(name: str, value: str, session_id: uuid.UUID) -> str:
+    """Keep the IDE inside its prefix: its cookies are scoped to this lab (never sent to another lab's IDE
+    on the same origin) and its absolute redirects stay under /labs/<id>/."""
+    prefix = f"{PREFIX}{session_id}"
+    if name == "set-cookie":
+        match = _COOKIE_PATH.search(value)
+        path = match.group(0).split("=", 1)[1].strip() if match else "/"
+        scoped = f"; Path={prefix}{path if path.startswith('/') else '/'}"
+        return _COOKIE_PATH.sub("", value) + scoped
+    if name == "location" and value.startswith("/") and not value.startswith("//"):
+        return prefix + value
+    return value
+
+
+def _query_without_token(request: Request | WebSocket) -> str:
+    return urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
+
+
+def install(app: FastAPI) -> None:
+    """Add the proxy routes to the labs subgraph's app."""
+    activity = _Activity()
+
+    def runtime_of(connection: Request | WebSocket) -> Runtime:
+        return connection.app.state.runtime
+
+    def http_client(runtime: Runtime) -> httpx.AsyncClient:
+        client = runtime.extras.get("lab_proxy_http")
+        if client is None:
+            timeout = httpx.Timeout(connect=5.0, read=None, write=None, pool=5.0)
+            client = runtime.extras["lab_proxy_http"] = httpx.AsyncClient(timeout=timeout)
+        return client
+
+    @app.get(PREFIX + "{session_id}")
+    async def lab_root(session_id: str, request: Request) -> Response:
+        query = request.url.query
+        return RedirectResponse(f"{PREFIX}{session_id}/" + (f"?{query}" if query else ""), status_code=307)
+
+    @app.api_route(
+        PREFIX + "{session_id}/{path:path}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        include_in_schema=False,
+    )
+    async def proxy_http(session_id: str, path: str, request: Request) -> Response:
+        runtime = runtime_of(request)
+        sid = to_uuid(session_id)
+        token = request.query_params.get("token")
+        try:
+            if sid is None:
+                raise Denied(404, "No such lab.")
+            row, principal, cookie = await _authorized(
+                runtime,
+                sid,
+                token=token,
+                authorization=request.headers.get("authorization"),
+                cookie=request.cookies.get(COOKIE),
+            )
+        except Denied as denied:
+            return JSONResponse({"error": denied.message}, denied.status)
+        if token and principal is not None:
+            # Drop the token from the address bar and history; the cookie carries the sign-in from now on.
+            query = _query_without_token(request)
+            response = RedirectResponse(f"{PREFIX}{sid}/{path}" + (f"?{query}" if query else ""), 303)
+            response.set_cookie(
+                value=sign_cookie(runtime, sid, principal.subject or "", principal.session_id),
+                **_cookie_args(runtime, sid),
+            )
+            return response
+        await activity.touch(runtime, sid)
+        query = _query_without_token(request)
+        url = f"http://{row.endpoint_host}:{row.endpoint_port}/{path}" + (f"?{query}" if query else "")
+        headers = [
+            (k, v)
+            for k, v in request.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() not in ("authorization", "cookie")
+        ]
+        others = [f"{k}={v}" for k, v in request.cookies.items() if k != COOKIE]
+        if others:
+            headers.append(("cookie", "; ".join(others)))
+        client = http_client(runtime)
+        has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+        upstream_request = client.build_request(
+            request.method, url, headers=headers, content=request.stream() if has_body else None
+        )
+        try:
+            upstream = await client.send(upstream_request, stream=True)
+        except httpx.HTTPError as exc:
+            log.warning("lab %s: the IDE does not answer: %r", sid, exc)
+            return JSONResponse({"error": "The lab's IDE does not answer."}, 502)
+        response_headers = [
+            (k, _rewrite(k.lower(), v, sid))
+            for k, v in upstream.headers.multi_items()
+            if k.lower() not in HOP_BY_HOP
+        ]
+        response = StreamingResponse(
+            upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
+        )
+        response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response_headers]
+        if cookie is not None and cookie["e"] - time.time() < runtime.settings.labs.proxy_cookie_seconds / 2:
+            # Renewed while the IDE is in use.
+            response.set_cookie(
+                value=sign_cookie(runtime, sid, cookie["u"], cookie["s"]), **_cookie_args(runtime, sid)
+            )
+        return response
+
+    @app.websocket(PREFIX + "{session_id}/{path:path}")
+    async def proxy_ws(websocket: WebSocket, session_id: str, path: str) -> None:
+        runtime = runtime_of(websocket)
+        sid = to_uuid(session_id)
+        try:
+            if sid is None:
+                raise Denied(404, "No such lab.")
+            row, _principal_, _ = await _authorized(
+                runtime,
+                sid,
+                token=websocket.query_params.get("token"),
+                authorization=websocket.headers.get("authorization"),
+                cookie=websocket.cookies.get(COOKIE),
+            )
+        except Denied as denied:
+            await websocket.close(code=4000 + denied.status, reason=denied.message)
+            return
+        query = _query_without_token(websocket)
+        url = f"ws://{row.endpoint_host}:{row.endpoint_port}/{path}" + (f"?{query}" if query else "")
+        requested = [
+            p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()
+        ]
+        try:
+            upstream = await websockets.connect(
+                url, subprotocols=requested or None, max_size=None, open_timeout=10
+            )
+        except Exception:
+            await websocket.close(code=1011, reason="The lab's IDE does not answer.")
+            return
+        await websocket.accept(subprotocol=upstream.subprotocol)
+        await activity.touch(runtime, sid)
+
+        async def client_to_lab() -> None:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                await activity.touch(runtime, sid)
+                if message.get("text") is not None:
+                    await upstream.send(message["text"])
+                elif message.get("bytes") is not None:
+                    await upstream.send(message["bytes"])
+
+        async def lab_to_client() -> None:
+            async for data in upstream:
+                if isinstance(data, bytes):
+                    await websocket.send_bytes(data)
+                else:
+                    await websocket.send_text(data)
+
+        tasks = [asyncio.create_task(client_to_lab()), asyncio.create_task(lab_to_client())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+            with contextlib.suppress(Exception):
+                await upstream.close()
+            with contextlib.suppress(Exception, WebSocketDisconnect):
+                await websocket.close()

@@ -1,0 +1,60 @@
+"""A stand-in "IDE" for the process runtime (the real IDE images need Docker): stdlib only.
+
+    python subgraphs/labs/runtimes/devide.py --port 8080 --workspace /path/to/workspace
+
+GET /health answers 200 "ok"; any other GET shows the workspace's files, clearly labelled as a stand-in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def make_handler(workspace: Path) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            if self.path.split("?", 1)[0].rstrip("/").endswith("/health"):
+                self._send(200, "text/plain; charset=utf-8", b"ok")
+                return
+            files = sorted(
+                str(path.relative_to(workspace)) for path in workspace.rglob("*") if path.is_file()
+            )[:500]
+            items = "".join(f"<li>{html.escape(name)}</li>" for name in files) or "<li>(empty)</li>"
+            page = (
+                "<!doctype html><title>CourseGraph lab (stand-in)</title>"
+                "<h1>CourseGraph lab — stand-in IDE</h1>"
+                "<p>This machine has no Docker engine, so the lab runs as a local process with this "
+                "placeholder instead of VS Code, JupyterLab or a terminal.</p>"
+                f"<h2>Workspace files</h2><ul>{items}</ul>"
+            )
+            self._send(200, "text/html; charset=utf-8", page.encode())
+
+        def _send(self, status: int, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # quiet: the runtime keeps a log file
+            pass
+
+    return Handler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workspace", type=Path, default=Path(os.getcwd()))
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args()
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(args.workspace.resolve()))
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""Query, Mutation and Subscription of the labs subgraph. Resolvers stay thin: parse, call the service.
+
+Router side: `@authenticated` everywhere, `@policy` (core.rbac.member_or_scope_policy) on organization
+fields; the subgraph always re-checks with core.rbac.authorize (students start labs through enrollment,
+which only the subgraph's projection knows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import select
+
+from subgraphs.core.ids import parse_id, parse_optional_id
+from subgraphs.core.live import follow
+from subgraphs.core.pagination import Connection, paginate
+from subgraphs.core.rbac import USER_POLICY, Permission, member_or_scope_policy
+from subgraphs.core.schema import build_schema
+from subgraphs.labs import service
+from subgraphs.labs.errors import LAB_ERRORS
+from subgraphs.labs.models import LabEvent as EventRow
+from subgraphs.labs.models import LabSession as SessionRow
+from subgraphs.labs.models import LabTemplate as TemplateRow
+from subgraphs.labs.types import (
+    Course,
+    Exercise,
+    LabCapacity,
+    LabEvent,
+    LabSession,
+    LabSessionFilter,
+    LabSessionIdInput,
+    LabSessionResult,
+    LabSessionSuccess,
+    LabTemplate,
+    Organization,
+    StartLabInput,
+    StartLabResult,
+    StopLabsInput,
+    StopLabsResult,
+    StopLabsSuccess,
+    User,
+)
+
+
+def _statuses(values: list | None) -> tuple[service.LabStatus, ...]:
+    return tuple(service.LabStatus(v) for v in values or ())
+
+
+@strawberry.type
+class Query:
+    @strawberry.federation.field(
+        authenticated=True,
+        description="One lab session: yours, or any of an organization whose labs you may view "
+        "(VIEW_ALL_LABS).",
+    )
+    async def lab_session(self, info: strawberry.Info, id: strawberry.ID) -> LabSession | None:
+        row = await service.get_session(info.context.runtime, info.context.meta, parse_id(id, "id"))
+        return LabSession.from_model(row) if row else None
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="Lab sessions you may see (your own; your organizations' with VIEW_ALL_LABS), "
+        "newest first.",
+    )
+    async def lab_sessions(
+        self,
+        info: strawberry.Info,
+        filter: LabSessionFilter | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[LabSession]:
+        ctx = info.context
+        flt = filter or LabSessionFilter()
+        stmt = await service.sessions_query(
+            ctx.runtime,
+            ctx.meta,
+            service.SessionFilter(
+                organization_id=parse_optional_id(flt.organization_id, "filter.organizationId"),
+                user_id=parse_optional_id(flt.user_id, "filter.userId"),
+                exercise_id=parse_optional_id(flt.exercise_id, "filter.exerciseId"),
+                course_id=parse_optional_id(flt.course_id, "filter.courseId"),
+                statuses=_statuses(flt.status),
+            ),
+        )
+        async with ctx.transaction() as session:
+            return await paginate(
+                session,
+                stmt,
+                sort_columns=(SessionRow.created_at, SessionRow.id),
+                first=first,
+                after=after,
+                max_page_size=ctx.settings.graphql.max_page_size,
+                to_node=LabSession.from_model,
+                parse_cursor=lambda v: (datetime.fromisoformat(v[0]), parse_id(v[1], "after")),
+                descending=True,
+            )
+
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=member_or_scope_policy(Permission.VIEW_COURSES),
+        description="Running labs of an organization against its limit (members).",
+    )
+    async def lab_capacity(self, info: strawberry.Info, organization_id: strawberry.ID) -> LabCapacity:
+        c = await service.capacity(
+            info.context.runtime, info.context.meta, parse_id(organization_id, "organizationId")
+        )
+        return LabCapacity(
+            organization_id=strawberry.ID(str(c.organization_id)),
+            running=c.running,
+            limit=c.limit,
+            starting=c.starting,
+            max_concurrent_starts=c.max_concurrent_starts,
+        )
+
+    @strawberry.federation.field(authenticated=True, description="Every lab template (one per IDE).")
+    async def lab_templates(self, info: strawberry.Info) -> list[LabTemplate]:
+        async with info.context.transaction() as session:
+            rows = (await session.scalars(select(TemplateRow).order_by(TemplateRow.ide))).all()
+        return [LabTemplate.from_model(r) for r in rows]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=USER_POLICY,
+        description="Start a lab for an exercise (students: enrolled in its course; instructors and admins: "
+        "any exercise of their organization). Returns the REQUESTED session — or your live session of this "
+        "exercise if there is one. Follow it with labSessionEvents.",
+    )
+    async def start_lab(self, info: strawberry.Info, input: StartLabInput) -> StartLabResult:  # type: ignore[valid-type]
+        row = await service.start(
+            info.context.runtime,
+            info.context.meta,
+            exercise_id=parse_id(input.exercise_id, "input.exerciseId"),
+            ide=service.LabIde(input.ide) if input.ide else None,
+        )
+        return LabSessionSuccess(session=LabSession.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=USER_POLICY, description="Pause your running lab (the worker freezes it)."
+    )
+    async def pause_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:  # type: ignore[valid-type]
+        row = await service.pause(
+            info.context.runtime, info.context.meta, parse_id(input.session_id, "input.sessionId")
+        )
+        return LabSessionSuccess(session=LabSession.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=USER_POLICY, description="Resume your paused lab."
+    )
+    async def resume_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:  # type: ignore[valid-type]
+        row = await service.resume(
+            info.context.runtime, info.context.meta, parse_id(input.session_id, "input.sessionId")
+        )
+        return LabSessionSuccess(session=LabSession.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        description="Stop a lab (yours, or any in an organization where you manage labs). Its workspace is "
+        "kept: a new lab of the same exercise finds your files.",
+    )
+    async def stop_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:  # type: ignore[valid-type]
+        row = await service.stop(
+            info.context.runtime, info.context.meta, parse_id(input.session_id, "input.sessionId")
+        )
+        return LabSessionSuccess(session=LabSession.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=USER_POLICY,
+        description="Activity from the IDE page: keeps your running lab from pausing as idle.",
+    )
+    async def heartbeat_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:  # type: ignore[valid-type]
+        row = await service.heartbeat(
+            info.context.runtime, info.context.meta, parse_id(input.session_id, "input.sessionId")
+        )
+        return LabSessionSuccess(session=LabSession.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=member_or_scope_policy(Permission.MANAGE_LABS),
+        description="Admin: stop every live lab of an organization matching the filter (MANAGE_LABS).",
+    )
+    async def stop_labs(self, info: strawberry.Info, input: StopLabsInput) -> StopLabsResult:  # type: ignore[valid-type]
+        rows = await service.stop_many(
+            info.context.runtime,
+            info.context.meta,
+            service.SessionFilter(
+                organization_id=parse_id(input.organization_id, "input.organizationId"),
+                user_id=parse_optional_id(input.user_id, "input.userId"),
+                exercise_id=parse_optional_id(input.exercise_id, "input.exerciseId"),
+                course_id=parse_optional_id(input.course_id, "input.courseId"),
+                statuses=_statuses(input.status),
+            ),
+        )
+        return StopLabsSuccess(count=len(rows), sessions=[LabSession.from_model(r) for r in rows])
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.federation.field(
+        is_subscription=True,
+        authenticated=True,
+        description="A lab's transitions and progress: events after `after` (the last `seq` you saw) are "
+        "replayed, then followed live until the lab is STOPPED or FAILED. Reconnecting with `after` misses "
+        "nothing and repeats nothing. The owner, admins of its organization and site admins.",
+    )
+    async def lab_session_events(
+        self, info: strawberry.Info, session_id: strawberry.ID, after: int | None = None
+    ) -> AsyncGenerator[LabEvent, None]:
+        runtime = info.context.runtime
+        row = await service.visible_session(runtime, info.context.meta, parse_id(session_id, "sessionId"))
+
+        async def read_after(seq: int) -> list[dict]:
+            async with runtime.transaction() as session:
+                rows = await session.scalars(
+                    select(EventRow)
+                    .where(EventRow.stream_id == row.id, EventRow.seq > seq)
+                    .order_by(EventRow.seq)
+                    .limit(500)
+                )
+                return [r.as_message() for r in rows]
+
+        def is_final(message: dict) -> bool:
+            return message["data"]["status"] in service.TERMINAL
+
+        async for message in follow(
+            runtime.live, service.channel(row.id), after=after, read_after=read_after, is_final=is_final
+        ):
+            yield LabEvent.from_message(message)
+
+
+schema = build_schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=[User, Organization, Course, Exercise, LabSession, LabTemplate],
+    errors=LAB_ERRORS,
+)

@@ -1,0 +1,409 @@
+"""GraphQL types of the labs subgraph."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from subgraphs.core.errors import ForbiddenError, NotFoundError, RateLimitedError, ValidationError
+from subgraphs.core.ids import to_id, to_uuid
+from subgraphs.core.pagination import Connection, Edge, PageInfo, encode_cursor
+from subgraphs.core.rbac import Permission, permitted
+from subgraphs.labs import models, service
+from subgraphs.labs.errors import (
+    InvalidTransitionError,
+    LabCapacityExceededError,
+    LabLimitReachedError,
+    NotEnrolledError,
+    TemplateNotAllowedError,
+)
+
+log = logging.getLogger("coursegraph.labs")
+
+LabIde = strawberry.enum(service.LabIde, name="LabIde", description="The IDE a lab opens for an exercise.")
+LabStatus = strawberry.enum(
+    service.LabStatus,
+    name="LabStatus",
+    description="REQUESTED → PROVISIONING → STARTING → RUNNING ⇄ PAUSED → STOPPING → STOPPED, or FAILED.",
+)
+
+
+# --- stubs of other subgraphs' entities ----------------------------------------------------------------
+
+
+@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
+class User:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="This person's lab sessions, newest first: to themselves, to site admins, and to admins "
+        "of organizations where they had labs (VIEW_ALL_LABS) for those organizations' labs.",
+    )
+    async def lab_sessions(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[LabSession]:
+        key = to_uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return Connection(edges=[], page_info=PageInfo(False, False, None, None))
+        size = page_size(info, first)
+        rows = await info.context.loaders.sessions_by_user.load((key, after, size))
+        return connection_of(rows, size, after, LabSession.from_model)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="A tenant (the organizations subgraph owns it).")
+class Organization:
+    id: strawberry.ID
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
+class Course:
+    id: strawberry.ID
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="A coding exercise (the courses subgraph owns it).")
+class Exercise:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="The template a lab of this exercise starts from (its preferred IDE), for members of its "
+        "organization; null when none is available to the organization.",
+    )
+    async def lab_template(self, info: strawberry.Info) -> LabTemplate | None:
+        key = to_uuid(self.id)
+        if key is None:
+            return None
+        loaders = info.context.loaders
+        exercise = await loaders.exercise_by_id.load(key)
+        if exercise is None or exercise.deleted:
+            return None
+        template = await loaders.template_by_ide.load(exercise.ide)
+        if template is None or not service.template_allows(template, exercise.organization_id):
+            return None
+        ctx = info.context
+        if not await permitted(ctx, ctx.principal, Permission.VIEW_COURSES, exercise.organization_id):
+            return None
+        return LabTemplate.from_model(template)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Exercise | None:
+        if to_uuid(id) is None or not info.context.principal.is_authenticated:
+            return None
+        return cls(id=id)
+
+
+# --- own types ----------------------------------------------------------------------------------------
+
+
+@strawberry.type(description="Limits of a lab's environment.")
+class LabResources:
+    cpus: float
+    memory_mb: int
+    memory_bytes: float = strawberry.field(description="Float: beyond Int's 32 bits.")
+    pids: int = strawberry.field(description="Process limit.")
+
+
+@strawberry.type(description="What the environment uses now, as the runtime reports it.")
+class LabUsage:
+    cpu_percent: float = strawberry.field(description="Of one CPU: 150 = one and a half CPUs busy.")
+    memory_bytes: float
+    pids: int
+
+
+@strawberry.federation.type(keys=["id"], description="How a lab of one IDE starts.")
+class LabTemplate:
+    id: strawberry.ID
+    ide: LabIde  # type: ignore[valid-type]
+    name: str
+    image: str
+    port: int
+    health_path: str
+    default_resources: LabResources
+    allowed_organizations: list[Organization] | None = strawberry.field(
+        description="Organizations that may use it; null: every organization."
+    )
+
+    @classmethod
+    def from_model(cls, row: models.LabTemplate) -> LabTemplate:
+        allowed = row.allowed_organization_ids
+        return cls(
+            id=to_id(row.id),
+            ide=service.LabIde(row.ide),
+            name=row.name,
+            image=row.image,
+            port=row.port,
+            health_path=row.health_path,
+            default_resources=LabResources(
+                cpus=row.cpus,
+                memory_mb=row.memory_mb,
+                memory_bytes=row.memory_mb * 1024 * 1024,
+                pids=row.pids,
+            ),
+            allowed_organizations=None
+            if allowed is None
+            else [Organization(id=strawberry.ID(o)) for o in allowed],
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> LabTemplate | None:
+        key = to_uuid(id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        row = await info.context.loaders.template_by_id.load(key)
+        return cls.from_model(row) if row else None
+
+
+@strawberry.type(description="One step of a lab session, in order. Replayed after `after`, then live.")
+class LabEvent:
+    seq: int
+    at: datetime
+    status: LabStatus  # type: ignore[valid-type]
+    progress: int = strawberry.field(description="0–100 while starting; 100 afterwards.")
+    message: str
+
+    @classmethod
+    def from_message(cls, message: dict) -> LabEvent:
+        data = message["data"]
+        at = message["at"]
+        return cls(
+            seq=message["seq"],
+            at=datetime.fromisoformat(at) if isinstance(at, str) else at,
+            status=service.LabStatus(data["status"]),
+            progress=data["progress"],
+            message=data["message"],
+        )
+
+
+@strawberry.federation.type(
+    keys=["id"], description="A student's lab: a development environment for an exercise."
+)
+class LabSession:
+    id: strawberry.ID
+    user: User
+    exercise: Exercise
+    course: Course
+    organization: Organization
+    ide: LabIde  # type: ignore[valid-type]
+    status: LabStatus  # type: ignore[valid-type]
+    failure_reason: str | None = strawberry.field(description="Why it FAILED.")
+    resources: LabResources
+    created_at: datetime
+    started_at: datetime | None = strawberry.field(description="When it first ran.")
+    last_activity_at: datetime | None = strawberry.field(description="Last heartbeat or proxied request.")
+    paused_at: datetime | None
+    stopped_at: datetime | None
+    row: strawberry.Private[models.LabSession]
+
+    @classmethod
+    def from_model(cls, row: models.LabSession) -> LabSession:
+        return cls(
+            id=to_id(row.id),
+            user=User(id=to_id(row.user_id)),
+            exercise=Exercise(id=to_id(row.exercise_id)),
+            course=Course(id=to_id(row.course_id)),
+            organization=Organization(id=to_id(row.organization_id)),
+            ide=service.LabIde(row.ide),
+            status=service.LabStatus(row.status),
+            failure_reason=row.failure_reason,
+            resources=LabResources(
+                cpus=row.cpus,
+                memory_mb=row.memory_bytes // (1024 * 1024),
+                memory_bytes=float(row.memory_bytes),
+                pids=row.pids,
+            ),
+            created_at=row.created_at,
+            started_at=row.started_at,
+            last_activity_at=row.last_activity_at,
+            paused_at=row.paused_at,
+            stopped_at=row.stopped_at,
+            row=row,
+        )
+
+    @strawberry.field(
+        description="The IDE through the platform's authenticated proxy (owner only, while the lab is live). "
+        "Open it with `?token=<access token>` once; the proxy sets a cookie scoped to this lab."
+    )
+    def access_url(self, info: strawberry.Info) -> str | None:
+        if info.context.principal.subject != str(self.row.user_id) or self.row.status not in service.LIVE:
+            return None
+        return f"{info.context.settings.labs.public_url.rstrip('/')}/labs/{self.row.id}/"
+
+    @strawberry.field(description="When it pauses unless there is activity (RUNNING only).")
+    async def idle_deadline(self, info: strawberry.Info) -> datetime | None:
+        org = await info.context.loaders.org_settings_by_id.load(self.row.organization_id)
+        return service.idle_deadline(self.row, org)
+
+    @strawberry.field(
+        description="When it stops (PAUSED: paused + the stop timeout; RUNNING: if it goes idle)."
+    )
+    async def stop_deadline(self, info: strawberry.Info) -> datetime | None:
+        org = await info.context.loaders.org_settings_by_id.load(self.row.organization_id)
+        return service.stop_deadline(self.row, org)
+
+    @strawberry.field(description="CPU and memory now (RUNNING only; null when the runtime cannot tell).")
+    async def usage(self, info: strawberry.Info) -> LabUsage | None:
+        if self.row.status != service.LabStatus.RUNNING:
+            return None
+        labs = await lab_runtime(info.context.runtime)
+        try:
+            stats = await asyncio.wait_for(labs.stats(self.row.id), 5)
+        except Exception:
+            log.warning("no usage for lab %s", self.row.id, exc_info=True)
+            return None
+        if stats is None:
+            return None
+        return LabUsage(
+            cpu_percent=stats.cpu_percent, memory_bytes=float(stats.memory_bytes), pids=stats.pids
+        )
+
+    @strawberry.field(description="Its transitions and progress steps, oldest first.")
+    async def events(
+        self, info: strawberry.Info, first: int | None = 50, after: str | None = None
+    ) -> Connection[LabEvent]:
+        size = page_size(info, first)
+        rows = await info.context.loaders.events_by_session.load((self.row.id, after, size))
+        return connection_of(rows, size, after, lambda r: LabEvent.from_message(r.as_message()), key="seq")
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> LabSession | None:
+        """The owner, admins of its organization (VIEW_ALL_LABS) and site admins; null otherwise."""
+        key = to_uuid(id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        row = await info.context.loaders.session_by_id.load(key)
+        if row is None or not await service.can_view(info.context, info.context.meta, row):
+            return None
+        return cls.from_model(row)
+
+
+async def lab_runtime(runtime: object):  # noqa: ANN201 - a LabRuntime, built once per process
+    extras = runtime.extras  # type: ignore[attr-defined]
+    if "labs" not in extras:
+        from subgraphs.labs.lifecycle import make_runtime
+
+        extras["labs"] = await make_runtime(runtime.settings)  # type: ignore[attr-defined]
+    return extras["labs"]
+
+
+def page_size(info: strawberry.Info, first: int | None) -> int:
+    from subgraphs.core.pagination import check_page_size
+
+    return check_page_size(first, info.context.settings.graphql.max_page_size)
+
+
+def connection_of(rows: list, size: int, after: str | None, to_node, *, key: str = "created") -> Connection:  # type: ignore[no-untyped-def]
+    """A page from `size + 1` rows the loader read (the extra one tells whether there is a next page)."""
+    has_next = len(rows) > size
+    rows = rows[:size]
+
+    def cursor(row) -> str:  # type: ignore[no-untyped-def]
+        return encode_cursor([row.seq] if key == "seq" else [row.created_at, row.id])
+
+    edges = [Edge(cursor=cursor(r), node=to_node(r)) for r in rows]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+@strawberry.type(description="How full the organization's labs are.")
+class LabCapacity:
+    organization_id: strawberry.ID
+    running: int = strawberry.field(description="Its labs starting or running (paused ones hold no CPU).")
+    limit: int = strawberry.field(description="The organization's running-lab limit.")
+    starting: int = strawberry.field(description="Labs starting now, platform-wide.")
+    max_concurrent_starts: int
+
+
+# --- inputs and results -------------------------------------------------------------------------------
+
+
+@strawberry.input
+class StartLabInput:
+    exercise_id: strawberry.ID
+    ide: LabIde | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Default: the exercise's preferred IDE."
+    )
+
+
+@strawberry.input
+class LabSessionIdInput:
+    session_id: strawberry.ID
+
+
+@strawberry.input
+class LabSessionFilter:
+    organization_id: strawberry.ID | None = None
+    user_id: strawberry.ID | None = None
+    exercise_id: strawberry.ID | None = None
+    course_id: strawberry.ID | None = None
+    status: list[LabStatus] | None = None  # type: ignore[valid-type]
+
+
+@strawberry.input
+class StopLabsInput:
+    organization_id: strawberry.ID
+    user_id: strawberry.ID | None = None
+    exercise_id: strawberry.ID | None = None
+    course_id: strawberry.ID | None = None
+    status: list[LabStatus] | None = None  # type: ignore[valid-type]
+
+
+@strawberry.type
+class LabSessionSuccess:
+    session: LabSession
+
+
+@strawberry.type
+class StopLabsSuccess:
+    count: int
+    sessions: list[LabSession]
+
+
+StartLabResult = Annotated[
+    LabSessionSuccess
+    | ValidationError
+    | NotFoundError
+    | ForbiddenError
+    | NotEnrolledError
+    | TemplateNotAllowedError
+    | LabCapacityExceededError
+    | LabLimitReachedError
+    | RateLimitedError,
+    strawberry.union("StartLabResult"),
+]
+LabSessionResult = Annotated[
+    LabSessionSuccess | ValidationError | NotFoundError | ForbiddenError | InvalidTransitionError,
+    strawberry.union("LabSessionResult"),
+]
+StopLabsResult = Annotated[
+    StopLabsSuccess | ValidationError | ForbiddenError, strawberry.union("StopLabsResult")
+]

@@ -1,0 +1,154 @@
+"""The authenticated lab proxy, served by a real uvicorn (HTTP and WebSocket) in front of a real lab
+process (tests/subgraphs/labs/ws_ide.py run by the ProcessRuntime): the owner's token opens the lab (a
+redirect drops it from the URL and sets a path-scoped HttpOnly SameSite=Strict cookie), the cookie then
+works for HTTP and WebSocket, nobody else gets in (no token, another user's token, a forged cookie, a
+signed-out session), traffic counts as activity, a stopped lab is not reached."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+from sqlalchemy import update
+
+from subgraphs.core.auth import SESSION_KEY
+from subgraphs.core.db import utcnow
+from subgraphs.labs.models import LabSession, LabTemplate
+from tests.services import free_port
+from tests.subgraphs.labs.queries import STOP, start
+
+WS_IDE = ["{python}", str(Path(__file__).with_name("ws_ide.py")), "--port", "{port}"]
+
+
+@pytest.fixture
+async def proxy_url(settings) -> AsyncIterator[str]:
+    from subgraphs.labs.app import create_app
+    from subgraphs.users.keys import SigningKeys
+
+    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "the proxy did not start"
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def terminal_lab(labs_gql, world, minter):
+    async with world.api.transaction() as session:
+        await session.execute(update(LabTemplate).where(LabTemplate.ide == "TERMINAL").values(command=WS_IDE))
+    try:
+        room = await world.classroom(minter, ide="TERMINAL")
+        lab = (await start(labs_gql, room.school.student, room.exercise_id))["session"]
+        await world.status_becomes(lab["id"], "RUNNING")
+        yield room, lab
+    finally:
+        async with world.api.transaction() as session:
+            await session.execute(
+                update(LabTemplate).where(LabTemplate.ide == "TERMINAL").values(command=None)
+            )
+
+
+async def test_http_through_the_proxy(proxy_url, terminal_lab, world, labs_gql, labs_runtime):
+    room, lab = terminal_lab
+    student = room.school.student
+    base = f"{proxy_url}/labs/{lab['id']}/"
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(base + "src/main.py")).status_code == 401
+        other = await client.get(base + "src/main.py", params={"token": room.school.admin.token})
+        assert other.status_code == 404, "an admin of its organization does not enter a student's lab"
+        assert (await client.get(base, params={"token": room.outsider.token})).status_code == 404
+        assert (
+            await client.get(f"{proxy_url}/labs/{uuid.uuid4()}/", params={"token": student.token})
+        ).status_code == 404
+
+        opened = await client.get(base + "src/main.py", params={"token": student.token, "x": "1"})
+        assert (
+            opened.status_code == 303 and opened.headers["location"] == f"/labs/{lab['id']}/src/main.py?x=1"
+        )
+        cookie = opened.headers["set-cookie"]
+        assert f"Path=/labs/{lab['id']}/" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+        assert student.token not in cookie
+
+    # Activity: proxied traffic moves lastActivityAt (the throttle key is cleared to see it now).
+    async with world.api.transaction() as session:
+        await session.execute(
+            update(LabSession)
+            .where(LabSession.id == uuid.UUID(lab["id"]))
+            .values(last_activity_at=utcnow() - timedelta(minutes=5))
+        )
+    await labs_runtime.redis.delete(f"labs:activity:{lab['id']}")
+    before = (await world.row(lab["id"])).last_activity_at
+
+    async with httpx.AsyncClient(base_url=proxy_url, cookies=opened.cookies) as browser:
+        page = await browser.get(f"/labs/{lab['id']}/src/main.py?x=1")
+        assert page.status_code == 200 and page.text.startswith("path=/src/main.py?x=1")
+        assert page.text.endswith("cookie= auth=\n"), "our credentials never reach the IDE"
+        # The IDE's own cookies and redirects stay inside this lab's prefix.
+        set_cookie = await browser.get(f"/labs/{lab['id']}/set-cookie")
+        assert set_cookie.headers["set-cookie"] == f"ide=1; HttpOnly; Path=/labs/{lab['id']}/"
+        moved = await browser.get(f"/labs/{lab['id']}/redirect")
+        assert moved.status_code == 302 and moved.headers["location"] == f"/labs/{lab['id']}/elsewhere"
+        # The cookie is scoped to this lab: it opens no other path.
+        assert (await browser.get(f"/labs/{uuid.uuid4()}/")).status_code == 401
+    assert (await world.row(lab["id"])).last_activity_at > before
+
+    async with httpx.AsyncClient() as client:
+        with_header = await client.get(base + "h", headers={"Authorization": f"Bearer {student.token}"})
+        assert with_header.status_code == 200 and with_header.text.startswith("path=/h")
+        forged = await client.get(base, headers={"Cookie": f"cg_lab={opened.cookies['cg_lab'][:-4]}0000"})
+        assert forged.status_code == 401
+
+        # Signing out ends IDE access at once, cookie included.
+        await labs_runtime.redis.delete(SESSION_KEY.format(sid=student.principal.session_id))
+        cookie = {"Cookie": f"cg_lab={opened.cookies['cg_lab']}"}
+        assert (await client.get(base, headers=cookie)).status_code == 401
+        assert (await client.get(base, params={"token": student.token})).status_code == 401
+
+
+async def test_websocket_through_the_proxy_and_a_stopped_lab(proxy_url, terminal_lab, world, labs_gql):
+    room, lab = terminal_lab
+    student = room.school.student
+    ws_base = proxy_url.replace("http", "ws") + f"/labs/{lab['id']}/"
+    async with websockets.connect(ws_base + f"term?token={student.token}") as ws:
+        await ws.send("hello")
+        assert await asyncio.wait_for(ws.recv(), 5) == "echo:hello"
+        await ws.send(b"\x00\x01")
+        assert await asyncio.wait_for(ws.recv(), 5) == b"\x00\x01"
+
+    async with httpx.AsyncClient() as client:
+        opened = await client.get(proxy_url + f"/labs/{lab['id']}/", params={"token": student.token})
+    cookie = f"cg_lab={opened.cookies['cg_lab']}"
+    async with websockets.connect(ws_base + "term", additional_headers={"Cookie": cookie}) as ws:
+        await ws.send("with cookie")
+        assert await asyncio.wait_for(ws.recv(), 5) == "echo:with cookie"
+
+    for url in (ws_base + "term", ws_base + f"term?token={room.school.admin.token}"):
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            async with websockets.connect(url):
+                pass
+
+    await labs_gql(STOP, {"id": lab["id"]}, token=student.token)
+    await world.status_becomes(lab["id"], "STOPPED")
+    async with httpx.AsyncClient() as client:
+        gone = await client.get(
+            proxy_url + f"/labs/{lab['id']}/", headers={"Authorization": f"Bearer {student.token}"}
+        )
+    assert gone.status_code == 409 and "STOPPED" in gone.json()["error"]
+    assert sys.executable  # the lab ran under this interpreter ({python})
