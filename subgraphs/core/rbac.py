@@ -56,6 +56,9 @@ _INSTRUCTOR = _STUDENT | {
     Permission.UPDATE_COURSES,
     Permission.PUBLISH_COURSES,
     Permission.CREATE_LABS,
+    # Not in the original design's map, which predates instructor lab oversight: instructors see (not
+    # manage) their organization's labs and follow their events, as the labs issue asks.
+    Permission.VIEW_ALL_LABS,
     Permission.VIEW_ALL_ANALYTICS,
 }
 _ORG_ADMIN = _INSTRUCTOR | {

@@ -367,6 +367,18 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
                     if not await _check_alive(rt, row.id, {status}):
                         done["failed"] += 1
                     continue
+                if row.started_at and now - row.started_at > timedelta(seconds=org.max_session_seconds):
+                    moved = await service.transition(
+                        rt,
+                        row.id,
+                        {status},
+                        Transition(
+                            S.STOPPING, "Stopping: the session reached its maximum length.", "max_session"
+                        ),
+                    )
+                    if moved and await carry_out_stop(rt, row.id):
+                        done["stopped"] += 1
+                    continue
                 if status == S.RUNNING:
                     if row.requested_action == "PAUSE":
                         done["paused"] += await carry_out_pause(rt, row.id)

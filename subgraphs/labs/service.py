@@ -105,6 +105,7 @@ ORG_DEFAULTS: dict[str, Any] = {
 class OrgLabSettings:
     idle_timeout_seconds: int
     stop_timeout_seconds: int
+    max_session_seconds: int  # since it first became RUNNING, paused time included
     max_concurrent_per_user: int
     max_running_per_organization: int
     memory_mb: int
@@ -116,6 +117,7 @@ class OrgLabSettings:
         return cls(
             idle_timeout_seconds=int(s["lab_idle_timeout_seconds"]),
             stop_timeout_seconds=int(s["lab_stop_timeout_seconds"]),
+            max_session_seconds=int(s["lab_max_session_minutes"]) * 60,
             max_concurrent_per_user=int(s["lab_max_concurrent_per_user"]),
             max_running_per_organization=int(s["lab_max_running_per_organization"]),
             memory_mb=int(s["lab_memory_mb"]),

@@ -25,6 +25,9 @@ from subgraphs.labs.projection import LabsProjectionConsumer
 from subgraphs.labs.runtimes.base import LabRuntime
 
 
+INTENTS = frozenset({service.REQUESTED, service.PAUSE_REQUESTED, service.RESUME_REQUESTED, service.STOP_REQUESTED})
+
+
 class LabIntentConsumer(Consumer):
     group: ClassVar[str] = "labs-lifecycle"
     streams: ClassVar[tuple[str, ...]] = (stream_name("labs"),)
@@ -35,6 +38,8 @@ class LabIntentConsumer(Consumer):
 
     async def handle(self, event: Event) -> None:
         assert self.owner is not None
+        if event.type not in INTENTS:
+            return  # transitions and `labs.authz.denied` share the stream: only intents are acted on
         rt = self.owner.rt
         session_id = uuid.UUID(event.subject_ids["session_id"])
         if event.type == service.REQUESTED:

@@ -96,6 +96,10 @@ async def sse_events(router_http, token: str, lab_id: str) -> list[dict]:
     return events
 
 
+ENGAGEMENT = """query($id: ID!) { course(id: $id) { viewerEnrollment {
+  engagement { proficiencyScore lastActivityAt } } } }"""
+
+
 async def test_a_student_runs_a_lab_through_the_router(
     platform,
     router_http,
@@ -191,8 +195,21 @@ async def test_a_student_runs_a_lab_through_the_router(
         everything = await sse_events(router_http, token, lab_id_done)
         assert [e["seq"] for e in everything] == list(range(1, end[-1]["seq"] + 1))
         assert everything[-1]["status"] == "STOPPED"
-        refused = await sse_events(router_http, school.instructor.token, lab_id_done)
+        stranger = await minter.user()
+        refused = await sse_events(router_http, stranger.token, lab_id_done)
         assert refused == [{"error": "NOT_FOUND"}]
+        followed = await sse_events(router_http, school.instructor.token, lab_id_done)
+        assert followed == everything, "the organization's instructors follow their students' labs"
+
+        # Analytics consumed the real lab events: a lab that ended without failure is the student's only
+        # evidence of proficiency so far (lab_success = 100 %, README "Analytics").
+        async def proficiency():
+            body = await router_gql(ENGAGEMENT, {"id": str(course.id)}, token=token)
+            engagement = body["data"]["course"]["viewerEnrollment"]["engagement"]
+            return engagement if engagement["proficiencyScore"] is not None else None
+
+        engagement = await eventually(proficiency, timeout=30, what="analytics saw the lab")
+        assert engagement["proficiencyScore"] == 100.0 and engagement["lastActivityAt"]
     finally:
         if lab_id:
             await router_gql(STOP, {"id": lab_id}, token=token)

@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 import signal
 import uuid
+from datetime import timedelta
 
 import httpx
+from sqlalchemy import update
 
+from subgraphs.labs.models import LabSession
 from subgraphs.labs.service import TERMINAL
 from tests.labs_support import eventually
 from tests.subgraphs.labs.queries import (
@@ -159,6 +162,24 @@ async def test_idle_lab_pauses_then_stops_and_a_new_session_finds_the_workspace(
     assert (workspace / "solution.py").read_text() == "print('mine')\n", "the work survived the stop"
     await labs_gql(STOP, {"id": again["id"]}, token=student.token)
     await world.status_becomes(again["id"], "STOPPED")
+
+
+async def test_a_lab_past_the_organizations_maximum_session_length_is_stopped(labs_gql, world, minter):
+    room = await world.classroom(minter, lab_max_session_minutes=15)
+    student = room.school.student
+    lab = (await start(labs_gql, student, room.exercise_id))["session"]
+    await world.status_becomes(lab["id"], "RUNNING")
+    async with world.api.transaction() as session:  # 16 minutes pass
+        await session.execute(
+            update(LabSession)
+            .where(LabSession.id == uuid.UUID(lab["id"]))
+            .values(started_at=LabSession.started_at - timedelta(minutes=16))
+        )
+    stopped = await world.status_becomes(lab["id"], "STOPPED", timeout=30)
+    assert stopped.stop_reason == "max_session"
+    event = (await contract_events(world.api, lab["id"]))[-1]
+    assert event["type"] == "labs.session.stopped" and event["payload"]["reason"] == "max_session"
+    assert event["payload"]["running_seconds"] > 0
 
 
 async def test_a_dead_environment_fails_the_session_and_the_student_can_start_again(labs_gql, world, minter):
