@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -240,10 +242,8 @@ class QueryCounter:
         return len(self.statements)
 
 
-@pytest.fixture
-def count_queries(runtime: Any) -> Any:
-    """Counts SQL statements the app executes: `with count_queries() as counter: ...; counter.count`."""
-    from contextlib import contextmanager
+def statement_counter(runtime: Any) -> Any:
+    """`with counter() as c: ...; c.count`: the SQL statements `runtime`'s engine executes meanwhile."""
 
     @contextmanager
     def counting():
@@ -255,3 +255,31 @@ def count_queries(runtime: Any) -> Any:
             event.remove(runtime.engine.sync_engine, "before_cursor_execute", counter)
 
     return counting
+
+
+@pytest.fixture
+def count_queries(runtime: Any) -> Any:
+    """Counts SQL statements the users app executes: `with count_queries() as counter: ...; counter.count`."""
+    return statement_counter(runtime)
+
+
+@asynccontextmanager
+async def running_subgraph(domain: str, settings: Settings) -> AsyncIterator[Any]:
+    """A subgraph's ASGI app with its lifespan running; it verifies tokens with the signing-keys file, as
+    the users subgraph signs them (the fixtures of every other subgraph's tests)."""
+    from subgraphs.users.keys import SigningKeys
+
+    create_app = importlib.import_module(f"subgraphs.{domain}.app").create_app
+    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@asynccontextmanager
+async def asgi_client(app: Any, domain: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling `app` in-process, from a client address of its own per subgraph."""
+    from subgraphs.core.settings import SUBGRAPH_PORTS
+
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 46000 + SUBGRAPH_PORTS[domain]))
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{domain}.test") as client:
+        yield client

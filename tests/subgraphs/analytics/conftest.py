@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from subgraphs.core.events import Event, stream_fields, stream_name
 from subgraphs.core.settings import Settings
-from tests.conftest import GraphQLClient, QueryCounter
+from tests.conftest import GraphQLClient, asgi_client, running_subgraph, statement_counter
 from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
 from tests.subgraphs.quizzes.conftest import projector, quizzes_app, quizzes_runtime  # noqa: F401 - fixtures
@@ -24,11 +22,7 @@ from tests.subgraphs.quizzes.conftest import projector, quizzes_app, quizzes_run
 
 @pytest.fixture(scope="session")
 async def analytics_app(database: None, settings: Settings) -> AsyncIterator[Any]:
-    from subgraphs.analytics.app import create_app
-    from subgraphs.users.keys import SigningKeys
-
-    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
-    async with app.router.lifespan_context(app):
+    async with running_subgraph("analytics", settings) as app:
         yield app
 
 
@@ -39,8 +33,7 @@ def analytics_runtime(analytics_app: Any) -> Any:
 
 @pytest.fixture
 async def analytics_http(analytics_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=analytics_app, client=("127.0.0.1", 50007))
-    async with httpx.AsyncClient(transport=transport, base_url="http://analytics.test") as client:
+    async with asgi_client(analytics_app, "analytics") as client:
         yield client
 
 
@@ -51,16 +44,7 @@ def analytics_gql(analytics_http: httpx.AsyncClient) -> GraphQLClient:
 
 @pytest.fixture
 def analytics_count_queries(analytics_runtime: Any) -> Any:
-    @contextmanager
-    def counting():
-        counter = QueryCounter()
-        event.listen(analytics_runtime.engine.sync_engine, "before_cursor_execute", counter)
-        try:
-            yield counter
-        finally:
-            event.remove(analytics_runtime.engine.sync_engine, "before_cursor_execute", counter)
-
-    return counting
+    return statement_counter(analytics_runtime)
 
 
 class Pipeline:

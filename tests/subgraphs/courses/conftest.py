@@ -5,15 +5,13 @@ domain (tests/subgraphs/organizations/factories.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from subgraphs.core.settings import Settings
-from tests.conftest import GraphQLClient, QueryCounter
+from tests.conftest import GraphQLClient, asgi_client, running_subgraph, statement_counter
 from tests.subgraphs.courses.factories import CourseFactory
 from tests.subgraphs.generator.conftest import gen_runtime, generator_app, worker_runtime  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
@@ -21,11 +19,7 @@ from tests.subgraphs.organizations.conftest import minter, organizations_app  # 
 
 @pytest.fixture(scope="session")
 async def courses_app(database: None, settings: Settings) -> AsyncIterator[Any]:
-    from subgraphs.courses.app import create_app
-    from subgraphs.users.keys import SigningKeys
-
-    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
-    async with app.router.lifespan_context(app):
+    async with running_subgraph("courses", settings) as app:
         yield app
 
 
@@ -36,8 +30,7 @@ def courses_runtime(courses_app: Any) -> Any:
 
 @pytest.fixture
 async def courses_http(courses_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=courses_app, client=("127.0.0.1", 50003))
-    async with httpx.AsyncClient(transport=transport, base_url="http://courses.test") as client:
+    async with asgi_client(courses_app, "courses") as client:
         yield client
 
 
@@ -54,17 +47,7 @@ def courses(courses_runtime: Any, minter: Any) -> CourseFactory:  # noqa: F811
 @pytest.fixture
 def courses_count_queries(courses_runtime: Any) -> Any:
     """Counts the SQL statements the courses app executes."""
-
-    @contextmanager
-    def counting():
-        counter = QueryCounter()
-        event.listen(courses_runtime.engine.sync_engine, "before_cursor_execute", counter)
-        try:
-            yield counter
-        finally:
-            event.remove(courses_runtime.engine.sync_engine, "before_cursor_execute", counter)
-
-    return counting
+    return statement_counter(courses_runtime)
 
 
 @pytest.fixture

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from subgraphs.core.live import LiveHub
 from subgraphs.core.settings import Settings
 from subgraphs.generator.worker import WorkerRuntime
-from tests.conftest import GraphQLClient, QueryCounter
+from tests.conftest import GraphQLClient, asgi_client, running_subgraph, statement_counter
 from tests.contracts.conftest import anthropic_server, anthropic_server_session  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.factories import Caller, Minter
@@ -25,11 +23,7 @@ from tests.subgraphs.organizations.factories import Caller, Minter
 
 @pytest.fixture(scope="session")
 async def generator_app(database: None, settings: Settings) -> AsyncIterator[Any]:
-    from subgraphs.generator.app import create_app
-    from subgraphs.users.keys import SigningKeys
-
-    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
-    async with app.router.lifespan_context(app):
+    async with running_subgraph("generator", settings) as app:
         yield app
 
 
@@ -40,8 +34,7 @@ def gen_runtime(generator_app: Any) -> Any:
 
 @pytest.fixture
 async def gen_http(generator_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=generator_app, client=("127.0.0.1", 50006))
-    async with httpx.AsyncClient(transport=transport, base_url="http://generator.test") as client:
+    async with asgi_client(generator_app, "generator") as client:
         yield client
 
 
@@ -52,16 +45,7 @@ def gen_gql(gen_http: httpx.AsyncClient) -> GraphQLClient:
 
 @pytest.fixture
 def gen_count_queries(gen_runtime: Any) -> Any:
-    @contextmanager
-    def counting():
-        counter = QueryCounter()
-        event.listen(gen_runtime.engine.sync_engine, "before_cursor_execute", counter)
-        try:
-            yield counter
-        finally:
-            event.remove(gen_runtime.engine.sync_engine, "before_cursor_execute", counter)
-
-    return counting
+    return statement_counter(gen_runtime)
 
 
 @dataclass

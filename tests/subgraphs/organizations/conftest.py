@@ -4,25 +4,19 @@ users subgraph signs them), a GraphQL client, statement counting on ITS engine, 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from subgraphs.core.settings import Settings
-from tests.conftest import GraphQLClient, QueryCounter
+from tests.conftest import GraphQLClient, asgi_client, running_subgraph, statement_counter
 from tests.subgraphs.organizations.factories import Minter
 
 
 @pytest.fixture(scope="session")
 async def organizations_app(database: None, settings: Settings) -> AsyncIterator[Any]:
-    from subgraphs.organizations.app import create_app
-    from subgraphs.users.keys import SigningKeys
-
-    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
-    async with app.router.lifespan_context(app):
+    async with running_subgraph("organizations", settings) as app:
         yield app
 
 
@@ -33,8 +27,7 @@ def org_runtime(organizations_app: Any) -> Any:
 
 @pytest.fixture
 async def org_http(organizations_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=organizations_app, client=("127.0.0.1", 50001))
-    async with httpx.AsyncClient(transport=transport, base_url="http://organizations.test") as client:
+    async with asgi_client(organizations_app, "organizations") as client:
         yield client
 
 
@@ -51,14 +44,4 @@ def minter(settings: Settings, organizations_app: Any) -> Minter:
 @pytest.fixture
 def org_count_queries(org_runtime: Any) -> Any:
     """Counts the SQL statements the organizations app executes."""
-
-    @contextmanager
-    def counting():
-        counter = QueryCounter()
-        event.listen(org_runtime.engine.sync_engine, "before_cursor_execute", counter)
-        try:
-            yield counter
-        finally:
-            event.remove(org_runtime.engine.sync_engine, "before_cursor_execute", counter)
-
-    return counting
+    return statement_counter(org_runtime)

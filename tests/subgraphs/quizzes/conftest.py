@@ -7,15 +7,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import event
 
 from subgraphs.core.settings import Settings
-from tests.conftest import GraphQLClient, QueryCounter
+from tests.conftest import GraphQLClient, asgi_client, running_subgraph, statement_counter
 from tests.subgraphs.courses.conftest import (  # noqa: F401 - fixtures
     courses,
     courses_app,
@@ -30,11 +27,7 @@ from tests.subgraphs.organizations.conftest import minter, organizations_app  # 
 
 @pytest.fixture(scope="session")
 async def quizzes_app(database: None, settings: Settings) -> AsyncIterator[Any]:
-    from subgraphs.quizzes.app import create_app
-    from subgraphs.users.keys import SigningKeys
-
-    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
-    async with app.router.lifespan_context(app):
+    async with running_subgraph("quizzes", settings) as app:
         yield app
 
 
@@ -45,23 +38,13 @@ def quizzes_runtime(quizzes_app: Any) -> Any:
 
 @pytest.fixture
 async def quizzes_gql(quizzes_app: Any) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=quizzes_app, client=("127.0.0.1", 50004))
-    async with httpx.AsyncClient(transport=transport, base_url="http://quizzes.test") as client:
+    async with asgi_client(quizzes_app, "quizzes") as client:
         yield GraphQLClient(client)
 
 
 @pytest.fixture
 def quizzes_count_queries(quizzes_runtime: Any) -> Any:
-    @contextmanager
-    def counting():
-        counter = QueryCounter()
-        event.listen(quizzes_runtime.engine.sync_engine, "before_cursor_execute", counter)
-        try:
-            yield counter
-        finally:
-            event.remove(quizzes_runtime.engine.sync_engine, "before_cursor_execute", counter)
-
-    return counting
+    return statement_counter(quizzes_runtime)
 
 
 class Projector:
