@@ -335,6 +335,10 @@ async def test_build_runtime_prefers_a_docker_engine(docker_client: Any, tmp_pat
     finally:
         await runtime.close()
 
+    # An engine without any of the lab images (a developer's machine): auto runs labs as processes.
+    unbuilt = labs.model_copy(update={"allowed_images": [f"coursegraph/lab-never-built-{RUN_ID}:1"]})
+    assert isinstance(await build_runtime(unbuilt), ProcessRuntime)
+
     # labs.instance scopes the runtime to its own labs: they carry its label, others do not see them.
     scoped = await build_runtime(labs.model_copy(update={"runtime": "docker", "instance": f"a-{RUN_ID}"}))
     other = await build_runtime(labs.model_copy(update={"runtime": "docker", "instance": f"b-{RUN_ID}"}))

@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 async def build_runtime(settings: Any) -> LabRuntime:
     """The runtime `settings.labs.runtime` asks for (a `Settings` or its `LabsSettings`).
 
-    auto: Docker when an engine answers a ping within ~2 s, else local processes (the embedded default);
+    auto: Docker when an engine answers a ping within ~2 s and has at least one of the allowed lab images,
+    else local processes (the embedded default: a developer's machine with Docker but no lab images built);
     docker: Docker or RuntimeUnavailable; process: local processes. With `labs.instance` set, Docker labs
     carry the label coursegraph.instance=<it> and only those are managed (several platforms, or test
     runs, on one engine). An engine that answers but whose lab network is unsafe raises UnsafeLabNetwork
@@ -29,11 +30,20 @@ async def build_runtime(settings: Any) -> LabRuntime:
         instance = getattr(labs, "instance", "")
         extra_labels = {"coursegraph.instance": instance} if instance else None
         try:
-            return await DockerRuntime.connect(labs, timeout=2.0, extra_labels=extra_labels)
+            runtime = await DockerRuntime.connect(labs, timeout=2.0, extra_labels=extra_labels)
         except RuntimeUnavailable as exc:
             if choice == "docker":
                 raise
             log.warning("labs: no Docker engine (%s); labs run as local processes (not isolated)", exc)
+        else:
+            if choice == "docker" or await runtime.images_present(list(labs.allowed_images)):
+                return runtime
+            await runtime.close()
+            log.warning(
+                "labs: the Docker engine has none of the lab images %s (infra/lab-images/README.md); "
+                "labs run as local processes (not isolated)",
+                ", ".join(labs.allowed_images),
+            )
     from subgraphs.labs.runtimes.process import ProcessRuntime
 
     return ProcessRuntime(labs.workspace_dir)

@@ -27,8 +27,8 @@ def make_handler(workspace: Path) -> type[BaseHTTPRequestHandler]:
             page = (
                 "<!doctype html><title>CourseGraph lab (stand-in)</title>"
                 "<h1>CourseGraph lab — stand-in IDE</h1>"
-                "<p>This machine has no Docker engine, so the lab runs as a local process with this "
-                "placeholder instead of VS Code, JupyterLab or a terminal.</p>"
+                "<p>Labs run as local processes here (no Docker engine, or no lab images built), so this "
+                "placeholder stands in for VS Code, JupyterLab or a terminal.</p>"
                 f"<h2>Workspace files</h2><ul>{items}</ul>"
             )
             self._send(200, "text/html; charset=utf-8", page.encode())

@@ -135,6 +135,17 @@ class DockerRuntime:
             raise
         return runtime
 
+    async def images_present(self, names: list[str]) -> list[str]:
+        """Which of these images the engine has (labs never pull: images are built or loaded beforehand)."""
+        present = []
+        for name in names:
+            try:
+                await self._call(self.client.images.get, name)
+            except docker.errors.ImageNotFound:
+                continue
+            present.append(name)
+        return present
+
     @property
     def client(self) -> docker.DockerClient:
         if self._client is None:  # every public method awaits _ready() first
