@@ -58,9 +58,14 @@ async def run_dev(settings: Settings, data_dir: Path) -> int:
 
         embedded.append(EmbeddedRedis(data_dir / "redis"))
         env["REDIS_URL"] = embedded[-1].start()
-    # Keys and dev mail live in the data dir too, so a rerun reuses them.
-    env.setdefault("COURSEGRAPH_AUTH__SIGNING_KEYS_FILE", str(data_dir / "keys" / "signing-keys.json"))
-    env.setdefault("COURSEGRAPH_MAIL__DIRECTORY", str(data_dir / "mail"))
+    # Keys, dev mail and lab workspaces live in the data dir too (unless set), so a rerun reuses them.
+    for key, path in (
+        ("COURSEGRAPH_AUTH__SIGNING_KEYS_FILE", data_dir / "keys" / "signing-keys.json"),
+        ("COURSEGRAPH_MAIL__DIRECTORY", data_dir / "mail"),
+        ("COURSEGRAPH_LABS__WORKSPACE_DIR", data_dir / "labs"),
+    ):
+        if key not in os.environ:
+            env[key] = str(path)
     os.environ.update(env)
     get_settings.cache_clear()
     settings = get_settings()
