@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from subgraphs.analytics import metrics, service
 from subgraphs.core.errors import ForbiddenError, RateLimitedError, ValidationError
+from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 
 RiskLevel = strawberry.enum(
@@ -100,11 +101,7 @@ class CourseStats:
 class User:
     id: strawberry.ID
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
@@ -127,11 +124,7 @@ class Course:
         stats = await loaders.stats_by_course_id.load(key)
         return CourseStats.from_stats(stats, await loaders.active_today_by_course_id.load(key))
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="An enrollment (the courses subgraph owns it).")
@@ -159,11 +152,7 @@ class Enrollment:
         m = await loaders.metrics_by_learner.load((learner.course_id, learner.user_id))
         return Engagement.from_metrics(m) if m else None
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Enrollment | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.type(description="One UTC day of a course (or of an organization's courses, summed).")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import strawberry
 
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pages import EMPTY_PAGE
 from subgraphs.core.pagination import Connection
@@ -63,11 +64,7 @@ class Organization:
         page = await info.context.loaders.courses_page_by_organization_id.load((key, first, after))
         return page.connection(Course.from_model)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
@@ -100,11 +97,7 @@ class User:
         page = await info.context.loaders.courses_page_by_instructor_id.load((key, first, after))
         return page.connection(Course.from_model)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="An AI generation job (the generator subgraph owns it).")
@@ -126,11 +119,7 @@ class GenerationJob:
             return None
         return Course.from_model(row)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.type(description="A file of an exercise's workspace.")

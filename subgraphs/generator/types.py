@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import strawberry
 
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pages import EMPTY_PAGE
 from subgraphs.core.pagination import Connection
@@ -117,22 +118,14 @@ def result_of(kind: str, data: dict[str, Any] | None) -> Any:
 class User:
     id: strawberry.ID
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="A tenant (the organizations subgraph owns it).")
 class Organization:
     id: strawberry.ID
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
@@ -153,11 +146,7 @@ class Course:
         page = await info.context.loaders.jobs_page_by_course_id.load((key, first, after))
         return page.connection(GenerationJob.from_model)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="One AI generation: its input, progress and result.")

@@ -10,6 +10,7 @@ from typing import Annotated
 import strawberry
 
 from subgraphs.core.errors import ForbiddenError, NotFoundError, RateLimitedError, ValidationError
+from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import Connection, Edge, PageInfo, encode_cursor
 from subgraphs.core.rbac import Permission, permitted
@@ -54,33 +55,21 @@ class User:
         rows = await info.context.loaders.sessions_by_user.load((key, after, size))
         return connection_of(rows, size, after, LabSession.from_model)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="A tenant (the organizations subgraph owns it).")
 class Organization:
     id: strawberry.ID
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
 class Course:
     id: strawberry.ID
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="A coding exercise (the courses subgraph owns it).")
@@ -108,11 +97,7 @@ class Exercise:
             return None
         return LabTemplate.from_model(template)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Exercise | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 # --- own types ----------------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ from subgraphs.labs.lifecycle import LabsLifecycle, LabWorkerRuntime
 from subgraphs.labs.projection import LabsProjectionConsumer
 from subgraphs.labs.runtimes.base import LabRuntime
 
-
-INTENTS = frozenset({service.REQUESTED, service.PAUSE_REQUESTED, service.RESUME_REQUESTED, service.STOP_REQUESTED})
+INTENTS = frozenset(
+    {service.REQUESTED, service.PAUSE_REQUESTED, service.RESUME_REQUESTED, service.STOP_REQUESTED}
+)
 
 
 class LabIntentConsumer(Consumer):

@@ -74,8 +74,9 @@ class OrgSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Seconds, not minutes: the lifecycle tests run a real idle → paused → stopped cycle in seconds.
-    lab_idle_timeout_seconds: int = Field(default=15 * 60, ge=5, le=24 * 3600)  # no activity this long → paused
-    lab_stop_timeout_seconds: int = Field(default=2 * 3600, ge=5, le=7 * 24 * 3600)  # paused this long → stopped
+    # No activity this long → paused; paused this long → stopped.
+    lab_idle_timeout_seconds: int = Field(default=15 * 60, ge=5, le=24 * 3600)
+    lab_stop_timeout_seconds: int = Field(default=2 * 3600, ge=5, le=7 * 24 * 3600)
     lab_max_session_minutes: int = Field(default=240, ge=15, le=24 * 60)
     lab_max_concurrent_per_user: int = Field(default=2, ge=1, le=20)
     lab_max_running_per_organization: int = Field(default=100, ge=1, le=10_000)

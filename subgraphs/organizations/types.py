@@ -10,6 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import organizations_permitting, permitted
@@ -101,11 +102,7 @@ class User:
         visible = await organizations_permitting(info.context, principal, service.VIEW_MEMBERS)
         return [Membership.from_model(row) for row in rows if row.organization_id in visible]
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="A person's role inside one organization.")

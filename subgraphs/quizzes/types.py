@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import strawberry
 
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pages import EMPTY_PAGE
 from subgraphs.core.pagination import Connection
@@ -52,11 +53,7 @@ class Course:
         page = await info.context.loaders.quizzes_page_by_course_id.load((key, first, after))
         return page.connection(Quiz.from_model)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
@@ -77,11 +74,7 @@ class User:
         page = await info.context.loaders.attempts_page_by_user_id.load((key, first, after))
         return page.connection(QuizAttempt.from_model)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="An AI generation job (the generator subgraph owns it).")
@@ -103,11 +96,7 @@ class GenerationJob:
             return None
         return Quiz.from_model(row)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
-        if to_uuid(id) is None or not info.context.principal.is_authenticated:
-            return None
-        return cls(id=id)
+    resolve_reference = stub_reference
 
 
 @strawberry.type(description="The right answer: the field of the question's type is set.")
