@@ -34,7 +34,7 @@ from subgraphs.analytics.types import (
     points,
 )
 from subgraphs.core.ids import parse_id, to_id
-from subgraphs.core.live import follow
+from subgraphs.core.live import follow, stored_after
 from subgraphs.core.rbac import member_or_scope_policy
 from subgraphs.core.schema import build_schema
 
@@ -171,15 +171,7 @@ class Subscription:
         course = await service.course_for_viewer(runtime, info.context.meta, parse_id(course_id, "courseId"))
         stream: uuid.UUID = course.course_id
 
-        async def read_after(seq: int) -> list[dict]:
-            async with runtime.transaction() as session:
-                rows = await session.scalars(
-                    select(AlertRow)
-                    .where(AlertRow.stream_id == stream, AlertRow.seq > seq)
-                    .order_by(AlertRow.seq)
-                    .limit(500)
-                )
-                return [row.as_message() for row in rows]
+        read_after = stored_after(runtime, AlertRow, stream)
 
         if after is None:
             async with runtime.transaction() as session:

@@ -121,6 +121,24 @@ class LiveHub:
         await self._pubsub.aclose()
 
 
+def stored_after(
+    runtime: Any, model: type[StreamEventMixin], stream_id: uuid.UUID, *, page: int = 500
+) -> Callable[[int], Awaitable[list[dict[str, Any]]]]:
+    """`read_after` for `follow`: one page of a stream's stored events after a seq, in seq order."""
+
+    async def read_after(seq: int) -> list[dict[str, Any]]:
+        async with runtime.transaction() as session:
+            rows = await session.scalars(
+                select(model)
+                .where(model.stream_id == stream_id, model.seq > seq)
+                .order_by(model.seq)
+                .limit(page)
+            )
+            return [row.as_message() for row in rows]
+
+    return read_after
+
+
 async def follow(
     hub: LiveHub,
     channel: str,

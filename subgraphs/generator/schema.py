@@ -11,10 +11,9 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from sqlalchemy import select
 
 from subgraphs.core.ids import parse_id
-from subgraphs.core.live import follow
+from subgraphs.core.live import follow, stored_after
 from subgraphs.core.pagination import Connection, paginate
 from subgraphs.core.rbac import Permission, member_or_scope_policy
 from subgraphs.core.schema import build_schema
@@ -251,15 +250,7 @@ class Subscription:
         runtime = info.context.runtime
         job = await service._visible_job(runtime, info.context.meta, parse_id(job_id, "jobId"))
 
-        async def read_after(seq: int) -> list[dict]:
-            async with runtime.transaction() as session:
-                rows = await session.scalars(
-                    select(EventRow)
-                    .where(EventRow.stream_id == job.id, EventRow.seq > seq)
-                    .order_by(EventRow.seq)
-                    .limit(500)
-                )
-                return [row.as_message() for row in rows]
+        read_after = stored_after(runtime, EventRow, job.id)
 
         def is_final(message: dict) -> bool:
             return message["data"]["status"] in service.TERMINAL

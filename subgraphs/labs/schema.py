@@ -14,7 +14,7 @@ import strawberry
 from sqlalchemy import select
 
 from subgraphs.core.ids import parse_id, parse_optional_id
-from subgraphs.core.live import follow
+from subgraphs.core.live import follow, stored_after
 from subgraphs.core.pagination import Connection, paginate
 from subgraphs.core.rbac import USER_POLICY, Permission, member_or_scope_policy
 from subgraphs.core.schema import build_schema
@@ -214,15 +214,7 @@ class Subscription:
         runtime = info.context.runtime
         row = await service.visible_session(runtime, info.context.meta, parse_id(session_id, "sessionId"))
 
-        async def read_after(seq: int) -> list[dict]:
-            async with runtime.transaction() as session:
-                rows = await session.scalars(
-                    select(EventRow)
-                    .where(EventRow.stream_id == row.id, EventRow.seq > seq)
-                    .order_by(EventRow.seq)
-                    .limit(500)
-                )
-                return [r.as_message() for r in rows]
+        read_after = stored_after(runtime, EventRow, row.id)
 
         def is_final(message: dict) -> bool:
             return message["data"]["status"] in service.TERMINAL

@@ -6,11 +6,10 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select
 
 from subgraphs.core.auth import IsAuthenticated, require_user
 from subgraphs.core.ids import parse_id
-from subgraphs.core.live import follow
+from subgraphs.core.live import follow, stored_after
 from subgraphs.core.rbac import Permission, Role
 from subgraphs.core.schema import build_schema
 from subgraphs.users import service
@@ -252,16 +251,7 @@ class Subscription:
         user_id = require_user(info.context.principal)
         runtime = info.context.runtime
 
-        async def read_after(seq: int) -> list[dict]:
-            async with runtime.transaction() as session:
-                rows = await session.scalars(
-                    select(AccountEventRow)
-                    .where(AccountEventRow.stream_id == user_id, AccountEventRow.seq > seq)
-                    .order_by(AccountEventRow.seq)
-                    .limit(1000)
-                )
-                return [row.as_message() for row in rows]
-
+        read_after = stored_after(runtime, AccountEventRow, user_id)
         async for message in follow(
             runtime.live, service.account_channel(user_id), after=after, read_after=read_after
         ):
