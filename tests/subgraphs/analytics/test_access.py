@@ -4,6 +4,7 @@ guards on Enrollment.engagement and Course.stats (same statements for 5 and 50).
 
 from __future__ import annotations
 
+import csv as csv_module
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -286,6 +287,10 @@ async def test_in_production_only_the_report_routes_skip_the_router_secret():
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as client:
         assert (await client.get("/reports/x.csv")).status_code == 200
         assert (await client.post("/graphql")).status_code == 403
+        # Open prefixes match whole path segments, not string prefixes.
+        for path in ("/reports-evil/x.csv", "/reportsX", "/healthz", "/health-evil", "/metricsX"):
+            assert (await client.get(path)).status_code == 403, path
+        assert (await client.get("/health")).status_code != 403
         assert (await client.post("/graphql", headers={ROUTER_SECRET_HEADER: secret})).status_code == 200
 
 
@@ -328,6 +333,19 @@ async def test_organization_report_sums_its_courses(
     )
     lines = csv.text.strip().splitlines()
     assert lines[0].startswith("course_id,title,enrollments") and len(lines) == 3
+    assert csv.headers["cache-control"] == "no-store"
     assert lines[2].startswith(f"{b.course_id},Beta,2,2,0.0,")
     mine = await analytics_gql(STUDENT_REPORT, {"u": a.user_id, "c": a.course_id}, token=school.admin.token)
     assert mine["data"]["studentReport"]["lastLoginAt"] == login.occurred_at.isoformat()
+
+
+async def test_csv_cells_from_user_text_are_never_formulas(analytics_http, analytics_runtime, courses):
+    school = await courses.school()
+    titles = ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "Plain"]
+    students = [Student(organization_id=school.org, instructor_id=school.instructor.id) for _ in titles]
+    await apply(analytics_runtime, *(s.course(title=t) for s, t in zip(students, titles, strict=True)))
+    got = await analytics_http.get(
+        f"/reports/organization/{school.org}.csv", headers={"Authorization": f"Bearer {school.admin.token}"}
+    )
+    cells = sorted(row[1] for row in list(csv_module.reader(got.text.splitlines()))[1:])
+    assert cells == sorted(["'" + t for t in titles[:-1]] + ["Plain"])
