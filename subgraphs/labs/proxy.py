@@ -25,7 +25,7 @@ import re
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import orjson
@@ -47,6 +47,8 @@ log = logging.getLogger("coursegraph.labs.proxy")
 
 PREFIX = "/labs/"
 COOKIE = "cg_lab"
+# Largest WebSocket message a lab may send through the proxy (uvicorn's default for the browser side).
+WS_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -179,13 +181,18 @@ def _cookie_args(runtime: Runtime, session_id: uuid.UUID) -> dict[str, Any]:
 
 
 _COOKIE_PATH = re.compile(r";\s*path=[^;]*", re.IGNORECASE)
+_COOKIE_DOMAIN = re.compile(r";\s*domain=[^;]*", re.IGNORECASE)
 
 
-def _rewrite(name: str, value: str, session_id: uuid.UUID) -> str:
+def _rewrite(name: str, value: str, session_id: uuid.UUID) -> str | None:
     """Keep the IDE inside its prefix: its cookies are scoped to this lab (never sent to another lab's IDE
-    on the same origin) and its absolute redirects stay under /labs/<id>/."""
+    on the same origin, nor to other hosts of our domain) and its absolute redirects stay under
+    /labs/<id>/. None: the header is dropped (a lab may not overwrite our own cookie)."""
     prefix = f"{PREFIX}{session_id}"
     if name == "set-cookie":
+        if value.split("=", 1)[0].strip() == COOKIE:
+            return None
+        value = _COOKIE_DOMAIN.sub("", value)
         match = _COOKIE_PATH.search(value)
         path = match.group(0).split("=", 1)[1].strip() if match else "/"
         scoped = f"; Path={prefix}{path if path.startswith('/') else '/'}"
@@ -193,6 +200,11 @@ def _rewrite(name: str, value: str, session_id: uuid.UUID) -> str:
     if name == "location" and value.startswith("/") and not value.startswith("//"):
         return prefix + value
     return value
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _query_without_token(request: Request | WebSocket) -> str:
@@ -209,12 +221,18 @@ def install(app: FastAPI) -> None:
     def http_client(runtime: Runtime) -> httpx.AsyncClient:
         client = runtime.extras.get("lab_proxy_http")
         if client is None:
-            timeout = httpx.Timeout(connect=5.0, read=None, write=None, pool=5.0)
-            client = runtime.extras["lab_proxy_http"] = httpx.AsyncClient(timeout=timeout)
+            # A silent lab is cut off after the read timeout, and no connection cap is shared by all labs:
+            # one lab holding its requests open must not starve everyone else's IDE.
+            idle = runtime.settings.labs.proxy_read_timeout_seconds
+            timeout = httpx.Timeout(connect=5.0, read=idle, write=idle, pool=5.0)
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+            client = runtime.extras["lab_proxy_http"] = httpx.AsyncClient(timeout=timeout, limits=limits)
         return client
 
     @app.get(PREFIX + "{session_id}")
     async def lab_root(session_id: str, request: Request) -> Response:
+        if to_uuid(session_id) is None:
+            return JSONResponse({"error": "No such lab."}, 404)
         query = request.url.query
         return RedirectResponse(f"{PREFIX}{session_id}/" + (f"?{query}" if query else ""), status_code=307)
 
@@ -266,13 +284,16 @@ def install(app: FastAPI) -> None:
         )
         try:
             upstream = await client.send(upstream_request, stream=True)
+        except httpx.TimeoutException as exc:
+            log.warning("lab %s: the IDE did not answer in time: %r", sid, exc)
+            return JSONResponse({"error": "The lab's IDE did not answer in time."}, 504)
         except httpx.HTTPError as exc:
             log.warning("lab %s: the IDE does not answer: %r", sid, exc)
             return JSONResponse({"error": "The lab's IDE does not answer."}, 502)
         response_headers = [
-            (k, _rewrite(k.lower(), v, sid))
+            (k, rewritten)
             for k, v in upstream.headers.multi_items()
-            if k.lower() not in HOP_BY_HOP
+            if k.lower() not in HOP_BY_HOP and (rewritten := _rewrite(k.lower(), v, sid)) is not None
         ]
         response = StreamingResponse(
             upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
@@ -292,13 +313,17 @@ def install(app: FastAPI) -> None:
         try:
             if sid is None:
                 raise Denied(404, "No such lab.")
-            row, _principal_, _ = await _authorized(
+            row, _principal_, cookie = await _authorized(
                 runtime,
                 sid,
                 token=websocket.query_params.get("token"),
                 authorization=websocket.headers.get("authorization"),
                 cookie=websocket.cookies.get(COOKIE),
             )
+            origin = websocket.headers.get("origin")
+            if cookie is not None and origin and origin.lower() != _origin(runtime.settings.labs.public_url):
+                # Cross-site WebSocket hijacking: browsers send the cookie with any page's WebSocket.
+                raise Denied(403, "This origin may not open the lab.")
         except Denied as denied:
             await websocket.close(code=4000 + denied.status, reason=denied.message)
             return
@@ -309,7 +334,7 @@ def install(app: FastAPI) -> None:
         ]
         try:
             upstream = await websockets.connect(
-                url, subprotocols=requested or None, max_size=None, open_timeout=10
+                url, subprotocols=requested or None, max_size=WS_MAX_MESSAGE_BYTES, open_timeout=10
             )
         except Exception:
             await websocket.close(code=1011, reason="The lab's IDE does not answer.")

@@ -34,6 +34,9 @@ async def proxy_url(settings) -> AsyncIterator[str]:
     from subgraphs.labs.app import create_app
     from subgraphs.users.keys import SigningKeys
 
+    # A short read timeout: the test IDE's /never-answers is cut off quickly.
+    labs = settings.labs.model_copy(update={"proxy_read_timeout_seconds": 1.0})
+    settings = settings.model_copy(update={"labs": labs})
     app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
     port = free_port()
     server = uvicorn.Server(
@@ -152,3 +155,31 @@ async def test_websocket_through_the_proxy_and_a_stopped_lab(proxy_url, terminal
         )
     assert gone.status_code == 409 and "STOPPED" in gone.json()["error"]
     assert sys.executable  # the lab ran under this interpreter ({python})
+
+
+async def test_a_hostile_or_silent_lab_and_a_foreign_origin(proxy_url, terminal_lab, settings):
+    room, lab = terminal_lab
+    student = room.school.student
+    auth = {"Authorization": f"Bearer {student.token}"}
+    base = f"{proxy_url}/labs/{lab['id']}/"
+    async with httpx.AsyncClient() as client:
+        # The IDE may not overwrite our cookie nor widen its own to other hosts of the domain.
+        planted = await client.get(base + "hostile-cookies", headers=auth)
+        assert planted.headers.get_list("set-cookie") == [f"wide=1; Path=/labs/{lab['id']}/"]
+        # A lab that never answers is cut off after the read timeout (1 s here), not held forever.
+        silent = await asyncio.wait_for(client.get(base + "never-answers", headers=auth), 30)
+        assert silent.status_code == 504
+        assert (await client.get(f"{proxy_url}/labs/not-a-lab")).status_code == 404
+        opened = await client.get(base, params={"token": student.token})
+    cookie = {"Cookie": f"cg_lab={opened.cookies['cg_lab']}"}
+    ws_base = proxy_url.replace("http", "ws") + f"/labs/{lab['id']}/"
+    # Cross-site WebSocket hijacking: a page of another origin gets nothing, even with the cookie.
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(
+            ws_base + "term", additional_headers=cookie, origin="https://evil.test"
+        ):
+            pass
+    public = settings.labs.public_url.rstrip("/")
+    async with websockets.connect(ws_base + "term", additional_headers=cookie, origin=public) as ws:
+        await ws.send("same origin")
+        assert await asyncio.wait_for(ws.recv(), 5) == "echo:same origin"
