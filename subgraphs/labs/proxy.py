@@ -62,6 +62,9 @@ HOP_BY_HOP = frozenset(
         "host",
     }
 )
+# Never passed to the browser: it would let a lab's service worker control the whole origin (every other
+# lab, and the `?token=` of their first visit).
+LAB_RESPONSE_DROPPED = frozenset({"service-worker-allowed"})
 
 
 class Denied(Exception):
@@ -211,9 +214,26 @@ def _query_without_token(request: Request | WebSocket) -> str:
     return urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
 
 
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s]*")
+
+
+class RedactTokens(logging.Filter):
+    """Access logs show `?token=[redacted]`: a first visit's access token must not land in log files."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
 def install(app: FastAPI) -> None:
     """Add the proxy routes to the labs subgraph's app."""
     activity = _Activity()
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access_log.filters):
+        access_log.addFilter(RedactTokens())
 
     def runtime_of(connection: Request | WebSocket) -> Runtime:
         return connection.app.state.runtime
@@ -293,7 +313,8 @@ def install(app: FastAPI) -> None:
         response_headers = [
             (k, rewritten)
             for k, v in upstream.headers.multi_items()
-            if k.lower() not in HOP_BY_HOP and (rewritten := _rewrite(k.lower(), v, sid)) is not None
+            if k.lower() not in HOP_BY_HOP | LAB_RESPONSE_DROPPED
+            and (rewritten := _rewrite(k.lower(), v, sid)) is not None
         ]
         response = StreamingResponse(
             upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -166,6 +167,8 @@ async def test_a_hostile_or_silent_lab_and_a_foreign_origin(proxy_url, terminal_
         # The IDE may not overwrite our cookie nor widen its own to other hosts of the domain.
         planted = await client.get(base + "hostile-cookies", headers=auth)
         assert planted.headers.get_list("set-cookie") == [f"wide=1; Path=/labs/{lab['id']}/"]
+        # Nor let a service worker of its own control the whole origin (other labs, their ?token= visits).
+        assert planted.status_code == 200 and "service-worker-allowed" not in planted.headers
         # A lab that never answers is cut off after the read timeout (1 s here), not held forever.
         silent = await asyncio.wait_for(client.get(base + "never-answers", headers=auth), 30)
         assert silent.status_code == 504
@@ -183,3 +186,31 @@ async def test_a_hostile_or_silent_lab_and_a_foreign_origin(proxy_url, terminal_
     async with websockets.connect(ws_base + "term", additional_headers=cookie, origin=public) as ws:
         await ws.send("same origin")
         assert await asyncio.wait_for(ws.recv(), 5) == "echo:same origin"
+
+
+async def test_the_access_log_never_shows_a_token(proxy_url, terminal_lab):
+    room, lab = terminal_lab
+    token = room.school.student.token
+    records: list[str] = []
+    seen = asyncio.Event()
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+            if f"/labs/{lab['id']}/x" in records[-1]:
+                seen.set()  # the server runs in this event loop's thread
+
+    access_log = logging.getLogger("uvicorn.access")
+    handler, level = Keep(), access_log.level
+    access_log.addHandler(handler)
+    access_log.setLevel(logging.INFO)
+    try:
+        async with httpx.AsyncClient() as client:
+            opened = await client.get(f"{proxy_url}/labs/{lab['id']}/x", params={"a": "1", "token": token})
+        assert opened.status_code == 303
+        await asyncio.wait_for(seen.wait(), 10)
+    finally:
+        access_log.removeHandler(handler)
+        access_log.setLevel(level)
+    line = next(r for r in records if f"/labs/{lab['id']}/x" in r)
+    assert "token=[redacted]" in line and "a=1" in line and token not in line

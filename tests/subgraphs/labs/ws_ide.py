@@ -29,6 +29,7 @@ async def process_request(connection, request):  # type: ignore[no-untyped-def]
         response = connection.respond(200, "cookies set\n")
         response.headers["Set-Cookie"] = "cg_lab=planted; Path=/"
         response.headers["Set-Cookie"] = "wide=1; Domain=example.com; Path=/"
+        response.headers["Service-Worker-Allowed"] = "/"
         return response
     if request.path == "/never-answers":
         await asyncio.Future()
