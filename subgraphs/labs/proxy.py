@@ -210,6 +210,12 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def _at_lab_root(request: Request) -> bool:
+    """The raw path (as the browser resolves it: an encoded slash separates nothing) is /labs/<id>/<name>."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    return raw.count(b"/") <= 3
+
+
 def _query_without_token(request: Request | WebSocket) -> str:
     return urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
 
@@ -286,6 +292,9 @@ def install(app: FastAPI) -> None:
                 **_cookie_args(runtime, sid),
             )
             return response
+        if request.headers.get("service-worker") == "script" and _at_lab_root(request):
+            # Its scope would cover /labs/<id>/?token=…: it could read the next first-visit's token.
+            return JSONResponse({"error": "A lab may not install a service worker at its root."}, 403)
         await activity.touch(runtime, sid)
         query = _query_without_token(request)
         url = f"http://{row.endpoint_host}:{row.endpoint_port}/{path}" + (f"?{query}" if query else "")

@@ -169,6 +169,12 @@ async def test_a_hostile_or_silent_lab_and_a_foreign_origin(proxy_url, terminal_
         assert planted.headers.get_list("set-cookie") == [f"wide=1; Path=/labs/{lab['id']}/"]
         # Nor let a service worker of its own control the whole origin (other labs, their ?token= visits).
         assert planted.status_code == 200 and "service-worker-allowed" not in planted.headers
+        # No service worker whose scope would cover the lab's root (and the ?token= of its next visit).
+        worker = {"Service-Worker": "script", **auth}
+        for root_script in ("sw.js", "a%2Fsw.js"):
+            assert (await client.get(base + root_script, headers=worker)).status_code == 403, root_script
+        deep = await client.get(base + "static/sw.js", headers=worker)
+        assert deep.status_code == 200 and deep.text.startswith("path=/static/sw.js")
         # A lab that never answers is cut off after the read timeout (1 s here), not held forever.
         silent = await asyncio.wait_for(client.get(base + "never-answers", headers=auth), 30)
         assert silent.status_code == 504
