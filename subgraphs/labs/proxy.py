@@ -36,7 +36,7 @@ from starlette.background import BackgroundTask
 from starlette.websockets import WebSocketDisconnect
 
 from subgraphs.core.app import authenticate
-from subgraphs.core.auth import SESSION_KEY, Principal
+from subgraphs.core.auth import SESSION_KEY, Principal, token_is_revoked
 from subgraphs.core.context import Runtime
 from subgraphs.core.errors import NotAuthenticated
 from subgraphs.core.ids import to_uuid
@@ -49,6 +49,8 @@ PREFIX = "/labs/"
 COOKIE = "cg_lab"
 # Largest WebSocket message a lab may send through the proxy (uvicorn's default for the browser side).
 WS_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# An open WebSocket re-checks its sign-in this often: a logout (or revocation) closes it too.
+WS_RECHECK_SECONDS = 5.0
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -343,7 +345,7 @@ def install(app: FastAPI) -> None:
         try:
             if sid is None:
                 raise Denied(404, "No such lab.")
-            row, _principal_, cookie = await _authorized(
+            row, principal, cookie = await _authorized(
                 runtime,
                 sid,
                 token=websocket.query_params.get("token"),
@@ -390,7 +392,23 @@ def install(app: FastAPI) -> None:
                 else:
                     await websocket.send_text(data)
 
-        tasks = [asyncio.create_task(client_to_lab()), asyncio.create_task(lab_to_client())]
+        async def signed_in() -> None:
+            """Returns when the sign-in behind this WebSocket ends."""
+            while True:
+                await asyncio.sleep(WS_RECHECK_SECONDS)
+                if principal is not None:
+                    if await token_is_revoked(runtime.redis, principal):
+                        return
+                elif cookie is not None and not await runtime.redis.exists(
+                    SESSION_KEY.format(sid=cookie["s"])
+                ):
+                    return
+
+        tasks = [
+            asyncio.create_task(client_to_lab()),
+            asyncio.create_task(lab_to_client()),
+            asyncio.create_task(signed_in()),
+        ]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -23,6 +23,7 @@ from sqlalchemy import update
 
 from subgraphs.core.auth import SESSION_KEY
 from subgraphs.core.db import utcnow
+from subgraphs.labs import proxy
 from subgraphs.labs.models import LabSession, LabTemplate
 from tests.services import free_port
 from tests.subgraphs.labs.queries import STOP, start
@@ -220,3 +221,19 @@ async def test_the_access_log_never_shows_a_token(proxy_url, terminal_lab):
         access_log.setLevel(level)
     line = next(r for r in records if f"/labs/{lab['id']}/x" in r)
     assert "token=[redacted]" in line and "a=1" in line and token not in line
+
+
+async def test_signing_out_closes_an_open_websocket(proxy_url, terminal_lab, labs_runtime):
+    room, lab = terminal_lab
+    student = room.school.student
+    async with httpx.AsyncClient() as client:
+        opened = await client.get(f"{proxy_url}/labs/{lab['id']}/", params={"token": student.token})
+    ws_url = proxy_url.replace("http", "ws") + f"/labs/{lab['id']}/term"
+    headers = {"Cookie": f"cg_lab={opened.cookies['cg_lab']}"}
+    async with websockets.connect(ws_url, additional_headers=headers) as ws:
+        await ws.send("before")
+        assert await asyncio.wait_for(ws.recv(), 5) == "echo:before"
+        await labs_runtime.redis.delete(SESSION_KEY.format(sid=student.principal.session_id))
+        with pytest.raises(websockets.exceptions.ConnectionClosed):
+            await asyncio.wait_for(ws.wait_closed(), 4 * proxy.WS_RECHECK_SECONDS)
+            await ws.recv()
