@@ -189,7 +189,7 @@ _COOKIE_PATH = re.compile(r";\s*path=[^;]*", re.IGNORECASE)
 _COOKIE_DOMAIN = re.compile(r";\s*domain=[^;]*", re.IGNORECASE)
 
 
-def _rewrite(name: str, value: str, session_id: uuid.UUID) -> str | None:
+def _rewrite(name: str, value: str, session_id: uuid.UUID, upstream: str) -> str | None:
     """Keep the IDE inside its prefix: its cookies are scoped to this lab (never sent to another lab's IDE
     on the same origin, nor to other hosts of our domain) and its absolute redirects stay under
     /labs/<id>/. None: the header is dropped (a lab may not overwrite our own cookie)."""
@@ -202,8 +202,13 @@ def _rewrite(name: str, value: str, session_id: uuid.UUID) -> str | None:
         path = match.group(0).split("=", 1)[1].strip() if match else "/"
         scoped = f"; Path={prefix}{path if path.startswith('/') else '/'}"
         return _COOKIE_PATH.sub("", value) + scoped
-    if name == "location" and value.startswith("/") and not value.startswith("//"):
-        return prefix + value
+    if name == "location":
+        target = urlsplit(value)
+        if target.netloc.lower() == upstream.lower():  # the IDE's absolute URL: never hand out its address
+            path = target.path if target.path.startswith("/") else "/"
+            return prefix + path + (f"?{target.query}" if target.query else "")
+        if value.startswith("/") and not value.startswith("//"):
+            return prefix + value
     return value
 
 
@@ -299,7 +304,8 @@ def install(app: FastAPI) -> None:
             return JSONResponse({"error": "A lab may not install a service worker at its root."}, 403)
         await activity.touch(runtime, sid)
         query = _query_without_token(request)
-        url = f"http://{row.endpoint_host}:{row.endpoint_port}/{path}" + (f"?{query}" if query else "")
+        upstream_address = f"{row.endpoint_host}:{row.endpoint_port}"
+        url = f"http://{upstream_address}/{path}" + (f"?{query}" if query else "")
         headers = [
             (k, v)
             for k, v in request.headers.items()
@@ -325,7 +331,7 @@ def install(app: FastAPI) -> None:
             (k, rewritten)
             for k, v in upstream.headers.multi_items()
             if k.lower() not in HOP_BY_HOP | LAB_RESPONSE_DROPPED
-            and (rewritten := _rewrite(k.lower(), v, sid)) is not None
+            and (rewritten := _rewrite(k.lower(), v, sid, upstream_address)) is not None
         ]
         response = StreamingResponse(
             upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)

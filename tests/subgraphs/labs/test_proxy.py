@@ -110,6 +110,9 @@ async def test_http_through_the_proxy(proxy_url, terminal_lab, world, labs_gql, 
         assert set_cookie.headers["set-cookie"] == f"ide=1; HttpOnly; Path=/labs/{lab['id']}/"
         moved = await browser.get(f"/labs/{lab['id']}/redirect")
         assert moved.status_code == 302 and moved.headers["location"] == f"/labs/{lab['id']}/elsewhere"
+        # An absolute redirect to the IDE's own address neither leaks that address nor leaves the prefix.
+        absolute = await browser.get(f"/labs/{lab['id']}/redirect-absolute")
+        assert absolute.headers["location"] == f"/labs/{lab['id']}/elsewhere?x=1"
         # The cookie is scoped to this lab: it opens no other path.
         assert (await browser.get(f"/labs/{uuid.uuid4()}/")).status_code == 401
     assert (await world.row(lab["id"])).last_activity_at > before

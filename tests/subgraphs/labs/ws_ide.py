@@ -33,6 +33,10 @@ async def process_request(connection, request):  # type: ignore[no-untyped-def]
         return response
     if request.path == "/never-answers":
         await asyncio.Future()
+    if request.path == "/redirect-absolute":  # as IDEs build them from the Host header
+        response = connection.respond(302, "")
+        response.headers["Location"] = f"http://{request.headers['Host']}/elsewhere?x=1"
+        return response
     if request.path == "/redirect":
         response = connection.respond(302, "")
         response.headers["Location"] = "/elsewhere"
