@@ -192,6 +192,10 @@ async def test_track_activity_is_validated_permitted_and_rate_limited(
     await pipeline.until(tracked)
 
 
+def auth_of(room) -> dict[str, str]:
+    return {"Authorization": f"Bearer {room.school.instructor.token}"}
+
+
 async def test_csv_reports_check_the_token_and_the_permission(analytics_http, room):
     path = f"/reports/course/{room.s.course_id}.csv"
     assert (await analytics_http.get(path)).status_code == 401
@@ -199,6 +203,13 @@ async def test_csv_reports_check_the_token_and_the_permission(analytics_http, ro
     assert bad.status_code == 401
     refused = await analytics_http.get(path, headers={"Authorization": f"Bearer {room.other_admin.token}"})
     assert refused.status_code == 403
+    unknown = await analytics_http.get(
+        f"/reports/course/{uuid.uuid4()}.csv", headers={"Authorization": f"Bearer {room.other_admin.token}"}
+    )
+    assert (unknown.status_code, unknown.json()) == (403, refused.json()), "existence never leaks"
+    assert (await analytics_http.get("/reports/course/x.csv", headers=auth_of(room))).json()["error"][
+        "fieldErrors"
+    ] == {"courseId": "Not a valid id."}
     ok = await analytics_http.get(path, headers={"Authorization": f"Bearer {room.school.instructor.token}"})
     assert ok.status_code == 200 and ok.headers["content-type"].startswith("text/csv")
     lines = ok.text.strip().splitlines()
@@ -226,6 +237,9 @@ async def test_csv_reports_check_the_token_and_the_permission(analytics_http, ro
     assert backwards.status_code == 400 and backwards.json()["error"]["fieldErrors"] == {
         "since": "Must not be after `until`."
     }
+    for query, field in (("until=2026-13-01", "until"), ("since=2020-01-01&until=2026-01-01", "since")):
+        bad_range = await analytics_http.get(f"{path}?{query}", headers=auth_of(room))
+        assert bad_range.status_code == 400 and list(bad_range.json()["error"]["fieldErrors"]) == [field]
 
 
 async def statements(counting, call) -> int:
