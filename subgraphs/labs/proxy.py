@@ -244,9 +244,10 @@ class RedactTokens(logging.Filter):
 def install(app: FastAPI) -> None:
     """Add the proxy routes to the labs subgraph's app."""
     activity = _Activity()
-    access_log = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, RedactTokens) for f in access_log.filters):
-        access_log.addFilter(RedactTokens())
+    for name in ("uvicorn.access", "uvicorn.error"):  # uvicorn logs WebSocket handshakes on the latter
+        server_log = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in server_log.filters):
+            server_log.addFilter(RedactTokens())
 
     def runtime_of(connection: Request | WebSocket) -> Runtime:
         return connection.app.state.runtime

@@ -198,7 +198,7 @@ async def test_a_hostile_or_silent_lab_and_a_foreign_origin(proxy_url, terminal_
         assert await asyncio.wait_for(ws.recv(), 5) == "echo:same origin"
 
 
-async def test_the_access_log_never_shows_a_token(proxy_url, terminal_lab):
+async def test_the_server_logs_never_show_a_token(proxy_url, terminal_lab):
     room, lab = terminal_lab
     token = room.school.student.token
     records: list[str] = []
@@ -207,23 +207,32 @@ async def test_the_access_log_never_shows_a_token(proxy_url, terminal_lab):
     class Keep(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             records.append(record.getMessage())
-            if f"/labs/{lab['id']}/x" in records[-1]:
+            if "WebSocket" in records[-1] and f"/labs/{lab['id']}/term" in records[-1]:
                 seen.set()  # the server runs in this event loop's thread
 
-    access_log = logging.getLogger("uvicorn.access")
-    handler, level = Keep(), access_log.level
-    access_log.addHandler(handler)
-    access_log.setLevel(logging.INFO)
+    loggers = [logging.getLogger("uvicorn.access"), logging.getLogger("uvicorn.error")]
+    handler, levels = Keep(), [log.level for log in loggers]
+    for log in loggers:
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     try:
         async with httpx.AsyncClient() as client:
             opened = await client.get(f"{proxy_url}/labs/{lab['id']}/x", params={"a": "1", "token": token})
         assert opened.status_code == 303
+        ws_url = proxy_url.replace("http", "ws") + f"/labs/{lab['id']}/term?token={token}&b=2"
+        async with websockets.connect(ws_url) as ws:
+            await ws.send("hi")
+            assert await asyncio.wait_for(ws.recv(), 5) == "echo:hi"
         await asyncio.wait_for(seen.wait(), 10)
     finally:
-        access_log.removeHandler(handler)
-        access_log.setLevel(level)
-    line = next(r for r in records if f"/labs/{lab['id']}/x" in r)
-    assert "token=[redacted]" in line and "a=1" in line and token not in line
+        for log, level in zip(loggers, levels, strict=True):
+            log.removeHandler(handler)
+            log.setLevel(level)
+    http_line = next(r for r in records if f"/labs/{lab['id']}/x" in r)
+    assert "token=[redacted]" in http_line and "a=1" in http_line
+    ws_line = next(r for r in records if f"/labs/{lab['id']}/term" in r)
+    assert "token=[redacted]" in ws_line and "b=2" in ws_line
+    assert not [r for r in records if token in r]
 
 
 async def test_signing_out_closes_an_open_websocket(proxy_url, terminal_lab, labs_runtime):
