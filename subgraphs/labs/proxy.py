@@ -217,6 +217,12 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def _foreign(runtime: Runtime, connection: Request | WebSocket, cookie: dict[str, Any] | None) -> bool:
+    """A cookie-authenticated request sent by a page of another origin than the proxy's."""
+    origin = connection.headers.get("origin")
+    return cookie is not None and bool(origin) and origin.lower() != _origin(runtime.settings.labs.public_url)
+
+
 def _at_lab_root(request: Request) -> bool:
     """The raw path (as the browser resolves it: an encoded slash separates nothing) is /labs/<id>/<name>."""
     raw = request.scope.get("raw_path") or request.url.path.encode()
@@ -289,6 +295,9 @@ def install(app: FastAPI) -> None:
                 authorization=request.headers.get("authorization"),
                 cookie=request.cookies.get(COOKIE),
             )
+            if request.method not in ("GET", "HEAD", "OPTIONS") and _foreign(runtime, request, cookie):
+                # SameSite=Strict stops other sites; this stops other origins of our own site too.
+                raise Denied(403, "This origin may not change the lab.")
         except Denied as denied:
             return JSONResponse({"error": denied.message}, denied.status)
         if token and principal is not None:
@@ -359,8 +368,7 @@ def install(app: FastAPI) -> None:
                 authorization=websocket.headers.get("authorization"),
                 cookie=websocket.cookies.get(COOKIE),
             )
-            origin = websocket.headers.get("origin")
-            if cookie is not None and origin and origin.lower() != _origin(runtime.settings.labs.public_url):
+            if _foreign(runtime, websocket, cookie):
                 # Cross-site WebSocket hijacking: browsers send the cookie with any page's WebSocket.
                 raise Denied(403, "This origin may not open the lab.")
         except Denied as denied:

@@ -186,13 +186,22 @@ async def test_a_hostile_or_silent_lab_and_a_foreign_origin(proxy_url, terminal_
         opened = await client.get(base, params={"token": student.token})
     cookie = {"Cookie": f"cg_lab={opened.cookies['cg_lab']}"}
     ws_base = proxy_url.replace("http", "ws") + f"/labs/{lab['id']}/"
+    public = settings.labs.public_url.rstrip("/")
+    async with httpx.AsyncClient() as client:
+        # Cross-origin requests that change things are refused with the cookie (a bearer token is no
+        # ambient credential); reads and same-origin writes pass.
+        evil = await client.post(base + "x", headers={**cookie, "Origin": "https://evil.test"}, content=b"")
+        assert evil.status_code == 403
+        ours = await client.post(base + "x", headers={**cookie, "Origin": public}, content=b"")
+        assert ours.status_code == 200
+        read = await client.get(base + "x", headers={**cookie, "Origin": "https://evil.test"})
+        assert read.status_code == 200
     # Cross-site WebSocket hijacking: a page of another origin gets nothing, even with the cookie.
     with pytest.raises(websockets.exceptions.InvalidStatus):
         async with websockets.connect(
             ws_base + "term", additional_headers=cookie, origin="https://evil.test"
         ):
             pass
-    public = settings.labs.public_url.rstrip("/")
     async with websockets.connect(ws_base + "term", additional_headers=cookie, origin=public) as ws:
         await ws.send("same origin")
         assert await asyncio.wait_for(ws.recv(), 5) == "echo:same origin"
