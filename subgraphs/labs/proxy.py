@@ -223,10 +223,17 @@ def _foreign(runtime: Runtime, connection: Request | WebSocket, cookie: dict[str
     return cookie is not None and bool(origin) and origin.lower() != _origin(runtime.settings.labs.public_url)
 
 
+def _raw_rest(connection: Request | WebSocket) -> str:
+    """The path after /labs/<id>/ exactly as the browser sent it (still percent-encoded: an encoded `/`,
+    `?` or `#` is part of a name, and nothing is decoded then re-encoded on its way to the IDE)."""
+    raw = connection.scope.get("raw_path") or connection.url.path.encode()
+    parts = raw.decode("latin-1").split("/", 3)
+    return parts[3] if len(parts) == 4 else ""
+
+
 def _at_lab_root(request: Request) -> bool:
     """The raw path (as the browser resolves it: an encoded slash separates nothing) is /labs/<id>/<name>."""
-    raw = request.scope.get("raw_path") or request.url.path.encode()
-    return raw.count(b"/") <= 3
+    return "/" not in _raw_rest(request)
 
 
 def _query_without_token(request: Request | WebSocket) -> str:
@@ -281,9 +288,10 @@ def install(app: FastAPI) -> None:
         methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         include_in_schema=False,
     )
-    async def proxy_http(session_id: str, path: str, request: Request) -> Response:
+    async def proxy_http(session_id: str, request: Request) -> Response:
         runtime = runtime_of(request)
         sid = to_uuid(session_id)
+        path = _raw_rest(request)
         token = request.query_params.get("token")
         try:
             if sid is None:
@@ -355,9 +363,10 @@ def install(app: FastAPI) -> None:
         return response
 
     @app.websocket(PREFIX + "{session_id}/{path:path}")
-    async def proxy_ws(websocket: WebSocket, session_id: str, path: str) -> None:
+    async def proxy_ws(websocket: WebSocket, session_id: str) -> None:
         runtime = runtime_of(websocket)
         sid = to_uuid(session_id)
+        path = _raw_rest(websocket)
         try:
             if sid is None:
                 raise Denied(404, "No such lab.")

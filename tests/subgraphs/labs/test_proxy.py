@@ -120,6 +120,12 @@ async def test_http_through_the_proxy(proxy_url, terminal_lab, world, labs_gql, 
     async with httpx.AsyncClient() as client:
         with_header = await client.get(base + "h", headers={"Authorization": f"Bearer {student.token}"})
         assert with_header.status_code == 200 and with_header.text.startswith("path=/h")
+        # Names reach the IDE as sent: an encoded ?, # or / is part of the name; a CR LF matches no route.
+        for sent in ("what%3F%23.py?x=1", "dir%2Fname%20x"):
+            named = await client.get(base + sent, headers={"Authorization": f"Bearer {student.token}"})
+            assert named.status_code == 200 and named.text.startswith(f"path=/{sent} "), sent
+        crlf = await client.get(base + "a%0D%0AX: 1", headers={"Authorization": f"Bearer {student.token}"})
+        assert crlf.status_code == 404
         forged = await client.get(base, headers={"Cookie": f"cg_lab={opened.cookies['cg_lab'][:-4]}0000"})
         assert forged.status_code == 401
 
