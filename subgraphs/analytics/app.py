@@ -63,12 +63,24 @@ STATS_COLUMNS = [
 ]
 
 
+# A text cell starting with one of these is run as a formula by spreadsheets (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value  # shown as text, never evaluated
+    return value
+
+
 def _csv(header: list[str], rows: Iterable[list[Any]], filename: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([_cell(v) for v in row])
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",

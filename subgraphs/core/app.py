@@ -135,10 +135,14 @@ class RouterOnly:
         self.app = app
         self.secret = secret.encode()
         # A subgraph's own public routes (they authenticate the caller themselves, e.g. CSV downloads).
-        self.open_paths = self.OPEN_PATHS + tuple(open_paths)
+        # Matched by whole path segments: "/labs/" opens /labs and /labs/..., never /labsXYZ.
+        self.open_paths = tuple(p.rstrip("/") for p in self.OPEN_PATHS + tuple(open_paths))
+
+    def _is_open(self, path: str) -> bool:
+        return any(path == p or path.startswith(p + "/") for p in self.open_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(self.open_paths):
+        if scope["type"] in ("http", "websocket") and not self._is_open(scope["path"]):
             headers = dict(scope["headers"])
             supplied = headers.get(ROUTER_SECRET_HEADER.encode(), b"")
             if not hmac.compare_digest(supplied, self.secret):

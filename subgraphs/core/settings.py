@@ -205,6 +205,9 @@ class LabsSettings(BaseModel):
     activity_throttle_seconds: int = 30
     # Lifetime of the proxy's signed session cookie (renewed while the IDE is used).
     proxy_cookie_seconds: int = 900
+    # A lab's IDE silent this long while answering a proxied HTTP request gets cut off (504 before the
+    # headers): a lab that never answers must not hold proxy connections forever.
+    proxy_read_timeout_seconds: float = 60.0
 
 
 class AnalyticsSettings(BaseModel):

@@ -25,7 +25,7 @@ import re
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import orjson
@@ -36,7 +36,7 @@ from starlette.background import BackgroundTask
 from starlette.websockets import WebSocketDisconnect
 
 from subgraphs.core.app import authenticate
-from subgraphs.core.auth import SESSION_KEY, Principal
+from subgraphs.core.auth import SESSION_KEY, Principal, token_is_revoked
 from subgraphs.core.context import Runtime
 from subgraphs.core.errors import NotAuthenticated
 from subgraphs.core.ids import to_uuid
@@ -47,6 +47,10 @@ log = logging.getLogger("coursegraph.labs.proxy")
 
 PREFIX = "/labs/"
 COOKIE = "cg_lab"
+# Largest WebSocket message a lab may send through the proxy (uvicorn's default for the browser side).
+WS_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# An open WebSocket re-checks its sign-in this often: a logout (or revocation) closes it too.
+WS_RECHECK_SECONDS = 5.0
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -60,6 +64,9 @@ HOP_BY_HOP = frozenset(
         "host",
     }
 )
+# Never passed to the browser: it would let a lab's service worker control the whole origin (every other
+# lab, and the `?token=` of their first visit).
+LAB_RESPONSE_DROPPED = frozenset({"service-worker-allowed"})
 
 
 class Denied(Exception):
@@ -179,29 +186,81 @@ def _cookie_args(runtime: Runtime, session_id: uuid.UUID) -> dict[str, Any]:
 
 
 _COOKIE_PATH = re.compile(r";\s*path=[^;]*", re.IGNORECASE)
+_COOKIE_DOMAIN = re.compile(r";\s*domain=[^;]*", re.IGNORECASE)
 
 
-def _rewrite(name: str, value: str, session_id: uuid.UUID) -> str:
+def _rewrite(name: str, value: str, session_id: uuid.UUID, upstream: str) -> str | None:
     """Keep the IDE inside its prefix: its cookies are scoped to this lab (never sent to another lab's IDE
-    on the same origin) and its absolute redirects stay under /labs/<id>/."""
+    on the same origin, nor to other hosts of our domain) and its absolute redirects stay under
+    /labs/<id>/. None: the header is dropped (a lab may not overwrite our own cookie)."""
     prefix = f"{PREFIX}{session_id}"
     if name == "set-cookie":
+        if value.split("=", 1)[0].strip() == COOKIE:
+            return None
+        value = _COOKIE_DOMAIN.sub("", value)
         match = _COOKIE_PATH.search(value)
         path = match.group(0).split("=", 1)[1].strip() if match else "/"
         scoped = f"; Path={prefix}{path if path.startswith('/') else '/'}"
         return _COOKIE_PATH.sub("", value) + scoped
-    if name == "location" and value.startswith("/") and not value.startswith("//"):
-        return prefix + value
+    if name == "location":
+        target = urlsplit(value)
+        if target.netloc.lower() == upstream.lower():  # the IDE's absolute URL: never hand out its address
+            path = target.path if target.path.startswith("/") else "/"
+            return prefix + path + (f"?{target.query}" if target.query else "")
+        if value.startswith("/") and not value.startswith("//"):
+            return prefix + value
     return value
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _foreign(runtime: Runtime, connection: Request | WebSocket, cookie: dict[str, Any] | None) -> bool:
+    """A cookie-authenticated request sent by a page of another origin than the proxy's."""
+    origin = connection.headers.get("origin")
+    return cookie is not None and bool(origin) and origin.lower() != _origin(runtime.settings.labs.public_url)
+
+
+def _raw_rest(connection: Request | WebSocket) -> str:
+    """The path after /labs/<id>/ exactly as the browser sent it (still percent-encoded: an encoded `/`,
+    `?` or `#` is part of a name, and nothing is decoded then re-encoded on its way to the IDE)."""
+    raw = connection.scope.get("raw_path") or connection.url.path.encode()
+    parts = raw.decode("latin-1").split("/", 3)
+    return parts[3] if len(parts) == 4 else ""
+
+
+def _at_lab_root(request: Request) -> bool:
+    """The raw path (as the browser resolves it: an encoded slash separates nothing) is /labs/<id>/<name>."""
+    return "/" not in _raw_rest(request)
 
 
 def _query_without_token(request: Request | WebSocket) -> str:
     return urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
 
 
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s]*")
+
+
+class RedactTokens(logging.Filter):
+    """Access logs show `?token=[redacted]`: a first visit's access token must not land in log files."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
 def install(app: FastAPI) -> None:
     """Add the proxy routes to the labs subgraph's app."""
     activity = _Activity()
+    for name in ("uvicorn.access", "uvicorn.error"):  # uvicorn logs WebSocket handshakes on the latter
+        server_log = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in server_log.filters):
+            server_log.addFilter(RedactTokens())
 
     def runtime_of(connection: Request | WebSocket) -> Runtime:
         return connection.app.state.runtime
@@ -209,12 +268,18 @@ def install(app: FastAPI) -> None:
     def http_client(runtime: Runtime) -> httpx.AsyncClient:
         client = runtime.extras.get("lab_proxy_http")
         if client is None:
-            timeout = httpx.Timeout(connect=5.0, read=None, write=None, pool=5.0)
-            client = runtime.extras["lab_proxy_http"] = httpx.AsyncClient(timeout=timeout)
+            # A silent lab is cut off after the read timeout, and no connection cap is shared by all labs:
+            # one lab holding its requests open must not starve everyone else's IDE.
+            idle = runtime.settings.labs.proxy_read_timeout_seconds
+            timeout = httpx.Timeout(connect=5.0, read=idle, write=idle, pool=5.0)
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+            client = runtime.extras["lab_proxy_http"] = httpx.AsyncClient(timeout=timeout, limits=limits)
         return client
 
     @app.get(PREFIX + "{session_id}")
     async def lab_root(session_id: str, request: Request) -> Response:
+        if to_uuid(session_id) is None:
+            return JSONResponse({"error": "No such lab."}, 404)
         query = request.url.query
         return RedirectResponse(f"{PREFIX}{session_id}/" + (f"?{query}" if query else ""), status_code=307)
 
@@ -223,9 +288,10 @@ def install(app: FastAPI) -> None:
         methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         include_in_schema=False,
     )
-    async def proxy_http(session_id: str, path: str, request: Request) -> Response:
+    async def proxy_http(session_id: str, request: Request) -> Response:
         runtime = runtime_of(request)
         sid = to_uuid(session_id)
+        path = _raw_rest(request)
         token = request.query_params.get("token")
         try:
             if sid is None:
@@ -237,6 +303,9 @@ def install(app: FastAPI) -> None:
                 authorization=request.headers.get("authorization"),
                 cookie=request.cookies.get(COOKIE),
             )
+            if request.method not in ("GET", "HEAD", "OPTIONS") and _foreign(runtime, request, cookie):
+                # SameSite=Strict stops other sites; this stops other origins of our own site too.
+                raise Denied(403, "This origin may not change the lab.")
         except Denied as denied:
             return JSONResponse({"error": denied.message}, denied.status)
         if token and principal is not None:
@@ -248,9 +317,13 @@ def install(app: FastAPI) -> None:
                 **_cookie_args(runtime, sid),
             )
             return response
+        if request.headers.get("service-worker") == "script" and _at_lab_root(request):
+            # Its scope would cover /labs/<id>/?token=…: it could read the next first-visit's token.
+            return JSONResponse({"error": "A lab may not install a service worker at its root."}, 403)
         await activity.touch(runtime, sid)
         query = _query_without_token(request)
-        url = f"http://{row.endpoint_host}:{row.endpoint_port}/{path}" + (f"?{query}" if query else "")
+        upstream_address = f"{row.endpoint_host}:{row.endpoint_port}"
+        url = f"http://{upstream_address}/{path}" + (f"?{query}" if query else "")
         headers = [
             (k, v)
             for k, v in request.headers.items()
@@ -266,13 +339,17 @@ def install(app: FastAPI) -> None:
         )
         try:
             upstream = await client.send(upstream_request, stream=True)
+        except httpx.TimeoutException as exc:
+            log.warning("lab %s: the IDE did not answer in time: %r", sid, exc)
+            return JSONResponse({"error": "The lab's IDE did not answer in time."}, 504)
         except httpx.HTTPError as exc:
             log.warning("lab %s: the IDE does not answer: %r", sid, exc)
             return JSONResponse({"error": "The lab's IDE does not answer."}, 502)
         response_headers = [
-            (k, _rewrite(k.lower(), v, sid))
+            (k, rewritten)
             for k, v in upstream.headers.multi_items()
-            if k.lower() not in HOP_BY_HOP
+            if k.lower() not in HOP_BY_HOP | LAB_RESPONSE_DROPPED
+            and (rewritten := _rewrite(k.lower(), v, sid, upstream_address)) is not None
         ]
         response = StreamingResponse(
             upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
@@ -286,19 +363,23 @@ def install(app: FastAPI) -> None:
         return response
 
     @app.websocket(PREFIX + "{session_id}/{path:path}")
-    async def proxy_ws(websocket: WebSocket, session_id: str, path: str) -> None:
+    async def proxy_ws(websocket: WebSocket, session_id: str) -> None:
         runtime = runtime_of(websocket)
         sid = to_uuid(session_id)
+        path = _raw_rest(websocket)
         try:
             if sid is None:
                 raise Denied(404, "No such lab.")
-            row, _principal_, _ = await _authorized(
+            row, principal, cookie = await _authorized(
                 runtime,
                 sid,
                 token=websocket.query_params.get("token"),
                 authorization=websocket.headers.get("authorization"),
                 cookie=websocket.cookies.get(COOKIE),
             )
+            if _foreign(runtime, websocket, cookie):
+                # Cross-site WebSocket hijacking: browsers send the cookie with any page's WebSocket.
+                raise Denied(403, "This origin may not open the lab.")
         except Denied as denied:
             await websocket.close(code=4000 + denied.status, reason=denied.message)
             return
@@ -309,7 +390,7 @@ def install(app: FastAPI) -> None:
         ]
         try:
             upstream = await websockets.connect(
-                url, subprotocols=requested or None, max_size=None, open_timeout=10
+                url, subprotocols=requested or None, max_size=WS_MAX_MESSAGE_BYTES, open_timeout=10
             )
         except Exception:
             await websocket.close(code=1011, reason="The lab's IDE does not answer.")
@@ -335,7 +416,23 @@ def install(app: FastAPI) -> None:
                 else:
                     await websocket.send_text(data)
 
-        tasks = [asyncio.create_task(client_to_lab()), asyncio.create_task(lab_to_client())]
+        async def signed_in() -> None:
+            """Returns when the sign-in behind this WebSocket ends."""
+            while True:
+                await asyncio.sleep(WS_RECHECK_SECONDS)
+                if principal is not None:
+                    if await token_is_revoked(runtime.redis, principal):
+                        return
+                elif cookie is not None and not await runtime.redis.exists(
+                    SESSION_KEY.format(sid=cookie["s"])
+                ):
+                    return
+
+        tasks = [
+            asyncio.create_task(client_to_lab()),
+            asyncio.create_task(lab_to_client()),
+            asyncio.create_task(signed_in()),
+        ]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:

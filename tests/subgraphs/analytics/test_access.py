@@ -4,6 +4,7 @@ guards on Enrollment.engagement and Course.stats (same statements for 5 and 50).
 
 from __future__ import annotations
 
+import csv as csv_module
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -191,6 +192,10 @@ async def test_track_activity_is_validated_permitted_and_rate_limited(
     await pipeline.until(tracked)
 
 
+def auth_of(room) -> dict[str, str]:
+    return {"Authorization": f"Bearer {room.school.instructor.token}"}
+
+
 async def test_csv_reports_check_the_token_and_the_permission(analytics_http, room):
     path = f"/reports/course/{room.s.course_id}.csv"
     assert (await analytics_http.get(path)).status_code == 401
@@ -198,6 +203,13 @@ async def test_csv_reports_check_the_token_and_the_permission(analytics_http, ro
     assert bad.status_code == 401
     refused = await analytics_http.get(path, headers={"Authorization": f"Bearer {room.other_admin.token}"})
     assert refused.status_code == 403
+    unknown = await analytics_http.get(
+        f"/reports/course/{uuid.uuid4()}.csv", headers={"Authorization": f"Bearer {room.other_admin.token}"}
+    )
+    assert (unknown.status_code, unknown.json()) == (403, refused.json()), "existence never leaks"
+    assert (await analytics_http.get("/reports/course/x.csv", headers=auth_of(room))).json()["error"][
+        "fieldErrors"
+    ] == {"courseId": "Not a valid id."}
     ok = await analytics_http.get(path, headers={"Authorization": f"Bearer {room.school.instructor.token}"})
     assert ok.status_code == 200 and ok.headers["content-type"].startswith("text/csv")
     lines = ok.text.strip().splitlines()
@@ -225,6 +237,9 @@ async def test_csv_reports_check_the_token_and_the_permission(analytics_http, ro
     assert backwards.status_code == 400 and backwards.json()["error"]["fieldErrors"] == {
         "since": "Must not be after `until`."
     }
+    for query, field in (("until=2026-13-01", "until"), ("since=2020-01-01&until=2026-01-01", "since")):
+        bad_range = await analytics_http.get(f"{path}?{query}", headers=auth_of(room))
+        assert bad_range.status_code == 400 and list(bad_range.json()["error"]["fieldErrors"]) == [field]
 
 
 async def statements(counting, call) -> int:
@@ -286,6 +301,10 @@ async def test_in_production_only_the_report_routes_skip_the_router_secret():
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as client:
         assert (await client.get("/reports/x.csv")).status_code == 200
         assert (await client.post("/graphql")).status_code == 403
+        # Open prefixes match whole path segments, not string prefixes.
+        for path in ("/reports-evil/x.csv", "/reportsX", "/healthz", "/health-evil", "/metricsX"):
+            assert (await client.get(path)).status_code == 403, path
+        assert (await client.get("/health")).status_code != 403
         assert (await client.post("/graphql", headers={ROUTER_SECRET_HEADER: secret})).status_code == 200
 
 
@@ -328,6 +347,19 @@ async def test_organization_report_sums_its_courses(
     )
     lines = csv.text.strip().splitlines()
     assert lines[0].startswith("course_id,title,enrollments") and len(lines) == 3
+    assert csv.headers["cache-control"] == "no-store"
     assert lines[2].startswith(f"{b.course_id},Beta,2,2,0.0,")
     mine = await analytics_gql(STUDENT_REPORT, {"u": a.user_id, "c": a.course_id}, token=school.admin.token)
     assert mine["data"]["studentReport"]["lastLoginAt"] == login.occurred_at.isoformat()
+
+
+async def test_csv_cells_from_user_text_are_never_formulas(analytics_http, analytics_runtime, courses):
+    school = await courses.school()
+    titles = ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "Plain"]
+    students = [Student(organization_id=school.org, instructor_id=school.instructor.id) for _ in titles]
+    await apply(analytics_runtime, *(s.course(title=t) for s, t in zip(students, titles, strict=True)))
+    got = await analytics_http.get(
+        f"/reports/organization/{school.org}.csv", headers={"Authorization": f"Bearer {school.admin.token}"}
+    )
+    cells = sorted(row[1] for row in list(csv_module.reader(got.text.splitlines()))[1:])
+    assert cells == sorted(["'" + t for t in titles[:-1]] + ["Plain"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from sqlalchemy import update
 
 from subgraphs.core.auth import SESSION_KEY
 from subgraphs.core.db import utcnow
+from subgraphs.labs import proxy
 from subgraphs.labs.models import LabSession, LabTemplate
 from tests.services import free_port
 from tests.subgraphs.labs.queries import STOP, start
@@ -34,6 +36,9 @@ async def proxy_url(settings) -> AsyncIterator[str]:
     from subgraphs.labs.app import create_app
     from subgraphs.users.keys import SigningKeys
 
+    # A short read timeout: the test IDE's /never-answers is cut off quickly.
+    labs = settings.labs.model_copy(update={"proxy_read_timeout_seconds": 1.0})
+    settings = settings.model_copy(update={"labs": labs})
     app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
     port = free_port()
     server = uvicorn.Server(
@@ -105,6 +110,9 @@ async def test_http_through_the_proxy(proxy_url, terminal_lab, world, labs_gql, 
         assert set_cookie.headers["set-cookie"] == f"ide=1; HttpOnly; Path=/labs/{lab['id']}/"
         moved = await browser.get(f"/labs/{lab['id']}/redirect")
         assert moved.status_code == 302 and moved.headers["location"] == f"/labs/{lab['id']}/elsewhere"
+        # An absolute redirect to the IDE's own address neither leaks that address nor leaves the prefix.
+        absolute = await browser.get(f"/labs/{lab['id']}/redirect-absolute")
+        assert absolute.headers["location"] == f"/labs/{lab['id']}/elsewhere?x=1"
         # The cookie is scoped to this lab: it opens no other path.
         assert (await browser.get(f"/labs/{uuid.uuid4()}/")).status_code == 401
     assert (await world.row(lab["id"])).last_activity_at > before
@@ -112,6 +120,12 @@ async def test_http_through_the_proxy(proxy_url, terminal_lab, world, labs_gql, 
     async with httpx.AsyncClient() as client:
         with_header = await client.get(base + "h", headers={"Authorization": f"Bearer {student.token}"})
         assert with_header.status_code == 200 and with_header.text.startswith("path=/h")
+        # Names reach the IDE as sent: an encoded ?, # or / is part of the name; a CR LF matches no route.
+        for sent in ("what%3F%23.py?x=1", "dir%2Fname%20x"):
+            named = await client.get(base + sent, headers={"Authorization": f"Bearer {student.token}"})
+            assert named.status_code == 200 and named.text.startswith(f"path=/{sent} "), sent
+        crlf = await client.get(base + "a%0D%0AX: 1", headers={"Authorization": f"Bearer {student.token}"})
+        assert crlf.status_code == 404
         forged = await client.get(base, headers={"Cookie": f"cg_lab={opened.cookies['cg_lab'][:-4]}0000"})
         assert forged.status_code == 401
 
@@ -152,3 +166,101 @@ async def test_websocket_through_the_proxy_and_a_stopped_lab(proxy_url, terminal
         )
     assert gone.status_code == 409 and "STOPPED" in gone.json()["error"]
     assert sys.executable  # the lab ran under this interpreter ({python})
+
+
+async def test_a_hostile_or_silent_lab_and_a_foreign_origin(proxy_url, terminal_lab, settings):
+    room, lab = terminal_lab
+    student = room.school.student
+    auth = {"Authorization": f"Bearer {student.token}"}
+    base = f"{proxy_url}/labs/{lab['id']}/"
+    async with httpx.AsyncClient() as client:
+        # The IDE may not overwrite our cookie nor widen its own to other hosts of the domain.
+        planted = await client.get(base + "hostile-cookies", headers=auth)
+        assert planted.headers.get_list("set-cookie") == [f"wide=1; Path=/labs/{lab['id']}/"]
+        # Nor let a service worker of its own control the whole origin (other labs, their ?token= visits).
+        assert planted.status_code == 200 and "service-worker-allowed" not in planted.headers
+        # No service worker whose scope would cover the lab's root (and the ?token= of its next visit).
+        worker = {"Service-Worker": "script", **auth}
+        for root_script in ("sw.js", "a%2Fsw.js"):
+            assert (await client.get(base + root_script, headers=worker)).status_code == 403, root_script
+        deep = await client.get(base + "static/sw.js", headers=worker)
+        assert deep.status_code == 200 and deep.text.startswith("path=/static/sw.js")
+        # A lab that never answers is cut off after the read timeout (1 s here), not held forever.
+        silent = await asyncio.wait_for(client.get(base + "never-answers", headers=auth), 30)
+        assert silent.status_code == 504
+        assert (await client.get(f"{proxy_url}/labs/not-a-lab")).status_code == 404
+        opened = await client.get(base, params={"token": student.token})
+    cookie = {"Cookie": f"cg_lab={opened.cookies['cg_lab']}"}
+    ws_base = proxy_url.replace("http", "ws") + f"/labs/{lab['id']}/"
+    public = settings.labs.public_url.rstrip("/")
+    async with httpx.AsyncClient() as client:
+        # Cross-origin requests that change things are refused with the cookie (a bearer token is no
+        # ambient credential); reads and same-origin writes pass.
+        evil = await client.post(base + "x", headers={**cookie, "Origin": "https://evil.test"}, content=b"")
+        assert evil.status_code == 403
+        ours = await client.post(base + "x", headers={**cookie, "Origin": public}, content=b"")
+        assert ours.status_code == 200
+        read = await client.get(base + "x", headers={**cookie, "Origin": "https://evil.test"})
+        assert read.status_code == 200
+    # Cross-site WebSocket hijacking: a page of another origin gets nothing, even with the cookie.
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(
+            ws_base + "term", additional_headers=cookie, origin="https://evil.test"
+        ):
+            pass
+    async with websockets.connect(ws_base + "term", additional_headers=cookie, origin=public) as ws:
+        await ws.send("same origin")
+        assert await asyncio.wait_for(ws.recv(), 5) == "echo:same origin"
+
+
+async def test_the_server_logs_never_show_a_token(proxy_url, terminal_lab):
+    room, lab = terminal_lab
+    token = room.school.student.token
+    records: list[str] = []
+    seen = asyncio.Event()
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+            if "WebSocket" in records[-1] and f"/labs/{lab['id']}/term" in records[-1]:
+                seen.set()  # the server runs in this event loop's thread
+
+    loggers = [logging.getLogger("uvicorn.access"), logging.getLogger("uvicorn.error")]
+    handler, levels = Keep(), [log.level for log in loggers]
+    for log in loggers:
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    try:
+        async with httpx.AsyncClient() as client:
+            opened = await client.get(f"{proxy_url}/labs/{lab['id']}/x", params={"a": "1", "token": token})
+        assert opened.status_code == 303
+        ws_url = proxy_url.replace("http", "ws") + f"/labs/{lab['id']}/term?token={token}&b=2"
+        async with websockets.connect(ws_url) as ws:
+            await ws.send("hi")
+            assert await asyncio.wait_for(ws.recv(), 5) == "echo:hi"
+        await asyncio.wait_for(seen.wait(), 10)
+    finally:
+        for log, level in zip(loggers, levels, strict=True):
+            log.removeHandler(handler)
+            log.setLevel(level)
+    http_line = next(r for r in records if f"/labs/{lab['id']}/x" in r)
+    assert "token=[redacted]" in http_line and "a=1" in http_line
+    ws_line = next(r for r in records if f"/labs/{lab['id']}/term" in r)
+    assert "token=[redacted]" in ws_line and "b=2" in ws_line
+    assert not [r for r in records if token in r]
+
+
+async def test_signing_out_closes_an_open_websocket(proxy_url, terminal_lab, labs_runtime):
+    room, lab = terminal_lab
+    student = room.school.student
+    async with httpx.AsyncClient() as client:
+        opened = await client.get(f"{proxy_url}/labs/{lab['id']}/", params={"token": student.token})
+    ws_url = proxy_url.replace("http", "ws") + f"/labs/{lab['id']}/term"
+    headers = {"Cookie": f"cg_lab={opened.cookies['cg_lab']}"}
+    async with websockets.connect(ws_url, additional_headers=headers) as ws:
+        await ws.send("before")
+        assert await asyncio.wait_for(ws.recv(), 5) == "echo:before"
+        await labs_runtime.redis.delete(SESSION_KEY.format(sid=student.principal.session_id))
+        with pytest.raises(websockets.exceptions.ConnectionClosed):
+            await asyncio.wait_for(ws.wait_closed(), 4 * proxy.WS_RECHECK_SECONDS)
+            await ws.recv()
