@@ -40,6 +40,7 @@ def keep_running(stop: asyncio.Event) -> bool:
         raise asyncio.CancelledError()
     return not stop.is_set()
 
+
 STREAM_PREFIX = "events."
 STREAM_MAXLEN = 1_000_000  # approximate cap; consumers keep up far inside it
 
