@@ -29,6 +29,18 @@ from subgraphs.core.db import utcnow
 
 log = logging.getLogger("coursegraph.events")
 
+
+def keep_running(stop: asyncio.Event) -> bool:
+    """The condition of a worker loop: False once `stop` is set; raises CancelledError once the task was
+    cancelled, even if the cancellation was swallowed below us — Python 3.11's asyncio.wait_for returns
+    the result instead when the awaited operation finishes at the moment of the cancel (redis-py wraps every
+    command's write in it), and a loop that never looks again would run forever in a cancelled task."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
+    return not stop.is_set()
+
+
 STREAM_PREFIX = "events."
 STREAM_MAXLEN = 1_000_000  # approximate cap; consumers keep up far inside it
 
@@ -144,7 +156,7 @@ class OutboxRelay:
         return published
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        while keep_running(stop):
             try:
                 if await self.relay_once():
                     continue  # there may be more: drain before sleeping
@@ -331,7 +343,7 @@ class Consumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.ensure_groups()
-        while not stop.is_set():
+        while keep_running(stop):
             try:
                 await self.consume_once()
             except Exception:

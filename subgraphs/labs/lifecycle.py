@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.core.db import utcnow
+from subgraphs.core.events import keep_running
 from subgraphs.core.live import LiveHub
 from subgraphs.core.settings import Settings
 from subgraphs.labs import service
@@ -452,7 +453,7 @@ class LabsLifecycle:
 
     async def monitor(self, stop: asyncio.Event) -> None:
         interval = self.rt.settings.labs.monitor_interval_seconds
-        while not stop.is_set():
+        while keep_running(stop):
             try:
                 await monitor_once(self.rt, spawn_start=self.spawn_start)
             except Exception:

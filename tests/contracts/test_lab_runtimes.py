@@ -4,9 +4,12 @@ the registry-free test image). Each test cleans up every lab its runtime manages
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import signal
 import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -445,6 +448,95 @@ async def test_process_labs_get_limits_and_a_clean_environment(tmp_path: Path) -
         assert address_space.split()[3] == str(spec.resources.memory_bytes)
     finally:
         await runtime.stop(spec.session_id)
+
+
+def _processes_of(session_id: uuid.UUID) -> list[int]:
+    """Live processes labelled with the session (COURSEGRAPH_LAB_SESSION), whatever any state file says."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes() if entry.isdigit() else b""
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0] if environ else "X"
+        except OSError:
+            continue
+        if f"COURSEGRAPH_LAB_SESSION={session_id}".encode() in environ.split(b"\0") and state not in "ZX":
+            found.append(int(entry))
+    return found
+
+
+async def test_a_process_start_cancelled_while_spawning_leaves_no_lab(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spawn runs in a thread, which a cancellation cannot stop: the cancelled start waits for it and
+    removes what it started, so no lab runs that no state file accounts for (and the lock is not given up
+    while a lab is being spawned)."""
+    runtime = ProcessRuntime(tmp_path)
+    spec = _base_spec("-", 0, DEVIDE_HEALTH_PATH, None)
+    entered, release, spawned = threading.Event(), threading.Event(), threading.Event()
+    real_spawn = runtime._spawn
+
+    def held_spawn(*args: Any) -> Endpoint:
+        entered.set()
+        release.wait(30)
+        try:
+            return real_spawn(*args)
+        finally:
+            spawned.set()
+
+    monkeypatch.setattr(runtime, "_spawn", held_spawn)
+    start = asyncio.create_task(runtime.start(spec))
+    try:
+        assert await asyncio.to_thread(entered.wait, 30)
+        start.cancel()
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await start
+        assert spawned.is_set(), "the start returned while its spawn was still going on"
+        assert await runtime.list_managed() == []
+        assert await asyncio.to_thread(_processes_of, spec.session_id) == []
+    finally:
+        release.set()
+        await asyncio.to_thread(spawned.wait, 30)
+        await runtime.stop(spec.session_id)
+        for pid in await asyncio.to_thread(_processes_of, spec.session_id):
+            os.killpg(pid, signal.SIGKILL)
+
+
+async def test_a_process_lock_won_on_a_file_stop_unlinked_still_excludes(tmp_path: Path) -> None:
+    """stop() removes the lock file it holds; a start that was waiting on that file must not hold a lock
+    that someone opening the path afresh (another worker) does not see."""
+    first, second = ProcessRuntime(tmp_path), ProcessRuntime(tmp_path)
+    session_id = uuid.uuid4()
+    path = tmp_path / ".process-runtime" / f"{session_id}.lock"
+    holding, done = asyncio.Event(), asyncio.Event()
+
+    async def waiter() -> None:
+        async with second._exclusive(session_id):
+            holding.set()
+            await done.wait()
+
+    async def opened_twice() -> bool:  # the waiter has the lock file open too, and polls its lock
+        links = []
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                links.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return links.count(str(path)) == 2
+
+    async with first._exclusive(session_id):
+        task = asyncio.create_task(waiter())
+        await eventually(opened_twice, what="the second runtime waiting on the lock file")
+        path.unlink()  # what stop() does while it holds the lock
+    try:
+        await asyncio.wait_for(holding.wait(), 10)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+    finally:
+        done.set()
+        await task
 
 
 async def _nothing(*args: object) -> None:

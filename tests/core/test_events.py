@@ -321,3 +321,28 @@ async def test_poison_event_is_dead_lettered_listed_and_replayed_once_fixed(runt
     assert await dead_letters(runtime.redis, group) == []
     await runtime.redis.xgroup_destroy(STREAM, bystander_group)
     await runtime.redis.delete(f"deadletter.{group}")
+
+
+async def test_a_consumer_whose_cancellation_is_swallowed_below_it_still_ends(runtime, group):
+    """Python 3.11's asyncio.wait_for (redis-py wraps every write in it) returns the result instead of
+    raising when a cancel arrives as the write finishes; the run loop must still end, not consume forever."""
+    rounds: list[int] = []
+    reading = asyncio.Event()
+
+    class Swallowing(RecordingConsumer):
+        async def consume_once(self, *, block_ms: int | None = None) -> int:
+            rounds.append(1)
+            reading.set()
+            try:
+                return await super().consume_once(block_ms=5000)
+            except asyncio.CancelledError:
+                return 0  # swallowed, as that wait_for does
+
+    task = asyncio.create_task(Swallowing(runtime.redis, group=group, name="swallow").run(asyncio.Event()))
+    await asyncio.wait_for(reading.wait(), 10)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=10)
+    if not done:
+        task.cancel()
+    assert task in done and task.cancelled(), "the loop went on in a cancelled task"
+    assert len(rounds) == 1

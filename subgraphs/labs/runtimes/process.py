@@ -231,14 +231,26 @@ class ProcessRuntime:
         sharing the directory (flock, polled so a cancelled caller never leaves a lock behind)."""
         async with self._lock(session_id):
             await asyncio.to_thread(self.state_dir.mkdir, parents=True, exist_ok=True)
-            fd = os.open(self.state_dir / f"{session_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            path = self.state_dir / f"{session_id}.lock"
+            while True:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    while True:
+                        try:
+                            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                            break
+                        except BlockingIOError:
+                            await asyncio.sleep(0.02)
+                    # stop() unlinks the lock file it holds: a lock won on that unlinked file excludes no
+                    # one who opens the path afresh, so lock the file now at the path instead.
+                    with contextlib.suppress(FileNotFoundError):
+                        if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                            break
+                except BaseException:
+                    os.close(fd)
+                    raise
+                os.close(fd)
             try:
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        await asyncio.sleep(0.02)
                 yield
             finally:
                 os.close(fd)  # releases the flock
@@ -258,10 +270,24 @@ class ProcessRuntime:
             workspace = self.workspace_path(spec.workspace_key)
             if progress:
                 await progress(60, "starting process")
-            endpoint = await asyncio.to_thread(self._spawn, spec, workspace)
+            # A thread cannot be cancelled: a cancelled start must not release the lock while _spawn goes
+            # on (a concurrent start would see no lab and spawn a second one, whose state file hides the
+            # first), nor leave behind a lab no one asked for any more. So wait for the spawn, remove what
+            # it started, and only then let the cancellation through.
+            spawning = asyncio.ensure_future(asyncio.to_thread(self._spawn, spec, workspace))
+            try:
+                endpoint = await asyncio.shield(spawning)
+            except asyncio.CancelledError:
+                await _finish_despite_cancellation(self._undo_spawn(spawning, spec.session_id))
+                raise
             if progress:
                 await progress(90, "started")
             return endpoint
+
+    async def _undo_spawn(self, spawning: asyncio.Future, session_id: uuid.UUID) -> None:
+        with contextlib.suppress(Exception):
+            await spawning
+        await self._stop(session_id)
 
     def _spawn(self, spec: LabSpec, workspace: Path) -> Endpoint:
         workspace.mkdir(parents=True, exist_ok=True)
@@ -410,6 +436,16 @@ class ProcessRuntime:
 
     async def close(self) -> None:
         """Nothing to release: labs keep running, their state files stay for the next runtime object."""
+
+
+async def _finish_despite_cancellation(cleanup: Any) -> None:
+    """Run `cleanup` to its end even if our caller is cancelled again meanwhile (the caller re-raises)."""
+    task = asyncio.ensure_future(cleanup)
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+    with contextlib.suppress(Exception):
+        task.result()
 
 
 def _substitute(arg: str, values: dict[str, str]) -> str:

@@ -42,6 +42,20 @@ from tests.subgraphs.organizations.conftest import minter, organizations_app  # 
 from tests.subgraphs.organizations.factories import Caller
 
 TIMEOUT = 40.0
+KILL_TIMEOUT = 30.0
+
+
+def _awaiting(task: asyncio.Task) -> str:
+    """The task's chain of awaits, innermost last (Task.get_stack shows only the outermost frame)."""
+    lines, awaited = [repr(task)], task.get_coro()
+    while awaited is not None:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is None:
+            lines.append(f"  waits on {awaited!r}")
+            break
+        lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return "\n".join(lines)
 
 
 @pytest.fixture(scope="session")
@@ -146,22 +160,35 @@ class LabWorld:
         ]
 
     async def kill(self) -> None:
-        """Cancel every worker task at once (a crash: nothing finishes its step)."""
-        for task in self.tasks:
+        """Cancel every worker task at once (a crash: nothing finishes its step).
+
+        A task still running KILL_TIMEOUT after its cancellation swallowed it somewhere: fail with where
+        each one waits instead of hanging the run."""
+        tasks, self.tasks = self.tasks, []
+        if not tasks:
+            return
+        for task in tasks:
             task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        self.tasks = []
+        _, pending = await asyncio.wait(tasks, timeout=KILL_TIMEOUT)
+        stuck = [_awaiting(task) for task in pending]
+        self.stop_event.set()  # so a task that swallowed its cancellation leaves its loop when it wakes
+        for task in pending:
+            task.cancel()
+        for task in tasks:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: a crash-cancelled task may end in any exception
+        assert not stuck, "worker tasks ignored their cancellation:\n" + "\n".join(stuck)
 
     async def shutdown(self) -> None:
         self.stop_event.set()
-        await self.kill()
-        runtime = self.new_runtime()
-        for lab in await runtime.list_managed():  # nothing a test started outlives it
-            with contextlib.suppress(Exception):
-                await runtime.stop(lab.session_id)
-        await runtime.close()
+        try:
+            await self.kill()
+        finally:
+            runtime = self.new_runtime()
+            for lab in await runtime.list_managed():  # nothing a test started outlives it
+                with contextlib.suppress(Exception):
+                    await runtime.stop(lab.session_id)
+            await runtime.close()
 
     # --- data ------------------------------------------------------------------------------------
 
