@@ -44,7 +44,7 @@ from subgraphs.analytics.models import (
 )
 from subgraphs.core.db import utcnow
 from subgraphs.core.domains import DOMAINS
-from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.core.events import Consumer, Event, keep_running, stream_name
 from subgraphs.core.ids import to_uuid
 from subgraphs.core.live import LiveHub, append_stream_event
 
@@ -495,7 +495,7 @@ class RiskSweep:
         self._live = LiveHub(redis)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        while keep_running(stop):
             try:
                 after = None
                 while True:
