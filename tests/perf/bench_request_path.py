@@ -60,7 +60,9 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args()
     async with httpx.AsyncClient() as client:
-        login = await client.post(f"{args.router}/graphql", json={"query": LOGIN, "variables": {"input": DEMO}})
+        login = await client.post(
+            f"{args.router}/graphql", json={"query": LOGIN, "variables": {"input": DEMO}}
+        )
         token = login.json()["data"]["login"]["accessToken"]
         users = await client.post(
             f"{args.router}/graphql",
@@ -78,7 +80,14 @@ async def main() -> None:
     await run("me via router", f"{args.router}/graphql", me, auth, n, c)
     await run("me on users subgraph", f"{args.users}/graphql", me, auth, n, c)
     await run(f"_entities x{len(ids)} on users", f"{args.users}/graphql", entities, auth, n, c)
-    await run("login (argon2id)", f"{args.router}/graphql", {"query": LOGIN, "variables": {"input": DEMO}}, {}, 50, 2)
+    await run(
+        "login (argon2id)",
+        f"{args.router}/graphql",
+        {"query": LOGIN, "variables": {"input": DEMO}},
+        {},
+        50,
+        2,
+    )
 
 
 if __name__ == "__main__":
