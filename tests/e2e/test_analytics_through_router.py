@@ -182,6 +182,9 @@ async def test_analytics_through_router(platform, router_gql, unique_email):
             )
             scored = await run(SUBMIT, "submitQuizAttempt", s, attemptId=attempt["id"])
             assert scored["attempt"]["passed"] is False, (attempt_no, scored)
+            if attempt_no == 1:  # one failed attempt: proficiency 0 contributes → MEDIUM, no alert yet
+                # (waited for, so the two attempts are not ingested in one batch: LOW → HIGH at once)
+                await until(mine, lambda n: n["engagement"]["riskLevel"] == "MEDIUM")
         alert = (await alerts.next())["riskAlerts"]
         assert (alert["level"], alert["previousLevel"], alert["user"]["id"]) == (
             "HIGH",
