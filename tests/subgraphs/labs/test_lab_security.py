@@ -221,8 +221,9 @@ async def test_a_fork_bomb_stops_at_the_pids_limit(
     docker_client: Any,  # noqa: F811
 ) -> None:
     bystander, bystander_endpoint = await _start(runtime)
-    # The classic bomb; PID 1 (Docker's init) keeps the lab alive, the lighter then waits without forking.
-    bomb = _spec(("/bin/sh", "-c", "b() { b | b & }; b; exec sleep 3600"))
+    # The classic bomb, lit in a subshell: a shell whose own fork is refused exits, and the lab must not
+    # end with it. PID 1 (Docker's init) keeps the lab alive; the lighter then waits without forking.
+    bomb = _spec(("/bin/sh", "-c", "(b() { b | b & }; b); exec sleep 3600"))
     await runtime.start(bomb)
 
     async def refused_forks() -> int:
