@@ -13,10 +13,8 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -29,8 +27,6 @@ TEST_IMAGE_HEALTH = "/health"
 # Labels every container/volume a test run creates carries, so cleanup never touches anyone else's labs.
 RUN_LABELS = {"coursegraph.test-run": RUN_ID}
 BUSYBOX = Path("/bin/busybox")
-
-T = TypeVar("T")
 
 
 def connect_docker() -> Any | None:
@@ -139,26 +135,6 @@ def remove_run_resources(client: Any, labels: dict[str, str] = RUN_LABELS) -> No
         container.remove(force=True)
     for volume in client.volumes.list(filters={"label": selector}):
         volume.remove(force=True)
-
-
-async def eventually(
-    check: Callable[[], Awaitable[T]], *, timeout: float = 15.0, interval: float = 0.05, what: str = ""
-) -> T:
-    """Poll `check` until it returns a truthy value (or stops raising); fail with the last result."""
-    import asyncio
-
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = await check()
-            if last:
-                return last
-        except Exception as exc:  # the condition is not met yet (e.g. connection refused)
-            last = exc
-        if time.monotonic() >= deadline:
-            pytest.fail(f"not within {timeout}s: {what or check} (last: {last!r})")
-        await asyncio.sleep(interval)
 
 
 async def answers(base_url: str, path: str, *, timeout: float = 2.0) -> bool:

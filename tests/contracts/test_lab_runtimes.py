@@ -45,10 +45,10 @@ from tests.labs_support import (
     TEST_IMAGE_PORT,
     answers,
     docker_client,  # noqa: F401 (fixture)
-    eventually,
     exec_in,
 )
 from tests.services import RUN_ID
+from tests.waiting import eventually
 
 DIE_COMMAND = ("/bin/sh", "-c", "exit 3")
 

@@ -6,9 +6,7 @@ DRAFT quiz with the generated questions appears on the course (quizzes subgraph)
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ import pytest
 from tests.e2e.test_courses_through_router import CREATE_COURSE, CREATE_MODULE
 from tests.e2e.test_generation_through_router import APPLY, JobEvents, instructor_of_new_organization
 from tests.fakes.anthropic_server import FakeAnthropic, Reply, syllabus_for
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -44,17 +43,6 @@ QUIZ_DRAFT = {
         {"type": "SHORT_ANSWER", "prompt": "Another word for node?", "correct_answers": ["vertex"]},
     ],
 }
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 60, what: str = "") -> Any:
-    """Poll until `check()` is truthy: the worker applies the event asynchronously."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 async def run(router_gql, document: str, field: str, token: str, **values: Any) -> dict:
@@ -118,7 +106,7 @@ async def test_an_instructor_applies_a_syllabus_and_a_quiz_to_a_course(
         nodes = seen["modules"]["nodes"]
         return nodes if len(nodes) > 1 else None
 
-    nodes = await eventually(modules, what="the syllabus's modules")
+    nodes = await eventually(modules, timeout=60, what="the syllabus's modules")
     assert [m["title"] for m in nodes] == ["Intro"] + [
         f"Week {m['week']}: {m['title']}" for m in syllabus["modules"]
     ]
@@ -154,7 +142,7 @@ async def test_an_instructor_applies_a_syllabus_and_a_quiz_to_a_course(
         seen = (await router_gql(COURSE, {"id": course["id"]}, token=token))["data"]["course"]
         return seen["quizzes"]["nodes"] or None
 
-    [quiz] = await eventually(quizzes, what="the generated quiz")
+    [quiz] = await eventually(quizzes, timeout=60, what="the generated quiz")
     assert (quiz["title"], quiz["status"]) == ("Graph check", "DRAFT")
     quiz_view = (await router_gql(JOB, {"id": quiz_job["id"]}, token=token))["data"]["generationJob"]
     assert quiz_view["appliedQuiz"] == {"title": "Graph check", "status": "DRAFT"}

@@ -18,10 +18,11 @@ from sqlalchemy import select, update
 from subgraphs.courses import service as courses_service
 from subgraphs.labs.models import LabEvent, LabTemplate
 from subgraphs.organizations import service as org_service
-from tests.labs_support import TEST_IMAGE, docker_available, eventually, remove_run_resources
+from tests.labs_support import TEST_IMAGE, docker_available, remove_run_resources
 from tests.services import RUN_ID
 from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -35,11 +35,11 @@ from subgraphs.labs.runtimes.process import ProcessRuntime
 from subgraphs.labs.worker import build_lifecycle
 from subgraphs.organizations import service as org_service
 from tests.conftest import GraphQLClient, QueryCounter
-from tests.labs_support import eventually
 from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
 from tests.subgraphs.courses.factories import CourseFactory, School
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.factories import Caller
+from tests.waiting import eventually
 
 TIMEOUT = 40.0
 KILL_TIMEOUT = 30.0

@@ -24,10 +24,10 @@ from tests.labs_support import (
     TEST_IMAGE_PORT,
     answers,
     docker_client,  # noqa: F401 (fixture)
-    eventually,
     exec_in,
 )
 from tests.services import free_port
+from tests.waiting import eventually
 
 LIMITS = Resources(cpus=0.5, memory_bytes=64 * 1024**2, pids=64)
 # Every target is probed in parallel in one exec; nc reports "timed out"/"can't connect" when blocked.

@@ -15,7 +15,6 @@ from sqlalchemy import update
 
 from subgraphs.labs.models import LabSession
 from subgraphs.labs.service import TERMINAL
-from tests.labs_support import eventually
 from tests.subgraphs.labs.queries import (
     HEARTBEAT,
     PAUSE,
@@ -26,6 +25,7 @@ from tests.subgraphs.labs.queries import (
     start,
     stream_of,
 )
+from tests.waiting import eventually
 
 CONTRACT_KEYS = {
     "session_id",

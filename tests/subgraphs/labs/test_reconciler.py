@@ -20,8 +20,9 @@ from subgraphs.labs.models import ExerciseProjection, LabSession, LabTemplate
 from subgraphs.labs.runtimes import devide
 from subgraphs.labs.runtimes.base import LabSpec, RuntimeState
 from subgraphs.labs.runtimes.docker import DockerRuntime, container_name
-from tests.labs_support import RUN_LABELS, TEST_IMAGE, docker_client, eventually  # noqa: F401 - fixture
+from tests.labs_support import RUN_LABELS, TEST_IMAGE, docker_client  # noqa: F401 - fixture
 from tests.subgraphs.labs.queries import STOP, start
+from tests.waiting import eventually
 
 IMAGES = {
     "VSCODE": "coursegraph/lab-vscode:1",

@@ -10,8 +10,8 @@ from sqlalchemy import func, select, update
 
 from subgraphs.courses import service as courses_service
 from subgraphs.labs.models import LabSession, LabTemplate
-from tests.labs_support import eventually
 from tests.subgraphs.labs.queries import CAPACITY, PAUSE, RESUME, STOP, STOP_LABS, start
+from tests.waiting import eventually
 
 
 async def _sessions_of(world, user_id) -> int:
