@@ -1,0 +1,49 @@
+// Routes with nested layouts. Every page is its own chunk; the account pages share one.
+import { createBrowserRouter, type RouteObject } from 'react-router';
+import { AppLayout, PublicLayout, RootLayout } from './layouts';
+import { NotFound } from '../components/ui';
+
+const page = (load: () => Promise<{ default: React.ComponentType }>) => async () => ({ Component: (await load()).default });
+
+export const routes: RouteObject[] = [
+  {
+    element: <RootLayout />,
+    children: [
+      {
+        // Pages for people who are not signed in (signed-in visitors are sent on).
+        element: <PublicLayout anonymousOnly />,
+        children: [
+          { path: 'sign-in', lazy: page(() => import('../pages/auth/SignIn')) },
+          { path: 'register', lazy: page(() => import('../pages/auth/Register')) },
+          { path: 'forgot-password', lazy: page(() => import('../pages/auth/ForgotPassword')) },
+          { path: 'resend-verification', lazy: page(() => import('../pages/auth/ResendVerification')) },
+        ],
+      },
+      {
+        // Pages reached from mailed links: they work signed in or not.
+        element: <PublicLayout />,
+        children: [
+          { path: 'verify-email', lazy: page(() => import('../pages/auth/VerifyEmail')) },
+          { path: 'reset-password', lazy: page(() => import('../pages/auth/ResetPassword')) },
+          { path: 'invitations/accept', lazy: page(() => import('../pages/auth/AcceptInvitation')) },
+        ],
+      },
+      {
+        element: <AppLayout />,
+        children: [
+          { index: true, lazy: page(() => import('../pages/student/Dashboard')) },
+          { path: 'catalog', lazy: page(() => import('../pages/student/Catalog')) },
+          { path: 'courses/:courseId', lazy: page(() => import('../pages/student/CoursePage')) },
+          { path: 'courses/:courseId/lessons/:lessonId', lazy: page(() => import('../pages/student/LessonReader')) },
+          { path: 'quizzes/:quizId', lazy: page(() => import('../pages/student/QuizPage')) },
+          { path: 'labs', lazy: page(() => import('../pages/student/Labs')) },
+          { path: 'labs/:sessionId', lazy: page(() => import('../pages/student/LabPage')) },
+          { path: 'account', lazy: page(() => import('../pages/auth/Account')) },
+          { path: '*', element: <NotFound /> },
+        ],
+      },
+    ],
+  },
+];
+
+export const router = createBrowserRouter(routes);
