@@ -39,10 +39,10 @@ export function expiryOf(answer: TokenAnswer, now: number): number {
   return now + (answer.expiresIn ?? 900) * 1000;
 }
 
-/** When to refresh: shortly before expiry, never in the past, never later than half the lifetime away. */
+/** When to refresh: a margin before expiry, or halfway for tokens shorter than two margins; never past. */
 export function refreshDelay(expiresAt: number, now: number): number {
   const lifetime = expiresAt - now;
-  return Math.max(0, Math.min(lifetime - REFRESH_MARGIN_MS, Math.max(lifetime / 2, 0)));
+  return Math.max(0, lifetime > 2 * REFRESH_MARGIN_MS ? lifetime - REFRESH_MARGIN_MS : lifetime / 2);
 }
 
 export class Session {
