@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -422,6 +422,23 @@ async def logout(runtime: Runtime, meta: RequestMeta, *, all_sessions: bool) -> 
     await _end_redis_sessions(runtime, families)
     await _publish(runtime, user_id, message)
     return len(families)
+
+
+async def logout_refresh_token(
+    runtime: Runtime, meta: RequestMeta, *, refresh_token: str, all_sessions: bool
+) -> int:
+    """`logout` for a browser, which holds only its refresh cookie: ends the session that token belongs
+    to (with `all_sessions`, every session of its user, but only for a token still current). An unknown
+    token, or one of an ended session, ends nothing."""
+    async with runtime.transaction() as session:
+        row = await session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token))
+        )
+    if row is None or row.revoked_at is not None:
+        return 0
+    current = row.used_at is None and row.expires_at > utcnow()
+    owner = Principal(subject=str(row.user_id), kind="user", session_id=str(row.family_id))
+    return await logout(runtime, replace(meta, principal=owner), all_sessions=all_sessions and current)
 
 
 # --- passwords and email --------------------------------------------------------------------------
