@@ -2,15 +2,23 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: install run test schema lint format
+.PHONY: install run web-build web-dev test schema lint format
 
 install: ## Python dependencies (uv, locked) and the router's (npm, locked)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 	npm ci --prefix router --no-audit --no-fund --loglevel=error
 
-run: install ## everything, on embedded PostgreSQL and Redis under ./.coursegraph
+run: install web-build ## everything, on embedded PostgreSQL and Redis under ./.coursegraph
 	$(UV) run coursegraph dev
+
+web-build: ## the web app into web/dist, which the router serves at / (skipped until web/package.json exists)
+	@if [ -f web/package.json ]; then \
+		npm ci --prefix web --no-audit --no-fund --loglevel=error && npm run --prefix web build; \
+	else echo "web/package.json not found: no web app to build (the router explains this at /)"; fi
+
+web-dev: ## the web app with hot reload: Vite on 5173, proxying /graphql and /auth to the router on 4000
+	npm run --prefix web dev
 
 test: install ## schema pipeline check, then the whole test suite
 	$(UV) run coursegraph schema check

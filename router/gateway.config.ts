@@ -1,6 +1,7 @@
 // CourseGraph federation router (Hive Gateway). Configured only through CG_* environment variables;
 // see README.md in this directory for the contract.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
@@ -15,7 +16,9 @@ import {
   type DocumentNode,
 } from 'graphql';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { useAuthProxy } from './auth-proxy';
 import { signInPanel } from './graphiql-signin';
+import { useWebApp } from './web-app';
 
 // ---------------------------------------------------------------------------------------------
 // Environment
@@ -67,6 +70,7 @@ function subgraphUrls(): Record<string, string> {
 }
 
 const SUPERGRAPH = str('CG_SUPERGRAPH', resolve(ROUTER_DIR, '../schema/supergraph.graphql'));
+const WEB_DIR = resolve(ROUTER_DIR, str('CG_WEB_DIR', '../web/dist'));
 const HOST = str('CG_HOST', '127.0.0.1');
 const PORT = int('CG_PORT', 4000);
 const SUBGRAPH_URLS = subgraphUrls();
@@ -237,12 +241,7 @@ const CONTEXT_HEADERS = 'cgSubgraphHeaders';
 
 function useCourseGraph(): GatewayPlugin {
   return {
-    onRequest({ request, serverContext, url, endResponse, fetchAPI }: any) {
-      // `/` is not a product page: send browsers to GraphiQL (the default landing page loads a CDN).
-      if (request.method === 'GET' && url.pathname === '/') {
-        endResponse(new fetchAPI.Response(null, { status: 302, headers: { location: GRAPHQL_PATH } }));
-        return;
-      }
+    onRequest({ request, serverContext }: any) {
       const id = requestIdOf({ request });
       if (serverContext?.log?.child) serverContext.log = serverContext.log.child({ requestId: id });
     },
@@ -362,6 +361,15 @@ for (const [name, location] of Object.entries(SUBGRAPH_URLS)) {
   transportEntries[name] = { location };
 }
 
+/** The users subgraph's base URL (browser sessions): CG_SUBGRAPH_URLS, else the supergraph's. */
+function usersBaseUrl(): string {
+  const graphql =
+    SUBGRAPH_URLS.users ??
+    /@join__graph\(name: "users", url: "([^"]+)"\)/.exec(readFileSync(SUPERGRAPH, 'utf8'))?.[1];
+  if (!graphql) throw new Error(`no URL for the users subgraph in CG_SUBGRAPH_URLS or ${SUPERGRAPH}`);
+  return graphql.replace(/\/graphql\/?$/, '');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Query planner: Hive Router's Rust planner (npm, native, glibc x64/arm64 + macOS) or the JS one
 // ---------------------------------------------------------------------------------------------
@@ -392,7 +400,7 @@ function renderGraphiQLWithSignIn(opts: any): string {
 console.error(
   `[coursegraph-router] supergraph=${SUPERGRAPH} listen=${HOST}:${PORT} production=${PRODUCTION ? 1 : 0} ` +
     `planner=${planner} jwks=${JWKS_URL} subgraph-overrides=${Object.keys(SUBGRAPH_URLS).join(',') || 'none'} ` +
-    `router-secret=${ROUTER_SECRET ? 'set' : 'unset'} limits=depth:${MAX_DEPTH},tokens:${MAX_TOKENS},` +
+    `router-secret=${ROUTER_SECRET ? 'set' : 'unset'} web=${WEB_DIR} limits=depth:${MAX_DEPTH},tokens:${MAX_TOKENS},` +
     `aliases:${MAX_ALIASES},cost:${MAX_COST}`,
 );
 
@@ -473,6 +481,8 @@ export const gatewayConfig = defineConfig({
 
   plugins: () => [
     useCourseGraph(),
+    useAuthProxy({ usersUrl: usersBaseUrl(), routerSecret: ROUTER_SECRET, requestIdOf, clientAddressOf }),
+    useWebApp({ distDir: WEB_DIR }),
     ...(MAX_DEPTH > 0
       ? [maxDepthPlugin({ n: MAX_DEPTH, propagateOnRejection: false, onReject: [reportAs('QUERY_TOO_DEEP')] }) as any]
       : []),

@@ -89,11 +89,12 @@ async def run_dev(settings: Settings, data_dir: Path) -> int:
 
 
 def _banner(settings: Settings, demo: list[tuple[str, str]], data_dir: Path) -> None:
-    url = f"http://{settings.router.host}:{settings.router.port}/graphql"
+    origin = f"http://{settings.router.host}:{settings.router.port}"
     lines = [
         "",
         "CourseGraph is running.",
-        f"  GraphiQL and the API:  {url}",
+        f"  Web app:               {origin}/",
+        f"  GraphiQL and the API:  {origin}/graphql",
         f"  Data:                  {data_dir}  (mail in {settings.mail.directory})",
         "  Demo logins (password: " + DEMO_PASSWORD + "):",
         *[f"    {role:20} {email}" for email, role in demo],

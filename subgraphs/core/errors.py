@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.utils.str_converters import to_camel_case
 
 log = logging.getLogger("coursegraph.errors")
 
@@ -137,6 +138,24 @@ class RateLimited(DomainError):
         return RateLimitedError(
             message=self.message, code=self.code, retry_after_seconds=self.retry_after_seconds
         )
+
+
+def error_json(error: DomainError) -> dict[str, Any]:
+    """The error's GraphQL object as JSON (`__typename` and the type's camelCase fields), for the plain
+    HTTP routes (browser sessions) whose clients handle errors exactly as they do GraphQL's."""
+    payload = error.to_graphql()
+    return {"__typename": type(payload).__strawberry_definition__.name, **_fields(payload)}
+
+
+def _fields(value: Any) -> Any:
+    definition = getattr(value, "__strawberry_definition__", None)
+    if definition is not None:
+        return {
+            to_camel_case(f.python_name): _fields(getattr(value, f.python_name)) for f in definition.fields
+        }
+    if isinstance(value, list):
+        return [_fields(item) for item in value]
+    return value
 
 
 class _ToUnionMember(strawberry.ExceptionHandler):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlencode
 
 import aiosmtplib
 
@@ -20,6 +21,12 @@ from subgraphs.core.settings import MailSettings
 log = logging.getLogger("coursegraph.mail")
 
 MAIL_EVENT_SUFFIX = ".mail.requested"
+
+
+def web_link(mail: MailSettings, path: str, **params: str) -> str:
+    """A link to a page of the web app, at the router's public origin (`mail.web_base_url`). The pages and
+    their parameters are a contract with the app (README, "Links in mails")."""
+    return f"{mail.web_base_url.rstrip('/')}{path}?{urlencode(params)}"
 
 
 def mail_event(domain: str, *, to: str, subject: str, body: str, kind: str, **meta: str | None) -> Event:
@@ -37,7 +44,13 @@ def build_message(event: Event, sender: str) -> EmailMessage:
     message["Subject"] = event.payload["subject"]
     message["Message-ID"] = f"<{event.id}@coursegraph>"
     message["X-CourseGraph-Kind"] = event.payload["kind"]
-    message.set_content(event.payload["body"])
+    body = event.payload["body"]
+    # ASCII bodies go as 7bit: quoted-printable would split long links with "=" in .eml files and plain
+    # readers. Other text keeps the automatic encoding.
+    if body.isascii():
+        message.set_content(body, cte="7bit")
+    else:
+        message.set_content(body)
     return message
 
 

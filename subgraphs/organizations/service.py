@@ -29,7 +29,7 @@ from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
-from subgraphs.core.mail import mail_event
+from subgraphs.core.mail import mail_event, web_link
 from subgraphs.core.pagination import (
     Connection,
     paginate,
@@ -396,10 +396,6 @@ async def list_members(
         )
 
 
-def _accept_link(runtime: Runtime, token: str) -> str:
-    return f"{runtime.settings.mail.web_base_url}/accept-invitation?token={token}"
-
-
 async def invite_member(
     runtime: Runtime, meta: RequestMeta, *, organization_id: uuid.UUID, email: str, role: MembershipRole
 ) -> Invitation:
@@ -449,8 +445,8 @@ async def invite_member(
         days = max(1, round(ttl / 86400))
         body = (
             f"You are invited to join {org.name} on CourseGraph as {role.name.replace('_', ' ').lower()}.\n\n"
-            f"Accept the invitation (sign in first, with an account whose email is verified):\n"
-            f"{_accept_link(runtime, token)}\n\n"
+            "Accept the invitation here (sign in, or create an account with this address, and confirm it):\n"
+            f"{web_link(runtime.settings.mail, '/invitations/accept', token=token, email=email)}\n\n"
             f"Or use this token with the acceptInvitation mutation:\nToken: {token}\n\n"
             f"The invitation can be used once and expires in {days} day(s).\n"
             "If you did not expect it, ignore this message.\n"

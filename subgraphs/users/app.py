@@ -1,4 +1,5 @@
-"""The users subgraph: GraphQL at /graphql, the JWKS, and the OAuth2 token endpoint for integrations."""
+"""The users subgraph: GraphQL at /graphql, the JWKS, the OAuth2 token endpoint for integrations and the
+web app's browser-session routes under /auth (subgraphs/users/browser.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from subgraphs.core.app import client_ip, create_subgraph_app
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import RateLimited
 from subgraphs.core.settings import Settings, get_settings
-from subgraphs.users import service
+from subgraphs.users import browser, service
 from subgraphs.users.keys import SigningKeys
 from subgraphs.users.loaders import build_loaders
 from subgraphs.users.schema import schema
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         key_loader_factory=lambda _settings: keys.get_public,  # verify locally, no HTTP to ourselves
         settings=settings,
     )
+    app.include_router(browser.router)
 
     @app.get("/.well-known/jwks.json")
     async def jwks() -> JSONResponse:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +24,7 @@ from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotFound
 from subgraphs.core.events import Event, emit
 from subgraphs.core.live import append_stream_event
-from subgraphs.core.mail import mail_event
+from subgraphs.core.mail import mail_event, web_link
 from subgraphs.core.pagination import Connection, paginate
 from subgraphs.core.rbac import GRANTABLE_SCOPES, Memberships, Permission, Role, authorize, permitted
 from subgraphs.users import passwords
@@ -149,17 +149,14 @@ async def _consume_one_time_token(session: AsyncSession, token: str, purpose: st
     return user_id
 
 
-def _link(runtime: Runtime, path: str, token: str) -> str:
-    return f"{runtime.settings.mail.web_base_url}/{path}?token={token}"
-
-
 async def _verification_mail(runtime: Runtime, session: AsyncSession, meta: RequestMeta, user: User) -> None:
     token = await _new_one_time_token(
         session, user.id, VERIFY_EMAIL, runtime.settings.auth.email_token_ttl_seconds
     )
     body = (
         f"Hello {user.full_name},\n\nConfirm your email address for CourseGraph:\n"
-        f"{_link(runtime, 'verify-email', token)}\n\nOr use this token with the verifyEmail mutation:\n"
+        f"{web_link(runtime.settings.mail, '/verify-email', token=token)}\n\n"
+        "Or use this token with the verifyEmail mutation:\n"
         f"Token: {token}\n\nIf you did not sign up, ignore this message.\n"
     )
     emit(
@@ -177,7 +174,7 @@ async def _reset_mail(
     )
     body = (
         f"Hello {user.full_name},\n\nSet a new CourseGraph password here:\n"
-        f"{_link(runtime, 'reset-password', token)}\n\n"
+        f"{web_link(runtime.settings.mail, '/reset-password', token=token)}\n\n"
         f"Or use this token with the resetPassword mutation:\nToken: {token}\n\n"
         "If you did not ask for this, ignore this message; your password is unchanged.\n"
     )
@@ -422,6 +419,23 @@ async def logout(runtime: Runtime, meta: RequestMeta, *, all_sessions: bool) -> 
     await _end_redis_sessions(runtime, families)
     await _publish(runtime, user_id, message)
     return len(families)
+
+
+async def logout_refresh_token(
+    runtime: Runtime, meta: RequestMeta, *, refresh_token: str, all_sessions: bool
+) -> int:
+    """`logout` for a browser, which holds only its refresh cookie: ends the session that token belongs
+    to (with `all_sessions`, every session of its user, but only for a token still current). An unknown
+    token, or one of an ended session, ends nothing."""
+    async with runtime.transaction() as session:
+        row = await session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token))
+        )
+    if row is None or row.revoked_at is not None:
+        return 0
+    current = row.used_at is None and row.expires_at > utcnow()
+    owner = Principal(subject=str(row.user_id), kind="user", session_id=str(row.family_id))
+    return await logout(runtime, replace(meta, principal=owner), all_sessions=all_sessions and current)
 
 
 # --- passwords and email --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import email
 
 from aiosmtpd.controller import Controller
 
-from subgraphs.core.mail import MailConsumer, mail_event
+from subgraphs.core.mail import MailConsumer, mail_event, web_link
 from subgraphs.core.settings import MailSettings
 from tests.services import free_port
 
@@ -59,3 +59,21 @@ async def test_file_backend_writes_one_file_per_event(runtime, tmp_path):
     await consumer.handle(event)  # a redelivered event overwrites its file instead of adding one
     files = list(tmp_path.glob("*.eml"))
     assert len(files) == 1 and str(event.id) in files[0].name
+
+
+async def test_links_stay_whole_in_mail_files(runtime, tmp_path):
+    """A link longer than a mail line (78) is not split by quoted-printable soft breaks."""
+    link = web_link(
+        MailSettings(), "/invitations/accept", token="t" * 43, email="a+b@learners.coursegraph.dev"
+    )
+    assert link == (
+        "http://127.0.0.1:4000/invitations/accept?token="
+        + "t" * 43
+        + "&email=a%2Bb%40learners.coursegraph.dev"
+    )
+    consumer = MailConsumer(runtime.redis, MailSettings(backend="file", directory=tmp_path))
+    event = mail_event("users", to="ada@coursegraph.dev", subject="Hi", body=f"Open:\n{link}\n", kind="x")
+    await consumer.handle(event)
+    (path,) = tmp_path.glob("*.eml")
+    assert f"\n{link}\n" in path.read_text()
+    assert email.message_from_bytes(path.read_bytes()).get_payload() == f"Open:\n{link}\n"

@@ -30,6 +30,7 @@ from tests.services import free_port
 class Platform:
     router_url: str
     subgraph_urls: dict[str, str]  # domain -> base URL (no /graphql)
+    web_dir: Path  # the router's CG_WEB_DIR: not created here (tests write the app files they need)
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.router_url, timeout=30)
@@ -50,6 +51,7 @@ async def platform(database: None, fake_anthropic: FakeAnthropic) -> AsyncIterat
     ports = {domain: free_port() for domain in DOMAINS}
     urls = {domain: f"http://127.0.0.1:{port}" for domain, port in ports.items()}
     router_port = free_port()
+    web_dir = Path(os.environ["COURSEGRAPH_DATA_DIR"]) / "web-dist"
     jwks_url = f"{urls['users']}/.well-known/jwks.json"
     env = {k: v for k, v in os.environ.items() if k.startswith(("COURSEGRAPH_", "DATABASE_URL", "REDIS_URL"))}
     env["COURSEGRAPH_AUTH__JWKS_URL"] = jwks_url
@@ -75,6 +77,7 @@ async def platform(database: None, fake_anthropic: FakeAnthropic) -> AsyncIterat
         "CG_PORT": str(router_port),
         "CG_JWKS_URL": jwks_url,
         "CG_SUBGRAPH_URLS": json.dumps({domain: f"{url}/graphql" for domain, url in urls.items()}),
+        "CG_WEB_DIR": str(web_dir),
     }
     router = ProcessSpec(
         name="router",
@@ -86,7 +89,7 @@ async def platform(database: None, fake_anthropic: FakeAnthropic) -> AsyncIterat
     )
     async with supervised(specs) as supervisor:
         await supervisor.start(router)
-        yield Platform(router_url=f"http://127.0.0.1:{router_port}", subgraph_urls=urls)
+        yield Platform(router_url=f"http://127.0.0.1:{router_port}", subgraph_urls=urls, web_dir=web_dir)
 
 
 def lab_env(labs_url: str) -> dict[str, str]:

@@ -21,7 +21,10 @@ LOGOUT = "mutation { logout { revokedSessions } }"
 async def register_verified(gql, mailbox, email: str, password: str = TEST_PASSWORD) -> None:
     body = await gql(REGISTER, {"input": {"email": email, "password": password, "fullName": "Test Person"}})
     assert body["data"]["register"]["__typename"] == "MessageSuccess", body
-    token = token_from_mail(await mailbox.wait_for(email, "verify_email"))
+    mail = await mailbox.wait_for(email, "verify_email")
+    token = token_from_mail(mail)
+    # The web app's page, on the router's public origin.
+    assert f"\nhttp://127.0.0.1:4000/verify-email?token={token}\n" in mail
     verified = await gql(VERIFY, {"token": token})
     assert verified["data"]["verifyEmail"]["user"]["emailVerified"] is True, verified
 

@@ -46,7 +46,10 @@ async def test_reset_password_via_mail(gql, mailbox, unique_email):
 
     requested = await gql(REQUEST_RESET, {"email": email})
     assert requested["data"]["requestPasswordReset"]["__typename"] == "MessageSuccess", requested
-    token = token_from_mail(await mailbox.wait_for(email, "reset_password"))
+    mail = await mailbox.wait_for(email, "reset_password")
+    token = token_from_mail(mail)
+    # The web app's page, on the router's public origin.
+    assert f"\nhttp://127.0.0.1:4000/reset-password?token={token}\n" in mail
 
     reset = await gql(RESET, {"token": token, "password": NEW_PASSWORD})
     assert reset["data"]["resetPassword"]["__typename"] == "MessageSuccess", reset
