@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: install run web-build web-dev test schema lint format
+.PHONY: install run web-build web-check web-dev test schema lint format
 
 install: ## Python dependencies (uv, locked) and the router's (npm, locked)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -20,7 +20,13 @@ web-build: ## the web app into web/dist, which the router serves at / (skipped u
 web-dev: ## the web app with hot reload: Vite on 5173, proxying /graphql and /auth to the router on 4000
 	npm run --prefix web dev
 
-test: install ## schema pipeline check, then the whole test suite
+web-check: ## the web app: generated types current with the supergraph, type check, unit tests, build
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	npm run --prefix web codegen:check
+	npm run --prefix web test
+	npm run --prefix web build
+
+test: install web-check ## schema pipeline check, the web app's checks, then the whole test suite (browser journeys included)
 	$(UV) run coursegraph schema check
 	$(UV) run pytest
 

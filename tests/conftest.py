@@ -283,3 +283,13 @@ async def asgi_client(app: Any, domain: str) -> AsyncIterator[httpx.AsyncClient]
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 46000 + SUBGRAPH_PORTS[domain]))
     async with httpx.AsyncClient(transport=transport, base_url=f"http://{domain}.test") as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def fake_anthropic():  # noqa: ANN201 - a FakeAnthropic
+    """A local server speaking the Anthropic Messages API (the real one is a paid service)."""
+    from tests.fakes.anthropic_server import FakeAnthropic
+
+    server = FakeAnthropic().start()
+    yield server
+    server.stop()

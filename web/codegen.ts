@@ -22,6 +22,11 @@ const config: CodegenConfig = {
         scalars: { DateTime: 'string', Date: 'string', JSON: 'unknown' },
       },
     },
+    // The schema graphcache needs to match fragments on interfaces and unions (`... on Error`).
+    './src/gql/introspection.ts': {
+      plugins: ['urql-introspection'],
+      config: { module: 'es2015', useTypeImports: true, includeScalars: false, includeEnums: false, includeInputs: false, includeDirectives: false },
+    },
   },
 };
 export default config;

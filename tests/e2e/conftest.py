@@ -1,125 +1,23 @@
-"""The platform as processes: the users subgraph, the worker and the real Hive Gateway router.
-
-Ports differ from `make run`'s so the suite never meets a running dev instance. All processes share the
-test database, Redis db, signing keys and mail folder through the environment set in tests/conftest.py.
-"""
+"""The end-to-end tests' platform (tests/platform.py), shared by the package."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from subgraphs.core.cli import ROUTER_DIR, router_argv, router_env
-from subgraphs.core.domains import DOMAINS
-from subgraphs.core.settings import get_settings
-from subgraphs.core.supervisor import ProcessSpec, supervised
 from tests.conftest import GraphQLClient
-from tests.fakes.anthropic_server import MODEL as FAKE_MODEL
 from tests.fakes.anthropic_server import FakeAnthropic
-from tests.services import free_port
-
-
-@dataclass
-class Platform:
-    router_url: str
-    subgraph_urls: dict[str, str]  # domain -> base URL (no /graphql)
-    web_dir: Path  # the router's CG_WEB_DIR: not created here (tests write the app files they need)
-
-    def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.router_url, timeout=30)
-
-
-@pytest.fixture(scope="package")
-def fake_anthropic() -> Iterator[FakeAnthropic]:
-    server = FakeAnthropic().start()
-    yield server
-    server.stop()
+from tests.platform import Platform, running_platform
 
 
 # Package scope: the platform (its worker included) stops when the e2e tests are done, so its worker never
 # races in-process tests of later packages for the same jobs and events.
 @pytest.fixture(scope="package")
 async def platform(database: None, fake_anthropic: FakeAnthropic) -> AsyncIterator[Platform]:
-    settings = get_settings()
-    ports = {domain: free_port() for domain in DOMAINS}
-    urls = {domain: f"http://127.0.0.1:{port}" for domain, port in ports.items()}
-    router_port = free_port()
-    web_dir = Path(os.environ["COURSEGRAPH_DATA_DIR"]) / "web-dist"
-    jwks_url = f"{urls['users']}/.well-known/jwks.json"
-    env = {k: v for k, v in os.environ.items() if k.startswith(("COURSEGRAPH_", "DATABASE_URL", "REDIS_URL"))}
-    env["COURSEGRAPH_AUTH__JWKS_URL"] = jwks_url
-    # The worker's generation jobs call the local fake Anthropic server (the real API is a paid service).
-    env["COURSEGRAPH_GENERATOR__ANTHROPIC_API_KEY"] = "sk-e2e-fake"
-    env["COURSEGRAPH_GENERATOR__BASE_URL"] = fake_anthropic.url
-    env["COURSEGRAPH_GENERATOR__MODEL"] = FAKE_MODEL
-    env.update(lab_env(urls["labs"]))
-    python = sys.executable
-    specs = [
-        ProcessSpec(
-            name=domain,
-            argv=[python, "-m", "subgraphs.core.cli", "serve", domain, "--port", str(ports[domain])],
-            env=env,
-            ready_url=f"{urls[domain]}/ready",
-        )
-        for domain in DOMAINS
-    ]
-    specs.append(ProcessSpec(name="worker", argv=[python, "-m", "subgraphs.core.cli", "worker"], env=env))
-    gateway_env = {
-        **env,
-        **router_env(settings),
-        "CG_PORT": str(router_port),
-        "CG_JWKS_URL": jwks_url,
-        "CG_SUBGRAPH_URLS": json.dumps({domain: f"{url}/graphql" for domain, url in urls.items()}),
-        "CG_WEB_DIR": str(web_dir),
-    }
-    router = ProcessSpec(
-        name="router",
-        argv=router_argv(),
-        env=gateway_env,
-        cwd=ROUTER_DIR,
-        ready_url=f"http://127.0.0.1:{router_port}/readiness",
-        ready_timeout=90,
-    )
-    async with supervised(specs) as supervisor:
-        await supervisor.start(router)
-        yield Platform(router_url=f"http://127.0.0.1:{router_port}", subgraph_urls=urls, web_dir=web_dir)
-
-
-def lab_env(labs_url: str) -> dict[str, str]:
-    """Labs of the e2e platform: Docker with the registry-free test image when an engine answers (CI has
-    one), else local processes; labelled with this run's id so the platform reconciles only its own."""
-    from tests.labs_support import TEST_IMAGE, docker_available, ensure_test_image
-    from tests.services import RUN_ID
-
-    env = {
-        "COURSEGRAPH_LABS__WORKSPACE_DIR": str(Path(os.environ["COURSEGRAPH_DATA_DIR"]) / "labs"),
-        "COURSEGRAPH_LABS__INSTANCE": f"e2e-{RUN_ID}",
-        "COURSEGRAPH_LABS__MONITOR_INTERVAL_SECONDS": "0.5",
-        "COURSEGRAPH_LABS__PUBLIC_URL": labs_url,
-        "COURSEGRAPH_LABS__RUNTIME": "process",
-    }
-    if docker_available():
-        import docker
-
-        client = docker.from_env()
-        try:
-            ensure_test_image(client)
-        except pytest.skip.Exception:  # no static busybox to build it (outside CI): labs run as processes
-            return env
-        finally:
-            client.close()
-        allowed = [*get_settings().labs.allowed_images, TEST_IMAGE]
-        env.update(
-            {"COURSEGRAPH_LABS__RUNTIME": "docker", "COURSEGRAPH_LABS__ALLOWED_IMAGES": json.dumps(allowed)}
-        )
-    return env
+    async with running_platform(fake_anthropic.url) as started:
+        yield started
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import { authExchange } from '@urql/exchange-auth';
 import { cacheExchange, type Cache } from '@urql/exchange-graphcache';
 import { Client, fetchExchange, type CombinedError } from 'urql';
+import schema from '../gql/introspection';
 import { session } from './session';
 
 const GRAPHQL_PATH = '/graphql';
@@ -23,6 +24,7 @@ export function createGraphQLClient(): Client {
     requestPolicy: 'cache-and-network',
     exchanges: [
       cacheExchange({
+        schema,
         // Types without an id (connections, page info, stats) live inside their parent entity.
         keys: new Proxy({}, { get: () => (data: { id?: string | null }) => data.id ?? null }),
         updates: {

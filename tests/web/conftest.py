@@ -1,0 +1,40 @@
+"""The platform serving the built web app, with the demo data `make run` seeds, for the browser journeys."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from subgraphs.core.settings import get_settings
+from tests.platform import Platform, running_platform
+from tests.services import in_ci
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+
+@pytest.fixture(scope="package")
+def chromium() -> str:
+    """Debian's Chromium (no browser can be downloaded here); `.ci/run` installs it."""
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not path:
+        message = "Chromium is not installed: apt-get install -y chromium (or set CHROMIUM_PATH)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="package")
+async def web_platform(database: None, fake_anthropic, chromium: str) -> AsyncIterator[Platform]:  # noqa: ANN001
+    from subgraphs.core.cli import seed_demo
+
+    dist = WEB_DIR / "dist"
+    if not (dist / "index.html").exists() or not (WEB_DIR / "node_modules" / ".bin" / "playwright").exists():
+        pytest.fail("the web app is not built: `make test` builds it (or npm run --prefix web build)")
+    await seed_demo(get_settings())
+    async with running_platform(fake_anthropic.url, web_dir=dist, public_origin=True) as platform:
+        yield platform

@@ -1,0 +1,46 @@
+"""The web app's journeys in real Chromium (Playwright, web/e2e/*.spec.ts) against the running platform.
+
+Each spec file is one test here, so a failing journey is named in the summary with Playwright's report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from subgraphs.core.settings import get_settings
+from tests.platform import Platform
+from tests.web.conftest import WEB_DIR
+
+SPECS = sorted(path.name for path in (WEB_DIR / "e2e").glob("*.spec.ts"))
+JOURNEY_TIMEOUT_SECONDS = 170
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("spec", SPECS)
+async def test_browser_journey(web_platform: Platform, chromium: str, spec: str) -> None:
+    env = {
+        **os.environ,
+        "COURSEGRAPH_WEB_URL": web_platform.router_url,
+        "COURSEGRAPH_MAIL_DIR": str(get_settings().mail.directory),
+        "CHROMIUM_PATH": chromium,
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(WEB_DIR / "node_modules" / ".bin" / "playwright"),
+        "test",
+        f"e2e/{spec}",
+        cwd=WEB_DIR,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), JOURNEY_TIMEOUT_SECONDS)
+    except TimeoutError:
+        process.kill()
+        output, _ = await process.communicate()
+        log = output.decode(errors="replace")
+        pytest.fail(f"{spec} did not finish in {JOURNEY_TIMEOUT_SECONDS} s:\n{log}")
+    assert process.returncode == 0, output.decode(errors="replace")
