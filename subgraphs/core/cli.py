@@ -148,6 +148,7 @@ async def seed_demo(settings: Settings) -> list[tuple[str, str]]:
             student=acting("student@coursegraph.dev"),
             organization_id=organization_id,
             course_id=courses.python_foundations,
+            course_status=courses.status[courses.python_foundations],
             enrollments=[
                 (e, u, status) for e, c, u, status in courses.enrollments if c == courses.python_foundations
             ],

@@ -193,6 +193,7 @@ class DemoCourses:
     python_foundations: uuid.UUID
     data_analysis: uuid.UUID
     draft: uuid.UUID
+    status: dict[uuid.UUID, str]  # each course's status now
     # (enrollment id, course id, user id, status) of every enrollment in the published demo courses
     enrollments: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str]]
 
@@ -228,7 +229,14 @@ async def seed_demo_courses(
                 )
             )
         ).all()
-    return DemoCourses(foundations, data, draft, [tuple(row) for row in rows])
+        status = dict(
+            (
+                await session.execute(
+                    select(Course.id, Course.status).where(Course.id.in_([foundations, data, draft]))
+                )
+            ).all()
+        )
+    return DemoCourses(foundations, data, draft, status, [tuple(row) for row in rows])
 
 
 async def _course(

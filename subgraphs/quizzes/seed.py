@@ -81,37 +81,38 @@ async def seed_demo_quizzes(
     student: RequestMeta,
     organization_id: uuid.UUID,
     course_id: uuid.UUID,
+    course_status: str,
     enrollments: list[tuple[uuid.UUID, uuid.UUID, str]],
 ) -> uuid.UUID:
-    """The published checkpoint quiz of the published course `course_id` (whose instructor is
-    `instructor`), and one submitted attempt of `student`. `enrollments`: (enrollment id, user id, status)
-    in that course. Idempotent: the quiz is found by its title, the attempt made only once."""
+    """The published checkpoint quiz of the course `course_id` (whose instructor is `instructor`), and one
+    submitted attempt of `student` while the course is published. `course_status` and `enrollments`
+    ((enrollment id, user id, status) in that course) are the courses domain's state now. Idempotent: the
+    quiz is found by its title, the attempt made only once."""
     async with runtime.transaction() as session:
-        # What the worker's projection consumer will also write from the courses events: the seed runs
-        # before the worker, and a quiz needs its course known. Rows already there are kept.
+        # The projection the worker's consumer keeps from the courses events, written from the same facts:
+        # the seed runs before the worker, and a quiz needs its course known. Facts of now are at least as
+        # recent as any event, with the consumer's order-safety rule (as_of) all the same.
         now = utcnow()
-        await session.execute(
-            upsert(CourseProjection)
-            .values(
-                course_id=course_id,
-                organization_id=organization_id,
-                instructor_id=instructor.principal.user_id,
-                status="PUBLISHED",
-                as_of=now,
-            )
-            .on_conflict_do_nothing()
+        await _project(
+            session,
+            CourseProjection,
+            ["course_id"],
+            course_id=course_id,
+            organization_id=organization_id,
+            instructor_id=instructor.principal.user_id,
+            status=course_status,
+            as_of=now,
         )
         for enrollment_id, user_id, status in enrollments:
-            await session.execute(
-                upsert(EnrollmentProjection)
-                .values(
-                    course_id=course_id,
-                    user_id=user_id,
-                    enrollment_id=enrollment_id,
-                    status=status,
-                    as_of=now,
-                )
-                .on_conflict_do_nothing()
+            await _project(
+                session,
+                EnrollmentProjection,
+                ["course_id", "user_id"],
+                course_id=course_id,
+                user_id=user_id,
+                enrollment_id=enrollment_id,
+                status=status,
+                as_of=now,
             )
         quiz_id = await session.scalar(
             select(Quiz.id).where(Quiz.course_id == course_id, Quiz.title == DEMO_QUIZ_TITLE)
@@ -142,7 +143,7 @@ async def seed_demo_quizzes(
                 select(Question.id).where(Question.quiz_id == quiz_id).order_by(Question.position)
             )
         ).all()
-    if attempted is None:
+    if attempted is None and course_status == "PUBLISHED":
         attempt = await service.start_attempt(runtime, student, quiz_id=quiz_id)
         for question_id, (_, answer) in zip(questions, DEMO_QUESTIONS, strict=True):
             await service.save_answer(
@@ -155,6 +156,17 @@ async def seed_demo_quizzes(
             )
         await service.submit_attempt(runtime, student, attempt_id=attempt.id)
     return quiz_id
+
+
+async def _project(session: AsyncSession, model: Any, keys: list[str], **values: Any) -> None:
+    stmt = upsert(model).values(**values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[getattr(model, k) for k in keys],
+            set_={k: stmt.excluded[k] for k in values if k not in keys},
+            where=model.as_of <= stmt.excluded.as_of,
+        )
+    )
 
 
 async def copy_rows(session: AsyncSession, table: Any, columns: list[str], rows: list[tuple]) -> None:
