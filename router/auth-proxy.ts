@@ -28,12 +28,13 @@ export function useAuthProxy(options: Options): GatewayPlugin {
         refused.headers.set('allow', 'POST');
         return endResponse(refused);
       }
-      return forward(fetchAPI, options, request, path, serverContext).then(endResponse);
+      return forward(fetchAPI, options, request, url, serverContext).then(endResponse);
     },
   } as GatewayPlugin;
 }
 
-async function forward(F: any, options: Options, request: Request, path: string, serverContext: any) {
+async function forward(F: any, options: Options, request: Request, url: URL, serverContext: any) {
+  const path = url.pathname;
   const body = await request.arrayBuffer();
   if (body.byteLength > MAX_BODY_BYTES) return error(F, 413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
   const headers: Record<string, string> = { 'x-request-id': options.requestIdOf({ request }) };
@@ -44,6 +45,9 @@ async function forward(F: any, options: Options, request: Request, path: string,
   // The TCP peer, never a client-supplied X-Forwarded-For (per-IP rate limits, the audit log).
   const address = options.clientAddressOf(serverContext);
   if (address) headers['x-forwarded-for'] = address;
+  // The origin the browser talked to: a same-origin request (the app's own) passes the Origin check.
+  headers['x-forwarded-host'] = url.host;
+  headers['x-forwarded-proto'] = url.protocol.replace(/:$/, '');
   if (options.routerSecret) headers['x-coursegraph-router-secret'] = options.routerSecret;
   let upstream: Response;
   try {

@@ -84,24 +84,28 @@ def migrate() -> None:
 
 
 async def seed_demo(settings: Settings) -> list[tuple[str, str]]:
-    """Idempotent demo data: one account per role, emails verified, the demo organization with its
-    members, and its published demo course. Never in production."""
-    from redis.asyncio import Redis
+    """Idempotent demo data (never in production): one account per role, emails verified; the demo
+    organization with its members; and each domain's demo content (its `seed.py`), made through the service
+    functions as the demo people would, so its events reach analytics once the worker runs."""
     from sqlalchemy import select
 
-    from subgraphs.core.db import create_engine, create_sessionmaker
-    from subgraphs.courses.seed import seed_demo_course
+    from subgraphs.core.app import close_runtime, create_runtime
+    from subgraphs.core.auth import Principal
+    from subgraphs.core.context import RequestMeta
+    from subgraphs.core.rbac import Role
+    from subgraphs.courses.seed import seed_demo_courses
     from subgraphs.organizations.seed import seed_demo_organization
+    from subgraphs.quizzes.seed import seed_demo_quizzes
     from subgraphs.users.models import User
     from subgraphs.users.passwords import hash_password
 
     if settings.is_production:
         raise RuntimeError("refusing to seed demo accounts in production")
-    engine = create_engine(settings)
-    sessionmaker = create_sessionmaker(engine)
+    # The verifier's key loader is never called: the seed acts through services, not HTTP.
+    runtime = await create_runtime("seed", settings, key_loader=lambda **_: None)
     password_hash = await hash_password(DEMO_PASSWORD, settings.auth)
     try:
-        async with sessionmaker() as session, session.begin():
+        async with runtime.transaction() as session:
             existing = set((await session.scalars(select(User.email))).all())
             for email, name, role in DEMO_USERS:
                 if email not in existing:
@@ -114,21 +118,43 @@ async def seed_demo(settings: Settings) -> list[tuple[str, str]]:
                             email_verified=True,
                         )
                     )
-        async with sessionmaker() as session:
+        async with runtime.transaction() as session:
             ids = dict(
                 (
                     await session.execute(select(User.email, User.id).where(User.email.in_(DEMO_MEMBERSHIPS)))
                 ).all()
             )
-        redis = Redis.from_url(settings.redis.url)
-        try:
-            members = {ids[email]: role for email, role in DEMO_MEMBERSHIPS.items()}
-            organization_id = await seed_demo_organization(sessionmaker, redis, members)
-        finally:
-            await redis.aclose()
-        await seed_demo_course(sessionmaker, organization_id, ids["instructor@coursegraph.dev"])
+        members = {ids[email]: role for email, role in DEMO_MEMBERSHIPS.items()}
+        organization_id = await seed_demo_organization(runtime.sessionmaker, runtime.redis, members)
+
+        roles = {email: Role(role) for email, _, role in DEMO_USERS}
+
+        def acting(email: str) -> RequestMeta:
+            principal = Principal(
+                subject=str(ids[email]), kind="user", role=roles[email], email_verified=True
+            )
+            return RequestMeta(principal=principal, request_id="seed")
+
+        courses = await seed_demo_courses(
+            runtime,
+            organization_id=organization_id,
+            instructor=acting("instructor@coursegraph.dev"),
+            instructor2=acting("instructor2@coursegraph.dev"),
+            students=[acting("student@coursegraph.dev"), acting("student2@coursegraph.dev")],
+        )
+        await seed_demo_quizzes(
+            runtime,
+            instructor=acting("instructor@coursegraph.dev"),
+            student=acting("student@coursegraph.dev"),
+            organization_id=organization_id,
+            course_id=courses.python_foundations,
+            course_status=courses.status[courses.python_foundations],
+            enrollments=[
+                (e, u, status) for e, c, u, status in courses.enrollments if c == courses.python_foundations
+            ],
+        )
     finally:
-        await engine.dispose()
+        await close_runtime(runtime)
     return [(email, role) for email, _, role in DEMO_USERS]
 
 

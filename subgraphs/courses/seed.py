@@ -1,115 +1,284 @@
-"""Demo data of the courses domain: a published course of the demo organization, with a module, two
-lessons and an exercise. Idempotent (found by its slug)."""
+"""Demo data of the courses domain (`coursegraph seed`, run by `make run`): Demo Academy's courses, written
+through the service functions as their instructors and students would, so every change emits its events
+(analytics, labs and the quizzes projection follow once the worker runs). Idempotent: a course is found by
+its slug, an existing enrollment is kept, a lesson completed twice counts once."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
-from subgraphs.core.events import Event, emit
-from subgraphs.courses.models import Course, Enrollment, Exercise, Lesson, Module, Outbox
+from subgraphs.courses import service
+from subgraphs.courses.errors import AlreadyEnrolled
+from subgraphs.courses.models import Course, Enrollment, Exercise, Lesson, Module
 from subgraphs.courses.service import CourseStatus, Difficulty, EnrollmentStatus, LabIde, Visibility
 
 DEMO_COURSE_SLUG = "python-foundations"
 
+FIZZBUZZ_STARTER = (
+    "def fizzbuzz(n: int) -> str:\n"
+    '    """"Fizz" for multiples of 3, "Buzz" for multiples of 5, "FizzBuzz" for both, else the number."""\n'
+    "    ...\n"
+)
+FIZZBUZZ_TESTS = (
+    "from fizzbuzz import fizzbuzz\n\n\n"
+    "def test_multiples_of_three_and_five():\n"
+    '    assert fizzbuzz(15) == "FizzBuzz"\n\n\n'
+    "def test_plain_numbers():\n"
+    '    assert fizzbuzz(7) == "7"\n'
+)
 
-async def seed_demo_course(
-    sessionmaker: async_sessionmaker[AsyncSession], organization_id: uuid.UUID, instructor_id: uuid.UUID
-) -> uuid.UUID:
-    async with sessionmaker() as session, session.begin():
-        existing = await session.scalar(
-            select(Course.id).where(
-                Course.organization_id == organization_id, Course.slug == DEMO_COURSE_SLUG
-            )
-        )
-        if existing is not None:
-            return existing
-        course = Course(
-            organization_id=organization_id,
-            instructor_id=instructor_id,
-            title="Python Foundations",
-            slug=DEMO_COURSE_SLUG,
-            description="Variables, functions and tests: a first course in Python.",
-            category="programming",
-            difficulty=Difficulty.BEGINNER.value,
-            estimated_duration_hours=6,
-            status=CourseStatus.PUBLISHED.value,
-            visibility=Visibility.ORGANIZATION.value,
-            published_at=utcnow(),
-        )
-        session.add(course)
-        await session.flush()
-        module = Module(course_id=course.id, title="Getting started", position=1)
-        session.add(module)
-        await session.flush()
-        for position, (title, body) in enumerate(
-            (
-                ("Hello, Python", "# Hello, Python\n\n```python\nprint('hello')\n```\n"),
-                ("Functions", "# Functions\n\nA function takes arguments and *returns* a value.\n"),
-            ),
-            start=1,
-        ):
-            session.add(
-                Lesson(module_id=module.id, course_id=course.id, title=title, body=body, position=position)
-            )
-        exercise = Exercise(
-            course_id=course.id,
-            title="FizzBuzz",
-            instructions="Write `fizzbuzz(n)` returning the FizzBuzz word for `n`.",
-            language="python",
-            starter_files=[{"path": "fizzbuzz.py", "content": "def fizzbuzz(n):\n    ...\n"}],
-            tests=[
-                {
-                    "path": "test_fizzbuzz.py",
-                    "content": "from fizzbuzz import fizzbuzz\n\n\ndef test_15():\n"
-                    "    assert fizzbuzz(15) == 'FizzBuzz'\n",
-                }
-            ],
-            ide=LabIde.VSCODE.value,
-        )
-        session.add(exercise)
-        await session.flush()
-        # The labs domain learns of exercises from these events.
-        emit(
-            session,
-            Outbox,
-            Event(
-                type="courses.exercise.created",
-                organization_id=str(organization_id),
-                subject_ids={"course_id": str(course.id), "exercise_id": str(exercise.id)},
-                payload={
-                    "exercise_id": str(exercise.id),
-                    "course_id": str(course.id),
-                    "organization_id": str(organization_id),
-                    "ide": exercise.ide,
-                    "seed": True,
-                },
-            ),
-        )
-        for verb in ("created", "published"):
-            emit(
-                session,
-                Outbox,
-                Event(
-                    type=f"courses.course.{verb}",
-                    organization_id=str(organization_id),
-                    subject_ids={"course_id": str(course.id)},
-                    payload={
-                        "course_id": str(course.id),
-                        "organization_id": str(organization_id),
-                        "instructor_id": str(instructor_id),
-                        "status": course.status,
-                        "title": course.title,
-                        "seed": True,
-                    },
+
+@dataclass
+class DemoCourse:
+    slug: str
+    title: str
+    description: str
+    category: str
+    difficulty: Difficulty
+    hours: int
+    visibility: Visibility
+    publish: bool
+    # (module title, [(lesson title, Markdown body)])
+    modules: list[tuple[str, list[tuple[str, str]]]]
+    exercises: list[dict[str, Any]] = field(default_factory=list)
+
+
+PYTHON_FOUNDATIONS = DemoCourse(
+    slug=DEMO_COURSE_SLUG,
+    title="Python Foundations",
+    description="Variables, functions and tests: a first course in Python, with a lab and a checkpoint quiz.",
+    category="programming",
+    difficulty=Difficulty.BEGINNER,
+    hours=6,
+    visibility=Visibility.ORGANIZATION,
+    publish=True,
+    modules=[
+        (
+            "Getting started",
+            [
+                (
+                    "Welcome",
+                    "# Welcome to Python Foundations\n\nIn six hours you will:\n\n"
+                    "- write and run Python programs,\n- structure code with **functions**,\n"
+                    "- check it with **tests**.\n\n## How this course works\n\n"
+                    "1. Read a lesson and mark it complete.\n2. Try the exercise in your own lab.\n"
+                    "3. Take the checkpoint quiz.\n\n> Tip: your progress is saved as you go.\n",
                 ),
+                (
+                    "Hello, Python",
+                    '# Hello, Python\n\nEvery program starts somewhere:\n\n```python\nprint("hello")\n```\n\n'
+                    '## Values and names\n\n```python\nlanguage = "Python"\nyear = 1991\n'
+                    'print(f"{language} is from {year}")\n```\n\n'
+                    "Names are bound with `=`; there is no declaration.\n",
+                ),
+            ],
+        ),
+        (
+            "Functions",
+            [
+                (
+                    "Defining functions",
+                    "# Defining functions\n\nA function takes arguments and *returns* a value:\n\n"
+                    "```python\ndef area(width: float, height: float) -> float:\n"
+                    "    return width * height\n```\n\n## Why functions?\n\n- reuse\n- naming an idea\n"
+                    "- testing one piece at a time\n",
+                ),
+                (
+                    "Arguments and return values",
+                    "# Arguments and return values\n\n| call | result |\n|---|---|\n| `area(2, 3)` | `6` |\n"
+                    "| `area(width=1, height=4)` | `4` |\n\nKeyword arguments make calls readable. "
+                    "A function without `return` returns `None`.\n",
+                ),
+            ],
+        ),
+        (
+            "Testing your code",
+            [
+                (
+                    "Why test?",
+                    "# Why test?\n\nA test is a small program that checks another one.\n\n"
+                    "## What a good test does\n\n1. arranges the input,\n2. acts (calls the code),\n"
+                    "3. asserts the result.\n",
+                ),
+                (
+                    "pytest in practice",
+                    "# pytest in practice\n\n```python\nfrom shapes import area\n\n\ndef test_area():\n"
+                    "    assert area(2, 3) == 6\n```\n\nRun it:\n\n```bash\npytest -q\n```\n",
+                ),
+            ],
+        ),
+    ],
+    exercises=[
+        {
+            "title": "FizzBuzz",
+            "instructions": "# FizzBuzz\n\nWrite `fizzbuzz(n)` in `fizzbuzz.py`:\n\n"
+            '- multiples of 3: `"Fizz"`\n- multiples of 5: `"Buzz"`\n- multiples of both: `"FizzBuzz"`\n'
+            "- anything else: the number as text\n\n"
+            "Run `pytest` in the lab's terminal until the tests pass.\n",
+            "language": "python",
+            "starter_files": [
+                {"path": "fizzbuzz.py", "content": FIZZBUZZ_STARTER},
+                {"path": "README.md", "content": "# FizzBuzz\n\nEdit `fizzbuzz.py`, then run `pytest`.\n"},
+            ],
+            "tests": [{"path": "test_fizzbuzz.py", "content": FIZZBUZZ_TESTS}],
+            "ide": LabIde.VSCODE,
+        }
+    ],
+)
+
+DATA_ANALYSIS = DemoCourse(
+    slug="data-analysis-with-pandas",
+    title="Data Analysis with pandas",
+    description="Load, clean and summarize tabular data with pandas.",
+    category="data",
+    difficulty=Difficulty.INTERMEDIATE,
+    hours=8,
+    visibility=Visibility.PUBLIC,
+    publish=True,
+    modules=[
+        (
+            "DataFrames",
+            [
+                (
+                    "Loading data",
+                    '# Loading data\n\n```python\nimport pandas as pd\n\ndf = pd.read_csv("sales.csv")\n'
+                    "df.head()\n```\n",
+                ),
+                (
+                    "Selecting and filtering",
+                    '# Selecting and filtering\n\n- `df["price"]`: one column\n'
+                    "- `df[df.price > 10]`: rows by condition\n",
+                ),
+            ],
+        ),
+        ("Summaries", [("Group by", '# Group by\n\n```python\ndf.groupby("region").price.mean()\n```\n')]),
+    ],
+    exercises=[
+        {
+            "title": "Sales by region",
+            "instructions": "Compute the mean price per region in a notebook.",
+            "language": "python",
+            "starter_files": [
+                {"path": "sales.csv", "content": "region,price\nnorth,12\nsouth,8\nnorth,20\n"}
+            ],
+            "ide": LabIde.JUPYTER,
+        }
+    ],
+)
+
+WEB_APIS_DRAFT = DemoCourse(
+    slug="web-apis-with-fastapi",
+    title="Web APIs with FastAPI",
+    description="A course in the making: HTTP APIs with FastAPI.",
+    category="programming",
+    difficulty=Difficulty.ADVANCED,
+    hours=10,
+    visibility=Visibility.ORGANIZATION,
+    publish=False,
+    modules=[("First endpoints", [("Hello, API", "# Hello, API\n\n*Draft: still being written.*\n")])],
+)
+
+
+@dataclass
+class DemoCourses:
+    """What the other domains' demo data needs to know of the courses (ids only)."""
+
+    python_foundations: uuid.UUID
+    data_analysis: uuid.UUID
+    draft: uuid.UUID
+    status: dict[uuid.UUID, str]  # each course's status now
+    # (enrollment id, course id, user id, status) of every enrollment in the published demo courses
+    enrollments: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str]]
+
+
+async def seed_demo_courses(
+    runtime: Runtime,
+    *,
+    organization_id: uuid.UUID,
+    instructor: RequestMeta,
+    instructor2: RequestMeta,
+    students: list[RequestMeta],
+) -> DemoCourses:
+    """The demo courses (each made by its instructor), and the demo students enrolled with some progress."""
+    foundations = await _course(runtime, instructor, organization_id, PYTHON_FOUNDATIONS)
+    data = await _course(runtime, instructor2, organization_id, DATA_ANALYSIS)
+    draft = await _course(runtime, instructor, organization_id, WEB_APIS_DRAFT)
+    # Lessons completed (in course order) per student and course: a varied picture for analytics.
+    progress = [{foundations: 3, data: 1}, {foundations: 1}]
+    for student, done in zip(students, progress, strict=False):
+        for course_id, lessons in done.items():
+            try:
+                await service.enroll(runtime, student, course_id=course_id)
+            except AlreadyEnrolled:
+                pass
+            for lesson_id in (await _lesson_ids(runtime, course_id))[:lessons]:
+                await service.complete_lesson(runtime, student, lesson_id=lesson_id)  # idempotent
+    async with runtime.transaction() as session:
+        rows = (
+            await session.execute(
+                select(Enrollment.id, Enrollment.course_id, Enrollment.user_id, Enrollment.status).where(
+                    Enrollment.course_id.in_([foundations, data]),
+                    Enrollment.status != EnrollmentStatus.DROPPED.value,
+                )
             )
+        ).all()
+        status = dict(
+            (
+                await session.execute(
+                    select(Course.id, Course.status).where(Course.id.in_([foundations, data, draft]))
+                )
+            ).all()
+        )
+    return DemoCourses(foundations, data, draft, status, [tuple(row) for row in rows])
+
+
+async def _course(
+    runtime: Runtime, meta: RequestMeta, organization_id: uuid.UUID, demo: DemoCourse
+) -> uuid.UUID:
+    async with runtime.transaction() as session:
+        course = await session.scalar(
+            select(Course).where(Course.organization_id == organization_id, Course.slug == demo.slug)
+        )
+    if course is None:
+        course = await service.create_course(
+            runtime,
+            meta,
+            organization_id=organization_id,
+            title=demo.title,
+            slug=demo.slug,
+            description=demo.description,
+            category=demo.category,
+            difficulty=demo.difficulty,
+            estimated_duration_hours=demo.hours,
+            visibility=demo.visibility,
+        )
+        for module_title, lessons in demo.modules:
+            module = await service.create_module(runtime, meta, course_id=course.id, title=module_title)
+            for title, body in lessons:
+                await service.create_lesson(runtime, meta, module_id=module.id, title=title, body=body)
+        for exercise in demo.exercises:
+            await service.create_exercise(runtime, meta, course_id=course.id, **exercise)
+    if demo.publish and course.status == CourseStatus.DRAFT:
+        await service.publish_course(runtime, meta, id=course.id)
     return course.id
+
+
+async def _lesson_ids(runtime: Runtime, course_id: uuid.UUID) -> list[uuid.UUID]:
+    async with runtime.transaction() as session:
+        stmt = (
+            select(Lesson.id)
+            .join(Module, Module.id == Lesson.module_id)
+            .where(Lesson.course_id == course_id)
+            .order_by(Module.position, Lesson.position)
+        )
+        return list((await session.scalars(stmt)).all())
 
 
 # --- `coursegraph seed --scale` ------------------------------------------------------------------

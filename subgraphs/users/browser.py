@@ -8,7 +8,8 @@ service function of its GraphQL mutation (same rate limits, audit events and typ
 clients.
 
 CSRF: every route wants the header `X-CourseGraph-CSRF: 1` (a custom header forces a CORS preflight, which
-the router grants only to listed origins) and, when the browser sends `Origin`, a listed origin.
+the router grants only to listed origins) and, when the browser sends `Origin`, the origin the request was
+made to (the app's own: the router passes its Host on as X-Forwarded-Host/-Proto) or a listed one.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 router = APIRouter(prefix="/auth")
 
 
-class _RefusedOrigin(Forbidden):
+class _CsrfRefused(Forbidden):
     default_code = "CSRF_CHECK_FAILED"
     default_message = "This request must come from the CourseGraph web app."
 
@@ -107,9 +108,9 @@ async def _answer(
     try:
         origin = request.headers.get("origin")
         if request.headers.get(CSRF_HEADER) != "1" or (
-            origin is not None and origin.rstrip("/") not in _allowed_origins(runtime)
+            origin is not None and origin.rstrip("/") not in _allowed_origins(runtime, request)
         ):
-            raise _RefusedOrigin()
+            raise _CsrfRefused()
         return await handle(runtime, meta)
     except DomainError as error:
         status = next((code for cls, code in _STATUS.items() if isinstance(error, cls)), 400)
@@ -126,8 +127,13 @@ async def _answer(
         return JSONResponse(body, status_code=500, headers=NO_STORE)
 
 
-def _allowed_origins(runtime: Runtime) -> set[str]:
-    return {origin.rstrip("/") for origin in runtime.settings.router.cors_origins}
+def _allowed_origins(runtime: Runtime, request: Request) -> set[str]:
+    """The listed origins and the request's own. A browser cannot forge Host or X-Forwarded-* on a
+    cross-site request (setting the latter needs a preflight), so a same-origin match is genuine."""
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host")
+    scheme = request.headers.get("x-forwarded-proto") or request.url.scheme
+    listed = {origin.rstrip("/") for origin in runtime.settings.router.cors_origins}
+    return listed | {f"{scheme}://{host}"} if host else listed
 
 
 async def _json_object(request: Request, *, optional: bool = False) -> dict[str, Any]:

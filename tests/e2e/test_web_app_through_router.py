@@ -170,9 +170,14 @@ async def test_session_routes_want_the_csrf_header_and_a_listed_origin(router_ht
         foreign = await post(router_http, path, json=credentials, headers={"Origin": "https://evil.example"})
         assert foreign.status_code == 403, (path, foreign.text)
         assert "set-cookie" not in foreign.headers
-    listed = get_settings().router.cors_origins[0]
-    allowed = await post(router_http, "/auth/login", json=credentials, headers={"Origin": listed})
-    assert allowed.status_code == 200, allowed.text
+    # The app's own origin (the router's, wherever it listens), and the listed ones, pass.
+    for origin in (str(router_http.base_url).rstrip("/"), get_settings().router.cors_origins[-1]):
+        allowed = await post(router_http, "/auth/login", json=credentials, headers={"Origin": origin})
+        assert allowed.status_code == 200, (origin, allowed.text)
+    lookalike = f"{str(router_http.base_url).rstrip('/')}.evil.example"
+    assert (
+        await post(router_http, "/auth/login", json=credentials, headers={"Origin": lookalike})
+    ).status_code == 403
 
 
 async def test_login_failures_are_typed_and_do_not_tell_which_accounts_exist(
