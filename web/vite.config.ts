@@ -20,6 +20,8 @@ export default defineConfig({
     sourcemap: false,
     // The router serves these with a year of caching: every file name carries its content hash.
     assetsDir: 'assets',
+    // tests/perf/bench_web.py reads it to add up what each route loads.
+    manifest: true,
   },
   test: {
     environment: 'jsdom',

@@ -102,6 +102,7 @@ test('a new student goes from sign-up to a running lab', async ({ page, context 
 /** One answer for each question, whatever its type. */
 async function answerEveryQuestion(page: import('@playwright/test').Page) {
   const questions = page.locator('.question');
+  await expect(questions.first()).toBeVisible();
   const count = await questions.count();
   expect(count).toBeGreaterThan(0);
   for (let i = 0; i < count; i += 1) {
