@@ -195,7 +195,8 @@ def clean_answer(question: Question, answer: Answer) -> list[Any]:
         return [answer.text.strip()]
     if answer.number is None or not math.isfinite(answer.number):
         raise InvalidInput({"input.answer.number": "Give a number."})
-    return [answer.number]
+    # Stored as a float: a whole number kept as an int would read back as a choice index.
+    return [float(answer.number)]
 
 
 def is_correct(question: Question, stored: list[Any]) -> bool:

@@ -345,3 +345,23 @@ async def test_a_quiz_with_attempts_is_not_deleted(quizzes_gql, courses, project
     async with quizzes_runtime.transaction() as session:
         assert await session.get(Quiz, room.quiz_id) is not None
         assert await session.get(Quiz, spare.quiz_id) is None
+
+
+async def test_a_whole_number_answer_reads_back_as_a_number(quizzes_gql, courses, projector, quizzes_runtime):
+    """A numeric answer of 3 (or a service caller's int) is stored as a number, not read back as choice 3."""
+    room = await classroom(courses, projector, quizzes_runtime)
+    token = room.school.student.token
+    attempt = (await start(quizzes_gql, room.quiz_id, token))["attempt"]
+    await save(quizzes_gql, attempt["id"], room.question_ids[4], {"number": 3}, token)
+    from subgraphs.quizzes import service
+
+    await service.save_answer(
+        quizzes_runtime,
+        room.school.student.meta,
+        attempt_id=uuid.UUID(attempt["id"]),
+        question_id=room.question_ids[4],
+        answer=service.Answer(number=4),
+        time_spent_seconds=1,
+    )
+    answers = (await start(quizzes_gql, room.quiz_id, token))["attempt"]["answers"]["nodes"]
+    assert [(a["number"], a["choices"]) for a in answers] == [(4.0, None)]
