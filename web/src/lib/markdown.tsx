@@ -13,11 +13,28 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   }
 });
 
-export function renderMarkdown(source: string): string {
-  const html = marked.parse(source) as string;
-  return DOMPurify.sanitize(html, { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input'] });
+export interface RenderOptions {
+  /** Inline text (a question's prompt): no wrapping paragraph. */
+  inline?: boolean;
+  /** Drop a leading heading that repeats this title (the page shows it already as its h1). */
+  title?: string;
 }
 
-export default function Markdown({ source, className }: { source: string; className?: string }) {
-  return <div className={`markdown ${className ?? ''}`} dangerouslySetInnerHTML={{ __html: renderMarkdown(source) }} />;
+export function renderMarkdown(source: string, { inline = false, title }: RenderOptions = {}): string {
+  let text = source;
+  if (title) text = text.replace(new RegExp(`^\\s*#{1,2}\\s+${escapeRegExp(title.trim())}\\s*(\\n|$)`), '');
+  const html = (inline ? marked.parseInline(text) : marked.parse(text)) as string;
+  // Content headings sit under the page's own h1: # becomes h2, and so on.
+  const demoted = html.replace(/<(\/?)h([1-5])(\s|>)/g, (_, slash, level, rest) => `<${slash}h${Number(level) + 1}${rest}`);
+  return DOMPurify.sanitize(demoted, { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input'] });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export default function Markdown({ source, className, inline, title }: { source: string; className?: string } & RenderOptions) {
+  const html = renderMarkdown(source, { inline, title });
+  if (inline) return <span className={`markdown ${className ?? ''}`} dangerouslySetInnerHTML={{ __html: html }} />;
+  return <div className={`markdown ${className ?? ''}`} dangerouslySetInnerHTML={{ __html: html }} />;
 }

@@ -79,7 +79,7 @@ export default function LessonReader() {
       <article className="card lesson">
         <h1>{lesson.title}</h1>
         <Suspense fallback={<Skeleton lines={6} />}>
-          <Markdown source={lesson.body} />
+          <Markdown source={lesson.body} title={lesson.title} />
         </Suspense>
       </article>
       {completeError && <Banner>{completeError.message}</Banner>}

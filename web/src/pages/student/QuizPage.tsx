@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { useToast } from '../../components/toasts';
@@ -82,6 +82,17 @@ const SubmitAttempt = graphql(`
     }
   }
 `);
+
+const Markdown = lazy(() => import('../../lib/markdown'));
+
+/** Prompts and explanations may carry Markdown (`code`, emphasis): rendered sanitized, inline. */
+function Rich({ text }: { text: string }) {
+  return (
+    <Suspense fallback={text}>
+      <Markdown source={text} inline />
+    </Suspense>
+  );
+}
 
 type Quiz = NonNullable<QuizPageQuery['quiz']>;
 type Question = Quiz['questions']['nodes'][number];
@@ -186,12 +197,18 @@ function AttemptResult({ quiz, attempt }: { quiz: Quiz; attempt: Attempt }) {
             const answer = answers.get(question.id);
             return (
               <li key={question.id} className={`question question--${answer?.correct ? 'right' : 'wrong'}`}>
-                <p className="question__prompt">{question.prompt}</p>
+                <p className="question__prompt">
+                  <Rich text={question.prompt} />
+                </p>
                 <p>
                   Your answer: <strong>{describe(question, answer) || 'no answer'}</strong> {answer?.correct ? '✓ correct' : '✗ not correct'}
                 </p>
                 {question.correctAnswer && !answer?.correct && <p>Correct answer: {describe(question, { ...question.correctAnswer, text: question.correctAnswer.acceptedAnswers?.[0] })}</p>}
-                {question.explanation && <p className="muted">{question.explanation}</p>}
+                {question.explanation && (
+                  <p className="muted">
+                    <Rich text={question.explanation} />
+                  </p>
+                )}
               </li>
             );
           })}
@@ -336,7 +353,9 @@ function QuestionInputs({
   const name = `q-${question.id}`;
   const legend = (
     <legend>
-      <span className="question__number">Question {index + 1}</span> <span className="question__prompt">{question.prompt}</span>{' '}
+      <span className="question__number">Question {index + 1}</span> <span className="question__prompt">
+        <Rich text={question.prompt} />
+      </span>{' '}
       <span className="muted">
         ({question.points} point{question.points === 1 ? '' : 's'})
       </span>
