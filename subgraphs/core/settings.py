@@ -137,6 +137,8 @@ class EventSettings(BaseModel):
     dedupe_ttl_seconds: int = 7 * 24 * 3600
     # A failing event is retried this many times, then moved to `deadletter.<consumer group>`.
     consumer_max_attempts: int = 5
+    # An open subscription re-checks its session and access this often (then ends if they are gone).
+    stream_recheck_seconds: float = 5.0
 
 
 class OrganizationsSettings(BaseModel):
