@@ -177,7 +177,8 @@ def clean_text(value: str, field: str, *, limit: int = 200) -> str:
 
 
 def clean_long(value: str | None, field: str, *, limit: int = 10_000) -> str:
-    text = (value or "").strip()
+    """Long text (Markdown) is stored exactly as written: leading spaces are an indented code block."""
+    text = value or ""
     if len(text) > limit:
         raise InvalidInput({field: f"Keep it under {limit} characters."})
     return text

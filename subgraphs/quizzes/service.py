@@ -114,7 +114,8 @@ def clean_text(value: str, field: str, *, limit: int = 200) -> str:
 
 
 def clean_long(value: str | None, field: str, *, limit: int = 10_000) -> str:
-    text_ = (value or "").strip()
+    """Long text (Markdown) is stored exactly as written: leading spaces are an indented code block."""
+    text_ = value or ""
     if len(text_) > limit:
         raise InvalidInput({field: f"Keep it under {limit} characters."})
     return text_
@@ -127,43 +128,44 @@ def _normalize(value: str) -> str:
 # --- questions: validation and scoring ------------------------------------------------------------
 
 
-def clean_question(spec: QuestionSpec) -> dict[str, Any]:
-    """Validate a question; returns the row values (options, correct, points, ...)."""
+def clean_question(spec: QuestionSpec, field: str = "input.question") -> dict[str, Any]:
+    """Validate a question; returns the row values (options, correct, points, ...). Errors name
+    `field`'s members (`input.question.points`), where the question sits in the mutation's input."""
     if spec.points is None or spec.points <= 0 or spec.points > 1000:
-        raise InvalidInput({"input.points": "Give a positive number of points (at most 1000)."})
-    prompt = clean_long(spec.prompt, "input.prompt", limit=5000)
-    if not prompt:
-        raise InvalidInput({"input.prompt": "Ask something."})
+        raise InvalidInput({f"{field}.points": "Give a positive number of points (at most 1000)."})
+    prompt = clean_long(spec.prompt, f"{field}.prompt", limit=5000)
+    if not prompt.strip():
+        raise InvalidInput({f"{field}.prompt": "Ask something."})
     kind = spec.type
     options: list[str] = []
     if kind in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):
-        options = [clean_text(o, f"input.options.{i}", limit=500) for i, o in enumerate(spec.options or [])]
+        options = [clean_text(o, f"{field}.options.{i}", limit=500) for i, o in enumerate(spec.options or [])]
         if not 2 <= len(options) <= MAX_OPTIONS:
-            raise InvalidInput({"input.options": f"Give 2 to {MAX_OPTIONS} options."})
+            raise InvalidInput({f"{field}.options": f"Give 2 to {MAX_OPTIONS} options."})
         choices = sorted(set(spec.correct_choices or []))
         if not choices or any(not 0 <= c < len(options) for c in choices):
-            raise InvalidInput({"input.correctChoices": "Name the correct options by their index."})
+            raise InvalidInput({f"{field}.correctChoices": "Name the correct options by their index."})
         if kind == QuestionType.SINGLE_CHOICE and len(choices) != 1:
-            raise InvalidInput({"input.correctChoices": "A single-choice question has one correct option."})
+            raise InvalidInput({f"{field}.correctChoices": "A single-choice question has one correct option."})
         correct: list[Any] = choices
     elif kind == QuestionType.TRUE_FALSE:
         if spec.correct_boolean is None:
-            raise InvalidInput({"input.correctBoolean": "Say whether the statement is true."})
+            raise InvalidInput({f"{field}.correctBoolean": "Say whether the statement is true."})
         options, correct = ["True", "False"], [spec.correct_boolean]
     elif kind == QuestionType.SHORT_ANSWER:
         accepted = [
-            clean_text(a, f"input.acceptedAnswers.{i}", limit=500)
+            clean_text(a, f"{field}.acceptedAnswers.{i}", limit=500)
             for i, a in enumerate(spec.accepted_answers or [])
         ]
         if not accepted:
-            raise InvalidInput({"input.acceptedAnswers": "Give at least one accepted answer."})
+            raise InvalidInput({f"{field}.acceptedAnswers": "Give at least one accepted answer."})
         correct = accepted
     else:
         if spec.correct_number is None or not math.isfinite(spec.correct_number):
-            raise InvalidInput({"input.correctNumber": "Give the correct number."})
+            raise InvalidInput({f"{field}.correctNumber": "Give the correct number."})
         tolerance = spec.tolerance or 0.0
         if tolerance < 0 or not math.isfinite(tolerance):
-            raise InvalidInput({"input.tolerance": "Give a tolerance of zero or more."})
+            raise InvalidInput({f"{field}.tolerance": "Give a tolerance of zero or more."})
         correct = [spec.correct_number, tolerance]
     return {
         "type": kind.value,
@@ -171,7 +173,7 @@ def clean_question(spec: QuestionSpec) -> dict[str, Any]:
         "options": options,
         "correct": correct,
         "points": spec.points,
-        "explanation": clean_long(spec.explanation, "input.explanation", limit=5000),
+        "explanation": clean_long(spec.explanation, f"{field}.explanation", limit=5000),
     }
 
 
