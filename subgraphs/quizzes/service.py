@@ -146,7 +146,9 @@ def clean_question(spec: QuestionSpec, field: str = "input.question") -> dict[st
         if not choices or any(not 0 <= c < len(options) for c in choices):
             raise InvalidInput({f"{field}.correctChoices": "Name the correct options by their index."})
         if kind == QuestionType.SINGLE_CHOICE and len(choices) != 1:
-            raise InvalidInput({f"{field}.correctChoices": "A single-choice question has one correct option."})
+            raise InvalidInput(
+                {f"{field}.correctChoices": "A single-choice question has one correct option."}
+            )
         correct: list[Any] = choices
     elif kind == QuestionType.TRUE_FALSE:
         if spec.correct_boolean is None:
