@@ -106,6 +106,13 @@ def graphql_path(path: str) -> str:
     return ".".join(to_camel_case(part) if "_" in part else part for part in path.split("."))
 
 
+class CourseArchived(Conflict):
+    """Archived courses are read-only in every domain (each learns a course's status from its events)."""
+
+    default_code = "COURSE_ARCHIVED"
+    default_message = "This course is archived and read-only."
+
+
 class InvalidInput(DomainError):
     """Bad input; `field_errors` maps each field's path (`input.question.points`) to what is wrong. Paths
     are given in GraphQL's camelCase at their real nesting; Python names are converted here, once."""

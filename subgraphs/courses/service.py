@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.core.auth import Principal, require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
-from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
+from subgraphs.core.errors import CourseArchived, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
 from subgraphs.core.pagination import (
     Connection,
@@ -41,7 +41,6 @@ from subgraphs.core.pagination import (
 from subgraphs.core.rbac import Memberships, Permission, authorize, organizations_permitting, permitted
 from subgraphs.courses.errors import (
     AlreadyEnrolled,
-    CourseArchived,
     EnrollmentFull,
     HasEnrollments,
     InvalidTransition,
@@ -258,6 +257,17 @@ async def can_view(source: Any, principal: Principal, course: Course) -> bool:
     )
 
 
+async def published_or_editable(source: Any, principal: Principal, model: type[Module] | type[Lesson]) -> Any:
+    """A SQL predicate on Module or Lesson: drafts (`published` false) only for the course's editors."""
+    if principal.is_site_admin:
+        return true()
+    manage = await organizations_permitting(source, principal, MANAGE)
+    if manage.every:
+        return true()
+    editable = select(Course.id).where(Course.organization_id.in_(manage.uuids()))
+    return or_(model.published.is_(True), model.course_id.in_(editable))
+
+
 async def visible_clause(source: Any, principal: Principal) -> Any:
     """A SQL predicate on Course: what `can_view` accepts, for lists."""
     if not principal.is_authenticated:
@@ -302,7 +312,13 @@ def _touch(course: Course) -> None:
 
 async def _refresh_progress(session: AsyncSession, course_id: uuid.UUID) -> None:
     """Recompute progress of every enrollment of the course (after lessons were added or removed)."""
-    total = select(func.count()).select_from(Lesson).where(Lesson.course_id == course_id).scalar_subquery()
+    total = (
+        select(func.count())
+        .select_from(Lesson)
+        .join(Module, Module.id == Lesson.module_id)
+        .where(Lesson.course_id == course_id, Lesson.published, Module.published)  # drafts do not count
+        .scalar_subquery()
+    )
     done = (
         select(func.count())
         .select_from(LessonCompletion)
@@ -649,6 +665,34 @@ async def update_module(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, t
         await session.flush()
         emit(session, Outbox, _content_event(meta, "courses.module.updated", course, module_id=module.id))
     return module
+
+
+async def publish_module(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, published: bool) -> Module:
+    """Publish a draft module with its lessons (students see them), or take it back to draft."""
+    async with runtime.transaction() as session:
+        module, course = await _module_for_change(runtime, meta, session, id)
+        module.published = published
+        if published:
+            await session.execute(update(Lesson).where(Lesson.module_id == id).values(published=True))
+        await _refresh_progress(session, course.id)
+        _touch(course)
+        await session.flush()
+        verb = "published" if published else "unpublished"
+        emit(session, Outbox, _content_event(meta, f"courses.module.{verb}", course, module_id=module.id))
+    return module
+
+
+async def publish_lesson(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, published: bool) -> Lesson:
+    """Publish a draft lesson (students see it once its module is published too), or take it back."""
+    async with runtime.transaction() as session:
+        lesson, course = await _lesson_for_change(runtime, meta, session, id)
+        lesson.published = published
+        await session.flush()
+        await _refresh_progress(session, course.id)
+        _touch(course)
+        verb = "published" if published else "unpublished"
+        emit(session, Outbox, _content_event(meta, f"courses.lesson.{verb}", course, lesson_id=lesson.id))
+    return lesson
 
 
 async def delete_module(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Module:

@@ -261,8 +261,9 @@ async def tokens_used_today(session: Any, organization_id: uuid.UUID) -> int:
         select(func.coalesce(func.sum(GenerationJob.input_tokens + GenerationJob.output_tokens), 0)).where(
             GenerationJob.organization_id == organization_id,
             GenerationJob.finished_at >= _day_start(utcnow()),
+            # Every provider's reported tokens count (OFFLINE's too), so the budget behaves the same
+            # whichever provider answered; cached results spent nothing.
             GenerationJob.cached.is_(False),
-            GenerationJob.provider != ProviderName.OFFLINE.value,
         )
     )
     return int(used or 0)

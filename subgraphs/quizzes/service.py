@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.core.auth import require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
-from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
+from subgraphs.core.errors import CourseArchived, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
 from subgraphs.core.rbac import Memberships, Permission, authorize, organizations_permitting, permitted
 from subgraphs.quizzes.errors import (
@@ -56,6 +56,28 @@ TAKING = ("ACTIVE", "COMPLETED")
 class QuizStatus(StrEnum):
     DRAFT = "DRAFT"
     PUBLISHED = "PUBLISHED"
+
+
+class ShowCorrectAnswers(StrEnum):
+    """When students see a quiz's correct answers (and explanations): the instructor's choice per quiz."""
+
+    NEVER = "NEVER"
+    AFTER_LAST_ATTEMPT = "AFTER_LAST_ATTEMPT"
+    AFTER_EACH_ATTEMPT = "AFTER_EACH_ATTEMPT"
+
+
+def reveals_answers(quiz: Quiz, attempts: list[QuizAttempt]) -> bool:
+    """Whether a student with these attempts of `quiz` sees its correct answers. Never while they can
+    still answer it: not during an open attempt, and with AFTER_LAST_ATTEMPT not while an attempt is left
+    (a quiz of unlimited attempts never shows them)."""
+    if not attempts or any(a.submitted_at is None for a in attempts):
+        return False
+    rule = ShowCorrectAnswers(quiz.show_correct_answers)
+    if rule is ShowCorrectAnswers.AFTER_EACH_ATTEMPT:
+        return True
+    if rule is ShowCorrectAnswers.AFTER_LAST_ATTEMPT:
+        return quiz.attempts_allowed is not None and len(attempts) >= quiz.attempts_allowed
+    return False
 
 
 class QuestionType(StrEnum):
@@ -222,6 +244,12 @@ async def _course(session: AsyncSession, course_id: uuid.UUID) -> CourseProjecti
     return course
 
 
+def _writable(course: CourseProjection | None) -> None:
+    """Archived courses are read-only: their quizzes and questions change no more."""
+    if course is not None and course.status == "ARCHIVED":
+        raise CourseArchived()
+
+
 async def can_manage(source: Any, meta_or_principal: Any, organization_id: Any) -> bool:
     principal = getattr(meta_or_principal, "principal", meta_or_principal)
     return principal.is_site_admin or await permitted(source, principal, MANAGE, organization_id)
@@ -234,6 +262,7 @@ async def _quiz_for_change(runtime: Runtime, meta: RequestMeta, session: AsyncSe
     if quiz is None:
         raise NotFound("No such quiz.")
     await authorize(reader(runtime, meta), meta.principal, MANAGE, quiz.organization_id)
+    _writable(await session.get(CourseProjection, quiz.course_id))
     return quiz
 
 
@@ -263,6 +292,8 @@ def _quiz_values(fields: dict[str, Any]) -> dict[str, Any]:
             out[key] = value
         elif key == "shuffle_questions":
             out[key] = bool(value)
+        elif key == "show_correct_answers":
+            out[key] = ShowCorrectAnswers(value).value
     return out
 
 
@@ -275,6 +306,7 @@ async def create_quiz(runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UU
     async with runtime.transaction() as session:
         course = await _course(session, course_id)
         await authorize(reader(runtime, meta), meta.principal, MANAGE, course.organization_id)
+        _writable(course)
         quiz = Quiz(
             course_id=course_id,
             organization_id=course.organization_id,

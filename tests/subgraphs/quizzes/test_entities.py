@@ -31,7 +31,8 @@ async def test_sdl_declares_entities_and_contributed_fields(quizzes_gql):
 
 @pytest.fixture
 async def room(courses, projector, quizzes_runtime):
-    room = await classroom(courses, projector, quizzes_runtime)
+    # One attempt allowed: once it is submitted, the student sees the answers (AFTER_LAST_ATTEMPT).
+    room = await classroom(courses, projector, quizzes_runtime, attempts_allowed=1)
     attempt = await service.start_attempt(quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id)
     await service.submit_attempt(quizzes_runtime, room.school.student.meta, attempt_id=attempt.id)
     room.attempt_id = attempt.id
