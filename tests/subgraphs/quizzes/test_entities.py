@@ -154,7 +154,11 @@ async def test_dashboard_quizzes_part_statements_do_not_grow_with_enrollments(
     )
     for course_id in made:
         quiz = await service.create_quiz(
-            quizzes_runtime, school.instructor.meta, course_id=course_id, title="Q"
+            quizzes_runtime,
+            school.instructor.meta,
+            course_id=course_id,
+            title="Q",
+            attempts_allowed=1,  # submitted once: the answers show (AFTER_LAST_ATTEMPT)
         )
         await service.create_question(
             quizzes_runtime, school.instructor.meta, quiz_id=quiz.id, spec=QUESTIONS[0]
