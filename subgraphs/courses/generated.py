@@ -109,13 +109,14 @@ def _clip(text: str, limit: int) -> str:
     return text[:limit] if text else "Untitled"
 
 
-WEEK_PREFIX = re.compile(r"^\s*week\s*\d+\s*[:.\-–—]\s*", re.IGNORECASE)
+WEEK_PREFIX = re.compile(r"^\s*week\s*\d+\s*(?:[:.\-–—]\s*|$)", re.IGNORECASE)
 
 
 def module_title(generated: dict[str, Any]) -> str:
-    """ "Week <n>: <title>", whether or not the model already wrote "Week <n>:" into the title."""
-    title = WEEK_PREFIX.sub("", str(generated.get("title") or ""))
-    return _clip(f"Week {generated.get('week')}: {title}", 200)
+    """ "Week <n>: <title>", whether or not the model already wrote "Week <n>" into the title."""
+    rest = WEEK_PREFIX.sub("", str(generated.get("title") or "")).strip()
+    week = f"Week {generated.get('week')}"
+    return _clip(f"{week}: {rest}" if rest else week, 200)
 
 
 def _course_description(syllabus: dict[str, Any]) -> str:
