@@ -97,6 +97,7 @@ class Query:
             at_risk_students=[s for s in students if s.engagement.risk_level.value == "HIGH"],
             students=students,
             csv_url=csv_url(info, f"/reports/course/{course}.csv", **_range_query(since, until)),
+            daily_csv_url=csv_url(info, f"/reports/course/{course}/daily.csv", **_range_query(since, until)),
         )
 
     @strawberry.federation.field(

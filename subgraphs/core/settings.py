@@ -218,9 +218,9 @@ class AnalyticsSettings(BaseModel):
     # How often the worker re-evaluates the risk of students inactive for a week or more (inactivity raises
     # no event, yet it alone takes a student to HIGH after two weeks).
     risk_sweep_interval_seconds: float = 600.0
-    # Where browsers download report CSVs (`csvUrl`): this subgraph's /reports routes, which authenticate
-    # the Bearer token themselves (the only analytics paths open without the router's secret).
-    public_url: str = "http://127.0.0.1:4007"
+    # Where browsers download report CSVs (`csvUrl`): the router's origin, which forwards /reports/* to this
+    # subgraph's routes (they authenticate the Bearer token themselves). Empty: http://<router host>:<port>.
+    public_url: str = ""
 
 
 class Settings(BaseSettings):

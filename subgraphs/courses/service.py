@@ -470,7 +470,8 @@ async def get_course(
     slug: str | None = None,
     organization_id: uuid.UUID | None = None,
 ) -> Course | None:
-    """By id, or by slug within an organization. None when absent or not visible to the caller."""
+    """By id, or by slug within an organization. None when absent or not visible to the caller. A student
+    keeps reading a course they enrolled in after it is unpublished or archived (as `_entities` does)."""
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     if (id is None) == (slug is None):
@@ -486,9 +487,15 @@ async def get_course(
                     Course.organization_id == organization_id, Course.slug == (slug or "").strip().lower()
                 )
             )
-    if course is None or not await can_view(reader(runtime, meta), meta.principal, course):
-        return None
-    return course
+        if course is None:
+            return None
+        if await can_view(reader(runtime, meta), meta.principal, course):
+            return course
+        user_id = meta.principal.user_id
+        enrolled = user_id is not None and await session.scalar(
+            select(Enrollment.id).where(Enrollment.course_id == course.id, Enrollment.user_id == user_id)
+        )
+    return course if enrolled else None
 
 
 _ORDERS: dict[CourseOrder, tuple[tuple[Any, ...], bool, Any]] = {

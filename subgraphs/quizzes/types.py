@@ -291,7 +291,10 @@ class QuizAttempt:
     async def quiz(self, info: strawberry.Info) -> Quiz:
         return Quiz.from_model(await info.context.loaders.quiz_by_id.load(self._row.quiz_id))
 
-    @strawberry.field(description="In the quiz's question order.")
+    @strawberry.field(
+        description="In the order the student saw the questions (their own shuffled order when the quiz "
+        "shuffles)."
+    )
     async def answers(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> Connection[AttemptAnswer]:

@@ -9,6 +9,7 @@ camelCase and nesting included (`input.question.points`, `input.settings.labIdle
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLUnionType,
+    Undefined,
     build_schema,
     get_named_type,
 )
@@ -195,3 +197,59 @@ async def test_every_validation_error_names_real_graphql_input_paths(
     for name in ("createQuestion", "generateSyllabus", "generateQuiz", "updateOrganization", "createCourse"):
         assert name in answered, f"{name} never answered a ValidationError"
     assert len(answered) >= 30, sorted(answered)
+
+
+async def test_every_query_answers_bad_arguments_with_field_errors(
+    platform,
+    router_gql,
+    courses,  # noqa: F811
+    minter,  # noqa: F811
+):
+    """The rule for queries (README "Bad input"): a GraphQL error with `extensions.code` VALIDATION_FAILED
+    and `extensions.fieldErrors` naming the argument — for every paged root field (`first: 101`, a
+    forged `after`) and every date range (`since` after `until`)."""
+    school = await courses.school()
+    course = await courses.course(school)
+
+    async def made_quiz():  # the quizzes projection learns of the course through events
+        body = await router_gql(
+            CREATE_QUIZ, {"input": {"courseId": str(course.id), "title": "Q"}}, token=school.instructor.token
+        )
+        return body["data"]["createQuiz"].get("quiz")
+
+    quiz = await eventually(made_quiz, timeout=30, what="createQuiz accepted")
+    ids = {"organizationId": school.org, "courseId": str(course.id), "quizId": quiz["id"]}
+    schema = build_schema(SUPERGRAPH.read_text(), assume_valid=True)
+    query_type = schema.query_type
+    assert query_type is not None
+    admin = await minter.user("site_admin")
+    checked = []
+    for name, field in query_type.fields.items():
+        bad_values: list[dict[str, Any]] = []
+        if "first" in field.args:
+            bad_values += [{"first": 101}, {"after": "bm90IGEgY3Vyc29y"}]
+        if "since" in field.args and "until" in field.args:
+            bad_values.append({"since": "2026-03-02", "until": "2026-03-01"})
+        if not bad_values:
+            continue
+        required = {
+            arg: ids.get(arg, "CREATED_AT")
+            for arg, a in field.args.items()
+            if isinstance(a.type, GraphQLNonNull) and a.default_value is Undefined
+        }
+        for bad in bad_values:
+            values = {**required, **bad}
+            passed = ", ".join(f"{arg}: {_literal(value)}" for arg, value in values.items())
+            body = await router_gql(f"{{ {name}({passed}) {{ __typename }} }}", token=admin.token)
+            errors = body.get("errors") or []
+            named = next(iter(bad))
+            assert errors and errors[0]["extensions"]["code"] == "VALIDATION_FAILED", (name, bad, body)
+            assert named in errors[0]["extensions"]["fieldErrors"], (name, bad, errors[0])
+            checked.append(name)
+    assert {"courses", "users", "quizAttempts", "courseReport", "members"} <= set(checked)
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, str) and value.isupper():
+        return value  # an enum value
+    return json.dumps(value)
