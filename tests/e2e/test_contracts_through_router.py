@@ -242,3 +242,209 @@ async def test_applied_content_is_a_draft_students_see_once_published(
         ("Topic 1.1", True),
         ("Topic 1.2", True),
     ]
+
+
+BUDGET_GENERATE = """mutation($input: GenerateSyllabusInput!) { generateSyllabus(input: $input) {
+  __typename ... on GenerationJobSuccess { job { id } }
+  ... on BudgetExceededError { code dailyTokenBudget tokensUsedToday } ... on Error { code } } }"""
+SET_BUDGET = mutation(
+    "updateOrganization", "UpdateOrganizationInput", "OrganizationSuccess { organization { id } }"
+)
+COURSE = "query($id: ID!) { course(id: $id) { id status } }"
+DROP = mutation("dropEnrollment", "DropEnrollmentInput", "EnrollmentSuccess { enrollment { status } }")
+STATS = "query($id: ID!) { course(id: $id) { stats { averageQuizScore } } }"
+REPORT = "query($id: ID!) { courseReport(courseId: $id) { csvUrl dailyCsvUrl } }"
+SEEN = """query($id: ID!) { quiz(id: $id) { questions(first: 100) { nodes { id } } } }"""
+SAVE_ANSWER = mutation("saveAnswer", "SaveAnswerInput", "SaveAnswerSuccess { answer { questionId } }")
+SUBMITTED = mutation(
+    "submitQuizAttempt",
+    "SubmitQuizAttemptInput",
+    "QuizAttemptSuccess { attempt { score answers(first: 100) { nodes { questionId } } } }",
+)
+
+
+async def test_every_provider_counts_against_the_daily_budget(
+    platform,
+    router_gql,
+    courses,  # noqa: F811
+    fake_anthropic: FakeAnthropic,
+):
+    school = await courses.school()
+    fake_anthropic.default = lambda body: syllabus_for(body)
+    values = {
+        "organizationId": school.org,
+        "title": f"Budget {uuid.uuid4().hex[:8]}",
+        "audience": "all",
+        "durationWeeks": 1,
+    }
+
+    async def generate() -> dict:
+        values["title"] = f"Budget {uuid.uuid4().hex[:8]}"  # never answered from the cache (free)
+        body = await router_gql(BUDGET_GENERATE, {"input": values}, token=school.instructor.token)
+        return data(body, "generateSyllabus")
+
+    first = await generate()
+    assert first["__typename"] == "GenerationJobSuccess", first
+    await follow_to_success(platform, school.instructor.token, first["job"]["id"])
+    budget = {"id": school.org, "settings": {"generationDailyTokenBudget": 1}}
+    changed = await router_gql(SET_BUDGET, {"input": budget}, token=school.admin.token)
+    assert data(changed, "updateOrganization")["__typename"] == "OrganizationSuccess", changed
+
+    async def refused():  # the generator learns the setting through the organizations events
+        answer = await generate()
+        if answer["__typename"] == "GenerationJobSuccess":
+            return None
+        return answer
+
+    answer = await eventually(refused, timeout=30, what="BudgetExceededError")
+    assert answer["__typename"] == "BudgetExceededError", answer
+    assert answer["dailyTokenBudget"] == 1 and answer["tokensUsedToday"] > 1
+
+
+async def test_an_enrolled_student_keeps_reading_an_archived_course(
+    platform,
+    router_gql,
+    courses,  # noqa: F811
+    courses_runtime,  # noqa: F811
+):
+    school = await courses.school()
+    course = await courses.course(school)
+    await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+    archived = await router_gql(ARCHIVE, {"input": {"id": str(course.id)}}, token=school.instructor.token)
+    assert data(archived, "archiveCourse")["course"]["status"] == "ARCHIVED"
+    seen = data(await router_gql(COURSE, {"id": str(course.id)}, token=school.student.token), "course")
+    assert seen == {"id": str(course.id), "status": "ARCHIVED"}
+    other = await courses.minter.member(school.org, "student")  # a member who never enrolled
+    assert data(await router_gql(COURSE, {"id": str(course.id)}, token=other.token), "course") is None
+
+
+async def test_attempt_answers_come_in_the_order_the_student_saw(
+    platform,
+    router_gql,
+    courses,  # noqa: F811
+    courses_runtime,  # noqa: F811
+):
+    school = await courses.school()
+    course = await courses.course(school)
+    await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+    instructor, student = school.instructor.token, school.student.token
+
+    async def quiz_created():
+        values = {"courseId": str(course.id), "title": "Shuffled", "shuffleQuestions": True}
+        made = data(await router_gql(CREATE_QUIZ, {"input": values}, token=instructor), "createQuiz")
+        return made if made["__typename"] == "QuizSuccess" else None
+
+    quiz_id = (await eventually(quiz_created, timeout=30, what="createQuiz accepted"))["quiz"]["id"]
+    authored = []
+    for n in range(8):  # 8! orders: the shuffled one is not the authored one by chance
+        question = {"type": "TRUE_FALSE", "prompt": f"Statement {n}", "correctBoolean": True, "points": 1}
+        made = await router_gql(
+            CREATE_QUESTION, {"input": {"quizId": quiz_id, "question": question}}, token=instructor
+        )
+        authored.append(data(made, "createQuestion")["question"]["id"])
+    assert data(await router_gql(PUBLISH_QUIZ, {"input": {"id": quiz_id}}, token=instructor), "publishQuiz")
+    started = data(await router_gql(START, {"input": {"quizId": quiz_id}}, token=student), "startQuizAttempt")
+    attempt_id = started["attempt"]["id"]
+    seen = [
+        q["id"]
+        for q in data(await router_gql(SEEN, {"id": quiz_id}, token=student), "quiz")["questions"]["nodes"]
+    ]
+    assert sorted(seen) == sorted(authored) and seen != authored, "the student sees a shuffled order"
+    for question_id in authored:  # answered in any order
+        values = {"attemptId": attempt_id, "questionId": question_id, "answer": {"boolean": True}}
+        assert data(await router_gql(SAVE_ANSWER, {"input": values}, token=student), "saveAnswer")
+    done = data(
+        await router_gql(SUBMITTED, {"input": {"attemptId": attempt_id}}, token=student), "submitQuizAttempt"
+    )
+    assert [a["questionId"] for a in done["attempt"]["answers"]["nodes"]] == seen
+    # The instructor reviewing the attempt sees the student's order too.
+    review = """query($q: ID!) { quizAttempts(quizId: $q) {
+      nodes { answers(first: 100) { nodes { questionId } } } } }"""
+    [reviewed] = data(await router_gql(review, {"q": quiz_id}, token=instructor), "quizAttempts")["nodes"]
+    assert [a["questionId"] for a in reviewed["answers"]["nodes"]] == seen
+
+
+async def test_a_dropped_students_attempts_leave_the_average_quiz_score(
+    platform,
+    router_gql,
+    courses,  # noqa: F811
+    courses_runtime,  # noqa: F811
+):
+    school = await courses.school()
+    course = await courses.course(school)
+    second = await courses.minter.member(school.org, "student")
+    enrollments = {}
+    for who in (school.student, second):
+        enrollments[who.id] = await courses_service.enroll(courses_runtime, who.meta, course_id=course.id)
+    instructor = school.instructor.token
+
+    async def quiz_created():
+        values = {"courseId": str(course.id), "title": "Average"}
+        made = data(await router_gql(CREATE_QUIZ, {"input": values}, token=instructor), "createQuiz")
+        return made if made["__typename"] == "QuizSuccess" else None
+
+    quiz_id = (await eventually(quiz_created, timeout=30, what="createQuiz accepted"))["quiz"]["id"]
+    question = {"type": "TRUE_FALSE", "prompt": "True?", "correctBoolean": True, "points": 1}
+    made = await router_gql(
+        CREATE_QUESTION, {"input": {"quizId": quiz_id, "question": question}}, token=instructor
+    )
+    question_id = data(made, "createQuestion")["question"]["id"]
+    assert data(await router_gql(PUBLISH_QUIZ, {"input": {"id": quiz_id}}, token=instructor), "publishQuiz")
+
+    async def take(token: str, answer: bool) -> None:
+        async def started():
+            body = await router_gql(START, {"input": {"quizId": quiz_id}}, token=token)
+            attempt = data(body, "startQuizAttempt")
+            return attempt if attempt["__typename"] == "QuizAttemptSuccess" else None
+
+        attempt_id = (await eventually(started, timeout=30, what="attempt started"))["attempt"]["id"]
+        values = {"attemptId": attempt_id, "questionId": question_id, "answer": {"boolean": answer}}
+        assert data(await router_gql(SAVE_ANSWER, {"input": values}, token=token), "saveAnswer")
+        assert data(
+            await router_gql(SUBMIT, {"input": {"attemptId": attempt_id}}, token=token), "submitQuizAttempt"
+        )
+
+    await take(school.student.token, True)
+    await take(second.token, False)
+
+    async def average(expected: float):
+        stats = data(await router_gql(STATS, {"id": str(course.id)}, token=instructor), "course")["stats"]
+        return stats["averageQuizScore"] == expected or None
+
+    await eventually(lambda: average(50.0), timeout=30, what="both attempts counted")
+    dropped = await router_gql(
+        DROP, {"input": {"enrollmentId": str(enrollments[second.id].id)}}, token=second.token
+    )
+    assert data(dropped, "dropEnrollment")["enrollment"]["status"] == "DROPPED", dropped
+    await eventually(
+        lambda: average(100.0), timeout=30, what="the dropped student's attempt left the average"
+    )
+
+
+async def test_report_csvs_are_linked_on_the_routers_origin(
+    platform,
+    router_gql,
+    router_http,
+    courses,  # noqa: F811
+):
+    from subgraphs.core.settings import get_settings
+
+    school = await courses.school()
+    course = await courses.course(school)
+
+    async def report_of():  # analytics learns of the course through its events
+        body = await router_gql(REPORT, {"id": str(course.id)}, token=school.instructor.token)
+        return None if body.get("errors") else body["data"]["courseReport"]
+
+    report = await eventually(report_of, timeout=30, what="the course report")
+    router = get_settings().router
+    origin = f"http://{router.host}:{router.port}"
+    assert report["csvUrl"].startswith(f"{origin}/reports/course/{course.id}.csv")
+    assert report["dailyCsvUrl"].startswith(f"{origin}/reports/course/{course.id}/daily.csv")
+    # This platform's router listens elsewhere: follow the links' paths on it.
+    for link, header in ((report["csvUrl"], "user_id,"), (report["dailyCsvUrl"], "day,active_students")):
+        path = link.removeprefix(origin)
+        ok = await router_http.get(path, headers={"Authorization": f"Bearer {school.instructor.token}"})
+        assert ok.status_code == 200 and ok.text.startswith(header), (path, ok.status_code, ok.text[:200])
+        refused = await router_http.get(path, headers={"Authorization": f"Bearer {school.student.token}"})
+        assert refused.status_code == 403
