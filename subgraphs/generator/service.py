@@ -35,6 +35,7 @@ from subgraphs.core.live import append_stream_event
 from subgraphs.core.rbac import Permission, authorize, organizations_permitting, permitted
 from subgraphs.core.settings import GeneratorSettings
 from subgraphs.generator import prompts
+from subgraphs.generator.courses import refuse_archived
 from subgraphs.generator.errors import BudgetExceeded, JobFinished, NotSucceeded
 from subgraphs.generator.models import GenerationEvent, GenerationJob, OrganizationBudget, Outbox
 from subgraphs.generator.pipeline import GenerationFailed, Outcome, generate
@@ -294,6 +295,7 @@ async def submit(runtime: Any, meta: RequestMeta, submission: Submission, *, mod
     template = prompts.TEMPLATES[submission.kind]
     cached = await result_cache(runtime.redis).get(cache_key(submission.kind, model, values))
     async with runtime.transaction() as session:
+        await refuse_archived(session, submission.course_id)
         if cached is None:
             budget = await daily_budget(session, settings, submission.organization_id)
             used = await tokens_used_today(session, submission.organization_id)
@@ -438,6 +440,7 @@ async def apply(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> Generatio
         assert job is not None
         if job.status != JobStatus.SUCCEEDED:
             raise NotSucceeded()
+        await refuse_archived(session, job.course_id)
         if job.applied_at is None:
             job.applied_at = utcnow()
             job.applied_by = meta.principal.subject

@@ -35,6 +35,10 @@ SET_SHOWING = mutation("updateQuiz", "UpdateQuizInput", "QuizSuccess { quiz { id
 ANSWERS = """query($id: ID!) { quiz(id: $id) { showCorrectAnswers
   questions { nodes { correctAnswer { boolean } explanation } } } }"""
 GENERATE = mutation("generateSyllabus", "GenerateSyllabusInput", "GenerationJobSuccess { job { id } }")
+GENERATE_ANY = """mutation($input: GenerateSyllabusInput!) { generateSyllabus(input: $input) {
+  __typename ... on Error { code } } }"""
+APPLY_ANY = """mutation($id: ID!) { applyGenerationResult(input: {jobId: $id}) {
+  __typename ... on Error { code } } }"""
 PUBLISH_MODULE = mutation("publishModule", "PublishContentInput", "ModuleSuccess { module { id published } }")
 MODULES = """query($id: ID!) { course(id: $id) {
   modules(first: 100) { nodes { id title published lessons { nodes { title published } } } } } }"""
@@ -48,11 +52,12 @@ def data(body: dict, field: str) -> dict:
     return body["data"][field]
 
 
-async def test_an_archived_course_is_read_only_in_quizzes_and_labs(
+async def test_an_archived_course_is_read_only_in_quizzes_labs_and_generation(
     platform,
     router_gql,
     courses,  # noqa: F811
     courses_runtime,  # noqa: F811
+    fake_anthropic: FakeAnthropic,
 ):
     school = await courses.school()
     course = await courses.course(school)
@@ -72,6 +77,16 @@ async def test_an_archived_course_is_read_only_in_quizzes_and_labs(
         return made if made["__typename"] == "QuizSuccess" else None
 
     quiz = (await eventually(quiz_created, timeout=30, what="createQuiz accepted"))["quiz"]
+    fake_anthropic.default = lambda body: syllabus_for(body)
+    syllabus = {
+        "organizationId": school.org,
+        "courseId": str(course.id),
+        "title": f"Archived {uuid.uuid4().hex[:8]}",
+        "audience": "all",
+        "durationWeeks": 1,
+    }
+    job = data(await router_gql(GENERATE, {"input": syllabus}, token=instructor), "generateSyllabus")["job"]
+    await follow_to_success(platform, instructor, job["id"])
     archived = data(
         await router_gql(ARCHIVE, {"input": {"id": str(course.id)}}, token=instructor), "archiveCourse"
     )
@@ -108,6 +123,18 @@ async def test_an_archived_course_is_read_only_in_quizzes_and_labs(
 
     refused_lab = await eventually(lab_refused, timeout=30, what="startLab refused")
     assert (refused_lab["__typename"], refused_lab["code"]) == ("ConflictError", "COURSE_ARCHIVED")
+
+    async def generation_refused():  # and the generator too
+        syllabus["title"] = f"Archived {uuid.uuid4().hex[:8]}"
+        answer = data(
+            await router_gql(GENERATE_ANY, {"input": syllabus}, token=instructor), "generateSyllabus"
+        )
+        return answer if answer["__typename"] != "GenerationJobSuccess" else None
+
+    refused_job = await eventually(generation_refused, timeout=30, what="generateSyllabus refused")
+    assert (refused_job["__typename"], refused_job["code"]) == ("ConflictError", "COURSE_ARCHIVED")
+    applied = data(await router_gql(APPLY_ANY, {"id": job["id"]}, token=instructor), "applyGenerationResult")
+    assert (applied["__typename"], applied["code"]) == ("ConflictError", "COURSE_ARCHIVED"), applied
 
 
 async def test_correct_answers_never_show_while_the_student_can_still_answer(
