@@ -253,7 +253,10 @@ async def test_authoring_bad_input_is_typed_and_writes_nothing(
             },
             "input.question.points",
         ),
-        ({"type": "SINGLE_CHOICE", "prompt": "?", "options": ["a"], "correctChoices": [0]}, "input.question.options"),
+        (
+            {"type": "SINGLE_CHOICE", "prompt": "?", "options": ["a"], "correctChoices": [0]},
+            "input.question.options",
+        ),
         (
             {"type": "SINGLE_CHOICE", "prompt": "?", "options": ["a", "b"], "correctChoices": [0, 1]},
             "input.question.correctChoices",
