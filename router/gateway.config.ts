@@ -371,6 +371,47 @@ function usersBaseUrl(): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Report downloads (`csvUrl`): GET /reports/* on the router's origin, forwarded to the analytics
+// subgraph with the caller's token (its routes authenticate and authorize it themselves).
+// ---------------------------------------------------------------------------------------------
+const REPORTS_PATH = '/reports/';
+const ANALYTICS_BASE = (SUBGRAPH_URLS.analytics ?? str('CG_ANALYTICS_URL', 'http://127.0.0.1:4007/graphql')).replace(
+  /\/graphql\/?$/,
+  '',
+);
+const REPORT_HEADERS = ['content-type', 'content-disposition', 'cache-control', 'retry-after', 'www-authenticate'];
+
+function useReports(): GatewayPlugin {
+  return {
+    async onRequest({ request, serverContext, url, endResponse, fetchAPI }: any) {
+      if (!url.pathname.startsWith(REPORTS_PATH)) return;
+      if (request.method !== 'GET') {
+        endResponse(new fetchAPI.Response(null, { status: 405, headers: { allow: 'GET' } }));
+        return;
+      }
+      const headers: Record<string, string> = { [REQUEST_ID_HEADER]: requestIdOf({ request }) };
+      const authorization = request.headers.get('authorization');
+      if (authorization) headers.authorization = authorization;
+      const address = clientAddressOf(serverContext);
+      if (address) headers['x-forwarded-for'] = address;
+      if (ROUTER_SECRET) headers['x-coursegraph-router-secret'] = ROUTER_SECRET;
+      try {
+        const upstream = await fetchAPI.fetch(`${ANALYTICS_BASE}${url.pathname}${url.search}`, { headers });
+        const passed: Record<string, string> = {};
+        for (const name of REPORT_HEADERS) {
+          const value = upstream.headers.get(name);
+          if (value) passed[name] = value;
+        }
+        endResponse(new fetchAPI.Response(upstream.body, { status: upstream.status, headers: passed }));
+      } catch (err) {
+        console.error(`[coursegraph-router] reports at ${ANALYTICS_BASE} unavailable: ${(err as Error).message}`);
+        endResponse(new fetchAPI.Response('Reports are temporarily unavailable.', { status: 502 }));
+      }
+    },
+  } as GatewayPlugin;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Query planner: Hive Router's Rust planner (npm, native, glibc x64/arm64 + macOS) or the JS one
 // ---------------------------------------------------------------------------------------------
 let unifiedGraphHandler: any;
@@ -480,6 +521,7 @@ export const gatewayConfig = defineConfig({
     : {}),
 
   plugins: () => [
+    useReports(),
     useCourseGraph(),
     useAuthProxy({ usersUrl: usersBaseUrl(), routerSecret: ROUTER_SECRET, requestIdOf, clientAddressOf }),
     useWebApp({ distDir: WEB_DIR }),

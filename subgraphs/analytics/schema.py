@@ -33,6 +33,7 @@ from subgraphs.analytics.types import (
     csv_url,
     points,
 )
+from subgraphs.core.context import RequestMeta
 from subgraphs.core.ids import parse_id, to_id
 from subgraphs.core.live import follow, stored_after
 from subgraphs.core.rbac import member_or_scope_policy
@@ -96,6 +97,7 @@ class Query:
             at_risk_students=[s for s in students if s.engagement.risk_level.value == "HIGH"],
             students=students,
             csv_url=csv_url(info, f"/reports/course/{course}.csv", **_range_query(since, until)),
+            daily_csv_url=csv_url(info, f"/reports/course/{course}/daily.csv", **_range_query(since, until)),
         )
 
     @strawberry.federation.field(
@@ -178,7 +180,14 @@ class Subscription:
                 after = await session.scalar(
                     select(func.coalesce(func.max(AlertRow.seq), 0)).where(AlertRow.stream_id == stream)
                 )
-        async for message in follow(runtime.live, alerts_channel(stream), after=after, read_after=read_after):
+
+        async def still_allowed(meta: RequestMeta) -> bool:
+            return await service.can_view_course(meta.memberships, meta.principal, course)
+
+        guard = info.context.stream_guard(still_allowed)
+        async for message in follow(
+            runtime.live, alerts_channel(stream), after=after, read_after=read_after, guard=guard
+        ):
             yield RiskAlert.from_message(message)
 
 

@@ -202,12 +202,13 @@ def course_stats_of(
     """CourseStats from the course's students (formulas in README):
     enrollments = students not DROPPED; activeStudents = of those, active within 7 days;
     completionRate = 100 * COMPLETED / enrollments; averageQuizScore = mean percent over every submitted
-    attempt; averageProgress = mean progress_percent of enrollments; labHours = all lab time / 3600;
-    atRiskCount = enrollments whose riskLevel (metrics.assess, now) is HIGH."""
+    attempt of the enrollments (a dropped student's attempts no longer count); averageProgress = mean
+    progress_percent of enrollments; labHours = all lab time / 3600; atRiskCount = enrollments whose
+    riskLevel (metrics.assess, now) is HIGH."""
     current = [(r, n) for r, n in learners if r.status != "DROPPED"]
     enrolled = len(current)
     cutoff = now - timedelta(days=ACTIVE_WINDOW_DAYS)
-    attempts = sum(r.quiz_attempts for r, _ in learners)
+    attempts = sum(r.quiz_attempts for r, _ in current)
     return {
         "course_id": str(course_id),
         "enrollments": enrolled,
@@ -216,7 +217,7 @@ def course_stats_of(
         "completion_rate": round(100 * sum(r.status == "COMPLETED" for r, _ in current) / enrolled, 1)
         if enrolled
         else 0.0,
-        "average_quiz_score": round(sum(r.quiz_percent_sum for r, _ in learners) / attempts, 1)
+        "average_quiz_score": round(sum(r.quiz_percent_sum for r, _ in current) / attempts, 1)
         if attempts
         else None,
         "average_progress": round(sum(r.progress_percent for r, _ in current) / enrolled, 1)

@@ -21,7 +21,11 @@ ActivityType = strawberry.enum(service.ActivityType, name="ActivityType")
 
 
 def csv_url(info: strawberry.Info, path: str, **query: Any) -> str:
-    base = info.context.settings.analytics.public_url.rstrip("/")
+    """A report's download link on the router's origin (the router forwards /reports/* here)."""
+    settings = info.context.settings
+    base = (settings.analytics.public_url or f"http://{settings.router.host}:{settings.router.port}").rstrip(
+        "/"
+    )
     params = {k: str(v) for k, v in query.items() if v is not None}
     return f"{base}{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
 
@@ -75,7 +79,8 @@ class CourseStats:
     active_today: int = strawberry.field(description="Distinct students active today (UTC), live.")
     completion_rate: float = strawberry.field(description="Percent of enrollments COMPLETED.")
     average_quiz_score: float | None = strawberry.field(
-        description="Mean percent of every submitted attempt."
+        description="Mean percent of every submitted attempt of the enrollments (dropped students' "
+        "attempts do not count)."
     )
     average_progress: float = strawberry.field(description="Mean progress percent of enrollments.")
     lab_hours: float
@@ -215,7 +220,8 @@ class CourseReport:
     series: list[DailyPoint]
     at_risk_students: list[StudentSummary] = strawberry.field(description="HIGH risk, least engaged first.")
     students: list[StudentSummary] = strawberry.field(description="Every student, least engaged first.")
-    csv_url: str
+    csv_url: str = strawberry.field(description="The students as CSV (same token).")
+    daily_csv_url: str = strawberry.field(description="The daily `series` as CSV (same token).")
 
 
 @strawberry.type

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
-from subgraphs.core.auth import ANONYMOUS, Principal, TokenVerifier
-from subgraphs.core.live import LiveHub
+from subgraphs.core.auth import ANONYMOUS, Principal, TokenVerifier, token_is_revoked
+from subgraphs.core.live import AccessRevoked, LiveHub, SessionEnded, StreamGuard
 from subgraphs.core.ratelimit import RateLimiter
 from subgraphs.core.rbac import Memberships
 from subgraphs.core.settings import Settings
@@ -100,6 +100,29 @@ class Context(BaseContext):
 
     def transaction(self):  # noqa: ANN201 - an async context manager of AsyncSession
         return self.runtime.transaction()
+
+    def stream_guard(
+        self, still_allowed: Callable[[RequestMeta], Awaitable[bool]] | None = None
+    ) -> StreamGuard:
+        """The re-check of an open subscription (`live.follow(guard=...)`): the caller's session (or API
+        client) must still be valid, and `still_allowed` — given a fresh RequestMeta, so memberships are
+        read anew — must still hold. A connection's token is verified once, so this is what ends a stream
+        after logout, revocation or a removal from the organization."""
+        runtime, principal = self.runtime, self.principal
+
+        async def check() -> None:
+            if principal.is_authenticated and await token_is_revoked(runtime.redis, principal):
+                raise SessionEnded()
+            fresh = RequestMeta(
+                principal=principal,
+                request_id=self.request_id,
+                client_ip=self.client_ip,
+                memberships=Memberships(runtime.redis),
+            )
+            if still_allowed is not None and not await still_allowed(fresh):
+                raise AccessRevoked()
+
+        return StreamGuard(check=check, every=runtime.settings.events.stream_recheck_seconds)
 
     @property
     def loaders(self) -> Any:

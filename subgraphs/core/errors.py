@@ -100,12 +100,29 @@ class Conflict(DomainError):
     default_message = "The request conflicts with the current state."
 
 
+def graphql_path(path: str) -> str:
+    """A field path as clients see it: each segment in the schema's camelCase (`input.duration_weeks` ->
+    `input.durationWeeks`); list indexes and names already in camelCase stay as they are."""
+    return ".".join(to_camel_case(part) if "_" in part else part for part in path.split("."))
+
+
+class CourseArchived(Conflict):
+    """Archived courses are read-only in every domain (each learns a course's status from its events)."""
+
+    default_code = "COURSE_ARCHIVED"
+    default_message = "This course is archived and read-only."
+
+
 class InvalidInput(DomainError):
+    """Bad input; `field_errors` maps each field's path (`input.question.points`) to what is wrong. Paths
+    are given in GraphQL's camelCase at their real nesting; Python names are converted here, once."""
+
     graphql_type = ValidationError
     default_code = "VALIDATION_FAILED"
     default_message = "Some fields are invalid."
 
     def __init__(self, field_errors: dict[str, str], message: str | None = None) -> None:
+        field_errors = {graphql_path(field): text for field, text in field_errors.items()}
         self.field_errors = field_errors
         super().__init__(message or "; ".join(f"{f}: {m}" for f, m in field_errors.items()))
 

@@ -4,7 +4,9 @@ Writers append an event row (seq = next number of that stream) in their transact
 publish it on `live:<channel>`. Each process holds ONE Redis pub/sub connection feeding in-process queues,
 however many subscribers it serves. A subscriber first attaches its queue, then replays rows after
 `after` from PostgreSQL, then follows live, skipping what it has seen and re-reading any gap — so a client
-that reconnects with its last `seq` misses nothing and sees nothing twice.
+that reconnects with its last `seq` misses nothing and sees nothing twice. A stream whose final event the
+client already saw completes at once. A `StreamGuard` re-checks the subscriber's session and access while
+the stream is open and ends it with a typed error (`SESSION_ENDED`, `ACCESS_REVOKED`) when they are gone.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from subgraphs.core.db import utcnow
+from subgraphs.core.errors import DomainError, Forbidden
 
 log = logging.getLogger("coursegraph.live")
 
@@ -121,6 +126,30 @@ class LiveHub:
         await self._pubsub.aclose()
 
 
+class SessionEnded(DomainError):
+    """The subscriber's session ended (signed out, revoked) while its stream was open."""
+
+    default_code = "SESSION_ENDED"
+    default_message = "Your session ended, so this stream was closed. Sign in again to follow it."
+
+
+class AccessRevoked(Forbidden):
+    """The subscriber may no longer see the stream (e.g. removed from the organization)."""
+
+    default_code = "ACCESS_REVOKED"
+    default_message = "You may no longer follow this stream, so it was closed."
+
+
+@dataclass(frozen=True)
+class StreamGuard:
+    """What `follow` re-checks while a stream is open: `check()` raises `SessionEnded` / `AccessRevoked`
+    once access is gone. It runs every `every` seconds, whether events flow or not (built by
+    `Context.stream_guard`)."""
+
+    check: Callable[[], Awaitable[None]]
+    every: float
+
+
 def stored_after(
     runtime: Any, model: type[StreamEventMixin], stream_id: uuid.UUID, *, page: int = 500
 ) -> Callable[[int], Awaitable[list[dict[str, Any]]]]:
@@ -146,22 +175,38 @@ async def follow(
     after: int | None,
     read_after: Callable[[int], Awaitable[list[dict[str, Any]]]],
     is_final: Callable[[dict[str, Any]], bool] = lambda _m: False,
+    guard: StreamGuard | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Replay messages with seq > `after`, then follow live ones: in seq order, each once.
 
     `read_after(seq)` returns one page of stored messages after `seq`; pages are read until one comes
     back empty — on start (replay) and whenever a live message shows a gap (a dropped pub/sub message, or
     one published before this subscriber attached). Live messages otherwise cost no database read.
+    The stream ends after a final message (`is_final`), also when that message is the one at `after`:
+    a client that saw the end and reconnects gets `complete` at once, not a stream that never ends.
+    With a `guard`, access is re-checked every `guard.every` seconds; its error ends the stream.
     """
     last = after or 0
     read_database = True
+    replaying = True
+    checked_at = time.monotonic()
     async with hub.listen(channel) as queue:
         while True:
+            if guard is not None and time.monotonic() - checked_at >= guard.every:
+                await guard.check()
+                checked_at = time.monotonic()
             if read_database:
                 batch = await read_after(last)
                 read_database = bool(batch)
+                if replaying and not batch and last > 0 and await _ended_at(read_after, last, is_final):
+                    return
+                replaying = False
             else:
-                message = await queue.get()
+                try:
+                    async with asyncio.timeout(_until_check(guard, checked_at)):
+                        message = await queue.get()
+                except TimeoutError:
+                    continue  # time to re-check access
                 if message["seq"] <= last:
                     continue
                 if message["seq"] > last + 1:
@@ -173,3 +218,19 @@ async def follow(
                 yield message
                 if is_final(message):
                     return
+
+
+async def _ended_at(
+    read_after: Callable[[int], Awaitable[list[dict[str, Any]]]],
+    seq: int,
+    is_final: Callable[[dict[str, Any]], bool],
+) -> bool:
+    """Whether the stored message `seq` (the last one the client saw) is the stream's final one."""
+    seen = await read_after(seq - 1)
+    return bool(seen) and seen[0]["seq"] == seq and is_final(seen[0])
+
+
+def _until_check(guard: StreamGuard | None, checked_at: float) -> float | None:
+    if guard is None:
+        return None
+    return max(0.0, guard.every - (time.monotonic() - checked_at))

@@ -137,6 +137,8 @@ class EventSettings(BaseModel):
     dedupe_ttl_seconds: int = 7 * 24 * 3600
     # A failing event is retried this many times, then moved to `deadletter.<consumer group>`.
     consumer_max_attempts: int = 5
+    # An open subscription re-checks its session and access this often (then ends if they are gone).
+    stream_recheck_seconds: float = 5.0
 
 
 class OrganizationsSettings(BaseModel):
@@ -216,9 +218,9 @@ class AnalyticsSettings(BaseModel):
     # How often the worker re-evaluates the risk of students inactive for a week or more (inactivity raises
     # no event, yet it alone takes a student to HIGH after two weeks).
     risk_sweep_interval_seconds: float = 600.0
-    # Where browsers download report CSVs (`csvUrl`): this subgraph's /reports routes, which authenticate
-    # the Bearer token themselves (the only analytics paths open without the router's secret).
-    public_url: str = "http://127.0.0.1:4007"
+    # Where browsers download report CSVs (`csvUrl`): the router's origin, which forwards /reports/* to this
+    # subgraph's routes (they authenticate the Bearer token themselves). Empty: http://<router host>:<port>.
+    public_url: str = ""
 
 
 class Settings(BaseSettings):

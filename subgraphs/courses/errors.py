@@ -29,11 +29,6 @@ class NotPublishable(Conflict):
     default_message = "A course is published with at least one module holding a lesson."
 
 
-class CourseArchived(Conflict):
-    default_code = CourseErrorCode.COURSE_ARCHIVED.value
-    default_message = "This course is archived and read-only."
-
-
 class InvalidTransition(Conflict):
     default_code = CourseErrorCode.INVALID_TRANSITION.value
     default_message = "The course's status does not allow this."

@@ -9,7 +9,10 @@ organization must own the course; otherwise (or when the course is archived or g
 with a warning. Events of what it creates are attributed to whoever applied the result.
 
 What a result becomes (all of it draft content the instructor edits):
-- SYLLABUS: one module per syllabus module, titled "Week <n>: <title>", holding one lesson per topic
+Applied modules and lessons arrive as drafts (`published` false): the course's editors see and edit them
+and publish them with publishModule / publishLesson; students see none of it until then.
+- SYLLABUS: one module per syllabus module, titled "Week <n>: <title>" (a "Week <n>:" the title already
+  starts with is not repeated), holding one lesson per topic
   (a Markdown stub naming the topic, its week and the module's hours), appended after the course's
   modules. Without a course, a DRAFT course is created first in the job's organization with the
   requester as instructor (a user; a job requested by an API client is ignored), titled as the syllabus,
@@ -104,6 +107,16 @@ async def unique_slug(session: AsyncSession, organization_id: uuid.UUID, title: 
 def _clip(text: str, limit: int) -> str:
     text = " ".join(str(text).split())
     return text[:limit] if text else "Untitled"
+
+
+WEEK_PREFIX = re.compile(r"^\s*week\s*\d+\s*(?:[:.\-–—]\s*|$)", re.IGNORECASE)
+
+
+def module_title(generated: dict[str, Any]) -> str:
+    """ "Week <n>: <title>", whether or not the model already wrote "Week <n>" into the title."""
+    rest = WEEK_PREFIX.sub("", str(generated.get("title") or "")).strip()
+    week = f"Week {generated.get('week')}"
+    return _clip(f"{week}: {rest}" if rest else week, 200)
 
 
 def _course_description(syllabus: dict[str, Any]) -> str:
@@ -213,8 +226,9 @@ class _Apply:
         for offset, generated in enumerate(modules, start=1):
             module = Module(
                 course_id=course.id,
-                title=_clip(f"Week {generated.get('week')}: {generated.get('title')}", 200),
+                title=module_title(generated),
                 position=(last or 0) + offset,
+                published=False,
             )
             self.session.add(module)
             await self.session.flush()
@@ -223,7 +237,14 @@ class _Apply:
                 await self.lesson(course, module, _clip(topic, 200), topic_body(topic, generated), position)
 
     async def lesson(self, course: Course, module: Module, title: str, body: str, position: int) -> None:
-        lesson = Lesson(module_id=module.id, course_id=course.id, title=title, body=body, position=position)
+        lesson = Lesson(
+            module_id=module.id,
+            course_id=course.id,
+            title=title,
+            body=body,
+            position=position,
+            published=False,
+        )
         self.session.add(lesson)
         await self.session.flush()
         self.content_event("courses.lesson.created", course, lesson_id=lesson.id)

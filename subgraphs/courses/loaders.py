@@ -128,10 +128,20 @@ def build_loaders(context: Context) -> Loaders:
         exercise_by_id=by_key_loader(context, Exercise, Exercise.id),
         enrollment_by_id=by_key_loader(context, Enrollment, Enrollment.id),
         modules_page_by_course_id=page_loader(
-            context, Module, Module.course_id, (Module.position, Module.id), int_id
+            context,
+            Module,
+            Module.course_id,
+            (Module.position, Module.id),
+            int_id,
+            where=lambda: service.published_or_editable(context, context.principal, Module),
         ),
         lessons_page_by_module_id=page_loader(
-            context, Lesson, Lesson.module_id, (Lesson.position, Lesson.id), int_id
+            context,
+            Lesson,
+            Lesson.module_id,
+            (Lesson.position, Lesson.id),
+            int_id,
+            where=lambda: service.published_or_editable(context, context.principal, Lesson),
         ),
         exercises_page_by_course_id=page_loader(
             context, Exercise, Exercise.course_id, (Exercise.created_at, Exercise.id), time_id

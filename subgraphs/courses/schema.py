@@ -54,7 +54,10 @@ from subgraphs.courses.types import (
     Module,
     ModuleSuccess,
     Organization,
+    PublishContentInput,
     PublishCourseResult,
+    PublishLessonResult,
+    PublishModuleResult,
     ReorderLessonsInput,
     ReorderLessonsResult,
     ReorderModulesInput,
@@ -62,6 +65,8 @@ from subgraphs.courses.types import (
     SubmitFeedbackInput,
     SubmitFeedbackResult,
     UnpublishCourseResult,
+    UnpublishLessonResult,
+    UnpublishModuleResult,
     UpdateCourseInput,
     UpdateCourseResult,
     UpdateExerciseInput,
@@ -247,6 +252,32 @@ class Mutation:
         )
         return ModuleSuccess(module=Module.from_model(row))
 
+    @strawberry.federation.mutation(
+        authenticated=True, policy=MANAGE, description="Students see the module and its lessons from now on."
+    )
+    async def publish_module(self, info: strawberry.Info, input: PublishContentInput) -> PublishModuleResult:  # type: ignore[valid-type]
+        row = await service.publish_module(
+            info.context.runtime,
+            info.context.meta,
+            id=parse_optional_id(input.id, "input.id"),
+            published=True,
+        )
+        return ModuleSuccess(module=Module.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=MANAGE, description="Back to a draft students do not see."
+    )
+    async def unpublish_module(
+        self, info: strawberry.Info, input: PublishContentInput
+    ) -> UnpublishModuleResult:  # type: ignore[valid-type]
+        row = await service.publish_module(
+            info.context.runtime,
+            info.context.meta,
+            id=parse_optional_id(input.id, "input.id"),
+            published=False,
+        )
+        return ModuleSuccess(module=Module.from_model(row))
+
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE, description="Deletes its lessons too.")
     async def delete_module(self, info: strawberry.Info, input: DeleteInput) -> DeleteModuleResult:  # type: ignore[valid-type]
         row = await service.delete_module(
@@ -285,6 +316,34 @@ class Mutation:
             id=parse_optional_id(input.id, "input.id"),
             title=input.title,
             body=input.body,
+        )
+        return LessonSuccess(lesson=Lesson.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Students see the lesson from now on (once its module is published too).",
+    )
+    async def publish_lesson(self, info: strawberry.Info, input: PublishContentInput) -> PublishLessonResult:  # type: ignore[valid-type]
+        row = await service.publish_lesson(
+            info.context.runtime,
+            info.context.meta,
+            id=parse_optional_id(input.id, "input.id"),
+            published=True,
+        )
+        return LessonSuccess(lesson=Lesson.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True, policy=MANAGE, description="Back to a draft students do not see."
+    )
+    async def unpublish_lesson(
+        self, info: strawberry.Info, input: PublishContentInput
+    ) -> UnpublishLessonResult:  # type: ignore[valid-type]
+        row = await service.publish_lesson(
+            info.context.runtime,
+            info.context.meta,
+            id=parse_optional_id(input.id, "input.id"),
+            published=False,
         )
         return LessonSuccess(lesson=Lesson.from_model(row))
 

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.core.auth import Principal, require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
-from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
+from subgraphs.core.errors import CourseArchived, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
 from subgraphs.core.pagination import (
     Connection,
@@ -41,7 +41,6 @@ from subgraphs.core.pagination import (
 from subgraphs.core.rbac import Memberships, Permission, authorize, organizations_permitting, permitted
 from subgraphs.courses.errors import (
     AlreadyEnrolled,
-    CourseArchived,
     EnrollmentFull,
     HasEnrollments,
     InvalidTransition,
@@ -177,7 +176,8 @@ def clean_text(value: str, field: str, *, limit: int = 200) -> str:
 
 
 def clean_long(value: str | None, field: str, *, limit: int = 10_000) -> str:
-    text = (value or "").strip()
+    """Long text (Markdown) is stored exactly as written: leading spaces are an indented code block."""
+    text = value or ""
     if len(text) > limit:
         raise InvalidInput({field: f"Keep it under {limit} characters."})
     return text
@@ -257,6 +257,17 @@ async def can_view(source: Any, principal: Principal, course: Course) -> bool:
     )
 
 
+async def published_or_editable(source: Any, principal: Principal, model: type[Module] | type[Lesson]) -> Any:
+    """A SQL predicate on Module or Lesson: drafts (`published` false) only for the course's editors."""
+    if principal.is_site_admin:
+        return true()
+    manage = await organizations_permitting(source, principal, MANAGE)
+    if manage.every:
+        return true()
+    editable = select(Course.id).where(Course.organization_id.in_(manage.uuids()))
+    return or_(model.published.is_(True), model.course_id.in_(editable))
+
+
 async def visible_clause(source: Any, principal: Principal) -> Any:
     """A SQL predicate on Course: what `can_view` accepts, for lists."""
     if not principal.is_authenticated:
@@ -301,7 +312,13 @@ def _touch(course: Course) -> None:
 
 async def _refresh_progress(session: AsyncSession, course_id: uuid.UUID) -> None:
     """Recompute progress of every enrollment of the course (after lessons were added or removed)."""
-    total = select(func.count()).select_from(Lesson).where(Lesson.course_id == course_id).scalar_subquery()
+    total = (
+        select(func.count())
+        .select_from(Lesson)
+        .join(Module, Module.id == Lesson.module_id)
+        .where(Lesson.course_id == course_id, Lesson.published, Module.published)  # drafts do not count
+        .scalar_subquery()
+    )
     done = (
         select(func.count())
         .select_from(LessonCompletion)
@@ -453,7 +470,8 @@ async def get_course(
     slug: str | None = None,
     organization_id: uuid.UUID | None = None,
 ) -> Course | None:
-    """By id, or by slug within an organization. None when absent or not visible to the caller."""
+    """By id, or by slug within an organization. None when absent or not visible to the caller. A student
+    keeps reading a course they enrolled in after it is unpublished or archived (as `_entities` does)."""
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     if (id is None) == (slug is None):
@@ -469,9 +487,15 @@ async def get_course(
                     Course.organization_id == organization_id, Course.slug == (slug or "").strip().lower()
                 )
             )
-    if course is None or not await can_view(reader(runtime, meta), meta.principal, course):
-        return None
-    return course
+        if course is None:
+            return None
+        if await can_view(reader(runtime, meta), meta.principal, course):
+            return course
+        user_id = meta.principal.user_id
+        enrolled = user_id is not None and await session.scalar(
+            select(Enrollment.id).where(Enrollment.course_id == course.id, Enrollment.user_id == user_id)
+        )
+    return course if enrolled else None
 
 
 _ORDERS: dict[CourseOrder, tuple[tuple[Any, ...], bool, Any]] = {
@@ -648,6 +672,34 @@ async def update_module(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, t
         await session.flush()
         emit(session, Outbox, _content_event(meta, "courses.module.updated", course, module_id=module.id))
     return module
+
+
+async def publish_module(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, published: bool) -> Module:
+    """Publish a draft module with its lessons (students see them), or take it back to draft."""
+    async with runtime.transaction() as session:
+        module, course = await _module_for_change(runtime, meta, session, id)
+        module.published = published
+        if published:
+            await session.execute(update(Lesson).where(Lesson.module_id == id).values(published=True))
+        await _refresh_progress(session, course.id)
+        _touch(course)
+        await session.flush()
+        verb = "published" if published else "unpublished"
+        emit(session, Outbox, _content_event(meta, f"courses.module.{verb}", course, module_id=module.id))
+    return module
+
+
+async def publish_lesson(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, published: bool) -> Lesson:
+    """Publish a draft lesson (students see it once its module is published too), or take it back."""
+    async with runtime.transaction() as session:
+        lesson, course = await _lesson_for_change(runtime, meta, session, id)
+        lesson.published = published
+        await session.flush()
+        await _refresh_progress(session, course.id)
+        _touch(course)
+        verb = "published" if published else "unpublished"
+        emit(session, Outbox, _content_event(meta, f"courses.lesson.{verb}", course, lesson_id=lesson.id))
+    return lesson
 
 
 async def delete_module(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Module:

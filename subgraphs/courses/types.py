@@ -234,9 +234,13 @@ class Module:
     id: strawberry.ID
     title: str
     position: int
+    published: bool = strawberry.field(
+        description="False: a draft (e.g. applied generated content) only the course's editors see; "
+        "publishModule shows it, with its lessons, to students."
+    )
     _row: strawberry.Private[models.Module]
 
-    @strawberry.field(description="In order.")
+    @strawberry.field(description="In order (drafts only for the course's editors).")
     async def lessons(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> Connection[Lesson]:
@@ -245,15 +249,20 @@ class Module:
 
     @classmethod
     def from_model(cls, row: models.Module) -> Module:
-        return cls(id=to_id(row.id), title=row.title, position=row.position, _row=row)
+        return cls(
+            id=to_id(row.id), title=row.title, position=row.position, published=row.published, _row=row
+        )
 
 
 @strawberry.type
 class Lesson:
     id: strawberry.ID
     title: str
-    body: str = strawberry.field(description="Markdown.")
+    body: str = strawberry.field(description="Markdown, exactly as written.")
     position: int
+    published: bool = strawberry.field(
+        description="False: a draft only the course's editors see (publishLesson shows it to students)."
+    )
     _row: strawberry.Private[models.Lesson]
 
     @strawberry.field
@@ -267,7 +276,14 @@ class Lesson:
 
     @classmethod
     def from_model(cls, row: models.Lesson) -> Lesson:
-        return cls(id=to_id(row.id), title=row.title, body=row.body, position=row.position, _row=row)
+        return cls(
+            id=to_id(row.id),
+            title=row.title,
+            body=row.body,
+            position=row.position,
+            published=row.published,
+            _row=row,
+        )
 
 
 @strawberry.federation.type(keys=["id"], description="A hands-on exercise of a course, done in a lab.")
@@ -465,6 +481,11 @@ class DeleteInput:
     id: strawberry.ID
 
 
+@strawberry.input(description="The module or lesson to publish (or take back to draft).")
+class PublishContentInput:
+    id: strawberry.ID
+
+
 @strawberry.input
 class ReorderModulesInput:
     course_id: strawberry.ID
@@ -594,10 +615,14 @@ DeleteCourseResult = _result("DeleteCourseResult", DeleteSuccess)
 CreateModuleResult = _result("CreateModuleResult", ModuleSuccess)
 UpdateModuleResult = _result("UpdateModuleResult", ModuleSuccess)
 DeleteModuleResult = _result("DeleteModuleResult", DeleteSuccess)
+PublishModuleResult = _result("PublishModuleResult", ModuleSuccess)
+UnpublishModuleResult = _result("UnpublishModuleResult", ModuleSuccess)
 ReorderModulesResult = _result("ReorderModulesResult", CourseSuccess)
 CreateLessonResult = _result("CreateLessonResult", LessonSuccess)
 UpdateLessonResult = _result("UpdateLessonResult", LessonSuccess)
 DeleteLessonResult = _result("DeleteLessonResult", DeleteSuccess)
+PublishLessonResult = _result("PublishLessonResult", LessonSuccess)
+UnpublishLessonResult = _result("UnpublishLessonResult", LessonSuccess)
 ReorderLessonsResult = _result("ReorderLessonsResult", ModuleSuccess)
 CreateExerciseResult = _result("CreateExerciseResult", ExerciseSuccess)
 UpdateExerciseResult = _result("UpdateExerciseResult", ExerciseSuccess)

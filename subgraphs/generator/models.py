@@ -74,6 +74,18 @@ class OrganizationBudget(Base):
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class CourseStatus(Base):
+    """The generator's projection of each course's status (fed by `courses.course.*`): archived courses are
+    read-only, so generation for them is refused. An event older than the row (`as_of`) changes nothing."""
+
+    __tablename__ = "course_status"
+
+    course_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    status: Mapped[str] = mapped_column(String(16))  # DRAFT | PUBLISHED | ARCHIVED | DELETED
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Outbox(OutboxMixin, Base):
     pass
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import strawberry
 
+from subgraphs.core.context import RequestMeta
 from subgraphs.core.ids import parse_id
 from subgraphs.core.live import follow, stored_after
 from subgraphs.core.pagination import Connection, paginate
@@ -255,8 +256,16 @@ class Subscription:
         def is_final(message: dict) -> bool:
             return message["data"]["status"] in service.TERMINAL
 
+        async def still_allowed(meta: RequestMeta) -> bool:
+            return await service.can_view(runtime, meta, job)
+
         async for message in follow(
-            runtime.live, service.channel(job.id), after=after, read_after=read_after, is_final=is_final
+            runtime.live,
+            service.channel(job.id),
+            after=after,
+            read_after=read_after,
+            is_final=is_final,
+            guard=info.context.stream_guard(still_allowed),
         ):
             data = message["data"]
             yield GenerationEvent(

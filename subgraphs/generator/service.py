@@ -35,6 +35,7 @@ from subgraphs.core.live import append_stream_event
 from subgraphs.core.rbac import Permission, authorize, organizations_permitting, permitted
 from subgraphs.core.settings import GeneratorSettings
 from subgraphs.generator import prompts
+from subgraphs.generator.courses import refuse_archived
 from subgraphs.generator.errors import BudgetExceeded, JobFinished, NotSucceeded
 from subgraphs.generator.models import GenerationEvent, GenerationJob, OrganizationBudget, Outbox
 from subgraphs.generator.pipeline import GenerationFailed, Outcome, generate
@@ -261,8 +262,9 @@ async def tokens_used_today(session: Any, organization_id: uuid.UUID) -> int:
         select(func.coalesce(func.sum(GenerationJob.input_tokens + GenerationJob.output_tokens), 0)).where(
             GenerationJob.organization_id == organization_id,
             GenerationJob.finished_at >= _day_start(utcnow()),
+            # Every provider's reported tokens count (OFFLINE's too), so the budget behaves the same
+            # whichever provider answered; cached results spent nothing.
             GenerationJob.cached.is_(False),
-            GenerationJob.provider != ProviderName.OFFLINE.value,
         )
     )
     return int(used or 0)
@@ -293,6 +295,7 @@ async def submit(runtime: Any, meta: RequestMeta, submission: Submission, *, mod
     template = prompts.TEMPLATES[submission.kind]
     cached = await result_cache(runtime.redis).get(cache_key(submission.kind, model, values))
     async with runtime.transaction() as session:
+        await refuse_archived(session, submission.course_id)
         if cached is None:
             budget = await daily_budget(session, settings, submission.organization_id)
             used = await tokens_used_today(session, submission.organization_id)
@@ -437,6 +440,7 @@ async def apply(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> Generatio
         assert job is not None
         if job.status != JobStatus.SUCCEEDED:
             raise NotSucceeded()
+        await refuse_archived(session, job.course_id)
         if job.applied_at is None:
             job.applied_at = utcnow()
             job.applied_by = meta.principal.subject

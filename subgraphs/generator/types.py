@@ -300,7 +300,12 @@ class GenerationJobSuccess:
 
 
 GenerateResult = Annotated[
-    GenerationJobSuccess | ValidationError | ForbiddenError | NotFoundError | BudgetExceededError,
+    GenerationJobSuccess
+    | ValidationError
+    | ForbiddenError
+    | NotFoundError
+    | ConflictError
+    | BudgetExceededError,
     strawberry.union("GenerateResult"),
 ]
 CancelGenerationJobResult = Annotated[

@@ -22,6 +22,7 @@ from subgraphs.core.live import LiveHub
 from subgraphs.core.settings import Settings
 from subgraphs.generator import service
 from subgraphs.generator.budgets import OrganizationBudgetsConsumer
+from subgraphs.generator.courses import CourseStatusConsumer
 from subgraphs.generator.providers.base import TextGenerator
 from subgraphs.generator.providers.chain import build_chain
 
@@ -72,4 +73,5 @@ def worker_tasks(deps: WorkerDeps) -> list:
     return [
         GenerationWorker(deps.redis, deps.sessionmaker, deps.settings, **deps.consumer_options),
         OrganizationBudgetsConsumer(deps.redis, deps.sessionmaker, **deps.consumer_options),
+        CourseStatusConsumer(deps.redis, deps.sessionmaker, **deps.consumer_options),
     ]

@@ -13,6 +13,7 @@ from datetime import datetime
 import strawberry
 from sqlalchemy import select
 
+from subgraphs.core.context import RequestMeta
 from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.live import follow, stored_after
 from subgraphs.core.pagination import Connection, paginate
@@ -219,8 +220,16 @@ class Subscription:
         def is_final(message: dict) -> bool:
             return message["data"]["status"] in service.TERMINAL
 
+        async def still_allowed(meta: RequestMeta) -> bool:
+            return await service.can_view(runtime, meta, row)
+
         async for message in follow(
-            runtime.live, service.channel(row.id), after=after, read_after=read_after, is_final=is_final
+            runtime.live,
+            service.channel(row.id),
+            after=after,
+            read_after=read_after,
+            is_final=is_final,
+            guard=info.context.stream_guard(still_allowed),
         ):
             yield LabEvent.from_message(message)
 

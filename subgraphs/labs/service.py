@@ -23,7 +23,7 @@ from sqlalchemy import Select, func, or_, select, text, update
 
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.db import utcnow
-from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from subgraphs.core.errors import CourseArchived, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
 from subgraphs.core.live import append_stream_event
 from subgraphs.core.rbac import Permission, authorize, organizations_permitting, permitted
@@ -373,6 +373,8 @@ async def start(
     org_id = exercise.organization_id
     if existing is not None:
         return existing
+    if course is not None and course.status == "ARCHIVED":
+        raise CourseArchived("This course is archived: its exercises start no new labs.")
     if not await permitted(source, principal, STAFF_START, org_id):
         if not await permitted(source, principal, Permission.VIEW_COURSES, org_id):
             raise NotFound("No such exercise.")  # strangers learn nothing about other organizations

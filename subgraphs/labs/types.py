@@ -9,7 +9,13 @@ from typing import Annotated
 
 import strawberry
 
-from subgraphs.core.errors import ForbiddenError, NotFoundError, RateLimitedError, ValidationError
+from subgraphs.core.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitedError,
+    ValidationError,
+)
 from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import Connection, Edge, PageInfo, encode_cursor
@@ -378,6 +384,7 @@ StartLabResult = Annotated[
     | ValidationError
     | NotFoundError
     | ForbiddenError
+    | ConflictError
     | NotEnrolledError
     | TemplateNotAllowedError
     | LabCapacityExceededError

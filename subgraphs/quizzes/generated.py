@@ -7,9 +7,10 @@ same job announced twice, creates nothing twice. The event's organization must o
 this domain's course projection); otherwise the event is ignored with a warning. A course the projection
 does not know yet (its event still on the way) is retried later (the consumer's redelivery).
 
-Mapping: a multiple-choice question with one correct option becomes SINGLE_CHOICE, with several
-MULTIPLE_CHOICE; TRUE_FALSE and SHORT_ANSWER stay; one point each. A generated question this domain's
-rules refuse (e.g. too many options) is left out with a warning rather than failing the whole draft.
+Mapping: each question keeps its generated type (a MULTIPLE_CHOICE question with one correct option stays
+MULTIPLE_CHOICE, as requested); one point each. Archived courses are read-only: their results are ignored.
+A generated question this domain's rules refuse (e.g. too many options) is left out with a warning rather
+than failing the whole draft.
 """
 
 from __future__ import annotations
@@ -50,9 +51,8 @@ def question_spec(generated: dict[str, Any]) -> service.QuestionSpec:
     common = {"prompt": generated.get("prompt") or "", "explanation": generated.get("explanation") or None}
     if kind == "MULTIPLE_CHOICE":
         choices = sorted({options.index(a) for a in answers if a in options})
-        single = len(choices) == 1
         return service.QuestionSpec(
-            type=service.QuestionType.SINGLE_CHOICE if single else service.QuestionType.MULTIPLE_CHOICE,
+            type=service.QuestionType.MULTIPLE_CHOICE,
             options=options,
             correct_choices=choices,
             **common,
@@ -87,10 +87,10 @@ async def apply_generated_quiz(sessionmaker: async_sessionmaker[AsyncSession], e
         if (
             course is None
             or str(course.organization_id) != event.organization_id
-            or course.status == "DELETED"
+            or course.status in ("DELETED", "ARCHIVED")
         ):
             log.warning(
-                "generation job %s: course %s is not a live course of organization %s; ignored",
+                "generation job %s: course %s is not a live, writable course of organization %s; ignored",
                 job_id,
                 course_id,
                 event.organization_id,

@@ -46,6 +46,12 @@ class Loaders:
     memberships_by_user_id: DataLoader[Any, Any]
 
 
+def _shuffled(user_id: Any) -> Any:
+    """A student's stable shuffled position of a question: sha256(student:quiz:question)."""
+    seed = user_id + ":" + cast(Question.quiz_id, Text) + ":" + cast(Question.id, Text)
+    return func.sha256(func.convert_to(seed, "UTF8"))
+
+
 def build_loaders(context: Context) -> Loaders:
     principal = context.principal
 
@@ -117,15 +123,25 @@ def build_loaders(context: Context) -> Loaders:
             .where(Quiz.id == Question.quiz_id)
             .scalar_subquery()
         )
-        seed = literal(f"{principal.subject}:") + cast(Question.quiz_id, Text) + ":" + cast(Question.id, Text)
-        hashed = func.sha256(func.convert_to(seed, "UTF8"))
-        return [case((shuffles, hashed), else_=positional), Question.id]
+        return [case((shuffles, _shuffled(literal(str(principal.subject)))), else_=positional), Question.id]
 
     async def mine() -> Any:
         return QuizAttempt.user_id == principal.user_id if principal.user_id is not None else false()
 
-    question_position = (
-        select(Question.position).where(Question.id == AttemptAnswer.question_id).scalar_subquery()
+    # Answers in the order the attempt's student saw the questions (shuffled for them, or authored).
+    seen_order = (
+        select(
+            case(
+                (Quiz.shuffle_questions, _shuffled(cast(QuizAttempt.user_id, Text))),
+                else_=func.int4send(Question.position),
+            )
+        )
+        .where(
+            Question.id == AttemptAnswer.question_id,
+            Quiz.id == Question.quiz_id,
+            QuizAttempt.id == AttemptAnswer.attempt_id,
+        )
+        .scalar_subquery()
     )
     return Loaders(
         quiz_by_id=by_key_loader(context, Quiz, Quiz.id),
@@ -138,8 +154,8 @@ def build_loaders(context: Context) -> Loaders:
             context,
             AttemptAnswer,
             AttemptAnswer.attempt_id,
-            (question_position, AttemptAnswer.question_id),
-            int_id,
+            (seen_order, AttemptAnswer.question_id),
+            bytes_id,
         ),
         my_attempts_page_by_quiz_id=page_loader(
             context,

@@ -76,6 +76,10 @@ class Quiz(UUIDPrimaryKey, Timestamps, Base):
     attempts_allowed: Mapped[int | None] = mapped_column(Integer)
     passing_score: Mapped[int] = mapped_column(Integer, default=60)  # percent
     shuffle_questions: Mapped[bool] = mapped_column(Boolean, default=False)
+    # NEVER | AFTER_LAST_ATTEMPT | AFTER_EACH_ATTEMPT (service.ShowCorrectAnswers)
+    show_correct_answers: Mapped[str] = mapped_column(
+        String(24), default="AFTER_LAST_ATTEMPT", server_default="AFTER_LAST_ATTEMPT"
+    )
     status: Mapped[str] = mapped_column(String(16))  # DRAFT | PUBLISHED
 
 

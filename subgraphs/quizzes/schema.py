@@ -70,6 +70,7 @@ def _quiz_fields(input: object) -> dict:
         "attempts_allowed": input.attempts_allowed,
         "passing_score": input.passing_score,
         "shuffle_questions": input.shuffle_questions,
+        "show_correct_answers": input.show_correct_answers,
     }
 
 

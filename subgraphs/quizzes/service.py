@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.core.auth import require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
-from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
+from subgraphs.core.errors import CourseArchived, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
 from subgraphs.core.rbac import Memberships, Permission, authorize, organizations_permitting, permitted
 from subgraphs.quizzes.errors import (
@@ -56,6 +56,28 @@ TAKING = ("ACTIVE", "COMPLETED")
 class QuizStatus(StrEnum):
     DRAFT = "DRAFT"
     PUBLISHED = "PUBLISHED"
+
+
+class ShowCorrectAnswers(StrEnum):
+    """When students see a quiz's correct answers (and explanations): the instructor's choice per quiz."""
+
+    NEVER = "NEVER"
+    AFTER_LAST_ATTEMPT = "AFTER_LAST_ATTEMPT"
+    AFTER_EACH_ATTEMPT = "AFTER_EACH_ATTEMPT"
+
+
+def reveals_answers(quiz: Quiz, attempts: list[QuizAttempt]) -> bool:
+    """Whether a student with these attempts of `quiz` sees its correct answers. Never while they can
+    still answer it: not during an open attempt, and with AFTER_LAST_ATTEMPT not while an attempt is left
+    (a quiz of unlimited attempts never shows them)."""
+    if not attempts or any(a.submitted_at is None for a in attempts):
+        return False
+    rule = ShowCorrectAnswers(quiz.show_correct_answers)
+    if rule is ShowCorrectAnswers.AFTER_EACH_ATTEMPT:
+        return True
+    if rule is ShowCorrectAnswers.AFTER_LAST_ATTEMPT:
+        return quiz.attempts_allowed is not None and len(attempts) >= quiz.attempts_allowed
+    return False
 
 
 class QuestionType(StrEnum):
@@ -114,7 +136,8 @@ def clean_text(value: str, field: str, *, limit: int = 200) -> str:
 
 
 def clean_long(value: str | None, field: str, *, limit: int = 10_000) -> str:
-    text_ = (value or "").strip()
+    """Long text (Markdown) is stored exactly as written: leading spaces are an indented code block."""
+    text_ = value or ""
     if len(text_) > limit:
         raise InvalidInput({field: f"Keep it under {limit} characters."})
     return text_
@@ -127,43 +150,46 @@ def _normalize(value: str) -> str:
 # --- questions: validation and scoring ------------------------------------------------------------
 
 
-def clean_question(spec: QuestionSpec) -> dict[str, Any]:
-    """Validate a question; returns the row values (options, correct, points, ...)."""
+def clean_question(spec: QuestionSpec, field: str = "input.question") -> dict[str, Any]:
+    """Validate a question; returns the row values (options, correct, points, ...). Errors name
+    `field`'s members (`input.question.points`), where the question sits in the mutation's input."""
     if spec.points is None or spec.points <= 0 or spec.points > 1000:
-        raise InvalidInput({"input.points": "Give a positive number of points (at most 1000)."})
-    prompt = clean_long(spec.prompt, "input.prompt", limit=5000)
-    if not prompt:
-        raise InvalidInput({"input.prompt": "Ask something."})
+        raise InvalidInput({f"{field}.points": "Give a positive number of points (at most 1000)."})
+    prompt = clean_long(spec.prompt, f"{field}.prompt", limit=5000)
+    if not prompt.strip():
+        raise InvalidInput({f"{field}.prompt": "Ask something."})
     kind = spec.type
     options: list[str] = []
     if kind in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):
-        options = [clean_text(o, f"input.options.{i}", limit=500) for i, o in enumerate(spec.options or [])]
+        options = [clean_text(o, f"{field}.options.{i}", limit=500) for i, o in enumerate(spec.options or [])]
         if not 2 <= len(options) <= MAX_OPTIONS:
-            raise InvalidInput({"input.options": f"Give 2 to {MAX_OPTIONS} options."})
+            raise InvalidInput({f"{field}.options": f"Give 2 to {MAX_OPTIONS} options."})
         choices = sorted(set(spec.correct_choices or []))
         if not choices or any(not 0 <= c < len(options) for c in choices):
-            raise InvalidInput({"input.correctChoices": "Name the correct options by their index."})
+            raise InvalidInput({f"{field}.correctChoices": "Name the correct options by their index."})
         if kind == QuestionType.SINGLE_CHOICE and len(choices) != 1:
-            raise InvalidInput({"input.correctChoices": "A single-choice question has one correct option."})
+            raise InvalidInput(
+                {f"{field}.correctChoices": "A single-choice question has one correct option."}
+            )
         correct: list[Any] = choices
     elif kind == QuestionType.TRUE_FALSE:
         if spec.correct_boolean is None:
-            raise InvalidInput({"input.correctBoolean": "Say whether the statement is true."})
+            raise InvalidInput({f"{field}.correctBoolean": "Say whether the statement is true."})
         options, correct = ["True", "False"], [spec.correct_boolean]
     elif kind == QuestionType.SHORT_ANSWER:
         accepted = [
-            clean_text(a, f"input.acceptedAnswers.{i}", limit=500)
+            clean_text(a, f"{field}.acceptedAnswers.{i}", limit=500)
             for i, a in enumerate(spec.accepted_answers or [])
         ]
         if not accepted:
-            raise InvalidInput({"input.acceptedAnswers": "Give at least one accepted answer."})
+            raise InvalidInput({f"{field}.acceptedAnswers": "Give at least one accepted answer."})
         correct = accepted
     else:
         if spec.correct_number is None or not math.isfinite(spec.correct_number):
-            raise InvalidInput({"input.correctNumber": "Give the correct number."})
+            raise InvalidInput({f"{field}.correctNumber": "Give the correct number."})
         tolerance = spec.tolerance or 0.0
         if tolerance < 0 or not math.isfinite(tolerance):
-            raise InvalidInput({"input.tolerance": "Give a tolerance of zero or more."})
+            raise InvalidInput({f"{field}.tolerance": "Give a tolerance of zero or more."})
         correct = [spec.correct_number, tolerance]
     return {
         "type": kind.value,
@@ -171,7 +197,7 @@ def clean_question(spec: QuestionSpec) -> dict[str, Any]:
         "options": options,
         "correct": correct,
         "points": spec.points,
-        "explanation": clean_long(spec.explanation, "input.explanation", limit=5000),
+        "explanation": clean_long(spec.explanation, f"{field}.explanation", limit=5000),
     }
 
 
@@ -219,6 +245,12 @@ async def _course(session: AsyncSession, course_id: uuid.UUID) -> CourseProjecti
     return course
 
 
+def _writable(course: CourseProjection | None) -> None:
+    """Archived courses are read-only: their quizzes and questions change no more."""
+    if course is not None and course.status == "ARCHIVED":
+        raise CourseArchived()
+
+
 async def can_manage(source: Any, meta_or_principal: Any, organization_id: Any) -> bool:
     principal = getattr(meta_or_principal, "principal", meta_or_principal)
     return principal.is_site_admin or await permitted(source, principal, MANAGE, organization_id)
@@ -231,6 +263,7 @@ async def _quiz_for_change(runtime: Runtime, meta: RequestMeta, session: AsyncSe
     if quiz is None:
         raise NotFound("No such quiz.")
     await authorize(reader(runtime, meta), meta.principal, MANAGE, quiz.organization_id)
+    _writable(await session.get(CourseProjection, quiz.course_id))
     return quiz
 
 
@@ -260,6 +293,8 @@ def _quiz_values(fields: dict[str, Any]) -> dict[str, Any]:
             out[key] = value
         elif key == "shuffle_questions":
             out[key] = bool(value)
+        elif key == "show_correct_answers":
+            out[key] = ShowCorrectAnswers(value).value
     return out
 
 
@@ -272,6 +307,7 @@ async def create_quiz(runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UU
     async with runtime.transaction() as session:
         course = await _course(session, course_id)
         await authorize(reader(runtime, meta), meta.principal, MANAGE, course.organization_id)
+        _writable(course)
         quiz = Quiz(
             course_id=course_id,
             organization_id=course.organization_id,

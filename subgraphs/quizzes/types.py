@@ -17,6 +17,13 @@ from subgraphs.quizzes import models, service
 
 QuizStatus = strawberry.enum(service.QuizStatus, name="QuizStatus")
 QuestionType = strawberry.enum(service.QuestionType, name="QuestionType")
+ShowCorrectAnswers = strawberry.enum(
+    service.ShowCorrectAnswers,
+    name="ShowCorrectAnswers",
+    description="When students see the correct answers and explanations: NEVER; AFTER_LAST_ATTEMPT (once "
+    "no attempt is left; never for unlimited attempts); AFTER_EACH_ATTEMPT (after each submitted attempt, "
+    "hidden again while the next one is open).",
+)
 
 
 async def _warm(info: strawberry.Info) -> None:
@@ -109,7 +116,8 @@ class CorrectAnswer:
 
 
 @strawberry.type(
-    description="A question. Its correct answer shows to authors, and to students after they submit."
+    description="A question. Its correct answer and explanation show to authors, and to students as the "
+    "quiz's `showCorrectAnswers` says — never while they can still answer it."
 )
 class Question:
     id: strawberry.ID
@@ -134,9 +142,9 @@ class Question:
             return CorrectAnswer(accepted_answers=list(correct))
         return CorrectAnswer(number=float(correct[0]), tolerance=float(correct[1]))
 
-    @strawberry.field
+    @strawberry.field(description="Null when none was written (or while hidden).")
     def explanation(self) -> str | None:
-        return self._row.explanation if self._reveal else None
+        return self._row.explanation if self._reveal and self._row.explanation.strip() else None
 
     @classmethod
     def from_model(cls, row: models.Question, reveal: bool) -> Question:
@@ -161,6 +169,7 @@ class Quiz:
     attempts_allowed: int | None = strawberry.field(description="Null: unlimited.")
     passing_score: int = strawberry.field(description="Percent of the points needed to pass.")
     shuffle_questions: bool
+    show_correct_answers: ShowCorrectAnswers  # type: ignore[valid-type]
     status: QuizStatus  # type: ignore[valid-type]
     created_at: datetime
     updated_at: datetime
@@ -186,7 +195,7 @@ class Quiz:
             loaders.my_attempts_by_quiz_id.load(self._row.id),
         )
         manages = await _manages(info, self._row.organization_id)
-        reveal = manages or any(a.submitted_at is not None for a in mine)
+        reveal = manages or service.reveals_answers(self._row, list(mine))
         return page.connection(lambda r: Question.from_model(r, reveal))
 
     @strawberry.field(description="Your attempts, first to last.")
@@ -206,6 +215,7 @@ class Quiz:
             attempts_allowed=row.attempts_allowed,
             passing_score=row.passing_score,
             shuffle_questions=row.shuffle_questions,
+            show_correct_answers=service.ShowCorrectAnswers(row.show_correct_answers),
             status=service.QuizStatus(row.status),
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -281,7 +291,10 @@ class QuizAttempt:
     async def quiz(self, info: strawberry.Info) -> Quiz:
         return Quiz.from_model(await info.context.loaders.quiz_by_id.load(self._row.quiz_id))
 
-    @strawberry.field(description="In the quiz's question order.")
+    @strawberry.field(
+        description="In the order the student saw the questions (their own shuffled order when the quiz "
+        "shuffles)."
+    )
     async def answers(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> Connection[AttemptAnswer]:
@@ -332,6 +345,7 @@ class CreateQuizInput:
     attempts_allowed: int | None = None
     passing_score: int = 60
     shuffle_questions: bool = False
+    show_correct_answers: ShowCorrectAnswers = service.ShowCorrectAnswers.AFTER_LAST_ATTEMPT  # type: ignore[valid-type]
 
 
 @strawberry.input(description="Only the fields given change; 0 removes the time limit / attempts limit.")
@@ -343,6 +357,7 @@ class UpdateQuizInput:
     attempts_allowed: int | None = None
     passing_score: int | None = None
     shuffle_questions: bool | None = None
+    show_correct_answers: ShowCorrectAnswers | None = None  # type: ignore[valid-type]
 
 
 @strawberry.input

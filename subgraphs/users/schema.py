@@ -253,7 +253,11 @@ class Subscription:
 
         read_after = stored_after(runtime, AccountEventRow, user_id)
         async for message in follow(
-            runtime.live, service.account_channel(user_id), after=after, read_after=read_after
+            runtime.live,
+            service.account_channel(user_id),
+            after=after,
+            read_after=read_after,
+            guard=info.context.stream_guard(),
         ):
             data = dict(message["data"])
             kind = data.pop("kind")

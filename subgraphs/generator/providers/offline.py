@@ -42,8 +42,8 @@ def _syllabus(v: dict[str, Any]) -> dict[str, Any]:
         "modules": [
             {
                 "week": week,
-                "title": f"Week {week}: {title} part {week}",
-                "topics": [f"{title} topic {week}.1", f"{title} topic {week}.2"],
+                "title": f"{LABEL} {title} part {week}",
+                "topics": [f"{LABEL} {title} topic {week}.1", f"{LABEL} {title} topic {week}.2"],
                 "duration_hours": 6,
             }
             for week in range(1, weeks + 1)
@@ -72,7 +72,7 @@ def _exercises(v: dict[str, Any]) -> dict[str, Any]:
         "exercises": [
             {
                 "title": f"{LABEL} Exercise {i}: {topics[(i - 1) % len(topics)]}",
-                "instructions": f"Implement `solve()` for exercise {i}.",
+                "instructions": f"{LABEL} Implement `solve()` for exercise {i}.",
                 "language": language,
                 "starter_code": "def solve():\n    raise NotImplementedError\n",
                 "solution": f"def solve():\n    return {i}\n",
@@ -93,13 +93,13 @@ def _quiz(v: dict[str, Any]) -> dict[str, Any]:
         topic = topics[i % len(topics)]
         if kind == "TRUE_FALSE":
             q = {"options": ["true", "false"], "correct_answers": ["true"]}
-            prompt = f"{topic} is covered in this module."
+            prompt = f"{LABEL} {topic} is covered in this module."
         elif kind == "SHORT_ANSWER":
             q = {"options": [], "correct_answers": [topic]}
-            prompt = f"Name the topic of question {i + 1}."
+            prompt = f"{LABEL} Name the topic of question {i + 1}."
         else:
             q = {"options": [topic, "Something else"], "correct_answers": [topic]}
-            prompt = f"Which of these is a topic of this module? ({i + 1})"
+            prompt = f"{LABEL} Which of these is a topic of this module? ({i + 1})"
         questions.append({"type": kind, "prompt": prompt, "explanation": LABEL, **q})
     return {"title": f"{LABEL} Quiz: {v.get('module_title') or 'Module'}", "questions": questions}
 

@@ -115,3 +115,41 @@ async def test_an_older_event_does_not_overwrite_a_newer_budget(gen_runtime):
     assert await apply_event(gen_runtime.sessionmaker, renamed) is False
     async with gen_runtime.transaction() as session:
         assert (await session.get(OrganizationBudget, uuid.UUID(org))).daily_token_budget == 500
+
+
+async def test_offline_tokens_count_against_the_budget(gen_gql, gen_runtime, school, title, minter):
+    """Every provider's reported tokens count, OFFLINE's too: the budget error is reachable without a paid
+    provider."""
+    await project_budget(gen_runtime, school.org, None)
+    await organizations.update_organization(
+        minter.runtime,
+        school.admin.meta,
+        id=uuid.UUID(school.org),
+        settings={"generation_daily_token_budget": 50},
+    )
+    await project_budget(gen_runtime, school.org, 50)
+    async with gen_runtime.transaction() as session:
+        session.add(
+            GenerationJob(
+                organization_id=uuid.UUID(school.org),
+                requested_by=school.instructor.id,
+                requested_by_kind="user",
+                kind="SYLLABUS",
+                status="SUCCEEDED",
+                input={},
+                prompt_version="syllabus-v1",
+                provider="OFFLINE",
+                model="offline-v1",
+                input_tokens=30,
+                output_tokens=25,
+                cost_usd=Decimal(0),
+                finished_at=utcnow(),
+                created_at=utcnow(),
+            )
+        )
+    body = await gen_gql(
+        GENERATE_SYLLABUS, {"input": syllabus_input(school.org, title)}, token=school.instructor.token
+    )
+    result = body["data"]["generateSyllabus"]
+    assert result["__typename"] == "BudgetExceededError", body
+    assert (result["dailyTokenBudget"], result["tokensUsedToday"]) == (50, 55)

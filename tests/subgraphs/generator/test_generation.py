@@ -292,7 +292,7 @@ async def test_invalid_input_names_the_field(gen_gql, school, title):
     )
     result = body["data"]["generateSyllabus"]
     assert result["__typename"] == "ValidationError"
-    assert {e["field"] for e in result["fieldErrors"]} == {"input.duration_weeks", "input.audience"}
+    assert {e["field"] for e in result["fieldErrors"]} == {"input.durationWeeks", "input.audience"}
 
 
 async def test_applying_emits_the_result_once(gen_gql, gen_runtime, school, title, worker_runtime):

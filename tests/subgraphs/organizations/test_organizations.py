@@ -138,7 +138,7 @@ async def test_update_organization_by_its_admin(org_gql, minter):
     )
     result = invalid["data"]["updateOrganization"]
     assert result["__typename"] == "ValidationError"
-    assert result["fieldErrors"][0]["field"] == "input.settings.lab_idle_timeout_seconds"
+    assert result["fieldErrors"][0]["field"] == "input.settings.labIdleTimeoutSeconds"
 
 
 async def test_update_organization_refused_to_instructors(org_gql, minter):

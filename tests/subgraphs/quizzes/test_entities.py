@@ -31,7 +31,8 @@ async def test_sdl_declares_entities_and_contributed_fields(quizzes_gql):
 
 @pytest.fixture
 async def room(courses, projector, quizzes_runtime):
-    room = await classroom(courses, projector, quizzes_runtime)
+    # One attempt allowed: once it is submitted, the student sees the answers (AFTER_LAST_ATTEMPT).
+    room = await classroom(courses, projector, quizzes_runtime, attempts_allowed=1)
     attempt = await service.start_attempt(quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id)
     await service.submit_attempt(quizzes_runtime, room.school.student.meta, attempt_id=attempt.id)
     room.attempt_id = attempt.id
@@ -153,7 +154,11 @@ async def test_dashboard_quizzes_part_statements_do_not_grow_with_enrollments(
     )
     for course_id in made:
         quiz = await service.create_quiz(
-            quizzes_runtime, school.instructor.meta, course_id=course_id, title="Q"
+            quizzes_runtime,
+            school.instructor.meta,
+            course_id=course_id,
+            title="Q",
+            attempts_allowed=1,  # submitted once: the answers show (AFTER_LAST_ATTEMPT)
         )
         await service.create_question(
             quizzes_runtime, school.instructor.meta, quiz_id=quiz.id, spec=QUESTIONS[0]

@@ -91,11 +91,9 @@ async def test_take_a_quiz_scored_on_the_server(quizzes_gql, courses, projector,
     after_submit = await save(quizzes_gql, attempt["id"], room.question_ids[0], RIGHT[0], token)
     assert after_submit["code"] == "ALREADY_SUBMITTED"
 
-    revealed = result(await quizzes_gql(QUIZ, {"id": str(room.quiz_id)}, token=token), "quiz")
-    multiple = next(q for q in revealed["questions"]["nodes"] if q["type"] == "MULTIPLE_CHOICE")
-    assert (
-        multiple["correctAnswer"]["choices"] == [0, 2] and multiple["explanation"] == "4 and 9 are squares."
-    )
+    # An attempt is left: the answers stay hidden (AFTER_LAST_ATTEMPT, the default).
+    hidden = result(await quizzes_gql(QUIZ, {"id": str(room.quiz_id)}, token=token), "quiz")
+    assert all(q["correctAnswer"] is None and q["explanation"] is None for q in hidden["questions"]["nodes"])
 
     second = (await start(quizzes_gql, room.quiz_id, token))["attempt"]
     await save(quizzes_gql, second["id"], room.question_ids[0], RIGHT[0], token)
@@ -103,6 +101,12 @@ async def test_take_a_quiz_scored_on_the_server(quizzes_gql, courses, projector,
     partial = (await submit(quizzes_gql, second["id"], token))["attempt"]
     assert (partial["number"], partial["score"], partial["passed"]) == (2, 2.0, False)
     assert (await start(quizzes_gql, room.quiz_id, token))["code"] == "ATTEMPTS_EXHAUSTED"
+
+    revealed = result(await quizzes_gql(QUIZ, {"id": str(room.quiz_id)}, token=token), "quiz")
+    multiple = next(q for q in revealed["questions"]["nodes"] if q["type"] == "MULTIPLE_CHOICE")
+    assert (
+        multiple["correctAnswer"]["choices"] == [0, 2] and multiple["explanation"] == "4 and 9 are squares."
+    )
 
     async with quizzes_runtime.transaction() as session:
         events = (await session.scalars(select(Outbox.event).order_by(Outbox.position))).all()
@@ -237,7 +241,7 @@ async def test_authoring_bad_input_is_typed_and_writes_nothing(
                 "correctChoices": [0],
                 "points": -1,
             },
-            "input.points",
+            "input.question.points",
         ),
         (
             {
@@ -247,21 +251,24 @@ async def test_authoring_bad_input_is_typed_and_writes_nothing(
                 "correctChoices": [0],
                 "points": 0,
             },
-            "input.points",
+            "input.question.points",
         ),
-        ({"type": "SINGLE_CHOICE", "prompt": "?", "options": ["a"], "correctChoices": [0]}, "input.options"),
+        (
+            {"type": "SINGLE_CHOICE", "prompt": "?", "options": ["a"], "correctChoices": [0]},
+            "input.question.options",
+        ),
         (
             {"type": "SINGLE_CHOICE", "prompt": "?", "options": ["a", "b"], "correctChoices": [0, 1]},
-            "input.correctChoices",
+            "input.question.correctChoices",
         ),
         (
             {"type": "MULTIPLE_CHOICE", "prompt": "?", "options": ["a", "b"], "correctChoices": [5]},
-            "input.correctChoices",
+            "input.question.correctChoices",
         ),
-        ({"type": "TRUE_FALSE", "prompt": "?"}, "input.correctBoolean"),
-        ({"type": "SHORT_ANSWER", "prompt": "?", "acceptedAnswers": []}, "input.acceptedAnswers"),
-        ({"type": "NUMERIC", "prompt": "?", "correctNumber": 1, "tolerance": -1}, "input.tolerance"),
-        ({"type": "NUMERIC", "prompt": "  "}, "input.prompt"),
+        ({"type": "TRUE_FALSE", "prompt": "?"}, "input.question.correctBoolean"),
+        ({"type": "SHORT_ANSWER", "prompt": "?", "acceptedAnswers": []}, "input.question.acceptedAnswers"),
+        ({"type": "NUMERIC", "prompt": "?", "correctNumber": 1, "tolerance": -1}, "input.question.tolerance"),
+        ({"type": "NUMERIC", "prompt": "  "}, "input.question.prompt"),
     ]
     for question, field in cases:
         body = await quizzes_gql(
