@@ -14,7 +14,14 @@ import {
   validate,
   type DocumentNode,
 } from 'graphql';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import {
+  createRemoteJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  type FlattenedJWSInput,
+  type JWTHeaderParameters,
+  type JWTPayload,
+} from 'jose';
 import { signInPanel } from './graphiql-signin';
 
 // ---------------------------------------------------------------------------------------------
@@ -112,6 +119,13 @@ const jwks = createRemoteJWKSet(new URL(JWKS_URL), {
   cacheMaxAge: 300_000,
 });
 
+/** The JWKS key for the token's `kid`. Without a `kid` jose would pick the only key of the set: the
+ * subgraphs refuse such a token (subgraphs/core/auth.py), so the router does too. */
+function keyWithKid(header: JWTHeaderParameters, token: FlattenedJWSInput) {
+  if (typeof header.kid !== 'string' || !header.kid) throw new joseErrors.JWSInvalid('the token has no kid');
+  return jwks(header, token);
+}
+
 function authError(message: string, code: string, status: number): GraphQLError {
   const headers: Record<string, string> =
     status === 401 ? { 'WWW-Authenticate': 'Bearer error="invalid_token"' } : {};
@@ -146,15 +160,20 @@ async function verify(credential: string, allowBareToken: boolean): Promise<Auth
   const token = match ? match[1] : allowBareToken && !/\s/.test(credential) ? credential : null;
   if (!token) throw invalidToken();
   try {
-    const { payload } = await jwtVerify(token, jwks, {
+    const { payload } = await jwtVerify(token, keyWithKid, {
       algorithms: ['EdDSA'],
       issuer: JWT_ISSUER,
       audience: JWT_AUDIENCE,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       requiredClaims: ['exp', 'iat', 'sub'],
     });
+    // jose checks `iat` only against a maxTokenAge; the subgraphs refuse a token issued in the future.
+    if (typeof payload.iat !== 'number' || payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
+      throw invalidToken();
+    }
     return { token, claims: payload as Claims };
   } catch (err) {
+    if (err instanceof GraphQLError) throw err;
     // The key set could not be fetched: a server-side problem, still not anonymous.
     if (
       err instanceof joseErrors.JWKSTimeout ||
