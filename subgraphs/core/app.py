@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -90,10 +91,26 @@ async def close_runtime(runtime: Runtime) -> None:
 
 
 def client_ip(peer: str | None, forwarded_for: str | None, trusted: list[str]) -> str:
-    """The caller's address: X-Forwarded-For's first hop, but only when the peer is a trusted proxy."""
-    if peer and forwarded_for and _is_trusted(peer, trusted):
-        return forwarded_for.split(",")[0].strip()
-    return peer or "unknown"
+    """The caller's address. X-Forwarded-For is read only when the peer is a trusted proxy, and from the
+    right: each trusted proxy appends the address it saw, so the right-most hop that is not one of ours is
+    the client; everything left of it is whatever the client chose to send."""
+    if not (peer and forwarded_for and _is_trusted(peer, trusted)):
+        return peer or "unknown"
+    hops = [hop.strip() for hop in forwarded_for.split(",")]
+    for hop in reversed(hops):
+        if not _is_ip(hop):
+            return peer  # a proxy of ours wrote something that is no address: trust only the peer
+        if not _is_trusted(hop, trusted):
+            return hop
+    return hops[0]  # every hop is one of our proxies: the request started inside
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_trusted(peer: str, trusted: list[str]) -> bool:
@@ -102,6 +119,16 @@ def _is_trusted(peer: str, trusted: list[str]) -> bool:
     except ValueError:
         return False
     return any(address in ipaddress.ip_network(net, strict=False) for net in trusted)
+
+
+# The router keeps a client's id only in this form (router/gateway.config.ts): ids are logged, stored in
+# the audit log and echoed, so anything longer or with other characters is replaced by a fresh one.
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def request_id_of(headers: Any) -> str:
+    given = headers.get(REQUEST_ID_HEADER)
+    return given if given and SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -223,7 +250,7 @@ def create_subgraph_app(
         peer = connection.client.host if connection.client else None
         context = Context(
             runtime=runtime,
-            request_id=connection.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex,
+            request_id=request_id_of(connection.headers),
             client_ip=client_ip(peer, connection.headers.get("x-forwarded-for"), settings.trusted_proxies),
             build_loaders=build_loaders,
         )
@@ -263,7 +290,7 @@ def create_subgraph_app(
     @app.middleware("http")
     async def _request_id(request: Request, call_next: Callable) -> Response:
         started = time.perf_counter()
-        request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        request_id = request_id_of(request.headers)
         request.scope["headers"] = [
             *[(k, v) for k, v in request.scope["headers"] if k != REQUEST_ID_HEADER.encode()],
             (REQUEST_ID_HEADER.encode(), request_id.encode()),

@@ -6,6 +6,7 @@ import logging
 
 import httpx
 
+from subgraphs.core.app import client_ip
 from subgraphs.core.settings import get_settings
 from subgraphs.users.app import create_app
 from tests.services import free_port
@@ -46,6 +47,30 @@ async def test_request_id_is_echoed_or_created(gql):
     assert given.headers["x-request-id"] == "abc123"
     created = await gql.raw("{ me { id } }")
     assert len(created.headers["x-request-id"]) == 32
+
+
+async def test_request_id_too_long_or_with_markup_is_replaced(gql):
+    for bad in ("x" * 129, "<script>alert(1)</script>", "id with spaces"):
+        response = await gql.raw("{ me { id } }", headers={"x-request-id": bad})
+        echoed = response.headers["x-request-id"]
+        assert echoed != bad and len(echoed) == 32 and echoed.isalnum(), (bad, echoed)
+    at_limit = "a" * 128
+    assert (await gql.raw("{ me { id } }", headers={"x-request-id": at_limit})).headers[
+        "x-request-id"
+    ] == at_limit
+
+
+def test_client_ip_is_the_right_most_hop_not_ours():
+    trusted = ["127.0.0.1", "10.0.0.0/8"]
+    # The client sent "1.2.3.4" itself; our proxies appended what they saw (198.51.100.7, then 10.0.0.5).
+    assert client_ip("127.0.0.1", "1.2.3.4, 198.51.100.7, 10.0.0.5", trusted) == "198.51.100.7"
+    assert client_ip("127.0.0.1", "198.51.100.7", trusted) == "198.51.100.7"
+    # An untrusted peer's header is ignored, and so is a hop that is no address.
+    assert client_ip("203.0.113.9", "1.2.3.4", trusted) == "203.0.113.9"
+    assert client_ip("127.0.0.1", "1.2.3.4, <b>", trusted) == "127.0.0.1"
+    # Only our proxies on the way: the left-most hop started the request.
+    assert client_ip("127.0.0.1", "10.1.1.1, 10.0.0.5", trusted) == "10.1.1.1"
+    assert client_ip(None, None, trusted) == "unknown"
 
 
 async def test_invalid_variables_are_bad_user_input_naming_the_variable(gql):
