@@ -40,6 +40,7 @@ from subgraphs.core.auth import (
 from subgraphs.core.context import Context, Runtime
 from subgraphs.core.db import create_engine, create_sessionmaker
 from subgraphs.core.errors import NotAuthenticated, RateLimited, finalize_errors
+from subgraphs.core.http_limits import RequestLimits
 from subgraphs.core.live import LiveHub
 from subgraphs.core.ratelimit import RateLimiter
 from subgraphs.core.settings import Settings, get_settings
@@ -227,7 +228,8 @@ def create_subgraph_app(
     open_paths: tuple[str, ...] = (),
 ) -> FastAPI:
     """`open_paths`: path prefixes served without the router's secret in production; the routes under
-    them must authenticate callers themselves (`authenticate`)."""
+    them must authenticate callers themselves (`authenticate`) and bound what they read (the request body
+    limits of `RequestLimits` do not apply there: the labs proxy streams bodies to the lab)."""
     settings = settings or get_settings()
     metrics = Metrics(name)
 
@@ -327,6 +329,14 @@ def create_subgraph_app(
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    limits = settings.graphql
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=limits.max_body_bytes,
+        body_timeout_seconds=limits.body_timeout_seconds,
+        max_json_depth=limits.max_json_depth,
+        exempt_paths=open_paths,
+    )
     if settings.is_production:
         app.add_middleware(RouterOnly, secret=settings.router.shared_secret, open_paths=open_paths)
     return app

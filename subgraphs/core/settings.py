@@ -97,6 +97,11 @@ class GraphQLSettings(BaseModel):
     max_tokens: int = 2000
     max_cost: int = 5000
     max_page_size: int = 100
+    # HTTP edge, router and subgraphs alike: the largest request body (uploads go through signed URLs),
+    # how long a body may take to arrive (slow-body attacks), and the deepest JSON nesting.
+    max_body_bytes: int = 1_048_576
+    body_timeout_seconds: float = 10.0
+    max_json_depth: int = 64
 
 
 class MailSettings(BaseModel):
