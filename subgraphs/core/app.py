@@ -274,7 +274,15 @@ def create_subgraph_app(
         metrics=metrics,
     )
 
-    app = FastAPI(title=f"CourseGraph {name} subgraph", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # No OpenAPI document or docs pages in any mode: the API is the GraphQL schema (the router serves
+    # GraphiQL); the few REST routes are documented in README.md.
+    app = FastAPI(
+        title=f"CourseGraph {name} subgraph",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.include_router(graphql, prefix="/graphql")
 
     @app.exception_handler(_Refused)
@@ -326,7 +334,19 @@ def create_subgraph_app(
         return JSONResponse({"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503)
 
     @app.get("/metrics")
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
+        # Behind a token (Prometheus sends it as a Bearer credential); without one configured, served only
+        # outside production, where subgraphs listen on 127.0.0.1.
+        token = settings.metrics_token
+        if not token and settings.is_production:
+            return JSONResponse({"detail": "Not Found"}, 404)
+        supplied = bearer_token(request.headers.get("authorization")) or ""
+        if token and not hmac.compare_digest(supplied.encode(), token.encode()):
+            return JSONResponse(
+                {"detail": "A valid metrics token is required."},
+                401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     limits = settings.graphql

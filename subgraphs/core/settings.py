@@ -241,6 +241,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Client IPs are taken from X-Forwarded-For only when the peer is one of these (the router).
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    # `/metrics` needs `Authorization: Bearer <this>` when set; when empty it is served only outside
+    # production (subgraphs listen on 127.0.0.1 there) and answers 404 in production.
+    metrics_token: str = ""
     database_url: str = Field(
         default="", validation_alias=AliasChoices("DATABASE_URL", "COURSEGRAPH_DATABASE_URL")
     )
@@ -286,6 +289,8 @@ class Settings(BaseSettings):
             problems.append("COURSEGRAPH_MAIL__BACKEND must be 'smtp'")
         if self.mail.smtp_password == PLACEHOLDER:
             problems.append("COURSEGRAPH_MAIL__SMTP_PASSWORD is a placeholder")
+        if self.metrics_token and len(self.metrics_token) < 32:
+            problems.append("COURSEGRAPH_METRICS_TOKEN must be a random value of 32+ characters (or empty)")
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 import httpx
 
 from subgraphs.core.app import client_ip
-from subgraphs.core.settings import get_settings
+from subgraphs.core.settings import Settings, get_settings
 from subgraphs.users.app import create_app
 from tests.services import free_port
 
@@ -40,6 +41,47 @@ async def test_metrics_count_graphql_requests(http, gql):
     assert 'graphql_requests_total{outcome="ok",subgraph="users"}' in text
     assert 'graphql_requests_total{outcome="error",subgraph="users"}' in text
     assert "graphql_request_seconds_bucket" in text
+
+
+async def _get(app, path: str, headers: dict | None = None) -> httpx.Response:
+    """No lifespan: the routes asked for here touch neither the database nor Redis."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
+    async with httpx.AsyncClient(transport=transport, base_url="http://users.test") as client:
+        return await client.get(path, headers=headers or {})
+
+
+async def test_metrics_need_the_token_when_one_is_set():
+    token = secrets.token_urlsafe(32)
+    app = create_app(get_settings().model_copy(update={"metrics_token": token}))
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {token}"}):
+        refused = await _get(app, "/metrics", headers)
+        assert refused.status_code == 401, (headers, refused.status_code)
+        assert "graphql_requests_total" not in refused.text
+    allowed = await _get(app, "/metrics", {"Authorization": f"Bearer {token}"})
+    assert allowed.status_code == 200 and "graphql_request_seconds" in allowed.text
+
+
+async def test_production_serves_no_metrics_without_a_token_and_no_openapi():
+    settings = Settings(
+        environment="production",
+        router={"shared_secret": secrets.token_urlsafe(32)},
+        mail={"backend": "smtp"},
+        database={"url": get_settings().database.url},
+        redis={"url": get_settings().redis.url},
+    )
+    app = create_app(settings)
+    assert (await _get(app, "/metrics")).status_code == 404
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert (await _get(app, path)).status_code in (403, 404), path  # 403: RouterOnly, no secret
+    with_token = create_app(settings.model_copy(update={"metrics_token": "t" * 32}))
+    assert (await _get(with_token, "/metrics", {"Authorization": "Bearer " + "t" * 32})).status_code == 200
+
+
+async def test_no_openapi_document_in_development():
+    app = create_app(get_settings())
+    assert not get_settings().is_production
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert (await _get(app, path)).status_code == 404, path
 
 
 async def test_request_id_is_echoed_or_created(gql):
