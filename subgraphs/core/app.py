@@ -48,6 +48,7 @@ from subgraphs.core.settings import Settings, get_settings
 log = logging.getLogger("coursegraph.app")
 
 ROUTER_SECRET_HEADER = "x-coursegraph-router-secret"
+NO_STORE_PATHS = frozenset({"/graphql", "/oauth/token"})
 REQUEST_ID_HEADER = "x-request-id"
 
 
@@ -307,6 +308,9 @@ def create_subgraph_app(
         ]
         response = await call_next(request)
         response.headers[REQUEST_ID_HEADER] = request_id
+        if request.url.path in NO_STORE_PATHS:  # they answer with tokens and private data
+            response.headers.setdefault("cache-control", "no-store")
+            response.headers.setdefault("x-content-type-options", "nosniff")
         if request.url.path == "/graphql":
             metrics.latency.labels(name).observe(time.perf_counter() - started)
         return response

@@ -102,6 +102,14 @@ async def test_request_id_too_long_or_with_markup_is_replaced(gql):
     ] == at_limit
 
 
+async def test_graphql_and_token_answers_are_never_stored(gql, http):
+    answer = await gql.raw("{ me { id } }")
+    refused = await http.post("/oauth/token", data={"grant_type": "client_credentials"})
+    for response in (answer, refused):
+        assert response.headers["cache-control"] == "no-store", response.request.url
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
 def test_client_ip_is_the_right_most_hop_not_ours():
     trusted = ["127.0.0.1", "10.0.0.0/8"]
     # The client sent "1.2.3.4" itself; our proxies appended what they saw (198.51.100.7, then 10.0.0.5).
