@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from alembic import context
 from subgraphs.core.db import ALL_METADATA, create_engine
 from subgraphs.core.domains import import_models
 from subgraphs.core.settings import get_settings

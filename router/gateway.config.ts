@@ -1,6 +1,6 @@
 // CourseGraph federation router (Hive Gateway). Configured only through CG_* environment variables;
 // see README.md in this directory for the contract.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,14 @@ import {
   validate,
   type DocumentNode,
 } from 'graphql';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import {
+  createRemoteJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  type FlattenedJWSInput,
+  type JWTHeaderParameters,
+  type JWTPayload,
+} from 'jose';
 import { useAuthProxy } from './auth-proxy';
 import { signInPanel } from './graphiql-signin';
 import { useWebApp } from './web-app';
@@ -81,7 +88,10 @@ const ROUTER_SECRET = env.CG_ROUTER_SECRET?.trim() ?? '';
 const MAX_DEPTH = int('CG_MAX_DEPTH', 10);
 const MAX_TOKENS = int('CG_MAX_TOKENS', 2000);
 const MAX_ALIASES = int('CG_MAX_ALIASES', 15);
-const MAX_COST = int('CG_MAX_COST', 5000);
+const MAX_COST = int('CG_MAX_COST', 50_000);
+const MAX_BODY_BYTES = int('CG_MAX_BODY_BYTES', 1_048_576);
+const BODY_TIMEOUT_MS = int('CG_BODY_TIMEOUT_MS', 10_000);
+const MAX_JSON_DEPTH = int('CG_MAX_JSON_DEPTH', 64);
 const CORS_ORIGINS = str(
   'CG_CORS_ORIGINS',
   'http://127.0.0.1:4000,http://localhost:4000,http://127.0.0.1:5173,http://localhost:5173',
@@ -115,6 +125,13 @@ const jwks = createRemoteJWKSet(new URL(JWKS_URL), {
   cooldownDuration: 10_000,
   cacheMaxAge: 300_000,
 });
+
+/** The JWKS key for the token's `kid`. Without a `kid` jose would pick the only key of the set: the
+ * subgraphs refuse such a token (subgraphs/core/auth.py), so the router does too. */
+function keyWithKid(header: JWTHeaderParameters, token: FlattenedJWSInput) {
+  if (typeof header.kid !== 'string' || !header.kid) throw new joseErrors.JWSInvalid('the token has no kid');
+  return jwks(header, token);
+}
 
 function authError(message: string, code: string, status: number): GraphQLError {
   const headers: Record<string, string> =
@@ -150,15 +167,20 @@ async function verify(credential: string, allowBareToken: boolean): Promise<Auth
   const token = match ? match[1] : allowBareToken && !/\s/.test(credential) ? credential : null;
   if (!token) throw invalidToken();
   try {
-    const { payload } = await jwtVerify(token, jwks, {
+    const { payload } = await jwtVerify(token, keyWithKid, {
       algorithms: ['EdDSA'],
       issuer: JWT_ISSUER,
       audience: JWT_AUDIENCE,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       requiredClaims: ['exp', 'iat', 'sub'],
     });
+    // jose checks `iat` only against a maxTokenAge; the subgraphs refuse a token issued in the future.
+    if (typeof payload.iat !== 'number' || payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
+      throw invalidToken();
+    }
     return { token, claims: payload as Claims };
   } catch (err) {
+    if (err instanceof GraphQLError) throw err;
     // The key set could not be fetched: a server-side problem, still not anonymous.
     if (
       err instanceof joseErrors.JWKSTimeout ||
@@ -336,6 +358,212 @@ function usesIntrospection(schema: any, document: DocumentNode): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
+// HTTP edge: request bodies, suggestions, CORS (docs/security.md, "Edge: router and HTTP")
+// ---------------------------------------------------------------------------------------------
+/** A refusal before parsing; `Connection: close` so Node does not keep reading what we refused. */
+function refusal(status: number, code: string, message: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code, http: { status, headers: status === 400 ? {} : { connection: 'close' } } },
+  });
+}
+
+const tooLarge = () =>
+  refusal(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+
+/** The body as text: at most MAX_BODY_BYTES, arriving within BODY_TIMEOUT_MS (a slow body is cut off). */
+async function readLimitedBody(request: Request): Promise<string> {
+  const declared = request.headers.get('content-length');
+  if (MAX_BODY_BYTES > 0 && declared !== null && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
+  const reader = request.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    if (BODY_TIMEOUT_MS > 0) {
+      timer = setTimeout(
+        () => reject(refusal(408, 'REQUEST_TIMEOUT', `The request body did not arrive within ${BODY_TIMEOUT_MS} ms.`)),
+        BODY_TIMEOUT_MS,
+      );
+    }
+  });
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), deadline]);
+      if (done) break;
+      size += value.byteLength;
+      if (MAX_BODY_BYTES > 0 && size > MAX_BODY_BYTES) throw tooLarge();
+      chunks.push(value);
+    }
+  } catch (err) {
+    reader.cancel().catch(() => undefined);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** True when JSON `text` nests objects/arrays deeper than `limit` (a scan, before JSON.parse recurses). */
+function nestedDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > limit) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
+
+async function parseJsonBody(request: Request): Promise<any> {
+  const text = await readLimitedBody(request);
+  if (MAX_JSON_DEPTH > 0 && nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw refusal(400, 'BAD_REQUEST', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw refusal(400, 'BAD_REQUEST', 'POST body sent invalid JSON.');
+  }
+  if (body === null || typeof body !== 'object') {
+    throw refusal(400, 'BAD_REQUEST', 'POST body is expected to be a JSON object.');
+  }
+  return body;
+}
+
+const JSON_TYPES = /^application\/(graphql-response\+)?json\b|^application\/graphql\+json\b/i;
+
+/** Every POST is read by parseJsonBody (size, time, nesting); GraphQL over anything but JSON is refused
+ * (no multipart: uploads go through signed URLs). */
+function useRequestLimits(): GatewayPlugin {
+  return {
+    onRequestParse({ request, setRequestParser }: any) {
+      if (request.method !== 'POST') return;
+      if (JSON_TYPES.test(request.headers.get('content-type') ?? '')) {
+        setRequestParser(parseJsonBody);
+        return;
+      }
+      setRequestParser(() => {
+        throw refusal(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send GraphQL requests as application/json.');
+      });
+    },
+  } as GatewayPlugin;
+}
+
+// graphql-js suggests enum values, fields, arguments and types ("Did you mean ..."): they disclose the
+// schema to callers who may not introspect it. Removed from validation errors and from execution errors
+// (variable coercion), over HTTP, SSE and WebSocket alike.
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+function hideSuggestions(errors: readonly any[] | undefined): void {
+  for (const error of errors ?? []) {
+    if (typeof error?.message === 'string' && error.message.includes('Did you mean')) {
+      error.message = error.message.replace(SUGGESTION, '');
+    }
+  }
+}
+
+function useNoSuggestions(): GatewayPlugin {
+  const done = () => ({
+    onExecuteDone: ({ result }: any) => {
+      if (result && Symbol.asyncIterator in result) return { onNext: ({ result: next }: any) => hideSuggestions(next?.errors) };
+      hideSuggestions(result?.errors);
+      return undefined;
+    },
+  });
+  return {
+    onValidate: () => ({ valid, result }: any) => {
+      if (!valid) hideSuggestions(result);
+    },
+    // HTTP and SSE answers, whatever raised their errors (variable coercion errors are thrown past
+    // onExecuteDone); WebSocket operations are covered by the execute/subscribe hooks.
+    onResultProcess({ result }: any) {
+      for (const single of Array.isArray(result) ? result : [result]) hideSuggestions(single?.errors);
+    },
+    onExecute: done,
+    onSubscribe: () => ({
+      onSubscribeResult: ({ result }: any) => {
+        if (result && Symbol.asyncIterator in result) return { onNext: ({ result: next }: any) => hideSuggestions(next?.errors) };
+        hideSuggestions(result?.errors);
+        return undefined;
+      },
+    }),
+  } as GatewayPlugin;
+}
+
+/** CORS headers only for a listed origin: for any other (including `null`, a sandboxed frame or a file)
+ * none at all, so the browser refuses to hand the response to the page. */
+function corsFor(request: Request): any {
+  const origin = request.headers.get('origin');
+  if (!origin || !CORS_ORIGINS.includes(origin)) return false;
+  return {
+    origin: [origin],
+    credentials: true,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['authorization', 'content-type', 'accept', REQUEST_ID_HEADER, 'x-graphql-csrf', 'apollo-require-preflight'],
+    exposedHeaders: [REQUEST_ID_HEADER],
+    maxAge: 600,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response headers of /graphql (API and GraphiQL); the web app's own pages set their own
+// ---------------------------------------------------------------------------------------------
+// GraphiQL is one page with its bundle inline: its CSP allows exactly the inline scripts it was rendered
+// with (hashes noted by renderGraphiQLWithSignIn), inline styles (the editor styles elements), its
+// web workers (blob: URLs) and requests to this origin only.
+const graphiqlScriptHashes = new Set<string>();
+
+function noteInlineScripts(page: string): void {
+  for (const match of page.matchAll(/<script(?:\s[^>]*)?>([\s\S]*?)<\/script>/g)) {
+    if (match[1]) graphiqlScriptHashes.add(`'sha256-${createHash('sha256').update(match[1]).digest('base64')}'`);
+  }
+}
+
+function graphiqlPolicy(): string {
+  return [
+    "default-src 'none'",
+    `script-src ${[...graphiqlScriptHashes].join(' ')}`,
+    "style-src 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    'worker-src blob:',
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
+// JSON answers are data, never a document: nothing may run or frame them.
+const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
+
+function useSecurityHeaders(): GatewayPlugin {
+  return {
+    onResponse({ request, response }: any) {
+      const headers = response.headers;
+      if (!headers.has('x-content-type-options')) headers.set('x-content-type-options', 'nosniff');
+      if (!headers.has('referrer-policy')) headers.set('referrer-policy', 'no-referrer');
+      if (new URL(request.url, 'http://router').pathname !== GRAPHQL_PATH) return;
+      // Responses carry tokens (login, refresh) and private data: never stored by a browser or a proxy.
+      headers.set('cache-control', 'no-store');
+      headers.set('x-frame-options', 'DENY');
+      const html = (headers.get('content-type') ?? '').startsWith('text/html');
+      headers.set('content-security-policy', html ? graphiqlPolicy() : API_POLICY);
+      if (!headers.has('vary')) headers.set('vary', 'Origin');
+      else if (!/\borigin\b/i.test(headers.get('vary'))) headers.set('vary', `${headers.get('vary')}, Origin`);
+    },
+  } as GatewayPlugin;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Subgraph transports
 // ---------------------------------------------------------------------------------------------
 const wsHeaderNames = [REQUEST_ID_HEADER, 'authorization', 'x-forwarded-for', 'x-coursegraph-router-secret'];
@@ -434,6 +662,7 @@ function renderGraphiQLWithSignIn(opts: any): string {
   const cached = graphiqlPages.get(key);
   if (cached !== undefined) return cached;
   const page = signInPanel(renderYogaGraphiQL(opts), GRAPHQL_PATH);
+  noteInlineScripts(page);
   if (graphiqlPages.size < 8) graphiqlPages.set(key, page);
   return page;
 }
@@ -442,7 +671,7 @@ console.error(
   `[coursegraph-router] supergraph=${SUPERGRAPH} listen=${HOST}:${PORT} production=${PRODUCTION ? 1 : 0} ` +
     `planner=${planner} jwks=${JWKS_URL} subgraph-overrides=${Object.keys(SUBGRAPH_URLS).join(',') || 'none'} ` +
     `router-secret=${ROUTER_SECRET ? 'set' : 'unset'} web=${WEB_DIR} limits=depth:${MAX_DEPTH},tokens:${MAX_TOKENS},` +
-    `aliases:${MAX_ALIASES},cost:${MAX_COST}`,
+    `aliases:${MAX_ALIASES},cost:${MAX_COST},body:${MAX_BODY_BYTES}B/${BODY_TIMEOUT_MS}ms,json-depth:${MAX_JSON_DEPTH}`,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -478,14 +707,7 @@ export const gatewayConfig = defineConfig({
   },
   renderGraphiQL: renderGraphiQLWithSignIn,
 
-  cors: {
-    origin: CORS_ORIGINS,
-    credentials: true,
-    methods: ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: ['authorization', 'content-type', 'accept', REQUEST_ID_HEADER, 'x-graphql-csrf', 'apollo-require-preflight'],
-    exposedHeaders: [REQUEST_ID_HEADER],
-    maxAge: 600,
-  },
+  cors: corsFor,
   // A request must be preflighted (non-simple content type) or carry one of these headers:
   // stops GET and text/plain / form POST cross-site requests.
   csrfPrevention: { requestHeaders: ['x-graphql-csrf', 'apollo-require-preflight'] },
@@ -515,13 +737,20 @@ export const gatewayConfig = defineConfig({
   // Parse-time token limit: "Syntax Error: Token limit of N exceeded." (GRAPHQL_PARSE_FAILED, 400).
   maxTokens: MAX_TOKENS > 0 ? MAX_TOKENS : false,
   // Depth and alias limits are validation rules registered in `plugins` below (stable codes).
-  blockFieldSuggestions: true,
+  // Suggestions of every kind (fields, arguments, types, enum values) are removed by useNoSuggestions.
+  blockFieldSuggestions: false,
+  // Node's own limit on receiving a whole request (headers + body), a backstop for slow headers; Node
+  // checks it every 30 s, so slow bodies are cut by useRequestLimits at BODY_TIMEOUT_MS instead.
+  ...(BODY_TIMEOUT_MS > 0 ? { requestTimeout: BODY_TIMEOUT_MS + 5_000 } : {}),
   ...(MAX_COST > 0
     ? { demandControl: { maxCost: MAX_COST, listSize: 10, includeExtensionMetadata: false } }
     : {}),
 
   plugins: () => [
     useReports(),
+    useRequestLimits(),
+    useNoSuggestions(),
+    useSecurityHeaders(),
     useCourseGraph(),
     useAuthProxy({ usersUrl: usersBaseUrl(), routerSecret: ROUTER_SECRET, requestIdOf, clientAddressOf }),
     useWebApp({ distDir: WEB_DIR }),

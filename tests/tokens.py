@@ -32,8 +32,10 @@ def claims_of(token: str) -> dict[str, Any]:
     return json.loads(b64url_decode(token.split(".")[1]))
 
 
-def sign_ed25519(keys: Any, claims: dict[str, Any], *, kid: str) -> str:
-    return jwt.encode({"alg": "EdDSA", "kid": kid, "typ": "JWT"}, claims, keys, algorithms=["EdDSA"])
+def sign_ed25519(keys: Any, claims: dict[str, Any], *, kid: str | None) -> str:
+    """`kid=None`: a header without `kid` (the verifiers must refuse it)."""
+    header = {"alg": "EdDSA", "typ": "JWT", **({"kid": kid} if kid is not None else {})}
+    return jwt.encode(header, claims, keys, algorithms=["EdDSA"])
 
 
 def sign_hs256(secret: bytes, claims: dict[str, Any], *, kid: str) -> str:

@@ -8,9 +8,8 @@ Create Date: 2026-11-24 19:35:14.513811
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "464293c8f62a"
 down_revision: str | None = "272bd36fff45"

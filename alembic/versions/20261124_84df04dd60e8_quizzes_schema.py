@@ -8,9 +8,8 @@ Create Date: 2026-11-24 19:49:17.074267
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "84df04dd60e8"
 down_revision: str | None = "464293c8f62a"

@@ -9,7 +9,6 @@ Create Date: 2026-12-04 19:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "7d3e9a1c5b20"

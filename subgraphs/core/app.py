@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,6 +40,7 @@ from subgraphs.core.auth import (
 from subgraphs.core.context import Context, Runtime
 from subgraphs.core.db import create_engine, create_sessionmaker
 from subgraphs.core.errors import NotAuthenticated, RateLimited, finalize_errors
+from subgraphs.core.http_limits import RequestLimits
 from subgraphs.core.live import LiveHub
 from subgraphs.core.ratelimit import RateLimiter
 from subgraphs.core.settings import Settings, get_settings
@@ -46,6 +48,7 @@ from subgraphs.core.settings import Settings, get_settings
 log = logging.getLogger("coursegraph.app")
 
 ROUTER_SECRET_HEADER = "x-coursegraph-router-secret"
+NO_STORE_PATHS = frozenset({"/graphql", "/oauth/token"})
 REQUEST_ID_HEADER = "x-request-id"
 
 
@@ -90,10 +93,26 @@ async def close_runtime(runtime: Runtime) -> None:
 
 
 def client_ip(peer: str | None, forwarded_for: str | None, trusted: list[str]) -> str:
-    """The caller's address: X-Forwarded-For's first hop, but only when the peer is a trusted proxy."""
-    if peer and forwarded_for and _is_trusted(peer, trusted):
-        return forwarded_for.split(",")[0].strip()
-    return peer or "unknown"
+    """The caller's address. X-Forwarded-For is read only when the peer is a trusted proxy, and from the
+    right: each trusted proxy appends the address it saw, so the right-most hop that is not one of ours is
+    the client; everything left of it is whatever the client chose to send."""
+    if not (peer and forwarded_for and _is_trusted(peer, trusted)):
+        return peer or "unknown"
+    hops = [hop.strip() for hop in forwarded_for.split(",")]
+    for hop in reversed(hops):
+        if not _is_ip(hop):
+            return peer  # a proxy of ours wrote something that is no address: trust only the peer
+        if not _is_trusted(hop, trusted):
+            return hop
+    return hops[0]  # every hop is one of our proxies: the request started inside
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_trusted(peer: str, trusted: list[str]) -> bool:
@@ -102,6 +121,16 @@ def _is_trusted(peer: str, trusted: list[str]) -> bool:
     except ValueError:
         return False
     return any(address in ipaddress.ip_network(net, strict=False) for net in trusted)
+
+
+# The router keeps a client's id only in this form (router/gateway.config.ts): ids are logged, stored in
+# the audit log and echoed, so anything longer or with other characters is replaced by a fresh one.
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def request_id_of(headers: Any) -> str:
+    given = headers.get(REQUEST_ID_HEADER)
+    return given if given and SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -200,7 +229,8 @@ def create_subgraph_app(
     open_paths: tuple[str, ...] = (),
 ) -> FastAPI:
     """`open_paths`: path prefixes served without the router's secret in production; the routes under
-    them must authenticate callers themselves (`authenticate`)."""
+    them must authenticate callers themselves (`authenticate`) and bound what they read (the request body
+    limits of `RequestLimits` do not apply there: the labs proxy streams bodies to the lab)."""
     settings = settings or get_settings()
     metrics = Metrics(name)
 
@@ -223,7 +253,7 @@ def create_subgraph_app(
         peer = connection.client.host if connection.client else None
         context = Context(
             runtime=runtime,
-            request_id=connection.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex,
+            request_id=request_id_of(connection.headers),
             client_ip=client_ip(peer, connection.headers.get("x-forwarded-for"), settings.trusted_proxies),
             build_loaders=build_loaders,
         )
@@ -245,7 +275,15 @@ def create_subgraph_app(
         metrics=metrics,
     )
 
-    app = FastAPI(title=f"CourseGraph {name} subgraph", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # No OpenAPI document or docs pages in any mode: the API is the GraphQL schema (the router serves
+    # GraphiQL); the few REST routes are documented in README.md.
+    app = FastAPI(
+        title=f"CourseGraph {name} subgraph",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.include_router(graphql, prefix="/graphql")
 
     @app.exception_handler(_Refused)
@@ -263,13 +301,16 @@ def create_subgraph_app(
     @app.middleware("http")
     async def _request_id(request: Request, call_next: Callable) -> Response:
         started = time.perf_counter()
-        request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        request_id = request_id_of(request.headers)
         request.scope["headers"] = [
             *[(k, v) for k, v in request.scope["headers"] if k != REQUEST_ID_HEADER.encode()],
             (REQUEST_ID_HEADER.encode(), request_id.encode()),
         ]
         response = await call_next(request)
         response.headers[REQUEST_ID_HEADER] = request_id
+        if request.url.path in NO_STORE_PATHS:  # they answer with tokens and private data
+            response.headers.setdefault("cache-control", "no-store")
+            response.headers.setdefault("x-content-type-options", "nosniff")
         if request.url.path == "/graphql":
             metrics.latency.labels(name).observe(time.perf_counter() - started)
         return response
@@ -297,9 +338,29 @@ def create_subgraph_app(
         return JSONResponse({"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503)
 
     @app.get("/metrics")
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
+        # Behind a token (Prometheus sends it as a Bearer credential); without one configured, served only
+        # outside production, where subgraphs listen on 127.0.0.1.
+        token = settings.metrics_token
+        if not token and settings.is_production:
+            return JSONResponse({"detail": "Not Found"}, 404)
+        supplied = bearer_token(request.headers.get("authorization")) or ""
+        if token and not hmac.compare_digest(supplied.encode(), token.encode()):
+            return JSONResponse(
+                {"detail": "A valid metrics token is required."},
+                401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    limits = settings.graphql
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=limits.max_body_bytes,
+        body_timeout_seconds=limits.body_timeout_seconds,
+        max_json_depth=limits.max_json_depth,
+        exempt_paths=open_paths,
+    )
     if settings.is_production:
         app.add_middleware(RouterOnly, secret=settings.router.shared_secret, open_paths=open_paths)
     return app

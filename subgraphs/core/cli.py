@@ -63,9 +63,8 @@ def _require_services(settings: Settings) -> None:
 
 
 def migrate_database(database_url: str | None = None) -> None:
-    from alembic.config import Config
-
     from alembic import command
+    from alembic.config import Config
 
     config = Config(str(ROOT / "alembic.ini"))
     if database_url:
@@ -327,6 +326,7 @@ def serve(
         log_level=settings.log_level.lower(),
         proxy_headers=False,  # client IPs come from X-Forwarded-For of trusted proxies only (core.app)
         ws="websockets-sansio",
+        ws_max_size=settings.graphql.max_body_bytes,  # the HTTP body limit, for WebSocket messages
     )
 
 
@@ -400,6 +400,9 @@ def router_env(settings: Settings) -> dict[str, str]:
         "CG_MAX_TOKENS": str(g.max_tokens),
         "CG_MAX_ALIASES": str(g.max_aliases),
         "CG_MAX_COST": str(g.max_cost),
+        "CG_MAX_BODY_BYTES": str(g.max_body_bytes),
+        "CG_BODY_TIMEOUT_MS": str(round(g.body_timeout_seconds * 1000)),
+        "CG_MAX_JSON_DEPTH": str(g.max_json_depth),
         "CG_CORS_ORIGINS": ",".join(settings.router.cors_origins),
         "CG_ROUTER_SECRET": settings.router.shared_secret,
     }

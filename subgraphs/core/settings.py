@@ -95,8 +95,13 @@ class GraphQLSettings(BaseModel):
     max_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 2000
-    max_cost: int = 5000
+    max_cost: int = 50_000
     max_page_size: int = 100
+    # HTTP edge, router and subgraphs alike: the largest request body (uploads go through signed URLs),
+    # how long a body may take to arrive (slow-body attacks), and the deepest JSON nesting.
+    max_body_bytes: int = 1_048_576
+    body_timeout_seconds: float = 10.0
+    max_json_depth: int = 64
 
 
 class MailSettings(BaseModel):
@@ -238,6 +243,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Client IPs are taken from X-Forwarded-For only when the peer is one of these (the router).
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    # `/metrics` needs `Authorization: Bearer <this>` when set; when empty it is served only outside
+    # production (subgraphs listen on 127.0.0.1 there) and answers 404 in production.
+    metrics_token: str = ""
     database_url: str = Field(
         default="", validation_alias=AliasChoices("DATABASE_URL", "COURSEGRAPH_DATABASE_URL")
     )
@@ -283,6 +291,8 @@ class Settings(BaseSettings):
             problems.append("COURSEGRAPH_MAIL__BACKEND must be 'smtp'")
         if self.mail.smtp_password == PLACEHOLDER:
             problems.append("COURSEGRAPH_MAIL__SMTP_PASSWORD is a placeholder")
+        if self.metrics_token and len(self.metrics_token) < 32:
+            problems.append("COURSEGRAPH_METRICS_TOKEN must be a random value of 32+ characters (or empty)")
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self

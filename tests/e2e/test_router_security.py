@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 from joserfc.jwk import OKPKey
 
@@ -38,6 +39,8 @@ def attacks(keys: SigningKeys, claims: dict) -> dict[str, str]:
             keys.private, fresh(claims, iat=now - 7200, nbf=now - 7200, exp=now - 3600), kid=kid
         ),
         "not yet valid": sign_ed25519(keys.private, fresh(claims, nbf=now + 3600, exp=now + 7200), kid=kid),
+        "no kid": sign_ed25519(keys.private.get_by_kid(kid), fresh(claims), kid=None),
+        "issued in the future": sign_ed25519(keys.private, fresh(claims, iat=now + 3600), kid=kid),
         "foreign key, known kid": sign_ed25519(stranger, fresh(claims), kid=kid),
         "garbage": "not-a-jwt",
         "tampered payload": (lambda t: ".".join([t.split(".")[0], b64url(b"{}"), t.split(".")[2]]))(
@@ -46,23 +49,30 @@ def attacks(keys: SigningKeys, claims: dict) -> dict[str, str]:
     }
 
 
-async def test_router_refuses_every_forged_token(router_http, live_claims, settings):
+async def test_router_and_subgraphs_refuse_the_same_forged_tokens(
+    platform, router_http, live_claims, settings
+):
+    """Both verifiers apply the same rules: each crafted token is refused by the router itself and by a
+    subgraph called directly (defense in depth must not be weaker, nor stricter, on either side)."""
     keys = SigningKeys(settings)
     control = sign_ed25519(keys.private, fresh(live_claims), kid=keys.active_kid)
-    ok = await router_http.post(
-        "/graphql", json={"query": ME}, headers={"Authorization": f"Bearer {control}"}
-    )
-    assert ok.status_code == 200 and ok.json()["data"]["me"]["id"] == live_claims["sub"], ok.text
+    async with httpx.AsyncClient(base_url=platform.subgraph_urls["users"], timeout=30) as subgraph:
+        for client in (router_http, subgraph):
+            ok = await client.post(
+                "/graphql", json={"query": ME}, headers={"Authorization": f"Bearer {control}"}
+            )
+            assert ok.status_code == 200 and ok.json()["data"]["me"]["id"] == live_claims["sub"], ok.text
 
-    for name, token in attacks(keys, live_claims).items():
-        response = await router_http.post(
-            "/graphql", json={"query": ME}, headers={"Authorization": f"Bearer {token}"}
-        )
-        assert response.status_code == 401, (name, response.status_code, response.text)
-        body = response.json()
-        assert body["errors"][0]["extensions"]["code"] == "INVALID_TOKEN", (name, body)
-        # Refused by the router itself: the error carries no subgraph name.
-        assert "serviceName" not in body["errors"][0]["extensions"], (name, body)
+        for name, token in attacks(keys, live_claims).items():
+            for side, client in (("router", router_http), ("subgraph", subgraph)):
+                response = await client.post(
+                    "/graphql", json={"query": ME}, headers={"Authorization": f"Bearer {token}"}
+                )
+                assert response.status_code == 401, (side, name, response.status_code, response.text)
+                body = response.json()
+                assert body["errors"][0]["extensions"]["code"] == "INVALID_TOKEN", (side, name, body)
+                # Refused by the router itself: the error carries no subgraph name.
+                assert "serviceName" not in body["errors"][0]["extensions"], (side, name, body)
 
 
 async def test_router_refuses_mutation_over_get(router_http):

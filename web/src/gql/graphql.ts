@@ -491,6 +491,7 @@ export type StartLabMutationVariables = Exact<{
 
 
 export type StartLabMutation = { startLab:
+    | { __typename: 'ConflictError', code: string, message: string }
     | { __typename: 'ForbiddenError', code: string, message: string }
     | { __typename: 'LabCapacityExceededError', code: string, message: string, retryAfterSeconds: number }
     | { __typename: 'LabLimitReachedError', code: string, message: string, limit: number, scope: LabLimitScope }
