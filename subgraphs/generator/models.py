@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, Numeric, S
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subgraphs.core.course_owners import CourseOwnerMixin
 from subgraphs.core.db import UUIDPrimaryKey, domain_base, utcnow
 from subgraphs.core.events import OutboxMixin
 from subgraphs.core.live import StreamEventMixin
@@ -72,6 +73,10 @@ class OrganizationBudget(Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     daily_token_budget: Mapped[int | None] = mapped_column(BigInteger)
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CourseOwner(CourseOwnerMixin, Base):
+    """Course -> owning organization, from `events.courses` (core.course_owners); never the courses tables."""
 
 
 class Outbox(OutboxMixin, Base):

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.core.auth import require_user
 from subgraphs.core.context import RequestMeta, Runtime
+from subgraphs.core.course_owners import foreign_courses
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
@@ -43,7 +44,15 @@ from subgraphs.organizations.errors import (
     LastAdmin,
     SlugTaken,
 )
-from subgraphs.organizations.models import AuditLogEntry, Invitation, Membership, Organization, Outbox, Track
+from subgraphs.organizations.models import (
+    AuditLogEntry,
+    CourseOwner,
+    Invitation,
+    Membership,
+    Organization,
+    Outbox,
+    Track,
+)
 
 log = logging.getLogger("coursegraph.organizations")
 
@@ -609,6 +618,15 @@ def _course_ids(values: list[str], field: str) -> list[uuid.UUID]:
     return ids
 
 
+async def _check_courses(
+    session: AsyncSession, organization_id: uuid.UUID, ids: list[uuid.UUID], field: str
+) -> None:
+    """Every course of a track is a live course of the track's organization (the course_owner projection)."""
+    foreign = await foreign_courses(session, CourseOwner, organization_id, ids)
+    if foreign:
+        raise NotFound(f"No such course in this organization: {field}.{ids.index(foreign[0])}.")
+
+
 def _track_event(meta: RequestMeta, type_: str, track: Track, **payload: Any) -> Event:
     return _event(
         meta, type_, organization_id=track.organization_id, subjects={"track_id": track.id}, **payload
@@ -665,6 +683,7 @@ async def create_track(
     async with runtime.transaction() as session:
         if await session.get(Organization, organization_id) is None:
             raise NotFound("No such organization.")
+        await _check_courses(session, organization_id, ids, "input.courseIds")
         track = Track(organization_id=organization_id, name=name, description=description, course_ids=ids)
         session.add(track)
         await session.flush()
@@ -709,6 +728,8 @@ async def update_track(
         changes["course_ids"] = _course_ids(course_ids, "input.courseIds")
     async with runtime.transaction() as session:
         track = await _track_for_update(runtime, meta, session, id)
+        if "course_ids" in changes:
+            await _check_courses(session, track.organization_id, changes["course_ids"], "input.courseIds")
         for key, value in changes.items():
             setattr(track, key, value)
         track.updated_at = utcnow()  # explicit: a server-side onupdate would expire it after flush
