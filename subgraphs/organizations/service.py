@@ -34,6 +34,7 @@ from subgraphs.core.mail import mail_event
 from subgraphs.core.pagination import (
     Connection,
     paginate,
+    time_id,
 )
 from subgraphs.core.rbac import Memberships, Permission, Role, authorize, organizations_permitting
 from subgraphs.organizations.authz import lock_user, project_user
@@ -401,7 +402,7 @@ async def list_members(
             after=after,
             max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            parse_cursor=lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
+            cursor_kinds=time_id,
         )
 
 
@@ -663,7 +664,7 @@ async def list_tracks(
             after=after,
             max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            parse_cursor=lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
+            cursor_kinds=time_id,
         )
 
 
@@ -828,6 +829,6 @@ async def list_audit_log(
             after=after,
             max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            parse_cursor=lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
+            cursor_kinds=time_id,
             descending=True,
         )

@@ -10,7 +10,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidScopeError
@@ -25,7 +25,7 @@ from subgraphs.core.errors import Forbidden, InvalidInput, NotFound
 from subgraphs.core.events import Event, emit
 from subgraphs.core.live import append_stream_event
 from subgraphs.core.mail import mail_event
-from subgraphs.core.pagination import Connection, paginate
+from subgraphs.core.pagination import Connection, paginate, time_id
 from subgraphs.core.rbac import GRANTABLE_SCOPES, Memberships, Permission, Role, authorize, permitted
 from subgraphs.users import passwords
 from subgraphs.users.errors import InvalidCredentials, InvalidToken, WeakPassword
@@ -710,7 +710,7 @@ async def list_users(
             after=after,
             max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            parse_cursor=lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
+            cursor_kinds=time_id,
         )
 
 
