@@ -41,6 +41,9 @@ os.environ.update(
         "COURSEGRAPH_RATE_LIMITS__LOGIN_PER_IP": "100000",
         "COURSEGRAPH_RATE_LIMITS__REGISTER_PER_IP": "100000",
         "COURSEGRAPH_RATE_LIMITS__LOGIN_PER_ACCOUNT": "1000",
+        "COURSEGRAPH_RATE_LIMITS__LOGIN_PER_ACCOUNT_BACKSTOP": "100000",
+        "COURSEGRAPH_RATE_LIMITS__RESET_PASSWORD_PER_IP": "100000",
+        "COURSEGRAPH_RATE_LIMITS__REGISTER_NOTICE_PER_RECIPIENT": "100000",
         "COURSEGRAPH_RATE_LIMITS__PASSWORD_RESET_PER_ACCOUNT": "1000",
         "COURSEGRAPH_EVENTS__CONSUMER_BLOCK_MS": "50",
     }
@@ -178,21 +181,30 @@ def unique_email() -> Any:
 
 
 class Mailbox:
-    """Delivers pending events (relay + mail consumer, in-process) and reads the mail folder."""
+    """Delivers pending events (relay, the users worker's password-reset consumer and the mail consumer,
+    in-process) and reads the mail folder."""
 
     def __init__(self, runtime: Any, settings: Settings) -> None:
         from subgraphs.core.domains import outboxes
         from subgraphs.core.events import OutboxRelay
         from subgraphs.core.mail import MailConsumer
+        from subgraphs.users.worker import PasswordResetConsumer
 
         self.directory = settings.mail.directory
         self.relay = OutboxRelay(runtime.sessionmaker, runtime.redis, outboxes())
+        self.resets = PasswordResetConsumer(
+            runtime.redis, runtime.sessionmaker, settings, name="tests", block_ms=10
+        )
         self.consumer = MailConsumer(runtime.redis, settings.mail, name="tests", block_ms=10)
 
     async def deliver(self) -> None:
+        await self.resets.ensure_groups()
         await self.consumer.ensure_groups()
         while await self.relay.relay_once():
             pass
+        while await self.resets.consume_once(block_ms=10):
+            while await self.relay.relay_once():
+                pass
         while await self.consumer.consume_once(block_ms=10):
             pass
 

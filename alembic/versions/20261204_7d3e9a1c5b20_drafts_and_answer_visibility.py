@@ -32,19 +32,9 @@ def upgrade() -> None:
         ),
         schema="quizzes",
     )
-    op.create_table(
-        "course_status",
-        sa.Column("course_id", sa.UUID(), nullable=False),
-        sa.Column("organization_id", sa.UUID(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("course_id", name=op.f("pk_course_status")),
-        schema="generator",
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("course_status", schema="generator")
     op.drop_column("quiz", "show_correct_answers", schema="quizzes")
     for table in ("lesson", "module"):
         op.drop_column(table, "published", schema="courses")

@@ -140,6 +140,24 @@ class InvalidInput(DomainError):
         )
 
 
+class BadUserInput(DomainError):
+    """Malformed input refused before any resolver could trip on it (NUL bytes, unpaired surrogates, a
+    forged cursor): a top-level error with code BAD_USER_INPUT naming the argument in `fieldErrors`."""
+
+    default_code = "BAD_USER_INPUT"
+
+    def __init__(self, argument: str, problem: str) -> None:
+        self.field_errors = {argument: problem}
+        super().__init__(f"{argument}: {problem}")
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": self.code, "fieldErrors": self.field_errors}
+
+    def to_graphql_error(self) -> GraphQLError:
+        return GraphQLError(self.message, extensions=self.extensions, original_error=self)
+
+
 class RateLimited(DomainError):
     graphql_type = RateLimitedError
     default_code = "RATE_LIMITED"

@@ -8,47 +8,30 @@ the statement itself, so a sort column may be any SQL expression (a hash, a corr
 
 from __future__ import annotations
 
-import base64
-import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
 
-from subgraphs.core.errors import InvalidInput
-from subgraphs.core.pagination import Connection, Edge, PageInfo, check_page_size, decode_cursor
+from subgraphs.core.pagination import (
+    Connection,
+    Edge,
+    PageInfo,
+    bytes_id,
+    check_page_size,
+    cursor_values,
+    encode_cursor,
+    int_id,
+    time_id,
+)
 
-Parse = Callable[[list[str]], Sequence[Any]]
+__all__ = ["EMPTY_PAGE", "Page", "bytes_id", "int_id", "page_loader", "time_id"]
+
 Columns = Sequence[Any] | Callable[[], Awaitable[Sequence[Any]]]
-
-
-def time_id(values: list[str]) -> tuple[datetime, uuid.UUID]:
-    """Cursor values of (timestamp, id) orders."""
-    return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
-
-
-def int_id(values: list[str]) -> tuple[int, uuid.UUID]:
-    """Cursor values of (position, id) orders."""
-    return int(values[0]), uuid.UUID(values[1])
-
-
-def bytes_id(values: list[str]) -> tuple[bytes, uuid.UUID]:
-    """Cursor values of (bytea, id) orders (a hash): the bytes travel as hex."""
-    return bytes.fromhex(values[0]), uuid.UUID(values[1])
-
-
-def _cursor(values: Sequence[Any]) -> str:
-    encoded = [
-        v.isoformat() if isinstance(v, datetime) else v.hex() if isinstance(v, bytes) else str(v)
-        for v in values
-    ]
-    return base64.urlsafe_b64encode(orjson.dumps(encoded)).decode().rstrip("=")
 
 
 @dataclass(frozen=True)
@@ -84,15 +67,15 @@ def page_loader(
     model: type,
     key_column: Any,
     columns: Columns,
-    parse: Parse,
+    kinds: Sequence[type],
     *,
     where: Callable[[], Awaitable[Any]] | None = None,
     descending: bool = False,
 ) -> DataLoader[tuple[Any, int | None, str | None], Page]:
     """Keys are (parent key, first, after). `columns`: the sort (the last unique), or an async callable
-    giving it per request, ascending unless `descending` (newest first); `parse` turns a cursor's strings
-    back into their values; `where` adds a per-request predicate (visibility). `context` is the request
-    Context (settings and transactions)."""
+    giving it per request, ascending unless `descending` (newest first); `kinds` are the sort columns'
+    Python types (`time_id`, `int_id`, `bytes_id`), which a cursor must hold; `where` adds a per-request
+    predicate (visibility). `context` is the request Context (settings and transactions)."""
     max_size = context.runtime.settings.graphql.max_page_size
 
     async def load(keys: Sequence[tuple[Any, int | None, str | None]]) -> list[Page]:
@@ -111,10 +94,7 @@ def page_loader(
                 if extra is not None:
                     inner = inner.where(extra)
                 if after:
-                    try:
-                        bound = parse(decode_cursor(after, len(sort)))
-                    except (ValueError, TypeError) as exc:  # the right shape with forged values
-                        raise InvalidInput({"after": "Not a cursor from this list."}) from exc
+                    bound = cursor_values(after, kinds)
                     position, bound = tuple_(*sort), tuple_(*bound)
                     inner = inner.where(position < bound if descending else position > bound)
                 sub = inner.subquery()
@@ -128,7 +108,7 @@ def page_loader(
                 for r, *values in (await session.execute(stmt)).all():
                     rows, cursors = grouped[getattr(r, key_column.key)]
                     rows.append(r)
-                    cursors.append(_cursor(values))
+                    cursors.append(encode_cursor(values))
                 for parent in parents:
                     found[(parent, size, after)] = grouped.get(parent, ([], []))
         pages = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import math
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -13,7 +15,8 @@ from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.federation.schema_directives import ListSize
 
-from subgraphs.core.errors import InvalidInput
+from subgraphs.core.errors import BadUserInput, InvalidInput
+from subgraphs.core.text import text_problem
 
 T = TypeVar("T")
 N = TypeVar("N")
@@ -55,18 +58,82 @@ class Connection(Generic[T]):
         return [edge.node for edge in self.edges]
 
 
+# A cursor is base64url(JSON list of tagged strings), one per sort column: the tag says the value's type, so
+# every cursor is checked completely — shape, types and values — before any resolver or SQL sees it
+# (`read_cursor`, called for every `after: String` argument by core.inputs.CheckInputs), and a list then
+# only checks that the types are its own (`cursor_values`).
+MAX_CURSOR_LENGTH = 1024
+_INT32 = 2**31
+_TAGS: dict[type, str] = {datetime: "t", uuid.UUID: "u", int: "i", float: "f", bytes: "b", str: "s"}
+
+# The cursor types of the usual orders.
+time_id = (datetime, uuid.UUID)  # (timestamp, id)
+int_id = (int, uuid.UUID)  # (position, id)
+bytes_id = (bytes, uuid.UUID)  # (a hash, id)
+
+
+def bad_cursor() -> BadUserInput:
+    return BadUserInput("after", "Not a cursor from this list.")
+
+
+def _tagged(value: Any) -> str:
+    # isinstance, not type(): asyncpg returns its own UUID subclass.
+    tag = next(tag for kind, tag in _TAGS.items() if isinstance(value, kind) and not isinstance(value, bool))
+    text = value.isoformat() if tag == "t" else value.hex() if tag == "b" else str(value)
+    return f"{tag}:{text}"
+
+
+def _untagged(text: str) -> Any:
+    """The value of one tagged string; ValueError for anything our own cursors never hold."""
+    tag, _, raw = text.partition(":")
+    if tag == "t":
+        value = datetime.fromisoformat(raw)
+        if value.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return value
+    if tag == "u":
+        return uuid.UUID(raw)
+    if tag == "i":
+        number = int(raw)
+        if not -_INT32 <= number < _INT32:
+            raise ValueError("integer out of range")
+        return number
+    if tag == "f":
+        real = float(raw)
+        if not math.isfinite(real):
+            raise ValueError("not a finite number")
+        return real
+    if tag == "b":
+        return bytes.fromhex(raw)
+    if tag == "s" and text_problem(raw) is None:
+        return raw
+    raise ValueError(f"unknown cursor value {text[:20]!r}")
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
-    encoded = [v.isoformat() if isinstance(v, datetime) else str(v) for v in values]
-    return base64.urlsafe_b64encode(orjson.dumps(encoded)).decode().rstrip("=")
+    return base64.urlsafe_b64encode(orjson.dumps([_tagged(v) for v in values])).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, arity: int) -> list[str]:
+def read_cursor(cursor: str) -> list[Any]:
+    """The values of a cursor we made, or `BadUserInput` naming `after` for anything else."""
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, list) or not 1 <= len(values) <= 4:
+            raise ValueError("not a list of values")
+        if not all(isinstance(v, str) for v in values):
+            raise ValueError("cursor values are strings")
+        return [_untagged(v) for v in values]
     except ValueError as exc:
-        raise InvalidInput({"after": "Not a cursor from this list."}) from exc
-    if not isinstance(values, list) or len(values) != arity:
-        raise InvalidInput({"after": "Not a cursor from this list."})
+        raise bad_cursor() from exc
+
+
+def cursor_values(cursor: str, kinds: Sequence[type]) -> list[Any]:
+    """The values of a cursor of a list sorted by columns of `kinds` (e.g. `time_id`)."""
+    values = read_cursor(cursor)
+    if len(values) != len(kinds) or any(type(v) is not k for v, k in zip(values, kinds, strict=False)):
+        raise bad_cursor()
     return values
 
 
@@ -86,17 +153,14 @@ async def paginate(
     after: str | None,
     max_page_size: int,
     to_node: Callable[[Any], N],
-    parse_cursor: Callable[[list[str]], Sequence[Any]],
+    cursor_kinds: Sequence[type],
     descending: bool = False,
 ) -> Connection[N]:
     """Keyset pagination over `sort_columns` (the last must be unique, e.g. the id), ascending or
-    descending (newest first)."""
+    descending (newest first); `cursor_kinds` are the columns' Python types (e.g. `time_id`)."""
     size = check_page_size(first, max_page_size)
     if after:
-        try:
-            values = parse_cursor(decode_cursor(after, len(sort_columns)))
-        except (ValueError, TypeError) as exc:  # a cursor of the right shape with forged values
-            raise InvalidInput({"after": "Not a cursor from this list."}) from exc
+        values = cursor_values(after, cursor_kinds)
         position, bound = tuple_(*sort_columns), tuple_(*values)
         stmt = stmt.where(position < bound if descending else position > bound)
     order = [column.desc() for column in sort_columns] if descending else list(sort_columns)

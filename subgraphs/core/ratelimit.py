@@ -36,13 +36,21 @@ class RateLimiter:
 
     async def hit(self, bucket: str, *, limit: int, window_seconds: int) -> None:
         """Count one attempt in `bucket`; raise `RateLimited` (with retry-after) once `limit` is reached."""
+        retry_after = await self._retry_after(bucket, limit, window_seconds)
+        if retry_after > 0:
+            raise RateLimited(retry_after)
+
+    async def allow(self, bucket: str, *, limit: int, window_seconds: int) -> bool:
+        """Like `hit`, for limits applied silently (an error would tell the caller something)."""
+        return await self._retry_after(bucket, limit, window_seconds) == 0
+
+    async def _retry_after(self, bucket: str, limit: int, window_seconds: int) -> int:
         now_ms = int(time.time() * 1000)
         retry_after = await self._script(
             keys=[f"ratelimit:{bucket}"],
             args=[now_ms, window_seconds * 1000, limit, f"{now_ms}-{uuid.uuid4().hex[:8]}"],
         )
-        if int(retry_after) > 0:
-            raise RateLimited(int(retry_after))
+        return int(retry_after)
 
     async def reset(self, bucket: str) -> None:
         await self._redis.delete(f"ratelimit:{bucket}")

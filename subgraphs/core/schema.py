@@ -28,6 +28,7 @@ from subgraphs.core.errors import (
     exception_handlers,
 )
 from subgraphs.core.events import Event, emit
+from subgraphs.core.inputs import CheckInputs
 from subgraphs.core.settings import get_settings
 
 log = logging.getLogger("coursegraph.schema")
@@ -161,6 +162,7 @@ def build_schema(
         RestrictIntrospection,
         lambda: AddValidationRules(limit_rules),
         lambda: ValidationCache(maxsize=1024),
+        CheckInputs,  # after ValidationCache: it needs the validation's verdict
         FinalizeErrors,
         RecordAuthorizationFailures,
     ]

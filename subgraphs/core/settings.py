@@ -73,18 +73,31 @@ class AuthSettings(BaseModel):
 class RateLimitSettings(BaseModel):
     """`<count>/<seconds>` pairs. Every limit of the original design is one setting."""
 
+    # Sign-in attempts per account from one source address, and for the account from everywhere (the
+    # backstop, slower, so guessing from elsewhere cannot lock the owner out quickly).
     login_per_account: int = 5
     login_per_account_window_seconds: int = 60
+    login_per_account_backstop: int = 100
+    login_per_account_backstop_window_seconds: int = 3600
     login_per_ip: int = 100
     login_per_ip_window_seconds: int = 60
     register_per_ip: int = 3
     register_per_ip_window_seconds: int = 3600
+    # "You already have an account" notices to one address (more registrations of it stay silent).
+    register_notice_per_recipient: int = 1
+    register_notice_per_recipient_window_seconds: int = 86400
+    # resetPassword calls per source address (each alias counts).
+    reset_password_per_ip: int = 10
+    reset_password_per_ip_window_seconds: int = 60
     api_per_principal: int = 100
     api_per_principal_window_seconds: int = 60
     password_reset_per_account: int = 3
     password_reset_per_account_window_seconds: int = 3600
+    # /oauth/token attempts per client id from one source address, and for the client from everywhere.
     token_endpoint_per_client: int = 60
     token_endpoint_per_client_window_seconds: int = 60
+    token_endpoint_per_client_backstop: int = 1000
+    token_endpoint_per_client_backstop_window_seconds: int = 3600
     lab_create_per_user: int = 10
     lab_create_per_user_window_seconds: int = 3600
     track_activity_per_user: int = 120

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -35,8 +34,9 @@ from subgraphs.core.pagination import (
     Edge,
     PageInfo,
     check_page_size,
-    decode_cursor,
+    cursor_values,
     encode_cursor,
+    time_id,
 )
 from subgraphs.core.rbac import Memberships, Permission, authorize, organizations_permitting, permitted
 from subgraphs.courses.errors import (
@@ -499,17 +499,9 @@ async def get_course(
 
 
 _ORDERS: dict[CourseOrder, tuple[tuple[Any, ...], bool, Any]] = {
-    CourseOrder.CREATED_AT: (
-        (Course.created_at, Course.id),
-        False,
-        lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
-    ),
-    CourseOrder.NEWEST: (
-        (Course.created_at, Course.id),
-        True,
-        lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
-    ),
-    CourseOrder.TITLE: ((Course.title, Course.id), False, lambda v: (v[0], uuid.UUID(v[1]))),
+    CourseOrder.CREATED_AT: ((Course.created_at, Course.id), False, time_id),
+    CourseOrder.NEWEST: ((Course.created_at, Course.id), True, time_id),
+    CourseOrder.TITLE: ((Course.title, Course.id), False, (str, uuid.UUID)),
 }
 
 
@@ -547,7 +539,7 @@ def _relevance(f: CourseFilter) -> tuple[tuple[Any, ...], bool, Any]:
     if query is None:
         raise InvalidInput({"orderBy": "RELEVANCE orders search results: give filter.search."})
     rank = func.ts_rank_cd(Course.search, query)
-    return (rank, Course.id), True, lambda v: (float(v[0]), uuid.UUID(v[1]))
+    return (rank, Course.id), True, (float, uuid.UUID)
 
 
 async def list_courses(
@@ -564,17 +556,14 @@ async def list_courses(
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     size = check_page_size(first, runtime.settings.graphql.max_page_size)
-    columns, descending, parse = (
+    columns, descending, kinds = (
         _relevance(filter) if order_by == CourseOrder.RELEVANCE else _ORDERS[order_by]
     )
     stmt = _filtered(select(Course, *columns), filter).where(
         await visible_clause(reader(runtime, meta), meta.principal)
     )
     if after:
-        try:
-            values = parse(decode_cursor(after, len(columns)))
-        except (ValueError, TypeError) as exc:
-            raise InvalidInput({"after": "Not a cursor from this list."}) from exc
+        values = cursor_values(after, kinds)
         position = tuple_(*columns)
         stmt = stmt.where(position < tuple_(*values) if descending else position > tuple_(*values))
     order = [c.desc() for c in columns] if descending else list(columns)

@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, Numeric, S
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subgraphs.core.course_owners import CourseOwnerMixin
 from subgraphs.core.db import UUIDPrimaryKey, domain_base, utcnow
 from subgraphs.core.events import OutboxMixin
 from subgraphs.core.live import StreamEventMixin
@@ -74,16 +75,8 @@ class OrganizationBudget(Base):
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class CourseStatus(Base):
-    """The generator's projection of each course's status (fed by `courses.course.*`): archived courses are
-    read-only, so generation for them is refused. An event older than the row (`as_of`) changes nothing."""
-
-    __tablename__ = "course_status"
-
-    course_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    organization_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    status: Mapped[str] = mapped_column(String(16))  # DRAFT | PUBLISHED | ARCHIVED | DELETED
-    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+class CourseOwner(CourseOwnerMixin, Base):
+    """Course -> owning organization, from `events.courses` (core.course_owners); never the courses tables."""
 
 
 class Outbox(OutboxMixin, Base):

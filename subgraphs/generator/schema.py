@@ -15,7 +15,7 @@ import strawberry
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.ids import parse_id
 from subgraphs.core.live import follow, stored_after
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size, paginate
+from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size, paginate, time_id
 from subgraphs.core.rbac import Permission, member_or_scope_policy
 from subgraphs.core.schema import build_schema
 from subgraphs.generator import service
@@ -122,7 +122,7 @@ class Query:
                 after=after,
                 max_page_size=ctx.settings.graphql.max_page_size,
                 to_node=GenerationJob.from_model,
-                parse_cursor=lambda v: (datetime.fromisoformat(v[0]), parse_id(v[1], "after")),
+                cursor_kinds=time_id,
                 descending=True,
             )
 

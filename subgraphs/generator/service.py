@@ -28,6 +28,7 @@ from sqlalchemy import Select, and_, func, or_, select, update
 
 from subgraphs.core.cache import Cache
 from subgraphs.core.context import RequestMeta
+from subgraphs.core.course_owners import foreign_courses
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
@@ -37,7 +38,13 @@ from subgraphs.core.settings import GeneratorSettings
 from subgraphs.generator import prompts
 from subgraphs.generator.courses import refuse_archived
 from subgraphs.generator.errors import BudgetExceeded, JobFinished, NotSucceeded
-from subgraphs.generator.models import GenerationEvent, GenerationJob, OrganizationBudget, Outbox
+from subgraphs.generator.models import (
+    CourseOwner,
+    GenerationEvent,
+    GenerationJob,
+    OrganizationBudget,
+    Outbox,
+)
 from subgraphs.generator.pipeline import GenerationFailed, Outcome, generate
 from subgraphs.generator.providers.base import ProviderError, ProviderName, TextGenerator
 from subgraphs.generator.results import Kind
@@ -295,6 +302,10 @@ async def submit(runtime: Any, meta: RequestMeta, submission: Submission, *, mod
     template = prompts.TEMPLATES[submission.kind]
     cached = await result_cache(runtime.redis).get(cache_key(submission.kind, model, values))
     async with runtime.transaction() as session:
+        if submission.course_id is not None and await foreign_courses(
+            session, CourseOwner, submission.organization_id, [submission.course_id]
+        ):
+            raise NotFound("No such course in this organization.")
         await refuse_archived(session, submission.course_id)
         if cached is None:
             budget = await daily_budget(session, settings, submission.organization_id)

@@ -16,13 +16,14 @@ from typing import Any, ClassVar
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.core.course_owners import CourseOwnersConsumer
 from subgraphs.core.domains import WorkerDeps
 from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.core.live import LiveHub
 from subgraphs.core.settings import Settings
 from subgraphs.generator import service
 from subgraphs.generator.budgets import OrganizationBudgetsConsumer
-from subgraphs.generator.courses import CourseStatusConsumer
+from subgraphs.generator.models import CourseOwner
 from subgraphs.generator.providers.base import TextGenerator
 from subgraphs.generator.providers.chain import build_chain
 
@@ -73,5 +74,11 @@ def worker_tasks(deps: WorkerDeps) -> list:
     return [
         GenerationWorker(deps.redis, deps.sessionmaker, deps.settings, **deps.consumer_options),
         OrganizationBudgetsConsumer(deps.redis, deps.sessionmaker, **deps.consumer_options),
-        CourseStatusConsumer(deps.redis, deps.sessionmaker, **deps.consumer_options),
+        CourseOwnersConsumer(
+            deps.redis,
+            deps.sessionmaker,
+            model=CourseOwner,
+            group="generator-course-owners",
+            **deps.consumer_options,
+        ),
     ]

@@ -6,16 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
-from subgraphs.core.ids import parse_id
 from subgraphs.core.loaders import by_key_loader
-from subgraphs.core.pagination import decode_cursor
+from subgraphs.core.pagination import cursor_values, time_id
 from subgraphs.labs import service
 from subgraphs.labs.models import (
     ExerciseProjection,
@@ -65,11 +63,9 @@ def build_loaders(context: Context) -> Loaders:
                 rank = func.row_number().over(partition_by=LabSession.user_id, order_by=order).label("rank")
                 inner = select(LabSession, rank).where(LabSession.user_id.in_(users), visible)
                 if after:
-                    created, sid = decode_cursor(after, 2)
+                    created, sid = cursor_values(after, time_id)
                     bound = tuple_(LabSession.created_at, LabSession.id)
-                    inner = inner.where(
-                        bound < tuple_(datetime.fromisoformat(created), parse_id(sid, "after"))
-                    )
+                    inner = inner.where(bound < tuple_(created, sid))
                 sub = inner.subquery()
                 aliased = select(LabSession).from_statement(
                     select(sub).where(sub.c.rank <= size + 1).order_by(sub.c.user_id, sub.c.rank)
@@ -92,8 +88,8 @@ def build_loaders(context: Context) -> Loaders:
                 )
                 inner = select(LabEvent, rank).where(LabEvent.stream_id.in_(sessions))
                 if after:
-                    (seq,) = decode_cursor(after, 1)
-                    inner = inner.where(LabEvent.seq > int(seq))
+                    (seq,) = cursor_values(after, (int,))
+                    inner = inner.where(LabEvent.seq > seq)
                 sub = inner.subquery()
                 stmt = select(LabEvent).from_statement(
                     select(sub).where(sub.c.rank <= size + 1).order_by(sub.c.stream_id, sub.c.rank)

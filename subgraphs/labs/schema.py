@@ -8,7 +8,6 @@ which only the subgraph's projection knows).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from datetime import datetime
 
 import strawberry
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from sqlalchemy import select
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.live import follow, stored_after
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size, paginate
+from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size, paginate, time_id
 from subgraphs.core.rbac import USER_POLICY, Permission, member_or_scope_policy
 from subgraphs.core.schema import build_schema
 from subgraphs.labs import service
@@ -95,7 +94,7 @@ class Query:
                 after=after,
                 max_page_size=ctx.settings.graphql.max_page_size,
                 to_node=LabSession.from_model,
-                parse_cursor=lambda v: (datetime.fromisoformat(v[0]), parse_id(v[1], "after")),
+                cursor_kinds=time_id,
                 descending=True,
             )
 

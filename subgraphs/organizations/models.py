@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstrai
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subgraphs.core.course_owners import CourseOwnerMixin
 from subgraphs.core.db import Timestamps, UUIDPrimaryKey, domain_base, utcnow
 from subgraphs.core.events import OutboxMixin
 
@@ -92,6 +93,10 @@ class AuditLogEntry(Base):
     source_ip: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CourseOwner(CourseOwnerMixin, Base):
+    """Course -> owning organization, from `events.courses` (core.course_owners); never the courses tables."""
 
 
 class Outbox(OutboxMixin, Base):

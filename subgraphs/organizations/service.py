@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.core.auth import require_user
 from subgraphs.core.context import RequestMeta, Runtime
+from subgraphs.core.course_owners import foreign_courses
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
@@ -33,6 +34,7 @@ from subgraphs.core.mail import mail_event, web_link
 from subgraphs.core.pagination import (
     Connection,
     paginate,
+    time_id,
 )
 from subgraphs.core.rbac import Memberships, Permission, Role, authorize, organizations_permitting
 from subgraphs.organizations.authz import lock_user, project_user
@@ -43,7 +45,15 @@ from subgraphs.organizations.errors import (
     LastAdmin,
     SlugTaken,
 )
-from subgraphs.organizations.models import AuditLogEntry, Invitation, Membership, Organization, Outbox, Track
+from subgraphs.organizations.models import (
+    AuditLogEntry,
+    CourseOwner,
+    Invitation,
+    Membership,
+    Organization,
+    Outbox,
+    Track,
+)
 
 log = logging.getLogger("coursegraph.organizations")
 
@@ -392,7 +402,7 @@ async def list_members(
             after=after,
             max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            parse_cursor=lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
+            cursor_kinds=time_id,
         )
 
 
@@ -605,6 +615,15 @@ def _course_ids(values: list[str], field: str) -> list[uuid.UUID]:
     return ids
 
 
+async def _check_courses(
+    session: AsyncSession, organization_id: uuid.UUID, ids: list[uuid.UUID], field: str
+) -> None:
+    """Every course of a track is a live course of the track's organization (the course_owner projection)."""
+    foreign = await foreign_courses(session, CourseOwner, organization_id, ids)
+    if foreign:
+        raise NotFound(f"No such course in this organization: {field}.{ids.index(foreign[0])}.")
+
+
 def _track_event(meta: RequestMeta, type_: str, track: Track, **payload: Any) -> Event:
     return _event(
         meta, type_, organization_id=track.organization_id, subjects={"track_id": track.id}, **payload
@@ -641,7 +660,7 @@ async def list_tracks(
             after=after,
             max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            parse_cursor=lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
+            cursor_kinds=time_id,
         )
 
 
@@ -661,6 +680,7 @@ async def create_track(
     async with runtime.transaction() as session:
         if await session.get(Organization, organization_id) is None:
             raise NotFound("No such organization.")
+        await _check_courses(session, organization_id, ids, "input.courseIds")
         track = Track(organization_id=organization_id, name=name, description=description, course_ids=ids)
         session.add(track)
         await session.flush()
@@ -705,6 +725,8 @@ async def update_track(
         changes["course_ids"] = _course_ids(course_ids, "input.courseIds")
     async with runtime.transaction() as session:
         track = await _track_for_update(runtime, meta, session, id)
+        if "course_ids" in changes:
+            await _check_courses(session, track.organization_id, changes["course_ids"], "input.courseIds")
         for key, value in changes.items():
             setattr(track, key, value)
         track.updated_at = utcnow()  # explicit: a server-side onupdate would expire it after flush
@@ -803,6 +825,6 @@ async def list_audit_log(
             after=after,
             max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            parse_cursor=lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
+            cursor_kinds=time_id,
             descending=True,
         )

@@ -724,9 +724,8 @@ async def list_attempts(
     to_node: Any,
 ) -> Any:
     """The instructor view: attempts of one quiz, oldest first, filtered (UPDATE_COURSES there)."""
-    from datetime import datetime
 
-    from subgraphs.core.pagination import paginate
+    from subgraphs.core.pagination import paginate, time_id
 
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
@@ -754,5 +753,5 @@ async def list_attempts(
             after=after,
             max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            parse_cursor=lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
+            cursor_kinds=time_id,
         )

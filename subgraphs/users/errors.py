@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from subgraphs.core.errors import DomainError, Error
+from subgraphs.core.errors import DomainError, Error, InvalidInput
 
 
 @strawberry.type
@@ -34,3 +34,9 @@ class InvalidToken(DomainError):
 
 
 USERS_ERRORS = (InvalidCredentials, InvalidToken)
+
+
+class WeakPassword(InvalidInput):
+    """A ValidationError on the password field whose message says why (common, repetitive, personal)."""
+
+    default_code = "WEAK_PASSWORD"

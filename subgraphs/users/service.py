@@ -10,12 +10,12 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidScopeError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.core.auth import REVOKED_CLIENT_KEY, SESSION_KEY, Principal, require_user
@@ -25,10 +25,10 @@ from subgraphs.core.errors import Forbidden, InvalidInput, NotFound
 from subgraphs.core.events import Event, emit
 from subgraphs.core.live import append_stream_event
 from subgraphs.core.mail import mail_event, web_link
-from subgraphs.core.pagination import Connection, paginate
+from subgraphs.core.pagination import Connection, paginate, time_id
 from subgraphs.core.rbac import GRANTABLE_SCOPES, Memberships, Permission, Role, authorize, permitted
 from subgraphs.users import passwords
-from subgraphs.users.errors import InvalidCredentials, InvalidToken
+from subgraphs.users.errors import InvalidCredentials, InvalidToken, WeakPassword
 from subgraphs.users.keys import SigningKeys
 from subgraphs.users.models import AccountEvent, ApiClient, OneTimeToken, Outbox, RefreshToken, User
 from subgraphs.users.tokens import hash_token, issue_client_token, issue_user_token, new_opaque_token
@@ -36,6 +36,7 @@ from subgraphs.users.tokens import hash_token, issue_client_token, issue_user_to
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"
 GENERIC_MAIL_ANSWER = "If the address belongs to an account, we have sent it an email."
+PASSWORD_RESET_REQUESTED = "users.password_reset.requested"
 
 
 @dataclass
@@ -71,12 +72,24 @@ def normalize_email(email: str, field: str = "input.email") -> str:
         raise InvalidInput({field: str(exc)}) from exc
 
 
-def check_password(password: str, settings: Any, field: str = "input.password") -> None:
+def check_password_length(password: str, settings: Any, field: str = "input.password") -> None:
+    """The cheap check, done before anything else costs."""
     minimum = settings.auth.password_min_length
     if len(password) < minimum:
         raise InvalidInput({field: f"Use at least {minimum} characters."})
     if len(password) > passwords.MAX_PASSWORD_LENGTH:
         raise InvalidInput({field: f"Use at most {passwords.MAX_PASSWORD_LENGTH} characters."})
+
+
+def check_password(
+    password: str, settings: Any, field: str = "input.password", *, email: str, full_name: str
+) -> None:
+    """Length, then NIST SP 800-63B strength (breached/common list, repetition, the account's own
+    email and name); the typed error says why."""
+    check_password_length(password, settings, field)
+    reason = passwords.weakness(password, email=email, full_name=full_name)
+    if reason is not None:
+        raise WeakPassword({field: reason})
 
 
 def check_full_name(full_name: str, field: str = "input.fullName") -> str:
@@ -130,18 +143,22 @@ async def _new_one_time_token(session: AsyncSession, user_id: uuid.UUID, purpose
     return token
 
 
+def _usable(token: str, purpose: str) -> Any:
+    """The token's row, if it is unused and unexpired."""
+    return and_(
+        OneTimeToken.token_hash == hash_token(token),
+        OneTimeToken.purpose == purpose,
+        OneTimeToken.used_at.is_(None),
+        OneTimeToken.expires_at > utcnow(),
+    )
+
+
 async def _consume_one_time_token(session: AsyncSession, token: str, purpose: str) -> uuid.UUID:
     """Atomically mark the token used; a second use, or an expired token, fails."""
-    now = utcnow()
     user_id = await session.scalar(
         update(OneTimeToken)
-        .where(
-            OneTimeToken.token_hash == hash_token(token),
-            OneTimeToken.purpose == purpose,
-            OneTimeToken.used_at.is_(None),
-            OneTimeToken.expires_at > now,
-        )
-        .values(used_at=now)
+        .where(_usable(token, purpose))
+        .values(used_at=utcnow())
         .returning(OneTimeToken.user_id)
     )
     if user_id is None:
@@ -166,15 +183,29 @@ async def _verification_mail(runtime: Runtime, session: AsyncSession, meta: Requ
     )
 
 
+async def _invalidate_reset_tokens(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Every outstanding reset token of the user dies (a newer request, a reset, a password change)."""
+    await session.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.user_id == user_id,
+            OneTimeToken.purpose == RESET_PASSWORD,
+            OneTimeToken.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+    )
+
+
 async def _reset_mail(
-    runtime: Runtime, session: AsyncSession, meta: RequestMeta, user: User, subject: str
+    settings: Any, session: AsyncSession, meta: RequestMeta, user: User, subject: str
 ) -> None:
+    await _invalidate_reset_tokens(session, user.id)
     token = await _new_one_time_token(
-        session, user.id, RESET_PASSWORD, runtime.settings.auth.password_reset_ttl_seconds
+        session, user.id, RESET_PASSWORD, settings.auth.password_reset_ttl_seconds
     )
     body = (
         f"Hello {user.full_name},\n\nSet a new CourseGraph password here:\n"
-        f"{web_link(runtime.settings.mail, '/reset-password', token=token)}\n\n"
+        f"{web_link(settings.mail, '/reset-password', token=token)}\n\n"
         f"Or use this token with the resetPassword mutation:\nToken: {token}\n\n"
         "If you did not ask for this, ignore this message; your password is unchanged.\n"
     )
@@ -247,8 +278,8 @@ async def register(runtime: Runtime, meta: RequestMeta, *, email: str, password:
     """Create an account and mail a verification link. For an address already registered, the answer is
     the same and the owner gets a notice instead — registration never reveals who has an account."""
     email = normalize_email(email)
-    check_password(password, runtime.settings)
     full_name = check_full_name(full_name)
+    check_password(password, runtime.settings, email=email, full_name=full_name)
     limits = runtime.settings.rate_limits
     await _hit(
         runtime,
@@ -260,6 +291,14 @@ async def register(runtime: Runtime, meta: RequestMeta, *, email: str, password:
     async with runtime.transaction() as session:
         existing = await session.scalar(select(User).where(User.email == email))
         if existing is not None:
+            emit(session, Outbox, _event(meta, "users.user.register_duplicate", user_id=existing.id))
+            # Limited per recipient, silently: an error would tell the caller the address is taken.
+            if not await runtime.rate_limiter.allow(
+                f"register-notice:{hash_token(email)}",
+                limit=limits.register_notice_per_recipient,
+                window_seconds=limits.register_notice_per_recipient_window_seconds,
+            ):
+                return
             body = (
                 "Someone tried to create a CourseGraph account with this address, which already has one.\n"
                 "If it was you, sign in or reset your password. Otherwise ignore this message.\n"
@@ -271,7 +310,6 @@ async def register(runtime: Runtime, meta: RequestMeta, *, email: str, password:
                     meta, to=email, subject="You already have an account", body=body, kind="account_exists"
                 ),
             )
-            emit(session, Outbox, _event(meta, "users.user.register_duplicate", user_id=existing.id))
             return
         user = User(email=email, password_hash=password_hash, full_name=full_name, role=Role.STUDENT.value)
         session.add(user)
@@ -283,12 +321,21 @@ async def register(runtime: Runtime, meta: RequestMeta, *, email: str, password:
 async def login(runtime: Runtime, meta: RequestMeta, *, email: str, password: str) -> SignIn:
     limits = runtime.settings.rate_limits
     email = email.strip().lower()
+    account = hash_token(email)
     await _hit(runtime, f"login:ip:{meta.client_ip}", limits.login_per_ip, limits.login_per_ip_window_seconds)
+    # Per account AND source: guessing from elsewhere does not lock the owner out. The slower per-account
+    # backstop still holds guessing spread over many addresses.
     await _hit(
         runtime,
-        f"login:account:{hash_token(email)}",
+        f"login:account:{account}:ip:{meta.client_ip}",
         limits.login_per_account,
         limits.login_per_account_window_seconds,
+    )
+    await _hit(
+        runtime,
+        f"login:account:{account}",
+        limits.login_per_account_backstop,
+        limits.login_per_account_backstop_window_seconds,
     )
     async with runtime.transaction() as session:
         user = await session.scalar(select(User).where(User.email == email))
@@ -446,7 +493,7 @@ async def change_password(
 ) -> None:
     """Change the password; every other session is signed out."""
     user_id = require_user(meta.principal)
-    check_password(new_password, runtime.settings, "input.newPassword")
+    check_password_length(new_password, runtime.settings, "input.newPassword")
     limits = runtime.settings.rate_limits
     await _hit(
         runtime,
@@ -459,11 +506,15 @@ async def change_password(
     valid, _ = await passwords.verify_password(current_password, user.password_hash, runtime.settings.auth)
     if not valid:
         raise InvalidCredentials("The current password is incorrect.")
+    check_password(
+        new_password, runtime.settings, "input.newPassword", email=user.email, full_name=user.full_name
+    )
     new_hash = await passwords.hash_password(new_password, runtime.settings.auth)
     current_family = uuid.UUID(meta.principal.session_id) if meta.principal.session_id else None
     async with runtime.transaction() as session:
         user = await session.get_one(User, user_id)
         user.password_hash = new_hash
+        await _invalidate_reset_tokens(session, user_id)
         families = await _revoke_families(runtime, session, user_id, except_family=current_family)
         emit(session, Outbox, _event(meta, "users.user.password_changed", user_id=user_id))
         body = "Your CourseGraph password was changed. If this was not you, reset your password now.\n"
@@ -509,6 +560,8 @@ async def verify_email(runtime: Runtime, meta: RequestMeta, *, token: str) -> Us
 
 
 async def request_password_reset(runtime: Runtime, meta: RequestMeta, *, email: str) -> str:
+    """Only records the request: the worker looks the address up and mails (`send_password_reset`), so
+    the answer costs the same whether or not the address has an account — no timing oracle."""
     email = normalize_email(email)
     limits = runtime.settings.rate_limits
     await _hit(runtime, f"reset:ip:{meta.client_ip}", limits.login_per_ip, limits.login_per_ip_window_seconds)
@@ -519,22 +572,52 @@ async def request_password_reset(runtime: Runtime, meta: RequestMeta, *, email: 
         limits.password_reset_per_account_window_seconds,
     )
     async with runtime.transaction() as session:
-        user = await session.scalar(select(User).where(User.email == email))
-        if user is not None and user.is_active:
-            await _reset_mail(runtime, session, meta, user, "Reset your password")
-            emit(session, Outbox, _event(meta, "users.user.password_reset_requested", user_id=user.id))
+        # `sensitive`: the audit log keeps no payload (the address of someone who may have no account).
+        emit(session, Outbox, _event(meta, PASSWORD_RESET_REQUESTED, email=email, sensitive=True))
     return GENERIC_MAIL_ANSWER
 
 
+async def send_password_reset(settings: Any, session: AsyncSession, event: Event) -> None:
+    """The worker's half of `request_password_reset`: mail a reset link if the address has an active
+    account, otherwise nothing. A redelivered request mails a newer link, which voids the older one."""
+    meta = RequestMeta(request_id=event.request_id, client_ip=event.source_ip or "unknown")
+    user = await session.scalar(select(User).where(User.email == event.payload["email"]))
+    if user is not None and user.is_active:
+        await _reset_mail(settings, session, meta, user, "Reset your password")
+        emit(session, Outbox, _event(meta, "users.user.password_reset_requested", user_id=user.id))
+
+
 async def reset_password(runtime: Runtime, meta: RequestMeta, *, token: str, new_password: str) -> None:
-    """Set a new password from a mailed token; all sessions end. Proves the address, so it verifies it."""
-    check_password(new_password, runtime.settings, "input.newPassword")
+    """Set a new password from a mailed token; all sessions end. Proves the address, so it verifies it.
+
+    The token is looked up before any hashing, so a bogus token costs one indexed read, and every call
+    (aliases included) counts against the per-IP limit."""
+    limits = runtime.settings.rate_limits
+    await _hit(
+        runtime,
+        f"reset-password:ip:{meta.client_ip}",
+        limits.reset_password_per_ip,
+        limits.reset_password_per_ip_window_seconds,
+    )
+    check_password_length(new_password, runtime.settings, "input.newPassword")
+    async with runtime.transaction() as session:
+        user = await session.scalar(
+            select(User)
+            .join(OneTimeToken, OneTimeToken.user_id == User.id)
+            .where(_usable(token, RESET_PASSWORD))
+        )
+    if user is None:
+        raise InvalidToken()
+    check_password(
+        new_password, runtime.settings, "input.newPassword", email=user.email, full_name=user.full_name
+    )
     new_hash = await passwords.hash_password(new_password, runtime.settings.auth)
     async with runtime.transaction() as session:
-        user_id = await _consume_one_time_token(session, token, RESET_PASSWORD)
+        user_id = await _consume_one_time_token(session, token, RESET_PASSWORD)  # atomic: one use wins
         user = await session.get_one(User, user_id)
         user.password_hash = new_hash
         user.email_verified = True
+        await _invalidate_reset_tokens(session, user_id)
         families = await _revoke_families(runtime, session, user_id)
         emit(session, Outbox, _event(meta, "users.user.password_reset", user_id=user_id))
         message = await _account_event(
@@ -565,7 +648,7 @@ async def create_user(runtime: Runtime, meta: RequestMeta, *, email: str, full_n
         user = User(email=email, password_hash=unusable, full_name=full_name, role=role.value)
         session.add(user)
         await session.flush()
-        await _reset_mail(runtime, session, meta, user, "Your CourseGraph account is ready")
+        await _reset_mail(runtime.settings, session, meta, user, "Your CourseGraph account is ready")
         emit(session, Outbox, _event(meta, "users.user.created", user_id=user.id, role=role.value))
     return user
 
@@ -640,7 +723,7 @@ async def list_users(
             after=after,
             max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            parse_cursor=lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])),
+            cursor_kinds=time_id,
         )
 
 
@@ -731,11 +814,20 @@ async def client_credentials_token(
 ) -> dict[str, Any]:
     """The client-credentials grant: a scoped access token for an integration."""
     limits = runtime.settings.rate_limits
+    client_bucket = f"oauth:client:{hash_token(client_id)}"
+    # Per client AND source (wrong secrets sent from elsewhere do not lock the real client out), with a
+    # slower per-client backstop.
     await _hit(
         runtime,
-        f"oauth:client:{client_id}",
+        f"{client_bucket}:ip:{meta.client_ip}",
         limits.token_endpoint_per_client,
         limits.token_endpoint_per_client_window_seconds,
+    )
+    await _hit(
+        runtime,
+        client_bucket,
+        limits.token_endpoint_per_client_backstop,
+        limits.token_endpoint_per_client_backstop_window_seconds,
     )
     async with runtime.transaction() as session:
         client = await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))

@@ -276,7 +276,8 @@ RequestMailResult = Annotated[
 ]
 VerifyEmailResult = Annotated[UserSuccess | InvalidTokenError, strawberry.union("VerifyEmailResult")]
 ResetPasswordResult = Annotated[
-    MessageSuccess | InvalidTokenError | ValidationError, strawberry.union("ResetPasswordResult")
+    MessageSuccess | InvalidTokenError | ValidationError | RateLimitedError,
+    strawberry.union("ResetPasswordResult"),
 ]
 AdminUserResult = Annotated[
     UserSuccess | NotFoundError | ForbiddenError | ValidationError, strawberry.union("AdminUserResult")

@@ -83,19 +83,22 @@ async def test_an_instructor_applies_a_syllabus_and_a_quiz_to_a_course(
 
     # A syllabus for the course: generated, followed live, applied, its weeks become draft modules.
     fake_anthropic.default = lambda body: syllabus_for(body)
-    job = (
-        await run(
-            router_gql,
-            GENERATE_SYLLABUS,
-            "generateSyllabus",
-            token,
-            organizationId=org,
-            courseId=course["id"],
-            title=f"Graphs {stamp}",
-            audience="developers",
-            durationWeeks=2,
-        )
-    )["job"]
+    syllabus_input = {
+        "organizationId": org,
+        "courseId": course["id"],
+        "title": f"Graphs {stamp}",
+        "audience": "developers",
+        "durationWeeks": 2,
+    }
+
+    async def syllabus_job() -> dict | None:
+        # The generator learns the course from events.courses: NOT_FOUND until the worker relayed it.
+        body = await router_gql(GENERATE_SYLLABUS, {"input": syllabus_input}, token=token)
+        result = body["data"]["generateSyllabus"]
+        assert result["__typename"] in ("GenerationJobSuccess", "NotFoundError"), body
+        return result.get("job")
+
+    job = await eventually(syllabus_job, timeout=30, what="the generator knowing the new course")
     await follow_to_success(platform, token, job["id"])
     applied = await router_gql(APPLY, {"id": job["id"]}, token=token)
     assert applied["data"]["applyGenerationResult"]["job"]["appliedAt"], applied

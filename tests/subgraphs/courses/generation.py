@@ -12,9 +12,11 @@ from typing import Any
 from subgraphs.core.domains import outboxes
 from subgraphs.core.events import Consumer, Event, OutboxRelay, emit
 from subgraphs.generator import service as generator
+from subgraphs.generator.models import CourseOwner
 from subgraphs.generator.models import Outbox as GeneratorOutbox
 from subgraphs.generator.providers.offline import OfflineGenerator
 from subgraphs.generator.results import Kind
+from tests.course_owners import announce_course
 from tests.subgraphs.generator.helpers import outbox_events
 
 
@@ -52,6 +54,9 @@ class Generation:
                 "question_types": ["MULTIPLE_CHOICE", "TRUE_FALSE", "SHORT_ANSWER"],
                 **values,
             }
+        if course_id:
+            # What the worker's CourseOwnersConsumer learns from the course's `courses.course.created`.
+            await announce_course(self.runtime, CourseOwner, organization_id, course_id)
         submission = generator.Submission(
             kind=kind,
             organization_id=uuid.UUID(str(organization_id)),

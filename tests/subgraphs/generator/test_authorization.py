@@ -10,7 +10,9 @@ import uuid
 import pytest
 
 from subgraphs.generator import service
+from subgraphs.generator.models import CourseOwner
 from subgraphs.generator.providers.offline import OfflineGenerator
+from tests.course_owners import announce_course
 from tests.subgraphs.generator.helpers import (
     CANCEL,
     ENTITIES,
@@ -117,8 +119,8 @@ async def test_entities_answer_one_per_representation_and_only_to_viewers(gen_gq
     assert anonymous["data"]["_entities"] == [None, None, None]
 
 
-async def test_course_generation_jobs_are_filtered_by_viewer(gen_gql, school, worker_runtime):
-    course = str(uuid.uuid4())
+async def test_course_generation_jobs_are_filtered_by_viewer(gen_gql, gen_runtime, school, worker_runtime):
+    course = await announce_course(gen_runtime, CourseOwner, school.org)
     body = await gen_gql(
         GENERATE_SYLLABUS,
         {"input": syllabus_input(school.org, f"T {uuid.uuid4().hex[:6]}", courseId=course)},
@@ -149,8 +151,10 @@ async def test_subgraph_sdl_declares_entities_and_router_policies(gen_gql):
     )
 
 
-async def test_lists_do_not_grow_statements_with_items(gen_gql, gen_count_queries, school, worker_runtime):
-    course = str(uuid.uuid4())
+async def test_lists_do_not_grow_statements_with_items(
+    gen_gql, gen_runtime, gen_count_queries, school, worker_runtime
+):
+    course = await announce_course(gen_runtime, CourseOwner, school.org)
     ids = []
 
     async def add(n):

@@ -18,13 +18,14 @@ from subgraphs.core.context import Context
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import OutboxRelay
 from subgraphs.generator import service
-from subgraphs.generator.models import GenerationJob
+from subgraphs.generator.models import CourseOwner, GenerationJob
 from subgraphs.generator.providers.anthropic import AnthropicGenerator
 from subgraphs.generator.providers.offline import OfflineGenerator, draft
 from subgraphs.generator.results import Kind
 from subgraphs.generator.schema import schema
 from subgraphs.generator.worker import GenerationWorker
 from tests.contracts.test_text_generators import RecordingSleep
+from tests.course_owners import announce_course
 from tests.fakes.anthropic_server import MODEL, Reply
 from tests.subgraphs.generator.helpers import (
     APPLY,
@@ -311,8 +312,8 @@ async def test_applying_emits_the_result_once(gen_gql, gen_runtime, school, titl
     assert student["data"]["applyGenerationResult"]["__typename"] == "ForbiddenError"
 
 
-async def test_a_quiz_for_a_module(gen_gql, school, worker_runtime):
-    course, module = str(uuid.uuid4()), str(uuid.uuid4())
+async def test_a_quiz_for_a_module(gen_gql, gen_runtime, school, worker_runtime):
+    course, module = await announce_course(gen_runtime, CourseOwner, school.org), str(uuid.uuid4())
     body = await gen_gql(
         GENERATE_QUIZ,
         {

@@ -21,7 +21,8 @@ from subgraphs.core.events import Event
 from subgraphs.core.rbac import GRANTABLE_SCOPES, Permission
 from subgraphs.organizations import service
 from subgraphs.organizations.audit import record
-from subgraphs.organizations.models import Membership
+from subgraphs.organizations.models import CourseOwner, Membership
+from tests.course_owners import announce_course
 from tests.subgraphs.organizations.factories import Caller, Minter
 from tests.subgraphs.organizations.queries import (
     ACCEPT,
@@ -81,7 +82,7 @@ class World:
 
     async def new_track(self) -> str:
         admin = self.users["org_admin"]
-        courses = [str(uuid.uuid4()), str(uuid.uuid4())]
+        courses = [await announce_course(self.runtime, CourseOwner, self.org) for _ in range(2)]
         row = await service.create_track(
             self.runtime,
             admin.meta,
@@ -223,7 +224,8 @@ async def remove_member(gql, w: World, token):
 
 
 async def create_track(gql, w: World, token):
-    variables = {"input": {"organizationId": w.org, "name": "New path", "courseIds": [str(uuid.uuid4())]}}
+    course = await announce_course(w.runtime, CourseOwner, w.org)
+    variables = {"input": {"organizationId": w.org, "name": "New path", "courseIds": [course]}}
     return outcome(await gql(CREATE_TRACK, variables, token=token), "createTrack")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from subgraphs.organizations.models import CourseOwner
+from tests.course_owners import announce_course
 from tests.subgraphs.organizations.queries import (
     CREATE_TRACK,
     DELETE_TRACK,
@@ -14,8 +16,9 @@ from tests.subgraphs.organizations.queries import (
 )
 
 
-def course_ids(n: int) -> list[str]:
-    return [str(uuid.uuid4()) for _ in range(n)]
+async def course_ids(org_runtime, org_id: str, n: int) -> list[str]:
+    """Courses of the organization, as the course_owner projection learns them from `events.courses`."""
+    return [await announce_course(org_runtime, CourseOwner, org_id) for _ in range(n)]
 
 
 async def create(
@@ -36,12 +39,12 @@ async def create(
     return body["data"]["createTrack"]
 
 
-async def test_instructor_creates_and_members_read_a_track(org_gql, minter):
+async def test_instructor_creates_and_members_read_a_track(org_gql, org_runtime, minter):
     admin = await minter.user()
     org_id = await minter.organization(admin)
     instructor = await minter.member(org_id, "instructor")
     student = await minter.member(org_id, "student")
-    courses = course_ids(3)
+    courses = await course_ids(org_runtime, org_id, 3)
     created = await create(org_gql, instructor, org_id, courses=courses)
     assert created["__typename"] == "TrackSuccess", created
     track = created["track"]
@@ -53,10 +56,10 @@ async def test_instructor_creates_and_members_read_a_track(org_gql, minter):
     assert refused["__typename"] == "ForbiddenError"
 
 
-async def test_reorder_keeps_the_same_courses_in_a_new_order(org_gql, minter):
+async def test_reorder_keeps_the_same_courses_in_a_new_order(org_gql, org_runtime, minter):
     admin = await minter.user()
     org_id = await minter.organization(admin)
-    courses = course_ids(4)
+    courses = await course_ids(org_runtime, org_id, 4)
     track = (await create(org_gql, admin, org_id, courses=courses))["track"]
 
     new_order = [courses[2], courses[0], courses[3], courses[1]]
@@ -76,11 +79,11 @@ async def test_reorder_keeps_the_same_courses_in_a_new_order(org_gql, minter):
     assert unchanged["data"]["track"]["courseIds"] == new_order
 
 
-async def test_update_replaces_fields_given_and_delete_removes(org_gql, minter):
+async def test_update_replaces_fields_given_and_delete_removes(org_gql, org_runtime, minter):
     admin = await minter.user()
     org_id = await minter.organization(admin)
-    track = (await create(org_gql, admin, org_id, courses=course_ids(2)))["track"]
-    replaced = course_ids(1)
+    track = (await create(org_gql, admin, org_id, courses=await course_ids(org_runtime, org_id, 2)))["track"]
+    replaced = await course_ids(org_runtime, org_id, 1)
     body = await org_gql(
         UPDATE_TRACK,
         {"input": {"id": track["id"], "name": "Renamed", "courseIds": replaced}},
@@ -100,7 +103,7 @@ async def test_update_replaces_fields_given_and_delete_removes(org_gql, minter):
     assert again["data"]["deleteTrack"]["__typename"] == "NotFoundError"
 
 
-async def test_tracks_page_oldest_first(org_gql, minter):
+async def test_tracks_page_oldest_first(org_gql, org_runtime, minter):
     admin = await minter.user()
     org_id = await minter.organization(admin)
     names = [f"Track {i}" for i in range(5)]
@@ -119,7 +122,7 @@ async def test_tracks_page_oldest_first(org_gql, minter):
     assert seen == names
 
 
-async def test_track_input_is_validated(org_gql, minter):
+async def test_track_input_is_validated(org_gql, org_runtime, minter):
     admin = await minter.user()
     org_id = await minter.organization(admin)
     bad_id = await create(org_gql, admin, org_id, courses=["not-a-uuid"])
@@ -129,3 +132,25 @@ async def test_track_input_is_validated(org_gql, minter):
     assert duplicate["__typename"] == "ValidationError"
     unnamed = await create(org_gql, admin, org_id, name=" ")
     assert unnamed["__typename"] == "ValidationError"
+
+
+async def test_tracks_refuse_unknown_deleted_and_foreign_courses(org_gql, org_runtime, minter):
+    """Issue 13 item 13: course ids are checked against the course_owner projection (from events.courses)."""
+    admin = await minter.user()
+    org_id = await minter.organization(admin)
+    own = await course_ids(org_runtime, org_id, 1)
+    foreign = await announce_course(org_runtime, CourseOwner, uuid.uuid4())
+    deleted = await announce_course(org_runtime, CourseOwner, org_id)
+    await announce_course(org_runtime, CourseOwner, org_id, deleted, verb="deleted")
+    for bad in (str(uuid.uuid4()), foreign, deleted):
+        refused = await create(org_gql, admin, org_id, courses=[*own, bad])
+        assert refused["__typename"] == "NotFoundError" and refused["code"] == "NOT_FOUND", refused
+        assert "input.courseIds.1" in refused["message"]
+
+    track = (await create(org_gql, admin, org_id, courses=own))["track"]
+    body = await org_gql(
+        UPDATE_TRACK, {"input": {"id": track["id"], "courseIds": [foreign]}}, token=admin.token
+    )
+    assert body["data"]["updateTrack"]["__typename"] == "NotFoundError", body
+    read = await org_gql(TRACK, {"id": track["id"]}, token=admin.token)
+    assert read["data"]["track"]["courseIds"] == own

@@ -17,6 +17,10 @@ from tests.subgraphs.users.test_auth_flow import LOGIN, ME, REGISTER, login, reg
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
 
 LOGIN_PER_ACCOUNT = 5
+LOGIN_BACKSTOP = 7
+TOKEN_PER_CLIENT = 3
+TOKEN_BACKSTOP = 6
+RESET_PER_IP = 3
 LOGIN_PER_IP = 8
 REGISTER_PER_IP = 3
 API_PER_PRINCIPAL = 3
@@ -43,8 +47,13 @@ async def auth_limited_app(database: None) -> AsyncIterator[Any]:
     settings = Settings(
         rate_limits={
             "login_per_account": LOGIN_PER_ACCOUNT,
+            "login_per_account_backstop": LOGIN_BACKSTOP,
             "login_per_ip": LOGIN_PER_IP,
             "register_per_ip": REGISTER_PER_IP,
+            "register_notice_per_recipient": 1,
+            "reset_password_per_ip": RESET_PER_IP,
+            "token_endpoint_per_client": TOKEN_PER_CLIENT,
+            "token_endpoint_per_client_backstop": TOKEN_BACKSTOP,
             "api_per_principal": 100_000,
         }
     )
@@ -98,14 +107,30 @@ async def test_login_per_account_trips_on_sixth_attempt(
     assert_rate_limited(await attempt(client, email, TEST_PASSWORD))
 
 
-async def test_login_per_account_counts_across_ips(auth_limited_app, client_for, gql, mailbox, unique_email):
-    """An attacker spreading guesses over many addresses still gets 5 per account."""
+async def test_login_guesses_from_elsewhere_do_not_lock_the_owner_out(
+    auth_limited_app, client_for, gql, mailbox, unique_email
+):
+    email = unique_email("owner")
+    await register_verified(gql, mailbox, email)
+    attacker = client_for(auth_limited_app, unique_ip())
+    for _ in range(LOGIN_PER_ACCOUNT):
+        assert (await attempt(attacker, email, WRONG))["__typename"] == "InvalidCredentialsError"
+    assert_rate_limited(await attempt(attacker, email, WRONG))
+    owner = client_for(auth_limited_app, unique_ip())
+    assert (await attempt(owner, email, TEST_PASSWORD))["__typename"] == "LoginSuccess"
+
+
+async def test_login_backstop_per_account_counts_across_ips(
+    auth_limited_app, client_for, gql, mailbox, unique_email
+):
+    """An attacker spreading guesses over many addresses still meets the slower per-account backstop."""
     email = unique_email("limited")
     await register_verified(gql, mailbox, email)
-    for _ in range(LOGIN_PER_ACCOUNT):
-        result = await attempt(client_for(auth_limited_app, unique_ip()), email, "wrong password!!")
+    for _ in range(LOGIN_BACKSTOP):
+        result = await attempt(client_for(auth_limited_app, unique_ip()), email, WRONG)
         assert result["__typename"] == "InvalidCredentialsError"
-    assert_rate_limited(await attempt(client_for(auth_limited_app, unique_ip()), email, TEST_PASSWORD))
+    result = await attempt(client_for(auth_limited_app, unique_ip()), email, TEST_PASSWORD)
+    assert result["__typename"] == "RateLimitedError" and result["retryAfterSeconds"] > 0, result
     # Another account from the same kind of fresh address is not affected.
     other = unique_email("other")
     await register_verified(gql, mailbox, other)
@@ -214,3 +239,56 @@ async def test_api_limit_anonymous_per_ip(api_limited_app, client_for):
     await assert_http_429(await client.raw("{ __typename }"))
     response = await client_for(api_limited_app, unique_ip()).raw("{ __typename }")
     assert response.status_code == 200
+
+
+async def test_reset_password_aliases_count_against_the_per_ip_limit(auth_limited_app, client_for):
+    client = client_for(auth_limited_app, unique_ip())
+    fields = "\n".join(
+        f'r{i}: resetPassword(input: {{token: "bogus-{i}", newPassword: "a brand new passphrase"}})'
+        " { __typename ... on Error { code } }"
+        for i in range(RESET_PER_IP + 2)
+    )
+    data = (await client(f"mutation {{\n{fields}\n}}"))["data"]
+    codes = [data[f"r{i}"]["code"] for i in range(RESET_PER_IP + 2)]
+    assert codes == ["INVALID_TOKEN"] * RESET_PER_IP + ["RATE_LIMITED"] * 2, data
+
+
+async def test_duplicate_registration_notices_are_limited_per_recipient(
+    auth_limited_app, client_for, gql, mailbox, unique_email
+):
+    email = unique_email("taken")
+    await register_verified(gql, mailbox, email)
+    for _ in range(3):  # from different addresses, so the per-IP limit stays out of the way
+        body = await client_for(auth_limited_app, unique_ip())(
+            REGISTER, {"input": {"email": email, "password": TEST_PASSWORD, "fullName": "Someone Else"}}
+        )
+        assert body["data"]["register"]["__typename"] == "MessageSuccess", body  # the same answer
+    await mailbox.wait_for(email, "account_exists")
+    await mailbox.deliver()
+    assert len([m for m in mailbox.messages_to(email) if "X-CourseGraph-Kind: account_exists" in m]) == 1
+
+
+async def test_token_endpoint_limited_per_client_and_source(
+    auth_limited_app, client_for, gql, mailbox, runtime, unique_email
+):
+    """Wrong secrets sent from elsewhere do not lock the real client out; a slower backstop still binds."""
+    from tests.subgraphs.users.test_api_clients import create_client, site_admin_token
+
+    admin = await site_admin_token(gql, mailbox, runtime, unique_email)
+    created = await create_client(gql, admin, ["view_courses"])
+    client_id, secret = created["apiClient"]["clientId"], created["clientSecret"]
+
+    async def grant(ip: str, client_secret: str) -> httpx.Response:
+        return await client_for(auth_limited_app, ip).http.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, client_secret)
+        )
+
+    attacker = unique_ip()
+    for _ in range(TOKEN_PER_CLIENT):
+        assert (await grant(attacker, "x" * 43)).status_code == 401
+    assert (await grant(attacker, "x" * 43)).status_code == 429
+    assert (await grant(unique_ip(), secret)).status_code == 200  # the real client, elsewhere
+    for _ in range(TOKEN_BACKSTOP - TOKEN_PER_CLIENT - 1):
+        assert (await grant(unique_ip(), "x" * 43)).status_code == 401
+    limited = await grant(unique_ip(), secret)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0

@@ -1,0 +1,107 @@
+"""Which organization owns a course, as a projection any domain keeps from `events.courses`.
+
+Domains that take course ids from callers (the generator's jobs, the organizations' tracks) must answer
+`NotFoundError` for a course that does not exist or belongs to another organization, without reading the
+courses tables. Each keeps its own table (`class CourseOwner(CourseOwnerMixin, Base)`) fed by a
+`CourseOwnersConsumer`: an upsert that only an event at least as recent overwrites (`as_of`), so
+redelivery and out-of-order delivery are harmless and no processed-event table is needed.
+
+A course created a moment ago is known once the worker has relayed its event (the relay poll interval
+plus the consumer's block time).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from redis.asyncio import Redis
+from sqlalchemy import DateTime, String, select
+from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from subgraphs.core.events import Consumer, Event, stream_name
+
+COURSE_EVENTS = frozenset(
+    f"courses.course.{verb}"
+    for verb in ("created", "updated", "published", "unpublished", "archived", "deleted")
+)
+DELETED = "DELETED"
+
+
+class CourseOwnerMixin:
+    __tablename__ = "course_owner"
+
+    course_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # DRAFT | PUBLISHED | ARCHIVED | DELETED
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # occurred_at of the applied event
+
+
+async def record_course_event(session: AsyncSession, model: Any, event: Event) -> bool:
+    """Apply one courses event to `model`; False when the event is not about a course's ownership."""
+    if event.type not in COURSE_EVENTS:
+        return False
+    payload = event.payload
+    stmt = insert(model).values(
+        course_id=uuid.UUID(payload["course_id"]),
+        organization_id=uuid.UUID(payload["organization_id"]),
+        status=DELETED if event.type.endswith(".deleted") else payload["status"],
+        as_of=event.occurred_at,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[model.course_id],
+        set_={key: stmt.excluded[key] for key in ("organization_id", "status", "as_of")},
+        where=model.as_of <= stmt.excluded.as_of,
+    )
+    await session.execute(stmt)
+    return True
+
+
+async def foreign_courses(
+    session: AsyncSession, model: Any, organization_id: uuid.UUID, course_ids: Iterable[uuid.UUID]
+) -> list[uuid.UUID]:
+    """The ids among `course_ids` that are not live courses of `organization_id` (unknown, deleted or
+    another organization's), in the order given."""
+    wanted = list(dict.fromkeys(course_ids))
+    if not wanted:
+        return []
+    owned = set(
+        (
+            await session.scalars(
+                select(model.course_id).where(
+                    model.course_id.in_(wanted),
+                    model.organization_id == organization_id,
+                    model.status != DELETED,
+                )
+            )
+        ).all()
+    )
+    return [course for course in wanted if course not in owned]
+
+
+class CourseOwnersConsumer(Consumer):
+    """Keeps one domain's `CourseOwnerMixin` table from `events.courses` (worker)."""
+
+    streams: ClassVar[tuple[str, ...]] = (stream_name("courses"),)
+
+    def __init__(
+        self,
+        redis: Redis,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        model: Any,
+        group: str,
+        **options: Any,
+    ) -> None:
+        super().__init__(redis, **options)
+        self.group = group  # type: ignore[misc]
+        self._sessionmaker = sessionmaker
+        self._model = model
+
+    async def handle(self, event: Event) -> None:
+        async with self._sessionmaker() as session, session.begin():
+            await record_course_event(session, self._model, event)

@@ -1,0 +1,104 @@
+"""One check of every argument of every operation, before any resolver runs (issue 13 item 6).
+
+Every string a caller sends — String and ID arguments, strings nested in input objects, lists and JSON
+scalars, literal or in variables — must be text PostgreSQL and our encoders accept (`core.text`), and
+every `after: String` argument must be a cursor we made (`core.pagination.read_cursor`). Anything else is a
+`BAD_USER_INPUT` error naming the argument (`input.title`, `representations.0.id`, `after`) instead of an
+"Unexpected error." from deep inside a resolver, SQL or JSON encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    Undefined,
+    Visitor,
+    value_from_ast_untyped,
+    visit,
+)
+from strawberry.extensions import SchemaExtension
+
+from subgraphs.core.errors import BadUserInput
+from subgraphs.core.pagination import read_cursor
+from subgraphs.core.text import text_problem
+
+CURSOR_ARGUMENT = "after"
+
+
+def _printable(key: str) -> str:
+    """A path segment safe to echo in a JSON answer (a refused key is shown escaped)."""
+    return key if text_problem(key) is None else repr(key)[1:-1]
+
+
+def _text_problems(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        if (problem := text_problem(value)) is not None:
+            yield path, problem
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{_printable(str(key))}"
+            if (problem := text_problem(str(key))) is not None:
+                yield child, problem
+            yield from _text_problems(item, child)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _text_problems(item, f"{path}.{index}")
+
+
+class _Arguments(Visitor):
+    def __init__(self, variables: dict[str, Any]) -> None:
+        super().__init__()
+        self.variables = variables
+        self.errors: list[GraphQLError] = []
+
+    def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+        name = node.name.value
+        value = value_from_ast_untyped(node.value, self.variables)
+        if value is Undefined:
+            return
+        for path, problem in _text_problems(value, name):
+            self._refuse(BadUserInput(path, problem), node)
+        if name == CURSOR_ARGUMENT and isinstance(value, str) and text_problem(value) is None:
+            try:
+                read_cursor(value)
+            except BadUserInput as error:
+                self._refuse(error, node)
+
+    def _refuse(self, error: BadUserInput, node: ArgumentNode) -> None:
+        self.errors.append(
+            GraphQLError(error.message, nodes=node, extensions=error.extensions, original_error=error)
+        )
+
+
+def input_problems(document: DocumentNode, variables: dict[str, Any] | None) -> list[GraphQLError]:
+    """The refused arguments of a (validated) document with its variables; operations' variable defaults
+    count as sent."""
+    values = dict(variables or {})
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for variable in definition.variable_definitions or ():
+                name = variable.variable.name.value
+                if name not in values and variable.default_value is not None:
+                    values[name] = value_from_ast_untyped(variable.default_value)
+    visitor = _Arguments(values)
+    visit(document, visitor)
+    return visitor.errors
+
+
+class CheckInputs(SchemaExtension):
+    """Runs `input_problems` once the document is valid; refused input ends the operation before
+    execution, for queries, mutations and subscriptions alike. Must come after ValidationCache."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if not context.pre_execution_errors and context.graphql_document is not None:
+            errors = input_problems(context.graphql_document, context.variables)
+            if errors:
+                context.pre_execution_errors = [*(context.pre_execution_errors or []), *errors]
+        yield
