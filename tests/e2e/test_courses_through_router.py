@@ -119,7 +119,13 @@ async def test_course_and_quiz_through_router(router_gql, unique_email):
     quiz = (
         await until(
             lambda: run(
-                CREATE_QUIZ, "createQuiz", t, courseId=course["id"], title="Nodes quiz", passingScore=50
+                CREATE_QUIZ,
+                "createQuiz",
+                t,
+                courseId=course["id"],
+                title="Nodes quiz",
+                passingScore=50,
+                attemptsAllowed=1,  # once submitted, no attempt is left: the answers show
             ),
             lambda a: a["__typename"] == "QuizSuccess",
         )
@@ -167,7 +173,7 @@ async def test_course_and_quiz_through_router(router_gql, unique_email):
     [seen_quiz] = seen["quizzes"]["nodes"]
     assert seen_quiz["myAttempts"]["nodes"] == [{"score": 3.0, "maxScore": 4.0, "passed": True}]
     questions = seen_quiz["questions"]["nodes"]
-    assert questions[0]["correctAnswer"] == {"choices": [0]}  # revealed after submitting
+    assert questions[0]["correctAnswer"] == {"choices": [0]}  # revealed: the only attempt is submitted
     assert me["quizAttempts"]["edges"] == [{"node": {"score": 3.0, "quiz": {"title": "Nodes quiz"}}}]
 
     view = await router_gql(ATTEMPTS, {"quiz": quiz["id"]}, token=t)
