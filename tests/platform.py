@@ -37,10 +37,15 @@ class Platform:
 
 @asynccontextmanager
 async def running_platform(
-    anthropic_url: str, *, web_dir: Path | None = None, public_origin: bool = False
+    anthropic_url: str,
+    *,
+    web_dir: Path | None = None,
+    public_origin: bool = False,
+    demo_labs: bool = False,
 ) -> AsyncIterator[Platform]:
     """Start the platform; `public_origin` makes the router's address the origin of mailed links and of
-    browser sessions (what a browser test needs), `web_dir` the app the router serves."""
+    browser sessions (what a browser test needs), `web_dir` the app the router serves, `demo_labs` runs
+    labs as `make run` does where no lab image is built (the demo templates name the real IDE images)."""
     settings = get_settings()
     ports = {domain: free_port() for domain in DOMAINS}
     urls = {domain: f"http://127.0.0.1:{port}" for domain, port in ports.items()}
@@ -58,6 +63,8 @@ async def running_platform(
         env["COURSEGRAPH_MAIL__WEB_BASE_URL"] = router_url
         env["COURSEGRAPH_ROUTER__CORS_ORIGINS"] = json.dumps([router_url])
     env.update(lab_env(urls["labs"]))
+    if demo_labs:
+        env["COURSEGRAPH_LABS__RUNTIME"] = "process"
     python = sys.executable
     specs = [
         ProcessSpec(

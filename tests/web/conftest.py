@@ -36,5 +36,7 @@ async def web_platform(database: None, fake_anthropic, chromium: str) -> AsyncIt
     if not (dist / "index.html").exists() or not (WEB_DIR / "node_modules" / ".bin" / "playwright").exists():
         pytest.fail("the web app is not built: `make test` builds it (or npm run --prefix web build)")
     await seed_demo(get_settings())
-    async with running_platform(fake_anthropic.url, web_dir=dist, public_origin=True) as platform:
+    async with running_platform(
+        fake_anthropic.url, web_dir=dist, public_origin=True, demo_labs=True
+    ) as platform:
         yield platform
