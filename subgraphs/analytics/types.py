@@ -13,6 +13,10 @@ from subgraphs.analytics import metrics, service
 from subgraphs.core.errors import ForbiddenError, RateLimitedError, ValidationError
 from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
+from subgraphs.core.pagination import list_size
+
+# The router's cost estimate of a report's student lists: the course size reports are measured at (README).
+REPORT_STUDENTS = 2000
 
 RiskLevel = strawberry.enum(
     metrics.RiskLevel, name="RiskLevel", description="LOW | MEDIUM | HIGH (see RiskIndicator)."
@@ -51,7 +55,7 @@ class Engagement:
         description="0-100 from quiz scores, pass rate and lab outcomes; null without any evidence yet."
     )
     risk_level: RiskLevel  # type: ignore[valid-type]
-    indicators: list[RiskIndicator]
+    indicators: list[RiskIndicator] = strawberry.field(directives=[list_size(10)])
     recommendations: list[str]
     last_activity_at: datetime | None
 
@@ -212,9 +216,13 @@ class CourseReport:
     since: date
     until: date
     stats: CourseStats
-    series: list[DailyPoint]
-    at_risk_students: list[StudentSummary] = strawberry.field(description="HIGH risk, least engaged first.")
-    students: list[StudentSummary] = strawberry.field(description="Every student, least engaged first.")
+    series: list[DailyPoint] = strawberry.field(directives=[list_size(service.MAX_RANGE_DAYS)])
+    at_risk_students: list[StudentSummary] = strawberry.field(
+        directives=[list_size(REPORT_STUDENTS)], description="HIGH risk, least engaged first."
+    )
+    students: list[StudentSummary] = strawberry.field(
+        directives=[list_size(REPORT_STUDENTS)], description="Every student, least engaged first."
+    )
     csv_url: str
 
 
@@ -235,8 +243,8 @@ class OrganizationReport:
     at_risk_count: int
     lab_hours: float
     generation_jobs: int = strawberry.field(description="AI generation jobs requested in the range.")
-    courses: list[CourseStatsLine]
-    series: list[DailyPoint]
+    courses: list[CourseStatsLine] = strawberry.field(directives=[list_size(500)])
+    series: list[DailyPoint] = strawberry.field(directives=[list_size(service.MAX_RANGE_DAYS)])
     csv_url: str
 
 
@@ -251,7 +259,7 @@ class RiskAlert:
     previous_level: RiskLevel  # type: ignore[valid-type]
     engagement_score: float
     proficiency_score: float | None
-    indicators: list[RiskIndicator]
+    indicators: list[RiskIndicator] = strawberry.field(directives=[list_size(10)])
     recommendations: list[str]
 
     @classmethod

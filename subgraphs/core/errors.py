@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.federation.schema_directives import ListSize
 
 log = logging.getLogger("coursegraph.errors")
 
@@ -34,7 +35,8 @@ class FieldError:
 
 @strawberry.federation.type(shareable=True)
 class ValidationError(Error):
-    field_errors: list[FieldError]
+    # the router's cost estimate (core/pagination.py imports this module, so no list_size here)
+    field_errors: list[FieldError] = strawberry.field(directives=[ListSize(assumed_size=50)])
 
 
 @strawberry.federation.type(shareable=True)

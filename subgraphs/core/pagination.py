@@ -11,6 +11,7 @@ import orjson
 import strawberry
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.federation.schema_directives import ListSize
 
 from subgraphs.core.errors import InvalidInput
 
@@ -18,6 +19,16 @@ T = TypeVar("T")
 N = TypeVar("N")
 
 DEFAULT_PAGE_SIZE = 20
+
+# Demand control: the router estimates a connection's cost as `first` nodes (edges and nodes alike). Every
+# field returning a connection carries it and a non-null `first` with a default, so neither an omitted nor
+# an explicit null `first` is estimated as one node (tests/core/test_schema_costs.py checks the schemas).
+SIZED_BY_FIRST = ListSize(slicing_arguments=["first"], sized_fields=["edges", "nodes"])
+
+
+def list_size(assumed: int) -> ListSize:
+    """For a plain list of objects: the most items it holds, as the router's cost estimate assumes."""
+    return ListSize(assumed_size=assumed)
 
 
 @strawberry.federation.type(shareable=True)  # every subgraph's connections return it

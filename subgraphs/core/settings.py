@@ -95,7 +95,7 @@ class GraphQLSettings(BaseModel):
     max_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 2000
-    max_cost: int = 5000
+    max_cost: int = 50_000
     max_page_size: int = 100
     # HTTP edge, router and subgraphs alike: the largest request body (uploads go through signed URLs),
     # how long a body may take to arrive (slow-body attacks), and the deepest JSON nesting.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import strawberry
 
 from subgraphs.core.ids import parse_optional_id
+from subgraphs.core.pagination import SIZED_BY_FIRST
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.schema import build_schema
 from subgraphs.courses import service
@@ -112,6 +113,7 @@ class Query:
         return Course.from_model(row) if row else None
 
     @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
         authenticated=True,
         policy=VIEW,
         description="Courses you may see, filtered; `search` is full-text over title and description.",
@@ -121,7 +123,7 @@ class Query:
         info: strawberry.Info,
         filter: CourseFilter | None = None,
         order_by: CourseOrder = service.CourseOrder.CREATED_AT,  # type: ignore[valid-type]
-        first: int | None = 20,
+        first: int = 20,
         after: str | None = None,
     ) -> CourseConnection:  # type: ignore[valid-type]
         f = filter or CourseFilter()

@@ -11,7 +11,7 @@ from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, 
 from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pages import EMPTY_PAGE
-from subgraphs.core.pagination import Connection
+from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
 from subgraphs.core.rbac import permitted
 from subgraphs.courses import models, service
 
@@ -53,10 +53,12 @@ class Organization:
     id: strawberry.ID
 
     @strawberry.federation.field(
-        authenticated=True, description="Courses of this organization you may see, oldest first."
+        directives=[SIZED_BY_FIRST],
+        authenticated=True,
+        description="Courses of this organization you may see, oldest first.",
     )
     async def courses(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Course]:
         key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:
@@ -72,11 +74,12 @@ class User:
     id: strawberry.ID
 
     @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
         authenticated=True,
         description="This person's enrollments, oldest first: visible to the person and site admins.",
     )
     async def enrollments(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Enrollment]:
         key = to_uuid(self.id)
         principal = info.context.principal
@@ -86,10 +89,12 @@ class User:
         return page.connection(Enrollment.from_model)
 
     @strawberry.federation.field(
-        authenticated=True, description="Courses this person teaches that you may see."
+        directives=[SIZED_BY_FIRST],
+        authenticated=True,
+        description="Courses this person teaches that you may see.",
     )
     async def taught_courses(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Course]:
         key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:
@@ -155,16 +160,16 @@ class Course:
     def organization(self) -> Organization:
         return Organization(id=to_id(self._row.organization_id))
 
-    @strawberry.field(description="In order.")
+    @strawberry.field(directives=[SIZED_BY_FIRST], description="In order.")
     async def modules(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Module]:
         page = await info.context.loaders.modules_page_by_course_id.load((self._row.id, first, after))
         return page.connection(Module.from_model)
 
-    @strawberry.field(description="Oldest first.")
+    @strawberry.field(directives=[SIZED_BY_FIRST], description="Oldest first.")
     async def exercises(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Exercise]:
         page = await info.context.loaders.exercises_page_by_course_id.load((self._row.id, first, after))
         return page.connection(Exercise.from_model)
@@ -175,10 +180,11 @@ class Course:
         return Enrollment.from_model(row) if row else None
 
     @strawberry.field(
-        description="Every enrollment, oldest first: for instructors and admins of the organization."
+        directives=[SIZED_BY_FIRST],
+        description="Every enrollment, oldest first: for instructors and admins of the organization.",
     )
     async def enrollments(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Enrollment]:
         # The load first (batched with every other course's in this tick), then the check (a Redis read
         # in between would spread the loads over ticks and split the batch).
@@ -187,9 +193,11 @@ class Course:
             return EMPTY_PAGE.connection(Enrollment.from_model)
         return page.connection(Enrollment.from_model)
 
-    @strawberry.field(description="Ratings and comments of students, oldest first.")
+    @strawberry.field(
+        directives=[SIZED_BY_FIRST], description="Ratings and comments of students, oldest first."
+    )
     async def feedback(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[CourseFeedback]:
         page = await info.context.loaders.feedback_page_by_course_id.load((self._row.id, first, after))
         return page.connection(CourseFeedback.from_model)
@@ -236,9 +244,9 @@ class Module:
     position: int
     _row: strawberry.Private[models.Module]
 
-    @strawberry.field(description="In order.")
+    @strawberry.field(directives=[SIZED_BY_FIRST], description="In order.")
     async def lessons(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Lesson]:
         page = await info.context.loaders.lessons_page_by_module_id.load((self._row.id, first, after))
         return page.connection(Lesson.from_model)
@@ -276,14 +284,15 @@ class Exercise:
     title: str
     instructions: str = strawberry.field(description="Markdown.")
     language: str
-    starter_files: list[WorkspaceFile]
+    starter_files: list[WorkspaceFile] = strawberry.field(directives=[list_size(service.MAX_FILES)])
     lab_ide: LabIde  # type: ignore[valid-type]
     created_at: datetime
     updated_at: datetime
     _row: strawberry.Private[models.Exercise]
 
     @strawberry.field(
-        description="The checks run on a submission: instructors and admins only (null otherwise)."
+        directives=[list_size(service.MAX_FILES)],
+        description="The checks run on a submission: instructors and admins only (null otherwise).",
     )
     async def tests(self, info: strawberry.Info) -> list[WorkspaceFile] | None:
         course = await info.context.loaders.course_by_id.load(self._row.course_id)

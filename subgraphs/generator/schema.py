@@ -14,7 +14,7 @@ import strawberry
 
 from subgraphs.core.ids import parse_id
 from subgraphs.core.live import follow, stored_after
-from subgraphs.core.pagination import Connection, paginate
+from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size, paginate
 from subgraphs.core.rbac import Permission, member_or_scope_policy
 from subgraphs.core.schema import build_schema
 from subgraphs.generator import service
@@ -88,13 +88,16 @@ class Query:
         return GenerationJob.from_model(row) if row else None
 
     @strawberry.federation.field(
-        authenticated=True, policy=VIEW, description="Generation jobs you may see, newest first."
+        directives=[SIZED_BY_FIRST],
+        authenticated=True,
+        policy=VIEW,
+        description="Generation jobs you may see, newest first.",
     )
     async def generation_jobs(
         self,
         info: strawberry.Info,
         filter: GenerationJobFilter | None = None,
-        first: int | None = 20,
+        first: int = 20,
         after: str | None = None,
     ) -> Connection[GenerationJob]:
         ctx = info.context
@@ -123,6 +126,7 @@ class Query:
             )
 
     @strawberry.federation.field(
+        directives=[list_size(50)],
         authenticated=True,
         policy=member_or_scope_policy(Permission.VIEW_ALL_ANALYTICS),
         description="Tokens and cost of an organization's finished jobs since `since` (default: today, "

@@ -13,7 +13,7 @@ from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, 
 from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pages import EMPTY_PAGE
-from subgraphs.core.pagination import Connection
+from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
 from subgraphs.generator import models, service
 from subgraphs.generator.errors import BudgetExceededError
 from subgraphs.generator.providers.base import ProviderName
@@ -46,7 +46,7 @@ class Syllabus:
     title: str
     overview: str
     learning_objectives: list[str]
-    modules: list[SyllabusModule]
+    modules: list[SyllabusModule] = strawberry.field(directives=[list_size(52)])
     prerequisites: list[str]
     assessments: list[str]
 
@@ -61,7 +61,7 @@ class Slide:
 @strawberry.type(description="Drafted lecture slides for a module.")
 class SlideDeck:
     title: str
-    slides: list[Slide]
+    slides: list[Slide] = strawberry.field(directives=[list_size(100)])
 
 
 @strawberry.type
@@ -76,7 +76,7 @@ class DraftExercise:
 
 @strawberry.type(description="Drafted coding exercises for a module.")
 class ExerciseSet:
-    exercises: list[DraftExercise]
+    exercises: list[DraftExercise] = strawberry.field(directives=[list_size(50)])
 
 
 @strawberry.type
@@ -91,7 +91,7 @@ class QuizDraftQuestion:
 @strawberry.type(description="A drafted quiz for a module.")
 class QuizDraft:
     title: str
-    questions: list[QuizDraftQuestion]
+    questions: list[QuizDraftQuestion] = strawberry.field(directives=[list_size(100)])
 
 
 GenerationResult = Annotated[
@@ -133,12 +133,13 @@ class Course:
     id: strawberry.ID
 
     @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
         authenticated=True,
         description="Generation jobs for this course you may see (your own; all of them if you manage its "
         "organization's courses), newest first.",
     )
     async def generation_jobs(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[GenerationJob]:
         key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:

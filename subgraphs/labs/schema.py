@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.live import follow, stored_after
-from subgraphs.core.pagination import Connection, paginate
+from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size, paginate
 from subgraphs.core.rbac import USER_POLICY, Permission, member_or_scope_policy
 from subgraphs.core.schema import build_schema
 from subgraphs.labs import service
@@ -60,6 +60,7 @@ class Query:
         return LabSession.from_model(row) if row else None
 
     @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
         authenticated=True,
         description="Lab sessions you may see (your own; your organizations' with VIEW_ALL_LABS), "
         "newest first.",
@@ -68,7 +69,7 @@ class Query:
         self,
         info: strawberry.Info,
         filter: LabSessionFilter | None = None,
-        first: int | None = 20,
+        first: int = 20,
         after: str | None = None,
     ) -> Connection[LabSession]:
         ctx = info.context
@@ -114,7 +115,9 @@ class Query:
             max_concurrent_starts=c.max_concurrent_starts,
         )
 
-    @strawberry.federation.field(authenticated=True, description="Every lab template (one per IDE).")
+    @strawberry.federation.field(
+        directives=[list_size(10)], authenticated=True, description="Every lab template (one per IDE)."
+    )
     async def lab_templates(self, info: strawberry.Info) -> list[LabTemplate]:
         async with info.context.transaction() as session:
             rows = (await session.scalars(select(TemplateRow).order_by(TemplateRow.ide))).all()

@@ -12,7 +12,7 @@ import strawberry
 from subgraphs.core.errors import ForbiddenError, NotFoundError, RateLimitedError, ValidationError
 from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
-from subgraphs.core.pagination import Connection, Edge, PageInfo, encode_cursor
+from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, Edge, PageInfo, encode_cursor, list_size
 from subgraphs.core.rbac import Permission, permitted
 from subgraphs.labs import models, service
 from subgraphs.labs.errors import (
@@ -41,12 +41,13 @@ class User:
     id: strawberry.ID
 
     @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
         authenticated=True,
         description="This person's lab sessions, newest first: to themselves, to site admins, and to admins "
         "of organizations where they had labs (VIEW_ALL_LABS) for those organizations' labs.",
     )
     async def lab_sessions(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[LabSession]:
         key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:
@@ -128,7 +129,7 @@ class LabTemplate:
     health_path: str
     default_resources: LabResources
     allowed_organizations: list[Organization] | None = strawberry.field(
-        description="Organizations that may use it; null: every organization."
+        directives=[list_size(50)], description="Organizations that may use it; null: every organization."
     )
 
     @classmethod
@@ -264,9 +265,11 @@ class LabSession:
             cpu_percent=stats.cpu_percent, memory_bytes=float(stats.memory_bytes), pids=stats.pids
         )
 
-    @strawberry.field(description="Its transitions and progress steps, oldest first.")
+    @strawberry.field(
+        directives=[SIZED_BY_FIRST], description="Its transitions and progress steps, oldest first."
+    )
     async def events(
-        self, info: strawberry.Info, first: int | None = 50, after: str | None = None
+        self, info: strawberry.Info, first: int = 50, after: str | None = None
     ) -> Connection[LabEvent]:
         size = page_size(info, first)
         rows = await info.context.loaders.events_by_session.load((self.row.id, after, size))
@@ -370,7 +373,7 @@ class LabSessionSuccess:
 @strawberry.type
 class StopLabsSuccess:
     count: int
-    sessions: list[LabSession]
+    sessions: list[LabSession] = strawberry.field(directives=[list_size(100)])
 
 
 StartLabResult = Annotated[

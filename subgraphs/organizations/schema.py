@@ -10,6 +10,7 @@ from __future__ import annotations
 import strawberry
 
 from subgraphs.core.ids import parse_id
+from subgraphs.core.pagination import SIZED_BY_FIRST, list_size
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.schema import build_schema
 from subgraphs.organizations import service
@@ -77,12 +78,15 @@ class Query:
         )
         return Organization.from_model(row) if row else None
 
-    @strawberry.federation.field(authenticated=True, description="The organizations you are a member of.")
+    @strawberry.federation.field(
+        directives=[list_size(50)], authenticated=True, description="The organizations you are a member of."
+    )
     async def my_organizations(self, info: strawberry.Info) -> list[Organization]:
         rows = await service.my_organizations(info.context.runtime, info.context.meta)
         return [Organization.from_model(row) for row in rows]
 
     @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
         authenticated=True,
         policy=member_or_scope_policy(service.VIEW_MEMBERS),
         description="Members of an organization, oldest first (its admins).",
@@ -91,7 +95,7 @@ class Query:
         self,
         info: strawberry.Info,
         organization_id: strawberry.ID,
-        first: int | None = 20,
+        first: int = 20,
         after: str | None = None,
         filter: MemberFilter | None = None,
     ) -> MembershipConnection:  # type: ignore[valid-type]
@@ -107,6 +111,7 @@ class Query:
         )
 
     @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
         authenticated=True,
         policy=member_or_scope_policy(service.VIEW_TRACKS),
         description="Learning paths of an organization, oldest first (its members).",
@@ -115,7 +120,7 @@ class Query:
         self,
         info: strawberry.Info,
         organization_id: strawberry.ID,
-        first: int | None = 20,
+        first: int = 20,
         after: str | None = None,
     ) -> TrackConnection:  # type: ignore[valid-type]
         return await service.list_tracks(
@@ -137,6 +142,7 @@ class Query:
         return Track.from_model(row) if row else None
 
     @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
         authenticated=True,
         policy=member_or_scope_policy(service.VIEW_AUDIT_LOG),
         description="Who did what, newest first: an organization's entries (VIEW_AUDIT_LOGS there), or "
@@ -147,7 +153,7 @@ class Query:
         info: strawberry.Info,
         organization_id: strawberry.ID | None = None,
         filter: AuditLogFilter | None = None,
-        first: int | None = 20,
+        first: int = 20,
         after: str | None = None,
     ) -> AuditLogEntryConnection:  # type: ignore[valid-type]
         f = filter or AuditLogFilter()

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
-from subgraphs.core.pagination import Connection
+from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import organizations_permitting, permitted
 from subgraphs.organizations import models, service
 from subgraphs.organizations.errors import InvalidInvitationError
@@ -87,6 +87,7 @@ class User:
     id: strawberry.ID
 
     @strawberry.federation.field(
+        directives=[list_size(50)],
         authenticated=True,
         description="Organizations this person belongs to: all of them for the person and site admins, "
         "for anyone else only those where the caller may view members (organization admins).",

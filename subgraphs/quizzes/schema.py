@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from subgraphs.core.ids import parse_optional_id
+from subgraphs.core.pagination import SIZED_BY_FIRST
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.schema import build_schema
 from subgraphs.quizzes import service
@@ -87,6 +88,7 @@ class Query:
         return Quiz.from_model(row) if row else None
 
     @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
         authenticated=True,
         policy=MANAGE,
         description="Attempts of a quiz, oldest first, filtered (instructors and admins of its org).",
@@ -96,7 +98,7 @@ class Query:
         info: strawberry.Info,
         quiz_id: strawberry.ID,
         filter: AttemptFilter | None = None,
-        first: int | None = 20,
+        first: int = 20,
         after: str | None = None,
     ) -> QuizAttemptConnection:  # type: ignore[valid-type]
         f = filter or AttemptFilter()

@@ -12,7 +12,7 @@ from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, 
 from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pages import EMPTY_PAGE
-from subgraphs.core.pagination import Connection
+from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
 from subgraphs.quizzes import models, service
 
 QuizStatus = strawberry.enum(service.QuizStatus, name="QuizStatus")
@@ -42,10 +42,12 @@ class Course:
     id: strawberry.ID
 
     @strawberry.federation.field(
-        authenticated=True, description="Quizzes of this course you may see, oldest first."
+        directives=[SIZED_BY_FIRST],
+        authenticated=True,
+        description="Quizzes of this course you may see, oldest first.",
     )
     async def quizzes(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Quiz]:
         key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:
@@ -61,11 +63,12 @@ class User:
     id: strawberry.ID
 
     @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
         authenticated=True,
         description="This person's quiz attempts, oldest first (the person and site admins).",
     )
     async def quiz_attempts(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[QuizAttempt]:
         key = to_uuid(self.id)
         principal = info.context.principal
@@ -171,11 +174,12 @@ class Quiz:
         return Course(id=to_id(self._row.course_id))
 
     @strawberry.field(
+        directives=[SIZED_BY_FIRST],
         description="In order; shuffled per student (a stable order, which the cursor follows) when the quiz "
-        "says so."
+        "says so.",
     )
     async def questions(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Question]:
         # Both loads first, in the same tick as every other quiz's: a permission check (a Redis read) in
         # between would spread the loads over ticks and split their batches. The page's order (shuffled
@@ -189,9 +193,9 @@ class Quiz:
         reveal = manages or any(a.submitted_at is not None for a in mine)
         return page.connection(lambda r: Question.from_model(r, reveal))
 
-    @strawberry.field(description="Your attempts, first to last.")
+    @strawberry.field(directives=[SIZED_BY_FIRST], description="Your attempts, first to last.")
     async def my_attempts(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[QuizAttempt]:
         page = await info.context.loaders.my_attempts_page_by_quiz_id.load((self._row.id, first, after))
         return page.connection(QuizAttempt.from_model)
@@ -281,9 +285,9 @@ class QuizAttempt:
     async def quiz(self, info: strawberry.Info) -> Quiz:
         return Quiz.from_model(await info.context.loaders.quiz_by_id.load(self._row.quiz_id))
 
-    @strawberry.field(description="In the quiz's question order.")
+    @strawberry.field(directives=[SIZED_BY_FIRST], description="In the quiz's question order.")
     async def answers(
-        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[AttemptAnswer]:
         page = await info.context.loaders.answers_page_by_attempt_id.load((self._row.id, first, after))
         return page.connection(AttemptAnswer.from_model)

@@ -10,6 +10,7 @@ import strawberry
 from subgraphs.core.auth import IsAuthenticated, require_user
 from subgraphs.core.ids import parse_id
 from subgraphs.core.live import follow, stored_after
+from subgraphs.core.pagination import SIZED_BY_FIRST, list_size
 from subgraphs.core.rbac import Permission, Role
 from subgraphs.core.schema import build_schema
 from subgraphs.users import service
@@ -66,13 +67,14 @@ class Query:
         return User.from_model(row, info.context.principal) if row else None
 
     @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
         requires_scopes=[[Permission.VIEW_USERS.value]],
         description="Every account (site admins).",
     )
     async def users(
         self,
         info: strawberry.Info,
-        first: int | None = 20,
+        first: int = 20,
         after: str | None = None,
         filter: UserFilter | None = None,
     ) -> UserConnection:  # type: ignore[valid-type]
@@ -88,7 +90,9 @@ class Query:
         )
 
     @strawberry.federation.field(
-        authenticated=True, description="API clients of an organization (its admins)."
+        directives=[list_size(100)],
+        authenticated=True,
+        description="API clients of an organization (its admins).",
     )
     async def api_clients(self, info: strawberry.Info, organization_id: strawberry.ID) -> list[ApiClient]:
         rows = await service.list_api_clients(

@@ -152,3 +152,38 @@ async def test_no_enum_value_suggestions_at_the_router_or_the_subgraphs(platform
                 assert "NEWESTT" in messages, (side, messages)  # the refusal names what was wrong
                 assert "Did you mean" not in messages, (side, messages)
                 assert "'NEWEST'" not in messages and '"NEWEST"' not in messages, (side, messages)
+
+
+# --- cost ------------------------------------------------------------------------------------------
+
+NESTED = (
+    "courses(first: 100) { nodes { modules(first: 100) { nodes { lessons(first: 100) { nodes { id } } } } } }"
+)
+
+
+async def test_cost_limit_refuses_nested_connections(router_gql, unique_email, settings):
+    """15 aliases of 100 × 100 × 100 nodes: estimated from the schema's @listSize and refused before any
+    subgraph runs it. The product's own heaviest query (the student dashboard of
+    test_courses_through_router, 50 enrollments deep into lessons and quiz attempts) stays under the limit."""
+    token = await signed_in_student(router_gql, unique_email)
+    auth = {"Authorization": f"Bearer {token}"}
+    attack = "{ " + " ".join(f"c{i}: {NESTED}" for i in range(settings.graphql.max_aliases)) + " }"
+    body = (await router_gql.http.post("/graphql", json={"query": attack}, headers=auth)).json()
+    codes = [error["extensions"]["code"] for error in body["errors"]]
+    assert "COST_ESTIMATED_TOO_EXPENSIVE" in codes, body["errors"][:2]
+    assert not any((body.get("data") or {}).values()), body.get("data")
+
+    # An explicit null `first` cannot slip under the estimate (it would count as one node).
+    nulled = (
+        await router_gql.http.post(
+            "/graphql", json={"query": "{ courses(first: null) { nodes { id } } }"}, headers=auth
+        )
+    ).json()
+    assert nulled["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED", nulled
+
+    one_level = (
+        await router_gql.http.post(
+            "/graphql", json={"query": "{ courses(first: 100) { nodes { id } } }"}, headers=auth
+        )
+    ).json()
+    assert "errors" not in one_level, one_level
