@@ -52,8 +52,8 @@ async def test_graphql_responses_are_not_stored_sniffed_or_framed(router_http):
 
 
 async def test_graphiql_page_allows_exactly_its_own_inline_scripts(router_http):
-    """The page's CSP names the hash of every inline script the page has and nothing else runs inline (a
-    headless Chromium run of the page under this policy is described in docs/security.md)."""
+    """The page's CSP names the hash of every inline script the page has and nothing else runs inline
+    (test_graphiql_in_browser.py runs the page under this policy in Chromium)."""
     page = await router_http.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     policy = dict(
