@@ -4,15 +4,14 @@ HTTP")."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import re
 
 import httpx
 import pytest
 
+from tests import raw_http
 from tests.e2e.helpers import signed_in_student
 
 pytestmark = pytest.mark.e2e
@@ -53,8 +52,8 @@ async def test_graphql_responses_are_not_stored_sniffed_or_framed(router_http):
 
 
 async def test_graphiql_page_allows_exactly_its_own_inline_scripts(router_http):
-    """The page's CSP names the hash of every inline script the page has and nothing else runs inline (a
-    headless Chromium run of the page under this policy is described in docs/security.md)."""
+    """The page's CSP names the hash of every inline script the page has and nothing else runs inline
+    (test_graphiql_in_browser.py runs the page under this policy in Chromium)."""
     page = await router_http.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     policy = dict(
@@ -82,18 +81,21 @@ def nested_request(depth: int) -> bytes:
 async def test_router_and_subgraphs_refuse_large_and_deeply_nested_bodies(platform, router_http, settings):
     limits = settings.graphql
     padded = b'{"query": "{ __typename }"' + b" " * (limits.max_body_bytes + 1) + b"}"
-
-    async def chunks():  # no Content-Length: counted while it arrives
-        for start in range(0, len(padded), 65536):
-            yield padded[start : start + 65536]
-
-    json_type = {"content-type": "application/json"}
+    pieces = [padded[start : start + 65536] for start in range(0, len(padded), 65536)]
+    json_type = {"Content-Type": "application/json"}
     async with httpx.AsyncClient(base_url=platform.subgraph_urls["courses"], timeout=30) as subgraph:
         for side, client in (("router", router_http), ("subgraph", subgraph)):
-            for body in (padded, chunks()):
-                large = await client.post("/graphql", content=body, headers=json_type)
-                assert large.status_code == 413, (side, large.status_code, large.text[:300])
-                assert large.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+            url = str(client.base_url).rstrip("/")
+            declared = await raw_http.post(
+                url, "/graphql", {**json_type, "Content-Length": str(len(padded))}, pieces
+            )
+            # No Content-Length: counted while it arrives.
+            streamed = await raw_http.post(
+                url, "/graphql", {**json_type, "Transfer-Encoding": "chunked"}, raw_http.chunked(pieces)
+            )
+            for answer in (declared, streamed):
+                assert raw_http.status_of(answer) == 413, (side, answer[:300])
+                assert b"PAYLOAD_TOO_LARGE" in answer, side
             deep = await client.post("/graphql", content=nested_request(2000), headers=json_type)
             assert deep.status_code == 400, (side, deep.status_code, deep.text[:300])
             assert deep.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
@@ -105,30 +107,14 @@ async def test_router_and_subgraphs_refuse_large_and_deeply_nested_bodies(platfo
 
 async def test_router_cuts_off_a_slow_body(platform, settings):
     """One byte every 0.5 s of a 100-byte body would take 50 s: the router answers 408 once the body
-    timeout has passed and closes the connection (read() returns at EOF)."""
+    timeout has passed and closes the connection (raw_http.post returns only once it is closed)."""
     body = b'{"query": "{ __typename }"}'.ljust(100)
-    host, port = platform.router_url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    writer.write(
-        b"POST /graphql HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\n"
-        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+    headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+    timeout = settings.graphql.body_timeout_seconds + 20
+    answer = await raw_http.post(
+        platform.router_url, "/graphql", headers, [bytes([b]) for b in body], pace=0.5, timeout=timeout
     )
-
-    async def dribble() -> None:
-        for byte in body:
-            writer.write(bytes([byte]))
-            await writer.drain()
-            await asyncio.sleep(0.5)  # the attack's pace, not a wait for the server
-
-    sending = asyncio.create_task(dribble())
-    try:
-        answer = await asyncio.wait_for(reader.read(), timeout=settings.graphql.body_timeout_seconds + 20)
-    finally:
-        sending.cancel()
-        with contextlib.suppress(BaseException):
-            await sending
-        writer.close()
-    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert raw_http.status_of(answer) == 408, answer[:200]
     assert b"REQUEST_TIMEOUT" in answer
 
 

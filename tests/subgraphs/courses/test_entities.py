@@ -9,6 +9,11 @@ import uuid
 from subgraphs.courses import service
 from tests.subgraphs.courses.queries import COURSES, DASHBOARD, ENTITIES, reps, result
 
+# How the exported SDL sizes a connection for the router's cost estimate (core/pagination.py).
+SIZED = (
+    '@listSize(slicingArguments: ["first"], sizedFields: ["edges", "nodes"], requireOneSlicingArgument: true)'
+)
+
 
 async def statements(counting, call) -> int:
     with counting() as counter:
@@ -22,20 +27,26 @@ async def test_sdl_declares_entities_contributed_fields_and_policies(courses_gql
         assert re.search(rf'type {entity} @key\(fields: "id"\)', sdl), entity
     flat = " ".join(sdl.split())
     assert re.search(
-        r"enrollments\(first: Int = 20, after: String = null\): EnrollmentConnection! @authenticated", flat
+        r"enrollments\(first: Int! = 20, after: String = null\): EnrollmentConnection! "
+        + re.escape(SIZED)
+        + " @authenticated",
+        flat,
     )
     organization = re.search(r'type Organization @key\(fields: "id"\) \{(.*?)\}', flat)
     assert (
         organization
-        and "courses(first: Int = 20, after: String = null): CourseConnection!" in organization.group(1)
+        and "courses(first: Int! = 20, after: String = null): CourseConnection!" in organization.group(1)
     )
-    assert "taughtCourses(first: Int = 20, after: String = null): CourseConnection!" in flat
+    assert "taughtCourses(first: Int! = 20, after: String = null): CourseConnection!" in flat
     assert "appliedCourse: Course @authenticated" in flat
     for field in ("modules", "exercises"):
-        assert f"{field}(first: Int = 20, after: String = null): " in flat, field
+        assert f"{field}(first: Int! = 20, after: String = null): " in flat, field
 
     def directives(field: str) -> str:
-        match = re.search(rf"\b{field}\([^)]*\): \w+! (@authenticated @policy\(policies: \[.*?\]\))", flat)
+        match = re.search(
+            rf"\b{field}\([^)]*\): \w+! (?:@listSize\(.*?\) )?(@authenticated @policy\(policies: \[.*?\]\))",
+            flat,
+        )
         assert match, field
         return match.group(1)
 

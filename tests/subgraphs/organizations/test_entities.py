@@ -21,7 +21,10 @@ async def test_sdl_declares_the_entities_and_router_policies(org_gql):
     flat = " ".join(sdl.split())
 
     def directives(field: str) -> str:
-        match = re.search(rf"\b{field}\([^)]*\): \w+! (@authenticated @policy\(policies: \[.*?\]\))", flat)
+        match = re.search(
+            rf"\b{field}\([^)]*\): \w+! (?:@listSize\(.*?\) )?(@authenticated @policy\(policies: \[.*?\]\))",
+            flat,
+        )
         assert match, field
         return match.group(1)
 

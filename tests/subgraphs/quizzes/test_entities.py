@@ -11,6 +11,11 @@ from subgraphs.quizzes import service
 from tests.subgraphs.quizzes.factories import classroom
 from tests.subgraphs.quizzes.queries import ENTITIES, reps
 
+# How the exported SDL sizes a connection for the router's cost estimate (core/pagination.py).
+SIZED = (
+    '@listSize(slicingArguments: ["first"], sizedFields: ["edges", "nodes"], requireOneSlicingArgument: true)'
+)
+
 
 async def statements(counting, call) -> int:
     with counting() as counter:
@@ -23,9 +28,10 @@ async def test_sdl_declares_entities_and_contributed_fields(quizzes_gql):
     for entity in ("Quiz", "QuizAttempt", "Course", "User"):
         assert re.search(rf'type {entity} @key\(fields: "id"\)', sdl), entity
     flat = " ".join(sdl.split())
-    assert "quizzes(first: Int = 20, after: String = null): QuizConnection! @authenticated" in flat
+    assert f"quizzes(first: Int! = 20, after: String = null): QuizConnection! {SIZED} @authenticated" in flat
     assert (
-        "quizAttempts(first: Int = 20, after: String = null): QuizAttemptConnection! @authenticated" in flat
+        f"quizAttempts(first: Int! = 20, after: String = null): QuizAttemptConnection! {SIZED} @authenticated"
+        in flat
     )
 
 

@@ -260,6 +260,7 @@ export type ResetPasswordMutationVariables = Exact<{
 export type ResetPasswordMutation = { resetPassword:
     | { __typename: 'InvalidTokenError', code: string, message: string }
     | { __typename: 'MessageSuccess', message: string }
+    | { __typename: 'RateLimitedError', code: string, message: string }
     | { __typename: 'ValidationError', code: string, message: string, fieldErrors: Array<{ field: string, message: string }> }
    };
 

@@ -9608,6 +9608,10 @@ export default {
           },
           {
             "kind": "OBJECT",
+            "name": "RateLimitedError"
+          },
+          {
+            "kind": "OBJECT",
             "name": "ValidationError"
           }
         ]
