@@ -87,6 +87,8 @@ export function useEventStream<TData, TVars extends Record<string, unknown>, TEv
           next: (result) => {
             if (result.errors?.length) {
               setError(result.errors[0].message);
+              // The server closes streams whose session ended: find out now whether ours did.
+              if (result.errors.some((e) => e.extensions?.code === 'SESSION_ENDED')) void session.recover();
               return;
             }
             const event = result.data ? pick(result.data as TData) : null;

@@ -135,6 +135,7 @@ function LabView({ lab, reload }: { lab: Lab; reload: () => void }) {
       {actionError && <Banner>{actionError.message}</Banner>}
       {restart.error && <Banner>{startLabMessage(restart.error)}</Banner>}
       {live.stream.status === 'reconnecting' && <Banner tone="info">Live updates were interrupted; reconnecting…</Banner>}
+      {live.stream.error && <Banner tone="warning">Live updates stopped: {live.stream.error}</Banner>}
 
       <div className="inline">
         {status === 'RUNNING' && lab.accessUrl && (
