@@ -3,9 +3,10 @@
 Browsers reach it directly (not through the router), so it authenticates every request itself:
 - `?token=<access token>` (first visit from the SPA): verified like any API call (signature, claims, the
   session not revoked); the proxy answers with a redirect that drops the token from the URL and sets a
-  cookie scoped to `/labs/<id>/` (HttpOnly, SameSite=Strict) holding a short-lived HMAC-signed value
-  (lab session, user, the sign-in's session id, expiry). Every later request re-checks that the sign-in
-  is still alive in Redis, so a logout ends IDE access too. The cookie is renewed while the IDE is used.
+  cookie scoped to `/labs/<id>/` (HttpOnly, SameSite=Strict) holding a short-lived value HMAC-signed with
+  a key of its own (`cookie_key`): lab session, user, the sign-in's session id, expiry. Every later
+  request re-checks that the sign-in is still alive in Redis and belongs to that user, so a logout ends
+  IDE access too. The cookie is renewed while the IDE is used.
 - or an `Authorization: Bearer` header (scripts, tests).
 Only the lab's owner may pass (a lab is a personal workspace; admins stop labs, they do not enter them);
 anyone else gets 404, like a lab that does not exist. The IDE is only reached while the lab is RUNNING.
@@ -21,9 +22,12 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import os
 import re
+import secrets
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -40,6 +44,7 @@ from subgraphs.core.auth import SESSION_KEY, Principal, token_is_revoked
 from subgraphs.core.context import Runtime
 from subgraphs.core.errors import NotAuthenticated
 from subgraphs.core.ids import to_uuid
+from subgraphs.core.settings import Settings
 from subgraphs.labs import service
 from subgraphs.labs.models import LabSession
 
@@ -78,9 +83,44 @@ class Denied(Exception):
 # --- the signed cookie ------------------------------------------------------------------------------
 
 
+KEY_FILE = Path("keys") / "lab-proxy-cookie.key"  # under the data dir, outside production
+
+
+def cookie_key(settings: Settings) -> bytes:
+    """The cookie's HMAC key: from `labs.proxy_cookie_secret` (required in production), else a random key
+    made once and kept in <data_dir>/keys/lab-proxy-cookie.key (0600), like the dev signing keys. Never
+    derived from another setting: the router's dev secret is public."""
+    secret = settings.labs.proxy_cookie_secret
+    if not secret:
+        if settings.is_production:
+            raise RuntimeError("COURSEGRAPH_LABS__PROXY_COOKIE_SECRET is required in production")
+        path = settings.data_dir / KEY_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        secret = path.read_text().strip()
+        if len(secret) < 32:  # a torn write of a crashed first start
+            raise RuntimeError(f"{path} holds no usable key; delete it to make a new one")
+    return hashlib.sha256(b"coursegraph-lab-proxy-cookie:" + secret.encode()).digest()
+
+
 def _key(runtime: Runtime) -> bytes:
-    secret = runtime.settings.router.shared_secret.encode()
-    return hashlib.sha256(b"coursegraph-lab-proxy-cookie:" + secret).digest()
+    key = runtime.extras.get("lab_proxy_cookie_key")
+    if key is None:
+        key = runtime.extras["lab_proxy_cookie_key"] = cookie_key(runtime.settings)
+    return key
+
+
+async def _signed_in_as(runtime: Runtime, auth_session: str | None, user_id: str) -> bool:
+    """The sign-in session is alive and is this user's (a cookie's session id is bound to its user)."""
+    if not auth_session:
+        return False
+    owner = await runtime.redis.get(SESSION_KEY.format(sid=auth_session))
+    if isinstance(owner, bytes):
+        owner = owner.decode()
+    return owner is not None and owner == user_id
 
 
 def sign_cookie(runtime: Runtime, session_id: uuid.UUID, user_id: str, auth_session: str | None) -> str:
@@ -105,8 +145,8 @@ async def read_cookie(runtime: Runtime, value: str, session_id: uuid.UUID) -> di
         return None
     if data.get("l") != str(session_id) or int(data.get("e", 0)) < time.time():
         return None
-    if not data.get("s") or not await runtime.redis.exists(SESSION_KEY.format(sid=data["s"])):
-        return None  # signed out (or revoked) since
+    if not await _signed_in_as(runtime, data.get("s"), str(data.get("u"))):
+        return None  # signed out (or revoked) since, or someone else's sign-in
     return data
 
 
@@ -423,9 +463,7 @@ def install(app: FastAPI) -> None:
                 if principal is not None:
                     if await token_is_revoked(runtime.redis, principal):
                         return
-                elif cookie is not None and not await runtime.redis.exists(
-                    SESSION_KEY.format(sid=cookie["s"])
-                ):
+                elif cookie is not None and not await _signed_in_as(runtime, cookie["s"], str(cookie["u"])):
                     return
 
         tasks = [

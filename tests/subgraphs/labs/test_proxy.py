@@ -7,15 +7,22 @@ signed-out session), traffic counts as activity, a stopped lab is not reached.""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
 import logging
+import os
+import stat
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 import uvicorn
 import websockets
@@ -264,3 +271,40 @@ async def test_signing_out_closes_an_open_websocket(proxy_url, terminal_lab, lab
         with pytest.raises(websockets.exceptions.ConnectionClosed):
             await asyncio.wait_for(ws.wait_closed(), 4 * proxy.WS_RECHECK_SECONDS)
             await ws.recv()
+
+
+def _cookie(key: bytes, lab_id: str, user_id: str, auth_session: str) -> str:
+    """A cookie value built by hand, as an attacker who knows (or guesses) a key would."""
+    body = base64.urlsafe_b64encode(
+        orjson.dumps({"l": lab_id, "u": user_id, "s": auth_session, "e": int(time.time()) + 600})
+    ).decode()
+    return f"cg_lab={body}.{hmac.new(key, body.encode(), hashlib.sha256).hexdigest()}"
+
+
+async def test_a_forged_cookie_opens_no_one_elses_lab(proxy_url, terminal_lab, settings, labs_runtime):
+    """Issue 13.1: an instructor who lists a student's lab forged a cookie with their own sign-in and the
+    student's user id, keyed from the router's (public dev) secret, and got the student's IDE."""
+    room, lab = terminal_lab
+    student, instructor = room.school.student, room.school.instructor
+    base = f"{proxy_url}/labs/{lab['id']}/"
+    router_derived = hashlib.sha256(
+        b"coursegraph-lab-proxy-cookie:" + settings.router.shared_secret.encode()
+    ).digest()
+    real_key = proxy.cookie_key(settings)
+    assert real_key != router_derived, "the cookie key is not derived from the router's secret"
+    # The dev key is random, made once under the data dir, readable by its owner only.
+    key_file = settings.data_dir / proxy.KEY_FILE
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600 and len(key_file.read_text()) >= 64
+    async with httpx.AsyncClient() as client:
+        for key in (router_derived, real_key):  # the real key too: the sign-in must be the student's
+            forged = _cookie(key, lab["id"], student.id, instructor.principal.session_id)
+            answer = await client.get(base, headers={"Cookie": forged})
+            assert answer.status_code == 401, key
+            with pytest.raises(websockets.exceptions.InvalidStatus):
+                async with websockets.connect(
+                    base.replace("http", "ws") + "term", additional_headers={"Cookie": forged}
+                ):
+                    pass
+        # The same hand-made cookie with the student's own sign-in passes: the refusal above is the binding.
+        genuine = _cookie(real_key, lab["id"], student.id, student.principal.session_id)
+        assert (await client.get(base, headers={"Cookie": genuine})).status_code == 200
