@@ -11,6 +11,7 @@ workers or a redelivered event never act twice.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import uuid
@@ -343,6 +344,24 @@ async def get_session(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) ->
 # --- start ------------------------------------------------------------------------------------------
 
 
+# The IDEs the worker's runtime can start (JSON list), refreshed by its monitor (lifecycle.report_available).
+AVAILABLE_KEY = "labs:available-ides"
+
+
+async def available_ides(runtime: Any) -> frozenset[str]:
+    """What can start on this platform now: an IDE whose program or image is missing, or every IDE while no
+    worker runs, is not offered."""
+    raw = await runtime.redis.get(AVAILABLE_KEY)
+    return frozenset(json.loads(raw)) if raw else frozenset()
+
+
+async def offered_templates(runtime: Any) -> list[LabTemplate]:
+    available = await available_ides(runtime)
+    async with runtime.transaction() as session:
+        rows = (await session.scalars(select(LabTemplate).order_by(LabTemplate.ide))).all()
+    return [row for row in rows if row.ide in available]
+
+
 def template_allows(template: LabTemplate, organization_id: uuid.UUID) -> bool:
     allowed = template.allowed_organization_ids
     return allowed is None or str(organization_id) in allowed
@@ -384,6 +403,8 @@ async def start(
         template = await session.scalar(select(LabTemplate).where(LabTemplate.ide == chosen.value))
         if template is None or not template_allows(template, org_id):
             raise TemplateNotAllowed()
+        if chosen.value not in await available_ides(runtime):
+            raise TemplateNotAllowed(f"{template.name} labs cannot run on this platform right now.")
         # One decision at a time: the limits below hold under concurrent starts.
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('labs:start', 0))"))
         existing = await _live_session(session, user_id, exercise_id)
@@ -418,6 +439,7 @@ async def start(
             status=S.REQUESTED.value,
             workspace_key=workspace_key(user_id, exercise_id),
             image=template.image,
+            serves_base_url=template.serves_base_url,
             # The organization's settings cap the template's defaults.
             cpus=min(template.cpus, org.cpus),
             memory_bytes=min(template.memory_mb, org.memory_mb) * 1024 * 1024,

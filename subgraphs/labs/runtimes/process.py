@@ -21,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import importlib.util
 import json
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,17 +50,6 @@ from subgraphs.labs.runtimes.base import (
 )
 
 HOST = "127.0.0.1"
-# The stand-in IDE (stdlib only, so it runs by file path from any working directory); used when a spec
-# has no command.
-DEVIDE_COMMAND: tuple[str, ...] = (
-    sys.executable,
-    str(Path(__file__).with_name("devide.py")),
-    "--port",
-    "{port}",
-    "--workspace",
-    "{workspace}",
-)
-DEVIDE_HEALTH_PATH = "/health"
 _WORKSPACE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -290,16 +281,22 @@ class ProcessRuntime:
         await self._stop(session_id)
 
     def _spawn(self, spec: LabSpec, workspace: Path) -> Endpoint:
+        if not spec.command:
+            raise RuntimeUnavailable("this IDE cannot run as a local process (its template has no command)")
+        if not workspace.exists():  # the workspace's first start: the exercise's starter files
+            write_starter_files(workspace, spec.starter_files)
         workspace.mkdir(parents=True, exist_ok=True)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         port = _free_port()
-        values = {"{port}": str(port), "{workspace}": str(workspace)}
-        argv = [_substitute(arg, values) for arg in (spec.command or DEVIDE_COMMAND)]
+        values = {"{port}": str(port), "{workspace}": str(workspace), "{base_url}": spec.base_url or "/"}
+        argv = [_substitute(arg, values) for arg in spec.command]
         env = {
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "HOME": str(workspace),
             "LANG": "C.UTF-8",
             "PYTHONUNBUFFERED": "1",
+            "SHELL": "/bin/bash" if Path("/bin/bash").exists() else "/bin/sh",  # web terminals start it
+            "TERM": "xterm-256color",
             **spec.env,
             "COURSEGRAPH_LAB_SESSION": str(spec.session_id),
         }
@@ -434,6 +431,10 @@ class ProcessRuntime:
 
         return await asyncio.to_thread(scan)
 
+    async def supports(self, *, image: str, command: list[str] | None) -> bool:
+        """Whether a lab of this template can start here: its command's program (and module) is installed."""
+        return await asyncio.to_thread(can_run, command)
+
     async def close(self) -> None:
         """Nothing to release: labs keep running, their state files stay for the next runtime object."""
 
@@ -446,6 +447,41 @@ async def _finish_despite_cancellation(cleanup: Any) -> None:
             await asyncio.shield(task)
     with contextlib.suppress(Exception):
         task.result()
+
+
+def write_starter_files(workspace: Path, files: tuple[tuple[str, str], ...]) -> None:
+    """Create the workspace with the exercise's starter files (paths were checked by the courses domain;
+    checked again here: nothing is written outside the workspace). Written into a scratch directory renamed
+    into place, so a crash never leaves a half-made workspace that a later start would take as the
+    student's."""
+    scratch = workspace.with_name(f".{workspace.name}.{os.getpid()}.new")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    for relative, content in files:
+        target = (scratch / relative).resolve()
+        if not target.is_relative_to(scratch.resolve()) or target == scratch.resolve():
+            raise ValueError(f"starter file {relative!r} is not inside the workspace")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+    try:
+        scratch.rename(workspace)
+    except OSError:  # made meanwhile by a concurrent start: theirs stands
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def can_run(command: list[str] | tuple[str, ...] | None) -> bool:
+    """Whether this machine has what the command starts: its program, and for `{python} -m <module>` the
+    module (JupyterLab, Notebook) in this interpreter's environment."""
+    if not command:
+        return False
+    program = sys.executable if command[0] == "{python}" else shutil.which(command[0])
+    if program is None:
+        return False
+    if command[0] == "{python}" and len(command) > 2 and command[1] == "-m":
+        return importlib.util.find_spec(command[2]) is not None
+    if command[0] == "{python}" and len(command) > 1 and not command[1].startswith("-"):
+        return Path(command[1]).is_file()
+    return True
 
 
 def _substitute(arg: str, values: dict[str, str]) -> str:

@@ -33,7 +33,7 @@ from subgraphs.core.db import utcnow
 from subgraphs.labs import proxy
 from subgraphs.labs.models import LabSession, LabTemplate
 from tests.services import free_port
-from tests.subgraphs.labs.queries import STOP, start
+from tests.subgraphs.labs.queries import PAUSE, STOP, start
 
 WS_IDE = ["{python}", str(Path(__file__).with_name("ws_ide.py")), "--port", "{port}"]
 
@@ -65,16 +65,10 @@ async def proxy_url(settings) -> AsyncIterator[str]:
 async def terminal_lab(labs_gql, world, minter):
     async with world.api.transaction() as session:
         await session.execute(update(LabTemplate).where(LabTemplate.ide == "TERMINAL").values(command=WS_IDE))
-    try:
-        room = await world.classroom(minter, ide="TERMINAL")
-        lab = (await start(labs_gql, room.school.student, room.exercise_id))["session"]
-        await world.status_becomes(lab["id"], "RUNNING")
-        yield room, lab
-    finally:
-        async with world.api.transaction() as session:
-            await session.execute(
-                update(LabTemplate).where(LabTemplate.ide == "TERMINAL").values(command=None)
-            )
+    room = await world.classroom(minter, ide="TERMINAL")
+    lab = (await start(labs_gql, room.school.student, room.exercise_id))["session"]
+    await world.status_becomes(lab["id"], "RUNNING")
+    yield room, lab  # the world puts the templates back
 
 
 async def test_http_through_the_proxy(proxy_url, terminal_lab, world, labs_gql, labs_runtime):
@@ -308,3 +302,51 @@ async def test_a_forged_cookie_opens_no_one_elses_lab(proxy_url, terminal_lab, s
         # The same hand-made cookie with the student's own sign-in passes: the refusal above is the binding.
         genuine = _cookie(real_key, lab["id"], student.id, student.principal.session_id)
         assert (await client.get(base, headers={"Cookie": genuine})).status_code == 200
+
+
+async def test_a_paused_or_stopped_labs_url_offers_resume_or_start_again(
+    proxy_url, terminal_lab, world, labs_gql, settings
+):
+    """Issue 15: a paused lab's URL answered raw JSON. A browser now gets a small page with Resume (paused)
+    or Start again (stopped); scripts keep the JSON."""
+    room, lab = terminal_lab
+    student = room.school.student
+    base = f"{proxy_url}/labs/{lab['id']}/"
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    origin = {"Origin": settings.labs.public_url.rstrip("/")}
+    await labs_gql(PAUSE, {"id": lab["id"]}, token=student.token)
+    await world.status_becomes(lab["id"], "PAUSED")
+    async with httpx.AsyncClient(base_url=proxy_url) as browser:
+        opened = await browser.get(base + "some/file.py", params={"token": student.token})
+        assert opened.status_code == 303  # the token still becomes a cookie
+        page = await browser.get(base + "some/file.py", headers=html)
+        assert page.status_code == 409 and page.headers["content-type"].startswith("text/html")
+        assert "This lab is paused" in page.text and ">Resume</button>" in page.text
+        assert f'action="/labs/{lab["id"]}/.coursegraph/resume"' in page.text
+        assert "script" not in page.text and "default-src 'none'" in page.headers["content-security-policy"]
+        as_json = await browser.get(base + "some/file.py")
+        assert as_json.status_code == 409 and as_json.json()["status"] == "PAUSED"
+        # Another origin's page cannot press the button for the student.
+        foreign = await browser.post(base + ".coursegraph/resume", headers={"Origin": "https://evil.test"})
+        assert foreign.status_code == 403 and (await world.row(lab["id"])).requested_action is None
+        resumed = await browser.post(base + ".coursegraph/resume", headers=origin)
+        assert resumed.status_code == 303 and resumed.headers["location"] == f"/labs/{lab['id']}/"
+        await world.status_becomes(lab["id"], "RUNNING")
+        assert (await browser.get(base + "x")).text.startswith("path=/x")  # the IDE again
+
+        await labs_gql(STOP, {"id": lab["id"]}, token=student.token)
+        await world.status_becomes(lab["id"], "STOPPED")
+        page = await browser.get(base, headers=html)
+        assert "This lab is stopped" in page.text and ">Start again</button>" in page.text
+        again = await browser.post(base + ".coursegraph/start", headers=origin)
+        assert again.status_code == 303
+        new_id = again.headers["location"].split("/")[2]
+        assert new_id != lab["id"] and f"Path=/labs/{new_id}/" in again.headers["set-cookie"]
+        starting = await browser.get(again.headers["location"], headers=html)
+        # Not running yet: a page that reloads itself into the IDE (or, already running, the IDE).
+        waiting = "Your lab is starting" in starting.text and 'http-equiv="refresh"' in starting.text
+        assert waiting or starting.text.startswith("path=/"), starting.text
+        await world.status_becomes(new_id, "RUNNING")
+        reached = await browser.get(f"/labs/{new_id}/y")  # by the new lab's own cookie
+        assert reached.status_code == 200 and reached.text.startswith("path=/y")
+        await labs_gql(STOP, {"id": new_id}, token=student.token)
