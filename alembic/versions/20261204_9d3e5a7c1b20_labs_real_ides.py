@@ -32,6 +32,8 @@ _JUPYTER_SERVER = [
     # The proxy authenticates every request (only the lab's owner passes); the IDE itself asks nothing.
     "--IdentityProvider.token=",
     "--ServerApp.password=",
+    # Browsers show the lab's public origin (the proxy's), not the IDE's own address, in Origin/Referer.
+    "--ServerApp.allow_origin={origin}",
 ]
 COMMANDS = {
     "JUPYTER": ["{python}", "-m", "jupyterlab", *_JUPYTER_SERVER, "--LabApp.extension_manager=readonly"],

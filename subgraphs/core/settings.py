@@ -205,6 +205,11 @@ class LabsSettings(BaseModel):
     activity_throttle_seconds: int = 30
     # Lifetime of the proxy's signed session cookie (renewed while the IDE is used).
     proxy_cookie_seconds: int = 900
+    # The process runtime's sandbox: bubblewrap (required), none (plain processes), auto (bubblewrap where it
+    # works, else none with a warning).
+    sandbox: str = "auto"
+    # More host paths a sandboxed lab sees, read-only (an IDE installed outside Python's environment).
+    sandbox_read_only_paths: list[Path] = []
     # The key that signs the proxy's cookie: a secret of its own (32+ random characters, no other
     # setting's value). Empty outside production: a random key is made once in <data_dir>/keys/.
     proxy_cookie_secret: str = ""

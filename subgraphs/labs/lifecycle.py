@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from redis.asyncio import Redis
@@ -92,6 +93,7 @@ def spec_for(
     template: LabTemplate,
     runtime_name: str,
     starter_files: list[dict[str, str]] | None = None,
+    public_url: str = "",
 ) -> LabSpec:
     command: tuple[str, ...] | None = None
     if runtime_name != "docker" and template.command:  # Docker runs the image's own command
@@ -107,6 +109,7 @@ def spec_for(
         workspace_key=row.workspace_key,
         resources=Resources(cpus=row.cpus, memory_bytes=row.memory_bytes, pids=row.pids),
         base_url=base_url(row.id) if row.serves_base_url else "",
+        origin="{0.scheme}://{0.netloc}".format(urlsplit(public_url)) if public_url else "",
         starter_files=tuple((f["path"], f.get("content", "")) for f in starter_files or ()),
     )
 
@@ -153,7 +156,8 @@ async def start_session(rt: LabWorkerRuntime, session_id: uuid.UUID) -> S | None
             template = await session.get(LabTemplate, row.template_id)
             exercise = await session.get(ExerciseProjection, row.exercise_id)
         assert template is not None
-        spec = spec_for(row, template, rt.labs.name, exercise.starter_files if exercise else None)
+        starter = exercise.starter_files if exercise else None
+        spec = spec_for(row, template, rt.labs.name, starter, settings.public_url)
 
         async def progress(percent: int, message: str) -> None:
             async with rt.transaction() as session:

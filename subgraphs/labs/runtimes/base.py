@@ -55,6 +55,8 @@ class LabSpec:
     # The IDE's public base URL ("/labs/<session id>/") when it serves under it ("{base_url}" in the
     # process runtime's argv, COURSEGRAPH_LAB_BASE_URL in a container); health_path is then relative to it.
     base_url: str = ""
+    # The origin browsers reach the lab on (the proxy's: scheme://host[:port]), "{origin}" in the argv.
+    origin: str = ""
     # (relative path, content): written into the workspace when the runtime creates it, never afterwards
     # (a later start keeps the student's edits and deletions).
     starter_files: tuple[tuple[str, str], ...] = ()

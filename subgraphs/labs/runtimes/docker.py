@@ -331,6 +331,7 @@ class DockerRuntime:
                 "COURSEGRAPH_LAB_SESSION": str(spec.session_id),
                 # An IDE serving under its public base URL reads it from here (infra/lab-images).
                 "COURSEGRAPH_LAB_BASE_URL": spec.base_url or "/",
+                "COURSEGRAPH_LAB_ORIGIN": spec.origin,
             },
             user=USER,
             working_dir=WORKSPACE,

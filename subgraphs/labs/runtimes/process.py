@@ -8,12 +8,16 @@ own environment — no database URL, no API keys). The runtime remembers each la
 from /proc so a reused pid is never mistaken for the lab), so a new runtime object — a restarted worker —
 finds, polls and stops the labs an earlier one started: that is how the reconciler adopts them.
 
-NOT a security boundary. Limits are best effort: RLIMIT_AS (virtual memory, per process, from
-resources.memory_bytes), RLIMIT_NPROC (only when the platform does not run as root — root ignores it;
-it counts every task of the user, so it is set to the user's current count + resources.pids), no CPU
-limit, no filesystem or network isolation: a lab runs with the platform user's rights and reaches
-whatever that user reaches, and a process that calls setsid() leaves the lab's session, so stop() no
-longer finds it. Use the Docker runtime for students you do not trust.
+Sandboxed (`sandbox="bubblewrap"`, what the platform runs where bubblewrap works: sandbox.py): each lab
+in bubblewrap namespaces — its own user, PIDs and an empty network, read-only system directories, its
+workspace the only writable mount, a private /tmp — with cgroup limits (pids, memory without swap, CPU)
+where the platform may create cgroups. Everywhere: RLIMIT_AS (virtual memory, per process, from
+resources.memory_bytes) and RLIMIT_NPROC (only when the platform does not run as root — root ignores it;
+it counts every task of the user, so it is set to the user's current count + resources.pids).
+
+Not sandboxed (`sandbox="none"`: no bubblewrap; the runtime's own tests): NOT a security boundary — no
+CPU limit, no filesystem or network isolation, a lab runs with the platform user's rights, and a process
+that calls setsid() leaves the lab's session, so stop() no longer finds it.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from subgraphs.labs.runtimes import sandbox
 from subgraphs.labs.runtimes.base import (
     Endpoint,
     LabSpec,
@@ -142,10 +147,23 @@ def _user_task_count() -> int:
 class ProcessRuntime:
     name = "process"
 
-    def __init__(self, workspace_dir: Path, *, stop_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        workspace_dir: Path,
+        *,
+        stop_timeout: float = 5.0,
+        sandbox: str = "none",
+        read_only: tuple[Path, ...] = (),
+    ) -> None:
+        """`sandbox`: "bubblewrap" (each lab in its own sandbox, sandbox.py) or "none" (plain processes:
+        tests of the runtime's own mechanics). `read_only`: more host paths a sandbox sees, read-only."""
+        if sandbox not in ("none", "bubblewrap"):
+            raise ValueError(f"sandbox: {sandbox!r} is not one of none, bubblewrap")
         self.workspace_dir = Path(workspace_dir).resolve()
         self.state_dir = self.workspace_dir / ".process-runtime"
         self.stop_timeout = stop_timeout
+        self.sandbox = sandbox
+        self.read_only = tuple(read_only)
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
         self._last_cpu: dict[uuid.UUID, tuple[float, int]] = {}
 
@@ -287,9 +305,35 @@ class ProcessRuntime:
             write_starter_files(workspace, spec.starter_files)
         workspace.mkdir(parents=True, exist_ok=True)
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        port = _free_port()
-        values = {"{port}": str(port), "{workspace}": str(workspace), "{base_url}": spec.base_url or "/"}
+        listener = None
+        if self.sandbox == "bubblewrap":
+            # Bound here, in the host's network namespace, and handed in: the lab has no network of its own.
+            listener = socket.socket()
+            listener.bind((HOST, 0))
+            listener.listen(128)
+            port = listener.getsockname()[1]
+        else:
+            port = _free_port()
+        values = {
+            "{port}": str(port),
+            "{workspace}": str(workspace),
+            "{base_url}": spec.base_url or "/",
+            "{origin}": spec.origin,
+        }
         argv = [_substitute(arg, values) for arg in spec.command]
+        cgroup = None
+        if listener is not None:
+            argv = sandbox.wrap(
+                argv,
+                workspace=workspace,
+                listen_fd=listener.fileno(),
+                port=port,
+                passwd=sandbox.passwd_file(self.state_dir, workspace),
+                read_only=self.read_only,
+            )
+            if sandbox.Cgroup.available():
+                cgroup = sandbox.Cgroup(spec.session_id)
+                cgroup.create(spec.resources)
         env = {
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "HOME": str(workspace),
@@ -308,6 +352,8 @@ class ProcessRuntime:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             if nproc is not None:
                 resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+            if cgroup is not None:
+                cgroup.enter()
 
         log_path = self.state_dir / f"{spec.session_id}.log"
         with open(log_path, "ab") as log:
@@ -322,9 +368,15 @@ class ProcessRuntime:
                     start_new_session=True,
                     preexec_fn=limits,
                     close_fds=True,
+                    pass_fds=(listener.fileno(),) if listener is not None else (),
                 )
             except OSError as exc:
+                if cgroup is not None:
+                    cgroup.remove()
                 raise RuntimeUnavailable(f"cannot start {argv[0]!r}: {exc}") from exc
+            finally:
+                if listener is not None:
+                    listener.close()  # the lab holds it now
         proc = _read_stat(child.pid)
         _CHILDREN[(child.pid, proc.start_time if proc else -1)] = child
         self._write_state(
@@ -339,6 +391,8 @@ class ProcessRuntime:
                 "host": HOST,
                 "port": port,
                 "workspace": str(workspace),
+                "sandbox": self.sandbox,
+                "cgroup": cgroup is not None,
                 "started_at": time.time(),
             },
         )
@@ -363,6 +417,8 @@ class ProcessRuntime:
         key = (state["pid"], state["start_time"])
         await asyncio.to_thread(_reap, key)
         _EXIT_REASONS.pop(key, None)
+        if state.get("cgroup"):
+            await asyncio.to_thread(sandbox.Cgroup(session_id).remove)
         self._last_cpu.pop(session_id, None)
         for suffix in (".json", ".log"):
             (self.state_dir / f"{session_id}{suffix}").unlink(missing_ok=True)
@@ -379,6 +435,14 @@ class ProcessRuntime:
 
     async def pause(self, session_id: uuid.UUID) -> None:
         await self._signal(session_id, signal.SIGSTOP)
+        # A signal is delivered when its target is next scheduled (late on a loaded machine): return once
+        # the lab is seen stopped, so a poll right after says PAUSED.
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            status, _ = await asyncio.to_thread(self._observe, session_id)
+            if status.state is not RuntimeState.RUNNING:
+                return
+            await asyncio.sleep(0.01)
 
     async def resume(self, session_id: uuid.UUID) -> None:
         await self._signal(session_id, signal.SIGCONT)

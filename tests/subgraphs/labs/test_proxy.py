@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -17,14 +16,12 @@ import stat
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
-import uvicorn
 import websockets
 from sqlalchemy import update
 
@@ -32,33 +29,9 @@ from subgraphs.core.auth import SESSION_KEY
 from subgraphs.core.db import utcnow
 from subgraphs.labs import proxy
 from subgraphs.labs.models import LabSession, LabTemplate
-from tests.services import free_port
 from tests.subgraphs.labs.queries import PAUSE, STOP, start
 
 WS_IDE = ["{python}", str(Path(__file__).with_name("ws_ide.py")), "--port", "{port}"]
-
-
-@pytest.fixture
-async def proxy_url(settings) -> AsyncIterator[str]:
-    from subgraphs.labs.app import create_app
-    from subgraphs.users.keys import SigningKeys
-
-    # A short read timeout: the test IDE's /never-answers is cut off quickly.
-    labs = settings.labs.model_copy(update={"proxy_read_timeout_seconds": 1.0})
-    settings = settings.model_copy(update={"labs": labs})
-    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the proxy did not start"
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(task, 10)
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
-"""Real IDEs end to end: every subgraph, the worker and the router as processes; labs on the process
-runtime (the embedded default) running what `make run` runs — JupyterLab and the web terminal (Jupyter
-Notebook's terminal page), from the project's own environment. A student starts a lab through the router,
-opens it through the authenticated proxy like a browser (token → cookie, the IDE's XSRF cookie and header),
-and uses it: JupyterLab creates a notebook and runs `1 + 1` over the kernel WebSocket; the terminal runs
-`echo $((6*7))` over its WebSocket. The exercise's starter files are in the new workspace, and a second
-start keeps the student's edits. A stopped lab's URL shows a page that starts it again.
+"""Real IDEs: the labs API, its worker (in-process, LabWorld) and the proxy served by a real uvicorn, with
+labs on the process runtime — sandboxed with bubblewrap where it works — running what `make run` runs:
+JupyterLab and the web terminal (Jupyter Notebook's terminal page), from the project's own environment.
+A student starts a lab, opens it through the authenticated proxy like a browser (token → cookie, the
+IDE's XSRF cookie and header, our Origin), and uses it: JupyterLab creates a notebook and runs `1 + 1`
+over the kernel WebSocket; the terminal runs `echo $((6*7))` over its WebSocket. The exercise's starter
+files are in the new workspace, and a second start (from the stopped lab's page) keeps the student's
+edits and deletions.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -21,16 +23,12 @@ import pytest
 import websockets
 
 from subgraphs.courses import service as courses_service
-from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
-from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
+from subgraphs.labs.runtimes import sandbox
+from subgraphs.labs.runtimes.process import ProcessRuntime
+from tests.subgraphs.labs.conftest import serve_proxy
+from tests.subgraphs.labs.queries import STOP, start
 from tests.waiting import eventually
 
-pytestmark = pytest.mark.e2e
-
-START = """mutation($input: StartLabInput!) { startLab(input: $input) {
-  __typename ... on LabSessionSuccess { session { id status accessUrl } } ... on Error { code message } } }"""
-LAB = "query($id: ID!) { labSession(id: $id) { id status failureReason } }"
-STOP = "mutation($id: ID!) { stopLab(input: {sessionId: $id}) { __typename ... on Error { code } } }"
 TEMPLATES = "{ labTemplates { ide } }"
 STARTER = [
     {"path": "fizzbuzz.py", "content": "def fizzbuzz(n):\n    ...\n"},
@@ -38,45 +36,63 @@ STARTER = [
 ]
 
 
-async def _start(router_gql, token: str, exercise_id: uuid.UUID) -> dict[str, Any]:
-    async def accepted():  # the worker projects the course events first
-        body = await router_gql(START, {"input": {"exerciseId": str(exercise_id)}}, token=token)
-        result = body["data"]["startLab"]
+@pytest.fixture
+async def ides(world, settings) -> AsyncIterator[str]:
+    """The world on the platform's templates and a sandboxed runtime; yields the proxy's URL."""
+    mode = "bubblewrap" if sandbox.works() is None else "none"
+    await world.kill()
+    # JupyterLab takes seconds to answer, more on a loaded machine: the platform's own start timeout.
+    labs = world.settings.labs.model_copy(update={"start_timeout_seconds": 120.0})
+    world.settings = world.settings.model_copy(update={"labs": labs})
+    world.new_runtime = lambda: ProcessRuntime(world.root, sandbox=mode)
+    await world.start(labs=world.new_runtime())
+    await world.use_real_ides("JUPYTER", "TERMINAL")
+    async with serve_proxy(settings, read_timeout=60.0) as url:
+        yield url
+
+
+async def _exercise(world, minter, ide: str):
+    room = await world.classroom(minter, ide=ide)
+    exercise = await courses_service.create_exercise(
+        world.courses.runtime,
+        room.school.instructor.meta,
+        course_id=room.course_id,
+        title=f"{ide} exercise",
+        ide=ide,
+        starter_files=STARTER,
+    )
+
+    async def projected():
+        from subgraphs.labs.models import ExerciseProjection
+
+        async with world.api.transaction() as session:
+            row = await session.get(ExerciseProjection, exercise.id)
+        return row is not None and row.starter_files == STARTER
+
+    await eventually(projected, what="the exercise and its starter files projected")
+    return room.school.student, exercise.id
+
+
+async def _started(labs_gql, world, student, exercise_id) -> tuple[dict[str, Any], float]:
+    async def accepted():  # the worker's next report lists the real templates
+        result = await start(labs_gql, student, exercise_id)
         return result if result["__typename"] == "LabSessionSuccess" else None
 
-    return (await eventually(accepted, timeout=30, what="startLab accepted"))["session"]
-
-
-async def _running(router_gql, token: str, lab_id: str) -> float:
-    """Waits for RUNNING; returns when it was seen (time.monotonic)."""
-
-    async def running():
-        lab = (await router_gql(LAB, {"id": lab_id}, token=token))["data"]["labSession"]
-        assert lab["status"] != "FAILED", lab["failureReason"]
-        return time.monotonic() if lab["status"] == "RUNNING" else None
-
-    return await eventually(running, timeout=90, interval=0.1, what=f"lab {lab_id} RUNNING")
-
-
-async def _stop(router_gql, token: str, lab_id: str) -> None:
-    await router_gql(STOP, {"id": lab_id}, token=token)
-
-    async def stopped():
-        lab = (await router_gql(LAB, {"id": lab_id}, token=token))["data"]["labSession"]
-        return lab["status"] == "STOPPED"
-
-    await eventually(stopped, timeout=30, what=f"lab {lab_id} STOPPED")
+    asked = time.monotonic()
+    lab = (await eventually(accepted, timeout=30, what="startLab accepted"))["session"]
+    row = await world.status_becomes(lab["id"], "RUNNING", "FAILED", timeout=130)
+    assert row.status == "RUNNING", row.failure_reason
+    return lab, time.monotonic() - asked
 
 
 class Browser:
     """What a browser does with a lab: the first visit carries the token, then the proxy's cookie and the
     IDE's own cookies (scoped to the lab's path) do; writes carry Jupyter's XSRF header and our Origin."""
 
-    def __init__(self, access_url: str) -> None:
+    def __init__(self, access_url: str, origin: str) -> None:
         self.base = access_url
-        parts = httpx.URL(access_url)
-        self.origin = f"{parts.scheme}://{parts.netloc.decode()}"
-        self.http = httpx.AsyncClient(follow_redirects=True, timeout=30)
+        self.origin = origin.rstrip("/")
+        self.http = httpx.AsyncClient(follow_redirects=True, timeout=60)
 
     async def open(self, token: str, page: str) -> httpx.Response:
         response = await self.http.get(self.base + page, params={"token": token})
@@ -102,7 +118,7 @@ class Browser:
         prefix = httpx.URL(self.base).path
         scripts = re.findall(r'<script[^>]+src="([^"]+)"', html)
         assert scripts and all(src.startswith(prefix) for src in scripts), scripts
-        asset = await self.http.get(self.origin + scripts[0])
+        asset = await self.http.get(httpx.URL(self.base).join(scripts[0]))
         assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
 
     async def close(self) -> None:
@@ -154,39 +170,17 @@ async def _run_in_terminal(browser: Browser, name: str, command: str, expect: st
     return seen
 
 
-async def _exercise(courses, courses_runtime, ide: str):  # noqa: F811
-    school = await courses.school()
-    course = await courses.course(school)
-    exercise = await courses_service.create_exercise(
-        courses_runtime,
-        school.instructor.meta,
-        course_id=course.id,
-        title=f"{ide} exercise",
-        ide=ide,
-        starter_files=STARTER,
-    )
-    await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
-    return school, exercise
-
-
-async def test_jupyterlab_runs_code_and_keeps_the_students_work(
-    platform,
-    router_gql,
-    courses,  # noqa: F811
-    courses_runtime,  # noqa: F811
-):
-    school, exercise = await _exercise(courses, courses_runtime, "JUPYTER")
-    token = school.student.token
-    offered = (await router_gql(TEMPLATES, token=token))["data"]["labTemplates"]
+async def test_jupyterlab_runs_code_and_keeps_the_students_work(ides, world, labs_gql, minter, settings):
+    student, exercise_id = await _exercise(world, minter, "JUPYTER")
+    origin = settings.labs.public_url
+    offered = (await labs_gql(TEMPLATES, token=student.token))["data"]["labTemplates"]
     assert {"JUPYTER", "TERMINAL"} <= {t["ide"] for t in offered}
-    assert "VSCODE" not in {t["ide"] for t in offered}, "no code-server here: VS Code is not offered"
 
-    asked = time.monotonic()
-    lab = await _start(router_gql, token, exercise.id)
-    print(f"\nJupyterLab lab start -> RUNNING: {await _running(router_gql, token, lab['id']) - asked:.2f} s")
-    browser = Browser(lab["accessUrl"])
+    lab, took = await _started(labs_gql, world, student, exercise_id)
+    print(f"\nJupyterLab startLab -> RUNNING: {took:.2f} s")
+    browser = Browser(f"{ides}/labs/{lab['id']}/", origin)
     try:
-        page = await browser.open(token, "lab")
+        page = await browser.open(student.token, "lab")
         assert "JupyterLab" in page.text
         await browser.assets_load(page.text)
 
@@ -205,64 +199,61 @@ async def test_jupyterlab_runs_code_and_keeps_the_students_work(
         )
         assert await _run_in_kernel(browser, session["kernel"]["id"], "1 + 1") == "2"
 
-        # The student edits a starter file and deletes another.
+        # The student edits a starter file and deletes another; an upload and a download pass too.
         edited = "def fizzbuzz(n):\n    return 'mine'\n"
-        await browser.api(
-            "PUT", "api/contents/fizzbuzz.py", {"type": "file", "format": "text", "content": edited}
-        )
+        body = {"type": "file", "format": "text", "content": edited}
+        await browser.api("PUT", "api/contents/fizzbuzz.py", body)
         await browser.api("DELETE", "api/contents/data/words.txt")
+        lab_page = f"{browser.origin}/labs/{lab['id']}/lab"  # where a browser clicks "Download"
+        download = await browser.http.get(
+            browser.base + "files/fizzbuzz.py", params={"download": "1"}, headers={"Referer": lab_page}
+        )
+        assert download.status_code == 200 and download.text == edited
     finally:
         await browser.close()
-    await _stop(router_gql, token, lab["id"])
+    await labs_gql(STOP, {"id": lab["id"]}, token=student.token)
+    await world.status_becomes(lab["id"], "STOPPED")
 
     # The stopped lab's URL: a page saying so, whose button starts a new lab of the exercise.
+    access = f"{ides}/labs/{lab['id']}/"
     async with httpx.AsyncClient(timeout=30) as visitor:
-        opened = await visitor.get(lab["accessUrl"], params={"token": token})
+        opened = await visitor.get(access, params={"token": student.token})
         assert opened.status_code == 303, "the token still opens a stopped lab's URL (for its page)"
-        page = await visitor.get(lab["accessUrl"], headers={"Accept": "text/html"})
-        assert page.status_code == 409 and page.headers["content-type"].startswith("text/html")
-        assert "This lab is stopped" in page.text and "Start again" in page.text
-        again = await visitor.post(
-            lab["accessUrl"] + ".coursegraph/start", headers={"Origin": browser.origin}
-        )
+        page = await visitor.get(access, headers={"Accept": "text/html"})
+        assert page.status_code == 409 and "This lab is stopped" in page.text
+        again = await visitor.post(access + ".coursegraph/start", headers={"Origin": origin})
         assert again.status_code == 303
-        second_url = httpx.URL(lab["accessUrl"]).join(again.headers["location"])
-    second_id = second_url.path.split("/")[2]
+    second_id = again.headers["location"].split("/")[2]
     assert second_id != lab["id"]
-    await _running(router_gql, token, second_id)
-    browser = Browser(str(second_url))
+    second = await world.status_becomes(second_id, "RUNNING", "FAILED", timeout=130)
+    assert second.status == "RUNNING", second.failure_reason
+    browser = Browser(f"{ides}/labs/{second_id}/", origin)
     try:
-        await browser.open(token, "lab")
+        await browser.open(student.token, "lab")
         kept = await browser.api("GET", "api/contents/fizzbuzz.py")
         assert kept["content"] == edited, "a second start keeps the student's edits"
         names = {item["name"] for item in (await browser.api("GET", "api/contents/data"))["content"]}
         assert "words.txt" not in names, "and never brings back what they deleted"
     finally:
         await browser.close()
-    await _stop(router_gql, token, second_id)
+    await labs_gql(STOP, {"id": second_id}, token=student.token)
+    await world.status_becomes(second_id, "STOPPED")
 
 
-async def test_the_web_terminal_runs_a_shell(
-    platform,
-    router_gql,
-    courses,  # noqa: F811
-    courses_runtime,  # noqa: F811
-):
-    school, exercise = await _exercise(courses, courses_runtime, "TERMINAL")
-    token = school.student.token
-    lab = await _start(router_gql, token, exercise.id)
-    await _running(router_gql, token, lab["id"])
-    browser = Browser(lab["accessUrl"])
+async def test_the_web_terminal_runs_a_shell(ides, world, labs_gql, minter, settings):
+    student, exercise_id = await _exercise(world, minter, "TERMINAL")
+    lab, _took = await _started(labs_gql, world, student, exercise_id)
+    browser = Browser(f"{ides}/labs/{lab['id']}/", settings.labs.public_url)
     try:
-        page = await browser.open(token, "")  # the lab's root opens the terminal page
+        page = await browser.open(student.token, "")  # the lab's root opens the terminal page
         assert str(page.url).endswith("/terminals/main") and "Terminal" in page.text
         await browser.assets_load(page.text)
         terminal = await browser.api("POST", "api/terminals")
         output = await _run_in_terminal(browser, terminal["name"], "echo $((6*7))", "42")
         assert "42" in output
         # The shell runs in the workspace, with the starter files.
-        listing = await _run_in_terminal(browser, terminal["name"], "ls fizzbuzz.py", "fizzbuzz.py")
-        assert "No such file" not in listing
+        await _run_in_terminal(browser, terminal["name"], "ls fizzbuzz.py", "fizzbuzz.py")
     finally:
         await browser.close()
-    await _stop(router_gql, token, lab["id"])
+    await labs_gql(STOP, {"id": lab["id"]}, token=student.token)
+    await world.status_becomes(lab["id"], "STOPPED")
