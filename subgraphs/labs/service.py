@@ -344,6 +344,10 @@ async def get_session(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) ->
 # --- start ------------------------------------------------------------------------------------------
 
 
+# When an exercise's preferred IDE cannot run here: JupyterLab (an editor, a terminal and notebooks), else
+# the terminal.
+FALLBACK_IDES = (LabIde.JUPYTER, LabIde.TERMINAL, LabIde.VSCODE)
+
 # The IDEs the worker's runtime can start (JSON list), refreshed by its monitor (lifecycle.report_available).
 AVAILABLE_KEY = "labs:available-ides"
 
@@ -397,13 +401,17 @@ async def start(
             raise NotFound("No such exercise.")  # strangers learn nothing about other organizations
         if enrollment is None or enrollment.status not in ENROLLED:
             raise NotEnrolled()
+    available = await available_ides(runtime)
     chosen = ide or LabIde(exercise.ide)
+    if ide is None and chosen.value not in available:
+        # The exercise's preferred IDE cannot run here (VS Code without code-server): the best one that can.
+        chosen = next((i for i in FALLBACK_IDES if i.value in available), chosen)
     settings = runtime.settings
     async with runtime.transaction() as session:
         template = await session.scalar(select(LabTemplate).where(LabTemplate.ide == chosen.value))
         if template is None or not template_allows(template, org_id):
             raise TemplateNotAllowed()
-        if chosen.value not in await available_ides(runtime):
+        if chosen.value not in available:
             raise TemplateNotAllowed(f"{template.name} labs cannot run on this platform right now.")
         # One decision at a time: the limits below hold under concurrent starts.
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('labs:start', 0))"))

@@ -206,6 +206,11 @@ async def test_only_ides_that_can_start_here_are_offered(labs_gql, world, minter
     ok = await start(labs_gql, student, room.exercise_id)
     assert ok["__typename"] == "LabSessionSuccess" and ok["session"]["ide"] == "TERMINAL"
     await labs_gql(STOP, {"id": ok["session"]["id"]}, token=student.token)
+    # An exercise whose preferred IDE cannot run here gets the best one that can, unless asked otherwise.
+    jupyter_exercise = await _second_exercise(world, room)
+    fallback = await start(labs_gql, student, jupyter_exercise)
+    assert fallback["__typename"] == "LabSessionSuccess" and fallback["session"]["ide"] == "TERMINAL"
+    await labs_gql(STOP, {"id": fallback["session"]["id"]}, token=student.token)
 
     # No worker, nothing offered: the monitor's report expires with it.
     await world.kill()
