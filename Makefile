@@ -2,15 +2,20 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: install run web-build web-check web-dev test schema lint format
+.PHONY: install run sandbox web-build web-check web-dev test schema lint format
 
 install: ## Python dependencies (uv, locked) and the router's (npm, locked)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 	npm ci --prefix router --no-audit --no-fund --loglevel=error
 
-run: install web-build ## everything, on embedded PostgreSQL and Redis under ./.coursegraph
+run: install sandbox web-build ## everything, on embedded PostgreSQL and Redis under ./.coursegraph
 	$(UV) run coursegraph dev
+
+sandbox: ## bubblewrap, the sandbox of labs run as local processes (installed where we may, else said)
+	@command -v bwrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
+		|| echo "labs: bubblewrap is missing (Debian: sudo apt-get install -y bubblewrap); labs will run as plain, UNSANDBOXED processes"
 
 web-build: ## the web app into web/dist, which the router serves at / (skipped until web/package.json exists)
 	@if [ -f web/package.json ]; then \

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -20,6 +21,12 @@ import httpx
 import pytest
 
 from tests.services import RUN_ID, in_ci
+
+# The process runtime's test IDE (tests/tiny_ide.py): as a LabSpec command, and as a template's command.
+TINY_IDE = Path(__file__).with_name("tiny_ide.py")
+TINY_IDE_COMMAND = (sys.executable, str(TINY_IDE), "--port", "{port}", "--workspace", "{workspace}")
+TINY_IDE_TEMPLATE_COMMAND = ["{python}", *TINY_IDE_COMMAND[1:]]
+TINY_IDE_HEALTH = "/health"
 
 TEST_IMAGE = "coursegraph/lab-test:1"
 TEST_IMAGE_PORT = 8080

@@ -111,6 +111,8 @@ def lab_env(labs_url: str) -> dict[str, str]:
         "COURSEGRAPH_LABS__MONITOR_INTERVAL_SECONDS": "0.5",
         "COURSEGRAPH_LABS__PUBLIC_URL": labs_url,
         "COURSEGRAPH_LABS__RUNTIME": "process",
+        # Sandboxed process labs see the tests' tiny IDE (tests/tiny_ide.py), read-only.
+        "COURSEGRAPH_LABS__SANDBOX_READ_ONLY_PATHS": json.dumps([str(Path(__file__).parent)]),
     }
     if docker_available():
         import docker

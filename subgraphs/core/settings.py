@@ -225,6 +225,14 @@ class LabsSettings(BaseModel):
     activity_throttle_seconds: int = 30
     # Lifetime of the proxy's signed session cookie (renewed while the IDE is used).
     proxy_cookie_seconds: int = 900
+    # The process runtime's sandbox: bubblewrap (required), none (plain processes), auto (bubblewrap where it
+    # works, else none with a warning).
+    sandbox: str = "auto"
+    # More host paths a sandboxed lab sees, read-only (an IDE installed outside Python's environment).
+    sandbox_read_only_paths: list[Path] = []
+    # The key that signs the proxy's cookie: a secret of its own (32+ random characters, no other
+    # setting's value). Empty outside production: a random key is made once in <data_dir>/keys/.
+    proxy_cookie_secret: str = ""
     # A lab's IDE silent this long while answering a proxied HTTP request gets cut off (504 before the
     # headers): a lab that never answers must not hold proxy connections forever.
     proxy_read_timeout_seconds: float = 60.0
@@ -296,6 +304,14 @@ class Settings(BaseSettings):
         problems = []
         if self.router.shared_secret in ("", PLACEHOLDER) or len(self.router.shared_secret) < 32:
             problems.append("COURSEGRAPH_ROUTER__SHARED_SECRET must be a random value of 32+ characters")
+        lab_secret = self.labs.proxy_cookie_secret
+        if len(lab_secret) < 32:
+            problems.append("COURSEGRAPH_LABS__PROXY_COOKIE_SECRET must be a random value of 32+ characters")
+        elif lab_secret == self.router.shared_secret:
+            # Every secret keys are derived from is its own: one leaked value must not open the other door.
+            problems.append(
+                "COURSEGRAPH_LABS__PROXY_COOKIE_SECRET must differ from the router's shared secret"
+            )
         if not self.database.url:
             problems.append("DATABASE_URL must point at a PostgreSQL server (no embedded database)")
         if not self.redis.url:

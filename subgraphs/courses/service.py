@@ -620,7 +620,8 @@ def _content_event(meta: RequestMeta, type_: str, course: Course, **subjects: An
 
 
 def _exercise_event(meta: RequestMeta, verb: str, course: Course, exercise: Exercise) -> Event:
-    # The payload is what the labs domain projects (exercise -> course, organization, preferred IDE).
+    # The payload is what the labs domain projects (exercise -> course, organization, preferred IDE, the
+    # starter files a lab's new workspace gets).
     return _event(
         meta,
         f"courses.exercise.{verb}",
@@ -630,6 +631,7 @@ def _exercise_event(meta: RequestMeta, verb: str, course: Course, exercise: Exer
         course_id=course.id,
         organization_id=course.organization_id,
         ide=exercise.ide,
+        starter_files=exercise.starter_files or [],
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 import uuid
@@ -21,6 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from redis.asyncio import Redis
@@ -32,7 +34,7 @@ from subgraphs.core.events import keep_running
 from subgraphs.core.live import LiveHub
 from subgraphs.core.settings import Settings
 from subgraphs.labs import service
-from subgraphs.labs.models import LabSession, LabTemplate, OrganizationProjection
+from subgraphs.labs.models import ExerciseProjection, LabSession, LabTemplate, OrganizationProjection
 from subgraphs.labs.runtimes.base import (
     Endpoint,
     LabRuntime,
@@ -75,7 +77,24 @@ class LabWorkerRuntime:
         await self.live.close()
 
 
-def spec_for(row: LabSession, template: LabTemplate, runtime_name: str) -> LabSpec:
+def health_path(row: LabSession, template: LabTemplate) -> str:
+    """The path the IDE answers its health check on (under its base URL when it serves under one)."""
+    if not row.serves_base_url:
+        return template.health_path
+    return f"{base_url(row.id)}{template.health_path.lstrip('/')}"
+
+
+def base_url(session_id: uuid.UUID) -> str:
+    return f"/labs/{session_id}/"  # the proxy's prefix (proxy.PREFIX)
+
+
+def spec_for(
+    row: LabSession,
+    template: LabTemplate,
+    runtime_name: str,
+    starter_files: list[dict[str, str]] | None = None,
+    public_url: str = "",
+) -> LabSpec:
     command: tuple[str, ...] | None = None
     if runtime_name != "docker" and template.command:  # Docker runs the image's own command
         command = tuple(part.replace("{python}", sys.executable) for part in template.command)
@@ -86,9 +105,12 @@ def spec_for(row: LabSession, template: LabTemplate, runtime_name: str) -> LabSp
         image=row.image,
         command=command,
         port=template.port,
-        health_path=template.health_path,
+        health_path=health_path(row, template),
         workspace_key=row.workspace_key,
         resources=Resources(cpus=row.cpus, memory_bytes=row.memory_bytes, pids=row.pids),
+        base_url=base_url(row.id) if row.serves_base_url else "",
+        origin="{0.scheme}://{0.netloc}".format(urlsplit(public_url)) if public_url else "",
+        starter_files=tuple((f["path"], f.get("content", "")) for f in starter_files or ()),
     )
 
 
@@ -132,8 +154,10 @@ async def start_session(rt: LabWorkerRuntime, session_id: uuid.UUID) -> S | None
         deadline = asyncio.get_running_loop().time() + settings.start_timeout_seconds
         async with rt.transaction() as session:
             template = await session.get(LabTemplate, row.template_id)
+            exercise = await session.get(ExerciseProjection, row.exercise_id)
         assert template is not None
-        spec = spec_for(row, template, rt.labs.name)
+        starter = exercise.starter_files if exercise else None
+        spec = spec_for(row, template, rt.labs.name, starter, settings.public_url)
 
         async def progress(percent: int, message: str) -> None:
             async with rt.transaction() as session:
@@ -174,7 +198,7 @@ async def start_session(rt: LabWorkerRuntime, session_id: uuid.UUID) -> S | None
         if row is None:
             await _lost(rt, session_id)
             return None
-        return await _await_health(rt, session_id, endpoint, template.health_path, deadline)
+        return await _await_health(rt, session_id, endpoint, spec.health_path, deadline)
     finally:
         rt.starting.discard(session_id)
 
@@ -319,6 +343,7 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
         }
         templates = {t.id: t for t in (await session.scalars(select(LabTemplate))).all()}
     by_id = {r.id: r for r in rows}
+    await report_available(rt, list(templates.values()))
 
     # Orphans: environments no live session accounts for.
     for sid in managed:
@@ -343,7 +368,7 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
             elif status in (S.PROVISIONING, S.STARTING):
                 template = templates.get(row.template_id)
                 endpoint = env.endpoint if env and env.state == RuntimeState.RUNNING else None
-                if endpoint and template and await healthy(rt, endpoint, template.health_path):
+                if endpoint and template and await healthy(rt, endpoint, health_path(row, template)):
                     # Its worker died after the environment came up: adopt it.
                     values = {"endpoint_host": endpoint.host, "endpoint_port": endpoint.port}
                     if status == S.PROVISIONING:
@@ -411,6 +436,20 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
         except Exception:
             log.exception("lab monitor: session %s", row.id)
     return done
+
+
+async def report_available(rt: LabWorkerRuntime, templates: list[LabTemplate]) -> None:
+    """Tell the API which IDEs this worker's runtime can start (service.available_ides), for a while: a
+    platform whose worker is gone offers none."""
+    available = []
+    for template in templates:
+        try:
+            if await rt.labs.supports(image=template.image, command=template.command):
+                available.append(template.ide)
+        except Exception:
+            log.exception("lab monitor: cannot tell whether %s labs can start", template.ide)
+    ttl = max(30, int(3 * rt.settings.labs.monitor_interval_seconds))
+    await rt.redis.set(service.AVAILABLE_KEY, json.dumps(sorted(available)), ex=ttl)
 
 
 async def make_runtime(settings: Settings) -> LabRuntime:

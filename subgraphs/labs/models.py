@@ -39,11 +39,15 @@ class LabTemplate(UUIDPrimaryKey, Base):
     ide: Mapped[str] = mapped_column(String(16), unique=True)  # service.LabIde
     name: Mapped[str] = mapped_column(String(100))
     image: Mapped[str] = mapped_column(String(200))  # Docker; must be in settings.labs.allowed_images
-    # The process runtime's argv ("{python}", "{port}", "{workspace}" are filled in; NULL: its stand-in
-    # IDE). Docker always runs the image's own command.
+    # The process runtime's argv ("{python}", "{port}", "{workspace}", "{base_url}" are filled in; NULL:
+    # this IDE cannot run as a local process). Docker always runs the image's own command.
     command: Mapped[list[str] | None] = mapped_column(JSONB)
     port: Mapped[int] = mapped_column(Integer)  # the IDE's port inside a container
+    # Relative to the IDE's base URL when `serves_base_url`.
     health_path: Mapped[str] = mapped_column(String(200))
+    # The IDE is told its public base URL (/labs/<session id>/) and serves under it: the proxy forwards the
+    # whole path. False: the proxy strips the prefix (IDEs with relative URLs, e.g. code-server).
+    serves_base_url: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     cpus: Mapped[float] = mapped_column(Float)
     memory_mb: Mapped[int] = mapped_column(Integer)
     pids: Mapped[int] = mapped_column(Integer)
@@ -72,6 +76,7 @@ class LabSession(UUIDPrimaryKey, Base):
     cpus: Mapped[float] = mapped_column(Float)
     memory_bytes: Mapped[int] = mapped_column(BigInteger)
     pids: Mapped[int] = mapped_column(Integer)
+    serves_base_url: Mapped[bool] = mapped_column(default=False, server_default=text("false"))  # template's
     endpoint_host: Mapped[str | None] = mapped_column(String(255))
     endpoint_port: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -98,6 +103,10 @@ class ExerciseProjection(Base):
     course_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     organization_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     ide: Mapped[str] = mapped_column(String(16))
+    # [{path, content}] written into a workspace when it is created (a lab's first start), never after.
+    starter_files: Mapped[list[dict[str, str]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
     deleted: Mapped[bool] = mapped_column(default=False)
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

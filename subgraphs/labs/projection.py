@@ -74,6 +74,7 @@ def _statement(event: Event) -> Any | None:
             "course_id": uuid.UUID(p["course_id"]),
             "organization_id": uuid.UUID(p["organization_id"]),
             "ide": p["ide"],
+            "starter_files": p.get("starter_files") or [],
             "deleted": event.type.endswith(".deleted"),
             "as_of": at,
         }

@@ -3,12 +3,15 @@
 Browsers reach it directly (not through the router), so it authenticates every request itself:
 - `?token=<access token>` (first visit from the SPA): verified like any API call (signature, claims, the
   session not revoked); the proxy answers with a redirect that drops the token from the URL and sets a
-  cookie scoped to `/labs/<id>/` (HttpOnly, SameSite=Strict) holding a short-lived HMAC-signed value
-  (lab session, user, the sign-in's session id, expiry). Every later request re-checks that the sign-in
-  is still alive in Redis, so a logout ends IDE access too. The cookie is renewed while the IDE is used.
+  cookie scoped to `/labs/<id>/` (HttpOnly, SameSite=Strict) holding a short-lived value HMAC-signed with
+  a key of its own (`cookie_key`): lab session, user, the sign-in's session id, expiry. Every later
+  request re-checks that the sign-in is still alive in Redis and belongs to that user, so a logout ends
+  IDE access too. The cookie is renewed while the IDE is used.
 - or an `Authorization: Bearer` header (scripts, tests).
 Only the lab's owner may pass (a lab is a personal workspace; admins stop labs, they do not enter them);
-anyone else gets 404, like a lab that does not exist. The IDE is only reached while the lab is RUNNING.
+anyone else gets 404, like a lab that does not exist. The IDE is only reached while the lab is RUNNING;
+before and after, a browser gets a small page (status_page.py) with Resume or Start again, scripts JSON.
+An IDE that serves under its public base URL (JupyterLab: `serves_base_url`) gets the whole path.
 Traffic counts as activity (lifecycle: idle pause), recorded at most every `activity_throttle_seconds`.
 No host port is ever handed to a client.
 """
@@ -21,9 +24,12 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import os
 import re
+import secrets
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -31,17 +37,20 @@ import httpx
 import orjson
 import websockets
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.websockets import WebSocketDisconnect
 
-from subgraphs.core.app import authenticate
+from subgraphs.core.app import authenticate, client_ip
 from subgraphs.core.auth import SESSION_KEY, Principal, token_is_revoked
-from subgraphs.core.context import Runtime
-from subgraphs.core.errors import NotAuthenticated
+from subgraphs.core.context import RequestMeta, Runtime
+from subgraphs.core.errors import DomainError, NotAuthenticated
 from subgraphs.core.ids import to_uuid
-from subgraphs.labs import service
+from subgraphs.core.settings import Settings
+from subgraphs.labs import service, status_page
+from subgraphs.labs.errors import InvalidTransition
 from subgraphs.labs.models import LabSession
+from subgraphs.labs.service import LabIde
 
 log = logging.getLogger("coursegraph.labs.proxy")
 
@@ -78,9 +87,44 @@ class Denied(Exception):
 # --- the signed cookie ------------------------------------------------------------------------------
 
 
+KEY_FILE = Path("keys") / "lab-proxy-cookie.key"  # under the data dir, outside production
+
+
+def cookie_key(settings: Settings) -> bytes:
+    """The cookie's HMAC key: from `labs.proxy_cookie_secret` (required in production), else a random key
+    made once and kept in <data_dir>/keys/lab-proxy-cookie.key (0600), like the dev signing keys. Never
+    derived from another setting: the router's dev secret is public."""
+    secret = settings.labs.proxy_cookie_secret
+    if not secret:
+        if settings.is_production:
+            raise RuntimeError("COURSEGRAPH_LABS__PROXY_COOKIE_SECRET is required in production")
+        path = settings.data_dir / KEY_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        secret = path.read_text().strip()
+        if len(secret) < 32:  # a torn write of a crashed first start
+            raise RuntimeError(f"{path} holds no usable key; delete it to make a new one")
+    return hashlib.sha256(b"coursegraph-lab-proxy-cookie:" + secret.encode()).digest()
+
+
 def _key(runtime: Runtime) -> bytes:
-    secret = runtime.settings.router.shared_secret.encode()
-    return hashlib.sha256(b"coursegraph-lab-proxy-cookie:" + secret).digest()
+    key = runtime.extras.get("lab_proxy_cookie_key")
+    if key is None:
+        key = runtime.extras["lab_proxy_cookie_key"] = cookie_key(runtime.settings)
+    return key
+
+
+async def _signed_in_as(runtime: Runtime, auth_session: str | None, user_id: str) -> bool:
+    """The sign-in session is alive and is this user's (a cookie's session id is bound to its user)."""
+    if not auth_session:
+        return False
+    owner = await runtime.redis.get(SESSION_KEY.format(sid=auth_session))
+    if isinstance(owner, bytes):
+        owner = owner.decode()
+    return owner is not None and owner == user_id
 
 
 def sign_cookie(runtime: Runtime, session_id: uuid.UUID, user_id: str, auth_session: str | None) -> str:
@@ -105,8 +149,8 @@ async def read_cookie(runtime: Runtime, value: str, session_id: uuid.UUID) -> di
         return None
     if data.get("l") != str(session_id) or int(data.get("e", 0)) < time.time():
         return None
-    if not data.get("s") or not await runtime.redis.exists(SESSION_KEY.format(sid=data["s"])):
-        return None  # signed out (or revoked) since
+    if not await _signed_in_as(runtime, data.get("s"), str(data.get("u"))):
+        return None  # signed out (or revoked) since, or someone else's sign-in
     return data
 
 
@@ -126,9 +170,11 @@ async def _lab(runtime: Runtime, session_id: uuid.UUID, user_id: str) -> LabSess
         row = await session.get(LabSession, session_id)
     if row is None or str(row.user_id) != user_id:
         raise Denied(404, "No such lab.")
-    if row.status != service.LabStatus.RUNNING or row.endpoint_host is None:
-        raise Denied(409, f"This lab is {row.status}.")
     return row
+
+
+def _reachable(row: LabSession) -> bool:
+    return row.status == service.LabStatus.RUNNING and row.endpoint_host is not None
 
 
 async def _authorized(
@@ -189,7 +235,18 @@ _COOKIE_PATH = re.compile(r";\s*path=[^;]*", re.IGNORECASE)
 _COOKIE_DOMAIN = re.compile(r";\s*domain=[^;]*", re.IGNORECASE)
 
 
-def _rewrite(name: str, value: str, session_id: uuid.UUID, upstream: str) -> str | None:
+def _scoped(path: str, prefix: str, serves_base_url: bool) -> str:
+    """An IDE's path as the browser must see it: under /labs/<id>. An IDE that serves under its base URL
+    already says so (a path outside it is put under it all the same)."""
+    path = path if path.startswith("/") else "/"
+    if serves_base_url and (path == prefix or path.startswith(prefix + "/")):
+        return path
+    return prefix + path
+
+
+def _rewrite(
+    name: str, value: str, session_id: uuid.UUID, upstream: str, serves_base_url: bool = False
+) -> str | None:
     """Keep the IDE inside its prefix: its cookies are scoped to this lab (never sent to another lab's IDE
     on the same origin, nor to other hosts of our domain) and its absolute redirects stay under
     /labs/<id>/. None: the header is dropped (a lab may not overwrite our own cookie)."""
@@ -200,15 +257,14 @@ def _rewrite(name: str, value: str, session_id: uuid.UUID, upstream: str) -> str
         value = _COOKIE_DOMAIN.sub("", value)
         match = _COOKIE_PATH.search(value)
         path = match.group(0).split("=", 1)[1].strip() if match else "/"
-        scoped = f"; Path={prefix}{path if path.startswith('/') else '/'}"
-        return _COOKIE_PATH.sub("", value) + scoped
+        return _COOKIE_PATH.sub("", value) + f"; Path={_scoped(path, prefix, serves_base_url)}"
     if name == "location":
         target = urlsplit(value)
         if target.netloc.lower() == upstream.lower():  # the IDE's absolute URL: never hand out its address
-            path = target.path if target.path.startswith("/") else "/"
-            return prefix + path + (f"?{target.query}" if target.query else "")
+            query = f"?{target.query}" if target.query else ""
+            return _scoped(target.path, prefix, serves_base_url) + query
         if value.startswith("/") and not value.startswith("//"):
-            return prefix + value
+            return _scoped(value, prefix, serves_base_url) if serves_base_url else prefix + value
     return value
 
 
@@ -252,6 +308,68 @@ class RedactTokens(logging.Filter):
                 _TOKEN_IN_QUERY.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args
             )
         return True
+
+
+def _upstream_path(row: LabSession, rest: str) -> str:
+    """The IDE's path: the whole one for an IDE serving under its base URL, else the part after it."""
+    return f"{PREFIX}{row.id}/{rest}" if row.serves_base_url else f"/{rest}"
+
+
+def _wants_html(request: Request) -> bool:
+    return request.method in ("GET", "HEAD") and "text/html" in request.headers.get("accept", "")
+
+
+def _unreachable(request: Request, row: LabSession, error: str | None = None) -> Response:
+    """A lab whose IDE cannot be reached now: a small page for a browser (what is going on, Resume or Start
+    again), JSON for anything else."""
+    if not _wants_html(request) and error is None:
+        return JSONResponse({"error": f"This lab is {row.status}.", "status": row.status}, 409)
+    page, reloads = status_page.render(row, error)
+    # 200 while it is on its way (the page reloads itself into the IDE), 409 when it waits for the user.
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": STATUS_PAGE_CSP}
+    return HTMLResponse(page, status_code=200 if reloads else 409, headers=headers)
+
+
+# The status page has no script, loads nothing and posts only to the proxy.
+STATUS_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'self'"
+
+
+async def _act(
+    runtime: Runtime,
+    request: Request,
+    row: LabSession,
+    action: str,
+    principal: Principal | None,
+    cookie: dict[str, Any] | None,
+) -> Response:
+    """The status page's buttons: Resume (a paused lab) or Start again (a stopped or failed one: a new lab
+    of the same exercise, with a cookie for its own path). Then back to the lab's URL."""
+    if principal is None:
+        assert cookie is not None
+        principal = Principal(subject=str(cookie["u"]), kind="user", session_id=cookie["s"])
+    peer = request.client.host if request.client else None
+    meta = RequestMeta(
+        principal=principal,
+        request_id=uuid.uuid4().hex,
+        client_ip=client_ip(peer, request.headers.get("x-forwarded-for"), runtime.settings.trusted_proxies),
+    )
+    target = row
+    try:
+        if action == "resume":
+            await service.resume(runtime, meta, row.id)
+        else:
+            target = await service.start(runtime, meta, exercise_id=row.exercise_id, ide=LabIde(row.ide))
+    except InvalidTransition:
+        pass  # resumed or stopped meanwhile: the lab's URL shows where it is now
+    except DomainError as exc:
+        return _unreachable(request, row, error=exc.message)
+    response = RedirectResponse(f"{PREFIX}{target.id}/", status_code=303)
+    if target.id != row.id:
+        response.set_cookie(
+            value=sign_cookie(runtime, target.id, principal.subject or "", principal.session_id),
+            **_cookie_args(runtime, target.id),
+        )
+    return response
 
 
 def install(app: FastAPI) -> None:
@@ -317,17 +435,25 @@ def install(app: FastAPI) -> None:
                 **_cookie_args(runtime, sid),
             )
             return response
+        if request.method == "POST" and path.startswith(status_page.ACTION_PREFIX):
+            action = path[len(status_page.ACTION_PREFIX) :]
+            if action in status_page.ACTIONS:
+                return await _act(runtime, request, row, action, principal, cookie)
+        if not _reachable(row):
+            return _unreachable(request, row)
         if request.headers.get("service-worker") == "script" and _at_lab_root(request):
             # Its scope would cover /labs/<id>/?token=…: it could read the next first-visit's token.
             return JSONResponse({"error": "A lab may not install a service worker at its root."}, 403)
         await activity.touch(runtime, sid)
         query = _query_without_token(request)
         upstream_address = f"{row.endpoint_host}:{row.endpoint_port}"
-        url = f"http://{upstream_address}/{path}" + (f"?{query}" if query else "")
+        url = f"http://{upstream_address}{_upstream_path(row, path)}" + (f"?{query}" if query else "")
         headers = [
             (k, v)
             for k, v in request.headers.items()
-            if k.lower() not in HOP_BY_HOP and k.lower() not in ("authorization", "cookie")
+            # Origin: checked here (cookie writes, WebSockets); the IDE behind its own address would take
+            # the lab's public origin for a foreign one.
+            if k.lower() not in HOP_BY_HOP and k.lower() not in ("authorization", "cookie", "origin")
         ]
         others = [f"{k}={v}" for k, v in request.cookies.items() if k != COOKIE]
         if others:
@@ -349,7 +475,7 @@ def install(app: FastAPI) -> None:
             (k, rewritten)
             for k, v in upstream.headers.multi_items()
             if k.lower() not in HOP_BY_HOP | LAB_RESPONSE_DROPPED
-            and (rewritten := _rewrite(k.lower(), v, sid, upstream_address)) is not None
+            and (rewritten := _rewrite(k.lower(), v, sid, upstream_address, row.serves_base_url)) is not None
         ]
         response = StreamingResponse(
             upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
@@ -380,11 +506,14 @@ def install(app: FastAPI) -> None:
             if _foreign(runtime, websocket, cookie):
                 # Cross-site WebSocket hijacking: browsers send the cookie with any page's WebSocket.
                 raise Denied(403, "This origin may not open the lab.")
+            if not _reachable(row):
+                raise Denied(409, f"This lab is {row.status}.")
         except Denied as denied:
             await websocket.close(code=4000 + denied.status, reason=denied.message)
             return
         query = _query_without_token(websocket)
-        url = f"ws://{row.endpoint_host}:{row.endpoint_port}/{path}" + (f"?{query}" if query else "")
+        upstream_url = f"ws://{row.endpoint_host}:{row.endpoint_port}{_upstream_path(row, path)}"
+        url = upstream_url + (f"?{query}" if query else "")
         requested = [
             p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()
         ]
@@ -423,9 +552,7 @@ def install(app: FastAPI) -> None:
                 if principal is not None:
                     if await token_is_revoked(runtime.redis, principal):
                         return
-                elif cookie is not None and not await runtime.redis.exists(
-                    SESSION_KEY.format(sid=cookie["s"])
-                ):
+                elif cookie is not None and not await _signed_in_as(runtime, cookie["s"], str(cookie["u"])):
                     return
 
         tasks = [

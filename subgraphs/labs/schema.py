@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 import strawberry
-from sqlalchemy import select
 
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.ids import parse_id, parse_optional_id
@@ -22,7 +21,6 @@ from subgraphs.labs import service
 from subgraphs.labs.errors import LAB_ERRORS
 from subgraphs.labs.models import LabEvent as EventRow
 from subgraphs.labs.models import LabSession as SessionRow
-from subgraphs.labs.models import LabTemplate as TemplateRow
 from subgraphs.labs.types import (
     Course,
     Exercise,
@@ -116,11 +114,13 @@ class Query:
         )
 
     @strawberry.federation.field(
-        directives=[list_size(10)], authenticated=True, description="Every lab template (one per IDE)."
+        directives=[list_size(10)],
+        authenticated=True,
+        description="The lab templates (one per IDE) whose labs can start on this platform now: an IDE "
+        "whose program or image is not installed here is not offered.",
     )
     async def lab_templates(self, info: strawberry.Info) -> list[LabTemplate]:
-        async with info.context.transaction() as session:
-            rows = (await session.scalars(select(TemplateRow).order_by(TemplateRow.ide))).all()
+        rows = await service.offered_templates(info.context.runtime)
         return [LabTemplate.from_model(r) for r in rows]
 
 

@@ -11,6 +11,7 @@ workers or a redelivered event never act twice.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import uuid
@@ -343,6 +344,28 @@ async def get_session(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) ->
 # --- start ------------------------------------------------------------------------------------------
 
 
+# When an exercise's preferred IDE cannot run here: JupyterLab (an editor, a terminal and notebooks), else
+# the terminal.
+FALLBACK_IDES = (LabIde.JUPYTER, LabIde.TERMINAL, LabIde.VSCODE)
+
+# The IDEs the worker's runtime can start (JSON list), refreshed by its monitor (lifecycle.report_available).
+AVAILABLE_KEY = "labs:available-ides"
+
+
+async def available_ides(runtime: Any) -> frozenset[str]:
+    """What can start on this platform now: an IDE whose program or image is missing, or every IDE while no
+    worker runs, is not offered."""
+    raw = await runtime.redis.get(AVAILABLE_KEY)
+    return frozenset(json.loads(raw)) if raw else frozenset()
+
+
+async def offered_templates(runtime: Any) -> list[LabTemplate]:
+    available = await available_ides(runtime)
+    async with runtime.transaction() as session:
+        rows = (await session.scalars(select(LabTemplate).order_by(LabTemplate.ide))).all()
+    return [row for row in rows if row.ide in available]
+
+
 def template_allows(template: LabTemplate, organization_id: uuid.UUID) -> bool:
     allowed = template.allowed_organization_ids
     return allowed is None or str(organization_id) in allowed
@@ -380,12 +403,18 @@ async def start(
             raise NotFound("No such exercise.")  # strangers learn nothing about other organizations
         if enrollment is None or enrollment.status not in ENROLLED:
             raise NotEnrolled()
+    available = await available_ides(runtime)
     chosen = ide or LabIde(exercise.ide)
+    if ide is None and chosen.value not in available:
+        # The exercise's preferred IDE cannot run here (VS Code without code-server): the best one that can.
+        chosen = next((i for i in FALLBACK_IDES if i.value in available), chosen)
     settings = runtime.settings
     async with runtime.transaction() as session:
         template = await session.scalar(select(LabTemplate).where(LabTemplate.ide == chosen.value))
         if template is None or not template_allows(template, org_id):
             raise TemplateNotAllowed()
+        if chosen.value not in available:
+            raise TemplateNotAllowed(f"{template.name} labs cannot run on this platform right now.")
         # One decision at a time: the limits below hold under concurrent starts.
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('labs:start', 0))"))
         existing = await _live_session(session, user_id, exercise_id)
@@ -420,6 +449,7 @@ async def start(
             status=S.REQUESTED.value,
             workspace_key=workspace_key(user_id, exercise_id),
             image=template.image,
+            serves_base_url=template.serves_base_url,
             # The organization's settings cap the template's defaults.
             cpus=min(template.cpus, org.cpus),
             memory_bytes=min(template.memory_mb, org.memory_mb) * 1024 * 1024,

@@ -344,7 +344,9 @@ class LabCapacity:
 class StartLabInput:
     exercise_id: strawberry.ID
     ide: LabIde | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="Default: the exercise's preferred IDE."
+        default=None,
+        description="Default: the exercise's preferred IDE or, where that cannot run, JupyterLab (else the "
+        "terminal).",
     )
 
 

@@ -37,12 +37,14 @@ from subgraphs.labs.runtimes.docker import (
     container_name,
     volume_name,
 )
-from subgraphs.labs.runtimes.process import DEVIDE_HEALTH_PATH, ProcessRuntime
+from subgraphs.labs.runtimes.process import ProcessRuntime
 from tests.labs_support import (
     RUN_LABELS,
     TEST_IMAGE,
     TEST_IMAGE_HEALTH,
     TEST_IMAGE_PORT,
+    TINY_IDE_COMMAND,
+    TINY_IDE_HEALTH,
     answers,
     docker_client,  # noqa: F401 (fixture)
     exec_in,
@@ -95,7 +97,7 @@ async def _process_harness(tmp_path: Path) -> Harness:
     return Harness(
         runtime=runtime,
         new_instance=lambda: ProcessRuntime(root),
-        base_spec=_base_spec("ignored", 0, DEVIDE_HEALTH_PATH, None),  # None: the stand-in IDE
+        base_spec=_base_spec("ignored", 0, TINY_IDE_HEALTH, TINY_IDE_COMMAND),
         write=write,
         read=read,
     )
@@ -381,12 +383,13 @@ async def test_docker_refuses_an_unsafe_lab_network(docker_client: Any, tmp_path
 async def test_process_labs_outlive_the_worker_that_started_them(tmp_path: Path) -> None:
     """A worker (a separate Python process) starts a lab and is SIGKILLed: the lab keeps serving, and a
     new runtime object polls it, stops it, and reports a lab that ended on its own as "process ended"."""
-    spec = _base_spec("-", 0, DEVIDE_HEALTH_PATH, None)
+    spec = _base_spec("-", 0, TINY_IDE_HEALTH, TINY_IDE_COMMAND)
     script = (
         "import asyncio, sys, uuid; from pathlib import Path;"
         "from subgraphs.labs.runtimes.base import LabSpec;"
         "from subgraphs.labs.runtimes.process import ProcessRuntime;"
-        f"spec = LabSpec(uuid.UUID('{spec.session_id}'), uuid.uuid4(), uuid.uuid4(), '-', None, 0, '/health',"
+        f"spec = LabSpec(uuid.UUID('{spec.session_id}'), uuid.uuid4(), uuid.uuid4(), '-',"
+        f" {TINY_IDE_COMMAND!r}, 0, '/health',"
         f" '{spec.workspace_key}');"
         f"ep = asyncio.run(ProcessRuntime(Path(sys.argv[1])).start(spec)); print(ep.port, flush=True);"
         "sys.stdin.read()"
@@ -405,7 +408,7 @@ async def test_process_labs_outlive_the_worker_that_started_them(tmp_path: Path)
     await worker.wait()
 
     runtime = ProcessRuntime(tmp_path)
-    await eventually(lambda: answers(f"http://127.0.0.1:{port}", DEVIDE_HEALTH_PATH), what="the orphaned lab")
+    await eventually(lambda: answers(f"http://127.0.0.1:{port}", TINY_IDE_HEALTH), what="the orphaned lab")
     status = await runtime.poll(spec.session_id)
     assert status.state is RuntimeState.RUNNING and status.endpoint == Endpoint("127.0.0.1", port)
     state = await asyncio.to_thread(runtime._read_state, spec.session_id)
@@ -425,7 +428,7 @@ async def test_process_labs_outlive_the_worker_that_started_them(tmp_path: Path)
 
 async def test_process_labs_get_limits_and_a_clean_environment(tmp_path: Path) -> None:
     runtime = ProcessRuntime(tmp_path)
-    spec = replace(_base_spec("-", 0, DEVIDE_HEALTH_PATH, None), env={"LAB_GREETING": "hello"})
+    spec = replace(_base_spec("-", 0, TINY_IDE_HEALTH, TINY_IDE_COMMAND), env={"LAB_GREETING": "hello"})
     try:
         await _start_healthy(Harness(runtime, lambda: runtime, spec, _nothing, _nothing), spec)  # type: ignore[arg-type]
         state = await asyncio.to_thread(runtime._read_state, spec.session_id)
@@ -438,11 +441,11 @@ async def test_process_labs_get_limits_and_a_clean_environment(tmp_path: Path) -
         assert environ["LAB_GREETING"] == "hello"
         assert "DATABASE_URL" in os.environ and "DATABASE_URL" not in environ  # no platform secrets
         assert os.readlink(f"/proc/{pid}/cwd") == str(runtime.workspace_path(spec.workspace_key))
-        # The stand-in IDE says what it is and lists the workspace.
+        # The test IDE lists the workspace.
         (runtime.workspace_path(spec.workspace_key) / "hello.py").write_text("print('hi')")
         async with httpx.AsyncClient() as http:
             page = await http.get(f"http://127.0.0.1:{state['port']}/")
-        assert page.status_code == 200 and "stand-in" in page.text and "hello.py" in page.text
+        assert page.status_code == 200 and "test IDE" in page.text and "hello.py" in page.text
         limits = Path(f"/proc/{pid}/limits").read_text()
         address_space = next(line for line in limits.splitlines() if line.startswith("Max address space"))
         assert address_space.split()[3] == str(spec.resources.memory_bytes)
@@ -471,7 +474,7 @@ async def test_a_process_start_cancelled_while_spawning_leaves_no_lab(
     removes what it started, so no lab runs that no state file accounts for (and the lock is not given up
     while a lab is being spawned)."""
     runtime = ProcessRuntime(tmp_path)
-    spec = _base_spec("-", 0, DEVIDE_HEALTH_PATH, None)
+    spec = _base_spec("-", 0, TINY_IDE_HEALTH, TINY_IDE_COMMAND)
     entered, release, spawned = threading.Event(), threading.Event(), threading.Event()
     real_spawn = runtime._spawn
 
@@ -541,3 +544,21 @@ async def test_a_process_lock_won_on_a_file_stop_unlinked_still_excludes(tmp_pat
 
 async def _nothing(*args: object) -> None:
     return None
+
+
+async def test_starter_files_go_into_a_new_workspace_only(harness: Harness) -> None:
+    """Issue 15: the exercise's starter files are in the workspace at its first start, and a later start
+    never brings them back over the student's edits or deletions."""
+    h = harness
+    files = (("main.py", "print('start here')\n"), ("data/input.txt", "1 2 3\n"))
+    first = h.spec(starter_files=files)
+    await _start_healthy(h, first)
+    assert await h.read(first.session_id, "main.py") == "print('start here')\n"
+    assert await h.read(first.session_id, "data/input.txt") == "1 2 3\n"
+    await h.write(first.session_id, "main.py", "my solution")
+    await h.runtime.stop(first.session_id)
+
+    again = h.spec(workspace_key=first.workspace_key, starter_files=files)
+    await _start_healthy(h, again)
+    assert await h.read(again.session_id, "main.py") == "my solution"
+    await h.runtime.stop(again.session_id)

@@ -44,7 +44,27 @@ def test_production_accepts_real_secrets():
         database={"url": "postgres://db/coursegraph"},
         redis={"url": "redis://cache:6379/0"},
         router={"shared_secret": "s" * 40},
+        labs={"proxy_cookie_secret": "l" * 40},
         mail={"backend": "smtp"},
     )
     assert settings.is_production
     assert settings.database.url == "postgresql+asyncpg://db/coursegraph"
+
+
+def test_production_wants_a_lab_cookie_secret_of_its_own():
+    """Issue 13.1: the lab proxy's cookie key was derived from the router's secret."""
+    base = {
+        "environment": "production",
+        "database": {"url": "postgres://db/coursegraph"},
+        "redis": {"url": "redis://cache:6379/0"},
+        "router": {"shared_secret": "s" * 40},
+        "mail": {"backend": "smtp"},
+    }
+    for labs, expected in (
+        ({}, "32+ characters"),
+        ({"proxy_cookie_secret": "s" * 40}, "must differ from the router's shared secret"),
+    ):
+        with pytest.raises(ValidationError) as excinfo:
+            Settings(**base, labs=labs)
+        assert "COURSEGRAPH_LABS__PROXY_COOKIE_SECRET" in str(excinfo.value)
+        assert expected in str(excinfo.value)

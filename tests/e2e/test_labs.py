@@ -18,7 +18,13 @@ from sqlalchemy import select, update
 from subgraphs.courses import service as courses_service
 from subgraphs.labs.models import LabEvent, LabTemplate
 from subgraphs.organizations import service as org_service
-from tests.labs_support import TEST_IMAGE, docker_available, remove_run_resources
+from tests.labs_support import (
+    TEST_IMAGE,
+    TINY_IDE_HEALTH,
+    TINY_IDE_TEMPLATE_COMMAND,
+    docker_available,
+    remove_run_resources,
+)
 from tests.services import RUN_ID
 from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
@@ -123,11 +129,13 @@ async def test_a_student_runs_a_lab_through_the_router(
     )
     await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
     token = school.student.token
-    if use_docker:
-        async with courses_runtime.transaction() as session:
-            await session.execute(
-                update(LabTemplate).where(LabTemplate.ide == "VSCODE").values(image=TEST_IMAGE)
-            )
+    # The test image (Docker) or the tiny test IDE (local processes): both answer /health at their root.
+    test_ide = {"health_path": TINY_IDE_HEALTH, "serves_base_url": False}
+    test_ide |= {"image": TEST_IMAGE} if use_docker else {"command": TINY_IDE_TEMPLATE_COMMAND}
+    async with courses_runtime.transaction() as session:
+        real = await session.scalar(select(LabTemplate).where(LabTemplate.ide == "VSCODE"))
+        kept = {k: getattr(real, k) for k in test_ide}
+        await session.execute(update(LabTemplate).where(LabTemplate.ide == "VSCODE").values(**test_ide))
     lab_id = None
     try:
 
@@ -214,13 +222,9 @@ async def test_a_student_runs_a_lab_through_the_router(
     finally:
         if lab_id:
             await router_gql(STOP, {"id": lab_id}, token=token)
+        async with courses_runtime.transaction() as session:
+            await session.execute(update(LabTemplate).where(LabTemplate.ide == "VSCODE").values(**kept))
         if use_docker:
-            async with courses_runtime.transaction() as session:
-                await session.execute(
-                    update(LabTemplate)
-                    .where(LabTemplate.ide == "VSCODE")
-                    .values(image="coursegraph/lab-vscode:1")
-                )
             import docker
 
             client = docker.from_env()

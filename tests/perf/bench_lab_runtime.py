@@ -3,9 +3,10 @@
     uv run python tests/perf/bench_lab_runtime.py [--starts 20] [--runtime process docker]
 
 Per runtime, `--starts` labs one after another: time from `start()` to the first 2xx of the health path
-(polled every 10 ms), then `stop()` (timed too). The process runtime runs the stand-in IDE (Python,
-stdlib http.server); Docker runs the registry-free busybox test image (tests/labs_support.py) — real
-IDE images start slower (code-server and JupyterLab take seconds), so this is the runtime's own share.
+(polled every 10 ms), then `stop()` (timed too). The process runtime runs the test IDE
+(tests/tiny_ide.py, Python, stdlib http.server); Docker runs the registry-free busybox test image
+(tests/labs_support.py) — real IDE images start slower (code-server and JupyterLab take seconds), so
+this is the runtime's own share.
 Prints p50/p95/max. Figures are for reading; nothing is asserted.
 """
 
@@ -28,12 +29,14 @@ import httpx  # noqa: E402
 from subgraphs.core.settings import LabsSettings  # noqa: E402
 from subgraphs.labs.runtimes.base import LabRuntime, LabSpec, Resources  # noqa: E402
 from subgraphs.labs.runtimes.docker import DockerRuntime, volume_name  # noqa: E402
-from subgraphs.labs.runtimes.process import DEVIDE_HEALTH_PATH, ProcessRuntime  # noqa: E402
+from subgraphs.labs.runtimes.process import ProcessRuntime  # noqa: E402
 from tests.labs_support import (  # noqa: E402
     RUN_LABELS,
     TEST_IMAGE,
     TEST_IMAGE_HEALTH,
     TEST_IMAGE_PORT,
+    TINY_IDE_COMMAND,
+    TINY_IDE_HEALTH,
     connect_docker,
     ensure_test_image,
     remove_run_resources,
@@ -95,7 +98,9 @@ async def main() -> None:
     if "process" in args.runtime:
         with tempfile.TemporaryDirectory() as tmp:
             runtime = ProcessRuntime(Path(tmp))
-            await bench(runtime, lambda: make_spec("-", 0, DEVIDE_HEALTH_PATH, None, key), args.starts)
+            await bench(
+                runtime, lambda: make_spec("-", 0, TINY_IDE_HEALTH, TINY_IDE_COMMAND, key), args.starts
+            )
     if "docker" in args.runtime:
         client = connect_docker()
         if client is None:

@@ -5,11 +5,13 @@
 Self-contained: a fresh database (PostgreSQL and Redis on 127.0.0.1, else embedded ones, as the tests),
 the labs, courses and organizations subgraphs in-process (ASGI), and the worker side in-process for real:
 the outbox relay (default poll interval, 0.2 s), the labs projection consumer and the labs lifecycle
-(intent consumer + monitor) on a real runtime — local processes running the stand-in IDE, or Docker
-containers of the registry-free test image (busybox httpd). One session at a time: `startLab` is posted,
-then the session's live stream is followed (core live.follow, as labSessionEvents does) until RUNNING,
-which the worker sets only once the IDE answers its health check; the lab is then stopped. Prints p50 /
-p95 / max of startLab → RUNNING (client-side) and of the startLab mutation alone. Not asserted.
+(intent consumer + monitor) on a real runtime — local processes (the exercise prefers VS Code, which has
+no process command, so its labs fall back to the platform's real JupyterLab; unsandboxed runtime object;
+not re-run since that change), or Docker containers of the registry-free test image (busybox httpd).
+One session at a time: `startLab` is posted, then the session's live stream is followed (core
+live.follow, as labSessionEvents does) until RUNNING, which the worker sets only once the IDE answers its
+health check; the lab is then stopped. Prints p50 / p95 / max of startLab → RUNNING (client-side) and of
+the startLab mutation alone. Not asserted.
 """
 
 from __future__ import annotations

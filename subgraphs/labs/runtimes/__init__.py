@@ -34,16 +34,32 @@ async def build_runtime(settings: Any) -> LabRuntime:
         except RuntimeUnavailable as exc:
             if choice == "docker":
                 raise
-            log.warning("labs: no Docker engine (%s); labs run as local processes (not isolated)", exc)
+            log.warning("labs: no Docker engine (%s); labs run as local processes", exc)
         else:
             if choice == "docker" or await runtime.images_present(list(labs.allowed_images)):
                 return runtime
             await runtime.close()
             log.warning(
                 "labs: the Docker engine has none of the lab images %s (infra/lab-images/README.md); "
-                "labs run as local processes (not isolated)",
+                "labs run as local processes",
                 ", ".join(labs.allowed_images),
             )
+    from subgraphs.labs.runtimes import sandbox
     from subgraphs.labs.runtimes.process import ProcessRuntime
 
-    return ProcessRuntime(labs.workspace_dir)
+    mode = getattr(labs, "sandbox", "auto")
+    if mode not in ("auto", "bubblewrap", "none"):
+        raise ValueError(f"labs.sandbox: {mode!r} is not one of auto, bubblewrap, none")
+    if mode != "none":
+        problem = sandbox.works()
+        if problem is None:
+            mode = "bubblewrap"
+        elif mode == "bubblewrap":
+            raise RuntimeUnavailable(f"labs.sandbox is bubblewrap, but {problem}")
+        else:
+            log.warning("labs: %s; labs run as plain local processes, NOT sandboxed", problem)
+            mode = "none"
+    if mode == "bubblewrap" and not sandbox.Cgroup.available():
+        log.warning("labs: no writable cgroups here; sandboxed labs are limited by rlimits only")
+    read_only = tuple(getattr(labs, "sandbox_read_only_paths", ()))
+    return ProcessRuntime(labs.workspace_dir, sandbox=mode, read_only=read_only)

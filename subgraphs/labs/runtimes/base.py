@@ -52,6 +52,18 @@ class LabSpec:
     workspace_key: str
     resources: Resources = field(default_factory=Resources)
     env: dict[str, str] = field(default_factory=dict)
+    # The IDE's public base URL ("/labs/<session id>/") when it serves under it ("{base_url}" in the
+    # process runtime's argv, COURSEGRAPH_LAB_BASE_URL in a container); health_path is then relative to it.
+    base_url: str = ""
+    # The origin browsers reach the lab on (the proxy's: scheme://host[:port]), "{origin}" in the argv.
+    origin: str = ""
+    # (relative path, content): written into the workspace when the runtime creates it, never afterwards
+    # (a later start keeps the student's edits and deletions).
+    starter_files: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def health_url_path(self) -> str:
+        return self.base_url.rstrip("/") + "/" + self.health_path.lstrip("/")
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,11 @@ class LabRuntime(Protocol):
         ...
 
     async def list_managed(self) -> list[ManagedLab]: ...
+
+    async def supports(self, *, image: str, command: list[str] | None) -> bool:
+        """Whether a lab of a template with this image (Docker) and command (local processes) can start
+        here; `labTemplates` offers only those."""
+        ...
 
     async def close(self) -> None:
         """Release the runtime's own resources (clients, threads). Environments keep running."""

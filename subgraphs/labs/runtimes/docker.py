@@ -38,13 +38,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import logging
 import re
 import shutil
 import subprocess
+import tarfile
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 import docker
@@ -146,6 +149,10 @@ class DockerRuntime:
             present.append(name)
         return present
 
+    async def supports(self, *, image: str, command: list[str] | None) -> bool:
+        """Whether a lab of this template can start here: its image is allowed and on the engine."""
+        return image in self.allowed_images and bool(await self.images_present([image]))
+
     @property
     def client(self) -> docker.DockerClient:
         if self._client is None:  # every public method awaits _ready() first
@@ -241,6 +248,7 @@ class DockerRuntime:
                 ) from exc
             if progress:
                 await progress(30, "preparing workspace")
+            fresh = not await self._volume_exists(volume)  # its first start: the starter files go in
             await self._call(
                 self.client.volumes.create, volume, labels=self._labels(**{"coursegraph.workspace": "1"})
             )
@@ -264,10 +272,19 @@ class DockerRuntime:
                         raise RuntimeUnavailable(f"lab container {name} keeps changing under us") from exc
                     await asyncio.sleep(0.1)
                     continue
+                if fresh and spec.starter_files:
+                    await self._call(container.put_archive, WORKSPACE, _starter_archive(spec.starter_files))
                 if progress:
                     await progress(90, "starting")
                 await self._call(container.start)
                 return await self._endpoint_of(container, spec.port)
+
+    async def _volume_exists(self, name: str) -> bool:
+        try:
+            await self._call(self.client.volumes.get, name)
+        except docker.errors.NotFound:
+            return False
+        return True
 
     async def _adopt(self, spec: LabSpec) -> Endpoint | None:
         """The endpoint of this session's live container (started or resumed as needed); None when there
@@ -308,7 +325,14 @@ class DockerRuntime:
                     "coursegraph.port": str(spec.port),
                 }
             ),
-            environment={**spec.env, "HOME": HOME, "COURSEGRAPH_LAB_SESSION": str(spec.session_id)},
+            environment={
+                **spec.env,
+                "HOME": HOME,
+                "COURSEGRAPH_LAB_SESSION": str(spec.session_id),
+                # An IDE serving under its public base URL reads it from here (infra/lab-images).
+                "COURSEGRAPH_LAB_BASE_URL": spec.base_url or "/",
+                "COURSEGRAPH_LAB_ORIGIN": spec.origin,
+            },
             user=USER,
             working_dir=WORKSPACE,
             mounts=[Mount(WORKSPACE, volume, type="volume")],
@@ -463,6 +487,29 @@ class DockerRuntime:
 def _tmpfs_size(memory_bytes: int) -> int:
     """tmpfs pages count against the container's memory; a quarter of it each, at least 16 MiB."""
     return max(memory_bytes // 4, 16 * 1024**2)
+
+
+def _starter_archive(files: tuple[tuple[str, str], ...]) -> bytes:
+    """A tar of the starter files (and their directories), owned by the lab's user, for put_archive."""
+    buffer = io.BytesIO()
+    uid, gid = (int(x) for x in USER.split(":"))
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        made: set[str] = set()
+        for relative, content in files:
+            path = PurePosixPath(relative)
+            if path.is_absolute() or ".." in path.parts:
+                raise ValueError(f"starter file {relative!r} is not inside the workspace")
+            for parent in reversed(path.parents[:-1]):
+                if str(parent) not in made:
+                    made.add(str(parent))
+                    info = tarfile.TarInfo(str(parent))
+                    info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, uid, gid
+                    tar.addfile(info)
+            data = content.encode()
+            info = tarfile.TarInfo(str(path))
+            info.size, info.mode, info.uid, info.gid = len(data), 0o644, uid, gid
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def _substitute(arg: str, values: dict[str, str]) -> str:

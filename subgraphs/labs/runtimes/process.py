@@ -8,12 +8,16 @@ own environment — no database URL, no API keys). The runtime remembers each la
 from /proc so a reused pid is never mistaken for the lab), so a new runtime object — a restarted worker —
 finds, polls and stops the labs an earlier one started: that is how the reconciler adopts them.
 
-NOT a security boundary. Limits are best effort: RLIMIT_AS (virtual memory, per process, from
-resources.memory_bytes), RLIMIT_NPROC (only when the platform does not run as root — root ignores it;
-it counts every task of the user, so it is set to the user's current count + resources.pids), no CPU
-limit, no filesystem or network isolation: a lab runs with the platform user's rights and reaches
-whatever that user reaches, and a process that calls setsid() leaves the lab's session, so stop() no
-longer finds it. Use the Docker runtime for students you do not trust.
+Sandboxed (`sandbox="bubblewrap"`, what the platform runs where bubblewrap works: sandbox.py): each lab
+in bubblewrap namespaces — its own user, PIDs and an empty network, read-only system directories, its
+workspace the only writable mount, a private /tmp — with cgroup limits (pids, memory without swap, CPU)
+where the platform may create cgroups. Everywhere: RLIMIT_AS (virtual memory, per process, from
+resources.memory_bytes) and RLIMIT_NPROC (only when the platform does not run as root — root ignores it;
+it counts every task of the user, so it is set to the user's current count + resources.pids).
+
+Not sandboxed (`sandbox="none"`: no bubblewrap; the runtime's own tests): NOT a security boundary — no
+CPU limit, no filesystem or network isolation, a lab runs with the platform user's rights, and a process
+that calls setsid() leaves the lab's session, so stop() no longer finds it.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import importlib.util
 import json
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from subgraphs.labs.runtimes import sandbox
 from subgraphs.labs.runtimes.base import (
     Endpoint,
     LabSpec,
@@ -48,17 +55,6 @@ from subgraphs.labs.runtimes.base import (
 )
 
 HOST = "127.0.0.1"
-# The stand-in IDE (stdlib only, so it runs by file path from any working directory); used when a spec
-# has no command.
-DEVIDE_COMMAND: tuple[str, ...] = (
-    sys.executable,
-    str(Path(__file__).with_name("devide.py")),
-    "--port",
-    "{port}",
-    "--workspace",
-    "{workspace}",
-)
-DEVIDE_HEALTH_PATH = "/health"
 _WORKSPACE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -151,10 +147,23 @@ def _user_task_count() -> int:
 class ProcessRuntime:
     name = "process"
 
-    def __init__(self, workspace_dir: Path, *, stop_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        workspace_dir: Path,
+        *,
+        stop_timeout: float = 5.0,
+        sandbox: str = "none",
+        read_only: tuple[Path, ...] = (),
+    ) -> None:
+        """`sandbox`: "bubblewrap" (each lab in its own sandbox, sandbox.py) or "none" (plain processes:
+        tests of the runtime's own mechanics). `read_only`: more host paths a sandbox sees, read-only."""
+        if sandbox not in ("none", "bubblewrap"):
+            raise ValueError(f"sandbox: {sandbox!r} is not one of none, bubblewrap")
         self.workspace_dir = Path(workspace_dir).resolve()
         self.state_dir = self.workspace_dir / ".process-runtime"
         self.stop_timeout = stop_timeout
+        self.sandbox = sandbox
+        self.read_only = tuple(read_only)
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
         self._last_cpu: dict[uuid.UUID, tuple[float, int]] = {}
 
@@ -290,16 +299,48 @@ class ProcessRuntime:
         await self._stop(session_id)
 
     def _spawn(self, spec: LabSpec, workspace: Path) -> Endpoint:
+        if not spec.command:
+            raise RuntimeUnavailable("this IDE cannot run as a local process (its template has no command)")
+        if not workspace.exists():  # the workspace's first start: the exercise's starter files
+            write_starter_files(workspace, spec.starter_files)
         workspace.mkdir(parents=True, exist_ok=True)
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        port = _free_port()
-        values = {"{port}": str(port), "{workspace}": str(workspace)}
-        argv = [_substitute(arg, values) for arg in (spec.command or DEVIDE_COMMAND)]
+        listener = None
+        if self.sandbox == "bubblewrap":
+            # Bound here, in the host's network namespace, and handed in: the lab has no network of its own.
+            listener = socket.socket()
+            listener.bind((HOST, 0))
+            listener.listen(128)
+            port = listener.getsockname()[1]
+        else:
+            port = _free_port()
+        values = {
+            "{port}": str(port),
+            "{workspace}": str(workspace),
+            "{base_url}": spec.base_url or "/",
+            "{origin}": spec.origin,
+        }
+        argv = [_substitute(arg, values) for arg in spec.command]
+        cgroup = None
+        if listener is not None:
+            argv = sandbox.wrap(
+                argv,
+                workspace=workspace,
+                listen_fd=listener.fileno(),
+                port=port,
+                passwd=sandbox.passwd_file(self.state_dir, workspace),
+                read_only=self.read_only,
+            )
+            if sandbox.Cgroup.available():
+                cgroup = sandbox.Cgroup(spec.session_id)
+                cgroup.create(spec.resources)
         env = {
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "HOME": str(workspace),
             "LANG": "C.UTF-8",
             "PYTHONUNBUFFERED": "1",
+            "SHELL": "/bin/bash" if Path("/bin/bash").exists() else "/bin/sh",  # web terminals start it
+            "TERM": "xterm-256color",
             **spec.env,
             "COURSEGRAPH_LAB_SESSION": str(spec.session_id),
         }
@@ -311,6 +352,8 @@ class ProcessRuntime:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             if nproc is not None:
                 resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+            if cgroup is not None:
+                cgroup.enter()
 
         log_path = self.state_dir / f"{spec.session_id}.log"
         with open(log_path, "ab") as log:
@@ -325,9 +368,15 @@ class ProcessRuntime:
                     start_new_session=True,
                     preexec_fn=limits,
                     close_fds=True,
+                    pass_fds=(listener.fileno(),) if listener is not None else (),
                 )
             except OSError as exc:
+                if cgroup is not None:
+                    cgroup.remove()
                 raise RuntimeUnavailable(f"cannot start {argv[0]!r}: {exc}") from exc
+            finally:
+                if listener is not None:
+                    listener.close()  # the lab holds it now
         proc = _read_stat(child.pid)
         _CHILDREN[(child.pid, proc.start_time if proc else -1)] = child
         self._write_state(
@@ -342,6 +391,8 @@ class ProcessRuntime:
                 "host": HOST,
                 "port": port,
                 "workspace": str(workspace),
+                "sandbox": self.sandbox,
+                "cgroup": cgroup is not None,
                 "started_at": time.time(),
             },
         )
@@ -366,6 +417,8 @@ class ProcessRuntime:
         key = (state["pid"], state["start_time"])
         await asyncio.to_thread(_reap, key)
         _EXIT_REASONS.pop(key, None)
+        if state.get("cgroup"):
+            await asyncio.to_thread(sandbox.Cgroup(session_id).remove)
         self._last_cpu.pop(session_id, None)
         for suffix in (".json", ".log"):
             (self.state_dir / f"{session_id}{suffix}").unlink(missing_ok=True)
@@ -382,6 +435,14 @@ class ProcessRuntime:
 
     async def pause(self, session_id: uuid.UUID) -> None:
         await self._signal(session_id, signal.SIGSTOP)
+        # A signal is delivered when its target is next scheduled (late on a loaded machine): return once
+        # the lab is seen stopped, so a poll right after says PAUSED.
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            status, _ = await asyncio.to_thread(self._observe, session_id)
+            if status.state is not RuntimeState.RUNNING:
+                return
+            await asyncio.sleep(0.01)
 
     async def resume(self, session_id: uuid.UUID) -> None:
         await self._signal(session_id, signal.SIGCONT)
@@ -434,6 +495,10 @@ class ProcessRuntime:
 
         return await asyncio.to_thread(scan)
 
+    async def supports(self, *, image: str, command: list[str] | None) -> bool:
+        """Whether a lab of this template can start here: its command's program (and module) is installed."""
+        return await asyncio.to_thread(can_run, command)
+
     async def close(self) -> None:
         """Nothing to release: labs keep running, their state files stay for the next runtime object."""
 
@@ -446,6 +511,41 @@ async def _finish_despite_cancellation(cleanup: Any) -> None:
             await asyncio.shield(task)
     with contextlib.suppress(Exception):
         task.result()
+
+
+def write_starter_files(workspace: Path, files: tuple[tuple[str, str], ...]) -> None:
+    """Create the workspace with the exercise's starter files (paths were checked by the courses domain;
+    checked again here: nothing is written outside the workspace). Written into a scratch directory renamed
+    into place, so a crash never leaves a half-made workspace that a later start would take as the
+    student's."""
+    scratch = workspace.with_name(f".{workspace.name}.{os.getpid()}.new")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    for relative, content in files:
+        target = (scratch / relative).resolve()
+        if not target.is_relative_to(scratch.resolve()) or target == scratch.resolve():
+            raise ValueError(f"starter file {relative!r} is not inside the workspace")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+    try:
+        scratch.rename(workspace)
+    except OSError:  # made meanwhile by a concurrent start: theirs stands
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def can_run(command: list[str] | tuple[str, ...] | None) -> bool:
+    """Whether this machine has what the command starts: its program, and for `{python} -m <module>` the
+    module (JupyterLab, Notebook) in this interpreter's environment."""
+    if not command:
+        return False
+    program = sys.executable if command[0] == "{python}" else shutil.which(command[0])
+    if program is None:
+        return False
+    if command[0] == "{python}" and len(command) > 2 and command[1] == "-m":
+        return importlib.util.find_spec(command[2]) is not None
+    if command[0] == "{python}" and len(command) > 1 and not command[1].startswith("-"):
+        return Path(command[1]).is_file()
+    return True
 
 
 def _substitute(arg: str, values: dict[str, str]) -> str:

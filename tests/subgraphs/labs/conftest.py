@@ -1,8 +1,10 @@
 """Fixtures of the labs subgraph: its ASGI app, a GraphQL client, statement counting on its engine, and
 `LabWorld` — the worker side running in-process for real: the outbox relay, the labs projection consumer
-and the labs lifecycle (intent consumer + monitor) on a real ProcessRuntime in a per-test directory (the
-devide stand-in IDE). Classrooms (an organization, a published course with an exercise, an enrolled
-student) are made through the courses and organizations services and projected through events."""
+and the labs lifecycle (intent consumer + monitor) on a real ProcessRuntime in a per-test directory. Its
+templates run the tests' tiny IDE (tests/tiny_ide.py, ~50 ms to start) unless a test asks for the real
+IDEs (`world.use_real_ides()`: JupyterLab, the web terminal). Classrooms (an organization, a published
+course with an exercise, an enrolled student) are made through the courses and organizations services
+and projected through events."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
+import uvicorn
+from sqlalchemy import event, select, update
 
 from subgraphs.core.domains import WorkerDeps, outboxes
 from subgraphs.core.events import OutboxRelay
@@ -27,14 +30,18 @@ from subgraphs.labs.models import (
     EnrollmentProjection,
     ExerciseProjection,
     LabSession,
+    LabTemplate,
     OrganizationProjection,
 )
 from subgraphs.labs.projection import LabsProjectionConsumer
 from subgraphs.labs.runtimes.base import LabRuntime
 from subgraphs.labs.runtimes.process import ProcessRuntime
+from subgraphs.labs.service import AVAILABLE_KEY
 from subgraphs.labs.worker import build_lifecycle
 from subgraphs.organizations import service as org_service
 from tests.conftest import GraphQLClient, QueryCounter
+from tests.labs_support import TINY_IDE_HEALTH, TINY_IDE_TEMPLATE_COMMAND
+from tests.services import free_port
 from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
 from tests.subgraphs.courses.factories import CourseFactory, School
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
@@ -127,6 +134,7 @@ class LabWorld:
             }
         )
         self.tasks: list[asyncio.Task] = []
+        self.templates: dict[str, dict[str, Any]] = {}
         self.stop_event = asyncio.Event()
         self.lifecycle: Any = None
         self.labs: LabRuntime | None = None
@@ -141,6 +149,34 @@ class LabWorld:
             settings=self.settings,
             consumer_options={"block_ms": 20, "claim_idle_ms": 500},
         )
+
+    async def use_test_ide(self) -> None:
+        """Every template runs the tiny test IDE (the real ones are kept for `restore_templates`)."""
+        async with self.api.transaction() as session:
+            rows = (await session.scalars(select(LabTemplate))).all()
+            self.templates = self.templates or {
+                r.ide: {
+                    "command": r.command,
+                    "health_path": r.health_path,
+                    "serves_base_url": r.serves_base_url,
+                }
+                for r in rows
+            }
+            await session.execute(
+                update(LabTemplate).values(
+                    command=TINY_IDE_TEMPLATE_COMMAND, health_path=TINY_IDE_HEALTH, serves_base_url=False
+                )
+            )
+
+    async def use_real_ides(self, *ides: str) -> None:
+        """These templates run what the platform runs (JupyterLab, the web terminal)."""
+        await self.restore_templates(*ides)
+
+    async def restore_templates(self, *ides: str) -> None:
+        async with self.api.transaction() as session:
+            for ide, values in self.templates.items():
+                if not ides or ide in ides:
+                    await session.execute(update(LabTemplate).where(LabTemplate.ide == ide).values(**values))
 
     async def start(self, labs: LabRuntime | None = None) -> None:
         """Relay, projection consumer and lifecycle as tasks; the API's `usage` reads the same runtime."""
@@ -248,9 +284,48 @@ async def world(
     courses: CourseFactory,  # noqa: F811
 ) -> AsyncIterator[LabWorld]:
     w = LabWorld(labs_runtime, settings, tmp_path / "labs", courses)
+    await w.use_test_ide()
     await w.start()
+    await eventually(
+        lambda: labs_runtime.redis.exists(AVAILABLE_KEY), what="the worker reported what can start"
+    )
     try:
         yield w
     finally:
-        await w.shutdown()
-        labs_runtime.extras.pop("labs", None)
+        try:
+            await w.shutdown()
+        finally:
+            labs_runtime.extras.pop("labs", None)
+            await w.restore_templates()
+
+
+@contextlib.asynccontextmanager
+async def serve_proxy(settings: Settings, read_timeout: float) -> AsyncIterator[str]:
+    """The labs app (its proxy) served by a real uvicorn on a free port; yields its base URL."""
+    from subgraphs.labs.app import create_app
+    from subgraphs.users.keys import SigningKeys
+
+    labs = settings.labs.model_copy(update={"proxy_read_timeout_seconds": read_timeout})
+    settings = settings.model_copy(update={"labs": labs})
+    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "the proxy did not start"
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def proxy_url(settings) -> AsyncIterator[str]:
+    # A short read timeout: the test IDE's /never-answers is cut off quickly.
+    async with serve_proxy(settings, read_timeout=1.0) as url:
+        yield url

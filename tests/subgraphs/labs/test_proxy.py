@@ -7,17 +7,21 @@ signed-out session), traffic counts as activity, a stopped lab is not reached.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import base64
+import hashlib
+import hmac
 import logging
+import os
+import stat
 import sys
+import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
-import uvicorn
 import websockets
 from sqlalchemy import update
 
@@ -25,49 +29,19 @@ from subgraphs.core.auth import SESSION_KEY
 from subgraphs.core.db import utcnow
 from subgraphs.labs import proxy
 from subgraphs.labs.models import LabSession, LabTemplate
-from tests.services import free_port
-from tests.subgraphs.labs.queries import STOP, start
+from tests.subgraphs.labs.queries import PAUSE, STOP, start
 
 WS_IDE = ["{python}", str(Path(__file__).with_name("ws_ide.py")), "--port", "{port}"]
-
-
-@pytest.fixture
-async def proxy_url(settings) -> AsyncIterator[str]:
-    from subgraphs.labs.app import create_app
-    from subgraphs.users.keys import SigningKeys
-
-    # A short read timeout: the test IDE's /never-answers is cut off quickly.
-    labs = settings.labs.model_copy(update={"proxy_read_timeout_seconds": 1.0})
-    settings = settings.model_copy(update={"labs": labs})
-    app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the proxy did not start"
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(task, 10)
 
 
 @pytest.fixture
 async def terminal_lab(labs_gql, world, minter):
     async with world.api.transaction() as session:
         await session.execute(update(LabTemplate).where(LabTemplate.ide == "TERMINAL").values(command=WS_IDE))
-    try:
-        room = await world.classroom(minter, ide="TERMINAL")
-        lab = (await start(labs_gql, room.school.student, room.exercise_id))["session"]
-        await world.status_becomes(lab["id"], "RUNNING")
-        yield room, lab
-    finally:
-        async with world.api.transaction() as session:
-            await session.execute(
-                update(LabTemplate).where(LabTemplate.ide == "TERMINAL").values(command=None)
-            )
+    room = await world.classroom(minter, ide="TERMINAL")
+    lab = (await start(labs_gql, room.school.student, room.exercise_id))["session"]
+    await world.status_becomes(lab["id"], "RUNNING")
+    yield room, lab  # the world puts the templates back
 
 
 async def test_http_through_the_proxy(proxy_url, terminal_lab, world, labs_gql, labs_runtime):
@@ -264,3 +238,88 @@ async def test_signing_out_closes_an_open_websocket(proxy_url, terminal_lab, lab
         with pytest.raises(websockets.exceptions.ConnectionClosed):
             await asyncio.wait_for(ws.wait_closed(), 4 * proxy.WS_RECHECK_SECONDS)
             await ws.recv()
+
+
+def _cookie(key: bytes, lab_id: str, user_id: str, auth_session: str) -> str:
+    """A cookie value built by hand, as an attacker who knows (or guesses) a key would."""
+    body = base64.urlsafe_b64encode(
+        orjson.dumps({"l": lab_id, "u": user_id, "s": auth_session, "e": int(time.time()) + 600})
+    ).decode()
+    return f"cg_lab={body}.{hmac.new(key, body.encode(), hashlib.sha256).hexdigest()}"
+
+
+async def test_a_forged_cookie_opens_no_one_elses_lab(proxy_url, terminal_lab, settings, labs_runtime):
+    """Issue 13.1: an instructor who lists a student's lab forged a cookie with their own sign-in and the
+    student's user id, keyed from the router's (public dev) secret, and got the student's IDE."""
+    room, lab = terminal_lab
+    student, instructor = room.school.student, room.school.instructor
+    base = f"{proxy_url}/labs/{lab['id']}/"
+    router_derived = hashlib.sha256(
+        b"coursegraph-lab-proxy-cookie:" + settings.router.shared_secret.encode()
+    ).digest()
+    real_key = proxy.cookie_key(settings)
+    assert real_key != router_derived, "the cookie key is not derived from the router's secret"
+    # The dev key is random, made once under the data dir, readable by its owner only.
+    key_file = settings.data_dir / proxy.KEY_FILE
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600 and len(key_file.read_text()) >= 64
+    async with httpx.AsyncClient() as client:
+        for key in (router_derived, real_key):  # the real key too: the sign-in must be the student's
+            forged = _cookie(key, lab["id"], student.id, instructor.principal.session_id)
+            answer = await client.get(base, headers={"Cookie": forged})
+            assert answer.status_code == 401, key
+            with pytest.raises(websockets.exceptions.InvalidStatus):
+                async with websockets.connect(
+                    base.replace("http", "ws") + "term", additional_headers={"Cookie": forged}
+                ):
+                    pass
+        # The same hand-made cookie with the student's own sign-in passes: the refusal above is the binding.
+        genuine = _cookie(real_key, lab["id"], student.id, student.principal.session_id)
+        assert (await client.get(base, headers={"Cookie": genuine})).status_code == 200
+
+
+async def test_a_paused_or_stopped_labs_url_offers_resume_or_start_again(
+    proxy_url, terminal_lab, world, labs_gql, settings
+):
+    """Issue 15: a paused lab's URL answered raw JSON. A browser now gets a small page with Resume (paused)
+    or Start again (stopped); scripts keep the JSON."""
+    room, lab = terminal_lab
+    student = room.school.student
+    base = f"{proxy_url}/labs/{lab['id']}/"
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    origin = {"Origin": settings.labs.public_url.rstrip("/")}
+    await labs_gql(PAUSE, {"id": lab["id"]}, token=student.token)
+    await world.status_becomes(lab["id"], "PAUSED")
+    async with httpx.AsyncClient(base_url=proxy_url) as browser:
+        opened = await browser.get(base + "some/file.py", params={"token": student.token})
+        assert opened.status_code == 303  # the token still becomes a cookie
+        page = await browser.get(base + "some/file.py", headers=html)
+        assert page.status_code == 409 and page.headers["content-type"].startswith("text/html")
+        assert "This lab is paused" in page.text and ">Resume</button>" in page.text
+        assert f'action="/labs/{lab["id"]}/.coursegraph/resume"' in page.text
+        assert "script" not in page.text and "default-src 'none'" in page.headers["content-security-policy"]
+        as_json = await browser.get(base + "some/file.py")
+        assert as_json.status_code == 409 and as_json.json()["status"] == "PAUSED"
+        # Another origin's page cannot press the button for the student.
+        foreign = await browser.post(base + ".coursegraph/resume", headers={"Origin": "https://evil.test"})
+        assert foreign.status_code == 403 and (await world.row(lab["id"])).requested_action is None
+        resumed = await browser.post(base + ".coursegraph/resume", headers=origin)
+        assert resumed.status_code == 303 and resumed.headers["location"] == f"/labs/{lab['id']}/"
+        await world.status_becomes(lab["id"], "RUNNING")
+        assert (await browser.get(base + "x")).text.startswith("path=/x")  # the IDE again
+
+        await labs_gql(STOP, {"id": lab["id"]}, token=student.token)
+        await world.status_becomes(lab["id"], "STOPPED")
+        page = await browser.get(base, headers=html)
+        assert "This lab is stopped" in page.text and ">Start again</button>" in page.text
+        again = await browser.post(base + ".coursegraph/start", headers=origin)
+        assert again.status_code == 303
+        new_id = again.headers["location"].split("/")[2]
+        assert new_id != lab["id"] and f"Path=/labs/{new_id}/" in again.headers["set-cookie"]
+        starting = await browser.get(again.headers["location"], headers=html)
+        # Not running yet: a page that reloads itself into the IDE (or, already running, the IDE).
+        waiting = "Your lab is starting" in starting.text and 'http-equiv="refresh"' in starting.text
+        assert waiting or starting.text.startswith("path=/"), starting.text
+        await world.status_becomes(new_id, "RUNNING")
+        reached = await browser.get(f"/labs/{new_id}/y")  # by the new lab's own cookie
+        assert reached.status_code == 200 and reached.text.startswith("path=/y")
+        await labs_gql(STOP, {"id": new_id}, token=student.token)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import update
 
@@ -17,10 +16,9 @@ from subgraphs.core.db import utcnow
 from subgraphs.core.settings import LabsSettings
 from subgraphs.courses import service as courses_service
 from subgraphs.labs.models import ExerciseProjection, LabSession, LabTemplate
-from subgraphs.labs.runtimes import devide
 from subgraphs.labs.runtimes.base import LabSpec, RuntimeState
 from subgraphs.labs.runtimes.docker import DockerRuntime, container_name
-from tests.labs_support import RUN_LABELS, TEST_IMAGE, docker_client  # noqa: F401 - fixture
+from tests.labs_support import RUN_LABELS, TEST_IMAGE, TINY_IDE, TINY_IDE_COMMAND, docker_client  # noqa: F401 - fixture
 from tests.subgraphs.labs.queries import STOP, start
 from tests.waiting import eventually
 
@@ -33,7 +31,7 @@ IMAGES = {
 SLOW = [
     "/bin/sh",
     "-c",
-    f"sleep 2 && exec {{python}} {Path(devide.__file__)} --port {{port}} --workspace {{workspace}}",
+    f"sleep 2 && exec {{python}} {TINY_IDE} --port {{port}} --workspace {{workspace}}",
 ]
 
 
@@ -151,10 +149,7 @@ async def scenario(
                 await labs_gql(STOP, {"id": lab_id}, token=caller.token)
                 await world.status_becomes(lab_id, "STOPPED")
     finally:
-        async with world.api.transaction() as session:
-            await session.execute(
-                update(LabTemplate).where(LabTemplate.ide == "JUPYTER").values(command=None)
-            )
+        await world.use_test_ide()
 
 
 def _spec(session_id: uuid.UUID, image: str) -> LabSpec:
@@ -163,7 +158,7 @@ def _spec(session_id: uuid.UUID, image: str) -> LabSpec:
         user_id=uuid.uuid4(),
         organization_id=uuid.uuid4(),
         image=image,
-        command=None,
+        command=None if image == TEST_IMAGE else TINY_IDE_COMMAND,  # Docker: the test image's own
         port=8080,
         health_path="/health",
         workspace_key=f"orphan-{session_id.hex[:12]}",

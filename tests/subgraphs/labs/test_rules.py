@@ -175,3 +175,44 @@ async def test_transitions_are_checked_and_only_the_owner_pauses(labs_gql, world
         STOP_LABS, {"input": {"organizationId": room.school.org}}, token=room.school.instructor.token
     )
     assert not_admin["data"]["stopLabs"]["code"] == "FORBIDDEN"
+
+
+async def test_only_ides_that_can_start_here_are_offered(labs_gql, world, minter):
+    """Issue 15: the graph offered VS Code on a machine that cannot run it. What the runtime cannot start
+    (no program for the command; on Docker, no image) is neither listed nor startable."""
+    room = await world.classroom(minter, ide="TERMINAL")
+    student = room.school.student
+    templates = "{ labTemplates { ide } }"
+    offered = await labs_gql(templates, token=student.token)
+    assert {t["ide"] for t in offered["data"]["labTemplates"]} == {"JUPYTER", "TERMINAL", "VSCODE"}
+    async with world.api.transaction() as session:
+        await session.execute(update(LabTemplate).where(LabTemplate.ide == "VSCODE").values(command=None))
+        await session.execute(
+            update(LabTemplate)
+            .where(LabTemplate.ide == "JUPYTER")
+            .values(command=["/nonexistent/ide", "--port", "{port}"])
+        )
+
+    async def reported():
+        body = await labs_gql(templates, token=student.token)
+        return {t["ide"] for t in body["data"]["labTemplates"]} == {"TERMINAL"}
+
+    await eventually(reported, what="the worker's monitor reported what can start")
+    for ide in ("VSCODE", "JUPYTER"):
+        refused = await start(labs_gql, student, room.exercise_id, ide=ide)
+        assert refused["__typename"] == "TemplateNotAllowedError", refused
+        assert "cannot run on this platform" in refused["message"]
+    assert await _sessions_of(world, student.id) == 0
+    ok = await start(labs_gql, student, room.exercise_id)
+    assert ok["__typename"] == "LabSessionSuccess" and ok["session"]["ide"] == "TERMINAL"
+    await labs_gql(STOP, {"id": ok["session"]["id"]}, token=student.token)
+    # An exercise whose preferred IDE cannot run here gets the best one that can, unless asked otherwise.
+    jupyter_exercise = await _second_exercise(world, room)
+    fallback = await start(labs_gql, student, jupyter_exercise)
+    assert fallback["__typename"] == "LabSessionSuccess" and fallback["session"]["ide"] == "TERMINAL"
+    await labs_gql(STOP, {"id": fallback["session"]["id"]}, token=student.token)
+
+    # No worker, nothing offered: the monitor's report expires with it.
+    await world.kill()
+    await world.api.redis.delete("labs:available-ides")
+    assert (await labs_gql(templates, token=student.token))["data"]["labTemplates"] == []

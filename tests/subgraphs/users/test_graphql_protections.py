@@ -273,7 +273,12 @@ async def production_app(database: None) -> AsyncIterator[Any]:
     from subgraphs.users.app import create_app
 
     secret = secrets.token_urlsafe(32)
-    settings = Settings(environment="production", router={"shared_secret": secret}, mail={"backend": "smtp"})
+    settings = Settings(
+        environment="production",
+        router={"shared_secret": secret},
+        labs={"proxy_cookie_secret": secrets.token_urlsafe(32)},
+        mail={"backend": "smtp"},
+    )
     assert settings.is_production and settings.database.url and settings.redis.url
     app = create_app(settings)
     app.state.test_router_secret = secret

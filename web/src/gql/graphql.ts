@@ -160,7 +160,7 @@ export type SaveAnswerInput = {
 
 export type StartLabInput = {
   exerciseId: string | number;
-  /** Default: the exercise's preferred IDE. */
+  /** Default: the exercise's preferred IDE or, where that cannot run, JupyterLab (else the terminal). */
   ide?: LabIde | null | undefined;
 };
 

@@ -1,8 +1,9 @@
-"""A stand-in "IDE" for the process runtime (the real IDE images need Docker): stdlib only.
+"""The lab tests' tiny IDE (stdlib only, starts in ~50 ms): what the busybox image is to the Docker tests.
+Never offered to users: the platform's templates run JupyterLab, a web terminal or code-server.
 
-    python subgraphs/labs/runtimes/devide.py --port 8080 --workspace /path/to/workspace
+    python tests/tiny_ide.py --port 8080 --workspace /path/to/workspace
 
-GET /health answers 200 "ok"; any other GET shows the workspace's files, clearly labelled as a stand-in.
+GET /health answers 200 "ok"; any other GET lists the workspace's files.
 """
 
 from __future__ import annotations
@@ -25,10 +26,8 @@ def make_handler(workspace: Path) -> type[BaseHTTPRequestHandler]:
             )[:500]
             items = "".join(f"<li>{html.escape(name)}</li>" for name in files) or "<li>(empty)</li>"
             page = (
-                "<!doctype html><title>CourseGraph lab (stand-in)</title>"
-                "<h1>CourseGraph lab — stand-in IDE</h1>"
-                "<p>Labs run as local processes here (no Docker engine, or no lab images built), so this "
-                "placeholder stands in for VS Code, JupyterLab or a terminal.</p>"
+                "<!doctype html><title>CourseGraph test IDE</title>"
+                "<h1>CourseGraph test IDE</h1>"
                 f"<h2>Workspace files</h2><ul>{items}</ul>"
             )
             self._send(200, "text/html; charset=utf-8", page.encode())
