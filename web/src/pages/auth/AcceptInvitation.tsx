@@ -11,7 +11,7 @@ const AcceptInvitationMutation = graphql(`
     acceptInvitation(input: $input) {
       __typename
       ... on MembershipSuccess { membership { id role organization { id name slug } } }
-      ... on Error { code message }
+      ...ErrorFields
     }
   }
 `);

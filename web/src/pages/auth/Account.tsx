@@ -18,9 +18,7 @@ const ChangePasswordMutation = graphql(`
     changePassword(input: $input) {
       __typename
       ... on MessageSuccess { message }
-      ... on Error { code message }
-      ... on ValidationError { fieldErrors { field message } }
-      ... on RateLimitedError { retryAfterSeconds }
+      ...ErrorFields
     }
   }
 `);

@@ -8,9 +8,7 @@ const RequestReset = graphql(`
     requestPasswordReset(input: $input) {
       __typename
       ... on MessageSuccess { message }
-      ... on Error { code message }
-      ... on ValidationError { fieldErrors { field message } }
-      ... on RateLimitedError { retryAfterSeconds }
+      ...ErrorFields
     }
   }
 `);

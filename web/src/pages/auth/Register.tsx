@@ -11,9 +11,7 @@ const RegisterMutation = graphql(`
     register(input: $input) {
       __typename
       ... on MessageSuccess { message }
-      ... on Error { code message }
-      ... on ValidationError { fieldErrors { field message } }
-      ... on RateLimitedError { retryAfterSeconds }
+      ...ErrorFields
     }
   }
 `);

@@ -11,8 +11,7 @@ const ResetPasswordMutation = graphql(`
     resetPassword(input: $input) {
       __typename
       ... on MessageSuccess { message }
-      ... on Error { code message }
-      ... on ValidationError { fieldErrors { field message } }
+      ...ErrorFields
     }
   }
 `);

@@ -12,7 +12,7 @@ const VerifyEmailMutation = graphql(`
     verifyEmail(input: $input) {
       __typename
       ... on UserSuccess { user { id email emailVerified } }
-      ... on Error { code message }
+      ...ErrorFields
     }
   }
 `);

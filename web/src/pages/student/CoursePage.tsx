@@ -35,7 +35,7 @@ const EnrollMutation = graphql(`
     enroll(input: $input) {
       __typename
       ... on EnrollmentSuccess { enrollment { id status progressPercent course { id viewerEnrollment { id status progressPercent } } } }
-      ... on Error { code message }
+      ...ErrorFields
     }
   }
 `);
@@ -45,7 +45,7 @@ const DropMutation = graphql(`
     dropEnrollment(input: $input) {
       __typename
       ... on EnrollmentSuccess { enrollment { id status progressPercent } }
-      ... on Error { code message }
+      ...ErrorFields
     }
   }
 `);
@@ -55,8 +55,7 @@ const FeedbackMutation = graphql(`
     submitFeedback(input: $input) {
       __typename
       ... on FeedbackSuccess { feedback { id rating comment } }
-      ... on Error { code message }
-      ... on ValidationError { fieldErrors { field message } }
+      ...ErrorFields
     }
   }
 `);

@@ -41,7 +41,7 @@ const LabAction = graphql(`
   fragment LabActionResult on LabSessionResult {
     __typename
     ... on LabSessionSuccess { session { id status idleDeadline stopDeadline accessUrl } }
-    ... on Error { code message }
+    ...ErrorFields
   }
 `);
 

@@ -25,7 +25,7 @@ const CompleteLesson = graphql(`
     completeLesson(input: $input) {
       __typename
       ... on EnrollmentSuccess { enrollment { id progressPercent completedLessonIds status } }
-      ... on Error { code message }
+      ...ErrorFields
     }
   }
 `);

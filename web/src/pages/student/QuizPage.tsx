@@ -57,7 +57,7 @@ const StartAttempt = graphql(`
     startQuizAttempt(input: $input) {
       __typename
       ... on QuizAttemptSuccess { attempt { id number deadlineAt } }
-      ... on Error { code message }
+      ...ErrorFields
     }
   }
 `);
@@ -67,8 +67,7 @@ const SaveAnswer = graphql(`
     saveAnswer(input: $input) {
       __typename
       ... on SaveAnswerSuccess { answer { questionId savedAt } }
-      ... on Error { code message }
-      ... on ValidationError { fieldErrors { field message } }
+      ...ErrorFields
     }
   }
 `);
@@ -78,7 +77,7 @@ const SubmitAttempt = graphql(`
     submitQuizAttempt(input: $input) {
       __typename
       ... on QuizAttemptSuccess { attempt { id submittedAt score maxScore passed late } }
-      ... on Error { code message }
+      ...ErrorFields
     }
   }
 `);

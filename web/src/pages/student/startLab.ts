@@ -8,9 +8,7 @@ export const StartLabMutation = graphql(`
     startLab(input: $input) {
       __typename
       ... on LabSessionSuccess { session { id status } }
-      ... on Error { code message }
-      ... on ValidationError { fieldErrors { field message } }
-      ... on RateLimitedError { retryAfterSeconds }
+      ...ErrorFields
       ... on LabCapacityExceededError { retryAfterSeconds }
       ... on LabLimitReachedError { limit scope }
     }
