@@ -46,6 +46,10 @@ os.environ.update(
         "COURSEGRAPH_RATE_LIMITS__REGISTER_NOTICE_PER_RECIPIENT": "100000",
         "COURSEGRAPH_RATE_LIMITS__PASSWORD_RESET_PER_ACCOUNT": "1000",
         "COURSEGRAPH_EVENTS__CONSUMER_BLOCK_MS": "50",
+        # Few idle connections per engine: the suite holds an engine per in-process app and starts whole
+        # platforms beside them, all within PostgreSQL's default 100 connections. Bursts still get overflow.
+        "COURSEGRAPH_DATABASE__POOL_SIZE": "3",
+        "COURSEGRAPH_DATABASE__MAX_OVERFLOW": "15",
     }
 )
 

@@ -130,7 +130,9 @@ class InvalidInput(DomainError):
 
     @property
     def extensions(self) -> dict[str, Any]:
-        return {"code": self.code, "fieldErrors": self.field_errors}
+        # Raised by a query (no result union to carry it): the standard code for a bad argument, the same
+        # as the kernel's checks give (BadUserInput). Mutations answer the typed ValidationError instead.
+        return {"code": "BAD_USER_INPUT", "fieldErrors": self.field_errors}
 
     def to_graphql(self) -> ValidationError:
         return ValidationError(

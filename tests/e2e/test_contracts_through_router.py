@@ -47,6 +47,16 @@ LESSON_BODY = (
 )
 
 
+async def generate_syllabus(router_gql, values: dict, token: str) -> dict:
+    """The job of a `generateSyllabus`, once the generator knows the course: it learns of courses from
+    `events.courses`, so right after `createCourse` it answers NotFoundError for a moment."""
+
+    async def job() -> dict | None:
+        return data(await router_gql(GENERATE, {"input": values}, token=token), "generateSyllabus").get("job")
+
+    return await eventually(job, timeout=30, what="the generator knowing the course")
+
+
 def data(body: dict, field: str) -> dict:
     assert "errors" not in body, body
     return body["data"][field]
@@ -85,7 +95,7 @@ async def test_an_archived_course_is_read_only_in_quizzes_labs_and_generation(
         "audience": "all",
         "durationWeeks": 1,
     }
-    job = data(await router_gql(GENERATE, {"input": syllabus}, token=instructor), "generateSyllabus")["job"]
+    job = await generate_syllabus(router_gql, syllabus, instructor)
     await follow_to_success(platform, instructor, job["id"])
     archived = data(
         await router_gql(ARCHIVE, {"input": {"id": str(course.id)}}, token=instructor), "archiveCourse"
@@ -248,7 +258,7 @@ async def test_applied_content_is_a_draft_students_see_once_published(
         "audience": "students",
         "durationWeeks": 1,
     }
-    job = data(await router_gql(GENERATE, {"input": values}, token=instructor), "generateSyllabus")["job"]
+    job = await generate_syllabus(router_gql, values, instructor)
     await follow_to_success(platform, instructor, job["id"])
     assert data(await router_gql(APPLY, {"id": job["id"]}, token=instructor), "applyGenerationResult")["job"]
 

@@ -489,4 +489,4 @@ async def test_search_ordered_by_relevance_pages_without_repeats(courses_gql, co
         token=school.student.token,
     )
     assert list(body["errors"][0]["extensions"]["fieldErrors"]) == ["orderBy"]
-    assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

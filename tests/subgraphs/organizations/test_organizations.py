@@ -108,7 +108,7 @@ async def test_organization_by_id_and_slug_for_members_only(org_gql, minter):
 async def test_organization_needs_exactly_one_of_id_and_slug(org_gql, minter):
     caller = await minter.user()
     body = await org_gql("{ organization { id } }", token=caller.token)
-    assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def test_update_organization_by_its_admin(org_gql, minter):
