@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +144,28 @@ def remove_run_resources(client: Any, labels: dict[str, str] = RUN_LABELS) -> No
         container.remove(force=True)
     for volume in client.volumes.list(filters={"label": selector}):
         volume.remove(force=True)
+
+
+@asynccontextmanager
+async def vscode_template_serving_the_test_ide(runtime: Any, *, use_docker: bool) -> AsyncIterator[None]:
+    """The e2e platform's VS Code template, for the duration, starts the test image (Docker) or the tiny
+    test IDE (local processes): both answer /health at their root. The real template is put back after."""
+    from sqlalchemy import select, update
+
+    from subgraphs.labs.models import LabTemplate
+
+    test_ide: dict[str, Any] = {"health_path": TINY_IDE_HEALTH, "serves_base_url": False}
+    test_ide |= {"image": TEST_IMAGE} if use_docker else {"command": TINY_IDE_TEMPLATE_COMMAND}
+    vscode = LabTemplate.ide == "VSCODE"
+    async with runtime.transaction() as session:
+        real = await session.scalar(select(LabTemplate).where(vscode))
+        kept = {key: getattr(real, key) for key in test_ide}
+        await session.execute(update(LabTemplate).where(vscode).values(**test_ide))
+    try:
+        yield
+    finally:
+        async with runtime.transaction() as session:
+            await session.execute(update(LabTemplate).where(vscode).values(**kept))
 
 
 async def answers(base_url: str, path: str, *, timeout: float = 2.0) -> bool:

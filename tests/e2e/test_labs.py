@@ -13,17 +13,15 @@ import uuid
 import httpx
 import pytest
 import websockets
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from subgraphs.courses import service as courses_service
-from subgraphs.labs.models import LabEvent, LabTemplate
+from subgraphs.labs.models import LabEvent
 from subgraphs.organizations import service as org_service
 from tests.labs_support import (
-    TEST_IMAGE,
-    TINY_IDE_HEALTH,
-    TINY_IDE_TEMPLATE_COMMAND,
     docker_available,
     remove_run_resources,
+    vscode_template_serving_the_test_ide,
 )
 from tests.services import RUN_ID
 from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
@@ -129,104 +127,100 @@ async def test_a_student_runs_a_lab_through_the_router(
     )
     await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
     token = school.student.token
-    # The test image (Docker) or the tiny test IDE (local processes): both answer /health at their root.
-    test_ide = {"health_path": TINY_IDE_HEALTH, "serves_base_url": False}
-    test_ide |= {"image": TEST_IMAGE} if use_docker else {"command": TINY_IDE_TEMPLATE_COMMAND}
-    async with courses_runtime.transaction() as session:
-        real = await session.scalar(select(LabTemplate).where(LabTemplate.ide == "VSCODE"))
-        kept = {k: getattr(real, k) for k in test_ide}
-        await session.execute(update(LabTemplate).where(LabTemplate.ide == "VSCODE").values(**test_ide))
-    lab_id = None
-    try:
+    async with vscode_template_serving_the_test_ide(courses_runtime, use_docker=use_docker):
+        lab_id = None
+        try:
 
-        async def started():  # the worker projects the course events first
-            body = await router_gql(START, {"input": {"exerciseId": str(exercise.id)}}, token=token)
-            result = body["data"]["startLab"]
-            return result if result["__typename"] == "LabSessionSuccess" else None
+            async def started():  # the worker projects the course events first
+                body = await router_gql(START, {"input": {"exerciseId": str(exercise.id)}}, token=token)
+                result = body["data"]["startLab"]
+                return result if result["__typename"] == "LabSessionSuccess" else None
 
-        lab = (await eventually(started, timeout=30, what="startLab accepted"))["session"]
-        lab_id = lab["id"]
-        assert lab["accessUrl"] == f"{platform.subgraph_urls['labs']}/labs/{lab_id}/"
+            lab = (await eventually(started, timeout=30, what="startLab accepted"))["session"]
+            lab_id = lab["id"]
+            assert lab["accessUrl"] == f"{platform.subgraph_urls['labs']}/labs/{lab_id}/"
 
-        ws_url = platform.router_url.replace("http", "ws") + "/graphql"
-        async with LabEvents(ws_url, token, lab_id, after=None) as events:
-            first = await events.until("RUNNING")
-        assert [e["seq"] for e in first] == list(range(1, len(first) + 1))
-        assert first[0]["status"] == "REQUESTED" and "PROVISIONING" in {e["status"] for e in first}
-        last_seen = first[-1]["seq"]
+            ws_url = platform.router_url.replace("http", "ws") + "/graphql"
+            async with LabEvents(ws_url, token, lab_id, after=None) as events:
+                first = await events.until("RUNNING")
+            assert [e["seq"] for e in first] == list(range(1, len(first) + 1))
+            assert first[0]["status"] == "REQUESTED" and "PROVISIONING" in {e["status"] for e in first}
+            last_seen = first[-1]["seq"]
 
-        # The IDE, through the authenticated proxy (never a raw port): the token opens it, a cookie follows.
-        async with httpx.AsyncClient(follow_redirects=True) as browser:
-            page = await browser.get(lab["accessUrl"] + "health", params={"token": token})
-            assert page.status_code == 200 and page.text.strip() == "ok"
-            assert str(page.url) == lab["accessUrl"] + "health", "the token left the address"
-            assert (await browser.get(lab["accessUrl"] + "health")).status_code == 200  # by cookie
-        async with httpx.AsyncClient() as stranger:
-            assert (await stranger.get(lab["accessUrl"] + "health")).status_code == 401
+            # The IDE, through the authenticated proxy (never a raw port): the token opens it, a cookie
+            # follows.
+            async with httpx.AsyncClient(follow_redirects=True) as browser:
+                page = await browser.get(lab["accessUrl"] + "health", params={"token": token})
+                assert page.status_code == 200 and page.text.strip() == "ok"
+                assert str(page.url) == lab["accessUrl"] + "health", "the token left the address"
+                assert (await browser.get(lab["accessUrl"] + "health")).status_code == 200  # by cookie
+            async with httpx.AsyncClient() as stranger:
+                assert (await stranger.get(lab["accessUrl"] + "health")).status_code == 401
 
-        seen = (await router_gql(LAB, {"id": lab_id}, token=token))["data"]["labSession"]
-        assert (
-            seen["status"] == "RUNNING" and seen["idleDeadline"] and seen["user"]["id"] == school.student.id
-        )
+            seen = (await router_gql(LAB, {"id": lab_id}, token=token))["data"]["labSession"]
+            assert (
+                seen["status"] == "RUNNING"
+                and seen["idleDeadline"]
+                and seen["user"]["id"] == school.student.id
+            )
 
-        # Idle: no heartbeat, no traffic → PAUSED by the worker. Reconnect after the last seq seen.
-        async with LabEvents(ws_url, token, lab_id, after=last_seen) as events:
-            missed = await events.until("PAUSED")
-        async with courses_runtime.transaction() as session:
-            stored = (
-                await session.scalars(
-                    select(LabEvent.seq).where(
-                        LabEvent.stream_id == uuid.UUID(lab_id), LabEvent.seq > last_seen
+            # Idle: no heartbeat, no traffic → PAUSED by the worker. Reconnect after the last seq seen.
+            async with LabEvents(ws_url, token, lab_id, after=last_seen) as events:
+                missed = await events.until("PAUSED")
+            async with courses_runtime.transaction() as session:
+                stored = (
+                    await session.scalars(
+                        select(LabEvent.seq).where(
+                            LabEvent.stream_id == uuid.UUID(lab_id), LabEvent.seq > last_seen
+                        )
                     )
-                )
-            ).all()
-        assert (
-            [e["seq"] for e in missed]
-            == sorted(stored)[: len(missed)]
-            == list(range(last_seen + 1, last_seen + 1 + len(missed)))
-        )
-        paused = (await router_gql(LAB, {"id": lab_id}, token=token))["data"]["labSession"]
-        assert paused["status"] == "PAUSED" and paused["stopDeadline"] and paused["idleDeadline"] is None
+                ).all()
+            assert (
+                [e["seq"] for e in missed]
+                == sorted(stored)[: len(missed)]
+                == list(range(last_seen + 1, last_seen + 1 + len(missed)))
+            )
+            paused = (await router_gql(LAB, {"id": lab_id}, token=token))["data"]["labSession"]
+            assert paused["status"] == "PAUSED" and paused["stopDeadline"] and paused["idleDeadline"] is None
 
-        async with LabEvents(ws_url, token, lab_id, after=missed[-1]["seq"]) as events:
-            resumed = await router_gql(RESUME, {"id": lab_id}, token=token)
-            assert resumed["data"]["resumeLab"]["__typename"] == "LabSessionSuccess", resumed
-            again = await events.until("RUNNING")
-            assert again[0]["seq"] == missed[-1]["seq"] + 1
-            stopped = await router_gql(STOP, {"id": lab_id}, token=token)
-            assert stopped["data"]["stopLab"]["__typename"] == "LabSessionSuccess"
-            end = await events.until("STOPPED")
-            assert await events.next_event() is None, "the stream completes with the lab"
-        assert end[-1]["status"] == "STOPPED"
-        lab_id_done, lab_id = lab_id, None
+            async with LabEvents(ws_url, token, lab_id, after=missed[-1]["seq"]) as events:
+                resumed = await router_gql(RESUME, {"id": lab_id}, token=token)
+                assert resumed["data"]["resumeLab"]["__typename"] == "LabSessionSuccess", resumed
+                again = await events.until("RUNNING")
+                assert again[0]["seq"] == missed[-1]["seq"] + 1
+                stopped = await router_gql(STOP, {"id": lab_id}, token=token)
+                assert stopped["data"]["stopLab"]["__typename"] == "LabSessionSuccess"
+                end = await events.until("STOPPED")
+                assert await events.next_event() is None, "the stream completes with the lab"
+            assert end[-1]["status"] == "STOPPED"
+            lab_id_done, lab_id = lab_id, None
 
-        # Over SSE too: the whole history replays, then the stream ends with the lab; a stranger gets nothing.
-        everything = await sse_events(router_http, token, lab_id_done)
-        assert [e["seq"] for e in everything] == list(range(1, end[-1]["seq"] + 1))
-        assert everything[-1]["status"] == "STOPPED"
-        stranger = await minter.user()
-        refused = await sse_events(router_http, stranger.token, lab_id_done)
-        assert refused == [{"error": "NOT_FOUND"}]
-        followed = await sse_events(router_http, school.instructor.token, lab_id_done)
-        assert followed == everything, "the organization's instructors follow their students' labs"
+            # Over SSE too: the whole history replays, then the stream ends with the lab; a stranger gets
+            # nothing.
+            everything = await sse_events(router_http, token, lab_id_done)
+            assert [e["seq"] for e in everything] == list(range(1, end[-1]["seq"] + 1))
+            assert everything[-1]["status"] == "STOPPED"
+            stranger = await minter.user()
+            refused = await sse_events(router_http, stranger.token, lab_id_done)
+            assert refused == [{"error": "NOT_FOUND"}]
+            followed = await sse_events(router_http, school.instructor.token, lab_id_done)
+            assert followed == everything, "the organization's instructors follow their students' labs"
 
-        # Analytics consumed the real lab events: a lab that ended without failure is the student's only
-        # evidence of proficiency so far (lab_success = 100 %, README "Analytics").
-        async def proficiency():
-            body = await router_gql(ENGAGEMENT, {"id": str(course.id)}, token=token)
-            engagement = body["data"]["course"]["viewerEnrollment"]["engagement"]
-            return engagement if engagement["proficiencyScore"] is not None else None
+            # Analytics consumed the real lab events: a lab that ended without failure is the student's only
+            # evidence of proficiency so far (lab_success = 100 %, README "Analytics").
+            async def proficiency():
+                body = await router_gql(ENGAGEMENT, {"id": str(course.id)}, token=token)
+                engagement = body["data"]["course"]["viewerEnrollment"]["engagement"]
+                return engagement if engagement["proficiencyScore"] is not None else None
 
-        engagement = await eventually(proficiency, timeout=30, what="analytics saw the lab")
-        assert engagement["proficiencyScore"] == 100.0 and engagement["lastActivityAt"]
-    finally:
-        if lab_id:
-            await router_gql(STOP, {"id": lab_id}, token=token)
-        async with courses_runtime.transaction() as session:
-            await session.execute(update(LabTemplate).where(LabTemplate.ide == "VSCODE").values(**kept))
-        if use_docker:
-            import docker
+            engagement = await eventually(proficiency, timeout=30, what="analytics saw the lab")
+            assert engagement["proficiencyScore"] == 100.0 and engagement["lastActivityAt"]
+        finally:
+            if lab_id:
+                await router_gql(STOP, {"id": lab_id}, token=token)
+            if use_docker:
+                import docker
 
-            client = docker.from_env()
-            remove_run_resources(client, {"coursegraph.instance": f"e2e-{RUN_ID}"})
-            client.close()
+                client = docker.from_env()
+                remove_run_resources(client, {"coursegraph.instance": f"e2e-{RUN_ID}"})
+                client.close()

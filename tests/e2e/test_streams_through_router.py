@@ -10,14 +10,12 @@ import uuid
 
 import pytest
 import websockets
-from sqlalchemy import update
 
 from subgraphs.courses import service as courses_service
-from subgraphs.labs.models import LabTemplate
 from tests.e2e.helpers import signed_in_student
 from tests.e2e.test_generation_through_router import GENERATE, instructor_of_new_organization
 from tests.e2e.test_labs import START, STOP
-from tests.labs_support import TEST_IMAGE, docker_available, remove_run_resources
+from tests.labs_support import docker_available, remove_run_resources, vscode_template_serving_the_test_ide
 from tests.services import RUN_ID
 from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
@@ -134,62 +132,52 @@ async def test_remove_member_ends_the_removed_instructors_lab_stream_and_a_stopp
     )
     await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
     student = school.student.token
-    if use_docker:
-        async with courses_runtime.transaction() as session:
-            await session.execute(
-                update(LabTemplate).where(LabTemplate.ide == "VSCODE").values(image=TEST_IMAGE)
-            )
-    lab_id = None
-    try:
-
-        async def started():  # the worker projects the course events first
-            body = await router_gql(START, {"input": {"exerciseId": str(exercise.id)}}, token=student)
-            result = body["data"]["startLab"]
-            return result if result["__typename"] == "LabSessionSuccess" else None
-
-        lab_id = (await eventually(started, timeout=30, what="startLab accepted"))["session"]["id"]
-        async with Stream(platform, student, LAB, {"id": lab_id, "after": 0}) as own:
-            while (await own.receive(timeout=60))[1]["status"] != "RUNNING":
-                pass
-
-        # The instructor follows the running lab; once removed from the organization, the stream ends.
-        instructor = school.instructor.token
-        async with Stream(platform, instructor, LAB, {"id": lab_id, "after": 0}) as followed:
-            kind, first = await followed.receive()
-            assert kind == "next" and first["seq"] == 1, first
-            removed = await router_gql(
-                REMOVE,
-                {"input": {"organizationId": school.org, "userId": school.instructor.id}},
-                token=school.admin.token,
-            )
-            assert removed["data"]["removeMember"]["__typename"] == "MembershipSuccess", removed
-            while (received := await followed.receive())[0] == "next":
-                pass  # the rest of the replay, until the re-check ends the stream
-            kind, errors = received
-            assert kind == "error" and errors[0]["extensions"]["code"] == "ACCESS_REVOKED", received
-            assert await followed.receive() == ("complete", None)
-
-        stopped = await router_gql(STOP, {"id": lab_id}, token=student)
-        assert stopped["data"]["stopLab"]["__typename"] == "LabSessionSuccess", stopped
-        async with Stream(platform, student, LAB, {"id": lab_id, "after": 0}) as own:
-            history = await own.events_until_complete()
-        assert history[-1]["status"] == "STOPPED"
-        # Resumed after the final event: `complete` at once, no event, no hang.
-        async with Stream(platform, student, LAB, {"id": lab_id, "after": history[-1]["seq"]}) as own:
-            assert await own.receive(timeout=10) == ("complete", None)
+    async with vscode_template_serving_the_test_ide(courses_runtime, use_docker=use_docker):
         lab_id = None
-    finally:
-        if lab_id:
-            await router_gql(STOP, {"id": lab_id}, token=student)
-        if use_docker:
-            async with courses_runtime.transaction() as session:
-                await session.execute(
-                    update(LabTemplate)
-                    .where(LabTemplate.ide == "VSCODE")
-                    .values(image="coursegraph/lab-vscode:1")
-                )
-            import docker
+        try:
 
-            client = docker.from_env()
-            remove_run_resources(client, {"coursegraph.instance": f"e2e-{RUN_ID}"})
-            client.close()
+            async def started():  # the worker projects the course events first
+                body = await router_gql(START, {"input": {"exerciseId": str(exercise.id)}}, token=student)
+                result = body["data"]["startLab"]
+                return result if result["__typename"] == "LabSessionSuccess" else None
+
+            lab_id = (await eventually(started, timeout=30, what="startLab accepted"))["session"]["id"]
+            async with Stream(platform, student, LAB, {"id": lab_id, "after": 0}) as own:
+                while (await own.receive(timeout=60))[1]["status"] != "RUNNING":
+                    pass
+
+            # The instructor follows the running lab; once removed from the organization, the stream ends.
+            instructor = school.instructor.token
+            async with Stream(platform, instructor, LAB, {"id": lab_id, "after": 0}) as followed:
+                kind, first = await followed.receive()
+                assert kind == "next" and first["seq"] == 1, first
+                removed = await router_gql(
+                    REMOVE,
+                    {"input": {"organizationId": school.org, "userId": school.instructor.id}},
+                    token=school.admin.token,
+                )
+                assert removed["data"]["removeMember"]["__typename"] == "MembershipSuccess", removed
+                while (received := await followed.receive())[0] == "next":
+                    pass  # the rest of the replay, until the re-check ends the stream
+                kind, errors = received
+                assert kind == "error" and errors[0]["extensions"]["code"] == "ACCESS_REVOKED", received
+                assert await followed.receive() == ("complete", None)
+
+            stopped = await router_gql(STOP, {"id": lab_id}, token=student)
+            assert stopped["data"]["stopLab"]["__typename"] == "LabSessionSuccess", stopped
+            async with Stream(platform, student, LAB, {"id": lab_id, "after": 0}) as own:
+                history = await own.events_until_complete()
+            assert history[-1]["status"] == "STOPPED"
+            # Resumed after the final event: `complete` at once, no event, no hang.
+            async with Stream(platform, student, LAB, {"id": lab_id, "after": history[-1]["seq"]}) as own:
+                assert await own.receive(timeout=10) == ("complete", None)
+            lab_id = None
+        finally:
+            if lab_id:
+                await router_gql(STOP, {"id": lab_id}, token=student)
+            if use_docker:
+                import docker
+
+                client = docker.from_env()
+                remove_run_resources(client, {"coursegraph.instance": f"e2e-{RUN_ID}"})
+                client.close()
