@@ -39,6 +39,11 @@ export const routes: RouteObject[] = [
           { path: 'labs', lazy: page(() => import('../pages/student/Labs')) },
           { path: 'labs/:sessionId', lazy: page(() => import('../pages/student/LabPage')) },
           { path: 'account', lazy: page(() => import('../pages/auth/Account')) },
+          // Staff pages (part 2): each its own chunk, so students and the sign-in route never load them.
+          { path: 'teach', lazy: page(() => import('../pages/staff/teach/MyCourses')) },
+          { path: 'teach/courses/:courseId', lazy: page(() => import('../pages/staff/teach/CourseEditor')) },
+          { path: 'organizations/:slug/members', lazy: page(() => import('../pages/staff/org/Members')) },
+          { path: 'admin/users', lazy: page(() => import('../pages/staff/admin/Users')) },
           { path: '*', element: <NotFound /> },
         ],
       },
