@@ -1,7 +1,9 @@
 // A Markdown field with a live preview beside it (below it on a phone), rendered exactly as students see
 // it: sanitized by src/lib/markdown.
-import { useId } from 'react';
-import Markdown from '../../lib/markdown';
+import { lazy, Suspense, useId } from 'react';
+
+// Its own chunk, as on the student pages (marked and DOMPurify load with the first preview).
+const Markdown = lazy(() => import('../../lib/markdown'));
 
 export interface MarkdownEditorProps {
   label: string;
@@ -27,7 +29,13 @@ export function MarkdownEditor({ label, value, onChange, error, rows = 12 }: Mar
           onChange={(event) => onChange(event.target.value)}
         />
         <section className="markdown-editor__preview" aria-label={`${label}: preview`}>
-          {value.trim() ? <Markdown source={value} /> : <p className="muted">The preview appears here as you type.</p>}
+          {value.trim() ? (
+            <Suspense fallback={<p className="muted">Loading the preview…</p>}>
+              <Markdown source={value} />
+            </Suspense>
+          ) : (
+            <p className="muted">The preview appears here as you type.</p>
+          )}
         </section>
       </div>
       {error && (

@@ -16,3 +16,27 @@ export function StaffNav() {
     </>
   );
 }
+
+/** The pages of one staff section, under the page's heading. */
+export function SectionNav({ label, links }: { label: string; links: { to: string; text: string }[] }) {
+  return (
+    <nav aria-label={label} className="org-tabs">
+      {links.map((link) => (
+        <NavLink key={link.to} to={link.to} end>
+          {link.text}
+        </NavLink>
+      ))}
+    </nav>
+  );
+}
+
+export const organizationLinks = (slug: string) => [
+  { to: `/organizations/${slug}/members`, text: 'Members' },
+  { to: `/organizations/${slug}/audit-log`, text: 'Audit log' },
+  { to: `/organizations/${slug}/api-clients`, text: 'API clients' },
+];
+
+export const adminLinks = [
+  { to: '/admin/users', text: 'Users' },
+  { to: '/admin/audit-log', text: 'Platform audit log' },
+];

@@ -1,4 +1,4 @@
-import { cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { useState } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -91,13 +91,15 @@ describe('The Markdown editor', () => {
 
     const textarea = screen.getByRole('textbox', { name: 'Lesson text' });
     await user.type(textarea, '## Loops{enter}{enter}A **for** loop.');
-    expect(preview.querySelector('h3')).toHaveTextContent('Loops');
+    // Content headings sit under the page's own (## becomes h3).
+    expect(await within(preview).findByRole('heading', { name: 'Loops', level: 3 })).toBeInTheDocument();
     expect(preview.querySelector('strong')).toHaveTextContent('for');
 
     // Markup from an author never runs in the preview.
     fireEvent.change(textarea, {
       target: { value: '<img src="x" onerror="window.pwned = 1">\n\n<script>window.pwned = 2</script>\n\n[x](javascript:window.pwned=3)' },
     });
+    await waitFor(() => expect(preview.querySelector('img')).not.toBeNull());
     expect(preview.innerHTML).not.toMatch(/onerror|<script|javascript:/i);
     expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
   });

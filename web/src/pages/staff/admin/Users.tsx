@@ -9,6 +9,7 @@ import { fieldErrorMap, problemOf, typedError, type TypedError } from '../../../
 import { dateTime } from '../../../lib/time';
 import { useTitle } from '../../../lib/useTitle';
 import { RequireAccess } from '../access';
+import { adminLinks, SectionNav } from '../StaffNav';
 
 const UsersQuery = graphql(`
   query AdminUsers($filter: UserFilter, $after: String) {
@@ -87,6 +88,7 @@ function Users() {
   return (
     <div className="stack-lg">
       <h1>Users</h1>
+      <SectionNav label="Site administration" links={adminLinks} />
       <NewUser onCreated={reload} />
       <section className="card" aria-labelledby="user-list">
         <h2 id="user-list">Accounts</h2>

@@ -11,12 +11,8 @@ import { fieldErrorMap, problemOf, typedError, type TypedError } from '../../../
 import { dateTime } from '../../../lib/time';
 import { useTitle } from '../../../lib/useTitle';
 import { RequireAccess } from '../access';
-
-const OrganizationBySlug = graphql(`
-  query OrganizationBySlug($slug: String!) {
-    organization(slug: $slug) { id name slug viewerRole }
-  }
-`);
+import { organizationLinks, SectionNav } from '../StaffNav';
+import { useOrganization } from './useOrganization';
 
 const MembersQuery = graphql(`
   query OrganizationMembers($organizationId: ID!, $role: MembershipRole, $after: String) {
@@ -74,19 +70,15 @@ export default function MembersPage() {
 }
 
 function Members({ slug }: { slug: string }) {
-  const [{ data, fetching, error }, refetch] = useQuery({ query: OrganizationBySlug, variables: { slug } });
-  const organization = data?.organization;
-  useTitle(organization ? `Members of ${organization.name}` : 'Members');
-  if (!organization) {
-    const problem = problemOf(error) ?? (data ? { kind: 'not-found' as const, message: '' } : null);
-    if (problem && !fetching) return <ProblemView problem={problem} retry={() => refetch({ requestPolicy: 'network-only' })} />;
-    return <Skeleton lines={8} label="Loading the organization" />;
-  }
+  const organization = useOrganization(slug);
+  useTitle(organization.data ? `Members of ${organization.data.name}` : 'Members');
+  if (!organization.data) return organization.fallback;
   return (
     <div className="stack-lg">
-      <h1>Members of {organization.name}</h1>
-      <Invite organizationId={organization.id} />
-      <MemberList organizationId={organization.id} />
+      <h1>Members of {organization.data.name}</h1>
+      <SectionNav label="Organization" links={organizationLinks(slug)} />
+      <Invite organizationId={organization.data.id} />
+      <MemberList organizationId={organization.data.id} />
     </div>
   );
 }
@@ -103,7 +95,7 @@ function MemberList({ organizationId }: { organizationId: string }) {
       <h2 id="member-list">Members</h2>
       <div className="filters">
         <div className="field">
-          <label htmlFor="member-role-filter">Role</label>
+          <label htmlFor="member-role-filter">Filter by role</label>
           <select
             id="member-role-filter"
             value={role}

@@ -108,6 +108,8 @@ const ReorderModules = graphql(`
   mutation EditorReorderModules($input: ReorderModulesInput!) {
     reorderModules(input: $input) {
       __typename
+      # The new order lands in the cache at once (same field arguments as the editor's query).
+      ... on CourseSuccess { course { id modules(first: 100) { nodes { id position } } } }
       ... on Error { code message }
     }
   }
@@ -144,6 +146,7 @@ const ReorderLessons = graphql(`
   mutation EditorReorderLessons($input: ReorderLessonsInput!) {
     reorderLessons(input: $input) {
       __typename
+      ... on ModuleSuccess { module { id lessons(first: 100) { nodes { id position } } } }
       ... on Error { code message }
     }
   }
@@ -366,10 +369,10 @@ function ModulesCard({ course, reload }: { course: Course; reload: () => void })
   const saveOrder = async (next: Module[]) => {
     setOrder(next);
     const error = failure(await reorder({ input: { courseId: course.id, moduleIds: next.map((m) => m.id) } }));
+    // The shown order is the server's again: the saved one, or the old one after a refusal.
+    setOrder(null);
     setProblem(error);
-    if (error) setOrder(null);
-    else toast('Module order saved.', 'success');
-    reload();
+    if (!error) toast('Module order saved.', 'success');
   };
   return (
     <section className="card" aria-labelledby="modules">
@@ -385,7 +388,7 @@ function ModulesCard({ course, reload }: { course: Course; reload: () => void })
           labelOf={(m) => m.title}
           onReorder={saveOrder}
           disabled={readOnly}
-          renderItem={(module) => <ModuleEditor module={module} readOnly={readOnly} reload={reload} />}
+          renderItem={(module, index) => <ModuleEditor module={module} number={index + 1} readOnly={readOnly} reload={reload} />}
         />
       )}
       {!readOnly && (
@@ -400,7 +403,7 @@ function ModulesCard({ course, reload }: { course: Course; reload: () => void })
   );
 }
 
-function ModuleEditor({ module, readOnly, reload }: { module: Module; readOnly: boolean; reload: () => void }) {
+function ModuleEditor({ module, number, readOnly, reload }: { module: Module; number: number; readOnly: boolean; reload: () => void }) {
   const toast = useToast();
   const [title, setTitle] = useState(module.title);
   const [lessonTitle, setLessonTitle] = useState('');
@@ -438,15 +441,14 @@ function ModuleEditor({ module, readOnly, reload }: { module: Module; readOnly: 
   const saveOrder = async (next: Lesson[]) => {
     setOrder(next);
     const error = failure(await reorder({ input: { moduleId: module.id, lessonIds: next.map((l) => l.id) } }));
+    setOrder(null);
     setProblem(error);
-    if (error) setOrder(null);
-    else toast('Lesson order saved.', 'success');
-    reload();
+    if (!error) toast('Lesson order saved.', 'success');
   };
   return (
     <div className="stack">
       <form onSubmit={rename} className="inline">
-        <Field label={`Module ${module.position + 1} title`} value={title} onChange={(e) => setTitle(e.target.value)} disabled={readOnly} />
+        <Field label={`Module ${number} title`} value={title} onChange={(e) => setTitle(e.target.value)} disabled={readOnly} />
         {!readOnly && (
           <>
             <button type="submit" className="button button--small" disabled={title === module.title || !title.trim()}>
