@@ -42,6 +42,7 @@ export const routes: RouteObject[] = [
           // Staff pages (part 2): each its own chunk, so students and the sign-in route never load them.
           { path: 'teach', lazy: page(() => import('../pages/staff/teach/MyCourses')) },
           { path: 'teach/courses/:courseId', lazy: page(() => import('../pages/staff/teach/CourseEditor')) },
+          { path: 'teach/quizzes/:quizId', lazy: page(() => import('../pages/staff/teach/QuizEditor')) },
           { path: 'organizations/:slug/members', lazy: page(() => import('../pages/staff/org/Members')) },
           { path: 'organizations/:slug/audit-log', lazy: page(() => import('../pages/staff/org/OrganizationAudit')) },
           { path: 'organizations/:slug/api-clients', lazy: page(() => import('../pages/staff/org/ApiClients')) },

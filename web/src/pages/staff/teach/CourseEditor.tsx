@@ -1,7 +1,7 @@
 // The instructor's course editor: details, status (with the server's typed refusals), modules and lessons
 // (Markdown with live preview, reordered by drag and drop or the keyboard) and exercises.
 import { useState, type FormEvent } from 'react';
-import { Link, useParams } from 'react-router';
+import { Link, useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { useToast } from '../../../components/toasts';
 import { Banner, Empty, Field, ProblemView, Skeleton, TextAreaField } from '../../../components/ui';
@@ -219,22 +219,59 @@ function CourseEditor() {
       <DetailsCard course={course} />
       <ModulesCard course={course} reload={reload} />
       <ExercisesCard course={course} reload={reload} />
-      <section className="card" aria-labelledby="quizzes">
-        <h2 id="quizzes">Quizzes</h2>
-        {course.quizzes.nodes.length === 0 ? (
-          <p className="muted">No quiz yet.</p>
-        ) : (
-          <ul className="list">
-            {course.quizzes.nodes.map((quiz) => (
-              <li key={quiz.id} className="list__item">
-                <span>{quiz.title}</span>
-                <span className="badge">{label(quiz.status)}</span>
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
+      <QuizzesCard course={course} />
     </div>
+  );
+}
+
+const CreateQuiz = graphql(`
+  mutation EditorCreateQuiz($input: CreateQuizInput!) {
+    createQuiz(input: $input) {
+      __typename
+      ... on QuizSuccess { quiz { id } }
+      ... on Error { code message }
+      ... on ValidationError { fieldErrors { field message } }
+    }
+  }
+`);
+
+function QuizzesCard({ course }: { course: Course }) {
+  const navigate = useNavigate();
+  const [title, setTitle] = useState('');
+  const [created, create] = useMutation(CreateQuiz);
+  const error = typedError(created.data?.createQuiz);
+  const fields = fieldErrorMap(error);
+  const add = async (event: FormEvent) => {
+    event.preventDefault();
+    const done = await create({ input: { courseId: course.id, title } });
+    const answer = done.data?.createQuiz;
+    if (answer?.__typename === 'QuizSuccess') navigate(`/teach/quizzes/${answer.quiz.id}`);
+  };
+  return (
+    <section className="card" aria-labelledby="quizzes">
+      <h2 id="quizzes">Quizzes</h2>
+      {course.quizzes.nodes.length === 0 ? (
+        <p className="muted">No quiz yet.</p>
+      ) : (
+        <ul className="list">
+          {course.quizzes.nodes.map((quiz) => (
+            <li key={quiz.id} className="list__item">
+              <Link to={`/teach/quizzes/${quiz.id}`}>{quiz.title}</Link>
+              <span className="badge">{label(quiz.status)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {error && !Object.keys(fields).length && <Banner>{error.message}</Banner>}
+      {course.status !== 'ARCHIVED' && (
+        <form onSubmit={add} noValidate className="inline">
+          <Field label="New quiz title" value={title} onChange={(e) => setTitle(e.target.value)} error={fields.title} />
+          <button type="submit" className="button" disabled={created.fetching || !title.trim()}>
+            Add quiz
+          </button>
+        </form>
+      )}
+    </section>
   );
 }
 
