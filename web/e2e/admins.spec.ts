@@ -34,6 +34,13 @@ test('admins manage members and accounts', async ({ page }) => {
   await row.getByRole('button', { name: 'Save role' }).click();
   await expect(page.getByText(/Fresh Student is now instructor/)).toBeVisible();
 
+  // Settings: a value out of range is refused at its field.
+  await page.getByRole('navigation', { name: 'Organization' }).getByRole('link', { name: 'Settings' }).click();
+  await page.getByLabel('Running labs per member').fill('50');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByLabel('Running labs per member')).toHaveAttribute('aria-invalid', 'true');
+  await expectAccessible(page, 'organization settings with an error');
+
   // Both changes in the audit log (written from the events a moment later).
   await page.getByRole('navigation', { name: 'Organization' }).getByRole('link', { name: 'Audit log' }).click();
   await page.getByLabel('Action').fill('organizations.*');

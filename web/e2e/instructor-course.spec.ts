@@ -1,5 +1,5 @@
 // Through the UI: an instructor builds a course (a module, a Markdown lesson, an exercise), is refused
-// publishing while it is empty, reorders with the keyboard, and publishes.
+// publishing while it is empty, reorders with the keyboard, publishes, and writes a quiz.
 import { expect, test } from '@playwright/test';
 import { expectAccessible, signIn } from './support';
 
@@ -18,7 +18,7 @@ test('an instructor builds a course and publishes it', async ({ page }) => {
   await expect(page.getByText('This course is Draft')).toBeVisible();
 
   // The server's typed refusal: an empty course cannot be published.
-  await page.getByRole('button', { name: 'Publish' }).click();
+  await page.getByRole('button', { name: 'Publish', exact: true }).click();
   await expect(page.getByRole('alert').filter({ hasText: /module/i })).toBeVisible();
 
   await page.getByLabel('New module title').fill('Getting started');
@@ -56,8 +56,30 @@ test('an instructor builds a course and publishes it', async ({ page }) => {
   await page.getByRole('button', { name: 'Save exercise' }).click();
   await expect(page.getByText('Exercise saved.')).toBeVisible();
 
-  await page.getByRole('button', { name: 'Publish' }).click();
+  await page.getByRole('button', { name: 'Publish', exact: true }).click();
   await expect(page.getByText('This course is Published')).toBeVisible();
+
+  // A quiz: settings, a question, a preview as a student, published.
+  await page.getByLabel('New quiz title').fill('Check-in');
+  await page.getByRole('button', { name: 'Add quiz' }).click();
+  await expect(page.getByRole('heading', { name: 'Check-in', level: 1 })).toBeVisible();
+  await page.getByRole('button', { name: 'Publish quiz' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: /question/i })).toBeVisible();
+  await page.getByLabel('Time limit (minutes)').fill('10');
+  await page.getByLabel('Attempts allowed').fill('2');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByText('Quiz settings saved.')).toBeVisible();
+  await page.getByLabel('Question type').selectOption('TRUE_FALSE');
+  await page.getByLabel('Prompt (Markdown)').fill('`print` writes to the screen.');
+  await page.getByRole('button', { name: 'Add question' }).click();
+  await expect(page.getByRole('button', { name: 'Edit question 1' })).toBeVisible();
+  await page.getByRole('button', { name: 'Preview as a student' }).click();
+  await expect(page.getByText('10 minutes · 2 attempts')).toBeVisible();
+  await expect(page.getByRole('radio', { name: 'True' })).toBeDisabled();
+  await expectAccessible(page, 'quiz editor preview');
+  await page.getByRole('button', { name: 'Publish quiz' }).click();
+  await expect(page.getByText('Quiz published.')).toBeVisible();
+  await page.getByRole('link', { name: title }).click();
   await expectAccessible(page, 'published course in the editor');
 
   await page.getByRole('link', { name: 'My courses' }).click();

@@ -45,6 +45,7 @@ export const routes: RouteObject[] = [
           { path: 'teach/quizzes/:quizId', lazy: page(() => import('../pages/staff/teach/QuizEditor')) },
           { path: 'organizations/:slug/members', lazy: page(() => import('../pages/staff/org/Members')) },
           { path: 'organizations/:slug/audit-log', lazy: page(() => import('../pages/staff/org/OrganizationAudit')) },
+          { path: 'organizations/:slug/settings', lazy: page(() => import('../pages/staff/org/Settings')) },
           { path: 'organizations/:slug/api-clients', lazy: page(() => import('../pages/staff/org/ApiClients')) },
           { path: 'admin/users', lazy: page(() => import('../pages/staff/admin/Users')) },
           { path: 'admin/audit-log', lazy: page(() => import('../pages/staff/admin/PlatformAudit')) },
