@@ -41,7 +41,7 @@ const order = () => screen.getAllByRole('listitem').map((li) => li.textContent?.
 
 describe('Reordering', () => {
   it('moves an item with the keyboard and announces where it went', async () => {
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     const saved: string[][] = [];
     render(<Lessons saved={saved} />);
     // The first item cannot go up, the last cannot go down.
@@ -84,7 +84,7 @@ function Editor({ initial = '' }: { initial?: string }) {
 
 describe('The Markdown editor', () => {
   it('previews as you type, sanitized', async () => {
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     render(<Editor />);
     const preview = screen.getByRole('region', { name: 'Lesson text: preview' });
     expect(preview).toHaveTextContent('The preview appears here as you type.');

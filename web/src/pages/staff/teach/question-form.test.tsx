@@ -10,7 +10,7 @@ afterEach(cleanup);
 function setup(props: Partial<Parameters<typeof QuestionForm>[0]> = {}) {
   const submitted: QuestionInput[] = [];
   render(<QuestionForm submitLabel="Add question" onSubmit={(q) => submitted.push(q)} {...props} />);
-  return { submitted, user: userEvent.setup() };
+  return { submitted, user: userEvent.setup({ delay: null }) };
 }
 
 describe('The question form', () => {
