@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { Link, Navigate, NavLink, Outlet, ScrollRestoration, useLocation, useNavigate } from 'react-router';
 import { Skeleton } from '../components/ui';
+import { StaffNav } from '../pages/staff/StaffNav';
 import { session } from '../lib/session';
 import { useClaims, useSession } from './session-context';
 
@@ -107,6 +108,7 @@ function AppHeader() {
         </NavLink>
         <NavLink to="/catalog">Catalog</NavLink>
         <NavLink to="/labs">Labs</NavLink>
+        <StaffNav />
         <NavLink to="/account">Account</NavLink>
       </nav>
       <div className="app__user">
