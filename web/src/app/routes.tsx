@@ -1,13 +1,14 @@
 // Routes with nested layouts. Every page is its own chunk; the account pages share one.
 import { createBrowserRouter, type RouteObject } from 'react-router';
 import { AppLayout, PublicLayout, RootLayout } from './layouts';
-import { NotFound } from '../components/ui';
+import { NotFound, PageCrashed } from '../components/ui';
 
 const page = (load: () => Promise<{ default: React.ComponentType }>) => async () => ({ Component: (await load()).default });
 
 export const routes: RouteObject[] = [
   {
     element: <RootLayout />,
+    errorElement: <PageCrashed />,
     children: [
       {
         // Pages for people who are not signed in (signed-in visitors are sent on).

@@ -1,6 +1,6 @@
 // Small building blocks shared by every page: fields with their errors, banners, skeletons, empty states.
 import { useId, type InputHTMLAttributes, type ReactNode, type TextareaHTMLAttributes } from 'react';
-import { Link } from 'react-router';
+import { Link, useRouteError } from 'react-router';
 import type { Problem } from '../lib/errors';
 
 interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
@@ -142,5 +142,19 @@ export function Progress({ value, label }: { value: number; label: string }) {
       </div>
       <span className="progress__text">{value}%</span>
     </div>
+  );
+}
+
+/** Shown when a page throws while rendering: a way back, never the framework's developer page. */
+export function PageCrashed() {
+  const error = useRouteError();
+  console.error(error);
+  return (
+    <main id="main" className="page">
+      <ProblemView
+        problem={{ kind: 'unexpected', message: 'This page ran into a problem it could not handle. Reloading usually helps.' }}
+        retry={() => window.location.reload()}
+      />
+    </main>
   );
 }

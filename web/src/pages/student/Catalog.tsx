@@ -129,7 +129,8 @@ export default function Catalog() {
                   <Link to={`/courses/${course.id}`}>{course.title}</Link>
                 </h2>
                 <p className="muted">
-                  {course.organization.name} · {course.instructor.fullName}
+                  {/* A public course of an organization you are not in: its name is not yours to see. */}
+                  {[course.organization?.name, course.instructor?.fullName].filter(Boolean).join(' · ')}
                 </p>
                 <p className="course-card__desc">{course.description}</p>
                 <p className="tags">

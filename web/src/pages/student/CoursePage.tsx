@@ -108,7 +108,9 @@ export default function CoursePage() {
       <header className="course-header">
         <h1>{course.title}</h1>
         <p className="muted">
-          {course.organization.name} · taught by {course.instructor.fullName} · {course.difficulty.toLowerCase()}
+          {course.organization?.name ? `${course.organization.name} · ` : ''}
+          {course.instructor?.fullName ? `taught by ${course.instructor.fullName} · ` : ''}
+          {course.difficulty.toLowerCase()}
           {course.estimatedDurationHours != null ? ` · about ${course.estimatedDurationHours} h` : ''}
         </p>
         {course.status !== 'PUBLISHED' && <Banner tone="warning">This course is {course.status.toLowerCase()}.</Banner>}
