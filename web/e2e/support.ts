@@ -13,7 +13,7 @@ export function uniqueEmail(prefix: string): string {
 }
 
 /** The first link in the newest mail to `to` whose URL path is `path`, waiting for the worker to send it. */
-export async function linkFromMail(to: string, path: string, timeoutMs = 30_000): Promise<string> {
+export async function linkFromMail(to: string, path: string, timeoutMs = 90_000): Promise<string> {
   const pattern = new RegExp(`https?://[^\\s"'<>]+${path.replace(/\//g, '\\/')}\\?[^\\s"'<>]+`);
   let found: string | undefined;
   await expect
