@@ -32,6 +32,10 @@ def _title(text: str) -> str:
     return f"<title>{escape(text)}</title>"
 
 
+def _leaf(identifier: str, title: str) -> str:
+    return f'<item identifier="I_{identifier}" identifierref="R_{identifier}">{_title(title)}</item>'
+
+
 def render_common_cartridge(doc: CourseDocument) -> bytes:
     files: dict[str, bytes] = {}
     resources: list[str] = []
@@ -60,7 +64,8 @@ def render_common_cartridge(doc: CourseDocument) -> bytes:
                 names.append(path)
         entries = "".join(f"<file href={quoteattr(name)}/>" for name in names)
         resources.append(
-            f'<resource identifier="R_{identifier}" type="webcontent" href={quoteattr(href)}>{entries}</resource>'
+            f'<resource identifier="R_{identifier}" type="webcontent" href={quoteattr(href)}>'
+            f"{entries}</resource>"
         )
 
     items: list[str] = []
@@ -78,9 +83,7 @@ def render_common_cartridge(doc: CourseDocument) -> bytes:
                 "lesson",
                 lesson.attachments,
             )
-            children.append(
-                f'<item identifier="I_{identifier}" identifierref="R_{identifier}">{_title(lesson.title)}</item>'
-            )
+            children.append(_leaf(identifier, lesson.title))
         items.append(f'<item identifier="I_M{m}">{_title(module.title)}{"".join(children)}</item>')
 
     if doc.exercises:
@@ -97,9 +100,7 @@ def render_common_cartridge(doc: CourseDocument) -> bytes:
                 "exercise",
                 language=exercise.language,
             )
-            children.append(
-                f'<item identifier="I_{identifier}" identifierref="R_{identifier}">{_title(exercise.title)}</item>'
-            )
+            children.append(_leaf(identifier, exercise.title))
         items.append(f'<item identifier="I_EXERCISES">{_title("Exercises")}{"".join(children)}</item>')
 
     quiz_settings = {}
@@ -112,9 +113,7 @@ def render_common_cartridge(doc: CourseDocument) -> bytes:
             resources.append(
                 f'<resource identifier="R_{identifier}" type="{ASSESSMENT}"><file href="{path}"/></resource>'
             )
-            children.append(
-                f'<item identifier="I_{identifier}" identifierref="R_{identifier}">{_title(quiz.title)}</item>'
-            )
+            children.append(_leaf(identifier, quiz.title))
             quiz_settings[identifier] = {"description": quiz.description, "passing_score": quiz.passing_score}
         items.append(f'<item identifier="I_QUIZZES">{_title("Quizzes")}{"".join(children)}</item>')
 
@@ -131,19 +130,22 @@ def render_common_cartridge(doc: CourseDocument) -> bytes:
     )
 
     description = (
-        f"<lomm:description><lomm:string language={quoteattr(doc.language)}>{escape(doc.description)}</lomm:string></lomm:description>"
+        f"<lomm:description><lomm:string language={quoteattr(doc.language)}>{escape(doc.description)}"
+        "</lomm:string></lomm:description>"
         if doc.description
         else ""
     )
     manifest = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<manifest identifier="coursegraph.cartridge" xmlns="{CC_NS}" xmlns:lomm="{LOMM_NS}" xmlns:lomr="{LOMR_NS}" '
+        f'<manifest identifier="coursegraph.cartridge" xmlns="{CC_NS}" '
+        f'xmlns:lomm="{LOMM_NS}" xmlns:lomr="{LOMR_NS}" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         f'xsi:schemaLocation="{CC_NS} http://www.imsglobal.org/profile/cc/ccv1p3/ccv1p3_imscp_v1p2_v1p0.xsd '
         f"{LOMM_NS} http://www.imsglobal.org/profile/cc/ccv1p3/LOM/ccv1p3_lommanifest_v1p0.xsd "
         f'{LOMR_NS} http://www.imsglobal.org/profile/cc/ccv1p3/LOM/ccv1p3_lomresource_v1p0.xsd">'
         "<metadata><schema>IMS Common Cartridge</schema><schemaversion>1.3.0</schemaversion>"
-        f"<lomm:lom><lomm:general><lomm:title><lomm:string language={quoteattr(doc.language)}>{escape(doc.title)}"
+        "<lomm:lom><lomm:general><lomm:title>"
+        f"<lomm:string language={quoteattr(doc.language)}>{escape(doc.title)}"
         f"</lomm:string></lomm:title>{description}<lomm:language>{escape(doc.language)}</lomm:language>"
         "</lomm:general></lomm:lom></metadata>"
         '<organizations><organization identifier="ORG" structure="rooted-hierarchy">'
@@ -423,7 +425,7 @@ def html_to_markdown(source: str) -> str:
             elif tag == "a":
                 href = child.get("href", "")
                 parts.append(
-                    f"[{inner.strip()}]({posixpath.basename(href) if not re.match(r'^[a-z]+:', href) else href})"
+                    f"[{inner.strip()}]({href if re.match(r'^[a-z]+:', href) else posixpath.basename(href)})"
                 )
             elif tag == "img":
                 src = unquote(child.get("src", ""))

@@ -49,7 +49,7 @@ def attachment_for(lesson: Lesson, src: str) -> Attachment | None:
 
 
 def to_html(lesson: Lesson, body: str, attachment_url: Callable[[Attachment], str]) -> str:
-    """The body as an HTML fragment: images from attachments (by `attachment_url`), others as their alt text."""
+    """The body as an HTML fragment: images from attachments (by `attachment_url`), others as alt text."""
     md = parser()
 
     def image(_renderer, tokens: list[Token], index: int, options, env) -> str:  # noqa: ANN001

@@ -9,7 +9,8 @@ from . import markdown
 from .document import Attachment, Lesson, Question, Quiz
 
 STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:46rem;margin:2rem auto;
+padding:0 1rem;
 line-height:1.55;color:#1f2328}
 pre{background:#f6f8fa;padding:.8rem;overflow:auto}code{font-family:ui-monospace,Menlo,Consolas,monospace}
 img{max-width:100%}fieldset{border:1px solid #d0d7de;margin:1rem 0;padding:.8rem}

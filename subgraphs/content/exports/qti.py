@@ -53,7 +53,10 @@ def _item(ident: str, question: Question) -> str:
             f"</render_choice></response_lid>"
         )
     else:
-        response = '<response_str ident="response1" rcardinality="Single"><render_fib><response_label ident="answer1"/></render_fib></response_str>'
+        response = (
+            '<response_str ident="response1" rcardinality="Single"><render_fib>'
+            '<response_label ident="answer1"/></render_fib></response_str>'
+        )
 
     if kind == "SINGLE_CHOICE":
         condition = "".join(
@@ -74,7 +77,10 @@ def _item(ident: str, question: Question) -> str:
     elif kind == "NUMERIC":
         value, tolerance = (list(question.correct) + [0, 0])[:2]
         low, high = float(value) - float(tolerance), float(value) + float(tolerance)  # type: ignore[arg-type]
-        condition = f'<vargte respident="response1">{_number(low)}</vargte><varlte respident="response1">{_number(high)}</varlte>'
+        condition = (
+            f'<vargte respident="response1">{_number(low)}</vargte>'
+            f'<varlte respident="response1">{_number(high)}</varlte>'
+        )
     else:
         condition = "".join(
             f'<varequal respident="response1" case="No">{escape(str(a))}</varequal>' for a in question.correct
@@ -100,7 +106,8 @@ def _item(ident: str, question: Question) -> str:
         f"<item ident={quoteattr(ident)} title={quoteattr(question.prompt[:80])}>"
         f"<itemmetadata><qtimetadata>{_meta(meta)}</qtimetadata></itemmetadata>"
         f"<presentation>{_mattext(question.prompt)}{response}</presentation>"
-        f'<resprocessing><outcomes><decvar varname="SCORE" vartype="Decimal" minvalue="0" maxvalue="100"/></outcomes>'
+        "<resprocessing><outcomes>"
+        '<decvar varname="SCORE" vartype="Decimal" minvalue="0" maxvalue="100"/></outcomes>'
         f"{general}"
         f'<respcondition continue="No"><conditionvar>{condition}</conditionvar>'
         f'<setvar action="Set" varname="SCORE">100</setvar></respcondition></resprocessing>{feedback}</item>'

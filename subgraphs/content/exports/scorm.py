@@ -43,6 +43,10 @@ def _title(text: str) -> str:
     return f"<title>{escape(text[:200])}</title>"
 
 
+def _leaf(identifier: str, title: str, extra: str = "") -> str:
+    return f'<item identifier="I_{identifier}" identifierref="R_{identifier}">{_title(title)}{extra}</item>'
+
+
 def render_scorm(doc: CourseDocument, *, version: str) -> bytes:
     """version: "1.2" or "2004"."""
     spec = SCORM_12 if version == "1.2" else SCORM_2004
@@ -55,7 +59,8 @@ def render_scorm(doc: CourseDocument, *, version: str) -> bytes:
         files[href] = html.encode()
         file_entries = "".join(f"<file href={quoteattr(name)}/>" for name in [href, *extra_files])
         resources.append(
-            f'<resource identifier="R_{identifier}" type="webcontent" {spec["scormtype"]}="sco" href={quoteattr(href)}>'
+            f'<resource identifier="R_{identifier}" type="webcontent" {spec["scormtype"]}="sco" '
+            f"href={quoteattr(href)}>"
             f'{file_entries}<dependency identifierref="R_SHARED"/></resource>'
         )
 
@@ -79,9 +84,7 @@ def render_scorm(doc: CourseDocument, *, version: str) -> bytes:
                 scorm=version,
             )
             sco(identifier, f"{folder}index.html", html, extra)
-            children.append(
-                f'<item identifier="I_{identifier}" identifierref="R_{identifier}">{_title(lesson.title)}</item>'
-            )
+            children.append(_leaf(identifier, lesson.title))
         items.append(f'<item identifier="I_M{m}">{_title(module.title)}{"".join(children)}</item>')
 
     for q, quiz in enumerate(doc.quizzes, start=1):
@@ -99,13 +102,12 @@ def render_scorm(doc: CourseDocument, *, version: str) -> bytes:
             extra = f"<adlcp:masteryscore>{quiz.passing_score}</adlcp:masteryscore>"
         else:
             extra = (
-                f'<imsss:sequencing><imsss:objectives><imsss:primaryObjective objectiveID="{identifier}_passed" '
+                "<imsss:sequencing><imsss:objectives>"
+                f'<imsss:primaryObjective objectiveID="{identifier}_passed" '
                 f'satisfiedByMeasure="true"><imsss:minNormalizedMeasure>{threshold:.2f}</imsss:minNormalizedMeasure>'
                 f"</imsss:primaryObjective></imsss:objectives></imsss:sequencing>"
             )
-        items.append(
-            f'<item identifier="I_{identifier}" identifierref="R_{identifier}">{_title(quiz.title)}{extra}</item>'
-        )
+        items.append(_leaf(identifier, quiz.title, extra))
 
     files["shared/scorm_runtime.js"] = RUNTIME
     resources.append(
@@ -116,7 +118,8 @@ def render_scorm(doc: CourseDocument, *, version: str) -> bytes:
     manifest = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<manifest identifier="coursegraph.course" version="1" {spec["xmlns"]}>'
-        f"<metadata><schema>ADL SCORM</schema><schemaversion>{spec['schemaversion']}</schemaversion></metadata>"
+        "<metadata><schema>ADL SCORM</schema>"
+        f"<schemaversion>{spec['schemaversion']}</schemaversion></metadata>"
         f'<organizations default="ORG"><organization identifier="ORG">{_title(doc.title)}{"".join(items)}'
         f"</organization></organizations>"
         f"<resources>{''.join(resources)}</resources></manifest>\n"

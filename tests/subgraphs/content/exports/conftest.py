@@ -84,7 +84,10 @@ def course_document() -> CourseDocument:
             Module(
                 "Data structures",
                 (
-                    Lesson("Lists", "Lists hold items.\n\n## Indexing\n\n- `xs[0]` is the first\n- negative counts back"),
+                    Lesson(
+                        "Lists",
+                        "Lists hold items.\n\n## Indexing\n\n- `xs[0]` is the first\n- negative counts back",
+                    ),
                     Lesson("Dictionaries", "Keys map to values."),
                 ),
             ),
@@ -96,8 +99,14 @@ def course_document() -> CourseDocument:
                 "Five questions.",
                 70,
                 (
-                    Question("SINGLE_CHOICE", "Which keyword defines a function?", ("def", "fun", "lambda"), (0,), 2,
-                             "because-secret-explanation"),
+                    Question(
+                        "SINGLE_CHOICE",
+                        "Which keyword defines a function?",
+                        ("def", "fun", "lambda"),
+                        (0,),
+                        2,
+                        "because-secret-explanation",
+                    ),
                     Question("MULTIPLE_CHOICE", "Which are mutable?", ("list", "tuple", "dict"), (0, 2)),
                     Question("TRUE_FALSE", "Python is dynamically typed.", (), (True,)),
                     Question("SHORT_ANSWER", "Name the animal code word.", (), ("zebra-quokka",)),
