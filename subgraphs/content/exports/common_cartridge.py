@@ -230,6 +230,7 @@ def read_common_cartridge(data: bytes) -> CourseDocument:
             settings = json.loads(cartridge.files[SETTINGS_FILE])
         except ValueError:
             settings = {}
+        settings = settings if isinstance(settings, dict) else {}
     modules: list[Module] = []
     exercises: list[Exercise] = []
     quizzes: list[Quiz] = []
@@ -314,11 +315,15 @@ def _read_resource(cartridge: _Cartridge, resource: etree._Element, title: str, 
                 root = _xml(cartridge.files[path], path)
                 if _local(root) == "questestinterop":
                     quiz = qti.read_assessment(root, title or "Quiz")
-                    extra = settings.get("quizzes", {}).get(resource.get("identifier", "")[2:], {})
+                    quizzes = settings.get("quizzes")
+                    extra = (
+                        quizzes.get(resource.get("identifier", "")[2:]) if isinstance(quizzes, dict) else None
+                    )
+                    extra = extra if isinstance(extra, dict) else {}
                     return Quiz(
                         title=title or quiz.title,
                         description=str(extra.get("description", "")),
-                        passing_score=int(extra.get("passing_score", 60)),
+                        passing_score=_percent(extra.get("passing_score")),
                         questions=quiz.questions,
                     )
         return None
@@ -370,6 +375,13 @@ def _read_resource(cartridge: _Cartridge, resource: etree._Element, title: str, 
         data=cartridge.files[href],
     )
     return Lesson(title=title or name, body_markdown=f"[{name}]({name})", attachments=(attachment,))
+
+
+def _percent(value: object) -> int:
+    try:
+        return min(100, max(0, int(value)))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 60
 
 
 def _attachments(

@@ -81,11 +81,15 @@ def split_slides(markdown: str) -> list[str] | None:
     lines = (markdown or "").splitlines()
     fence = False
     parts: list[list[str]] = [[]]
+    previous = ""
     for line in lines:
         stripped = line.strip()
         if stripped.startswith(("```", "~~~")):
             fence = not fence
-        if not fence and re.fullmatch(r"-{3,}|\*{3,}|_{3,}", stripped.replace(" ", "")):
+        # A rule, not a setext heading underline: Markdown reads `Title\n---` as a heading.
+        is_rule = re.fullmatch(r"-{3,}|\*{3,}|_{3,}", stripped.replace(" ", "")) and not previous.strip()
+        previous = line
+        if not fence and is_rule:
             parts.append([])
             continue
         parts[-1].append(line)

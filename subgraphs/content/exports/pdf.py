@@ -52,8 +52,8 @@ STYLES = {
         fontName="Courier",
         fontSize=8.5,
         leading=11,
-        backColor=colors.HexColor("#f4f4f4"),
-        borderPadding=4,
+        leftIndent=8,
+        rightIndent=8,
         spaceBefore=4,
         spaceAfter=8,
     ),
@@ -224,32 +224,21 @@ def _matching_close(tokens: list[Token], start: int) -> int:
 def _question(number: int, question: Question) -> Flowable:
     """A question as a learner sees it: the prompt and the choices; never the answer or explanation."""
     parts: list[Flowable] = [Paragraph(f"<b>{number}.</b> {html.escape(question.prompt)}", STYLES["body"])]
+    option_style = ParagraphStyle("CGOption", parent=STYLES["body"], leftIndent=18)
     if question.type in ("SINGLE_CHOICE", "MULTIPLE_CHOICE"):
-        mark = "○" if question.type == "SINGLE_CHOICE" else "□"
-        hint = "" if question.type == "SINGLE_CHOICE" else " <i>(choose all that apply)</i>"
-        if hint:
-            parts[0] = Paragraph(f"<b>{number}.</b> {html.escape(question.prompt)}{hint}", STYLES["body"])
+        # ASCII boxes: the standard PDF fonts have no circle or box glyphs.
+        mark = "( )" if question.type == "SINGLE_CHOICE" else "[ ]"
+        if question.type == "MULTIPLE_CHOICE":
+            parts[0] = Paragraph(
+                f"<b>{number}.</b> {html.escape(question.prompt)} <i>(choose all that apply)</i>",
+                STYLES["body"],
+            )
         for option in question.options:
-            parts.append(
-                Paragraph(
-                    f"{mark} {html.escape(option)}",
-                    ParagraphStyle("opt", parent=STYLES["body"], leftIndent=18),
-                )
-            )
+            parts.append(Paragraph(f"{mark} {html.escape(option)}", option_style))
     elif question.type == "TRUE_FALSE":
-        parts.append(
-            Paragraph(
-                "○ True &nbsp;&nbsp;&nbsp; ○ False",
-                ParagraphStyle("tf", parent=STYLES["body"], leftIndent=18),
-            )
-        )
+        parts.append(Paragraph("( ) True &nbsp;&nbsp;&nbsp; ( ) False", option_style))
     else:
-        parts.append(
-            Paragraph(
-                "Answer: ________________________________",
-                ParagraphStyle("ans", parent=STYLES["body"], leftIndent=18),
-            )
-        )
+        parts.append(Paragraph("Answer: ________________________________", option_style))
     points = f"{question.points} point{'s' if question.points != 1 else ''}"
     parts.append(Paragraph(f"<font size='8' color='#777777'>{points}</font>", STYLES["body"]))
     return KeepTogether(parts)

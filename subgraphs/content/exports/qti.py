@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape, quoteattr
 from lxml import etree
 
 from .document import Question, Quiz
+from .errors import ExportError
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 PROFILES = {
@@ -38,6 +39,8 @@ def _number(value: object) -> str:
 
 def _item(ident: str, question: Question) -> str:
     kind = question.type
+    if kind not in PROFILES:
+        raise ExportError(f"question type {kind!r} has no QTI form")
     labels: list[tuple[str, str]] = []
     if kind in ("SINGLE_CHOICE", "MULTIPLE_CHOICE"):
         labels = [(f"{ident}_{i}", option) for i, option in enumerate(question.options)]
@@ -194,10 +197,7 @@ def _read_item(item: etree._Element) -> Question | None:
         for e in _all(c, "varequal")
         if not any(_local(a) == "not" for a in e.iterancestors())
     ]
-    try:
-        points = max(1, round(float(meta.get("cc_weighting") or meta.get("points_possible") or 1)))
-    except ValueError:
-        points = 1
+    points = max(1, round(_float(meta.get("cc_weighting") or meta.get("points_possible")) or 1))
     feedback = next((_text(next(iter(_all(f, "mattext")), None)) for f in _all(item, "itemfeedback")), "")
     declared = meta.get("coursegraph_type", "")
     if lid is not None:
@@ -226,17 +226,23 @@ def _read_item(item: etree._Element) -> Question | None:
             points,
             feedback,
         )
-    low = [float((e.text or "0").strip()) for c in correct_conds for e in _all(c, "vargte")]
-    high = [float((e.text or "0").strip()) for c in correct_conds for e in _all(c, "varlte")]
+    low = [n for c in correct_conds for e in _all(c, "vargte") if (n := _float(e.text)) is not None]
+    high = [n for c in correct_conds for e in _all(c, "varlte") if (n := _float(e.text)) is not None]
     if low and high:
         middle, tolerance = (low[0] + high[0]) / 2, (high[0] - low[0]) / 2
         return Question("NUMERIC", prompt, (), (_clean(middle), _clean(tolerance)), points, feedback)
-    if declared == "NUMERIC" or "numerical" in profile:
-        try:
-            return Question("NUMERIC", prompt, (), (_clean(float(equal[0])), 0), points, feedback)
-        except (IndexError, ValueError):
-            pass
+    exact = _float(equal[0]) if equal else None
+    if (declared == "NUMERIC" or "numerical" in profile) and exact is not None:
+        return Question("NUMERIC", prompt, (), (_clean(exact), 0), points, feedback)
     return Question("SHORT_ANSWER", prompt, (), tuple(equal), points, feedback)
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        number = float((text or "").strip())
+    except ValueError:
+        return None
+    return number if number == number and abs(number) != float("inf") else None
 
 
 def _clean(number: float) -> int | float:

@@ -28,3 +28,16 @@ def test_render_pptx_has_sections_and_slides(course) -> None:  # noqa: ANN001
     xml = deck.part._element.xml
     for name in ("Introduction", "Getting started", "Data structures", "Quizzes"):
         assert f'name="{name}"' in xml  # a PowerPoint section per module
+
+
+def test_lesson_slides_tell_a_deck_from_a_setext_heading() -> None:
+    from subgraphs.content.exports.document import Lesson
+    from subgraphs.content.exports.powerpoint import lesson_slides
+
+    # `Title` underlined by `---` is a Markdown heading, not a slide break.
+    setext = lesson_slides(Lesson("L", "Intro text\n\nOverview\n---\n\n- a\n- b"))
+    assert [s.title for s in setext] == ["L", "Overview"]
+    deck = lesson_slides(Lesson("L", "## One\n- a\n\n---\n\n## Two\n- b"))
+    assert [(s.title, [b[1] for b in s.bullets]) for s in deck] == [("One", ["a"]), ("Two", ["b"])]
+    long = lesson_slides(Lesson("L", "\n".join(f"- item {i}" for i in range(12))))
+    assert [s.title for s in long] == ["L", "L (cont.)"] and len(long[0].bullets) == 9
