@@ -60,7 +60,8 @@ def quiz_data(quiz: Quiz) -> str:
         }
         for q in quiz.questions
     ]
-    return json.dumps({"passingScore": quiz.passing_score, "questions": questions}).replace("</", "<\\/")
+    # No "<" at all inside the script element: neither "</script>" nor "<!--" can end or bend it.
+    return json.dumps({"passingScore": quiz.passing_score, "questions": questions}).replace("<", "\\u003c")
 
 
 def _question_html(number: int, question: Question) -> str:

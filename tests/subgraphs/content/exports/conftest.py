@@ -101,7 +101,7 @@ def course_document() -> CourseDocument:
                 (
                     Question(
                         "SINGLE_CHOICE",
-                        "Which keyword defines a function?",
+                        "Which keyword defines a function? </script><!--",  # must not break the quiz page
                         ("def", "fun", "lambda"),
                         (0,),
                         2,

@@ -64,6 +64,9 @@ def test_render_scorm_is_self_contained(course, fmt: ExportFormat, version: str)
                 r'(src|href)="(https?:)?//', page.replace('href="https://docs.python.org/3/"', "")
             )
             assert "<script>alert" not in page  # the lesson's raw HTML was escaped
+    quiz = files["quizzes/Q1/index.html"].decode()
+    assert quiz.count("</script>") == 2  # the runtime's tag and the quiz data's: the prompt's is escaped
+    assert "function? &lt;/script&gt;&lt;!--" in quiz
     lesson = files["lessons/L1_1/index.html"].decode()
     assert '<img src="diagram.png"' in lesson and "lessons/L1_1/diagram.png" in files
     assert 'class="missing-image">remote image' in lesson  # a remote image is not loaded
