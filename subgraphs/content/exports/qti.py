@@ -171,6 +171,11 @@ def _read_item(item: etree._Element) -> Question | None:
     presentation = next(iter(_all(item, "presentation")), None)
     if presentation is None:
         return None
+    responses = [
+        e for e in presentation.iter() if _local(e).startswith("response_") and _local(e) != "response_label"
+    ]
+    if len(responses) != 1:
+        return None  # matching, multiple blanks, ...: no question type of ours holds them
     prompt_el = next(
         (
             e
@@ -213,6 +218,8 @@ def _read_item(item: etree._Element) -> Question | None:
             )
             return Question("TRUE_FALSE", prompt, (), (truth,), points, feedback)
         indexes = tuple(ids.index(value) for value in equal if value in ids)
+        if not indexes:
+            return None  # a survey question: nothing to score against
         multiple = (
             lid.get("rcardinality") == "Multiple"
             or "multiple_response" in profile
@@ -234,6 +241,8 @@ def _read_item(item: etree._Element) -> Question | None:
     exact = _float(equal[0]) if equal else None
     if (declared == "NUMERIC" or "numerical" in profile) and exact is not None:
         return Question("NUMERIC", prompt, (), (_clean(exact), 0), points, feedback)
+    if not equal:
+        return None  # an essay: marked by a person, not a question type of ours
     return Question("SHORT_ANSWER", prompt, (), tuple(equal), points, feedback)
 
 
@@ -250,6 +259,7 @@ def _clean(number: float) -> int | float:
 
 
 def read_assessment(root: etree._Element, fallback_title: str) -> Quiz:
+    """The quiz's questions of the types we have; others (essay, matching, surveys) are left out."""
     assessment = next(iter(_all(root, "assessment")), root)
     title = assessment.get("title") or fallback_title
     questions = tuple(q for q in (_read_item(item) for item in _all(assessment, "item")) if q is not None)

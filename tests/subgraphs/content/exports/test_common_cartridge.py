@@ -93,7 +93,7 @@ def test_read_common_cartridge_from_canvas() -> None:
     assert link == Lesson("Further reading", "[Khan](https://www.khanacademy.org/science/biology)")
     (quiz,) = doc.quizzes
     assert quiz.title == "Cells quiz"
-    single, truth, short, numeric = quiz.questions
+    single, truth, short, numeric = quiz.questions  # the essay and the matching question are left out
     assert (single.type, single.prompt, single.options, single.correct, single.points) == (
         "SINGLE_CHOICE",
         "Which organelle holds DNA?",
