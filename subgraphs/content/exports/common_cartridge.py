@@ -389,9 +389,8 @@ def _attachments(
 ) -> tuple[Attachment, ...]:
     """The page's images and linked files that the cartridge holds: its own files and those it references."""
     folder = posixpath.dirname(href)
-    wanted: list[str] = [
-        p for p in cartridge.resource_files(resource) if p != href and not p.endswith("source.md")
-    ]
+    own = {href, posixpath.join(folder, "source.md")}  # the page and its Markdown source are not attachments
+    wanted: list[str] = [p for p in cartridge.resource_files(resource) if p not in own]
     for src in re.findall(rb'(?:src|href)="([^"#?]+)"', page):
         ref = unquote(src.decode("utf-8", errors="replace")).replace("$IMS-CC-FILEBASE$", "web_resources")
         if re.match(r"^[a-z]+:", ref, re.IGNORECASE):

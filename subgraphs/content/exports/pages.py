@@ -44,7 +44,9 @@ def lesson_body(lesson: Lesson, attachment_url) -> str:  # noqa: ANN001
 
 
 def attachment_path(prefix: str, attachment: Attachment) -> str:
-    return f"{prefix}{markdown.file_name(attachment.name)}"
+    """Where a lesson's attachment goes, under the lesson's folder (`prefix`): in `files/`, so that no name
+    can collide with the page or its source."""
+    return f"{prefix}files/{markdown.file_name(attachment.name)}"
 
 
 def quiz_data(quiz: Quiz) -> str:

@@ -88,7 +88,12 @@ def course_document() -> CourseDocument:
                         "Lists",
                         "Lists hold items.\n\n## Indexing\n\n- `xs[0]` is the first\n- negative counts back",
                     ),
-                    Lesson("Dictionaries", "Keys map to values."),
+                    # An attachment named like the page's own Markdown source must not replace it.
+                    Lesson(
+                        "Dictionaries",
+                        "Keys map to values. See [the notes](source.md).",
+                        (Attachment("source.md", "text/markdown", b"# My notes\n"),),
+                    ),
                 ),
             ),
         ),

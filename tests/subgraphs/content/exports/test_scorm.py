@@ -68,5 +68,5 @@ def test_render_scorm_is_self_contained(course, fmt: ExportFormat, version: str)
     assert quiz.count("</script>") == 2  # the runtime's tag and the quiz data's: the prompt's is escaped
     assert "function? &lt;/script&gt;&lt;!--" in quiz
     lesson = files["lessons/L1_1/index.html"].decode()
-    assert '<img src="diagram.png"' in lesson and "lessons/L1_1/diagram.png" in files
+    assert '<img src="files/diagram.png"' in lesson and "lessons/L1_1/files/diagram.png" in files
     assert 'class="missing-image">remote image' in lesson  # a remote image is not loaded
