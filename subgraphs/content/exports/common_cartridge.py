@@ -264,6 +264,7 @@ def read_common_cartridge(data: bytes) -> CourseDocument:
                 quizzes.append(found)
             continue
         lessons: list[Lesson] = []
+        has_leaves = any(_local(d) == "item" and d.get("identifierref") for d in item.iter())
         for descendant in item.iter():
             if _local(descendant) == "item" and descendant.get("identifierref"):
                 found = leaf(descendant)
@@ -273,7 +274,8 @@ def read_common_cartridge(data: bytes) -> CourseDocument:
                     exercises.append(found)
                 elif isinstance(found, Quiz):
                     quizzes.append(found)
-        if lessons:
+        # A module keeps its place even when empty; an item that only held quizzes or exercises is no module.
+        if lessons or not has_leaves:
             modules.append(Module(title=_title_of(item) or "Module", lessons=tuple(lessons)))
     if loose:
         modules.insert(0, Module(title="General", lessons=tuple(loose)))

@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape, quoteattr
 from . import pages
 from .archive import write_zip
 from .document import CourseDocument
+from .errors import ExportError
 
 RUNTIME = (Path(__file__).parent / "scorm_runtime.js").read_bytes()
 
@@ -49,6 +50,9 @@ def _leaf(identifier: str, title: str, extra: str = "") -> str:
 
 def render_scorm(doc: CourseDocument, *, version: str) -> bytes:
     """version: "1.2" or "2004"."""
+    if not doc.quizzes and not any(module.lessons for module in doc.modules):
+        # An LMS needs something to launch (and SCORM 2004 requires an item in the organization).
+        raise ExportError("a SCORM package needs at least one lesson or quiz; this course has none")
     spec = SCORM_12 if version == "1.2" else SCORM_2004
     files: dict[str, bytes] = {}
     items: list[str] = []

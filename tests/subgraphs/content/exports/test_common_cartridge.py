@@ -10,7 +10,7 @@ from pathlib import Path
 from lxml import etree
 
 from subgraphs.content.exports import ExportFormat, read_common_cartridge, render
-from subgraphs.content.exports.document import Attachment, Lesson
+from subgraphs.content.exports.document import Attachment, CourseDocument, Lesson, Module
 
 from .conftest import PNG, unzip
 
@@ -66,6 +66,8 @@ def test_render_common_cartridge_manifest_follows_the_profile(course) -> None:  
 
 def test_common_cartridge_round_trip_keeps_structure_and_text(course) -> None:  # noqa: ANN001
     assert read_common_cartridge(render(ExportFormat.COMMON_CARTRIDGE, course)) == course
+    sparse = CourseDocument("Sparse", modules=(Module("Empty for now"), Module("Unicode “quotes” — 日本語")))
+    assert read_common_cartridge(render(ExportFormat.COMMON_CARTRIDGE, sparse)) == sparse
 
 
 def _zip(files: dict[str, bytes | str]) -> bytes:
@@ -83,7 +85,10 @@ def test_read_common_cartridge_from_canvas() -> None:
     data = _zip({**files, "web_resources/cell.png": PNG})
     doc = read_common_cartridge(data)
     assert doc.title == "Canvas Biology"
-    assert [m.title for m in doc.modules] == ["Week 1: Cells"]  # an empty module brings nothing
+    assert [m.title for m in doc.modules] == [
+        "Week 1: Cells",
+        "Week 2: Empty",
+    ]  # an empty module keeps its place
     cell, link = doc.modules[0].lessons
     assert cell.title == "The cell"
     assert "## Parts" in cell.body_markdown and "**membrane**" in cell.body_markdown

@@ -5,7 +5,8 @@ import re
 import pytest
 import xmlschema
 
-from subgraphs.content.exports import ExportFormat, render
+from subgraphs.content.exports import ExportError, ExportFormat, render
+from subgraphs.content.exports.document import CourseDocument, Module
 
 from .conftest import SCHEMAS, manifest_hrefs, unzip
 
@@ -70,3 +71,9 @@ def test_render_scorm_is_self_contained(course, fmt: ExportFormat, version: str)
     lesson = files["lessons/L1_1/index.html"].decode()
     assert '<img src="files/diagram.png"' in lesson and "lessons/L1_1/files/diagram.png" in files
     assert 'class="missing-image">remote image' in lesson  # a remote image is not loaded
+
+
+@pytest.mark.parametrize("fmt", [ExportFormat.SCORM_12, ExportFormat.SCORM_2004])
+def test_render_scorm_refuses_a_course_with_nothing_to_launch(fmt: ExportFormat) -> None:
+    with pytest.raises(ExportError, match="at least one lesson or quiz"):
+        render(fmt, CourseDocument("Empty", modules=(Module("No lessons yet"),)))
