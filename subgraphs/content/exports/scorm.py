@@ -12,6 +12,12 @@ from .document import CourseDocument
 from .errors import ExportError
 
 RUNTIME = (Path(__file__).parent / "scorm_runtime.js").read_bytes()
+# The official schemas go at the package root, where the manifest's schemaLocation points (ADL's rule).
+_SCHEMAS = Path(__file__).parent / "schemas"
+SCHEMA_FILES = {
+    "1.2": {p.name: p.read_bytes() for p in sorted((_SCHEMAS / "scorm12").iterdir())},
+    "2004": {p.name: p.read_bytes() for p in sorted((_SCHEMAS / "scorm2004_4th").iterdir())},
+}
 
 SCORM_12 = {
     "xmlns": 'xmlns="http://www.imsproject.org/xsd/imscp_rootv1p1p2" '
@@ -128,4 +134,4 @@ def render_scorm(doc: CourseDocument, *, version: str) -> bytes:
         f"</organization></organizations>"
         f"<resources>{''.join(resources)}</resources></manifest>\n"
     )
-    return write_zip({"imsmanifest.xml": manifest.encode(), **files})
+    return write_zip({"imsmanifest.xml": manifest.encode(), **SCHEMA_FILES[version], **files})

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import subgraphs.content.exports
 from subgraphs.content.exports.document import (
     Attachment,
     CourseDocument,
@@ -21,7 +22,7 @@ from subgraphs.content.exports.document import (
     Quiz,
 )
 
-SCHEMAS = Path(__file__).parent / "schemas"
+SCHEMAS = Path(subgraphs.content.exports.__file__).parent / "schemas"
 # A 2×2 PNG made for these tests.
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg=="
