@@ -37,11 +37,15 @@ STYLES = {
     "subtitle": ParagraphStyle(
         "CGSubtitle", parent=_BASE["Normal"], fontSize=13, leading=18, alignment=TA_CENTER
     ),
-    "part": ParagraphStyle("CGPart", parent=_BASE["Heading1"], fontSize=22, leading=28, spaceAfter=12),
-    "chapter": ParagraphStyle("CGChapter", parent=_BASE["Heading2"], fontSize=17, leading=22, spaceBefore=12),
-    "h1": ParagraphStyle("CGH1", parent=_BASE["Heading3"], fontSize=14, leading=18),
-    "h2": ParagraphStyle("CGH2", parent=_BASE["Heading4"], fontSize=12, leading=16),
-    "h3": ParagraphStyle("CGH3", parent=_BASE["Heading5"], fontSize=11, leading=14),
+    "part": ParagraphStyle(
+        "CGPart", parent=_BASE["Heading1"], fontSize=22, leading=28, spaceAfter=12, keepWithNext=1
+    ),
+    "chapter": ParagraphStyle(
+        "CGChapter", parent=_BASE["Heading2"], fontSize=17, leading=22, spaceBefore=12, keepWithNext=1
+    ),
+    "h1": ParagraphStyle("CGH1", parent=_BASE["Heading3"], fontSize=14, leading=18, keepWithNext=1),
+    "h2": ParagraphStyle("CGH2", parent=_BASE["Heading4"], fontSize=12, leading=16, keepWithNext=1),
+    "h3": ParagraphStyle("CGH3", parent=_BASE["Heading5"], fontSize=11, leading=14, keepWithNext=1),
     "body": ParagraphStyle("CGBody", parent=_BASE["BodyText"], fontSize=10.5, leading=14.5, spaceAfter=6),
     "quote": ParagraphStyle(
         "CGQuote", parent=_BASE["BodyText"], leftIndent=18, textColor=colors.HexColor("#444444")

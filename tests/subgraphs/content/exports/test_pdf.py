@@ -50,5 +50,11 @@ def test_render_pdf_typesets_markdown(course) -> None:  # noqa: ANN001
     ]
     assert "https://docs.python.org/3/" in links
     assert not any(str(link).startswith("javascript") for link in links)
+    toc = reader.pages[1].extract_text()
+    assert "Contents" in toc
+    for module in course.modules:
+        for lesson in module.lessons:
+            assert lesson.title in toc  # the table of contents lists every lesson
     outline = [item.title for item in reader.outline if not isinstance(item, list)]
-    assert "Module 1: Getting started" in outline  # bookmarks follow the table of contents
+    assert outline == ["Module 1: Getting started", "Module 2: Data structures", "Exercises", "Quizzes"]
+    assert [item.title for item in reader.outline[1]] == ["Installing Python", "Generated slides"]
