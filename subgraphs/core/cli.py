@@ -173,11 +173,11 @@ async def seed_scale(
     from redis.asyncio import Redis
     from sqlalchemy import select
 
+    from subgraphs.contracts.vocabulary import OrganizationSettings
     from subgraphs.core.db import create_engine, create_sessionmaker, utcnow
     from subgraphs.core.rbac import MEMBERSHIPS_KEY
     from subgraphs.courses.seed import copy_rows, seed_scale_courses
     from subgraphs.organizations.models import Membership, Organization
-    from subgraphs.organizations.service import OrgSettings
     from subgraphs.quizzes.seed import seed_scale_quizzes
     from subgraphs.users.models import User
     from subgraphs.users.passwords import hash_password
@@ -223,7 +223,7 @@ async def seed_scale(
                 name="Scale Academy",
                 slug=SCALE_ORGANIZATION_SLUG,
                 description="Benchmark data (coursegraph seed --scale).",
-                settings=OrgSettings().model_dump(),
+                settings=OrganizationSettings().model_dump(),
             )
             session.add(org)
             await session.flush()

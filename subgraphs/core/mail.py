@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 
 import aiosmtplib
 
+from subgraphs.contracts.base import parse_as
+from subgraphs.contracts.kernel import MailRequested
 from subgraphs.core.domains import DOMAINS
 from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.core.settings import MailSettings
@@ -30,21 +32,19 @@ def web_link(mail: MailSettings, path: str, **params: str) -> str:
 
 
 def mail_event(domain: str, *, to: str, subject: str, body: str, kind: str, **meta: str | None) -> Event:
-    return Event(
-        type=f"{domain}{MAIL_EVENT_SUFFIX}",
-        payload={"to": to, "subject": subject, "body": body, "kind": kind, "sensitive": True},
-        **meta,
-    )
+    payload = MailRequested(to=to, subject=subject, body=body, kind=kind, sensitive=True)
+    return Event(type=payload.event_type(domain), payload=payload.wire(), **meta)
 
 
 def build_message(event: Event, sender: str) -> EmailMessage:
+    mail = parse_as(event, MailRequested)
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = event.payload["to"]
-    message["Subject"] = event.payload["subject"]
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
     message["Message-ID"] = f"<{event.id}@coursegraph>"
-    message["X-CourseGraph-Kind"] = event.payload["kind"]
-    body = event.payload["body"]
+    message["X-CourseGraph-Kind"] = mail.kind
+    body = mail.body
     # ASCII bodies go as 7bit: quoted-printable would split long links with "=" in .eml files and plain
     # readers. Other text keeps the automatic encoding.
     if body.isascii():
@@ -79,9 +79,7 @@ class MailConsumer(Consumer):
             )
         else:
             write_to_folder(message, self._settings.directory, event)
-        log.info(
-            "mail %s sent to %s: %s", event.payload["kind"], event.payload["to"], event.payload["subject"]
-        )
+        log.info("mail %s sent to %s: %s", message["X-CourseGraph-Kind"], message["To"], message["Subject"])
 
 
 def write_to_folder(message: EmailMessage, directory: Path, event: Event) -> Path:

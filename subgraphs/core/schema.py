@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_limit_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit_rule
 
+from subgraphs.contracts.kernel import AuthorizationDenied
 from subgraphs.core.errors import (
     CORE_ERRORS,
     DomainError,
@@ -121,21 +122,21 @@ async def _record_denials(context: Any, principal: Any, operation: str | None, d
     async with context.runtime.transaction() as session:
         for path, error in denials[:MAX_DENIALS_PER_OPERATION]:
             permission = getattr(error, "permission", None)
+            denied = AuthorizationDenied(
+                field=path,
+                operation=operation,
+                code=getattr(error, "code", None) or (getattr(error, "extensions", None) or {}).get("code"),
+                permission=getattr(permission, "value", permission),
+                message=getattr(error, "message", str(error)),
+            )
             emit(
                 session,
                 outbox,
                 Event(
-                    type=f"{domain}.authz.denied",
+                    type=denied.event_type(domain),
                     actor_id=principal.subject,
                     organization_id=getattr(error, "organization_id", None),
-                    payload={
-                        "field": path,
-                        "operation": operation,
-                        "code": getattr(error, "code", None)
-                        or (getattr(error, "extensions", None) or {}).get("code"),
-                        "permission": getattr(permission, "value", permission),
-                        "message": getattr(error, "message", str(error)),
-                    },
+                    payload=denied.wire(),
                     request_id=context.request_id,
                     source_ip=context.client_ip,
                 ),

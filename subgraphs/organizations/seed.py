@@ -8,10 +8,11 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.contracts import organizations as contract
+from subgraphs.contracts.vocabulary import OrganizationSettings
 from subgraphs.core.events import Event, emit
 from subgraphs.organizations.authz import lock_user, project_user
 from subgraphs.organizations.models import Membership, Organization, Outbox
-from subgraphs.organizations.service import OrgSettings
 
 DEMO_ORGANIZATION = (
     "Demo Academy",
@@ -29,18 +30,19 @@ async def seed_demo_organization(
     async with sessionmaker() as session, session.begin():
         org = await session.scalar(select(Organization).where(Organization.slug == slug).with_for_update())
         if org is None:
-            settings = OrgSettings().model_dump()
+            settings = OrganizationSettings().model_dump()
             org = Organization(name=name, slug=slug, description=description, settings=settings)
             session.add(org)
             await session.flush()
+            created = contract.OrganizationCreated(name=name, slug=slug, settings=settings, seed=True)
             emit(
                 session,
                 Outbox,
                 Event(
-                    type="organizations.organization.created",
+                    type=created.event_type(),
                     organization_id=str(org.id),
                     subject_ids={"organization_id": str(org.id)},
-                    payload={"name": name, "slug": slug, "settings": settings, "seed": True},
+                    payload=created.wire(),
                 ),
             )
         present = set(
@@ -55,14 +57,15 @@ async def seed_demo_organization(
             member = Membership(organization_id=org.id, user_id=user_id, role=role)
             session.add(member)
             await session.flush()
+            added = contract.MembershipAdded(role=role, via="seed")
             emit(
                 session,
                 Outbox,
                 Event(
-                    type="organizations.membership.added",
+                    type=added.event_type(),
                     organization_id=str(org.id),
                     subject_ids={"user_id": str(user_id), "membership_id": str(member.id)},
-                    payload={"role": role, "via": "seed"},
+                    payload=added.wire(),
                 ),
             )
     for user_id in members:
