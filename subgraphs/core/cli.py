@@ -342,14 +342,6 @@ def schema_check(
     typer.echo("schema is up to date and composes")
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app())
-
-
-if __name__ == "__main__":
-    app()
-
-
 async def _with_redis(settings: Settings, work):  # noqa: ANN001, ANN202
     from redis.asyncio import Redis
 
@@ -393,3 +385,12 @@ def replay_command(
         _with_redis(settings, lambda redis: replay_dead_letters(redis, group, message_ids or None))
     )
     typer.echo(f"replayed {count} event(s) of {group}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())
+
+
+# Last, after every command is defined: `python -m subgraphs.core.cli events ...` finds them all.
+if __name__ == "__main__":
+    app()
