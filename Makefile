@@ -39,10 +39,11 @@ schema: ## re-export every subgraph's SDL and re-compose the supergraph
 	$(UV) run coursegraph schema export
 	$(UV) run coursegraph schema compose
 
-lint: ## style, the import boundaries between kernel, contracts and domains (pyproject: importlinter)
+lint: ## style, the import boundaries (pyproject: importlinter), types (pyproject: pyright; downloads pyright from npm once)
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run lint-imports
+	$(UV) run pyright
 
 format:
 	$(UV) run ruff check --fix .

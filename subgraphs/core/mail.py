@@ -31,9 +31,23 @@ def web_link(mail: MailSettings, path: str, **params: str) -> str:
     return f"{mail.web_base_url.rstrip('/')}{path}?{urlencode(params)}"
 
 
-def mail_event(domain: str, *, to: str, subject: str, body: str, kind: str, **meta: str | None) -> Event:
+def mail_event(
+    domain: str,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    kind: str,
+    request_id: str | None = None,
+    organization_id: str | None = None,
+) -> Event:
     payload = MailRequested(to=to, subject=subject, body=body, kind=kind, sensitive=True)
-    return Event(type=payload.event_type(domain), payload=payload.wire(), **meta)
+    return Event(
+        type=payload.event_type(domain),
+        payload=payload.wire(),
+        request_id=request_id,
+        organization_id=organization_id,
+    )
 
 
 def build_message(event: Event, sender: str) -> EmailMessage:
@@ -61,7 +75,8 @@ class MailConsumer(Consumer):
 
     def __init__(self, redis, settings: MailSettings, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(redis, **kwargs)
-        self.streams = tuple(stream_name(domain) for domain in DOMAINS)
+        # pyright: ignore: a ClassVar elsewhere; this consumer reads every domain's stream, known at run time.
+        self.streams = tuple(stream_name(domain) for domain in DOMAINS)  # pyright: ignore[reportAttributeAccessIssue]
         self._settings = settings
 
     async def handle(self, event: Event) -> None:

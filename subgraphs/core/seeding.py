@@ -116,6 +116,7 @@ async def copy_rows(session: AsyncSession, table: Any, columns: list[str], rows:
     """Bulk insert with PostgreSQL COPY (binary) on the session's connection."""
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None, "an open connection has its asyncpg connection"
     await raw.copy_records_to_table(table.name, schema_name=table.schema, columns=columns, records=rows)
 
 
