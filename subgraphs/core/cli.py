@@ -36,6 +36,8 @@ schema_app = typer.Typer(help="Export, compose and check the federated schema.",
 events_app = typer.Typer(help="Inspect and replay dead-lettered events.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 app.add_typer(events_app, name="events")
+docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
 for _name, _commands in cli_commands().items():  # each domain's own (`keys` of users)
     app.add_typer(_commands, name=_name)
 
@@ -385,6 +387,28 @@ def replay_command(
         _with_redis(settings, lambda redis: replay_dead_letters(redis, group, message_ids or None))
     )
     typer.echo(f"replayed {count} event(s) of {group}")
+
+
+@docs_app.command("settings")
+def docs_settings(
+    check: bool = typer.Option(False, "--check", help="Only fail when docs/settings.md is stale."),
+) -> None:
+    """Write docs/settings.md from the Settings model (every variable, its default and meaning)."""
+    from subgraphs.core.settings_docs import settings_markdown, undocumented
+
+    missing = undocumented()
+    if missing:
+        typer.echo(f"no meaning in core/settings_docs.py for: {', '.join(missing)}", err=True)
+        raise typer.Exit(1)
+    path = ROOT / "docs" / "settings.md"
+    text = settings_markdown()
+    if check:
+        if not path.exists() or path.read_text() != text:
+            typer.echo("docs/settings.md is stale: run `coursegraph docs settings`", err=True)
+            raise typer.Exit(1)
+        return
+    path.write_text(text)
+    typer.echo(f"wrote {path.relative_to(ROOT)}")
 
 
 def main() -> None:  # pragma: no cover - console entry point
