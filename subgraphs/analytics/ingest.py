@@ -1,7 +1,7 @@
 """Ingestion: every domain's events into the raw table, the projections and the rollups, exactly once.
 
 `AnalyticsConsumer` (worker, group `analytics`) reads `events.<domain>` for every domain in DOMAINS (the
-lab session events follow README "Labs → Events"). Each event is applied in ONE transaction:
+lab session events follow docs/domains/labs.md, "Events"). Each event is applied in ONE transaction:
 
 1. the raw row `INSERT ... ON CONFLICT (id, occurred_at) DO NOTHING` — a redelivered event stops here;
 2. the projection / aggregate upserts (counters add, states only move forward by `occurred_at`);

@@ -1,4 +1,4 @@
-"""The events of the labs domain (`events.labs`): a session's lifecycle (README "Labs → Events").
+"""The events of the labs domain (`events.labs`): a session's lifecycle (docs/domains/labs.md, "Events").
 
 Every type carries the same snapshot of the session. `running_seconds` is the running time since the last
 event that reported it (set on paused, stopped and failed), so summing it over events gives the total.

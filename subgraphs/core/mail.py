@@ -27,7 +27,7 @@ MAIL_EVENT_SUFFIX = ".mail.requested"
 
 def web_link(mail: MailSettings, path: str, **params: str) -> str:
     """A link to a page of the web app, at the router's public origin (`mail.web_base_url`). The pages and
-    their parameters are a contract with the app (README, "Links in mails")."""
+    their parameters are a contract with the app (docs/domains/users.md, "Links in mails")."""
     return f"{mail.web_base_url.rstrip('/')}{path}?{urlencode(params)}"
 
 

@@ -4,7 +4,7 @@ the worker side (lifecycle.py) acts on runtimes.
 State machine (PostgreSQL, `lab_session.status`): REQUESTED → PROVISIONING → STARTING → RUNNING ⇄ PAUSED
 → STOPPING → STOPPED, or FAILED (with a reason) from any live status. Every transition is `transition()`:
 the row is locked, its status checked against the expected ones, changed, and its outbox event (the
-contract in README "Labs → Events") and live stream event written in the same transaction; the live event is
+contract in docs/domains/labs.md, "Events") and live stream event written in the same transaction; the live event is
 published after the commit. A transition that finds another status does nothing and returns None, so two
 workers or a redelivered event never act twice.
 """
@@ -71,7 +71,7 @@ BOOTING = frozenset({S.REQUESTED, S.PROVISIONING, S.STARTING})  # count against 
 # Count against the per-user and per-organization running limits (a paused lab holds no CPU).
 ACTIVE = BOOTING | {S.RUNNING}
 
-# The contract's event types (README "Labs → Events"), then the intents the worker acts on.
+# The contract's event types (docs/domains/labs.md, "Events"), then the intents the worker acts on.
 REQUESTED = contract.LabSessionRequested.TYPE
 STARTED = contract.LabSessionStarted.TYPE
 PAUSED = contract.LabSessionPaused.TYPE
