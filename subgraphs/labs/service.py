@@ -4,9 +4,9 @@ the worker side (lifecycle.py) acts on runtimes.
 State machine (PostgreSQL, `lab_session.status`): REQUESTED → PROVISIONING → STARTING → RUNNING ⇄ PAUSED
 → STOPPING → STOPPED, or FAILED (with a reason) from any live status. Every transition is `transition()`:
 the row is locked, its status checked against the expected ones, changed, and its outbox event (the
-contract in docs/domains/labs.md, "Events") and live stream event written in the same transaction; the live event is
-published after the commit. A transition that finds another status does nothing and returns None, so two
-workers or a redelivered event never act twice.
+contract: subgraphs/contracts/labs.py, docs/domains/labs.md "Events") and live stream event written in the
+same transaction; the live event is published after the commit. A transition that finds another status
+does nothing and returns None, so two workers or a redelivered event never act twice.
 """
 
 from __future__ import annotations
