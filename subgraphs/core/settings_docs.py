@@ -154,6 +154,7 @@ def variables(model: type[BaseModel] = Settings, prefix: str = PREFIX) -> list[t
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             found += variables(annotation, f"{prefix}{name.upper()}__")
         elif field.validation_alias is not None:  # DATABASE_URL, REDIS_URL, ANTHROPIC_API_KEY
+            # type: ignore: an AliasChoices here (settings.py declares them so), which the union type hides
             found.append((prefix, field.validation_alias.choices[0], field))  # type: ignore[union-attr]
         else:
             found.append((prefix, f"{prefix}{name.upper()}", field))
