@@ -8,7 +8,8 @@ leaves out stays out of the JSON, exactly as when payloads were plain keyword ar
 Versioning: a model carries the envelope `version` it describes (`VERSION`, 1 today). A change that
 breaks readers (a field removed, renamed or retyped) is a new model with `VERSION = 2` registered beside
 the old one, and producers move once every consumer parses both. Adding an optional field is not a break:
-readers ignore fields they do not know (`extra="ignore"`), so an older consumer reads a newer payload.
+`parse` drops the fields a contract does not know, so an older consumer reads a newer payload. Building a
+payload is strict (`extra="forbid"`): a producer cannot send a field its contract lacks.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ WILDCARD = "*"  # the domain part of a type every domain emits: "*.authz.denied"
 class EventPayload(BaseModel):
     """Base of every event payload. Subclasses that name a `TYPE` are registered."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     TYPE: ClassVar[str] = ""  # "<domain>.<entity>.<verb>"; "*.<entity>.<verb>" for every domain's
     VERSION: ClassVar[int] = 1
@@ -95,9 +96,14 @@ def is_registered(event_type: str, version: int = 1) -> bool:
 P = TypeVar("P", bound=EventPayload)
 
 
+def _read(contract: type[P], payload: dict[str, Any]) -> P:
+    """Validate as a reader: fields the contract does not know (a newer producer's) are left out."""
+    return contract.model_validate({k: v for k, v in payload.items() if k in contract.model_fields})
+
+
 def parse(event: Envelope) -> EventPayload:
     """The event's payload as its contract (pydantic.ValidationError when it does not fit)."""
-    return contract_of(event.type, event.version).model_validate(event.payload)
+    return _read(contract_of(event.type, event.version), event.payload)
 
 
 def contract_as(event_type: str, base: type[P], version: int = 1) -> type[P]:
@@ -118,7 +124,7 @@ def parse_if(event: Envelope, contract: type[P]) -> P | None:
         return None
     if not issubclass(found, contract):
         return None
-    return found.model_validate(event.payload)  # type: ignore[return-value]  # found is a subclass of P
+    return _read(found, event.payload)  # type: ignore[return-value]  # found is a subclass of P
 
 
 def parse_as(event: Envelope, contract: type[P]) -> P:
