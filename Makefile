@@ -31,7 +31,7 @@ web-check: ## the web app: generated types current with the supergraph, type che
 	npm run --prefix web test
 	npm run --prefix web build
 
-test: install web-check ## schema pipeline check, the web app's checks, then the whole test suite (browser journeys included)
+test: install lint web-check ## lint (boundaries, types), schema pipeline check, the web app's checks, then the whole test suite
 	$(UV) run coursegraph schema check
 	$(UV) run pytest
 
@@ -39,9 +39,11 @@ schema: ## re-export every subgraph's SDL and re-compose the supergraph
 	$(UV) run coursegraph schema export
 	$(UV) run coursegraph schema compose
 
-lint:
+lint: ## style, the import boundaries (pyproject: importlinter), types (pyproject: pyright; downloads pyright from npm once)
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run lint-imports
+	$(UV) run pyright
 
 format:
 	$(UV) run ruff check --fix .

@@ -1,7 +1,7 @@
 """Ingestion: every domain's events into the raw table, the projections and the rollups, exactly once.
 
 `AnalyticsConsumer` (worker, group `analytics`) reads `events.<domain>` for every domain in DOMAINS (the
-lab session events follow README "Labs → Events"). Each event is applied in ONE transaction:
+lab session events follow docs/domains/labs.md, "Events"). Each event is applied in ONE transaction:
 
 1. the raw row `INSERT ... ON CONFLICT (id, occurred_at) DO NOTHING` — a redelivered event stops here;
 2. the projection / aggregate upserts (counters add, states only move forward by `occurred_at`);
@@ -42,6 +42,11 @@ from subgraphs.analytics.models import (
     RiskAlert,
     UserActivity,
 )
+from subgraphs.contracts.analytics import ActivityTracked
+from subgraphs.contracts.base import parse
+from subgraphs.contracts.courses import CourseDeleted, CourseSnapshot, EnrollmentSnapshot, LessonCompleted
+from subgraphs.contracts.labs import LabSessionSnapshot
+from subgraphs.contracts.quizzes import AnswerSaved, AttemptEvent, AttemptSubmitted
 from subgraphs.core.db import utcnow
 from subgraphs.core.domains import DOMAINS
 from subgraphs.core.events import Consumer, Event, keep_running, stream_name
@@ -108,11 +113,42 @@ class Effects:
     alerts: list[RiskAlert] = field(default_factory=list)  # appended rows, published after commit
 
 
-def _ids(event: Event) -> tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]:
-    p, s = event.payload, event.subject_ids
-    user = to_uuid(p.get("user_id") or s.get("user_id") or "")
-    course = to_uuid(p.get("course_id") or s.get("course_id") or "")
-    org = to_uuid(p.get("organization_id") or event.organization_id or "")
+# The contracts of the events of a student in a course: each names the student and the course.
+LearnerPayload = (
+    EnrollmentSnapshot | LessonCompleted | AttemptEvent | AnswerSaved | ActivityTracked | LabSessionSnapshot
+)
+LEARNER_CONTRACTS = (
+    EnrollmentSnapshot,
+    LessonCompleted,
+    AttemptEvent,
+    AnswerSaved,
+    ActivityTracked,
+    LabSessionSnapshot,
+)
+
+
+def _payload(event: Event) -> LearnerPayload | CourseSnapshot | None:
+    """The typed payload of a learner or course event (the others are ingested by their envelope alone)."""
+    if event.type not in LEARNER_EVENTS and event.type not in COURSE_EVENTS:
+        return None
+    payload = parse(event)
+    if not isinstance(payload, (*LEARNER_CONTRACTS, CourseSnapshot)):
+        raise TypeError(f"{event.type}: {type(payload).__name__} is not a learner or course contract")
+    return payload
+
+
+def _ids(
+    event: Event, payload: LearnerPayload | CourseSnapshot | None
+) -> tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]:
+    """(student, course, organization) of an event: from its payload where the contract names them, else
+    from the envelope (a login names its user, a generation job its course)."""
+    s = event.subject_ids
+    user, course = to_uuid(s.get("user_id") or ""), to_uuid(s.get("course_id") or "")
+    org = to_uuid(event.organization_id or "")
+    if isinstance(payload, CourseSnapshot):
+        course, org = payload.course_id, payload.organization_id
+    elif payload is not None:
+        user, course = payload.user_id, payload.course_id
     return user, course, org
 
 
@@ -143,9 +179,10 @@ async def apply_events(session: AsyncSession, events: list[Event], effects: Effe
     wanted = list({e.id: e for e in events if ingested(e.type)}.values())
     if not wanted:
         return 0
+    payloads = {e.id: _payload(e) for e in wanted}
     rows = []
     for e in wanted:
-        user, course, org = _ids(e)
+        user, course, org = _ids(e, payloads[e.id])
         rows.append(
             {
                 "id": e.id,
@@ -169,14 +206,15 @@ async def apply_events(session: AsyncSession, events: list[Event], effects: Effe
     logins: dict[uuid.UUID, tuple[datetime, int]] = {}
     learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta] = {}
     for event in sorted(fresh, key=lambda e: e.occurred_at):
-        user, course, org = _ids(event)
-        if event.type in COURSE_EVENTS:
-            await _apply_course(session, event, effects)
+        payload = payloads[event.id]
+        user, course, org = _ids(event, payload)
+        if isinstance(payload, CourseSnapshot):
+            await _apply_course(session, event, payload, effects)
         elif event.type == LOGIN and user is not None:
             at, n = logins.get(user, (event.occurred_at, 0))
             logins[user] = (max(at, event.occurred_at), n + 1)
-        elif event.type in LEARNER_EVENTS and user is not None and course is not None:
-            learners.setdefault((course, user), _Delta(course, user)).add(event, org, effects)
+        elif payload is not None and user is not None and course is not None:
+            learners.setdefault((course, user), _Delta(course, user)).add(event, payload, org, effects)
     if logins:
         stmt = insert(UserActivity.__table__)
         await session.execute(
@@ -195,17 +233,16 @@ async def apply_events(session: AsyncSession, events: list[Event], effects: Effe
     return len(fresh)
 
 
-async def _apply_course(session: AsyncSession, event: Event, effects: Effects) -> None:
-    p = event.payload
-    course = to_uuid(p.get("course_id"))
-    if course is None:
-        return
+async def _apply_course(
+    session: AsyncSession, event: Event, payload: CourseSnapshot, effects: Effects
+) -> None:
+    course = payload.course_id
     stmt = insert(Course).values(
         course_id=course,
-        organization_id=to_uuid(p.get("organization_id")),
-        instructor_id=to_uuid(p.get("instructor_id")),
-        title=str(p.get("title") or "")[:200],
-        status="DELETED" if event.type.endswith(".deleted") else str(p.get("status")),
+        organization_id=payload.organization_id,
+        instructor_id=payload.instructor_id,
+        title=payload.title[:200],
+        status="DELETED" if isinstance(payload, CourseDeleted) else payload.status,
         as_of=event.occurred_at,
     )
     await session.execute(
@@ -256,13 +293,14 @@ class _Delta:
         self.latest: datetime | None = None
         self.days: set[date] = set()
 
-    def add(self, event: Event, org: uuid.UUID | None, effects: Effects) -> None:
+    def add(self, event: Event, p: LearnerPayload, org: uuid.UUID | None, effects: Effects) -> None:
         """Events arrive oldest first (the batch is sorted by occurred_at)."""
-        v, p, at, kind = self.values, event.payload, event.occurred_at, event.type
+        v, at, kind = self.values, event.occurred_at, event.type
         self.latest = at
         v["events"] += 1
         v["organization_id"] = org or v["organization_id"]
-        v["enrollment_id"] = to_uuid(p.get("enrollment_id") or "") or v["enrollment_id"]
+        if isinstance(p, (EnrollmentSnapshot, LessonCompleted)):
+            v["enrollment_id"] = p.enrollment_id
         if kind in ENROLLMENT_STATUS:
             v["status"], v["status_as_of"] = ENROLLMENT_STATUS[kind], at
             if kind == "courses.enrollment.created" and v["enrolled_at"] is None:
@@ -273,18 +311,17 @@ class _Delta:
             effects.active.add((self.course, utc_day(at), self.user))
         day = self._day(effects, at)
         day["events"] += 1
-        if kind == "courses.lesson.completed":
+        if isinstance(p, LessonCompleted):
             v["lessons_completed"] += 1
-            v["progress_percent"], v["progress_as_of"] = int(p.get("progress_percent") or 0), at
+            v["progress_percent"], v["progress_as_of"] = p.progress_percent, at
             day["lesson_completions"] += 1
-        elif kind == "quizzes.attempt.submitted":
-            max_score = float(p.get("max_score") or 0)
+        elif isinstance(p, AttemptSubmitted):
             v["quiz_attempts"] += 1
-            v["quiz_percent_sum"] += 100 * float(p.get("score") or 0) / max_score if max_score > 0 else 0.0
-            v["quizzes_passed"] += int(bool(p.get("passed")))
+            v["quiz_percent_sum"] += 100 * p.score / p.max_score if p.max_score > 0 else 0.0
+            v["quizzes_passed"] += int(p.passed)
             day["quiz_submissions"] += 1
-        elif kind in LAB_EVENTS:
-            seconds = max(0.0, float(p.get("running_seconds") or 0.0))
+        elif isinstance(p, LabSessionSnapshot) and kind in LAB_EVENTS:
+            seconds = max(0.0, p.running_seconds)
             v["lab_sessions"] += int(kind.endswith("started"))
             v["lab_sessions_ended"] += int(kind.endswith(("stopped", "failed")))
             v["lab_sessions_failed"] += int(kind.endswith("failed"))
@@ -619,7 +656,7 @@ class AnalyticsConsumer(Consumer):
             events = [Event.model_validate(orjson.loads(fields[b"event"])) for _, _, fields in batch]
             # Grouped by student (stable: each student's events keep their order), so concurrent
             # consumers lock learner rows in the same order.
-            events.sort(key=lambda e: tuple(str(i) for i in _ids(e)[:2]))
+            events.sort(key=lambda e: tuple(str(i) for i in _ids(e, _payload(e))[:2]))
             await ingest(self._sessionmaker, self.redis, self._live, self._partitions, events)
         except Exception:
             log.warning("analytics: a batch of %d failed; applying one by one", len(batch), exc_info=True)

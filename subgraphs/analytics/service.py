@@ -37,6 +37,7 @@ from subgraphs.analytics.models import (
     Outbox,
     UserActivity,
 )
+from subgraphs.contracts.analytics import ActivityTracked
 from subgraphs.core.auth import Principal
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
@@ -485,17 +486,17 @@ async def track_activity(
             session,
             Outbox,
             Event(
-                type="analytics.activity.tracked",
+                type=ActivityTracked.TYPE,
                 actor_id=principal.subject,
                 organization_id=str(course.organization_id),
                 subject_ids={"user_id": str(user_id), "course_id": str(course_id)},
-                payload={
-                    "user_id": str(user_id),
-                    "course_id": str(course_id),
-                    "organization_id": str(course.organization_id),
-                    "activity_type": kind.value,
-                    "data": data,
-                },
+                payload=ActivityTracked(
+                    user_id=user_id,
+                    course_id=course_id,
+                    organization_id=course.organization_id,
+                    activity_type=kind.value,
+                    data=data,
+                ).wire(),
                 request_id=meta.request_id,
                 source_ip=meta.client_ip,
             ),

@@ -15,7 +15,16 @@ from pathlib import Path
 
 import typer
 
-from subgraphs.core.domains import DOMAINS, app_path, outboxes, schema_of
+from subgraphs.core.domains import DOMAINS, app_path, cli_commands, outboxes, schema_of
+from subgraphs.core.seeding import (  # noqa: F401 - DEMO_*, SCALE_*: what the demo data is, for tests and devrun
+    DEMO_MEMBERSHIPS,
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    SCALE_ORGANIZATION_SLUG,
+    SCALE_STUDENT_EMAIL,
+    seed_demo,
+    seed_scale,
+)
 from subgraphs.core.settings import SUBGRAPH_PORTS, Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,28 +33,13 @@ ROUTER_DIR = ROOT / "router"
 
 app = typer.Typer(help="CourseGraph: a federated GraphQL platform for course creators.", no_args_is_help=True)
 schema_app = typer.Typer(help="Export, compose and check the federated schema.", no_args_is_help=True)
-keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
 events_app = typer.Typer(help="Inspect and replay dead-lettered events.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
-app.add_typer(keys_app, name="keys")
 app.add_typer(events_app, name="events")
-
-DEMO_PASSWORD = "coursegraph-demo"
-DEMO_USERS = (
-    ("admin@coursegraph.dev", "Ada Admin", "site_admin"),
-    ("instructor@coursegraph.dev", "Ivan Instructor", "instructor"),
-    ("instructor2@coursegraph.dev", "Ines Instructor", "instructor"),
-    ("student@coursegraph.dev", "Sam Student", "student"),
-    ("student2@coursegraph.dev", "Sia Student", "student"),
-)
-# Their roles in the demo organization "Demo Academy" (slug demo-academy).
-DEMO_MEMBERSHIPS = {
-    "admin@coursegraph.dev": "organization_admin",
-    "instructor@coursegraph.dev": "instructor",
-    "instructor2@coursegraph.dev": "instructor",
-    "student@coursegraph.dev": "student",
-    "student2@coursegraph.dev": "student",
-}
+docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+for _name, _commands in cli_commands().items():  # each domain's own (`keys` of users)
+    app.add_typer(_commands, name=_name)
 
 
 def _logging(settings: Settings) -> None:
@@ -80,191 +74,6 @@ def migrate() -> None:
     _require_services(settings)
     migrate_database()
     typer.echo("database is up to date")
-
-
-async def seed_demo(settings: Settings) -> list[tuple[str, str]]:
-    """Idempotent demo data (never in production): one account per role, emails verified; the demo
-    organization with its members; and each domain's demo content (its `seed.py`), made through the service
-    functions as the demo people would, so its events reach analytics once the worker runs."""
-    from sqlalchemy import select
-
-    from subgraphs.core.app import close_runtime, create_runtime
-    from subgraphs.core.auth import Principal
-    from subgraphs.core.context import RequestMeta
-    from subgraphs.core.rbac import Role
-    from subgraphs.courses.seed import seed_demo_courses
-    from subgraphs.organizations.seed import seed_demo_organization
-    from subgraphs.quizzes.seed import seed_demo_quizzes
-    from subgraphs.users.models import User
-    from subgraphs.users.passwords import hash_password
-
-    if settings.is_production:
-        raise RuntimeError("refusing to seed demo accounts in production")
-    # The verifier's key loader is never called: the seed acts through services, not HTTP.
-    runtime = await create_runtime("seed", settings, key_loader=lambda **_: None)
-    password_hash = await hash_password(DEMO_PASSWORD, settings.auth)
-    try:
-        async with runtime.transaction() as session:
-            existing = set((await session.scalars(select(User.email))).all())
-            for email, name, role in DEMO_USERS:
-                if email not in existing:
-                    session.add(
-                        User(
-                            email=email,
-                            full_name=name,
-                            role=role,
-                            password_hash=password_hash,
-                            email_verified=True,
-                        )
-                    )
-        async with runtime.transaction() as session:
-            ids = dict(
-                (
-                    await session.execute(select(User.email, User.id).where(User.email.in_(DEMO_MEMBERSHIPS)))
-                ).all()
-            )
-        members = {ids[email]: role for email, role in DEMO_MEMBERSHIPS.items()}
-        organization_id = await seed_demo_organization(runtime.sessionmaker, runtime.redis, members)
-
-        roles = {email: Role(role) for email, _, role in DEMO_USERS}
-
-        def acting(email: str) -> RequestMeta:
-            principal = Principal(
-                subject=str(ids[email]), kind="user", role=roles[email], email_verified=True
-            )
-            return RequestMeta(principal=principal, request_id="seed")
-
-        courses = await seed_demo_courses(
-            runtime,
-            organization_id=organization_id,
-            instructor=acting("instructor@coursegraph.dev"),
-            instructor2=acting("instructor2@coursegraph.dev"),
-            students=[acting("student@coursegraph.dev"), acting("student2@coursegraph.dev")],
-        )
-        await seed_demo_quizzes(
-            runtime,
-            instructor=acting("instructor@coursegraph.dev"),
-            student=acting("student@coursegraph.dev"),
-            organization_id=organization_id,
-            course_id=courses.python_foundations,
-            course_status=courses.status[courses.python_foundations],
-            enrollments=[
-                (e, u, status) for e, c, u, status in courses.enrollments if c == courses.python_foundations
-            ],
-        )
-    finally:
-        await close_runtime(runtime)
-    return [(email, role) for email, _, role in DEMO_USERS]
-
-
-SCALE_ORGANIZATION_SLUG = "scale-academy"
-SCALE_STUDENT_EMAIL = "scale-student-{:05d}@learners.coursegraph.dev"
-
-
-async def seed_scale(
-    settings: Settings, *, courses: int, students: int, enrollments_per_student: int, attempts: int
-) -> dict[str, int]:
-    """Benchmark data in ONE transaction, bulk-inserted with COPY: the organization "Scale Academy", 5
-    instructors, `students` students (password: the demo password, emails SCALE_STUDENT_EMAIL), published
-    courses with lessons, an exercise and a quiz each, enrollments and submitted attempts. Idempotent (skips
-    when the organization exists); never in production."""
-    import uuid
-
-    from redis.asyncio import Redis
-    from sqlalchemy import select
-
-    from subgraphs.core.db import create_engine, create_sessionmaker, utcnow
-    from subgraphs.core.rbac import MEMBERSHIPS_KEY
-    from subgraphs.courses.seed import copy_rows, seed_scale_courses
-    from subgraphs.organizations.models import Membership, Organization
-    from subgraphs.organizations.service import OrgSettings
-    from subgraphs.quizzes.seed import seed_scale_quizzes
-    from subgraphs.users.models import User
-    from subgraphs.users.passwords import hash_password
-
-    if settings.is_production:
-        raise RuntimeError("refusing to seed benchmark data in production")
-    engine = create_engine(settings)
-    sessionmaker = create_sessionmaker(engine)
-    try:
-        async with sessionmaker() as session, session.begin():
-            if await session.scalar(
-                select(Organization.id).where(Organization.slug == SCALE_ORGANIZATION_SLUG)
-            ):
-                return {}
-            password_hash = await hash_password(DEMO_PASSWORD, settings.auth)
-            now = utcnow()
-            instructors = [uuid.uuid4() for _ in range(5)]
-            learners = [uuid.uuid4() for _ in range(students)]
-            people = [
-                (i, f"scale-instructor-{n}@learners.coursegraph.dev", f"Scale Instructor {n}", "instructor")
-                for n, i in enumerate(instructors)
-            ] + [
-                (u, SCALE_STUDENT_EMAIL.format(n), f"Scale Student {n}", "student")
-                for n, u in enumerate(learners)
-            ]
-            await copy_rows(
-                session,
-                User.__table__,
-                [
-                    "id",
-                    "email",
-                    "password_hash",
-                    "full_name",
-                    "role",
-                    "is_active",
-                    "email_verified",
-                    "created_at",
-                    "updated_at",
-                ],
-                [(i, e, password_hash, name, role, True, True, now, now) for i, e, name, role in people],
-            )
-            org = Organization(
-                name="Scale Academy",
-                slug=SCALE_ORGANIZATION_SLUG,
-                description="Benchmark data (coursegraph seed --scale).",
-                settings=OrgSettings().model_dump(),
-            )
-            session.add(org)
-            await session.flush()
-            roles = {i: "instructor" for i in instructors} | {u: "student" for u in learners}
-            await copy_rows(
-                session,
-                Membership.__table__,
-                ["id", "organization_id", "user_id", "role", "joined_at"],
-                [(uuid.uuid4(), org.id, u, role, now) for u, role in roles.items()],
-            )
-            made = await seed_scale_courses(
-                session,
-                organization_id=org.id,
-                instructor_ids=instructors,
-                student_ids=learners,
-                courses=courses,
-                enrollments_per_student=enrollments_per_student,
-            )
-            written = await seed_scale_quizzes(
-                session,
-                organization_id=org.id,
-                courses={c: instructors[n % len(instructors)] for n, c in enumerate(made.course_ids)},
-                enrollments=made.enrollments,
-                attempts=attempts,
-            )
-        redis = Redis.from_url(settings.redis.url)
-        try:
-            async with redis.pipeline(transaction=False) as pipe:
-                for user_id, role in roles.items():
-                    pipe.hset(MEMBERSHIPS_KEY.format(user_id=user_id), mapping={str(org.id): role})
-                await pipe.execute()
-        finally:
-            await redis.aclose()
-    finally:
-        await engine.dispose()
-    return {
-        "users": len(people),
-        "courses": len(made.course_ids),
-        "enrollments": len(made.enrollments),
-        "attempts": written,
-    }
 
 
 @app.command()
@@ -535,23 +344,6 @@ def schema_check(
     typer.echo("schema is up to date and composes")
 
 
-@keys_app.command("rotate")
-def keys_rotate() -> None:
-    """Add a new signing key; it signs from now on, older keys keep verifying until they are dropped."""
-    from subgraphs.users.keys import rotate_keys
-
-    kid = rotate_keys(get_settings().auth.signing_keys_file)
-    typer.echo(f"new signing key {kid}")
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app())
-
-
-if __name__ == "__main__":
-    app()
-
-
 async def _with_redis(settings: Settings, work):  # noqa: ANN001, ANN202
     from redis.asyncio import Redis
 
@@ -595,3 +387,34 @@ def replay_command(
         _with_redis(settings, lambda redis: replay_dead_letters(redis, group, message_ids or None))
     )
     typer.echo(f"replayed {count} event(s) of {group}")
+
+
+@docs_app.command("settings")
+def docs_settings(
+    check: bool = typer.Option(False, "--check", help="Only fail when docs/settings.md is stale."),
+) -> None:
+    """Write docs/settings.md from the Settings model (every variable, its default and meaning)."""
+    from subgraphs.core.settings_docs import settings_markdown, undocumented
+
+    missing = undocumented()
+    if missing:
+        typer.echo(f"no meaning in core/settings_docs.py for: {', '.join(missing)}", err=True)
+        raise typer.Exit(1)
+    path = ROOT / "docs" / "settings.md"
+    text = settings_markdown()
+    if check:
+        if not path.exists() or path.read_text() != text:
+            typer.echo("docs/settings.md is stale: run `coursegraph docs settings`", err=True)
+            raise typer.Exit(1)
+        return
+    path.write_text(text)
+    typer.echo(f"wrote {path.relative_to(ROOT)}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())
+
+
+# Last, after every command is defined: `python -m subgraphs.core.cli events ...` finds them all.
+if __name__ == "__main__":
+    app()

@@ -23,12 +23,10 @@ from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subgraphs.contracts.base import parse_if
+from subgraphs.contracts.courses import CourseDeleted, CourseSnapshot
 from subgraphs.core.events import Consumer, Event, stream_name
 
-COURSE_EVENTS = frozenset(
-    f"courses.course.{verb}"
-    for verb in ("created", "updated", "published", "unpublished", "archived", "deleted")
-)
 DELETED = "DELETED"
 
 
@@ -43,13 +41,13 @@ class CourseOwnerMixin:
 
 async def record_course_event(session: AsyncSession, model: Any, event: Event) -> bool:
     """Apply one courses event to `model`; False when the event is not about a course's ownership."""
-    if event.type not in COURSE_EVENTS:
+    course = parse_if(event, CourseSnapshot)
+    if course is None:
         return False
-    payload = event.payload
     stmt = insert(model).values(
-        course_id=uuid.UUID(payload["course_id"]),
-        organization_id=uuid.UUID(payload["organization_id"]),
-        status=DELETED if event.type.endswith(".deleted") else payload["status"],
+        course_id=course.course_id,
+        organization_id=course.organization_id,
+        status=DELETED if isinstance(course, CourseDeleted) else course.status,
         as_of=event.occurred_at,
     )
     stmt = stmt.on_conflict_do_update(

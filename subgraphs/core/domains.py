@@ -54,3 +54,18 @@ def worker_tasks(domain: str, deps: WorkerDeps) -> list:
             raise
         return []
     return list(module.worker_tasks(deps))
+
+
+def cli_commands() -> dict:
+    """`coursegraph <name> ...` command groups (typer apps) that domains declare in their optional module
+    `subgraphs.<domain>.cli` as `COMMANDS = {name: typer.Typer(...)}`."""
+    commands: dict = {}
+    for domain in DOMAINS:
+        try:
+            module = importlib.import_module(f"subgraphs.{domain}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"subgraphs.{domain}.cli":
+                raise
+            continue
+        commands.update(module.COMMANDS)
+    return commands

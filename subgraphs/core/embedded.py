@@ -34,6 +34,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from subgraphs.core.supervisor import die_with_parent
 
@@ -162,7 +163,7 @@ class EmbeddedPostgres:
             "max_connections=200",  # every subgraph and worker keeps its own pool
         ]
         with open(self.log_path, "wb") as log:
-            self._proc = subprocess.Popen(
+            self._proc = subprocess.Popen[bytes](
                 argv,
                 cwd=self.pgdata,
                 env=_clean_env(),
@@ -332,7 +333,7 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("PG")}
 
 
-def _user_kwargs(account: pwd.struct_passwd | None) -> dict[str, object]:
+def _user_kwargs(account: pwd.struct_passwd | None) -> dict[str, Any]:
     if account is None:
         return {}
     # extra_groups=[] drops root's supplementary groups. PR_SET_PDEATHSIG survives this: CPython

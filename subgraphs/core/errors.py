@@ -37,7 +37,10 @@ class FieldError:
 @strawberry.federation.type(shareable=True)
 class ValidationError(Error):
     # the router's cost estimate (core/pagination.py imports this module, so no list_size here)
-    field_errors: list[FieldError] = strawberry.field(directives=[ListSize(assumed_size=50)])
+    # pyright: ignore below: strawberry types every ListSize argument as required; the directive takes any.
+    field_errors: list[FieldError] = strawberry.field(
+        directives=[ListSize(assumed_size=50)]  # pyright: ignore[reportCallIssue]
+    )
 
 
 @strawberry.federation.type(shareable=True)
@@ -215,8 +218,9 @@ def exception_handlers(error_classes: Iterable[type[DomainError]]) -> list[straw
     handlers = []
     for graphql_type, classes in grouped.items():
         handler = _ToUnionMember()
-        handler.exception_type = tuple(classes)
-        handler.error_type = graphql_type
+        # pyright: ignore: strawberry declares both on the class; a handler per error type sets its own.
+        handler.exception_type = tuple(classes)  # pyright: ignore[reportAttributeAccessIssue]
+        handler.error_type = graphql_type  # pyright: ignore[reportAttributeAccessIssue]
         handlers.append(handler)
     return handlers
 
@@ -284,9 +288,10 @@ class FinalizeErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
             result.errors = finalize_errors(
-                result.errors,
+                errors,
                 request_id=getattr(self.execution_context.context, "request_id", None),
                 operation=self.execution_context.operation_name,
             )

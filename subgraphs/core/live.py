@@ -58,7 +58,8 @@ async def append_stream_event(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": str(stream_id)}
     )
     last = await session.scalar(select(func.max(model.seq)).where(model.stream_id == stream_id))
-    row = model(stream_id=stream_id, seq=(last or 0) + 1, at=utcnow(), data=data)
+    # pyright: ignore: `model` is a mapped subclass (SQLAlchemy gives it the column keyword constructor).
+    row = model(stream_id=stream_id, seq=(last or 0) + 1, at=utcnow(), data=data)  # pyright: ignore[reportCallIssue]
     session.add(row)
     await session.flush()
     return row

@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 
 import aiosmtplib
 
+from subgraphs.contracts.base import parse_as
+from subgraphs.contracts.kernel import MailRequested
 from subgraphs.core.domains import DOMAINS
 from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.core.settings import MailSettings
@@ -25,26 +27,38 @@ MAIL_EVENT_SUFFIX = ".mail.requested"
 
 def web_link(mail: MailSettings, path: str, **params: str) -> str:
     """A link to a page of the web app, at the router's public origin (`mail.web_base_url`). The pages and
-    their parameters are a contract with the app (README, "Links in mails")."""
+    their parameters are a contract with the app (docs/domains/users.md, "Links in mails")."""
     return f"{mail.web_base_url.rstrip('/')}{path}?{urlencode(params)}"
 
 
-def mail_event(domain: str, *, to: str, subject: str, body: str, kind: str, **meta: str | None) -> Event:
+def mail_event(
+    domain: str,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    kind: str,
+    request_id: str | None = None,
+    organization_id: str | None = None,
+) -> Event:
+    payload = MailRequested(to=to, subject=subject, body=body, kind=kind, sensitive=True)
     return Event(
-        type=f"{domain}{MAIL_EVENT_SUFFIX}",
-        payload={"to": to, "subject": subject, "body": body, "kind": kind, "sensitive": True},
-        **meta,
+        type=payload.event_type(domain),
+        payload=payload.wire(),
+        request_id=request_id,
+        organization_id=organization_id,
     )
 
 
 def build_message(event: Event, sender: str) -> EmailMessage:
+    mail = parse_as(event, MailRequested)
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = event.payload["to"]
-    message["Subject"] = event.payload["subject"]
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
     message["Message-ID"] = f"<{event.id}@coursegraph>"
-    message["X-CourseGraph-Kind"] = event.payload["kind"]
-    body = event.payload["body"]
+    message["X-CourseGraph-Kind"] = mail.kind
+    body = mail.body
     # ASCII bodies go as 7bit: quoted-printable would split long links with "=" in .eml files and plain
     # readers. Other text keeps the automatic encoding.
     if body.isascii():
@@ -61,7 +75,8 @@ class MailConsumer(Consumer):
 
     def __init__(self, redis, settings: MailSettings, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(redis, **kwargs)
-        self.streams = tuple(stream_name(domain) for domain in DOMAINS)
+        # pyright: ignore: a ClassVar elsewhere; this consumer reads every domain's stream, known at run time.
+        self.streams = tuple(stream_name(domain) for domain in DOMAINS)  # pyright: ignore[reportAttributeAccessIssue]
         self._settings = settings
 
     async def handle(self, event: Event) -> None:
@@ -79,9 +94,7 @@ class MailConsumer(Consumer):
             )
         else:
             write_to_folder(message, self._settings.directory, event)
-        log.info(
-            "mail %s sent to %s: %s", event.payload["kind"], event.payload["to"], event.payload["subject"]
-        )
+        log.info("mail %s sent to %s: %s", message["X-CourseGraph-Kind"], message["To"], message["Subject"])
 
 
 def write_to_folder(message: EmailMessage, directory: Path, event: Event) -> Path:

@@ -26,12 +26,13 @@ DEFAULT_PAGE_SIZE = 20
 # Demand control: the router estimates a connection's cost as `first` nodes (edges and nodes alike). Every
 # field returning a connection carries it and a non-null `first` with a default, so neither an omitted nor
 # an explicit null `first` is estimated as one node (tests/core/test_schema_costs.py checks the schemas).
-SIZED_BY_FIRST = ListSize(slicing_arguments=["first"], sized_fields=["edges", "nodes"])
+# pyright: ignore: strawberry types every ListSize argument as required; the directive takes any subset.
+SIZED_BY_FIRST = ListSize(slicing_arguments=["first"], sized_fields=["edges", "nodes"])  # pyright: ignore[reportCallIssue]
 
 
 def list_size(assumed: int) -> ListSize:
     """For a plain list of objects: the most items it holds, as the router's cost estimate assumes."""
-    return ListSize(assumed_size=assumed)
+    return ListSize(assumed_size=assumed)  # pyright: ignore[reportCallIssue]  # as SIZED_BY_FIRST
 
 
 @strawberry.federation.type(shareable=True)  # every subgraph's connections return it
@@ -79,7 +80,8 @@ def bad_cursor() -> BadUserInput:
 def _tagged(value: Any) -> str:
     # isinstance, not type(): asyncpg returns its own UUID subclass.
     tag = next(tag for kind, tag in _TAGS.items() if isinstance(value, kind) and not isinstance(value, bool))
-    text = value.isoformat() if tag == "t" else value.hex() if tag == "b" else str(value)
+    raw: Any = value  # the tag says which it is (the isinstance above narrows `value` to bool for checkers)
+    text = raw.isoformat() if tag == "t" else raw.hex() if tag == "b" else str(raw)
     return f"{tag}:{text}"
 
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import strawberry
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_limit_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit_rule
 
+from subgraphs.contracts.kernel import AuthorizationDenied
 from subgraphs.core.errors import (
     CORE_ERRORS,
     DomainError,
@@ -38,7 +39,7 @@ FEDERATION_VERSION = "2.9"  # the open-source composer accepts up to 2.9; Strawb
 # "Did you mean ...?" suggestions leak the schema to callers who may not read it; graphql-core reads this
 # module constant at call time, so zero turns them off process-wide. (`graphql.pyutils.did_you_mean` as an
 # attribute is the re-exported *function*; the module itself must be fetched by name.)
-importlib.import_module("graphql.pyutils.did_you_mean").MAX_LENGTH = 0
+importlib.import_module("graphql.pyutils.did_you_mean").MAX_LENGTH = 0  # pyright: ignore[reportAttributeAccessIssue]  # a module global, set on purpose
 
 
 class RestrictIntrospection(SchemaExtension):
@@ -121,21 +122,21 @@ async def _record_denials(context: Any, principal: Any, operation: str | None, d
     async with context.runtime.transaction() as session:
         for path, error in denials[:MAX_DENIALS_PER_OPERATION]:
             permission = getattr(error, "permission", None)
+            denied = AuthorizationDenied(
+                field=path,
+                operation=operation,
+                code=getattr(error, "code", None) or (getattr(error, "extensions", None) or {}).get("code"),
+                permission=getattr(permission, "value", permission),
+                message=getattr(error, "message", str(error)),
+            )
             emit(
                 session,
                 outbox,
                 Event(
-                    type=f"{domain}.authz.denied",
+                    type=denied.event_type(domain),
                     actor_id=principal.subject,
                     organization_id=getattr(error, "organization_id", None),
-                    payload={
-                        "field": path,
-                        "operation": operation,
-                        "code": getattr(error, "code", None)
-                        or (getattr(error, "extensions", None) or {}).get("code"),
-                        "permission": getattr(permission, "value", permission),
-                        "message": getattr(error, "message", str(error)),
-                    },
+                    payload=denied.wire(),
                     request_id=context.request_id,
                     source_ip=context.client_ip,
                 ),
@@ -155,7 +156,10 @@ def build_schema(
     # instance, and Strawberry builds extensions per operation, so using them directly would change the
     # ValidationCache key on every request (measured: ~3 ms of validation per request instead of ~0).
     # The depth rule ignores introspection fields, as GraphiQL's own introspection query needs.
-    limit_rules = [depth_limit_rule(limits.max_depth, None), alias_limit_rule(limits.max_aliases)]
+    limit_rules: list[type[ASTValidationRule]] = [
+        depth_limit_rule(limits.max_depth, None),
+        alias_limit_rule(limits.max_aliases),
+    ]
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=1024),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),

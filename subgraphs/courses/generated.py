@@ -39,9 +39,21 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.contracts.base import parse_if
+from subgraphs.contracts.generation import (
+    ExerciseSet,
+    GeneratedExercise,
+    Kind,
+    SlideDeck,
+    Syllabus,
+    SyllabusModule,
+)
+from subgraphs.contracts.generator import ResultApplied
+from subgraphs.contracts.vocabulary import LabIde
 from subgraphs.core.auth import ANONYMOUS, Principal
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.events import Consumer, Event, emit, stream_name
+from subgraphs.core.ids import to_uuid
 from subgraphs.courses import service
 from subgraphs.courses.models import (
     AppliedGeneration,
@@ -55,8 +67,7 @@ from subgraphs.courses.models import (
 
 log = logging.getLogger("coursegraph.courses")
 
-APPLIED = "generator.result.applied"
-KINDS = frozenset({"SYLLABUS", "SLIDES", "EXERCISES"})
+KINDS = frozenset({Kind.SYLLABUS, Kind.SLIDES, Kind.EXERCISES})
 EXTENSIONS = {
     "python": "py",
     "javascript": "js",
@@ -112,75 +123,66 @@ def _clip(text: str, limit: int) -> str:
 WEEK_PREFIX = re.compile(r"^\s*week\s*\d+\s*(?:[:.\-–—]\s*|$)", re.IGNORECASE)
 
 
-def module_title(generated: dict[str, Any]) -> str:
+def module_title(generated: SyllabusModule) -> str:
     """ "Week <n>: <title>", whether or not the model already wrote "Week <n>" into the title."""
-    rest = WEEK_PREFIX.sub("", str(generated.get("title") or "")).strip()
-    week = f"Week {generated.get('week')}"
+    rest = WEEK_PREFIX.sub("", generated.title).strip()
+    week = f"Week {generated.week}"
     return _clip(f"{week}: {rest}" if rest else week, 200)
 
 
-def _course_description(syllabus: dict[str, Any]) -> str:
-    parts = [str(syllabus.get("overview") or "").strip()]
-    for heading, key in (
-        ("Learning objectives", "learning_objectives"),
-        ("Prerequisites", "prerequisites"),
-        ("Assessments", "assessments"),
+def _course_description(syllabus: Syllabus) -> str:
+    parts = [syllabus.overview.strip()]
+    for heading, items in (
+        ("Learning objectives", syllabus.learning_objectives),
+        ("Prerequisites", syllabus.prerequisites),
+        ("Assessments", syllabus.assessments),
     ):
-        items = syllabus.get(key) or []
         if items:
             parts.append(f"## {heading}\n\n" + "\n".join(f"- {item}" for item in items))
     return "\n\n".join(p for p in parts if p)[:10_000]
 
 
-def topic_body(topic: str, module: dict[str, Any]) -> str:
+def topic_body(topic: str, module: SyllabusModule) -> str:
     return (
         f"# {topic}\n\n"
-        f"*Week {module.get('week')}: {module.get('title')} — about {module.get('duration_hours')} h for the "
+        f"*Week {module.week}: {module.title} — about {module.duration_hours} h for the "
         "module.*\n\nDraft lesson from the generated syllabus: write its content here.\n"
     )
 
 
-def deck_markdown(deck: dict[str, Any]) -> str:
-    parts = [f"# {deck.get('title')}"]
-    for slide in deck.get("slides") or []:
-        lines = [f"## {slide.get('title')}", "", *(f"- {b}" for b in slide.get("bullets") or [])]
-        if slide.get("speaker_notes"):
-            lines += ["", f"> Speaker notes: {slide['speaker_notes']}"]
+def deck_markdown(deck: SlideDeck) -> str:
+    parts = [f"# {deck.title}"]
+    for slide in deck.slides:
+        lines = [f"## {slide.title}", "", *(f"- {b}" for b in slide.bullets)]
+        if slide.speaker_notes:
+            lines += ["", f"> Speaker notes: {slide.speaker_notes}"]
         parts.append("\n".join(lines))
     return "\n\n---\n\n".join(parts)[: service.MAX_BODY]
-
-
-def _requester(event: Event) -> uuid.UUID | None:
-    p = event.payload
-    if p.get("requested_by_kind") != "user":
-        return None
-    try:
-        return uuid.UUID(str(p.get("requested_by")))
-    except ValueError:
-        return None
 
 
 class _Apply:
     """One result applied inside one transaction."""
 
-    def __init__(self, session: AsyncSession, event: Event, job_id: uuid.UUID) -> None:
-        self.session, self.event, self.job_id = session, event, job_id
+    def __init__(
+        self, session: AsyncSession, event: Event, applied: ResultApplied, job_id: uuid.UUID
+    ) -> None:
+        self.session, self.event, self.applied, self.job_id = session, event, applied, job_id
         self.meta = event_meta(event)
 
     def ignore(self, why: str) -> None:
-        log.warning("generation job %s (%s): %s; ignored", self.job_id, self.event.payload.get("kind"), why)
+        log.warning("generation job %s (%s): %s; ignored", self.job_id, self.applied.kind, why)
 
     def content_event(self, type_: str, course: Course, **subjects: Any) -> None:
         emit(self.session, Outbox, service._content_event(self.meta, type_, course, **subjects))
 
-    async def new_course(self, syllabus: dict[str, Any]) -> Course | None:
-        instructor = _requester(self.event)
+    async def new_course(self, syllabus: Syllabus) -> Course | None:
+        instructor = self.applied.requester_user_id
         if instructor is None:
             self.ignore("a new course needs a requesting user as its instructor")
             return None
         organization_id = uuid.UUID(self.event.organization_id)
-        title = _clip(syllabus.get("title") or "Generated course", 200)
-        hours = round(sum(float(m.get("duration_hours") or 0) for m in syllabus.get("modules") or []))
+        title = _clip(syllabus.title, 200)
+        hours = round(sum(m.duration_hours for m in syllabus.modules))
         course = Course(
             organization_id=organization_id,
             instructor_id=instructor,
@@ -198,10 +200,8 @@ class _Apply:
         emit(self.session, Outbox, service._course_event(self.meta, "created", course))
         return course
 
-    async def course(self, course_id: str | None) -> Course | None:
-        course = (
-            await self.session.get(Course, uuid.UUID(course_id), with_for_update=True) if course_id else None
-        )
+    async def course(self, course_id: uuid.UUID | None) -> Course | None:
+        course = await self.session.get(Course, course_id, with_for_update=True) if course_id else None
         if course is None or str(course.organization_id) != self.event.organization_id:
             self.ignore(f"course {course_id} is not a course of organization {self.event.organization_id}")
             return None
@@ -210,13 +210,13 @@ class _Apply:
             return None
         return course
 
-    async def syllabus(self, course: Course, syllabus: dict[str, Any]) -> None:
+    async def syllabus(self, course: Course, syllabus: Syllabus) -> None:
         count, last = (
             await self.session.execute(
                 select(func.count(), func.max(Module.position)).where(Module.course_id == course.id)
             )
         ).one()
-        modules = list(syllabus.get("modules") or [])
+        modules = list(syllabus.modules)
         room = service.MAX_MODULES - count
         if len(modules) > room:
             log.warning(
@@ -233,7 +233,7 @@ class _Apply:
             self.session.add(module)
             await self.session.flush()
             self.content_event("courses.module.created", course, module_id=module.id)
-            for position, topic in enumerate((generated.get("topics") or [])[: service.MAX_LESSONS], start=1):
+            for position, topic in enumerate(generated.topics[: service.MAX_LESSONS], start=1):
                 await self.lesson(course, module, _clip(topic, 200), topic_body(topic, generated), position)
 
     async def lesson(self, course: Course, module: Module, title: str, body: str, position: int) -> None:
@@ -249,8 +249,8 @@ class _Apply:
         await self.session.flush()
         self.content_event("courses.lesson.created", course, lesson_id=lesson.id)
 
-    async def slides(self, course: Course, module_id: str | None, deck: dict[str, Any]) -> bool:
-        module = await self.session.get(Module, uuid.UUID(module_id)) if module_id else None
+    async def slides(self, course: Course, module_id: uuid.UUID | None, deck: SlideDeck) -> bool:
+        module = await self.session.get(Module, module_id) if module_id else None
         if module is None or module.course_id != course.id:
             self.ignore(f"module {module_id} is not a module of course {course.id}")
             return False
@@ -262,11 +262,11 @@ class _Apply:
         if count >= service.MAX_LESSONS:
             self.ignore(f"module {module.id} is full")
             return False
-        title = _clip(deck.get("title") or "Slides", 200)
+        title = _clip(deck.title, 200)
         await self.lesson(course, module, title, deck_markdown(deck), (last or 0) + 1)
         return True
 
-    async def exercises(self, course: Course, generated: list[dict[str, Any]]) -> None:
+    async def exercises(self, course: Course, generated: list[GeneratedExercise]) -> None:
         count = await self.session.scalar(
             select(func.count()).select_from(Exercise).where(Exercise.course_id == course.id)
         )
@@ -276,25 +276,22 @@ class _Apply:
                 "generation job %s: %d exercises left out (course full)", self.job_id, len(generated) - room
             )
         for item in generated[:room]:
-            language = _clip(item.get("language") or "python", 32).lower()
+            language = _clip(item.language, 32).lower()
             ext = EXTENSIONS.get(language, "txt")
-            starter = (
-                [{"path": f"main.{ext}", "content": item["starter_code"]}] if item.get("starter_code") else []
-            )
+            starter = [{"path": f"main.{ext}", "content": item.starter_code}] if item.starter_code else []
             exercise = Exercise(
                 course_id=course.id,
-                title=_clip(item.get("title") or "Exercise", 200),
-                instructions=str(item.get("instructions") or "")[: service.MAX_BODY],
+                title=_clip(item.title, 200),
+                instructions=item.instructions[: service.MAX_BODY],
                 language=language,
                 starter_files=starter,
-                tests=[
-                    {"path": f"test_main.{ext}", "content": str(item.get("tests") or "")[: service.MAX_BODY]}
-                ],
-                ide=service.LabIde.VSCODE.value,
+                tests=[{"path": f"test_main.{ext}", "content": item.tests[: service.MAX_BODY]}],
+                ide=LabIde.VSCODE.value,
             )
             self.session.add(exercise)
             await self.session.flush()
-            self.content_event("courses.exercise.created", course, exercise_id=exercise.id)
+            # The full exercise event, as `create_exercise` emits it: labs projects its IDE and files.
+            emit(self.session, Outbox, service._exercise_event(self.meta, "created", course, exercise))
 
 
 async def apply_generated_content(
@@ -302,12 +299,11 @@ async def apply_generated_content(
 ) -> uuid.UUID | None:
     """The course the result was applied to; None when the event is not for this domain, was applied
     before, or is refused."""
-    kind = event.payload.get("kind")
-    if event.type != APPLIED or kind not in KINDS:
+    applied = parse_if(event, ResultApplied)
+    if applied is None or applied.kind not in KINDS:
         return None
-    p = event.payload
     job_id = uuid.UUID(event.subject_ids["job_id"])
-    result = p.get("result") or {}
+    result = applied.result
     async with sessionmaker() as session, session.begin():
         fresh = await session.scalar(
             insert(ProcessedEvent)
@@ -317,24 +313,24 @@ async def apply_generated_content(
         )
         if fresh is None or await session.get(AppliedGeneration, job_id) is not None:
             return None
-        apply = _Apply(session, event, job_id)
-        course_id = p.get("course_id") or event.subject_ids.get("course_id")
-        if kind == "SYLLABUS" and not course_id:
+        apply = _Apply(session, event, applied, job_id)
+        course_id = applied.course_id or to_uuid(event.subject_ids.get("course_id"))
+        if isinstance(result, Syllabus) and not course_id:
             course = await apply.new_course(result)
         else:
             course = await apply.course(course_id)
         if course is None:
             return None
-        if kind == "SYLLABUS":
+        if isinstance(result, Syllabus):
             await apply.syllabus(course, result)
-        elif kind == "SLIDES":
-            if not await apply.slides(course, p.get("module_id"), result):
+        elif isinstance(result, SlideDeck):
+            if not await apply.slides(course, applied.module_id, result):
                 return None
-        else:
-            await apply.exercises(course, list(result.get("exercises") or []))
+        elif isinstance(result, ExerciseSet):
+            await apply.exercises(course, result.exercises)
         await service._refresh_progress(session, course.id)
         service._touch(course)
-        session.add(AppliedGeneration(job_id=job_id, course_id=course.id, kind=kind))
+        session.add(AppliedGeneration(job_id=job_id, course_id=course.id, kind=applied.kind.value))
     return course.id
 
 

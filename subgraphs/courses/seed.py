@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
+from subgraphs.core.seeding import DemoSeeding, ScaleSeeding, SeededCourse, copy_rows
 from subgraphs.courses import service
 from subgraphs.courses.errors import AlreadyEnrolled
 from subgraphs.courses.models import Course, Enrollment, Exercise, Lesson, Module
@@ -284,13 +285,6 @@ async def _lesson_ids(runtime: Runtime, course_id: uuid.UUID) -> list[uuid.UUID]
 # --- `coursegraph seed --scale` ------------------------------------------------------------------
 
 
-async def copy_rows(session: AsyncSession, table: Any, columns: list[str], rows: list[tuple]) -> None:
-    """Bulk insert with PostgreSQL COPY (binary) on the session's connection."""
-    connection = await session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection
-    await raw.copy_records_to_table(table.name, schema_name=table.schema, columns=columns, records=rows)
-
-
 @dataclass
 class ScaleCourses:
     course_ids: list[uuid.UUID]
@@ -435,3 +429,39 @@ async def seed_scale_courses(
         enrollment_rows,
     )
     return ScaleCourses(course_ids, enrollments)
+
+
+async def demo(seeding: DemoSeeding) -> None:
+    """The seed hook (core/seeding.py): the demo courses; quizzes seeds into Python Foundations."""
+    assert seeding.organization_id is not None, "the organizations hook runs first"
+    courses = await seed_demo_courses(
+        seeding.runtime,
+        organization_id=seeding.organization_id,
+        instructor=seeding.acting("instructor@coursegraph.dev"),
+        instructor2=seeding.acting("instructor2@coursegraph.dev"),
+        students=[seeding.acting("student@coursegraph.dev"), seeding.acting("student2@coursegraph.dev")],
+    )
+    foundations = courses.python_foundations
+    seeding.course = SeededCourse(
+        course_id=foundations,
+        status=courses.status[foundations],
+        enrollments=[(e, u, status) for e, c, u, status in courses.enrollments if c == foundations],
+    )
+
+
+async def scale(seeding: ScaleSeeding) -> None:
+    """The seed hook of the benchmark data: published courses and enrollments, by COPY."""
+    assert seeding.organization_id is not None, "the organizations hook runs first"
+    made = await seed_scale_courses(
+        seeding.session,
+        organization_id=seeding.organization_id,
+        instructor_ids=seeding.instructors,
+        student_ids=seeding.learners,
+        courses=seeding.courses,
+        enrollments_per_student=seeding.enrollments_per_student,
+    )
+    seeding.course_instructors = {
+        c: seeding.instructors[n % len(seeding.instructors)] for n, c in enumerate(made.course_ids)
+    }
+    seeding.enrollments = made.enrollments
+    seeding.counts.update(courses=len(made.course_ids), enrollments=len(made.enrollments))

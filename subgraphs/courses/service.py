@@ -24,6 +24,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from subgraphs.contracts import courses as contract
+from subgraphs.contracts.base import EventPayload, contract_as
+from subgraphs.contracts.vocabulary import Difficulty, LabIde
 from subgraphs.core.auth import Principal, require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
@@ -79,12 +82,6 @@ class CourseStatus(StrEnum):
     ARCHIVED = "ARCHIVED"
 
 
-class Difficulty(StrEnum):
-    BEGINNER = "BEGINNER"
-    INTERMEDIATE = "INTERMEDIATE"
-    ADVANCED = "ADVANCED"
-
-
 class Visibility(StrEnum):
     ORGANIZATION = "ORGANIZATION"  # members of the course's organization
     PUBLIC = "PUBLIC"  # every signed-in user
@@ -94,12 +91,6 @@ class EnrollmentStatus(StrEnum):
     ACTIVE = "ACTIVE"
     COMPLETED = "COMPLETED"
     DROPPED = "DROPPED"
-
-
-class LabIde(StrEnum):
-    VSCODE = "VSCODE"
-    JUPYTER = "JUPYTER"
-    TERMINAL = "TERMINAL"
 
 
 class CourseOrder(StrEnum):
@@ -126,24 +117,20 @@ def reader(runtime: Runtime, meta: RequestMeta) -> Memberships:
     return meta.memberships or Memberships(runtime.redis)
 
 
-def _event(meta: RequestMeta, type_: str, *, org: Any, subjects: dict[str, Any], **payload: Any) -> Event:
+def _event(meta: RequestMeta, payload: EventPayload, *, org: Any, subjects: dict[str, Any]) -> Event:
     return Event(
-        type=type_,
+        type=payload.event_type(),
         actor_id=meta.principal.subject,
         organization_id=str(org) if org else None,
         subject_ids={k: str(v) for k, v in subjects.items()},
-        payload={k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in payload.items()},
+        payload=payload.wire(),
         request_id=meta.request_id,
         source_ip=meta.client_ip,
     )
 
 
 def _course_event(meta: RequestMeta, verb: str, course: Course, **extra: Any) -> Event:
-    return _event(
-        meta,
-        f"courses.course.{verb}",
-        org=course.organization_id,
-        subjects={"course_id": course.id},
+    payload = contract_as(f"courses.course.{verb}", contract.CourseSnapshot)(
         course_id=course.id,
         organization_id=course.organization_id,
         instructor_id=course.instructor_id,
@@ -151,14 +138,11 @@ def _course_event(meta: RequestMeta, verb: str, course: Course, **extra: Any) ->
         title=course.title,
         **extra,
     )
+    return _event(meta, payload, org=course.organization_id, subjects={"course_id": course.id})
 
 
 def _enrollment_event(meta: RequestMeta, verb: str, e: Enrollment, **extra: Any) -> Event:
-    return _event(
-        meta,
-        f"courses.enrollment.{verb}",
-        org=e.organization_id,
-        subjects={"enrollment_id": e.id, "user_id": e.user_id, "course_id": e.course_id},
+    payload = contract_as(f"courses.enrollment.{verb}", contract.EnrollmentSnapshot)(
         enrollment_id=e.id,
         user_id=e.user_id,
         course_id=e.course_id,
@@ -166,6 +150,8 @@ def _enrollment_event(meta: RequestMeta, verb: str, e: Enrollment, **extra: Any)
         status=e.status,
         **extra,
     )
+    subjects = {"enrollment_id": e.id, "user_id": e.user_id, "course_id": e.course_id}
+    return _event(meta, payload, org=e.organization_id, subjects=subjects)
 
 
 def clean_text(value: str, field: str, *, limit: int = 200) -> str:
@@ -616,23 +602,22 @@ async def _lesson_for_change(
 
 
 def _content_event(meta: RequestMeta, type_: str, course: Course, **subjects: Any) -> Event:
-    return _event(meta, type_, org=course.organization_id, subjects={"course_id": course.id, **subjects})
+    payload = contract_as(type_, contract.ContentChanged)()
+    return _event(meta, payload, org=course.organization_id, subjects={"course_id": course.id, **subjects})
 
 
 def _exercise_event(meta: RequestMeta, verb: str, course: Course, exercise: Exercise) -> Event:
     # The payload is what the labs domain projects (exercise -> course, organization, preferred IDE, the
     # starter files a lab's new workspace gets).
-    return _event(
-        meta,
-        f"courses.exercise.{verb}",
-        org=course.organization_id,
-        subjects={"course_id": course.id, "exercise_id": exercise.id},
+    payload = contract_as(f"courses.exercise.{verb}", contract.ExerciseSnapshot)(
         exercise_id=exercise.id,
         course_id=course.id,
         organization_id=course.organization_id,
-        ide=exercise.ide,
-        starter_files=exercise.starter_files or [],
+        ide=LabIde(exercise.ide),
+        starter_files=[contract.StarterFile(**f) for f in exercise.starter_files or []],
     )
+    subjects = {"course_id": course.id, "exercise_id": exercise.id}
+    return _event(meta, payload, org=course.organization_id, subjects=subjects)
 
 
 async def create_module(runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UUID, title: str) -> Module:
@@ -996,14 +981,15 @@ async def complete_lesson(runtime: Runtime, meta: RequestMeta, *, lesson_id: uui
                 Outbox,
                 _event(
                     meta,
-                    "courses.lesson.completed",
+                    contract.LessonCompleted(
+                        user_id=user_id,
+                        course_id=lesson.course_id,
+                        lesson_id=lesson.id,
+                        enrollment_id=enrollment.id,
+                        progress_percent=enrollment.progress_percent,
+                    ),
                     org=enrollment.organization_id,
                     subjects={"user_id": user_id, "course_id": lesson.course_id, "lesson_id": lesson.id},
-                    user_id=user_id,
-                    course_id=lesson.course_id,
-                    lesson_id=lesson.id,
-                    enrollment_id=enrollment.id,
-                    progress_percent=enrollment.progress_percent,
                 ),
             )
         if finished:
@@ -1048,10 +1034,9 @@ async def submit_feedback(
             Outbox,
             _event(
                 meta,
-                "courses.feedback.submitted",
+                contract.FeedbackSubmitted(rating=rating),
                 org=enrollment.organization_id,
                 subjects={"course_id": course_id, "user_id": user_id, "feedback_id": feedback.id},
-                rating=rating,
             ),
         )
     return feedback

@@ -17,32 +17,22 @@ from redis.asyncio import Redis
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.contracts.organizations import announced_settings
 from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.generator.models import OrganizationBudget
 
 log = logging.getLogger("coursegraph.generator")
 
-ORGANIZATION_EVENTS = frozenset({"organizations.organization.created", "organizations.organization.updated"})
-
-
-def _settings_of(event: Event) -> dict[str, Any] | None:
-    if event.type.endswith(".created"):
-        return event.payload.get("settings")
-    return (event.payload.get("after") or {}).get("settings")
-
 
 async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Event) -> bool:
     """Record the organization's budget setting; False when the event says nothing about it."""
-    if event.type not in ORGANIZATION_EVENTS:
-        return False
-    settings = _settings_of(event)
+    settings = announced_settings(event)
     organization = event.organization_id or event.subject_ids.get("organization_id")
     if settings is None or organization is None:
         return False
-    budget = settings.get("generation_daily_token_budget")
     stmt = insert(OrganizationBudget).values(
         organization_id=uuid.UUID(organization),
-        daily_token_budget=None if budget is None else int(budget),
+        daily_token_budget=settings.generation_daily_token_budget,
         as_of=event.occurred_at,
     )
     stmt = stmt.on_conflict_do_update(

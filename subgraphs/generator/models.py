@@ -34,7 +34,7 @@ class GenerationJob(UUIDPrimaryKey, Base):
     # The principal's subject: a user id, or an API client's id.
     requested_by: Mapped[str] = mapped_column(String(64), index=True)
     requested_by_kind: Mapped[str] = mapped_column(String(16))  # "user" | "client"
-    kind: Mapped[str] = mapped_column(String(16))  # results.Kind
+    kind: Mapped[str] = mapped_column(String(16))  # contracts.generation.Kind
     status: Mapped[str] = mapped_column(String(16))  # service.JobStatus
     input: Mapped[dict[str, Any]] = mapped_column(JSONB)
     prompt_version: Mapped[str] = mapped_column(String(32))

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from subgraphs.contracts.generation import RESULT_MODELS, Kind
 from subgraphs.generator import prompts
 from subgraphs.generator.providers.base import (
     GenerationRequest,
@@ -22,7 +23,6 @@ from subgraphs.generator.providers.base import (
     TextGenerator,
     Usage,
 )
-from subgraphs.generator.results import RESULT_MODELS, Kind
 
 # Progress callback: (characters received in this attempt, text so far, attempt number).
 OnText = Callable[[str, int], Awaitable[None]]

@@ -12,6 +12,7 @@ from typing import Any
 
 import strawberry
 
+from subgraphs.contracts.generation import Kind
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.ids import parse_id
 from subgraphs.core.live import follow, stored_after
@@ -23,7 +24,6 @@ from subgraphs.generator.errors import GENERATOR_ERRORS
 from subgraphs.generator.models import GenerationEvent as EventRow
 from subgraphs.generator.models import GenerationJob as JobRow
 from subgraphs.generator.providers.chain import build_chain
-from subgraphs.generator.results import Kind
 from subgraphs.generator.types import (
     ApplyGenerationResultResult,
     CancelGenerationJobResult,

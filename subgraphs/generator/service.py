@@ -26,6 +26,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Select, and_, func, or_, select, update
 
+from subgraphs.contracts.base import contract_as
+from subgraphs.contracts.generation import Kind
+from subgraphs.contracts.generator import JobEvent, JobRequested
+from subgraphs.contracts.vocabulary import Difficulty
 from subgraphs.core.cache import Cache
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.course_owners import foreign_courses
@@ -47,11 +51,10 @@ from subgraphs.generator.models import (
 )
 from subgraphs.generator.pipeline import GenerationFailed, Outcome, generate
 from subgraphs.generator.providers.base import ProviderError, ProviderName, TextGenerator
-from subgraphs.generator.results import Kind
 
 log = logging.getLogger("coursegraph.generator")
 
-REQUESTED = "generator.job.requested"
+REQUESTED = JobRequested.TYPE
 SUBMIT_PERMISSION = {
     Kind.SYLLABUS: Permission.CREATE_COURSES,
     Kind.SLIDES: Permission.UPDATE_COURSES,
@@ -83,12 +86,6 @@ def channel(job_id: uuid.UUID) -> str:
 
 
 # --- inputs -----------------------------------------------------------------------------------------
-
-
-class Difficulty(StrEnum):
-    BEGINNER = "BEGINNER"
-    INTERMEDIATE = "INTERMEDIATE"
-    ADVANCED = "ADVANCED"
 
 
 def _text(values: dict[str, Any], name: str, errors: dict[str, str], *, max_length: int = 200) -> str:
@@ -235,14 +232,15 @@ async def _publish(runtime: Any, job_id: uuid.UUID, *messages: dict[str, Any]) -
 
 
 def _event(
-    job: GenerationJob, type_: str, actor: str | None, meta: RequestMeta | None, **payload: Any
+    job: GenerationJob, type_: str, actor: str | None, meta: RequestMeta | None, **fields: Any
 ) -> Event:
+    payload = contract_as(type_, JobEvent)(kind=job.kind, status=job.status, **fields)
     return Event(
-        type=type_,
+        type=payload.event_type(),
         actor_id=actor,
         organization_id=str(job.organization_id),
         subject_ids={"job_id": str(job.id), **({"course_id": str(job.course_id)} if job.course_id else {})},
-        payload={"kind": job.kind, "status": job.status, **payload},
+        payload=payload.wire(),
         request_id=meta.request_id if meta else None,
         source_ip=meta.client_ip if meta else None,
     )

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any
 
 import strawberry
 
+from subgraphs.contracts.generation import Kind
+from subgraphs.contracts.vocabulary import Difficulty
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
@@ -17,7 +20,6 @@ from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
 from subgraphs.generator import models, service
 from subgraphs.generator.errors import BudgetExceededError
 from subgraphs.generator.providers.base import ProviderName
-from subgraphs.generator.results import Kind
 
 GenerationKind = strawberry.enum(Kind, name="GenerationKind")
 GenerationStatus = strawberry.enum(service.JobStatus, name="GenerationStatus")
@@ -27,7 +29,11 @@ GenerationProvider = strawberry.enum(
     description="Who wrote a result. OFFLINE: the deterministic "
     "built-in generator used when no model is configured — a placeholder draft, not AI output.",
 )
-SyllabusDifficulty = strawberry.enum(service.Difficulty, name="SyllabusDifficulty")
+# A Python enum of its own over the shared values: strawberry.enum marks the class it is given, and the
+# courses subgraph marks contracts' Difficulty as its GraphQL enum `Difficulty`.
+SyllabusDifficulty = strawberry.enum(
+    StrEnum("SyllabusDifficulty", {d.name: d.value for d in Difficulty}), name="SyllabusDifficulty"
+)
 
 
 # --- results ----------------------------------------------------------------------------------------
@@ -249,7 +255,8 @@ class GenerateSyllabusInput:
     title: str
     audience: str
     duration_weeks: int
-    difficulty: SyllabusDifficulty = service.Difficulty.BEGINNER  # type: ignore[valid-type]
+    # type: ignore: strawberry.enum returns the class it was given, which type checkers do not follow
+    difficulty: SyllabusDifficulty = SyllabusDifficulty.BEGINNER  # type: ignore[valid-type]
     course_id: strawberry.ID | None = strawberry.field(
         default=None, description="A course it is for, if any."
     )

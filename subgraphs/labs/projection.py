@@ -15,6 +15,15 @@ from redis.asyncio import Redis
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.contracts.base import parse_if
+from subgraphs.contracts.courses import (
+    CourseDeleted,
+    CourseSnapshot,
+    EnrollmentSnapshot,
+    ExerciseDeleted,
+    ExerciseSnapshot,
+)
+from subgraphs.contracts.organizations import announced_settings
 from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.labs.models import (
     CourseProjection,
@@ -23,15 +32,6 @@ from subgraphs.labs.models import (
     OrganizationProjection,
     ProcessedEvent,
 )
-
-COURSE_EVENTS = frozenset(
-    f"courses.course.{verb}"
-    for verb in ("created", "updated", "published", "unpublished", "archived", "deleted")
-)
-ENROLLMENT_EVENTS = frozenset(f"courses.enrollment.{verb}" for verb in ("created", "dropped", "completed"))
-EXERCISE_EVENTS = frozenset(f"courses.exercise.{verb}" for verb in ("created", "updated", "deleted"))
-ORGANIZATION_EVENTS = frozenset({"organizations.organization.created", "organizations.organization.updated"})
-RELEVANT = COURSE_EVENTS | ENROLLMENT_EVENTS | EXERCISE_EVENTS | ORGANIZATION_EVENTS
 
 
 def _upsert(model: Any, keys: list[Any], values: dict[str, Any]) -> Any:
@@ -45,49 +45,43 @@ def _upsert(model: Any, keys: list[Any], values: dict[str, Any]) -> Any:
 
 
 def _statement(event: Event) -> Any | None:
-    p = event.payload
     at = event.occurred_at
-    if event.type in COURSE_EVENTS:
-        status = "DELETED" if event.type.endswith(".deleted") else p["status"]
+    if course := parse_if(event, CourseSnapshot):
         values = {
-            "course_id": uuid.UUID(p["course_id"]),
-            "organization_id": uuid.UUID(p["organization_id"]),
-            "status": status,
+            "course_id": course.course_id,
+            "organization_id": course.organization_id,
+            "status": "DELETED" if isinstance(course, CourseDeleted) else course.status,
             "as_of": at,
         }
         return _upsert(CourseProjection, [CourseProjection.course_id], values)
-    if event.type in ENROLLMENT_EVENTS:
+    if enrollment := parse_if(event, EnrollmentSnapshot):
         values = {
-            "course_id": uuid.UUID(p["course_id"]),
-            "user_id": uuid.UUID(p["user_id"]),
-            "status": p["status"],
+            "course_id": enrollment.course_id,
+            "user_id": enrollment.user_id,
+            "status": enrollment.status,
             "as_of": at,
         }
         return _upsert(
             EnrollmentProjection, [EnrollmentProjection.course_id, EnrollmentProjection.user_id], values
         )
-    if event.type in EXERCISE_EVENTS:
-        if "ide" not in p:  # an event from before exercises announced their IDE
+    if exercise := parse_if(event, ExerciseSnapshot):
+        if exercise.ide is None:  # an event from before exercises announced their IDE
             return None
         values = {
-            "exercise_id": uuid.UUID(p["exercise_id"]),
-            "course_id": uuid.UUID(p["course_id"]),
-            "organization_id": uuid.UUID(p["organization_id"]),
-            "ide": p["ide"],
-            "starter_files": p.get("starter_files") or [],
-            "deleted": event.type.endswith(".deleted"),
+            "exercise_id": exercise.exercise_id,
+            "course_id": exercise.course_id,
+            "organization_id": exercise.organization_id,
+            "ide": exercise.ide.value,
+            "starter_files": [f.model_dump() for f in exercise.starter_files],
+            "deleted": isinstance(exercise, ExerciseDeleted),
             "as_of": at,
         }
         return _upsert(ExerciseProjection, [ExerciseProjection.exercise_id], values)
-    if event.type in ORGANIZATION_EVENTS:
-        settings = (
-            p.get("settings") if event.type.endswith(".created") else (p.get("after") or {}).get("settings")
-        )
-        if settings is None:  # an update of the name or slug only
-            return None
+    settings = announced_settings(event)
+    if settings is not None and event.organization_id:
         values = {
-            "organization_id": uuid.UUID(event.organization_id or p["organization_id"]),
-            "settings": settings,
+            "organization_id": uuid.UUID(event.organization_id),
+            "settings": settings.model_dump(exclude_unset=True),  # as announced; defaults apply on read
             "as_of": at,
         }
         return _upsert(OrganizationProjection, [OrganizationProjection.organization_id], values)
@@ -96,8 +90,6 @@ def _statement(event: Event) -> Any | None:
 
 async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Event) -> bool:
     """Apply one event to the projections; False when it is not relevant or was applied before."""
-    if event.type not in RELEVANT:
-        return False
     stmt = _statement(event)
     if stmt is None:
         return False

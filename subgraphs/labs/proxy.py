@@ -41,6 +41,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.background import BackgroundTask
 from starlette.websockets import WebSocketDisconnect
 
+from subgraphs.contracts.vocabulary import LabIde
 from subgraphs.core.app import authenticate, client_ip
 from subgraphs.core.auth import SESSION_KEY, Principal, token_is_revoked
 from subgraphs.core.context import RequestMeta, Runtime
@@ -50,7 +51,6 @@ from subgraphs.core.settings import Settings
 from subgraphs.labs import service, status_page
 from subgraphs.labs.errors import InvalidTransition
 from subgraphs.labs.models import LabSession
-from subgraphs.labs.service import LabIde
 
 log = logging.getLogger("coursegraph.labs.proxy")
 

@@ -4,9 +4,9 @@ the worker side (lifecycle.py) acts on runtimes.
 State machine (PostgreSQL, `lab_session.status`): REQUESTED → PROVISIONING → STARTING → RUNNING ⇄ PAUSED
 → STOPPING → STOPPED, or FAILED (with a reason) from any live status. Every transition is `transition()`:
 the row is locked, its status checked against the expected ones, changed, and its outbox event (the
-contract in README "Labs → Events") and live stream event written in the same transaction; the live event is
-published after the commit. A transition that finds another status does nothing and returns None, so two
-workers or a redelivered event never act twice.
+contract: subgraphs/contracts/labs.py, docs/domains/labs.md "Events") and live stream event written in the
+same transaction; the live event is published after the commit. A transition that finds another status
+does nothing and returns None, so two workers or a redelivered event never act twice.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select, text, update
 
+from subgraphs.contracts import labs as contract
+from subgraphs.contracts.base import contract_as
+from subgraphs.contracts.vocabulary import LabIde, OrganizationSettings
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import CourseArchived, Forbidden, InvalidInput, NotAuthenticated, NotFound
@@ -61,12 +64,6 @@ class LabStatus(StrEnum):
     FAILED = "FAILED"
 
 
-class LabIde(StrEnum):
-    VSCODE = "VSCODE"
-    JUPYTER = "JUPYTER"
-    TERMINAL = "TERMINAL"
-
-
 S = LabStatus
 LIVE = frozenset({S.REQUESTED, S.PROVISIONING, S.STARTING, S.RUNNING, S.PAUSED, S.STOPPING})
 TERMINAL = frozenset({S.STOPPED, S.FAILED})
@@ -74,32 +71,22 @@ BOOTING = frozenset({S.REQUESTED, S.PROVISIONING, S.STARTING})  # count against 
 # Count against the per-user and per-organization running limits (a paused lab holds no CPU).
 ACTIVE = BOOTING | {S.RUNNING}
 
-# The contract's event types (README "Labs → Events"), then the intents the worker acts on.
-REQUESTED = "labs.session.requested"
-STARTED = "labs.session.started"
-PAUSED = "labs.session.paused"
-RESUMED = "labs.session.resumed"
-STOPPED = "labs.session.stopped"
-FAILED = "labs.session.failed"
-PAUSE_REQUESTED = "labs.session.pause_requested"
-RESUME_REQUESTED = "labs.session.resume_requested"
-STOP_REQUESTED = "labs.session.stop_requested"
+# The contract's event types (docs/domains/labs.md, "Events"), then the intents the worker acts on.
+REQUESTED = contract.LabSessionRequested.TYPE
+STARTED = contract.LabSessionStarted.TYPE
+PAUSED = contract.LabSessionPaused.TYPE
+RESUMED = contract.LabSessionResumed.TYPE
+STOPPED = contract.LabSessionStopped.TYPE
+FAILED = contract.LabSessionFailed.TYPE
+PAUSE_REQUESTED = contract.LabSessionPauseRequested.TYPE
+RESUME_REQUESTED = contract.LabSessionResumeRequested.TYPE
+STOP_REQUESTED = contract.LabSessionStopRequested.TYPE
 
 VIEW_ALL = Permission.VIEW_ALL_LABS  # organization admins (core/rbac.py); the owner always sees theirs
 STAFF_START = Permission.CREATE_LABS  # instructors and admins: any exercise of their organization
 MANAGE = Permission.MANAGE_LABS  # stop anyone's lab (stopLabs, stopLab)
 ENROLLED = ("ACTIVE", "COMPLETED")
 CAPACITY_RETRY_SECONDS = 10
-
-ORG_DEFAULTS: dict[str, Any] = {
-    "lab_idle_timeout_seconds": 900,
-    "lab_stop_timeout_seconds": 7200,
-    "lab_max_session_minutes": 240,
-    "lab_max_concurrent_per_user": 2,
-    "lab_max_running_per_organization": 100,
-    "lab_memory_mb": 2048,
-    "lab_cpus": 1.5,
-}
 
 
 @dataclass(frozen=True)
@@ -113,16 +100,17 @@ class OrgLabSettings:
     cpus: float
 
     @classmethod
-    def of(cls, settings: dict[str, Any] | None) -> OrgLabSettings:
-        s = {**ORG_DEFAULTS, **{k: v for k, v in (settings or {}).items() if v is not None}}
+    def of(cls, stored: dict[str, Any] | None) -> OrgLabSettings:
+        """The lab limits of an organization's settings as projected (None: not announced yet)."""
+        s = OrganizationSettings.of(stored)
         return cls(
-            idle_timeout_seconds=int(s["lab_idle_timeout_seconds"]),
-            stop_timeout_seconds=int(s["lab_stop_timeout_seconds"]),
-            max_session_seconds=int(s["lab_max_session_minutes"]) * 60,
-            max_concurrent_per_user=int(s["lab_max_concurrent_per_user"]),
-            max_running_per_organization=int(s["lab_max_running_per_organization"]),
-            memory_mb=int(s["lab_memory_mb"]),
-            cpus=float(s["lab_cpus"]),
+            idle_timeout_seconds=s.lab_idle_timeout_seconds,
+            stop_timeout_seconds=s.lab_stop_timeout_seconds,
+            max_session_seconds=s.lab_max_session_minutes * 60,
+            max_concurrent_per_user=s.lab_max_concurrent_per_user,
+            max_running_per_organization=s.lab_max_running_per_organization,
+            memory_mb=s.lab_memory_mb,
+            cpus=s.lab_cpus,
         )
 
 
@@ -164,8 +152,19 @@ def contract_event(
     running_seconds: float = 0.0,
     reason: str | None = None,
 ) -> Event:
+    payload = contract_as(type_, contract.LabSessionSnapshot)(
+        session_id=row.id,
+        user_id=row.user_id,
+        organization_id=row.organization_id,
+        exercise_id=row.exercise_id,
+        course_id=row.course_id,
+        ide=LabIde(row.ide),
+        status=row.status,
+        running_seconds=float(running_seconds),
+        reason=reason,
+    )
     return Event(
-        type=type_,
+        type=payload.event_type(),
         actor_id=actor,
         organization_id=str(row.organization_id),
         subject_ids={
@@ -174,17 +173,7 @@ def contract_event(
             "exercise_id": str(row.exercise_id),
             "course_id": str(row.course_id),
         },
-        payload={
-            "session_id": str(row.id),
-            "user_id": str(row.user_id),
-            "organization_id": str(row.organization_id),
-            "exercise_id": str(row.exercise_id),
-            "course_id": str(row.course_id),
-            "ide": row.ide,
-            "status": row.status,
-            "running_seconds": float(running_seconds),
-            "reason": reason,
-        },
+        payload=payload.wire(),
         request_id=meta.request_id if meta else None,
         source_ip=meta.client_ip if meta else None,
     )

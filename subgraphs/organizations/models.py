@@ -25,7 +25,7 @@ class Organization(UUIDPrimaryKey, Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    # Validated by service.OrgSettings (lab limits, idle timeout); other domains learn it from events.
+    # Validated by contracts.OrganizationSettings (lab limits, token budget); others learn it from events.
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 

@@ -8,10 +8,20 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.contracts import organizations as contract
+from subgraphs.contracts.vocabulary import OrganizationSettings
+from subgraphs.core.db import utcnow
 from subgraphs.core.events import Event, emit
+from subgraphs.core.rbac import MEMBERSHIPS_KEY
+from subgraphs.core.seeding import (
+    DEMO_MEMBERSHIPS,
+    SCALE_ORGANIZATION_SLUG,
+    DemoSeeding,
+    ScaleSeeding,
+    copy_rows,
+)
 from subgraphs.organizations.authz import lock_user, project_user
 from subgraphs.organizations.models import Membership, Organization, Outbox
-from subgraphs.organizations.service import OrgSettings
 
 DEMO_ORGANIZATION = (
     "Demo Academy",
@@ -29,18 +39,19 @@ async def seed_demo_organization(
     async with sessionmaker() as session, session.begin():
         org = await session.scalar(select(Organization).where(Organization.slug == slug).with_for_update())
         if org is None:
-            settings = OrgSettings().model_dump()
+            settings = OrganizationSettings().model_dump()
             org = Organization(name=name, slug=slug, description=description, settings=settings)
             session.add(org)
             await session.flush()
+            created = contract.OrganizationCreated(name=name, slug=slug, settings=settings, seed=True)
             emit(
                 session,
                 Outbox,
                 Event(
-                    type="organizations.organization.created",
+                    type=created.event_type(),
                     organization_id=str(org.id),
                     subject_ids={"organization_id": str(org.id)},
-                    payload={"name": name, "slug": slug, "settings": settings, "seed": True},
+                    payload=created.wire(),
                 ),
             )
         present = set(
@@ -55,16 +66,60 @@ async def seed_demo_organization(
             member = Membership(organization_id=org.id, user_id=user_id, role=role)
             session.add(member)
             await session.flush()
+            added = contract.MembershipAdded(role=role, via="seed")
             emit(
                 session,
                 Outbox,
                 Event(
-                    type="organizations.membership.added",
+                    type=added.event_type(),
                     organization_id=str(org.id),
                     subject_ids={"user_id": str(user_id), "membership_id": str(member.id)},
-                    payload={"role": role, "via": "seed"},
+                    payload=added.wire(),
                 ),
             )
     for user_id in members:
         await project_user(sessionmaker, redis, user_id)
     return org.id
+
+
+async def demo(seeding: DemoSeeding) -> None:
+    """The seed hook (core/seeding.py): Demo Academy with the demo people in their DEMO_MEMBERSHIPS roles."""
+    members = {seeding.users[email]: role for email, role in DEMO_MEMBERSHIPS.items()}
+    seeding.organization_id = await seed_demo_organization(
+        seeding.runtime.sessionmaker, seeding.runtime.redis, members
+    )
+
+
+async def scale(seeding: ScaleSeeding) -> None:
+    """The seed hook of the benchmark data: "Scale Academy" with its instructors and students, by COPY; their
+    authorization projection is written once the transaction committed."""
+    session = seeding.session
+    now = utcnow()
+    org = Organization(
+        name="Scale Academy",
+        slug=SCALE_ORGANIZATION_SLUG,
+        description="Benchmark data (coursegraph seed --scale).",
+        settings=OrganizationSettings().model_dump(),
+    )
+    session.add(org)
+    await session.flush()
+    seeding.organization_id = org.id
+    roles = {i: "instructor" for i in seeding.instructors} | {u: "student" for u in seeding.learners}
+    await copy_rows(
+        session,
+        Membership.__table__,
+        ["id", "organization_id", "user_id", "role", "joined_at"],
+        [(uuid.uuid4(), org.id, u, role, now) for u, role in roles.items()],
+    )
+
+    async def project() -> None:
+        redis = Redis.from_url(seeding.settings.redis.url)
+        try:
+            async with redis.pipeline(transaction=False) as pipe:
+                for user_id, role in roles.items():
+                    pipe.hset(MEMBERSHIPS_KEY.format(user_id=user_id), mapping={str(org.id): role})
+                await pipe.execute()
+        finally:
+            await redis.aclose()
+
+    seeding.after_commit.append(project)

@@ -18,12 +18,14 @@ from enum import StrEnum
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from subgraphs.contracts import organizations as contract
+from subgraphs.contracts.base import EventPayload
+from subgraphs.contracts.vocabulary import OrganizationSettings
 from subgraphs.core.auth import require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.course_owners import foreign_courses
@@ -78,26 +80,8 @@ class MembershipRole(StrEnum):
     ORGANIZATION_ADMIN = Role.ORGANIZATION_ADMIN.value
 
 
-class OrgSettings(BaseModel):
-    """Per-organization settings (stored as JSON, announced in events for the labs domain)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    # Seconds, not minutes: the lifecycle tests run a real idle → paused → stopped cycle in seconds.
-    # No activity this long → paused; paused this long → stopped.
-    lab_idle_timeout_seconds: int = Field(default=15 * 60, ge=5, le=24 * 3600)
-    lab_stop_timeout_seconds: int = Field(default=2 * 3600, ge=5, le=7 * 24 * 3600)
-    lab_max_session_minutes: int = Field(default=240, ge=15, le=24 * 60)
-    lab_max_concurrent_per_user: int = Field(default=2, ge=1, le=20)
-    lab_max_running_per_organization: int = Field(default=100, ge=1, le=10_000)
-    lab_memory_mb: int = Field(default=2048, ge=256, le=16384)
-    lab_cpus: float = Field(default=1.5, gt=0, le=8)
-    # None: the platform default (COURSEGRAPH_GENERATOR__DAILY_TOKEN_BUDGET).
-    generation_daily_token_budget: int | None = Field(default=None, ge=0, le=1_000_000_000)
-
-
-def org_settings(row: Organization) -> OrgSettings:
-    return OrgSettings.model_validate(row.settings or {})
+def org_settings(row: Organization) -> OrganizationSettings:
+    return OrganizationSettings.model_validate(row.settings or {})
 
 
 @dataclass
@@ -128,26 +112,25 @@ async def _authorize(
 
 def _event(
     meta: RequestMeta,
-    type_: str,
+    payload: EventPayload,
     *,
     organization_id: uuid.UUID | None,
     subjects: dict[str, Any] | None = None,
-    **payload: Any,
 ) -> Event:
     return Event(
-        type=type_,
+        type=payload.event_type(),
         actor_id=meta.principal.subject,
         organization_id=str(organization_id) if organization_id else None,
         subject_ids={k: str(v) for k, v in (subjects or {}).items()},
-        payload=payload,
+        payload=payload.wire(),
         request_id=meta.request_id,
         source_ip=meta.client_ip,
     )
 
 
-def _membership_event(meta: RequestMeta, type_: str, membership: Membership, **payload: Any) -> Event:
+def _membership_event(meta: RequestMeta, payload: EventPayload, membership: Membership) -> Event:
     subjects = {"user_id": membership.user_id, "membership_id": membership.id}
-    return _event(meta, type_, organization_id=membership.organization_id, subjects=subjects, **payload)
+    return _event(meta, payload, organization_id=membership.organization_id, subjects=subjects)
 
 
 async def _after_membership_change(runtime: Runtime, meta: RequestMeta, user_id: uuid.UUID) -> None:
@@ -232,7 +215,7 @@ async def create_organization(
     name = clean_name(name, "input.name")
     slug = clean_slug(slug)
     description = clean_description(description, "input.description")
-    settings = OrgSettings().model_dump()
+    settings = OrganizationSettings().model_dump()
     try:
         async with runtime.transaction() as session:
             org = Organization(
@@ -251,20 +234,15 @@ async def create_organization(
                 Outbox,
                 _event(
                     meta,
-                    "organizations.organization.created",
+                    contract.OrganizationCreated(name=name, slug=slug, settings=settings),
                     organization_id=org.id,
                     subjects={"organization_id": org.id},
-                    name=name,
-                    slug=slug,
-                    settings=settings,
                 ),
             )
             emit(
                 session,
                 Outbox,
-                _membership_event(
-                    meta, "organizations.membership.added", member, role=member.role, via="created"
-                ),
+                _membership_event(meta, contract.MembershipAdded(role=member.role, via="created"), member),
             )
     except IntegrityError as exc:
         if "uq_organization_slug" in str(exc.orig):
@@ -297,7 +275,9 @@ async def update_organization(
             org = await _lock_organization(session, id)
             if settings:
                 try:
-                    merged = OrgSettings.model_validate({**org_settings(org).model_dump(), **settings})
+                    merged = OrganizationSettings.model_validate(
+                        {**org_settings(org).model_dump(), **settings}
+                    )
                 except PydanticValidationError as exc:
                     raise InvalidInput(
                         {f"input.settings.{'.'.join(map(str, e['loc']))}": e["msg"] for e in exc.errors()}
@@ -313,11 +293,12 @@ async def update_organization(
                 Outbox,
                 _event(
                     meta,
-                    "organizations.organization.updated",
+                    contract.OrganizationUpdated(
+                        before=contract.OrganizationFields(**before),
+                        after=contract.OrganizationFields(**changes),
+                    ),
                     organization_id=org.id,
                     subjects={"organization_id": org.id},
-                    before=before,
-                    after=changes,
                 ),
             )
     except IntegrityError as exc:
@@ -444,12 +425,9 @@ async def invite_member(
             Outbox,
             _event(
                 meta,
-                "organizations.invitation.created",
+                contract.InvitationCreated(email=email, role=role.value, expires_at=invitation.expires_at),
                 organization_id=organization_id,
                 subjects={"invitation_id": invitation.id},
-                email=email,
-                role=role.value,
-                expires_at=invitation.expires_at.isoformat(),
             ),
         )
         days = max(1, round(ttl / 86400))
@@ -515,12 +493,13 @@ async def accept_invitation(runtime: Runtime, meta: RequestMeta, *, token: str) 
             Outbox,
             _membership_event(
                 meta,
-                "organizations.membership.added",
+                contract.MembershipAdded(
+                    role=member.role,
+                    via="invitation",
+                    invitation_id=invitation.id,
+                    invited_email=invitation.email,
+                ),
                 member,
-                role=member.role,
-                via="invitation",
-                invitation_id=str(invitation.id),
-                invited_email=invitation.email,
             ),
         )
     await _after_membership_change(runtime, meta, user_id)
@@ -566,9 +545,7 @@ async def update_member_role(
         emit(
             session,
             Outbox,
-            _membership_event(
-                meta, "organizations.membership.role_changed", member, before=before, after=role.value
-            ),
+            _membership_event(meta, contract.MembershipRoleChanged(before=before, after=role.value), member),
         )
     await _after_membership_change(runtime, meta, user_id)
     return member
@@ -592,7 +569,7 @@ async def remove_member(
         emit(
             session,
             Outbox,
-            _membership_event(meta, "organizations.membership.removed", member, role=member.role),
+            _membership_event(meta, contract.MembershipRemoved(role=member.role), member),
         )
     await _after_membership_change(runtime, meta, user_id)
     return member
@@ -624,10 +601,8 @@ async def _check_courses(
         raise NotFound(f"No such course in this organization: {field}.{ids.index(foreign[0])}.")
 
 
-def _track_event(meta: RequestMeta, type_: str, track: Track, **payload: Any) -> Event:
-    return _event(
-        meta, type_, organization_id=track.organization_id, subjects={"track_id": track.id}, **payload
-    )
+def _track_event(meta: RequestMeta, payload: EventPayload, track: Track) -> Event:
+    return _event(meta, payload, organization_id=track.organization_id, subjects={"track_id": track.id})
 
 
 async def get_track(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Track | None:
@@ -687,9 +662,7 @@ async def create_track(
         emit(
             session,
             Outbox,
-            _track_event(
-                meta, "organizations.track.created", track, name=name, course_ids=[str(i) for i in ids]
-            ),
+            _track_event(meta, contract.TrackCreated(name=name, course_ids=ids), track),
         )
     return track
 
@@ -736,10 +709,8 @@ async def update_track(
             Outbox,
             _track_event(
                 meta,
-                "organizations.track.updated",
+                contract.TrackUpdated(changed=sorted(changes), course_ids=list(track.course_ids)),
                 track,
-                changed=sorted(changes),
-                course_ids=[str(i) for i in track.course_ids],
             ),
         )
     return track
@@ -763,7 +734,7 @@ async def reorder_track(
         emit(
             session,
             Outbox,
-            _track_event(meta, "organizations.track.reordered", track, course_ids=[str(i) for i in ids]),
+            _track_event(meta, contract.TrackReordered(course_ids=ids), track),
         )
     return track
 
@@ -772,7 +743,7 @@ async def delete_track(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) ->
     async with runtime.transaction() as session:
         track = await _track_for_update(runtime, meta, session, id)
         await session.execute(delete(Track).where(Track.id == id))
-        emit(session, Outbox, _track_event(meta, "organizations.track.deleted", track, name=track.name))
+        emit(session, Outbox, _track_event(meta, contract.TrackDeleted(name=track.name), track))
     return track
 
 

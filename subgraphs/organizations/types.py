@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from subgraphs.contracts import vocabulary
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
@@ -36,7 +37,7 @@ class OrganizationSettings:
     )
 
     @classmethod
-    def from_model(cls, value: service.OrgSettings) -> OrganizationSettings:
+    def from_model(cls, value: vocabulary.OrganizationSettings) -> OrganizationSettings:
         return cls(**value.model_dump())
 
 

@@ -23,8 +23,13 @@ from redis.asyncio import Redis
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.contracts.base import parse_if
+from subgraphs.contracts.generation import QuizDraft, QuizQuestion
+from subgraphs.contracts.generator import ResultApplied
+from subgraphs.contracts.quizzes import QuestionCreated
 from subgraphs.core.errors import InvalidInput
 from subgraphs.core.events import Consumer, Event, emit, stream_name
+from subgraphs.core.ids import to_uuid
 from subgraphs.quizzes import service
 from subgraphs.quizzes.models import (
     AppliedGeneration,
@@ -38,17 +43,15 @@ from subgraphs.quizzes.projection import event_meta
 
 log = logging.getLogger("coursegraph.quizzes")
 
-APPLIED = "generator.result.applied"
-
 
 class CourseNotProjectedYet(Exception):
     """The course's own events have not reached this domain yet: retry the event later."""
 
 
-def question_spec(generated: dict[str, Any]) -> service.QuestionSpec:
-    kind, answers = generated.get("type"), list(generated.get("correct_answers") or [])
-    options = list(generated.get("options") or [])
-    common = {"prompt": generated.get("prompt") or "", "explanation": generated.get("explanation") or None}
+def question_spec(generated: QuizQuestion) -> service.QuestionSpec:
+    kind, answers = generated.type, list(generated.correct_answers)
+    options = list(generated.options)
+    common = {"prompt": generated.prompt, "explanation": generated.explanation or None}
     if kind == "MULTIPLE_CHOICE":
         choices = sorted({options.index(a) for a in answers if a in options})
         return service.QuestionSpec(
@@ -67,11 +70,11 @@ def question_spec(generated: dict[str, Any]) -> service.QuestionSpec:
 async def apply_generated_quiz(sessionmaker: async_sessionmaker[AsyncSession], event: Event) -> Quiz | None:
     """The quiz created from a QUIZ job's result; None when the event is not for this domain, was applied
     before, or is refused (wrong organization, unknown or deleted course)."""
-    if event.type != APPLIED or event.payload.get("kind") != "QUIZ":
+    applied = parse_if(event, ResultApplied)
+    if applied is None or not isinstance(applied.result, QuizDraft):
         return None
-    p = event.payload
     job_id = uuid.UUID(event.subject_ids["job_id"])
-    course_id = p.get("course_id") or event.subject_ids.get("course_id")
+    course_id = applied.course_id or to_uuid(event.subject_ids.get("course_id"))
     async with sessionmaker() as session, session.begin():
         fresh = await session.scalar(
             insert(ProcessedEvent)
@@ -81,7 +84,7 @@ async def apply_generated_quiz(sessionmaker: async_sessionmaker[AsyncSession], e
         )
         if fresh is None or await session.get(AppliedGeneration, job_id) is not None:
             return None
-        course = await session.get(CourseProjection, uuid.UUID(course_id)) if course_id else None
+        course = await session.get(CourseProjection, course_id) if course_id else None
         if course_id and course is None:
             raise CourseNotProjectedYet(course_id)
         if (
@@ -97,11 +100,11 @@ async def apply_generated_quiz(sessionmaker: async_sessionmaker[AsyncSession], e
             )
             return None
         meta = event_meta(event)
-        result = p.get("result") or {}
+        result = applied.result
         quiz = Quiz(
             course_id=course.course_id,
             organization_id=course.organization_id,
-            title=service.clean_text(result.get("title") or "Generated quiz", "result.title"),
+            title=service.clean_text(result.title, "result.title"),
             description="",
             time_limit_seconds=None,
             attempts_allowed=None,
@@ -112,7 +115,7 @@ async def apply_generated_quiz(sessionmaker: async_sessionmaker[AsyncSession], e
         session.add(quiz)
         await session.flush()
         questions = []
-        for index, generated in enumerate((result.get("questions") or [])[: service.MAX_QUESTIONS]):
+        for index, generated in enumerate(result.questions[: service.MAX_QUESTIONS]):
             try:
                 values = service.clean_question(question_spec(generated))
             except InvalidInput as exc:
@@ -129,7 +132,7 @@ async def apply_generated_quiz(sessionmaker: async_sessionmaker[AsyncSession], e
                 Outbox,
                 service._event(
                     meta,
-                    "quizzes.question.created",
+                    QuestionCreated(),
                     org=quiz.organization_id,
                     subjects={"quiz_id": quiz.id, "question_id": question.id},
                 ),

@@ -22,6 +22,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.contracts.base import parse_if
+from subgraphs.contracts.courses import CourseDeleted, CourseSnapshot, EnrollmentSnapshot
 from subgraphs.core.auth import ANONYMOUS, Principal
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.db import utcnow
@@ -38,18 +40,13 @@ from subgraphs.quizzes.models import (
 
 log = logging.getLogger("coursegraph.quizzes")
 
-COURSE_EVENTS = frozenset(
-    f"courses.course.{verb}"
-    for verb in ("created", "updated", "published", "unpublished", "archived", "deleted")
-)
-ENROLLMENT_EVENTS = frozenset(f"courses.enrollment.{verb}" for verb in ("created", "dropped", "completed"))
-
 
 async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Event) -> bool:
     """Apply one courses event to the projections; False when it is not relevant or was applied before."""
-    if event.type not in COURSE_EVENTS and event.type not in ENROLLMENT_EVENTS:
+    course = parse_if(event, CourseSnapshot)
+    enrollment = parse_if(event, EnrollmentSnapshot)
+    if course is None and enrollment is None:
         return False
-    p = event.payload
     async with sessionmaker() as session, session.begin():
         fresh = await session.scalar(
             insert(ProcessedEvent)
@@ -59,12 +56,12 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Eve
         )
         if fresh is None:
             return False
-        if event.type in COURSE_EVENTS:
+        if course is not None:
             values = {
-                "course_id": uuid.UUID(p["course_id"]),
-                "organization_id": uuid.UUID(p["organization_id"]),
-                "instructor_id": uuid.UUID(p["instructor_id"]),
-                "status": "DELETED" if event.type.endswith(".deleted") else p["status"],
+                "course_id": course.course_id,
+                "organization_id": course.organization_id,
+                "instructor_id": course.instructor_id,
+                "status": "DELETED" if isinstance(course, CourseDeleted) else course.status,
                 "as_of": event.occurred_at,
             }
             stmt = insert(CourseProjection).values(**values)
@@ -73,12 +70,12 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Eve
                 set_={k: stmt.excluded[k] for k in ("organization_id", "instructor_id", "status", "as_of")},
                 where=CourseProjection.as_of <= stmt.excluded.as_of,
             )
-        else:
+        elif enrollment is not None:
             values = {
-                "course_id": uuid.UUID(p["course_id"]),
-                "user_id": uuid.UUID(p["user_id"]),
-                "enrollment_id": uuid.UUID(p["enrollment_id"]),
-                "status": p["status"],
+                "course_id": enrollment.course_id,
+                "user_id": enrollment.user_id,
+                "enrollment_id": enrollment.enrollment_id,
+                "status": enrollment.status,
                 "as_of": event.occurred_at,
             }
             stmt = insert(EnrollmentProjection).values(**values)
@@ -88,8 +85,8 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Eve
                 where=EnrollmentProjection.as_of <= stmt.excluded.as_of,
             )
         await session.execute(stmt)
-        if event.type == "courses.course.deleted":
-            await _remove_quizzes_of(session, event, uuid.UUID(p["course_id"]))
+        if isinstance(course, CourseDeleted):
+            await _remove_quizzes_of(session, event, course.course_id)
     return True
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
+from subgraphs.core.seeding import DemoSeeding, ScaleSeeding, copy_rows
 from subgraphs.quizzes import service
 from subgraphs.quizzes.models import CourseProjection, EnrollmentProjection, Question, Quiz, QuizAttempt
 from subgraphs.quizzes.service import Answer, QuestionSpec, QuestionType, QuizStatus
@@ -169,12 +170,6 @@ async def _project(session: AsyncSession, model: Any, keys: list[str], **values:
     )
 
 
-async def copy_rows(session: AsyncSession, table: Any, columns: list[str], rows: list[tuple]) -> None:
-    connection = await session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection
-    await raw.copy_records_to_table(table.name, schema_name=table.schema, columns=columns, records=rows)
-
-
 async def seed_scale_quizzes(
     session: AsyncSession,
     *,
@@ -296,3 +291,29 @@ async def seed_scale_quizzes(
         rows,
     )
     return len(rows)
+
+
+async def demo(seeding: DemoSeeding) -> None:
+    """The seed hook (core/seeding.py): the checkpoint quiz of the course the courses hook seeded."""
+    assert seeding.organization_id is not None and seeding.course is not None, "courses seeds first"
+    await seed_demo_quizzes(
+        seeding.runtime,
+        instructor=seeding.acting("instructor@coursegraph.dev"),
+        student=seeding.acting("student@coursegraph.dev"),
+        organization_id=seeding.organization_id,
+        course_id=seeding.course.course_id,
+        course_status=seeding.course.status,
+        enrollments=seeding.course.enrollments,
+    )
+
+
+async def scale(seeding: ScaleSeeding) -> None:
+    """The seed hook of the benchmark data: a quiz per course and submitted attempts, by COPY."""
+    assert seeding.organization_id is not None, "the organizations hook runs first"
+    seeding.counts["attempts"] = await seed_scale_quizzes(
+        seeding.session,
+        organization_id=seeding.organization_id,
+        courses=seeding.course_instructors,
+        enrollments=seeding.enrollments,
+        attempts=seeding.attempts,
+    )

@@ -20,6 +20,8 @@ from sqlalchemy import and_, delete, exists, false, func, or_, select, text, tru
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from subgraphs.contracts import quizzes as contract
+from subgraphs.contracts.base import EventPayload, contract_as
 from subgraphs.core.auth import require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
@@ -116,13 +118,13 @@ def reader(runtime: Runtime, meta: RequestMeta) -> Memberships:
     return meta.memberships or Memberships(runtime.redis)
 
 
-def _event(meta: RequestMeta, type_: str, *, org: Any, subjects: dict[str, Any], **payload: Any) -> Event:
+def _event(meta: RequestMeta, payload: EventPayload, *, org: Any, subjects: dict[str, Any]) -> Event:
     return Event(
-        type=type_,
+        type=payload.event_type(),
         actor_id=meta.principal.subject,
         organization_id=str(org) if org else None,
         subject_ids={k: str(v) for k, v in subjects.items()},
-        payload={k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in payload.items()},
+        payload=payload.wire(),
         request_id=meta.request_id,
         source_ip=meta.client_ip,
     )
@@ -321,16 +323,11 @@ async def create_quiz(runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UU
 
 
 def quiz_event(meta: RequestMeta, verb: str, quiz: Quiz) -> Event:
-    return _event(
-        meta,
-        f"quizzes.quiz.{verb}",
-        org=quiz.organization_id,
-        subjects={"quiz_id": quiz.id, "course_id": quiz.course_id},
-        quiz_id=quiz.id,
-        course_id=quiz.course_id,
-        status=quiz.status,
-        title=quiz.title,
+    payload = contract_as(f"quizzes.quiz.{verb}", contract.QuizSnapshot)(
+        quiz_id=quiz.id, course_id=quiz.course_id, status=quiz.status, title=quiz.title
     )
+    subjects = {"quiz_id": quiz.id, "course_id": quiz.course_id}
+    return _event(meta, payload, org=quiz.organization_id, subjects=subjects)
 
 
 async def update_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, **fields: Any) -> Quiz:
@@ -454,7 +451,7 @@ async def create_question(
             Outbox,
             _event(
                 meta,
-                "quizzes.question.created",
+                contract.QuestionCreated(),
                 org=quiz.organization_id,
                 subjects={"quiz_id": quiz.id, "question_id": question.id},
             ),
@@ -481,7 +478,7 @@ async def update_question(
             Outbox,
             _event(
                 meta,
-                "quizzes.question.updated",
+                contract.QuestionUpdated(),
                 org=quiz.organization_id,
                 subjects={"quiz_id": quiz.id, "question_id": id},
             ),
@@ -502,7 +499,7 @@ async def delete_question(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID)
             Outbox,
             _event(
                 meta,
-                "quizzes.question.deleted",
+                contract.QuestionDeleted(),
                 org=quiz.organization_id,
                 subjects={"quiz_id": quiz.id, "question_id": id},
             ),
@@ -518,22 +515,20 @@ async def _lock(session: AsyncSession, key: str) -> None:
 
 
 def _attempt_event(meta: RequestMeta, verb: str, attempt: QuizAttempt, **extra: Any) -> Event:
-    return _event(
-        meta,
-        f"quizzes.attempt.{verb}",
-        org=attempt.organization_id,
-        subjects={
-            "attempt_id": attempt.id,
-            "quiz_id": attempt.quiz_id,
-            "user_id": attempt.user_id,
-            "course_id": attempt.course_id,
-        },
+    payload = contract_as(f"quizzes.attempt.{verb}", contract.AttemptEvent)(
         attempt_id=attempt.id,
         quiz_id=attempt.quiz_id,
         user_id=attempt.user_id,
         course_id=attempt.course_id,
         **extra,
     )
+    subjects = {
+        "attempt_id": attempt.id,
+        "quiz_id": attempt.quiz_id,
+        "user_id": attempt.user_id,
+        "course_id": attempt.course_id,
+    }
+    return _event(meta, payload, org=attempt.organization_id, subjects=subjects)
 
 
 async def start_attempt(runtime: Runtime, meta: RequestMeta, *, quiz_id: uuid.UUID) -> QuizAttempt:
@@ -637,7 +632,15 @@ async def save_answer(
                 Outbox,
                 _event(
                     meta,
-                    "quizzes.answer.saved",
+                    contract.AnswerSaved(
+                        attempt_id=attempt.id,
+                        quiz_id=attempt.quiz_id,
+                        question_id=question.id,
+                        user_id=attempt.user_id,
+                        course_id=attempt.course_id,
+                        organization_id=attempt.organization_id,
+                        time_spent_ms=time_spent_seconds * 1000,
+                    ),
                     org=attempt.organization_id,
                     subjects={
                         "attempt_id": attempt.id,
@@ -646,13 +649,6 @@ async def save_answer(
                         "user_id": attempt.user_id,
                         "course_id": attempt.course_id,
                     },
-                    attempt_id=attempt.id,
-                    quiz_id=attempt.quiz_id,
-                    question_id=question.id,
-                    user_id=attempt.user_id,
-                    course_id=attempt.course_id,
-                    organization_id=attempt.organization_id,
-                    time_spent_ms=time_spent_seconds * 1000,
                 ),
             )
     return row

@@ -18,6 +18,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from subgraphs.contracts import users as contract
+from subgraphs.contracts.base import EventPayload, parse_as
 from subgraphs.core.auth import REVOKED_CLIENT_KEY, SESSION_KEY, Principal, require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
@@ -36,7 +38,7 @@ from subgraphs.users.tokens import hash_token, issue_client_token, issue_user_to
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"
 GENERIC_MAIL_ANSWER = "If the address belongs to an account, we have sent it an email."
-PASSWORD_RESET_REQUESTED = "users.password_reset.requested"
+PASSWORD_RESET_REQUESTED = contract.PasswordResetAsked.TYPE
 
 
 @dataclass
@@ -99,12 +101,12 @@ def check_full_name(full_name: str, field: str = "input.fullName") -> str:
     return name
 
 
-def _event(meta: RequestMeta, type_: str, *, user_id: uuid.UUID | None = None, **payload: Any) -> Event:
+def _event(meta: RequestMeta, payload: EventPayload, *, user_id: uuid.UUID | None = None) -> Event:
     return Event(
-        type=type_,
+        type=payload.event_type(),
         actor_id=meta.principal.subject,
         subject_ids={"user_id": str(user_id)} if user_id else {},
-        payload=payload,
+        payload=payload.wire(),
         request_id=meta.request_id,
         source_ip=meta.client_ip,
     )
@@ -291,7 +293,7 @@ async def register(runtime: Runtime, meta: RequestMeta, *, email: str, password:
     async with runtime.transaction() as session:
         existing = await session.scalar(select(User).where(User.email == email))
         if existing is not None:
-            emit(session, Outbox, _event(meta, "users.user.register_duplicate", user_id=existing.id))
+            emit(session, Outbox, _event(meta, contract.UserRegisterDuplicate(), user_id=existing.id))
             # Limited per recipient, silently: an error would tell the caller the address is taken.
             if not await runtime.rate_limiter.allow(
                 f"register-notice:{hash_token(email)}",
@@ -315,7 +317,7 @@ async def register(runtime: Runtime, meta: RequestMeta, *, email: str, password:
         session.add(user)
         await session.flush()
         await _verification_mail(runtime, session, meta, user)
-        emit(session, Outbox, _event(meta, "users.user.registered", user_id=user.id, role=user.role))
+        emit(session, Outbox, _event(meta, contract.UserRegistered(role=user.role), user_id=user.id))
 
 
 async def login(runtime: Runtime, meta: RequestMeta, *, email: str, password: str) -> SignIn:
@@ -348,7 +350,7 @@ async def login(runtime: Runtime, meta: RequestMeta, *, email: str, password: st
             emit(
                 session,
                 Outbox,
-                _event(meta, "users.auth.login_failed", user_id=user.id if user else None, reason=reason),
+                _event(meta, contract.LoginFailed(reason=reason), user_id=user.id if user else None),
             )
         raise InvalidCredentials()
     async with runtime.transaction() as session:
@@ -360,7 +362,7 @@ async def login(runtime: Runtime, meta: RequestMeta, *, email: str, password: st
         emit(
             session,
             Outbox,
-            _event(meta, "users.auth.login_succeeded", user_id=user.id, session_id=str(session_id)),
+            _event(meta, contract.LoginSucceeded(session_id=str(session_id)), user_id=user.id),
         )
         message = await _account_event(session, user.id, "SIGNED_IN", ip=meta.client_ip)
     await _open_redis_session(runtime, session_id, user.id)
@@ -397,10 +399,7 @@ async def refresh(runtime: Runtime, meta: RequestMeta, *, refresh_token: str) ->
                     session,
                     Outbox,
                     _event(
-                        meta,
-                        "users.auth.refresh_reused",
-                        user_id=seen.user_id,
-                        session_id=str(seen.family_id),
+                        meta, contract.RefreshReused(session_id=str(seen.family_id)), user_id=seen.user_id
                     ),
                 )
                 messages.append(
@@ -461,7 +460,7 @@ async def logout(runtime: Runtime, meta: RequestMeta, *, all_sessions: bool) -> 
         families = sorted(
             {*families, *([uuid.UUID(meta.principal.session_id)] if meta.principal.session_id else [])}
         )
-        emit(session, Outbox, _event(meta, "users.auth.logged_out", user_id=user_id, sessions=len(families)))
+        emit(session, Outbox, _event(meta, contract.LoggedOut(sessions=len(families)), user_id=user_id))
         message = await _account_event(session, user_id, "SIGNED_OUT", sessions=len(families))
     await _end_redis_sessions(runtime, families)
     await _publish(runtime, user_id, message)
@@ -516,7 +515,7 @@ async def change_password(
         user.password_hash = new_hash
         await _invalidate_reset_tokens(session, user_id)
         families = await _revoke_families(runtime, session, user_id, except_family=current_family)
-        emit(session, Outbox, _event(meta, "users.user.password_changed", user_id=user_id))
+        emit(session, Outbox, _event(meta, contract.UserPasswordChanged(), user_id=user_id))
         body = "Your CourseGraph password was changed. If this was not you, reset your password now.\n"
         emit(
             session,
@@ -553,7 +552,7 @@ async def verify_email(runtime: Runtime, meta: RequestMeta, *, token: str) -> Us
         user_id = await _consume_one_time_token(session, token, VERIFY_EMAIL)
         user = await session.get_one(User, user_id)
         user.email_verified = True
-        emit(session, Outbox, _event(meta, "users.user.email_verified", user_id=user_id))
+        emit(session, Outbox, _event(meta, contract.UserEmailVerified(), user_id=user_id))
         message = await _account_event(session, user_id, "EMAIL_VERIFIED")
     await _publish(runtime, user_id, message)
     return user
@@ -573,7 +572,7 @@ async def request_password_reset(runtime: Runtime, meta: RequestMeta, *, email: 
     )
     async with runtime.transaction() as session:
         # `sensitive`: the audit log keeps no payload (the address of someone who may have no account).
-        emit(session, Outbox, _event(meta, PASSWORD_RESET_REQUESTED, email=email, sensitive=True))
+        emit(session, Outbox, _event(meta, contract.PasswordResetAsked(email=email, sensitive=True)))
     return GENERIC_MAIL_ANSWER
 
 
@@ -581,10 +580,11 @@ async def send_password_reset(settings: Any, session: AsyncSession, event: Event
     """The worker's half of `request_password_reset`: mail a reset link if the address has an active
     account, otherwise nothing. A redelivered request mails a newer link, which voids the older one."""
     meta = RequestMeta(request_id=event.request_id, client_ip=event.source_ip or "unknown")
-    user = await session.scalar(select(User).where(User.email == event.payload["email"]))
+    asked = parse_as(event, contract.PasswordResetAsked)
+    user = await session.scalar(select(User).where(User.email == asked.email))
     if user is not None and user.is_active:
         await _reset_mail(settings, session, meta, user, "Reset your password")
-        emit(session, Outbox, _event(meta, "users.user.password_reset_requested", user_id=user.id))
+        emit(session, Outbox, _event(meta, contract.UserPasswordResetRequested(), user_id=user.id))
 
 
 async def reset_password(runtime: Runtime, meta: RequestMeta, *, token: str, new_password: str) -> None:
@@ -619,7 +619,7 @@ async def reset_password(runtime: Runtime, meta: RequestMeta, *, token: str, new
         user.email_verified = True
         await _invalidate_reset_tokens(session, user_id)
         families = await _revoke_families(runtime, session, user_id)
-        emit(session, Outbox, _event(meta, "users.user.password_reset", user_id=user_id))
+        emit(session, Outbox, _event(meta, contract.UserPasswordReset(), user_id=user_id))
         message = await _account_event(
             session, user_id, "PASSWORD_CHANGED", signed_out_sessions=len(families)
         )
@@ -649,12 +649,17 @@ async def create_user(runtime: Runtime, meta: RequestMeta, *, email: str, full_n
         session.add(user)
         await session.flush()
         await _reset_mail(runtime.settings, session, meta, user, "Your CourseGraph account is ready")
-        emit(session, Outbox, _event(meta, "users.user.created", user_id=user.id, role=role.value))
+        emit(session, Outbox, _event(meta, contract.UserCreated(role=role.value), user_id=user.id))
     return user
 
 
 async def _admin_update(
-    runtime: Runtime, meta: RequestMeta, user_id: uuid.UUID, event_type: str, kind: str, **changes: Any
+    runtime: Runtime,
+    meta: RequestMeta,
+    user_id: uuid.UUID,
+    contract_type: type[contract.UserRoleChanged | contract.UserDeactivated | contract.UserReactivated],
+    kind: str,
+    **changes: Any,
 ) -> User:
     _require_site_admin(meta.principal)
     if user_id == meta.principal.user_id:
@@ -668,7 +673,15 @@ async def _admin_update(
             setattr(user, key, value)
         # Role and status are in the access token: end the sessions so the change applies now.
         families = await _revoke_families(runtime, session, user_id)
-        emit(session, Outbox, _event(meta, event_type, user_id=user_id, before=before, after=changes))
+        emit(
+            session,
+            Outbox,
+            _event(
+                meta,
+                contract_type(before=contract.UserFields(**before), after=contract.UserFields(**changes)),
+                user_id=user_id,
+            ),
+        )
         message = await _account_event(session, user_id, kind, **changes)
     await _end_redis_sessions(runtime, families)
     await _publish(runtime, user_id, message)
@@ -677,19 +690,19 @@ async def _admin_update(
 
 async def deactivate_user(runtime: Runtime, meta: RequestMeta, *, user_id: uuid.UUID) -> User:
     return await _admin_update(
-        runtime, meta, user_id, "users.user.deactivated", "DEACTIVATED", is_active=False
+        runtime, meta, user_id, contract.UserDeactivated, "DEACTIVATED", is_active=False
     )
 
 
 async def reactivate_user(runtime: Runtime, meta: RequestMeta, *, user_id: uuid.UUID) -> User:
     return await _admin_update(
-        runtime, meta, user_id, "users.user.reactivated", "REACTIVATED", is_active=True
+        runtime, meta, user_id, contract.UserReactivated, "REACTIVATED", is_active=True
     )
 
 
 async def change_user_role(runtime: Runtime, meta: RequestMeta, *, user_id: uuid.UUID, role: Role) -> User:
     return await _admin_update(
-        runtime, meta, user_id, "users.user.role_changed", "ROLE_CHANGED", role=role.value
+        runtime, meta, user_id, contract.UserRoleChanged, "ROLE_CHANGED", role=role.value
     )
 
 
@@ -770,7 +783,7 @@ async def create_api_client(
     async with runtime.transaction() as session:
         session.add(client)
         await session.flush()
-        event = _event(meta, "users.api_client.created", client_id=client.client_id, scopes=client.scopes)
+        event = _event(meta, contract.ApiClientCreated(client_id=client.client_id, scopes=client.scopes))
         event.organization_id = str(organization_id)
         emit(session, Outbox, event)
     return client, secret
@@ -783,7 +796,7 @@ async def revoke_api_client(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUI
         if client is None or not await _can_manage_clients(runtime, meta, client.organization_id):
             raise NotFound("No such API client.")
         client.revoked_at = client.revoked_at or utcnow()
-        event = _event(meta, "users.api_client.revoked", client_id=client.client_id)
+        event = _event(meta, contract.ApiClientRevoked(client_id=client.client_id))
         event.organization_id = str(client.organization_id)
         emit(session, Outbox, event)
     # Tokens already issued to the client stop working now, not when they expire.
@@ -833,7 +846,7 @@ async def client_credentials_token(
         client = await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
         authentic = client is not None and hmac.compare_digest(client.secret_hash, hash_token(client_secret))
         if not authentic or client.revoked_at is not None:
-            emit(session, Outbox, _event(meta, "users.api_client.auth_failed", client_id=client_id))
+            emit(session, Outbox, _event(meta, contract.ApiClientAuthFailed(client_id=client_id)))
             failed = True
         else:
             failed = False
@@ -843,9 +856,7 @@ async def client_credentials_token(
                     description="The requested scope exceeds what this client was granted."
                 )
             client.last_used_at = utcnow()
-            event = _event(
-                meta, "users.api_client.token_issued", client_id=client_id, scopes=sorted(requested)
-            )
+            event = _event(meta, contract.ApiClientTokenIssued(client_id=client_id, scopes=sorted(requested)))
             event.organization_id = str(client.organization_id)
             emit(session, Outbox, event)
     if failed:

@@ -12,6 +12,7 @@ from typing import Any
 import anthropic
 import pytest
 
+from subgraphs.contracts.generation import Kind
 from subgraphs.core.settings import GeneratorSettings
 from subgraphs.generator import prompts
 from subgraphs.generator.pipeline import GenerationFailed, generate, validate
@@ -28,7 +29,6 @@ from subgraphs.generator.providers.base import (
 from subgraphs.generator.providers.chain import CircuitBreaker, ProviderChain
 from subgraphs.generator.providers.offline import OfflineGenerator, draft
 from subgraphs.generator.providers.openai_compat import OpenAICompatibleGenerator
-from subgraphs.generator.results import Kind
 from tests.fakes.anthropic_server import MODEL, FakeAnthropic, Reply
 
 INPUTS: dict[Kind, dict[str, Any]] = {

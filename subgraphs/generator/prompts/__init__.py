@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from subgraphs.generator.results import Kind
+from subgraphs.contracts.generation import Kind
 
 SYSTEM = (
     "You are an expert curriculum designer for a course-creator platform. "

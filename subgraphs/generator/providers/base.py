@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from subgraphs.generator.results import Kind
+from subgraphs.contracts.generation import Kind
 
 
 class ProviderName(StrEnum):

@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
+from subgraphs.contracts.generation import Kind
 from subgraphs.generator.providers.base import Chunk, GenerationRequest, ProviderName, TextDelta, Usage
-from subgraphs.generator.results import Kind
 
 MODEL = "offline-v1"
 CHUNK_CHARS = 48

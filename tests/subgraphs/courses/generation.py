@@ -9,13 +9,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from subgraphs.contracts.generation import Kind
 from subgraphs.core.domains import outboxes
 from subgraphs.core.events import Consumer, Event, OutboxRelay, emit
 from subgraphs.generator import service as generator
 from subgraphs.generator.models import CourseOwner
 from subgraphs.generator.models import Outbox as GeneratorOutbox
 from subgraphs.generator.providers.offline import OfflineGenerator
-from subgraphs.generator.results import Kind
 from tests.course_owners import announce_course
 from tests.subgraphs.generator.helpers import outbox_events
 

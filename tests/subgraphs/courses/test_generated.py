@@ -10,11 +10,11 @@ import uuid
 
 from sqlalchemy import func, select
 
+from subgraphs.contracts.generation import Kind
 from subgraphs.core.events import Event
 from subgraphs.courses import service
 from subgraphs.courses.generated import GeneratedContentConsumer, apply_generated_content, slug_base
 from subgraphs.courses.models import AppliedGeneration, Course, Exercise, Lesson, Module, Outbox
-from subgraphs.generator.results import Kind
 from tests.subgraphs.courses.generation import deliver, drain
 
 APPLIED_COURSE = """query($r: [_Any!]!) { _entities(representations: $r) { ... on GenerationJob {

@@ -14,6 +14,7 @@ from decimal import Decimal
 import strawberry  # noqa: F401 - the schema module needs it importable
 from sqlalchemy import update
 
+from subgraphs.contracts.generation import Kind
 from subgraphs.core.context import Context
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import OutboxRelay
@@ -21,7 +22,6 @@ from subgraphs.generator import service
 from subgraphs.generator.models import CourseOwner, GenerationJob
 from subgraphs.generator.providers.anthropic import AnthropicGenerator
 from subgraphs.generator.providers.offline import OfflineGenerator, draft
-from subgraphs.generator.results import Kind
 from subgraphs.generator.schema import schema
 from subgraphs.generator.worker import GenerationWorker
 from tests.contracts.test_text_generators import RecordingSleep

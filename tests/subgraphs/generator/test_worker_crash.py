@@ -9,9 +9,9 @@ import contextlib
 import threading
 import uuid
 
+from subgraphs.contracts.generation import Kind
 from subgraphs.generator import service
 from subgraphs.generator.providers.offline import OfflineGenerator, draft
-from subgraphs.generator.results import Kind
 from tests.fakes.anthropic_server import Reply
 from tests.subgraphs.generator.helpers import events_of, job_row, outbox_events, syllabus_input, wait_for
 from tests.subgraphs.generator.test_generation import GENERATE_SYLLABUS, anthropic

@@ -9,8 +9,8 @@ import uuid
 
 from sqlalchemy import func, select
 
+from subgraphs.contracts.generation import Kind
 from subgraphs.core.events import Event
-from subgraphs.generator.results import Kind
 from subgraphs.quizzes.generated import GeneratedQuizConsumer, apply_generated_quiz
 from subgraphs.quizzes.models import AppliedGeneration, Outbox, Question, Quiz
 from tests.subgraphs.courses.generation import deliver, drain

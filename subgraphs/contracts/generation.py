@@ -1,4 +1,5 @@
-"""The structured output of each generation kind, validated with Pydantic before anything is stored.
+"""The structured output of each generation kind: validated by the generator before anything is stored,
+announced in `generator.result.applied`, applied by courses (syllabus, slides, exercises) and quizzes.
 
 `Syllabus` follows the original design's syllabus prompt (title, overview, learning_objectives,
 modules[week, title, topics, duration_hours], prerequisites, assessments).
