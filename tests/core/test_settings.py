@@ -45,6 +45,7 @@ def test_production_accepts_real_secrets():
         redis={"url": "redis://cache:6379/0"},
         router={"shared_secret": "s" * 40},
         labs={"proxy_cookie_secret": "l" * 40},
+        content={"url_secret": "c" * 40},
         mail={"backend": "smtp"},
     )
     assert settings.is_production
