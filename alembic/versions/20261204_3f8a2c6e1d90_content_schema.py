@@ -19,6 +19,50 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "export_event",
+        sa.Column("stream_id", sa.UUID(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("data", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.PrimaryKeyConstraint("stream_id", "seq", name=op.f("pk_export_event")),
+        schema="content",
+    )
+    op.create_table(
+        "export_job",
+        sa.Column("organization_id", sa.UUID(), nullable=False),
+        sa.Column("course_id", sa.UUID(), nullable=False),
+        sa.Column("format", sa.String(length=32), nullable=False),
+        sa.Column("requested_by", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("progress", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.UUID(), nullable=True),
+        sa.Column("version_id", sa.UUID(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("lease_token", sa.UUID(), nullable=True),
+        sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.UUID(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_export_job")),
+        schema="content",
+    )
+    op.create_index(
+        "ix_content_export_job_course_created",
+        "export_job",
+        ["course_id", "created_at", "id"],
+        unique=False,
+        schema="content",
+    )
+    op.create_index(
+        "ix_content_export_job_running_lease",
+        "export_job",
+        ["lease_expires_at"],
+        unique=False,
+        schema="content",
+        postgresql_where=sa.text("status = 'RUNNING'"),
+    )
+    op.create_table(
         "blob",
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
@@ -34,6 +78,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("owner_id", sa.String(length=64), nullable=False),
+        sa.Column("export_format", sa.String(length=32), nullable=True),
         sa.Column("current_version_id", sa.UUID(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -198,3 +243,12 @@ def downgrade() -> None:
     )
     op.drop_table("content_item", schema="content")
     op.drop_table("blob", schema="content")
+    op.drop_index(
+        "ix_content_export_job_running_lease",
+        table_name="export_job",
+        schema="content",
+        postgresql_where=sa.text("status = 'RUNNING'"),
+    )
+    op.drop_index("ix_content_export_job_course_created", table_name="export_job", schema="content")
+    op.drop_table("export_job", schema="content")
+    op.drop_table("export_event", schema="content")

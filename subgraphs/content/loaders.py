@@ -7,8 +7,8 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from subgraphs.content import service
-from subgraphs.content.models import ContentItem, ContentVersion, CourseOwner
+from subgraphs.content import exporting, service
+from subgraphs.content.models import ContentItem, ContentVersion, CourseOwner, ExportJob
 from subgraphs.core.context import Context
 from subgraphs.core.loaders import by_key_loader
 from subgraphs.core.pages import Page, int_id, page_loader, time_id
@@ -22,11 +22,16 @@ class Loaders:
     items_page_by_course_id: DataLoader[Any, Page]
     items_page_by_lesson_id: DataLoader[Any, Page]
     versions_page_by_item_id: DataLoader[Any, Page]
+    export_by_id: DataLoader[Any, ExportJob | None]
+    exports_page_by_course_id: DataLoader[Any, Page]
 
 
 def build_loaders(context: Context) -> Loaders:
     async def visible() -> Any:
         return await service.visible_clause(context, context.meta)
+
+    async def visible_exports() -> Any:
+        return await exporting.visible_clause(context, context.meta)
 
     def items_by(column: Any) -> DataLoader[Any, Page]:
         return page_loader(
@@ -51,6 +56,16 @@ def build_loaders(context: Context) -> Loaders:
             ContentVersion.item_id,
             (ContentVersion.number, ContentVersion.id),
             int_id,
+            descending=True,
+        ),
+        export_by_id=by_key_loader(context, ExportJob, ExportJob.id),
+        exports_page_by_course_id=page_loader(
+            context,
+            ExportJob,
+            ExportJob.course_id,
+            (ExportJob.created_at, ExportJob.id),
+            time_id,
+            where=visible_exports,
             descending=True,
         ),
     )

@@ -5,7 +5,7 @@ its lessons; each upload of bytes to it is a `content_version`. Bytes live in th
 their SHA-256 (`blob`): identical bytes are stored once, whichever items and organizations hold them, and
 restoring an old version only points the item at it again. An `upload` is a pending signed upload: the
 client PUTs bytes to its URL (staged in the backend), then `completeUpload` verifies them and adds the
-version.
+version. Export jobs (`export_job`, progress in `export_event`) store their result as an EXPORT item.
 Organization, course, lesson and user ids come from other domains (no foreign keys across schemas).
 """
 
@@ -14,13 +14,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from subgraphs.core.course_owners import CourseOwnerMixin
 from subgraphs.core.db import UUIDPrimaryKey, domain_base, utcnow
 from subgraphs.core.events import OutboxMixin
+from subgraphs.core.live import StreamEventMixin
 
 Base = domain_base("content")
 
@@ -34,6 +35,8 @@ class ContentItem(UUIDPrimaryKey, Base):
     name: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(16))  # service.ItemKind
     owner_id: Mapped[str] = mapped_column(String(64))  # the principal's subject (user or API client)
+    # EXPORT items: the format (one item per course and format; each export adds a version).
+    export_format: Mapped[str | None] = mapped_column(String(32))
     # The current version; null only between the item's creation and its first completed upload.
     current_version_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -84,6 +87,34 @@ class Upload(UUIDPrimaryKey, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ExportJob(UUIDPrimaryKey, Base):
+    """An export of a course, run by the worker: claimed by a lease (QUEUED → RUNNING with a token and an
+    expiry) and finished only while the lease holds, so a cancelled or taken-over job never stores twice."""
+
+    __tablename__ = "export_job"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    course_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    format: Mapped[str] = mapped_column(String(32))  # exports.document.ExportFormat
+    requested_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # exporting.JobStatus
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    item_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # the stored result
+    version_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ExportEvent(StreamEventMixin, Base):
+    """Live progress of an export job (stream_id = job id)."""
+
+    __tablename__ = "export_event"
+
+
 class CourseOwner(CourseOwnerMixin, Base):
     """Course -> owning organization and status, from `events.courses` (core.course_owners)."""
 
@@ -131,3 +162,9 @@ Index(
 Index("ix_content_item_org", ContentItem.organization_id)
 Index("uq_content_version_item_number", ContentVersion.item_id, ContentVersion.number, unique=True)
 Index("ix_content_version_sha256", ContentVersion.sha256)
+Index("ix_content_export_job_course_created", ExportJob.course_id, ExportJob.created_at, ExportJob.id)
+Index(
+    "ix_content_export_job_running_lease",
+    ExportJob.lease_expires_at,
+    postgresql_where=text("status = 'RUNNING'"),
+)

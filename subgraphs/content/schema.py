@@ -7,12 +7,17 @@ Bytes never travel through GraphQL: `requestUpload` returns a signed URL the cli
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncGenerator
+from datetime import datetime
 
 import strawberry
 
-from subgraphs.content import service
+from subgraphs.content import exporting, service
 from subgraphs.content.errors import CONTENT_ERRORS
+from subgraphs.content.exports.document import ExportFormat
+from subgraphs.content.models import ExportEvent as ExportEventRow
 from subgraphs.content.types import (
+    CancelExportJobResult,
     CompleteUploadInput,
     CompleteUploadResult,
     ContentItem,
@@ -22,6 +27,12 @@ from subgraphs.content.types import (
     DeleteContentItemInput,
     DeleteContentItemResult,
     DeleteContentItemSuccess,
+    ExportCourseInput,
+    ExportCourseResult,
+    ExportEvent,
+    ExportJob,
+    ExportJobIdInput,
+    ExportJobSuccess,
     Lesson,
     Organization,
     RequestUploadInput,
@@ -30,8 +41,10 @@ from subgraphs.content.types import (
     UploadTicket,
     User,
 )
+from subgraphs.core.context import RequestMeta
 from subgraphs.core.errors import InvalidInput
 from subgraphs.core.ids import parse_id, parse_optional_id, to_id
+from subgraphs.core.live import follow, stored_after
 from subgraphs.core.rbac import Permission, member_or_scope_policy
 from subgraphs.core.schema import build_schema
 
@@ -54,6 +67,14 @@ class Query:
     )
     async def content_item(self, info: strawberry.Info, id: strawberry.ID) -> ContentItem | None:
         return await ContentItem.resolve_reference(info, strawberry.ID(str(parse_id(id, "id"))))
+
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=MANAGE,
+        description="One export job you may see (null otherwise).",
+    )
+    async def export_job(self, info: strawberry.Info, id: strawberry.ID) -> ExportJob | None:
+        return await ExportJob.resolve_reference(info, strawberry.ID(str(parse_id(id, "id"))))
 
 
 @strawberry.type
@@ -129,10 +150,78 @@ class Mutation:
         )
         return DeleteContentItemSuccess(item_id=to_id(item.id))
 
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Export a course (PDF, PPTX, SCORM 1.2, SCORM 2004, Common Cartridge). A worker runs "
+        "the job (follow it with exportJobEvents); the file becomes the course's export item of that format, "
+        "a new version each time.",
+    )
+    async def export_course(self, info: strawberry.Info, input: ExportCourseInput) -> ExportCourseResult:  # type: ignore[valid-type]
+        job = await exporting.submit(
+            info.context.runtime,
+            info.context.meta,
+            course_id=parse_id(input.course_id, "input.courseId"),
+            fmt=ExportFormat(input.format),
+        )
+        return ExportJobSuccess(job=ExportJob.from_model(job))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Stop a queued or running export (the requester or the course's managers).",
+    )
+    async def cancel_export_job(
+        self, info: strawberry.Info, input: ExportJobIdInput
+    ) -> CancelExportJobResult:  # type: ignore[valid-type]
+        job = await exporting.cancel(
+            info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId")
+        )
+        return ExportJobSuccess(job=ExportJob.from_model(job))
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.federation.field(
+        is_subscription=True,
+        authenticated=True,
+        description="An export's progress: events after `after` (the last `seq` you saw) are replayed, then "
+        "followed live until the job ends. Reconnecting with `after` misses nothing and repeats nothing.",
+    )
+    async def export_job_events(
+        self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
+    ) -> AsyncGenerator[ExportEvent, None]:
+        runtime = info.context.runtime
+        job = await exporting.visible_job(runtime, info.context.meta, parse_id(job_id, "jobId"))
+
+        def is_final(message: dict) -> bool:
+            return message["data"]["status"] in exporting.TERMINAL
+
+        async def still_allowed(meta: RequestMeta) -> bool:
+            return await exporting.can_view(runtime, meta, job)
+
+        async for message in follow(
+            runtime.live,
+            exporting.channel(job.id),
+            after=after,
+            read_after=stored_after(runtime, ExportEventRow, job.id),
+            is_final=is_final,
+            guard=info.context.stream_guard(still_allowed),
+        ):
+            data = message["data"]
+            yield ExportEvent(
+                seq=message["seq"],
+                at=datetime.fromisoformat(message["at"]),
+                status=exporting.JobStatus(data["status"]),
+                progress=data["progress"],
+                message=data["message"],
+            )
+
 
 schema = build_schema(
     query=Query,
     mutation=Mutation,
-    types=[User, Organization, Course, Lesson, ContentItem],
+    subscription=Subscription,
+    types=[User, Organization, Course, Lesson, ContentItem, ExportJob],
     errors=CONTENT_ERRORS,
 )

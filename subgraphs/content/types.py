@@ -7,8 +7,9 @@ from typing import Annotated
 
 import strawberry
 
-from subgraphs.content import models, service
+from subgraphs.content import exporting, models, service
 from subgraphs.content.errors import QuotaExceededError
+from subgraphs.content.exports.document import ExportFormat
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
@@ -51,6 +52,21 @@ class Course:
             return EMPTY_PAGE.connection(ContentItem.from_model)
         page = await info.context.loaders.items_page_by_course_id.load((key, first, after))
         return page.connection(ContentItem.from_model)
+
+    @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
+        authenticated=True,
+        description="Export jobs of this course you may see (yours; all of them if you manage its "
+        "organization's courses), newest first.",
+    )
+    async def exports(
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
+    ) -> Connection[ExportJob]:
+        key = to_uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return EMPTY_PAGE.connection(ExportJob.from_model)
+        page = await info.context.loaders.exports_page_by_course_id.load((key, first, after))
+        return page.connection(ExportJob.from_model)
 
     resolve_reference = stub_reference
 
@@ -186,6 +202,107 @@ class ContentItem:
         if not await service.can_view(info.context, info.context.meta, row, status):
             return None
         return cls.from_model(row)
+
+
+ExportFormatEnum = strawberry.enum(ExportFormat, name="ExportFormat")
+ExportStatus = strawberry.enum(exporting.JobStatus, name="ExportStatus")
+
+
+@strawberry.federation.type(
+    keys=["id"], description="An export of a course to a file format, run by a worker."
+)
+class ExportJob:
+    id: strawberry.ID
+    format: ExportFormatEnum  # type: ignore[valid-type]
+    status: ExportStatus  # type: ignore[valid-type]
+    progress: int = strawberry.field(description="0-100.")
+    course: Course
+    organization: Organization
+    requested_by: User
+    error: str | None = strawberry.field(description="Why the export failed.")
+    attempts: int
+    created_at: datetime
+    finished_at: datetime | None
+    _row: strawberry.Private[models.ExportJob]
+
+    @strawberry.field(description="The stored export (a content item: each export of a format is a version).")
+    async def result(self, info: strawberry.Info) -> ContentItem | None:
+        if self._row.item_id is None:
+            return None
+        row = await info.context.loaders.item_by_id.load(self._row.item_id)
+        return ContentItem.from_model(row) if row and row.deleted_at is None else None
+
+    @strawberry.field(description="The version this job stored.")
+    async def result_version(self, info: strawberry.Info) -> ContentVersion | None:
+        if self._row.item_id is None or self._row.version_id is None:
+            return None
+        item = await info.context.loaders.item_by_id.load(self._row.item_id)
+        version = await info.context.loaders.version_by_id.load(self._row.version_id)
+        if item is None or item.deleted_at is not None or version is None:
+            return None
+        return ContentVersion.from_model(version, item)
+
+    @classmethod
+    def from_model(cls, row: models.ExportJob) -> ExportJob:
+        return cls(
+            id=to_id(row.id),
+            format=ExportFormat(row.format),
+            status=exporting.JobStatus(row.status),
+            progress=row.progress,
+            course=Course(id=to_id(row.course_id)),
+            organization=Organization(id=to_id(row.organization_id)),
+            requested_by=User(id=strawberry.ID(row.requested_by)),
+            error=row.error,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            finished_at=row.finished_at,
+            _row=row,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ExportJob | None:
+        key = to_uuid(id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        row = await info.context.loaders.export_by_id.load(key)
+        if row is None or not await exporting.can_view(info.context, info.context.meta, row):
+            return None
+        return cls.from_model(row)
+
+
+@strawberry.type(description="One step of an export, in order. Replayed after `after`, then live.")
+class ExportEvent:
+    seq: int
+    at: datetime
+    status: ExportStatus  # type: ignore[valid-type]
+    progress: int
+    message: str
+
+
+@strawberry.input
+class ExportCourseInput:
+    course_id: strawberry.ID
+    format: ExportFormatEnum  # type: ignore[valid-type]
+
+
+@strawberry.input
+class ExportJobIdInput:
+    job_id: strawberry.ID
+
+
+@strawberry.type
+class ExportJobSuccess:
+    job: ExportJob
+
+
+ExportCourseResult = Annotated[
+    ExportJobSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("ExportCourseResult"),
+]
+CancelExportJobResult = Annotated[
+    ExportJobSuccess | ValidationError | ForbiddenError | NotFoundError | ConflictError,
+    strawberry.union("CancelExportJobResult"),
+]
 
 
 # --- inputs and results -------------------------------------------------------------------------------

@@ -4,20 +4,64 @@
 - lesson_owner: which course a lesson belongs to (`courses.lesson.created|deleted`);
 - organization_quota: each organization's `storage_quota_bytes` setting.
 Each is an upsert that only a newer event overwrites, so redelivery and reordering are harmless.
+
+And the export worker: `content.export.requested` events (group `content-exports`) run their job; only a
+claim in PostgreSQL runs one, so redelivery is harmless, and each read first requeues jobs whose worker died.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from subgraphs.content import service
+from subgraphs.content import exporting, service
 from subgraphs.content.models import CourseOwner
 from subgraphs.core.course_owners import CourseOwnersConsumer
 from subgraphs.core.domains import WorkerDeps
 from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.core.live import LiveHub
+from subgraphs.core.settings import Settings
+
+
+@dataclass
+class WorkerRuntime:
+    """What the export functions need (a subset of core.context.Runtime)."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: Redis
+    live: LiveHub
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+
+class ExportWorker(Consumer):
+    group: ClassVar[str] = "content-exports"
+    streams: ClassVar[tuple[str, ...]] = (stream_name("content"),)
+
+    def __init__(
+        self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, **options: Any
+    ) -> None:
+        super().__init__(redis, **options)
+        self.runtime = WorkerRuntime(settings, sessionmaker, redis, LiveHub(redis))
+
+    async def handle(self, event: Event) -> None:
+        if event.type == exporting.REQUESTED:
+            await exporting.run_job(self.runtime, uuid.UUID(event.subject_ids["job_id"]))
+
+    async def consume_once(self, *, block_ms: int | None = None) -> int:
+        await exporting.requeue_expired(self.runtime)
+        return await super().consume_once(block_ms=block_ms)
 
 
 class LessonOwnersConsumer(Consumer):
@@ -48,6 +92,7 @@ class OrganizationQuotasConsumer(Consumer):
 
 def worker_tasks(deps: WorkerDeps) -> list:
     return [
+        ExportWorker(deps.redis, deps.sessionmaker, deps.settings, **deps.consumer_options),
         CourseOwnersConsumer(
             deps.redis,
             deps.sessionmaker,

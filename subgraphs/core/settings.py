@@ -68,6 +68,9 @@ class AuthSettings(BaseModel):
     argon2_memory_kib: int = Field(default=65536, ge=19456)
     argon2_time_cost: int = Field(default=3, ge=2)
     client_secret_min_length: int = 32
+    # Shared by the platform's processes: a worker presents it to get a service token (core.service_tokens).
+    # 32+ random characters in production; empty elsewhere: a random key kept in <data_dir>/keys/.
+    service_secret: str = ""
 
 
 class RateLimitSettings(BaseModel):
@@ -269,6 +272,12 @@ class ContentSettings(BaseModel):
     url_secret: str = ""
     # Where browsers reach /content/* (the router's origin). Empty: http://<router host>:<port>.
     public_url: str = ""
+    # Where the worker reaches the router to read a course for an export (a service token, see
+    # core.service_tokens). Empty: http://<router host>:<port>.
+    router_url: str = ""
+    # An export job's lease (renewed at each step) and how often a job interrupted by a dying worker restarts.
+    export_lease_seconds: float = 300.0
+    export_max_attempts: int = 3
 
 
 class Settings(BaseSettings):
@@ -335,10 +344,12 @@ class Settings(BaseSettings):
             problems.append(
                 "COURSEGRAPH_LABS__PROXY_COOKIE_SECRET must differ from the router's shared secret"
             )
+        if len(self.auth.service_secret) < 32:
+            problems.append("COURSEGRAPH_AUTH__SERVICE_SECRET must be a random value of 32+ characters")
         content_secret = self.content.url_secret
         if len(content_secret) < 32:
             problems.append("COURSEGRAPH_CONTENT__URL_SECRET must be a random value of 32+ characters")
-        elif content_secret in (self.router.shared_secret, lab_secret):
+        elif content_secret in (self.router.shared_secret, lab_secret, self.auth.service_secret):
             problems.append("COURSEGRAPH_CONTENT__URL_SECRET must differ from every other secret")
         if not self.database.url:
             problems.append("DATABASE_URL must point at a PostgreSQL server (no embedded database)")

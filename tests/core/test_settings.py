@@ -9,7 +9,9 @@ from pydantic import BaseModel, ValidationError
 
 from subgraphs.core.settings import Settings
 
-README = (Path(__file__).parents[2] / "README.md").read_text()
+ROOT = Path(__file__).parents[2]
+# Settings are documented in README's table or in the docs/ page of their topic.
+README = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
 
 
 def _variables(model: type[BaseModel], prefix: str = "COURSEGRAPH_") -> list[str]:
@@ -46,6 +48,7 @@ def test_production_accepts_real_secrets():
         router={"shared_secret": "s" * 40},
         labs={"proxy_cookie_secret": "l" * 40},
         content={"url_secret": "c" * 40},
+        auth={"service_secret": "v" * 40},
         mail={"backend": "smtp"},
     )
     assert settings.is_production
