@@ -9,6 +9,7 @@ reading it through the router with a service token is tested end to end (tests/e
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 import zipfile
@@ -205,3 +206,39 @@ async def test_a_job_whose_worker_died_is_requeued(content_gql, content_runtime,
         row.lease_expires_at = exporting.utcnow()
     assert job_id in await exporting.requeue_expired(worker)
     assert await exporting.run_job(worker, job_id, reader=reader_of("Again")) == exporting.JobStatus.SUCCEEDED
+
+
+async def test_the_subscription_replays_after_a_seq_then_ends_with_the_job(
+    content_gql, content_runtime, worker, school
+):
+    from subgraphs.content.schema import schema
+    from subgraphs.core.context import Context
+
+    job = await _export(content_gql, school.instructor.token, school.course, "PDF")
+    query = (
+        "subscription($id: ID!, $after: Int) { exportJobEvents(jobId: $id, after: $after) "
+        "{ seq status progress } }"
+    )
+
+    async def collect(caller, after):
+        context = Context(runtime=content_runtime, principal=caller.principal)
+        stream = await schema.subscribe(
+            query, variable_values={"id": job["job"]["id"], "after": after}, context_value=context
+        )
+        seen = []
+        async for result in stream:
+            assert not result.errors, result.errors
+            seen.append(result.data["exportJobEvents"])
+        return seen
+
+    follower = asyncio.create_task(collect(school.admin, None))
+    await exporting.run_job(worker, uuid.UUID(job["job"]["id"]), reader=reader_of("Live"))
+    live = await asyncio.wait_for(follower, 15)
+    assert [e["progress"] for e in live] == [0, 1, 10, 40, 80, 100] and live[-1]["status"] == "SUCCEEDED"
+    later = await asyncio.wait_for(collect(school.instructor, 3), 15)
+    assert [e["seq"] for e in later] == [e["seq"] for e in live if e["seq"] > 3]
+
+    context = Context(runtime=content_runtime, principal=school.student.principal)
+    refused = await schema.subscribe(query, variable_values={"id": job["job"]["id"]}, context_value=context)
+    first = await refused.__anext__() if hasattr(refused, "__anext__") else refused
+    assert first.errors and first.errors[0].extensions["code"] == "FORBIDDEN"
