@@ -42,7 +42,7 @@ from subgraphs.content.types import (
     User,
 )
 from subgraphs.core.context import RequestMeta
-from subgraphs.core.errors import InvalidInput
+from subgraphs.core.errors import InvalidInput, NotAuthenticated
 from subgraphs.core.ids import parse_id, parse_optional_id, to_id
 from subgraphs.core.live import follow, stored_after
 from subgraphs.core.rbac import Permission, member_or_scope_policy
@@ -66,6 +66,8 @@ class Query:
         description="One content item you may see (null otherwise).",
     )
     async def content_item(self, info: strawberry.Info, id: strawberry.ID) -> ContentItem | None:
+        if not info.context.principal.is_authenticated:
+            raise NotAuthenticated()
         return await ContentItem.resolve_reference(info, strawberry.ID(str(parse_id(id, "id"))))
 
     @strawberry.federation.field(
@@ -74,6 +76,8 @@ class Query:
         description="One export job you may see (null otherwise).",
     )
     async def export_job(self, info: strawberry.Info, id: strawberry.ID) -> ExportJob | None:
+        if not info.context.principal.is_authenticated:
+            raise NotAuthenticated()
         return await ExportJob.resolve_reference(info, strawberry.ID(str(parse_id(id, "id"))))
 
 

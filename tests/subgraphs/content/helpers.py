@@ -71,6 +71,25 @@ query($representations: [_Any!]!) {
   }
 }"""
 
+EXPORT = """
+mutation($input: ExportCourseInput!) {
+  exportCourse(input: $input) {
+    __typename ... on ExportJobSuccess { job { id status format progress course { id } } }
+    ... on Error { code message }
+  }
+}"""
+CANCEL = """
+mutation($input: ExportJobIdInput!) {
+  cancelExportJob(input: $input) {
+    __typename ... on ExportJobSuccess { job { id status } } ... on Error { code }
+  }
+}"""
+JOB = """query($id: ID!) { exportJob(id: $id) { id status progress error format
+  result { id name kind mimeType downloadUrl versions { nodes { number } } }
+  resultVersion { number downloadUrl } } }"""
+COURSE_EXPORTS = """query($reps: [_Any!]!) { _entities(representations: $reps) {
+  ... on Course { exports { nodes { id status } } contentItems { nodes { id kind } } } } }"""
+
 
 async def announce_course(runtime: Any, organization_id: Any, *, status: str = "PUBLISHED") -> str:
     return await _announce_course(runtime, CourseOwner, organization_id, status=status)

@@ -23,26 +23,7 @@ from subgraphs.content.exports.document import CourseDocument, ExportFormat, Les
 from subgraphs.content.models import ExportEvent
 from subgraphs.content.worker import WorkerRuntime
 from subgraphs.core.live import LiveHub
-from tests.subgraphs.content.helpers import PDF, local, upload
-
-EXPORT = """
-mutation($input: ExportCourseInput!) {
-  exportCourse(input: $input) {
-    __typename ... on ExportJobSuccess { job { id status format progress course { id } } }
-    ... on Error { code message }
-  }
-}"""
-CANCEL = """
-mutation($input: ExportJobIdInput!) {
-  cancelExportJob(input: $input) {
-    __typename ... on ExportJobSuccess { job { id status } } ... on Error { code }
-  }
-}"""
-JOB = """query($id: ID!) { exportJob(id: $id) { id status progress error format
-  result { id name kind mimeType downloadUrl versions { nodes { number } } }
-  resultVersion { number downloadUrl } } }"""
-COURSE_EXPORTS = """query($reps: [_Any!]!) { _entities(representations: $reps) {
-  ... on Course { exports { nodes { id status } } contentItems { nodes { id kind } } } } }"""
+from tests.subgraphs.content.helpers import CANCEL, COURSE_EXPORTS, EXPORT, JOB, PDF, local, upload
 
 
 def stand_in_render(fmt: ExportFormat, doc: CourseDocument) -> bytes:
