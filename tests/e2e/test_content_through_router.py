@@ -35,6 +35,9 @@ pytestmark = pytest.mark.e2e
 LESSON_FILES = """query($id: ID!) { course(id: $id) { modules { nodes { lessons { nodes { id title
   attachments { nodes { id name mimeType size downloadUrl } } } } } } } }"""
 ITEM = "query($id: ID!) { contentItem(id: $id) { id name downloadUrl } }"
+AUDIT = """query($org: ID!) {
+  auditLog(organizationId: $org, filter: {action: "content.item.downloaded"}, first: 5) {
+    nodes { action actorId subjectIds } } }"""
 
 
 def local(url: str) -> str:
@@ -110,6 +113,14 @@ async def test_attach_a_pdf_and_download_it_through_router(router_gql, router_ht
     # Another organization's admin: no item, no lesson files, and a tampered link opens nothing.
     assert (await router_gql(ITEM, {"id": item_id}, token=x))["data"]["contentItem"] is None
     assert (await router_http.get(url.replace("signature=", "signature=x"))).status_code == 403
+
+    # The download reached the organization's audit log (content.item.downloaded, through the outbox).
+    audit = await until(
+        lambda: router_gql(AUDIT, {"org": org}, token=admin["accessToken"]),
+        lambda a: bool(a["data"]["auditLog"]["nodes"]),
+    )
+    entry = audit["data"]["auditLog"]["nodes"][0]
+    assert entry["actorId"] == student["user"]["id"] and entry["subjectIds"]["item_id"] == item_id
 
     # What an export reads: the course through the router, with a service token of the users subgraph.
     document = await read_course(
