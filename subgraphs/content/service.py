@@ -19,7 +19,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from subgraphs.content import signing
@@ -539,6 +539,28 @@ async def open_download(
                 ),
             )
     return Download(item=item, version=version)
+
+
+# --- abandoned uploads (worker) ---------------------------------------------------------------------
+
+
+async def sweep_uploads(runtime: Any, *, older_than: timedelta) -> int:
+    """Forget uploads that expired `older_than` ago without being completed, and their staged bytes."""
+    cutoff = utcnow() - older_than
+    async with runtime.transaction() as session:
+        stale = (
+            await session.scalars(
+                delete(Upload)
+                .where(Upload.expires_at < cutoff, Upload.status != UploadStatus.COMPLETED.value)
+                .returning(Upload.id)
+            )
+        ).all()
+        # Completed ones are only a record of the past: their bytes were moved to their address.
+        await session.execute(delete(Upload).where(Upload.expires_at < cutoff))
+    storage = storage_of(runtime)
+    for upload_id in stale:
+        await storage.delete(staging_key(upload_id))
+    return len(stale)
 
 
 # --- projections (worker) ---------------------------------------------------------------------------

@@ -11,10 +11,14 @@ claim in PostgreSQL runs one, so redelivery is harmless, and each read first req
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from redis.asyncio import Redis
@@ -24,9 +28,11 @@ from subgraphs.content import exporting, service
 from subgraphs.content.models import CourseOwner
 from subgraphs.core.course_owners import CourseOwnersConsumer
 from subgraphs.core.domains import WorkerDeps
-from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.core.events import Consumer, Event, keep_running, stream_name
 from subgraphs.core.live import LiveHub
 from subgraphs.core.settings import Settings
+
+log = logging.getLogger("coursegraph.content")
 
 
 @dataclass
@@ -90,9 +96,26 @@ class OrganizationQuotasConsumer(Consumer):
             await service.record_organization_event(session, event)
 
 
+class UploadSweep:
+    """Worker task: forget uploads abandoned for a day, and their staged bytes, every hour."""
+
+    def __init__(self, runtime: WorkerRuntime, interval: float = 3600.0) -> None:
+        self.runtime, self.interval = runtime, interval
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while keep_running(stop):
+            try:
+                await service.sweep_uploads(self.runtime, older_than=timedelta(days=1))
+            except Exception:
+                log.exception("content: upload sweep failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+
+
 def worker_tasks(deps: WorkerDeps) -> list:
     return [
         ExportWorker(deps.redis, deps.sessionmaker, deps.settings, **deps.consumer_options),
+        UploadSweep(WorkerRuntime(deps.settings, deps.sessionmaker, deps.redis, LiveHub(deps.redis))),
         CourseOwnersConsumer(
             deps.redis,
             deps.sessionmaker,

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from subgraphs.content.models import Blob
+from subgraphs.content import service
+from subgraphs.content.models import Blob, Upload
+from subgraphs.content.storage import staging_key
 from tests.subgraphs.content.helpers import (
     ELF,
     ITEM,
@@ -164,3 +168,36 @@ async def test_a_lesson_of_another_course_is_refused(content_gql, content_http, 
     )
     assert result["__typename"] == "ValidationError"
     assert result["fieldErrors"][0]["field"] == "input.lessonId"
+
+
+async def test_abandoned_uploads_and_their_staged_bytes_are_swept(
+    content_gql, content_http, content_runtime, school
+):
+    data = b"%PDF-1.4\n" + os.urandom(100)
+    ticket = (
+        await content_gql(
+            REQUEST_UPLOAD,
+            {
+                "input": {
+                    "name": "left.pdf",
+                    "size": len(data),
+                    "checksum": hashlib.sha256(data).hexdigest(),
+                    "courseId": school.course,
+                }
+            },
+            token=school.instructor.token,
+        )
+    )["data"]["requestUpload"]
+    assert (await content_http.put(local(ticket["url"]), content=data)).status_code == 200
+    storage = service.storage_of(content_runtime)
+    upload_id = uuid.UUID(ticket["uploadId"])
+    assert await storage.size(staging_key(upload_id)) == len(data)
+    assert await service.sweep_uploads(content_runtime, older_than=timedelta(days=1)) >= 0
+    assert await storage.size(staging_key(upload_id)) == len(data)  # not expired yet: kept
+    async with content_runtime.transaction() as session:
+        row = await session.get(Upload, upload_id)
+        row.expires_at = row.expires_at - timedelta(days=2)
+    assert await service.sweep_uploads(content_runtime, older_than=timedelta(days=1)) >= 1
+    assert await storage.size(staging_key(upload_id)) is None
+    async with content_runtime.transaction() as session:
+        assert await session.get(Upload, upload_id) is None
