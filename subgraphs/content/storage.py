@@ -93,14 +93,24 @@ class FilesystemStorage:
         # Written beside the target and renamed into place: a reader never sees half a file.
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
         digest, size = hashlib.sha256(), 0
+        buffer = bytearray()
         fh = await asyncio.to_thread(open, partial, "wb")
+
+        def flush(data: bytes) -> None:  # in a thread: hashlib and file writes release the GIL
+            digest.update(data)
+            fh.write(data)
+
         try:
+            # Request bodies arrive in small pieces: hash and write them a MiB at a time, off the loop.
             async for chunk in chunks:
                 size += len(chunk)
                 if size > max_bytes:
                     raise TooLarge()
-                digest.update(chunk)
-                await asyncio.to_thread(fh.write, chunk)
+                buffer += chunk
+                if len(buffer) >= CHUNK:
+                    await asyncio.to_thread(flush, bytes(buffer))
+                    buffer.clear()
+            await asyncio.to_thread(flush, bytes(buffer))
             await asyncio.to_thread(fh.close)
             await asyncio.to_thread(os.replace, partial, path)
         except BaseException:
