@@ -173,6 +173,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("received_size", sa.BigInteger(), nullable=True),
         sa.Column("received_sha256", sa.String(length=64), nullable=True),
+        sa.Column("staged_key", sa.String(length=200), nullable=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("id", sa.UUID(), nullable=False),

@@ -83,6 +83,7 @@ class Upload(UUIDPrimaryKey, Base):
     status: Mapped[str] = mapped_column(String(16))  # PENDING | RECEIVED | COMPLETED
     received_size: Mapped[int | None] = mapped_column(BigInteger)
     received_sha256: Mapped[str | None] = mapped_column(String(64))
+    staged_key: Mapped[str | None] = mapped_column(String(200))  # the storage key of the received bytes
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

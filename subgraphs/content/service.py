@@ -303,21 +303,26 @@ async def receive_upload(runtime: Any, upload_id: uuid.UUID, chunks: AsyncIterat
     if upload.expires_at < utcnow():
         raise UploadExpired()
     storage = storage_of(runtime)
+    key = staging_key(upload.id, uuid.uuid4())
     try:
-        written = await storage.write(staging_key(upload.id), chunks, max_bytes=upload.size)
+        written = await storage.write(key, chunks, max_bytes=upload.size)
     except TooLarge as exc:
-        await storage.delete(staging_key(upload.id))
+        await storage.delete(key)
         raise InvalidInput(
             {"body": f"More than the {upload.size} bytes this upload was opened for."}
         ) from exc
     async with runtime.transaction() as session:
         row = await session.get(Upload, upload_id, with_for_update=True)
-        assert row is not None
-        if row.status == UploadStatus.COMPLETED:
+        if row is None or row.status == UploadStatus.COMPLETED:
+            await storage.delete(key)
             raise UploadCompleted()
+        replaced = row.staged_key
         row.status = UploadStatus.RECEIVED.value
         row.received_size = written.size
         row.received_sha256 = written.sha256
+        row.staged_key = key
+    if replaced:  # an earlier PUT of the same upload: the last one counts
+        await storage.delete(replaced)
     return row
 
 
@@ -341,12 +346,13 @@ async def complete_upload(runtime: Any, meta: RequestMeta, upload_id: uuid.UUID)
             errors["input.size"] = f"{upload.received_size} bytes arrived, {upload.size} were announced."
         elif upload.received_sha256 != upload.sha256:
             errors["input.checksum"] = "The bytes received do not have the announced SHA-256."
-        mime_type = sniff(await read_all(storage, staging_key(upload.id), 0, SNIFF_BYTES - 1))
+        assert upload.staged_key is not None
+        mime_type = sniff(await read_all(storage, upload.staged_key, 0, SNIFF_BYTES - 1))
         if not errors and not is_allowed(mime_type):
             errors["file"] = f"Files of this type are not accepted (the bytes are {mime_type})."
         if errors:
             # The client starts over with a new upload; the staged bytes are of no use.
-            await storage.delete(staging_key(upload.id))
+            await storage.delete(upload.staged_key)
             await session.delete(upload)
             refused = InvalidInput(errors)
         else:
@@ -365,7 +371,8 @@ async def _complete(
         {"k": f"content-quota:{upload.organization_id}"},
     )
     await _check_quota(session, runtime.settings, upload.organization_id, upload.size)
-    await _store_blob(session, storage, staging_key(upload.id), upload.sha256, upload.size)
+    assert upload.staged_key is not None
+    await _store_blob(session, storage, upload.staged_key, upload.sha256, upload.size)
     now = utcnow()
     if upload.item_id is not None:
         item = await _managed_item(runtime, meta, session, upload.item_id)
@@ -552,14 +559,15 @@ async def sweep_uploads(runtime: Any, *, older_than: timedelta) -> int:
             await session.scalars(
                 delete(Upload)
                 .where(Upload.expires_at < cutoff, Upload.status != UploadStatus.COMPLETED.value)
-                .returning(Upload.id)
+                .returning(Upload.staged_key)
             )
         ).all()
         # Completed ones are only a record of the past: their bytes were moved to their address.
         await session.execute(delete(Upload).where(Upload.expires_at < cutoff))
     storage = storage_of(runtime)
-    for upload_id in stale:
-        await storage.delete(staging_key(upload_id))
+    for key in stale:
+        if key:
+            await storage.delete(key)
     return len(stale)
 
 

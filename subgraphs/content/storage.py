@@ -63,8 +63,10 @@ def blob_key(sha256: str) -> str:
     return f"objects/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
-def staging_key(upload_id: uuid.UUID) -> str:
-    return f"staging/{upload_id}"
+def staging_key(upload_id: uuid.UUID, attempt: uuid.UUID | None = None) -> str:
+    """Where one PUT of an upload (or one export) stages its bytes: a key per attempt, so two concurrent
+    PUTs to one URL never mix their bytes (the upload row names the attempt that finished last)."""
+    return f"staging/{upload_id}" + (f".{attempt.hex}" if attempt else "")
 
 
 async def read_all(backend: StorageBackend, key: str, start: int = 0, end: int | None = None) -> bytes:

@@ -13,6 +13,7 @@ from subgraphs.content import service
 from subgraphs.content.models import Blob, Upload
 from subgraphs.content.storage import staging_key
 from tests.subgraphs.content.helpers import (
+    COMPLETE_UPLOAD,
     ELF,
     ITEM,
     PDF,
@@ -191,13 +192,46 @@ async def test_abandoned_uploads_and_their_staged_bytes_are_swept(
     assert (await content_http.put(local(ticket["url"]), content=data)).status_code == 200
     storage = service.storage_of(content_runtime)
     upload_id = uuid.UUID(ticket["uploadId"])
-    assert await storage.size(staging_key(upload_id)) == len(data)
+    async with content_runtime.transaction() as session:
+        staged = (await session.get(Upload, upload_id)).staged_key
+    assert staged.startswith(staging_key(upload_id)) and await storage.size(staged) == len(data)
     assert await service.sweep_uploads(content_runtime, older_than=timedelta(days=1)) >= 0
-    assert await storage.size(staging_key(upload_id)) == len(data)  # not expired yet: kept
+    assert await storage.size(staged) == len(data)  # not expired yet: kept
     async with content_runtime.transaction() as session:
         row = await session.get(Upload, upload_id)
         row.expires_at = row.expires_at - timedelta(days=2)
     assert await service.sweep_uploads(content_runtime, older_than=timedelta(days=1)) >= 1
-    assert await storage.size(staging_key(upload_id)) is None
+    assert await storage.size(staged) is None
     async with content_runtime.transaction() as session:
         assert await session.get(Upload, upload_id) is None
+
+
+async def test_a_second_put_replaces_the_first(content_gql, content_http, content_runtime, school):
+    """Two PUTs to one upload URL: the last one counts, and the first one's staged bytes are gone."""
+    data = b"%PDF-1.4\n" + os.urandom(200)
+    ticket = (
+        await content_gql(
+            REQUEST_UPLOAD,
+            {
+                "input": {
+                    "name": "twice.pdf",
+                    "size": len(data),
+                    "checksum": hashlib.sha256(data).hexdigest(),
+                    "courseId": school.course,
+                }
+            },
+            token=school.instructor.token,
+        )
+    )["data"]["requestUpload"]
+    first = await content_http.put(local(ticket["url"]), content=b"%PDF-1.4\n" + os.urandom(200))
+    assert first.status_code == 200
+    async with content_runtime.transaction() as session:
+        first_key = (await session.get(Upload, uuid.UUID(ticket["uploadId"]))).staged_key
+    assert (await content_http.put(local(ticket["url"]), content=data)).status_code == 200
+    assert await service.storage_of(content_runtime).size(first_key) is None
+    done = await content_gql(
+        COMPLETE_UPLOAD, {"input": {"uploadId": ticket["uploadId"]}}, token=school.instructor.token
+    )
+    assert done["data"]["completeUpload"]["item"]["checksum"] == hashlib.sha256(data).hexdigest()
+    again = await content_http.put(local(ticket["url"]), content=data)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "UPLOAD_COMPLETED"
