@@ -1,12 +1,13 @@
 """Benchmark: a 100 MB file up and down through the signed URLs, and export time per format.
 
-    uv run python tests/perf/bench_content.py [--megabytes 100] [--rounds 3]
+    uv run python tests/perf/bench_content.py [--megabytes 100] [--rounds 3] [--router]
 
 Self-contained: a fresh database (PostgreSQL and Redis on 127.0.0.1, else embedded ones, as the tests), the
 organizations and content subgraphs in-process for the GraphQL steps (requestUpload, completeUpload,
 downloadUrl), and the content subgraph ALSO as its own process (`coursegraph serve content`, uvicorn) that
 the bytes go through: PUT to the signed upload URL, GET of the signed download URL, over real HTTP on
-127.0.0.1, filesystem backend. Prints per round:
+127.0.0.1, filesystem backend — or, with `--router`, through the real router (Hive Gateway, started by the
+bench in front of that process) on the router's origin, as browsers use the links. Prints per round:
   - upload throughput (PUT of the body, streamed from memory in 1 MiB chunks, until the answer),
   - completeUpload time (size/checksum already computed while streaming; sniff + rename),
   - download throughput (GET, the body read and discarded in chunks),
@@ -54,7 +55,7 @@ def memory_kib(pid: int) -> dict[str, int]:
     return values
 
 
-async def main(megabytes: int, rounds: int) -> None:
+async def main(megabytes: int, rounds: int, through_router: bool) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="coursegraph-bench-"))
     pg_admin, redis_url, embedded = resolve_services(tmp)
     database_url = pg_admin.rsplit("/", 1)[0] + f"/{TEST_DB}"
@@ -75,7 +76,7 @@ async def main(megabytes: int, rounds: int) -> None:
     admin = await asyncpg.connect(pg_admin.replace("postgresql+asyncpg", "postgresql"))
     await admin.execute(f'CREATE DATABASE "{TEST_DB}"')
     try:
-        await run(megabytes, rounds)
+        await run(megabytes, rounds, through_router)
         export_times()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
@@ -85,7 +86,36 @@ async def main(megabytes: int, rounds: int) -> None:
             server.stop()
 
 
-async def run(megabytes: int, rounds: int) -> None:
+async def start_router(content_url: str) -> tuple[Any, str]:
+    """The real router in front of the content process (only /content/* is used)."""
+    import httpx
+
+    from subgraphs.core.cli import ROUTER_DIR, router_argv, router_env
+    from subgraphs.core.settings import get_settings
+
+    port = free_port()
+    env = {
+        **os.environ,
+        **router_env(get_settings()),
+        "CG_PORT": str(port),
+        "CG_SUBGRAPH_URLS": f'{{"content": "{content_url}/graphql"}}',
+    }
+    process = await asyncio.create_subprocess_exec(
+        *router_argv(), cwd=ROUTER_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as http:
+        for _ in range(900):
+            try:
+                if (await http.get(f"{url}/readiness")).status_code == 200:
+                    return process, url
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the router did not start")
+
+
+async def run(megabytes: int, rounds: int, through_router: bool) -> None:
     import httpx
 
     from subgraphs.content.app import create_app as create_content
@@ -107,6 +137,7 @@ async def run(megabytes: int, rounds: int) -> None:
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
+    router = None
     orgs_app = create_organizations(settings, key_loader_factory=keys)
     content_app = create_content(settings, key_loader_factory=keys)
     try:
@@ -123,6 +154,10 @@ async def run(megabytes: int, rounds: int) -> None:
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.1)
+            transfer = wire
+            if through_router:
+                router, router_url = await start_router(base)
+                transfer = httpx.AsyncClient(base_url=router_url, timeout=300)
             minter = Minter(settings, orgs_app.state.runtime)
             org = await minter.organization(await minter.user())
             instructor = await minter.member(org, "instructor")
@@ -136,7 +171,8 @@ async def run(megabytes: int, rounds: int) -> None:
                 return response.json()["data"]
 
             size = megabytes * MIB
-            print(f"file: {megabytes} MiB, filesystem backend, content subgraph process pid {process.pid}")
+            via = "through the router" if through_router else "straight to the subgraph"
+            print(f"file: {megabytes} MiB, filesystem backend, {via}; content process pid {process.pid}")
             print(f"content process memory at rest: {memory_kib(process.pid)['VmRSS'] / 1024:.0f} MiB RSS")
             for round_ in range(rounds):
                 # New bytes each round (no dedupe shortcut), with a ZIP header: an allowed, sniffable type.
@@ -163,7 +199,7 @@ async def run(megabytes: int, rounds: int) -> None:
 
                 before = memory_kib(process.pid)
                 t0 = time.perf_counter()
-                put = await wire.put(f"{url.path}?{url.query}", content=body())
+                put = await transfer.put(f"{url.path}?{url.query}", content=body())
                 up = time.perf_counter() - t0
                 assert put.status_code == 200, put.text
                 after_up = memory_kib(process.pid)
@@ -177,7 +213,7 @@ async def run(megabytes: int, rounds: int) -> None:
                 link = urllib.parse.urlsplit(link)
                 t0 = time.perf_counter()
                 received = 0
-                async with wire.stream("GET", f"{link.path}?{link.query}") as response:
+                async with transfer.stream("GET", f"{link.path}?{link.query}") as response:
                     async for chunk in response.aiter_raw(MIB):
                         received += len(chunk)
                 down = time.perf_counter() - t0
@@ -191,9 +227,13 @@ async def run(megabytes: int, rounds: int) -> None:
                     f" peak after upload {after_up['VmHWM'] / 1024:.0f} MiB,"
                     f" after download {after_down['VmHWM'] / 1024:.0f} MiB"
                 )
+            if transfer is not wire:
+                await transfer.aclose()
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 10)
+        for started in (router, process):
+            if started is not None:
+                started.terminate()
+                await asyncio.wait_for(started.wait(), 10)
 
 
 def export_times() -> None:
@@ -246,5 +286,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--megabytes", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--router", action="store_true", help="through the real router")
     args = parser.parse_args()
-    asyncio.run(main(args.megabytes, args.rounds))
+    asyncio.run(main(args.megabytes, args.rounds, args.router))
