@@ -24,6 +24,7 @@ import {
   type JWTPayload,
 } from 'jose';
 import { useAuthProxy } from './auth-proxy';
+import { useContentProxy } from './content-proxy';
 import { signInPanel } from './graphiql-signin';
 import { useWebApp } from './web-app';
 
@@ -639,6 +640,15 @@ function useReports(): GatewayPlugin {
   } as GatewayPlugin;
 }
 
+/** The content subgraph's base URL (signed file URLs under /content/): CG_SUBGRAPH_URLS, else the supergraph's. */
+function contentBaseUrl(): string {
+  const graphql =
+    SUBGRAPH_URLS.content ??
+    /@join__graph\(name: "content", url: "([^"]+)"\)/.exec(readFileSync(SUPERGRAPH, 'utf8'))?.[1] ??
+    'http://127.0.0.1:4008/graphql';
+  return graphql.replace(/\/graphql\/?$/, '');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Query planner: Hive Router's Rust planner (npm, native, glibc x64/arm64 + macOS) or the JS one
 // ---------------------------------------------------------------------------------------------
@@ -748,6 +758,7 @@ export const gatewayConfig = defineConfig({
 
   plugins: () => [
     useReports(),
+    useContentProxy({ contentUrl: contentBaseUrl(), routerSecret: ROUTER_SECRET, requestIdOf, clientAddressOf }),
     useRequestLimits(),
     useNoSuggestions(),
     useSecurityHeaders(),

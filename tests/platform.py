@@ -62,6 +62,11 @@ async def running_platform(
     if public_origin:
         env["COURSEGRAPH_MAIL__WEB_BASE_URL"] = router_url
         env["COURSEGRAPH_ROUTER__CORS_ORIGINS"] = json.dumps([router_url])
+    # The content worker reads courses through this router with a service token from this users subgraph,
+    # and signed file links point at the router's origin.
+    env["COURSEGRAPH_ROUTER__SUBGRAPH_URLS"] = json.dumps({d: f"{u}/graphql" for d, u in urls.items()})
+    env["COURSEGRAPH_CONTENT__ROUTER_URL"] = router_url
+    env["COURSEGRAPH_CONTENT__PUBLIC_URL"] = router_url
     env.update(lab_env(urls["labs"]))
     if demo_labs:
         env["COURSEGRAPH_LABS__RUNTIME"] = "process"

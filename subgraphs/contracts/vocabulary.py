@@ -46,6 +46,9 @@ class OrganizationSettings(BaseModel):
     lab_cpus: float = Field(default=1.5, gt=0, le=8)
     # None: the platform default (COURSEGRAPH_GENERATOR__DAILY_TOKEN_BUDGET).
     generation_daily_token_budget: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    # None: the platform default (COURSEGRAPH_CONTENT__DEFAULT_QUOTA_BYTES). Bytes of files the content
+    # subgraph stores for the organization (every version counts).
+    storage_quota_bytes: int | None = Field(default=None, ge=0, le=10**15)
 
     @classmethod
     def of(cls, stored: dict[str, Any] | None) -> OrganizationSettings:

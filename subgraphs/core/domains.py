@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 # Domains implemented so far, in composition order. Add a domain here and nowhere else.
-DOMAINS: tuple[str, ...] = ("users", "organizations", "courses", "quizzes", "labs", "generator", "analytics")
+DOMAINS: tuple[str, ...] = (
+    "users",
+    "organizations",
+    "courses",
+    "quizzes",
+    "labs",
+    "generator",
+    "analytics",
+    "content",
+)
 
 
 def import_models() -> None:

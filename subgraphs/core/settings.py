@@ -68,6 +68,9 @@ class AuthSettings(BaseModel):
     argon2_memory_kib: int = Field(default=65536, ge=19456)
     argon2_time_cost: int = Field(default=3, ge=2)
     client_secret_min_length: int = 32
+    # Shared by the platform's processes: a worker presents it to get a service token (core.service_tokens).
+    # 32+ random characters in production; empty elsewhere: a random key kept in <data_dir>/keys/.
+    service_secret: str = ""
 
 
 class RateLimitSettings(BaseModel):
@@ -249,6 +252,34 @@ class AnalyticsSettings(BaseModel):
     public_url: str = ""
 
 
+class ContentSettings(BaseModel):
+    # Where bytes live: "filesystem" (under <data_dir>/content, the embedded default) or "s3".
+    storage: str = "filesystem"
+    # S3-compatible object storage (AWS, MinIO, ...): endpoint empty means AWS's own for the region.
+    s3_endpoint_url: str = ""
+    s3_bucket: str = "coursegraph-content"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    # One upload's size cap, and an organization's storage when its `storage_quota_bytes` setting is null.
+    max_upload_bytes: int = 2 * 1024**3
+    default_quota_bytes: int = 10 * 1024**3
+    # Lifetimes of the signed URLs.
+    upload_url_seconds: int = 15 * 60
+    download_url_seconds: int = 5 * 60
+    # The key signing those URLs: 32+ random characters, no other setting's value. Empty outside
+    # production: a random key is made once in <data_dir>/keys/content-url.key.
+    url_secret: str = ""
+    # Where browsers reach /content/* (the router's origin). Empty: http://<router host>:<port>.
+    public_url: str = ""
+    # Where the worker reaches the router to read a course for an export (a service token, see
+    # core.service_tokens). Empty: http://<router host>:<port>.
+    router_url: str = ""
+    # An export job's lease (renewed at each step) and how often a job interrupted by a dying worker restarts.
+    export_lease_seconds: float = 300.0
+    export_max_attempts: int = 3
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="COURSEGRAPH_",
@@ -285,6 +316,7 @@ class Settings(BaseSettings):
     generator: GeneratorSettings = GeneratorSettings()
     labs: LabsSettings = LabsSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
+    content: ContentSettings = ContentSettings()
 
     @model_validator(mode="after")
     def _apply_plain_urls(self) -> Settings:
@@ -312,6 +344,13 @@ class Settings(BaseSettings):
             problems.append(
                 "COURSEGRAPH_LABS__PROXY_COOKIE_SECRET must differ from the router's shared secret"
             )
+        if len(self.auth.service_secret) < 32:
+            problems.append("COURSEGRAPH_AUTH__SERVICE_SECRET must be a random value of 32+ characters")
+        content_secret = self.content.url_secret
+        if len(content_secret) < 32:
+            problems.append("COURSEGRAPH_CONTENT__URL_SECRET must be a random value of 32+ characters")
+        elif content_secret in (self.router.shared_secret, lab_secret, self.auth.service_secret):
+            problems.append("COURSEGRAPH_CONTENT__URL_SECRET must differ from every other secret")
         if not self.database.url:
             problems.append("DATABASE_URL must point at a PostgreSQL server (no embedded database)")
         if not self.redis.url:

@@ -264,7 +264,9 @@ class Module:
         )
 
 
-@strawberry.type
+@strawberry.federation.type(
+    keys=["id"], description="A lesson of a module (the content subgraph adds its attachments)."
+)
 class Lesson:
     id: strawberry.ID
     title: str
@@ -294,6 +296,22 @@ class Lesson:
             published=row.published,
             _row=row,
         )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Lesson | None:
+        """Whoever sees the course sees its published lessons; drafts only its editors."""
+        key = to_uuid(id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        row = await info.context.loaders.lesson_by_id.load(key)
+        if row is None:
+            return None
+        course = await info.context.loaders.course_by_id.load(row.course_id)
+        if course is None or not await _can_view(info, course):
+            return None
+        if not row.published and not await _manages(info, course.organization_id):
+            return None
+        return cls.from_model(row)
 
 
 @strawberry.federation.type(keys=["id"], description="A hands-on exercise of a course, done in a lab.")

@@ -35,6 +35,9 @@ class OrganizationSettings:
     generation_daily_token_budget: int | None = strawberry.field(
         description="AI generation tokens per day; null: the platform default."
     )
+    storage_quota_bytes: float | None = strawberry.field(
+        description="Bytes of course files (every version counts); null: the platform default."
+    )
 
     @classmethod
     def from_model(cls, value: vocabulary.OrganizationSettings) -> OrganizationSettings:
@@ -290,6 +293,7 @@ class OrganizationSettingsInput:
     lab_memory_mb: int | None = None
     lab_cpus: float | None = None
     generation_daily_token_budget: int | None = None
+    storage_quota_bytes: float | None = strawberry.field(default=None, description="Bytes.")
 
     def changes(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if v is not None and v is not strawberry.UNSET}

@@ -3,11 +3,14 @@ web app's browser-session routes under /auth (subgraphs/users/browser.py)."""
 
 from __future__ import annotations
 
+import uuid
+
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error, UnsupportedGrantTypeError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from subgraphs.core import service_tokens
 from subgraphs.core.app import client_ip, create_subgraph_app
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import RateLimited
@@ -16,6 +19,7 @@ from subgraphs.users import browser, service
 from subgraphs.users.keys import SigningKeys
 from subgraphs.users.loaders import build_loaders
 from subgraphs.users.schema import schema
+from subgraphs.users.tokens import issue_client_token
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -75,6 +79,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 headers={"Retry-After": str(error.retry_after_seconds)},
             )
         return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    @app.post(service_tokens.PATH)
+    async def service_token(request: Request) -> JSONResponse:
+        """A platform worker's token (core.service_tokens): one organization, service scopes only."""
+        if not service_tokens.authentic(settings, request.headers.get(service_tokens.HEADER)):
+            return JSONResponse({"error": "forbidden"}, status_code=403)
+        body = await request.json()
+        try:
+            organization_id = uuid.UUID(str(body.get("organization_id")))
+        except ValueError:
+            return JSONResponse({"error": "organization_id is not an id"}, status_code=400)
+        scopes = sorted({str(s) for s in body.get("scopes") or []})
+        service_name = str(body.get("service"))
+        if (
+            service_name not in service_tokens.SERVICES
+            or not scopes
+            or not set(scopes) <= service_tokens.SERVICE_SCOPES
+        ):
+            return JSONResponse({"error": "unknown service or scopes"}, status_code=400)
+        token = issue_client_token(
+            keys,
+            settings,
+            client_id=f"service:{service_name}",
+            organization_id=organization_id,
+            scopes=scopes,
+        )
+        return JSONResponse(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": settings.auth.access_token_ttl_seconds,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
 
     return app
 

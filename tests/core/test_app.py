@@ -66,6 +66,8 @@ async def test_production_serves_no_metrics_without_a_token_and_no_openapi():
         environment="production",
         router={"shared_secret": secrets.token_urlsafe(32)},
         labs={"proxy_cookie_secret": secrets.token_urlsafe(32)},
+        content={"url_secret": secrets.token_urlsafe(32)},
+        auth={"service_secret": secrets.token_urlsafe(32)},
         mail={"backend": "smtp"},
         database={"url": get_settings().database.url},
         redis={"url": get_settings().redis.url},

@@ -37,6 +37,8 @@ def test_production_accepts_real_secrets():
         redis={"url": "redis://cache:6379/0"},
         router={"shared_secret": "s" * 40},
         labs={"proxy_cookie_secret": "l" * 40},
+        content={"url_secret": "c" * 40},
+        auth={"service_secret": "v" * 40},
         mail={"backend": "smtp"},
     )
     assert settings.is_production

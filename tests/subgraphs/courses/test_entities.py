@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from sqlalchemy import select
+
 from subgraphs.courses import service
 from tests.subgraphs.courses.queries import COURSES, DASHBOARD, ENTITIES, reps, result
 
@@ -177,3 +179,31 @@ async def test_connections_page_per_parent(courses_gql, courses, courses_runtime
             break
         after = page["pageInfo"]["endCursor"]
     assert titles == [f"C{i}" for i in range(5)]
+
+
+LESSONS = """query($representations: [_Any!]!) { _entities(representations: $representations) {
+  ... on Lesson { id title published } } }"""
+
+
+async def test_lessons_resolve_as_entities_for_those_who_see_them(courses_gql, courses, courses_runtime):
+    """Issue 18: the content subgraph adds `Lesson.attachments`, so a Lesson is an entity; `_entities`
+    answers it like the course (members of a published course) and drafts only to its editors."""
+    from subgraphs.courses.models import Lesson
+
+    school = await courses.school()
+    course = await courses.course(school, lessons=2)
+    async with courses_runtime.transaction() as session:
+        first, second = (
+            await session.scalars(
+                select(Lesson.id).where(Lesson.course_id == course.id).order_by(Lesson.position)
+            )
+        ).all()
+    await service.publish_lesson(courses_runtime, school.instructor.meta, id=second, published=False)
+    other = await courses.school()
+    representations = reps("Lesson", first, second, uuid.uuid4())
+    seen = (await courses_gql(LESSONS, representations, token=school.student.token))["data"]["_entities"]
+    assert [e and e["title"] for e in seen] == ["Lesson 1", None, None]
+    edited = (await courses_gql(LESSONS, representations, token=school.instructor.token))["data"]["_entities"]
+    assert [e and e["title"] for e in edited] == ["Lesson 1", "Lesson 2", None]
+    outsider = (await courses_gql(LESSONS, representations, token=other.admin.token))["data"]["_entities"]
+    assert outsider == [None, None, None]

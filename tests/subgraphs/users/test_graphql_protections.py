@@ -277,6 +277,8 @@ async def production_app(database: None) -> AsyncIterator[Any]:
         environment="production",
         router={"shared_secret": secret},
         labs={"proxy_cookie_secret": secrets.token_urlsafe(32)},
+        content={"url_secret": secrets.token_urlsafe(32)},
+        auth={"service_secret": secrets.token_urlsafe(32)},
         mail={"backend": "smtp"},
     )
     assert settings.is_production and settings.database.url and settings.redis.url

@@ -211,6 +211,8 @@ export type OrganizationSettingsInput = {
   labMaxSessionMinutes?: number | null | undefined;
   labMemoryMb?: number | null | undefined;
   labStopTimeoutSeconds?: number | null | undefined;
+  /** Bytes. */
+  storageQuotaBytes?: number | null | undefined;
 };
 
 /** Set the fields of the question's type. */
@@ -446,6 +448,8 @@ type ErrorFields_NotEnrolledError_Fragment = { __typename: 'NotEnrolledError', c
 
 type ErrorFields_NotFoundError_Fragment = { __typename: 'NotFoundError', code: string, message: string };
 
+type ErrorFields_QuotaExceededError_Fragment = { __typename: 'QuotaExceededError', code: string, message: string };
+
 type ErrorFields_RateLimitedError_Fragment = { __typename: 'RateLimitedError', retryAfterSeconds: number, code: string, message: string };
 
 type ErrorFields_TemplateNotAllowedError_Fragment = { __typename: 'TemplateNotAllowedError', code: string, message: string };
@@ -464,6 +468,7 @@ export type ErrorFieldsFragment =
   | ErrorFields_LabLimitReachedError_Fragment
   | ErrorFields_NotEnrolledError_Fragment
   | ErrorFields_NotFoundError_Fragment
+  | ErrorFields_QuotaExceededError_Fragment
   | ErrorFields_RateLimitedError_Fragment
   | ErrorFields_TemplateNotAllowedError_Fragment
   | ErrorFields_ValidationError_Fragment

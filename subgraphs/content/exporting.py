@@ -1,0 +1,427 @@
+"""Course exports as jobs: submit, read, cancel (API side) and run (worker side).
+
+Like the generator's jobs: `exportCourse` commits a QUEUED job with a `content.export.requested` outbox
+event (the queue: outbox → `events.content` → the worker's consumer group, at least once) and a first
+progress event; a worker claims it (QUEUED → RUNNING with a lease token and expiry), reads the course
+through the router (course_reader), renders it with the format writers (`exports.render`, pure, in a
+thread), stores the bytes as the course's EXPORT item of that format (a new version each time) and
+finishes only while it still holds the lease — a cancelled or taken-over job stores nothing. A job whose
+worker died is requeued by the sweep, or FAILED after `export_max_attempts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, or_, select, text, update
+
+from subgraphs.content import exports, service
+from subgraphs.content.course_reader import CourseUnreadable, read_course
+from subgraphs.content.errors import QuotaExceeded
+from subgraphs.content.exports.document import Attachment, CourseDocument, ExportFormat
+from subgraphs.content.models import ContentItem, ContentVersion, CourseOwner, ExportEvent, ExportJob, Outbox
+from subgraphs.content.storage import blob_key, read_all, staging_key
+from subgraphs.core.context import RequestMeta
+from subgraphs.core.course_owners import DELETED
+from subgraphs.core.db import utcnow
+from subgraphs.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound
+from subgraphs.core.events import Event, emit
+from subgraphs.core.live import append_stream_event
+from subgraphs.core.rbac import authorize, permitted
+
+log = logging.getLogger("coursegraph.content")
+
+REQUESTED = "content.export.requested"
+# Attachments bigger than this are left out of exports (named in the job's events): packages stay portable.
+MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
+
+FILE_NAMES = {
+    ExportFormat.PDF: ("pdf", "application/pdf"),
+    ExportFormat.PPTX: (
+        "pptx",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ),
+    ExportFormat.SCORM_12: ("scorm12.zip", "application/zip"),
+    ExportFormat.SCORM_2004: ("scorm2004.zip", "application/zip"),
+    ExportFormat.COMMON_CARTRIDGE: ("imscc", "application/zip"),
+}
+
+
+class JobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class JobFinished(Conflict):
+    default_code = "JOB_FINISHED"
+    default_message = "This export job has already finished."
+
+
+def channel(job_id: uuid.UUID) -> str:
+    return f"export:{job_id}"
+
+
+async def _progress(session: Any, job: ExportJob, message: str) -> dict[str, Any]:
+    row = await append_stream_event(
+        session, ExportEvent, job.id, {"status": job.status, "progress": job.progress, "message": message}
+    )
+    return row.as_message()
+
+
+async def _publish(runtime: Any, job_id: uuid.UUID, *messages: dict[str, Any]) -> None:
+    for message in messages:
+        try:
+            await runtime.live.publish(channel(job_id), message)
+        except Exception:  # subscribers re-read the stored events; the commit stands
+            log.exception("could not publish a live event of export %s", job_id)
+
+
+def _event(job: ExportJob, type_: str, actor: str | None, meta: RequestMeta | None, **payload: Any) -> Event:
+    return Event(
+        type=type_,
+        actor_id=actor,
+        organization_id=str(job.organization_id),
+        subject_ids={"job_id": str(job.id), "course_id": str(job.course_id)},
+        payload={"format": job.format, "status": job.status, **payload},
+        request_id=meta.request_id if meta else None,
+        source_ip=meta.client_ip if meta else None,
+    )
+
+
+# --- API side ---------------------------------------------------------------------------------------
+
+
+async def can_view(source: Any, meta: RequestMeta, job: ExportJob) -> bool:
+    """Exports are for those who manage the organization's courses (and the requester)."""
+    principal = meta.principal
+    if not principal.is_authenticated:
+        return False
+    if principal.subject == job.requested_by:
+        return True
+    return await permitted(meta.memberships or source, principal, service.MANAGE, job.organization_id)
+
+
+async def visible_clause(source: Any, meta: RequestMeta) -> Any:
+    from subgraphs.core.rbac import organizations_permitting
+
+    principal = meta.principal
+    if not principal.is_authenticated:
+        return ExportJob.id.is_(None)
+    orgs = await organizations_permitting(meta.memberships or source, principal, service.MANAGE)
+    if orgs.every:
+        return ExportJob.id.is_not(None)
+    return or_(ExportJob.requested_by == principal.subject, ExportJob.organization_id.in_(orgs.uuids()))
+
+
+async def visible_job(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> ExportJob:
+    if not meta.principal.is_authenticated:
+        raise NotAuthenticated()
+    async with runtime.transaction() as session:
+        job = await session.get(ExportJob, job_id)
+    if job is None:
+        raise NotFound("No such export job.")
+    if not await can_view(runtime, meta, job):
+        raise Forbidden()
+    return job
+
+
+async def submit(runtime: Any, meta: RequestMeta, *, course_id: uuid.UUID, fmt: ExportFormat) -> ExportJob:
+    if not meta.principal.is_authenticated:
+        raise NotAuthenticated()
+    async with runtime.transaction() as session:
+        course = await session.get(CourseOwner, course_id)
+        if course is None or course.status == DELETED:
+            raise NotFound("No such course.")
+        await authorize(meta.memberships or runtime, meta.principal, service.MANAGE, course.organization_id)
+        job = ExportJob(
+            id=uuid.uuid4(),
+            organization_id=course.organization_id,
+            course_id=course_id,
+            format=fmt.value,
+            requested_by=str(meta.principal.subject),
+            status=JobStatus.QUEUED.value,
+            progress=0,
+            created_at=utcnow(),
+        )
+        session.add(job)
+        await session.flush()
+        message = await _progress(session, job, "Queued.")
+        emit(session, Outbox, _event(job, REQUESTED, meta.principal.subject, meta))
+    await _publish(runtime, job.id, message)
+    return job
+
+
+async def cancel(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> ExportJob:
+    await visible_job(runtime, meta, job_id)
+    async with runtime.transaction() as session:
+        job = await session.get(ExportJob, job_id, with_for_update=True)
+        assert job is not None
+        if job.status in TERMINAL:
+            raise JobFinished()
+        job.status = JobStatus.CANCELLED.value
+        job.finished_at = utcnow()
+        job.lease_token = None
+        job.lease_expires_at = None
+        message = await _progress(session, job, "Cancelled.")
+        emit(session, Outbox, _event(job, "content.export.cancelled", meta.principal.subject, meta))
+    await _publish(runtime, job.id, message)
+    return job
+
+
+# --- worker side ------------------------------------------------------------------------------------
+
+
+class LeaseLost(Exception):
+    """The job was cancelled, or its lease expired and another worker took it."""
+
+
+async def claim(runtime: Any, job_id: uuid.UUID) -> ExportJob | None:
+    now = utcnow()
+    lease = runtime.settings.content.export_lease_seconds
+    async with runtime.transaction() as session:
+        job = await session.scalar(
+            update(ExportJob)
+            .where(
+                ExportJob.id == job_id,
+                or_(
+                    ExportJob.status == JobStatus.QUEUED.value,
+                    and_(ExportJob.status == JobStatus.RUNNING.value, ExportJob.lease_expires_at < now),
+                ),
+            )
+            .values(
+                status=JobStatus.RUNNING.value,
+                lease_token=uuid.uuid4(),
+                lease_expires_at=now + timedelta(seconds=lease),
+                attempts=ExportJob.attempts + 1,
+                progress=1,
+            )
+            .returning(ExportJob)
+        )
+        if job is None:
+            return None
+        message = await _progress(session, job, f"Started (attempt {job.attempts}).")
+    await _publish(runtime, job.id, message)
+    return job
+
+
+async def _step(runtime: Any, job: ExportJob, progress: int, message: str) -> None:
+    """Record progress and renew the lease, or raise LeaseLost."""
+    lease = runtime.settings.content.export_lease_seconds
+    async with runtime.transaction() as session:
+        row = await session.scalar(
+            update(ExportJob)
+            .where(
+                ExportJob.id == job.id,
+                ExportJob.status == JobStatus.RUNNING.value,
+                ExportJob.lease_token == job.lease_token,
+            )
+            .values(progress=progress, lease_expires_at=utcnow() + timedelta(seconds=lease))
+            .returning(ExportJob)
+        )
+        if row is None:
+            raise LeaseLost()
+        live = await _progress(session, row, message)
+    await _publish(runtime, job.id, live)
+
+
+async def _finish(runtime: Any, job: ExportJob, status: JobStatus, message: str, **values: Any) -> bool:
+    async with runtime.transaction() as session:
+        row = await _finish_in(session, job, status, **values)
+        if row is None:
+            return False
+        live = await _progress(session, row, message)
+        emit(
+            session,
+            Outbox,
+            _event(row, f"content.export.{status.value.lower()}", None, None, error=row.error),
+        )
+    await _publish(runtime, job.id, live)
+    return True
+
+
+async def _finish_in(session: Any, job: ExportJob, status: JobStatus, **values: Any) -> ExportJob | None:
+    return await session.scalar(
+        update(ExportJob)
+        .where(
+            ExportJob.id == job.id,
+            ExportJob.status == JobStatus.RUNNING.value,
+            ExportJob.lease_token == job.lease_token,
+        )
+        .values(status=status.value, finished_at=utcnow(), lease_token=None, lease_expires_at=None, **values)
+        .returning(ExportJob)
+    )
+
+
+async def lesson_attachments(runtime: Any, lesson_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Attachment]]:
+    """The current version of every live attachment of these lessons (at most MAX_ATTACHMENT_BYTES each)."""
+    if not lesson_ids:
+        return {}
+    async with runtime.transaction() as session:
+        rows = (
+            await session.execute(
+                select(ContentItem, ContentVersion)
+                .join(ContentVersion, ContentVersion.id == ContentItem.current_version_id)
+                .where(
+                    ContentItem.lesson_id.in_(lesson_ids),
+                    ContentItem.deleted_at.is_(None),
+                    ContentItem.kind == service.ItemKind.ATTACHMENT.value,
+                    ContentVersion.size <= MAX_ATTACHMENT_BYTES,
+                )
+                .order_by(ContentItem.created_at, ContentItem.id)
+            )
+        ).all()
+    storage = service.storage_of(runtime)
+    found: dict[uuid.UUID, list[Attachment]] = {}
+    for item, version in rows:
+        data = await read_all(storage, blob_key(version.sha256))
+        found.setdefault(item.lesson_id, []).append(
+            Attachment(name=item.name, mime_type=version.mime_type, data=data)
+        )
+    return found
+
+
+async def default_reader(runtime: Any, job: ExportJob) -> CourseDocument:
+    async def attachments(lesson_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Attachment]]:
+        return await lesson_attachments(runtime, lesson_ids)
+
+    return await read_course(
+        runtime.settings,
+        course_id=job.course_id,
+        organization_id=job.organization_id,
+        attachments=attachments,
+    )
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _store_result(runtime: Any, job: ExportJob, title: str, data: bytes) -> None:
+    """Store the export as the course's EXPORT item of this format (a new version), and finish the job in
+    the same transaction; LeaseLost (nothing recorded) when the job was cancelled or taken over."""
+    fmt = ExportFormat(job.format)
+    extension, mime_type = FILE_NAMES[fmt]
+    storage = service.storage_of(runtime)
+    written = await storage.write(staging_key(job.id), _one(data), max_bytes=len(data))
+    async with runtime.transaction() as session:
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+            {"k": f"content-quota:{job.organization_id}"},
+        )
+        await service._check_quota(session, runtime.settings, job.organization_id, written.size)
+        await service._store_blob(session, storage, staging_key(job.id), written.sha256, written.size)
+        item = await session.scalar(
+            select(ContentItem)
+            .where(
+                ContentItem.course_id == job.course_id,
+                ContentItem.kind == service.ItemKind.EXPORT.value,
+                ContentItem.export_format == fmt.value,
+                ContentItem.deleted_at.is_(None),
+            )
+            .with_for_update()
+        )
+        if item is None:
+            item = ContentItem(
+                id=uuid.uuid4(),
+                organization_id=job.organization_id,
+                course_id=job.course_id,
+                name=f"{_slug(title)}.{extension}",
+                kind=service.ItemKind.EXPORT.value,
+                export_format=fmt.value,
+                owner_id=job.requested_by,
+                created_at=utcnow(),
+            )
+            session.add(item)
+            await session.flush()
+        version = await service._add_version(
+            session, item, written.sha256, written.size, mime_type, job.requested_by
+        )
+        row = await _finish_in(
+            session, job, JobStatus.SUCCEEDED, progress=100, item_id=item.id, version_id=version.id
+        )
+        if row is None:
+            raise LeaseLost()  # rolls the new version back; the stored bytes are harmless
+        live = await _progress(session, row, "Succeeded.")
+        emit(
+            session,
+            Outbox,
+            _event(row, "content.export.succeeded", None, None, item_id=str(item.id), size=written.size),
+        )
+    await _publish(runtime, job.id, live)
+
+
+def _slug(title: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
+    return "-".join(filter(None, cleaned.split("-")))[:80] or "course"
+
+
+async def run_job(runtime: Any, job_id: uuid.UUID, *, reader: Any = None) -> JobStatus | None:
+    """Run one export to its end if it is ours to run; its final status, or None if not run here.
+    `reader(runtime, job) -> CourseDocument` (default: through the router)."""
+    job = await claim(runtime, job_id)
+    if job is None:
+        return None
+    settings = runtime.settings.content
+    if job.attempts > settings.export_max_attempts:
+        await _finish(
+            runtime,
+            job,
+            JobStatus.FAILED,
+            "Failed.",
+            error=f"Interrupted {job.attempts - 1} times; giving up.",
+        )
+        return JobStatus.FAILED
+    try:
+        await _step(runtime, job, 10, "Reading the course.")
+        document = await (reader or default_reader)(runtime, job)
+        await _step(runtime, job, 40, f"Writing {job.format}.")
+        data = await asyncio.to_thread(exports.render, ExportFormat(job.format), document)
+        await _step(runtime, job, 80, "Storing.")
+        await _store_result(runtime, job, document.title, data)
+    except LeaseLost:
+        log.info("export %s was cancelled or taken over; stopping", job.id)
+        return None
+    except CourseUnreadable as exc:
+        await _finish(runtime, job, JobStatus.FAILED, "Failed.", error=str(exc))
+        return JobStatus.FAILED
+    except QuotaExceeded as exc:
+        await _finish(runtime, job, JobStatus.FAILED, "Failed.", error=exc.message)
+        return JobStatus.FAILED
+    except Exception:
+        log.exception("export %s failed", job.id)
+        await _finish(runtime, job, JobStatus.FAILED, "Failed.", error="The export failed unexpectedly.")
+        return JobStatus.FAILED
+    return JobStatus.SUCCEEDED
+
+
+async def requeue_expired(runtime: Any) -> list[uuid.UUID]:
+    """RUNNING jobs whose lease expired (their worker died) go back to QUEUED with a new queue event."""
+    now = utcnow()
+    messages: list[tuple[uuid.UUID, dict[str, Any]]] = []
+    async with runtime.transaction() as session:
+        jobs = (
+            await session.scalars(
+                update(ExportJob)
+                .where(ExportJob.status == JobStatus.RUNNING.value, ExportJob.lease_expires_at < now)
+                .values(status=JobStatus.QUEUED.value, lease_token=None, lease_expires_at=None)
+                .returning(ExportJob)
+            )
+        ).all()
+        for job in jobs:
+            messages.append((job.id, await _progress(session, job, "Requeued: its worker stopped.")))
+            emit(session, Outbox, _event(job, REQUESTED, None, None, requeued=True))
+    for job_id, message in messages:
+        await _publish(runtime, job_id, message)
+    return [job_id for job_id, _ in messages]

@@ -1,0 +1,231 @@
+"""Query and Mutation of the content subgraph. Resolvers stay thin: parse, call the service.
+
+Bytes never travel through GraphQL: `requestUpload` returns a signed URL the client PUTs the file to,
+`completeUpload` verifies it; `downloadUrl` fields are signed GET links (routes in app.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+
+from subgraphs.content import exporting, service
+from subgraphs.content.errors import CONTENT_ERRORS
+from subgraphs.content.exports.document import ExportFormat
+from subgraphs.content.models import ExportEvent as ExportEventRow
+from subgraphs.content.types import (
+    CancelExportJobResult,
+    CompleteUploadInput,
+    CompleteUploadResult,
+    ContentItem,
+    ContentItemResult,
+    ContentItemSuccess,
+    Course,
+    DeleteContentItemInput,
+    DeleteContentItemResult,
+    DeleteContentItemSuccess,
+    ExportCourseInput,
+    ExportCourseResult,
+    ExportEvent,
+    ExportJob,
+    ExportJobIdInput,
+    ExportJobSuccess,
+    Lesson,
+    Organization,
+    RequestUploadInput,
+    RequestUploadResult,
+    RestoreContentVersionInput,
+    UploadTicket,
+    User,
+)
+from subgraphs.core.context import RequestMeta
+from subgraphs.core.errors import InvalidInput, NotAuthenticated
+from subgraphs.core.ids import parse_id, parse_optional_id, to_id
+from subgraphs.core.live import follow, stored_after
+from subgraphs.core.rbac import Permission, member_or_scope_policy
+from subgraphs.core.schema import build_schema
+
+VIEW = member_or_scope_policy(Permission.VIEW_COURSES)
+MANAGE = member_or_scope_policy(Permission.UPDATE_COURSES)
+
+
+def _size(value: float) -> int:
+    if not math.isfinite(value) or value != int(value):
+        raise InvalidInput({"input.size": "A whole number of bytes."})
+    return int(value)
+
+
+@strawberry.type
+class Query:
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=VIEW,
+        description="One content item you may see (null otherwise).",
+    )
+    async def content_item(self, info: strawberry.Info, id: strawberry.ID) -> ContentItem | None:
+        if not info.context.principal.is_authenticated:
+            raise NotAuthenticated()
+        return await ContentItem.resolve_reference(info, strawberry.ID(str(parse_id(id, "id"))))
+
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=MANAGE,
+        description="One export job you may see (null otherwise).",
+    )
+    async def export_job(self, info: strawberry.Info, id: strawberry.ID) -> ExportJob | None:
+        if not info.context.principal.is_authenticated:
+            raise NotAuthenticated()
+        return await ExportJob.resolve_reference(info, strawberry.ID(str(parse_id(id, "id"))))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Open a signed upload for one file (a new item, or a new version of one). The "
+        "organization's storage quota is checked here and again on completion.",
+    )
+    async def request_upload(self, info: strawberry.Info, input: RequestUploadInput) -> RequestUploadResult:  # type: ignore[valid-type]
+        runtime = info.context.runtime
+        upload = await service.request_upload(
+            runtime,
+            info.context.meta,
+            service.UploadRequest(
+                name=input.name,
+                size=_size(input.size),
+                sha256=input.checksum,
+                course_id=parse_optional_id(input.course_id, "input.courseId"),
+                lesson_id=parse_optional_id(input.lesson_id, "input.lessonId"),
+                item_id=parse_optional_id(input.item_id, "input.itemId"),
+            ),
+        )
+        return UploadTicket(
+            upload_id=to_id(upload.id),
+            url=service.upload_url(runtime, upload),
+            method="PUT",
+            expires_at=upload.expires_at,
+            max_bytes=upload.size,
+        )
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Verify the uploaded bytes (size, SHA-256, type sniffed from the bytes against the "
+        "allow-list) and add them as the item's new current version.",
+    )
+    async def complete_upload(
+        self, info: strawberry.Info, input: CompleteUploadInput
+    ) -> CompleteUploadResult:  # type: ignore[valid-type]
+        item = await service.complete_upload(
+            info.context.runtime, info.context.meta, parse_id(input.upload_id, "input.uploadId")
+        )
+        return ContentItemSuccess(item=ContentItem.from_model(item))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Make an earlier version current again (no bytes are copied, no version is added).",
+    )
+    async def restore_content_version(
+        self, info: strawberry.Info, input: RestoreContentVersionInput
+    ) -> ContentItemResult:  # type: ignore[valid-type]
+        item = await service.restore_version(
+            info.context.runtime,
+            info.context.meta,
+            parse_id(input.item_id, "input.itemId"),
+            parse_id(input.version_id, "input.versionId"),
+        )
+        return ContentItemSuccess(item=ContentItem.from_model(item))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Delete an item: it disappears and its download links stop working at once.",
+    )
+    async def delete_content_item(
+        self, info: strawberry.Info, input: DeleteContentItemInput
+    ) -> DeleteContentItemResult:  # type: ignore[valid-type]
+        item = await service.delete_item(
+            info.context.runtime, info.context.meta, parse_id(input.item_id, "input.itemId")
+        )
+        return DeleteContentItemSuccess(item_id=to_id(item.id))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Export a course (PDF, PPTX, SCORM 1.2, SCORM 2004, Common Cartridge). A worker runs "
+        "the job (follow it with exportJobEvents); the file becomes the course's export item of that format, "
+        "a new version each time.",
+    )
+    async def export_course(self, info: strawberry.Info, input: ExportCourseInput) -> ExportCourseResult:  # type: ignore[valid-type]
+        job = await exporting.submit(
+            info.context.runtime,
+            info.context.meta,
+            course_id=parse_id(input.course_id, "input.courseId"),
+            fmt=ExportFormat(input.format),
+        )
+        return ExportJobSuccess(job=ExportJob.from_model(job))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Stop a queued or running export (the requester or the course's managers).",
+    )
+    async def cancel_export_job(
+        self, info: strawberry.Info, input: ExportJobIdInput
+    ) -> CancelExportJobResult:  # type: ignore[valid-type]
+        job = await exporting.cancel(
+            info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId")
+        )
+        return ExportJobSuccess(job=ExportJob.from_model(job))
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.federation.field(
+        is_subscription=True,
+        authenticated=True,
+        description="An export's progress: events after `after` (the last `seq` you saw) are replayed, then "
+        "followed live until the job ends. Reconnecting with `after` misses nothing and repeats nothing.",
+    )
+    async def export_job_events(
+        self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
+    ) -> AsyncGenerator[ExportEvent, None]:
+        runtime = info.context.runtime
+        job = await exporting.visible_job(runtime, info.context.meta, parse_id(job_id, "jobId"))
+
+        def is_final(message: dict) -> bool:
+            return message["data"]["status"] in exporting.TERMINAL
+
+        async def still_allowed(meta: RequestMeta) -> bool:
+            return await exporting.can_view(runtime, meta, job)
+
+        async for message in follow(
+            runtime.live,
+            exporting.channel(job.id),
+            after=after,
+            read_after=stored_after(runtime, ExportEventRow, job.id),
+            is_final=is_final,
+            guard=info.context.stream_guard(still_allowed),
+        ):
+            data = message["data"]
+            yield ExportEvent(
+                seq=message["seq"],
+                at=datetime.fromisoformat(message["at"]),
+                status=exporting.JobStatus(data["status"]),
+                progress=data["progress"],
+                message=data["message"],
+            )
+
+
+schema = build_schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=[User, Organization, Course, Lesson, ContentItem, ExportJob],
+    errors=CONTENT_ERRORS,
+)

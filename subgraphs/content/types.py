@@ -1,0 +1,381 @@
+"""GraphQL types of the content subgraph."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from subgraphs.content import exporting, models, service
+from subgraphs.content.errors import QuotaExceededError
+from subgraphs.content.exports.document import ExportFormat
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.federation import stub_reference
+from subgraphs.core.ids import to_id, to_uuid
+from subgraphs.core.pages import EMPTY_PAGE
+from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
+
+ContentItemKind = strawberry.enum(service.ItemKind, name="ContentItemKind")
+
+
+@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
+class User:
+    id: strawberry.ID
+
+    resolve_reference = stub_reference
+
+
+@strawberry.federation.type(keys=["id"], description="A tenant (the organizations subgraph owns it).")
+class Organization:
+    id: strawberry.ID
+
+    resolve_reference = stub_reference
+
+
+@strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
+class Course:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
+        authenticated=True,
+        description="Files of this course you may see (its lessons' attachments included), oldest first: "
+        "all of them for those who manage its organization's courses, the attachments of a published course "
+        "for its organization's members.",
+    )
+    async def content_items(
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
+    ) -> Connection[ContentItem]:
+        key = to_uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return EMPTY_PAGE.connection(ContentItem.from_model)
+        page = await info.context.loaders.items_page_by_course_id.load((key, first, after))
+        return page.connection(ContentItem.from_model)
+
+    @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
+        authenticated=True,
+        description="Export jobs of this course you may see (yours; all of them if you manage its "
+        "organization's courses), newest first.",
+    )
+    async def exports(
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
+    ) -> Connection[ExportJob]:
+        key = to_uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return EMPTY_PAGE.connection(ExportJob.from_model)
+        page = await info.context.loaders.exports_page_by_course_id.load((key, first, after))
+        return page.connection(ExportJob.from_model)
+
+    resolve_reference = stub_reference
+
+
+@strawberry.federation.type(keys=["id"], description="A lesson (the courses subgraph owns it).")
+class Lesson:
+    id: strawberry.ID
+
+    @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
+        authenticated=True,
+        description="Files attached to this lesson that you may see, oldest first.",
+    )
+    async def attachments(
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
+    ) -> Connection[ContentItem]:
+        key = to_uuid(self.id)
+        if key is None or not info.context.principal.is_authenticated:
+            return EMPTY_PAGE.connection(ContentItem.from_model)
+        page = await info.context.loaders.items_page_by_lesson_id.load((key, first, after))
+        return page.connection(ContentItem.from_model)
+
+    resolve_reference = stub_reference
+
+
+@strawberry.type(description="One upload of bytes to an item. Bytes are shared between identical versions.")
+class ContentVersion:
+    id: strawberry.ID
+    number: int = strawberry.field(description="1 for the first upload, then 2, 3, ...")
+    size: float = strawberry.field(description="Bytes (a Float: files pass 2^31 bytes).")
+    checksum: str = strawberry.field(description="SHA-256 of the bytes, hexadecimal.")
+    mime_type: str = strawberry.field(description="Sniffed from the bytes, never taken from the name.")
+    created_at: datetime
+    created_by: User
+    _row: strawberry.Private[models.ContentVersion]
+    _item: strawberry.Private[models.ContentItem]
+
+    @strawberry.field(description="A short-lived signed link to these bytes, on the router's origin.")
+    def download_url(self, info: strawberry.Info) -> str:
+        return service.download_url(info.context.runtime, info.context.meta, self._item, self._row)
+
+    @classmethod
+    def from_model(cls, row: models.ContentVersion, item: models.ContentItem) -> ContentVersion:
+        return cls(
+            id=to_id(row.id),
+            number=row.number,
+            size=row.size,
+            checksum=row.sha256,
+            mime_type=row.mime_type,
+            created_at=row.created_at,
+            created_by=User(id=strawberry.ID(row.created_by)),
+            _row=row,
+            _item=item,
+        )
+
+
+@strawberry.federation.type(keys=["id"], description="A file of a course or lesson, with its versions.")
+class ContentItem:
+    id: strawberry.ID
+    name: str
+    kind: ContentItemKind  # type: ignore[valid-type]
+    owner: User = strawberry.field(description="Who created it (an API client's id when one did).")
+    organization: Organization
+    course: Course
+    lesson: Lesson | None
+    created_at: datetime
+    updated_at: datetime
+    _row: strawberry.Private[models.ContentItem]
+
+    async def _current(self, info: strawberry.Info) -> models.ContentVersion | None:
+        if self._row.current_version_id is None:
+            return None
+        return await info.context.loaders.version_by_id.load(self._row.current_version_id)
+
+    @strawberry.field(description="The version downloads serve (the latest upload, or a restored one).")
+    async def current_version(self, info: strawberry.Info) -> ContentVersion | None:
+        row = await self._current(info)
+        return ContentVersion.from_model(row, self._row) if row else None
+
+    @strawberry.field(description="The current version's MIME type, sniffed from its bytes.")
+    async def mime_type(self, info: strawberry.Info) -> str | None:
+        row = await self._current(info)
+        return row.mime_type if row else None
+
+    @strawberry.field(description="The current version's size in bytes.")
+    async def size(self, info: strawberry.Info) -> float | None:
+        row = await self._current(info)
+        return row.size if row else None
+
+    @strawberry.field(description="The current version's SHA-256.")
+    async def checksum(self, info: strawberry.Info) -> str | None:
+        row = await self._current(info)
+        return row.sha256 if row else None
+
+    @strawberry.field(description="A short-lived signed link to the current version, on the router's origin.")
+    async def download_url(self, info: strawberry.Info) -> str | None:
+        row = await self._current(info)
+        return service.download_url(info.context.runtime, info.context.meta, self._row, row) if row else None
+
+    @strawberry.field(directives=[SIZED_BY_FIRST], description="Every version, newest first.")
+    async def versions(
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
+    ) -> Connection[ContentVersion]:
+        page = await info.context.loaders.versions_page_by_item_id.load((self._row.id, first, after))
+        return page.connection(lambda row: ContentVersion.from_model(row, self._row))
+
+    @classmethod
+    def from_model(cls, row: models.ContentItem) -> ContentItem:
+        return cls(
+            id=to_id(row.id),
+            name=row.name,
+            kind=service.ItemKind(row.kind),
+            owner=User(id=strawberry.ID(row.owner_id)),
+            organization=Organization(id=to_id(row.organization_id)),
+            course=Course(id=to_id(row.course_id)),
+            lesson=Lesson(id=to_id(row.lesson_id)) if row.lesson_id else None,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            _row=row,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ContentItem | None:
+        """Only for those who may see the item (`_entities` bypasses Query's checks); null otherwise."""
+        key = to_uuid(id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        row = await info.context.loaders.item_by_id.load(key)
+        if row is None:
+            return None
+        course = await info.context.loaders.course_owner_by_id.load(row.course_id)
+        status = course.status if course else None
+        if not await service.can_view(info.context, info.context.meta, row, status):
+            return None
+        return cls.from_model(row)
+
+
+ExportFormatEnum = strawberry.enum(ExportFormat, name="ExportFormat")
+ExportStatus = strawberry.enum(exporting.JobStatus, name="ExportStatus")
+
+
+@strawberry.federation.type(
+    keys=["id"], description="An export of a course to a file format, run by a worker."
+)
+class ExportJob:
+    id: strawberry.ID
+    format: ExportFormatEnum  # type: ignore[valid-type]
+    status: ExportStatus  # type: ignore[valid-type]
+    progress: int = strawberry.field(description="0-100.")
+    course: Course
+    organization: Organization
+    requested_by: User
+    error: str | None = strawberry.field(description="Why the export failed.")
+    attempts: int
+    created_at: datetime
+    finished_at: datetime | None
+    _row: strawberry.Private[models.ExportJob]
+
+    @strawberry.field(description="The stored export (a content item: each export of a format is a version).")
+    async def result(self, info: strawberry.Info) -> ContentItem | None:
+        if self._row.item_id is None:
+            return None
+        row = await info.context.loaders.item_by_id.load(self._row.item_id)
+        return ContentItem.from_model(row) if row and row.deleted_at is None else None
+
+    @strawberry.field(description="The version this job stored.")
+    async def result_version(self, info: strawberry.Info) -> ContentVersion | None:
+        if self._row.item_id is None or self._row.version_id is None:
+            return None
+        item = await info.context.loaders.item_by_id.load(self._row.item_id)
+        version = await info.context.loaders.version_by_id.load(self._row.version_id)
+        if item is None or item.deleted_at is not None or version is None:
+            return None
+        return ContentVersion.from_model(version, item)
+
+    @classmethod
+    def from_model(cls, row: models.ExportJob) -> ExportJob:
+        return cls(
+            id=to_id(row.id),
+            format=ExportFormat(row.format),
+            status=exporting.JobStatus(row.status),
+            progress=row.progress,
+            course=Course(id=to_id(row.course_id)),
+            organization=Organization(id=to_id(row.organization_id)),
+            requested_by=User(id=strawberry.ID(row.requested_by)),
+            error=row.error,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            finished_at=row.finished_at,
+            _row=row,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ExportJob | None:
+        key = to_uuid(id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        row = await info.context.loaders.export_by_id.load(key)
+        if row is None or not await exporting.can_view(info.context, info.context.meta, row):
+            return None
+        return cls.from_model(row)
+
+
+@strawberry.type(description="One step of an export, in order. Replayed after `after`, then live.")
+class ExportEvent:
+    seq: int
+    at: datetime
+    status: ExportStatus  # type: ignore[valid-type]
+    progress: int
+    message: str
+
+
+@strawberry.input
+class ExportCourseInput:
+    course_id: strawberry.ID
+    format: ExportFormatEnum  # type: ignore[valid-type]
+
+
+@strawberry.input
+class ExportJobIdInput:
+    job_id: strawberry.ID
+
+
+@strawberry.type
+class ExportJobSuccess:
+    job: ExportJob
+
+
+ExportCourseResult = Annotated[
+    ExportJobSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("ExportCourseResult"),
+]
+CancelExportJobResult = Annotated[
+    ExportJobSuccess | ValidationError | ForbiddenError | NotFoundError | ConflictError,
+    strawberry.union("CancelExportJobResult"),
+]
+
+
+# --- inputs and results -------------------------------------------------------------------------------
+
+
+@strawberry.input(
+    description="Announce a file: its name, exact size and SHA-256. For a new item give courseId (and "
+    "lessonId to attach it to a lesson); for a new version of an item give itemId."
+)
+class RequestUploadInput:
+    name: str
+    size: float = strawberry.field(description="Bytes.")
+    checksum: str = strawberry.field(description="SHA-256 of the bytes, 64 hexadecimal digits.")
+    course_id: strawberry.ID | None = None
+    lesson_id: strawberry.ID | None = None
+    item_id: strawberry.ID | None = None
+
+
+@strawberry.type(
+    description="PUT exactly the announced bytes to `url` before `expiresAt`, then completeUpload."
+)
+class UploadTicket:
+    upload_id: strawberry.ID
+    url: str
+    method: str
+    expires_at: datetime
+    max_bytes: float
+
+
+@strawberry.input
+class CompleteUploadInput:
+    upload_id: strawberry.ID
+
+
+@strawberry.input
+class RestoreContentVersionInput:
+    item_id: strawberry.ID
+    version_id: strawberry.ID
+
+
+@strawberry.input
+class DeleteContentItemInput:
+    item_id: strawberry.ID
+
+
+@strawberry.type
+class ContentItemSuccess:
+    item: ContentItem
+
+
+@strawberry.type
+class DeleteContentItemSuccess:
+    item_id: strawberry.ID
+
+
+RequestUploadResult = Annotated[
+    UploadTicket | ValidationError | ForbiddenError | NotFoundError | ConflictError | QuotaExceededError,
+    strawberry.union("RequestUploadResult"),
+]
+CompleteUploadResult = Annotated[
+    ContentItemSuccess
+    | ValidationError
+    | ForbiddenError
+    | NotFoundError
+    | ConflictError
+    | QuotaExceededError,
+    strawberry.union("CompleteUploadResult"),
+]
+ContentItemResult = Annotated[
+    ContentItemSuccess | ValidationError | ForbiddenError | NotFoundError | ConflictError,
+    strawberry.union("ContentItemResult"),
+]
+DeleteContentItemResult = Annotated[
+    DeleteContentItemSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("DeleteContentItemResult"),
+]

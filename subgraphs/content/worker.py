@@ -1,0 +1,128 @@
+"""The content domain's consumers (run by `coursegraph worker`): its projections of other domains.
+
+- course_owner (core.course_owners): which organization owns a course, and its status;
+- lesson_owner: which course a lesson belongs to (`courses.lesson.created|deleted`);
+- organization_quota: each organization's `storage_quota_bytes` setting.
+Each is an upsert that only a newer event overwrites, so redelivery and reordering are harmless.
+
+And the export worker: `content.export.requested` events (group `content-exports`) run their job; only a
+claim in PostgreSQL runs one, so redelivery is harmless, and each read first requeues jobs whose worker died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from subgraphs.content import exporting, service
+from subgraphs.content.models import CourseOwner
+from subgraphs.core.course_owners import CourseOwnersConsumer
+from subgraphs.core.domains import WorkerDeps
+from subgraphs.core.events import Consumer, Event, keep_running, stream_name
+from subgraphs.core.live import LiveHub
+from subgraphs.core.settings import Settings
+
+log = logging.getLogger("coursegraph.content")
+
+
+@dataclass
+class WorkerRuntime:
+    """What the export functions need (a subset of core.context.Runtime)."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: Redis
+    live: LiveHub
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+
+class ExportWorker(Consumer):
+    group: ClassVar[str] = "content-exports"
+    streams: ClassVar[tuple[str, ...]] = (stream_name("content"),)
+
+    def __init__(
+        self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, **options: Any
+    ) -> None:
+        super().__init__(redis, **options)
+        self.runtime = WorkerRuntime(settings, sessionmaker, redis, LiveHub(redis))
+
+    async def handle(self, event: Event) -> None:
+        if event.type == exporting.REQUESTED:
+            await exporting.run_job(self.runtime, uuid.UUID(event.subject_ids["job_id"]))
+
+    async def consume_once(self, *, block_ms: int | None = None) -> int:
+        await exporting.requeue_expired(self.runtime)
+        return await super().consume_once(block_ms=block_ms)
+
+
+class LessonOwnersConsumer(Consumer):
+    group: ClassVar[str] = "content-lessons"
+    streams: ClassVar[tuple[str, ...]] = (stream_name("courses"),)
+
+    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **options: Any) -> None:
+        super().__init__(redis, **options)
+        self._sessionmaker = sessionmaker
+
+    async def handle(self, event: Event) -> None:
+        async with self._sessionmaker() as session, session.begin():
+            await service.record_lesson_event(session, event)
+
+
+class OrganizationQuotasConsumer(Consumer):
+    group: ClassVar[str] = "content-organizations"
+    streams: ClassVar[tuple[str, ...]] = (stream_name("organizations"),)
+
+    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **options: Any) -> None:
+        super().__init__(redis, **options)
+        self._sessionmaker = sessionmaker
+
+    async def handle(self, event: Event) -> None:
+        async with self._sessionmaker() as session, session.begin():
+            await service.record_organization_event(session, event)
+
+
+class UploadSweep:
+    """Worker task: forget uploads abandoned for a day, and their staged bytes, every hour."""
+
+    def __init__(self, runtime: WorkerRuntime, interval: float = 3600.0) -> None:
+        self.runtime, self.interval = runtime, interval
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while keep_running(stop):
+            try:
+                await service.sweep_uploads(self.runtime, older_than=timedelta(days=1))
+            except Exception:
+                log.exception("content: upload sweep failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+
+
+def worker_tasks(deps: WorkerDeps) -> list:
+    return [
+        ExportWorker(deps.redis, deps.sessionmaker, deps.settings, **deps.consumer_options),
+        UploadSweep(WorkerRuntime(deps.settings, deps.sessionmaker, deps.redis, LiveHub(deps.redis))),
+        CourseOwnersConsumer(
+            deps.redis,
+            deps.sessionmaker,
+            model=CourseOwner,
+            group="content-course-owners",
+            **deps.consumer_options,
+        ),
+        LessonOwnersConsumer(deps.redis, deps.sessionmaker, **deps.consumer_options),
+        OrganizationQuotasConsumer(deps.redis, deps.sessionmaker, **deps.consumer_options),
+    ]
