@@ -336,7 +336,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 
     from subgraphs.core.db import create_engine, create_sessionmaker
     from subgraphs.core.domains import WorkerDeps, worker_tasks
-    from subgraphs.core.events import OutboxRelay
+    from subgraphs.core.events import ConsumedLedger, OutboxRelay
     from subgraphs.core.mail import MailConsumer
 
     engine = create_engine(settings)
@@ -349,12 +349,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         outboxes(),
         batch_size=ev.relay_batch_size,
         poll_interval=ev.relay_poll_interval_seconds,
+        republish_window_seconds=ev.dedupe_ttl_seconds,
     )
     options = {
         "block_ms": ev.consumer_block_ms,
         "claim_idle_ms": ev.consumer_claim_idle_ms,
         "dedupe_ttl_seconds": ev.dedupe_ttl_seconds,
         "max_attempts": ev.consumer_max_attempts,
+        "ledger": ConsumedLedger(sessionmaker),
     }
     deps = WorkerDeps(redis=redis, sessionmaker=sessionmaker, settings=settings, consumer_options=options)
     consumers = [MailConsumer(redis, settings.mail, **options)]

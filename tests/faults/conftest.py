@@ -1,0 +1,42 @@
+"""Fault tests: real servers that the test owns (never the shared PostgreSQL/Redis), real failures."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from subgraphs.core.embedded import EmbeddedRedis
+from tests.services import free_port
+
+
+class OwnRedis:
+    """A redis-server of this test only: it may be flushed, killed, and restarted empty."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.server = EmbeddedRedis(data_dir, port=free_port())
+        self.url = self.server.start()
+
+    def client(self) -> Redis:
+        return Redis.from_url(self.url)
+
+    def restart_empty(self) -> None:
+        """What a restart without persistence (or a failover to an empty replica) does."""
+        self.server.stop()
+        shutil.rmtree(self.server.redis_dir, ignore_errors=True)
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+@pytest.fixture
+async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
+    server = OwnRedis(tmp_path / "own-redis")
+    try:
+        yield server
+    finally:
+        server.stop()
