@@ -39,7 +39,7 @@ from subgraphs.core.auth import (
 )
 from subgraphs.core.context import Context, Runtime
 from subgraphs.core.db import create_engine, create_sessionmaker
-from subgraphs.core.errors import NotAuthenticated, RateLimited, finalize_errors
+from subgraphs.core.errors import NotAuthenticated, RateLimited, Unavailable, finalize_errors, is_outage
 from subgraphs.core.http_limits import RequestLimits
 from subgraphs.core.live import LiveHub
 from subgraphs.core.ratelimit import RateLimiter
@@ -261,7 +261,11 @@ def create_subgraph_app(
             context.principal = await authenticate(runtime, connection.headers.get("authorization"))
             if request is not None:
                 await _count_api_call(runtime, context)
-        except (NotAuthenticated, RateLimited) as exc:
+        except Exception as exc:
+            if is_outage(exc):  # Redis unreachable: a typed, retryable refusal, not a masked 500
+                exc = Unavailable()
+            elif not isinstance(exc, NotAuthenticated | RateLimited | Unavailable):
+                raise
             if websocket is not None:
                 raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
             raise _Refused(exc) from exc
@@ -294,6 +298,8 @@ def create_subgraph_app(
             return JSONResponse(
                 body, status_code=429, headers={"Retry-After": str(error.retry_after_seconds)}
             )
+        if isinstance(error, Unavailable):
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
         return JSONResponse(
             body, status_code=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
         )
@@ -369,7 +375,7 @@ def create_subgraph_app(
 class _Refused(Exception):
     """The request is refused before execution (bad token, API rate limit)."""
 
-    def __init__(self, error: NotAuthenticated | RateLimited) -> None:
+    def __init__(self, error: NotAuthenticated | RateLimited | Unavailable) -> None:
         self.error = error
 
 

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from subgraphs.core.errors import DomainError
+from subgraphs.core.errors import Unavailable
 
 log = logging.getLogger("coursegraph.redis_state")
+
+__all__ = ["RebuildableState", "RedisStateKeeper", "Unavailable", "wait_for_marker"]
 
 _FINISH = """
 if redis.call('GET', KEYS[2]) == ARGV[1] then
@@ -34,18 +36,6 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then
 end
 return 0
 """
-
-
-class Unavailable(DomainError):
-    """A dependency is recovering (e.g. Redis came back empty and a projection is being rebuilt): the
-    request was refused before it did anything, and the same request succeeds in a moment."""
-
-    default_code = "UNAVAILABLE"
-    default_message = "The service is recovering; try again in a moment."
-
-    @property
-    def extensions(self) -> dict[str, object]:
-        return {"code": self.code, "retryable": True}
 
 
 async def begin_rebuild(redis: Redis, marker: str) -> str:
