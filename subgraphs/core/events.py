@@ -238,16 +238,19 @@ def _stream_id(value: bytes | str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-async def consumer_caught_up(redis: Redis, stream: str, group: str, target: tuple[int, int]) -> bool:
-    """Whether `group` has handled every entry of `stream` up to `target` (delivered and none pending)."""
+async def consumer_caught_up(redis: Redis, stream: str, group: str, target: tuple[int, int]) -> bool | None:
+    """Whether `group` has handled every entry of `stream` up to `target` (delivered and none pending);
+    None when the group does not exist (no consumer of it runs: there is nothing to wait for)."""
     try:
         groups = await redis.xinfo_groups(stream)
-        pending = await redis.xpending(stream, group)
-    except ResponseError:  # no stream or no group yet: its consumer is not there
-        return False
+    except ResponseError:
+        return None
     info = next((g for g in groups if _text(g["name"]) == group), None)
-    if info is None or _stream_id(info["last-delivered-id"]) < target:
+    if info is None:
+        return None
+    if _stream_id(info["last-delivered-id"]) < target:
         return False
+    pending = await redis.xpending(stream, group)
     return not pending["pending"] or _stream_id(pending["min"]) > target
 
 
@@ -265,7 +268,9 @@ async def wait_for_consumer(redis: Redis, stream: str, group: str, *, timeout: f
         return True
     target = _stream_id(last[0][0])
     deadline = time.monotonic() + timeout
-    while not await consumer_caught_up(redis, stream, group, target):
+    while not (caught_up := await consumer_caught_up(redis, stream, group, target)):
+        if caught_up is None:
+            return False
         if time.monotonic() >= deadline:
             log.warning("consumer %s did not reach %s of %s within %.1f s", group, target, stream, timeout)
             return False

@@ -23,6 +23,7 @@ from subgraphs.labs.models import (
     OrganizationProjection,
     ProcessedEvent,
 )
+from subgraphs.labs.service import PROJECTION_GROUP
 
 COURSE_EVENTS = frozenset(
     f"courses.course.{verb}"
@@ -117,7 +118,7 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Eve
 class LabsProjectionConsumer(Consumer):
     """Keeps the labs domain's projections (worker, group labs-projection)."""
 
-    group: ClassVar[str] = "labs-projection"
+    group: ClassVar[str] = PROJECTION_GROUP
     streams: ClassVar[tuple[str, ...]] = (stream_name("courses"), stream_name("organizations"))
 
     def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:

@@ -8,6 +8,7 @@ from subgraphs.core.redis_state import RedisStateKeeper
 from subgraphs.organizations.audit import AuditConsumer
 from subgraphs.organizations.authz import AuthzProjectionConsumer, projection_state
 from subgraphs.organizations.models import CourseOwner
+from subgraphs.organizations.service import COURSE_OWNERS_GROUP
 
 
 def worker_tasks(deps: WorkerDeps) -> list:
@@ -19,7 +20,7 @@ def worker_tasks(deps: WorkerDeps) -> list:
             deps.redis,
             deps.sessionmaker,
             model=CourseOwner,
-            group="organizations-course-owners",
+            group=COURSE_OWNERS_GROUP,
             **deps.consumer_options,
         ),
     ]
