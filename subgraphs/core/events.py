@@ -159,14 +159,18 @@ class ConsumedLedger:
         async with self.sessionmaker() as session, session.begin():
             await session.execute(stmt)
 
-    async def seen(self, group: str, event_id: str) -> bool:
+    async def seen(self, group: str, event_ids: list[str]) -> set[str]:
+        """Which of `event_ids` the group has handled (one query for a whole read)."""
+        if not event_ids:
+            return set()
         async with self.sessionmaker() as session:
-            found = await session.scalar(
+            found = await session.scalars(
                 select(ConsumedEvent.event_id).where(
-                    ConsumedEvent.group_name == group, ConsumedEvent.event_id == uuid.UUID(event_id)
+                    ConsumedEvent.group_name == group,
+                    ConsumedEvent.event_id.in_([uuid.UUID(e) for e in event_ids]),
                 )
             )
-        return found is not None
+            return {str(event_id) for event_id in found}
 
     async def record(self, group: str, *event_ids: str) -> None:
         if not event_ids:
@@ -512,6 +516,7 @@ class Consumer:
         # With a ledger (the worker's consumers) what was handled is recorded in PostgreSQL and survives
         # Redis; without one (tests of the kernel) in Redis keys.
         self.ledger = ledger
+        self._known_done: set[str] = set()  # of the messages being processed (`_prefetch_done`)
 
     async def handle(self, event: Event) -> None:
         raise NotImplementedError
@@ -533,8 +538,16 @@ class Consumer:
 
     async def _done(self, event_id: str) -> bool:
         if self.ledger is not None:
-            return await self.ledger.seen(self.group, event_id)
+            if event_id in self._known_done:
+                return True
+            return bool(await self.ledger.seen(self.group, [event_id]))
         return bool(await self.redis.exists(self._done_key(event_id)))
+
+    async def _prefetch_done(self, messages: list[tuple[Any, dict[bytes, bytes]]]) -> None:
+        """Look the events of one read up in the ledger at once (instead of one query per event)."""
+        if self.ledger is not None:
+            ids = [fields[b"id"].decode() for _, fields in messages if fields]
+            self._known_done = await self.ledger.seen(self.group, ids)
 
     async def _mark_done(self, event_id: str) -> None:
         if self.ledger is not None:
@@ -590,6 +603,7 @@ class Consumer:
             claimed = await self.redis.xautoclaim(
                 stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
             )
+            await self._prefetch_done(claimed[1])
             for message_id, fields in claimed[1]:  # Redis 6.2 answers 2 elements, 7+ answers 3
                 if fields:
                     done += await self._process(stream, message_id, fields)
@@ -601,9 +615,11 @@ class Consumer:
             block=self._block_ms if block_ms is None else block_ms,
         )
         for stream, messages in response or []:
+            await self._prefetch_done(messages)
             for message_id, fields in messages:
                 if fields:
                     done += await self._process(stream.decode(), message_id, fields)
+        self._known_done = set()
         return done
 
     async def run(self, stop: asyncio.Event) -> None:

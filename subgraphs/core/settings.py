@@ -159,7 +159,7 @@ class EventSettings(BaseModel):
     stream_recheck_seconds: float = 5.0
     # Read your writes across subgraphs: on a miss in a projection, how long a request waits at most for
     # the projection's consumer to reach the end of its stream (docs/reliability.md).
-    read_your_writes_wait_seconds: float = 2.0
+    read_your_writes_wait_seconds: float = 5.0
 
 
 class OrganizationsSettings(BaseModel):

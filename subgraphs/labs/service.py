@@ -398,7 +398,8 @@ async def start(
 
         exercise, course, enrollment = await read()
         # Read your writes: an exercise or enrollment made a moment ago may not have reached the projection.
-        if (exercise is None or enrollment is None) and await runtime.caught_up("courses", PROJECTION_GROUP):
+        enrolled = enrollment is not None and enrollment.status in ENROLLED
+        if (exercise is None or not enrolled) and await runtime.caught_up("courses", PROJECTION_GROUP):
             exercise, course, enrollment = await read()
         existing = await _live_session(session, user_id, exercise_id)
     if exercise is None or exercise.deleted or (course is not None and course.status == "DELETED"):

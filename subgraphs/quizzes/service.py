@@ -551,7 +551,8 @@ async def start_attempt(runtime: Runtime, meta: RequestMeta, *, quiz_id: uuid.UU
         if quiz is None:
             raise NotFound("No such quiz.")
         enrolled = await _enrollment_status(session, quiz.course_id, user_id)
-        if enrolled is None and await runtime.caught_up("courses", PROJECTION_GROUP):  # read your writes
+        # Read your writes: an enrollment made a moment ago may not have reached the projection yet.
+        if enrolled not in TAKING and await runtime.caught_up("courses", PROJECTION_GROUP):
             enrolled = await _enrollment_status(session, quiz.course_id, user_id)
         if not await can_view_quiz(reader(runtime, meta), meta.principal, quiz, enrolled):
             raise NotFound("No such quiz.")
