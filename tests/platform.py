@@ -20,7 +20,7 @@ import pytest
 from subgraphs.core.cli import ROUTER_DIR, router_argv, router_env
 from subgraphs.core.domains import DOMAINS
 from subgraphs.core.settings import get_settings
-from subgraphs.core.supervisor import ProcessSpec, supervised
+from subgraphs.core.supervisor import ProcessSpec, Supervisor, supervised
 from tests.fakes.anthropic_server import MODEL as FAKE_MODEL
 from tests.services import free_port
 
@@ -30,6 +30,7 @@ class Platform:
     router_url: str
     subgraph_urls: dict[str, str]  # domain -> base URL (no /graphql)
     web_dir: Path  # the router's CG_WEB_DIR
+    supervisor: Supervisor | None = None  # to kill or restart one of its processes (tests/faults)
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.router_url, timeout=30)
@@ -96,7 +97,7 @@ async def running_platform(
     )
     async with supervised(specs) as supervisor:
         await supervisor.start(router)
-        yield Platform(router_url=router_url, subgraph_urls=urls, web_dir=web_dir)
+        yield Platform(router_url=router_url, subgraph_urls=urls, web_dir=web_dir, supervisor=supervisor)
 
 
 def lab_env(labs_url: str) -> dict[str, str]:

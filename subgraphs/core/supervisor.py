@@ -274,6 +274,19 @@ class Supervisor:
             self._wakeup.clear()
             await self._wakeup.wait()
 
+    async def restart(self, name: str) -> None:
+        """Stop a child gracefully (SIGTERM: a subgraph drains its requests in flight) and start it again."""
+        child = self._children[name]
+        self._restarting[name] = asyncio.current_task()  # type: ignore[assignment]  # wait() leaves it alone
+        try:
+            await self._terminate(child)
+            del self._children[name]
+            await self.start(child.spec)
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+        finally:
+            self._restarting.pop(name, None)
+            self._wakeup.set()
+
     def give_up(self, name: str, reason: str) -> None:
         """Something supervised outside this class (an embedded database) cannot be kept running: make
         `wait()` stop everything and return non-zero."""
