@@ -40,3 +40,13 @@ async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+async def fault_platform(database: None, fake_anthropic):  # noqa: ANN001, ANN201 - a tests.platform.Platform
+    """The whole platform as processes (every subgraph, the worker, the router), for this module only: its
+    tests kill and restart processes of it."""
+    from tests.platform import running_platform
+
+    async with running_platform(fake_anthropic.url) as platform:
+        yield platform
