@@ -43,6 +43,7 @@ async def running_platform(
     web_dir: Path | None = None,
     public_origin: bool = False,
     demo_labs: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[Platform]:
     """Start the platform; `public_origin` makes the router's address the origin of mailed links and of
     browser sessions (what a browser test needs), `web_dir` the app the router serves, `demo_labs` runs
@@ -66,6 +67,7 @@ async def running_platform(
     env.update(lab_env(urls["labs"]))
     if demo_labs:
         env["COURSEGRAPH_LABS__RUNTIME"] = "process"
+    env.update(extra_env or {})  # e.g. a Redis of the test's own (tests/faults)
     python = sys.executable
     specs = [
         ProcessSpec(

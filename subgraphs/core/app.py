@@ -20,7 +20,6 @@ import orjson
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from redis.asyncio import Redis
 from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.exceptions import ConnectionRejectionError
@@ -43,6 +42,7 @@ from subgraphs.core.errors import NotAuthenticated, RateLimited, Unavailable, fi
 from subgraphs.core.http_limits import RequestLimits
 from subgraphs.core.live import LiveHub
 from subgraphs.core.ratelimit import RateLimiter
+from subgraphs.core.redis_state import connect as connect_redis
 from subgraphs.core.settings import Settings, get_settings
 
 log = logging.getLogger("coursegraph.app")
@@ -66,7 +66,7 @@ class Metrics:
 
 async def create_runtime(name: str, settings: Settings, *, key_loader: Any = None) -> Runtime:
     engine = create_engine(settings)
-    redis = Redis.from_url(settings.redis.url)
+    redis = connect_redis(settings.redis.url)
     if key_loader is None:
         jwks = JwksClient(
             settings.auth.jwks_url,

@@ -332,16 +332,16 @@ def serve(
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """The outbox relay and the event consumers of this process."""
-    from redis.asyncio import Redis
 
     from subgraphs.core.db import create_engine, create_sessionmaker
     from subgraphs.core.domains import WorkerDeps, worker_tasks
     from subgraphs.core.events import ConsumedLedger, OutboxRelay
     from subgraphs.core.mail import MailConsumer
+    from subgraphs.core.redis_state import connect as connect_redis
 
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
-    redis = Redis.from_url(settings.redis.url)
+    redis = connect_redis(settings.redis.url)
     ev = settings.events
     relay = OutboxRelay(
         sessionmaker,

@@ -38,6 +38,23 @@ return 0
 """
 
 
+def connect(url: str) -> Redis:
+    """The platform's Redis client: survives Redis restarting. A pooled connection idle for a few seconds
+    is checked (PING) before use, and a command that meets a dead connection is retried on a new one
+    (a few times, quickly), so the first requests after a restart do not fail on connections it closed."""
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return Redis.from_url(
+        url,
+        health_check_interval=5,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+
+
 async def begin_rebuild(redis: Redis, marker: str) -> str:
     token = uuid.uuid4().hex
     await redis.set(marker + ":rebuilding", token)

@@ -42,11 +42,20 @@ async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-async def fault_platform(database: None, fake_anthropic):  # noqa: ANN001, ANN201 - a tests.platform.Platform
-    """The whole platform as processes (every subgraph, the worker, the router), for this module only: its
-    tests kill and restart processes of it."""
+@pytest.fixture(scope="package")
+async def fault_redis(tmp_path_factory) -> AsyncIterator[OwnRedis]:  # noqa: ANN001
+    server = OwnRedis(tmp_path_factory.mktemp("fault-platform-redis"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="package")
+async def fault_platform(database: None, fake_anthropic, fault_redis: OwnRedis):  # noqa: ANN001, ANN201
+    """The whole platform as processes (every subgraph, the worker, the router) on a Redis of its own, for
+    the fault tests only: they kill and restart its processes and flush or restart its Redis."""
     from tests.platform import running_platform
 
-    async with running_platform(fake_anthropic.url) as platform:
+    async with running_platform(fake_anthropic.url, extra_env={"REDIS_URL": fault_redis.url}) as platform:
         yield platform
