@@ -57,5 +57,10 @@ async def fault_platform(database: None, fake_anthropic, fault_redis: OwnRedis):
     the fault tests only: they kill and restart its processes and flush or restart its Redis."""
     from tests.platform import running_platform
 
-    async with running_platform(fake_anthropic.url, extra_env={"REDIS_URL": fault_redis.url}) as platform:
+    env = {
+        "REDIS_URL": fault_redis.url,
+        # A generation job whose worker died is requeued once its lease expires: keep that short here.
+        "COURSEGRAPH_GENERATOR__LEASE_SECONDS": "5",
+    }
+    async with running_platform(fake_anthropic.url, extra_env=env) as platform:
         yield platform
