@@ -8,6 +8,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { defineConfig, type GatewayPlugin } from '@graphql-hive/gateway';
 import { renderGraphiQL as renderYogaGraphiQL } from '@graphql-yoga/render-graphiql';
+import { maskError as yogaMaskError } from 'graphql-yoga';
 import {
   getOperationAST,
   GraphQLError,
@@ -687,7 +688,50 @@ console.error(
 // ---------------------------------------------------------------------------------------------
 // The gateway
 // ---------------------------------------------------------------------------------------------
+// A subgraph that is down or restarting: a coded error naming the cause instead of a masked
+// "Unexpected error.", so clients (and the fault tests) can tell an outage from a bug. Refused
+// connections never reached the subgraph: retrying is safe. A connection lost mid-request may have.
+const REFUSED = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN/;
+const LOST = /ECONNRESET|EPIPE|socket hang up|other side closed|UND_ERR_SOCKET/;
+
+function causesOf(error: any, depth = 0): string {
+  if (error == null || depth > 6) return '';
+  const own = `${error?.message ?? ''} ${error?.code ?? ''}`;
+  const nested = [error?.originalError, error?.cause, ...(Array.isArray(error?.errors) ? error.errors : [])];
+  return own + ' ' + nested.map((e) => causesOf(e, depth + 1)).join(' ');
+}
+
+function maskError(error: unknown, message: string, isDev?: boolean): Error {
+  const causes = causesOf(error);
+  const refused = REFUSED.test(causes);
+  if (refused || LOST.test(causes)) {
+    const path = (error as any)?.path;
+    return new GraphQLError('A service is restarting or unavailable; try again in a moment.', {
+      path,
+      extensions: refused
+        ? { code: 'SUBGRAPH_UNAVAILABLE', retryable: true }
+        : { code: 'SUBGRAPH_CONNECTION_LOST', retryable: false },
+    });
+  }
+  return yogaMaskError(error, message, isDev);
+}
+
 export const gatewayConfig = defineConfig({
+  maskedErrors: { maskError },
+  // A subgraph closing an idle keep-alive connection just as a request is written to it (it is being
+  // restarted, docs/reliability.md) loses a request it never read: retry QUERIES once on a new connection.
+  // Mutations are not retried: a lost connection cannot tell whether the subgraph applied one.
+  upstreamRetry: ({ executionRequest }: any) =>
+    executionRequest?.operationType === 'query'
+      ? {
+          maxRetries: 1,
+          retryDelay: 20,
+          shouldRetry: ({ executionResult, response }: any) =>
+            !response &&
+            Array.isArray(executionResult?.errors) &&
+            executionResult.errors.some((e: any) => LOST.test(causesOf(e))),
+        }
+      : undefined,
   supergraph: SUPERGRAPH,
   host: HOST,
   port: PORT,

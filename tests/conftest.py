@@ -117,6 +117,23 @@ async def database(settings: Settings) -> None:
 
     await _create_database()
     await asyncio.to_thread(migrate_database)
+    await _mark_redis_state_complete()
+
+
+async def _mark_redis_state_complete() -> None:
+    """The Redis state that workers rebuild from PostgreSQL (core/redis_state.py) is complete for this
+    empty database; tests that run no worker would otherwise wait for a rebuild that never comes."""
+    from redis.asyncio import Redis
+
+    from subgraphs.core.auth import REVOKED_CLIENTS_MARKER
+    from subgraphs.core.rbac import MEMBERSHIPS_MARKER
+
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        for marker in (MEMBERSHIPS_MARKER, REVOKED_CLIENTS_MARKER):
+            await redis.set(marker, "tests")
+    finally:
+        await redis.aclose()
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ import pytest
 from subgraphs.core.cli import ROUTER_DIR, router_argv, router_env
 from subgraphs.core.domains import DOMAINS
 from subgraphs.core.settings import get_settings
-from subgraphs.core.supervisor import ProcessSpec, supervised
+from subgraphs.core.supervisor import ProcessSpec, Supervisor, supervised
 from tests.fakes.anthropic_server import MODEL as FAKE_MODEL
 from tests.services import free_port
 
@@ -30,6 +30,7 @@ class Platform:
     router_url: str
     subgraph_urls: dict[str, str]  # domain -> base URL (no /graphql)
     web_dir: Path  # the router's CG_WEB_DIR
+    supervisor: Supervisor | None = None  # to kill or restart one of its processes (tests/faults)
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.router_url, timeout=30)
@@ -42,6 +43,7 @@ async def running_platform(
     web_dir: Path | None = None,
     public_origin: bool = False,
     demo_labs: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[Platform]:
     """Start the platform; `public_origin` makes the router's address the origin of mailed links and of
     browser sessions (what a browser test needs), `web_dir` the app the router serves, `demo_labs` runs
@@ -70,6 +72,7 @@ async def running_platform(
     env.update(lab_env(urls["labs"]))
     if demo_labs:
         env["COURSEGRAPH_LABS__RUNTIME"] = "process"
+    env.update(extra_env or {})  # e.g. a Redis of the test's own (tests/faults)
     python = sys.executable
     specs = [
         ProcessSpec(
@@ -101,7 +104,7 @@ async def running_platform(
     )
     async with supervised(specs) as supervisor:
         await supervisor.start(router)
-        yield Platform(router_url=router_url, subgraph_urls=urls, web_dir=web_dir)
+        yield Platform(router_url=router_url, subgraph_urls=urls, web_dir=web_dir, supervisor=supervisor)
 
 
 def lab_env(labs_url: str) -> dict[str, str]:

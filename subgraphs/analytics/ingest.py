@@ -661,6 +661,8 @@ class AnalyticsConsumer(Consumer):
         except Exception:
             log.warning("analytics: a batch of %d failed; applying one by one", len(batch), exc_info=True)
             return sum([await self._process(stream, m, f) for stream, m, f in batch])
+        if self.ledger is not None:  # confirmed, so the relay never publishes them again after a Redis loss
+            await self.ledger.record(self.group, *(fields[b"id"].decode() for _, _, fields in batch))
         async with self.redis.pipeline(transaction=False) as pipe:
             for stream, message_id, _ in batch:
                 pipe.xack(stream, self.group, message_id)

@@ -20,7 +20,6 @@ import orjson
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from redis.asyncio import Redis
 from sqlalchemy import text
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,10 +39,11 @@ from subgraphs.core.auth import (
 )
 from subgraphs.core.context import Context, Runtime
 from subgraphs.core.db import create_engine, create_sessionmaker
-from subgraphs.core.errors import NotAuthenticated, RateLimited, finalize_errors
+from subgraphs.core.errors import NotAuthenticated, RateLimited, Unavailable, finalize_errors, is_outage
 from subgraphs.core.http_limits import RequestLimits
 from subgraphs.core.live import LiveHub
 from subgraphs.core.ratelimit import RateLimiter
+from subgraphs.core.redis_state import connect as connect_redis
 from subgraphs.core.settings import Settings, get_settings
 
 log = logging.getLogger("coursegraph.app")
@@ -67,7 +67,7 @@ class Metrics:
 
 async def create_runtime(name: str, settings: Settings, *, key_loader: Any = None) -> Runtime:
     engine = create_engine(settings)
-    redis = Redis.from_url(settings.redis.url)
+    redis = connect_redis(settings.redis.url)
     if key_loader is None:
         jwks = JwksClient(
             settings.auth.jwks_url,
@@ -262,7 +262,11 @@ def create_subgraph_app(
             context.principal = await authenticate(runtime, connection.headers.get("authorization"))
             if request is not None:
                 await _count_api_call(runtime, context)
-        except (NotAuthenticated, RateLimited) as exc:
+        except Exception as exc:
+            if is_outage(exc):  # Redis unreachable: a typed, retryable refusal, not a masked 500
+                exc = Unavailable()
+            elif not isinstance(exc, NotAuthenticated | RateLimited | Unavailable):
+                raise
             if websocket is not None:
                 raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
             raise _Refused(exc) from exc
@@ -295,6 +299,8 @@ def create_subgraph_app(
             return JSONResponse(
                 body, status_code=429, headers={"Retry-After": str(error.retry_after_seconds)}
             )
+        if isinstance(error, Unavailable):
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
         return JSONResponse(
             body, status_code=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
         )
@@ -394,7 +400,7 @@ class RequestIds:
 class _Refused(Exception):
     """The request is refused before execution (bad token, API rate limit)."""
 
-    def __init__(self, error: NotAuthenticated | RateLimited) -> None:
+    def __init__(self, error: NotAuthenticated | RateLimited | Unavailable) -> None:
         self.error = error
 
 

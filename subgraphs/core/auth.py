@@ -25,7 +25,8 @@ from joserfc.jwk import KeySet
 from strawberry.permission import BasePermission
 
 from subgraphs.core.errors import Forbidden, NotAuthenticated
-from subgraphs.core.rbac import SCHEMA_READ, Permission, Role
+from subgraphs.core.rbac import PROJECTION_REBUILD_WAIT_SECONDS, SCHEMA_READ, Permission, Role
+from subgraphs.core.redis_state import wait_for_marker
 from subgraphs.core.settings import Settings
 
 ALGORITHM = "EdDSA"
@@ -33,6 +34,8 @@ CLOCK_LEEWAY_SECONDS = 5
 SESSION_KEY = "session:{sid}"
 # Set when an API client is revoked, for as long as its access tokens could live.
 REVOKED_CLIENT_KEY = "revoked-client:{client_id}"
+# Present while those keys are complete; the users worker rebuilds them from PostgreSQL after a Redis loss.
+REVOKED_CLIENTS_MARKER = "revoked-clients:complete"
 
 # RFC 9864 renames EdDSA-with-Ed25519 to "Ed25519"; JWT libraries in the router and in clients still
 # speak "EdDSA", so we keep it (pinned) and silence joserfc's deprecation notice.
@@ -172,7 +175,17 @@ async def token_is_revoked(redis: Any, principal: Principal) -> bool:
     """A user token dies with its session (logout, refresh reuse, admin action); a client token with
     its client's revocation."""
     if principal.kind == "client":
-        return bool(await redis.exists(REVOKED_CLIENT_KEY.format(client_id=principal.subject)))
+        key = REVOKED_CLIENT_KEY.format(client_id=principal.subject)
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.exists(key)
+            pipe.exists(REVOKED_CLIENTS_MARKER)
+            revoked, complete = await pipe.execute()
+        if not complete:  # Redis lost the revocations: a revoked client must not come back meanwhile
+            await wait_for_marker(redis, REVOKED_CLIENTS_MARKER, timeout=PROJECTION_REBUILD_WAIT_SECONDS)
+            revoked = await redis.exists(key)
+        return bool(revoked)
+    # A session missing from Redis (ended, or lost with Redis) fails with INVALID_TOKEN; the client's
+    # silent refresh then re-opens it if PostgreSQL says it is alive (users.service.refresh).
     return principal.session_id is None or not await redis.exists(
         SESSION_KEY.format(sid=principal.session_id)
     )

@@ -141,16 +141,16 @@ def serve(
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """The outbox relay and the event consumers of this process."""
-    from redis.asyncio import Redis
 
     from subgraphs.core.db import create_engine, create_sessionmaker
     from subgraphs.core.domains import WorkerDeps, worker_tasks
-    from subgraphs.core.events import OutboxRelay
+    from subgraphs.core.events import ConsumedLedger, OutboxRelay
     from subgraphs.core.mail import MailConsumer
+    from subgraphs.core.redis_state import connect as connect_redis
 
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
-    redis = Redis.from_url(settings.redis.url)
+    redis = connect_redis(settings.redis.url)
     ev = settings.events
     relay = OutboxRelay(
         sessionmaker,
@@ -158,12 +158,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         outboxes(),
         batch_size=ev.relay_batch_size,
         poll_interval=ev.relay_poll_interval_seconds,
+        republish_window_seconds=ev.dedupe_ttl_seconds,
     )
     options = {
         "block_ms": ev.consumer_block_ms,
         "claim_idle_ms": ev.consumer_claim_idle_ms,
         "dedupe_ttl_seconds": ev.dedupe_ttl_seconds,
         "max_attempts": ev.consumer_max_attempts,
+        "ledger": ConsumedLedger(sessionmaker),
     }
     deps = WorkerDeps(redis=redis, sessionmaker=sessionmaker, settings=settings, consumer_options=options)
     consumers = [MailConsumer(redis, settings.mail, **options)]

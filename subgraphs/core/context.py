@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
 from subgraphs.core.auth import ANONYMOUS, Principal, TokenVerifier, token_is_revoked
+from subgraphs.core.events import EMITTED, publish_committed, stream_name, wait_for_consumer
 from subgraphs.core.live import AccessRevoked, LiveHub, SessionEnded, StreamGuard
 from subgraphs.core.ratelimit import RateLimiter
 from subgraphs.core.rbac import Memberships
@@ -39,10 +40,26 @@ class Runtime:
         """A short transaction on its own session: commits on success, rolls back on any error.
 
         Every database use in a request is one of these, so concurrently resolved fields never share a
-        session and a long-lived WebSocket never holds a connection idle in a transaction.
+        session and a long-lived WebSocket never holds a connection idle in a transaction. Events it
+        emitted are published once it committed, before the caller goes on (read your writes).
         """
-        async with self.sessionmaker() as session, session.begin():
-            yield session
+        async with self.sessionmaker() as session:
+            async with session.begin():
+                yield session
+            emitted = session.info.pop(EMITTED, None)
+        if emitted:
+            await publish_committed(self.sessionmaker, self.redis, emitted)
+
+    async def caught_up(self, domain: str, group: str) -> bool:
+        """Read your writes: wait (bounded) until the consumer group `group` has handled everything now in
+        `events.<domain>`. A service calls this on a miss in a projection fed by that group, then looks
+        again: a write the client made a moment ago in `domain` is in the stream before its answer."""
+        return await wait_for_consumer(
+            self.redis,
+            stream_name(domain),
+            group,
+            timeout=self.settings.events.read_your_writes_wait_seconds,
+        )
 
 
 @dataclass(frozen=True)

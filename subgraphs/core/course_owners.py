@@ -6,8 +6,8 @@ courses tables. Each keeps its own table (`class CourseOwner(CourseOwnerMixin, B
 `CourseOwnersConsumer`: an upsert that only an event at least as recent overwrites (`as_of`), so
 redelivery and out-of-order delivery are harmless and no processed-event table is needed.
 
-A course created a moment ago is known once the worker has relayed its event (the relay poll interval
-plus the consumer's block time).
+A course created a moment ago is known once this domain's consumer has applied its event; requests that
+must see it use `foreign_courses_read_your_writes`, which waits (bounded) for that consumer on a miss.
 """
 
 from __future__ import annotations
@@ -79,6 +79,23 @@ async def foreign_courses(
         ).all()
     )
     return [course for course in wanted if course not in owned]
+
+
+async def foreign_courses_read_your_writes(
+    runtime: Any,
+    session: AsyncSession,
+    model: Any,
+    group: str,
+    organization_id: uuid.UUID,
+    course_ids: Iterable[uuid.UUID],
+) -> list[uuid.UUID]:
+    """`foreign_courses`, but a course the client created a moment ago is waited for (bounded) until the
+    `group` consumer that keeps `model` has caught up with `events.courses` (read your writes)."""
+    wanted = list(course_ids)
+    foreign = await foreign_courses(session, model, organization_id, wanted)
+    if foreign and await runtime.caught_up("courses", group):
+        foreign = await foreign_courses(session, model, organization_id, wanted)
+    return foreign
 
 
 class CourseOwnersConsumer(Consumer):

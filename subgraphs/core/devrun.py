@@ -1,7 +1,8 @@
 """`coursegraph dev`: the whole platform on one machine, no system services needed.
 
 Embedded PostgreSQL and Redis under the data dir (unless DATABASE_URL / REDIS_URL are set), migrations,
-demo data, every subgraph, the worker and the router — supervised, stopped together by Ctrl-C.
+demo data, every subgraph, the worker and the router — supervised: a crashed process (embedded databases
+included) is restarted with backoff, and everything stops together by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def subgraph_spec(domain: str, env: dict[str, str], settings: Settings) -> Proce
         argv=[sys.executable, "-m", "subgraphs.core.cli", "serve", domain, "--port", str(port)],
         env=env,
         ready_url=f"http://{settings.bind_host}:{port}/ready",
+        restart=True,
     )
 
 
@@ -31,7 +33,9 @@ def platform_specs(settings: Settings, env: dict[str, str]) -> tuple[list[Proces
     """The subgraphs and the worker (started together), then the router (needs the JWKS up)."""
     specs = [subgraph_spec(domain, env, settings) for domain in DOMAINS]
     specs.append(
-        ProcessSpec(name="worker", argv=[sys.executable, "-m", "subgraphs.core.cli", "worker"], env=env)
+        ProcessSpec(
+            name="worker", argv=[sys.executable, "-m", "subgraphs.core.cli", "worker"], env=env, restart=True
+        )
     )
     router = ProcessSpec(
         name="router",
@@ -40,8 +44,39 @@ def platform_specs(settings: Settings, env: dict[str, str]) -> tuple[list[Proces
         cwd=ROUTER_DIR,
         ready_url=f"http://{settings.router.host}:{settings.router.port}/readiness",
         ready_timeout=90,
+        restart=True,
     )
     return specs, router
+
+
+async def keep_embedded_running(
+    servers: list, supervisor: Supervisor, *, interval: float = 1.0, max_fast_failures: int = 5
+) -> None:
+    """Restart an embedded PostgreSQL or Redis that died (with backoff, logging why); after repeated
+    failures within 10 s of a start, make the supervisor give up. Runs until cancelled."""
+    loop = asyncio.get_running_loop()
+    started = {id(server): loop.time() for server in servers}
+    failures = {id(server): 0 for server in servers}
+    while True:
+        await asyncio.sleep(interval)
+        for server in servers:
+            if server.pid is not None:
+                continue
+            name = type(server).__name__
+            key = id(server)
+            failures[key] = failures[key] + 1 if loop.time() - started[key] < 10 else 1
+            if failures[key] > max_fast_failures:
+                supervisor.give_up(name, f"died {max_fast_failures} times in a row soon after starting")
+                return
+            delay = min(30.0, 0.5 * 2 ** (failures[key] - 1))
+            print(f"[supervisor] {name} exited unexpectedly; restarting in {delay:g}s", flush=True)
+            await asyncio.sleep(delay)
+            try:
+                await asyncio.to_thread(server.start)
+                print(f"[supervisor] {name} restarted", flush=True)
+            except Exception as exc:  # noqa: BLE001 - reported, and counted as the next failure
+                print(f"[supervisor] restarting {name} failed: {exc}", flush=True)
+            started[key] = loop.time()
 
 
 async def run_dev(settings: Settings, data_dir: Path) -> int:
@@ -82,7 +117,11 @@ async def run_dev(settings: Settings, data_dir: Path) -> int:
                 print(f"\n{exc}", file=sys.stderr)
                 return 1
             _banner(settings, demo, data_dir)
-            return await supervisor.wait()
+            keeper = asyncio.create_task(keep_embedded_running(embedded, supervisor))
+            try:
+                return await supervisor.wait()
+            finally:
+                keeper.cancel()
     finally:
         for server in reversed(embedded):
             server.stop()

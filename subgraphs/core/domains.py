@@ -50,7 +50,7 @@ class WorkerDeps:
     redis: Any  # redis.asyncio.Redis
     sessionmaker: Any  # async_sessionmaker[AsyncSession]
     settings: Any  # core.settings.Settings
-    consumer_options: dict[str, Any]  # block_ms, claim_idle_ms, dedupe_ttl_seconds, max_attempts
+    consumer_options: dict[str, Any]  # block_ms, claim_idle_ms, dedupe_ttl_seconds, max_attempts, ledger
 
 
 def worker_tasks(domain: str, deps: WorkerDeps) -> list:

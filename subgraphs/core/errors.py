@@ -182,6 +182,41 @@ class RateLimited(DomainError):
         )
 
 
+class Unavailable(DomainError):
+    """A dependency is down or recovering (PostgreSQL or Redis unreachable, Redis came back empty and a
+    projection is being rebuilt): nothing was done, and the same request succeeds in a moment."""
+
+    default_code = "UNAVAILABLE"
+    default_message = "The service is recovering; try again in a moment."
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": self.code, "retryable": True}
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    """Whether `exc` means PostgreSQL or Redis could not be reached (not a bug: retryable)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    while exc is not None:
+        if isinstance(exc, RedisConnectionError | RedisTimeoutError | PoolTimeout | OperationalError):
+            return True
+        if isinstance(exc, InterfaceError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+            return True
+        if isinstance(exc, ConnectionError | TimeoutError) or type(exc).__name__ in _ASYNCPG_OUTAGES:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+_ASYNCPG_OUTAGES = frozenset(
+    {"CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError", "InterfaceError"}
+)
+
+
 def error_json(error: DomainError) -> dict[str, Any]:
     """The error's GraphQL object as JSON (`__typename` and the type's camelCase fields), for the plain
     HTTP routes (browser sessions) whose clients handle errors exactly as they do GraphQL's."""
@@ -262,6 +297,19 @@ def finalize_errors(
     which also covers errors raised before execution (parsing, limits)."""
     finalized = []
     for error in errors:
+        if not _is_expected(error) and is_outage(error.original_error):
+            log.warning(
+                "%s: a dependency is unreachable (request %s): %r",
+                operation or "anonymous operation",
+                request_id,
+                error.original_error,
+            )
+            error = GraphQLError(
+                Unavailable.default_message,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": Unavailable.default_code, "retryable": True, "requestId": request_id},
+            )
         if not _is_expected(error):
             log.error(
                 "unexpected error in %s (request %s)",

@@ -4,6 +4,11 @@ A service writes its change and an outbox row in ONE transaction (`emit`). The r
 rows to the stream `events.<domain>` and marks them published; consumers read with a consumer group, ack
 after handling, dedupe by event id, and re-claim what a dead consumer left pending. Delivery is at least
 once; nothing is lost if Redis or a worker dies between steps.
+
+PostgreSQL is the truth, Redis can be lost (restarted empty, flushed, failed over): consumers record what
+they handled in PostgreSQL (`ConsumedLedger`, also their dedupe) and register their groups there; a
+consumer whose group vanished recreates it; and the relay, finding its marker key gone, publishes again
+every recent outbox row some registered group has not confirmed (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -11,21 +16,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import orjson
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
-from sqlalchemy import BigInteger, DateTime, Identity, Index, String, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Identity,
+    Index,
+    String,
+    and_,
+    delete,
+    exists,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from subgraphs.core.db import utcnow
+from subgraphs.core.db import domain_base, utcnow
+from subgraphs.core.redis_state import begin_rebuild, finish_rebuild
 
 log = logging.getLogger("coursegraph.events")
 
@@ -88,10 +107,79 @@ class OutboxMixin:
         )
 
 
+# Where `emit` notes the events of a transaction, so `publish_committed` can publish them after the commit.
+EMITTED = "coursegraph_emitted"
+
+
 def emit(session: AsyncSession, outbox: type[OutboxMixin], event: Event) -> Event:
-    """Record `event` in the caller's transaction; the relay publishes it once that commits."""
+    """Record `event` in the caller's transaction; it is published once that commits (by the request's
+    `Runtime.transaction` at once, else by the relay)."""
     session.add(outbox(id=event.id, type=event.type, event=event.model_dump(mode="json")))
+    session.info.setdefault(EMITTED, []).append((outbox, event.id))
     return event
+
+
+# --- what consumers confirmed, in PostgreSQL (the kernel's own pg schema `events`) ----------------------
+
+EventsBase = domain_base("events")
+
+
+class ConsumerGroup(EventsBase):
+    """A consumer group that reads a stream: the relay publishes again what such a group did not confirm."""
+
+    __tablename__ = "consumer_group"
+
+    stream: Mapped[str] = mapped_column(String(120), primary_key=True)
+    group_name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConsumedEvent(EventsBase):
+    """An event a consumer group has handled (its durable dedupe; kept for `dedupe_ttl_seconds`)."""
+
+    __tablename__ = "consumed_event"
+
+    group_name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    consumed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class ConsumedLedger:
+    """Consumers' confirmations in PostgreSQL: survives Redis, tells the relay what to publish again."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def register(self, stream: str, group: str) -> None:
+        stmt = insert(ConsumerGroup).values(stream=stream, group_name=group)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[ConsumerGroup.stream, ConsumerGroup.group_name], set_={"seen_at": utcnow()}
+        )
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(stmt)
+
+    async def seen(self, group: str, event_ids: list[str]) -> set[str]:
+        """Which of `event_ids` the group has handled (one query for a whole read)."""
+        if not event_ids:
+            return set()
+        async with self.sessionmaker() as session:
+            found = await session.scalars(
+                select(ConsumedEvent.event_id).where(
+                    ConsumedEvent.group_name == group,
+                    ConsumedEvent.event_id.in_([uuid.UUID(e) for e in event_ids]),
+                )
+            )
+            return {str(event_id) for event_id in found}
+
+    async def record(self, group: str, *event_ids: str) -> None:
+        if not event_ids:
+            return
+        stmt = insert(ConsumedEvent).values(
+            [{"group_name": group, "event_id": uuid.UUID(event_id)} for event_id in event_ids]
+        )
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(stmt.on_conflict_do_nothing())
 
 
 def stream_name(domain: str) -> str:
@@ -105,6 +193,99 @@ def stream_fields(event: dict[str, Any] | Event) -> dict[str, Any]:
     return {"id": str(event["id"]), "event": orjson.dumps(event)}
 
 
+# Present while the streams in Redis hold everything the relay published (see redis_state.py).
+RELAY_MARKER = "events:relay:complete"
+
+
+async def publish_committed(
+    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, emitted: list[tuple[Any, uuid.UUID]]
+) -> None:
+    """Publish the events a request's transaction just committed, before the request answers: the next
+    request of the client, to any subgraph, finds them in the stream (read your writes, docs/reliability.md).
+    Best effort: what fails here stays unpublished in the outbox and the relay publishes it."""
+    by_outbox: dict[Any, list[uuid.UUID]] = {}
+    for outbox, event_id in emitted:
+        by_outbox.setdefault(outbox, []).append(event_id)
+    try:
+        for outbox, ids in by_outbox.items():
+            async with sessionmaker() as session, session.begin():
+                # Rows the relay holds (locked) are skipped: it publishes them itself.
+                rows = (
+                    await session.execute(
+                        select(outbox.id, outbox.event)
+                        .where(outbox.id.in_(ids), outbox.published_at.is_(None))
+                        .order_by(outbox.position)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+                if not rows:
+                    continue
+                async with redis.pipeline(transaction=False) as pipe:
+                    for row in rows:
+                        pipe.xadd(
+                            stream_name(outbox.__table__.schema),
+                            stream_fields(row.event),
+                            maxlen=STREAM_MAXLEN,
+                            approximate=True,
+                        )
+                    await pipe.execute()
+                await session.execute(
+                    update(outbox).where(outbox.id.in_([r.id for r in rows])).values(published_at=utcnow())
+                )
+    except Exception:
+        log.warning("publishing committed events failed; the relay will publish them", exc_info=True)
+
+
+def _stream_id(value: bytes | str) -> tuple[int, int]:
+    text_id = value.decode() if isinstance(value, bytes) else value
+    ms, _, seq = text_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def consumer_caught_up(redis: Redis, stream: str, group: str, target: tuple[int, int]) -> bool | None:
+    """Whether `group` has handled every entry of `stream` up to `target` (delivered and none pending);
+    None when the group does not exist (no consumer of it runs: there is nothing to wait for)."""
+    try:
+        groups = await redis.xinfo_groups(stream)
+    except ResponseError:
+        return None
+    info = next((g for g in groups if _text(g["name"]) == group), None)
+    if info is None:
+        return None
+    if _stream_id(info["last-delivered-id"]) < target:
+        return False
+    pending = await redis.xpending(stream, group)
+    return not pending["pending"] or _stream_id(pending["min"]) > target
+
+
+async def wait_for_consumer(redis: Redis, stream: str, group: str, *, timeout: float) -> bool:
+    """Wait (at most `timeout` seconds) until `group` has handled everything `stream` holds now.
+
+    A service whose projection misses something a client may have just written elsewhere calls this and
+    looks again: the producing request published its event before answering (`publish_committed`), so
+    once the consumer is past the stream's current end, the projection reflects that write."""
+    try:
+        last = await redis.xrevrange(stream, count=1)
+    except ResponseError:
+        return False
+    if not last:
+        return True
+    target = _stream_id(last[0][0])
+    deadline = time.monotonic() + timeout
+    while not (caught_up := await consumer_caught_up(redis, stream, group, target)):
+        if caught_up is None:
+            return False
+        if time.monotonic() >= deadline:
+            log.warning("consumer %s did not reach %s of %s within %.1f s", group, target, stream, timeout)
+            return False
+        await asyncio.sleep(0.005)
+    return True
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class OutboxRelay:
     """Moves committed outbox rows of one or more domains into their Redis streams."""
 
@@ -116,15 +297,20 @@ class OutboxRelay:
         *,
         batch_size: int = 200,
         poll_interval: float = 0.2,
+        republish_window_seconds: int = 7 * 24 * 3600,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._redis = redis
         self._outboxes = outboxes
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._window = republish_window_seconds
 
     async def relay_once(self) -> int:
-        """Publish one batch per domain; returns how many events were published."""
+        """Publish one batch per domain; returns how many events were published. First, if Redis lost the
+        relay's marker (restarted empty, flushed), publish again what consumers have not confirmed."""
+        if not await self._redis.exists(RELAY_MARKER):
+            await self.republish_unconfirmed()
         published = 0
         for domain, outbox in self._outboxes.items():
             async with self._sessionmaker() as session, session.begin():
@@ -155,9 +341,73 @@ class OutboxRelay:
                 published += len(rows)
         return published
 
+    async def republish_unconfirmed(self) -> int:
+        """Publish again every outbox row published within the dedupe window that some registered consumer
+        group of its stream (registered before it was published) has not confirmed in the ledger. Consumers
+        skip what they did handle, so publishing too much is harmless; publishing too little is not."""
+        started = time.monotonic()
+        token = await begin_rebuild(self._redis, RELAY_MARKER)
+        since = utcnow() - timedelta(seconds=self._window)
+        total = 0
+        for domain, outbox in self._outboxes.items():
+            stream = stream_name(domain)
+            unconfirmed = exists().where(
+                ConsumerGroup.stream == stream,
+                ConsumerGroup.registered_at <= outbox.published_at,
+                ConsumerGroup.seen_at > since,
+                ~exists().where(
+                    ConsumedEvent.group_name == ConsumerGroup.group_name, ConsumedEvent.event_id == outbox.id
+                ),
+            )
+            after = -1
+            while True:
+                async with self._sessionmaker() as session:
+                    rows = (
+                        await session.execute(
+                            select(outbox.position, outbox.event)
+                            .where(
+                                and_(outbox.published_at.is_not(None), outbox.published_at > since),
+                                outbox.position > after,
+                                unconfirmed,
+                            )
+                            .order_by(outbox.position)
+                            .limit(self._batch_size)
+                        )
+                    ).all()
+                if not rows:
+                    break
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for row in rows:
+                        pipe.xadd(stream, stream_fields(row.event), maxlen=STREAM_MAXLEN, approximate=True)
+                    await pipe.execute()
+                after = rows[-1].position
+                total += len(rows)
+        if await finish_rebuild(self._redis, RELAY_MARKER, token):
+            log.warning(
+                "relay: its marker was missing in Redis (first start, or Redis lost its data): "
+                "published %d unconfirmed event(s) again in %.2f s",
+                total,
+                time.monotonic() - started,
+            )
+        return total
+
+    async def prune_ledger(self) -> int:
+        """Forget confirmations older than the dedupe window (nothing that old is published again)."""
+        async with self._sessionmaker() as session, session.begin():
+            result = await session.execute(
+                delete(ConsumedEvent).where(
+                    ConsumedEvent.consumed_at < utcnow() - timedelta(seconds=self._window)
+                )
+            )
+        return result.rowcount or 0
+
     async def run(self, stop: asyncio.Event) -> None:
+        next_prune = time.monotonic()
         while keep_running(stop):
             try:
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + 3600
+                    await self.prune_ledger()
                 if await self.relay_once():
                     continue  # there may be more: drain before sleeping
             except Exception:
@@ -255,6 +505,7 @@ class Consumer:
         claim_idle_ms: int = 30_000,
         dedupe_ttl_seconds: int = 7 * 24 * 3600,
         max_attempts: int = 5,
+        ledger: ConsumedLedger | None = None,
     ) -> None:
         self.redis = redis
         self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
@@ -262,6 +513,10 @@ class Consumer:
         self._claim_idle_ms = claim_idle_ms
         self._dedupe_ttl = dedupe_ttl_seconds
         self._max_attempts = max_attempts
+        # With a ledger (the worker's consumers) what was handled is recorded in PostgreSQL and survives
+        # Redis; without one (tests of the kernel) in Redis keys.
+        self.ledger = ledger
+        self._known_done: set[str] = set()  # of the messages being processed (`_prefetch_done`)
 
     async def handle(self, event: Event) -> None:
         raise NotImplementedError
@@ -270,22 +525,45 @@ class Consumer:
         return f"consumed:{self.group}:{event_id}"
 
     async def ensure_groups(self) -> None:
+        """Create the group on each stream (and the stream) unless it exists; from the stream's start, so a
+        group recreated after Redis lost it reads what the relay publishes again."""
         for stream in self.streams:
+            if self.ledger is not None:
+                await self.ledger.register(stream, self.group)
             try:
                 await self.redis.xgroup_create(stream, self.group, id="0", mkstream=True)
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
 
+    async def _done(self, event_id: str) -> bool:
+        if self.ledger is not None:
+            if event_id in self._known_done:
+                return True
+            return bool(await self.ledger.seen(self.group, [event_id]))
+        return bool(await self.redis.exists(self._done_key(event_id)))
+
+    async def _prefetch_done(self, messages: list[tuple[Any, dict[bytes, bytes]]]) -> None:
+        """Look the events of one read up in the ledger at once (instead of one query per event)."""
+        if self.ledger is not None:
+            ids = [fields[b"id"].decode() for _, fields in messages if fields]
+            self._known_done = await self.ledger.seen(self.group, ids)
+
+    async def _mark_done(self, event_id: str) -> None:
+        if self.ledger is not None:
+            await self.ledger.record(self.group, event_id)
+        else:
+            await self.redis.set(self._done_key(event_id), 1, ex=self._dedupe_ttl)
+
     async def _process(self, stream: str, message_id: str, fields: dict[bytes, bytes]) -> bool:
         """Handle one message; True when it is done (acked), False when it stays pending for a retry."""
         event_id = fields[b"id"].decode()
-        if not await self.redis.exists(self._done_key(event_id)):
+        if not await self._done(event_id):
             try:
                 await self.handle(Event.model_validate(orjson.loads(fields[b"event"])))
             except Exception as exc:
                 return await self._failed(stream, message_id, event_id, fields, exc)
-            await self.redis.set(self._done_key(event_id), 1, ex=self._dedupe_ttl)
+            await self._mark_done(event_id)
         await self.redis.xack(stream, self.group, message_id)
         return True
 
@@ -325,6 +603,7 @@ class Consumer:
             claimed = await self.redis.xautoclaim(
                 stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
             )
+            await self._prefetch_done(claimed[1])
             for message_id, fields in claimed[1]:  # Redis 6.2 answers 2 elements, 7+ answers 3
                 if fields:
                     done += await self._process(stream, message_id, fields)
@@ -336,16 +615,31 @@ class Consumer:
             block=self._block_ms if block_ms is None else block_ms,
         )
         for stream, messages in response or []:
+            await self._prefetch_done(messages)
             for message_id, fields in messages:
                 if fields:
                     done += await self._process(stream.decode(), message_id, fields)
+        self._known_done = set()
         return done
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.ensure_groups()
+        ready = False
         while keep_running(stop):
             try:
+                if not ready:
+                    await self.ensure_groups()
+                    ready = True
                 await self.consume_once()
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    log.exception("consumer %s failed; retrying", self.group)
+                    await asyncio.sleep(1)
+                    continue
+                # Redis lost the group (restarted empty, flushed): recreate it; the relay publishes again
+                # what this group did not confirm, and what it did is skipped (the ledger).
+                log.warning("consumer %s: its group is gone from Redis; recreating it", self.group)
+                ready = False
             except Exception:
                 log.exception("consumer %s failed; retrying", self.group)
+                ready = False
                 await asyncio.sleep(1)

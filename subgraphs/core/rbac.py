@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import Redis
 
 from subgraphs.core.errors import Forbidden, NotAuthenticated
+from subgraphs.core.redis_state import wait_for_marker
 
 if TYPE_CHECKING:
     from subgraphs.core.auth import Principal
@@ -94,6 +95,12 @@ def scopes_for_role(role: Role) -> list[str]:
 # The projection of one user's memberships: a hash {organization id: membership role value}. Written only
 # by the organizations domain (after each committed change, and by its worker consumer); read by all.
 MEMBERSHIPS_KEY = "authz:memberships:{user_id}"
+# Present while the projection is complete (core/redis_state.py): Redis restarted empty or flushed loses it,
+# and the organizations worker rebuilds the projection from PostgreSQL, then sets it again. Without it a
+# missing hash could be a lost one: readers wait for the rebuild instead of deciding on it.
+MEMBERSHIPS_MARKER = "authz:projection:complete"
+# How long a reader waits for that rebuild before refusing with a retryable UNAVAILABLE error.
+PROJECTION_REBUILD_WAIT_SECONDS = 3.0
 MEMBERSHIP_ROLES: tuple[Role, ...] = (Role.STUDENT, Role.INSTRUCTOR, Role.ORGANIZATION_ADMIN)
 # A long-lived context (a WebSocket connection) re-reads a user's memberships after this many seconds.
 MEMBERSHIP_CACHE_SECONDS = 5.0
@@ -135,7 +142,13 @@ class Memberships:
         return await asyncio.shield(loading)
 
     async def _load(self, key: str) -> dict[str, Role]:
-        raw = await self.redis.hgetall(MEMBERSHIPS_KEY.format(user_id=key))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(MEMBERSHIPS_KEY.format(user_id=key))
+            pipe.exists(MEMBERSHIPS_MARKER)
+            raw, complete = await pipe.execute()
+        if not complete:  # Redis lost the projection: never decide on what may be missing
+            await wait_for_marker(self.redis, MEMBERSHIPS_MARKER, timeout=PROJECTION_REBUILD_WAIT_SECONDS)
+            raw = await self.redis.hgetall(MEMBERSHIPS_KEY.format(user_id=key))
         roles = {_text(org): Role(_text(role)) for org, role in raw.items()}
         self._cache[key] = (time.monotonic(), roles)
         return roles

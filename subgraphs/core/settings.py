@@ -160,6 +160,9 @@ class EventSettings(BaseModel):
     consumer_max_attempts: int = 5
     # An open subscription re-checks its session and access this often (then ends if they are gone).
     stream_recheck_seconds: float = 5.0
+    # Read your writes across subgraphs: on a miss in a projection, how long a request waits at most for
+    # the projection's consumer to reach the end of its stream (docs/reliability.md).
+    read_your_writes_wait_seconds: float = 5.0
 
 
 class OrganizationsSettings(BaseModel):

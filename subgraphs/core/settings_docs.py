@@ -100,6 +100,7 @@ MEANINGS: dict[str, str] = {
     "COURSEGRAPH_EVENTS__DEDUPE_TTL_SECONDS": "how long handled event ids are remembered",
     "COURSEGRAPH_EVENTS__STREAM_RECHECK_SECONDS": "an open subscription re-checks the subscriber's session and access this often, and ends with `SESSION_ENDED` / `ACCESS_REVOKED` once they are gone",
     "COURSEGRAPH_EVENTS__CONSUMER_MAX_ATTEMPTS": "a failing event is retried (every `CONSUMER_CLAIM_IDLE_MS`) this often, then moved to the stream `deadletter.<group>`",
+    "COURSEGRAPH_EVENTS__READ_YOUR_WRITES_WAIT_SECONDS": "how long, at most, a subgraph that misses a row in a projection waits for its consumer to reach the end of the producing stream before it answers as if the row did not exist (docs/reliability.md)",
     "COURSEGRAPH_ORGANIZATIONS__INVITATION_TTL_SECONDS": "how long an emailed invitation to join an organization stays valid",
     "ANTHROPIC_API_KEY": "honoured when `COURSEGRAPH_GENERATOR__ANTHROPIC_API_KEY` is not set",
     "COURSEGRAPH_GENERATOR__ANTHROPIC_API_KEY": "Anthropic API key; empty: generation uses the deterministic OFFLINE provider",

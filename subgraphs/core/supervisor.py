@@ -2,7 +2,10 @@
 
 It runs named children (subgraph servers, workers, the Node router), tags every output line with a
 coloured ``[name]``, waits for each child's readiness URL, and tears everything down on Ctrl-C/SIGTERM
-or when any child dies: SIGTERM to each child's process group, SIGKILL after a grace period.
+or when a child dies: SIGTERM to each child's process group, SIGKILL after a grace period. A child whose
+spec says ``restart`` is restarted instead, after a backoff that doubles with each failure within
+``fast_failure_seconds`` of its start; after ``max_fast_failures`` of those in a row the supervisor gives
+up and stops everything (a crash loop is a bug to show, not to hide).
 
 Every child gets its own session/process group (``start_new_session``) so that a terminal Ctrl-C reaches
 only us (we decide the shutdown order) and so that a group signal also reaches grandchildren such as
@@ -99,6 +102,9 @@ class ProcessSpec:
     cwd: Path | None = None
     ready_url: str | None = None  # polled until it answers 200; None = ready once spawned
     ready_timeout: float = 60.0
+    # Restart it when it exits unexpectedly (with backoff), instead of stopping everything; the
+    # supervisor gives up (and stops the rest) after `Supervisor.max_fast_failures` fast failures in a row.
+    restart: bool = False
 
 
 class SupervisorError(RuntimeError):
@@ -129,6 +135,7 @@ class _Child:
     exited: asyncio.Task[int] = field(init=False)
     reader: asyncio.Task[None] = field(init=False)
     stopped: bool = False  # its group was already terminated and reaped
+    started_at: float = 0.0  # loop time of the spawn
 
     @property
     def pgid(self) -> int:
@@ -146,6 +153,10 @@ class Supervisor:
         grace_period: float = 5.0,
         handle_signals: bool = True,
         tail_lines: int = 30,
+        max_fast_failures: int = 5,
+        fast_failure_seconds: float = 10.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
     ) -> None:
         self._out = output if output is not None else sys.stdout
         if color is None:
@@ -159,6 +170,14 @@ class Supervisor:
         self._signalled: int | None = None
         self._wakeup = asyncio.Event()
         self._stopping = False
+        self._max_fast_failures = max_fast_failures
+        self._fast_failure_seconds = fast_failure_seconds
+        self._backoff_initial = backoff_initial
+        self._backoff_max = backoff_max
+        self._fast_failures: dict[str, int] = {}  # consecutive fast failures per restartable child
+        self._restarting: dict[str, asyncio.Task[None]] = {}
+        self._gave_up: tuple[str, int] | None = None
+        self.restarts: dict[str, int] = {}  # how often each child was restarted (for tests and logs)
 
     async def __aenter__(self) -> Supervisor:
         return self
@@ -201,6 +220,7 @@ class Supervisor:
         child = _Child(
             spec, proc, f"\x1b[{colour}m{tag}\x1b[0m" if self._color else tag, deque(maxlen=self._tail_lines)
         )
+        child.started_at = asyncio.get_running_loop().time()
         child.exited = asyncio.create_task(proc.wait())
         child.exited.add_done_callback(lambda _: self._wakeup.set())
         child.reader = asyncio.create_task(self._pump(child))
@@ -227,20 +247,102 @@ class Supervisor:
                 self._log(f"received {signal.Signals(self._signalled).name}, stopping")
                 await self.stop()
                 return 0
-            dead = [c for c in self._children.values() if c.proc.returncode is not None]
-            if dead:
-                child = dead[0]
+            if self._gave_up is not None:
+                name, code = self._gave_up
+                self._log(
+                    f"{name!r} failed {self._max_fast_failures} times in a row within "
+                    f"{self._fast_failure_seconds:g}s of starting; giving up, stopping the rest"
+                )
+                await self.stop()
+                return code if code > 0 else 1
+            dead = [
+                c
+                for c in self._children.values()
+                if c.proc.returncode is not None and not c.stopped and c.spec.name not in self._restarting
+            ]
+            for child in dead:
                 code = child.proc.returncode
                 assert code is not None
+                if child.spec.restart:
+                    self._schedule_restart(child, code)
+                    continue
                 self._log(f"{child.spec.name!r} exited unexpectedly with code {code}; stopping the rest")
                 await self.stop()
                 return code if code > 0 else 1
+            if self._gave_up is not None:
+                continue
             self._wakeup.clear()
             await self._wakeup.wait()
+
+    async def restart(self, name: str) -> None:
+        """Stop a child gracefully (SIGTERM: a subgraph drains its requests in flight) and start it again."""
+        child = self._children[name]
+        self._restarting[name] = asyncio.current_task()  # type: ignore[assignment]  # wait() leaves it alone
+        try:
+            await self._terminate(child)
+            del self._children[name]
+            await self.start(child.spec)
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+        finally:
+            self._restarting.pop(name, None)
+            self._wakeup.set()
+
+    def give_up(self, name: str, reason: str) -> None:
+        """Something supervised outside this class (an embedded database) cannot be kept running: make
+        `wait()` stop everything and return non-zero."""
+        self._log(f"{name!r}: {reason}")
+        self._gave_up = (name, 1)
+        self._wakeup.set()
+
+    def _schedule_restart(self, child: _Child, code: int) -> None:
+        """Log why `child` died and restart it after a backoff that doubles with each fast failure."""
+        name = child.spec.name
+        loop = asyncio.get_running_loop()
+        fast = loop.time() - child.started_at < self._fast_failure_seconds
+        failures = self._fast_failures.get(name, 0) + 1 if fast else 1
+        self._fast_failures[name] = failures
+        last = child.tail[-1] if child.tail else "(no output)"
+        if failures > self._max_fast_failures:
+            self._gave_up = (name, code)
+            self._wakeup.set()
+            return
+        delay = min(self._backoff_max, self._backoff_initial * 2 ** (failures - 1))
+        self._log(
+            f"{name!r} exited unexpectedly with code {code} (last output: {last}); "
+            f"restarting in {delay:g}s (fast failure {failures} of {self._max_fast_failures})"
+        )
+        self._restarting[name] = asyncio.create_task(self._restart(child, delay))
+
+    async def _restart(self, child: _Child, delay: float) -> None:
+        name = child.spec.name
+        try:
+            await self._terminate(child)  # whatever is left of its process group
+            await asyncio.sleep(delay)
+            if self._stopping:
+                return
+            del self._children[name]
+            try:
+                await self.start(child.spec)
+            except ProcessFailed as exc:
+                self._log(f"restarting {name!r} failed: {exc.reason}")
+                replacement = self._children.get(name)
+                if replacement is not None:  # its exit is seen by wait() as the next failure
+                    replacement.stopped = False
+                    replacement.started_at = asyncio.get_running_loop().time()
+                else:
+                    self._gave_up = (name, 1)
+                return
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            self._log(f"{name!r} restarted")
+        finally:
+            self._restarting.pop(name, None)
+            self._wakeup.set()
 
     async def stop(self) -> None:
         """Terminate every child's process group: SIGTERM, SIGKILL after the grace period. Idempotent."""
         self._stopping = True
+        for task in list(self._restarting.values()):
+            task.cancel()
         try:
             await asyncio.gather(*(self._terminate(c) for c in list(self._children.values())))
         finally:

@@ -32,7 +32,7 @@ from subgraphs.contracts.generator import JobEvent, JobRequested
 from subgraphs.contracts.vocabulary import Difficulty
 from subgraphs.core.cache import Cache
 from subgraphs.core.context import RequestMeta
-from subgraphs.core.course_owners import foreign_courses
+from subgraphs.core.course_owners import foreign_courses_read_your_writes
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
@@ -53,6 +53,8 @@ from subgraphs.generator.pipeline import GenerationFailed, Outcome, generate
 from subgraphs.generator.providers.base import ProviderError, ProviderName, TextGenerator
 
 log = logging.getLogger("coursegraph.generator")
+# The worker's consumer group that keeps this domain's CourseOwner table (worker.py).
+COURSE_OWNERS_GROUP = "generator-course-owners"
 
 REQUESTED = JobRequested.TYPE
 SUBMIT_PERMISSION = {
@@ -300,8 +302,13 @@ async def submit(runtime: Any, meta: RequestMeta, submission: Submission, *, mod
     template = prompts.TEMPLATES[submission.kind]
     cached = await result_cache(runtime.redis).get(cache_key(submission.kind, model, values))
     async with runtime.transaction() as session:
-        if submission.course_id is not None and await foreign_courses(
-            session, CourseOwner, submission.organization_id, [submission.course_id]
+        if submission.course_id is not None and await foreign_courses_read_your_writes(
+            runtime,
+            session,
+            CourseOwner,
+            COURSE_OWNERS_GROUP,
+            submission.organization_id,
+            [submission.course_id],
         ):
             raise NotFound("No such course in this organization.")
         await refuse_archived(session, submission.course_id)

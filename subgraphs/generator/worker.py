@@ -78,7 +78,7 @@ def worker_tasks(deps: WorkerDeps) -> list:
             deps.redis,
             deps.sessionmaker,
             model=CourseOwner,
-            group="generator-course-owners",
+            group=service.COURSE_OWNERS_GROUP,
             **deps.consumer_options,
         ),
     ]

@@ -32,6 +32,7 @@ from subgraphs.labs.models import (
     OrganizationProjection,
     ProcessedEvent,
 )
+from subgraphs.labs.service import PROJECTION_GROUP
 
 
 def _upsert(model: Any, keys: list[Any], values: dict[str, Any]) -> Any:
@@ -109,7 +110,7 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Eve
 class LabsProjectionConsumer(Consumer):
     """Keeps the labs domain's projections (worker, group labs-projection)."""
 
-    group: ClassVar[str] = "labs-projection"
+    group: ClassVar[str] = PROJECTION_GROUP
     streams: ClassVar[tuple[str, ...]] = (stream_name("courses"), stream_name("organizations"))
 
     def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:

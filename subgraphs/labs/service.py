@@ -50,6 +50,8 @@ from subgraphs.labs.models import (
     Outbox,
 )
 
+# The worker's consumer group that keeps the course, exercise and enrollment projections (projection.py).
+PROJECTION_GROUP = "labs-projection"
 log = logging.getLogger("coursegraph.labs")
 
 
@@ -374,11 +376,20 @@ async def start(
         raise Forbidden("Labs belong to users; API clients cannot start one.")
     source = meta.memberships or runtime
     async with runtime.transaction() as session:
-        exercise = await session.get(ExerciseProjection, exercise_id)
-        course = await session.get(CourseProjection, exercise.course_id) if exercise else None
-        enrollment = (
-            await session.get(EnrollmentProjection, (exercise.course_id, user_id)) if exercise else None
-        )
+
+        async def read() -> tuple[Any, Any, Any]:
+            exercise = await session.get(ExerciseProjection, exercise_id)
+            course = await session.get(CourseProjection, exercise.course_id) if exercise else None
+            enrollment = (
+                await session.get(EnrollmentProjection, (exercise.course_id, user_id)) if exercise else None
+            )
+            return exercise, course, enrollment
+
+        exercise, course, enrollment = await read()
+        # Read your writes: an exercise or enrollment made a moment ago may not have reached the projection.
+        enrolled = enrollment is not None and enrollment.status in ENROLLED
+        if (exercise is None or not enrolled) and await runtime.caught_up("courses", PROJECTION_GROUP):
+            exercise, course, enrollment = await read()
         existing = await _live_session(session, user_id, exercise_id)
     if exercise is None or exercise.deleted or (course is not None and course.status == "DELETED"):
         raise NotFound("No such exercise.")

@@ -4,7 +4,8 @@
 from this domain's database, never patched: after every committed membership change (write-through, in
 the request, so the change applies before the mutation returns) and again by the worker's consumer of
 the `events.organizations` stream (which repairs the projection if the write-through after a commit
-failed). A recompute is idempotent and order-independent.
+failed). A recompute is idempotent and order-independent. When Redis loses the projection (its marker
+`authz:projection:complete` is gone), the worker rebuilds all of it; readers wait for that meanwhile.
 
 Writers serialize per user with a PostgreSQL advisory lock that membership changes take too, so a
 recompute never writes a state older than one already written: between its read and its Redis write no
@@ -22,7 +23,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.core.events import Consumer, Event, stream_name
-from subgraphs.core.rbac import MEMBERSHIPS_KEY
+from subgraphs.core.rbac import MEMBERSHIPS_KEY, MEMBERSHIPS_MARKER
+from subgraphs.core.redis_state import RebuildableState
 from subgraphs.organizations.models import Membership
 
 log = logging.getLogger("coursegraph.organizations.authz")
@@ -94,10 +96,12 @@ class AuthzProjectionConsumer(Consumer):
         if user_id:
             await project_user(self._sessionmaker, self.redis, uuid.UUID(user_id))
 
-    async def run(self, stop) -> None:  # type: ignore[no-untyped-def]
-        try:
-            projected = await rebuild_projection(self._sessionmaker, self.redis)
-            log.info("membership projection rebuilt for %d users", projected)
-        except Exception:  # the stream consumer below still repairs users as their events arrive
-            log.exception("membership projection rebuild failed")
-        await super().run(stop)
+
+def projection_state(sessionmaker: async_sessionmaker[AsyncSession], redis: Redis) -> RebuildableState:
+    """The projection as Redis state the worker's keeper rebuilds whenever its marker is missing: at the
+    first start, and after Redis restarted empty or was flushed (readers wait for it meanwhile)."""
+    return RebuildableState(
+        name="membership projection",
+        marker=MEMBERSHIPS_MARKER,
+        rebuild=lambda: rebuild_projection(sessionmaker, redis),
+    )

@@ -28,7 +28,7 @@ from subgraphs.contracts.base import EventPayload
 from subgraphs.contracts.vocabulary import OrganizationSettings
 from subgraphs.core.auth import require_user
 from subgraphs.core.context import RequestMeta, Runtime
-from subgraphs.core.course_owners import foreign_courses
+from subgraphs.core.course_owners import foreign_courses_read_your_writes
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
@@ -58,6 +58,8 @@ from subgraphs.organizations.models import (
 )
 
 log = logging.getLogger("coursegraph.organizations")
+# The worker's consumer group that keeps this domain's CourseOwner table (worker.py).
+COURSE_OWNERS_GROUP = "organizations-course-owners"
 
 # What each operation needs inside the organization (core.rbac.ROLE_PERMISSIONS by membership role).
 VIEW_ORGANIZATION = Permission.VIEW_COURSES  # every membership role holds it
@@ -593,10 +595,12 @@ def _course_ids(values: list[str], field: str) -> list[uuid.UUID]:
 
 
 async def _check_courses(
-    session: AsyncSession, organization_id: uuid.UUID, ids: list[uuid.UUID], field: str
+    runtime: Runtime, session: AsyncSession, organization_id: uuid.UUID, ids: list[uuid.UUID], field: str
 ) -> None:
     """Every course of a track is a live course of the track's organization (the course_owner projection)."""
-    foreign = await foreign_courses(session, CourseOwner, organization_id, ids)
+    foreign = await foreign_courses_read_your_writes(
+        runtime, session, CourseOwner, COURSE_OWNERS_GROUP, organization_id, ids
+    )
     if foreign:
         raise NotFound(f"No such course in this organization: {field}.{ids.index(foreign[0])}.")
 
@@ -655,7 +659,7 @@ async def create_track(
     async with runtime.transaction() as session:
         if await session.get(Organization, organization_id) is None:
             raise NotFound("No such organization.")
-        await _check_courses(session, organization_id, ids, "input.courseIds")
+        await _check_courses(runtime, session, organization_id, ids, "input.courseIds")
         track = Track(organization_id=organization_id, name=name, description=description, course_ids=ids)
         session.add(track)
         await session.flush()
@@ -699,7 +703,9 @@ async def update_track(
     async with runtime.transaction() as session:
         track = await _track_for_update(runtime, meta, session, id)
         if "course_ids" in changes:
-            await _check_courses(session, track.organization_id, changes["course_ids"], "input.courseIds")
+            await _check_courses(
+                runtime, session, track.organization_id, changes["course_ids"], "input.courseIds"
+            )
         for key, value in changes.items():
             setattr(track, key, value)
         track.updated_at = utcnow()  # explicit: a server-side onupdate would expire it after flush

@@ -125,7 +125,7 @@ async def _remove_quizzes_of(session: AsyncSession, event: Event, course_id: uui
 class CoursesProjectionConsumer(Consumer):
     """Keeps the quizzes domain's course and enrollment projections (worker, group quizzes-projection)."""
 
-    group: ClassVar[str] = "quizzes-projection"
+    group: ClassVar[str] = service.PROJECTION_GROUP
     streams: ClassVar[tuple[str, ...]] = (stream_name("courses"),)
 
     def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs) -> None:  # type: ignore[no-untyped-def]

@@ -240,8 +240,14 @@ def is_correct(question: Question, stored: list[Any]) -> bool:
 # --- access ---------------------------------------------------------------------------------------
 
 
-async def _course(session: AsyncSession, course_id: uuid.UUID) -> CourseProjection:
+# The worker's consumer group that keeps CourseProjection and EnrollmentProjection (projection.py).
+PROJECTION_GROUP = "quizzes-projection"
+
+
+async def _course(runtime: Runtime, session: AsyncSession, course_id: uuid.UUID) -> CourseProjection:
     course = await session.get(CourseProjection, course_id)
+    if course is None and await runtime.caught_up("courses", PROJECTION_GROUP):  # read your writes
+        course = await session.get(CourseProjection, course_id)
     if course is None or course.status == "DELETED":
         raise NotFound("No such course.")
     return course
@@ -307,7 +313,7 @@ async def create_quiz(runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UU
     if "title" not in values:
         raise InvalidInput({"input.title": "Give 1 to 200 characters."})
     async with runtime.transaction() as session:
-        course = await _course(session, course_id)
+        course = await _course(runtime, session, course_id)
         await authorize(reader(runtime, meta), meta.principal, MANAGE, course.organization_id)
         _writable(course)
         quiz = Quiz(
@@ -540,6 +546,9 @@ async def start_attempt(runtime: Runtime, meta: RequestMeta, *, quiz_id: uuid.UU
         if quiz is None:
             raise NotFound("No such quiz.")
         enrolled = await _enrollment_status(session, quiz.course_id, user_id)
+        # Read your writes: an enrollment made a moment ago may not have reached the projection yet.
+        if enrolled not in TAKING and await runtime.caught_up("courses", PROJECTION_GROUP):
+            enrolled = await _enrollment_status(session, quiz.course_id, user_id)
         if not await can_view_quiz(reader(runtime, meta), meta.principal, quiz, enrolled):
             raise NotFound("No such quiz.")
         course = await session.get(CourseProjection, quiz.course_id)

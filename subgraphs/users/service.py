@@ -410,7 +410,10 @@ async def refresh(runtime: Runtime, meta: RequestMeta, *, refresh_token: str) ->
                 user_id = seen.user_id
         else:
             user = await session.get(User, current.user_id)
-            alive = await runtime.redis.exists(SESSION_KEY.format(sid=current.family_id))
+            # PostgreSQL decides whether the session lives, not Redis (which may have lost it): idle for
+            # less than the session TTL since the current token was issued (sign-in or last refresh).
+            ttl = timedelta(seconds=runtime.settings.auth.session_ttl_seconds)
+            alive = current.created_at > now - ttl
             if user is None or not user.is_active or not alive:
                 revoked = await _revoke_family(session, current.family_id)
             else:
@@ -429,12 +432,22 @@ async def refresh(runtime: Runtime, meta: RequestMeta, *, refresh_token: str) ->
         await _publish(runtime, user_id, *messages)
     if result is None:
         raise InvalidToken()
-    # Sessions live `session_ttl` after the last refresh (24 h sliding). Only extend a session that still
-    # exists: a concurrent reuse may have revoked the family after our commit, and must stay revoked.
-    extended = await runtime.redis.expire(
-        SESSION_KEY.format(sid=current.family_id), runtime.settings.auth.session_ttl_seconds
-    )
-    if not extended:
+    # Sessions live `session_ttl` after the last refresh (24 h sliding). A concurrent reuse may have revoked
+    # the family after our commit (it ends the Redis session after its own commit) and it must stay revoked.
+    key = SESSION_KEY.format(sid=current.family_id)
+    if await runtime.redis.expire(key, runtime.settings.auth.session_ttl_seconds):
+        return result
+    # Gone from Redis: ended by such a reuse, or lost with Redis. Re-open it, then let PostgreSQL decide
+    # (a revocation committed after this check ends the Redis session after it, so it stays ended).
+    await _open_redis_session(runtime, current.family_id, current.user_id)
+    async with runtime.sessionmaker() as session:
+        revoked_since = await session.scalar(
+            select(RefreshToken.id)
+            .where(RefreshToken.family_id == current.family_id, RefreshToken.revoked_at.is_not(None))
+            .limit(1)
+        )
+    if revoked_since is not None:
+        await _end_redis_sessions(runtime, [current.family_id])
         raise InvalidToken()
     return result
 

@@ -1,16 +1,23 @@
-"""The users domain's background task: password-reset requests, answered off the request path."""
+"""The users domain's background tasks: password-reset requests, answered off the request path, and the
+revoked API clients in Redis, rebuilt from PostgreSQL whenever Redis lost them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from redis.asyncio import Redis
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.core.auth import REVOKED_CLIENT_KEY, REVOKED_CLIENTS_MARKER
+from subgraphs.core.db import utcnow
 from subgraphs.core.domains import WorkerDeps
 from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.core.redis_state import RebuildableState, RedisStateKeeper
 from subgraphs.core.settings import Settings
 from subgraphs.users import service
+from subgraphs.users.models import ApiClient
 
 
 class PasswordResetConsumer(Consumer):
@@ -38,5 +45,33 @@ class PasswordResetConsumer(Consumer):
             await service.send_password_reset(self._settings, session, event)
 
 
+async def rebuild_revoked_clients(
+    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, settings: Settings
+) -> int:
+    """Mark again every API client revoked recently enough for one of its access tokens to be alive."""
+    ttl = settings.auth.access_token_ttl_seconds
+    now = utcnow()
+    async with sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(ApiClient.client_id, ApiClient.revoked_at).where(
+                    ApiClient.revoked_at > now - timedelta(seconds=ttl)
+                )
+            )
+        ).all()
+    for client_id, revoked_at in rows:
+        remaining = ttl - int((now - revoked_at).total_seconds())
+        await redis.set(REVOKED_CLIENT_KEY.format(client_id=client_id), 1, ex=max(1, remaining))
+    return len(rows)
+
+
 def worker_tasks(deps: WorkerDeps) -> list:
-    return [PasswordResetConsumer(deps.redis, deps.sessionmaker, deps.settings, **deps.consumer_options)]
+    revoked = RebuildableState(
+        name="revoked API clients",
+        marker=REVOKED_CLIENTS_MARKER,
+        rebuild=lambda: rebuild_revoked_clients(deps.sessionmaker, deps.redis, deps.settings),
+    )
+    return [
+        PasswordResetConsumer(deps.redis, deps.sessionmaker, deps.settings, **deps.consumer_options),
+        RedisStateKeeper(deps.redis, [revoked]),
+    ]

@@ -161,3 +161,36 @@ async def test_unknown_executable_is_reported_by_name() -> None:
     async with supervised(output=io.StringIO()) as sup:
         with pytest.raises(ProcessFailed, match="'router' could not be started"):
             await sup.start(ProcessSpec(name="router", argv=["/nonexistent/hive-gateway"]))
+
+
+async def test_a_crashed_restartable_child_is_restarted_and_the_rest_keeps_running() -> None:
+    port = free_port()
+    web = http_server("web", port)
+    web.restart = True
+    out = io.StringIO()
+    async with Supervisor(output=out, handle_signals=False, backoff_initial=0.05) as sup:
+        await sup.start(web)
+        await sup.start(ProcessSpec(name="other", argv=[PY, "-c", "import time; time.sleep(60)"]))
+        waiting = asyncio.create_task(sup.wait())
+        first = sup.pid("web")
+        os.kill(first, signal.SIGKILL)
+        await until(lambda: sup.restarts.get("web") == 1, within=20, what="the restart")
+        assert sup.pid("web") != first and pid_alive(sup.pid("web"))
+        async with httpx.AsyncClient(trust_env=False) as client:
+            assert (await client.get(f"http://127.0.0.1:{port}/")).status_code == 200
+        assert not waiting.done() and pid_alive(sup.pid("other"))
+        assert "'web' exited unexpectedly with code -9" in out.getvalue()
+        assert "restarting in 0.05s (fast failure 1 of 5)" in out.getvalue()
+        waiting.cancel()
+
+
+async def test_a_child_that_keeps_crashing_fast_makes_the_supervisor_give_up() -> None:
+    out = io.StringIO()
+    crashing = ProcessSpec(name="crash", argv=[PY, "-c", "print('boom'); raise SystemExit(3)"], restart=True)
+    async with Supervisor(output=out, handle_signals=False, backoff_initial=0.01, max_fast_failures=3) as sup:
+        await sup.start(crashing)
+        code = await asyncio.wait_for(sup.wait(), timeout=30)
+    assert code == 3
+    log = out.getvalue()
+    assert log.count("restarting in") == 3 and "(last output: boom)" in log
+    assert "'crash' failed 3 times in a row" in log and "giving up" in log

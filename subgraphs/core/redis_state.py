@@ -1,0 +1,125 @@
+"""Redis-held state that is rebuilt from PostgreSQL when Redis lost it.
+
+Redis may come back empty at any moment (a restart without persistence, a failover, a FLUSHALL). Each
+piece of state kept there that others rely on (the membership projection, the revoked API clients, the
+relay's view of what was published) has a MARKER key: present means "complete". Whoever owns the state
+(a worker task, `RedisStateKeeper`) rebuilds it when the marker is missing and sets the marker last;
+readers that must not decide on incomplete state check the marker in the same round trip as their read
+and, without it, wait briefly for the rebuild (`wait_for_marker`) or refuse with a retryable error.
+
+A rebuild that Redis loses again halfway must not set the marker: `begin_rebuild` stores a token,
+`finish_rebuild` sets the marker only if that token survived (one Lua script, atomic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from subgraphs.core.errors import Unavailable
+
+log = logging.getLogger("coursegraph.redis_state")
+
+__all__ = ["RebuildableState", "RedisStateKeeper", "Unavailable", "wait_for_marker"]
+
+_FINISH = """
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+"""
+
+
+def connect(url: str) -> Redis:
+    """The platform's Redis client: survives Redis restarting. A pooled connection idle for a few seconds
+    is checked (PING) before use, and a command that meets a dead connection is retried on a new one
+    (a few times, quickly), so the first requests after a restart do not fail on connections it closed."""
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return Redis.from_url(
+        url,
+        health_check_interval=5,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+
+
+async def begin_rebuild(redis: Redis, marker: str) -> str:
+    token = uuid.uuid4().hex
+    await redis.set(marker + ":rebuilding", token)
+    return token
+
+
+async def finish_rebuild(redis: Redis, marker: str, token: str) -> bool:
+    """Set `marker` unless Redis lost the rebuild's token meanwhile (then the rebuild must run again)."""
+    return bool(await redis.eval(_FINISH, 2, marker, marker + ":rebuilding", token))
+
+
+async def wait_for_marker(redis: Redis, marker: str, *, timeout: float, interval: float = 0.05) -> None:
+    """Return once `marker` exists; raise `Unavailable` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await redis.exists(marker):
+        if time.monotonic() >= deadline:
+            raise Unavailable()
+        await asyncio.sleep(interval)
+
+
+@dataclass(frozen=True)
+class RebuildableState:
+    """One piece of Redis state: its marker and how to rebuild it from PostgreSQL (returns a count)."""
+
+    name: str
+    marker: str
+    rebuild: Callable[[], Awaitable[int]]
+
+
+class RedisStateKeeper:
+    """A worker task: checks each state's marker every `interval` seconds and rebuilds what is missing."""
+
+    def __init__(self, redis: Redis, states: list[RebuildableState], *, interval: float = 0.25) -> None:
+        self.redis = redis
+        self.states = states
+        self._interval = interval
+
+    async def ensure(self) -> list[str]:
+        """Rebuild every state whose marker is missing; returns the names of those rebuilt completely."""
+        rebuilt = []
+        for state in self.states:
+            if await self.redis.exists(state.marker):
+                continue
+            started = time.monotonic()
+            token = await begin_rebuild(self.redis, state.marker)
+            count = await state.rebuild()
+            if await finish_rebuild(self.redis, state.marker, token):
+                log.warning(
+                    "redis state %s was missing (Redis restarted or flushed): rebuilt %d entries in %.2f s",
+                    state.name,
+                    count,
+                    time.monotonic() - started,
+                )
+                rebuilt.append(state.name)
+        return rebuilt
+
+    async def run(self, stop: asyncio.Event) -> None:
+        from subgraphs.core.events import keep_running
+
+        while keep_running(stop):
+            try:
+                await self.ensure()
+            except Exception:  # Redis or PostgreSQL unreachable: try again next round
+                log.exception("redis state check failed; retrying")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self._interval)
+            except TimeoutError:
+                pass

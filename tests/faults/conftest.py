@@ -1,0 +1,66 @@
+"""Fault tests: real servers that the test owns (never the shared PostgreSQL/Redis), real failures."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from subgraphs.core.embedded import EmbeddedRedis
+from tests.services import free_port
+
+
+class OwnRedis:
+    """A redis-server of this test only: it may be flushed, killed, and restarted empty."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.server = EmbeddedRedis(data_dir, port=free_port())
+        self.url = self.server.start()
+
+    def client(self) -> Redis:
+        return Redis.from_url(self.url)
+
+    def restart_empty(self) -> None:
+        """What a restart without persistence (or a failover to an empty replica) does."""
+        self.server.stop()
+        shutil.rmtree(self.server.redis_dir, ignore_errors=True)
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+@pytest.fixture
+async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
+    server = OwnRedis(tmp_path / "own-redis")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="package")
+async def fault_redis(tmp_path_factory) -> AsyncIterator[OwnRedis]:  # noqa: ANN001
+    server = OwnRedis(tmp_path_factory.mktemp("fault-platform-redis"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="package")
+async def fault_platform(database: None, fake_anthropic, fault_redis: OwnRedis):  # noqa: ANN001, ANN201
+    """The whole platform as processes (every subgraph, the worker, the router) on a Redis of its own, for
+    the fault tests only: they kill and restart its processes and flush or restart its Redis."""
+    from tests.platform import running_platform
+
+    env = {
+        "REDIS_URL": fault_redis.url,
+        # A generation job whose worker died is requeued once its lease expires: keep that short here.
+        "COURSEGRAPH_GENERATOR__LEASE_SECONDS": "5",
+    }
+    async with running_platform(fake_anthropic.url, extra_env=env) as platform:
+        yield platform
