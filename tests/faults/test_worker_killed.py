@@ -13,9 +13,9 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from subgraphs.contracts.generation import Kind
 from subgraphs.generator.models import Outbox
 from subgraphs.generator.providers.offline import draft
-from subgraphs.generator.results import Kind
 from tests.conftest import GraphQLClient
 from tests.e2e.test_organizations_through_router import CREATE, verified_user
 from tests.fakes.anthropic_server import Reply
