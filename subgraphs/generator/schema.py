@@ -132,7 +132,9 @@ class Query:
         policy=VIEW,
         description="An organization's daily token budget and what is used of it today (who may generate).",
     )
-    async def generation_budget(self, info: strawberry.Info, organization_id: strawberry.ID) -> GenerationBudget:
+    async def generation_budget(
+        self, info: strawberry.Info, organization_id: strawberry.ID
+    ) -> GenerationBudget:
         row = await service.budget(
             info.context.runtime, info.context.meta, parse_id(organization_id, "organizationId")
         )

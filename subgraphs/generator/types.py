@@ -240,7 +240,9 @@ class GenerationUsage:
     cost_usd: float
 
 
-@strawberry.type(description="An organization's AI generation budget for today (UTC); cached answers spend nothing.")
+@strawberry.type(
+    description="An organization's AI generation budget for today (UTC); cached answers spend nothing."
+)
 class GenerationBudget:
     organization_id: strawberry.ID
     daily_token_budget: int

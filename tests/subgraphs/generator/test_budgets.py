@@ -17,7 +17,9 @@ from subgraphs.organizations import service as organizations
 from tests.fakes.anthropic_server import MODEL
 from tests.subgraphs.generator.helpers import GENERATE_SYLLABUS, count_jobs, syllabus_input
 
-BUDGET = "query($org: ID!) { generationBudget(organizationId: $org) { dailyTokenBudget tokensUsedToday tokensLeft } }"
+BUDGET = """query($org: ID!) {
+  generationBudget(organizationId: $org) { dailyTokenBudget tokensUsedToday tokensLeft }
+}"""
 
 
 async def project_budget(gen_runtime, org: str, expected: int | None) -> None:
