@@ -43,6 +43,10 @@ export const routes: RouteObject[] = [
           // Staff pages (part 2): each its own chunk, so students and the sign-in route never load them.
           { path: 'teach', lazy: page(() => import('../pages/staff/teach/MyCourses')) },
           { path: 'teach/courses/:courseId', lazy: page(() => import('../pages/staff/teach/CourseEditor')) },
+          { path: 'teach/courses/:courseId/generate', lazy: page(() => import('../pages/staff/teach/Generate')) },
+          { path: 'teach/courses/:courseId/attempts', lazy: page(() => import('../pages/staff/teach/Attempts')) },
+          { path: 'teach/courses/:courseId/analytics', lazy: page(() => import('../pages/staff/teach/Analytics')) },
+          { path: 'teach/courses/:courseId/labs', lazy: page(() => import('../pages/staff/teach/CourseLabs')) },
           { path: 'teach/quizzes/:quizId', lazy: page(() => import('../pages/staff/teach/QuizEditor')) },
           { path: 'organizations/:slug/members', lazy: page(() => import('../pages/staff/org/Members')) },
           { path: 'organizations/:slug/audit-log', lazy: page(() => import('../pages/staff/org/OrganizationAudit')) },
