@@ -477,6 +477,82 @@ async def invite_member(
     return invitation
 
 
+def _pending(stmt: Select) -> Select:
+    """Invitations not accepted, cancelled nor superseded (expired ones too: the admin sees them lapse)."""
+    return stmt.where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+
+
+async def list_invitations(
+    runtime: Runtime,
+    meta: RequestMeta,
+    *,
+    organization_id: uuid.UUID,
+    first: int | None,
+    after: str | None,
+    to_node: Any,
+) -> Connection:
+    await _authorize(runtime, meta, MANAGE_MEMBERS, organization_id)
+    async with runtime.transaction() as session:
+        return await paginate(
+            session,
+            _pending(select(Invitation).where(Invitation.organization_id == organization_id)),
+            sort_columns=(Invitation.created_at, Invitation.id),
+            first=first,
+            after=after,
+            max_page_size=runtime.settings.graphql.max_page_size,
+            to_node=to_node,
+            cursor_kinds=time_id,
+            descending=True,
+        )
+
+
+async def _pending_invitation(runtime: Runtime, meta: RequestMeta, invitation_id: uuid.UUID) -> Invitation:
+    async with runtime.transaction() as session:
+        invitation = await session.scalar(_pending(select(Invitation).where(Invitation.id == invitation_id)))
+    if invitation is None:
+        raise NotFound("No such pending invitation.")
+    await _authorize(runtime, meta, MANAGE_MEMBERS, invitation.organization_id)
+    return invitation
+
+
+async def resend_invitation(runtime: Runtime, meta: RequestMeta, *, invitation_id: uuid.UUID) -> Invitation:
+    """Mail a new link for a pending invitation (same address and role); the old link stops working."""
+    invitation = await _pending_invitation(runtime, meta, invitation_id)
+    return await invite_member(
+        runtime,
+        meta,
+        organization_id=invitation.organization_id,
+        email=invitation.email,
+        role=MembershipRole(invitation.role),
+    )
+
+
+async def cancel_invitation(runtime: Runtime, meta: RequestMeta, *, invitation_id: uuid.UUID) -> Invitation:
+    """Withdraw a pending invitation: its link stops working at once."""
+    found = await _pending_invitation(runtime, meta, invitation_id)
+    async with runtime.transaction() as session:
+        invitation = await session.scalar(
+            _pending(update(Invitation).where(Invitation.id == found.id))
+            .values(revoked_at=utcnow())
+            .returning(Invitation)
+        )
+        if invitation is None:  # accepted or cancelled in the meantime
+            raise NotFound("No such pending invitation.")
+        emit(
+            session,
+            Outbox,
+            _event(
+                meta,
+                "organizations.invitation.cancelled",
+                organization_id=invitation.organization_id,
+                subjects={"invitation_id": invitation.id},
+                email=invitation.email,
+                role=invitation.role,
+            ),
+        )
+    return invitation
+
+
 async def accept_invitation(runtime: Runtime, meta: RequestMeta, *, token: str) -> Membership:
     """Join with a mailed token. Holding the token proves access to the invited mailbox (it was sent
     nowhere else), so whoever is signed in with an email-verified account and presents it joins."""

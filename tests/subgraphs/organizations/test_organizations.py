@@ -141,6 +141,22 @@ async def test_update_organization_by_its_admin(org_gql, minter):
     assert result["fieldErrors"][0]["field"] == "input.settings.labIdleTimeoutSeconds"
 
 
+async def test_the_generation_budget_is_cleared_by_null_and_kept_when_omitted(org_gql, minter):
+    admin = await minter.user()
+    org_id = await minter.organization(admin)
+
+    async def update(settings: dict) -> dict:
+        body = await org_gql(UPDATE_ORG, {"input": {"id": org_id, "settings": settings}}, token=admin.token)
+        return body["data"]["updateOrganization"]["organization"]["settings"]
+
+    assert (await update({"generationDailyTokenBudget": 5000}))["generationDailyTokenBudget"] == 5000
+    kept = await update({"labMemoryMb": 1024})  # omitted: unchanged
+    assert kept["generationDailyTokenBudget"] == 5000 and kept["labMemoryMb"] == 1024
+    cleared = await update({"generationDailyTokenBudget": None, "labMemoryMb": None})
+    # null: back to the platform default; a null for a setting that cannot be cleared changes nothing.
+    assert cleared["generationDailyTokenBudget"] is None and cleared["labMemoryMb"] == 1024
+
+
 async def test_update_organization_refused_to_instructors(org_gql, minter):
     admin = await minter.user()
     org_id = await minter.organization(admin)

@@ -273,6 +273,7 @@ export type MembershipRole =
 
 /** Only the fields given change. */
 export type OrganizationSettingsInput = {
+  /** AI generation tokens per day; null: back to the platform default; omitted: unchanged. */
   generationDailyTokenBudget?: number | null | undefined;
   labCpus?: number | null | undefined;
   labIdleTimeoutSeconds?: number | null | undefined;
