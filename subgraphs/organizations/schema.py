@@ -40,6 +40,7 @@ from subgraphs.organizations.types import (
     MembershipConnection,
     MembershipSuccess,
     Organization,
+    OrganizationConnection,
     OrganizationSuccess,
     RemoveMemberInput,
     RemoveMemberResult,
@@ -83,6 +84,23 @@ class Query:
             slug=slug,
         )
         return Organization.from_model(row) if row else None
+
+    @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
+        authenticated=True,
+        description="Every organization of the platform by name (site admins); `search`: in name or slug.",
+    )
+    async def organizations(
+        self, info: strawberry.Info, search: str | None = None, first: int = 20, after: str | None = None
+    ) -> OrganizationConnection:  # type: ignore[valid-type]
+        return await service.list_organizations(
+            info.context.runtime,
+            info.context.meta,
+            search=search,
+            first=first,
+            after=after,
+            to_node=Organization.from_model,
+        )
 
     @strawberry.federation.field(
         directives=[list_size(50)], authenticated=True, description="The organizations you are a member of."

@@ -20,7 +20,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -370,6 +370,37 @@ async def my_organizations(runtime: Runtime, meta: RequestMeta) -> list[Organiza
                 select(Organization).where(Organization.id.in_(visible.uuids())).order_by(Organization.name)
             )
         return list((await session.scalars(stmt)).all())
+
+
+async def list_organizations(
+    runtime: Runtime,
+    meta: RequestMeta,
+    *,
+    search: str | None,
+    first: int | None,
+    after: str | None,
+    to_node: Any,
+) -> Connection:
+    """Every organization of the platform, by name (site admins); `search` matches name or slug."""
+    if not meta.principal.is_authenticated:
+        raise NotAuthenticated()
+    if not meta.principal.is_site_admin:
+        raise Forbidden("Only site administrators list every organization.")
+    stmt = select(Organization)
+    if search and search.strip():
+        pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Organization.name.ilike(pattern), Organization.slug.ilike(pattern)))
+    async with runtime.transaction() as session:
+        return await paginate(
+            session,
+            stmt,
+            sort_columns=(Organization.name, Organization.id),
+            first=first,
+            after=after,
+            max_page_size=runtime.settings.graphql.max_page_size,
+            to_node=to_node,
+            cursor_kinds=(str, uuid.UUID),
+        )
 
 
 # --- members and invitations ----------------------------------------------------------------------

@@ -268,6 +268,7 @@ class Invitation:
 
 
 MembershipConnection = Connection[Membership]
+OrganizationConnection = Connection[Organization]
 InvitationConnection = Connection[Invitation]
 TrackConnection = Connection[Track]
 AuditLogEntryConnection = Connection[AuditLogEntry]
