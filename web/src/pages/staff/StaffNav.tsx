@@ -32,6 +32,8 @@ export function SectionNav({ label, links }: { label: string; links: { to: strin
 
 export const organizationLinks = (slug: string) => [
   { to: `/organizations/${slug}/members`, text: 'Members' },
+  { to: `/organizations/${slug}/tracks`, text: 'Tracks' },
+  { to: `/organizations/${slug}/report`, text: 'Report' },
   { to: `/organizations/${slug}/settings`, text: 'Settings' },
   { to: `/organizations/${slug}/audit-log`, text: 'Audit log' },
   { to: `/organizations/${slug}/api-clients`, text: 'API clients' },
