@@ -55,6 +55,7 @@ export const routes: RouteObject[] = [
           { path: 'organizations/:slug/report', lazy: page(() => import('../pages/staff/org/Report')) },
           { path: 'organizations/:slug/api-clients', lazy: page(() => import('../pages/staff/org/ApiClients')) },
           { path: 'admin/users', lazy: page(() => import('../pages/staff/admin/Users')) },
+          { path: 'admin/organizations', lazy: page(() => import('../pages/staff/admin/Organizations')) },
           { path: 'admin/audit-log', lazy: page(() => import('../pages/staff/admin/PlatformAudit')) },
           { path: '*', element: <NotFound /> },
         ],

@@ -25,6 +25,7 @@ type Documents = {
     "\n  mutation VerifyEmail($input: VerifyEmailInput!) {\n    verifyEmail(input: $input) {\n      __typename\n      ... on UserSuccess { user { id email emailVerified } }\n      ...ErrorFields\n    }\n  }\n": typeof types.VerifyEmailDocument,
     "\n  query AuditLog($organizationId: ID, $filter: AuditLogFilter, $after: String) {\n    auditLog(organizationId: $organizationId, filter: $filter, first: 25, after: $after) {\n      nodes { id occurredAt actorId action subjectIds requestId sourceIp detail actor { id fullName } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.AuditLogDocument,
     "\n  query MyOrganizations {\n    myOrganizations { id name slug viewerRole }\n  }\n": typeof types.MyOrganizationsDocument,
+    "\n  query AdminOrganizations($search: String, $after: String) {\n    organizations(search: $search, first: 50, after: $after) {\n      nodes { id name slug description createdAt }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.AdminOrganizationsDocument,
     "\n  query AdminUsers($filter: UserFilter, $after: String) {\n    users(first: 50, after: $after, filter: $filter) {\n      nodes { id fullName email role isActive emailVerified createdAt lastLoginAt }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.AdminUsersDocument,
     "\n  mutation DeactivateUser($input: UserIdInput!) {\n    deactivateUser(input: $input) {\n      __typename\n      ... on UserSuccess { user { id role isActive } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.DeactivateUserDocument,
     "\n  mutation ReactivateUser($input: UserIdInput!) {\n    reactivateUser(input: $input) {\n      __typename\n      ... on UserSuccess { user { id role isActive } }\n      ... on Error { code message }\n    }\n  }\n": typeof types.ReactivateUserDocument,
@@ -123,6 +124,7 @@ const documents: Documents = {
     "\n  mutation VerifyEmail($input: VerifyEmailInput!) {\n    verifyEmail(input: $input) {\n      __typename\n      ... on UserSuccess { user { id email emailVerified } }\n      ...ErrorFields\n    }\n  }\n": types.VerifyEmailDocument,
     "\n  query AuditLog($organizationId: ID, $filter: AuditLogFilter, $after: String) {\n    auditLog(organizationId: $organizationId, filter: $filter, first: 25, after: $after) {\n      nodes { id occurredAt actorId action subjectIds requestId sourceIp detail actor { id fullName } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.AuditLogDocument,
     "\n  query MyOrganizations {\n    myOrganizations { id name slug viewerRole }\n  }\n": types.MyOrganizationsDocument,
+    "\n  query AdminOrganizations($search: String, $after: String) {\n    organizations(search: $search, first: 50, after: $after) {\n      nodes { id name slug description createdAt }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.AdminOrganizationsDocument,
     "\n  query AdminUsers($filter: UserFilter, $after: String) {\n    users(first: 50, after: $after, filter: $filter) {\n      nodes { id fullName email role isActive emailVerified createdAt lastLoginAt }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.AdminUsersDocument,
     "\n  mutation DeactivateUser($input: UserIdInput!) {\n    deactivateUser(input: $input) {\n      __typename\n      ... on UserSuccess { user { id role isActive } }\n      ... on Error { code message }\n    }\n  }\n": types.DeactivateUserDocument,
     "\n  mutation ReactivateUser($input: UserIdInput!) {\n    reactivateUser(input: $input) {\n      __typename\n      ... on UserSuccess { user { id role isActive } }\n      ... on Error { code message }\n    }\n  }\n": types.ReactivateUserDocument,
@@ -268,6 +270,10 @@ export function graphql(source: "\n  query AuditLog($organizationId: ID, $filter
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query MyOrganizations {\n    myOrganizations { id name slug viewerRole }\n  }\n"): (typeof documents)["\n  query MyOrganizations {\n    myOrganizations { id name slug viewerRole }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AdminOrganizations($search: String, $after: String) {\n    organizations(search: $search, first: 50, after: $after) {\n      nodes { id name slug description createdAt }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"): (typeof documents)["\n  query AdminOrganizations($search: String, $after: String) {\n    organizations(search: $search, first: 50, after: $after) {\n      nodes { id name slug description createdAt }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

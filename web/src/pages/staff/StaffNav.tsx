@@ -50,5 +50,6 @@ export const courseLinks = (courseId: string) => [
 
 export const adminLinks = [
   { to: '/admin/users', text: 'Users' },
+  { to: '/admin/organizations', text: 'Organizations' },
   { to: '/admin/audit-log', text: 'Platform audit log' },
 ];
