@@ -48,8 +48,8 @@ test('an instructor sees a student’s attempts, engagement and a risk alert arr
 
   // The attempts review: this student's two attempts, not passed, and one attempt's answers.
   await teacher.getByRole('navigation', { name: 'Course' }).getByRole('link', { name: 'Quiz attempts' }).click();
-  await teacher.getByLabel('Student').selectOption({ label: name });
-  await teacher.getByLabel('Outcome').selectOption('no');
+  await teacher.getByLabel('Student', { exact: true }).selectOption({ label: name });
+  await teacher.getByLabel('Outcome', { exact: true }).selectOption('no');
   await expect(teacher.getByRole('button', { name: `Answers of ${name}, attempt 2` })).toBeVisible();
   await expect(teacher.getByRole('row').filter({ hasText: 'Not passed' })).toHaveCount(2);
   await teacher.getByRole('button', { name: `Answers of ${name}, attempt 1` }).click();
