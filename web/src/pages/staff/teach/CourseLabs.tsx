@@ -1,6 +1,6 @@
 // Labs of a course's students: each live lab's status as it changes (its event stream), CPU and memory now,
 // and when it pauses or stops.
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useQuery } from 'urql';
 import { Empty, ProblemView, Skeleton } from '../../../components/ui';
@@ -99,7 +99,7 @@ function CourseLabs() {
               </thead>
               <tbody>
                 {labs.map((lab) => (
-                  <LabRow key={lab.id} lab={lab} onFinished={reload} />
+                  <LabRow key={lab.id} lab={lab} onChanged={reload} />
                 ))}
               </tbody>
             </table>
@@ -110,15 +110,18 @@ function CourseLabs() {
   );
 }
 
-function LabRow({ lab, onFinished }: { lab: Lab; onFinished: () => void }) {
+function LabRow({ lab, onChanged }: { lab: Lab; onChanged: () => void }) {
   const now = useNow(5_000);
+  const lastStatus = useRef(lab.status);
   const onEvent = useCallback(
     (event: { status: LabStatus }) => {
-      // Deadlines and usage come with the session: read the list again on every transition.
-      void event;
-      onFinished();
+      // Deadlines and usage come with the session: read the list again on each transition (not on every
+      // progress step while it starts).
+      if (event.status === lastStatus.current) return;
+      lastStatus.current = event.status;
+      onChanged();
     },
-    [onFinished],
+    [onChanged],
   );
   const live = useLiveLab(lab.id, { status: lab.status }, onEvent);
   const usage = lab.usage;
