@@ -33,6 +33,7 @@ from subgraphs.generator.types import (
     GenerateResult,
     GenerateSlidesInput,
     GenerateSyllabusInput,
+    GenerationBudget,
     GenerationEvent,
     GenerationJob,
     GenerationJobFilter,
@@ -125,6 +126,23 @@ class Query:
                 cursor_kinds=time_id,
                 descending=True,
             )
+
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=VIEW,
+        description="An organization's daily token budget and what is used of it today (who may generate).",
+    )
+    async def generation_budget(
+        self, info: strawberry.Info, organization_id: strawberry.ID
+    ) -> GenerationBudget:
+        row = await service.budget(
+            info.context.runtime, info.context.meta, parse_id(organization_id, "organizationId")
+        )
+        return GenerationBudget(
+            organization_id=strawberry.ID(str(row.organization_id)),
+            daily_token_budget=row.daily_token_budget,
+            tokens_used_today=row.tokens_used_today,
+        )
 
     @strawberry.federation.field(
         directives=[list_size(50)],

@@ -396,6 +396,23 @@ class UsageRow:
     cost_usd: Decimal
 
 
+@dataclass(frozen=True)
+class Budget:
+    organization_id: uuid.UUID
+    daily_token_budget: int
+    tokens_used_today: int
+
+
+async def budget(runtime: Any, meta: RequestMeta, organization_id: uuid.UUID) -> Budget:
+    """Today's token budget and what is used of it (for those who may generate: instructors, admins),
+    counted as `submit` counts it."""
+    await authorize(meta.memberships or runtime, meta.principal, MANAGE, organization_id)
+    async with runtime.transaction() as session:
+        limit = await daily_budget(session, runtime.settings.generator, organization_id)
+        used = await tokens_used_today(session, organization_id)
+    return Budget(organization_id, limit, used)
+
+
 async def usage(
     runtime: Any, meta: RequestMeta, organization_id: uuid.UUID, since: datetime | None
 ) -> list[UsageRow]:

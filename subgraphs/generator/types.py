@@ -246,6 +246,19 @@ class GenerationUsage:
     cost_usd: float
 
 
+@strawberry.type(
+    description="An organization's AI generation budget for today (UTC); cached answers spend nothing."
+)
+class GenerationBudget:
+    organization_id: strawberry.ID
+    daily_token_budget: int
+    tokens_used_today: int
+
+    @strawberry.field(description="What may still be spent today (never below 0).")
+    def tokens_left(self) -> int:
+        return max(0, self.daily_token_budget - self.tokens_used_today)
+
+
 # --- inputs and results -------------------------------------------------------------------------------
 
 

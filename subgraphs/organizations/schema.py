@@ -29,6 +29,9 @@ from subgraphs.organizations.types import (
     DeleteTrackResult,
     DeleteTrackSuccess,
     Invitation,
+    InvitationConnection,
+    InvitationIdInput,
+    InvitationResult,
     InviteMemberInput,
     InviteMemberResult,
     InviteMemberSuccess,
@@ -37,6 +40,7 @@ from subgraphs.organizations.types import (
     MembershipConnection,
     MembershipSuccess,
     Organization,
+    OrganizationConnection,
     OrganizationSuccess,
     RemoveMemberInput,
     RemoveMemberResult,
@@ -53,6 +57,9 @@ from subgraphs.organizations.types import (
     UpdateTrackResult,
     User,
 )
+
+MANAGE = member_or_scope_policy(service.MANAGE_ORGANIZATION)
+MANAGE_TRACKS = member_or_scope_policy(service.MANAGE_TRACKS)
 
 
 def _role(value: object) -> service.MembershipRole:
@@ -77,6 +84,23 @@ class Query:
             slug=slug,
         )
         return Organization.from_model(row) if row else None
+
+    @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
+        authenticated=True,
+        description="Every organization of the platform by name (site admins); `search`: in name or slug.",
+    )
+    async def organizations(
+        self, info: strawberry.Info, search: str | None = None, first: int = 20, after: str | None = None
+    ) -> OrganizationConnection:  # type: ignore[valid-type]
+        return await service.list_organizations(
+            info.context.runtime,
+            info.context.meta,
+            search=search,
+            first=first,
+            after=after,
+            to_node=Organization.from_model,
+        )
 
     @strawberry.federation.field(
         directives=[list_size(50)], authenticated=True, description="The organizations you are a member of."
@@ -108,6 +132,25 @@ class Query:
             first=first,
             after=after,
             to_node=Membership.from_model,
+        )
+
+    @strawberry.federation.field(
+        directives=[SIZED_BY_FIRST],
+        authenticated=True,
+        policy=MANAGE,
+        description="Invitations of an organization not yet accepted nor cancelled, newest first (its "
+        "admins); expired ones too, until resent or cancelled.",
+    )
+    async def invitations(
+        self, info: strawberry.Info, organization_id: strawberry.ID, first: int = 20, after: str | None = None
+    ) -> InvitationConnection:  # type: ignore[valid-type]
+        return await service.list_invitations(
+            info.context.runtime,
+            info.context.meta,
+            organization_id=parse_id(organization_id, "organizationId"),
+            first=first,
+            after=after,
+            to_node=Invitation.from_model,
         )
 
     @strawberry.federation.field(
@@ -170,10 +213,6 @@ class Query:
         )
 
 
-MANAGE = member_or_scope_policy(service.MANAGE_ORGANIZATION)
-MANAGE_TRACKS = member_or_scope_policy(service.MANAGE_TRACKS)
-
-
 @strawberry.type
 class Mutation:
     @strawberry.federation.mutation(
@@ -219,6 +258,31 @@ class Mutation:
             organization_id=parse_id(input.organization_id, "input.organizationId"),
             email=input.email,
             role=_role(input.role),
+        )
+        return InviteMemberSuccess(invitation=Invitation.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Mail a pending invitation again with a new link (same address and role); the old link "
+        "stops working. Answers the new invitation.",
+    )
+    async def resend_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.resend_invitation(
+            ctx.runtime, ctx.meta, invitation_id=parse_id(input.invitation_id, "input.invitationId")
+        )
+        return InviteMemberSuccess(invitation=Invitation.from_model(row))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
+        description="Withdraw a pending invitation: its link stops working.",
+    )
+    async def cancel_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:  # type: ignore[valid-type]
+        ctx = info.context
+        row = await service.cancel_invitation(
+            ctx.runtime, ctx.meta, invitation_id=parse_id(input.invitation_id, "input.invitationId")
         )
         return InviteMemberSuccess(invitation=Invitation.from_model(row))
 

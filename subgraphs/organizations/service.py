@@ -19,7 +19,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -355,6 +355,37 @@ async def my_organizations(runtime: Runtime, meta: RequestMeta) -> list[Organiza
         return list((await session.scalars(stmt)).all())
 
 
+async def list_organizations(
+    runtime: Runtime,
+    meta: RequestMeta,
+    *,
+    search: str | None,
+    first: int | None,
+    after: str | None,
+    to_node: Any,
+) -> Connection:
+    """Every organization of the platform, by name (site admins); `search` matches name or slug."""
+    if not meta.principal.is_authenticated:
+        raise NotAuthenticated()
+    if not meta.principal.is_site_admin:
+        raise Forbidden("Only site administrators list every organization.")
+    stmt = select(Organization)
+    if search and search.strip():
+        pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Organization.name.ilike(pattern), Organization.slug.ilike(pattern)))
+    async with runtime.transaction() as session:
+        return await paginate(
+            session,
+            stmt,
+            sort_columns=(Organization.name, Organization.id),
+            first=first,
+            after=after,
+            max_page_size=runtime.settings.graphql.max_page_size,
+            to_node=to_node,
+            cursor_kinds=(str, uuid.UUID),
+        )
+
+
 # --- members and invitations ----------------------------------------------------------------------
 
 
@@ -452,6 +483,82 @@ async def invite_member(
                 kind="organization_invitation",
                 request_id=meta.request_id,
                 organization_id=str(organization_id),
+            ),
+        )
+    return invitation
+
+
+def _pending(stmt: Select) -> Select:
+    """Invitations not accepted, cancelled nor superseded (expired ones too: the admin sees them lapse)."""
+    return stmt.where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+
+
+async def list_invitations(
+    runtime: Runtime,
+    meta: RequestMeta,
+    *,
+    organization_id: uuid.UUID,
+    first: int | None,
+    after: str | None,
+    to_node: Any,
+) -> Connection:
+    await _authorize(runtime, meta, MANAGE_MEMBERS, organization_id)
+    async with runtime.transaction() as session:
+        return await paginate(
+            session,
+            _pending(select(Invitation).where(Invitation.organization_id == organization_id)),
+            sort_columns=(Invitation.created_at, Invitation.id),
+            first=first,
+            after=after,
+            max_page_size=runtime.settings.graphql.max_page_size,
+            to_node=to_node,
+            cursor_kinds=time_id,
+            descending=True,
+        )
+
+
+async def _pending_invitation(runtime: Runtime, meta: RequestMeta, invitation_id: uuid.UUID) -> Invitation:
+    async with runtime.transaction() as session:
+        invitation = await session.scalar(_pending(select(Invitation).where(Invitation.id == invitation_id)))
+    if invitation is None:
+        raise NotFound("No such pending invitation.")
+    await _authorize(runtime, meta, MANAGE_MEMBERS, invitation.organization_id)
+    return invitation
+
+
+async def resend_invitation(runtime: Runtime, meta: RequestMeta, *, invitation_id: uuid.UUID) -> Invitation:
+    """Mail a new link for a pending invitation (same address and role); the old link stops working."""
+    invitation = await _pending_invitation(runtime, meta, invitation_id)
+    return await invite_member(
+        runtime,
+        meta,
+        organization_id=invitation.organization_id,
+        email=invitation.email,
+        role=MembershipRole(invitation.role),
+    )
+
+
+async def cancel_invitation(runtime: Runtime, meta: RequestMeta, *, invitation_id: uuid.UUID) -> Invitation:
+    """Withdraw a pending invitation: its link stops working at once."""
+    found = await _pending_invitation(runtime, meta, invitation_id)
+    async with runtime.transaction() as session:
+        invitation = await session.scalar(
+            _pending(update(Invitation).where(Invitation.id == found.id))
+            .values(revoked_at=utcnow())
+            .returning(Invitation)
+        )
+        if invitation is None:  # accepted or cancelled in the meantime
+            raise NotFound("No such pending invitation.")
+        emit(
+            session,
+            Outbox,
+            _event(
+                meta,
+                "organizations.invitation.cancelled",
+                organization_id=invitation.organization_id,
+                subjects={"invitation_id": invitation.id},
+                email=invitation.email,
+                role=invitation.role,
             ),
         )
     return invitation

@@ -251,6 +251,7 @@ class Invitation:
     email: str
     role: MembershipRole  # type: ignore[valid-type]
     expires_at: datetime
+    created_at: datetime
     _organization_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field
@@ -265,11 +266,14 @@ class Invitation:
             email=row.email,
             role=service.MembershipRole(row.role),
             expires_at=row.expires_at,
+            created_at=row.created_at,
             _organization_id=row.organization_id,
         )
 
 
 MembershipConnection = Connection[Membership]
+OrganizationConnection = Connection[Organization]
+InvitationConnection = Connection[Invitation]
 TrackConnection = Connection[Track]
 AuditLogEntryConnection = Connection[AuditLogEntry]
 
@@ -292,11 +296,24 @@ class OrganizationSettingsInput:
     lab_max_running_per_organization: int | None = None
     lab_memory_mb: int | None = None
     lab_cpus: float | None = None
-    generation_daily_token_budget: int | None = None
-    storage_quota_bytes: float | None = strawberry.field(default=None, description="Bytes.")
+    generation_daily_token_budget: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="AI generation tokens per day; null: back to the platform default; omitted: unchanged.",
+    )
+    storage_quota_bytes: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Bytes of stored files; null: back to the platform default."
+    )
 
     def changes(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if v is not None and v is not strawberry.UNSET}
+        # Budget and storage quota can be cleared (null: the platform default); other nulls change nothing.
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if v is not strawberry.UNSET and (v is not None or k in CLEARABLE_SETTINGS)
+        }
+
+
+CLEARABLE_SETTINGS = frozenset({"generation_daily_token_budget", "storage_quota_bytes"})
 
 
 @strawberry.input(description="Only the fields given change.")
@@ -331,6 +348,11 @@ class UpdateMemberRoleInput:
 class RemoveMemberInput:
     organization_id: strawberry.ID
     user_id: strawberry.ID
+
+
+@strawberry.input
+class InvitationIdInput:
+    invitation_id: strawberry.ID
 
 
 @strawberry.input
@@ -414,6 +436,10 @@ UpdateOrganizationResult = Annotated[
 InviteMemberResult = Annotated[
     InviteMemberSuccess | ValidationError | ForbiddenError | NotFoundError,
     strawberry.union("InviteMemberResult"),
+]
+InvitationResult = Annotated[
+    InviteMemberSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("InvitationResult"),
 ]
 AcceptInvitationResult = Annotated[
     MembershipSuccess | InvalidInvitationError | ConflictError | ForbiddenError,

@@ -35,8 +35,15 @@ async def web_platform(database: None, fake_anthropic, chromium: str) -> AsyncIt
     dist = WEB_DIR / "dist"
     if not (dist / "index.html").exists() or not (WEB_DIR / "node_modules" / ".bin" / "playwright").exists():
         pytest.fail("the web app is not built: `make test` builds it (or npm run --prefix web build)")
+    from tests.fakes.anthropic_server import syllabus_for
+
     await seed_demo(get_settings())
-    async with running_platform(
-        fake_anthropic.url, web_dir=dist, public_origin=True, demo_labs=True
-    ) as platform:
-        yield platform
+    # Every syllabus asked for in the journeys, written slowly enough that its progress can be watched.
+    fake_anthropic.default = lambda body: syllabus_for(body, seconds_per_chunk=0.15)
+    try:
+        async with running_platform(
+            fake_anthropic.url, web_dir=dist, public_origin=True, demo_labs=True
+        ) as platform:
+            yield platform
+    finally:
+        fake_anthropic.reset()

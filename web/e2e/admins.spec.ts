@@ -1,5 +1,7 @@
-// Through the UI: an organization admin invites an instructor and changes a member's role; a site admin
-// deactivates a user, who can then no longer sign in. Pages a student cannot use answer a clear page.
+// Through the UI: an organization admin invites an instructor (resends it, cancels another invitation),
+// changes a member's role, sets and clears a setting, builds and reorders a track, reads the report; a site
+// admin finds an organization and deactivates a user, who can then no longer sign in. Pages a student
+// cannot use answer a clear page.
 import { expect, test } from '@playwright/test';
 import { expectAccessible, freshStudent, signIn, uniqueEmail } from './support';
 
@@ -27,6 +29,20 @@ test('admins manage members and accounts', async ({ page }) => {
   await page.getByLabel('Role', { exact: true }).selectOption('INSTRUCTOR');
   await page.getByRole('button', { name: 'Send invitation' }).click();
   await expect(page.getByText(`Invitation mailed to ${invited}`)).toBeVisible();
+  // Pending invitations: one resent (a new link), another cancelled.
+  const pending = page.getByRole('region', { name: 'Pending invitations' });
+  await expect(pending.getByRole('cell', { name: invited, exact: true })).toBeVisible();
+  await pending.getByRole('button', { name: `Resend the invitation of ${invited}` }).click();
+  await expect(page.getByText(`A new link was mailed to ${invited}.`)).toBeVisible();
+  const withdrawn = uniqueEmail('withdrawn');
+  await page.getByLabel('Email').fill(withdrawn);
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await expect(pending.getByRole('cell', { name: withdrawn, exact: true })).toBeVisible();
+  await pending.getByRole('button', { name: `Cancel the invitation of ${withdrawn}` }).click();
+  await expect(page.getByText(`The invitation of ${withdrawn} was cancelled.`)).toBeVisible();
+  await expect(pending.getByRole('cell', { name: withdrawn, exact: true })).toHaveCount(0);
+  await expect(pending.getByRole('cell', { name: invited, exact: true })).toBeVisible();
+  await expectAccessible(page, 'organization members with pending invitations');
 
   await page.getByLabel('Filter by role').selectOption('STUDENT');
   // Site admins see members' emails: the row of this journey's own student.
@@ -41,6 +57,44 @@ test('admins manage members and accounts', async ({ page }) => {
   await page.getByRole('button', { name: 'Save settings' }).click();
   await expect(page.getByLabel('Running labs per member')).toHaveAttribute('aria-invalid', 'true');
   await expectAccessible(page, 'organization settings with an error');
+  await page.getByLabel('Running labs per member').fill('2');
+  await page.getByLabel('AI generation tokens per day').fill('750000');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByText('Settings saved.')).toBeVisible();
+  // Emptied, the budget goes back to the platform default (null), as a reload shows.
+  await page.getByLabel('AI generation tokens per day').fill('');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByText('Settings saved.').last()).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel('Running labs per member')).toHaveValue('2');
+  await expect(page.getByLabel('AI generation tokens per day')).toHaveValue('');
+
+  // A track: two courses, reordered with the keyboard.
+  await page.getByRole('navigation', { name: 'Organization' }).getByRole('link', { name: 'Tracks' }).click();
+  const track = `Journey track ${Date.now()}`;
+  await page.getByLabel('Track name').fill(track);
+  await page.getByRole('button', { name: 'Create track' }).click();
+  const trackCard = page.getByRole('region', { name: track });
+  await trackCard.getByLabel(`Add a course to “${track}”`).selectOption({ label: 'Python Foundations' });
+  await trackCard.getByRole('button', { name: 'Add course' }).click();
+  await expect(page.getByText('Python Foundations added to the track.')).toBeVisible();
+  await trackCard.getByLabel(`Add a course to “${track}”`).selectOption({ label: 'Web APIs with FastAPI' });
+  await trackCard.getByRole('button', { name: 'Add course' }).click();
+  await expect(trackCard.getByText('2. Web APIs with FastAPI')).toBeVisible();
+  await trackCard.getByRole('button', { name: 'Move course “Web APIs with FastAPI” up' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByText('Course order saved.')).toBeVisible();
+  await expect(trackCard.getByText('1. Web APIs with FastAPI')).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole('region', { name: track }).getByText('2. Python Foundations')).toBeVisible();
+  await expectAccessible(page, 'organization tracks');
+
+  // The organization report.
+  await page.getByRole('navigation', { name: 'Organization' }).getByRole('link', { name: 'Report' }).click();
+  await expect(page.getByRole('heading', { name: 'Report of Demo Academy' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Python Foundations' })).toBeVisible();
+  await expect(page.getByRole('img', { name: /^Active students: / })).toBeVisible();
+  await expectAccessible(page, 'organization report');
 
   // Both changes in the audit log (written from the events a moment later; under `make test` the worker
   // first catches up with the events of the whole run before it, which can take a minute or two).
@@ -70,6 +124,12 @@ test('admins manage members and accounts', async ({ page }) => {
 
   await page.getByRole('link', { name: 'Admin' }).click();
   await expect(page.getByRole('heading', { name: 'Users', level: 1 })).toBeVisible();
+  await page.getByRole('navigation', { name: 'Site administration' }).getByRole('link', { name: 'Organizations' }).click();
+  await page.getByLabel('Name or slug').fill('demo');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByRole('link', { name: 'Members of Demo Academy' })).toBeVisible();
+  await expectAccessible(page, 'site admin organizations');
+  await page.getByRole('navigation', { name: 'Site administration' }).getByRole('link', { name: 'Users' }).click();
   await page.getByLabel('Name or email').fill(member.email);
   await page.getByRole('button', { name: 'Search' }).click();
   await expect(page.getByRole('row', { name: new RegExp(member.email) })).toBeVisible();

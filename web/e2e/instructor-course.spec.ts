@@ -1,5 +1,6 @@
 // Through the UI: an instructor builds a course (a module, a Markdown lesson, an exercise), is refused
-// publishing while it is empty, reorders with the keyboard, publishes, and writes a quiz.
+// publishing while it is empty, reorders with the keyboard, generates and applies a syllabus while watching
+// its progress, publishes, and writes a quiz.
 import { expect, test } from '@playwright/test';
 import { expectAccessible, signIn } from './support';
 
@@ -55,6 +56,34 @@ test('an instructor builds a course and publishes it', async ({ page }) => {
   await page.getByLabel('File 1 content').fill('print("hello")\n');
   await page.getByRole('button', { name: 'Save exercise' }).click();
   await expect(page.getByText('Exercise saved.')).toBeVisible();
+
+  // AI generation (the fake model writes slowly enough to watch): a syllabus followed live, then applied.
+  await page.getByRole('navigation', { name: 'Course' }).getByRole('link', { name: 'AI generation' }).click();
+  await expect(page.getByRole('heading', { name: `AI generation for ${title}` })).toBeVisible();
+  await expect(page.getByText(/tokens left today/)).toBeVisible();
+  await expectAccessible(page, 'AI generation');
+  await page.getByLabel('Audience').fill('first-time programmers');
+  await page.getByLabel('Weeks').fill('2');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  const progress = page.getByRole('progressbar', { name: 'Generation progress' });
+  // The platform's first generation request loads the model provider's SDK: slow on a loaded machine.
+  await expect(progress).toBeVisible({ timeout: 60_000 });
+  // The text arrives while the job runs: part of it shows before the job has finished.
+  await expect(page.getByLabel('Text written so far')).toContainText('"title"', { timeout: 60_000 });
+  await expectAccessible(page, 'AI generation while it runs');
+  await expect(page.getByRole('region', { name: 'Drafted syllabus' })).toBeVisible({ timeout: 90_000 });
+  await expect(progress).toHaveAttribute('aria-valuenow', '100');
+  await expect(page.getByRole('region', { name: 'Drafted syllabus' }).getByRole('cell', { name: 'Week 2' })).toBeVisible();
+  await expect(page.getByText(/\d+ in, \d+ out/)).toBeVisible();
+  await page.getByRole('button', { name: 'Apply to the course' }).click();
+  await expect(page.getByText(/Applied to the course/).first()).toBeVisible();
+  await page.getByRole('navigation', { name: 'Course' }).getByRole('link', { name: 'Editor' }).click();
+  // The courses worker adds the syllabus's modules after the two written by hand.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByLabel('Module 4 title')).toHaveValue('Week 2', { timeout: 2_000 });
+  }).toPass({ timeout: 90_000 });
+  await expect(page.getByLabel('Module 3 title')).toHaveValue('Week 1');
 
   await page.getByRole('button', { name: 'Publish', exact: true }).click();
   await expect(page.getByText('This course is Published')).toBeVisible();

@@ -78,10 +78,10 @@ export async function signIn(page: Page, email: string, password = DEMO_PASSWORD
  * A confirmed student of Demo Academy enrolled in `courseTitle`, made through the API (set-up for a
  * journey that is about something else).
  */
-export async function freshStudent(page: Page, courseTitle: string): Promise<{ email: string; password: string }> {
+export async function freshStudent(page: Page, courseTitle: string, fullName = 'Fresh Student'): Promise<{ email: string; password: string }> {
   const email = uniqueEmail('learner');
   const password = 'a passphrase for a fresh student';
-  await register(page, email, password, 'Fresh Student');
+  await register(page, email, password, fullName);
   const verify = new URL(await linkFromMail(email, '/verify-email'), 'http://x').searchParams.get('token');
   await graphql(page, 'mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) { __typename } }', { input: { token: verify } });
   const admin = await apiToken(page, 'admin@coursegraph.dev');

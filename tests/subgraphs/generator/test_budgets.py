@@ -17,6 +17,10 @@ from subgraphs.organizations import service as organizations
 from tests.fakes.anthropic_server import MODEL
 from tests.subgraphs.generator.helpers import GENERATE_SYLLABUS, count_jobs, syllabus_input
 
+BUDGET = """query($org: ID!) {
+  generationBudget(organizationId: $org) { dailyTokenBudget tokensUsedToday tokensLeft }
+}"""
+
 
 async def project_budget(gen_runtime, org: str, expected: int | None) -> None:
     """Relay committed events and run the budgets consumer until the projection holds `expected`."""
@@ -76,6 +80,14 @@ async def test_an_organization_budget_setting_refuses_before_any_call(
     assert (result["dailyTokenBudget"], result["tokensUsedToday"]) == (100, 100)
     assert await count_jobs(gen_runtime, school.org) == before  # nothing queued, so nothing called
     assert len(anthropic_server.requests) == requests
+    shown = await gen_gql(BUDGET, {"org": school.org}, token=school.instructor.token)
+    assert shown["data"]["generationBudget"] == {
+        "dailyTokenBudget": 100,
+        "tokensUsedToday": 100,
+        "tokensLeft": 0,
+    }, shown
+    refused = await gen_gql(BUDGET, {"org": school.org}, token=school.student.token)
+    assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
     # Back to the platform default (far above 100 tokens): accepted again.
     await organizations.update_organization(

@@ -141,6 +141,22 @@ async def test_update_organization_by_its_admin(org_gql, minter):
     assert result["fieldErrors"][0]["field"] == "input.settings.labIdleTimeoutSeconds"
 
 
+async def test_the_generation_budget_is_cleared_by_null_and_kept_when_omitted(org_gql, minter):
+    admin = await minter.user()
+    org_id = await minter.organization(admin)
+
+    async def update(settings: dict) -> dict:
+        body = await org_gql(UPDATE_ORG, {"input": {"id": org_id, "settings": settings}}, token=admin.token)
+        return body["data"]["updateOrganization"]["organization"]["settings"]
+
+    assert (await update({"generationDailyTokenBudget": 5000}))["generationDailyTokenBudget"] == 5000
+    kept = await update({"labMemoryMb": 1024})  # omitted: unchanged
+    assert kept["generationDailyTokenBudget"] == 5000 and kept["labMemoryMb"] == 1024
+    cleared = await update({"generationDailyTokenBudget": None, "labMemoryMb": None})
+    # null: back to the platform default; a null for a setting that cannot be cleared changes nothing.
+    assert cleared["generationDailyTokenBudget"] is None and cleared["labMemoryMb"] == 1024
+
+
 async def test_update_organization_refused_to_instructors(org_gql, minter):
     admin = await minter.user()
     org_id = await minter.organization(admin)
@@ -163,3 +179,33 @@ async def test_my_organizations_lists_memberships_by_name(org_gql, minter):
         (joined, "INSTRUCTOR"),
         (own, "ORGANIZATION_ADMIN"),
     ]
+
+
+ORGANIZATIONS = """query($search: String, $first: Int!, $after: String) {
+  organizations(search: $search, first: $first, after: $after) {
+    nodes { id name slug } pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_site_admins_list_every_organization_by_name(org_gql, minter):
+    owner = await minter.user()
+    marker = uuid.uuid4().hex[:8]
+    ids = {}
+    for name in (f"Zeta {marker}", f"Alpha {marker}", f"Mu {marker}"):
+        ids[name] = await minter.organization(owner, name=name)
+    site_admin = await minter.user("site_admin")
+
+    first = await org_gql(ORGANIZATIONS, {"search": marker, "first": 2}, token=site_admin.token)
+    page = first["data"]["organizations"]
+    assert [o["name"] for o in page["nodes"]] == [f"Alpha {marker}", f"Mu {marker}"]
+    assert page["pageInfo"]["hasNextPage"] is True
+    rest = await org_gql(
+        ORGANIZATIONS,
+        {"search": marker, "first": 2, "after": page["pageInfo"]["endCursor"]},
+        token=site_admin.token,
+    )
+    assert [o["id"] for o in rest["data"]["organizations"]["nodes"]] == [ids[f"Zeta {marker}"]]
+    none = await org_gql(ORGANIZATIONS, {"search": f"{marker}%_", "first": 5}, token=site_admin.token)
+    assert none["data"]["organizations"]["nodes"] == []  # wildcards are matched literally
+
+    refused = await org_gql(ORGANIZATIONS, {"first": 5}, token=owner.token)
+    assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -248,6 +248,48 @@ async def delete_track(gql, w: World, token):
     return outcome(await gql(DELETE_TRACK, {"input": {"id": track_id}}, token=token), "deleteTrack")
 
 
+INVITATIONS = "query($org: ID!) { invitations(organizationId: $org) { nodes { id } } }"
+ORGANIZATIONS = "{ organizations(first: 5) { nodes { id } } }"
+INVITATION_RESULT = (
+    "__typename ... on InviteMemberSuccess { invitation { id } } ... on Error { code message }"
+)
+RESEND = (
+    f"mutation($input: InvitationIdInput!) {{ resendInvitation(input: $input) {{ {INVITATION_RESULT} }} }}"
+)
+CANCEL = (
+    f"mutation($input: InvitationIdInput!) {{ cancelInvitation(input: $input) {{ {INVITATION_RESULT} }} }}"
+)
+
+
+async def pending_invitation(w: World) -> str:
+    row = await service.invite_member(
+        w.runtime,
+        w.users["org_admin"].meta,
+        organization_id=uuid.UUID(w.org),
+        email=f"p-{uuid.uuid4().hex[:8]}@e.dev",
+        role=service.MembershipRole.STUDENT,
+    )
+    return str(row.id)
+
+
+async def invitations(gql, w: World, token):
+    return outcome(await gql(INVITATIONS, {"org": w.org}, token=token), "invitations")
+
+
+async def organizations(gql, w: World, token):
+    return outcome(await gql(ORGANIZATIONS, token=token), "organizations")
+
+
+async def resend_invitation(gql, w: World, token):
+    variables = {"input": {"invitationId": await pending_invitation(w)}}
+    return outcome(await gql(RESEND, variables, token=token), "resendInvitation")
+
+
+async def cancel_invitation(gql, w: World, token):
+    variables = {"input": {"invitationId": await pending_invitation(w)}}
+    return outcome(await gql(CANCEL, variables, token=token), "cancelInvitation")
+
+
 async def organization_entity(gql, w: World, token):
     return entity(await gql(ENTITIES, reps("Organization", w.org), token=token))
 
@@ -291,12 +333,16 @@ MATRIX: dict[str, Op] = {
     "members": Op(USERS, members, (U, F, F, OK, F, OK, OK, F)),
     "tracks": Op(V, tracks, (U, OK, OK, OK, F, OK, OK, F)),
     "track": Op(V, track, (U, OK, OK, OK, F, OK, OK, F)),
+    "invitations": Op(MANAGE, invitations, (U, F, F, OK, F, OK, OK, F)),
+    "organizations": Op(USERS, organizations, (U, F, F, F, F, OK, F, F)),
     "auditLog(organizationId)": Op(AUDIT, audit_log, (U, F, F, OK, F, OK, OK, F)),
     "auditLog(platform)": Op(AUDIT, platform_audit_log, (U, F, F, F, F, OK, F, F)),
     "createOrganization": Op(MANAGE, create_organization, (U, OK, OK, OK, OK, OK, U, U)),
     "updateOrganization": Op(MANAGE, update_organization, (U, F, F, OK, F, OK, OK, F)),
     "inviteMember": Op(MANAGE, invite_member, (U, F, F, OK, F, OK, OK, F)),
     "acceptInvitation": Op(MANAGE, accept_invitation, (U, MEMBER, MEMBER, MEMBER, OK, OK, U, U)),
+    "resendInvitation": Op(MANAGE, resend_invitation, (U, F, F, OK, F, OK, OK, F)),
+    "cancelInvitation": Op(MANAGE, cancel_invitation, (U, F, F, OK, F, OK, OK, F)),
     "updateMemberRole": Op(MANAGE, update_member_role, (U, F, F, OK, F, OK, OK, F)),
     "removeMember": Op(MANAGE, remove_member, (U, F, F, OK, F, OK, OK, F)),
     "createTrack": Op(PATHS, create_track, (U, F, OK, OK, F, OK, OK, F)),

@@ -32,12 +32,24 @@ export function SectionNav({ label, links }: { label: string; links: { to: strin
 
 export const organizationLinks = (slug: string) => [
   { to: `/organizations/${slug}/members`, text: 'Members' },
+  { to: `/organizations/${slug}/tracks`, text: 'Tracks' },
+  { to: `/organizations/${slug}/report`, text: 'Report' },
   { to: `/organizations/${slug}/settings`, text: 'Settings' },
   { to: `/organizations/${slug}/audit-log`, text: 'Audit log' },
   { to: `/organizations/${slug}/api-clients`, text: 'API clients' },
 ];
 
+/** The instructor's pages of one course. */
+export const courseLinks = (courseId: string) => [
+  { to: `/teach/courses/${courseId}`, text: 'Editor' },
+  { to: `/teach/courses/${courseId}/generate`, text: 'AI generation' },
+  { to: `/teach/courses/${courseId}/attempts`, text: 'Quiz attempts' },
+  { to: `/teach/courses/${courseId}/analytics`, text: 'Analytics' },
+  { to: `/teach/courses/${courseId}/labs`, text: 'Labs' },
+];
+
 export const adminLinks = [
   { to: '/admin/users', text: 'Users' },
+  { to: '/admin/organizations', text: 'Organizations' },
   { to: '/admin/audit-log', text: 'Platform audit log' },
 ];

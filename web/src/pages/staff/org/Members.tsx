@@ -1,6 +1,6 @@
-// An organization's members: filter by role, invite with a role, change a role, remove (the server refuses
-// to remove or demote the last admin, and says so here).
-import { useState, type FormEvent } from 'react';
+// An organization's members: filter by role, invite with a role, resend or cancel pending invitations, change
+// a role, remove (the server refuses to remove or demote the last admin, and says so here).
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { useToast } from '../../../components/toasts';
@@ -54,6 +54,32 @@ const RemoveMember = graphql(`
   }
 `);
 
+const PendingInvitations = graphql(`
+  query PendingInvitations($organizationId: ID!) {
+    invitations(organizationId: $organizationId, first: 100) { nodes { id email role createdAt expiresAt } }
+  }
+`);
+
+const ResendInvitation = graphql(`
+  mutation ResendInvitation($input: InvitationIdInput!) {
+    resendInvitation(input: $input) {
+      __typename
+      ... on InviteMemberSuccess { invitation { id email expiresAt } }
+      ...ErrorFields
+    }
+  }
+`);
+
+const CancelInvitation = graphql(`
+  mutation CancelInvitation($input: InvitationIdInput!) {
+    cancelInvitation(input: $input) {
+      __typename
+      ... on InviteMemberSuccess { invitation { id email } }
+      ...ErrorFields
+    }
+  }
+`);
+
 export const MEMBERSHIP_ROLES: { value: MembershipRole; label: string }[] = [
   { value: 'STUDENT', label: 'Student' },
   { value: 'INSTRUCTOR', label: 'Instructor' },
@@ -71,13 +97,15 @@ export default function MembersPage() {
 
 function Members({ slug }: { slug: string }) {
   const organization = useOrganization(slug);
+  const [invited, setInvited] = useState(0);
   useTitle(organization.data ? `Members of ${organization.data.name}` : 'Members');
   if (!organization.data) return organization.fallback;
   return (
     <div className="stack-lg">
       <h1>Members of {organization.data.name}</h1>
       <SectionNav label="Organization" links={organizationLinks(slug)} />
-      <Invite organizationId={organization.data.id} />
+      <Invite organizationId={organization.data.id} onInvited={() => setInvited((n) => n + 1)} />
+      <Invitations organizationId={organization.data.id} version={invited} />
       <MemberList organizationId={organization.data.id} />
     </div>
   );
@@ -227,7 +255,7 @@ function problemAsError(error: Parameters<typeof problemOf>[0]): TypedError | nu
   return problem ? { __typename: 'Problem', code: problem.kind, message: problem.message } : null;
 }
 
-function Invite({ organizationId }: { organizationId: string }) {
+function Invite({ organizationId, onInvited }: { organizationId: string; onInvited: () => void }) {
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<MembershipRole>('STUDENT');
   const [result, invite] = useMutation(InviteMember);
@@ -237,7 +265,10 @@ function Invite({ organizationId }: { organizationId: string }) {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const done = await invite({ input: { organizationId, email, role } });
-    if (done.data?.inviteMember.__typename === 'InviteMemberSuccess') setEmail('');
+    if (done.data?.inviteMember.__typename === 'InviteMemberSuccess') {
+      setEmail('');
+      onInvited();
+    }
   };
   return (
     <section className="card" aria-labelledby="invite">
@@ -266,6 +297,79 @@ function Invite({ organizationId }: { organizationId: string }) {
           Send invitation
         </button>
       </form>
+    </section>
+  );
+}
+
+/** Invitations not accepted yet: resend (a new link; the old one stops working) or cancel. */
+function Invitations({ organizationId, version }: { organizationId: string; version: number }) {
+  const toast = useToast();
+  const [{ data, fetching, error }, refetch] = useQuery({ query: PendingInvitations, variables: { organizationId } });
+  const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
+  useEffect(() => {
+    if (version) reload();
+  }, [version, reload]);
+  const [resending, resend] = useMutation(ResendInvitation);
+  const [cancelling, cancel] = useMutation(CancelInvitation);
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const now = Date.now();
+  const act = async (kind: 'resend' | 'cancel', id: string, email: string) => {
+    if (kind === 'cancel' && !window.confirm(`Cancel the invitation of ${email}?`)) return;
+    const done = kind === 'resend' ? await resend({ input: { invitationId: id } }) : await cancel({ input: { invitationId: id } });
+    const answer = done.data ? (Object.values(done.data)[0] as { __typename: string }) : null;
+    const failed = typedError(answer) ?? problemAsError(done.error);
+    setRefusal(failed?.message ?? null);
+    if (!failed) {
+      toast(kind === 'resend' ? `A new link was mailed to ${email}.` : `The invitation of ${email} was cancelled.`, 'success');
+      reload();
+    }
+  };
+  const invitations = data?.invitations.nodes;
+  return (
+    <section className="card" aria-labelledby="pending-invitations">
+      <h2 id="pending-invitations">Pending invitations</h2>
+      {refusal && <Banner>{refusal}</Banner>}
+      {!invitations ? (
+        error && !fetching ? <ProblemView problem={problemOf(error)!} retry={reload} /> : <Skeleton lines={3} label="Loading the invitations" />
+      ) : invitations.length === 0 ? (
+        <p className="muted">No invitation is waiting for an answer.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">Sent</th>
+                <th scope="col">Link works until</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {invitations.map((i) => (
+                <tr key={i.id}>
+                  <td>{i.email}</td>
+                  <td>{MEMBERSHIP_ROLES.find((r) => r.value === i.role)?.label}</td>
+                  <td>{dateTime(i.createdAt)}</td>
+                  <td>{Date.parse(i.expiresAt) < now ? <span className="badge badge--risk-medium">Expired</span> : dateTime(i.expiresAt)}</td>
+                  <td>
+                    <div className="inline">
+                      <button type="button" className="button button--small" disabled={resending.fetching} onClick={() => act('resend', i.id, i.email)} aria-label={`Resend the invitation of ${i.email}`}>
+                        Resend
+                      </button>
+                      <button type="button" className="button button--small button--danger" disabled={cancelling.fetching} onClick={() => act('cancel', i.id, i.email)} aria-label={`Cancel the invitation of ${i.email}`}>
+                        Cancel
+                      </button>
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </section>
   );
 }

@@ -49,7 +49,8 @@ type Organization = NonNullable<OrganizationSettingsQuery['organization']>;
 type SettingKey = keyof Omit<Organization['settings'], '__typename'>;
 
 // Seconds are shown in minutes: that is how people think of lab timeouts.
-const SETTINGS: { key: SettingKey; label: string; hint?: string; minutes?: boolean; step?: string }[] = [
+// `clearable`: an empty field sends null, which puts the platform default back; other empty fields change nothing.
+const SETTINGS: { key: SettingKey; label: string; hint?: string; minutes?: boolean; step?: string; clearable?: boolean }[] = [
   { key: 'labIdleTimeoutSeconds', label: 'Pause an idle lab after (minutes)', minutes: true },
   { key: 'labStopTimeoutSeconds', label: 'Stop a paused lab after (minutes)', minutes: true },
   { key: 'labMaxSessionMinutes', label: 'Longest lab session (minutes)' },
@@ -57,7 +58,7 @@ const SETTINGS: { key: SettingKey; label: string; hint?: string; minutes?: boole
   { key: 'labMaxRunningPerOrganization', label: 'Running labs in the organization' },
   { key: 'labMemoryMb', label: 'Lab memory (MB)' },
   { key: 'labCpus', label: 'Lab CPUs', step: '0.1' },
-  { key: 'generationDailyTokenBudget', label: 'AI generation tokens per day', hint: 'Empty: the platform default.' },
+  { key: 'generationDailyTokenBudget', label: 'AI generation tokens per day', hint: 'Empty: the platform default.', clearable: true },
 ];
 
 export default function SettingsPage() {
@@ -105,7 +106,10 @@ function SettingsForm({ organization }: { organization: Organization }) {
     const settings: Record<string, number | null> = {};
     for (const s of SETTINGS) {
       const text = values[s.key].trim();
-      if (text === '') continue; // unchanged (the graph's null)
+      if (text === '') {
+        if (s.clearable && organization.settings[s.key] != null) settings[s.key] = null;
+        continue;
+      }
       settings[s.key] = s.minutes ? Math.round(Number(text) * 60) : Number(text);
     }
     const done = await update({ input: { id: organization.id, name, description, settings } });

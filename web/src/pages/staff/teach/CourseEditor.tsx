@@ -12,6 +12,7 @@ import { useTitle } from '../../../lib/useTitle';
 import { RequireAccess } from '../access';
 import { MarkdownEditor } from '../MarkdownEditor';
 import { ReorderList } from '../ReorderList';
+import { courseLinks, SectionNav } from '../StaffNav';
 
 const CourseEditorQueryDoc = graphql(`
   query CourseEditor($id: ID!) {
@@ -215,6 +216,7 @@ function CourseEditor() {
         <Link to="/teach">My courses</Link> / <span>{course.title}</span>
       </nav>
       <h1>{course.title}</h1>
+      <SectionNav label="Course" links={courseLinks(course.id)} />
       <StatusCard course={course} />
       <DetailsCard course={course} />
       <ModulesCard course={course} reload={reload} />
