@@ -42,6 +42,12 @@ class InvitationCreated(EventPayload):
     expires_at: IsoDatetime
 
 
+class InvitationCancelled(EventPayload):
+    TYPE = "organizations.invitation.cancelled"
+    email: str
+    role: str
+
+
 class MembershipAdded(EventPayload):
     TYPE = "organizations.membership.added"
     role: str

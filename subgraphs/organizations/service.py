@@ -554,11 +554,9 @@ async def cancel_invitation(runtime: Runtime, meta: RequestMeta, *, invitation_i
             Outbox,
             _event(
                 meta,
-                "organizations.invitation.cancelled",
+                contract.InvitationCancelled(email=invitation.email, role=invitation.role),
                 organization_id=invitation.organization_id,
                 subjects={"invitation_id": invitation.id},
-                email=invitation.email,
-                role=invitation.role,
             ),
         )
     return invitation
