@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: install run sandbox web-build web-check web-dev test schema lint format
+.PHONY: install run sandbox lab-images web-build web-check web-dev test schema lint format
 
 install: ## Python dependencies (uv, locked) and the router's (npm, locked)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -16,6 +16,13 @@ sandbox: ## bubblewrap, the sandbox of labs run as local processes (installed wh
 	@command -v bwrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
 		|| echo "labs: bubblewrap is missing (Debian: sudo apt-get install -y bubblewrap); labs will run as plain, UNSANDBOXED processes"
+
+lab-images: ## the Docker lab images, built without a registry (docs/labs.md); kept while their recipe is unchanged
+	@command -v mmdebstrap >/dev/null 2>&1 || command -v debootstrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] \
+		&& command -v apt-get >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; } \
+		|| { echo "lab images: install mmdebstrap (Debian: sudo apt-get install -y mmdebstrap)"; exit 1; }
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) run coursegraph labs build-images
 
 web-build: ## the web app into web/dist, which the router serves at / (skipped until web/package.json exists)
 	@if [ -f web/package.json ]; then \

@@ -68,6 +68,27 @@ def require_docker() -> Any:
     return client
 
 
+def require_lab_images(tags: list[str]) -> Any:
+    """A connected docker client whose engine has these lab images (`coursegraph labs build-images`); fails
+    in CI (.ci/run builds them), skips elsewhere, when an engine or an image is missing."""
+    import docker
+
+    client = require_docker()
+    missing = []
+    for tag in tags:
+        try:
+            client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            missing.append(tag)
+    if missing:
+        client.close()
+        message = f"lab images {', '.join(missing)} are not built (uv run coursegraph labs build-images)"
+        if in_ci():
+            pytest.fail(f"CI: {message}")
+        pytest.skip(message)
+    return client
+
+
 def ensure_test_image(client: Any) -> str:
     """Build `coursegraph/lab-test:1` once (skipped when the engine already has it)."""
     import docker
