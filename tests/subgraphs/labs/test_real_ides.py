@@ -12,7 +12,9 @@ keeps the student's edits and deletions.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,9 +25,10 @@ from subgraphs.courses import service as courses_service
 from subgraphs.labs.images import IMAGES
 from subgraphs.labs.runtimes import sandbox
 from subgraphs.labs.runtimes.docker import DockerRuntime
-from subgraphs.labs.runtimes.process import ProcessRuntime
+from subgraphs.labs.runtimes.process import ProcessRuntime, can_run
 from tests.lab_ides import STARTER, Browser, run_in_kernel, run_in_terminal
 from tests.labs_support import RUN_LABELS, remove_run_resources, require_lab_images
+from tests.services import in_ci
 from tests.subgraphs.labs.conftest import serve_proxy
 from tests.subgraphs.labs.queries import STOP, start
 from tests.waiting import eventually
@@ -174,6 +177,62 @@ async def test_the_web_terminal_runs_a_shell(ides, world, labs_gql, minter, sett
         assert "42" in output
         # The shell runs in the workspace, with the starter files.
         await run_in_terminal(browser, terminal["name"], "ls fizzbuzz.py", "fizzbuzz.py")
+    finally:
+        await browser.close()
+    await labs_gql(STOP, {"id": lab["id"]}, token=student.token)
+    await world.status_becomes(lab["id"], "STOPPED")
+
+
+@pytest.fixture
+async def vscode(world, settings) -> AsyncIterator[str]:
+    """The world on the platform's VS Code template and a sandboxed process runtime (code-server, installed
+    by `make vscode`; CI installs it, elsewhere this skips without it); yields the proxy's URL."""
+    if not can_run(["code-server"]):
+        message = "code-server is not installed (make vscode)"
+        if in_ci():
+            pytest.fail(f"CI: {message}")
+        pytest.skip(message)
+    mode = "bubblewrap" if sandbox.works() is None else "none"
+    await world.kill()
+    labs = world.settings.labs.model_copy(update={"start_timeout_seconds": 120.0})
+    world.settings = world.settings.model_copy(update={"labs": labs})
+    world.new_runtime = lambda: ProcessRuntime(world.root, sandbox=mode)
+    await world.start(labs=world.new_runtime())
+    await world.use_real_ides("VSCODE")
+    async with serve_proxy(settings, read_timeout=60.0) as url:
+        yield url
+
+
+async def test_vs_code_serves_its_workbench(vscode, world, labs_gql, minter, settings):
+    student, exercise_id = await _exercise(world, minter, "VSCODE")
+    offered = (await labs_gql(TEMPLATES, token=student.token))["data"]["labTemplates"]
+    assert "VSCODE" in {t["ide"] for t in offered}
+    lab, took = await _started(labs_gql, world, student, exercise_id)
+    print(f"\nVS Code startLab -> RUNNING: {took:.2f} s")
+    assert (await world.row(lab["id"])).ide == "VSCODE"
+    browser = Browser(f"{vscode}/labs/{lab['id']}/", settings.labs.public_url)
+    try:
+        page = await browser.open(student.token, "")
+        assert 'id="vscode-workbench-web-configuration"' in page.text, page.text[:300]
+        # Its assets (the workbench's script and style, the PWA icons) come through the proxy under the
+        # lab's prefix: code-server's URLs are relative to the page.
+        sources = re.findall(r'(?:src|href)="([^"]+\.(?:js|css|png))"', page.text)
+        assert any(s.endswith("/workbench.js") for s in sources), sources
+        for source in sources:
+            url = httpx.URL(str(page.url)).join(source)
+            assert url.path.startswith(f"/labs/{lab['id']}/"), url
+            asset = await browser.http.get(url)
+            assert asset.status_code == 200 and asset.content, (source, asset.status_code)
+            if source.endswith(".js"):
+                assert "javascript" in asset.headers["content-type"], (source, asset.headers)
+        # The workbench's connection to its server: a WebSocket through the proxy (upgraded; the binary
+        # protocol that follows is the browser's business).
+        query = f"?reconnectionToken={uuid.uuid4()}&reconnection=false&skipWebSocketFrames=false"
+        async with browser.ws(query) as ws:
+            assert ws.response.status_code == 101
+        # The starter files are in the workspace it opened (code-server reads them over its own API).
+        workspace = world.new_runtime().workspace_path((await world.row(lab["id"])).workspace_key)
+        assert (workspace / "fizzbuzz.py").read_text() == STARTER[0]["content"]
     finally:
         await browser.close()
     await labs_gql(STOP, {"id": lab["id"]}, token=student.token)
