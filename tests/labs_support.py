@@ -30,6 +30,9 @@ TINY_IDE_COMMAND = (sys.executable, str(TINY_IDE), "--port", "{port}", "--worksp
 TINY_IDE_TEMPLATE_COMMAND = ["{python}", *TINY_IDE_COMMAND[1:]]
 TINY_IDE_HEALTH = "/health"
 
+# The real IDE images (`coursegraph labs build-images`): JupyterLab and the terminal share one base.
+JUPYTER_IMAGES = ("coursegraph/lab-jupyter:1", "coursegraph/lab-terminal:1")
+VSCODE_IMAGE = "coursegraph/lab-vscode:1"
 TEST_IMAGE = "coursegraph/lab-test:1"
 TEST_IMAGE_PORT = 8080
 TEST_IMAGE_HEALTH = "/health"

@@ -602,7 +602,7 @@ def replay_command(
 
 @labs_app.command("build-images")
 def build_images_command(
-    only: str = typer.Option("", help="Comma-separated images to build (default: all): jupyter, terminal."),
+    only: str = typer.Option("", help="Comma-separated images (default: all): jupyter, terminal, vscode."),
     rebuild: bool = typer.Option(False, help="Build even when an image of the same recipe exists."),
 ) -> None:
     """Build the Docker lab images without a registry: a Debian root filesystem (mmdebstrap or debootstrap)

@@ -36,21 +36,39 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "infra" / "lab-images"
 RECIPE_LABEL = "coursegraph.recipe"
-SUITE = "bookworm"
-# The base's packages: Python (JupyterLab's venv), a shell and what students use in a terminal.
-BASE_PACKAGES = (
-    "python3",
-    "python3-venv",
-    "bash",
-    "bash-completion",
-    "ca-certificates",
-    "git",
-    "less",
-    "nano",
-    "vim-tiny",
-    "procps",
-    "make",
-)
+
+
+@dataclass(frozen=True)
+class Base:
+    """A Debian root filesystem: its suite and packages."""
+
+    suite: str
+    packages: tuple[str, ...]
+
+
+# Student tools every image has: a shell, git, an editor, make.
+TOOLS = ("bash", "bash-completion", "ca-certificates", "git", "less", "nano", "vim-tiny", "procps", "make")
+BASES = {
+    # Python for JupyterLab's virtual environment.
+    "base": Base("bookworm", ("python3", "python3-venv", *TOOLS)),
+    # Node.js 20 (trixie's; bookworm's is 18) and what code-server's native modules are compiled with.
+    "base-node": Base(
+        "trixie",
+        (
+            "nodejs",
+            "npm",
+            "libnode-dev",
+            "g++",
+            "make",
+            "python3",
+            "ripgrep",
+            "bash",
+            "ca-certificates",
+            "git",
+        )
+        + ("less", "nano", "procps"),
+    ),
+}
 HOST_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 BUILD_CA = "build-ca.crt"  # the host's CA bundle, copied into each build context for pip
 HEALTH_BASE_URL = "/labs/build-check/"
@@ -64,8 +82,9 @@ class BuildFailed(RuntimeError):
 class Recipe:
     key: str  # "jupyter"
     tag: str  # "coursegraph/lab-jupyter:1"
-    parent: str  # "base" or another recipe's key
-    health_path: str  # relative to the IDE's base URL
+    parent: str  # a key of BASES or another recipe's key
+    health_path: str  # relative to the IDE's base URL (or to its root when it does not serve under one)
+    serves_base_url: bool = True  # as the template's serves_base_url
 
     @property
     def context(self) -> Path:
@@ -75,11 +94,13 @@ class Recipe:
 IMAGES = (
     Recipe("jupyter", "coursegraph/lab-jupyter:1", "base", "api/status"),
     Recipe("terminal", "coursegraph/lab-terminal:1", "jupyter", "terminals/main"),
+    Recipe("vscode", "coursegraph/lab-vscode:1", "base-node", "healthz", serves_base_url=False),
 )
 
 
-def base_recipe_hash() -> str:
-    recipe = {"variant": "minbase", "suite": SUITE, "packages": BASE_PACKAGES}
+def base_recipe_hash(key: str = "base") -> str:
+    base = BASES[key]
+    recipe = {"variant": "minbase", "suite": base.suite, "packages": base.packages}
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
@@ -123,9 +144,12 @@ class Builder:
                 chain.append(recipe)
                 recipe = next((r for r in IMAGES if r.key == recipe.parent), None)
             needed.extend(reversed(chain))
-        hashes = {"base": base_recipe_hash()}
-        tags = {"base": base_tag(hashes["base"])}
-        self._base(tags["base"], hashes["base"])
+        hashes: dict[str, str] = {}
+        tags: dict[str, str] = {}
+        for key in dict.fromkeys(r.parent for r in needed if r.parent in BASES):
+            hashes[key] = base_recipe_hash(key)
+            tags[key] = base_tag(hashes[key])
+            self._base(key, tags[key], hashes[key])
         for recipe in needed:
             hashes[recipe.key] = recipe_hash(recipe, hashes[recipe.parent])
             tags[recipe.key] = recipe.tag
@@ -134,16 +158,17 @@ class Builder:
 
     # -- base: a Debian root filesystem, imported ------------------------------------------------------
 
-    def _base(self, tag: str, hash_: str) -> None:
+    def _base(self, key: str, tag: str, hash_: str) -> None:
+        name, base = f"[{key}]", BASES[key]
         if not self.rebuild and self._built(tag, hash_):
-            self.say(f"[base] {tag}: up to date (recipe {hash_[:12]})")
+            self.say(f"{name} {tag}: up to date (recipe {hash_[:12]})")
             return
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="coursegraph-rootfs-") as tmp:
             archive = Path(tmp) / "rootfs.tar"
-            self.say(f"[base] Debian {SUITE} root filesystem ({', '.join(BASE_PACKAGES)})")
-            _rootfs(archive, Path(tmp), self.say)
-            self.say(f"[base] docker import ({archive.stat().st_size // 2**20} MiB) as {tag}")
+            self.say(f"{name} Debian {base.suite} root filesystem ({', '.join(base.packages)})")
+            _rootfs(base, archive, Path(tmp), self.say, name)
+            self.say(f"{name} docker import ({archive.stat().st_size // 2**20} MiB) as {tag}")
             repository, version = tag.split(":")
             self.client.api.import_image_from_file(
                 str(archive),
@@ -155,7 +180,7 @@ class Builder:
                     'CMD ["/bin/bash"]',
                 ],
             )
-        self.say(f"[base] done in {time.monotonic() - started:.0f} s")
+        self.say(f"{name} done in {time.monotonic() - started:.0f} s")
 
     # -- IDE images ----------------------------------------------------------------------------------
 
@@ -185,15 +210,15 @@ class Builder:
                     raise BuildFailed(f"{recipe.tag}: {chunk['error'].strip()}\n{tail}")
                 text = chunk.get("stream", "")
                 log.append(text)
-                if text.startswith("Step "):
+                if text.startswith(("Step ", "code-server ")):  # Docker's steps, install-code-server.sh's
                     self.say(f"{name} {text.strip()}")
         self.say(f"{name} built in {time.monotonic() - started:.0f} s; health check on {recipe.health_path}")
         try:
-            waited = check_health(self.client, candidate, recipe.health_path)
+            waited = check_health(self.client, candidate, recipe.health_path, recipe.serves_base_url)
         except BuildFailed:
             self.client.images.remove(candidate, noprune=False)
             raise
-        self.say(f"{name} answers {HEALTH_BASE_URL}{recipe.health_path} after {waited:.1f} s")
+        self.say(f"{name} answers its health check after {waited:.1f} s")
         self.client.images.get(candidate).tag(*recipe.tag.split(":"))
         self.client.images.remove(candidate, noprune=True)
         self.say(f"{name} {recipe.tag} ready")
@@ -203,17 +228,19 @@ def known_keys() -> str:
     return ", ".join(r.key for r in IMAGES)
 
 
-def _rootfs(archive: Path, tmp: Path, say: Callable[[str], None]) -> None:
+def _rootfs(base: Base, archive: Path, tmp: Path, say: Callable[[str], None], name: str) -> None:
     """A Debian root filesystem as a tar, from the host's apt sources (mmdebstrap, else debootstrap)."""
-    packages = ",".join(BASE_PACKAGES)
+    packages = ",".join(base.packages)
     if shutil.which("mmdebstrap"):
-        argv = ["mmdebstrap", "--variant=minbase", f"--include={packages}", SUITE, str(archive)]
-        _run(argv, say, "[base]")
+        argv = ["mmdebstrap", "--variant=minbase", f"--include={packages}", base.suite, str(archive)]
+        _run(argv, say, name)
         return
     if shutil.which("debootstrap"):
         target = tmp / "root"
-        _run(["debootstrap", "--variant=minbase", f"--include={packages}", SUITE, str(target)], say, "[base]")
-        _run(["tar", "-C", str(target), "-cf", str(archive), "."], say, "[base]")
+        _run(
+            ["debootstrap", "--variant=minbase", f"--include={packages}", base.suite, str(target)], say, name
+        )
+        _run(["tar", "-C", str(target), "-cf", str(archive), "."], say, name)
         return
     raise BuildFailed("neither mmdebstrap nor debootstrap is here (Debian: apt-get install -y mmdebstrap)")
 
@@ -245,9 +272,12 @@ def _context_with_ca(context: Path) -> Iterator[None]:
         target.unlink(missing_ok=True)
 
 
-def check_health(client: Any, image: str, health_path: str, timeout: float = 180.0) -> float:
-    """Run the image as the runtime runs labs and wait for `<base url><health_path>` to answer 200;
-    returns the seconds it took. The container is removed either way."""
+def check_health(
+    client: Any, image: str, health_path: str, under_base_url: bool = True, timeout: float = 180.0
+) -> float:
+    """Run the image as the runtime runs labs and wait for `<base url><health_path>` (or `/<health_path>`)
+    to answer 200; returns the seconds it took. The container is removed either way."""
+    path = (HEALTH_BASE_URL if under_base_url else "/") + health_path.lstrip("/")
     started = time.monotonic()
     container = client.containers.run(
         image,
@@ -273,7 +303,7 @@ def check_health(client: Any, image: str, health_path: str, timeout: float = 180
                 raise BuildFailed(f"{image} exited at once:\n{logs}")
             address = container.attrs["NetworkSettings"].get("IPAddress")
             if address:
-                url = f"http://{address}:8080{HEALTH_BASE_URL}{health_path}"
+                url = f"http://{address}:8080{path}"
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(url, timeout=2.0).status_code == 200:
                         return time.monotonic() - started

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from subgraphs.courses import service as courses_service
-from subgraphs.labs.images import IMAGES
 from tests.lab_ides import STARTER, Browser, run_in_kernel, run_in_terminal
-from tests.labs_support import docker_available, remove_run_resources, require_lab_images
+from tests.labs_support import JUPYTER_IMAGES, docker_available, remove_run_resources, require_lab_images
 from tests.services import RUN_ID
 from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
@@ -35,7 +34,7 @@ def real_images() -> Iterator[None]:
     if not docker_available():
         yield
         return
-    client = require_lab_images([r.tag for r in IMAGES])
+    client = require_lab_images(list(JUPYTER_IMAGES))
     try:
         yield
     finally:

@@ -160,10 +160,12 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
                 if not docker_available():
                     print("docker: no engine answers; skipped")
                     continue
-                if not await DockerRuntime(tuned.labs).images_present([JUPYTER_IMAGE]):
+                labels = {"coursegraph.bench": RUN_ID}
+                labs_rt: Any = await DockerRuntime.connect(tuned.labs, extra_labels=labels)
+                if not await labs_rt.images_present([JUPYTER_IMAGE]):
                     print(f"docker: {JUPYTER_IMAGE} is not built (coursegraph labs build-images); skipped")
+                    await labs_rt.close()
                     continue
-                labs_rt: Any = DockerRuntime(tuned.labs, extra_labels={"coursegraph.bench": RUN_ID})
             else:
                 mode = "bubblewrap" if sandbox.works() is None else "none"
                 print(f"process: sandbox {mode}")
@@ -229,6 +231,14 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
             for lab in await cleanup.list_managed():
                 await cleanup.stop(lab.session_id)
             await cleanup.close()
+            if kind == "docker":  # the workspace volumes too
+                import docker
+
+                from tests.labs_support import remove_run_resources
+
+                engine = docker.from_env()
+                remove_run_resources(engine, {"coursegraph.bench": RUN_ID})
+                engine.close()
             print(f"{kind:8s} startLab → RUNNING   {summary(to_running)}")
             print(f"{kind:8s} startLab mutation    {summary(mutation)}")
             print(f"{kind:8s} idle memory per lab  {memory_summary(memory)}")

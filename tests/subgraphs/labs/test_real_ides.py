@@ -22,12 +22,18 @@ import httpx
 import pytest
 
 from subgraphs.courses import service as courses_service
-from subgraphs.labs.images import IMAGES
 from subgraphs.labs.runtimes import sandbox
-from subgraphs.labs.runtimes.docker import DockerRuntime
+from subgraphs.labs.runtimes.docker import DockerRuntime, container_name
 from subgraphs.labs.runtimes.process import ProcessRuntime, can_run
 from tests.lab_ides import STARTER, Browser, run_in_kernel, run_in_terminal
-from tests.labs_support import RUN_LABELS, remove_run_resources, require_lab_images
+from tests.labs_support import (
+    JUPYTER_IMAGES,
+    RUN_LABELS,
+    VSCODE_IMAGE,
+    exec_in,
+    remove_run_resources,
+    require_lab_images,
+)
 from tests.services import in_ci
 from tests.subgraphs.labs.conftest import serve_proxy
 from tests.subgraphs.labs.queries import STOP, start
@@ -40,7 +46,7 @@ TEMPLATES = "{ labTemplates { ide } }"
 async def ides(request, world, settings) -> AsyncIterator[str]:
     """The world on the platform's templates and the runtime of the parameter; yields the proxy's URL."""
     if request.param == "docker":
-        docker_client = require_lab_images([r.tag for r in IMAGES])
+        docker_client = require_lab_images(list(JUPYTER_IMAGES))
         new_runtime: Any = lambda: DockerRuntime(world.settings.labs, extra_labels=RUN_LABELS)  # noqa: E731
     else:
         mode = "bubblewrap" if sandbox.works() is None else "none"
@@ -183,34 +189,46 @@ async def test_the_web_terminal_runs_a_shell(ides, world, labs_gql, minter, sett
     await world.status_becomes(lab["id"], "STOPPED")
 
 
-@pytest.fixture
-async def vscode(world, settings) -> AsyncIterator[str]:
-    """The world on the platform's VS Code template and a sandboxed process runtime (code-server, installed
-    by `make vscode`; CI installs it, elsewhere this skips without it); yields the proxy's URL."""
-    if not can_run(["code-server"]):
-        message = "code-server is not installed (make vscode)"
-        if in_ci():
-            pytest.fail(f"CI: {message}")
-        pytest.skip(message)
-    mode = "bubblewrap" if sandbox.works() is None else "none"
+@pytest.fixture(params=["process", "docker"])
+async def vscode(request, world, settings) -> AsyncIterator[tuple[str, Any]]:
+    """The world on the platform's VS Code template and the runtime of the parameter: a sandboxed process
+    runtime (code-server installed by `make vscode`) or Docker (`coursegraph/lab-vscode:1`); CI has both,
+    elsewhere a missing one skips. Yields the proxy's URL and the Docker client (None for processes)."""
+    docker_client = None
+    if request.param == "docker":
+        docker_client = require_lab_images([VSCODE_IMAGE])
+        new_runtime: Any = lambda: DockerRuntime(world.settings.labs, extra_labels=RUN_LABELS)  # noqa: E731
+    else:
+        if not can_run(["code-server"]):
+            message = "code-server is not installed (make vscode)"
+            if in_ci():
+                pytest.fail(f"CI: {message}")
+            pytest.skip(message)
+        mode = "bubblewrap" if sandbox.works() is None else "none"
+        new_runtime = lambda: ProcessRuntime(world.root, sandbox=mode)  # noqa: E731
     await world.kill()
     labs = world.settings.labs.model_copy(update={"start_timeout_seconds": 120.0})
     world.settings = world.settings.model_copy(update={"labs": labs})
-    world.new_runtime = lambda: ProcessRuntime(world.root, sandbox=mode)
+    world.new_runtime = new_runtime
     await world.start(labs=world.new_runtime())
     await world.use_real_ides("VSCODE")
     async with serve_proxy(settings, read_timeout=60.0) as url:
-        yield url
+        yield url, docker_client
+    if docker_client is not None:
+        await world.shutdown()
+        await asyncio.to_thread(remove_run_resources, docker_client)
+        docker_client.close()
 
 
 async def test_vs_code_serves_its_workbench(vscode, world, labs_gql, minter, settings):
+    proxy, docker_client = vscode
     student, exercise_id = await _exercise(world, minter, "VSCODE")
     offered = (await labs_gql(TEMPLATES, token=student.token))["data"]["labTemplates"]
     assert "VSCODE" in {t["ide"] for t in offered}
     lab, took = await _started(labs_gql, world, student, exercise_id)
     print(f"\nVS Code startLab -> RUNNING: {took:.2f} s")
     assert (await world.row(lab["id"])).ide == "VSCODE"
-    browser = Browser(f"{vscode}/labs/{lab['id']}/", settings.labs.public_url)
+    browser = Browser(f"{proxy}/labs/{lab['id']}/", settings.labs.public_url)
     try:
         page = await browser.open(student.token, "")
         assert 'id="vscode-workbench-web-configuration"' in page.text, page.text[:300]
@@ -231,8 +249,14 @@ async def test_vs_code_serves_its_workbench(vscode, world, labs_gql, minter, set
         async with browser.ws(query) as ws:
             assert ws.response.status_code == 101
         # The starter files are in the workspace it opened (code-server reads them over its own API).
-        workspace = world.new_runtime().workspace_path((await world.row(lab["id"])).workspace_key)
-        assert (workspace / "fizzbuzz.py").read_text() == STARTER[0]["content"]
+        if docker_client is None:
+            workspace = world.new_runtime().workspace_path((await world.row(lab["id"])).workspace_key)
+            starter = workspace.joinpath("fizzbuzz.py").read_text()
+        else:
+            name = container_name(uuid.UUID(lab["id"]))
+            cat = ("cat", "/workspace/fizzbuzz.py")
+            _, starter = await asyncio.to_thread(exec_in, docker_client, name, *cat)
+        assert starter == STARTER[0]["content"]
     finally:
         await browser.close()
     await labs_gql(STOP, {"id": lab["id"]}, token=student.token)
