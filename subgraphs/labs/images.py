@@ -1,20 +1,22 @@
 """`coursegraph labs build-images`: the Docker lab images, built without any image registry.
 
-1. base: a Debian root filesystem made with mmdebstrap (or debootstrap) from the host's apt sources,
-   `docker import`ed as `coursegraph/lab-base:<recipe hash>`;
-2. each IDE image: its Dockerfile in `infra/lab-images/<ide>/`, built FROM that base (or FROM another IDE
-   image: the terminal is the JupyterLab image with another command), installing from PyPI;
+1. bases (BASES): Debian root filesystems made with mmdebstrap (or debootstrap) from the host's apt
+   sources, `docker import`ed as `coursegraph/lab-base:<recipe hash>` — bookworm with Python for
+   JupyterLab, trixie with Node.js 20 for code-server;
+2. each IDE image: its Dockerfile in `infra/lab-images/<ide>/`, built FROM its base (or FROM another IDE
+   image: the terminal is the JupyterLab image with another command), installing from PyPI or npm;
 3. a health check of every freshly built image on its IDE's real endpoint (`<base url>api/status`, as the
-   lab lifecycle checks it), run the way the runtime runs labs (uid 1000, read-only root, no capabilities);
-   only an image that answers gets its final tag (`coursegraph/lab-<ide>:1`, what the templates name).
+   lab lifecycle checks it; `/healthz` for code-server), run the way the runtime runs labs (uid 1000,
+   read-only root, no capabilities); only an image that answers gets its final tag
+   (`coursegraph/lab-<ide>:1`, what the templates name).
 
 Every image carries the label `coursegraph.recipe`: a hash of everything it is made from (its Dockerfile
 and files, its parent's hash). An image whose tag already carries the same hash is not built again, so a
 machine builds once and reuses (CI included); `--rebuild` forces a fresh build (Debian's or PyPI's
 packages moved on).
 
-The build's pip reaches PyPI the way the host does: through the host's network and trusting the host's
-CA bundle (a machine behind a TLS-inspecting proxy trusts its CA there).
+The build's pip and npm reach their registries the way the host does: through the host's network and
+trusting the host's CA bundle (a machine behind a TLS-inspecting proxy trusts its CA there).
 """
 
 from __future__ import annotations
