@@ -30,6 +30,9 @@ TINY_IDE_COMMAND = (sys.executable, str(TINY_IDE), "--port", "{port}", "--worksp
 TINY_IDE_TEMPLATE_COMMAND = ["{python}", *TINY_IDE_COMMAND[1:]]
 TINY_IDE_HEALTH = "/health"
 
+# The real IDE images (`coursegraph labs build-images`): JupyterLab and the terminal share one base.
+JUPYTER_IMAGES = ("coursegraph/lab-jupyter:1", "coursegraph/lab-terminal:1")
+VSCODE_IMAGE = "coursegraph/lab-vscode:1"
 TEST_IMAGE = "coursegraph/lab-test:1"
 TEST_IMAGE_PORT = 8080
 TEST_IMAGE_HEALTH = "/health"
@@ -62,6 +65,27 @@ def require_docker() -> Any:
     client = connect_docker()
     if client is None:
         message = "no Docker engine answers (docker info fails); the Docker lab runtime cannot be tested"
+        if in_ci():
+            pytest.fail(f"CI: {message}")
+        pytest.skip(message)
+    return client
+
+
+def require_lab_images(tags: list[str]) -> Any:
+    """A connected docker client whose engine has these lab images (`coursegraph labs build-images`); fails
+    in CI (.ci/run builds them), skips elsewhere, when an engine or an image is missing."""
+    import docker
+
+    client = require_docker()
+    missing = []
+    for tag in tags:
+        try:
+            client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            missing.append(tag)
+    if missing:
+        client.close()
+        message = f"lab images {', '.join(missing)} are not built (uv run coursegraph labs build-images)"
         if in_ci():
             pytest.fail(f"CI: {message}")
         pytest.skip(message)

@@ -1,17 +1,20 @@
-"""Benchmark: time from `startLab` to RUNNING, on the process runtime and on Docker.
+"""Benchmark: time from `startLab` to RUNNING of a real JupyterLab lab, and its idle memory, on the process
+runtime and on Docker.
 
     uv run python tests/perf/bench_lab_start.py [--sessions 20] [--runtimes process,docker]
 
 Self-contained: a fresh database (PostgreSQL and Redis on 127.0.0.1, else embedded ones, as the tests),
 the labs, courses and organizations subgraphs in-process (ASGI), and the worker side in-process for real:
 the outbox relay (default poll interval, 0.2 s), the labs projection consumer and the labs lifecycle
-(intent consumer + monitor) on a real runtime — local processes (the exercise prefers VS Code, which has
-no process command, so its labs fall back to the platform's real JupyterLab; unsandboxed runtime object;
-not re-run since that change), or Docker containers of the registry-free test image (busybox httpd).
+(intent consumer + monitor) on a real runtime, with the platform's JUPYTER template — local processes
+(JupyterLab from the project's environment, sandboxed with bubblewrap where it works, as `make run` runs
+it), or Docker containers of `coursegraph/lab-jupyter:1` (built by `coursegraph labs build-images`).
 One session at a time: `startLab` is posted, then the session's live stream is followed (core
-live.follow, as labSessionEvents does) until RUNNING, which the worker sets only once the IDE answers its
-health check; the lab is then stopped. Prints p50 / p95 / max of startLab → RUNNING (client-side) and of
-the startLab mutation alone. Not asserted.
+live.follow, as labSessionEvents does) until RUNNING, which the worker sets only once JupyterLab answers
+its health check (`<base url>api/status`); the running, idle lab's memory is read from its runtime
+(`stats()`: the processes' RSS, or the container's working set) after IDLE_SECONDS; the lab is then
+stopped. Prints p50 / p95 / max of startLab → RUNNING (client-side), of the startLab mutation alone, and of
+the idle memory. Not asserted.
 """
 
 from __future__ import annotations
@@ -35,7 +38,16 @@ from tests.services import RUN_ID, TEST_DB, release_redis_db, resolve_services  
 
 START = """mutation($input: StartLabInput!) { startLab(input: $input) {
   __typename ... on LabSessionSuccess { session { id status } } ... on Error { code message } } }"""
+JUPYTER_IMAGE = "coursegraph/lab-jupyter:1"
 STOP = "mutation($id: ID!) { stopLab(input: {sessionId: $id}) { __typename } }"
+
+
+IDLE_SECONDS = 3.0
+
+
+def memory_summary(values: list[int]) -> str:
+    mib = sorted(v / 2**20 for v in values)
+    return f"p50 {statistics.median(mib):8.1f} MiB  max {mib[-1]:8.1f} MiB  (n={len(mib)})"
 
 
 def summary(values: list[float]) -> str:
@@ -86,14 +98,15 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
     from subgraphs.courses.app import create_app as create_courses
     from subgraphs.labs import service
     from subgraphs.labs.app import create_app as create_labs
-    from subgraphs.labs.models import ExerciseProjection, LabEvent, LabTemplate
+    from subgraphs.labs.models import ExerciseProjection, LabEvent
     from subgraphs.labs.projection import LabsProjectionConsumer
+    from subgraphs.labs.runtimes import sandbox
     from subgraphs.labs.runtimes.docker import DockerRuntime
     from subgraphs.labs.runtimes.process import ProcessRuntime
     from subgraphs.labs.worker import build_lifecycle
     from subgraphs.organizations.app import create_app as create_organizations
     from subgraphs.users.keys import SigningKeys
-    from tests.labs_support import TEST_IMAGE, docker_available, ensure_test_image
+    from tests.labs_support import docker_available
     from tests.subgraphs.courses.factories import CourseFactory
 
     await asyncio.to_thread(migrate_database)
@@ -114,7 +127,7 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
         school = await factory.school()
         course = await factory.course(school)
         exercise = await courses_service.create_exercise(
-            factory.runtime, school.instructor.meta, course_id=course.id, title="Bench", ide="VSCODE"
+            factory.runtime, school.instructor.meta, course_id=course.id, title="Bench", ide="JUPYTER"
         )
         api = labs_app.state.runtime
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=labs_app), base_url="http://labs")
@@ -123,7 +136,6 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
                 "labs": settings.labs.model_copy(
                     update={
                         "monitor_interval_seconds": 1.0,
-                        "allowed_images": [*settings.labs.allowed_images, TEST_IMAGE],
                     }
                 )
             }
@@ -148,24 +160,24 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
                 if not docker_available():
                     print("docker: no engine answers; skipped")
                     continue
-                import docker
-
-                engine = docker.from_env()
-                ensure_test_image(engine)
-                engine.close()
-                labs_rt: Any = DockerRuntime(tuned.labs, extra_labels={"coursegraph.bench": RUN_ID})
-                image = TEST_IMAGE
+                labels = {"coursegraph.bench": RUN_ID}
+                labs_rt: Any = await DockerRuntime.connect(tuned.labs, extra_labels=labels)
+                if not await labs_rt.images_present([JUPYTER_IMAGE]):
+                    print(f"docker: {JUPYTER_IMAGE} is not built (coursegraph labs build-images); skipped")
+                    await labs_rt.close()
+                    continue
             else:
-                labs_rt = ProcessRuntime(tmp / "labs")
-                image = "coursegraph/lab-vscode:1"
-            async with api.transaction() as session:
-                await session.execute(
-                    update(LabTemplate).where(LabTemplate.ide == "VSCODE").values(image=image)
-                )
+                mode = "bubblewrap" if sandbox.works() is None else "none"
+                print(f"process: sandbox {mode}")
+                labs_rt = ProcessRuntime(tmp / "labs", sandbox=mode)
             lifecycle = build_lifecycle(deps, labs_rt)
             run_stop = asyncio.Event()
             worker = asyncio.create_task(lifecycle.run(run_stop))
-            to_running, mutation = [], []
+            while True:  # the worker's first report of what can start
+                if "JUPYTER" in await service.available_ides(api):
+                    break
+                await asyncio.sleep(0.1)
+            to_running, mutation, memory = [], [], []
             for caller in starters:
                 headers = {"Authorization": f"Bearer {caller.token}"}
                 t0 = time.perf_counter()
@@ -198,8 +210,12 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
                             return
                         assert message["data"]["status"] != "FAILED", message
 
-                await asyncio.wait_for(until_running(), 120)
+                await asyncio.wait_for(until_running(), 180)
                 to_running.append(time.perf_counter() - t0)
+                await asyncio.sleep(IDLE_SECONDS)
+                usage = await labs_rt.stats(lab_id)
+                if usage is not None:
+                    memory.append(usage.memory_bytes)
                 await client.post(
                     "/graphql", json={"query": STOP, "variables": {"id": str(lab_id)}}, headers=headers
                 )
@@ -215,8 +231,17 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
             for lab in await cleanup.list_managed():
                 await cleanup.stop(lab.session_id)
             await cleanup.close()
+            if kind == "docker":  # the workspace volumes too
+                import docker
+
+                from tests.labs_support import remove_run_resources
+
+                engine = docker.from_env()
+                remove_run_resources(engine, {"coursegraph.bench": RUN_ID})
+                engine.close()
             print(f"{kind:8s} startLab → RUNNING   {summary(to_running)}")
             print(f"{kind:8s} startLab mutation    {summary(mutation)}")
+            print(f"{kind:8s} idle memory per lab  {memory_summary(memory)}")
             # The next runtime's starters need their live-session slot back.
             async with api.transaction() as session:
                 from subgraphs.labs.models import LabSession

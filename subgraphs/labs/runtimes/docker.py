@@ -467,7 +467,11 @@ class DockerRuntime:
     async def list_managed(self) -> list[ManagedLab]:
         await self._ready()
         selector = {"label": self._selector()}
-        containers = await self._call(self.client.containers.list, all=True, filters=selector)
+        # ignore_removed: a container removed between the listing and its inspection (a lab stopping
+        # meanwhile) is skipped instead of failing the whole listing with NotFound.
+        containers = await self._call(
+            self.client.containers.list, all=True, filters=selector, ignore_removed=True
+        )
         labs = []
         for container in containers:
             try:

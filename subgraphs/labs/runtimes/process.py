@@ -321,6 +321,7 @@ class ProcessRuntime:
             "{origin}": spec.origin,
         }
         argv = [_substitute(arg, values) for arg in spec.command]
+        argv[0] = program(argv[0]) or argv[0]
         cgroup = None
         if listener is not None:
             argv = sandbox.wrap(
@@ -538,14 +539,20 @@ def can_run(command: list[str] | tuple[str, ...] | None) -> bool:
     module (JupyterLab, Notebook) in this interpreter's environment."""
     if not command:
         return False
-    program = sys.executable if command[0] == "{python}" else shutil.which(command[0])
-    if program is None:
+    found = sys.executable if command[0] == "{python}" else program(command[0])
+    if found is None:
         return False
     if command[0] == "{python}" and len(command) > 2 and command[1] == "-m":
         return importlib.util.find_spec(command[2]) is not None
     if command[0] == "{python}" and len(command) > 1 and not command[1].startswith("-"):
         return Path(command[1]).is_file()
     return True
+
+
+def program(name: str) -> str | None:
+    """The path of a lab's program: on PATH, or beside this interpreter (the project's environment, where
+    `make vscode` links code-server) when the platform runs without its environment on PATH."""
+    return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
 
 
 def _substitute(arg: str, values: dict[str, str]) -> str:

@@ -1,17 +1,17 @@
-"""Real IDEs: the labs API, its worker (in-process, LabWorld) and the proxy served by a real uvicorn, with
-labs on the process runtime — sandboxed with bubblewrap where it works — running what `make run` runs:
-JupyterLab and the web terminal (Jupyter Notebook's terminal page), from the project's own environment.
-A student starts a lab, opens it through the authenticated proxy like a browser (token → cookie, the
-IDE's XSRF cookie and header, our Origin), and uses it: JupyterLab creates a notebook and runs `1 + 1`
-over the kernel WebSocket; the terminal runs `echo $((6*7))` over its WebSocket. The exercise's starter
-files are in the new workspace, and a second start (from the stopped lab's page) keeps the student's
-edits and deletions.
+"""Real IDEs: the labs API, its worker (in-process, LabWorld) and the proxy served by a real uvicorn, on
+both runtimes, running what the platform runs: local processes — sandboxed with bubblewrap where it works —
+start JupyterLab and the web terminal (Jupyter Notebook's terminal page) from the project's own environment;
+Docker starts the images `coursegraph labs build-images` makes (they must be built: CI's .ci/run builds them,
+elsewhere the Docker case skips saying so). A student starts a lab, opens it through the authenticated proxy
+like a browser (token → cookie, the IDE's XSRF cookie and header, our Origin), and uses it: JupyterLab creates
+a notebook and runs `1 + 1` over the kernel WebSocket; the terminal runs `echo $((6*7))` over its WebSocket.
+The exercise's starter files are in the new workspace, and a second start (from the stopped lab's page)
+keeps the student's edits and deletions.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 import uuid
@@ -20,35 +20,50 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 
 from subgraphs.courses import service as courses_service
 from subgraphs.labs.runtimes import sandbox
-from subgraphs.labs.runtimes.process import ProcessRuntime
+from subgraphs.labs.runtimes.docker import DockerRuntime, container_name
+from subgraphs.labs.runtimes.process import ProcessRuntime, can_run
+from tests.lab_ides import STARTER, Browser, run_in_kernel, run_in_terminal
+from tests.labs_support import (
+    JUPYTER_IMAGES,
+    RUN_LABELS,
+    VSCODE_IMAGE,
+    exec_in,
+    remove_run_resources,
+    require_lab_images,
+)
+from tests.services import in_ci
 from tests.subgraphs.labs.conftest import serve_proxy
 from tests.subgraphs.labs.queries import STOP, start
 from tests.waiting import eventually
 
 TEMPLATES = "{ labTemplates { ide } }"
-STARTER = [
-    {"path": "fizzbuzz.py", "content": "def fizzbuzz(n):\n    ...\n"},
-    {"path": "data/words.txt", "content": "alpha\nbeta\n"},
-]
 
 
-@pytest.fixture
-async def ides(world, settings) -> AsyncIterator[str]:
-    """The world on the platform's templates and a sandboxed runtime; yields the proxy's URL."""
-    mode = "bubblewrap" if sandbox.works() is None else "none"
+@pytest.fixture(params=["process", "docker"])
+async def ides(request, world, settings) -> AsyncIterator[str]:
+    """The world on the platform's templates and the runtime of the parameter; yields the proxy's URL."""
+    if request.param == "docker":
+        docker_client = require_lab_images(list(JUPYTER_IMAGES))
+        new_runtime: Any = lambda: DockerRuntime(world.settings.labs, extra_labels=RUN_LABELS)  # noqa: E731
+    else:
+        mode = "bubblewrap" if sandbox.works() is None else "none"
+        new_runtime = lambda: ProcessRuntime(world.root, sandbox=mode)  # noqa: E731
     await world.kill()
     # JupyterLab takes seconds to answer, more on a loaded machine: the platform's own start timeout.
     labs = world.settings.labs.model_copy(update={"start_timeout_seconds": 120.0})
     world.settings = world.settings.model_copy(update={"labs": labs})
-    world.new_runtime = lambda: ProcessRuntime(world.root, sandbox=mode)
+    world.new_runtime = new_runtime
     await world.start(labs=world.new_runtime())
     await world.use_real_ides("JUPYTER", "TERMINAL")
     async with serve_proxy(settings, read_timeout=60.0) as url:
         yield url
+    if request.param == "docker":
+        await world.shutdown()  # its containers, then the workspace volumes of this run
+        await asyncio.to_thread(remove_run_resources, docker_client)
+        docker_client.close()
 
 
 async def _exercise(world, minter, ide: str):
@@ -85,91 +100,6 @@ async def _started(labs_gql, world, student, exercise_id) -> tuple[dict[str, Any
     return lab, time.monotonic() - asked
 
 
-class Browser:
-    """What a browser does with a lab: the first visit carries the token, then the proxy's cookie and the
-    IDE's own cookies (scoped to the lab's path) do; writes carry Jupyter's XSRF header and our Origin."""
-
-    def __init__(self, access_url: str, origin: str) -> None:
-        self.base = access_url
-        self.origin = origin.rstrip("/")
-        self.http = httpx.AsyncClient(follow_redirects=True, timeout=60)
-
-    async def open(self, token: str, page: str) -> httpx.Response:
-        response = await self.http.get(self.base + page, params={"token": token})
-        assert response.status_code == 200, response.text[:500]
-        assert "token=" not in str(response.url), "the token left the address bar"
-        return response
-
-    def _xsrf(self) -> dict[str, str]:
-        return {"X-XSRFToken": self.http.cookies.get("_xsrf", ""), "Origin": self.origin}
-
-    async def api(self, method: str, path: str, body: Any = None) -> Any:
-        response = await self.http.request(method, self.base + path, json=body, headers=self._xsrf())
-        assert response.status_code < 300, (method, path, response.status_code, response.text[:300])
-        return response.json() if response.content else None
-
-    def ws(self, path: str) -> Any:
-        cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies.jar)
-        url = self.base.replace("http", "ws", 1) + path
-        return websockets.connect(url, additional_headers={"Cookie": cookie}, origin=self.origin)
-
-    async def assets_load(self, html: str) -> None:
-        """The page's scripts come through the proxy under the lab's prefix."""
-        prefix = httpx.URL(self.base).path
-        scripts = re.findall(r'<script[^>]+src="([^"]+)"', html)
-        assert scripts and all(src.startswith(prefix) for src in scripts), scripts
-        asset = await self.http.get(httpx.URL(self.base).join(scripts[0]))
-        assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
-
-    async def close(self) -> None:
-        await self.http.aclose()
-
-
-async def _run_in_kernel(browser: Browser, kernel_id: str, code: str) -> str:
-    session = uuid.uuid4().hex
-    msg_id = uuid.uuid4().hex
-    request = {
-        "header": {
-            "msg_id": msg_id,
-            "username": "student",
-            "session": session,
-            "msg_type": "execute_request",
-            "version": "5.3",
-            "date": "",
-        },
-        "parent_header": {},
-        "metadata": {},
-        "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {}},
-        "channel": "shell",
-        "buffers": [],
-    }
-    async with browser.ws(f"api/kernels/{kernel_id}/channels?session_id={session}") as ws:
-        await ws.send(json.dumps(request))
-        while True:
-            message = json.loads(await asyncio.wait_for(ws.recv(), 60))
-            if message.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if message["msg_type"] == "execute_result":
-                return message["content"]["data"]["text/plain"]
-            assert message["msg_type"] != "error", message["content"]
-
-
-ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|\][^\x07]*\x07)")
-
-
-async def _run_in_terminal(browser: Browser, name: str, command: str, expect: str) -> str:
-    """Types the command; returns the terminal's output once a line of it is exactly `expect` (the echo of
-    the command line itself is not: it carries the prompt and the command)."""
-    seen = ""
-    async with browser.ws(f"terminals/websocket/{name}") as ws:
-        await ws.send(json.dumps(["stdin", command + "\r"]))
-        while expect not in re.split(r"[\r\n]+", ANSI.sub("", seen)):
-            kind, *data = json.loads(await asyncio.wait_for(ws.recv(), 30))
-            if kind == "stdout":
-                seen += data[0]
-    return seen
-
-
 async def test_jupyterlab_runs_code_and_keeps_the_students_work(ides, world, labs_gql, minter, settings):
     student, exercise_id = await _exercise(world, minter, "JUPYTER")
     origin = settings.labs.public_url
@@ -197,7 +127,7 @@ async def test_jupyterlab_runs_code_and_keeps_the_students_work(ides, world, lab
             "api/sessions",
             {"path": notebook["path"], "type": "notebook", "name": "", "kernel": {"name": "python3"}},
         )
-        assert await _run_in_kernel(browser, session["kernel"]["id"], "1 + 1") == "2"
+        assert await run_in_kernel(browser, session["kernel"]["id"], "1 + 1") == "2"
 
         # The student edits a starter file and deletes another; an upload and a download pass too.
         edited = "def fizzbuzz(n):\n    return 'mine'\n"
@@ -249,10 +179,84 @@ async def test_the_web_terminal_runs_a_shell(ides, world, labs_gql, minter, sett
         assert str(page.url).endswith("/terminals/main") and "Terminal" in page.text
         await browser.assets_load(page.text)
         terminal = await browser.api("POST", "api/terminals")
-        output = await _run_in_terminal(browser, terminal["name"], "echo $((6*7))", "42")
+        output = await run_in_terminal(browser, terminal["name"], "echo $((6*7))", "42")
         assert "42" in output
         # The shell runs in the workspace, with the starter files.
-        await _run_in_terminal(browser, terminal["name"], "ls fizzbuzz.py", "fizzbuzz.py")
+        await run_in_terminal(browser, terminal["name"], "ls fizzbuzz.py", "fizzbuzz.py")
+    finally:
+        await browser.close()
+    await labs_gql(STOP, {"id": lab["id"]}, token=student.token)
+    await world.status_becomes(lab["id"], "STOPPED")
+
+
+@pytest.fixture(params=["process", "docker"])
+async def vscode(request, world, settings) -> AsyncIterator[tuple[str, Any]]:
+    """The world on the platform's VS Code template and the runtime of the parameter: a sandboxed process
+    runtime (code-server installed by `make vscode`) or Docker (`coursegraph/lab-vscode:1`); CI has both,
+    elsewhere a missing one skips. Yields the proxy's URL and the Docker client (None for processes)."""
+    docker_client = None
+    if request.param == "docker":
+        docker_client = require_lab_images([VSCODE_IMAGE])
+        new_runtime: Any = lambda: DockerRuntime(world.settings.labs, extra_labels=RUN_LABELS)  # noqa: E731
+    else:
+        if not can_run(["code-server"]):
+            message = "code-server is not installed (make vscode)"
+            if in_ci():
+                pytest.fail(f"CI: {message}")
+            pytest.skip(message)
+        mode = "bubblewrap" if sandbox.works() is None else "none"
+        new_runtime = lambda: ProcessRuntime(world.root, sandbox=mode)  # noqa: E731
+    await world.kill()
+    labs = world.settings.labs.model_copy(update={"start_timeout_seconds": 120.0})
+    world.settings = world.settings.model_copy(update={"labs": labs})
+    world.new_runtime = new_runtime
+    await world.start(labs=world.new_runtime())
+    await world.use_real_ides("VSCODE")
+    async with serve_proxy(settings, read_timeout=60.0) as url:
+        yield url, docker_client
+    if docker_client is not None:
+        await world.shutdown()
+        await asyncio.to_thread(remove_run_resources, docker_client)
+        docker_client.close()
+
+
+async def test_vs_code_serves_its_workbench(vscode, world, labs_gql, minter, settings):
+    proxy, docker_client = vscode
+    student, exercise_id = await _exercise(world, minter, "VSCODE")
+    offered = (await labs_gql(TEMPLATES, token=student.token))["data"]["labTemplates"]
+    assert "VSCODE" in {t["ide"] for t in offered}
+    lab, took = await _started(labs_gql, world, student, exercise_id)
+    print(f"\nVS Code startLab -> RUNNING: {took:.2f} s")
+    assert (await world.row(lab["id"])).ide == "VSCODE"
+    browser = Browser(f"{proxy}/labs/{lab['id']}/", settings.labs.public_url)
+    try:
+        page = await browser.open(student.token, "")
+        assert 'id="vscode-workbench-web-configuration"' in page.text, page.text[:300]
+        # Its assets (the workbench's script and style, the PWA icons) come through the proxy under the
+        # lab's prefix: code-server's URLs are relative to the page.
+        sources = re.findall(r'(?:src|href)="([^"]+\.(?:js|css|png))"', page.text)
+        assert any(s.endswith("/workbench.js") for s in sources), sources
+        for source in sources:
+            url = httpx.URL(str(page.url)).join(source)
+            assert url.path.startswith(f"/labs/{lab['id']}/"), url
+            asset = await browser.http.get(url)
+            assert asset.status_code == 200 and asset.content, (source, asset.status_code)
+            if source.endswith(".js"):
+                assert "javascript" in asset.headers["content-type"], (source, asset.headers)
+        # The workbench's connection to its server: a WebSocket through the proxy (upgraded; the binary
+        # protocol that follows is the browser's business).
+        query = f"?reconnectionToken={uuid.uuid4()}&reconnection=false&skipWebSocketFrames=false"
+        async with browser.ws(query) as ws:
+            assert ws.response.status_code == 101
+        # The starter files are in the workspace it opened (code-server reads them over its own API).
+        if docker_client is None:
+            workspace = world.new_runtime().workspace_path((await world.row(lab["id"])).workspace_key)
+            starter = workspace.joinpath("fizzbuzz.py").read_text()
+        else:
+            name = container_name(uuid.UUID(lab["id"]))
+            cat = ("cat", "/workspace/fizzbuzz.py")
+            _, starter = await asyncio.to_thread(exec_in, docker_client, name, *cat)
+        assert starter == STARTER[0]["content"]
     finally:
         await browser.close()
     await labs_gql(STOP, {"id": lab["id"]}, token=student.token)

@@ -6,9 +6,11 @@ when bubblewrap or writable cgroups are missing; skips elsewhere with the reason
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import os
 import socket
+import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -89,6 +91,12 @@ def _spec(command: tuple[str, ...], resources: Resources = LIMITS, key: str | No
     )
 
 
+def _host_ipv4_addresses() -> list[str]:
+    out = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=True)
+    addresses = [line.split()[3].split("/")[0] for line in out.stdout.splitlines()]
+    return [a for a in addresses if not ipaddress.ip_address(a).is_loopback]
+
+
 def _lab_processes(session_id: uuid.UUID) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -108,12 +116,16 @@ async def test_a_sandboxed_lab_reaches_nothing_and_reads_nothing_of_the_platform
     await eventually(lambda: answers(other_endpoint.base_url, "/health"), what="the other lab")
     secret = runtime.workspace_path(other.workspace_key) / "secret.txt"
     secret.write_text("someone else's work")
+    # Bound to every interface, as a subgraph in production: reachable through each of the host's addresses.
     subgraph = socket.socket()
-    subgraph.bind(("127.0.0.1", 0))
+    subgraph.bind(("0.0.0.0", 0))
     subgraph.listen()
     keys = settings.auth.signing_keys_file
     keys.parent.mkdir(parents=True, exist_ok=True)
     keys.touch()
+    data = settings.data_dir / "platform-data-probe"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_text("the platform's data")
     targets = {
         "postgresql": ("127.0.0.1", 5432),
         "redis": ("127.0.0.1", 6379),
@@ -121,9 +133,12 @@ async def test_a_sandboxed_lab_reaches_nothing_and_reads_nothing_of_the_platform
         "other lab": ("127.0.0.1", other_endpoint.port),
         "outside": ("1.1.1.1", 53),
     }
+    for address in _host_ipv4_addresses():  # the host's own non-loopback addresses
+        targets[f"subgraph via {address}"] = (address, subgraph.getsockname()[1])
     paths = {
         "other lab's workspace": str(secret),
         "signing keys": str(keys),
+        "data directory": str(data),
         "runtime state": str(runtime.state_dir / f"{other.session_id}.json"),
         "platform source": str(Path(sandbox.__file__).resolve()),
     }
