@@ -38,7 +38,7 @@ from subgraphs.core.auth import (
     token_is_revoked,
 )
 from subgraphs.core.context import Context, Runtime
-from subgraphs.core.db import create_engine, create_sessionmaker
+from subgraphs.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from subgraphs.core.errors import NotAuthenticated, RateLimited, finalize_errors
 from subgraphs.core.http_limits import RequestLimits
 from subgraphs.core.live import LiveHub
@@ -79,6 +79,7 @@ async def create_runtime(name: str, settings: Settings, *, key_loader: Any = Non
         settings=settings,
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
+        read_sessionmaker=create_read_sessionmaker(engine),
         redis=redis,
         verifier=TokenVerifier(settings, key_loader),
         live=LiveHub(redis),
