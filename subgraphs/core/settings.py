@@ -147,6 +147,9 @@ class RouterSettings(BaseModel):
     shared_secret: str = PLACEHOLDER
     # Subgraph name -> URL, overriding the local defaults (production deploys).
     subgraph_urls: dict[str, str] = {}
+    # The router's per-caller response cache (router/response-cache.ts, docs/performance.md): answers to a
+    # token's queries kept this long; others' changes show after at most this. 0: off. One router process.
+    response_cache_ttl_ms: int = 0
 
 
 class EventSettings(BaseModel):
