@@ -22,7 +22,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from redis.asyncio import Redis
 from sqlalchemy import text
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
@@ -299,22 +300,7 @@ def create_subgraph_app(
             body, status_code=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
         )
 
-    @app.middleware("http")
-    async def _request_id(request: Request, call_next: Callable) -> Response:
-        started = time.perf_counter()
-        request_id = request_id_of(request.headers)
-        request.scope["headers"] = [
-            *[(k, v) for k, v in request.scope["headers"] if k != REQUEST_ID_HEADER.encode()],
-            (REQUEST_ID_HEADER.encode(), request_id.encode()),
-        ]
-        response = await call_next(request)
-        response.headers[REQUEST_ID_HEADER] = request_id
-        if request.url.path in NO_STORE_PATHS:  # they answer with tokens and private data
-            response.headers.setdefault("cache-control", "no-store")
-            response.headers.setdefault("x-content-type-options", "nosniff")
-        if request.url.path == "/graphql":
-            metrics.latency.labels(name).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(RequestIds, subgraph=name, metrics=metrics)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -365,6 +351,47 @@ def create_subgraph_app(
     if settings.is_production:
         app.add_middleware(RouterOnly, secret=settings.router.shared_secret, open_paths=open_paths)
     return app
+
+
+class RequestIds:
+    """Every HTTP request carries a safe request id (the caller's, else a new one) into the app and back
+    out in the response, `no-store` on the paths that answer with tokens and private data, and GraphQL
+    latency into the metrics. Plain ASGI: Starlette's BaseHTTPMiddleware costs a task and memory streams
+    per request."""
+
+    def __init__(self, app: ASGIApp, subgraph: str, metrics: Metrics) -> None:
+        self.app = app
+        self.subgraph = subgraph
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        header = REQUEST_ID_HEADER.encode()
+        given = next((v for k, v in scope["headers"] if k == header), b"").decode("latin-1")
+        request_id = given if given and SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        scope["headers"] = [
+            *[(k, v) for k, v in scope["headers"] if k != header],
+            (header, request_id.encode()),
+        ]
+        path = scope["path"]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+                if path in NO_STORE_PATHS:  # they answer with tokens and private data
+                    headers.setdefault("cache-control", "no-store")
+                    headers.setdefault("x-content-type-options", "nosniff")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if path == "/graphql":
+                self.metrics.latency.labels(self.subgraph).observe(time.perf_counter() - started)
 
 
 class _Refused(Exception):
