@@ -10,6 +10,10 @@ per-IP login limit raised (one login per simulated student):
     make run                               # in another terminal (same environment)
     uv run python tests/perf/bench_dashboard.py [--duration 15] [--clients 10 50] [--students 50]
 
+With `COURSEGRAPH_ROUTER__RESPONSE_CACHE_TTL_MS=5000` in that environment the router answers repeated
+queries of a token from its per-caller cache (router/response-cache.ts); docs/performance.md has the
+figures with and without it.
+
 For each of 10 and 50 concurrent clients and a fixed duration it prints requests/s and p50/p95/p99
 latency (with the machine's load average) of: the dashboard through the router; the courses subgraph's
 part straight to it (`_entities` of the User with enrollments, courses, modules, lessons, exercises); the
