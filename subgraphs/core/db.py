@@ -85,11 +85,11 @@ def ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
     """Pre-ping, only for connections idle longer than `idle_seconds`. A dead one raises
     DisconnectionError, upon which the pool discards it and checks out another (a fresh connection)."""
 
-    @event.listens_for(engine.sync_engine.pool, "checkin")
+    @event.listens_for(engine.sync_engine, "checkin")
     def _checked_in(dbapi_connection: object, record: object) -> None:
         record.info[CHECKED_IN_AT] = time.monotonic()  # type: ignore[attr-defined]
 
-    @event.listens_for(engine.sync_engine.pool, "checkout")
+    @event.listens_for(engine.sync_engine, "checkout")
     def _checkout(dbapi_connection: object, record: object, proxy: object) -> None:
         checked_in = record.info.get(CHECKED_IN_AT)  # type: ignore[attr-defined]
         if checked_in is None or time.monotonic() - checked_in <= idle_seconds:
