@@ -4,7 +4,7 @@
 // Correct by construction:
 // - Never another caller's data: the key holds the caller's whole verified access token (besides the
 //   query, operation name and variables); a token is one user's or one API client's, with its claims.
-// - Never stale after the caller's own change: every mutation the caller sends (HTTP or WebSocket) moves
+// - Never stale after the caller's own change: every mutation of the caller the router executes moves
 //   the caller's generation, which is part of the key, when it starts and when it ends; an answer is kept
 //   only if the generation did not move while it was computed (so no answer that raced a mutation is
 //   kept). Changes that others make (an instructor editing a lesson, an admin removing a membership or

@@ -4,6 +4,7 @@ an answer is only ever the caller's own, and never outlives a change the caller 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import websockets
 
 from subgraphs.core.cli import ROUTER_DIR, router_argv, router_env
 from subgraphs.core.settings import get_settings
@@ -90,6 +92,20 @@ async def test_the_callers_own_change_shows_at_once(cached, unique_email):
     after = await ask(cached, token)
     assert HIT not in after.headers
     assert [m["organization"]["id"] for m in after.json()["data"]["me"]["memberships"]] == [org]
+
+
+async def test_no_mutation_goes_around_the_cache_over_websocket(cached_router, cached, unique_email):
+    """The generation moves on mutations the router executes; over WebSocket it executes none."""
+    token = await signed_in_student(GraphQLClient(cached), unique_email)
+    url = cached_router.replace("http", "ws", 1) + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        await ws.send(json.dumps(init))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": LOGOUT}}))
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 30))
+    assert "data" not in answer["payload"], answer
+    assert answer["payload"]["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
 async def test_a_token_signed_out_gets_nothing_from_the_cache(cached, unique_email):
