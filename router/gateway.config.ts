@@ -26,6 +26,7 @@ import {
 } from 'jose';
 import { useAuthProxy } from './auth-proxy';
 import { useContentProxy } from './content-proxy';
+import { useResponseCache } from './response-cache';
 import { signInPanel } from './graphiql-signin';
 import { useWebApp } from './web-app';
 
@@ -102,6 +103,9 @@ const CORS_ORIGINS = str(
   .map((o) => o.trim().replace(/\/+$/, ''))
   .filter(Boolean);
 const PRODUCTION = bool('CG_PRODUCTION', false);
+// Per-caller response cache (router/response-cache.ts): 0 turns it off.
+const RESPONSE_CACHE_TTL_MS = int('CG_RESPONSE_CACHE_TTL_MS', 0);
+const RESPONSE_CACHE_ENTRIES = int('CG_RESPONSE_CACHE_ENTRIES', 10_000);
 const QUERY_PLANNER = str('CG_QUERY_PLANNER', 'rust');
 if (!['rust', 'js'].includes(QUERY_PLANNER)) {
   throw new Error(`CG_QUERY_PLANNER must be "rust" or "js", got ${JSON.stringify(QUERY_PLANNER)}`);
@@ -682,7 +686,8 @@ console.error(
   `[coursegraph-router] supergraph=${SUPERGRAPH} listen=${HOST}:${PORT} production=${PRODUCTION ? 1 : 0} ` +
     `planner=${planner} jwks=${JWKS_URL} subgraph-overrides=${Object.keys(SUBGRAPH_URLS).join(',') || 'none'} ` +
     `router-secret=${ROUTER_SECRET ? 'set' : 'unset'} web=${WEB_DIR} limits=depth:${MAX_DEPTH},tokens:${MAX_TOKENS},` +
-    `aliases:${MAX_ALIASES},cost:${MAX_COST},body:${MAX_BODY_BYTES}B/${BODY_TIMEOUT_MS}ms,json-depth:${MAX_JSON_DEPTH}`,
+    `aliases:${MAX_ALIASES},cost:${MAX_COST},body:${MAX_BODY_BYTES}B/${BODY_TIMEOUT_MS}ms,json-depth:${MAX_JSON_DEPTH} ` +
+    `response-cache=${RESPONSE_CACHE_TTL_MS > 0 ? `${RESPONSE_CACHE_TTL_MS}ms` : 'off'}`,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -801,6 +806,9 @@ export const gatewayConfig = defineConfig({
     : {}),
 
   plugins: () => [
+    ...(RESPONSE_CACHE_TTL_MS > 0
+      ? [useResponseCache({ ttlMs: RESPONSE_CACHE_TTL_MS, maxEntries: RESPONSE_CACHE_ENTRIES, authenticate })]
+      : []),
     useReports(),
     useContentProxy({ contentUrl: contentBaseUrl(), routerSecret: ROUTER_SECRET, requestIdOf, clientAddressOf }),
     useRequestLimits(),

@@ -21,7 +21,7 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
@@ -38,7 +38,7 @@ from subgraphs.core.auth import (
     token_is_revoked,
 )
 from subgraphs.core.context import Context, Runtime
-from subgraphs.core.db import create_engine, create_sessionmaker
+from subgraphs.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from subgraphs.core.errors import NotAuthenticated, RateLimited, Unavailable, finalize_errors, is_outage
 from subgraphs.core.http_limits import RequestLimits
 from subgraphs.core.live import LiveHub
@@ -80,6 +80,7 @@ async def create_runtime(name: str, settings: Settings, *, key_loader: Any = Non
         settings=settings,
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
+        read_sessionmaker=create_read_sessionmaker(engine),
         redis=redis,
         verifier=TokenVerifier(settings, key_loader),
         live=LiveHub(redis),
@@ -305,7 +306,7 @@ def create_subgraph_app(
             body, status_code=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
         )
 
-    app.add_middleware(RequestIds, on_graphql=lambda seconds: metrics.latency.labels(name).observe(seconds))
+    app.add_middleware(RequestIds, subgraph=name, metrics=metrics)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -359,25 +360,27 @@ def create_subgraph_app(
 
 
 class RequestIds:
-    """Every HTTP request carries a safe request id (the caller's, else a new one) in its headers and in the
-    answer's; answers with tokens and private data are never stored; /graphql latency is measured.
+    """Every HTTP request carries a safe request id (the caller's, else a new one) into the app and back
+    out in the response, `no-store` on the paths that answer with tokens and private data, and GraphQL
+    latency into the metrics. Plain ASGI: Starlette's BaseHTTPMiddleware costs a task and memory streams
+    per request."""
 
-    Plain ASGI: Starlette's `@app.middleware("http")` (BaseHTTPMiddleware) re-wraps every streamed body,
-    which made file transfers (the content subgraph's signed URLs) 2-4x slower."""
-
-    def __init__(self, app: ASGIApp, *, on_graphql: Callable[[float], None]) -> None:
+    def __init__(self, app: ASGIApp, subgraph: str, metrics: Metrics) -> None:
         self.app = app
-        self.on_graphql = on_graphql
+        self.subgraph = subgraph
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = request_id_of(Headers(scope=scope))
+        header = REQUEST_ID_HEADER.encode()
+        given = next((v for k, v in scope["headers"] if k == header), b"").decode("latin-1")
+        request_id = given if given and SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         scope["headers"] = [
-            *[(k, v) for k, v in scope["headers"] if k != REQUEST_ID_HEADER.encode()],
-            (REQUEST_ID_HEADER.encode(), request_id.encode()),
+            *[(k, v) for k, v in scope["headers"] if k != header],
+            (header, request_id.encode()),
         ]
         path = scope["path"]
 
@@ -394,7 +397,7 @@ class RequestIds:
             await self.app(scope, receive, send_with_headers)
         finally:
             if path == "/graphql":
-                self.on_graphql(time.perf_counter() - started)
+                self.metrics.latency.labels(self.subgraph).observe(time.perf_counter() - started)
 
 
 class _Refused(Exception):

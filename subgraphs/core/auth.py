@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 import warnings
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,12 +119,35 @@ def _has_kid(keys: KeySet, kid: str) -> bool:
 
 
 class TokenVerifier:
+    """Verifies access tokens; a verified token is remembered (by its exact text) until it expires, so a
+    client's next requests skip the signature check (~0.4 ms each). The remembered answer is the one the
+    same text would get again: the claims are in the signed text, expiry is checked on every use, and
+    the signing key must still be in the key set. Revocation (sessions, clients) is checked by the caller
+    on every request, never remembered."""
+
+    CACHE_SIZE = 10_000
+
     def __init__(self, settings: Settings, get_keys: Callable[..., Awaitable[KeySet]]) -> None:
         self._issuer = settings.auth.issuer
         self._audience = settings.auth.audience
         self._get_keys = get_keys
+        self._verified: OrderedDict[str, tuple[Principal, str, float]] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, kid, expires_at = remembered
+            alive = time.time() < expires_at + CLOCK_LEEWAY_SECONDS
+            if alive and _has_kid(await self._get_keys(kid=kid), kid):
+                return principal
+            self._verified.pop(token, None)
+        principal, kid, expires_at = await self._verify(token)
+        self._verified[token] = (principal, kid, expires_at)
+        if len(self._verified) > self.CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, str, float]:
         try:
             kid = _unverified_kid(token)
             keys = await self._get_keys(kid=kid)
@@ -140,9 +164,11 @@ class TokenVerifier:
                 exp={"essential": True},
                 iat={"essential": True},
             ).validate(decoded.claims)
+            principal = principal_from_claims(decoded.claims)
+            expires_at = float(decoded.claims["exp"])
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise InvalidAccessToken() from exc
-        return principal_from_claims(decoded.claims)
+        return principal, kid, expires_at
 
 
 def _unverified_kid(token: str) -> str:

@@ -216,6 +216,7 @@ def router_env(settings: Settings) -> dict[str, str]:
         "CG_MAX_JSON_DEPTH": str(g.max_json_depth),
         "CG_CORS_ORIGINS": ",".join(settings.router.cors_origins),
         "CG_ROUTER_SECRET": settings.router.shared_secret,
+        "CG_RESPONSE_CACHE_TTL_MS": str(settings.router.response_cache_ttl_ms),
     }
     if settings.router.subgraph_urls:
         env["CG_SUBGRAPH_URLS"] = json.dumps(settings.router.subgraph_urls)

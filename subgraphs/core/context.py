@@ -34,6 +34,8 @@ class Runtime:
     rate_limiter: RateLimiter
     # Domain extras (e.g. the users subgraph's signing keys), keyed by name.
     extras: dict[str, Any] = field(default_factory=dict)
+    # Autocommit sessions for reads (core.db.create_read_sessionmaker); None: reads use transactions.
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -60,6 +62,17 @@ class Runtime:
             group,
             timeout=self.settings.events.read_your_writes_wait_seconds,
         )
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only, as DataLoaders do: each statement is its own autocommit round trip
+        (no BEGIN/COMMIT). Never write through it; use `transaction` for anything that must be atomic."""
+        if self.read_sessionmaker is None:
+            async with self.transaction() as session:
+                yield session
+            return
+        async with self.read_sessionmaker() as session:
+            yield session
 
 
 @dataclass(frozen=True)
@@ -117,6 +130,9 @@ class Context(BaseContext):
 
     def transaction(self):  # noqa: ANN201 - an async context manager of AsyncSession
         return self.runtime.transaction()
+
+    def read(self):  # noqa: ANN201 - an async context manager of AsyncSession
+        return self.runtime.read()
 
     def stream_guard(
         self, still_allowed: Callable[[RequestMeta], Awaitable[bool]] | None = None

@@ -6,12 +6,13 @@ reference each other's tables (no cross-schema foreign keys): data crosses domai
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, MetaData, event, exc, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -52,12 +53,18 @@ class Timestamps:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
+    """The process's engine. The pool keeps `pool_size` connections open and opens no overflow ones by
+    default (an overflow connection is closed on return: under load that is a new connection, TLS and
+    authentication included, every few requests); callers beyond the pool wait for a connection.
+    A connection is checked before use only when it sat idle in the pool longer than `ping_after_idle_seconds`
+    (a database restart or an idle timeout ends connections while they wait; one in use a moment ago is
+    alive): a ping per checkout cost a round trip per short transaction."""
     db = settings.database
-    return create_async_engine(
+    engine = create_async_engine(
         db.url,
         pool_size=db.pool_size,
         max_overflow=db.max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=False,  # see ping_when_idle
         echo=db.echo,
         connect_args={
             "server_settings": {
@@ -67,10 +74,43 @@ def create_engine(settings: Settings) -> AsyncEngine:
             }
         },
     )
+    ping_when_idle(engine, db.ping_after_idle_seconds)
+    return engine
+
+
+CHECKED_IN_AT = "coursegraph_checked_in_at"
+
+
+def ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Pre-ping, only for connections idle longer than `idle_seconds`. A dead one raises
+    DisconnectionError, upon which the pool discards it and checks out another (a fresh connection)."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(dbapi_connection: object, record: object) -> None:
+        record.info[CHECKED_IN_AT] = time.monotonic()  # type: ignore[attr-defined]
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_connection: object, record: object, proxy: object) -> None:
+        checked_in = record.info.get(CHECKED_IN_AT)  # type: ignore[attr-defined]
+        if checked_in is None or time.monotonic() - checked_in <= idle_seconds:
+            return  # new, or used a moment ago
+        try:
+            dbapi_connection.ping()  # type: ignore[attr-defined]
+        except Exception as error:
+            raise exc.DisconnectionError(f"connection lost while idle: {error}") from error
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads only (DataLoaders): autocommit, so a loader's one statement is one round trip
+    instead of BEGIN + statement + COMMIT. Each statement still sees one consistent snapshot; two
+    statements of one read session do not (use a transaction where that matters)."""
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False, autoflush=False
+    )
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@ every `after: String` argument must be a cursor we made (`core.pagination.read_c
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,29 +52,50 @@ def _text_problems(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _text_problems(item, f"{path}.{index}")
 
 
-class _Arguments(Visitor):
-    def __init__(self, variables: dict[str, Any]) -> None:
+class _ArgumentNodes(Visitor):
+    def __init__(self) -> None:
         super().__init__()
-        self.variables = variables
-        self.errors: list[GraphQLError] = []
+        self.nodes: list[ArgumentNode] = []
 
     def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
-        name = node.name.value
-        value = value_from_ast_untyped(node.value, self.variables)
-        if value is Undefined:
-            return
-        for path, problem in _text_problems(value, name):
-            self._refuse(BadUserInput(path, problem), node)
-        if name == CURSOR_ARGUMENT and isinstance(value, str) and text_problem(value) is None:
-            try:
-                read_cursor(value)
-            except BadUserInput as error:
-                self._refuse(error, node)
+        self.nodes.append(node)
 
-    def _refuse(self, error: BadUserInput, node: ArgumentNode) -> None:
-        self.errors.append(
-            GraphQLError(error.message, nodes=node, extensions=error.extensions, original_error=error)
-        )
+
+# The argument nodes of recently seen documents. ParserCache hands out the same DocumentNode for the same
+# query text, so the walk of the whole document happens once per distinct operation, not per request.
+_ARGUMENTS: OrderedDict[int, tuple[DocumentNode, list[ArgumentNode]]] = OrderedDict()
+_ARGUMENTS_MAX = 1024
+
+
+def _argument_nodes(document: DocumentNode) -> list[ArgumentNode]:
+    cached = _ARGUMENTS.get(id(document))
+    if cached is not None and cached[0] is document:  # the document is held, so its id is not reused
+        _ARGUMENTS.move_to_end(id(document))
+        return cached[1]
+    visitor = _ArgumentNodes()
+    visit(document, visitor)
+    _ARGUMENTS[id(document)] = (document, visitor.nodes)
+    if len(_ARGUMENTS) > _ARGUMENTS_MAX:
+        _ARGUMENTS.popitem(last=False)
+    return visitor.nodes
+
+
+def _refusal(error: BadUserInput, node: ArgumentNode) -> GraphQLError:
+    return GraphQLError(error.message, nodes=node, extensions=error.extensions, original_error=error)
+
+
+def _argument_problems(node: ArgumentNode, variables: dict[str, Any]) -> Iterator[GraphQLError]:
+    name = node.name.value
+    value = value_from_ast_untyped(node.value, variables)
+    if value is Undefined:
+        return
+    for path, problem in _text_problems(value, name):
+        yield _refusal(BadUserInput(path, problem), node)
+    if name == CURSOR_ARGUMENT and isinstance(value, str) and text_problem(value) is None:
+        try:
+            read_cursor(value)
+        except BadUserInput as error:
+            yield _refusal(error, node)
 
 
 def input_problems(document: DocumentNode, variables: dict[str, Any] | None) -> list[GraphQLError]:
@@ -86,9 +108,7 @@ def input_problems(document: DocumentNode, variables: dict[str, Any] | None) -> 
                 name = variable.variable.name.value
                 if name not in values and variable.default_value is not None:
                     values[name] = value_from_ast_untyped(variable.default_value)
-    visitor = _Arguments(values)
-    visit(document, visitor)
-    return visitor.errors
+    return [error for node in _argument_nodes(document) for error in _argument_problems(node, values)]
 
 
 class CheckInputs(SchemaExtension):

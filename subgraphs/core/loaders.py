@@ -21,7 +21,7 @@ def by_key_loader(
     """One row per key (or None): `UserByIdLoader` = by_key_loader(ctx, User, User.id)."""
 
     async def load(keys: Sequence[Any]) -> list[M | None]:
-        async with context.transaction() as session:
+        async with context.read() as session:
             rows = (await session.scalars(select(model).where(column.in_(keys)))).all()
         by_key = {getattr(row, column.key): row for row in rows}
         return [by_key.get(key) for key in keys]
@@ -39,7 +39,7 @@ def grouped_loader(
     """All rows per key: `MembershipsByUserIdLoader` = grouped_loader(ctx, Membership, Membership.user_id)."""
 
     async def load(keys: Sequence[Any]) -> list[list[M]]:
-        async with context.transaction() as session:
+        async with context.read() as session:
             stmt = select(model).where(column.in_(keys)).order_by(*order_by())
             rows = (await session.scalars(stmt)).all()
         grouped: dict[Any, list[M]] = defaultdict(list)

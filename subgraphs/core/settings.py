@@ -37,8 +37,11 @@ class Environment(StrEnum):
 class DatabaseSettings(BaseModel):
     # Empty means "start the embedded PostgreSQL under data_dir" (dev) — see core/embedded.py.
     url: str = ""
-    pool_size: int = 10
-    max_overflow: int = 10
+    # Per process. No overflow by default: overflow connections are closed on return (connection churn).
+    pool_size: int = 20
+    max_overflow: int = 0
+    # A pooled connection is pinged before use only after idling this long (core/db.py: ping_when_idle).
+    ping_after_idle_seconds: float = 5.0
     statement_timeout_ms: int = 15_000
     idle_in_transaction_timeout_ms: int = 30_000
     echo: bool = False
@@ -147,6 +150,9 @@ class RouterSettings(BaseModel):
     shared_secret: str = PLACEHOLDER
     # Subgraph name -> URL, overriding the local defaults (production deploys).
     subgraph_urls: dict[str, str] = {}
+    # The router's per-caller response cache (router/response-cache.ts, docs/performance.md): answers to a
+    # token's queries kept this long; others' changes show after at most this. 0: off. One router process.
+    response_cache_ttl_ms: int = 0
 
 
 class EventSettings(BaseModel):

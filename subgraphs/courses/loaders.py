@@ -63,7 +63,7 @@ def build_loaders(context: Context) -> Loaders:
         user_id = context.principal.user_id
         if user_id is None:
             return [None for _ in course_ids]
-        async with context.transaction() as session:
+        async with context.read() as session:
             rows = (
                 await session.scalars(
                     select(Enrollment).where(
@@ -75,7 +75,7 @@ def build_loaders(context: Context) -> Loaders:
         return [by_course.get(c) for c in course_ids]
 
     async def completed(enrollment_ids: Sequence[Any]) -> list[set[uuid.UUID]]:
-        async with context.transaction() as session:
+        async with context.read() as session:
             rows = (
                 await session.execute(
                     select(LessonCompletion.enrollment_id, LessonCompletion.lesson_id).where(
@@ -93,7 +93,7 @@ def build_loaders(context: Context) -> Loaders:
         user_id = context.principal.user_id
         if user_id is None:
             return [set() for _ in course_ids]
-        async with context.transaction() as session:
+        async with context.read() as session:
             rows = (
                 await session.execute(
                     select(Enrollment.course_id, LessonCompletion.lesson_id)
@@ -107,7 +107,7 @@ def build_loaders(context: Context) -> Loaders:
         return [done.get(c, set()) for c in course_ids]
 
     async def applied(job_ids: Sequence[Any]) -> list[uuid.UUID | None]:
-        async with context.transaction() as session:
+        async with context.read() as session:
             rows = (
                 await session.execute(
                     select(AppliedGeneration.job_id, AppliedGeneration.course_id).where(

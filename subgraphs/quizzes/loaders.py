@@ -59,7 +59,7 @@ def build_loaders(context: Context) -> Loaders:
         user_id = principal.user_id
         if user_id is None:
             return [[] for _ in quiz_ids]
-        async with context.transaction() as session:
+        async with context.read() as session:
             rows = (
                 await session.scalars(
                     select(QuizAttempt)
@@ -76,7 +76,7 @@ def build_loaders(context: Context) -> Loaders:
         user_id = principal.user_id
         if user_id is None:
             return [None for _ in course_ids]
-        async with context.transaction() as session:
+        async with context.read() as session:
             rows = (
                 await session.execute(
                     select(EnrollmentProjection.course_id, EnrollmentProjection.status).where(
@@ -89,7 +89,7 @@ def build_loaders(context: Context) -> Loaders:
         return [status.get(c) for c in course_ids]
 
     async def applied(job_ids: Sequence[Any]) -> list[Any]:
-        async with context.transaction() as session:
+        async with context.read() as session:
             rows = (
                 await session.execute(
                     select(AppliedGeneration.job_id, AppliedGeneration.quiz_id).where(

@@ -10,10 +10,18 @@ per-IP login limit raised (one login per simulated student):
     make run                               # in another terminal (same environment)
     uv run python tests/perf/bench_dashboard.py [--duration 15] [--clients 10 50] [--students 50]
 
+With `COURSEGRAPH_ROUTER__RESPONSE_CACHE_TTL_MS=5000` in that environment the router answers repeated
+queries of a token from its per-caller cache (router/response-cache.ts); docs/performance.md has the
+figures with and without it.
+
 For each of 10 and 50 concurrent clients and a fixed duration it prints requests/s and p50/p95/p99
-latency of: the dashboard through the router; the courses subgraph's part straight to it (`_entities` of
-the User with enrollments, courses, modules, lessons, exercises); the quizzes subgraph's part straight to
-it (`_entities` of the student's courses with quizzes and my attempts). It also prints the SQL statements
+latency (with the machine's load average) of: the dashboard through the router; the courses subgraph's
+part straight to it (`_entities` of the User with enrollments, courses, modules, lessons, exercises); the
+quizzes subgraph's part straight to it (`_entities` of the student's courses with quizzes and my
+attempts); and the floor (tests/perf/dashboard_floor.py: the same JSON from one SQL statement in a bare
+ASGI app, one uvicorn process, JWT verified), which this script starts itself with the same environment.
+Every student's answer from the floor is compared with the router's and must be equal. Last, the
+router / floor ratio of requests/s per client count. It also prints the SQL statements
 one request executes on each subgraph, counted in-process on that subgraph's engine (the same app, same
 database) — they must not depend on the number of enrollments (tests/subgraphs/courses/test_entities.py
 asserts it). Figures are for reading; nothing is asserted here.
@@ -23,8 +31,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import socket
 import statistics
+import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -48,7 +62,35 @@ class Scenario:
         self.name, self.url, self.bodies = name, url, bodies  # one (json, headers) per simulated student
 
 
-async def measure(scenario: Scenario, clients: int, duration: float) -> str:
+def load_average() -> str:
+    return "load " + " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+@asynccontextmanager
+async def floor_server() -> AsyncIterator[str]:
+    """tests/perf/dashboard_floor.py in one uvicorn process on a free port; yields its /graphql URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = [sys.executable, "-m", "uvicorn", "tests.perf.dashboard_floor:app", "--port", str(port)]
+    argv += ["--log-level", "warning", "--no-access-log"]
+    process = await asyncio.create_subprocess_exec(*argv, cwd=Path(__file__).resolve().parents[2])
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(200):
+                try:
+                    await http.post(url)
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def measure(scenario: Scenario, clients: int, duration: float) -> tuple[float, str]:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + duration
@@ -69,9 +111,9 @@ async def measure(scenario: Scenario, clients: int, duration: float) -> str:
         wall = time.perf_counter() - started
     q = [v * 1000 for v in statistics.quantiles(latencies, n=100)]
     rate = len(latencies) / wall
-    return (
+    return rate, (
         f"{scenario.name:28} clients={clients:3}  {rate:7.1f} req/s  p50={q[49]:7.1f} ms  "
-        f"p95={q[94]:7.1f} ms  p99={q[98]:7.1f} ms  n={len(latencies)} errors={errors}"
+        f"p95={q[94]:7.1f} ms  p99={q[98]:7.1f} ms  n={len(latencies)} errors={errors}  ({load_average()})"
     )
 
 
@@ -173,9 +215,29 @@ async def main() -> None:
             ],
         ),
     ]
-    for scenario in scenarios:
+    async with floor_server() as floor_url, httpx.AsyncClient(timeout=60) as http:
+        for _, h, _ in students:  # the floor is a yardstick only if it answers exactly the same
+            via_router = (
+                await http.post(f"{args.router}/graphql", json={"query": DASHBOARD}, headers=h)
+            ).json()
+            from_floor = (await http.post(floor_url, json={"query": DASHBOARD}, headers=h)).json()
+            assert via_router == from_floor, f"the floor answers differently:\n{via_router}\n{from_floor}"
+        print(f"the floor's answer equals the router's for all {len(students)} students")
+        scenarios.append(
+            Scenario(
+                "floor (one SQL statement)", floor_url, [({"query": DASHBOARD}, h) for _, h, _ in students]
+            )
+        )
+        rates: dict[tuple[str, int], float] = {}
+        # Router and floor alternate per client count, so both see the same neighbours' load.
         for clients in args.clients:
-            print(await measure(scenario, clients, args.duration))
+            for scenario in scenarios:
+                rates[(scenario.name, clients)], line = await measure(scenario, clients, args.duration)
+                print(line, flush=True)
+            router, floor = rates[(scenarios[0].name, clients)], rates[(scenarios[-1].name, clients)]
+            print(
+                f"router / floor at {clients} clients: {router / floor:.3f}  ({load_average()})", flush=True
+            )
 
 
 if __name__ == "__main__":
