@@ -47,6 +47,7 @@ export const routes: RouteObject[] = [
           { path: 'teach/courses/:courseId/attempts', lazy: page(() => import('../pages/staff/teach/Attempts')) },
           { path: 'teach/courses/:courseId/analytics', lazy: page(() => import('../pages/staff/teach/Analytics')) },
           { path: 'teach/courses/:courseId/labs', lazy: page(() => import('../pages/staff/teach/CourseLabs')) },
+          { path: 'teach/courses/:courseId/exports', lazy: page(() => import('../pages/staff/teach/Exports')) },
           { path: 'teach/quizzes/:quizId', lazy: page(() => import('../pages/staff/teach/QuizEditor')) },
           { path: 'organizations/:slug/members', lazy: page(() => import('../pages/staff/org/Members')) },
           { path: 'organizations/:slug/audit-log', lazy: page(() => import('../pages/staff/org/OrganizationAudit')) },

@@ -14,6 +14,8 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  query ContentDownloadLink($id: ID!) {\n    contentItem(id: $id) {\n      id\n      downloadUrl\n    }\n  }\n": typeof types.ContentDownloadLinkDocument,
+    "\n  query ContentVersionLinks($id: ID!) {\n    contentItem(id: $id) {\n      id\n      versions(first: 100) { nodes { id downloadUrl } }\n    }\n  }\n": typeof types.ContentVersionLinksDocument,
     "\n  fragment ErrorFields on Error {\n    __typename\n    code\n    message\n    ... on ValidationError { fieldErrors { field message } }\n    ... on RateLimitedError { retryAfterSeconds }\n  }\n": typeof types.ErrorFieldsFragmentDoc,
     "\n  mutation AcceptInvitation($input: AcceptInvitationInput!) {\n    acceptInvitation(input: $input) {\n      __typename\n      ... on MembershipSuccess { membership { id role organization { id name slug } } }\n      ...ErrorFields\n    }\n  }\n": typeof types.AcceptInvitationDocument,
     "\n  query Account {\n    me { id fullName email emailVerified role createdAt lastLoginAt }\n  }\n": typeof types.AccountDocument,
@@ -72,6 +74,12 @@ type Documents = {
     "\n  mutation EditorUpdateExercise($input: UpdateExerciseInput!) {\n    updateExercise(input: $input) {\n      __typename\n      ... on ExerciseSuccess { exercise { id title instructions language labIde starterFiles { path content } } }\n      ... on Error { code message }\n      ... on ValidationError { fieldErrors { field message } }\n    }\n  }\n": typeof types.EditorUpdateExerciseDocument,
     "\n  mutation EditorCreateQuiz($input: CreateQuizInput!) {\n    createQuiz(input: $input) {\n      __typename\n      ... on QuizSuccess { quiz { id } }\n      ... on Error { code message }\n      ... on ValidationError { fieldErrors { field message } }\n    }\n  }\n": typeof types.EditorCreateQuizDocument,
     "\n  query CourseLabs($courseId: ID!, $status: [LabStatus!]) {\n    course(id: $courseId) { id title }\n    labSessions(filter: { courseId: $courseId, status: $status }, first: 100) {\n      nodes {\n        id\n        status\n        ide\n        failureReason\n        createdAt\n        startedAt\n        lastActivityAt\n        idleDeadline\n        stopDeadline\n        user { id fullName }\n        exercise { id title }\n        resources { memoryMb cpus }\n        usage { cpuPercent memoryBytes pids }\n      }\n    }\n  }\n": typeof types.CourseLabsDocument,
+    "\n  query CourseExports($id: ID!) {\n    course(id: $id) {\n      id\n      title\n      exports(first: 20) { nodes { ...ExportJobFields } }\n    }\n  }\n": typeof types.CourseExportsDocument,
+    "\n  fragment ExportJobFields on ExportJob {\n    id\n    format\n    status\n    progress\n    error\n    createdAt\n    finishedAt\n    result { id name }\n    resultVersion { id number size }\n  }\n": typeof types.ExportJobFieldsFragmentDoc,
+    "\n  query ExportJobView($id: ID!) {\n    exportJob(id: $id) { ...ExportJobFields }\n  }\n": typeof types.ExportJobViewDocument,
+    "\n  subscription ExportJobEvents($jobId: ID!, $after: Int) {\n    exportJobEvents(jobId: $jobId, after: $after) { seq at status progress message }\n  }\n": typeof types.ExportJobEventsDocument,
+    "\n  mutation ExportCourse($input: ExportCourseInput!) {\n    exportCourse(input: $input) {\n      __typename\n      ... on ExportJobSuccess { job { id status } }\n      ...ErrorFields\n    }\n  }\n": typeof types.ExportCourseDocument,
+    "\n  mutation CancelExportJob($input: ExportJobIdInput!) {\n    cancelExportJob(input: $input) {\n      __typename\n      ... on ExportJobSuccess { job { id status } }\n      ...ErrorFields\n    }\n  }\n": typeof types.CancelExportJobDocument,
     "\n  query GenerateCourse($id: ID!) {\n    course(id: $id) {\n      id\n      title\n      difficulty\n      organization { id name }\n      modules(first: 100) { nodes { id title } }\n      generationJobs(first: 10) { nodes { id kind status progress createdAt costUsd } }\n    }\n  }\n": typeof types.GenerateCourseDocument,
     "\n  query GenerationBudget($organizationId: ID!) {\n    generationBudget(organizationId: $organizationId) { dailyTokenBudget tokensUsedToday tokensLeft }\n  }\n": typeof types.GenerationBudgetDocument,
     "\n  fragment GenerationJobFields on GenerationJob {\n    id\n    kind\n    status\n    progress\n    provider\n    model\n    inputTokens\n    outputTokens\n    costUsd\n    cached\n    error\n    attempts\n    createdAt\n    finishedAt\n    appliedAt\n    result {\n      __typename\n      ... on Syllabus {\n        title\n        overview\n        learningObjectives\n        prerequisites\n        assessments\n        modules { week title topics durationHours }\n      }\n      ... on SlideDeck { title slides { title bullets speakerNotes } }\n      ... on ExerciseSet { exercises { title instructions language } }\n      ... on QuizDraft { title questions { type prompt options correctAnswers explanation } }\n    }\n  }\n": typeof types.GenerationJobFieldsFragmentDoc,
@@ -84,6 +92,12 @@ type Documents = {
     "\n  mutation GenerateQuiz($input: GenerateQuizInput!) {\n    generateQuiz(input: $input) { ...GenerateAnswer }\n  }\n": typeof types.GenerateQuizDocument,
     "\n  mutation ApplyGenerationResult($input: GenerationJobIdInput!) {\n    applyGenerationResult(input: $input) {\n      __typename\n      ... on GenerationJobSuccess { job { id appliedAt } }\n      ...ErrorFields\n    }\n  }\n": typeof types.ApplyGenerationResultDocument,
     "\n  mutation CancelGenerationJob($input: GenerationJobIdInput!) {\n    cancelGenerationJob(input: $input) {\n      __typename\n      ... on GenerationJobSuccess { job { id status } }\n      ...ErrorFields\n    }\n  }\n": typeof types.CancelGenerationJobDocument,
+    "\n  query LessonFiles($courseId: ID!) {\n    course(id: $courseId) {\n      id\n      contentItems(first: 100) {\n        nodes { id name kind mimeType size updatedAt lesson { id } currentVersion { id number } }\n      }\n    }\n  }\n": typeof types.LessonFilesDocument,
+    "\n  query ContentItemVersions($id: ID!) {\n    contentItem(id: $id) {\n      id\n      currentVersion { id }\n      versions(first: 20) { nodes { id number size mimeType createdAt } }\n    }\n  }\n": typeof types.ContentItemVersionsDocument,
+    "\n  mutation RequestUpload($input: RequestUploadInput!) {\n    requestUpload(input: $input) {\n      __typename\n      ... on UploadTicket { uploadId url }\n      ... on QuotaExceededError { quotaBytes usedBytes requestedBytes }\n      ...ErrorFields\n    }\n  }\n": typeof types.RequestUploadDocument,
+    "\n  mutation CompleteUpload($input: CompleteUploadInput!) {\n    completeUpload(input: $input) {\n      __typename\n      ... on ContentItemSuccess { item { id name mimeType size currentVersion { id number } } }\n      ... on QuotaExceededError { quotaBytes usedBytes requestedBytes }\n      ...ErrorFields\n    }\n  }\n": typeof types.CompleteUploadDocument,
+    "\n  mutation RestoreContentVersion($input: RestoreContentVersionInput!) {\n    restoreContentVersion(input: $input) {\n      __typename\n      ... on ContentItemSuccess { item { id mimeType size currentVersion { id number } } }\n      ...ErrorFields\n    }\n  }\n": typeof types.RestoreContentVersionDocument,
+    "\n  mutation DeleteContentItem($input: DeleteContentItemInput!) {\n    deleteContentItem(input: $input) {\n      __typename\n      ... on DeleteContentItemSuccess { itemId }\n      ...ErrorFields\n    }\n  }\n": typeof types.DeleteContentItemDocument,
     "\n  query TaughtCourses {\n    me {\n      id\n      taughtCourses(first: 100) {\n        nodes { id title slug status updatedAt organization { id name } }\n      }\n    }\n  }\n": typeof types.TaughtCoursesDocument,
     "\n  mutation CreateCourse($input: CreateCourseInput!) {\n    createCourse(input: $input) {\n      __typename\n      ... on CourseSuccess { course { id title slug status } }\n      ... on Error { code message }\n      ... on ValidationError { fieldErrors { field message } }\n    }\n  }\n": typeof types.CreateCourseDocument,
     "\n  query QuizEditor($id: ID!) {\n    quiz(id: $id) {\n      id\n      title\n      description\n      timeLimitSeconds\n      attemptsAllowed\n      passingScore\n      shuffleQuestions\n      status\n      course { id title }\n      questions(first: 100) {\n        nodes {\n          id type prompt options points position explanation\n          correctAnswer { choices boolean acceptedAnswers number tolerance }\n        }\n      }\n    }\n  }\n": typeof types.QuizEditorDocument,
@@ -102,6 +116,7 @@ type Documents = {
     "\n  query LabPage($id: ID!) {\n    labSession(id: $id) {\n      id\n      status\n      ide\n      failureReason\n      accessUrl\n      createdAt\n      startedAt\n      idleDeadline\n      stopDeadline\n      exercise { id title }\n      course { id title }\n      events(first: 50) { nodes { seq at status progress message } }\n    }\n  }\n": typeof types.LabPageDocument,
     "\n  mutation LabAction($input: LabSessionIdInput!, $pause: Boolean!, $resume: Boolean!, $stop: Boolean!, $heartbeat: Boolean!) {\n    pauseLab(input: $input) @include(if: $pause) { ...LabActionResult }\n    resumeLab(input: $input) @include(if: $resume) { ...LabActionResult }\n    stopLab(input: $input) @include(if: $stop) { ...LabActionResult }\n    heartbeatLab(input: $input) @include(if: $heartbeat) { ...LabActionResult }\n  }\n  fragment LabActionResult on LabSessionResult {\n    __typename\n    ... on LabSessionSuccess { session { id status idleDeadline stopDeadline accessUrl } }\n    ...ErrorFields\n  }\n": typeof types.LabActionDocument,
     "\n  query MyLabs {\n    me {\n      id\n      labSessions(first: 50) {\n        nodes { id status ide createdAt stoppedAt exercise { id title } course { id title } }\n      }\n    }\n  }\n": typeof types.MyLabsDocument,
+    "\n  query LessonAttachments($courseId: ID!) {\n    course(id: $courseId) {\n      id\n      contentItems(first: 100) { nodes { id name kind mimeType size lesson { id } } }\n    }\n  }\n": typeof types.LessonAttachmentsDocument,
     "\n  query LessonReader($courseId: ID!) {\n    course(id: $courseId) {\n      id\n      title\n      viewerEnrollment { id status progressPercent }\n      modules(first: 50) { nodes { id title lessons(first: 100) { nodes { id title body completed } } } }\n    }\n  }\n": typeof types.LessonReaderDocument,
     "\n  mutation CompleteLesson($input: CompleteLessonInput!) {\n    completeLesson(input: $input) {\n      __typename\n      ... on EnrollmentSuccess { enrollment { id progressPercent completedLessonIds status } }\n      ...ErrorFields\n    }\n  }\n": typeof types.CompleteLessonDocument,
     "\n  mutation TrackLessonView($input: TrackActivityInput!) {\n    trackActivity(input: $input) { __typename }\n  }\n": typeof types.TrackLessonViewDocument,
@@ -113,6 +128,8 @@ type Documents = {
     "\n  mutation StartLab($input: StartLabInput!) {\n    startLab(input: $input) {\n      __typename\n      ... on LabSessionSuccess { session { id status } }\n      ...ErrorFields\n      ... on LabCapacityExceededError { retryAfterSeconds }\n      ... on LabLimitReachedError { limit scope }\n    }\n  }\n": typeof types.StartLabDocument,
 };
 const documents: Documents = {
+    "\n  query ContentDownloadLink($id: ID!) {\n    contentItem(id: $id) {\n      id\n      downloadUrl\n    }\n  }\n": types.ContentDownloadLinkDocument,
+    "\n  query ContentVersionLinks($id: ID!) {\n    contentItem(id: $id) {\n      id\n      versions(first: 100) { nodes { id downloadUrl } }\n    }\n  }\n": types.ContentVersionLinksDocument,
     "\n  fragment ErrorFields on Error {\n    __typename\n    code\n    message\n    ... on ValidationError { fieldErrors { field message } }\n    ... on RateLimitedError { retryAfterSeconds }\n  }\n": types.ErrorFieldsFragmentDoc,
     "\n  mutation AcceptInvitation($input: AcceptInvitationInput!) {\n    acceptInvitation(input: $input) {\n      __typename\n      ... on MembershipSuccess { membership { id role organization { id name slug } } }\n      ...ErrorFields\n    }\n  }\n": types.AcceptInvitationDocument,
     "\n  query Account {\n    me { id fullName email emailVerified role createdAt lastLoginAt }\n  }\n": types.AccountDocument,
@@ -171,6 +188,12 @@ const documents: Documents = {
     "\n  mutation EditorUpdateExercise($input: UpdateExerciseInput!) {\n    updateExercise(input: $input) {\n      __typename\n      ... on ExerciseSuccess { exercise { id title instructions language labIde starterFiles { path content } } }\n      ... on Error { code message }\n      ... on ValidationError { fieldErrors { field message } }\n    }\n  }\n": types.EditorUpdateExerciseDocument,
     "\n  mutation EditorCreateQuiz($input: CreateQuizInput!) {\n    createQuiz(input: $input) {\n      __typename\n      ... on QuizSuccess { quiz { id } }\n      ... on Error { code message }\n      ... on ValidationError { fieldErrors { field message } }\n    }\n  }\n": types.EditorCreateQuizDocument,
     "\n  query CourseLabs($courseId: ID!, $status: [LabStatus!]) {\n    course(id: $courseId) { id title }\n    labSessions(filter: { courseId: $courseId, status: $status }, first: 100) {\n      nodes {\n        id\n        status\n        ide\n        failureReason\n        createdAt\n        startedAt\n        lastActivityAt\n        idleDeadline\n        stopDeadline\n        user { id fullName }\n        exercise { id title }\n        resources { memoryMb cpus }\n        usage { cpuPercent memoryBytes pids }\n      }\n    }\n  }\n": types.CourseLabsDocument,
+    "\n  query CourseExports($id: ID!) {\n    course(id: $id) {\n      id\n      title\n      exports(first: 20) { nodes { ...ExportJobFields } }\n    }\n  }\n": types.CourseExportsDocument,
+    "\n  fragment ExportJobFields on ExportJob {\n    id\n    format\n    status\n    progress\n    error\n    createdAt\n    finishedAt\n    result { id name }\n    resultVersion { id number size }\n  }\n": types.ExportJobFieldsFragmentDoc,
+    "\n  query ExportJobView($id: ID!) {\n    exportJob(id: $id) { ...ExportJobFields }\n  }\n": types.ExportJobViewDocument,
+    "\n  subscription ExportJobEvents($jobId: ID!, $after: Int) {\n    exportJobEvents(jobId: $jobId, after: $after) { seq at status progress message }\n  }\n": types.ExportJobEventsDocument,
+    "\n  mutation ExportCourse($input: ExportCourseInput!) {\n    exportCourse(input: $input) {\n      __typename\n      ... on ExportJobSuccess { job { id status } }\n      ...ErrorFields\n    }\n  }\n": types.ExportCourseDocument,
+    "\n  mutation CancelExportJob($input: ExportJobIdInput!) {\n    cancelExportJob(input: $input) {\n      __typename\n      ... on ExportJobSuccess { job { id status } }\n      ...ErrorFields\n    }\n  }\n": types.CancelExportJobDocument,
     "\n  query GenerateCourse($id: ID!) {\n    course(id: $id) {\n      id\n      title\n      difficulty\n      organization { id name }\n      modules(first: 100) { nodes { id title } }\n      generationJobs(first: 10) { nodes { id kind status progress createdAt costUsd } }\n    }\n  }\n": types.GenerateCourseDocument,
     "\n  query GenerationBudget($organizationId: ID!) {\n    generationBudget(organizationId: $organizationId) { dailyTokenBudget tokensUsedToday tokensLeft }\n  }\n": types.GenerationBudgetDocument,
     "\n  fragment GenerationJobFields on GenerationJob {\n    id\n    kind\n    status\n    progress\n    provider\n    model\n    inputTokens\n    outputTokens\n    costUsd\n    cached\n    error\n    attempts\n    createdAt\n    finishedAt\n    appliedAt\n    result {\n      __typename\n      ... on Syllabus {\n        title\n        overview\n        learningObjectives\n        prerequisites\n        assessments\n        modules { week title topics durationHours }\n      }\n      ... on SlideDeck { title slides { title bullets speakerNotes } }\n      ... on ExerciseSet { exercises { title instructions language } }\n      ... on QuizDraft { title questions { type prompt options correctAnswers explanation } }\n    }\n  }\n": types.GenerationJobFieldsFragmentDoc,
@@ -183,6 +206,12 @@ const documents: Documents = {
     "\n  mutation GenerateQuiz($input: GenerateQuizInput!) {\n    generateQuiz(input: $input) { ...GenerateAnswer }\n  }\n": types.GenerateQuizDocument,
     "\n  mutation ApplyGenerationResult($input: GenerationJobIdInput!) {\n    applyGenerationResult(input: $input) {\n      __typename\n      ... on GenerationJobSuccess { job { id appliedAt } }\n      ...ErrorFields\n    }\n  }\n": types.ApplyGenerationResultDocument,
     "\n  mutation CancelGenerationJob($input: GenerationJobIdInput!) {\n    cancelGenerationJob(input: $input) {\n      __typename\n      ... on GenerationJobSuccess { job { id status } }\n      ...ErrorFields\n    }\n  }\n": types.CancelGenerationJobDocument,
+    "\n  query LessonFiles($courseId: ID!) {\n    course(id: $courseId) {\n      id\n      contentItems(first: 100) {\n        nodes { id name kind mimeType size updatedAt lesson { id } currentVersion { id number } }\n      }\n    }\n  }\n": types.LessonFilesDocument,
+    "\n  query ContentItemVersions($id: ID!) {\n    contentItem(id: $id) {\n      id\n      currentVersion { id }\n      versions(first: 20) { nodes { id number size mimeType createdAt } }\n    }\n  }\n": types.ContentItemVersionsDocument,
+    "\n  mutation RequestUpload($input: RequestUploadInput!) {\n    requestUpload(input: $input) {\n      __typename\n      ... on UploadTicket { uploadId url }\n      ... on QuotaExceededError { quotaBytes usedBytes requestedBytes }\n      ...ErrorFields\n    }\n  }\n": types.RequestUploadDocument,
+    "\n  mutation CompleteUpload($input: CompleteUploadInput!) {\n    completeUpload(input: $input) {\n      __typename\n      ... on ContentItemSuccess { item { id name mimeType size currentVersion { id number } } }\n      ... on QuotaExceededError { quotaBytes usedBytes requestedBytes }\n      ...ErrorFields\n    }\n  }\n": types.CompleteUploadDocument,
+    "\n  mutation RestoreContentVersion($input: RestoreContentVersionInput!) {\n    restoreContentVersion(input: $input) {\n      __typename\n      ... on ContentItemSuccess { item { id mimeType size currentVersion { id number } } }\n      ...ErrorFields\n    }\n  }\n": types.RestoreContentVersionDocument,
+    "\n  mutation DeleteContentItem($input: DeleteContentItemInput!) {\n    deleteContentItem(input: $input) {\n      __typename\n      ... on DeleteContentItemSuccess { itemId }\n      ...ErrorFields\n    }\n  }\n": types.DeleteContentItemDocument,
     "\n  query TaughtCourses {\n    me {\n      id\n      taughtCourses(first: 100) {\n        nodes { id title slug status updatedAt organization { id name } }\n      }\n    }\n  }\n": types.TaughtCoursesDocument,
     "\n  mutation CreateCourse($input: CreateCourseInput!) {\n    createCourse(input: $input) {\n      __typename\n      ... on CourseSuccess { course { id title slug status } }\n      ... on Error { code message }\n      ... on ValidationError { fieldErrors { field message } }\n    }\n  }\n": types.CreateCourseDocument,
     "\n  query QuizEditor($id: ID!) {\n    quiz(id: $id) {\n      id\n      title\n      description\n      timeLimitSeconds\n      attemptsAllowed\n      passingScore\n      shuffleQuestions\n      status\n      course { id title }\n      questions(first: 100) {\n        nodes {\n          id type prompt options points position explanation\n          correctAnswer { choices boolean acceptedAnswers number tolerance }\n        }\n      }\n    }\n  }\n": types.QuizEditorDocument,
@@ -201,6 +230,7 @@ const documents: Documents = {
     "\n  query LabPage($id: ID!) {\n    labSession(id: $id) {\n      id\n      status\n      ide\n      failureReason\n      accessUrl\n      createdAt\n      startedAt\n      idleDeadline\n      stopDeadline\n      exercise { id title }\n      course { id title }\n      events(first: 50) { nodes { seq at status progress message } }\n    }\n  }\n": types.LabPageDocument,
     "\n  mutation LabAction($input: LabSessionIdInput!, $pause: Boolean!, $resume: Boolean!, $stop: Boolean!, $heartbeat: Boolean!) {\n    pauseLab(input: $input) @include(if: $pause) { ...LabActionResult }\n    resumeLab(input: $input) @include(if: $resume) { ...LabActionResult }\n    stopLab(input: $input) @include(if: $stop) { ...LabActionResult }\n    heartbeatLab(input: $input) @include(if: $heartbeat) { ...LabActionResult }\n  }\n  fragment LabActionResult on LabSessionResult {\n    __typename\n    ... on LabSessionSuccess { session { id status idleDeadline stopDeadline accessUrl } }\n    ...ErrorFields\n  }\n": types.LabActionDocument,
     "\n  query MyLabs {\n    me {\n      id\n      labSessions(first: 50) {\n        nodes { id status ide createdAt stoppedAt exercise { id title } course { id title } }\n      }\n    }\n  }\n": types.MyLabsDocument,
+    "\n  query LessonAttachments($courseId: ID!) {\n    course(id: $courseId) {\n      id\n      contentItems(first: 100) { nodes { id name kind mimeType size lesson { id } } }\n    }\n  }\n": types.LessonAttachmentsDocument,
     "\n  query LessonReader($courseId: ID!) {\n    course(id: $courseId) {\n      id\n      title\n      viewerEnrollment { id status progressPercent }\n      modules(first: 50) { nodes { id title lessons(first: 100) { nodes { id title body completed } } } }\n    }\n  }\n": types.LessonReaderDocument,
     "\n  mutation CompleteLesson($input: CompleteLessonInput!) {\n    completeLesson(input: $input) {\n      __typename\n      ... on EnrollmentSuccess { enrollment { id progressPercent completedLessonIds status } }\n      ...ErrorFields\n    }\n  }\n": types.CompleteLessonDocument,
     "\n  mutation TrackLessonView($input: TrackActivityInput!) {\n    trackActivity(input: $input) { __typename }\n  }\n": types.TrackLessonViewDocument,
@@ -226,6 +256,14 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ContentDownloadLink($id: ID!) {\n    contentItem(id: $id) {\n      id\n      downloadUrl\n    }\n  }\n"): (typeof documents)["\n  query ContentDownloadLink($id: ID!) {\n    contentItem(id: $id) {\n      id\n      downloadUrl\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ContentVersionLinks($id: ID!) {\n    contentItem(id: $id) {\n      id\n      versions(first: 100) { nodes { id downloadUrl } }\n    }\n  }\n"): (typeof documents)["\n  query ContentVersionLinks($id: ID!) {\n    contentItem(id: $id) {\n      id\n      versions(first: 100) { nodes { id downloadUrl } }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -461,6 +499,30 @@ export function graphql(source: "\n  query CourseLabs($courseId: ID!, $status: [
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  query CourseExports($id: ID!) {\n    course(id: $id) {\n      id\n      title\n      exports(first: 20) { nodes { ...ExportJobFields } }\n    }\n  }\n"): (typeof documents)["\n  query CourseExports($id: ID!) {\n    course(id: $id) {\n      id\n      title\n      exports(first: 20) { nodes { ...ExportJobFields } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ExportJobFields on ExportJob {\n    id\n    format\n    status\n    progress\n    error\n    createdAt\n    finishedAt\n    result { id name }\n    resultVersion { id number size }\n  }\n"): (typeof documents)["\n  fragment ExportJobFields on ExportJob {\n    id\n    format\n    status\n    progress\n    error\n    createdAt\n    finishedAt\n    result { id name }\n    resultVersion { id number size }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ExportJobView($id: ID!) {\n    exportJob(id: $id) { ...ExportJobFields }\n  }\n"): (typeof documents)["\n  query ExportJobView($id: ID!) {\n    exportJob(id: $id) { ...ExportJobFields }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ExportJobEvents($jobId: ID!, $after: Int) {\n    exportJobEvents(jobId: $jobId, after: $after) { seq at status progress message }\n  }\n"): (typeof documents)["\n  subscription ExportJobEvents($jobId: ID!, $after: Int) {\n    exportJobEvents(jobId: $jobId, after: $after) { seq at status progress message }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ExportCourse($input: ExportCourseInput!) {\n    exportCourse(input: $input) {\n      __typename\n      ... on ExportJobSuccess { job { id status } }\n      ...ErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation ExportCourse($input: ExportCourseInput!) {\n    exportCourse(input: $input) {\n      __typename\n      ... on ExportJobSuccess { job { id status } }\n      ...ErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CancelExportJob($input: ExportJobIdInput!) {\n    cancelExportJob(input: $input) {\n      __typename\n      ... on ExportJobSuccess { job { id status } }\n      ...ErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation CancelExportJob($input: ExportJobIdInput!) {\n    cancelExportJob(input: $input) {\n      __typename\n      ... on ExportJobSuccess { job { id status } }\n      ...ErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  query GenerateCourse($id: ID!) {\n    course(id: $id) {\n      id\n      title\n      difficulty\n      organization { id name }\n      modules(first: 100) { nodes { id title } }\n      generationJobs(first: 10) { nodes { id kind status progress createdAt costUsd } }\n    }\n  }\n"): (typeof documents)["\n  query GenerateCourse($id: ID!) {\n    course(id: $id) {\n      id\n      title\n      difficulty\n      organization { id name }\n      modules(first: 100) { nodes { id title } }\n      generationJobs(first: 10) { nodes { id kind status progress createdAt costUsd } }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -506,6 +568,30 @@ export function graphql(source: "\n  mutation ApplyGenerationResult($input: Gene
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation CancelGenerationJob($input: GenerationJobIdInput!) {\n    cancelGenerationJob(input: $input) {\n      __typename\n      ... on GenerationJobSuccess { job { id status } }\n      ...ErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation CancelGenerationJob($input: GenerationJobIdInput!) {\n    cancelGenerationJob(input: $input) {\n      __typename\n      ... on GenerationJobSuccess { job { id status } }\n      ...ErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query LessonFiles($courseId: ID!) {\n    course(id: $courseId) {\n      id\n      contentItems(first: 100) {\n        nodes { id name kind mimeType size updatedAt lesson { id } currentVersion { id number } }\n      }\n    }\n  }\n"): (typeof documents)["\n  query LessonFiles($courseId: ID!) {\n    course(id: $courseId) {\n      id\n      contentItems(first: 100) {\n        nodes { id name kind mimeType size updatedAt lesson { id } currentVersion { id number } }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ContentItemVersions($id: ID!) {\n    contentItem(id: $id) {\n      id\n      currentVersion { id }\n      versions(first: 20) { nodes { id number size mimeType createdAt } }\n    }\n  }\n"): (typeof documents)["\n  query ContentItemVersions($id: ID!) {\n    contentItem(id: $id) {\n      id\n      currentVersion { id }\n      versions(first: 20) { nodes { id number size mimeType createdAt } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RequestUpload($input: RequestUploadInput!) {\n    requestUpload(input: $input) {\n      __typename\n      ... on UploadTicket { uploadId url }\n      ... on QuotaExceededError { quotaBytes usedBytes requestedBytes }\n      ...ErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation RequestUpload($input: RequestUploadInput!) {\n    requestUpload(input: $input) {\n      __typename\n      ... on UploadTicket { uploadId url }\n      ... on QuotaExceededError { quotaBytes usedBytes requestedBytes }\n      ...ErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CompleteUpload($input: CompleteUploadInput!) {\n    completeUpload(input: $input) {\n      __typename\n      ... on ContentItemSuccess { item { id name mimeType size currentVersion { id number } } }\n      ... on QuotaExceededError { quotaBytes usedBytes requestedBytes }\n      ...ErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation CompleteUpload($input: CompleteUploadInput!) {\n    completeUpload(input: $input) {\n      __typename\n      ... on ContentItemSuccess { item { id name mimeType size currentVersion { id number } } }\n      ... on QuotaExceededError { quotaBytes usedBytes requestedBytes }\n      ...ErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RestoreContentVersion($input: RestoreContentVersionInput!) {\n    restoreContentVersion(input: $input) {\n      __typename\n      ... on ContentItemSuccess { item { id mimeType size currentVersion { id number } } }\n      ...ErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation RestoreContentVersion($input: RestoreContentVersionInput!) {\n    restoreContentVersion(input: $input) {\n      __typename\n      ... on ContentItemSuccess { item { id mimeType size currentVersion { id number } } }\n      ...ErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteContentItem($input: DeleteContentItemInput!) {\n    deleteContentItem(input: $input) {\n      __typename\n      ... on DeleteContentItemSuccess { itemId }\n      ...ErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation DeleteContentItem($input: DeleteContentItemInput!) {\n    deleteContentItem(input: $input) {\n      __typename\n      ... on DeleteContentItemSuccess { itemId }\n      ...ErrorFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -578,6 +664,10 @@ export function graphql(source: "\n  mutation LabAction($input: LabSessionIdInpu
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query MyLabs {\n    me {\n      id\n      labSessions(first: 50) {\n        nodes { id status ide createdAt stoppedAt exercise { id title } course { id title } }\n      }\n    }\n  }\n"): (typeof documents)["\n  query MyLabs {\n    me {\n      id\n      labSessions(first: 50) {\n        nodes { id status ide createdAt stoppedAt exercise { id title } course { id title } }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query LessonAttachments($courseId: ID!) {\n    course(id: $courseId) {\n      id\n      contentItems(first: 100) { nodes { id name kind mimeType size lesson { id } } }\n    }\n  }\n"): (typeof documents)["\n  query LessonAttachments($courseId: ID!) {\n    course(id: $courseId) {\n      id\n      contentItems(first: 100) { nodes { id name kind mimeType size lesson { id } } }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

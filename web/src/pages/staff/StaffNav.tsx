@@ -46,6 +46,7 @@ export const courseLinks = (courseId: string) => [
   { to: `/teach/courses/${courseId}/attempts`, text: 'Quiz attempts' },
   { to: `/teach/courses/${courseId}/analytics`, text: 'Analytics' },
   { to: `/teach/courses/${courseId}/labs`, text: 'Labs' },
+  { to: `/teach/courses/${courseId}/exports`, text: 'Exports' },
 ];
 
 export const adminLinks = [

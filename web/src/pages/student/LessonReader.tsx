@@ -6,6 +6,7 @@ import { Banner, ProblemView, Progress, Skeleton } from '../../components/ui';
 import { graphql } from '../../gql';
 import { problemOf, typedError } from '../../lib/errors';
 import { useTitle } from '../../lib/useTitle';
+import { LessonAttachments } from './LessonAttachments';
 
 const Markdown = lazy(() => import('../../lib/markdown'));
 
@@ -82,6 +83,7 @@ export default function LessonReader() {
           <Markdown source={lesson.body} title={lesson.title} />
         </Suspense>
       </article>
+      <LessonAttachments courseId={course.id} lessonId={lesson.id} />
       {completeError && <Banner>{completeError.message}</Banner>}
       <div className="lesson-actions">
         {previous ? (

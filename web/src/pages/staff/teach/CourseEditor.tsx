@@ -13,6 +13,7 @@ import { RequireAccess } from '../access';
 import { MarkdownEditor } from '../MarkdownEditor';
 import { ReorderList } from '../ReorderList';
 import { courseLinks, SectionNav } from '../StaffNav';
+import { LessonFiles } from './LessonFiles';
 
 const CourseEditorQueryDoc = graphql(`
   query CourseEditor($id: ID!) {
@@ -427,7 +428,7 @@ function ModulesCard({ course, reload }: { course: Course; reload: () => void })
           labelOf={(m) => m.title}
           onReorder={saveOrder}
           disabled={readOnly}
-          renderItem={(module, index) => <ModuleEditor module={module} number={index + 1} readOnly={readOnly} reload={reload} />}
+          renderItem={(module, index) => <ModuleEditor courseId={course.id} module={module} number={index + 1} readOnly={readOnly} reload={reload} />}
         />
       )}
       {!readOnly && (
@@ -442,7 +443,7 @@ function ModulesCard({ course, reload }: { course: Course; reload: () => void })
   );
 }
 
-function ModuleEditor({ module, number, readOnly, reload }: { module: Module; number: number; readOnly: boolean; reload: () => void }) {
+function ModuleEditor({ courseId, module, number, readOnly, reload }: { courseId: string; module: Module; number: number; readOnly: boolean; reload: () => void }) {
   const toast = useToast();
   const [title, setTitle] = useState(module.title);
   const [lessonTitle, setLessonTitle] = useState('');
@@ -510,7 +511,7 @@ function ModuleEditor({ module, number, readOnly, reload }: { module: Module; nu
           disabled={readOnly}
           renderItem={(lesson) =>
             open === lesson.id ? (
-              <LessonEditor lesson={lesson} readOnly={readOnly} close={() => setOpen(null)} reload={reload} />
+              <LessonEditor courseId={courseId} lesson={lesson} readOnly={readOnly} close={() => setOpen(null)} reload={reload} />
             ) : (
               <button type="button" className="button button--ghost" onClick={() => setOpen(lesson.id)} aria-label={`Edit lesson “${lesson.title}”`}>
                 {lesson.title}
@@ -536,7 +537,7 @@ function ModuleEditor({ module, number, readOnly, reload }: { module: Module; nu
   );
 }
 
-export function LessonEditor({ lesson, readOnly, close, reload }: { lesson: Lesson; readOnly: boolean; close: () => void; reload: () => void }) {
+export function LessonEditor({ courseId, lesson, readOnly, close, reload }: { courseId: string; lesson: Lesson; readOnly: boolean; close: () => void; reload: () => void }) {
   const toast = useToast();
   const [title, setTitle] = useState(lesson.title);
   const [body, setBody] = useState(lesson.body);
@@ -561,6 +562,7 @@ export function LessonEditor({ lesson, readOnly, close, reload }: { lesson: Less
     }
   };
   return (
+    <div className="stack">
     <form onSubmit={save} noValidate className="stack lesson-editor">
       {problem && <Banner>{problem.message}</Banner>}
       <Field label="Lesson title" value={title} onChange={(e) => setTitle(e.target.value)} error={fields.title} disabled={readOnly} />
@@ -581,6 +583,9 @@ export function LessonEditor({ lesson, readOnly, close, reload }: { lesson: Less
         )}
       </div>
     </form>
+    {/* Beside the form, not in it: uploads are their own requests, not part of "Save lesson". */}
+    <LessonFiles courseId={courseId} lessonId={lesson.id} lessonTitle={lesson.title} readOnly={readOnly} />
+    </div>
   );
 }
 
