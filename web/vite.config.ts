@@ -13,6 +13,8 @@ export default defineConfig({
     proxy: {
       '/graphql': { target: platform, ws: true, changeOrigin: false },
       '/auth': { target: platform, changeOrigin: false },
+      // Signed file links (uploads and downloads) are served by the router on its origin.
+      '/content': { target: platform, changeOrigin: false },
     },
   },
   build: {

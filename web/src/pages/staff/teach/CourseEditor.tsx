@@ -563,28 +563,28 @@ export function LessonEditor({ courseId, lesson, readOnly, close, reload }: { co
   };
   return (
     <div className="stack">
-    <form onSubmit={save} noValidate className="stack lesson-editor">
-      {problem && <Banner>{problem.message}</Banner>}
-      <Field label="Lesson title" value={title} onChange={(e) => setTitle(e.target.value)} error={fields.title} disabled={readOnly} />
-      <MarkdownEditor label="Lesson text (Markdown)" value={body} onChange={setBody} error={fields.body} />
-      <div className="inline">
-        {!readOnly && (
-          <button type="submit" className="button button--primary" disabled={result.fetching}>
-            Save lesson
+      <form onSubmit={save} noValidate className="stack lesson-editor">
+        {problem && <Banner>{problem.message}</Banner>}
+        <Field label="Lesson title" value={title} onChange={(e) => setTitle(e.target.value)} error={fields.title} disabled={readOnly} />
+        <MarkdownEditor label="Lesson text (Markdown)" value={body} onChange={setBody} error={fields.body} />
+        <div className="inline">
+          {!readOnly && (
+            <button type="submit" className="button button--primary" disabled={result.fetching}>
+              Save lesson
+            </button>
+          )}
+          <button type="button" className="button button--ghost" onClick={close}>
+            Close
           </button>
-        )}
-        <button type="button" className="button button--ghost" onClick={close}>
-          Close
-        </button>
-        {!readOnly && (
-          <button type="button" className="button button--danger" onClick={destroy}>
-            Delete lesson
-          </button>
-        )}
-      </div>
-    </form>
-    {/* Beside the form, not in it: uploads are their own requests, not part of "Save lesson". */}
-    <LessonFiles courseId={courseId} lessonId={lesson.id} lessonTitle={lesson.title} readOnly={readOnly} />
+          {!readOnly && (
+            <button type="button" className="button button--danger" onClick={destroy}>
+              Delete lesson
+            </button>
+          )}
+        </div>
+      </form>
+      {/* Beside the form, not in it: uploads are their own requests, not part of "Save lesson". */}
+      <LessonFiles courseId={courseId} lessonId={lesson.id} lessonTitle={lesson.title} readOnly={readOnly} />
     </div>
   );
 }

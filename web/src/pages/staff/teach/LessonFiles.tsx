@@ -76,6 +76,8 @@ const DeleteItem = graphql(`
   }
 `);
 
+const PHASES: Record<string, string> = { hashing: 'Reading the file…', sending: 'Sending the file…', checking: 'Checking the file…' };
+
 type Item = NonNullable<LessonFilesQuery['course']>['contentItems']['nodes'][number];
 
 export function LessonFiles({ courseId, lessonId, lessonTitle, readOnly }: { courseId: string; lessonId: string; lessonTitle: string; readOnly: boolean }) {
@@ -154,10 +156,10 @@ export function LessonFiles({ courseId, lessonId, lessonTitle, readOnly }: { cou
         </ul>
       )}
       {progress && (
-        <div aria-live="polite">
-          {progress.phase === 'hashing' && <p>Reading the file…</p>}
+        <div className="stack">
+          {/* The phase is announced; the percentage is not (it would be read out at every step). */}
+          <p role="status">{PHASES[progress.phase]}</p>
           {progress.phase === 'sending' && <Progress value={progress.percent} label="Upload progress" />}
-          {progress.phase === 'checking' && <p>Checking the file…</p>}
         </div>
       )}
       {!readOnly && (
