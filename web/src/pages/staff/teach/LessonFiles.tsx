@@ -233,7 +233,8 @@ function FileRow({
           </>
         )}
       </div>
-      {open && <Versions item={item} readOnly={readOnly} onDownload={onDownload} onRestored={onRestored} />}
+      {/* Keyed by the current version: a new upload or a restore reads the versions again. */}
+      {open && <Versions key={item.currentVersion?.id} item={item} readOnly={readOnly} onDownload={onDownload} onRestored={onRestored} />}
     </li>
   );
 }
