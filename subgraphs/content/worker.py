@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.content import exporting, service
 from subgraphs.content.models import CourseOwner
+from subgraphs.contracts.base import parse_if
+from subgraphs.contracts.content import ExportRequested
 from subgraphs.core.course_owners import CourseOwnersConsumer
 from subgraphs.core.domains import WorkerDeps
 from subgraphs.core.events import Consumer, Event, keep_running, stream_name
@@ -62,7 +64,7 @@ class ExportWorker(Consumer):
         self.runtime = WorkerRuntime(settings, sessionmaker, redis, LiveHub(redis))
 
     async def handle(self, event: Event) -> None:
-        if event.type == exporting.REQUESTED:
+        if parse_if(event, ExportRequested) is not None:
             await exporting.run_job(self.runtime, uuid.UUID(event.subject_ids["job_id"]))
 
     async def consume_once(self, *, block_ms: int | None = None) -> int:

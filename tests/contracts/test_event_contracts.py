@@ -18,14 +18,26 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from subgraphs.content import exporting
+from subgraphs.content.exports.document import CourseDocument, Lesson, Module
+from subgraphs.content.models import Outbox as ContentOutbox
+from subgraphs.content.worker import WorkerRuntime
 from subgraphs.contracts import REGISTRY, EventPayload, UnknownEvent, contract_of, parse
 from subgraphs.contracts.base import WILDCARD
 from subgraphs.contracts.courses import CourseUpdated, ExerciseCreated
 from subgraphs.contracts.vocabulary import LabIde, OrganizationSettings
 from subgraphs.core.events import Event
+from subgraphs.core.live import LiveHub
 from subgraphs.courses import service as courses_service
 from subgraphs.quizzes import service as quizzes_service
 from subgraphs.quizzes.models import Outbox as QuizzesOutbox
+from tests.subgraphs.content.conftest import (  # noqa: F401 - fixtures
+    content_app,
+    content_gql,
+    content_http,
+    content_runtime,
+    school,
+)
 from tests.subgraphs.courses.conftest import (  # noqa: F401 - fixtures
     courses,
     courses_app,
@@ -39,6 +51,7 @@ from tests.subgraphs.organizations.conftest import minter, organizations_app  # 
 from tests.subgraphs.quizzes.conftest import projector, quizzes_app, quizzes_runtime  # noqa: F401
 from tests.subgraphs.quizzes.factories import QUESTIONS, classroom
 
+CONTENT_TYPES = {t for t, _ in REGISTRY if t.startswith("content.")}
 RECORDED: list[dict[str, Any]] = orjson.loads((Path(__file__).parent / "recorded_events.json").read_bytes())
 # Emitted only by code paths the recorded runs did not reach: driven below instead.
 DRIVEN = {
@@ -49,6 +62,8 @@ DRIVEN = {
     "quizzes.quiz.updated",
     "quizzes.question.updated",
     "quizzes.question.deleted",
+    # The content domain's types were typed from the start: driven below, every one of them.
+    *CONTENT_TYPES,
 }
 
 
@@ -126,7 +141,7 @@ def test_organization_settings_have_one_set_of_defaults_and_bounds():
 
 
 async def test_module_and_lesson_publication_events_fit_their_contracts(courses):  # noqa: F811
-    school = await courses.school()
+    school = await courses.school()  # noqa: F811 - not the content fixture of that name
     course = await courses.course(school, publish=False, lessons=1)
     meta = school.instructor.meta
     module = await courses_service.create_module(courses.runtime, meta, course_id=course.id, title="More")
@@ -153,5 +168,61 @@ async def test_quiz_and_question_changes_fit_their_contracts(courses, projector,
         rows = (await session.scalars(select(QuizzesOutbox.event).order_by(QuizzesOutbox.position))).all()
     emitted = [e for e in rows if e["subject_ids"].get("quiz_id") == str(room.quiz_id)]
     assert {t for t in DRIVEN if t.startswith("quizzes.")} <= {e["type"] for e in emitted}
+    for event in emitted:
+        _round_trip(event["type"], event["payload"])
+
+
+async def test_content_events_fit_their_contracts(
+    content_gql,
+    content_http,
+    content_runtime,
+    school,
+    settings,  # noqa: F811
+):
+    from tests.subgraphs.content.helpers import CANCEL, DELETE, EXPORT, PDF, RESTORE, local, upload
+
+    token = school.instructor.token
+    first = await upload(content_gql, content_http, token, PDF, course=school.course, lesson=school.lesson)
+    item = first["item"]
+    second = await upload(content_gql, content_http, token, PDF + b"2", item=item["id"])
+    assert second["__typename"] == "ContentItemSuccess", second
+    restore = {"itemId": item["id"], "versionId": item["currentVersion"]["id"]}
+    assert (await content_gql(RESTORE, {"input": restore}, token=token))["data"]["restoreContentVersion"][
+        "__typename"
+    ] == "ContentItemSuccess"
+    assert (await content_http.get(local(item["downloadUrl"]))).status_code == 200
+    assert (await content_gql(DELETE, {"input": {"itemId": item["id"]}}, token=token))["data"][
+        "deleteContentItem"
+    ]["__typename"] == "DeleteContentItemSuccess"
+
+    worker = WorkerRuntime(
+        settings, content_runtime.sessionmaker, content_runtime.redis, LiveHub(content_runtime.redis)
+    )
+
+    async def export() -> uuid.UUID:
+        job = await content_gql(EXPORT, {"input": {"courseId": school.course, "format": "PDF"}}, token=token)
+        return uuid.UUID(job["data"]["exportCourse"]["job"]["id"])
+
+    async def one_lesson(runtime, job):
+        return CourseDocument(title="Typed", modules=(Module(title="M", lessons=(Lesson(title="L"),)),))
+
+    async def unreadable(runtime, job):
+        raise exporting.CourseUnreadable("The course could not be read: refused")
+
+    assert await exporting.run_job(worker, await export(), reader=one_lesson) == exporting.JobStatus.SUCCEEDED
+    assert await exporting.run_job(worker, await export(), reader=unreadable) == exporting.JobStatus.FAILED
+    cancelled = await export()
+    await content_gql(CANCEL, {"input": {"jobId": str(cancelled)}}, token=token)
+    requeued = await export()
+    assert await exporting.claim(worker, requeued) is not None
+    async with content_runtime.transaction() as session:
+        (await session.get(exporting.ExportJob, requeued)).lease_expires_at = exporting.utcnow()
+    assert requeued in await exporting.requeue_expired(worker)
+
+    async with content_runtime.transaction() as session:
+        rows = (await session.scalars(select(ContentOutbox.event).order_by(ContentOutbox.position))).all()
+    emitted = [e for e in rows if e["subject_ids"].get("course_id") == school.course]
+    assert CONTENT_TYPES <= {e["type"] for e in emitted}
+    assert any(e["payload"].get("requeued") for e in emitted)
     for event in emitted:
         _round_trip(event["type"], event["payload"])
