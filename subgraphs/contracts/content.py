@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import uuid
 
+from pydantic import BaseModel, ConfigDict
+
 from subgraphs.contracts.base import EventPayload
 
 
@@ -71,3 +73,94 @@ class ExportFailed(ExportJobEvent):
 
 class ExportCancelled(ExportJobEvent):
     TYPE = "content.export.cancelled"
+
+
+# --- Common Cartridge import ----------------------------------------------------------------------------
+# `importCourse` queues `content.import.requested` (the content worker's queue); the worker reads the
+# cartridge, stores its files as the lessons' attachments and announces the course in `content.import.ready`
+# with every id chosen up front: courses creates the course, its modules, lessons and exercises under those
+# ids (`courses.import.applied`), quizzes its quizzes once the course is known (`quizzes.import.applied`).
+# Creating what already exists under its id is skipped, so redelivery creates nothing twice.
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ImportedLesson(_Part):
+    id: uuid.UUID
+    title: str
+    body: str = ""  # Markdown
+
+
+class ImportedModule(_Part):
+    id: uuid.UUID
+    title: str
+    lessons: list[ImportedLesson] = []
+
+
+class ImportedExercise(_Part):
+    id: uuid.UUID
+    title: str
+    instructions: str = ""  # Markdown
+    language: str = "python"
+
+
+class ImportedQuestion(_Part):
+    """A question as the quizzes domain stores it: `type` SINGLE_CHOICE | MULTIPLE_CHOICE | TRUE_FALSE |
+    SHORT_ANSWER | NUMERIC, and the answer fields of that type."""
+
+    type: str
+    prompt: str
+    options: list[str] = []
+    correct_choices: list[int] = []
+    correct_boolean: bool | None = None
+    accepted_answers: list[str] = []
+    correct_number: float | None = None
+    tolerance: float | None = None
+    points: int = 1
+    explanation: str = ""
+
+
+class ImportedQuiz(_Part):
+    id: uuid.UUID
+    title: str
+    description: str = ""
+    passing_score: int = 60
+    questions: list[ImportedQuestion] = []
+
+
+class ImportRequested(EventPayload):
+    TYPE = "content.import.requested"
+    item_id: uuid.UUID  # the uploaded cartridge (a content item)
+    requeued: bool = False
+
+
+class ImportReady(EventPayload):
+    """A read cartridge, to create as a DRAFT course of `organization_id` taught by `instructor_id` (the
+    importer, whose right to create courses there the content domain checked)."""
+
+    TYPE = "content.import.ready"
+    import_id: uuid.UUID
+    course_id: uuid.UUID
+    organization_id: uuid.UUID
+    instructor_id: uuid.UUID
+    title: str
+    description: str = ""
+    category: str = ""
+    difficulty: str = "BEGINNER"
+    modules: list[ImportedModule] = []
+    exercises: list[ImportedExercise] = []
+    quizzes: list[ImportedQuiz] = []
+
+
+class ImportSucceeded(EventPayload):
+    TYPE = "content.import.succeeded"
+    import_id: uuid.UUID
+    course_id: uuid.UUID
+
+
+class ImportFailed(EventPayload):
+    TYPE = "content.import.failed"
+    import_id: uuid.UUID
+    error: str
