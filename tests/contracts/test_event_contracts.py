@@ -62,8 +62,11 @@ DRIVEN = {
     "quizzes.quiz.updated",
     "quizzes.question.updated",
     "quizzes.question.deleted",
-    # The content domain's types were typed from the start: driven below, every one of them.
+    # The content domain's types were typed from the start: driven below, every one of them, and the
+    # courses and quizzes events that answer its imports.
     *CONTENT_TYPES,
+    "courses.import.applied",
+    "quizzes.import.applied",
 }
 
 
@@ -173,10 +176,10 @@ async def test_quiz_and_question_changes_fit_their_contracts(courses, projector,
 
 
 async def test_content_events_fit_their_contracts(
-    content_gql,
-    content_http,
-    content_runtime,
-    school,
+    content_gql,  # noqa: F811
+    content_http,  # noqa: F811
+    content_runtime,  # noqa: F811
+    school,  # noqa: F811
     settings,  # noqa: F811
 ):
     from tests.subgraphs.content.helpers import CANCEL, DELETE, EXPORT, PDF, RESTORE, local, upload
@@ -222,7 +225,132 @@ async def test_content_events_fit_their_contracts(
     async with content_runtime.transaction() as session:
         rows = (await session.scalars(select(ContentOutbox.event).order_by(ContentOutbox.position))).all()
     emitted = [e for e in rows if e["subject_ids"].get("course_id") == school.course]
-    assert CONTENT_TYPES <= {e["type"] for e in emitted}
+    assert {t for t in CONTENT_TYPES if ".import." not in t} <= {e["type"] for e in emitted}
     assert any(e["payload"].get("requeued") for e in emitted)
+    for event in emitted:
+        _round_trip(event["type"], event["payload"])
+
+
+async def test_an_import_and_its_answers_fit_their_contracts(
+    content_gql,  # noqa: F811
+    content_http,  # noqa: F811
+    content_runtime,  # noqa: F811
+    school,  # noqa: F811
+    settings,
+    courses_runtime,  # noqa: F811
+    quizzes_runtime,  # noqa: F811
+    projector,  # noqa: F811
+):
+    """content.import.requested -> ready (content worker) -> courses.import.applied (courses) ->
+    quizzes.import.applied (quizzes) -> content.import.succeeded; and an unsafe zip -> content.import.failed.
+    Every payload round-trips, and the course and quizzes are created once however often the event comes."""
+    import io
+    import zipfile
+
+    from subgraphs.content import exports, importing
+    from subgraphs.content.exports.document import Attachment, ExportFormat, Question, Quiz
+    from subgraphs.courses import imported as courses_imported
+    from subgraphs.courses.models import Course
+    from subgraphs.courses.models import Lesson as CourseLesson
+    from subgraphs.courses.models import Outbox as CoursesOutbox
+    from subgraphs.quizzes import imported as quizzes_imported
+    from subgraphs.quizzes.models import Question as QuizQuestion
+    from tests.subgraphs.content.helpers import PDF, upload
+
+    doc = CourseDocument(
+        title="Imported",
+        modules=(
+            Module(
+                title="M1",
+                lessons=(
+                    Lesson(
+                        title="L1",
+                        body_markdown="# One",
+                        attachments=(Attachment("a.pdf", "application/pdf", PDF),),
+                    ),
+                ),
+            ),
+        ),
+        quizzes=(
+            Quiz(
+                title="Q",
+                questions=(
+                    Question(type="SINGLE_CHOICE", prompt="Pick", options=("a", "b"), correct=(1,)),
+                    Question(type="NUMERIC", prompt="Two?", correct=(2, 0.5)),
+                ),
+            ),
+        ),
+    )
+    token = school.instructor.token
+    cartridge = exports.render(ExportFormat.COMMON_CARTRIDGE, doc)
+    source = await upload(content_gql, content_http, token, cartridge, name="c.imscc", course=school.course)
+    assert source["__typename"] == "ContentItemSuccess", source
+    worker = WorkerRuntime(
+        settings, content_runtime.sessionmaker, content_runtime.redis, LiveHub(content_runtime.redis)
+    )
+    job = await importing.submit(
+        content_runtime, school.instructor.meta, item_id=uuid.UUID(source["item"]["id"])
+    )
+    assert await importing.run_job(worker, job.id) == importing.ImportStatus.RUNNING
+
+    async def content_events() -> list[dict[str, Any]]:
+        async with content_runtime.transaction() as session:
+            rows = (await session.scalars(select(ContentOutbox.event).order_by(ContentOutbox.position))).all()
+        return [e for e in rows if e["subject_ids"].get("import_id") == str(job.id)]
+
+    ready = Event.model_validate(
+        next(e for e in await content_events() if e["type"] == "content.import.ready")
+    )
+    assert await courses_imported.apply_import(courses_runtime.sessionmaker, ready) == job.course_id
+    assert (
+        await courses_imported.apply_import(
+            courses_runtime.sessionmaker, ready.model_copy(update={"id": str(uuid.uuid4())})
+        )
+        is None
+    )
+    await projector.sync(courses={job.course_id: "DRAFT"})
+    made = await quizzes_imported.apply_import(quizzes_runtime.sessionmaker, ready)
+    assert made is not None and [q.title for q in made] == ["Q"]
+    async with courses_runtime.transaction() as session:
+        course = await session.get(Course, job.course_id)
+        lessons = (
+            await session.scalars(select(CourseLesson).where(CourseLesson.course_id == job.course_id))
+        ).all()
+        answers = (await session.scalars(select(CoursesOutbox.event).order_by(CoursesOutbox.position))).all()
+    assert course.status == "DRAFT" and [(le.title, le.body) for le in lessons] == [("L1", "# One")]
+    async with quizzes_runtime.transaction() as session:
+        questions = (
+            await session.scalars(select(QuizQuestion).where(QuizQuestion.quiz_id == made[0].id))
+        ).all()
+        answers += (await session.scalars(select(QuizzesOutbox.event).order_by(QuizzesOutbox.position))).all()
+    assert sorted((q.type, q.correct) for q in questions) == [("NUMERIC", [2.0, 0.5]), ("SINGLE_CHOICE", [1])]
+    applied = [
+        e
+        for e in answers
+        if e["type"].endswith(".import.applied") and e["payload"]["import_id"] == str(job.id)
+    ]
+    assert sorted(e["type"] for e in applied) == ["courses.import.applied", "quizzes.import.applied"]
+    for event in applied:
+        async with content_runtime.transaction() as session:
+            assert await importing.record_applied(session, Event.model_validate(event))
+        _round_trip(event["type"], event["payload"])
+    async with content_runtime.transaction() as session:
+        assert (await session.get(importing.ImportJob, job.id)).status == "SUCCEEDED"
+
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("../escape.txt", "x")
+    bad_item = await upload(
+        content_gql, content_http, token, evil.getvalue(), name="e.imscc", course=school.course
+    )
+    bad = await importing.submit(
+        content_runtime, school.instructor.meta, item_id=uuid.UUID(bad_item["item"]["id"])
+    )
+    assert await importing.run_job(worker, bad.id) == importing.ImportStatus.FAILED
+    async with content_runtime.transaction() as session:
+        assert (await session.get(importing.ImportJob, bad.id)).error_code == "UNSAFE_ARCHIVE"
+        rows = (await session.scalars(select(ContentOutbox.event).order_by(ContentOutbox.position))).all()
+    emitted = [e for e in rows if e["subject_ids"].get("import_id") in (str(job.id), str(bad.id))]
+    assert {t for t in CONTENT_TYPES if ".import." in t} <= {e["type"] for e in emitted}
     for event in emitted:
         _round_trip(event["type"], event["payload"])
