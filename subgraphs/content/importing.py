@@ -51,7 +51,7 @@ from subgraphs.core.context import RequestMeta
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
-from subgraphs.core.rbac import Permission, authorize
+from subgraphs.core.rbac import Permission, authorize, permitted
 
 log = logging.getLogger("coursegraph.content")
 
@@ -144,8 +144,6 @@ async def can_view(source: Any, meta: RequestMeta, job: ImportJob) -> bool:
         return False
     if principal.subject == job.requested_by:
         return True
-    from subgraphs.core.rbac import permitted
-
     return await permitted(meta.memberships or source, principal, service.MANAGE, job.organization_id)
 
 

@@ -353,8 +353,7 @@ class ImportJob:
         key = to_uuid(id)
         if key is None or not info.context.principal.is_authenticated:
             return None
-        async with info.context.runtime.transaction() as session:
-            row = await session.get(models.ImportJob, key)
+        row = await info.context.loaders.import_by_id.load(key)
         if row is None or not await importing.can_view(info.context, info.context.meta, row):
             return None
         return cls.from_model(row)
