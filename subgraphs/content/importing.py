@@ -260,6 +260,7 @@ def announcement(job: ImportJob, doc: CourseDocument, lesson_ids: list[list[uuid
             )
             for q in doc.quizzes
         ],
+        sensitive=True,
     )
 
 

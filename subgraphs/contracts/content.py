@@ -152,6 +152,9 @@ class ImportReady(EventPayload):
     modules: list[ImportedModule] = []
     exercises: list[ImportedExercise] = []
     quizzes: list[ImportedQuiz] = []
+    # The audit log keeps nothing of it (a whole course with its quiz answers; the envelope's action, actor
+    # and ids are kept, and the course records its own creation).
+    sensitive: bool = True
 
 
 class ImportSucceeded(EventPayload):

@@ -304,6 +304,7 @@ async def test_an_import_and_its_answers_fit_their_contracts(
     ready = Event.model_validate(
         next(e for e in await content_events() if e["type"] == "content.import.ready")
     )
+    assert ready.payload["sensitive"] is True  # the audit log keeps nothing of a whole course
     assert await courses_imported.apply_import(courses_runtime.sessionmaker, ready) == job.course_id
     assert (
         await courses_imported.apply_import(
