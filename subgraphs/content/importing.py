@@ -57,6 +57,8 @@ log = logging.getLogger("coursegraph.content")
 
 REQUESTED = ImportRequested.TYPE
 MAX_CARTRIDGE_BYTES = 512 * 1024 * 1024  # read whole: the reader needs random access to the zip
+# The structure travels in one event (outbox row, stream entry): its text is bounded (files are not in it).
+MAX_ANNOUNCEMENT_BYTES = 32 * 1024 * 1024
 # Waiting for the courses and quizzes workers: past this the job fails (their events did not come).
 APPLY_WAIT = timedelta(minutes=10)
 
@@ -287,6 +289,12 @@ async def _announce(runtime: Any, job: ImportJob, doc: CourseDocument) -> None:
     """Store the lessons' files and emit `content.import.ready`, in one transaction held by the lease."""
     storage = service.storage_of(runtime)
     lesson_ids = [[uuid.uuid4() for _ in module.lessons] for module in doc.modules]
+    ready = announcement(job, doc, lesson_ids)
+    if len(ready.model_dump_json()) > MAX_ANNOUNCEMENT_BYTES:
+        raise ImportRefused(
+            ImportErrorCode.INVALID_CARTRIDGE,
+            f"Too large to import: more than {MAX_ANNOUNCEMENT_BYTES // 2**20} MiB of text and questions.",
+        )
     files = []  # (lesson id, name, size, sha256, mime type)
     for m, module in enumerate(doc.modules):
         for n, lesson in enumerate(module.lessons):
@@ -298,7 +306,16 @@ async def _announce(runtime: Any, job: ImportJob, doc: CourseDocument) -> None:
                 key = staging_key(job.id, uuid.uuid4())
                 written = await storage.write(key, _one(attachment.data), max_bytes=len(attachment.data))
                 files.append((lesson_ids[m][n], attachment.name[:255] or "file", written, key, mime_type))
-    ready = announcement(job, doc, lesson_ids)
+    try:
+        await _store_and_announce(runtime, job, ready, files)
+    except Exception:
+        for *_, key, _ in files:  # staged bytes not moved to their address are of no use now
+            await storage.delete(key)
+        raise
+
+
+async def _store_and_announce(runtime: Any, job: ImportJob, ready: ImportReady, files: list) -> None:
+    storage = service.storage_of(runtime)
     async with runtime.transaction() as session:
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),

@@ -102,3 +102,35 @@ async def test_a_cartridge_that_is_no_cartridge_is_invalid(
     assert await importing.run_job(worker, uuid.UUID(job_id)) == importing.ImportStatus.FAILED
     job = (await content_gql(JOB, {"id": job_id}, token=token))["data"]["importJob"]
     assert job["errorCode"] == "INVALID_CARTRIDGE", job
+
+
+async def test_files_past_the_quota_fail_the_import_and_are_not_kept(
+    content_gql, content_http, content_runtime, school, settings
+):
+    from subgraphs.content import service
+    from subgraphs.content.exports.document import Attachment
+    from tests.subgraphs.content.helpers import set_quota
+
+    big = PDF * 20
+    lesson = Lesson(title="One", attachments=(Attachment("big.pdf", "application/pdf", big),))
+    data = exports.render(
+        ExportFormat.COMMON_CARTRIDGE,
+        CourseDocument(title="C", modules=(Module(title="M", lessons=(lesson,)),)),
+    )
+    token = school.instructor.token
+    item = (await upload(content_gql, content_http, token, data, name="q.imscc", course=school.course))[
+        "item"
+    ]
+    async with content_runtime.transaction() as session:
+        used = await service.used_bytes(session, uuid.UUID(school.org))
+    await set_quota(content_runtime, school.org, used + len(big) // 2)
+    started = await content_gql(IMPORT, {"input": {"contentItemId": item["id"]}}, token=token)
+    job = started["data"]["importCourse"]["job"]
+    worker = WorkerRuntime(
+        settings, content_runtime.sessionmaker, content_runtime.redis, LiveHub(content_runtime.redis)
+    )
+    assert await importing.run_job(worker, uuid.UUID(job["id"])) == importing.ImportStatus.FAILED
+    seen = (await content_gql(JOB, {"id": job["id"]}, token=token))["data"]["importJob"]
+    assert seen["errorCode"] == "QUOTA_EXCEEDED", seen
+    async with content_runtime.transaction() as session:
+        assert await service.used_bytes(session, uuid.UUID(school.org)) == used  # no file of it was kept
