@@ -27,6 +27,13 @@ from subgraphs.content.errors import QuotaExceeded
 from subgraphs.content.exports.document import Attachment, CourseDocument, ExportFormat
 from subgraphs.content.models import ContentItem, ContentVersion, CourseOwner, ExportEvent, ExportJob, Outbox
 from subgraphs.content.storage import blob_key, read_all, staging_key
+from subgraphs.contracts.content import (
+    ExportCancelled,
+    ExportFailed,
+    ExportJobEvent,
+    ExportRequested,
+    ExportSucceeded,
+)
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.course_owners import DELETED
 from subgraphs.core.db import utcnow
@@ -37,7 +44,7 @@ from subgraphs.core.rbac import authorize, permitted
 
 log = logging.getLogger("coursegraph.content")
 
-REQUESTED = "content.export.requested"
+REQUESTED = ExportRequested.TYPE
 # Attachments bigger than this are left out of exports (named in the job's events): packages stay portable.
 MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
 
@@ -88,13 +95,21 @@ async def _publish(runtime: Any, job_id: uuid.UUID, *messages: dict[str, Any]) -
             log.exception("could not publish a live event of export %s", job_id)
 
 
-def _event(job: ExportJob, type_: str, actor: str | None, meta: RequestMeta | None, **payload: Any) -> Event:
+def _event(
+    job: ExportJob,
+    contract: type[ExportJobEvent],
+    actor: str | None,
+    meta: RequestMeta | None,
+    **payload: Any,
+) -> Event:
+    """The job's event: `contract` (its format and status from the job, the rest from `payload`)."""
+    body = contract(format=job.format, status=job.status, **payload)
     return Event(
-        type=type_,
+        type=body.event_type(),
         actor_id=actor,
         organization_id=str(job.organization_id),
         subject_ids={"job_id": str(job.id), "course_id": str(job.course_id)},
-        payload={"format": job.format, "status": job.status, **payload},
+        payload=body.wire(),
         request_id=meta.request_id if meta else None,
         source_ip=meta.client_ip if meta else None,
     )
@@ -158,7 +173,7 @@ async def submit(runtime: Any, meta: RequestMeta, *, course_id: uuid.UUID, fmt: 
         session.add(job)
         await session.flush()
         message = await _progress(session, job, "Queued.")
-        emit(session, Outbox, _event(job, REQUESTED, meta.principal.subject, meta))
+        emit(session, Outbox, _event(job, ExportRequested, meta.principal.subject, meta))
     await _publish(runtime, job.id, message)
     return job
 
@@ -175,7 +190,7 @@ async def cancel(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> ExportJo
         job.lease_token = None
         job.lease_expires_at = None
         message = await _progress(session, job, "Cancelled.")
-        emit(session, Outbox, _event(job, "content.export.cancelled", meta.principal.subject, meta))
+        emit(session, Outbox, _event(job, ExportCancelled, meta.principal.subject, meta))
     await _publish(runtime, job.id, message)
     return job
 
@@ -236,16 +251,16 @@ async def _step(runtime: Any, job: ExportJob, progress: int, message: str) -> No
     await _publish(runtime, job.id, live)
 
 
-async def _finish(runtime: Any, job: ExportJob, status: JobStatus, message: str, **values: Any) -> bool:
+async def _fail(runtime: Any, job: ExportJob, error: str) -> bool:
     async with runtime.transaction() as session:
-        row = await _finish_in(session, job, status, **values)
+        row = await _finish_in(session, job, JobStatus.FAILED, error=error)
         if row is None:
             return False
-        live = await _progress(session, row, message)
+        live = await _progress(session, row, "Failed.")
         emit(
             session,
             Outbox,
-            _event(row, f"content.export.{status.value.lower()}", None, None, error=row.error),
+            _event(row, ExportFailed, None, None, error=row.error),
         )
     await _publish(runtime, job.id, live)
     return True
@@ -357,7 +372,7 @@ async def _store_result(runtime: Any, job: ExportJob, title: str, data: bytes) -
         emit(
             session,
             Outbox,
-            _event(row, "content.export.succeeded", None, None, item_id=str(item.id), size=written.size),
+            _event(row, ExportSucceeded, None, None, item_id=item.id, size=written.size),
         )
     await _publish(runtime, job.id, live)
 
@@ -375,13 +390,7 @@ async def run_job(runtime: Any, job_id: uuid.UUID, *, reader: Any = None) -> Job
         return None
     settings = runtime.settings.content
     if job.attempts > settings.export_max_attempts:
-        await _finish(
-            runtime,
-            job,
-            JobStatus.FAILED,
-            "Failed.",
-            error=f"Interrupted {job.attempts - 1} times; giving up.",
-        )
+        await _fail(runtime, job, f"Interrupted {job.attempts - 1} times; giving up.")
         return JobStatus.FAILED
     try:
         await _step(runtime, job, 10, "Reading the course.")
@@ -394,14 +403,14 @@ async def run_job(runtime: Any, job_id: uuid.UUID, *, reader: Any = None) -> Job
         log.info("export %s was cancelled or taken over; stopping", job.id)
         return None
     except CourseUnreadable as exc:
-        await _finish(runtime, job, JobStatus.FAILED, "Failed.", error=str(exc))
+        await _fail(runtime, job, str(exc))
         return JobStatus.FAILED
     except QuotaExceeded as exc:
-        await _finish(runtime, job, JobStatus.FAILED, "Failed.", error=exc.message)
+        await _fail(runtime, job, exc.message)
         return JobStatus.FAILED
     except Exception:
         log.exception("export %s failed", job.id)
-        await _finish(runtime, job, JobStatus.FAILED, "Failed.", error="The export failed unexpectedly.")
+        await _fail(runtime, job, "The export failed unexpectedly.")
         return JobStatus.FAILED
     return JobStatus.SUCCEEDED
 
@@ -421,7 +430,7 @@ async def requeue_expired(runtime: Any) -> list[uuid.UUID]:
         ).all()
         for job in jobs:
             messages.append((job.id, await _progress(session, job, "Requeued: its worker stopped.")))
-            emit(session, Outbox, _event(job, REQUESTED, None, None, requeued=True))
+            emit(session, Outbox, _event(job, ExportRequested, None, None, requeued=True))
     for job_id, message in messages:
         await _publish(runtime, job_id, message)
     return [job_id for job_id, _ in messages]

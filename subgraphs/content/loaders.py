@@ -8,7 +8,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from subgraphs.content import exporting, service
-from subgraphs.content.models import ContentItem, ContentVersion, CourseOwner, ExportJob
+from subgraphs.content.models import ContentItem, ContentVersion, CourseOwner, ExportJob, ImportJob
 from subgraphs.core.context import Context
 from subgraphs.core.loaders import by_key_loader
 from subgraphs.core.pages import Page, int_id, page_loader, time_id
@@ -24,6 +24,7 @@ class Loaders:
     versions_page_by_item_id: DataLoader[Any, Page]
     export_by_id: DataLoader[Any, ExportJob | None]
     exports_page_by_course_id: DataLoader[Any, Page]
+    import_by_id: DataLoader[Any, ImportJob | None]
 
 
 def build_loaders(context: Context) -> Loaders:
@@ -68,4 +69,5 @@ def build_loaders(context: Context) -> Loaders:
             where=visible_exports,
             descending=True,
         ),
+        import_by_id=by_key_loader(context, ImportJob, ImportJob.id),
     )

@@ -110,6 +110,33 @@ class ExportJob(UUIDPrimaryKey, Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ImportJob(UUIDPrimaryKey, Base):
+    """A Common Cartridge import (importing.py): the content worker reads the cartridge (claimed by a lease
+    like exports), stores its files and announces the course under `course_id` (chosen here); the courses
+    and quizzes workers create it and say so; the job succeeds when both did (quizzes only if it has any)."""
+
+    __tablename__ = "import_job"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    item_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))  # the uploaded cartridge
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))  # its version when the import began
+    course_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))  # the course the import creates
+    requested_by: Mapped[str] = mapped_column(String(64))  # the importer: the new course's instructor
+    status: Mapped[str] = mapped_column(String(16))  # importing.ImportStatus
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(32))  # importing.ImportErrorCode
+    quizzes_expected: Mapped[int] = mapped_column(Integer, default=0)
+    announced: Mapped[bool] = mapped_column(default=False)  # content.import.ready was emitted
+    course_applied: Mapped[bool] = mapped_column(default=False)  # courses.import.applied arrived
+    quizzes_applied: Mapped[bool] = mapped_column(default=False)  # quizzes.import.applied arrived
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class ExportEvent(StreamEventMixin, Base):
     """Live progress of an export job (stream_id = job id)."""
 
@@ -164,6 +191,12 @@ Index("ix_content_item_org", ContentItem.organization_id)
 Index("uq_content_version_item_number", ContentVersion.item_id, ContentVersion.number, unique=True)
 Index("ix_content_version_sha256", ContentVersion.sha256)
 Index("ix_content_export_job_course_created", ExportJob.course_id, ExportJob.created_at, ExportJob.id)
+Index("ix_content_import_job_course", ImportJob.course_id)
+Index(
+    "ix_content_import_job_running_lease",
+    ImportJob.lease_expires_at,
+    postgresql_where=text("status = 'RUNNING'"),
+)
 Index(
     "ix_content_export_job_running_lease",
     ExportJob.lease_expires_at,

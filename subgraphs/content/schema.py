@@ -12,7 +12,7 @@ from datetime import datetime
 
 import strawberry
 
-from subgraphs.content import exporting, service
+from subgraphs.content import exporting, importing, service
 from subgraphs.content.errors import CONTENT_ERRORS
 from subgraphs.content.exports.document import ExportFormat
 from subgraphs.content.models import ExportEvent as ExportEventRow
@@ -33,6 +33,10 @@ from subgraphs.content.types import (
     ExportJob,
     ExportJobIdInput,
     ExportJobSuccess,
+    ImportCourseInput,
+    ImportCourseResult,
+    ImportJob,
+    ImportJobSuccess,
     Lesson,
     Organization,
     RequestUploadInput,
@@ -79,6 +83,16 @@ class Query:
         if not info.context.principal.is_authenticated:
             raise NotAuthenticated()
         return await ExportJob.resolve_reference(info, strawberry.ID(str(parse_id(id, "id"))))
+
+    @strawberry.federation.field(
+        authenticated=True,
+        policy=MANAGE,
+        description="One import job you may see (null otherwise): poll it until it ends.",
+    )
+    async def import_job(self, info: strawberry.Info, id: strawberry.ID) -> ImportJob | None:
+        if not info.context.principal.is_authenticated:
+            raise NotAuthenticated()
+        return await ImportJob.resolve_reference(info, strawberry.ID(str(parse_id(id, "id"))))
 
 
 @strawberry.type
@@ -173,6 +187,22 @@ class Mutation:
     @strawberry.federation.mutation(
         authenticated=True,
         policy=MANAGE,
+        description="Import an uploaded IMS Common Cartridge (from this platform, Canvas, Moodle, ...) as a "
+        "new DRAFT course of the file's organization with you as its instructor: modules, lessons, their "
+        "files, exercises and quizzes. Workers run it: poll importJob. An unsafe or unreadable zip fails the "
+        "job with its errorCode.",
+    )
+    async def import_course(self, info: strawberry.Info, input: ImportCourseInput) -> ImportCourseResult:  # type: ignore[valid-type]
+        job = await importing.submit(
+            info.context.runtime,
+            info.context.meta,
+            item_id=parse_id(input.content_item_id, "input.contentItemId"),
+        )
+        return ImportJobSuccess(job=ImportJob.from_model(job))
+
+    @strawberry.federation.mutation(
+        authenticated=True,
+        policy=MANAGE,
         description="Stop a queued or running export (the requester or the course's managers).",
     )
     async def cancel_export_job(
@@ -226,6 +256,6 @@ schema = build_schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    types=[User, Organization, Course, Lesson, ContentItem, ExportJob],
+    types=[User, Organization, Course, Lesson, ContentItem, ExportJob, ImportJob],
     errors=CONTENT_ERRORS,
 )

@@ -36,6 +36,16 @@ from subgraphs.content.models import (
 )
 from subgraphs.content.sniff import SNIFF_BYTES, is_allowed, sniff
 from subgraphs.content.storage import StorageBackend, TooLarge, blob_key, read_all, staging_key
+from subgraphs.contracts.base import parse_if
+from subgraphs.contracts.content import (
+    ItemDeleted,
+    ItemDownloaded,
+    ItemEvent,
+    VersionCreated,
+    VersionRestored,
+)
+from subgraphs.contracts.courses import LessonCreated, LessonDeleted
+from subgraphs.contracts.organizations import announced_settings
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.course_owners import DELETED
 from subgraphs.core.db import utcnow
@@ -45,7 +55,7 @@ from subgraphs.core.rbac import Permission, authorize, organizations_permitting,
 
 MANAGE = Permission.UPDATE_COURSES
 VIEW = Permission.VIEW_COURSES
-DOWNLOADED = "content.item.downloaded"
+DOWNLOADED = ItemDownloaded.TYPE
 SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_NAME = 255
 
@@ -155,21 +165,32 @@ async def _managed_item(runtime: Any, meta: RequestMeta, session: Any, item_id: 
 
 
 def _event(
-    type_: str, item: ContentItem, meta: RequestMeta | None, actor: str | None, **payload: Any
+    payload: ItemEvent,
+    item: ContentItem,
+    actor: str | None,
+    *,
+    request_id: str | None = None,
+    client_ip: str | None = None,
+    **subjects: str,
 ) -> Event:
     return Event(
-        type=type_,
+        type=payload.event_type(),
         actor_id=actor,
         organization_id=str(item.organization_id),
         subject_ids={
             "item_id": str(item.id),
             "course_id": str(item.course_id),
             **({"lesson_id": str(item.lesson_id)} if item.lesson_id else {}),
+            **subjects,
         },
-        payload={"name": item.name, "kind": item.kind, **payload},
-        request_id=meta.request_id if meta else None,
-        source_ip=meta.client_ip if meta else None,
+        payload=payload.wire(),
+        request_id=request_id,
+        source_ip=client_ip,
     )
+
+
+def _meta_event(payload: ItemEvent, item: ContentItem, meta: RequestMeta) -> Event:
+    return _event(payload, item, meta.principal.subject, request_id=meta.request_id, client_ip=meta.client_ip)
 
 
 # --- quota ------------------------------------------------------------------------------------------
@@ -395,15 +416,17 @@ async def _complete(
     emit(
         session,
         Outbox,
-        _event(
-            "content.version.created",
+        _meta_event(
+            VersionCreated(
+                name=item.name,
+                kind=item.kind,
+                version_id=version.id,
+                number=version.number,
+                size=version.size,
+                mime_type=mime_type,
+            ),
             item,
             meta,
-            meta.principal.subject,
-            version_id=str(version.id),
-            number=version.number,
-            size=version.size,
-            mime_type=mime_type,
         ),
     )
     return item
@@ -460,13 +483,12 @@ async def restore_version(
             emit(
                 session,
                 Outbox,
-                _event(
-                    "content.version.restored",
+                _meta_event(
+                    VersionRestored(
+                        name=item.name, kind=item.kind, version_id=version.id, number=version.number
+                    ),
                     item,
                     meta,
-                    meta.principal.subject,
-                    version_id=str(version.id),
-                    number=version.number,
                 ),
             )
     return item
@@ -478,7 +500,7 @@ async def delete_item(runtime: Any, meta: RequestMeta, item_id: uuid.UUID) -> Co
     async with runtime.transaction() as session:
         item = await _managed_item(runtime, meta, session, item_id)
         item.deleted_at = utcnow()
-        emit(session, Outbox, _event("content.item.deleted", item, meta, meta.principal.subject))
+        emit(session, Outbox, _meta_event(ItemDeleted(name=item.name, kind=item.kind), item, meta))
     return item
 
 
@@ -524,25 +546,19 @@ async def open_download(
             emit(
                 session,
                 Outbox,
-                Event(
-                    type=DOWNLOADED,
-                    actor_id=by,
-                    organization_id=str(item.organization_id),
-                    subject_ids={
-                        "item_id": str(item.id),
-                        "course_id": str(item.course_id),
-                        **({"lesson_id": str(item.lesson_id)} if item.lesson_id else {}),
-                        **({"user_id": by} if by else {}),
-                    },
-                    payload={
-                        "name": item.name,
-                        "kind": item.kind,
-                        "version_id": str(version.id),
-                        "size": version.size,
-                        "mime_type": version.mime_type,
-                    },
+                _event(
+                    ItemDownloaded(
+                        name=item.name,
+                        kind=item.kind,
+                        version_id=version.id,
+                        size=version.size,
+                        mime_type=version.mime_type,
+                    ),
+                    item,
+                    by,
                     request_id=request_id,
-                    source_ip=client_ip,
+                    client_ip=client_ip,
+                    **({"user_id": by} if by else {}),
                 ),
             )
     return Download(item=item, version=version)
@@ -573,11 +589,11 @@ async def sweep_uploads(runtime: Any, *, older_than: timedelta) -> int:
 
 # --- projections (worker) ---------------------------------------------------------------------------
 
-LESSON_EVENTS = frozenset({"courses.lesson.created", "courses.lesson.deleted"})
-
 
 async def record_lesson_event(session: Any, event: Event) -> bool:
-    if event.type not in LESSON_EVENTS:
+    """`courses.lesson.created|deleted`: which course a lesson belongs to (the ids are the envelope's)."""
+    change = parse_if(event, LessonCreated) or parse_if(event, LessonDeleted)
+    if change is None:
         return False
     lesson, course = event.subject_ids.get("lesson_id"), event.subject_ids.get("course_id")
     if not lesson or not course:
@@ -585,7 +601,7 @@ async def record_lesson_event(session: Any, event: Event) -> bool:
     stmt = insert(LessonOwner).values(
         lesson_id=uuid.UUID(lesson),
         course_id=uuid.UUID(course),
-        deleted=event.type.endswith(".deleted"),
+        deleted=isinstance(change, LessonDeleted),
         as_of=event.occurred_at,
     )
     stmt = stmt.on_conflict_do_update(
@@ -601,24 +617,16 @@ async def record_lesson_event(session: Any, event: Event) -> bool:
     return True
 
 
-ORGANIZATION_EVENTS = frozenset({"organizations.organization.created", "organizations.organization.updated"})
-
-
 async def record_organization_event(session: Any, event: Event) -> bool:
-    """The organization's `storage_quota_bytes` setting (null: the platform default)."""
-    if event.type not in ORGANIZATION_EVENTS:
-        return False
-    if event.type.endswith(".created"):
-        org_settings = event.payload.get("settings")
-    else:
-        org_settings = (event.payload.get("after") or {}).get("settings")
+    """The organization's `storage_quota_bytes` setting (null: the platform default), from the settings
+    its created/updated events announce."""
+    announced = announced_settings(event)
     organization = event.organization_id or event.subject_ids.get("organization_id")
-    if org_settings is None or organization is None:
+    if announced is None or organization is None:
         return False
-    quota = org_settings.get("storage_quota_bytes")
     stmt = insert(OrganizationQuota).values(
         organization_id=uuid.UUID(organization),
-        quota_bytes=None if quota is None else int(quota),
+        quota_bytes=announced.storage_quota_bytes,
         as_of=event.occurred_at,
     )
     stmt = stmt.on_conflict_do_update(

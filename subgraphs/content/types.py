@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from subgraphs.content import exporting, models, service
+from subgraphs.content import exporting, importing, models, service
 from subgraphs.content.errors import QuotaExceededError
 from subgraphs.content.exports.document import ExportFormat
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
@@ -302,6 +302,76 @@ ExportCourseResult = Annotated[
 CancelExportJobResult = Annotated[
     ExportJobSuccess | ValidationError | ForbiddenError | NotFoundError | ConflictError,
     strawberry.union("CancelExportJobResult"),
+]
+
+
+ImportStatus = strawberry.enum(importing.ImportStatus, name="ImportStatus")
+ImportErrorCode = strawberry.enum(importing.ImportErrorCode, name="ImportErrorCode")
+
+
+@strawberry.federation.type(
+    keys=["id"],
+    description="An import of a Common Cartridge as a new DRAFT course, run by workers: poll it until "
+    "SUCCEEDED (then `course` exists with its modules, lessons, attachments and quizzes) or FAILED.",
+)
+class ImportJob:
+    id: strawberry.ID
+    status: ImportStatus  # type: ignore[valid-type]
+    progress: int = strawberry.field(description="0-100.")
+    course: Course = strawberry.field(description="The course this import creates (exists once SUCCEEDED).")
+    organization: Organization
+    requested_by: User
+    error: str | None = strawberry.field(description="Why the import failed.")
+    error_code: ImportErrorCode | None  # type: ignore[valid-type]
+    created_at: datetime
+    finished_at: datetime | None
+    _row: strawberry.Private[models.ImportJob]
+
+    @strawberry.field(description="The uploaded cartridge (null once deleted).")
+    async def source(self, info: strawberry.Info) -> ContentItem | None:
+        row = await info.context.loaders.item_by_id.load(self._row.item_id)
+        return ContentItem.from_model(row) if row and row.deleted_at is None else None
+
+    @classmethod
+    def from_model(cls, row: models.ImportJob) -> ImportJob:
+        return cls(
+            id=to_id(row.id),
+            status=importing.ImportStatus(row.status),
+            progress=row.progress,
+            course=Course(id=to_id(row.course_id)),
+            organization=Organization(id=to_id(row.organization_id)),
+            requested_by=User(id=strawberry.ID(row.requested_by)),
+            error=row.error,
+            error_code=importing.ImportErrorCode(row.error_code) if row.error_code else None,
+            created_at=row.created_at,
+            finished_at=row.finished_at,
+            _row=row,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ImportJob | None:
+        key = to_uuid(id)
+        if key is None or not info.context.principal.is_authenticated:
+            return None
+        row = await info.context.loaders.import_by_id.load(key)
+        if row is None or not await importing.can_view(info.context, info.context.meta, row):
+            return None
+        return cls.from_model(row)
+
+
+@strawberry.input
+class ImportCourseInput:
+    content_item_id: strawberry.ID = strawberry.field(description="An uploaded Common Cartridge (.imscc).")
+
+
+@strawberry.type
+class ImportJobSuccess:
+    job: ImportJob
+
+
+ImportCourseResult = Annotated[
+    ImportJobSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("ImportCourseResult"),
 ]
 
 

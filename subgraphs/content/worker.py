@@ -7,6 +7,8 @@ Each is an upsert that only a newer event overwrites, so redelivery and reorderi
 
 And the export worker: `content.export.requested` events (group `content-exports`) run their job; only a
 claim in PostgreSQL runs one, so redelivery is harmless, and each read first requeues jobs whose worker died.
+The import worker does the same for `content.import.requested` (group `content-imports`), and import jobs
+end when the courses and quizzes workers report (`*.import.applied`, group `content-imported`).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from typing import Any, ClassVar
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from subgraphs.content import exporting, service
+from subgraphs.content import exporting, importing, service
 from subgraphs.content.models import CourseOwner
+from subgraphs.contracts.base import parse_if
+from subgraphs.contracts.content import ExportRequested, ImportRequested
 from subgraphs.core.course_owners import CourseOwnersConsumer
 from subgraphs.core.domains import WorkerDeps
 from subgraphs.core.events import Consumer, Event, keep_running, stream_name
@@ -62,12 +66,49 @@ class ExportWorker(Consumer):
         self.runtime = WorkerRuntime(settings, sessionmaker, redis, LiveHub(redis))
 
     async def handle(self, event: Event) -> None:
-        if event.type == exporting.REQUESTED:
+        if parse_if(event, ExportRequested) is not None:
             await exporting.run_job(self.runtime, uuid.UUID(event.subject_ids["job_id"]))
 
     async def consume_once(self, *, block_ms: int | None = None) -> int:
         await exporting.requeue_expired(self.runtime)
         return await super().consume_once(block_ms=block_ms)
+
+
+class ImportWorker(Consumer):
+    """`content.import.requested` (group content-imports): read the cartridge and announce the course.
+    Only a claim in PostgreSQL runs one; each read first sweeps imports whose lease ended."""
+
+    group: ClassVar[str] = "content-imports"
+    streams: ClassVar[tuple[str, ...]] = (stream_name("content"),)
+
+    def __init__(
+        self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, **options: Any
+    ) -> None:
+        super().__init__(redis, **options)
+        self.runtime = WorkerRuntime(settings, sessionmaker, redis, LiveHub(redis))
+
+    async def handle(self, event: Event) -> None:
+        if parse_if(event, ImportRequested) is not None:
+            await importing.run_job(self.runtime, uuid.UUID(event.subject_ids["import_id"]))
+
+    async def consume_once(self, *, block_ms: int | None = None) -> int:
+        await importing.sweep(self.runtime)
+        return await super().consume_once(block_ms=block_ms)
+
+
+class ImportProgressConsumer(Consumer):
+    """`courses.import.applied` and `quizzes.import.applied` finish import jobs (group content-imported)."""
+
+    group: ClassVar[str] = "content-imported"
+    streams: ClassVar[tuple[str, ...]] = (stream_name("courses"), stream_name("quizzes"))
+
+    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **options: Any) -> None:
+        super().__init__(redis, **options)
+        self._sessionmaker = sessionmaker
+
+    async def handle(self, event: Event) -> None:
+        async with self._sessionmaker() as session, session.begin():
+            await importing.record_applied(session, event)
 
 
 class LessonOwnersConsumer(Consumer):
@@ -115,6 +156,8 @@ class UploadSweep:
 def worker_tasks(deps: WorkerDeps) -> list:
     return [
         ExportWorker(deps.redis, deps.sessionmaker, deps.settings, **deps.consumer_options),
+        ImportWorker(deps.redis, deps.sessionmaker, deps.settings, **deps.consumer_options),
+        ImportProgressConsumer(deps.redis, deps.sessionmaker, **deps.consumer_options),
         UploadSweep(WorkerRuntime(deps.settings, deps.sessionmaker, deps.redis, LiveHub(deps.redis))),
         CourseOwnersConsumer(
             deps.redis,

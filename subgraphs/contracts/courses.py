@@ -165,3 +165,14 @@ class LessonCompleted(EventPayload):
 class FeedbackSubmitted(EventPayload):
     TYPE = "courses.feedback.submitted"
     rating: int  # 1-5
+
+
+class ImportApplied(EventPayload):
+    """`content.import.ready` was applied: the course exists under the id the import chose."""
+
+    TYPE = "courses.import.applied"
+    import_id: uuid.UUID
+    course_id: uuid.UUID
+    modules: int
+    lessons: int
+    exercises: int

@@ -79,3 +79,14 @@ class AnswerSaved(EventPayload):
     course_id: uuid.UUID
     organization_id: uuid.UUID
     time_spent_ms: int
+
+
+class ImportApplied(EventPayload):
+    """The quizzes of `content.import.ready` were created (questions no rule of ours accepts are left out)."""
+
+    TYPE = "quizzes.import.applied"
+    import_id: uuid.UUID
+    course_id: uuid.UUID
+    quizzes: int
+    questions: int
+    questions_skipped: int = 0

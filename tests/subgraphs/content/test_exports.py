@@ -1,10 +1,9 @@
 """Export jobs: exportCourse → the worker's run → the result stored as the course's EXPORT item (a new
 version per export), progress events, cancel, failures, permissions, Course.exports.
 
-The format writers (`subgraphs.content.exports.render`) come from branch content-export. Until it is
-merged, these tests install `stand_in_render` — a TEST-ONLY stand-in for the job plumbing, to be removed
-at merge (the real writers are tested by their own suite). The course is given by a stand-in reader here;
-reading it through the router with a service token is tested end to end (tests/e2e/test_content_*).
+The jobs run the real format writers (`subgraphs.content.exports.render`; each format has its own suite in
+tests/subgraphs/content/exports/). The course is given by a stand-in reader here; reading it through the
+router with a service token is tested end to end (tests/e2e/test_content_*).
 """
 
 from __future__ import annotations
@@ -19,30 +18,11 @@ from sqlalchemy import select
 
 from subgraphs.content import exporting, exports
 from subgraphs.content.course_reader import CourseUnreadable
-from subgraphs.content.exports.document import CourseDocument, ExportFormat, Lesson, Module
+from subgraphs.content.exports.document import CourseDocument, Lesson, Module
 from subgraphs.content.models import ExportEvent
 from subgraphs.content.worker import WorkerRuntime
 from subgraphs.core.live import LiveHub
 from tests.subgraphs.content.helpers import CANCEL, COURSE_EXPORTS, EXPORT, JOB, PDF, local, upload
-
-
-def stand_in_render(fmt: ExportFormat, doc: CourseDocument) -> bytes:
-    """TEST-ONLY stand-in for the content-export branch's render(); remove at merge."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr(
-            "course.txt", f"{fmt.value}\n{doc.title}\n" + "\n".join(m.title for m in doc.modules)
-        )
-        for module in doc.modules:
-            for lesson in module.lessons:
-                for attachment in lesson.attachments:
-                    archive.writestr(f"files/{attachment.name}", attachment.data)
-    return out.getvalue()
-
-
-@pytest.fixture(autouse=True)
-def writers(monkeypatch):
-    monkeypatch.setattr(exports, "render", stand_in_render, raising=False)
 
 
 @pytest.fixture
@@ -57,12 +37,9 @@ def reader_of(title: str, lesson_id: str | None = None):
         attachments = {}
         if lesson_id:
             attachments = await exporting.lesson_attachments(runtime, [uuid.UUID(lesson_id)])
-        lessons = (
-            (Lesson(title="Reading", attachments=tuple(attachments.get(uuid.UUID(lesson_id), ()))),)
-            if lesson_id
-            else ()
-        )
-        return CourseDocument(title=title, modules=(Module(title="Module one", lessons=lessons),))
+        files = tuple(attachments.get(uuid.UUID(lesson_id), ())) if lesson_id else ()
+        lesson = Lesson(title="Reading", body_markdown="Read the notes.", attachments=files)
+        return CourseDocument(title=title, modules=(Module(title="Module one", lessons=(lesson,)),))
 
     return read
 
@@ -94,8 +71,10 @@ async def test_export_stores_a_versioned_item_and_reports_progress(
 
     package = (await content_http.get(local(job["resultVersion"]["downloadUrl"]))).content
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
-        assert archive.read("course.txt").decode().startswith("COMMON_CARTRIDGE\nRust Basics")
-        assert archive.read("files/notes.pdf") == PDF  # the lesson's attachment went into the export
+        manifest = archive.read("imsmanifest.xml").decode()
+        assert "Rust Basics" in manifest and "Module one" in manifest and "Reading" in manifest
+        assert archive.read("lessons/L1_1/files/notes.pdf") == PDF  # the lesson's attachment is exported
+    assert exports.read_common_cartridge(package).modules[0].lessons[0].body_markdown == "Read the notes."
 
     async with content_runtime.transaction() as session:
         steps = (

@@ -1,0 +1,148 @@
+"""Imported courses: the courses domain applies `content.import.ready` (a Common Cartridge the content
+domain read, docs/content.md "Import").
+
+`ImportedCourseConsumer` (run by `coursegraph worker`, group courses-imports on `events.content`) creates
+the DRAFT course, its modules, lessons and exercises under the ids the import chose, in ONE transaction with
+the event id (`processed_event`), then announces `courses.import.applied` (the content domain finishes the
+import job with it). A course that already exists under that id was created before: nothing is created
+twice. The course is the importer's (instructor), in the import's organization; the content domain checked
+the importer may create courses there. Modules and lessons arrive published inside the draft course (they
+show once the instructor publishes the course); exercises open VS Code with no starter files. Course limits
+hold (100 modules, 100 lessons per module, 100 exercises; long texts are cut): what does not fit is left out
+with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, ClassVar
+
+from redis.asyncio import Redis
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from subgraphs.contracts.base import parse_if
+from subgraphs.contracts.content import ImportReady
+from subgraphs.contracts.courses import ImportApplied
+from subgraphs.contracts.vocabulary import LabIde
+from subgraphs.core.events import Consumer, Event, emit, stream_name
+from subgraphs.courses import service
+from subgraphs.courses.generated import event_meta, unique_slug
+from subgraphs.courses.models import Course, Exercise, Lesson, Module, Outbox, ProcessedEvent
+
+log = logging.getLogger("coursegraph.courses")
+
+
+def _line(text: str, limit: int) -> str:
+    return " ".join(str(text).split())[:limit] or "Untitled"
+
+
+async def apply_import(sessionmaker: async_sessionmaker[AsyncSession], event: Event) -> uuid.UUID | None:
+    """The course created from an import; None when the event is not an import or was applied before."""
+    ready = parse_if(event, ImportReady)
+    if ready is None:
+        return None
+    meta = event_meta(event)
+    async with sessionmaker() as session, session.begin():
+        fresh = await session.scalar(
+            insert(ProcessedEvent)
+            .values(event_id=event.id)
+            .on_conflict_do_nothing()
+            .returning(ProcessedEvent.event_id)
+        )
+        if fresh is None or await session.get(Course, ready.course_id) is not None:
+            return None
+        title = _line(ready.title, 200)
+        difficulty = ready.difficulty if ready.difficulty in set(service.Difficulty) else "BEGINNER"
+        course = Course(
+            id=ready.course_id,
+            organization_id=ready.organization_id,
+            instructor_id=ready.instructor_id,
+            title=title,
+            slug=await unique_slug(session, ready.organization_id, title),
+            description=ready.description[:10_000],
+            category=" ".join(ready.category.split())[:64],
+            difficulty=difficulty,
+            estimated_duration_hours=None,
+            status=service.CourseStatus.DRAFT.value,
+            visibility=service.Visibility.ORGANIZATION.value,
+        )
+        session.add(course)
+        await session.flush()
+        emit(session, Outbox, service._course_event(meta, "created", course))
+        modules = ready.modules[: service.MAX_MODULES]
+        lessons = 0
+        for position, imported in enumerate(modules, start=1):
+            module = Module(
+                id=imported.id, course_id=course.id, title=_line(imported.title, 200), position=position
+            )
+            session.add(module)
+            await session.flush()
+            emit(
+                session,
+                Outbox,
+                service._content_event(meta, "courses.module.created", course, module_id=module.id),
+            )
+            for n, part in enumerate(imported.lessons[: service.MAX_LESSONS], start=1):
+                lesson = Lesson(
+                    id=part.id,
+                    module_id=module.id,
+                    course_id=course.id,
+                    title=_line(part.title, 200),
+                    body=part.body[: service.MAX_BODY],
+                    position=n,
+                )
+                session.add(lesson)
+                await session.flush()
+                lessons += 1
+                emit(
+                    session,
+                    Outbox,
+                    service._content_event(meta, "courses.lesson.created", course, lesson_id=lesson.id),
+                )
+        exercises = ready.exercises[: service.MAX_EXERCISES]
+        for imported_exercise in exercises:
+            exercise = Exercise(
+                id=imported_exercise.id,
+                course_id=course.id,
+                title=_line(imported_exercise.title, 200),
+                instructions=imported_exercise.instructions[: service.MAX_BODY],
+                language=_line(imported_exercise.language, 32).lower(),
+                starter_files=[],
+                tests=[],
+                ide=LabIde.VSCODE.value,
+            )
+            session.add(exercise)
+            await session.flush()
+            emit(session, Outbox, service._exercise_event(meta, "created", course, exercise))
+        left_out = (len(ready.modules) - len(modules), len(ready.exercises) - len(exercises))
+        if any(left_out):
+            log.warning("import %s: %d modules and %d exercises left out", ready.import_id, *left_out)
+        applied = ImportApplied(
+            import_id=ready.import_id,
+            course_id=course.id,
+            modules=len(modules),
+            lessons=lessons,
+            exercises=len(exercises),
+        )
+        emit(
+            session,
+            Outbox,
+            service._event(meta, applied, org=course.organization_id, subjects={"course_id": course.id}),
+        )
+    return course.id
+
+
+class ImportedCourseConsumer(Consumer):
+    """Creates imported courses (worker, group courses-imports)."""
+
+    group: ClassVar[str] = "courses-imports"
+    streams: ClassVar[tuple[str, ...]] = (stream_name("content"),)
+
+    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
+        super().__init__(redis, **kwargs)
+        self._sessionmaker = sessionmaker
+
+    async def handle(self, event: Event) -> None:
+        await apply_import(self._sessionmaker, event)

@@ -1,0 +1,151 @@
+"""Imported quizzes: the quizzes domain applies the quizzes of `content.import.ready` (a Common Cartridge the
+content domain read, docs/content.md "Import").
+
+`ImportedQuizConsumer` (run by `coursegraph worker`, group quizzes-imports on `events.content`) waits until
+the course the import creates is in this domain's course projection (the courses domain creates it from the
+same event; until then the event is retried, like generated quizzes), checks it belongs to the import's
+organization, then creates the DRAFT quizzes under the ids the import chose in ONE transaction with the
+event id, and announces `quizzes.import.applied`. A quiz that exists already was created before: nothing is
+created twice. A question our rules refuse is left out (counted in `questions_skipped`), not the quiz.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from subgraphs.contracts.base import parse_if
+from subgraphs.contracts.content import ImportedQuestion, ImportReady
+from subgraphs.contracts.quizzes import ImportApplied, QuestionCreated
+from subgraphs.core.errors import InvalidInput
+from subgraphs.core.events import Consumer, Event, emit, stream_name
+from subgraphs.quizzes import service
+from subgraphs.quizzes.generated import CourseNotProjectedYet
+from subgraphs.quizzes.models import CourseProjection, Outbox, ProcessedEvent, Question, Quiz
+from subgraphs.quizzes.projection import event_meta
+
+log = logging.getLogger("coursegraph.quizzes")
+
+
+def question_spec(imported: ImportedQuestion) -> service.QuestionSpec:
+    return service.QuestionSpec(
+        type=service.QuestionType(imported.type),
+        prompt=imported.prompt,
+        options=imported.options,
+        correct_choices=imported.correct_choices,
+        correct_boolean=imported.correct_boolean,
+        accepted_answers=imported.accepted_answers,
+        correct_number=imported.correct_number,
+        tolerance=imported.tolerance,
+        points=imported.points,
+        explanation=imported.explanation or None,
+    )
+
+
+async def apply_import(sessionmaker: async_sessionmaker[AsyncSession], event: Event) -> list[Quiz] | None:
+    """The quizzes created from an import; None when the event is not an import with quizzes, was applied
+    before, or is refused (the course is not the organization's)."""
+    ready = parse_if(event, ImportReady)
+    if ready is None or not ready.quizzes:
+        return None
+    async with sessionmaker() as session, session.begin():
+        course = await session.get(CourseProjection, ready.course_id)
+        if course is None:
+            raise CourseNotProjectedYet(ready.course_id)  # retried: courses creates it from this event
+        fresh = await session.scalar(
+            insert(ProcessedEvent)
+            .values(event_id=event.id)
+            .on_conflict_do_nothing()
+            .returning(ProcessedEvent.event_id)
+        )
+        ids = [q.id for q in ready.quizzes]
+        if fresh is None or await session.scalar(select(Quiz.id).where(Quiz.id.in_(ids)).limit(1)):
+            return None
+        if course.organization_id != ready.organization_id or course.status in ("DELETED", "ARCHIVED"):
+            log.warning(
+                "import %s: course %s is not writable here; ignored", ready.import_id, course.course_id
+            )
+            return None
+        meta = event_meta(event)
+        quizzes, questions, skipped = [], 0, 0
+        for imported in ready.quizzes:
+            try:
+                title = service.clean_text(imported.title, "title")
+            except InvalidInput:
+                title = "Untitled quiz"
+            quiz = Quiz(
+                id=imported.id,
+                course_id=course.course_id,
+                organization_id=course.organization_id,
+                title=title,
+                description=imported.description[:10_000],
+                time_limit_seconds=None,
+                attempts_allowed=None,
+                passing_score=min(max(imported.passing_score, 0), 100),
+                shuffle_questions=False,
+                status=service.QuizStatus.DRAFT.value,
+            )
+            session.add(quiz)
+            await session.flush()
+            rows = []
+            for index, part in enumerate(imported.questions[: service.MAX_QUESTIONS]):
+                try:
+                    values = service.clean_question(question_spec(part))
+                except (InvalidInput, ValueError) as exc:
+                    log.warning(
+                        "import %s: question %d of %s left out: %s", ready.import_id, index, title, exc
+                    )
+                    skipped += 1
+                    continue
+                rows.append(Question(quiz_id=quiz.id, position=len(rows) + 1, **values))
+            skipped += max(len(imported.questions) - service.MAX_QUESTIONS, 0)
+            session.add_all(rows)
+            await session.flush()
+            emit(session, Outbox, service.quiz_event(meta, "created", quiz))
+            for row in rows:
+                emit(
+                    session,
+                    Outbox,
+                    service._event(
+                        meta,
+                        QuestionCreated(),
+                        org=quiz.organization_id,
+                        subjects={"quiz_id": quiz.id, "question_id": row.id},
+                    ),
+                )
+            questions += len(rows)
+            quizzes.append(quiz)
+        applied = ImportApplied(
+            import_id=ready.import_id,
+            course_id=course.course_id,
+            quizzes=len(quizzes),
+            questions=questions,
+            questions_skipped=skipped,
+        )
+        emit(
+            session,
+            Outbox,
+            service._event(
+                meta, applied, org=course.organization_id, subjects={"course_id": course.course_id}
+            ),
+        )
+    return quizzes
+
+
+class ImportedQuizConsumer(Consumer):
+    """Creates imported quizzes (worker, group quizzes-imports)."""
+
+    group: ClassVar[str] = "quizzes-imports"
+    streams: ClassVar[tuple[str, ...]] = (stream_name("content"),)
+
+    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
+        super().__init__(redis, **kwargs)
+        self._sessionmaker = sessionmaker
+
+    async def handle(self, event: Event) -> None:
+        await apply_import(self._sessionmaker, event)
