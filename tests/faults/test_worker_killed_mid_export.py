@@ -23,13 +23,16 @@ from tests.conftest import GraphQLClient
 from tests.e2e.test_content_through_router import EXPORT
 from tests.e2e.test_courses_through_router import CREATE_COURSE, CREATE_LESSON, CREATE_MODULE, member
 from tests.e2e.test_organizations_through_router import CREATE, verified_user
+from tests.faults.test_worker_killed_mid_lab_start import restart_worker
 
 pytestmark = pytest.mark.e2e
 
 JOB = "query($id: ID!) { exportJob(id: $id) { status } }"
 
 
-async def test_a_worker_killed_mid_export_completes_it_once(fault_platform, runtime, unique_email):
+async def test_a_worker_killed_mid_export_completes_it_once(
+    fault_platform, fault_redis, runtime, unique_email
+):
     supervisor = fault_platform.supervisor
     codes: list[str] = []
     async with fault_platform.client() as http:
@@ -78,12 +81,17 @@ async def test_a_worker_killed_mid_export_completes_it_once(fault_platform, runt
             killed = time.monotonic()
         finally:
             os.killpg(courses_group, signal.SIGCONT)
-        await supervisor.restart("worker")
+        # Its boot (imports: 10-20 s on a loaded 2-core machine) is the platform's, not the export's recovery.
+        await restart_worker(supervisor, fault_redis, supervisor.spec("worker"))
+        up = time.monotonic() - killed
         while (now := await status(job_id)) != "SUCCEEDED":
             assert now in ("RUNNING", "QUEUED", None), now
-            assert time.monotonic() - killed < 30, "the export did not finish within 30 s of the kill"
+            assert time.monotonic() - killed - up < 30, "the export did not finish within 30 s of the restart"
             await asyncio.sleep(0.2)
-        print(f"\nworker killed mid-export: the export succeeded {time.monotonic() - killed:.2f} s later")
+        print(
+            f"\nworker killed mid-export: back up {up:.2f} s after the kill; the export succeeded "
+            f"{time.monotonic() - killed:.2f} s after it"
+        )
     assert set(codes) <= {"SUBGRAPH_UNAVAILABLE", "UNAVAILABLE"}, codes
 
     async with runtime.sessionmaker() as session:
