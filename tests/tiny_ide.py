@@ -3,7 +3,8 @@ Never offered to users: the platform's templates run JupyterLab, a web terminal 
 
     python tests/tiny_ide.py --port 8080 --workspace /path/to/workspace
 
-GET /health answers 200 "ok"; any other GET lists the workspace's files.
+GET /health answers 200 "ok"; any other GET lists the workspace's files. With `--ready-file NAME`, /health
+answers 503 until the workspace holds that file (the fault tests hold a lab in STARTING with it).
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 
-def make_handler(workspace: Path) -> type[BaseHTTPRequestHandler]:
+def make_handler(workspace: Path, ready_file: str | None = None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             if self.path.split("?", 1)[0].rstrip("/").endswith("/health"):
+                if ready_file and not (workspace / ready_file).exists():
+                    self._send(503, "text/plain; charset=utf-8", b"not ready")
+                    return
                 self._send(200, "text/plain; charset=utf-8", b"ok")
                 return
             files = sorted(
@@ -50,8 +54,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workspace", type=Path, default=Path(os.getcwd()))
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--ready-file", default=None)
     args = parser.parse_args()
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(args.workspace.resolve()))
+    handler = make_handler(args.workspace.resolve(), args.ready_file)
+    server = ThreadingHTTPServer((args.host, args.port), handler)
     server.serve_forever()
 
 

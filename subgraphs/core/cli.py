@@ -127,7 +127,7 @@ def serve(
         raise typer.BadParameter(f"unknown subgraph {subgraph!r}; choose from {', '.join(DOMAINS)}")
     settings = get_settings()
     _require_services(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app_path(subgraph),
         host=settings.bind_host,
         port=port or SUBGRAPH_PORTS[subgraph],
@@ -137,6 +137,29 @@ def serve(
         ws="websockets-sansio",
         ws_max_size=settings.graphql.max_body_bytes,  # the HTTP body limit, for WebSocket messages
     )
+    server = _draining_server()(config)
+    if config.workers > 1:  # what uvicorn.run does, with our server in each worker process
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, target=server.run, sockets=[config.bind_socket()]).run()
+    else:
+        server.run()
+
+
+def _draining_server() -> type:
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        """uvicorn, ending open subscriptions with a retryable error before it closes their WebSockets on a
+        graceful stop (core.live.drain_all: the router would otherwise resubscribe with a stale `after`)."""
+
+        async def shutdown(self, sockets: list | None = None) -> None:
+            from subgraphs.core.live import drain_all
+
+            await drain_all(timeout=2.0)
+            await super().shutdown(sockets=sockets)
+
+    return DrainingServer
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:

@@ -220,20 +220,38 @@ async def publish_committed(
                 ).all()
                 if not rows:
                     continue
-                async with redis.pipeline(transaction=False) as pipe:
-                    for row in rows:
-                        pipe.xadd(
-                            stream_name(outbox.__table__.schema),
-                            stream_fields(row.event),
-                            maxlen=STREAM_MAXLEN,
-                            approximate=True,
-                        )
-                    await pipe.execute()
+                entries = [(stream_name(outbox.__table__.schema), row.event) for row in rows]
+                marker = await _xadd_marked(redis, entries)
                 await session.execute(
                     update(outbox).where(outbox.id.in_([r.id for r in rows])).values(published_at=utcnow())
                 )
+            await _republish_if_lost(redis, marker, entries)
     except Exception:
         log.warning("publishing committed events failed; the relay will publish them", exc_info=True)
+
+
+async def _xadd_marked(redis: Redis, entries: list[tuple[str, dict[str, Any]]]) -> bytes | None:
+    """XADD the entries and read the relay's marker in one MULTI: the marker value (a token per rebuild)
+    tells afterwards whether Redis lost its data since (`_republish_if_lost`)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.get(RELAY_MARKER)
+        for stream, event in entries:
+            pipe.xadd(stream, stream_fields(event), maxlen=STREAM_MAXLEN, approximate=True)
+        return (await pipe.execute())[0]
+
+
+async def _republish_if_lost(
+    redis: Redis, marker: bytes | None, entries: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """After the commit that marked the entries published: if the marker changed since their XADD, Redis
+    lost its data in between, and a relay may have published again what was unconfirmed before this commit
+    made these rows count — so publish them again here (consumers skip what they already handled)."""
+    if marker is not None and await redis.get(RELAY_MARKER) == marker:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for stream, event in entries:
+            pipe.xadd(stream, stream_fields(event), maxlen=STREAM_MAXLEN, approximate=True)
+        await pipe.execute()
 
 
 def _stream_id(value: bytes | str) -> tuple[int, int]:
@@ -325,20 +343,14 @@ class OutboxRelay:
                 ).all()
                 if not rows:
                     continue
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for row in rows:
-                        pipe.xadd(
-                            stream_name(domain),
-                            stream_fields(row.event),
-                            maxlen=STREAM_MAXLEN,
-                            approximate=True,
-                        )
-                    await pipe.execute()
+                entries = [(stream_name(domain), row.event) for row in rows]
+                marker = await _xadd_marked(self._redis, entries)
                 # If this commit fails after XADD, the rows go again: consumers dedupe by event id.
                 await session.execute(
                     update(outbox).where(outbox.id.in_([r.id for r in rows])).values(published_at=utcnow())
                 )
                 published += len(rows)
+            await _republish_if_lost(self._redis, marker, entries)
         return published
 
     async def republish_unconfirmed(self) -> int:

@@ -7,6 +7,11 @@ however many subscribers it serves. A subscriber first attaches its queue, then 
 that reconnects with its last `seq` misses nothing and sees nothing twice. A stream whose final event the
 client already saw completes at once. A `StreamGuard` re-checks the subscriber's session and access while
 the stream is open and ends it with a typed error (`SESSION_ENDED`, `ACCESS_REVOKED`) when they are gone.
+
+A process that stops gracefully first ends its open streams with `UNAVAILABLE` (retryable; `drain_all`,
+called by `coursegraph serve` before uvicorn closes the WebSockets): the router's WebSocket client would
+otherwise reconnect on uvicorn's close code 1012 and subscribe again with the client's original `after`,
+replaying events the client already has. Ended with an error, the client resubscribes with its last seq.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import contextlib
 import logging
 import time
 import uuid
+import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -30,11 +36,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from subgraphs.core.db import utcnow
-from subgraphs.core.errors import DomainError, Forbidden
+from subgraphs.core.errors import DomainError, Forbidden, Unavailable
 
 log = logging.getLogger("coursegraph.live")
 
 QUEUE_SIZE = 1000
+# Put in every subscriber's queue when the process stops: `follow` ends the stream with RESTARTING.
+_DRAIN: dict[str, Any] = {"drain": True}
+_HUBS: weakref.WeakSet[LiveHub] = weakref.WeakSet()
+RESTARTING = "This service is restarting; subscribe again with `after` set to the last seq you received."
 
 
 class StreamEventMixin:
@@ -74,12 +84,17 @@ class LiveHub:
         self._queues: dict[str, set[asyncio.Queue]] = defaultdict(set)
         self._reader: asyncio.Task | None = None
         self._lock = asyncio.Lock()
+        self._draining = False
+        self._drained = asyncio.Event()  # set once draining and no subscriber is left
+        _HUBS.add(self)
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         await self._redis.publish(f"live:{channel}", orjson.dumps(message))
 
     @contextlib.asynccontextmanager
     async def listen(self, channel: str) -> AsyncIterator[asyncio.Queue]:
+        if self._draining:
+            raise Unavailable(RESTARTING)
         queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
         async with self._lock:
             first = not self._queues[channel]
@@ -96,6 +111,8 @@ class LiveHub:
                 if not self._queues[channel]:
                     del self._queues[channel]
                     await self._pubsub.unsubscribe(f"live:{channel}")
+                if self._draining and not self._queues:
+                    self._drained.set()
 
     async def _read(self) -> None:
         while True:
@@ -118,6 +135,17 @@ class LiveHub:
                     # A stalled subscriber re-reads from the database instead of holding memory.
                     queue.get_nowait()
                 queue.put_nowait(payload)
+
+    def drain(self) -> None:
+        """End every open stream of this hub (and refuse new ones): the process is stopping."""
+        self._draining = True
+        if not self._queues:
+            self._drained.set()
+        for queues in self._queues.values():
+            for queue in queues:
+                if queue.full():
+                    queue.get_nowait()
+                queue.put_nowait(_DRAIN)
 
     async def close(self) -> None:
         if self._reader:
@@ -208,6 +236,8 @@ async def follow(
                         message = await queue.get()
                 except TimeoutError:
                     continue  # time to re-check access
+                if message is _DRAIN:
+                    raise Unavailable(RESTARTING)
                 if message["seq"] <= last:
                     continue
                 if message["seq"] > last + 1:
@@ -219,6 +249,18 @@ async def follow(
                 yield message
                 if is_final(message):
                     return
+
+
+async def drain_all(timeout: float) -> None:
+    """End the open streams of every hub of this process with a retryable error, and wait (at most
+    `timeout` seconds) until their subscribers have been told."""
+    hubs = list(_HUBS)
+    for hub in hubs:
+        hub.drain()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*(hub._drained.wait() for hub in hubs)), timeout)
+    for _ in range(20):  # let the subscription tasks send their error and `complete` before the close
+        await asyncio.sleep(0)
 
 
 async def _ended_at(

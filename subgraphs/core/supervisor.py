@@ -274,14 +274,18 @@ class Supervisor:
             self._wakeup.clear()
             await self._wakeup.wait()
 
-    async def restart(self, name: str) -> None:
-        """Stop a child gracefully (SIGTERM: a subgraph drains its requests in flight) and start it again."""
+    def spec(self, name: str) -> ProcessSpec:
+        return self._children[name].spec
+
+    async def restart(self, name: str, spec: ProcessSpec | None = None) -> None:
+        """Stop a child gracefully (SIGTERM: a subgraph drains its requests in flight) and start it again,
+        as it was or as `spec` says (e.g. a worker with another setting)."""
         child = self._children[name]
         self._restarting[name] = asyncio.current_task()  # type: ignore[assignment]  # wait() leaves it alone
         try:
             await self._terminate(child)
             del self._children[name]
-            await self.start(child.spec)
+            await self.start(spec or child.spec)
             self.restarts[name] = self.restarts.get(name, 0) + 1
         finally:
             self._restarting.pop(name, None)

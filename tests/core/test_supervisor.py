@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import os
 import signal
@@ -194,3 +195,18 @@ async def test_a_child_that_keeps_crashing_fast_makes_the_supervisor_give_up() -
     log = out.getvalue()
     assert log.count("restarting in") == 3 and "(last output: boom)" in log
     assert "'crash' failed 3 times in a row" in log and "giving up" in log
+
+
+async def test_restart_with_a_changed_spec_runs_the_new_one() -> None:
+    out = io.StringIO()
+    script = "import os, time; print('mode', os.environ['MODE'], flush=True); time.sleep(60)"
+    first = ProcessSpec(name="job", argv=[PY, "-c", script], env={"MODE": "a"})
+    async with Supervisor(output=out, handle_signals=False) as sup:
+        await sup.start(first)
+        await until(lambda: "[job] mode a" in out.getvalue(), within=20, what="the first start")
+        before = sup.pid("job")
+        changed = dataclasses.replace(first, env={"MODE": "b"})
+        await sup.restart("job", changed)
+        await until(lambda: "[job] mode b" in out.getvalue(), within=20, what="the restart as changed")
+        assert sup.pid("job") != before and not pid_alive(before)
+        assert sup.spec("job") is changed and sup.restarts["job"] == 1

@@ -61,6 +61,9 @@ async def fault_platform(database: None, fake_anthropic, fault_redis: OwnRedis):
         "REDIS_URL": fault_redis.url,
         # A generation job whose worker died is requeued once its lease expires: keep that short here.
         "COURSEGRAPH_GENERATOR__LEASE_SECONDS": "5",
+        # So is an export job's (its steps renew it), and a lab start whose worker died fails this soon.
+        "COURSEGRAPH_CONTENT__EXPORT_LEASE_SECONDS": "5",
+        "COURSEGRAPH_LABS__START_TIMEOUT_SECONDS": "15",
     }
     async with running_platform(fake_anthropic.url, extra_env=env) as platform:
         yield platform

@@ -128,3 +128,51 @@ async def test_redis_restarted_empty_loses_no_event_and_applies_none_twice(runti
         await asyncio.to_thread(own_redis.restart_empty)
 
     await _scenario(runtime, own_redis, restart)
+
+
+async def test_events_whose_publish_straddles_a_flush_are_published_again(runtime, own_redis):
+    """Redis flushed between a publisher's XADD and the commit that marks the rows published, and the
+    relay's republish ran in between (it could not see those rows as published yet): the publisher notices
+    the relay's marker changed and publishes them again, so the consumer still gets each once."""
+    from sqlalchemy import select, update
+
+    from subgraphs.core.db import utcnow
+    from subgraphs.core.events import _republish_if_lost, _xadd_marked
+
+    redis = own_redis.client()
+    relay = OutboxRelay(runtime.sessionmaker, redis, {"users": Outbox})
+    mine: set[uuid.UUID] = set()
+    consumer = CountingConsumer(
+        redis,
+        group=f"fault-straddle-{uuid.uuid4().hex[:8]}",
+        mine=mine,
+        ledger=ConsumedLedger(runtime.sessionmaker),
+    )
+    try:
+        await consumer.ensure_groups()
+        while await relay.relay_once():  # whatever else is unpublished, and the relay's marker set
+            pass
+        ids = await commit_events(runtime.sessionmaker, 5)
+        mine.update(ids)
+        async with runtime.sessionmaker() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(Outbox.id, Outbox.event).where(Outbox.id.in_(ids)).with_for_update()
+                )
+            ).all()
+            entries = [(STREAM, row.event) for row in rows]
+            marker = await _xadd_marked(redis, entries)
+            await redis.flushall()  # the XADDs are lost ...
+            await relay.republish_unconfirmed()  # ... and the republish cannot see these rows yet
+            await session.execute(update(Outbox).where(Outbox.id.in_(ids)).values(published_at=utcnow()))
+        await _republish_if_lost(redis, marker, entries)
+        await consumer.ensure_groups()
+
+        async def all_applied() -> bool:
+            await consumer.consume_once(block_ms=10)
+            return set(consumer.applied) == mine
+
+        await eventually(all_applied, timeout=15, what="the straddling events reach the consumer")
+        assert set(consumer.applied.values()) == {1}
+    finally:
+        await redis.aclose()
