@@ -26,7 +26,9 @@ async def echo_once(websocket: WebSocket) -> None:
 
 @pytest.fixture
 async def base_url() -> AsyncIterator[str]:
-    app = Starlette(routes=[WebSocketRoute("/graphql", echo_once), WebSocketRoute("/labs/{rest:path}", echo_once)])
+    app = Starlette(
+        routes=[WebSocketRoute("/graphql", echo_once), WebSocketRoute("/labs/{rest:path}", echo_once)]
+    )
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, ws=SubgraphWebSockets, log_level="warning")

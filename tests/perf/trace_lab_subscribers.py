@@ -45,7 +45,9 @@ async def clients(url: str, token: str, session_id: str, count: int) -> None:
 
     async def one() -> websockets.ClientConnection:
         ws = await websockets.connect(url, subprotocols=["graphql-transport-ws"], max_queue=None)  # type: ignore[arg-type]
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        )
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         payload = {"query": EVENTS, "variables": {"id": session_id, "after": 0}}
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
@@ -141,7 +143,9 @@ async def run(args: argparse.Namespace) -> None:
             )
         )
         await session.flush()
-        await append_stream_event(session, LabEvent, sid, {"status": "RUNNING", "progress": 100, "message": "ok"})
+        await append_stream_event(
+            session, LabEvent, sid, {"status": "RUNNING", "progress": 100, "message": "ok"}
+        )
 
     async def subscribers(count: int) -> asyncio.subprocess.Process:
         child = await asyncio.create_subprocess_exec(
