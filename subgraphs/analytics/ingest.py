@@ -168,7 +168,12 @@ class Partitions:
         self._known.add((at.year, at.month))
 
 
-async def apply_events(session: AsyncSession, events: list[Event], effects: Effects) -> int:
+async def apply_events(
+    session: AsyncSession,
+    events: list[Event],
+    effects: Effects,
+    payloads: dict[uuid.UUID, LearnerPayload | CourseSnapshot | None] | None = None,
+) -> int:
     """Apply a batch of events in the caller's transaction; returns how many were new.
 
     Set-based, so a batch costs a handful of statements whatever its size: one multi-row raw insert (its
@@ -179,7 +184,8 @@ async def apply_events(session: AsyncSession, events: list[Event], effects: Effe
     wanted = list({e.id: e for e in events if ingested(e.type)}.values())
     if not wanted:
         return 0
-    payloads = {e.id: _payload(e) for e in wanted}
+    known = payloads or {}  # parsed already by the caller (the consumer sorts by them): parse once
+    payloads = {e.id: known[e.id] if e.id in known else _payload(e) for e in wanted}
     rows = []
     for e in wanted:
         user, course, org = _ids(e, payloads[e.id])
@@ -576,6 +582,7 @@ async def ingest(
     live: LiveHub,
     partitions: Partitions,
     events: list[Event],
+    payloads: dict[uuid.UUID, LearnerPayload | CourseSnapshot | None] | None = None,
 ) -> int:
     """Apply `events` in one transaction (then the after-commit effects); returns how many were new."""
     wanted = [e for e in events if ingested(e.type)]
@@ -586,7 +593,7 @@ async def ingest(
         await partitions.ensure(sessionmaker, event.occurred_at)
     effects = Effects()
     async with sessionmaker() as session, session.begin():
-        applied = await apply_events(session, wanted, effects)
+        applied = await apply_events(session, wanted, effects, payloads)
     await after_commit(redis, live, effects)
     return applied
 
@@ -656,8 +663,9 @@ class AnalyticsConsumer(Consumer):
             events = [Event.model_validate(orjson.loads(fields[b"event"])) for _, _, fields in batch]
             # Grouped by student (stable: each student's events keep their order), so concurrent
             # consumers lock learner rows in the same order.
-            events.sort(key=lambda e: tuple(str(i) for i in _ids(e, _payload(e))[:2]))
-            await ingest(self._sessionmaker, self.redis, self._live, self._partitions, events)
+            payloads = {e.id: _payload(e) for e in events}
+            events.sort(key=lambda e: tuple(str(i) for i in _ids(e, payloads[e.id])[:2]))
+            await ingest(self._sessionmaker, self.redis, self._live, self._partitions, events, payloads)
         except Exception:
             log.warning("analytics: a batch of %d failed; applying one by one", len(batch), exc_info=True)
             return sum([await self._process(stream, m, f) for stream, m, f in batch])

@@ -123,6 +123,8 @@ def serve(
     """Serve one subgraph."""
     import uvicorn
 
+    from subgraphs.core.ws_protocol import SubgraphWebSockets
+
     if subgraph not in DOMAINS:
         raise typer.BadParameter(f"unknown subgraph {subgraph!r}; choose from {', '.join(DOMAINS)}")
     settings = get_settings()
@@ -134,7 +136,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         proxy_headers=False,  # client IPs come from X-Forwarded-For of trusted proxies only (core.app)
-        ws="websockets-sansio",
+        ws=SubgraphWebSockets,  # websockets-sansio, without compression on /graphql
         ws_max_size=settings.graphql.max_body_bytes,  # the HTTP body limit, for WebSocket messages
     )
     server = _draining_server()(config)

@@ -131,6 +131,8 @@ class Generator:
             return "courses", self.envelope("courses.lesson.completed", at, payload, u)
         if kind in ("attempt_started", "attempt_submitted"):
             payload = {**base, "attempt_id": str(uuid.uuid4()), "quiz_id": str(uuid.uuid4())}
+            if kind == "attempt_started":
+                payload["number"] = 1
             if kind == "attempt_submitted":
                 score = self.rng.randint(0, 10)
                 payload |= {"score": score, "max_score": 10, "passed": score >= 6, "late": False}
@@ -141,7 +143,8 @@ class Generator:
                 "attempt_id": str(uuid.uuid4()),
                 "quiz_id": str(uuid.uuid4()),
                 "question_id": str(uuid.uuid4()),
-                "time_spent_seconds": self.rng.randint(5, 120),
+                "organization_id": self.org,
+                "time_spent_ms": self.rng.randint(5, 120) * 1000,
             }
             return "quizzes", self.envelope("quizzes.answer.saved", at, payload, u)
         if kind == "tracked":

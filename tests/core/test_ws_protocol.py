@@ -1,0 +1,62 @@
+"""The subgraphs' WebSocket protocol (core/ws_protocol.py) on a real uvicorn: `/graphql` (the router's
+subscriptions) is never compressed, other paths (the labs proxy) still negotiate permessage-deflate."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+import uvicorn
+import websockets
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from subgraphs.core.ws_protocol import SubgraphWebSockets
+from tests.services import free_port
+
+
+async def echo_once(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text(await websocket.receive_text())
+    await websocket.close()
+
+
+@pytest.fixture
+async def base_url() -> AsyncIterator[str]:
+    app = Starlette(
+        routes=[WebSocketRoute("/graphql", echo_once), WebSocketRoute("/labs/{rest:path}", echo_once)]
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, ws=SubgraphWebSockets, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "uvicorn did not start"
+        await asyncio.sleep(0.02)
+    yield f"ws://127.0.0.1:{port}"
+    server.should_exit = True
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(task, 10)
+
+
+async def negotiated(url: str) -> str | None:
+    # The client offers permessage-deflate (websockets' default, like the router's `ws` client).
+    async with websockets.connect(url, compression="deflate") as ws:
+        await ws.send("x" * 1000)
+        assert await ws.recv() == "x" * 1000
+        assert ws.response is not None
+        return ws.response.headers.get("Sec-WebSocket-Extensions")
+
+
+async def test_graphql_is_not_compressed(base_url):
+    assert await negotiated(f"{base_url}/graphql") is None
+    assert await negotiated(f"{base_url}/graphql?x=1") is None
+
+
+async def test_other_paths_keep_compression(base_url):
+    extensions = await negotiated(f"{base_url}/labs/abc/")
+    assert extensions is not None and "permessage-deflate" in extensions
