@@ -40,25 +40,21 @@ return 0
 
 def connect(url: str, *, max_connections: int = 100, wait_seconds: float = 5.0) -> Redis:
     """The platform's Redis client: survives Redis restarting. A pooled connection idle for a few seconds
-    is checked (PING) before use, and a command that meets a dead connection is retried on a new one
-    (a few times, quickly), so the first requests after a restart do not fail on connections it closed.
+    is checked (PING) before use, so the first requests after a restart do not fail on connections it
+    closed. No command retry: redis-py's Retry re-issued a blocking read that a task cancellation had
+    interrupted, so a cancelled worker loop read on (tests/core/test_events.py, the swallowed cancel);
+    a client error during a Redis restart is the typed, retryable UNAVAILABLE instead.
 
     At `max_connections` in use, a command WAITS up to `wait_seconds` for one instead of failing at once
     (redis-py's plain pool raises MaxConnectionsError): a burst — a thousand open subscriptions
     re-checking their access, many WebSocket handshakes at once — queues instead of ending streams."""
     from redis.asyncio import BlockingConnectionPool
-    from redis.asyncio.retry import Retry
-    from redis.backoff import ExponentialBackoff
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
 
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
         timeout=wait_seconds,
         health_check_interval=5,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
     return Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
 
