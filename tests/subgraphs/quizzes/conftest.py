@@ -72,7 +72,8 @@ class Projector:
         from subgraphs.quizzes.models import CourseProjection, EnrollmentProjection
 
         await self.consumer.ensure_groups()
-        deadline = time.monotonic() + 15
+        # The streams hold every event the run emitted before this test: catching up can take a while.
+        deadline = time.monotonic() + 60
         while True:
             while await self.relay.relay_once():
                 pass
