@@ -139,13 +139,14 @@ def serve(
         ws=SubgraphWebSockets,  # websockets-sansio, without compression on /graphql
         ws_max_size=settings.graphql.max_body_bytes,  # the HTTP body limit, for WebSocket messages
     )
-    server = _draining_server()(config)
-    if config.workers > 1:  # what uvicorn.run does, with our server in each worker process
+    if config.workers > 1:
+        # What uvicorn.run does. uvicorn's Multiprocess builds a plain Server in each worker (it takes no
+        # server class), so worker processes close subscriptions with 1012 without draining them first.
         from uvicorn.supervisors import Multiprocess
 
-        Multiprocess(config, target=server.run, sockets=[config.bind_socket()]).run()
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:
-        server.run()
+        _draining_server()(config).run()
 
 
 def _draining_server() -> type:
