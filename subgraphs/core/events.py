@@ -246,7 +246,7 @@ async def _republish_if_lost(
     """After the commit that marked the entries published: if the marker changed since their XADD, Redis
     lost its data in between, and a relay may have published again what was unconfirmed before this commit
     made these rows count — so publish them again here (consumers skip what they already handled)."""
-    if marker is not None and await redis.get(RELAY_MARKER) == marker:
+    if await redis.get(RELAY_MARKER) == marker:  # unchanged, absent before and after included
         return
     async with redis.pipeline(transaction=False) as pipe:
         for stream, event in entries:
