@@ -58,16 +58,6 @@ from subgraphs.core.settings import Settings, get_settings  # noqa: E402
 TEST_PASSWORD = "correct horse battery staple"
 
 
-WEB_JOURNEYS = Path(__file__).parent / "web"
-
-
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
-    """The browser journeys first. Their platform's worker starts by catching up with every event the run
-    emitted before it (one database and Redis per run): after the whole suite that backlog took minutes on
-    2 loaded cores, longer than a journey waits for an audit entry or a course-owner projection."""
-    items.sort(key=lambda item: 0 if WEB_JOURNEYS in item.path.parents else 1)
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     asyncio.run(_drop_databases(only_this_run=True))
     release_redis_db(REDIS_URL)
