@@ -66,4 +66,24 @@ async def fault_platform(database: None, fake_anthropic, fault_redis: OwnRedis):
         "COURSEGRAPH_LABS__START_TIMEOUT_SECONDS": "15",
     }
     async with running_platform(fake_anthropic.url, extra_env=env) as platform:
+        await _redis_state_rebuilt(fault_redis)
         yield platform
+
+
+async def _redis_state_rebuilt(redis_server: OwnRedis) -> None:
+    """The platform starts on an empty Redis: its worker rebuilds the Redis-held state from PostgreSQL,
+    which holds everything the run made so far (minutes' worth under load). The fault tests start once it
+    has, so a fault is what they measure."""
+    from subgraphs.core.auth import REVOKED_CLIENTS_MARKER
+    from subgraphs.core.rbac import MEMBERSHIPS_MARKER
+    from tests.waiting import eventually
+
+    client = redis_server.client()
+    try:
+
+        async def rebuilt() -> bool:
+            return await client.exists(MEMBERSHIPS_MARKER, REVOKED_CLIENTS_MARKER) == 2
+
+        await eventually(rebuilt, timeout=300, interval=0.5, what="the Redis-held state rebuilt")
+    finally:
+        await client.aclose()
