@@ -50,9 +50,6 @@ os.environ.update(
         # platforms beside them, all within PostgreSQL's default 100 connections. Bursts still get overflow.
         "COURSEGRAPH_DATABASE__POOL_SIZE": "3",
         "COURSEGRAPH_DATABASE__MAX_OVERFLOW": "15",
-        # The streams hold every event the run emitted (one Redis per run): a platform's worker can be far
-        # behind them, so a read-your-writes miss waits longer here than the 5 s default.
-        "COURSEGRAPH_EVENTS__READ_YOUR_WRITES_WAIT_SECONDS": "30",
     }
 )
 

@@ -57,6 +57,9 @@ async def running_platform(
     jwks_url = f"{urls['users']}/.well-known/jwks.json"
     env = {k: v for k, v in os.environ.items() if k.startswith(("COURSEGRAPH_", "DATABASE_URL", "REDIS_URL"))}
     env["COURSEGRAPH_AUTH__JWKS_URL"] = jwks_url
+    # The streams hold every event the run emitted (one Redis per run): this platform's worker can start far
+    # behind them, so a read-your-writes miss may wait longer than the 5 s default for it.
+    env["COURSEGRAPH_EVENTS__READ_YOUR_WRITES_WAIT_SECONDS"] = "30"
     # The worker's generation jobs call the local fake Anthropic server (the real API is a paid service).
     env["COURSEGRAPH_GENERATOR__ANTHROPIC_API_KEY"] = "sk-e2e-fake"
     env["COURSEGRAPH_GENERATOR__BASE_URL"] = anthropic_url
