@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from subgraphs.core.db import ALL_METADATA, create_engine
 from subgraphs.core.domains import import_models
-from subgraphs.core.settings import get_settings
+from subgraphs.core.settings import get_settings, normalize_database_url
 
 import_models()
 SCHEMAS = sorted({m.schema for m in ALL_METADATA if m.schema})
@@ -36,12 +36,15 @@ def _run(connection: Connection) -> None:
 
 
 async def _main() -> None:
-    engine = context.config.attributes.get("engine") or create_engine(get_settings())
+    settings = get_settings()
+    if url := context.config.attributes.get("database_url"):  # migrate_database(url)
+        settings = settings.model_copy(deep=True)
+        settings.database.url = normalize_database_url(url)
+    engine = create_engine(settings)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()
-    if "engine" not in context.config.attributes:
-        await engine.dispose()
+    await engine.dispose()
 
 
 if context.is_offline_mode():

@@ -70,14 +70,20 @@ async def _admin() -> asyncpg.Connection:
 
 
 async def _drop_databases(*, only_this_run: bool) -> None:
-    """Drop this run's database, or (at start) those of crashed runs: old and with nothing connected."""
+    """Drop this run's databases (`TEST_DB` and the platforms' own, `own_database`), or (at start) those of
+    crashed runs: old and with nothing connected."""
     admin = await _admin()
     try:
         if only_this_run:
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", TEST_DB
+            names = await admin.fetchval(
+                "SELECT coalesce(array_agg(datname), '{}') FROM pg_database "
+                "WHERE datname = $1 OR datname LIKE $2",
+                TEST_DB,
+                TEST_DB + "\\_%",
             )
-            names = [TEST_DB]
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1)", names
+            )
         else:
             idle = await admin.fetchval(
                 "SELECT coalesce(array_agg(datname), '{}') FROM pg_database d WHERE datname LIKE $1 "
@@ -96,13 +102,23 @@ def _created_at(name: str) -> float:
     return float(stamp) if stamp.isdigit() else 0.0
 
 
-async def _create_database() -> None:
-    await _drop_databases(only_this_run=False)
+async def _create_database(name: str = TEST_DB) -> str:
     admin = await _admin()
     try:
-        await admin.execute(f'CREATE DATABASE "{TEST_DB}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def own_database(name: str) -> str:
+    """A migrated database of this run besides the shared one, for a platform of its own (tests/platform.py);
+    dropped with the run's. Returns its URL."""
+    from subgraphs.core.cli import migrate_database
+
+    url = await _create_database(f"{TEST_DB}_{name}")
+    await asyncio.to_thread(migrate_database, url)
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -115,6 +131,7 @@ async def database(settings: Settings) -> None:
     """A fresh, migrated database of this run (its Redis db was claimed and emptied at start-up)."""
     from subgraphs.core.cli import migrate_database
 
+    await _drop_databases(only_this_run=False)
     await _create_database()
     await asyncio.to_thread(migrate_database)
     await _mark_redis_state_complete()
@@ -122,15 +139,17 @@ async def database(settings: Settings) -> None:
 
 async def _mark_redis_state_complete() -> None:
     """The Redis state that workers rebuild from PostgreSQL (core/redis_state.py) is complete for this
-    empty database; tests that run no worker would otherwise wait for a rebuild that never comes."""
+    empty database (the streams too: nothing was published yet); tests that run no worker would otherwise
+    wait for a rebuild that never comes."""
     from redis.asyncio import Redis
 
     from subgraphs.core.auth import REVOKED_CLIENTS_MARKER
+    from subgraphs.core.events import RELAY_MARKER
     from subgraphs.core.rbac import MEMBERSHIPS_MARKER
 
     redis = Redis.from_url(REDIS_URL)
     try:
-        for marker in (MEMBERSHIPS_MARKER, REVOKED_CLIENTS_MARKER):
+        for marker in (MEMBERSHIPS_MARKER, REVOKED_CLIENTS_MARKER, RELAY_MARKER):
             await redis.set(marker, "tests")
     finally:
         await redis.aclose()

@@ -61,9 +61,8 @@ def migrate_database(database_url: str | None = None) -> None:
     from alembic.config import Config
 
     config = Config(str(ROOT / "alembic.ini"))
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-        get_settings.cache_clear()
+    if database_url:  # another database than the settings' (alembic/env.py); the settings stay as they are
+        config.attributes["database_url"] = database_url
     command.upgrade(config, "head")
 
 

@@ -34,13 +34,13 @@ def _codes(body: dict) -> list[str]:
     return [(e.get("extensions") or {}).get("code", "NO CODE") for e in body.get("errors") or []]
 
 
-async def unconfirmed(runtime, since) -> list[tuple[str, str, str]]:  # noqa: ANN001
+async def unconfirmed(fault_runtime, since) -> list[tuple[str, str, str]]:  # noqa: ANN001
     """(domain, event type, group) of every event written since `since` that a consumer group of its stream
     has not recorded as handled. The groups: those (re)registered since `since` — every consumer of the
     platform's worker registers its group again when it finds it gone (not the groups other tests of the
     session registered in the shared database)."""
     missing = []
-    async with runtime.sessionmaker() as session:
+    async with fault_runtime.sessionmaker() as session:
         for domain, outbox in outboxes().items():
             rows = await session.execute(
                 select(outbox.type, ConsumerGroup.group_name)
@@ -61,7 +61,7 @@ async def unconfirmed(runtime, since) -> list[tuple[str, str, str]]:  # noqa: AN
 
 
 async def test_redis_flushed_under_traffic_loses_no_event_and_heals_within_30_seconds(
-    fault_platform, fault_redis, runtime, unique_email
+    fault_platform, fault_redis, fault_runtime, unique_email
 ):
     async with fault_platform.client() as http:
         gql = GraphQLClient(http)
@@ -160,7 +160,7 @@ async def test_redis_flushed_under_traffic_loses_no_event_and_heals_within_30_se
             await reader
 
         # No event lost: every event since the flush reaches every consumer group of its stream.
-        while missing := await unconfirmed(runtime, since):
+        while missing := await unconfirmed(fault_runtime, since):
             if time.monotonic() - lost_at > 30:
                 break
             await asyncio.sleep(0.2)
@@ -171,14 +171,14 @@ async def test_redis_flushed_under_traffic_loses_no_event_and_heals_within_30_se
         f"{sorted(set(seen_codes))}"
     )
     assert set(seen_codes) <= EXPECTED_DURING_FAULT, seen_codes
-    async with runtime.sessionmaker() as session:
+    async with fault_runtime.sessionmaker() as session:
         groups = await session.scalar(
             select(func.count(ConsumerGroup.group_name.distinct())).where(ConsumerGroup.seen_at >= since)
         )
     assert groups >= 10, f"only {groups} consumer groups came back after the flush"
 
     # None applied twice: analytics counted each sign-in event once.
-    async with runtime.sessionmaker() as session:
+    async with fault_runtime.sessionmaker() as session:
         counted = await session.scalar(
             select(UserActivity.logins).where(UserActivity.user_id == uuid.UUID(logger["user"]["id"]))
         )

@@ -6,7 +6,6 @@ subgraph answers normally again once the database is back (its pool drops dead c
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -26,12 +25,7 @@ async def _migrated(server: EmbeddedPostgres) -> str:
     from subgraphs.core.cli import migrate_database
 
     url = await asyncio.to_thread(server.start)
-    saved = os.environ["DATABASE_URL"]
-    try:
-        await asyncio.to_thread(migrate_database, url)
-    finally:  # the rest of the suite keeps its own database
-        os.environ["DATABASE_URL"] = saved
-        get_settings.cache_clear()
+    await asyncio.to_thread(migrate_database, url)
     return url
 
 

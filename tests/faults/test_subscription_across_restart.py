@@ -64,7 +64,7 @@ async def follow(url: str, token: str, job_id: str, after: int | None, seen: lis
 
 
 async def test_a_subscriber_resumes_across_a_graceful_subgraph_restart_and_misses_nothing(
-    fault_platform, fake_anthropic, runtime, unique_email
+    fault_platform, fake_anthropic, fault_runtime, unique_email
 ):
     url = fault_platform.router_url.replace("http", "ws") + "/graphql"
     async with fault_platform.client() as http:
@@ -119,7 +119,7 @@ async def test_a_subscriber_resumes_across_a_graceful_subgraph_restart_and_misse
         finally:
             gate.set()
             fake_anthropic.reset()
-    async with runtime.sessionmaker() as session:
+    async with fault_runtime.sessionmaker() as session:
         stored = (
             await session.scalars(
                 select(GenerationEvent.seq)

@@ -27,7 +27,7 @@ JOB = "query($id: ID!) { generationJob(id: $id) { status } }"
 
 
 async def test_a_worker_killed_mid_generation_finishes_the_job_once(
-    fault_platform, fake_anthropic, runtime, unique_email
+    fault_platform, fake_anthropic, fault_runtime, unique_email
 ):
     async with fault_platform.client() as http:
         gql = GraphQLClient(http)
@@ -70,7 +70,7 @@ async def test_a_worker_killed_mid_generation_finishes_the_job_once(
             )
         finally:
             fake_anthropic.reset()
-    async with runtime.sessionmaker() as session:
+    async with fault_runtime.sessionmaker() as session:
         succeeded = await session.scalar(
             select(func.count())
             .select_from(Outbox)

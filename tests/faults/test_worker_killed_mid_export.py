@@ -31,7 +31,7 @@ JOB = "query($id: ID!) { exportJob(id: $id) { status } }"
 
 
 async def test_a_worker_killed_mid_export_completes_it_once(
-    fault_platform, fault_redis, runtime, unique_email
+    fault_platform, fault_redis, fault_runtime, unique_email
 ):
     supervisor = fault_platform.supervisor
     codes: list[str] = []
@@ -71,7 +71,7 @@ async def test_a_worker_killed_mid_export_completes_it_once(
             job_id = job["job"]["id"]
             deadline = time.monotonic() + 30
             while True:  # the worker claimed it and is reading the course
-                async with runtime.sessionmaker() as session:
+                async with fault_runtime.sessionmaker() as session:
                     row = await session.get(ExportJob, uuid.UUID(job_id))
                 if row.status == "RUNNING" and row.progress == 10:
                     break
@@ -94,7 +94,7 @@ async def test_a_worker_killed_mid_export_completes_it_once(
         )
     assert set(codes) <= {"SUBGRAPH_UNAVAILABLE", "UNAVAILABLE"}, codes
 
-    async with runtime.sessionmaker() as session:
+    async with fault_runtime.sessionmaker() as session:
         row = await session.get(ExportJob, uuid.UUID(job_id))
         versions = await session.scalar(
             select(func.count()).select_from(ContentVersion).where(ContentVersion.item_id == row.item_id)

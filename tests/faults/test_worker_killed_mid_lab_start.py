@@ -96,7 +96,7 @@ def lab_containers(session_id: str) -> int:
 
 
 @asynccontextmanager
-async def held_templates(runtime, runtime_name: str):  # noqa: ANN001
+async def held_templates(fault_runtime, runtime_name: str):  # noqa: ANN001
     """VS Code and Jupyter labs run the test IDE, held in STARTING: on Docker their health path does not
     exist yet (404), on processes the IDE answers 503 until its ready file exists. Put back after."""
     fields = ("image", "command", "health_path", "serves_base_url")
@@ -108,7 +108,7 @@ async def held_templates(runtime, runtime_name: str):  # noqa: ANN001
             name = READY_FILE if ide == "VSCODE" else ".never"
             command = [*TINY_IDE_TEMPLATE_COMMAND, "--ready-file", name]
             held[ide] = {"command": command, "health_path": "/health", "serves_base_url": False}
-    async with runtime.transaction() as session:
+    async with fault_runtime.transaction() as session:
         rows = (await session.scalars(select(LabTemplate).where(LabTemplate.ide.in_(list(held))))).all()
         kept = {row.ide: {key: getattr(row, key) for key in fields} for row in rows}
         for ide, values in held.items():
@@ -116,15 +116,15 @@ async def held_templates(runtime, runtime_name: str):  # noqa: ANN001
     try:
         yield
     finally:
-        async with runtime.transaction() as session:
+        async with fault_runtime.transaction() as session:
             for ide, values in kept.items():
                 await session.execute(update(LabTemplate).where(LabTemplate.ide == ide).values(**values))
 
 
-async def release(runtime, runtime_name: str, lab: LabSession) -> None:  # noqa: ANN001
+async def release(fault_runtime, runtime_name: str, lab: LabSession) -> None:  # noqa: ANN001
     """Let the held VS Code lab's IDE answer its health check."""
     if runtime_name == "docker":
-        async with runtime.transaction() as session:
+        async with fault_runtime.transaction() as session:
             await session.execute(
                 update(LabTemplate).where(LabTemplate.ide == "VSCODE").values(health_path="/health")
             )
@@ -150,7 +150,7 @@ async def restart_worker(supervisor, fault_redis, spec) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize("runtime_name", ["process", "docker"])
 async def test_a_worker_killed_mid_lab_start_ends_each_lab_once_and_leaks_nothing(
-    fault_platform, fault_redis, runtime, unique_email, runtime_name
+    fault_platform, fault_redis, fault_runtime, unique_email, runtime_name
 ):
     if runtime_name == "docker":
         client = require_docker()  # fails in CI, skips elsewhere
@@ -163,7 +163,7 @@ async def test_a_worker_killed_mid_lab_start_ends_each_lab_once_and_leaks_nothin
     labs: list[str] = []
     try:
         await _kill_mid_lab_start(
-            fault_platform, fault_redis, runtime, unique_email, runtime_name, worker, labs
+            fault_platform, fault_redis, fault_runtime, unique_email, runtime_name, worker, labs
         )
     finally:
         await restart_worker(supervisor, fault_redis, original)
@@ -171,12 +171,12 @@ async def test_a_worker_killed_mid_lab_start_ends_each_lab_once_and_leaks_nothin
 
 
 async def _kill_mid_lab_start(
-    fault_platform, fault_redis, runtime, unique_email, runtime_name, worker, labs
+    fault_platform, fault_redis, fault_runtime, unique_email, runtime_name, worker, labs
 ) -> None:  # noqa: ANN001
     supervisor = fault_platform.supervisor
     count = lab_containers if runtime_name == "docker" else lab_processes
     codes: list[str] = []
-    async with fault_platform.client() as http, held_templates(runtime, runtime_name):
+    async with fault_platform.client() as http, held_templates(fault_runtime, runtime_name):
         gql = GraphQLClient(http)
         admin = await verified_user(gql, unique_email("lab-admin"), "Lab Admin")
         slug = f"lab-{int(time.time() * 1000)}"
@@ -244,9 +244,9 @@ async def _kill_mid_lab_start(
         assert all(count(lab) >= 1 for lab in labs)  # what a leak would leave behind, counted
         os.kill(supervisor.pid("worker"), 9)
         killed = time.monotonic()
-        async with runtime.transaction() as session:
+        async with fault_runtime.transaction() as session:
             held = await session.get(LabSession, uuid.UUID(adopted))
-        await release(runtime, runtime_name, held)
+        await release(fault_runtime, runtime_name, held)
         # Its boot (imports: 10-20 s on a loaded 2-core machine) is the platform's, not the labs' recovery.
         await restart_worker(supervisor, fault_redis, worker)
         up = time.monotonic() - killed
@@ -280,7 +280,7 @@ async def _kill_mid_lab_start(
     assert set(codes) <= {"SUBGRAPH_UNAVAILABLE", "UNAVAILABLE"}, codes
 
     ids = [uuid.UUID(lab) for lab in labs]
-    async with runtime.sessionmaker() as session:
+    async with fault_runtime.sessionmaker() as session:
         statuses = Counter(
             (str(stream_id), status)
             for stream_id, status in await session.execute(
@@ -309,7 +309,7 @@ async def _kill_mid_lab_start(
     event_ids = [event_id for _, _, event_id in announced]
     deadline = time.monotonic() + 30
     while True:
-        async with runtime.sessionmaker() as session:
+        async with fault_runtime.sessionmaker() as session:
             handled = await session.scalar(
                 select(func.count())
                 .select_from(ConsumedEvent)
@@ -319,7 +319,7 @@ async def _kill_mid_lab_start(
             break
         assert time.monotonic() < deadline, f"analytics handled {handled} of {len(event_ids)} lab events"
         await asyncio.sleep(0.2)
-    async with runtime.sessionmaker() as session:
+    async with fault_runtime.sessionmaker() as session:
         learners = (
             await session.execute(
                 select(Learner.lab_sessions, Learner.lab_sessions_ended, Learner.lab_sessions_failed)

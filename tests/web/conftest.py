@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from subgraphs.core.settings import get_settings
-from tests.platform import Platform, running_platform
+from tests.platform import OwnServices, Platform, own_services, running_platform
 from tests.services import in_ci
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -29,20 +28,27 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="package")
-async def web_platform(database: None, fake_anthropic, chromium: str) -> AsyncIterator[Platform]:  # noqa: ANN001
+async def web_services(database: None, tmp_path_factory) -> AsyncIterator[OwnServices]:  # noqa: ANN001
+    """The journeys' platform runs on a database and a Redis of its own, seeded as `make run` seeds."""
     from subgraphs.core.cli import seed_demo
 
+    async with own_services("web", tmp_path_factory.mktemp("web-platform-redis")) as services:
+        await seed_demo(services.settings)
+        yield services
+
+
+@pytest.fixture(scope="package")
+async def web_platform(web_services: OwnServices, fake_anthropic, chromium: str) -> AsyncIterator[Platform]:  # noqa: ANN001
     dist = WEB_DIR / "dist"
     if not (dist / "index.html").exists() or not (WEB_DIR / "node_modules" / ".bin" / "playwright").exists():
         pytest.fail("the web app is not built: `make test` builds it (or npm run --prefix web build)")
     from tests.fakes.anthropic_server import syllabus_for
 
-    await seed_demo(get_settings())
     # Every syllabus asked for in the journeys, written slowly enough that its progress can be watched.
     fake_anthropic.default = lambda body: syllabus_for(body, seconds_per_chunk=0.15)
     try:
         async with running_platform(
-            fake_anthropic.url, web_dir=dist, public_origin=True, demo_labs=True
+            fake_anthropic.url, services=web_services, web_dir=dist, public_origin=True, demo_labs=True
         ) as platform:
             yield platform
     finally:

@@ -6,17 +6,36 @@ runtimes are exercised through the router."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, running_subgraph
 from tests.e2e.test_real_ides_through_router import (  # noqa: F401 - collected here, on this platform
     test_a_terminal_through_the_router,
     test_jupyterlab_through_the_router,
 )
-from tests.platform import Platform
-from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
-from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
+from tests.platform import OwnServices, Platform
+from tests.subgraphs.courses.conftest import courses  # noqa: F401 - fixtures
+from tests.subgraphs.organizations.conftest import minter  # noqa: F401 - fixtures
+
+
+# The tests' courses and organizations are made in-process on the web platform's own database and Redis.
+@pytest.fixture(scope="module")
+async def organizations_app(web_services: OwnServices) -> AsyncIterator[Any]:
+    async with running_subgraph("organizations", web_services.settings) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+async def courses_app(web_services: OwnServices) -> AsyncIterator[Any]:
+    async with running_subgraph("courses", web_services.settings) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def courses_runtime(courses_app: Any) -> Any:
+    return courses_app.state.runtime
 
 
 @pytest.fixture
