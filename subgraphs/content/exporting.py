@@ -25,7 +25,7 @@ from subgraphs.content import exports, service
 from subgraphs.content.course_reader import CourseUnreadable, read_course
 from subgraphs.content.errors import QuotaExceeded
 from subgraphs.content.exports.document import Attachment, CourseDocument, ExportFormat
-from subgraphs.content.models import ContentItem, ContentVersion, CourseOwner, ExportEvent, ExportJob, Outbox
+from subgraphs.content.models import ContentItem, ContentVersion, ExportEvent, ExportJob, Outbox
 from subgraphs.content.storage import blob_key, read_all, staging_key
 from subgraphs.contracts.content import (
     ExportCancelled,
@@ -156,7 +156,7 @@ async def submit(runtime: Any, meta: RequestMeta, *, course_id: uuid.UUID, fmt: 
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     async with runtime.transaction() as session:
-        course = await session.get(CourseOwner, course_id)
+        course = await service.course_owner(runtime, session, course_id)
         if course is None or course.status == DELETED:
             raise NotFound("No such course.")
         await authorize(meta.memberships or runtime, meta.principal, service.MANAGE, course.organization_id)

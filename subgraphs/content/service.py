@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.content import signing
 from subgraphs.content.errors import QuotaExceeded, UploadCompleted, UploadExpired, UploadNotReceived
@@ -93,6 +94,20 @@ def public_base(settings: Any) -> str:
 
 
 # --- visibility -------------------------------------------------------------------------------------
+
+
+# The worker's consumer groups that keep CourseOwner and LessonOwner from `events.courses` (worker.py).
+COURSE_OWNERS_GROUP = "content-course-owners"
+LESSON_OWNERS_GROUP = "content-lessons"
+
+
+async def course_owner(runtime: Any, session: AsyncSession, course_id: uuid.UUID) -> CourseOwner | None:
+    """The course as this subgraph knows it, one the client created a moment ago included: on a miss it
+    waits (bounded) for the projection to reach the end of `events.courses` (read your writes)."""
+    course = await session.get(CourseOwner, course_id)
+    if course is None and await runtime.caught_up("courses", COURSE_OWNERS_GROUP):
+        course = await session.get(CourseOwner, course_id)
+    return course
 
 
 async def can_view(source: Any, meta: RequestMeta, item: ContentItem, course_status: str | None) -> bool:
@@ -279,7 +294,7 @@ async def request_upload(runtime: Any, meta: RequestMeta, request: UploadRequest
             organization_id, course_id, lesson_id = item.organization_id, item.course_id, item.lesson_id
         else:
             assert request.course_id is not None
-            course = await session.get(CourseOwner, request.course_id)
+            course = await course_owner(runtime, session, request.course_id)
             if course is None or course.status == DELETED:
                 raise NotFound("No such course.")
             await authorize(meta.memberships or runtime, meta.principal, MANAGE, course.organization_id)
@@ -292,6 +307,8 @@ async def request_upload(runtime: Any, meta: RequestMeta, request: UploadRequest
             )
             if lesson_id is not None:
                 lesson = await session.get(LessonOwner, lesson_id)
+                if lesson is None and await runtime.caught_up("courses", LESSON_OWNERS_GROUP):
+                    lesson = await session.get(LessonOwner, lesson_id)  # read your writes
                 if lesson is None or lesson.deleted or lesson.course_id != course_id:
                     raise InvalidInput({"input.lessonId": "No such lesson in this course."})
         await _check_quota(session, settings, organization_id, request.size)

@@ -112,7 +112,7 @@ class ImportProgressConsumer(Consumer):
 
 
 class LessonOwnersConsumer(Consumer):
-    group: ClassVar[str] = "content-lessons"
+    group: ClassVar[str] = service.LESSON_OWNERS_GROUP
     streams: ClassVar[tuple[str, ...]] = (stream_name("courses"),)
 
     def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **options: Any) -> None:
@@ -163,7 +163,7 @@ def worker_tasks(deps: WorkerDeps) -> list:
             deps.redis,
             deps.sessionmaker,
             model=CourseOwner,
-            group="content-course-owners",
+            group=service.COURSE_OWNERS_GROUP,
             **deps.consumer_options,
         ),
         LessonOwnersConsumer(deps.redis, deps.sessionmaker, **deps.consumer_options),

@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from subgraphs.core.db import domain_base, utcnow
-from subgraphs.core.redis_state import begin_rebuild, finish_rebuild
+from subgraphs.core.redis_state import begin_rebuild, finish_rebuild, rebuilding_key
 
 log = logging.getLogger("coursegraph.events")
 
@@ -230,23 +230,28 @@ async def publish_committed(
         log.warning("publishing committed events failed; the relay will publish them", exc_info=True)
 
 
-async def _xadd_marked(redis: Redis, entries: list[tuple[str, dict[str, Any]]]) -> bytes | None:
-    """XADD the entries and read the relay's marker in one MULTI: the marker value (a token per rebuild)
-    tells afterwards whether Redis lost its data since (`_republish_if_lost`)."""
+# The relay's marker and the token of a rebuild under way: each rebuild makes a new one of either, and a
+# loss of Redis drops both, so the pair differs after any loss, one during a rebuild (marker absent) too.
+_MARKER_KEYS = (RELAY_MARKER, rebuilding_key(RELAY_MARKER))
+Marker = tuple[bytes | None, ...]
+
+
+async def _xadd_marked(redis: Redis, entries: list[tuple[str, dict[str, Any]]]) -> Marker:
+    """XADD the entries and read the relay's marker in one MULTI: it tells afterwards whether Redis lost
+    its data since (`_republish_if_lost`)."""
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.get(RELAY_MARKER)
+        pipe.mget(_MARKER_KEYS)
         for stream, event in entries:
             pipe.xadd(stream, stream_fields(event), maxlen=STREAM_MAXLEN, approximate=True)
-        return (await pipe.execute())[0]
+        return tuple((await pipe.execute())[0])
 
 
-async def _republish_if_lost(
-    redis: Redis, marker: bytes | None, entries: list[tuple[str, dict[str, Any]]]
-) -> None:
+async def _republish_if_lost(redis: Redis, marker: Marker, entries: list[tuple[str, dict[str, Any]]]) -> None:
     """After the commit that marked the entries published: if the marker changed since their XADD, Redis
     lost its data in between, and a relay may have published again what was unconfirmed before this commit
-    made these rows count — so publish them again here (consumers skip what they already handled)."""
-    if await redis.get(RELAY_MARKER) == marker:  # unchanged, absent before and after included
+    made these rows count — so publish them again here (consumers skip what they already handled).
+    Unchanged and absent (no rebuild begun yet) is safe: the relay's rebuild, begun later, sees the rows."""
+    if tuple(await redis.mget(_MARKER_KEYS)) == marker:
         return
     async with redis.pipeline(transaction=False) as pipe:
         for stream, event in entries:

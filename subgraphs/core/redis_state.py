@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from subgraphs.core.errors import Unavailable
 
@@ -38,12 +40,15 @@ return 0
 """
 
 
-def connect(url: str, *, max_connections: int = 100, wait_seconds: float = 5.0) -> Redis:
-    """The platform's Redis client: survives Redis restarting. A pooled connection idle for a few seconds
-    is checked (PING) before use, so the first requests after a restart do not fail on connections it
-    closed. No command retry: redis-py's Retry re-issued a blocking read that a task cancellation had
-    interrupted, so a cancelled worker loop read on (tests/core/test_events.py, the swallowed cancel);
-    a client error during a Redis restart is the typed, retryable UNAVAILABLE instead.
+def connect(
+    url: str, *, max_connections: int = 100, wait_seconds: float = 5.0, idle_check_seconds: float = 5.0
+) -> Redis:
+    """The platform's Redis client: survives Redis restarting. A pooled connection idle for
+    `idle_check_seconds` is checked (PING) before use, and one that Redis closed meanwhile (it restarted)
+    is replaced by a new connection before the command is sent, so the first requests after a restart do
+    not fail on old connections. No command retry: redis-py's Retry re-issued a blocking read that a task
+    cancellation had interrupted, so a cancelled worker loop read on (tests/core/test_events.py, the
+    swallowed cancel); a client error while Redis is down is the typed, retryable UNAVAILABLE instead.
 
     At `max_connections` in use, a command WAITS up to `wait_seconds` for one instead of failing at once
     (redis-py's plain pool raises MaxConnectionsError): a burst — a thousand open subscriptions
@@ -54,20 +59,46 @@ def connect(url: str, *, max_connections: int = 100, wait_seconds: float = 5.0) 
         url,
         max_connections=max_connections,
         timeout=wait_seconds,
-        health_check_interval=5,
+        health_check_interval=idle_check_seconds,
     )
+    pool.connection_class = _reconnecting(pool.connection_class)  # redis://, rediss:// or unix:// alike
     return Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
+
+
+def _reconnecting(base: type[AbstractConnection]) -> type[AbstractConnection]:
+    class Reconnecting(base):  # the connection class of the URL's scheme
+        """Its idle check, when the connection is dead, connects again (once) instead of failing: the
+        command itself was not sent yet, so nothing is re-issued."""
+
+        async def on_connect_check_health(self, check_health: bool = True) -> None:
+            # No idle check inside the handshake: its PING would read the reply of a handshake command
+            # (redis-py does that when it reconnects a pooled connection that Redis closed).
+            await super().on_connect_check_health(check_health=False)
+
+        async def check_health(self) -> None:
+            try:
+                await super().check_health()
+            except RedisConnectionError:
+                # As redis-py connects a connection it finds closed; raises when Redis is still unreachable.
+                await self.connect_check_health(check_health=False)
+
+    return Reconnecting
+
+
+def rebuilding_key(marker: str) -> str:
+    """Where a rebuild of `marker`'s state keeps its token while it runs."""
+    return marker + ":rebuilding"
 
 
 async def begin_rebuild(redis: Redis, marker: str) -> str:
     token = uuid.uuid4().hex
-    await redis.set(marker + ":rebuilding", token)
+    await redis.set(rebuilding_key(marker), token)
     return token
 
 
 async def finish_rebuild(redis: Redis, marker: str, token: str) -> bool:
     """Set `marker` unless Redis lost the rebuild's token meanwhile (then the rebuild must run again)."""
-    return bool(await redis.eval(_FINISH, 2, marker, marker + ":rebuilding", token))
+    return bool(await redis.eval(_FINISH, 2, marker, rebuilding_key(marker), token))
 
 
 async def wait_for_marker(redis: Redis, marker: str, *, timeout: float, interval: float = 0.05) -> None:

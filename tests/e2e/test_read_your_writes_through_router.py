@@ -4,6 +4,7 @@ learns of the first write only from events (docs/reliability.md). 100 pairs in a
 retry, no wait between the two calls:
 
 - createCourse (courses) -> createQuiz (quizzes: its course projection)
+- createLesson (courses) -> requestUpload for that lesson (content: its course and lesson projections)
 - enroll (courses) -> startQuizAttempt (quizzes: its enrollment projection)
 - enroll (courses) -> startLab (labs: its enrollment projection). Whether a lab can then run here (a
   template, the lab limits) is not what this test is about: the pair succeeds when labs accepts the
@@ -12,6 +13,7 @@ retry, no wait between the two calls:
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import pytest
@@ -31,6 +33,9 @@ from tests.e2e.test_courses_through_router import (
 )
 from tests.e2e.test_labs import START as START_LAB
 from tests.e2e.test_organizations_through_router import CREATE, verified_user
+from tests.subgraphs.content.helpers import PDF, REQUEST_UPLOAD
+
+PDF_SHA256 = hashlib.sha256(PDF).hexdigest()
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +67,12 @@ async def test_one_hundred_dependent_pairs_in_a_row_never_fail(router_gql, uniqu
         assert "errors" not in body, body
         return body["data"][field]
 
-    failures: dict[str, list[dict]] = {"createQuiz": [], "startQuizAttempt": [], "startLab": []}
+    failures: dict[str, list[dict]] = {
+        "createQuiz": [],
+        "requestUpload": [],
+        "startQuizAttempt": [],
+        "startLab": [],
+    }
     gaps: list[float] = []
     question = {
         "type": "SINGLE_CHOICE",
@@ -84,7 +94,19 @@ async def test_one_hundred_dependent_pairs_in_a_row_never_fail(router_gql, uniqu
             continue
         quiz_id = quiz["quiz"]["id"]
         module = (await call(CREATE_MODULE, "createModule", t, courseId=course["id"], title="M"))["module"]
-        await call(CREATE_LESSON, "createLesson", t, moduleId=module["id"], title="L", body="text")
+        lesson = await call(CREATE_LESSON, "createLesson", t, moduleId=module["id"], title="L", body="x")
+        upload = await call(
+            REQUEST_UPLOAD,
+            "requestUpload",
+            t,
+            name="notes.pdf",
+            size=len(PDF),
+            checksum=PDF_SHA256,
+            courseId=course["id"],
+            lessonId=lesson["lesson"]["id"],
+        )
+        if upload["__typename"] != "UploadTicket":
+            failures["requestUpload"].append(upload)
         exercise = (
             await call(
                 CREATE_EXERCISE, "createExercise", t, courseId=course["id"], title="E", language="python"
@@ -110,7 +132,7 @@ async def test_one_hundred_dependent_pairs_in_a_row_never_fail(router_gql, uniqu
             failures["startLab"].append(lab)
     gaps.sort()
     print(
-        f"\n{PAIRS} x 3 dependent pairs in {time.monotonic() - started:.1f} s; createQuiz right after "
+        f"\n{PAIRS} x 4 dependent pairs in {time.monotonic() - started:.1f} s; createQuiz right after "
         f"createCourse: median {gaps[len(gaps) // 2] * 1000:.0f} ms, max {gaps[-1] * 1000:.0f} ms"
     )
-    assert failures == {"createQuiz": [], "startQuizAttempt": [], "startLab": []}
+    assert failures == {"createQuiz": [], "requestUpload": [], "startQuizAttempt": [], "startLab": []}

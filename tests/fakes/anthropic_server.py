@@ -99,8 +99,10 @@ class FakeAnthropic:
         self.url = f"http://127.0.0.1:{self.port}"
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        # When set, streaming replies wait for it before each chunk (lets a test stop a job mid-stream).
+        # When set, streaming replies wait for it before each chunk (lets a test stop a job mid-stream);
+        # `holding` is set once a reply waits for it.
         self.gate: threading.Event | None = None
+        self.holding = threading.Event()
 
     # --- scripting ---------------------------------------------------------------------------------
     def script(self, *replies: Reply) -> None:
@@ -113,6 +115,7 @@ class FakeAnthropic:
             self.requests.clear()
             self.default = None
             self.gate = None
+            self.holding.clear()
 
     def _next(self, body: dict[str, Any]) -> Reply:
         with self._lock:
@@ -185,6 +188,7 @@ class FakeAnthropic:
                 return  # the connection closes mid-message: no content_block_stop, no message_stop
             gate = self.gate
             if gate is not None and n >= reply.hold_after_chunks:
+                self.holding.set()
                 await asyncio.to_thread(gate.wait)
             if reply.seconds_per_chunk:
                 await asyncio.sleep(reply.seconds_per_chunk)

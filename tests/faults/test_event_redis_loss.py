@@ -15,6 +15,8 @@ import uuid
 from collections import Counter
 from typing import Any, ClassVar
 
+import pytest
+
 from subgraphs.core.events import (
     RELAY_MARKER,
     ConsumedLedger,
@@ -130,14 +132,24 @@ async def test_redis_restarted_empty_loses_no_event_and_applies_none_twice(runti
     await _scenario(runtime, own_redis, restart)
 
 
-async def test_events_whose_publish_straddles_a_flush_are_published_again(runtime, own_redis):
+@pytest.mark.parametrize("rebuild_under_way", [False, True], ids=["marker-set", "rebuild-under-way"])
+async def test_events_whose_publish_straddles_a_flush_are_published_again(
+    runtime, own_redis, rebuild_under_way
+):
     """Redis flushed between a publisher's XADD and the commit that marks the rows published, and the
     relay's republish ran in between (it could not see those rows as published yet): the publisher notices
-    the relay's marker changed and publishes them again, so the consumer still gets each once."""
+    the relay's marker changed and publishes them again, so the consumer still gets each once. The second
+    case is a flush while the relay rebuilds (its marker absent before the XADD) whose next rebuild has not
+    finished when the publisher looks (absent after too): only the rebuild's token tells them apart."""
     from sqlalchemy import select, update
 
     from subgraphs.core.db import utcnow
     from subgraphs.core.events import _republish_if_lost, _xadd_marked
+    from subgraphs.core.redis_state import begin_rebuild
+
+    async def rebuild_begun() -> None:  # what the relay's republish_unconfirmed holds until it finishes
+        await redis.delete(RELAY_MARKER)
+        await begin_rebuild(redis, RELAY_MARKER)
 
     redis = own_redis.client()
     relay = OutboxRelay(runtime.sessionmaker, redis, {"users": Outbox})
@@ -152,6 +164,8 @@ async def test_events_whose_publish_straddles_a_flush_are_published_again(runtim
         await consumer.ensure_groups()
         while await relay.relay_once():  # whatever else is unpublished, and the relay's marker set
             pass
+        if rebuild_under_way:
+            await rebuild_begun()
         ids = await commit_events(runtime.sessionmaker, 5)
         mine.update(ids)
         async with runtime.sessionmaker() as session, session.begin():
@@ -164,6 +178,8 @@ async def test_events_whose_publish_straddles_a_flush_are_published_again(runtim
             marker = await _xadd_marked(redis, entries)
             await redis.flushall()  # the XADDs are lost ...
             await relay.republish_unconfirmed()  # ... and the republish cannot see these rows yet
+            if rebuild_under_way:  # ... nor has it finished
+                await rebuild_begun()
             await session.execute(update(Outbox).where(Outbox.id.in_(ids)).values(published_at=utcnow()))
         await _republish_if_lost(redis, marker, entries)
         await consumer.ensure_groups()

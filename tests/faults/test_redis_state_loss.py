@@ -24,7 +24,7 @@ from subgraphs.core.auth import (
 )
 from subgraphs.core.db import utcnow
 from subgraphs.core.rbac import MEMBERSHIPS_KEY, MEMBERSHIPS_MARKER, Memberships, Role
-from subgraphs.core.redis_state import RebuildableState, RedisStateKeeper, Unavailable
+from subgraphs.core.redis_state import RebuildableState, RedisStateKeeper, Unavailable, connect
 from subgraphs.organizations.authz import projection_state
 from subgraphs.organizations.models import Membership, Organization
 from subgraphs.users.models import ApiClient
@@ -162,3 +162,19 @@ async def test_a_revoked_session_stays_revoked_after_a_redis_loss(gql, runtime, 
     again = await refresh(gql, signed_in["refreshToken"])
     assert again["__typename"] == "InvalidTokenError", again
     await assert_session_dead(gql, signed_in["accessToken"])
+
+
+async def test_the_first_commands_after_a_redis_restart_fail_on_no_old_connection(own_redis):
+    """The platform's client (core/redis_state.connect) holds pooled connections that Redis closed when it
+    restarted: each is replaced when its idle check finds it dead, before its command is sent, so a
+    subgraph idle through a restart answers its next requests (they were UNAVAILABLE, one per pooled
+    connection)."""
+    redis = connect(own_redis.url, idle_check_seconds=0.001)
+    try:
+        await asyncio.gather(*(redis.set(f"before-{n}", n) for n in range(8)))  # eight pooled connections
+        assert len(redis.connection_pool._available_connections) > 1  # several, each closed by the restart
+        await asyncio.to_thread(own_redis.restart_empty)
+        assert await asyncio.gather(*(redis.get(f"before-{n}") for n in range(8))) == [None] * 8
+        assert await asyncio.gather(*(redis.set(f"after-{n}", n) for n in range(8))) == [True] * 8
+    finally:
+        await redis.aclose()

@@ -18,7 +18,7 @@ from collections import Counter
 
 import pytest
 import websockets
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from subgraphs.contracts.generation import Kind
 from subgraphs.generator.models import GenerationEvent
@@ -27,6 +27,7 @@ from tests.conftest import GraphQLClient
 from tests.e2e.test_organizations_through_router import CREATE, verified_user
 from tests.fakes.anthropic_server import Reply
 from tests.subgraphs.generator.helpers import GENERATE_SYLLABUS, syllabus_input
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -88,10 +89,17 @@ async def test_a_subscriber_resumes_across_a_graceful_subgraph_restart_and_misse
             seen: list[dict] = []
             log: list = []
             first = asyncio.create_task(follow(url, token, job_id, None, seen, log))
-            deadline = time.monotonic() + 30
-            while not any(e["status"] == "RUNNING" for e in seen):
-                assert time.monotonic() < deadline and not first.done(), (seen, first)
-                await asyncio.sleep(0.05)
+            assert await asyncio.to_thread(fake_anthropic.holding.wait, 30), "the job never reached the hold"
+
+            async def has_every_stored_event() -> bool:  # nothing new is stored while the reply is held
+                assert not first.done(), (seen, first)
+                async with fault_runtime.sessionmaker() as session:
+                    stored = await session.scalar(
+                        select(func.count()).where(GenerationEvent.stream_id == uuid.UUID(job_id))
+                    )
+                return any(e["status"] == "RUNNING" for e in seen) and len(seen) == stored
+
+            await eventually(has_every_stored_event, timeout=30, what="the subscriber caught up to the hold")
             before = len(seen)
 
             restarted = time.monotonic()
