@@ -372,9 +372,14 @@ class OutboxRelay:
                 ConsumerGroup.stream == stream,
                 ConsumerGroup.registered_at <= outbox.published_at,
                 ConsumerGroup.seen_at > since,
-                ~exists().where(
+                # Correlated to both enclosing tables: left to itself SQLAlchemy correlates only to the
+                # nearest one, and "this group confirmed ANY outbox row" hid every event that a group
+                # confirming others had missed (the lost events of the flush test).
+                ~exists()
+                .where(
                     ConsumedEvent.group_name == ConsumerGroup.group_name, ConsumedEvent.event_id == outbox.id
-                ),
+                )
+                .correlate(ConsumerGroup, outbox),
             )
             after = -1
             while True:
