@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
-from subgraphs.core.domains import DOMAINS, outboxes
+from subgraphs.core.db import create_engine, create_sessionmaker
+from subgraphs.core.domains import DOMAINS, WorkerDeps, outboxes, worker_tasks
+from subgraphs.core.events import ConsumedLedger, OutboxRelay
+from subgraphs.core.mail import MailConsumer
+from subgraphs.core.redis_state import connect as connect_redis
 from subgraphs.core.settings import Settings
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """The outbox relay and the event consumers of this process."""
-
-    from subgraphs.core.db import create_engine, create_sessionmaker
-    from subgraphs.core.domains import WorkerDeps, worker_tasks
-    from subgraphs.core.events import ConsumedLedger, OutboxRelay
-    from subgraphs.core.mail import MailConsumer
-    from subgraphs.core.redis_state import connect as connect_redis
-
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
     redis = connect_redis(settings.redis.url)
