@@ -28,15 +28,16 @@ from sqlalchemy import update
 
 from subgraphs.core.app import close_runtime, create_runtime
 from subgraphs.core.auth import REVOKED_CLIENTS_MARKER
-from subgraphs.core.cli import ROUTER_DIR, router_argv, router_env
 from subgraphs.core.context import Runtime
 from subgraphs.core.db import create_engine, create_sessionmaker, utcnow
 from subgraphs.core.domains import DOMAINS, outboxes
-from subgraphs.core.embedded import EmbeddedRedis
 from subgraphs.core.events import RELAY_MARKER, STREAM_PREFIX
 from subgraphs.core.rbac import MEMBERSHIPS_MARKER
 from subgraphs.core.settings import Settings, get_settings, normalize_database_url
-from subgraphs.core.supervisor import ProcessSpec, Supervisor, supervised
+from subgraphs.devtools.embedded import EmbeddedRedis
+from subgraphs.devtools.paths import ROUTER_DIR
+from subgraphs.devtools.router import router_argv, router_env
+from subgraphs.devtools.supervisor import ProcessSpec, Supervisor, supervised
 from tests.fakes.anthropic_server import MODEL as FAKE_MODEL
 from tests.services import free_port
 from tests.waiting import eventually
@@ -178,13 +179,13 @@ async def running_platform(
     specs = [
         ProcessSpec(
             name=domain,
-            argv=[python, "-m", "subgraphs.core.cli", "serve", domain, "--port", str(ports[domain])],
+            argv=[python, "-m", "subgraphs.devtools.cli", "serve", domain, "--port", str(ports[domain])],
             env=env,
             ready_url=f"{urls[domain]}/ready",
         )
         for domain in DOMAINS
     ]
-    specs.append(ProcessSpec(name="worker", argv=[python, "-m", "subgraphs.core.cli", "worker"], env=env))
+    specs.append(ProcessSpec(name="worker", argv=[python, "-m", "subgraphs.devtools.cli", "worker"], env=env))
     gateway_env = {
         **env,
         **router_env(settings),

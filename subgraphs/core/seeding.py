@@ -1,5 +1,5 @@
-"""Demo and benchmark data (`coursegraph seed`, `coursegraph dev`): the kernel runs each domain's seed
-hooks, in DOMAINS order, and each domain writes its own tables.
+"""The seed hook API: what a domain's demo and benchmark data hooks receive (devtools/seed_runner.py runs
+them, in DOMAINS order, for `coursegraph seed` and `coursegraph dev`; each domain writes its own tables).
 
 A domain seeds by defining, in its optional module `subgraphs.<domain>.seed`, `async def demo(seeding:
 DemoSeeding)` and/or `async def scale(seeding: ScaleSeeding)`. What one domain's data needs of another's
@@ -9,18 +9,15 @@ object, never through imports. Who the demo people are is the kernel's: every do
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.core.auth import Principal
 from subgraphs.core.context import RequestMeta, Runtime
-from subgraphs.core.domains import DOMAINS
 from subgraphs.core.rbac import Role
 from subgraphs.core.settings import Settings
 
@@ -93,81 +90,9 @@ class ScaleSeeding:
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
-def seed_module(domain: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"subgraphs.{domain}.seed")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"subgraphs.{domain}.seed":
-            raise
-        return None
-
-
-def hooks(name: str) -> list[Callable[[Any], Awaitable[None]]]:
-    """Each domain's seed hook `name`, in DOMAINS order."""
-    found = []
-    for domain in DOMAINS:
-        module = seed_module(domain)
-        if module is not None and hasattr(module, name):
-            found.append(getattr(module, name))
-    return found
-
-
 async def copy_rows(session: AsyncSession, table: Any, columns: list[str], rows: list[tuple]) -> None:
     """Bulk insert with PostgreSQL COPY (binary) on the session's connection."""
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None, "an open connection has its asyncpg connection"
     await raw.copy_records_to_table(table.name, schema_name=table.schema, columns=columns, records=rows)
-
-
-async def seed_demo(settings: Settings) -> list[tuple[str, str]]:
-    """Idempotent demo data (never in production): one account per role, emails verified; the demo
-    organization with its members; and each domain's demo content, made through the service functions as
-    the demo people would, so its events reach analytics once the worker runs."""
-    from subgraphs.core.app import close_runtime, create_runtime
-
-    if settings.is_production:
-        raise RuntimeError("refusing to seed demo accounts in production")
-    # The verifier's key loader is never called: the seed acts through services, not HTTP.
-    runtime = await create_runtime("seed", settings, key_loader=lambda **_: None)
-    try:
-        seeding = DemoSeeding(runtime, settings)
-        for hook in hooks("demo"):
-            await hook(seeding)
-    finally:
-        await close_runtime(runtime)
-    return [(email, role) for email, _, role in DEMO_USERS]
-
-
-async def seed_scale(
-    settings: Settings, *, courses: int, students: int, enrollments_per_student: int, attempts: int
-) -> dict[str, int]:
-    """Benchmark data in ONE transaction, bulk-inserted with COPY: the organization "Scale Academy", 5
-    instructors, `students` students (password: the demo password, emails SCALE_STUDENT_EMAIL), published
-    courses with lessons, an exercise and a quiz each, enrollments and submitted attempts. Idempotent (skips
-    when it is there); never in production. Returns what was written ({} when it was there)."""
-    from subgraphs.core.db import create_engine, create_sessionmaker
-
-    if settings.is_production:
-        raise RuntimeError("refusing to seed benchmark data in production")
-    engine = create_engine(settings)
-    sessionmaker = create_sessionmaker(engine)
-    try:
-        async with sessionmaker() as session, session.begin():
-            seeding = ScaleSeeding(
-                session,
-                settings,
-                courses=courses,
-                students=students,
-                enrollments_per_student=enrollments_per_student,
-                attempts=attempts,
-            )
-            for hook in hooks("scale"):
-                await hook(seeding)
-                if seeding.present:
-                    return {}
-        for after in seeding.after_commit:
-            await after()
-    finally:
-        await engine.dispose()
-    return seeding.counts

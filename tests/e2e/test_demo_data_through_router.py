@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from subgraphs.core.cli import DEMO_PASSWORD, seed_demo
+from subgraphs.core.seeding import DEMO_PASSWORD
 from subgraphs.core.settings import get_settings
+from subgraphs.devtools.seed_runner import seed_demo
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e

@@ -14,9 +14,10 @@ import httpx
 import pytest
 import websockets
 
-from subgraphs.core.cli import ROUTER_DIR, router_argv, router_env
 from subgraphs.core.settings import get_settings
-from subgraphs.core.supervisor import ProcessSpec, supervised
+from subgraphs.devtools.paths import ROUTER_DIR
+from subgraphs.devtools.router import router_argv, router_env
+from subgraphs.devtools.supervisor import ProcessSpec, supervised
 from tests.conftest import GraphQLClient
 from tests.e2e.helpers import signed_in_student
 from tests.e2e.test_organizations_through_router import CREATE, verified_user

@@ -158,7 +158,7 @@ async def statements_per_request(token: str, user_id: str, course_ids: list[str]
 
 
 async def main() -> None:
-    from subgraphs.core.cli import DEMO_PASSWORD, SCALE_STUDENT_EMAIL
+    from subgraphs.core.seeding import DEMO_PASSWORD, SCALE_STUDENT_EMAIL
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--router", default="http://127.0.0.1:4000")

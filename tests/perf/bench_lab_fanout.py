@@ -88,12 +88,14 @@ async def main(args: argparse.Namespace) -> None:
 async def run(args: argparse.Namespace) -> None:
     import websockets
 
-    from subgraphs.core.cli import ROUTER_DIR, migrate_database, router_argv, router_env
     from subgraphs.core.db import utcnow
     from subgraphs.core.domains import DOMAINS
     from subgraphs.core.live import append_stream_event
     from subgraphs.core.settings import get_settings
-    from subgraphs.core.supervisor import ProcessSpec, supervised
+    from subgraphs.devtools.migrations import migrate_database
+    from subgraphs.devtools.paths import ROUTER_DIR
+    from subgraphs.devtools.router import router_argv, router_env
+    from subgraphs.devtools.supervisor import ProcessSpec, supervised
     from subgraphs.labs import service
     from subgraphs.labs.models import LabEvent, LabSession
     from subgraphs.organizations.app import create_app as create_organizations
@@ -147,7 +149,7 @@ async def run(args: argparse.Namespace) -> None:
         specs = [
             ProcessSpec(
                 name=d,
-                argv=[python, "-m", "subgraphs.core.cli", "serve", d, "--port", str(ports[d])],
+                argv=[python, "-m", "subgraphs.devtools.cli", "serve", d, "--port", str(ports[d])],
                 env=env,
                 ready_url=f"{urls[d]}/ready",
             )

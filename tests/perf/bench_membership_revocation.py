@@ -109,12 +109,12 @@ async def run(rounds: int) -> None:
     import httpx
     from sqlalchemy import event
 
-    from subgraphs.core.cli import migrate_database
     from subgraphs.core.context import Context, Runtime
     from subgraphs.core.db import create_engine, create_sessionmaker
     from subgraphs.core.events import OutboxRelay
     from subgraphs.core.rbac import Permission, permitted
     from subgraphs.core.settings import get_settings
+    from subgraphs.devtools.migrations import migrate_database
     from subgraphs.organizations import service
     from subgraphs.organizations.app import create_app as create_organizations
     from subgraphs.organizations.authz import AuthzProjectionConsumer

@@ -65,7 +65,7 @@ def snapshot(pids: dict[str, int], database: str) -> dict[str, float]:
 
 
 async def main() -> None:
-    from subgraphs.core.cli import DEMO_PASSWORD, SCALE_STUDENT_EMAIL
+    from subgraphs.core.seeding import DEMO_PASSWORD, SCALE_STUDENT_EMAIL
     from subgraphs.core.settings import get_settings
 
     parser = argparse.ArgumentParser()

@@ -56,7 +56,7 @@ async def explain_part(name: str, factory: Any, query: str, variables: dict, tok
 
 
 async def main() -> None:
-    from subgraphs.core.cli import DEMO_PASSWORD, SCALE_STUDENT_EMAIL
+    from subgraphs.core.seeding import DEMO_PASSWORD, SCALE_STUDENT_EMAIL
     from subgraphs.courses.app import create_app as courses_app
     from subgraphs.quizzes.app import create_app as quizzes_app
     from subgraphs.users.app import create_app as users_app

@@ -96,11 +96,11 @@ async def main(args: argparse.Namespace) -> None:
 async def run(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from subgraphs.core.cli import migrate_database
     from subgraphs.core.db import utcnow
     from subgraphs.core.live import append_stream_event
     from subgraphs.core.settings import get_settings
     from subgraphs.core.ws_protocol import SubgraphWebSockets
+    from subgraphs.devtools.migrations import migrate_database
     from subgraphs.labs.app import create_app
     from subgraphs.labs.models import LabEvent, LabSession
     from subgraphs.users.keys import SigningKeys

@@ -6,9 +6,9 @@ import uuid
 
 from sqlalchemy import Table, func, select
 
-from subgraphs.core.cli import seed_demo
 from subgraphs.courses import models as courses
 from subgraphs.courses.seed import DEMO_COURSE_SLUG
+from subgraphs.devtools.seed_runner import seed_demo
 from subgraphs.organizations.models import Organization
 from subgraphs.quizzes import models as quizzes
 from subgraphs.users.models import User
@@ -128,7 +128,8 @@ async def test_seed_makes_the_demo_content_once_through_the_services(settings, c
 async def test_seed_scale_writes_consistent_benchmark_data_once(
     settings, courses_runtime, courses_gql, minter
 ):
-    from subgraphs.core.cli import DEMO_PASSWORD, SCALE_STUDENT_EMAIL, seed_scale
+    from subgraphs.core.seeding import DEMO_PASSWORD, SCALE_STUDENT_EMAIL
+    from subgraphs.devtools.seed_runner import seed_scale
     from subgraphs.quizzes.models import EnrollmentProjection, QuizAttempt
     from subgraphs.users.passwords import verify_password
 

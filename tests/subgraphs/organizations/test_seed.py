@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from subgraphs.core.cli import DEMO_MEMBERSHIPS, seed_demo
 from subgraphs.core.rbac import MEMBERSHIPS_KEY
+from subgraphs.core.seeding import DEMO_MEMBERSHIPS
+from subgraphs.devtools.seed_runner import seed_demo
 from subgraphs.organizations.models import Membership, Organization
 from subgraphs.users.models import User
 

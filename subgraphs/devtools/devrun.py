@@ -12,17 +12,24 @@ import os
 import sys
 from pathlib import Path
 
-from subgraphs.core.cli import DEMO_PASSWORD, ROUTER_DIR, migrate_database, router_argv, router_env, seed_demo
 from subgraphs.core.domains import DOMAINS
+from subgraphs.core.seeding import DEMO_PASSWORD
 from subgraphs.core.settings import SUBGRAPH_PORTS, Settings, get_settings
-from subgraphs.core.supervisor import ProcessFailed, ProcessSpec, Supervisor
+from subgraphs.devtools.migrations import migrate_database
+from subgraphs.devtools.paths import ROUTER_DIR
+from subgraphs.devtools.router import router_argv, router_env
+from subgraphs.devtools.seed_runner import seed_demo
+from subgraphs.devtools.supervisor import ProcessFailed, ProcessSpec, Supervisor
+
+# `coursegraph`, run by this interpreter (the console script may not be on PATH).
+COURSEGRAPH = [sys.executable, "-m", "subgraphs.devtools.cli"]
 
 
 def subgraph_spec(domain: str, env: dict[str, str], settings: Settings) -> ProcessSpec:
     port = SUBGRAPH_PORTS[domain]
     return ProcessSpec(
         name=domain,
-        argv=[sys.executable, "-m", "subgraphs.core.cli", "serve", domain, "--port", str(port)],
+        argv=[*COURSEGRAPH, "serve", domain, "--port", str(port)],
         env=env,
         ready_url=f"http://{settings.bind_host}:{port}/ready",
         restart=True,
@@ -32,11 +39,7 @@ def subgraph_spec(domain: str, env: dict[str, str], settings: Settings) -> Proce
 def platform_specs(settings: Settings, env: dict[str, str]) -> tuple[list[ProcessSpec], ProcessSpec]:
     """The subgraphs and the worker (started together), then the router (needs the JWKS up)."""
     specs = [subgraph_spec(domain, env, settings) for domain in DOMAINS]
-    specs.append(
-        ProcessSpec(
-            name="worker", argv=[sys.executable, "-m", "subgraphs.core.cli", "worker"], env=env, restart=True
-        )
-    )
+    specs.append(ProcessSpec(name="worker", argv=[*COURSEGRAPH, "worker"], env=env, restart=True))
     router = ProcessSpec(
         name="router",
         argv=router_argv(),
@@ -84,12 +87,12 @@ async def run_dev(settings: Settings, data_dir: Path) -> int:
     embedded = []
     env = {"COURSEGRAPH_DATA_DIR": str(data_dir)}
     if not settings.database.url:
-        from subgraphs.core.embedded import EmbeddedPostgres
+        from subgraphs.devtools.embedded import EmbeddedPostgres
 
         embedded.append(EmbeddedPostgres(data_dir / "postgres"))
         env["DATABASE_URL"] = embedded[-1].start()
     if not settings.redis.url:
-        from subgraphs.core.embedded import EmbeddedRedis
+        from subgraphs.devtools.embedded import EmbeddedRedis
 
         embedded.append(EmbeddedRedis(data_dir / "redis"))
         env["REDIS_URL"] = embedded[-1].start()

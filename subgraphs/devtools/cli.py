@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-import shutil
 import signal
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import typer
 
-from subgraphs.core.domains import DOMAINS, app_path, cli_commands, outboxes, schema_of
-from subgraphs.core.seeding import (  # noqa: F401 - DEMO_*, SCALE_*: what the demo data is, for tests and devrun
-    DEMO_MEMBERSHIPS,
-    DEMO_PASSWORD,
-    DEMO_USERS,
-    SCALE_ORGANIZATION_SLUG,
-    SCALE_STUDENT_EMAIL,
-    seed_demo,
-    seed_scale,
-)
+from subgraphs.core.domains import DOMAINS, app_path, cli_commands
+from subgraphs.core.seeding import DEMO_PASSWORD
 from subgraphs.core.settings import SUBGRAPH_PORTS, Settings, get_settings
-
-ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_DIR = ROOT / "schema"
-ROUTER_DIR = ROOT / "router"
+from subgraphs.devtools.devrun import run_dev
+from subgraphs.devtools.migrations import migrate_database
+from subgraphs.devtools.paths import ROOT, ROUTER_DIR, SCHEMA_DIR
+from subgraphs.devtools.router import router_argv, router_env
+from subgraphs.devtools.schema_pipeline import compose, export_sdl, schema_problems
+from subgraphs.devtools.seed_runner import seed_demo, seed_scale
+from subgraphs.devtools.settings_docs import settings_markdown, undocumented
+from subgraphs.devtools.worker import run_worker
 
 app = typer.Typer(help="CourseGraph: a federated GraphQL platform for course creators.", no_args_is_help=True)
 schema_app = typer.Typer(help="Export, compose and check the federated schema.", no_args_is_help=True)
@@ -54,16 +45,6 @@ def _require_services(settings: Settings) -> None:
 
 
 # --- database ------------------------------------------------------------------------------------
-
-
-def migrate_database(database_url: str | None = None) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config(str(ROOT / "alembic.ini"))
-    if database_url:  # another database than the settings' (alembic/env.py); the settings stay as they are
-        config.attributes["database_url"] = database_url
-    command.upgrade(config, "head")
 
 
 @app.command()
@@ -164,45 +145,6 @@ def _draining_server() -> type:
     return DrainingServer
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """The outbox relay and the event consumers of this process."""
-
-    from subgraphs.core.db import create_engine, create_sessionmaker
-    from subgraphs.core.domains import WorkerDeps, worker_tasks
-    from subgraphs.core.events import ConsumedLedger, OutboxRelay
-    from subgraphs.core.mail import MailConsumer
-    from subgraphs.core.redis_state import connect as connect_redis
-
-    engine = create_engine(settings)
-    sessionmaker = create_sessionmaker(engine)
-    redis = connect_redis(settings.redis.url)
-    ev = settings.events
-    relay = OutboxRelay(
-        sessionmaker,
-        redis,
-        outboxes(),
-        batch_size=ev.relay_batch_size,
-        poll_interval=ev.relay_poll_interval_seconds,
-        republish_window_seconds=ev.dedupe_ttl_seconds,
-    )
-    options = {
-        "block_ms": ev.consumer_block_ms,
-        "claim_idle_ms": ev.consumer_claim_idle_ms,
-        "dedupe_ttl_seconds": ev.dedupe_ttl_seconds,
-        "max_attempts": ev.consumer_max_attempts,
-        "ledger": ConsumedLedger(sessionmaker),
-    }
-    deps = WorkerDeps(redis=redis, sessionmaker=sessionmaker, settings=settings, consumer_options=options)
-    consumers = [MailConsumer(redis, settings.mail, **options)]
-    for domain in DOMAINS:
-        consumers.extend(worker_tasks(domain, deps))
-    try:
-        await asyncio.gather(relay.run(stop), *(consumer.run(stop) for consumer in consumers))
-    finally:
-        await redis.aclose()
-        await engine.dispose()
-
-
 @app.command()
 def worker() -> None:
     """Run the outbox relay, the mail consumer and every domain's background tasks until stopped (each
@@ -221,43 +163,6 @@ def worker() -> None:
     asyncio.run(main())
 
 
-def router_env(settings: Settings) -> dict[str, str]:
-    """The router's configuration, derived from the one Settings (router/README.md lists the variables)."""
-    g = settings.graphql
-    env = {
-        "CG_SUPERGRAPH": str(SCHEMA_DIR / "supergraph.graphql"),
-        "CG_HOST": settings.router.host,
-        "CG_PORT": str(settings.router.port),
-        "CG_JWKS_URL": settings.auth.jwks_url,
-        "CG_JWT_ISSUER": settings.auth.issuer,
-        "CG_JWT_AUDIENCE": settings.auth.audience,
-        "CG_PRODUCTION": "1" if settings.is_production else "0",
-        "CG_MAX_DEPTH": str(g.max_depth),
-        "CG_MAX_TOKENS": str(g.max_tokens),
-        "CG_MAX_ALIASES": str(g.max_aliases),
-        "CG_MAX_COST": str(g.max_cost),
-        "CG_MAX_BODY_BYTES": str(g.max_body_bytes),
-        "CG_BODY_TIMEOUT_MS": str(round(g.body_timeout_seconds * 1000)),
-        "CG_MAX_JSON_DEPTH": str(g.max_json_depth),
-        "CG_CORS_ORIGINS": ",".join(settings.router.cors_origins),
-        "CG_ROUTER_SECRET": settings.router.shared_secret,
-        "CG_RESPONSE_CACHE_TTL_MS": str(settings.router.response_cache_ttl_ms),
-    }
-    if settings.router.subgraph_urls:
-        env["CG_SUBGRAPH_URLS"] = json.dumps(settings.router.subgraph_urls)
-    return env
-
-
-def router_argv() -> list[str]:
-    gateway = ROUTER_DIR / "node_modules" / ".bin" / "hive-gateway"
-    if not gateway.exists():
-        raise RuntimeError(
-            "router dependencies are missing: run `npm ci --prefix router` (or `make install`)"
-        )
-    # Hive Gateway auto-loads only gateway.{ts,js,...}: name the config explicitly. Run it with cwd=router/.
-    return [str(gateway), "supergraph", "--config-path", str(ROUTER_DIR / "gateway.config.ts")]
-
-
 @app.command()
 def router() -> None:
     """Run the federation router (Hive Gateway) in the foreground."""
@@ -273,37 +178,12 @@ def dev(
     ),
 ) -> None:
     """Run the whole platform locally: databases, migrations, demo data, subgraphs, worker, router."""
-    from subgraphs.core.devrun import run_dev
-
     settings = get_settings()
     _logging(settings)
     raise typer.Exit(asyncio.run(run_dev(settings, data_dir or settings.data_dir)))
 
 
 # --- schema pipeline ------------------------------------------------------------------------------
-
-
-def export_sdl(target: Path) -> list[Path]:
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for domain in DOMAINS:
-        path = target / f"{domain}.graphql"
-        path.write_text(schema_of(domain).as_str() + "\n")
-        written.append(path)
-    urls = {domain: f"http://127.0.0.1:{SUBGRAPH_PORTS[domain]}/graphql" for domain in DOMAINS}
-    (target / "subgraphs.json").write_text(json.dumps(urls, indent=2) + "\n")
-    return written
-
-
-def compose(schema_dir: Path, *, stdout: bool = False) -> str:
-    node = shutil.which("node")
-    if node is None:
-        raise RuntimeError("node is not installed (Node 20+ is needed for composition)")
-    argv = [node, str(ROUTER_DIR / "compose.mjs"), str(schema_dir)] + (["--stdout"] if stdout else [])
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"composition failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
 
 
 @schema_app.command("export")
@@ -320,14 +200,6 @@ def schema_compose() -> None:
     typer.echo("wrote schema/supergraph.graphql")
 
 
-def breaking_changes(old_sdl: str, new_sdl: str) -> list[str]:
-    from graphql import build_schema, find_breaking_changes
-
-    old = build_schema(old_sdl, assume_valid_sdl=True)
-    new = build_schema(new_sdl, assume_valid_sdl=True)
-    return [f"{change.type.name}: {change.description}" for change in find_breaking_changes(old, new)]
-
-
 @schema_app.command("check")
 def schema_check(
     against: str | None = typer.Option(
@@ -335,36 +207,9 @@ def schema_check(
     ),
 ) -> None:
     """Fail when the committed SDL or supergraph is stale or does not compose."""
-    problems = []
-    with tempfile.TemporaryDirectory() as tmp:
-        fresh = Path(tmp)
-        export_sdl(fresh)
-        for path in sorted(fresh.iterdir()):
-            committed = SCHEMA_DIR / path.name
-            if not committed.exists() or committed.read_text() != path.read_text():
-                problems.append(f"schema/{path.name} is stale: run `coursegraph schema export`")
-        try:
-            supergraph = compose(fresh, stdout=True)
-        except RuntimeError as exc:
-            problems.append(str(exc))
-            supergraph = None
-    committed_supergraph = SCHEMA_DIR / "supergraph.graphql"
-    if supergraph is not None and (
-        not committed_supergraph.exists() or committed_supergraph.read_text() != supergraph
-    ):
-        problems.append("schema/supergraph.graphql is stale: run `coursegraph schema compose`")
-    if against and supergraph is not None:
-        old = subprocess.run(
-            ["git", "show", f"{against}:schema/supergraph.graphql"], cwd=ROOT, capture_output=True, text=True
-        )
-        if old.returncode != 0:
-            problems.append(f"no schema/supergraph.graphql at {against}")
-        else:
-            changes = breaking_changes(old.stdout, supergraph)
-            for change in changes:
-                typer.echo(f"BREAKING {change}")
-            if changes:
-                problems.append(f"{len(changes)} breaking change(s) since {against}")
+    breaking, problems = schema_problems(against)
+    for change in breaking:
+        typer.echo(f"BREAKING {change}")
     for problem in problems:
         typer.echo(problem, err=True)
     if problems:
@@ -422,11 +267,9 @@ def docs_settings(
     check: bool = typer.Option(False, "--check", help="Only fail when docs/settings.md is stale."),
 ) -> None:
     """Write docs/settings.md from the Settings model (every variable, its default and meaning)."""
-    from subgraphs.core.settings_docs import settings_markdown, undocumented
-
     missing = undocumented()
     if missing:
-        typer.echo(f"no meaning in core/settings_docs.py for: {', '.join(missing)}", err=True)
+        typer.echo(f"no meaning in devtools/settings_docs.py for: {', '.join(missing)}", err=True)
         raise typer.Exit(1)
     path = ROOT / "docs" / "settings.md"
     text = settings_markdown()
@@ -439,10 +282,6 @@ def docs_settings(
     typer.echo(f"wrote {path.relative_to(ROOT)}")
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app())
-
-
-# Last, after every command is defined: `python -m subgraphs.core.cli events ...` finds them all.
+# Last, after every command is defined: `python -m subgraphs.devtools.cli events ...` finds them all.
 if __name__ == "__main__":
     app()
