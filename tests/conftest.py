@@ -114,7 +114,7 @@ async def _create_database(name: str = TEST_DB) -> str:
 async def own_database(name: str) -> str:
     """A migrated database of this run besides the shared one, for a platform of its own (tests/platform.py);
     dropped with the run's. Returns its URL."""
-    from subgraphs.devtools.migrations import migrate_database
+    from subgraphs.tooling.migrations import migrate_database
 
     url = await _create_database(f"{TEST_DB}_{name}")
     await asyncio.to_thread(migrate_database, url)
@@ -129,7 +129,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="session", autouse=True)
 async def database(settings: Settings) -> None:
     """A fresh, migrated database of this run (its Redis db was claimed and emptied at start-up)."""
-    from subgraphs.devtools.migrations import migrate_database
+    from subgraphs.tooling.migrations import migrate_database
 
     await _drop_databases(only_this_run=False)
     await _create_database()

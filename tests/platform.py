@@ -34,10 +34,10 @@ from subgraphs.core.domains import DOMAINS, outboxes
 from subgraphs.core.events import RELAY_MARKER, STREAM_PREFIX
 from subgraphs.core.rbac import MEMBERSHIPS_MARKER
 from subgraphs.core.settings import Settings, get_settings, normalize_database_url
-from subgraphs.devtools.embedded import EmbeddedRedis
-from subgraphs.devtools.paths import ROUTER_DIR
-from subgraphs.devtools.router import router_argv, router_env
-from subgraphs.devtools.supervisor import ProcessSpec, Supervisor, supervised
+from subgraphs.tooling.embedded import EmbeddedRedis
+from subgraphs.tooling.paths import ROUTER_DIR
+from subgraphs.tooling.router import router_argv, router_env
+from subgraphs.tooling.supervisor import ProcessSpec, Supervisor, supervised
 from tests.fakes.anthropic_server import MODEL as FAKE_MODEL
 from tests.services import free_port
 from tests.waiting import eventually
@@ -179,13 +179,13 @@ async def running_platform(
     specs = [
         ProcessSpec(
             name=domain,
-            argv=[python, "-m", "subgraphs.devtools.cli", "serve", domain, "--port", str(ports[domain])],
+            argv=[python, "-m", "subgraphs.tooling.cli", "serve", domain, "--port", str(ports[domain])],
             env=env,
             ready_url=f"{urls[domain]}/ready",
         )
         for domain in DOMAINS
     ]
-    specs.append(ProcessSpec(name="worker", argv=[python, "-m", "subgraphs.devtools.cli", "worker"], env=env))
+    specs.append(ProcessSpec(name="worker", argv=[python, "-m", "subgraphs.tooling.cli", "worker"], env=env))
     gateway_env = {
         **env,
         **router_env(settings),

@@ -46,7 +46,7 @@ def resolve_services(data_dir: Path) -> tuple[str, str, list]:
     elif in_ci():
         raise RuntimeError("CI: PostgreSQL is not answering on 127.0.0.1:5432")
     else:
-        from subgraphs.devtools.embedded import EmbeddedPostgres
+        from subgraphs.tooling.embedded import EmbeddedPostgres
 
         server = EmbeddedPostgres(data_dir / "postgres")
         pg_admin = server.start()
@@ -56,7 +56,7 @@ def resolve_services(data_dir: Path) -> tuple[str, str, list]:
     elif in_ci():
         raise RuntimeError("CI: Redis is not answering on 127.0.0.1:6379")
     else:
-        from subgraphs.devtools.embedded import EmbeddedRedis
+        from subgraphs.tooling.embedded import EmbeddedRedis
 
         server = EmbeddedRedis(data_dir / "redis")
         redis_url = claim_redis_db(server.start().rsplit("/", 1)[0])

@@ -39,7 +39,7 @@ class _TooLarge(Exception):
 class RequestLimits:
     """Refuses oversized, slow or too deeply nested request bodies with a JSON error (`extensions.code`)
     before the app sees them; `exempt_paths` (prefixes, e.g. the labs IDE proxy, which streams to the lab)
-    pass untouched. WebSocket messages are capped by the server (`ws_max_size`, devtools/cli.py)."""
+    pass untouched. WebSocket messages are capped by the server (`ws_max_size`, tooling/cli.py)."""
 
     def __init__(
         self,

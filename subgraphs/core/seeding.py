@@ -1,4 +1,4 @@
-"""The seed hook API: what a domain's demo and benchmark data hooks receive (devtools/seed_runner.py runs
+"""The seed hook API: what a domain's demo and benchmark data hooks receive (tooling/seed_runner.py runs
 them, in DOMAINS order, for `coursegraph seed` and `coursegraph dev`; each domain writes its own tables).
 
 A domain seeds by defining, in its optional module `subgraphs.<domain>.seed`, `async def demo(seeding:

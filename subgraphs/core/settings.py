@@ -35,7 +35,7 @@ class Environment(StrEnum):
 
 
 class DatabaseSettings(BaseModel):
-    # Empty means "start the embedded PostgreSQL under data_dir" (dev) — see devtools/embedded.py.
+    # Empty means "start the embedded PostgreSQL under data_dir" (dev) — see tooling/embedded.py.
     url: str = ""
     # Per process. No overflow by default: overflow connections are closed on return (connection churn).
     pool_size: int = 20

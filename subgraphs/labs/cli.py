@@ -1,4 +1,4 @@
-"""The labs domain's commands, mounted by `coursegraph` (devtools/cli.py, through domains.cli_commands)."""
+"""The labs domain's commands, mounted by `coursegraph` (tooling/cli.py, through domains.cli_commands)."""
 
 from __future__ import annotations
 

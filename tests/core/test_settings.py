@@ -1,4 +1,4 @@
-"""Settings: strict in production (docs/settings.md: tests/devtools/test_settings_docs.py)."""
+"""Settings: strict in production (docs/settings.md: tests/tooling/test_settings_docs.py)."""
 
 from __future__ import annotations
 

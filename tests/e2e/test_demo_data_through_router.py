@@ -7,7 +7,7 @@ import pytest
 
 from subgraphs.core.seeding import DEMO_PASSWORD
 from subgraphs.core.settings import get_settings
-from subgraphs.devtools.seed_runner import seed_demo
+from subgraphs.tooling.seed_runner import seed_demo
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e

@@ -15,9 +15,9 @@ import pytest
 import websockets
 
 from subgraphs.core.settings import get_settings
-from subgraphs.devtools.paths import ROUTER_DIR
-from subgraphs.devtools.router import router_argv, router_env
-from subgraphs.devtools.supervisor import ProcessSpec, supervised
+from subgraphs.tooling.paths import ROUTER_DIR
+from subgraphs.tooling.router import router_argv, router_env
+from subgraphs.tooling.supervisor import ProcessSpec, supervised
 from tests.conftest import GraphQLClient
 from tests.e2e.helpers import signed_in_student
 from tests.e2e.test_organizations_through_router import CREATE, verified_user

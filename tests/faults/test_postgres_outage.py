@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from subgraphs.core.settings import get_settings
-from subgraphs.devtools.embedded import EmbeddedPostgres
+from subgraphs.tooling.embedded import EmbeddedPostgres
 from tests.conftest import TEST_PASSWORD
 from tests.services import free_port
 from tests.subgraphs.users.test_auth_flow import LOGIN
@@ -22,7 +22,7 @@ OUTAGE_SECONDS = 10
 
 
 async def _migrated(server: EmbeddedPostgres) -> str:
-    from subgraphs.devtools.migrations import migrate_database
+    from subgraphs.tooling.migrations import migrate_database
 
     url = await asyncio.to_thread(server.start)
     await asyncio.to_thread(migrate_database, url)

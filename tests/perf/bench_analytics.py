@@ -288,7 +288,7 @@ async def report_phase(app: Any, runtime: Any, gen: Generator, rounds: int, toke
 async def run(args: argparse.Namespace) -> None:
     from subgraphs.analytics.app import create_app
     from subgraphs.core.settings import get_settings
-    from subgraphs.devtools.migrations import migrate_database
+    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.users.keys import SigningKeys
     from tests.subgraphs.organizations.factories import Minter
 

@@ -91,8 +91,8 @@ async def start_router(content_url: str) -> tuple[Any, str]:
     import httpx
 
     from subgraphs.core.settings import get_settings
-    from subgraphs.devtools.paths import ROUTER_DIR
-    from subgraphs.devtools.router import router_argv, router_env
+    from subgraphs.tooling.paths import ROUTER_DIR
+    from subgraphs.tooling.router import router_argv, router_env
 
     port = free_port()
     env = {
@@ -121,7 +121,7 @@ async def run(megabytes: int, rounds: int, through_router: bool) -> None:
 
     from subgraphs.content.app import create_app as create_content
     from subgraphs.core.settings import get_settings
-    from subgraphs.devtools.migrations import migrate_database
+    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.organizations.app import create_app as create_organizations
     from subgraphs.users.keys import SigningKeys
     from tests.subgraphs.content.helpers import COMPLETE_UPLOAD, ITEM, REQUEST_UPLOAD, announce_course
@@ -132,7 +132,7 @@ async def run(megabytes: int, rounds: int, through_router: bool) -> None:
     keys = lambda s: SigningKeys(s).get_public  # noqa: E731
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "subgraphs.devtools.cli", "serve", "content", "--port", str(port)],
+        *[sys.executable, "-m", "subgraphs.tooling.cli", "serve", "content", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -89,7 +89,7 @@ async def run(server: Any, rounds: int, tokens_per_second: float) -> None:
 
     from subgraphs.core.live import LiveHub
     from subgraphs.core.settings import get_settings
-    from subgraphs.devtools.migrations import migrate_database
+    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.generator import service
     from subgraphs.generator.app import create_app as create_generator
     from subgraphs.generator.providers.anthropic import AnthropicGenerator

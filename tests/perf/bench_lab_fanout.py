@@ -92,10 +92,10 @@ async def run(args: argparse.Namespace) -> None:
     from subgraphs.core.domains import DOMAINS
     from subgraphs.core.live import append_stream_event
     from subgraphs.core.settings import get_settings
-    from subgraphs.devtools.migrations import migrate_database
-    from subgraphs.devtools.paths import ROUTER_DIR
-    from subgraphs.devtools.router import router_argv, router_env
-    from subgraphs.devtools.supervisor import ProcessSpec, supervised
+    from subgraphs.tooling.migrations import migrate_database
+    from subgraphs.tooling.paths import ROUTER_DIR
+    from subgraphs.tooling.router import router_argv, router_env
+    from subgraphs.tooling.supervisor import ProcessSpec, supervised
     from subgraphs.labs import service
     from subgraphs.labs.models import LabEvent, LabSession
     from subgraphs.organizations.app import create_app as create_organizations
@@ -149,7 +149,7 @@ async def run(args: argparse.Namespace) -> None:
         specs = [
             ProcessSpec(
                 name=d,
-                argv=[python, "-m", "subgraphs.devtools.cli", "serve", d, "--port", str(ports[d])],
+                argv=[python, "-m", "subgraphs.tooling.cli", "serve", d, "--port", str(ports[d])],
                 env=env,
                 ready_url=f"{urls[d]}/ready",
             )

@@ -95,7 +95,7 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
     from subgraphs.core.settings import get_settings
     from subgraphs.courses import service as courses_service
     from subgraphs.courses.app import create_app as create_courses
-    from subgraphs.devtools.migrations import migrate_database
+    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.labs import service
     from subgraphs.labs.app import create_app as create_labs
     from subgraphs.labs.models import ExerciseProjection, LabEvent

@@ -114,7 +114,7 @@ async def run(rounds: int) -> None:
     from subgraphs.core.events import OutboxRelay
     from subgraphs.core.rbac import Permission, permitted
     from subgraphs.core.settings import get_settings
-    from subgraphs.devtools.migrations import migrate_database
+    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.organizations import service
     from subgraphs.organizations.app import create_app as create_organizations
     from subgraphs.organizations.authz import AuthzProjectionConsumer

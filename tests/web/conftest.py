@@ -30,7 +30,7 @@ def chromium() -> str:
 @pytest.fixture(scope="package")
 async def web_services(database: None, tmp_path_factory) -> AsyncIterator[OwnServices]:  # noqa: ANN001
     """The journeys' platform runs on a database and a Redis of its own, seeded as `make run` seeds."""
-    from subgraphs.devtools.seed_runner import seed_demo
+    from subgraphs.tooling.seed_runner import seed_demo
 
     async with own_services("web", tmp_path_factory.mktemp("web-platform-redis")) as services:
         await seed_demo(services.settings)

@@ -8,7 +8,7 @@ from sqlalchemy import Table, func, select
 
 from subgraphs.courses import models as courses
 from subgraphs.courses.seed import DEMO_COURSE_SLUG
-from subgraphs.devtools.seed_runner import seed_demo
+from subgraphs.tooling.seed_runner import seed_demo
 from subgraphs.organizations.models import Organization
 from subgraphs.quizzes import models as quizzes
 from subgraphs.users.models import User
@@ -129,7 +129,7 @@ async def test_seed_scale_writes_consistent_benchmark_data_once(
     settings, courses_runtime, courses_gql, minter
 ):
     from subgraphs.core.seeding import DEMO_PASSWORD, SCALE_STUDENT_EMAIL
-    from subgraphs.devtools.seed_runner import seed_scale
+    from subgraphs.tooling.seed_runner import seed_scale
     from subgraphs.quizzes.models import EnrollmentProjection, QuizAttempt
     from subgraphs.users.passwords import verify_password
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from subgraphs.devtools.settings_docs import settings_markdown, undocumented, variables
+from subgraphs.tooling.settings_docs import settings_markdown, undocumented, variables
 
 SETTINGS_DOC = Path(__file__).parents[2] / "docs" / "settings.md"
 

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from subgraphs.devtools.embedded import EmbeddedPostgres, EmbeddedRedis
+from subgraphs.tooling.embedded import EmbeddedPostgres, EmbeddedRedis
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -117,7 +117,7 @@ def test_servers_die_with_their_parent(tmp_path: Path, kind: str) -> None:
     script = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from subgraphs.devtools.embedded import {kind}
+        from subgraphs.tooling.embedded import {kind}
         server = {kind}(Path(sys.argv[1]), port={free_port()})
         server.start()
         print(server.pid, flush=True)

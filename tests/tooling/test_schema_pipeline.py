@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from subgraphs.devtools.paths import SCHEMA_DIR
-from subgraphs.devtools.schema_pipeline import breaking_changes, compose, export_sdl
+from subgraphs.tooling.paths import SCHEMA_DIR
+from subgraphs.tooling.schema_pipeline import breaking_changes, compose, export_sdl
 
 OLD = "type Query { me: User  course(id: ID!): String }\ntype User { id: ID!  email: String }"
 NEW = "type Query { me: User }\ntype User { id: ID!  email: String!  name: String }"

@@ -13,14 +13,14 @@ import typer
 from subgraphs.core.domains import DOMAINS, app_path, cli_commands
 from subgraphs.core.seeding import DEMO_PASSWORD
 from subgraphs.core.settings import SUBGRAPH_PORTS, Settings, get_settings
-from subgraphs.devtools.devrun import run_dev
-from subgraphs.devtools.migrations import migrate_database
-from subgraphs.devtools.paths import ROOT, ROUTER_DIR, SCHEMA_DIR
-from subgraphs.devtools.router import router_argv, router_env
-from subgraphs.devtools.schema_pipeline import compose, export_sdl, schema_problems
-from subgraphs.devtools.seed_runner import seed_demo, seed_scale
-from subgraphs.devtools.settings_docs import settings_markdown, undocumented
-from subgraphs.devtools.worker import run_worker
+from subgraphs.tooling.devrun import run_dev
+from subgraphs.tooling.migrations import migrate_database
+from subgraphs.tooling.paths import ROOT, ROUTER_DIR, SCHEMA_DIR
+from subgraphs.tooling.router import router_argv, router_env
+from subgraphs.tooling.schema_pipeline import compose, export_sdl, schema_problems
+from subgraphs.tooling.seed_runner import seed_demo, seed_scale
+from subgraphs.tooling.settings_docs import settings_markdown, undocumented
+from subgraphs.tooling.worker import run_worker
 
 app = typer.Typer(help="CourseGraph: a federated GraphQL platform for course creators.", no_args_is_help=True)
 schema_app = typer.Typer(help="Export, compose and check the federated schema.", no_args_is_help=True)
@@ -269,7 +269,7 @@ def docs_settings(
     """Write docs/settings.md from the Settings model (every variable, its default and meaning)."""
     missing = undocumented()
     if missing:
-        typer.echo(f"no meaning in devtools/settings_docs.py for: {', '.join(missing)}", err=True)
+        typer.echo(f"no meaning in tooling/settings_docs.py for: {', '.join(missing)}", err=True)
         raise typer.Exit(1)
     path = ROOT / "docs" / "settings.md"
     text = settings_markdown()
@@ -282,6 +282,6 @@ def docs_settings(
     typer.echo(f"wrote {path.relative_to(ROOT)}")
 
 
-# Last, after every command is defined: `python -m subgraphs.devtools.cli events ...` finds them all.
+# Last, after every command is defined: `python -m subgraphs.tooling.cli events ...` finds them all.
 if __name__ == "__main__":
     app()

@@ -1,4 +1,4 @@
-"""`python -m subgraphs.devtools.cli events ...`: the dead-letter commands, run as a module against this run's
+"""`python -m subgraphs.tooling.cli events ...`: the dead-letter commands, run as a module against this run's
 Redis (its URL is in the environment tests/conftest.py sets, which the child process inherits)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ async def _cli(*args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "subgraphs.devtools.cli",
+        "subgraphs.tooling.cli",
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from subgraphs.core.settings import Settings
-from subgraphs.devtools.paths import ROUTER_DIR, SCHEMA_DIR
+from subgraphs.tooling.paths import ROUTER_DIR, SCHEMA_DIR
 
 
 def router_env(settings: Settings) -> dict[str, str]:

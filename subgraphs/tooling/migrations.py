@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from subgraphs.devtools.paths import ROOT
+from subgraphs.tooling.paths import ROOT
 
 
 def migrate_database(database_url: str | None = None) -> None:

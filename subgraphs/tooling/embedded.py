@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from subgraphs.devtools.supervisor import die_with_parent
+from subgraphs.tooling.supervisor import die_with_parent
 
 __all__ = ["EmbeddedPostgres", "EmbeddedRedis", "EmbeddedServerError"]
 
@@ -247,7 +247,7 @@ class EmbeddedRedis:
         conf = self.redis_dir / "redis.conf"
         # A config file rather than argv: redis joins argv into config text, so paths with spaces break.
         conf.write_text(
-            "# written by subgraphs/devtools/embedded.py on every start\n"
+            "# written by subgraphs/tooling/embedded.py on every start\n"
             f"port {self.port}\n"
             "bind 127.0.0.1\n"
             "protected-mode yes\n"

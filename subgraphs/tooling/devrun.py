@@ -15,14 +15,14 @@ from pathlib import Path
 from subgraphs.core.domains import DOMAINS
 from subgraphs.core.seeding import DEMO_PASSWORD
 from subgraphs.core.settings import SUBGRAPH_PORTS, Settings, get_settings
-from subgraphs.devtools.migrations import migrate_database
-from subgraphs.devtools.paths import ROUTER_DIR
-from subgraphs.devtools.router import router_argv, router_env
-from subgraphs.devtools.seed_runner import seed_demo
-from subgraphs.devtools.supervisor import ProcessFailed, ProcessSpec, Supervisor
+from subgraphs.tooling.migrations import migrate_database
+from subgraphs.tooling.paths import ROUTER_DIR
+from subgraphs.tooling.router import router_argv, router_env
+from subgraphs.tooling.seed_runner import seed_demo
+from subgraphs.tooling.supervisor import ProcessFailed, ProcessSpec, Supervisor
 
 # `coursegraph`, run by this interpreter (the console script may not be on PATH).
-COURSEGRAPH = [sys.executable, "-m", "subgraphs.devtools.cli"]
+COURSEGRAPH = [sys.executable, "-m", "subgraphs.tooling.cli"]
 
 
 def subgraph_spec(domain: str, env: dict[str, str], settings: Settings) -> ProcessSpec:
@@ -87,12 +87,12 @@ async def run_dev(settings: Settings, data_dir: Path) -> int:
     embedded = []
     env = {"COURSEGRAPH_DATA_DIR": str(data_dir)}
     if not settings.database.url:
-        from subgraphs.devtools.embedded import EmbeddedPostgres
+        from subgraphs.tooling.embedded import EmbeddedPostgres
 
         embedded.append(EmbeddedPostgres(data_dir / "postgres"))
         env["DATABASE_URL"] = embedded[-1].start()
     if not settings.redis.url:
-        from subgraphs.devtools.embedded import EmbeddedRedis
+        from subgraphs.tooling.embedded import EmbeddedRedis
 
         embedded.append(EmbeddedRedis(data_dir / "redis"))
         env["REDIS_URL"] = embedded[-1].start()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from subgraphs.core.domains import DOMAINS, schema_of
 from subgraphs.core.settings import SUBGRAPH_PORTS
-from subgraphs.devtools.paths import ROOT, ROUTER_DIR, SCHEMA_DIR
+from subgraphs.tooling.paths import ROOT, ROUTER_DIR, SCHEMA_DIR
 
 
 def export_sdl(target: Path) -> list[Path]:

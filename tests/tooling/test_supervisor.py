@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from subgraphs.devtools.supervisor import ProcessFailed, ProcessSpec, Supervisor, supervised
+from subgraphs.tooling.supervisor import ProcessFailed, ProcessSpec, Supervisor, supervised
 
 PY = sys.executable
 
