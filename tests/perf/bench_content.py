@@ -121,8 +121,8 @@ async def run(megabytes: int, rounds: int, through_router: bool) -> None:
 
     from subgraphs.content.app import create_app as create_content
     from subgraphs.core.settings import get_settings
-    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.organizations.app import create_app as create_organizations
+    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.users.keys import SigningKeys
     from tests.subgraphs.content.helpers import COMPLETE_UPLOAD, ITEM, REQUEST_UPLOAD, announce_course
     from tests.subgraphs.organizations.factories import Minter

@@ -92,13 +92,13 @@ async def run(args: argparse.Namespace) -> None:
     from subgraphs.core.domains import DOMAINS
     from subgraphs.core.live import append_stream_event
     from subgraphs.core.settings import get_settings
+    from subgraphs.labs import service
+    from subgraphs.labs.models import LabEvent, LabSession
+    from subgraphs.organizations.app import create_app as create_organizations
     from subgraphs.tooling.migrations import migrate_database
     from subgraphs.tooling.paths import ROUTER_DIR
     from subgraphs.tooling.router import router_argv, router_env
     from subgraphs.tooling.supervisor import ProcessSpec, supervised
-    from subgraphs.labs import service
-    from subgraphs.labs.models import LabEvent, LabSession
-    from subgraphs.organizations.app import create_app as create_organizations
     from subgraphs.users.keys import SigningKeys
     from tests.subgraphs.organizations.factories import Minter
 

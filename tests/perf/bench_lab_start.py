@@ -95,7 +95,6 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
     from subgraphs.core.settings import get_settings
     from subgraphs.courses import service as courses_service
     from subgraphs.courses.app import create_app as create_courses
-    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.labs import service
     from subgraphs.labs.app import create_app as create_labs
     from subgraphs.labs.models import ExerciseProjection, LabEvent
@@ -105,6 +104,7 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
     from subgraphs.labs.runtimes.process import ProcessRuntime
     from subgraphs.labs.worker import build_lifecycle
     from subgraphs.organizations.app import create_app as create_organizations
+    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.users.keys import SigningKeys
     from tests.labs_support import docker_available
     from tests.subgraphs.courses.factories import CourseFactory

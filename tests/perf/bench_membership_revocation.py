@@ -114,11 +114,11 @@ async def run(rounds: int) -> None:
     from subgraphs.core.events import OutboxRelay
     from subgraphs.core.rbac import Permission, permitted
     from subgraphs.core.settings import get_settings
-    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.organizations import service
     from subgraphs.organizations.app import create_app as create_organizations
     from subgraphs.organizations.authz import AuthzProjectionConsumer
     from subgraphs.organizations.models import Outbox
+    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.users.app import create_app as create_users
     from subgraphs.users.keys import SigningKeys
     from tests.subgraphs.organizations.factories import Minter

@@ -100,9 +100,9 @@ async def run(args: argparse.Namespace) -> None:
     from subgraphs.core.live import append_stream_event
     from subgraphs.core.settings import get_settings
     from subgraphs.core.ws_protocol import SubgraphWebSockets
-    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.labs.app import create_app
     from subgraphs.labs.models import LabEvent, LabSession
+    from subgraphs.tooling.migrations import migrate_database
     from subgraphs.users.keys import SigningKeys
     from tests.subgraphs.organizations.factories import Minter
 

@@ -8,9 +8,9 @@ from sqlalchemy import Table, func, select
 
 from subgraphs.courses import models as courses
 from subgraphs.courses.seed import DEMO_COURSE_SLUG
-from subgraphs.tooling.seed_runner import seed_demo
 from subgraphs.organizations.models import Organization
 from subgraphs.quizzes import models as quizzes
+from subgraphs.tooling.seed_runner import seed_demo
 from subgraphs.users.models import User
 
 
@@ -129,8 +129,8 @@ async def test_seed_scale_writes_consistent_benchmark_data_once(
     settings, courses_runtime, courses_gql, minter
 ):
     from subgraphs.core.seeding import DEMO_PASSWORD, SCALE_STUDENT_EMAIL
-    from subgraphs.tooling.seed_runner import seed_scale
     from subgraphs.quizzes.models import EnrollmentProjection, QuizAttempt
+    from subgraphs.tooling.seed_runner import seed_scale
     from subgraphs.users.passwords import verify_password
 
     counts = await seed_scale(settings, courses=3, students=4, enrollments_per_student=2, attempts=10)

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from subgraphs.core.rbac import MEMBERSHIPS_KEY
 from subgraphs.core.seeding import DEMO_MEMBERSHIPS
-from subgraphs.tooling.seed_runner import seed_demo
 from subgraphs.organizations.models import Membership, Organization
+from subgraphs.tooling.seed_runner import seed_demo
 from subgraphs.users.models import User
 
 
