@@ -182,7 +182,7 @@ class Subscription:
                 )
 
         async def still_allowed(meta: RequestMeta) -> bool:
-            return await service.can_view_course(meta.memberships, meta.principal, course)
+            return await service.can_view_course(meta.caller, course)
 
         guard = info.context.stream_guard(still_allowed)
         async for message in follow(

@@ -232,7 +232,7 @@ class Subscription:
             return message["data"]["status"] in exporting.TERMINAL
 
         async def still_allowed(meta: RequestMeta) -> bool:
-            return await exporting.can_view(runtime, meta, job)
+            return await exporting.can_view(meta.caller, job)
 
         async for message in follow(
             runtime.live,

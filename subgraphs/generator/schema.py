@@ -279,7 +279,7 @@ class Subscription:
             return message["data"]["status"] in service.TERMINAL
 
         async def still_allowed(meta: RequestMeta) -> bool:
-            return await service.can_view(runtime, meta, job)
+            return await service.can_view(meta.caller, job)
 
         async for message in follow(
             runtime.live,

@@ -217,7 +217,7 @@ class GenerationJob:
         if key is None or not info.context.principal.is_authenticated:
             return None
         row = await info.context.loaders.job_by_id.load(key)
-        if row is None or not await service.can_view(info.context, info.context.meta, row):
+        if row is None or not await service.can_view(info.context.caller, row):
             return None
         return cls.from_model(row)
 

@@ -223,7 +223,7 @@ class Subscription:
             return message["data"]["status"] in service.TERMINAL
 
         async def still_allowed(meta: RequestMeta) -> bool:
-            return await service.can_view(runtime, meta, row)
+            return await service.can_view(meta.caller, row)
 
         async for message in follow(
             runtime.live,

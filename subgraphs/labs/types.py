@@ -99,8 +99,7 @@ class Exercise:
         template = await loaders.template_by_ide.load(exercise.ide)
         if template is None or not service.template_allows(template, exercise.organization_id):
             return None
-        ctx = info.context
-        if not await permitted(ctx, ctx.principal, Permission.VIEW_COURSES, exercise.organization_id):
+        if not await permitted(info.context.caller, Permission.VIEW_COURSES, exercise.organization_id):
             return None
         return LabTemplate.from_model(template)
 
@@ -288,7 +287,7 @@ class LabSession:
         if key is None or not info.context.principal.is_authenticated:
             return None
         row = await info.context.loaders.session_by_id.load(key)
-        if row is None or not await service.can_view(info.context, info.context.meta, row):
+        if row is None or not await service.can_view(info.context.caller, row):
             return None
         return cls.from_model(row)
 

@@ -88,12 +88,12 @@ async def run(server: Any, rounds: int, tokens_per_second: float) -> None:
     import httpx
 
     from subgraphs.core.cli import migrate_database
+    from subgraphs.core.context import WorkerRuntime
     from subgraphs.core.live import LiveHub
     from subgraphs.core.settings import get_settings
     from subgraphs.generator import service
     from subgraphs.generator.app import create_app as create_generator
     from subgraphs.generator.providers.anthropic import AnthropicGenerator
-    from subgraphs.generator.worker import WorkerRuntime
     from subgraphs.organizations.app import create_app as create_organizations
     from subgraphs.users.keys import SigningKeys
     from tests.fakes.anthropic_server import syllabus_for
