@@ -212,7 +212,7 @@ def _question(question: Question) -> ImportedQuestion:
         fields["accepted_answers"] = [str(c) for c in correct]
     elif question.type == "NUMERIC" and correct:
         fields["correct_number"] = float(correct[0])  # type: ignore[arg-type]  # a number
-        fields["tolerance"] = float(correct[1]) if len(correct) > 1 else 0.0  # type: ignore[arg-type]
+        fields["tolerance"] = float(correct[1]) if len(correct) > 1 else 0.0  # type: ignore[arg-type]  # a number
     return ImportedQuestion(
         type=question.type,
         prompt=question.prompt,

@@ -5,6 +5,8 @@ fields; the subgraph always re-checks with core.rbac.authorize (students start l
 which only the subgraph's projection knows).
 """
 
+# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
+# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator

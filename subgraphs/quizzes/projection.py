@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from redis.asyncio import Redis
 from sqlalchemy import delete, select
@@ -130,7 +130,7 @@ class CoursesProjectionConsumer(Consumer):
     group: ClassVar[str] = service.PROJECTION_GROUP
     streams: ClassVar[tuple[str, ...]] = (stream_name("courses"),)
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
         super().__init__(redis, **kwargs)
         self._sessionmaker = sessionmaker
 
