@@ -31,7 +31,7 @@ from subgraphs.core.errors import (
     NotFound,
     RateLimited,
 )
-from subgraphs.core.rbac import Memberships
+from subgraphs.core.rbac import Caller
 from subgraphs.core.settings import Settings, get_settings
 
 REPORTS = "/reports/"
@@ -122,10 +122,9 @@ async def _meta(request: Request) -> tuple[Runtime, RequestMeta]:
     )
     peer = request.client.host if request.client else None
     return runtime, RequestMeta(
-        principal=principal,
+        Caller.of(principal, runtime.redis),
         request_id=request.headers.get("x-request-id"),
         client_ip=client_ip(peer, request.headers.get("x-forwarded-for"), runtime.settings.trusted_proxies),
-        memberships=Memberships(runtime.redis),
     )
 
 

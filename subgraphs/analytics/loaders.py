@@ -34,7 +34,7 @@ class Loaders:
             return False
         if principal.user_id is not None:
             await self.memberships_by_user_id.load(str(principal.user_id))
-        return await service.can_view_course(self.context, principal, course)
+        return await service.can_view_course(self.context.caller, course)
 
 
 def build_loaders(context: Context) -> Loaders:

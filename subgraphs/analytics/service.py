@@ -43,7 +43,7 @@ from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated
 from subgraphs.core.events import Event, emit
-from subgraphs.core.rbac import AccessDenied, Permission, permitted
+from subgraphs.core.rbac import AccessDenied, Caller, Permission, permitted
 
 VIEW = Permission.VIEW_ANALYTICS
 VIEW_ALL = Permission.VIEW_ALL_ANALYTICS
@@ -65,29 +65,31 @@ class ActivityType(StrEnum):
 # --- permissions ------------------------------------------------------------------------------------
 
 
-async def can_view_course(source: Any, principal: Principal, course: Course | None) -> bool:
+async def can_view_course(caller: Caller, course: Course | None) -> bool:
+    principal = caller.principal
     if course is None or not principal.is_authenticated:
         return False
     if principal.is_site_admin:
         return True
-    if not await permitted(source, principal, VIEW_ALL, course.organization_id):
+    if not await permitted(caller, VIEW_ALL, course.organization_id):
         return False
     if principal.kind == "client":
         return True  # scope held and bound to this organization (permitted checked both)
     return principal.user_id == course.instructor_id or await permitted(
-        source, principal, Permission.MANAGE_ORGANIZATION, course.organization_id
+        caller, Permission.MANAGE_ORGANIZATION, course.organization_id
     )
 
 
-async def can_view_organization(source: Any, principal: Principal, organization_id: uuid.UUID) -> bool:
+async def can_view_organization(caller: Caller, organization_id: uuid.UUID) -> bool:
+    principal = caller.principal
     if not principal.is_authenticated:
         return False
     if principal.is_site_admin:
         return True
-    if not await permitted(source, principal, VIEW_ALL, organization_id):
+    if not await permitted(caller, VIEW_ALL, organization_id):
         return False
     return principal.kind == "client" or await permitted(
-        source, principal, Permission.MANAGE_ORGANIZATION, organization_id
+        caller, Permission.MANAGE_ORGANIZATION, organization_id
     )
 
 
@@ -107,7 +109,7 @@ async def get_course(runtime: Runtime, course_id: uuid.UUID) -> Course | None:
 
 async def course_for_viewer(runtime: Runtime, meta: RequestMeta, course_id: uuid.UUID) -> Course:
     course = await get_course(runtime, course_id)
-    if not await can_view_course(meta, meta.principal, course):
+    if not await can_view_course(meta.caller, course):
         raise _refuse(meta.principal, course.organization_id if course else None)
     assert course is not None
     return course
@@ -400,7 +402,7 @@ async def organization_report(
     runtime: Runtime, meta: RequestMeta, organization_id: uuid.UUID, since: date | None, until: date | None
 ) -> OrganizationReport:
     r = date_range(since, until)
-    if not await can_view_organization(meta, meta.principal, organization_id):
+    if not await can_view_organization(meta.caller, organization_id):
         raise _refuse(meta.principal, organization_id)
     start = datetime.combine(r.since, datetime.min.time(), tzinfo=UTC)
     end = datetime.combine(r.until + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
@@ -476,7 +478,7 @@ async def track_activity(
         course = await session.get(Course, course_id)
         learner = await session.get(Learner, (course_id, user_id))
         enrolled = learner is not None and learner.status != "DROPPED" and learner.enrollment_id is not None
-        if course is None or not (enrolled or await can_view_course(meta, principal, course)):
+        if course is None or not (enrolled or await can_view_course(meta.caller, course)):
             raise AccessDenied(
                 VIEW,
                 str(course.organization_id) if course else None,

@@ -34,13 +34,13 @@ from subgraphs.contracts.content import (
     ExportRequested,
     ExportSucceeded,
 )
-from subgraphs.core.context import RequestMeta
+from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.course_owners import DELETED
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
 from subgraphs.core.live import append_stream_event
-from subgraphs.core.rbac import authorize, permitted
+from subgraphs.core.rbac import Caller, authorize, organizations_permitting, permitted
 
 log = logging.getLogger("coursegraph.content")
 
@@ -87,7 +87,7 @@ async def _progress(session: Any, job: ExportJob, message: str) -> dict[str, Any
     return row.as_message()
 
 
-async def _publish(runtime: Any, job_id: uuid.UUID, *messages: dict[str, Any]) -> None:
+async def _publish(runtime: DatabaseAccess, job_id: uuid.UUID, *messages: dict[str, Any]) -> None:
     for message in messages:
         try:
             await runtime.live.publish(channel(job_id), message)
@@ -118,48 +118,48 @@ def _event(
 # --- API side ---------------------------------------------------------------------------------------
 
 
-async def can_view(source: Any, meta: RequestMeta, job: ExportJob) -> bool:
+async def can_view(caller: Caller, job: ExportJob) -> bool:
     """Exports are for those who manage the organization's courses (and the requester)."""
-    principal = meta.principal
+    principal = caller.principal
     if not principal.is_authenticated:
         return False
     if principal.subject == job.requested_by:
         return True
-    return await permitted(meta.memberships or source, principal, service.MANAGE, job.organization_id)
+    return await permitted(caller, service.MANAGE, job.organization_id)
 
 
-async def visible_clause(source: Any, meta: RequestMeta) -> Any:
-    from subgraphs.core.rbac import organizations_permitting
-
-    principal = meta.principal
+async def visible_clause(caller: Caller) -> Any:
+    principal = caller.principal
     if not principal.is_authenticated:
         return ExportJob.id.is_(None)
-    orgs = await organizations_permitting(meta.memberships or source, principal, service.MANAGE)
+    orgs = await organizations_permitting(caller, service.MANAGE)
     if orgs.every:
         return ExportJob.id.is_not(None)
     return or_(ExportJob.requested_by == principal.subject, ExportJob.organization_id.in_(orgs.uuids()))
 
 
-async def visible_job(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> ExportJob:
+async def visible_job(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> ExportJob:
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     async with runtime.transaction() as session:
         job = await session.get(ExportJob, job_id)
     if job is None:
         raise NotFound("No such export job.")
-    if not await can_view(runtime, meta, job):
+    if not await can_view(meta.caller, job):
         raise Forbidden()
     return job
 
 
-async def submit(runtime: Any, meta: RequestMeta, *, course_id: uuid.UUID, fmt: ExportFormat) -> ExportJob:
+async def submit(
+    runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UUID, fmt: ExportFormat
+) -> ExportJob:
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     async with runtime.transaction() as session:
         course = await service.course_owner(runtime, session, course_id)
         if course is None or course.status == DELETED:
             raise NotFound("No such course.")
-        await authorize(meta.memberships or runtime, meta.principal, service.MANAGE, course.organization_id)
+        await authorize(meta.caller, service.MANAGE, course.organization_id)
         job = ExportJob(
             id=uuid.uuid4(),
             organization_id=course.organization_id,
@@ -178,7 +178,7 @@ async def submit(runtime: Any, meta: RequestMeta, *, course_id: uuid.UUID, fmt: 
     return job
 
 
-async def cancel(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> ExportJob:
+async def cancel(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> ExportJob:
     await visible_job(runtime, meta, job_id)
     async with runtime.transaction() as session:
         job = await session.get(ExportJob, job_id, with_for_update=True)
@@ -202,7 +202,7 @@ class LeaseLost(Exception):
     """The job was cancelled, or its lease expired and another worker took it."""
 
 
-async def claim(runtime: Any, job_id: uuid.UUID) -> ExportJob | None:
+async def claim(runtime: DatabaseAccess, job_id: uuid.UUID) -> ExportJob | None:
     now = utcnow()
     lease = runtime.settings.content.export_lease_seconds
     async with runtime.transaction() as session:
@@ -231,7 +231,7 @@ async def claim(runtime: Any, job_id: uuid.UUID) -> ExportJob | None:
     return job
 
 
-async def _step(runtime: Any, job: ExportJob, progress: int, message: str) -> None:
+async def _step(runtime: DatabaseAccess, job: ExportJob, progress: int, message: str) -> None:
     """Record progress and renew the lease, or raise LeaseLost."""
     lease = runtime.settings.content.export_lease_seconds
     async with runtime.transaction() as session:
@@ -251,7 +251,7 @@ async def _step(runtime: Any, job: ExportJob, progress: int, message: str) -> No
     await _publish(runtime, job.id, live)
 
 
-async def _fail(runtime: Any, job: ExportJob, error: str) -> bool:
+async def _fail(runtime: DatabaseAccess, job: ExportJob, error: str) -> bool:
     async with runtime.transaction() as session:
         row = await _finish_in(session, job, JobStatus.FAILED, error=error)
         if row is None:
@@ -279,7 +279,9 @@ async def _finish_in(session: Any, job: ExportJob, status: JobStatus, **values: 
     )
 
 
-async def lesson_attachments(runtime: Any, lesson_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Attachment]]:
+async def lesson_attachments(
+    runtime: DatabaseAccess, lesson_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Attachment]]:
     """The current version of every live attachment of these lessons (at most MAX_ATTACHMENT_BYTES each)."""
     if not lesson_ids:
         return {}
@@ -307,7 +309,7 @@ async def lesson_attachments(runtime: Any, lesson_ids: list[uuid.UUID]) -> dict[
     return found
 
 
-async def default_reader(runtime: Any, job: ExportJob) -> CourseDocument:
+async def default_reader(runtime: DatabaseAccess, job: ExportJob) -> CourseDocument:
     async def attachments(lesson_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Attachment]]:
         return await lesson_attachments(runtime, lesson_ids)
 
@@ -323,7 +325,7 @@ async def _one(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-async def _store_result(runtime: Any, job: ExportJob, title: str, data: bytes) -> None:
+async def _store_result(runtime: DatabaseAccess, job: ExportJob, title: str, data: bytes) -> None:
     """Store the export as the course's EXPORT item of this format (a new version), and finish the job in
     the same transaction; LeaseLost (nothing recorded) when the job was cancelled or taken over."""
     fmt = ExportFormat(job.format)
@@ -382,7 +384,7 @@ def _slug(title: str) -> str:
     return "-".join(filter(None, cleaned.split("-")))[:80] or "course"
 
 
-async def run_job(runtime: Any, job_id: uuid.UUID, *, reader: Any = None) -> JobStatus | None:
+async def run_job(runtime: DatabaseAccess, job_id: uuid.UUID, *, reader: Any = None) -> JobStatus | None:
     """Run one export to its end if it is ours to run; its final status, or None if not run here.
     `reader(runtime, job) -> CourseDocument` (default: through the router)."""
     job = await claim(runtime, job_id)
@@ -415,7 +417,7 @@ async def run_job(runtime: Any, job_id: uuid.UUID, *, reader: Any = None) -> Job
     return JobStatus.SUCCEEDED
 
 
-async def requeue_expired(runtime: Any) -> list[uuid.UUID]:
+async def requeue_expired(runtime: DatabaseAccess) -> list[uuid.UUID]:
     """RUNNING jobs whose lease expired (their worker died) go back to QUEUED with a new queue event."""
     now = utcnow()
     messages: list[tuple[uuid.UUID, dict[str, Any]]] = []

@@ -47,11 +47,11 @@ from subgraphs.contracts.content import (
 )
 from subgraphs.contracts.courses import ImportApplied as CourseImportApplied
 from subgraphs.contracts.quizzes import ImportApplied as QuizzesImportApplied
-from subgraphs.core.context import RequestMeta
+from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
-from subgraphs.core.rbac import Permission, authorize, permitted
+from subgraphs.core.rbac import Caller, Permission, authorize, permitted
 
 log = logging.getLogger("coursegraph.content")
 
@@ -94,7 +94,7 @@ def _event(job: ImportJob, payload: Any, actor: str | None, meta: RequestMeta | 
 # --- API side ---------------------------------------------------------------------------------------
 
 
-async def submit(runtime: Any, meta: RequestMeta, *, item_id: uuid.UUID) -> ImportJob:
+async def submit(runtime: Runtime, meta: RequestMeta, *, item_id: uuid.UUID) -> ImportJob:
     principal = meta.principal
     if not principal.is_authenticated:
         raise NotAuthenticated()
@@ -102,9 +102,8 @@ async def submit(runtime: Any, meta: RequestMeta, *, item_id: uuid.UUID) -> Impo
         item = await session.get(ContentItem, item_id)
         if item is None or item.deleted_at is not None:
             raise NotFound("No such content item.")
-        source = meta.memberships or runtime
-        await authorize(source, principal, service.MANAGE, item.organization_id)
-        await authorize(source, principal, Permission.CREATE_COURSES, item.organization_id)
+        await authorize(meta.caller, service.MANAGE, item.organization_id)
+        await authorize(meta.caller, Permission.CREATE_COURSES, item.organization_id)
         if principal.user_id is None:
             raise Forbidden("Only a person can import a course: the importer becomes its instructor.")
         version = (
@@ -140,13 +139,13 @@ async def submit(runtime: Any, meta: RequestMeta, *, item_id: uuid.UUID) -> Impo
     return job
 
 
-async def can_view(source: Any, meta: RequestMeta, job: ImportJob) -> bool:
-    principal = meta.principal
+async def can_view(caller: Caller, job: ImportJob) -> bool:
+    principal = caller.principal
     if not principal.is_authenticated:
         return False
     if principal.subject == job.requested_by:
         return True
-    return await permitted(meta.memberships or source, principal, service.MANAGE, job.organization_id)
+    return await permitted(caller, service.MANAGE, job.organization_id)
 
 
 # --- worker side ------------------------------------------------------------------------------------
@@ -162,7 +161,7 @@ class ImportRefused(Exception):
         self.code, self.message = code, message
 
 
-async def claim(runtime: Any, job_id: uuid.UUID) -> ImportJob | None:
+async def claim(runtime: DatabaseAccess, job_id: uuid.UUID) -> ImportJob | None:
     now = utcnow()
     lease = runtime.settings.content.export_lease_seconds
     async with runtime.transaction() as session:
@@ -213,7 +212,7 @@ def _question(question: Question) -> ImportedQuestion:
         fields["accepted_answers"] = [str(c) for c in correct]
     elif question.type == "NUMERIC" and correct:
         fields["correct_number"] = float(correct[0])  # type: ignore[arg-type]  # a number
-        fields["tolerance"] = float(correct[1]) if len(correct) > 1 else 0.0  # type: ignore[arg-type]
+        fields["tolerance"] = float(correct[1]) if len(correct) > 1 else 0.0  # type: ignore[arg-type]  # a number
     return ImportedQuestion(
         type=question.type,
         prompt=question.prompt,
@@ -266,7 +265,7 @@ def announcement(job: ImportJob, doc: CourseDocument, lesson_ids: list[list[uuid
     )
 
 
-async def _read(runtime: Any, job: ImportJob) -> CourseDocument:
+async def _read(runtime: DatabaseAccess, job: ImportJob) -> CourseDocument:
     async with runtime.transaction() as session:
         item = await session.get(ContentItem, job.item_id)
         version = await session.get(ContentVersion, job.version_id)
@@ -285,7 +284,7 @@ async def _one(data: bytes):  # noqa: ANN202 - an async iterator of one chunk
     yield data
 
 
-async def _announce(runtime: Any, job: ImportJob, doc: CourseDocument) -> None:
+async def _announce(runtime: DatabaseAccess, job: ImportJob, doc: CourseDocument) -> None:
     """Store the lessons' files and emit `content.import.ready`, in one transaction held by the lease."""
     storage = service.storage_of(runtime)
     lesson_ids = [[uuid.uuid4() for _ in module.lessons] for module in doc.modules]
@@ -314,7 +313,9 @@ async def _announce(runtime: Any, job: ImportJob, doc: CourseDocument) -> None:
         raise
 
 
-async def _store_and_announce(runtime: Any, job: ImportJob, ready: ImportReady, files: list) -> None:
+async def _store_and_announce(
+    runtime: DatabaseAccess, job: ImportJob, ready: ImportReady, files: list
+) -> None:
     storage = service.storage_of(runtime)
     async with runtime.transaction() as session:
         await session.execute(
@@ -363,7 +364,7 @@ async def _store_and_announce(runtime: Any, job: ImportJob, ready: ImportReady, 
         emit(session, Outbox, _event(row, ready, job.requested_by))
 
 
-async def run_job(runtime: Any, job_id: uuid.UUID) -> ImportStatus | None:
+async def run_job(runtime: DatabaseAccess, job_id: uuid.UUID) -> ImportStatus | None:
     """Read and announce one import if it is ours to run; its status after, or None if not run here."""
     job = await claim(runtime, job_id)
     if job is None:
@@ -394,7 +395,7 @@ async def run_job(runtime: Any, job_id: uuid.UUID) -> ImportStatus | None:
     return ImportStatus.FAILED
 
 
-async def sweep(runtime: Any) -> None:
+async def sweep(runtime: DatabaseAccess) -> None:
     """RUNNING imports whose lease ended: requeued if their worker died before announcing the course,
     FAILED if the courses or quizzes worker did not report in time."""
     now = utcnow()

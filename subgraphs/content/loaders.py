@@ -29,10 +29,10 @@ class Loaders:
 
 def build_loaders(context: Context) -> Loaders:
     async def visible() -> Any:
-        return await service.visible_clause(context, context.meta)
+        return await service.visible_clause(context.caller)
 
     async def visible_exports() -> Any:
-        return await exporting.visible_clause(context, context.meta)
+        return await exporting.visible_clause(context.caller)
 
     def items_by(column: Any) -> DataLoader[Any, Page]:
         return page_loader(

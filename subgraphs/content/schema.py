@@ -4,6 +4,8 @@ Bytes never travel through GraphQL: `requestUpload` returns a signed URL the cli
 `completeUpload` verifies it; `downloadUrl` fields are signed GET links (routes in app.py).
 """
 
+# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
+# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 import math
@@ -232,7 +234,7 @@ class Subscription:
             return message["data"]["status"] in exporting.TERMINAL
 
         async def still_allowed(meta: RequestMeta) -> bool:
-            return await exporting.can_view(runtime, meta, job)
+            return await exporting.can_view(meta.caller, job)
 
         async for message in follow(
             runtime.live,

@@ -47,12 +47,12 @@ from subgraphs.contracts.content import (
 )
 from subgraphs.contracts.courses import LessonCreated, LessonDeleted
 from subgraphs.contracts.organizations import announced_settings
-from subgraphs.core.context import RequestMeta
+from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.course_owners import DELETED
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
-from subgraphs.core.rbac import Permission, authorize, organizations_permitting, permitted
+from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
 
 MANAGE = Permission.UPDATE_COURSES
 VIEW = Permission.VIEW_COURSES
@@ -72,7 +72,7 @@ class UploadStatus(StrEnum):
     COMPLETED = "COMPLETED"
 
 
-def storage_of(runtime: Any) -> StorageBackend:
+def storage_of(runtime: DatabaseAccess) -> StorageBackend:
     from subgraphs.content.storage import build_storage
 
     backend = runtime.extras.get("content_storage")
@@ -81,7 +81,7 @@ def storage_of(runtime: Any) -> StorageBackend:
     return backend
 
 
-def url_key_of(runtime: Any) -> bytes:
+def url_key_of(runtime: DatabaseAccess) -> bytes:
     key = runtime.extras.get("content_url_key")
     if key is None:
         key = runtime.extras["content_url_key"] = signing.url_key(runtime.settings)
@@ -101,7 +101,7 @@ COURSE_OWNERS_GROUP = "content-course-owners"
 LESSON_OWNERS_GROUP = "content-lessons"
 
 
-async def course_owner(runtime: Any, session: AsyncSession, course_id: uuid.UUID) -> CourseOwner | None:
+async def course_owner(runtime: Runtime, session: AsyncSession, course_id: uuid.UUID) -> CourseOwner | None:
     """The course as this subgraph knows it, one the client created a moment ago included: on a miss it
     waits (bounded) for the projection to reach the end of `events.courses` (read your writes)."""
     course = await session.get(CourseOwner, course_id)
@@ -110,31 +110,31 @@ async def course_owner(runtime: Any, session: AsyncSession, course_id: uuid.UUID
     return course
 
 
-async def can_view(source: Any, meta: RequestMeta, item: ContentItem, course_status: str | None) -> bool:
+async def can_view(caller: Caller, item: ContentItem, course_status: str | None) -> bool:
     """Managers of the organization see every item; its members with `view_courses` the attachments of
     its published courses. `course_status` is the course_owner projection's (None: unknown course)."""
-    principal = meta.principal
+    principal = caller.principal
     if not principal.is_authenticated or item.deleted_at is not None:
         return False
-    if await permitted(meta.memberships or source, principal, MANAGE, item.organization_id):
+    if await permitted(caller, MANAGE, item.organization_id):
         return True
     return (
         item.kind == ItemKind.ATTACHMENT
         and course_status == "PUBLISHED"
-        and await permitted(meta.memberships or source, principal, VIEW, item.organization_id)
+        and await permitted(caller, VIEW, item.organization_id)
     )
 
 
-async def visible_clause(source: Any, meta: RequestMeta) -> Any:
+async def visible_clause(caller: Caller) -> Any:
     """What `can_view` accepts, as a predicate on ContentItem (for lists)."""
-    principal = meta.principal
+    principal = caller.principal
     if not principal.is_authenticated:
         return ContentItem.id.is_(None)
     live = ContentItem.deleted_at.is_(None)
     if principal.is_site_admin:
         return live
-    manage = await organizations_permitting(meta.memberships or source, principal, MANAGE)
-    view = await organizations_permitting(meta.memberships or source, principal, VIEW)
+    manage = await organizations_permitting(caller, MANAGE)
+    view = await organizations_permitting(caller, VIEW)
     published = select(CourseOwner.course_id).where(CourseOwner.status == "PUBLISHED")
     return and_(
         live,
@@ -153,7 +153,7 @@ async def _course_status(session: Any, course_id: uuid.UUID) -> str | None:
     return await session.scalar(select(CourseOwner.status).where(CourseOwner.course_id == course_id))
 
 
-async def visible_item(runtime: Any, meta: RequestMeta, item_id: uuid.UUID) -> ContentItem:
+async def visible_item(runtime: Runtime, meta: RequestMeta, item_id: uuid.UUID) -> ContentItem:
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     async with runtime.transaction() as session:
@@ -161,18 +161,18 @@ async def visible_item(runtime: Any, meta: RequestMeta, item_id: uuid.UUID) -> C
         status = await _course_status(session, item.course_id) if item else None
     if item is None or item.deleted_at is not None:
         raise NotFound("No such content item.")
-    if not await can_view(runtime, meta, item, status):
+    if not await can_view(meta.caller, item, status):
         raise Forbidden()
     return item
 
 
-async def _managed_item(runtime: Any, meta: RequestMeta, session: Any, item_id: uuid.UUID) -> ContentItem:
+async def _managed_item(runtime: Runtime, meta: RequestMeta, session: Any, item_id: uuid.UUID) -> ContentItem:
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     item = await session.get(ContentItem, item_id, with_for_update=True)
     if item is None or item.deleted_at is not None:
         raise NotFound("No such content item.")
-    await authorize(meta.memberships or runtime, meta.principal, MANAGE, item.organization_id)
+    await authorize(meta.caller, MANAGE, item.organization_id)
     return item
 
 
@@ -263,14 +263,14 @@ def upload_path(upload_id: uuid.UUID) -> str:
     return f"/content/uploads/{upload_id}"
 
 
-def upload_url(runtime: Any, upload: Upload) -> str:
+def upload_url(runtime: DatabaseAccess, upload: Upload) -> str:
     ttl = max(1, int((upload.expires_at - utcnow()).total_seconds()))
     return public_base(runtime.settings) + signing.sign(
         url_key_of(runtime), "PUT", upload_path(upload.id), ttl
     )
 
 
-async def request_upload(runtime: Any, meta: RequestMeta, request: UploadRequest) -> Upload:
+async def request_upload(runtime: Runtime, meta: RequestMeta, request: UploadRequest) -> Upload:
     """Validate, authorize, check the quota, and open a signed upload of one object of `size` bytes."""
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
@@ -297,7 +297,7 @@ async def request_upload(runtime: Any, meta: RequestMeta, request: UploadRequest
             course = await course_owner(runtime, session, request.course_id)
             if course is None or course.status == DELETED:
                 raise NotFound("No such course.")
-            await authorize(meta.memberships or runtime, meta.principal, MANAGE, course.organization_id)
+            await authorize(meta.caller, MANAGE, course.organization_id)
             if course.status == "ARCHIVED":
                 raise InvalidInput({"input.courseId": "This course is archived (read-only)."})
             organization_id, course_id, lesson_id = (
@@ -330,7 +330,9 @@ async def request_upload(runtime: Any, meta: RequestMeta, request: UploadRequest
     return upload
 
 
-async def receive_upload(runtime: Any, upload_id: uuid.UUID, chunks: AsyncIterator[bytes]) -> Upload:
+async def receive_upload(
+    runtime: DatabaseAccess, upload_id: uuid.UUID, chunks: AsyncIterator[bytes]
+) -> Upload:
     """The PUT of a signed upload URL: stage the bytes (at most the declared size), hashing them."""
     async with runtime.transaction() as session:
         upload = await session.get(Upload, upload_id)
@@ -364,7 +366,7 @@ async def receive_upload(runtime: Any, upload_id: uuid.UUID, chunks: AsyncIterat
     return row
 
 
-async def complete_upload(runtime: Any, meta: RequestMeta, upload_id: uuid.UUID) -> ContentItem:
+async def complete_upload(runtime: Runtime, meta: RequestMeta, upload_id: uuid.UUID) -> ContentItem:
     """Verify the staged bytes (size, checksum, sniffed type) and add them as the item's new version."""
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
@@ -374,7 +376,7 @@ async def complete_upload(runtime: Any, meta: RequestMeta, upload_id: uuid.UUID)
         upload = await session.get(Upload, upload_id, with_for_update=True)
         if upload is None:
             raise NotFound("No such upload.")
-        await authorize(meta.memberships or runtime, meta.principal, MANAGE, upload.organization_id)
+        await authorize(meta.caller, MANAGE, upload.organization_id)
         if upload.status == UploadStatus.COMPLETED:
             raise UploadCompleted()
         if upload.status != UploadStatus.RECEIVED:
@@ -401,7 +403,7 @@ async def complete_upload(runtime: Any, meta: RequestMeta, upload_id: uuid.UUID)
 
 
 async def _complete(
-    runtime: Any, meta: RequestMeta, session: Any, storage: StorageBackend, upload: Upload, mime_type: str
+    runtime: Runtime, meta: RequestMeta, session: Any, storage: StorageBackend, upload: Upload, mime_type: str
 ) -> ContentItem:
     # One completion at a time per organization: the quota check and the new version are atomic.
     await session.execute(
@@ -486,7 +488,7 @@ async def _add_version(
 
 
 async def restore_version(
-    runtime: Any, meta: RequestMeta, item_id: uuid.UUID, version_id: uuid.UUID
+    runtime: Runtime, meta: RequestMeta, item_id: uuid.UUID, version_id: uuid.UUID
 ) -> ContentItem:
     """Make an older version current again: no bytes are copied and no version is added."""
     async with runtime.transaction() as session:
@@ -511,7 +513,7 @@ async def restore_version(
     return item
 
 
-async def delete_item(runtime: Any, meta: RequestMeta, item_id: uuid.UUID) -> ContentItem:
+async def delete_item(runtime: Runtime, meta: RequestMeta, item_id: uuid.UUID) -> ContentItem:
     """Soft delete: the item and its signed URLs stop working at once. Its bytes stay while any other
     version of any item refers to them (identical bytes are shared)."""
     async with runtime.transaction() as session:
@@ -528,7 +530,7 @@ def download_path(item_id: uuid.UUID, version_id: uuid.UUID) -> str:
     return f"/content/items/{item_id}/versions/{version_id}"
 
 
-def download_url(runtime: Any, meta: RequestMeta, item: ContentItem, version: ContentVersion) -> str:
+def download_url(runtime: Runtime, meta: RequestMeta, item: ContentItem, version: ContentVersion) -> str:
     """A signed GET for one version of one item, for the caller (who was allowed to see the item)."""
     path = download_path(item.id, version.id)
     ttl = runtime.settings.content.download_url_seconds
@@ -543,7 +545,7 @@ class Download:
 
 
 async def open_download(
-    runtime: Any,
+    runtime: DatabaseAccess,
     item_id: uuid.UUID,
     version_id: uuid.UUID,
     *,
@@ -584,7 +586,7 @@ async def open_download(
 # --- abandoned uploads (worker) ---------------------------------------------------------------------
 
 
-async def sweep_uploads(runtime: Any, *, older_than: timedelta) -> int:
+async def sweep_uploads(runtime: DatabaseAccess, *, older_than: timedelta) -> int:
     """Forget uploads that expired `older_than` ago without being completed, and their staged bytes."""
     cutoff = utcnow() - older_than
     async with runtime.transaction() as session:

@@ -1,5 +1,7 @@
 """GraphQL types of the content subgraph."""
 
+# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
+# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 from datetime import datetime
@@ -199,7 +201,7 @@ class ContentItem:
             return None
         course = await info.context.loaders.course_owner_by_id.load(row.course_id)
         status = course.status if course else None
-        if not await service.can_view(info.context, info.context.meta, row, status):
+        if not await service.can_view(info.context.caller, row, status):
             return None
         return cls.from_model(row)
 
@@ -265,7 +267,7 @@ class ExportJob:
         if key is None or not info.context.principal.is_authenticated:
             return None
         row = await info.context.loaders.export_by_id.load(key)
-        if row is None or not await exporting.can_view(info.context, info.context.meta, row):
+        if row is None or not await exporting.can_view(info.context.caller, row):
             return None
         return cls.from_model(row)
 
@@ -354,7 +356,7 @@ class ImportJob:
         if key is None or not info.context.principal.is_authenticated:
             return None
         row = await info.context.loaders.import_by_id.load(key)
-        if row is None or not await importing.can_view(info.context, info.context.meta, row):
+        if row is None or not await importing.can_view(info.context.caller, row):
             return None
         return cls.from_model(row)
 

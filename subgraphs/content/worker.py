@@ -17,9 +17,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -30,6 +27,7 @@ from subgraphs.content import exporting, importing, service
 from subgraphs.content.models import CourseOwner
 from subgraphs.contracts.base import parse_if
 from subgraphs.contracts.content import ExportRequested, ImportRequested
+from subgraphs.core.context import WorkerRuntime
 from subgraphs.core.course_owners import CourseOwnersConsumer
 from subgraphs.core.domains import WorkerDeps
 from subgraphs.core.events import Consumer, Event, keep_running, stream_name
@@ -37,22 +35,6 @@ from subgraphs.core.live import LiveHub
 from subgraphs.core.settings import Settings
 
 log = logging.getLogger("coursegraph.content")
-
-
-@dataclass
-class WorkerRuntime:
-    """What the export functions need (a subset of core.context.Runtime)."""
-
-    settings: Settings
-    sessionmaker: async_sessionmaker[AsyncSession]
-    redis: Redis
-    live: LiveHub
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as session, session.begin():
-            yield session
 
 
 class ExportWorker(Consumer):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,8 +16,36 @@ from subgraphs.core.auth import ANONYMOUS, Principal, TokenVerifier, token_is_re
 from subgraphs.core.events import EMITTED, publish_committed, stream_name, wait_for_consumer
 from subgraphs.core.live import AccessRevoked, LiveHub, SessionEnded, StreamGuard
 from subgraphs.core.ratelimit import RateLimiter
-from subgraphs.core.rbac import Memberships
+from subgraphs.core.rbac import Caller, Memberships
 from subgraphs.core.settings import Settings
+
+
+class DatabaseAccess(Protocol):
+    """What worker-side service functions use: a request's Runtime and a WorkerRuntime both have it."""
+
+    settings: Settings
+    redis: Redis
+    live: LiveHub
+    extras: dict[str, Any]
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+
+@dataclass
+class WorkerRuntime:
+    """A worker's DatabaseAccess: it serves no requests, so it has no token verifier, rate limiter or read
+    pool, and its transactions leave their events to the outbox relay (no client waits to read them)."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: Redis
+    live: LiveHub
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessionmaker() as session, session.begin():
+            yield session
 
 
 @dataclass
@@ -79,11 +107,13 @@ class Runtime:
 class RequestMeta:
     """Who asked and from where: what services need of a request, without any GraphQL."""
 
-    principal: Principal = ANONYMOUS
+    caller: Caller
     request_id: str | None = None
     client_ip: str = "unknown"
-    # The request's membership reader (one Redis read per user per request); None outside requests.
-    memberships: Memberships | None = field(default=None, compare=False)
+
+    @property
+    def principal(self) -> Principal:
+        return self.caller.principal
 
 
 class Context(BaseContext):
@@ -108,13 +138,13 @@ class Context(BaseContext):
         self.authz_denials: list[tuple[str, Exception]] = []
 
     @property
+    def caller(self) -> Caller:
+        # Built on each use: the app sets `principal` once it authenticated the request or connection.
+        return Caller(self.principal, self.memberships)
+
+    @property
     def meta(self) -> RequestMeta:
-        return RequestMeta(
-            principal=self.principal,
-            request_id=self.request_id,
-            client_ip=self.client_ip,
-            memberships=self.memberships,
-        )
+        return RequestMeta(self.caller, request_id=self.request_id, client_ip=self.client_ip)
 
     @property
     def settings(self) -> Settings:
@@ -147,10 +177,7 @@ class Context(BaseContext):
             if principal.is_authenticated and await token_is_revoked(runtime.redis, principal):
                 raise SessionEnded()
             fresh = RequestMeta(
-                principal=principal,
-                request_id=self.request_id,
-                client_ip=self.client_ip,
-                memberships=Memberships(runtime.redis),
+                Caller.of(principal, runtime.redis), request_id=self.request_id, client_ip=self.client_ip
             )
             if still_allowed is not None and not await still_allowed(fresh):
                 raise AccessRevoked()

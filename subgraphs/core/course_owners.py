@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from redis.asyncio import Redis
 from sqlalchemy import DateTime, String, select
@@ -26,6 +26,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from subgraphs.contracts.base import parse_if
 from subgraphs.contracts.courses import CourseDeleted, CourseSnapshot
 from subgraphs.core.events import Consumer, Event, stream_name
+
+if TYPE_CHECKING:
+    from subgraphs.core.context import Runtime
 
 DELETED = "DELETED"
 
@@ -82,7 +85,7 @@ async def foreign_courses(
 
 
 async def foreign_courses_read_your_writes(
-    runtime: Any,
+    runtime: Runtime,
     session: AsyncSession,
     model: Any,
     group: str,
@@ -113,7 +116,7 @@ class CourseOwnersConsumer(Consumer):
         **options: Any,
     ) -> None:
         super().__init__(redis, **options)
-        self.group = group  # type: ignore[misc]
+        self.group = group  # type: ignore[misc]  # each table's own group; the ClassVar only declares it
         self._sessionmaker = sessionmaker
         self._model = model
 

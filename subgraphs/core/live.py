@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from redis.asyncio import Redis
@@ -37,6 +37,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import DomainError, Forbidden, Unavailable
+
+if TYPE_CHECKING:
+    from subgraphs.core.context import Runtime
 
 log = logging.getLogger("coursegraph.live")
 
@@ -180,7 +183,7 @@ class StreamGuard:
 
 
 def stored_after(
-    runtime: Any, model: type[StreamEventMixin], stream_id: uuid.UUID, *, page: int = 500
+    runtime: Runtime, model: type[StreamEventMixin], stream_id: uuid.UUID, *, page: int = 500
 ) -> Callable[[int], Awaitable[list[dict[str, Any]]]]:
     """`read_after` for `follow`: one page of a stream's stored events after a seq, in seq order."""
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import aiosmtplib
+from redis.asyncio import Redis
 
 from subgraphs.contracts.base import parse_as
 from subgraphs.contracts.kernel import MailRequested
@@ -73,7 +75,7 @@ class MailConsumer(Consumer):
 
     group = "mail"
 
-    def __init__(self, redis, settings: MailSettings, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, redis: Redis, settings: MailSettings, **kwargs: Any) -> None:
         super().__init__(redis, **kwargs)
         # pyright: ignore: a ClassVar elsewhere; this consumer reads every domain's stream, known at run time.
         self.streams = tuple(stream_name(domain) for domain in DOMAINS)  # pyright: ignore[reportAttributeAccessIssue]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -162,28 +162,29 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def memberships_reader(source: Any) -> Memberships:
-    """A `Memberships` from a Context or RequestMeta (their per-request cache), a Runtime or a Redis."""
-    if isinstance(source, Memberships):
-        return source
-    reader = getattr(source, "memberships", None)
-    if isinstance(reader, Memberships):
-        return reader
-    if isinstance(source, Redis):
-        return Memberships(source)
-    redis = getattr(source, "redis", None)
-    if isinstance(redis, Redis):
-        return Memberships(redis)
-    raise TypeError(f"cannot read memberships from {type(source).__name__}")
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking, with the reader of their memberships: what every authorization decision needs.
+
+    Built once per request (Context), so a request reads each user's memberships once; a worker or a
+    service call outside any request builds its own with `of`."""
+
+    principal: Principal
+    memberships: Memberships = field(compare=False)
+
+    @classmethod
+    def of(cls, principal: Principal, redis: Redis) -> Caller:
+        return cls(principal, Memberships(redis))
 
 
-async def permitted(source: Any, principal: Principal, permission: Permission, organization_id: Any) -> bool:
-    """Whether `principal` holds `permission` in the organization. `source`: see `memberships_reader`.
+async def permitted(caller: Caller, permission: Permission, organization_id: Any) -> bool:
+    """Whether the caller holds `permission` in the organization.
 
     Site admins hold every permission everywhere. An API client needs the permission among its token's
     scopes AND to be bound to that organization. A user holds what the role of their membership in that
     organization grants, and nothing there without a membership, whatever their platform role.
     """
+    principal = caller.principal
     if not principal.is_authenticated:
         return False
     if principal.is_site_admin:
@@ -193,16 +194,16 @@ async def permitted(source: Any, principal: Principal, permission: Permission, o
         return principal.has_scope(permission.value) and org in principal.organization_ids
     if principal.kind != "user" or principal.subject is None:
         return False
-    role = (await memberships_reader(source).of(principal.subject)).get(org)
+    role = (await caller.memberships.of(principal.subject)).get(org)
     return role is not None and permission in ROLE_PERMISSIONS[role]
 
 
-async def authorize(source: Any, principal: Principal, permission: Permission, organization_id: Any) -> None:
+async def authorize(caller: Caller, permission: Permission, organization_id: Any) -> None:
     """Raise NotAuthenticated (anonymous) or AccessDenied unless `permitted(...)`. Every subgraph calls this
-    for organization data; `source` is the request's Context (or RequestMeta), a Runtime or a Redis client."""
-    if not principal.is_authenticated:
+    for organization data."""
+    if not caller.principal.is_authenticated:
         raise NotAuthenticated()
-    if not await permitted(source, principal, permission, organization_id):
+    if not await permitted(caller, permission, organization_id):
         raise AccessDenied(permission, None if organization_id is None else str(organization_id))
 
 
@@ -220,10 +221,9 @@ class PermittedOrganizations:
         return [uuid.UUID(i) for i in sorted(self.ids)]
 
 
-async def organizations_permitting(
-    source: Any, principal: Principal, permission: Permission
-) -> PermittedOrganizations:
-    """The organizations where `principal` holds `permission` (for `WHERE organization_id IN (...)`)."""
+async def organizations_permitting(caller: Caller, permission: Permission) -> PermittedOrganizations:
+    """The organizations where the caller holds `permission` (for `WHERE organization_id IN (...)`)."""
+    principal = caller.principal
     if principal.is_site_admin:
         return PermittedOrganizations(every=True, ids=frozenset())
     if principal.kind == "client":
@@ -231,7 +231,7 @@ async def organizations_permitting(
         return PermittedOrganizations(every=False, ids=ids)
     if principal.kind != "user" or principal.subject is None:
         return PermittedOrganizations(every=False, ids=frozenset())
-    roles = await memberships_reader(source).of(principal.subject)
+    roles = await caller.memberships.of(principal.subject)
     return PermittedOrganizations(
         every=False, ids=frozenset(org for org, role in roles.items() if permission in ROLE_PERMISSIONS[role])
     )

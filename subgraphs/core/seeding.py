@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.core.auth import Principal
 from subgraphs.core.context import RequestMeta, Runtime
-from subgraphs.core.rbac import Role
+from subgraphs.core.rbac import Caller, Role
 from subgraphs.core.settings import Settings
 
 DEMO_PASSWORD = "coursegraph-demo"
@@ -65,7 +65,7 @@ class DemoSeeding:
         """A request of a demo person, as the services see one (they seed as the people would act)."""
         role = next(Role(role) for address, _, role in DEMO_USERS if address == email)
         principal = Principal(subject=str(self.users[email]), kind="user", role=role, email_verified=True)
-        return RequestMeta(principal=principal, request_id="seed")
+        return RequestMeta(Caller.of(principal, self.runtime.redis), request_id="seed")
 
 
 @dataclass

@@ -54,6 +54,7 @@ from subgraphs.core.auth import ANONYMOUS, Principal
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.events import Consumer, Event, emit, stream_name
 from subgraphs.core.ids import to_uuid
+from subgraphs.core.rbac import Caller
 from subgraphs.courses import service
 from subgraphs.courses.models import (
     AppliedGeneration,
@@ -85,10 +86,12 @@ EXTENSIONS = {
 }
 
 
-def event_meta(event: Event) -> RequestMeta:
+def event_meta(event: Event, redis: Redis) -> RequestMeta:
     """Events written while applying another domain's event are attributed to that event's actor."""
     actor = Principal(subject=event.actor_id, kind="user") if event.actor_id else ANONYMOUS
-    return RequestMeta(principal=actor, request_id=event.request_id, client_ip=event.source_ip or "unknown")
+    return RequestMeta(
+        Caller.of(actor, redis), request_id=event.request_id, client_ip=event.source_ip or "unknown"
+    )
 
 
 def slug_base(title: str) -> str:
@@ -164,10 +167,15 @@ class _Apply:
     """One result applied inside one transaction."""
 
     def __init__(
-        self, session: AsyncSession, event: Event, applied: ResultApplied, job_id: uuid.UUID
+        self,
+        session: AsyncSession,
+        event: Event,
+        meta: RequestMeta,
+        applied: ResultApplied,
+        job_id: uuid.UUID,
     ) -> None:
-        self.session, self.event, self.applied, self.job_id = session, event, applied, job_id
-        self.meta = event_meta(event)
+        self.session, self.event, self.meta = session, event, meta
+        self.applied, self.job_id = applied, job_id
 
     def ignore(self, why: str) -> None:
         log.warning("generation job %s (%s): %s; ignored", self.job_id, self.applied.kind, why)
@@ -295,7 +303,7 @@ class _Apply:
 
 
 async def apply_generated_content(
-    sessionmaker: async_sessionmaker[AsyncSession], event: Event
+    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, event: Event
 ) -> uuid.UUID | None:
     """The course the result was applied to; None when the event is not for this domain, was applied
     before, or is refused."""
@@ -313,7 +321,7 @@ async def apply_generated_content(
         )
         if fresh is None or await session.get(AppliedGeneration, job_id) is not None:
             return None
-        apply = _Apply(session, event, applied, job_id)
+        apply = _Apply(session, event, event_meta(event, redis), applied, job_id)
         course_id = applied.course_id or to_uuid(event.subject_ids.get("course_id"))
         if isinstance(result, Syllabus) and not course_id:
             course = await apply.new_course(result)
@@ -345,4 +353,4 @@ class GeneratedContentConsumer(Consumer):
         self._sessionmaker = sessionmaker
 
     async def handle(self, event: Event) -> None:
-        await apply_generated_content(self._sessionmaker, event)
+        await apply_generated_content(self._sessionmaker, self.redis, event)

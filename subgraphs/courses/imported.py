@@ -38,12 +38,14 @@ def _line(text: str, limit: int) -> str:
     return " ".join(str(text).split())[:limit] or "Untitled"
 
 
-async def apply_import(sessionmaker: async_sessionmaker[AsyncSession], event: Event) -> uuid.UUID | None:
+async def apply_import(
+    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, event: Event
+) -> uuid.UUID | None:
     """The course created from an import; None when the event is not an import or was applied before."""
     ready = parse_if(event, ImportReady)
     if ready is None:
         return None
-    meta = event_meta(event)
+    meta = event_meta(event, redis)
     async with sessionmaker() as session, session.begin():
         fresh = await session.scalar(
             insert(ProcessedEvent)
@@ -145,4 +147,4 @@ class ImportedCourseConsumer(Consumer):
         self._sessionmaker = sessionmaker
 
     async def handle(self, event: Event) -> None:
-        await apply_import(self._sessionmaker, event)
+        await apply_import(self._sessionmaker, self.redis, event)

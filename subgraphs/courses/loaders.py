@@ -57,7 +57,7 @@ class Loaders:
 
 def build_loaders(context: Context) -> Loaders:
     async def visible() -> Any:
-        return await service.visible_clause(context, context.principal)
+        return await service.visible_clause(context.caller)
 
     async def my_enrollments(course_ids: Sequence[Any]) -> list[Enrollment | None]:
         user_id = context.principal.user_id
@@ -133,7 +133,7 @@ def build_loaders(context: Context) -> Loaders:
             Module.course_id,
             (Module.position, Module.id),
             int_id,
-            where=lambda: service.published_or_editable(context, context.principal, Module),
+            where=lambda: service.published_or_editable(context.caller, Module),
         ),
         lessons_page_by_module_id=page_loader(
             context,
@@ -141,7 +141,7 @@ def build_loaders(context: Context) -> Loaders:
             Lesson.module_id,
             (Lesson.position, Lesson.id),
             int_id,
-            where=lambda: service.published_or_editable(context, context.principal, Lesson),
+            where=lambda: service.published_or_editable(context.caller, Lesson),
         ),
         exercises_page_by_course_id=page_loader(
             context, Exercise, Exercise.course_id, (Exercise.created_at, Exercise.id), time_id

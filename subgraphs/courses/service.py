@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.contracts import courses as contract
 from subgraphs.contracts.base import EventPayload, contract_as
 from subgraphs.contracts.vocabulary import Difficulty, LabIde
-from subgraphs.core.auth import Principal, require_user
+from subgraphs.core.auth import require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import CourseArchived, InvalidInput, NotAuthenticated, NotFound
@@ -41,7 +41,7 @@ from subgraphs.core.pagination import (
     encode_cursor,
     time_id,
 )
-from subgraphs.core.rbac import Memberships, Permission, authorize, organizations_permitting, permitted
+from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
 from subgraphs.courses.errors import (
     AlreadyEnrolled,
     EnrollmentFull,
@@ -111,10 +111,6 @@ class CourseFilter:
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def reader(runtime: Runtime, meta: RequestMeta) -> Memberships:
-    return meta.memberships or Memberships(runtime.redis)
 
 
 def _event(meta: RequestMeta, payload: EventPayload, *, org: Any, subjects: dict[str, Any]) -> Event:
@@ -231,37 +227,36 @@ def progress_of(done: int, total: int) -> int:
 # --- visibility -------------------------------------------------------------------------------------
 
 
-async def can_view(source: Any, principal: Principal, course: Course) -> bool:
+async def can_view(caller: Caller, course: Course) -> bool:
+    principal = caller.principal
     if not principal.is_authenticated:
         return False
-    if principal.is_site_admin or await permitted(source, principal, MANAGE, course.organization_id):
+    if principal.is_site_admin or await permitted(caller, MANAGE, course.organization_id):
         return True
     if course.status != CourseStatus.PUBLISHED:
         return False
-    return course.visibility == Visibility.PUBLIC or await permitted(
-        source, principal, VIEW, course.organization_id
-    )
+    return course.visibility == Visibility.PUBLIC or await permitted(caller, VIEW, course.organization_id)
 
 
-async def published_or_editable(source: Any, principal: Principal, model: type[Module] | type[Lesson]) -> Any:
+async def published_or_editable(caller: Caller, model: type[Module] | type[Lesson]) -> Any:
     """A SQL predicate on Module or Lesson: drafts (`published` false) only for the course's editors."""
-    if principal.is_site_admin:
+    if caller.principal.is_site_admin:
         return true()
-    manage = await organizations_permitting(source, principal, MANAGE)
+    manage = await organizations_permitting(caller, MANAGE)
     if manage.every:
         return true()
     editable = select(Course.id).where(Course.organization_id.in_(manage.uuids()))
     return or_(model.published.is_(True), model.course_id.in_(editable))
 
 
-async def visible_clause(source: Any, principal: Principal) -> Any:
+async def visible_clause(caller: Caller) -> Any:
     """A SQL predicate on Course: what `can_view` accepts, for lists."""
-    if not principal.is_authenticated:
+    if not caller.principal.is_authenticated:
         return false()
-    if principal.is_site_admin:
+    if caller.principal.is_site_admin:
         return true()
-    manage = await organizations_permitting(source, principal, MANAGE)
-    view = await organizations_permitting(source, principal, VIEW)
+    manage = await organizations_permitting(caller, MANAGE)
+    view = await organizations_permitting(caller, VIEW)
     published = Course.status == CourseStatus.PUBLISHED.value
     clauses = [and_(published, Course.visibility == Visibility.PUBLIC.value)]
     if view.ids:
@@ -286,7 +281,7 @@ async def _course_for_change(
     course = await session.get(Course, course_id, with_for_update=True)
     if course is None:
         raise NotFound("No such course.")
-    await authorize(reader(runtime, meta), meta.principal, permission, course.organization_id)
+    await authorize(meta.caller, permission, course.organization_id)
     if course.status == CourseStatus.ARCHIVED and not allow_archived:
         raise CourseArchived()
     return course
@@ -337,7 +332,7 @@ async def create_course(
 ) -> Course:
     """A DRAFT course whose instructor is the caller (a user holding CREATE_COURSES in the organization)."""
     user_id = require_user(meta.principal)
-    await authorize(reader(runtime, meta), meta.principal, CREATE, organization_id)
+    await authorize(meta.caller, CREATE, organization_id)
     course = Course(
         organization_id=organization_id,
         instructor_id=user_id,
@@ -475,7 +470,7 @@ async def get_course(
             )
         if course is None:
             return None
-        if await can_view(reader(runtime, meta), meta.principal, course):
+        if await can_view(meta.caller, course):
             return course
         user_id = meta.principal.user_id
         enrolled = user_id is not None and await session.scalar(
@@ -545,9 +540,7 @@ async def list_courses(
     columns, descending, kinds = (
         _relevance(filter) if order_by == CourseOrder.RELEVANCE else _ORDERS[order_by]
     )
-    stmt = _filtered(select(Course, *columns), filter).where(
-        await visible_clause(reader(runtime, meta), meta.principal)
-    )
+    stmt = _filtered(select(Course, *columns), filter).where(await visible_clause(meta.caller))
     if after:
         values = cursor_values(after, kinds)
         position = tuple_(*columns)
@@ -856,21 +849,20 @@ async def enroll(runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UUID) -
     """Enroll the signed-in user in a published course they can see, once, within the cap. A dropped
     enrollment is reactivated (its progress kept)."""
     user_id = require_user(meta.principal)
-    source = reader(runtime, meta)
     async with runtime.transaction() as session:
         # The row lock serializes enrollments of one course: the cap holds under concurrency.
         course = await session.get(Course, course_id, with_for_update=True)
         if course is None:
             raise NotFound("No such course.")
-        member = await permitted(source, meta.principal, VIEW, course.organization_id)
+        member = await permitted(meta.caller, VIEW, course.organization_id)
         if course.status != CourseStatus.PUBLISHED:
             if member or meta.principal.is_site_admin:
                 raise NotEnrollable(
                     "This course is archived." if course.status == CourseStatus.ARCHIVED else None
                 )
             raise NotFound("No such course.")
-        if not await can_view(source, meta.principal, course):
-            await authorize(source, meta.principal, VIEW, course.organization_id)  # raises AccessDenied
+        if not await can_view(meta.caller, course):
+            await authorize(meta.caller, VIEW, course.organization_id)  # raises AccessDenied
         existing = await session.scalar(
             select(Enrollment)
             .where(Enrollment.course_id == course_id, Enrollment.user_id == user_id)
@@ -919,7 +911,7 @@ async def drop_enrollment(runtime: Runtime, meta: RequestMeta, *, enrollment_id:
         if enrollment is None:
             raise NotFound("No such enrollment.")
         if meta.principal.user_id != enrollment.user_id:
-            await authorize(reader(runtime, meta), meta.principal, MANAGE, enrollment.organization_id)
+            await authorize(meta.caller, MANAGE, enrollment.organization_id)
         if enrollment.status == EnrollmentStatus.DROPPED:
             raise NotEnrolled("This enrollment was already dropped.")
         enrollment.status = EnrollmentStatus.DROPPED.value

@@ -22,7 +22,7 @@ class Loaders:
 
 def build_loaders(context: Context) -> Loaders:
     async def visible() -> Any:
-        return await service.visible_clause(context, context.meta)
+        return await service.visible_clause(context.caller)
 
     return Loaders(
         job_by_id=by_key_loader(context, GenerationJob, GenerationJob.id),

@@ -4,6 +4,8 @@ Router side: `@authenticated` everywhere and `@policy` (core.rbac.member_or_scop
 need the permission's scope; the subgraph always re-checks with core.rbac.authorize.
 """
 
+# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
+# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
@@ -279,7 +281,7 @@ class Subscription:
             return message["data"]["status"] in service.TERMINAL
 
         async def still_allowed(meta: RequestMeta) -> bool:
-            return await service.can_view(runtime, meta, job)
+            return await service.can_view(meta.caller, job)
 
         async for message in follow(
             runtime.live,

@@ -31,13 +31,13 @@ from subgraphs.contracts.generation import Kind
 from subgraphs.contracts.generator import JobEvent, JobRequested
 from subgraphs.contracts.vocabulary import Difficulty
 from subgraphs.core.cache import Cache
-from subgraphs.core.context import RequestMeta
+from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.course_owners import foreign_courses_read_your_writes
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
 from subgraphs.core.live import append_stream_event
-from subgraphs.core.rbac import Permission, authorize, organizations_permitting, permitted
+from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
 from subgraphs.core.settings import GeneratorSettings
 from subgraphs.generator import prompts
 from subgraphs.generator.courses import refuse_archived
@@ -176,20 +176,20 @@ def cost_of(settings: GeneratorSettings, provider: str, input_tokens: int, outpu
 # --- visibility -------------------------------------------------------------------------------------
 
 
-async def can_view(source: Any, meta: RequestMeta, job: GenerationJob) -> bool:
-    principal = meta.principal
+async def can_view(caller: Caller, job: GenerationJob) -> bool:
+    principal = caller.principal
     if not principal.is_authenticated:
         return False
     if principal.subject == job.requested_by:
         return True
-    return await permitted(meta.memberships or source, principal, MANAGE, job.organization_id)
+    return await permitted(caller, MANAGE, job.organization_id)
 
 
-async def visible_clause(source: Any, meta: RequestMeta) -> Any:
-    principal = meta.principal
+async def visible_clause(caller: Caller) -> Any:
+    principal = caller.principal
     if not principal.is_authenticated:
         return GenerationJob.id.is_(None)
-    orgs = await organizations_permitting(meta.memberships or source, principal, MANAGE)
+    orgs = await organizations_permitting(caller, MANAGE)
     if orgs.every:
         return GenerationJob.id.is_not(None)
     return or_(
@@ -197,14 +197,14 @@ async def visible_clause(source: Any, meta: RequestMeta) -> Any:
     )
 
 
-async def _visible_job(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob:
+async def _visible_job(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob:
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     async with runtime.transaction() as session:
         job = await session.get(GenerationJob, job_id)
     if job is None:
         raise NotFound("No such generation job.")
-    if not await can_view(runtime, meta, job):
+    if not await can_view(meta.caller, job):
         # Another tenant's job is refused like a missing one would be to a stranger, but recorded.
         raise Forbidden()
     return job
@@ -225,7 +225,7 @@ async def _progress_event(
     return row.as_message()
 
 
-async def _publish(runtime: Any, job_id: uuid.UUID, *messages: dict[str, Any]) -> None:
+async def _publish(runtime: DatabaseAccess, job_id: uuid.UUID, *messages: dict[str, Any]) -> None:
     for message in messages:
         try:
             await runtime.live.publish(channel(job_id), message)
@@ -288,15 +288,13 @@ async def daily_budget(session: Any, settings: GeneratorSettings, organization_i
     return settings.daily_token_budget if own is None else own
 
 
-async def submit(runtime: Any, meta: RequestMeta, submission: Submission, *, model: str) -> GenerationJob:
+async def submit(runtime: Runtime, meta: RequestMeta, submission: Submission, *, model: str) -> GenerationJob:
     """Validate, authorize, check the budget, then answer from the cache or queue the job.
 
     `model`: the model that would answer now (the chain's first available provider), part of the cache key.
     """
     principal = meta.principal
-    await authorize(
-        meta.memberships or runtime, principal, SUBMIT_PERMISSION[submission.kind], submission.organization_id
-    )
+    await authorize(meta.caller, SUBMIT_PERMISSION[submission.kind], submission.organization_id)
     values = prompt_values(submission.kind, submission.values)
     settings: GeneratorSettings = runtime.settings.generator
     template = prompts.TEMPLATES[submission.kind]
@@ -355,7 +353,7 @@ async def submit(runtime: Any, meta: RequestMeta, submission: Submission, *, mod
 # --- read -------------------------------------------------------------------------------------------
 
 
-async def get_job(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob | None:
+async def get_job(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob | None:
     try:
         return await _visible_job(runtime, meta, job_id)
     except NotFound:
@@ -370,10 +368,10 @@ class JobFilter:
     kind: Kind | None = None
 
 
-async def jobs_query(runtime: Any, meta: RequestMeta, flt: JobFilter) -> Select:
+async def jobs_query(runtime: Runtime, meta: RequestMeta, flt: JobFilter) -> Select:
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
-    stmt = select(GenerationJob).where(await visible_clause(runtime, meta))
+    stmt = select(GenerationJob).where(await visible_clause(meta.caller))
     if flt.organization_id:
         stmt = stmt.where(GenerationJob.organization_id == flt.organization_id)
     if flt.course_id:
@@ -403,10 +401,10 @@ class Budget:
     tokens_used_today: int
 
 
-async def budget(runtime: Any, meta: RequestMeta, organization_id: uuid.UUID) -> Budget:
+async def budget(runtime: Runtime, meta: RequestMeta, organization_id: uuid.UUID) -> Budget:
     """Today's token budget and what is used of it (for those who may generate: instructors, admins),
     counted as `submit` counts it."""
-    await authorize(meta.memberships or runtime, meta.principal, MANAGE, organization_id)
+    await authorize(meta.caller, MANAGE, organization_id)
     async with runtime.transaction() as session:
         limit = await daily_budget(session, runtime.settings.generator, organization_id)
         used = await tokens_used_today(session, organization_id)
@@ -414,9 +412,9 @@ async def budget(runtime: Any, meta: RequestMeta, organization_id: uuid.UUID) ->
 
 
 async def usage(
-    runtime: Any, meta: RequestMeta, organization_id: uuid.UUID, since: datetime | None
+    runtime: Runtime, meta: RequestMeta, organization_id: uuid.UUID, since: datetime | None
 ) -> list[UsageRow]:
-    await authorize(meta.memberships or runtime, meta.principal, USAGE, organization_id)
+    await authorize(meta.caller, USAGE, organization_id)
     since = since or _day_start(utcnow())
     async with runtime.transaction() as session:
         rows = (
@@ -447,7 +445,7 @@ async def usage(
 # --- cancel and apply -------------------------------------------------------------------------------
 
 
-async def cancel(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob:
+async def cancel(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob:
     job = await _visible_job(runtime, meta, job_id)
     async with runtime.transaction() as session:
         job = await session.get(GenerationJob, job_id, with_for_update=True)
@@ -464,10 +462,10 @@ async def cancel(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> Generati
     return job
 
 
-async def apply(runtime: Any, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob:
+async def apply(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob:
     """Emit `generator.result.applied` with the validated result, once: applying again changes nothing."""
     job = await _visible_job(runtime, meta, job_id)
-    await authorize(meta.memberships or runtime, meta.principal, MANAGE, job.organization_id)
+    await authorize(meta.caller, MANAGE, job.organization_id)
     async with runtime.transaction() as session:
         job = await session.get(GenerationJob, job_id, with_for_update=True)
         assert job is not None
@@ -503,7 +501,7 @@ class LeaseLost(Exception):
     """The job was cancelled, or its lease expired and another worker took it."""
 
 
-async def claim(runtime: Any, job_id: uuid.UUID, lease_seconds: float) -> GenerationJob | None:
+async def claim(runtime: DatabaseAccess, job_id: uuid.UUID, lease_seconds: float) -> GenerationJob | None:
     """QUEUED → RUNNING (or take over an expired lease). None when the job is not ours to run."""
     now = utcnow()
     async with runtime.transaction() as session:
@@ -535,7 +533,9 @@ async def claim(runtime: Any, job_id: uuid.UUID, lease_seconds: float) -> Genera
     return job
 
 
-async def _renew(runtime: Any, job: GenerationJob, lease_seconds: float, **values: Any) -> GenerationJob:
+async def _renew(
+    runtime: DatabaseAccess, job: GenerationJob, lease_seconds: float, **values: Any
+) -> GenerationJob:
     """Extend the lease (and set `values`), or raise LeaseLost."""
     async with runtime.transaction() as session:
         row = await session.scalar(
@@ -554,7 +554,7 @@ async def _renew(runtime: Any, job: GenerationJob, lease_seconds: float, **value
 
 
 async def _finish(
-    runtime: Any,
+    runtime: DatabaseAccess,
     job: GenerationJob,
     status: JobStatus,
     message: str,
@@ -609,7 +609,7 @@ def configured_model(generator: TextGenerator, provider: ProviderName) -> str:
     return generator.model
 
 
-async def run_job(runtime: Any, generator: TextGenerator, job_id: uuid.UUID) -> JobStatus | None:
+async def run_job(runtime: DatabaseAccess, generator: TextGenerator, job_id: uuid.UUID) -> JobStatus | None:
     """Run one job to its end if it is ours to run. Returns its final status, or None if not run here."""
     settings: GeneratorSettings = runtime.settings.generator
     job = await claim(runtime, job_id, settings.lease_seconds)
@@ -765,7 +765,7 @@ async def run_job(runtime: Any, generator: TextGenerator, job_id: uuid.UUID) -> 
     return JobStatus.SUCCEEDED
 
 
-async def requeue_expired(runtime: Any) -> list[uuid.UUID]:
+async def requeue_expired(runtime: DatabaseAccess) -> list[uuid.UUID]:
     """RUNNING jobs whose lease expired (their worker died) go back to QUEUED with a new queue event."""
     now = utcnow()
     messages: list[tuple[uuid.UUID, dict[str, Any]]] = []

@@ -1,5 +1,7 @@
 """GraphQL types of the generator subgraph."""
 
+# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
+# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 import uuid
@@ -217,7 +219,7 @@ class GenerationJob:
         if key is None or not info.context.principal.is_authenticated:
             return None
         row = await info.context.loaders.job_by_id.load(key)
-        if row is None or not await service.can_view(info.context, info.context.meta, row):
+        if row is None or not await service.can_view(info.context.caller, row):
             return None
         return cls.from_model(row)
 

@@ -8,14 +8,12 @@ sweeps RUNNING jobs whose lease expired (a worker died mid-job) back to the queu
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.core.context import WorkerRuntime
 from subgraphs.core.course_owners import CourseOwnersConsumer
 from subgraphs.core.domains import WorkerDeps
 from subgraphs.core.events import Consumer, Event, stream_name
@@ -26,21 +24,6 @@ from subgraphs.generator.budgets import OrganizationBudgetsConsumer
 from subgraphs.generator.models import CourseOwner
 from subgraphs.generator.providers.base import TextGenerator
 from subgraphs.generator.providers.chain import build_chain
-
-
-@dataclass
-class WorkerRuntime:
-    """What the service's worker-side functions need (a subset of core.context.Runtime)."""
-
-    settings: Settings
-    sessionmaker: async_sessionmaker[AsyncSession]
-    redis: Redis
-    live: LiveHub
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as session, session.begin():
-            yield session
 
 
 class GenerationWorker(Consumer):

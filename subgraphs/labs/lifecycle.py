@@ -17,21 +17,17 @@ import json
 import logging
 import sys
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from redis.asyncio import Redis
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from subgraphs.core.context import WorkerRuntime
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import keep_running
-from subgraphs.core.live import LiveHub
 from subgraphs.core.settings import Settings
 from subgraphs.labs import service
 from subgraphs.labs.models import ExerciseProjection, LabSession, LabTemplate, OrganizationProjection
@@ -51,24 +47,15 @@ HEALTH_POLL_SECONDS = 0.2
 
 
 @dataclass
-class LabWorkerRuntime:
-    """What the worker-side functions need (a subset of core.context.Runtime, plus the lab runtime)."""
+class LabWorkerRuntime(WorkerRuntime):
+    """A worker runtime with the lab runtime and this process's bookkeeping of the labs it handles."""
 
-    settings: Settings
-    sessionmaker: async_sessionmaker[AsyncSession]
-    redis: Redis
-    live: LiveHub
-    labs: LabRuntime | None  # None until the worker task builds it (make_runtime)
+    labs: LabRuntime | None = None  # None until the worker task builds it (make_runtime)
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=2.0))
     # Sessions this process is starting right now (the monitor leaves them to their task).
     starting: set[uuid.UUID] = field(default_factory=set)
     # Sessions being stopped by this process (the intent consumer and the monitor may both try).
     stopping: set[uuid.UUID] = field(default_factory=set)
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as session, session.begin():
-            yield session
 
     async def close(self) -> None:
         await self.http.aclose()

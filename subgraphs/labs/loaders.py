@@ -55,7 +55,7 @@ def build_loaders(context: Context) -> Loaders:
         return [service.OrgLabSettings.of(found.get(i)) for i in ids]
 
     async def sessions_by_user(keys: Sequence[tuple[Any, str | None, int]]) -> list[list[LabSession]]:
-        visible = await service.visible_clause(context, context.meta)
+        visible = await service.visible_clause(context.caller)
         result: dict[tuple[Any, str | None, int], list[LabSession]] = {}
         async with context.transaction() as session:
             for (after, size), users in _pages(keys).items():

@@ -47,6 +47,7 @@ from subgraphs.core.auth import SESSION_KEY, Principal, token_is_revoked
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import DomainError, NotAuthenticated
 from subgraphs.core.ids import to_uuid
+from subgraphs.core.rbac import Caller
 from subgraphs.core.settings import Settings
 from subgraphs.labs import service, status_page
 from subgraphs.labs.errors import InvalidTransition
@@ -349,7 +350,7 @@ async def _act(
         principal = Principal(subject=str(cookie["u"]), kind="user", session_id=cookie["s"])
     peer = request.client.host if request.client else None
     meta = RequestMeta(
-        principal=principal,
+        Caller.of(principal, runtime.redis),
         request_id=uuid.uuid4().hex,
         client_ip=client_ip(peer, request.headers.get("x-forwarded-for"), runtime.settings.trusted_proxies),
     )

@@ -25,12 +25,12 @@ from sqlalchemy import Select, func, or_, select, text, update
 from subgraphs.contracts import labs as contract
 from subgraphs.contracts.base import contract_as
 from subgraphs.contracts.vocabulary import LabIde, OrganizationSettings
-from subgraphs.core.context import RequestMeta
+from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import CourseArchived, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
 from subgraphs.core.live import append_stream_event
-from subgraphs.core.rbac import Permission, authorize, organizations_permitting, permitted
+from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
 from subgraphs.labs.errors import (
     InvalidTransition,
     LabCapacityExceeded,
@@ -188,7 +188,7 @@ async def stream_event(session: Any, row: LabSession, message: str, progress: in
     return event.as_message()
 
 
-async def publish(runtime: Any, session_id: uuid.UUID, *messages: dict[str, Any]) -> None:
+async def publish(runtime: DatabaseAccess, session_id: uuid.UUID, *messages: dict[str, Any]) -> None:
     for message in messages:
         try:
             await runtime.live.publish(channel(session_id), message)
@@ -221,7 +221,7 @@ class Transition:
 
 
 async def transition(
-    runtime: Any,
+    runtime: DatabaseAccess,
     session_id: uuid.UUID,
     expected: frozenset[LabStatus] | set[LabStatus],
     change: Transition,
@@ -287,45 +287,45 @@ def apply(row: LabSession, change: Transition) -> tuple[str, dict[str, Any]] | N
 # --- visibility -------------------------------------------------------------------------------------
 
 
-async def can_view(source: Any, meta: RequestMeta, row: LabSession) -> bool:
-    principal = meta.principal
+async def can_view(caller: Caller, row: LabSession) -> bool:
+    principal = caller.principal
     if not principal.is_authenticated:
         return False
     if principal.subject == str(row.user_id):
         return True
-    return await permitted(meta.memberships or source, principal, VIEW_ALL, row.organization_id)
+    return await permitted(caller, VIEW_ALL, row.organization_id)
 
 
-async def visible_clause(source: Any, meta: RequestMeta) -> Any:
-    principal = meta.principal
+async def visible_clause(caller: Caller) -> Any:
+    principal = caller.principal
     if not principal.is_authenticated:
         return LabSession.id.is_(None)
-    orgs = await organizations_permitting(meta.memberships or source, principal, VIEW_ALL)
+    orgs = await organizations_permitting(caller, VIEW_ALL)
     if orgs.every:
         return LabSession.id.is_not(None)
     mine = LabSession.user_id == principal.user_id if principal.user_id else LabSession.id.is_(None)
     return or_(mine, LabSession.organization_id.in_(orgs.uuids()))
 
 
-async def visible_session(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
+async def visible_session(runtime: Runtime, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     async with runtime.transaction() as session:
         row = await session.get(LabSession, session_id)
-    if row is None or not await can_view(runtime, meta, row):
+    if row is None or not await can_view(meta.caller, row):
         # Another tenant's session is as missing as one that does not exist.
         raise NotFound("No such lab session.")
     return row
 
 
-async def owned_session(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
+async def owned_session(runtime: Runtime, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
     row = await visible_session(runtime, meta, session_id)
     if meta.principal.subject != str(row.user_id):
         raise Forbidden("Only the lab's owner may do this.")
     return row
 
 
-async def get_session(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) -> LabSession | None:
+async def get_session(runtime: Runtime, meta: RequestMeta, session_id: uuid.UUID) -> LabSession | None:
     try:
         return await visible_session(runtime, meta, session_id)
     except NotFound:
@@ -343,14 +343,14 @@ FALLBACK_IDES = (LabIde.JUPYTER, LabIde.TERMINAL, LabIde.VSCODE)
 AVAILABLE_KEY = "labs:available-ides"
 
 
-async def available_ides(runtime: Any) -> frozenset[str]:
+async def available_ides(runtime: DatabaseAccess) -> frozenset[str]:
     """What can start on this platform now: an IDE whose program or image is missing, or every IDE while no
     worker runs, is not offered."""
     raw = await runtime.redis.get(AVAILABLE_KEY)
     return frozenset(json.loads(raw)) if raw else frozenset()
 
 
-async def offered_templates(runtime: Any) -> list[LabTemplate]:
+async def offered_templates(runtime: DatabaseAccess) -> list[LabTemplate]:
     available = await available_ides(runtime)
     async with runtime.transaction() as session:
         rows = (await session.scalars(select(LabTemplate).order_by(LabTemplate.ide))).all()
@@ -363,7 +363,7 @@ def template_allows(template: LabTemplate, organization_id: uuid.UUID) -> bool:
 
 
 async def start(
-    runtime: Any, meta: RequestMeta, *, exercise_id: uuid.UUID, ide: LabIde | None = None
+    runtime: Runtime, meta: RequestMeta, *, exercise_id: uuid.UUID, ide: LabIde | None = None
 ) -> LabSession:
     """Request a lab for an exercise (REQUESTED + `labs.session.requested`; the worker starts it).
 
@@ -374,7 +374,6 @@ async def start(
     user_id = principal.user_id
     if user_id is None:
         raise Forbidden("Labs belong to users; API clients cannot start one.")
-    source = meta.memberships or runtime
     async with runtime.transaction() as session:
 
         async def read() -> tuple[Any, Any, Any]:
@@ -398,8 +397,8 @@ async def start(
         return existing
     if course is not None and course.status == "ARCHIVED":
         raise CourseArchived("This course is archived: its exercises start no new labs.")
-    if not await permitted(source, principal, STAFF_START, org_id):
-        if not await permitted(source, principal, Permission.VIEW_COURSES, org_id):
+    if not await permitted(meta.caller, STAFF_START, org_id):
+        if not await permitted(meta.caller, Permission.VIEW_COURSES, org_id):
             raise NotFound("No such exercise.")  # strangers learn nothing about other organizations
         if enrollment is None or enrollment.status not in ENROLLED:
             raise NotEnrolled()
@@ -484,7 +483,7 @@ async def _count(session: Any, *where: Any) -> int:
 
 
 async def _intent(
-    runtime: Any,
+    runtime: Runtime,
     meta: RequestMeta,
     row: LabSession,
     *,
@@ -519,7 +518,7 @@ async def _intent(
     return locked
 
 
-async def pause(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
+async def pause(runtime: Runtime, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
     row = await owned_session(runtime, meta, session_id)
     return await _intent(
         runtime,
@@ -533,7 +532,7 @@ async def pause(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) -> LabSe
     )
 
 
-async def resume(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
+async def resume(runtime: Runtime, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
     row = await owned_session(runtime, meta, session_id)
     return await _intent(
         runtime,
@@ -547,13 +546,13 @@ async def resume(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) -> LabS
     )
 
 
-async def stop(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
+async def stop(runtime: Runtime, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
     """The owner, or a holder of MANAGE_LABS in its organization (reason `admin`)."""
     row = await visible_session(runtime, meta, session_id)
     if meta.principal.subject == str(row.user_id):
         reason = "user"
     else:
-        await authorize(meta.memberships or runtime, meta.principal, MANAGE, row.organization_id)
+        await authorize(meta.caller, MANAGE, row.organization_id)
         reason = "admin"
     return await _intent(
         runtime,
@@ -567,7 +566,7 @@ async def stop(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) -> LabSes
     )
 
 
-async def heartbeat(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
+async def heartbeat(runtime: Runtime, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
     """Activity from the IDE page: postpones the idle pause."""
     row = await owned_session(runtime, meta, session_id)
     async with runtime.transaction() as session:
@@ -582,7 +581,7 @@ async def heartbeat(runtime: Any, meta: RequestMeta, session_id: uuid.UUID) -> L
     return updated
 
 
-async def record_activity(runtime: Any, session_id: uuid.UUID) -> bool:
+async def record_activity(runtime: DatabaseAccess, session_id: uuid.UUID) -> bool:
     """Proxied traffic: update lastActivityAt at most once per `activity_throttle_seconds` (Redis)."""
     throttle = runtime.settings.labs.activity_throttle_seconds
     if not await runtime.redis.set(f"labs:activity:{session_id}", 1, nx=True, ex=max(1, throttle)):
@@ -622,11 +621,11 @@ def _filtered(stmt: Select, flt: SessionFilter) -> Select:
     return stmt
 
 
-async def stop_many(runtime: Any, meta: RequestMeta, flt: SessionFilter) -> list[LabSession]:
+async def stop_many(runtime: Runtime, meta: RequestMeta, flt: SessionFilter) -> list[LabSession]:
     """Admin: stop every live session of an organization matching the filter (MANAGE_LABS there)."""
     if flt.organization_id is None:
         raise InvalidInput({"filter.organizationId": "Required."})
-    await authorize(meta.memberships or runtime, meta.principal, MANAGE, flt.organization_id)
+    await authorize(meta.caller, MANAGE, flt.organization_id)
     statuses = tuple(s for s in (flt.statuses or tuple(LIVE)) if s in LIVE and s != S.STOPPING)
     stmt = _filtered(select(LabSession), SessionFilter(**{**flt.__dict__, "statuses": statuses}))
     lives: list[dict[str, Any]] = []
@@ -654,10 +653,10 @@ async def stop_many(runtime: Any, meta: RequestMeta, flt: SessionFilter) -> list
 # --- reads ------------------------------------------------------------------------------------------
 
 
-async def sessions_query(runtime: Any, meta: RequestMeta, flt: SessionFilter) -> Select:
+async def sessions_query(runtime: Runtime, meta: RequestMeta, flt: SessionFilter) -> Select:
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
-    return _filtered(select(LabSession).where(await visible_clause(runtime, meta)), flt)
+    return _filtered(select(LabSession).where(await visible_clause(meta.caller)), flt)
 
 
 @dataclass(frozen=True)
@@ -669,9 +668,9 @@ class Capacity:
     max_concurrent_starts: int
 
 
-async def capacity(runtime: Any, meta: RequestMeta, organization_id: uuid.UUID) -> Capacity:
+async def capacity(runtime: Runtime, meta: RequestMeta, organization_id: uuid.UUID) -> Capacity:
     """Members of the organization see how full it is."""
-    await authorize(meta.memberships or runtime, meta.principal, Permission.VIEW_COURSES, organization_id)
+    await authorize(meta.caller, Permission.VIEW_COURSES, organization_id)
     async with runtime.transaction() as session:
         org = await org_settings(session, organization_id)
         running = await _count(

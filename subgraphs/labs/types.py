@@ -1,11 +1,14 @@
 """GraphQL types of the labs subgraph."""
 
+# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
+# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -28,6 +31,10 @@ from subgraphs.labs.errors import (
     NotEnrolledError,
     TemplateNotAllowedError,
 )
+
+if TYPE_CHECKING:
+    from subgraphs.core.context import Runtime
+    from subgraphs.labs.runtimes.base import LabRuntime
 
 log = logging.getLogger("coursegraph.labs")
 
@@ -99,8 +106,7 @@ class Exercise:
         template = await loaders.template_by_ide.load(exercise.ide)
         if template is None or not service.template_allows(template, exercise.organization_id):
             return None
-        ctx = info.context
-        if not await permitted(ctx, ctx.principal, Permission.VIEW_COURSES, exercise.organization_id):
+        if not await permitted(info.context.caller, Permission.VIEW_COURSES, exercise.organization_id):
             return None
         return LabTemplate.from_model(template)
 
@@ -288,17 +294,18 @@ class LabSession:
         if key is None or not info.context.principal.is_authenticated:
             return None
         row = await info.context.loaders.session_by_id.load(key)
-        if row is None or not await service.can_view(info.context, info.context.meta, row):
+        if row is None or not await service.can_view(info.context.caller, row):
             return None
         return cls.from_model(row)
 
 
-async def lab_runtime(runtime: object):  # noqa: ANN201 - a LabRuntime, built once per process
-    extras = runtime.extras  # type: ignore[attr-defined]
+async def lab_runtime(runtime: Runtime) -> LabRuntime:
+    """The lab runtime, built once per process."""
+    extras = runtime.extras
     if "labs" not in extras:
         from subgraphs.labs.lifecycle import make_runtime
 
-        extras["labs"] = await make_runtime(runtime.settings)  # type: ignore[attr-defined]
+        extras["labs"] = await make_runtime(runtime.settings)
     return extras["labs"]
 
 
@@ -308,12 +315,14 @@ def page_size(info: strawberry.Info, first: int | None) -> int:
     return check_page_size(first, info.context.settings.graphql.max_page_size)
 
 
-def connection_of(rows: list, size: int, after: str | None, to_node, *, key: str = "created") -> Connection:  # type: ignore[no-untyped-def]
+def connection_of(
+    rows: list, size: int, after: str | None, to_node: Callable[[Any], Any], *, key: str = "created"
+) -> Connection:
     """A page from `size + 1` rows the loader read (the extra one tells whether there is a next page)."""
     has_next = len(rows) > size
     rows = rows[:size]
 
-    def cursor(row) -> str:  # type: ignore[no-untyped-def]
+    def cursor(row: Any) -> str:
         return encode_cursor([row.seq] if key == "seq" else [row.created_at, row.id])
 
     edges = [Edge(cursor=cursor(r), node=to_node(r)) for r in rows]

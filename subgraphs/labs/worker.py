@@ -56,7 +56,7 @@ class LabIntentConsumer(Consumer):
 def build_lifecycle(
     deps: WorkerDeps, labs: LabRuntime | None = None, *, name: str | None = None
 ) -> LabsLifecycle:
-    rt = LabWorkerRuntime(deps.settings, deps.sessionmaker, deps.redis, LiveHub(deps.redis), labs)
+    rt = LabWorkerRuntime(deps.settings, deps.sessionmaker, deps.redis, LiveHub(deps.redis), labs=labs)
     options = dict(deps.consumer_options)
     if name:
         options["name"] = name

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from redis.asyncio import Redis
 from sqlalchemy import select, text
@@ -85,7 +85,7 @@ class AuthzProjectionConsumer(Consumer):
     group: ClassVar[str] = "authz-projection"
     streams: ClassVar[tuple[str, ...]] = (stream_name("organizations"),)
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
         super().__init__(redis, **kwargs)
         self._sessionmaker = sessionmaker
 

@@ -38,7 +38,7 @@ from subgraphs.core.pagination import (
     paginate,
     time_id,
 )
-from subgraphs.core.rbac import Memberships, Permission, Role, authorize, organizations_permitting
+from subgraphs.core.rbac import Permission, Role, authorize, organizations_permitting
 from subgraphs.organizations.authz import lock_user, project_user
 from subgraphs.organizations.errors import (
     AlreadyMember,
@@ -102,16 +102,6 @@ class AuditFilter:
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _reader(runtime: Runtime, meta: RequestMeta) -> Memberships:
-    return meta.memberships or Memberships(runtime.redis)
-
-
-async def _authorize(
-    runtime: Runtime, meta: RequestMeta, permission: Permission, organization_id: Any
-) -> None:
-    await authorize(_reader(runtime, meta), meta.principal, permission, organization_id)
-
-
 def _event(
     meta: RequestMeta,
     payload: EventPayload,
@@ -142,8 +132,7 @@ async def _after_membership_change(runtime: Runtime, meta: RequestMeta, user_id:
         await project_user(runtime.sessionmaker, runtime.redis, user_id)
     except Exception:
         log.exception("membership projection of %s not written; the worker will repair it", user_id)
-    if meta.memberships is not None:
-        meta.memberships.forget(user_id)
+    meta.caller.memberships.forget(user_id)
 
 
 def clean_name(value: str, field: str, *, limit: int = 200) -> str:
@@ -264,7 +253,7 @@ async def update_organization(
     description: str | None = None,
     settings: dict[str, Any] | None = None,
 ) -> Organization:
-    await _authorize(runtime, meta, MANAGE_ORGANIZATION, id)
+    await authorize(meta.caller, MANAGE_ORGANIZATION, id)
     changes: dict[str, Any] = {}
     if name is not None:
         changes["name"] = clean_name(name, "input.name")
@@ -328,9 +317,9 @@ async def get_organization(
     if org is None:
         if id is not None:
             # An unknown id is refused like a foreign one (site admins: null), so ids reveal nothing.
-            await _authorize(runtime, meta, VIEW_ORGANIZATION, id)
+            await authorize(meta.caller, VIEW_ORGANIZATION, id)
         return None
-    await _authorize(runtime, meta, VIEW_ORGANIZATION, org.id)
+    await authorize(meta.caller, VIEW_ORGANIZATION, org.id)
     return org
 
 
@@ -348,7 +337,7 @@ async def my_organizations(runtime: Runtime, meta: RequestMeta) -> list[Organiza
                 .order_by(Organization.name, Organization.id)
             )
         else:
-            visible = await organizations_permitting(_reader(runtime, meta), principal, VIEW_ORGANIZATION)
+            visible = await organizations_permitting(meta.caller, VIEW_ORGANIZATION)
             stmt = (
                 select(Organization).where(Organization.id.in_(visible.uuids())).order_by(Organization.name)
             )
@@ -405,7 +394,7 @@ async def list_members(
     after: str | None,
     to_node: Any,
 ) -> Connection:
-    await _authorize(runtime, meta, VIEW_MEMBERS, organization_id)
+    await authorize(meta.caller, VIEW_MEMBERS, organization_id)
     async with runtime.transaction() as session:
         stmt = _member_filter(select(Membership).where(Membership.organization_id == organization_id), filter)
         return await paginate(
@@ -424,7 +413,7 @@ async def invite_member(
     runtime: Runtime, meta: RequestMeta, *, organization_id: uuid.UUID, email: str, role: MembershipRole
 ) -> Invitation:
     """Mail a single-use, expiring link; a newer invitation to the same address supersedes older ones."""
-    await _authorize(runtime, meta, MANAGE_MEMBERS, organization_id)
+    await authorize(meta.caller, MANAGE_MEMBERS, organization_id)
     email = normalize_email(email)
     token = _new_token()
     ttl = runtime.settings.organizations.invitation_ttl_seconds
@@ -502,7 +491,7 @@ async def list_invitations(
     after: str | None,
     to_node: Any,
 ) -> Connection:
-    await _authorize(runtime, meta, MANAGE_MEMBERS, organization_id)
+    await authorize(meta.caller, MANAGE_MEMBERS, organization_id)
     async with runtime.transaction() as session:
         return await paginate(
             session,
@@ -522,7 +511,7 @@ async def _pending_invitation(runtime: Runtime, meta: RequestMeta, invitation_id
         invitation = await session.scalar(_pending(select(Invitation).where(Invitation.id == invitation_id)))
     if invitation is None:
         raise NotFound("No such pending invitation.")
-    await _authorize(runtime, meta, MANAGE_MEMBERS, invitation.organization_id)
+    await authorize(meta.caller, MANAGE_MEMBERS, invitation.organization_id)
     return invitation
 
 
@@ -634,7 +623,7 @@ async def update_member_role(
     user_id: uuid.UUID,
     role: MembershipRole,
 ) -> Membership:
-    await _authorize(runtime, meta, MANAGE_MEMBERS, organization_id)
+    await authorize(meta.caller, MANAGE_MEMBERS, organization_id)
     async with runtime.transaction() as session:
         await _lock_organization(session, organization_id)
         await lock_user(session, user_id)
@@ -662,7 +651,7 @@ async def remove_member(
     runtime: Runtime, meta: RequestMeta, *, organization_id: uuid.UUID, user_id: uuid.UUID
 ) -> Membership:
     """Remove a member; their access to the organization ends before this returns."""
-    await _authorize(runtime, meta, MANAGE_MEMBERS, organization_id)
+    await authorize(meta.caller, MANAGE_MEMBERS, organization_id)
     async with runtime.transaction() as session:
         await _lock_organization(session, organization_id)
         await lock_user(session, user_id)
@@ -721,7 +710,7 @@ async def get_track(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Tr
         track = await session.get(Track, id)
     if track is None:
         return None
-    await _authorize(runtime, meta, VIEW_TRACKS, track.organization_id)
+    await authorize(meta.caller, VIEW_TRACKS, track.organization_id)
     return track
 
 
@@ -734,7 +723,7 @@ async def list_tracks(
     after: str | None,
     to_node: Any,
 ) -> Connection:
-    await _authorize(runtime, meta, VIEW_TRACKS, organization_id)
+    await authorize(meta.caller, VIEW_TRACKS, organization_id)
     async with runtime.transaction() as session:
         return await paginate(
             session,
@@ -757,7 +746,7 @@ async def create_track(
     description: str | None,
     course_ids: list[str],
 ) -> Track:
-    await _authorize(runtime, meta, MANAGE_TRACKS, organization_id)
+    await authorize(meta.caller, MANAGE_TRACKS, organization_id)
     name = clean_name(name, "input.name")
     description = clean_description(description, "input.description")
     ids = _course_ids(course_ids, "input.courseIds")
@@ -785,7 +774,7 @@ async def _track_for_update(
     track = await session.get(Track, id, with_for_update=True)
     if track is None:
         raise NotFound("No such track.")
-    await _authorize(runtime, meta, MANAGE_TRACKS, track.organization_id)
+    await authorize(meta.caller, MANAGE_TRACKS, track.organization_id)
     return track
 
 
@@ -896,7 +885,7 @@ async def list_audit_log(
             raise Forbidden("Only site administrators read the platform-wide audit log.")
         stmt = select(AuditLogEntry)
     else:
-        await _authorize(runtime, meta, VIEW_AUDIT_LOG, organization_id)
+        await authorize(meta.caller, VIEW_AUDIT_LOG, organization_id)
         stmt = select(AuditLogEntry).where(AuditLogEntry.organization_id == organization_id)
     async with runtime.transaction() as session:
         return await paginate(

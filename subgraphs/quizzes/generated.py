@@ -67,7 +67,9 @@ def question_spec(generated: QuizQuestion) -> service.QuestionSpec:
     return service.QuestionSpec(type=service.QuestionType.SHORT_ANSWER, accepted_answers=answers, **common)
 
 
-async def apply_generated_quiz(sessionmaker: async_sessionmaker[AsyncSession], event: Event) -> Quiz | None:
+async def apply_generated_quiz(
+    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, event: Event
+) -> Quiz | None:
     """The quiz created from a QUIZ job's result; None when the event is not for this domain, was applied
     before, or is refused (wrong organization, unknown or deleted course)."""
     applied = parse_if(event, ResultApplied)
@@ -99,7 +101,7 @@ async def apply_generated_quiz(sessionmaker: async_sessionmaker[AsyncSession], e
                 event.organization_id,
             )
             return None
-        meta = event_meta(event)
+        meta = event_meta(event, redis)
         result = applied.result
         quiz = Quiz(
             course_id=course.course_id,
@@ -151,4 +153,4 @@ class GeneratedQuizConsumer(Consumer):
         self._sessionmaker = sessionmaker
 
     async def handle(self, event: Event) -> None:
-        await apply_generated_quiz(self._sessionmaker, event)
+        await apply_generated_quiz(self._sessionmaker, self.redis, event)

@@ -47,7 +47,9 @@ def question_spec(imported: ImportedQuestion) -> service.QuestionSpec:
     )
 
 
-async def apply_import(sessionmaker: async_sessionmaker[AsyncSession], event: Event) -> list[Quiz] | None:
+async def apply_import(
+    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, event: Event
+) -> list[Quiz] | None:
     """The quizzes created from an import; None when the event is not an import with quizzes, was applied
     before, or is refused (the course is not the organization's)."""
     ready = parse_if(event, ImportReady)
@@ -71,7 +73,7 @@ async def apply_import(sessionmaker: async_sessionmaker[AsyncSession], event: Ev
                 "import %s: course %s is not writable here; ignored", ready.import_id, course.course_id
             )
             return None
-        meta = event_meta(event)
+        meta = event_meta(event, redis)
         quizzes, questions, skipped = [], 0, 0
         for imported in ready.quizzes:
             try:
@@ -148,4 +150,4 @@ class ImportedQuizConsumer(Consumer):
         self._sessionmaker = sessionmaker
 
     async def handle(self, event: Event) -> None:
-        await apply_import(self._sessionmaker, event)
+        await apply_import(self._sessionmaker, self.redis, event)

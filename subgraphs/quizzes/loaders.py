@@ -53,7 +53,8 @@ def _shuffled(user_id: Any) -> Any:
 
 
 def build_loaders(context: Context) -> Loaders:
-    principal = context.principal
+    caller = context.caller
+    principal = caller.principal
 
     async def my_attempts(quiz_ids: Sequence[Any]) -> list[list[QuizAttempt]]:
         user_id = principal.user_id
@@ -104,13 +105,13 @@ def build_loaders(context: Context) -> Loaders:
         return [await context.memberships.of(u) for u in user_ids]
 
     async def visible_quizzes() -> Any:
-        return await service.visible_quizzes_clause(context, principal)
+        return await service.visible_quizzes_clause(caller)
 
     async def question_order() -> list[Any]:
         """By position; for a shuffling quiz seen by a student, by sha256(viewer:quiz:question) — a stable
         order per student that the cursor can follow. Authors always see the authored order."""
         positional = func.int4send(Question.position)  # big-endian bytes: sorts like the number
-        managed = await organizations_permitting(context, principal, service.MANAGE)
+        managed = await organizations_permitting(caller, service.MANAGE)
         if managed.every:
             return [positional, Question.id]
         shuffles = (

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from redis.asyncio import Redis
 from sqlalchemy import delete, select
@@ -28,6 +28,7 @@ from subgraphs.core.auth import ANONYMOUS, Principal
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import Consumer, Event, emit, stream_name
+from subgraphs.core.rbac import Caller
 from subgraphs.quizzes import service
 from subgraphs.quizzes.models import (
     CourseProjection,
@@ -41,7 +42,7 @@ from subgraphs.quizzes.models import (
 log = logging.getLogger("coursegraph.quizzes")
 
 
-async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Event) -> bool:
+async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, event: Event) -> bool:
     """Apply one courses event to the projections; False when it is not relevant or was applied before."""
     course = parse_if(event, CourseSnapshot)
     enrollment = parse_if(event, EnrollmentSnapshot)
@@ -86,17 +87,19 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Eve
             )
         await session.execute(stmt)
         if isinstance(course, CourseDeleted):
-            await _remove_quizzes_of(session, event, course.course_id)
+            await _remove_quizzes_of(session, event_meta(event, redis), course.course_id)
     return True
 
 
-def event_meta(event: Event) -> RequestMeta:
+def event_meta(event: Event, redis: Redis) -> RequestMeta:
     """Events written while applying another domain's event are attributed to that event's actor."""
     actor = Principal(subject=event.actor_id, kind="user") if event.actor_id else ANONYMOUS
-    return RequestMeta(principal=actor, request_id=event.request_id, client_ip=event.source_ip or "unknown")
+    return RequestMeta(
+        Caller.of(actor, redis), request_id=event.request_id, client_ip=event.source_ip or "unknown"
+    )
 
 
-async def _remove_quizzes_of(session: AsyncSession, event: Event, course_id: uuid.UUID) -> None:
+async def _remove_quizzes_of(session: AsyncSession, meta: RequestMeta, course_id: uuid.UUID) -> None:
     quizzes = (await session.scalars(select(Quiz).where(Quiz.course_id == course_id).with_for_update())).all()
     if not quizzes:
         return
@@ -107,7 +110,6 @@ async def _remove_quizzes_of(session: AsyncSession, event: Event, course_id: uui
             )
         ).all()
     )
-    meta = event_meta(event)
     for quiz in quizzes:
         if quiz.id in attempted:
             if quiz.status != service.QuizStatus.DRAFT:
@@ -128,9 +130,9 @@ class CoursesProjectionConsumer(Consumer):
     group: ClassVar[str] = service.PROJECTION_GROUP
     streams: ClassVar[tuple[str, ...]] = (stream_name("courses"),)
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
         super().__init__(redis, **kwargs)
         self._sessionmaker = sessionmaker
 
     async def handle(self, event: Event) -> None:
-        await apply_event(self._sessionmaker, event)
+        await apply_event(self._sessionmaker, self.redis, event)

@@ -27,7 +27,7 @@ from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import CourseArchived, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
-from subgraphs.core.rbac import Memberships, Permission, authorize, organizations_permitting, permitted
+from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
 from subgraphs.quizzes.errors import (
     AlreadySubmitted,
     AttemptsExhausted,
@@ -112,10 +112,6 @@ class QuestionSpec:
     tolerance: float | None = None
     points: int = 1
     explanation: str | None = None
-
-
-def reader(runtime: Runtime, meta: RequestMeta) -> Memberships:
-    return meta.memberships or Memberships(runtime.redis)
 
 
 def _event(meta: RequestMeta, payload: EventPayload, *, org: Any, subjects: dict[str, Any]) -> Event:
@@ -259,18 +255,13 @@ def _writable(course: CourseProjection | None) -> None:
         raise CourseArchived()
 
 
-async def can_manage(source: Any, meta_or_principal: Any, organization_id: Any) -> bool:
-    principal = getattr(meta_or_principal, "principal", meta_or_principal)
-    return principal.is_site_admin or await permitted(source, principal, MANAGE, organization_id)
-
-
 async def _quiz_for_change(runtime: Runtime, meta: RequestMeta, session: AsyncSession, id: uuid.UUID) -> Quiz:
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     quiz = await session.get(Quiz, id, with_for_update=True)
     if quiz is None:
         raise NotFound("No such quiz.")
-    await authorize(reader(runtime, meta), meta.principal, MANAGE, quiz.organization_id)
+    await authorize(meta.caller, MANAGE, quiz.organization_id)
     _writable(await session.get(CourseProjection, quiz.course_id))
     return quiz
 
@@ -314,7 +305,7 @@ async def create_quiz(runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UU
         raise InvalidInput({"input.title": "Give 1 to 200 characters."})
     async with runtime.transaction() as session:
         course = await _course(runtime, session, course_id)
-        await authorize(reader(runtime, meta), meta.principal, MANAGE, course.organization_id)
+        await authorize(meta.caller, MANAGE, course.organization_id)
         _writable(course)
         quiz = Quiz(
             course_id=course_id,
@@ -384,7 +375,7 @@ async def get_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Qui
         if quiz is None:
             return None
         enrolled = await _enrollment_status(session, quiz.course_id, meta.principal.user_id)
-    return quiz if await can_view_quiz(reader(runtime, meta), meta.principal, quiz, enrolled) else None
+    return quiz if await can_view_quiz(meta.caller, quiz, enrolled) else None
 
 
 async def _enrollment_status(
@@ -396,26 +387,27 @@ async def _enrollment_status(
     return row.status if row else None
 
 
-async def can_view_quiz(source: Any, principal: Any, quiz: Quiz, enrollment_status: str | None) -> bool:
+async def can_view_quiz(caller: Caller, quiz: Quiz, enrollment_status: str | None) -> bool:
     """Authors see every quiz of their organization; students see published quizzes of courses they are
     enrolled in (or of their organization)."""
-    if not principal.is_authenticated:
+    if not caller.principal.is_authenticated:
         return False
-    if await can_manage(source, principal, quiz.organization_id):
+    if await permitted(caller, MANAGE, quiz.organization_id):
         return True
     if quiz.status != QuizStatus.PUBLISHED:
         return False
-    return enrollment_status in TAKING or await permitted(source, principal, VIEW, quiz.organization_id)
+    return enrollment_status in TAKING or await permitted(caller, VIEW, quiz.organization_id)
 
 
-async def visible_quizzes_clause(source: Any, principal: Any) -> Any:
+async def visible_quizzes_clause(caller: Caller) -> Any:
     """A SQL predicate on Quiz: what `can_view_quiz` accepts, for lists."""
+    principal = caller.principal
     if not principal.is_authenticated:
         return false()
     if principal.is_site_admin:
         return true()
-    manage = await organizations_permitting(source, principal, MANAGE)
-    view = await organizations_permitting(source, principal, VIEW)
+    manage = await organizations_permitting(caller, MANAGE)
+    view = await organizations_permitting(caller, VIEW)
     published = Quiz.status == QuizStatus.PUBLISHED.value
     clauses = []
     if manage.ids:
@@ -549,7 +541,7 @@ async def start_attempt(runtime: Runtime, meta: RequestMeta, *, quiz_id: uuid.UU
         # Read your writes: an enrollment made a moment ago may not have reached the projection yet.
         if enrolled not in TAKING and await runtime.caught_up("courses", PROJECTION_GROUP):
             enrolled = await _enrollment_status(session, quiz.course_id, user_id)
-        if not await can_view_quiz(reader(runtime, meta), meta.principal, quiz, enrolled):
+        if not await can_view_quiz(meta.caller, quiz, enrolled):
             raise NotFound("No such quiz.")
         course = await session.get(CourseProjection, quiz.course_id)
         if quiz.status != QuizStatus.PUBLISHED or course is None or course.status != "PUBLISHED":
@@ -738,7 +730,7 @@ async def list_attempts(
         quiz = await session.get(Quiz, quiz_id)
         if quiz is None:
             raise NotFound("No such quiz.")
-        await authorize(reader(runtime, meta), meta.principal, MANAGE, quiz.organization_id)
+        await authorize(meta.caller, MANAGE, quiz.organization_id)
         stmt = select(QuizAttempt).where(QuizAttempt.quiz_id == quiz_id)
         if filter.user_id is not None:
             stmt = stmt.where(QuizAttempt.user_id == filter.user_id)

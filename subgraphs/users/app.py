@@ -12,8 +12,10 @@ from fastapi.responses import JSONResponse
 
 from subgraphs.core import service_tokens
 from subgraphs.core.app import client_ip, create_subgraph_app
+from subgraphs.core.auth import ANONYMOUS
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import RateLimited
+from subgraphs.core.rbac import Caller
 from subgraphs.core.settings import Settings, get_settings
 from subgraphs.users import browser, service
 from subgraphs.users.keys import SigningKeys
@@ -50,7 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         form = await request.form()
         peer = request.client.host if request.client else None
         meta = RequestMeta(
-            client_ip=client_ip(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+            Caller.of(ANONYMOUS, runtime.redis),
+            client_ip=client_ip(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies),
         )
         try:
             if form.get("grant_type") != "client_credentials":

@@ -26,8 +26,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from subgraphs.core.app import REQUEST_ID_HEADER, client_ip
+from subgraphs.core.auth import ANONYMOUS
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import DomainError, Forbidden, InvalidInput, RateLimited, error_json
+from subgraphs.core.rbac import Caller
 from subgraphs.users import service
 from subgraphs.users.errors import InvalidCredentials, InvalidToken
 from subgraphs.users.passwords import MAX_PASSWORD_LENGTH
@@ -102,6 +104,7 @@ async def _answer(
     request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
     peer = request.client.host if request.client else None
     meta = RequestMeta(
+        Caller.of(ANONYMOUS, runtime.redis),
         request_id=request_id,
         client_ip=client_ip(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies),
     )

@@ -15,12 +15,13 @@ from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidScopeError
 from email_validator import EmailNotValidError, validate_email
+from redis.asyncio import Redis
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.contracts import users as contract
 from subgraphs.contracts.base import EventPayload, parse_as
-from subgraphs.core.auth import REVOKED_CLIENT_KEY, SESSION_KEY, Principal, require_user
+from subgraphs.core.auth import ANONYMOUS, REVOKED_CLIENT_KEY, SESSION_KEY, Principal, require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotFound
@@ -28,7 +29,8 @@ from subgraphs.core.events import Event, emit
 from subgraphs.core.live import append_stream_event
 from subgraphs.core.mail import mail_event, web_link
 from subgraphs.core.pagination import Connection, paginate, time_id
-from subgraphs.core.rbac import GRANTABLE_SCOPES, Memberships, Permission, Role, authorize, permitted
+from subgraphs.core.rbac import GRANTABLE_SCOPES, Caller, Memberships, Permission, Role, authorize, permitted
+from subgraphs.core.settings import Settings
 from subgraphs.users import passwords
 from subgraphs.users.errors import InvalidCredentials, InvalidToken, WeakPassword
 from subgraphs.users.keys import SigningKeys
@@ -494,7 +496,8 @@ async def logout_refresh_token(
         return 0
     current = row.used_at is None and row.expires_at > utcnow()
     owner = Principal(subject=str(row.user_id), kind="user", session_id=str(row.family_id))
-    return await logout(runtime, replace(meta, principal=owner), all_sessions=all_sessions and current)
+    owner_meta = replace(meta, caller=replace(meta.caller, principal=owner))
+    return await logout(runtime, owner_meta, all_sessions=all_sessions and current)
 
 
 # --- passwords and email --------------------------------------------------------------------------
@@ -589,10 +592,12 @@ async def request_password_reset(runtime: Runtime, meta: RequestMeta, *, email: 
     return GENERIC_MAIL_ANSWER
 
 
-async def send_password_reset(settings: Any, session: AsyncSession, event: Event) -> None:
+async def send_password_reset(settings: Settings, redis: Redis, session: AsyncSession, event: Event) -> None:
     """The worker's half of `request_password_reset`: mail a reset link if the address has an active
     account, otherwise nothing. A redelivered request mails a newer link, which voids the older one."""
-    meta = RequestMeta(request_id=event.request_id, client_ip=event.source_ip or "unknown")
+    meta = RequestMeta(
+        Caller.of(ANONYMOUS, redis), request_id=event.request_id, client_ip=event.source_ip or "unknown"
+    )
     asked = parse_as(event, contract.PasswordResetAsked)
     user = await session.scalar(select(User).where(User.email == asked.email))
     if user is not None and user.is_active:
@@ -756,16 +761,8 @@ async def list_users(
 # --- API clients (OAuth2 client credentials) -----------------------------------------------------
 
 
-async def _can_manage_clients(runtime: Runtime, meta: RequestMeta, organization_id: uuid.UUID) -> bool:
-    """Site admins, or admins of that organization (by membership: core.rbac.permitted)."""
-    reader = meta.memberships or runtime.redis
-    return await permitted(reader, meta.principal, Permission.MANAGE_ORGANIZATION, organization_id)
-
-
-async def _authorize_clients(runtime: Runtime, meta: RequestMeta, organization_id: uuid.UUID) -> None:
-    """The same rule, raising (core.rbac.AccessDenied names the organization for the audit log)."""
-    reader = meta.memberships or runtime.redis
-    await authorize(reader, meta.principal, Permission.MANAGE_ORGANIZATION, organization_id)
+# Site admins, or admins of the client's organization (by membership: core.rbac.permitted).
+MANAGE_CLIENTS = Permission.MANAGE_ORGANIZATION
 
 
 async def create_api_client(
@@ -773,7 +770,7 @@ async def create_api_client(
 ) -> tuple[ApiClient, str]:
     """Returns the client and its secret; the secret is shown once and only its hash is kept."""
     creator = require_user(meta.principal)
-    await _authorize_clients(runtime, meta, organization_id)
+    await authorize(meta.caller, MANAGE_CLIENTS, organization_id)
     name = check_full_name(name, "input.name")
     unknown = sorted(set(scopes) - GRANTABLE_SCOPES)
     if unknown or not scopes:
@@ -806,7 +803,7 @@ async def revoke_api_client(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUI
     require_user(meta.principal)
     async with runtime.transaction() as session:
         client = await session.get(ApiClient, id, with_for_update=True)
-        if client is None or not await _can_manage_clients(runtime, meta, client.organization_id):
+        if client is None or not await permitted(meta.caller, MANAGE_CLIENTS, client.organization_id):
             raise NotFound("No such API client.")
         client.revoked_at = client.revoked_at or utcnow()
         event = _event(meta, contract.ApiClientRevoked(client_id=client.client_id))
@@ -825,7 +822,7 @@ async def list_api_clients(
     runtime: Runtime, meta: RequestMeta, *, organization_id: uuid.UUID
 ) -> list[ApiClient]:
     require_user(meta.principal)
-    await _authorize_clients(runtime, meta, organization_id)
+    await authorize(meta.caller, MANAGE_CLIENTS, organization_id)
     async with runtime.transaction() as session:
         stmt = (
             select(ApiClient)

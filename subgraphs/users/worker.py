@@ -42,7 +42,7 @@ class PasswordResetConsumer(Consumer):
         if event.type != service.PASSWORD_RESET_REQUESTED:
             return
         async with self._sessionmaker() as session, session.begin():
-            await service.send_password_reset(self._settings, session, event)
+            await service.send_password_reset(self._settings, self.redis, session, event)
 
 
 async def rebuild_revoked_clients(

@@ -21,11 +21,11 @@ from sqlalchemy import select
 from subgraphs.content import exporting
 from subgraphs.content.exports.document import CourseDocument, Lesson, Module
 from subgraphs.content.models import Outbox as ContentOutbox
-from subgraphs.content.worker import WorkerRuntime
 from subgraphs.contracts import REGISTRY, EventPayload, UnknownEvent, contract_of, parse
 from subgraphs.contracts.base import WILDCARD
 from subgraphs.contracts.courses import CourseUpdated, ExerciseCreated
 from subgraphs.contracts.vocabulary import LabIde, OrganizationSettings
+from subgraphs.core.context import WorkerRuntime
 from subgraphs.core.events import Event
 from subgraphs.core.live import LiveHub
 from subgraphs.courses import service as courses_service
@@ -305,15 +305,20 @@ async def test_an_import_and_its_answers_fit_their_contracts(
         next(e for e in await content_events() if e["type"] == "content.import.ready")
     )
     assert ready.payload["sensitive"] is True  # the audit log keeps nothing of a whole course
-    assert await courses_imported.apply_import(courses_runtime.sessionmaker, ready) == job.course_id
+    assert (
+        await courses_imported.apply_import(courses_runtime.sessionmaker, courses_runtime.redis, ready)
+        == job.course_id
+    )
     assert (
         await courses_imported.apply_import(
-            courses_runtime.sessionmaker, ready.model_copy(update={"id": str(uuid.uuid4())})
+            courses_runtime.sessionmaker,
+            courses_runtime.redis,
+            ready.model_copy(update={"id": str(uuid.uuid4())}),
         )
         is None
     )
     await projector.sync(courses={job.course_id: "DRAFT"})
-    made = await quizzes_imported.apply_import(quizzes_runtime.sessionmaker, ready)
+    made = await quizzes_imported.apply_import(quizzes_runtime.sessionmaker, quizzes_runtime.redis, ready)
     assert made is not None and [q.title for q in made] == ["Q"]
     async with courses_runtime.transaction() as session:
         course = await session.get(Course, job.course_id)

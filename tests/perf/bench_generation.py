@@ -87,12 +87,12 @@ async def main(rounds: int, tokens_per_second: float) -> None:
 async def run(server: Any, rounds: int, tokens_per_second: float) -> None:
     import httpx
 
+    from subgraphs.core.context import WorkerRuntime
     from subgraphs.core.live import LiveHub
     from subgraphs.core.settings import get_settings
     from subgraphs.generator import service
     from subgraphs.generator.app import create_app as create_generator
     from subgraphs.generator.providers.anthropic import AnthropicGenerator
-    from subgraphs.generator.worker import WorkerRuntime
     from subgraphs.organizations.app import create_app as create_organizations
     from subgraphs.tooling.migrations import migrate_database
     from subgraphs.users.keys import SigningKeys

@@ -20,7 +20,7 @@ from subgraphs.content import exporting, exports
 from subgraphs.content.course_reader import CourseUnreadable
 from subgraphs.content.exports.document import CourseDocument, Lesson, Module
 from subgraphs.content.models import ExportEvent
-from subgraphs.content.worker import WorkerRuntime
+from subgraphs.core.context import WorkerRuntime
 from subgraphs.core.live import LiveHub
 from tests.subgraphs.content.helpers import CANCEL, COURSE_EXPORTS, EXPORT, JOB, PDF, local, upload
 

@@ -10,7 +10,7 @@ import zipfile
 
 from subgraphs.content import exports, importing
 from subgraphs.content.exports.document import CourseDocument, ExportFormat, Lesson, Module
-from subgraphs.content.worker import WorkerRuntime
+from subgraphs.core.context import WorkerRuntime
 from subgraphs.core.live import LiveHub
 from tests.subgraphs.content.helpers import PDF, upload
 

@@ -180,9 +180,14 @@ async def test_applying_twice_creates_nothing_twice(
     # The same job announced again (a new event id) through the streams, and the same event redelivered.
     await generation.emit_again(event)
     await drain(courses_runtime, consumer(courses_runtime))
-    assert await apply_generated_content(courses_runtime.sessionmaker, Event.model_validate(event)) is None
+    assert (
+        await apply_generated_content(
+            courses_runtime.sessionmaker, courses_runtime.redis, Event.model_validate(event)
+        )
+        is None
+    )
     again = Event.model_validate({**event, "id": str(uuid.uuid4())})
-    assert await apply_generated_content(courses_runtime.sessionmaker, again) is None
+    assert await apply_generated_content(courses_runtime.sessionmaker, courses_runtime.redis, again) is None
     assert await count(courses_runtime, Module, course_id=course.id) == modules
     assert await count(courses_runtime, Outbox) == outbox
 
@@ -207,7 +212,9 @@ async def test_another_organizations_event_is_ignored_with_a_warning(
         await drain(courses_runtime, consumer(courses_runtime))
         assert (
             await apply_generated_content(
-                courses_runtime.sessionmaker, forged.model_copy(update={"id": uuid.uuid4()})
+                courses_runtime.sessionmaker,
+                courses_runtime.redis,
+                forged.model_copy(update={"id": uuid.uuid4()}),
             )
             is None
         )

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from subgraphs.core.context import WorkerRuntime
 from subgraphs.core.live import LiveHub
 from subgraphs.core.settings import Settings
-from subgraphs.generator.worker import WorkerRuntime
 from tests.conftest import GraphQLClient, asgi_client, running_subgraph, statement_counter
 from tests.contracts.conftest import anthropic_server, anthropic_server_session  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures

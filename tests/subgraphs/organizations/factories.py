@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from redis.asyncio import Redis
+
+from subgraphs.core import rbac
 from subgraphs.core.auth import SESSION_KEY, Principal
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.db import utcnow
@@ -25,6 +28,7 @@ from subgraphs.users.tokens import issue_client_token, issue_user_token
 class Caller:
     token: str
     principal: Principal
+    redis: Redis
 
     @property
     def id(self) -> str:
@@ -33,7 +37,9 @@ class Caller:
 
     @property
     def meta(self) -> RequestMeta:
-        return RequestMeta(principal=self.principal, request_id=uuid.uuid4().hex, client_ip="203.0.113.7")
+        # A fresh memberships reader each time, as each request has its own.
+        caller = rbac.Caller.of(self.principal, self.redis)
+        return RequestMeta(caller, request_id=uuid.uuid4().hex, client_ip="203.0.113.7")
 
 
 class Minter:
@@ -54,7 +60,7 @@ class Minter:
             email_verified=email_verified,
         )
         await self.runtime.redis.set(SESSION_KEY.format(sid=session_id), str(user_id), ex=3600)
-        return Caller(token, await self.runtime.verifier.verify(token))
+        return Caller(token, await self.runtime.verifier.verify(token), self.runtime.redis)
 
     async def client(self, organization_id: Any, scopes: list[str]) -> Caller:
         token = issue_client_token(
@@ -64,7 +70,7 @@ class Minter:
             organization_id=uuid.UUID(str(organization_id)),
             scopes=scopes,
         )
-        return Caller(token, await self.runtime.verifier.verify(token))
+        return Caller(token, await self.runtime.verifier.verify(token), self.runtime.redis)
 
     async def organization(self, admin: Caller, *, name: str = "Acme Academy") -> str:
         """A new organization whose admin is `admin` (through the service, as createOrganization does)."""

@@ -15,6 +15,7 @@ from subgraphs.core.rbac import (
     MEMBERSHIPS_KEY,
     ROLE_PERMISSIONS,
     AccessDenied,
+    Caller,
     Memberships,
     Permission,
     Role,
@@ -40,16 +41,16 @@ async def test_a_member_holds_exactly_the_permissions_of_their_membership_role(
     member = await minter.member(
         org["id"], role, platform_role="instructor" if role == "student" else "student"
     )
-    granted = {p for p in Permission if await permitted(org_runtime.redis, member.principal, p, org["id"])}
+    granted = {p for p in Permission if await permitted(member.meta.caller, p, org["id"])}
     assert granted == set(ROLE_PERMISSIONS[Role(role)])
 
 
 async def test_no_membership_means_nothing_whatever_the_platform_role(minter, org_runtime, org):
     outsider = await minter.user("organization_admin")
     for permission in Permission:
-        assert not await permitted(org_runtime.redis, outsider.principal, permission, org["id"])
+        assert not await permitted(outsider.meta.caller, permission, org["id"])
     with pytest.raises(AccessDenied) as refused:
-        await authorize(org_runtime.redis, outsider.principal, Permission.VIEW_COURSES, org["id"])
+        await authorize(outsider.meta.caller, Permission.VIEW_COURSES, org["id"])
     assert refused.value.code == "FORBIDDEN"
     assert refused.value.organization_id == org["id"] and refused.value.permission is Permission.VIEW_COURSES
 
@@ -57,27 +58,25 @@ async def test_no_membership_means_nothing_whatever_the_platform_role(minter, or
 async def test_site_admins_hold_everything_everywhere(minter, org_runtime):
     site_admin = await minter.user("site_admin")
     for permission in Permission:
-        await authorize(org_runtime.redis, site_admin.principal, permission, uuid.uuid4())
-    everywhere = await organizations_permitting(
-        org_runtime.redis, site_admin.principal, Permission.VIEW_AUDIT_LOGS
-    )
+        await authorize(site_admin.meta.caller, permission, uuid.uuid4())
+    everywhere = await organizations_permitting(site_admin.meta.caller, Permission.VIEW_AUDIT_LOGS)
     assert everywhere.every and uuid.uuid4() in everywhere
 
 
 async def test_an_api_client_needs_the_scope_and_its_own_organization(minter, org_runtime, org):
     scoped = await minter.client(org["id"], ["view_users"])
-    assert await permitted(org_runtime.redis, scoped.principal, Permission.VIEW_USERS, org["id"])
-    assert not await permitted(org_runtime.redis, scoped.principal, Permission.VIEW_USERS, uuid.uuid4())
+    assert await permitted(scoped.meta.caller, Permission.VIEW_USERS, org["id"])
+    assert not await permitted(scoped.meta.caller, Permission.VIEW_USERS, uuid.uuid4())
     everything_else = await minter.client(org["id"], sorted(GRANTABLE_SCOPES - {"view_users"}))
-    assert not await permitted(org_runtime.redis, everything_else.principal, Permission.VIEW_USERS, org["id"])
-    where = await organizations_permitting(org_runtime.redis, scoped.principal, Permission.VIEW_USERS)
+    assert not await permitted(everything_else.meta.caller, Permission.VIEW_USERS, org["id"])
+    where = await organizations_permitting(scoped.meta.caller, Permission.VIEW_USERS)
     assert not where.every and where.ids == {org["id"]}
 
 
 async def test_anonymous_callers_are_asked_to_sign_in(org_runtime, org):
-    assert not await permitted(org_runtime.redis, ANONYMOUS, Permission.VIEW_COURSES, org["id"])
+    assert not await permitted(Caller.of(ANONYMOUS, org_runtime.redis), Permission.VIEW_COURSES, org["id"])
     with pytest.raises(NotAuthenticated) as refused:
-        await authorize(org_runtime.redis, ANONYMOUS, Permission.VIEW_COURSES, org["id"])
+        await authorize(Caller.of(ANONYMOUS, org_runtime.redis), Permission.VIEW_COURSES, org["id"])
     assert not isinstance(refused.value, AccessDenied)
 
 
@@ -87,8 +86,8 @@ async def test_organizations_permitting_lists_where_a_user_holds_a_permission(mi
     other = await minter.user()
     student_of = await minter.organization(other)
     await minter.add(student_of, person.id, "student")
-    audit = await organizations_permitting(org_runtime.redis, person.principal, Permission.VIEW_AUDIT_LOGS)
-    courses = await organizations_permitting(org_runtime.redis, person.principal, Permission.VIEW_COURSES)
+    audit = await organizations_permitting(person.meta.caller, Permission.VIEW_AUDIT_LOGS)
+    courses = await organizations_permitting(person.meta.caller, Permission.VIEW_COURSES)
     assert audit.ids == {admin_of} and courses.ids == {admin_of, student_of}
     assert student_of not in audit and student_of in courses and not audit.every
 
@@ -99,13 +98,13 @@ async def test_one_request_reads_each_users_memberships_once(minter, org_runtime
     student = await minter.member(org["id"], "student")
     context = Context(runtime=org_runtime, principal=student.principal)
     key = MEMBERSHIPS_KEY.format(user_id=student.id)
-    await authorize(context, student.principal, Permission.VIEW_COURSES, org["id"])
+    await authorize(context.caller, Permission.VIEW_COURSES, org["id"])
     await org_runtime.redis.hset(key, org["id"], "organization_admin")
     try:
-        assert not await permitted(context, student.principal, Permission.VIEW_AUDIT_LOGS, org["id"])
-        assert await permitted(context.meta, student.principal, Permission.VIEW_COURSES, org["id"])
+        assert not await permitted(context.caller, Permission.VIEW_AUDIT_LOGS, org["id"])
+        assert await permitted(context.meta.caller, Permission.VIEW_COURSES, org["id"])
         next_request = Context(runtime=org_runtime, principal=student.principal)
-        assert await permitted(next_request, student.principal, Permission.VIEW_AUDIT_LOGS, org["id"])
+        assert await permitted(next_request.caller, Permission.VIEW_AUDIT_LOGS, org["id"])
     finally:
         await org_runtime.redis.hset(key, org["id"], "student")
 

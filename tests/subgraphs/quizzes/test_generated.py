@@ -99,9 +99,14 @@ async def test_applying_a_quiz_twice_creates_nothing_twice(courses, projector, q
         outbox = await session.scalar(select(func.count()).select_from(Outbox))
     await generation.emit_again(event)
     await drain(quizzes_runtime, consumer(quizzes_runtime))
-    assert await apply_generated_quiz(quizzes_runtime.sessionmaker, Event.model_validate(event)) is None
+    assert (
+        await apply_generated_quiz(
+            quizzes_runtime.sessionmaker, quizzes_runtime.redis, Event.model_validate(event)
+        )
+        is None
+    )
     again = Event.model_validate({**event, "id": str(uuid.uuid4())})
-    assert await apply_generated_quiz(quizzes_runtime.sessionmaker, again) is None
+    assert await apply_generated_quiz(quizzes_runtime.sessionmaker, quizzes_runtime.redis, again) is None
     assert await quizzes_of(quizzes_runtime, course.id) == 1
     async with quizzes_runtime.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Question)) == questions
@@ -127,7 +132,7 @@ async def test_another_organizations_quiz_event_is_ignored_with_a_warning(
     with caplog.at_level(logging.WARNING, logger="coursegraph.quizzes"):
         await drain(quizzes_runtime, consumer(quizzes_runtime))
         direct = forged.model_copy(update={"id": uuid.uuid4()})
-        assert await apply_generated_quiz(quizzes_runtime.sessionmaker, direct) is None
+        assert await apply_generated_quiz(quizzes_runtime.sessionmaker, quizzes_runtime.redis, direct) is None
     assert await quizzes_of(quizzes_runtime, course.id) == 0
     assert await applied_quiz(quizzes_runtime, uuid.UUID(forged_job)) is None
     assert any(forged_job in r.getMessage() and "ignored" in r.getMessage() for r in caplog.records)

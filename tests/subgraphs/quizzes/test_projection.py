@@ -31,8 +31,8 @@ def course_event(verb: str, course_id: str, status: str, at, org=None) -> Event:
 async def test_redelivered_event_is_applied_once(quizzes_runtime):
     course_id = str(uuid.uuid4())
     event = course_event("created", course_id, "DRAFT", utcnow())
-    assert await apply_event(quizzes_runtime.sessionmaker, event) is True
-    assert await apply_event(quizzes_runtime.sessionmaker, event) is False
+    assert await apply_event(quizzes_runtime.sessionmaker, quizzes_runtime.redis, event) is True
+    assert await apply_event(quizzes_runtime.sessionmaker, quizzes_runtime.redis, event) is False
     async with quizzes_runtime.transaction() as session:
         assert (
             await session.scalar(
@@ -55,7 +55,7 @@ async def test_older_event_never_overwrites_a_newer_state(quizzes_runtime):
         (archived, "ARCHIVED"),
         (deleted, "DELETED"),
     ):
-        await apply_event(quizzes_runtime.sessionmaker, event)
+        await apply_event(quizzes_runtime.sessionmaker, quizzes_runtime.redis, event)
         async with quizzes_runtime.transaction() as session:
             assert (await session.get(CourseProjection, uuid.UUID(course_id))).status == expected, event.type
     user_id = str(uuid.uuid4())
@@ -73,8 +73,8 @@ async def test_older_event_never_overwrites_a_newer_state(quizzes_runtime):
         occurred_at=now - timedelta(seconds=1),
         payload={**enrollment, "status": "ACTIVE"},
     )
-    await apply_event(quizzes_runtime.sessionmaker, dropped)
-    await apply_event(quizzes_runtime.sessionmaker, created_late)
+    await apply_event(quizzes_runtime.sessionmaker, quizzes_runtime.redis, dropped)
+    await apply_event(quizzes_runtime.sessionmaker, quizzes_runtime.redis, created_late)
     async with quizzes_runtime.transaction() as session:
         row = await session.get(EnrollmentProjection, (uuid.UUID(course_id), uuid.UUID(user_id)))
     assert row.status == "DROPPED"
@@ -142,7 +142,7 @@ async def test_a_deleted_course_keeps_a_quiz_with_attempts_closed(courses, proje
     deleted = course_event(
         "deleted", str(room.course_id), "PUBLISHED", utcnow(), org=str(projected.organization_id)
     )
-    assert await apply_event(quizzes_runtime.sessionmaker, deleted) is True
+    assert await apply_event(quizzes_runtime.sessionmaker, quizzes_runtime.redis, deleted) is True
     async with quizzes_runtime.transaction() as session:
         quiz = await session.get(Quiz, room.quiz_id)
         kept = await session.get(QuizAttempt, attempt.id)
