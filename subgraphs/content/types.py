@@ -11,9 +11,9 @@ from subgraphs.content import exporting, importing, models, service
 from subgraphs.content.errors import QuotaExceededError
 from subgraphs.content.exports.document import ExportFormat
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from subgraphs.core.federation import stub_reference
-from subgraphs.core.ids import to_id, to_uuid
-from subgraphs.core.pages import EMPTY_PAGE
+from subgraphs.core.federation import load_reference, stub_reference
+from subgraphs.core.ids import to_id
+from subgraphs.core.pages import page_connection, stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
 
 ContentItemKind = strawberry.enum(service.ItemKind, name="ContentItemKind")
@@ -47,11 +47,9 @@ class Course:
     async def content_items(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ContentItem]:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return EMPTY_PAGE.connection(ContentItem.from_model)
-        page = await info.context.loaders.items_page_by_course_id.load((key, first, after))
-        return page.connection(ContentItem.from_model)
+        return await stub_connection(
+            info, info.context.loaders.items_page_by_course_id, self.id, first, after, ContentItem.from_model
+        )
 
     @strawberry.federation.field(
         directives=[SIZED_BY_FIRST],
@@ -62,11 +60,9 @@ class Course:
     async def exports(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ExportJob]:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return EMPTY_PAGE.connection(ExportJob.from_model)
-        page = await info.context.loaders.exports_page_by_course_id.load((key, first, after))
-        return page.connection(ExportJob.from_model)
+        return await stub_connection(
+            info, info.context.loaders.exports_page_by_course_id, self.id, first, after, ExportJob.from_model
+        )
 
     resolve_reference = stub_reference
 
@@ -83,11 +79,9 @@ class Lesson:
     async def attachments(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ContentItem]:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return EMPTY_PAGE.connection(ContentItem.from_model)
-        page = await info.context.loaders.items_page_by_lesson_id.load((key, first, after))
-        return page.connection(ContentItem.from_model)
+        return await stub_connection(
+            info, info.context.loaders.items_page_by_lesson_id, self.id, first, after, ContentItem.from_model
+        )
 
     resolve_reference = stub_reference
 
@@ -170,8 +164,13 @@ class ContentItem:
     async def versions(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ContentVersion]:
-        page = await info.context.loaders.versions_page_by_item_id.load((self._row.id, first, after))
-        return page.connection(lambda row: ContentVersion.from_model(row, self._row))
+        return await page_connection(
+            info.context.loaders.versions_page_by_item_id,
+            self._row.id,
+            first,
+            after,
+            lambda row: ContentVersion.from_model(row, self._row),
+        )
 
     @classmethod
     def from_model(cls, row: models.ContentItem) -> ContentItem:
@@ -191,10 +190,7 @@ class ContentItem:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ContentItem | None:
         """Only for those who may see the item (`_entities` bypasses Query's checks); null otherwise."""
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.item_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.item_by_id, id)
         if row is None:
             return None
         course = await info.context.loaders.course_owner_by_id.load(row.course_id)
@@ -261,10 +257,7 @@ class ExportJob:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ExportJob | None:
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.export_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.export_by_id, id)
         if row is None or not await exporting.can_view(info.context, info.context.meta, row):
             return None
         return cls.from_model(row)
@@ -350,10 +343,7 @@ class ImportJob:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ImportJob | None:
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.import_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.import_by_id, id)
         if row is None or not await importing.can_view(info.context, info.context.meta, row):
             return None
         return cls.from_model(row)

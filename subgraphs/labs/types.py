@@ -16,7 +16,7 @@ from subgraphs.core.errors import (
     RateLimitedError,
     ValidationError,
 )
-from subgraphs.core.federation import stub_reference
+from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, Edge, PageInfo, encode_cursor, list_size
 from subgraphs.core.rbac import Permission, permitted
@@ -161,10 +161,7 @@ class LabTemplate:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> LabTemplate | None:
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.template_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.template_by_id, id)
         return cls.from_model(row) if row else None
 
 
@@ -284,10 +281,7 @@ class LabSession:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> LabSession | None:
         """The owner, admins of its organization (VIEW_ALL_LABS) and site admins; null otherwise."""
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.session_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.session_by_id, id)
         if row is None or not await service.can_view(info.context, info.context.meta, row):
             return None
         return cls.from_model(row)

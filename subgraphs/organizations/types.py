@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 
 from subgraphs.contracts import vocabulary
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from subgraphs.core.federation import stub_reference
+from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import organizations_permitting, permitted
@@ -75,10 +75,7 @@ class Organization:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
         """Visible to its members, site admins and API clients bound to it; null to everyone else."""
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.organization_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.organization_by_id, id)
         if row is None or not await permitted(
             info.context, info.context.principal, service.VIEW_ORGANIZATION, row.id
         ):
@@ -140,11 +137,8 @@ class Membership:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Membership | None:
         """The member themself, site admins, and those who may view the organization's members."""
-        key = to_uuid(id)
         principal = info.context.principal
-        if key is None or not principal.is_authenticated:
-            return None
-        row = await info.context.loaders.membership_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.membership_by_id, id)
         if row is None:
             return None
         if principal.user_id == row.user_id or await permitted(
@@ -183,10 +177,7 @@ class Track:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Track | None:
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.track_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.track_by_id, id)
         if row is None or not await permitted(
             info.context, info.context.principal, service.VIEW_TRACKS, row.organization_id
         ):
@@ -230,11 +221,8 @@ class AuditLogEntry:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> AuditLogEntry | None:
-        key = to_uuid(id)
         principal = info.context.principal
-        if key is None or not principal.is_authenticated:
-            return None
-        row = await info.context.loaders.audit_log_entry_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.audit_log_entry_by_id, id)
         if row is None:
             return None
         if principal.is_site_admin or (
