@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import strawberry
 
 from subgraphs.content import exporting, importing, models, service
 from subgraphs.content.errors import QuotaExceededError
 from subgraphs.content.exports.document import ExportFormat
-from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError, result_union
 from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id
 from subgraphs.core.pages import page_connection, stub_connection
@@ -288,14 +287,12 @@ class ExportJobSuccess:
     job: ExportJob
 
 
-ExportCourseResult = Annotated[
-    ExportJobSuccess | ValidationError | ForbiddenError | NotFoundError,
-    strawberry.union("ExportCourseResult"),
-]
-CancelExportJobResult = Annotated[
-    ExportJobSuccess | ValidationError | ForbiddenError | NotFoundError | ConflictError,
-    strawberry.union("CancelExportJobResult"),
-]
+ExportCourseResult = result_union(
+    "ExportCourseResult", ExportJobSuccess, ValidationError, ForbiddenError, NotFoundError
+)
+CancelExportJobResult = result_union(
+    "CancelExportJobResult", ExportJobSuccess, ValidationError, ForbiddenError, NotFoundError, ConflictError
+)
 
 
 ImportStatus = strawberry.enum(importing.ImportStatus, name="ImportStatus")
@@ -359,10 +356,9 @@ class ImportJobSuccess:
     job: ImportJob
 
 
-ImportCourseResult = Annotated[
-    ImportJobSuccess | ValidationError | ForbiddenError | NotFoundError,
-    strawberry.union("ImportCourseResult"),
-]
+ImportCourseResult = result_union(
+    "ImportCourseResult", ImportJobSuccess, ValidationError, ForbiddenError, NotFoundError
+)
 
 
 # --- inputs and results -------------------------------------------------------------------------------
@@ -418,24 +414,27 @@ class DeleteContentItemSuccess:
     item_id: strawberry.ID
 
 
-RequestUploadResult = Annotated[
-    UploadTicket | ValidationError | ForbiddenError | NotFoundError | ConflictError | QuotaExceededError,
-    strawberry.union("RequestUploadResult"),
-]
-CompleteUploadResult = Annotated[
-    ContentItemSuccess
-    | ValidationError
-    | ForbiddenError
-    | NotFoundError
-    | ConflictError
-    | QuotaExceededError,
-    strawberry.union("CompleteUploadResult"),
-]
-ContentItemResult = Annotated[
-    ContentItemSuccess | ValidationError | ForbiddenError | NotFoundError | ConflictError,
-    strawberry.union("ContentItemResult"),
-]
-DeleteContentItemResult = Annotated[
-    DeleteContentItemSuccess | ValidationError | ForbiddenError | NotFoundError,
-    strawberry.union("DeleteContentItemResult"),
-]
+RequestUploadResult = result_union(
+    "RequestUploadResult",
+    UploadTicket,
+    ValidationError,
+    ForbiddenError,
+    NotFoundError,
+    ConflictError,
+    QuotaExceededError,
+)
+CompleteUploadResult = result_union(
+    "CompleteUploadResult",
+    ContentItemSuccess,
+    ValidationError,
+    ForbiddenError,
+    NotFoundError,
+    ConflictError,
+    QuotaExceededError,
+)
+ContentItemResult = result_union(
+    "ContentItemResult", ContentItemSuccess, ValidationError, ForbiddenError, NotFoundError, ConflictError
+)
+DeleteContentItemResult = result_union(
+    "DeleteContentItemResult", DeleteContentItemSuccess, ValidationError, ForbiddenError, NotFoundError
+)

@@ -12,7 +12,7 @@ import strawberry
 
 from subgraphs.contracts.generation import Kind
 from subgraphs.contracts.vocabulary import Difficulty
-from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError, result_union
 from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pages import stub_connection
@@ -315,23 +315,31 @@ class GenerationJobSuccess:
     job: GenerationJob
 
 
-GenerateResult = Annotated[
-    GenerationJobSuccess
-    | ValidationError
-    | ForbiddenError
-    | NotFoundError
-    | ConflictError
-    | BudgetExceededError,
-    strawberry.union("GenerateResult"),
-]
-CancelGenerationJobResult = Annotated[
-    GenerationJobSuccess | ConflictError | ForbiddenError | NotFoundError | ValidationError,
-    strawberry.union("CancelGenerationJobResult"),
-]
-ApplyGenerationResultResult = Annotated[
-    GenerationJobSuccess | ConflictError | ForbiddenError | NotFoundError | ValidationError,
-    strawberry.union("ApplyGenerationResultResult"),
-]
+GenerateResult = result_union(
+    "GenerateResult",
+    GenerationJobSuccess,
+    ValidationError,
+    ForbiddenError,
+    NotFoundError,
+    ConflictError,
+    BudgetExceededError,
+)
+CancelGenerationJobResult = result_union(
+    "CancelGenerationJobResult",
+    GenerationJobSuccess,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
+ApplyGenerationResultResult = result_union(
+    "ApplyGenerationResultResult",
+    GenerationJobSuccess,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
 
 
 def uuid_or_none(value: Any) -> uuid.UUID | None:

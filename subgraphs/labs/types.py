@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Annotated
 
 import strawberry
 
@@ -15,6 +14,7 @@ from subgraphs.core.errors import (
     NotFoundError,
     RateLimitedError,
     ValidationError,
+    result_union,
 )
 from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id, to_uuid
@@ -378,23 +378,25 @@ class StopLabsSuccess:
     sessions: list[LabSession] = strawberry.field(directives=[list_size(100)])
 
 
-StartLabResult = Annotated[
-    LabSessionSuccess
-    | ValidationError
-    | NotFoundError
-    | ForbiddenError
-    | ConflictError
-    | NotEnrolledError
-    | TemplateNotAllowedError
-    | LabCapacityExceededError
-    | LabLimitReachedError
-    | RateLimitedError,
-    strawberry.union("StartLabResult"),
-]
-LabSessionResult = Annotated[
-    LabSessionSuccess | ValidationError | NotFoundError | ForbiddenError | InvalidTransitionError,
-    strawberry.union("LabSessionResult"),
-]
-StopLabsResult = Annotated[
-    StopLabsSuccess | ValidationError | ForbiddenError, strawberry.union("StopLabsResult")
-]
+StartLabResult = result_union(
+    "StartLabResult",
+    LabSessionSuccess,
+    ValidationError,
+    NotFoundError,
+    ForbiddenError,
+    ConflictError,
+    NotEnrolledError,
+    TemplateNotAllowedError,
+    LabCapacityExceededError,
+    LabLimitReachedError,
+    RateLimitedError,
+)
+LabSessionResult = result_union(
+    "LabSessionResult",
+    LabSessionSuccess,
+    ValidationError,
+    NotFoundError,
+    ForbiddenError,
+    InvalidTransitionError,
+)
+StopLabsResult = result_union("StopLabsResult", StopLabsSuccess, ValidationError, ForbiddenError)
