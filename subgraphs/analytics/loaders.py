@@ -13,7 +13,7 @@ from strawberry.dataloader import DataLoader
 from subgraphs.analytics import service
 from subgraphs.analytics.models import Course, Learner
 from subgraphs.core.context import Context
-from subgraphs.core.loaders import by_key_loader
+from subgraphs.core.loaders import by_key_loader, memberships_loader, warm_memberships
 
 
 @dataclass
@@ -24,16 +24,13 @@ class Loaders:
     metrics_by_learner: DataLoader[Any, dict | None]
     stats_by_course_id: DataLoader[Any, dict]
     active_today_by_course_id: DataLoader[Any, int]
-    # One shared read of the viewer's memberships per request: concurrent resolvers all wait on the SAME
-    # future and so continue in the same tick, which keeps their next loads in one batch.
+    # One shared read of the viewer's memberships per request (see core.loaders.warm_memberships).
     memberships_by_user_id: DataLoader[Any, Any]
 
     async def can_view_course(self, course: Course | None) -> bool:
-        principal = self.context.principal
         if course is None:
             return False
-        if principal.user_id is not None:
-            await self.memberships_by_user_id.load(str(principal.user_id))
+        await warm_memberships(self.context)
         return await service.can_view_course(self.context.caller, course)
 
 
@@ -60,9 +57,6 @@ def build_loaders(context: Context) -> Loaders:
         found = await service.active_today(runtime, list(course_ids))
         return [found[c] for c in course_ids]
 
-    async def memberships(user_ids: Sequence[Any]) -> list[Any]:
-        return [await context.memberships.of(u) for u in user_ids]
-
     return Loaders(
         context=context,
         course_by_id=by_key_loader(context, Course, Course.course_id),
@@ -70,5 +64,5 @@ def build_loaders(context: Context) -> Loaders:
         metrics_by_learner=DataLoader(load_fn=metrics),
         stats_by_course_id=DataLoader(load_fn=stats),
         active_today_by_course_id=DataLoader(load_fn=today),
-        memberships_by_user_id=DataLoader(load_fn=memberships),
+        memberships_by_user_id=memberships_loader(context),
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import urllib.parse
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from subgraphs.analytics import metrics, service
-from subgraphs.core.errors import ForbiddenError, RateLimitedError, ValidationError
+from subgraphs.core.errors import ForbiddenError, RateLimitedError, ValidationError, result_union
 from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import list_size
@@ -300,7 +300,6 @@ class TrackActivitySuccess:
     event_id: strawberry.ID
 
 
-TrackActivityResult = Annotated[
-    TrackActivitySuccess | ValidationError | RateLimitedError | ForbiddenError,
-    strawberry.union("TrackActivityResult"),
-]
+TrackActivityResult = result_union(
+    "TrackActivityResult", TrackActivitySuccess, ValidationError, RateLimitedError, ForbiddenError
+)

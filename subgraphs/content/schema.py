@@ -47,10 +47,10 @@ from subgraphs.content.types import (
     UploadTicket,
     User,
 )
-from subgraphs.core.context import RequestMeta
-from subgraphs.core.errors import InvalidInput, NotAuthenticated
+from subgraphs.core.errors import InvalidInput
+from subgraphs.core.federation import lookup
 from subgraphs.core.ids import parse_id, parse_optional_id, to_id
-from subgraphs.core.live import follow, stored_after
+from subgraphs.core.live import follow_job
 from subgraphs.core.rbac import Permission, member_or_scope_policy
 from subgraphs.core.schema import build_schema
 
@@ -72,9 +72,7 @@ class Query:
         description="One content item you may see (null otherwise).",
     )
     async def content_item(self, info: strawberry.Info, id: strawberry.ID) -> ContentItem | None:
-        if not info.context.principal.is_authenticated:
-            raise NotAuthenticated()
-        return await ContentItem.resolve_reference(info, strawberry.ID(str(parse_id(id, "id"))))
+        return await lookup(info, ContentItem, id)
 
     @strawberry.federation.field(
         authenticated=True,
@@ -82,9 +80,7 @@ class Query:
         description="One export job you may see (null otherwise).",
     )
     async def export_job(self, info: strawberry.Info, id: strawberry.ID) -> ExportJob | None:
-        if not info.context.principal.is_authenticated:
-            raise NotAuthenticated()
-        return await ExportJob.resolve_reference(info, strawberry.ID(str(parse_id(id, "id"))))
+        return await lookup(info, ExportJob, id)
 
     @strawberry.federation.field(
         authenticated=True,
@@ -92,9 +88,7 @@ class Query:
         description="One import job you may see (null otherwise): poll it until it ends.",
     )
     async def import_job(self, info: strawberry.Info, id: strawberry.ID) -> ImportJob | None:
-        if not info.context.principal.is_authenticated:
-            raise NotAuthenticated()
-        return await ImportJob.resolve_reference(info, strawberry.ID(str(parse_id(id, "id"))))
+        return await lookup(info, ImportJob, id)
 
 
 @strawberry.type
@@ -227,22 +221,15 @@ class Subscription:
     async def export_job_events(
         self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[ExportEvent, None]:
-        runtime = info.context.runtime
-        job = await exporting.visible_job(runtime, info.context.meta, parse_id(job_id, "jobId"))
-
-        def is_final(message: dict) -> bool:
-            return message["data"]["status"] in exporting.TERMINAL
-
-        async def still_allowed(meta: RequestMeta) -> bool:
-            return await exporting.can_view(meta.caller, job)
-
-        async for message in follow(
-            runtime.live,
-            exporting.channel(job.id),
+        job = await exporting.visible_job(info.context.runtime, info.context.meta, parse_id(job_id, "jobId"))
+        async for message in follow_job(
+            info.context,
+            ExportEventRow,
+            job,
+            channel=exporting.channel(job.id),
             after=after,
-            read_after=stored_after(runtime, ExportEventRow, job.id),
-            is_final=is_final,
-            guard=info.context.stream_guard(still_allowed),
+            terminal=exporting.TERMINAL,
+            can_view=exporting.can_view,
         ):
             data = message["data"]
             yield ExportEvent(

@@ -5,17 +5,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import strawberry
 
 from subgraphs.content import exporting, importing, models, service
 from subgraphs.content.errors import QuotaExceededError
 from subgraphs.content.exports.document import ExportFormat
-from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from subgraphs.core.federation import stub_reference
-from subgraphs.core.ids import to_id, to_uuid
-from subgraphs.core.pages import EMPTY_PAGE
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError, result_union
+from subgraphs.core.federation import load_reference, stub_reference
+from subgraphs.core.ids import to_id
+from subgraphs.core.pages import page_connection, stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
 
 ContentItemKind = strawberry.enum(service.ItemKind, name="ContentItemKind")
@@ -49,11 +48,9 @@ class Course:
     async def content_items(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ContentItem]:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return EMPTY_PAGE.connection(ContentItem.from_model)
-        page = await info.context.loaders.items_page_by_course_id.load((key, first, after))
-        return page.connection(ContentItem.from_model)
+        return await stub_connection(
+            info, info.context.loaders.items_page_by_course_id, self.id, first, after, ContentItem.from_model
+        )
 
     @strawberry.federation.field(
         directives=[SIZED_BY_FIRST],
@@ -64,11 +61,9 @@ class Course:
     async def exports(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ExportJob]:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return EMPTY_PAGE.connection(ExportJob.from_model)
-        page = await info.context.loaders.exports_page_by_course_id.load((key, first, after))
-        return page.connection(ExportJob.from_model)
+        return await stub_connection(
+            info, info.context.loaders.exports_page_by_course_id, self.id, first, after, ExportJob.from_model
+        )
 
     resolve_reference = stub_reference
 
@@ -85,11 +80,9 @@ class Lesson:
     async def attachments(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ContentItem]:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return EMPTY_PAGE.connection(ContentItem.from_model)
-        page = await info.context.loaders.items_page_by_lesson_id.load((key, first, after))
-        return page.connection(ContentItem.from_model)
+        return await stub_connection(
+            info, info.context.loaders.items_page_by_lesson_id, self.id, first, after, ContentItem.from_model
+        )
 
     resolve_reference = stub_reference
 
@@ -172,8 +165,13 @@ class ContentItem:
     async def versions(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ContentVersion]:
-        page = await info.context.loaders.versions_page_by_item_id.load((self._row.id, first, after))
-        return page.connection(lambda row: ContentVersion.from_model(row, self._row))
+        return await page_connection(
+            info.context.loaders.versions_page_by_item_id,
+            self._row.id,
+            first,
+            after,
+            lambda row: ContentVersion.from_model(row, self._row),
+        )
 
     @classmethod
     def from_model(cls, row: models.ContentItem) -> ContentItem:
@@ -193,10 +191,7 @@ class ContentItem:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ContentItem | None:
         """Only for those who may see the item (`_entities` bypasses Query's checks); null otherwise."""
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.item_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.item_by_id, id)
         if row is None:
             return None
         course = await info.context.loaders.course_owner_by_id.load(row.course_id)
@@ -263,10 +258,7 @@ class ExportJob:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ExportJob | None:
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.export_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.export_by_id, id)
         if row is None or not await exporting.can_view(info.context.caller, row):
             return None
         return cls.from_model(row)
@@ -297,14 +289,12 @@ class ExportJobSuccess:
     job: ExportJob
 
 
-ExportCourseResult = Annotated[
-    ExportJobSuccess | ValidationError | ForbiddenError | NotFoundError,
-    strawberry.union("ExportCourseResult"),
-]
-CancelExportJobResult = Annotated[
-    ExportJobSuccess | ValidationError | ForbiddenError | NotFoundError | ConflictError,
-    strawberry.union("CancelExportJobResult"),
-]
+ExportCourseResult = result_union(
+    "ExportCourseResult", ExportJobSuccess, ValidationError, ForbiddenError, NotFoundError
+)
+CancelExportJobResult = result_union(
+    "CancelExportJobResult", ExportJobSuccess, ValidationError, ForbiddenError, NotFoundError, ConflictError
+)
 
 
 ImportStatus = strawberry.enum(importing.ImportStatus, name="ImportStatus")
@@ -352,10 +342,7 @@ class ImportJob:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ImportJob | None:
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.import_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.import_by_id, id)
         if row is None or not await importing.can_view(info.context.caller, row):
             return None
         return cls.from_model(row)
@@ -371,10 +358,9 @@ class ImportJobSuccess:
     job: ImportJob
 
 
-ImportCourseResult = Annotated[
-    ImportJobSuccess | ValidationError | ForbiddenError | NotFoundError,
-    strawberry.union("ImportCourseResult"),
-]
+ImportCourseResult = result_union(
+    "ImportCourseResult", ImportJobSuccess, ValidationError, ForbiddenError, NotFoundError
+)
 
 
 # --- inputs and results -------------------------------------------------------------------------------
@@ -430,24 +416,27 @@ class DeleteContentItemSuccess:
     item_id: strawberry.ID
 
 
-RequestUploadResult = Annotated[
-    UploadTicket | ValidationError | ForbiddenError | NotFoundError | ConflictError | QuotaExceededError,
-    strawberry.union("RequestUploadResult"),
-]
-CompleteUploadResult = Annotated[
-    ContentItemSuccess
-    | ValidationError
-    | ForbiddenError
-    | NotFoundError
-    | ConflictError
-    | QuotaExceededError,
-    strawberry.union("CompleteUploadResult"),
-]
-ContentItemResult = Annotated[
-    ContentItemSuccess | ValidationError | ForbiddenError | NotFoundError | ConflictError,
-    strawberry.union("ContentItemResult"),
-]
-DeleteContentItemResult = Annotated[
-    DeleteContentItemSuccess | ValidationError | ForbiddenError | NotFoundError,
-    strawberry.union("DeleteContentItemResult"),
-]
+RequestUploadResult = result_union(
+    "RequestUploadResult",
+    UploadTicket,
+    ValidationError,
+    ForbiddenError,
+    NotFoundError,
+    ConflictError,
+    QuotaExceededError,
+)
+CompleteUploadResult = result_union(
+    "CompleteUploadResult",
+    ContentItemSuccess,
+    ValidationError,
+    ForbiddenError,
+    NotFoundError,
+    ConflictError,
+    QuotaExceededError,
+)
+ContentItemResult = result_union(
+    "ContentItemResult", ContentItemSuccess, ValidationError, ForbiddenError, NotFoundError, ConflictError
+)
+DeleteContentItemResult = result_union(
+    "DeleteContentItemResult", DeleteContentItemSuccess, ValidationError, ForbiddenError, NotFoundError
+)

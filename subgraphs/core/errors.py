@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Union
 
 import strawberry
 from graphql import GraphQLError
@@ -61,6 +61,15 @@ class RateLimitedError(Error):
 @strawberry.federation.type(shareable=True)
 class ConflictError(Error):
     pass
+
+
+# What a change to an entity may fail with: most mutations answer these besides their success type.
+EDIT_ERRORS = (ValidationError, ConflictError, ForbiddenError, NotFoundError)
+
+
+def result_union(name: str, *members: type) -> Any:
+    """A mutation's result type: the union `name` of its success type and the errors it answers, in order."""
+    return Annotated[Union[members], strawberry.union(name)]  # noqa: UP007  # members is a runtime tuple
 
 
 class DomainError(Exception):

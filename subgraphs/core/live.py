@@ -23,7 +23,7 @@ import time
 import uuid
 import weakref
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -280,3 +280,31 @@ def _until_check(guard: StreamGuard | None, checked_at: float) -> float | None:
     if guard is None:
         return None
     return max(0.0, guard.every - (time.monotonic() - checked_at))
+
+
+def follow_job(
+    context: Any,
+    model: type[StreamEventMixin],
+    job: Any,
+    *,
+    channel: str,
+    after: int | None,
+    terminal: Collection[str],
+    can_view: Callable[[Any, Any], Awaitable[bool]],
+) -> AsyncIterator[dict[str, Any]]:
+    """`follow` for a subscription to a job's events (an export, a generation, a lab): the stream `job.id`
+    stored in `model`, ending at a message whose status is in `terminal`; while it is open the request
+    `context` re-checks the caller's session and `can_view(caller, job)`."""
+    runtime = context.runtime
+
+    async def still_allowed(meta: Any) -> bool:
+        return await can_view(meta.caller, job)
+
+    return follow(
+        runtime.live,
+        channel,
+        after=after,
+        read_after=stored_after(runtime, model, job.id),
+        is_final=lambda message: message["data"]["status"] in terminal,
+        guard=context.stream_guard(still_allowed),
+    )

@@ -48,3 +48,35 @@ def grouped_loader(
         return [grouped.get(key, []) for key in keys]
 
     return DataLoader(load_fn=load)
+
+
+def value_loader(
+    context: Context, key: InstrumentedAttribute, value: InstrumentedAttribute
+) -> DataLoader[Any, Any]:
+    """One column's value per key (or None):
+    `applied_quiz_id_by_job_id` = value_loader(ctx, AppliedGeneration.job_id, AppliedGeneration.quiz_id)."""
+
+    async def load(keys: Sequence[Any]) -> list[Any]:
+        async with context.read() as session:
+            found = dict((await session.execute(select(key, value).where(key.in_(keys)))).tuples().all())
+        return [found.get(k) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def memberships_loader(context: Context) -> DataLoader[Any, Any]:
+    """The viewer's memberships, read once per request: see `warm_memberships`."""
+
+    async def load(user_ids: Sequence[Any]) -> list[Any]:
+        return [await context.memberships.of(u) for u in user_ids]
+
+    return DataLoader(load_fn=load)
+
+
+async def warm_memberships(context: Context) -> None:
+    """Read the viewer's memberships through the request's one shared loader future (`memberships_by_user_id`,
+    a `memberships_loader`): concurrent resolvers then resume in the same tick, so their next loads stay in
+    one batch, and the permission checks that follow hit the request's cache."""
+    user_id = context.principal.user_id
+    if user_id is not None:
+        await context.loaders.memberships_by_user_id.load(str(user_id))

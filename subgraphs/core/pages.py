@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy import inspect as sa_inspect
 from strawberry.dataloader import DataLoader
 
+from subgraphs.core.ids import to_uuid
 from subgraphs.core.pagination import (
     Connection,
     Edge,
@@ -29,7 +30,16 @@ from subgraphs.core.pagination import (
     time_id,
 )
 
-__all__ = ["EMPTY_PAGE", "Page", "bytes_id", "int_id", "page_loader", "time_id"]
+__all__ = [
+    "EMPTY_PAGE",
+    "Page",
+    "bytes_id",
+    "int_id",
+    "page_connection",
+    "page_loader",
+    "stub_connection",
+    "time_id",
+]
 
 Columns = Sequence[Any] | Callable[[], Awaitable[Sequence[Any]]]
 
@@ -60,6 +70,42 @@ class Page:
 
 
 EMPTY_PAGE = Page(rows=[], cursors=[], size=0, after=None)
+
+
+async def page_connection(
+    loader: DataLoader[Any, Page],
+    key: Any,
+    first: int | None,
+    after: str | None,
+    to_node: Callable[[Any], Any],
+) -> Connection:
+    """The connection of one parent's relation, through its `page_loader`."""
+    page = await loader.load((key, first, after))
+    return page.connection(to_node)
+
+
+async def stub_connection(
+    info: Any,
+    loader: DataLoader[Any, Page],
+    stub_id: Any,
+    first: int | None,
+    after: str | None,
+    to_node: Callable[[Any], Any],
+    *,
+    only_self: bool = False,
+) -> Connection:
+    """A connection this subgraph adds to another's entity (`Course.quizzes` on the Course stub): empty for
+    a malformed id or an anonymous caller; with `only_self` (a User's own records) empty unless the caller
+    is that user or a site admin. The loader's `where` decides what else the caller may see."""
+    key = to_uuid(stub_id)
+    principal = info.context.principal
+    if only_self:
+        allowed = principal.is_site_admin or principal.user_id == key
+    else:
+        allowed = principal.is_authenticated
+    if key is None or not allowed:
+        return EMPTY_PAGE.connection(to_node)
+    return await page_connection(loader, key, first, after, to_node)
 
 
 def page_loader(

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
-from subgraphs.core.loaders import by_key_loader
+from subgraphs.core.loaders import by_key_loader, memberships_loader, value_loader
 from subgraphs.core.pages import Page, int_id, page_loader, time_id
 from subgraphs.courses import service
 from subgraphs.courses.models import (
@@ -51,7 +51,7 @@ class Loaders:
     courses_page_by_organization_id: DataLoader[Any, Page]
     courses_page_by_instructor_id: DataLoader[Any, Page]
     applied_course_id_by_job_id: DataLoader[Any, uuid.UUID | None]
-    # One shared read of the viewer's memberships per request (see types._warm).
+    # One shared read of the viewer's memberships per request (see core.loaders.warm_memberships).
     memberships_by_user_id: DataLoader[Any, Any]
 
 
@@ -106,21 +106,6 @@ def build_loaders(context: Context) -> Loaders:
             done[course_id].add(lesson_id)
         return [done.get(c, set()) for c in course_ids]
 
-    async def applied(job_ids: Sequence[Any]) -> list[uuid.UUID | None]:
-        async with context.read() as session:
-            rows = (
-                await session.execute(
-                    select(AppliedGeneration.job_id, AppliedGeneration.course_id).where(
-                        AppliedGeneration.job_id.in_(job_ids)
-                    )
-                )
-            ).all()
-        course_of = dict(rows)
-        return [course_of.get(j) for j in job_ids]
-
-    async def memberships(user_ids: Sequence[Any]) -> list[Any]:
-        return [await context.memberships.of(u) for u in user_ids]
-
     return Loaders(
         course_by_id=by_key_loader(context, Course, Course.id),
         module_by_id=by_key_loader(context, Module, Module.id),
@@ -168,6 +153,8 @@ def build_loaders(context: Context) -> Loaders:
         courses_page_by_instructor_id=page_loader(
             context, Course, Course.instructor_id, (Course.created_at, Course.id), time_id, where=visible
         ),
-        applied_course_id_by_job_id=DataLoader(load_fn=applied),
-        memberships_by_user_id=DataLoader(load_fn=memberships),
+        applied_course_id_by_job_id=value_loader(
+            context, AppliedGeneration.job_id, AppliedGeneration.course_id
+        ),
+        memberships_by_user_id=memberships_loader(context),
     )

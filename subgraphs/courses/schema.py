@@ -12,7 +12,7 @@ import strawberry
 from subgraphs.core.ids import parse_optional_id
 from subgraphs.core.pagination import SIZED_BY_FIRST
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
-from subgraphs.core.schema import build_schema
+from subgraphs.core.schema import build_schema, call_with_input_id
 from subgraphs.courses import service
 from subgraphs.courses.errors import COURSES_ERRORS
 from subgraphs.courses.types import (
@@ -196,42 +196,31 @@ class Mutation:
         authenticated=True, policy=MANAGE, description="Only the fields given change."
     )
     async def update_course(self, info: strawberry.Info, input: UpdateCourseInput) -> UpdateCourseResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.update_course(
-            ctx.runtime, ctx.meta, id=parse_optional_id(input.id, "input.id"), **_course_fields(input)
-        )
+        row = await call_with_input_id(info, service.update_course, input, **_course_fields(input))
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(
         authenticated=True, policy=PUBLISH, description="Draft -> published (needs a module with a lesson)."
     )
     async def publish_course(self, info: strawberry.Info, input: CourseIdInput) -> PublishCourseResult:  # type: ignore[valid-type]
-        row = await service.publish_course(
-            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
-        )
+        row = await call_with_input_id(info, service.publish_course, input)
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=PUBLISH, description="Published -> draft.")
     async def unpublish_course(self, info: strawberry.Info, input: CourseIdInput) -> UnpublishCourseResult:  # type: ignore[valid-type]
-        row = await service.unpublish_course(
-            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
-        )
+        row = await call_with_input_id(info, service.unpublish_course, input)
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE, description="Read-only from now on.")
     async def archive_course(self, info: strawberry.Info, input: CourseIdInput) -> ArchiveCourseResult:  # type: ignore[valid-type]
-        row = await service.archive_course(
-            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
-        )
+        row = await call_with_input_id(info, service.archive_course, input)
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(
         authenticated=True, policy=MANAGE, description="Only without enrollments."
     )
     async def delete_course(self, info: strawberry.Info, input: CourseIdInput) -> DeleteCourseResult:  # type: ignore[valid-type]
-        row = await service.delete_course(
-            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
-        )
+        row = await call_with_input_id(info, service.delete_course, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
@@ -246,24 +235,14 @@ class Mutation:
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def update_module(self, info: strawberry.Info, input: UpdateModuleInput) -> UpdateModuleResult:  # type: ignore[valid-type]
-        row = await service.update_module(
-            info.context.runtime,
-            info.context.meta,
-            id=parse_optional_id(input.id, "input.id"),
-            title=input.title,
-        )
+        row = await call_with_input_id(info, service.update_module, input, title=input.title)
         return ModuleSuccess(module=Module.from_model(row))
 
     @strawberry.federation.mutation(
         authenticated=True, policy=MANAGE, description="Students see the module and its lessons from now on."
     )
     async def publish_module(self, info: strawberry.Info, input: PublishContentInput) -> PublishModuleResult:  # type: ignore[valid-type]
-        row = await service.publish_module(
-            info.context.runtime,
-            info.context.meta,
-            id=parse_optional_id(input.id, "input.id"),
-            published=True,
-        )
+        row = await call_with_input_id(info, service.publish_module, input, published=True)
         return ModuleSuccess(module=Module.from_model(row))
 
     @strawberry.federation.mutation(
@@ -272,19 +251,12 @@ class Mutation:
     async def unpublish_module(
         self, info: strawberry.Info, input: PublishContentInput
     ) -> UnpublishModuleResult:  # type: ignore[valid-type]
-        row = await service.publish_module(
-            info.context.runtime,
-            info.context.meta,
-            id=parse_optional_id(input.id, "input.id"),
-            published=False,
-        )
+        row = await call_with_input_id(info, service.publish_module, input, published=False)
         return ModuleSuccess(module=Module.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE, description="Deletes its lessons too.")
     async def delete_module(self, info: strawberry.Info, input: DeleteInput) -> DeleteModuleResult:  # type: ignore[valid-type]
-        row = await service.delete_module(
-            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
-        )
+        row = await call_with_input_id(info, service.delete_module, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
@@ -312,13 +284,7 @@ class Mutation:
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def update_lesson(self, info: strawberry.Info, input: UpdateLessonInput) -> UpdateLessonResult:  # type: ignore[valid-type]
-        row = await service.update_lesson(
-            info.context.runtime,
-            info.context.meta,
-            id=parse_optional_id(input.id, "input.id"),
-            title=input.title,
-            body=input.body,
-        )
+        row = await call_with_input_id(info, service.update_lesson, input, title=input.title, body=input.body)
         return LessonSuccess(lesson=Lesson.from_model(row))
 
     @strawberry.federation.mutation(
@@ -327,12 +293,7 @@ class Mutation:
         description="Students see the lesson from now on (once its module is published too).",
     )
     async def publish_lesson(self, info: strawberry.Info, input: PublishContentInput) -> PublishLessonResult:  # type: ignore[valid-type]
-        row = await service.publish_lesson(
-            info.context.runtime,
-            info.context.meta,
-            id=parse_optional_id(input.id, "input.id"),
-            published=True,
-        )
+        row = await call_with_input_id(info, service.publish_lesson, input, published=True)
         return LessonSuccess(lesson=Lesson.from_model(row))
 
     @strawberry.federation.mutation(
@@ -341,19 +302,12 @@ class Mutation:
     async def unpublish_lesson(
         self, info: strawberry.Info, input: PublishContentInput
     ) -> UnpublishLessonResult:  # type: ignore[valid-type]
-        row = await service.publish_lesson(
-            info.context.runtime,
-            info.context.meta,
-            id=parse_optional_id(input.id, "input.id"),
-            published=False,
-        )
+        row = await call_with_input_id(info, service.publish_lesson, input, published=False)
         return LessonSuccess(lesson=Lesson.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def delete_lesson(self, info: strawberry.Info, input: DeleteInput) -> DeleteLessonResult:  # type: ignore[valid-type]
-        row = await service.delete_lesson(
-            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
-        )
+        row = await call_with_input_id(info, service.delete_lesson, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
@@ -384,19 +338,12 @@ class Mutation:
     async def update_exercise(
         self, info: strawberry.Info, input: UpdateExerciseInput
     ) -> UpdateExerciseResult:  # type: ignore[valid-type]
-        row = await service.update_exercise(
-            info.context.runtime,
-            info.context.meta,
-            id=parse_optional_id(input.id, "input.id"),
-            **_exercise_fields(input),
-        )
+        row = await call_with_input_id(info, service.update_exercise, input, **_exercise_fields(input))
         return ExerciseSuccess(exercise=Exercise.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def delete_exercise(self, info: strawberry.Info, input: DeleteInput) -> DeleteExerciseResult:  # type: ignore[valid-type]
-        row = await service.delete_exercise(
-            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
-        )
+        row = await call_with_input_id(info, service.delete_exercise, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(

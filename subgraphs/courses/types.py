@@ -5,14 +5,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 
-from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from subgraphs.core.federation import stub_reference
-from subgraphs.core.ids import to_id, to_uuid
-from subgraphs.core.pages import EMPTY_PAGE
+from subgraphs.core.errors import EDIT_ERRORS, result_union
+from subgraphs.core.federation import load_reference, stub_reference
+from subgraphs.core.ids import to_id
+from subgraphs.core.loaders import warm_memberships
+from subgraphs.core.pages import EMPTY_PAGE, page_connection, stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
 from subgraphs.core.rbac import permitted
 from subgraphs.courses import models, service
@@ -29,21 +30,13 @@ LabIde = strawberry.enum(service.LabIde, name="LabIde", description="The IDE a l
 CourseOrder = strawberry.enum(service.CourseOrder, name="CourseOrder")
 
 
-async def _warm(info: strawberry.Info) -> None:
-    """Read the viewer's memberships through one shared loader future: concurrent resolvers then resume in
-    the same tick (so their next loads stay in one batch) and `permitted` hits the request's cache."""
-    user_id = info.context.principal.user_id
-    if user_id is not None:
-        await info.context.loaders.memberships_by_user_id.load(str(user_id))
-
-
 async def _can_view(info: strawberry.Info, course: models.Course) -> bool:
-    await _warm(info)
+    await warm_memberships(info.context)
     return await service.can_view(info.context.caller, course)
 
 
 async def _manages(info: strawberry.Info, organization_id: Any) -> bool:
-    await _warm(info)
+    await warm_memberships(info.context)
     return await permitted(info.context.caller, service.MANAGE, organization_id)
 
 
@@ -59,11 +52,14 @@ class Organization:
     async def courses(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Course]:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return EMPTY_PAGE.connection(Course.from_model)
-        page = await info.context.loaders.courses_page_by_organization_id.load((key, first, after))
-        return page.connection(Course.from_model)
+        return await stub_connection(
+            info,
+            info.context.loaders.courses_page_by_organization_id,
+            self.id,
+            first,
+            after,
+            Course.from_model,
+        )
 
     resolve_reference = stub_reference
 
@@ -80,12 +76,15 @@ class User:
     async def enrollments(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Enrollment]:
-        key = to_uuid(self.id)
-        principal = info.context.principal
-        if key is None or not (principal.is_site_admin or principal.user_id == key):
-            return EMPTY_PAGE.connection(Enrollment.from_model)
-        page = await info.context.loaders.enrollments_page_by_user_id.load((key, first, after))
-        return page.connection(Enrollment.from_model)
+        return await stub_connection(
+            info,
+            info.context.loaders.enrollments_page_by_user_id,
+            self.id,
+            first,
+            after,
+            Enrollment.from_model,
+            only_self=True,
+        )
 
     @strawberry.federation.field(
         directives=[SIZED_BY_FIRST],
@@ -95,11 +94,9 @@ class User:
     async def taught_courses(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Course]:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return EMPTY_PAGE.connection(Course.from_model)
-        page = await info.context.loaders.courses_page_by_instructor_id.load((key, first, after))
-        return page.connection(Course.from_model)
+        return await stub_connection(
+            info, info.context.loaders.courses_page_by_instructor_id, self.id, first, after, Course.from_model
+        )
 
     resolve_reference = stub_reference
 
@@ -114,10 +111,7 @@ class GenerationJob:
         "course created from it); null until the worker has applied it, or when you may not see the course.",
     )
     async def applied_course(self, info: strawberry.Info) -> Course | None:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        course_id = await info.context.loaders.applied_course_id_by_job_id.load(key)
+        course_id = await load_reference(info, info.context.loaders.applied_course_id_by_job_id, self.id)
         row = await info.context.loaders.course_by_id.load(course_id) if course_id else None
         if row is None or not await _can_view(info, row):
             return None
@@ -163,15 +157,17 @@ class Course:
     async def modules(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Module]:
-        page = await info.context.loaders.modules_page_by_course_id.load((self._row.id, first, after))
-        return page.connection(Module.from_model)
+        return await page_connection(
+            info.context.loaders.modules_page_by_course_id, self._row.id, first, after, Module.from_model
+        )
 
     @strawberry.field(directives=[SIZED_BY_FIRST], description="Oldest first.")
     async def exercises(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Exercise]:
-        page = await info.context.loaders.exercises_page_by_course_id.load((self._row.id, first, after))
-        return page.connection(Exercise.from_model)
+        return await page_connection(
+            info.context.loaders.exercises_page_by_course_id, self._row.id, first, after, Exercise.from_model
+        )
 
     @strawberry.field(description="Your enrollment in this course, if any.")
     async def viewer_enrollment(self, info: strawberry.Info) -> Enrollment | None:
@@ -198,8 +194,13 @@ class Course:
     async def feedback(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[CourseFeedback]:
-        page = await info.context.loaders.feedback_page_by_course_id.load((self._row.id, first, after))
-        return page.connection(CourseFeedback.from_model)
+        return await page_connection(
+            info.context.loaders.feedback_page_by_course_id,
+            self._row.id,
+            first,
+            after,
+            CourseFeedback.from_model,
+        )
 
     @classmethod
     def from_model(cls, row: models.Course) -> Course:
@@ -223,16 +224,12 @@ class Course:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
         """Null unless the caller may see the course (or is enrolled in it)."""
-        key = to_uuid(id)
-        principal = info.context.principal
-        if key is None or not principal.is_authenticated:
-            return None
-        row = await info.context.loaders.course_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.course_by_id, id)
         if row is None:
             return None
         if await _can_view(info, row):
             return cls.from_model(row)
-        mine = await info.context.loaders.my_enrollment_by_course_id.load(key)
+        mine = await info.context.loaders.my_enrollment_by_course_id.load(row.id)
         return cls.from_model(row) if mine is not None else None
 
 
@@ -253,8 +250,9 @@ class Module:
     async def lessons(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Lesson]:
-        page = await info.context.loaders.lessons_page_by_module_id.load((self._row.id, first, after))
-        return page.connection(Lesson.from_model)
+        return await page_connection(
+            info.context.loaders.lessons_page_by_module_id, self._row.id, first, after, Lesson.from_model
+        )
 
     @classmethod
     def from_model(cls, row: models.Module) -> Module:
@@ -299,10 +297,7 @@ class Lesson:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Lesson | None:
         """Whoever sees the course sees its published lessons; drafts only its editors."""
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.lesson_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.lesson_by_id, id)
         if row is None:
             return None
         course = await info.context.loaders.course_by_id.load(row.course_id)
@@ -355,10 +350,7 @@ class Exercise:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Exercise | None:
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.exercise_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.exercise_by_id, id)
         if row is None:
             return None
         course = await info.context.loaders.course_by_id.load(row.course_id)
@@ -405,11 +397,8 @@ class Enrollment:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Enrollment | None:
         """The student themself, site admins, and instructors/admins of the course's organization."""
-        key = to_uuid(id)
         principal = info.context.principal
-        if key is None or not principal.is_authenticated:
-            return None
-        row = await info.context.loaders.enrollment_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.enrollment_by_id, id)
         if row is None:
             return None
         if principal.user_id == row.user_id or await _manages(info, row.organization_id):
@@ -628,34 +617,28 @@ class DeleteSuccess:
     id: strawberry.ID
 
 
-def _result(name: str, success: type) -> Any:
-    return Annotated[
-        success | ValidationError | ConflictError | ForbiddenError | NotFoundError, strawberry.union(name)
-    ]
-
-
-CreateCourseResult = _result("CreateCourseResult", CourseSuccess)
-UpdateCourseResult = _result("UpdateCourseResult", CourseSuccess)
-PublishCourseResult = _result("PublishCourseResult", CourseSuccess)
-UnpublishCourseResult = _result("UnpublishCourseResult", CourseSuccess)
-ArchiveCourseResult = _result("ArchiveCourseResult", CourseSuccess)
-DeleteCourseResult = _result("DeleteCourseResult", DeleteSuccess)
-CreateModuleResult = _result("CreateModuleResult", ModuleSuccess)
-UpdateModuleResult = _result("UpdateModuleResult", ModuleSuccess)
-DeleteModuleResult = _result("DeleteModuleResult", DeleteSuccess)
-PublishModuleResult = _result("PublishModuleResult", ModuleSuccess)
-UnpublishModuleResult = _result("UnpublishModuleResult", ModuleSuccess)
-ReorderModulesResult = _result("ReorderModulesResult", CourseSuccess)
-CreateLessonResult = _result("CreateLessonResult", LessonSuccess)
-UpdateLessonResult = _result("UpdateLessonResult", LessonSuccess)
-DeleteLessonResult = _result("DeleteLessonResult", DeleteSuccess)
-PublishLessonResult = _result("PublishLessonResult", LessonSuccess)
-UnpublishLessonResult = _result("UnpublishLessonResult", LessonSuccess)
-ReorderLessonsResult = _result("ReorderLessonsResult", ModuleSuccess)
-CreateExerciseResult = _result("CreateExerciseResult", ExerciseSuccess)
-UpdateExerciseResult = _result("UpdateExerciseResult", ExerciseSuccess)
-DeleteExerciseResult = _result("DeleteExerciseResult", DeleteSuccess)
-EnrollResult = _result("EnrollResult", EnrollmentSuccess)
-DropEnrollmentResult = _result("DropEnrollmentResult", EnrollmentSuccess)
-CompleteLessonResult = _result("CompleteLessonResult", EnrollmentSuccess)
-SubmitFeedbackResult = _result("SubmitFeedbackResult", FeedbackSuccess)
+CreateCourseResult = result_union("CreateCourseResult", CourseSuccess, *EDIT_ERRORS)
+UpdateCourseResult = result_union("UpdateCourseResult", CourseSuccess, *EDIT_ERRORS)
+PublishCourseResult = result_union("PublishCourseResult", CourseSuccess, *EDIT_ERRORS)
+UnpublishCourseResult = result_union("UnpublishCourseResult", CourseSuccess, *EDIT_ERRORS)
+ArchiveCourseResult = result_union("ArchiveCourseResult", CourseSuccess, *EDIT_ERRORS)
+DeleteCourseResult = result_union("DeleteCourseResult", DeleteSuccess, *EDIT_ERRORS)
+CreateModuleResult = result_union("CreateModuleResult", ModuleSuccess, *EDIT_ERRORS)
+UpdateModuleResult = result_union("UpdateModuleResult", ModuleSuccess, *EDIT_ERRORS)
+DeleteModuleResult = result_union("DeleteModuleResult", DeleteSuccess, *EDIT_ERRORS)
+PublishModuleResult = result_union("PublishModuleResult", ModuleSuccess, *EDIT_ERRORS)
+UnpublishModuleResult = result_union("UnpublishModuleResult", ModuleSuccess, *EDIT_ERRORS)
+ReorderModulesResult = result_union("ReorderModulesResult", CourseSuccess, *EDIT_ERRORS)
+CreateLessonResult = result_union("CreateLessonResult", LessonSuccess, *EDIT_ERRORS)
+UpdateLessonResult = result_union("UpdateLessonResult", LessonSuccess, *EDIT_ERRORS)
+DeleteLessonResult = result_union("DeleteLessonResult", DeleteSuccess, *EDIT_ERRORS)
+PublishLessonResult = result_union("PublishLessonResult", LessonSuccess, *EDIT_ERRORS)
+UnpublishLessonResult = result_union("UnpublishLessonResult", LessonSuccess, *EDIT_ERRORS)
+ReorderLessonsResult = result_union("ReorderLessonsResult", ModuleSuccess, *EDIT_ERRORS)
+CreateExerciseResult = result_union("CreateExerciseResult", ExerciseSuccess, *EDIT_ERRORS)
+UpdateExerciseResult = result_union("UpdateExerciseResult", ExerciseSuccess, *EDIT_ERRORS)
+DeleteExerciseResult = result_union("DeleteExerciseResult", DeleteSuccess, *EDIT_ERRORS)
+EnrollResult = result_union("EnrollResult", EnrollmentSuccess, *EDIT_ERRORS)
+DropEnrollmentResult = result_union("DropEnrollmentResult", EnrollmentSuccess, *EDIT_ERRORS)
+CompleteLessonResult = result_union("CompleteLessonResult", EnrollmentSuccess, *EDIT_ERRORS)
+SubmitFeedbackResult = result_union("SubmitFeedbackResult", FeedbackSuccess, *EDIT_ERRORS)

@@ -15,9 +15,8 @@ from typing import Any
 import strawberry
 
 from subgraphs.contracts.generation import Kind
-from subgraphs.core.context import RequestMeta
 from subgraphs.core.ids import parse_id
-from subgraphs.core.live import follow, stored_after
+from subgraphs.core.live import follow_job
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size, paginate, time_id
 from subgraphs.core.rbac import Permission, member_or_scope_policy
 from subgraphs.core.schema import build_schema
@@ -272,24 +271,15 @@ class Subscription:
     async def generation_job_events(
         self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[GenerationEvent, None]:
-        runtime = info.context.runtime
-        job = await service._visible_job(runtime, info.context.meta, parse_id(job_id, "jobId"))
-
-        read_after = stored_after(runtime, EventRow, job.id)
-
-        def is_final(message: dict) -> bool:
-            return message["data"]["status"] in service.TERMINAL
-
-        async def still_allowed(meta: RequestMeta) -> bool:
-            return await service.can_view(meta.caller, job)
-
-        async for message in follow(
-            runtime.live,
-            service.channel(job.id),
+        job = await service._visible_job(info.context.runtime, info.context.meta, parse_id(job_id, "jobId"))
+        async for message in follow_job(
+            info.context,
+            EventRow,
+            job,
+            channel=service.channel(job.id),
             after=after,
-            read_after=read_after,
-            is_final=is_final,
-            guard=info.context.stream_guard(still_allowed),
+            terminal=service.TERMINAL,
+            can_view=service.can_view,
         ):
             data = message["data"]
             yield GenerationEvent(

@@ -14,10 +14,10 @@ import strawberry
 
 from subgraphs.contracts.generation import Kind
 from subgraphs.contracts.vocabulary import Difficulty
-from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from subgraphs.core.federation import stub_reference
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError, result_union
+from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id, to_uuid
-from subgraphs.core.pages import EMPTY_PAGE
+from subgraphs.core.pages import stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
 from subgraphs.generator import models, service
 from subgraphs.generator.errors import BudgetExceededError
@@ -149,11 +149,9 @@ class Course:
     async def generation_jobs(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[GenerationJob]:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return EMPTY_PAGE.connection(GenerationJob.from_model)
-        page = await info.context.loaders.jobs_page_by_course_id.load((key, first, after))
-        return page.connection(GenerationJob.from_model)
+        return await stub_connection(
+            info, info.context.loaders.jobs_page_by_course_id, self.id, first, after, GenerationJob.from_model
+        )
 
     resolve_reference = stub_reference
 
@@ -215,10 +213,7 @@ class GenerationJob:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
         """The requester, site admins, and those who manage the organization's courses; null otherwise."""
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.job_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.job_by_id, id)
         if row is None or not await service.can_view(info.context.caller, row):
             return None
         return cls.from_model(row)
@@ -322,23 +317,31 @@ class GenerationJobSuccess:
     job: GenerationJob
 
 
-GenerateResult = Annotated[
-    GenerationJobSuccess
-    | ValidationError
-    | ForbiddenError
-    | NotFoundError
-    | ConflictError
-    | BudgetExceededError,
-    strawberry.union("GenerateResult"),
-]
-CancelGenerationJobResult = Annotated[
-    GenerationJobSuccess | ConflictError | ForbiddenError | NotFoundError | ValidationError,
-    strawberry.union("CancelGenerationJobResult"),
-]
-ApplyGenerationResultResult = Annotated[
-    GenerationJobSuccess | ConflictError | ForbiddenError | NotFoundError | ValidationError,
-    strawberry.union("ApplyGenerationResultResult"),
-]
+GenerateResult = result_union(
+    "GenerateResult",
+    GenerationJobSuccess,
+    ValidationError,
+    ForbiddenError,
+    NotFoundError,
+    ConflictError,
+    BudgetExceededError,
+)
+CancelGenerationJobResult = result_union(
+    "CancelGenerationJobResult",
+    GenerationJobSuccess,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
+ApplyGenerationResultResult = result_union(
+    "ApplyGenerationResultResult",
+    GenerationJobSuccess,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
 
 
 def uuid_or_none(value: Any) -> uuid.UUID | None:

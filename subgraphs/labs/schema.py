@@ -13,9 +13,8 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from subgraphs.core.context import RequestMeta
 from subgraphs.core.ids import parse_id, parse_optional_id
-from subgraphs.core.live import follow, stored_after
+from subgraphs.core.live import follow_job
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size, paginate, time_id
 from subgraphs.core.rbac import USER_POLICY, Permission, member_or_scope_policy
 from subgraphs.core.schema import build_schema
@@ -216,24 +215,17 @@ class Subscription:
     async def lab_session_events(
         self, info: strawberry.Info, session_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[LabEvent, None]:
-        runtime = info.context.runtime
-        row = await service.visible_session(runtime, info.context.meta, parse_id(session_id, "sessionId"))
-
-        read_after = stored_after(runtime, EventRow, row.id)
-
-        def is_final(message: dict) -> bool:
-            return message["data"]["status"] in service.TERMINAL
-
-        async def still_allowed(meta: RequestMeta) -> bool:
-            return await service.can_view(meta.caller, row)
-
-        async for message in follow(
-            runtime.live,
-            service.channel(row.id),
+        row = await service.visible_session(
+            info.context.runtime, info.context.meta, parse_id(session_id, "sessionId")
+        )
+        async for message in follow_job(
+            info.context,
+            EventRow,
+            row,
+            channel=service.channel(row.id),
             after=after,
-            read_after=read_after,
-            is_final=is_final,
-            guard=info.context.stream_guard(still_allowed),
+            terminal=service.TERMINAL,
+            can_view=service.can_view,
         ):
             yield LabEvent.from_message(message)
 

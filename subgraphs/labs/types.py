@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 
@@ -18,8 +18,9 @@ from subgraphs.core.errors import (
     NotFoundError,
     RateLimitedError,
     ValidationError,
+    result_union,
 )
-from subgraphs.core.federation import stub_reference
+from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, Edge, PageInfo, encode_cursor, list_size
 from subgraphs.core.rbac import Permission, permitted
@@ -167,10 +168,7 @@ class LabTemplate:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> LabTemplate | None:
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.template_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.template_by_id, id)
         return cls.from_model(row) if row else None
 
 
@@ -290,10 +288,7 @@ class LabSession:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> LabSession | None:
         """The owner, admins of its organization (VIEW_ALL_LABS) and site admins; null otherwise."""
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.session_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.session_by_id, id)
         if row is None or not await service.can_view(info.context.caller, row):
             return None
         return cls.from_model(row)
@@ -393,23 +388,25 @@ class StopLabsSuccess:
     sessions: list[LabSession] = strawberry.field(directives=[list_size(100)])
 
 
-StartLabResult = Annotated[
-    LabSessionSuccess
-    | ValidationError
-    | NotFoundError
-    | ForbiddenError
-    | ConflictError
-    | NotEnrolledError
-    | TemplateNotAllowedError
-    | LabCapacityExceededError
-    | LabLimitReachedError
-    | RateLimitedError,
-    strawberry.union("StartLabResult"),
-]
-LabSessionResult = Annotated[
-    LabSessionSuccess | ValidationError | NotFoundError | ForbiddenError | InvalidTransitionError,
-    strawberry.union("LabSessionResult"),
-]
-StopLabsResult = Annotated[
-    StopLabsSuccess | ValidationError | ForbiddenError, strawberry.union("StopLabsResult")
-]
+StartLabResult = result_union(
+    "StartLabResult",
+    LabSessionSuccess,
+    ValidationError,
+    NotFoundError,
+    ForbiddenError,
+    ConflictError,
+    NotEnrolledError,
+    TemplateNotAllowedError,
+    LabCapacityExceededError,
+    LabLimitReachedError,
+    RateLimitedError,
+)
+LabSessionResult = result_union(
+    "LabSessionResult",
+    LabSessionSuccess,
+    ValidationError,
+    NotFoundError,
+    ForbiddenError,
+    InvalidTransitionError,
+)
+StopLabsResult = result_union("StopLabsResult", StopLabsSuccess, ValidationError, ForbiddenError)

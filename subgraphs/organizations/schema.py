@@ -12,7 +12,7 @@ import strawberry
 from subgraphs.core.ids import parse_id
 from subgraphs.core.pagination import SIZED_BY_FIRST, list_size
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
-from subgraphs.core.schema import build_schema
+from subgraphs.core.schema import build_schema, call_with_input_id
 from subgraphs.organizations import service
 from subgraphs.organizations.errors import ORGANIZATIONS_ERRORS
 from subgraphs.organizations.types import (
@@ -235,11 +235,10 @@ class Mutation:
     async def update_organization(
         self, info: strawberry.Info, input: UpdateOrganizationInput
     ) -> UpdateOrganizationResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.update_organization(
-            ctx.runtime,
-            ctx.meta,
-            id=parse_id(input.id, "input.id"),
+        row = await call_with_input_id(
+            info,
+            service.update_organization,
+            input,
             name=input.name,
             slug=input.slug,
             description=input.description,
@@ -346,11 +345,10 @@ class Mutation:
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE_TRACKS)
     async def update_track(self, info: strawberry.Info, input: UpdateTrackInput) -> UpdateTrackResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.update_track(
-            ctx.runtime,
-            ctx.meta,
-            id=parse_id(input.id, "input.id"),
+        row = await call_with_input_id(
+            info,
+            service.update_track,
+            input,
             name=input.name,
             description=input.description,
             course_ids=[str(c) for c in input.course_ids] if input.course_ids is not None else None,
@@ -361,19 +359,14 @@ class Mutation:
         authenticated=True, policy=MANAGE_TRACKS, description="Put a track's courses in a new order."
     )
     async def reorder_track(self, info: strawberry.Info, input: ReorderTrackInput) -> ReorderTrackResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.reorder_track(
-            ctx.runtime,
-            ctx.meta,
-            id=parse_id(input.id, "input.id"),
-            course_ids=[str(c) for c in input.course_ids],
+        row = await call_with_input_id(
+            info, service.reorder_track, input, course_ids=[str(c) for c in input.course_ids]
         )
         return TrackSuccess(track=Track.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE_TRACKS)
     async def delete_track(self, info: strawberry.Info, input: DeleteTrackInput) -> DeleteTrackResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.delete_track(ctx.runtime, ctx.meta, id=parse_id(input.id, "input.id"))
+        row = await call_with_input_id(info, service.delete_track, input)
         return DeleteTrackSuccess(id=strawberry.ID(str(row.id)))
 
 

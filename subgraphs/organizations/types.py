@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from subgraphs.contracts import vocabulary
-from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from subgraphs.core.federation import stub_reference
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError, result_union
+from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import organizations_permitting, permitted
@@ -77,10 +77,7 @@ class Organization:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
         """Visible to its members, site admins and API clients bound to it; null to everyone else."""
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.organization_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.organization_by_id, id)
         if row is None or not await permitted(info.context.caller, service.VIEW_ORGANIZATION, row.id):
             return None
         return cls.from_model(row)
@@ -140,11 +137,8 @@ class Membership:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Membership | None:
         """The member themself, site admins, and those who may view the organization's members."""
-        key = to_uuid(id)
         principal = info.context.principal
-        if key is None or not principal.is_authenticated:
-            return None
-        row = await info.context.loaders.membership_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.membership_by_id, id)
         if row is None:
             return None
         if principal.user_id == row.user_id or await permitted(
@@ -183,10 +177,7 @@ class Track:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Track | None:
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.track_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.track_by_id, id)
         if row is None or not await permitted(info.context.caller, service.VIEW_TRACKS, row.organization_id):
             return None
         return cls.from_model(row)
@@ -228,11 +219,8 @@ class AuditLogEntry:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> AuditLogEntry | None:
-        key = to_uuid(id)
         principal = info.context.principal
-        if key is None or not principal.is_authenticated:
-            return None
-        row = await info.context.loaders.audit_log_entry_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.audit_log_entry_by_id, id)
         if row is None:
             return None
         if principal.is_site_admin or (
@@ -423,44 +411,41 @@ class DeleteTrackSuccess:
     id: strawberry.ID
 
 
-CreateOrganizationResult = Annotated[
-    OrganizationSuccess | ValidationError | ConflictError | ForbiddenError,
-    strawberry.union("CreateOrganizationResult"),
-]
-UpdateOrganizationResult = Annotated[
-    OrganizationSuccess | ValidationError | ConflictError | ForbiddenError | NotFoundError,
-    strawberry.union("UpdateOrganizationResult"),
-]
-InviteMemberResult = Annotated[
-    InviteMemberSuccess | ValidationError | ForbiddenError | NotFoundError,
-    strawberry.union("InviteMemberResult"),
-]
-InvitationResult = Annotated[
-    InviteMemberSuccess | ValidationError | ForbiddenError | NotFoundError,
-    strawberry.union("InvitationResult"),
-]
-AcceptInvitationResult = Annotated[
-    MembershipSuccess | InvalidInvitationError | ConflictError | ForbiddenError,
-    strawberry.union("AcceptInvitationResult"),
-]
-UpdateMemberRoleResult = Annotated[
-    MembershipSuccess | NotFoundError | ConflictError | ForbiddenError | ValidationError,
-    strawberry.union("UpdateMemberRoleResult"),
-]
-RemoveMemberResult = Annotated[
-    MembershipSuccess | NotFoundError | ConflictError | ForbiddenError | ValidationError,
-    strawberry.union("RemoveMemberResult"),
-]
-CreateTrackResult = Annotated[
-    TrackSuccess | ValidationError | ForbiddenError | NotFoundError, strawberry.union("CreateTrackResult")
-]
-UpdateTrackResult = Annotated[
-    TrackSuccess | ValidationError | ForbiddenError | NotFoundError, strawberry.union("UpdateTrackResult")
-]
-ReorderTrackResult = Annotated[
-    TrackSuccess | ValidationError | ForbiddenError | NotFoundError, strawberry.union("ReorderTrackResult")
-]
-DeleteTrackResult = Annotated[
-    DeleteTrackSuccess | ValidationError | ForbiddenError | NotFoundError,
-    strawberry.union("DeleteTrackResult"),
-]
+CreateOrganizationResult = result_union(
+    "CreateOrganizationResult", OrganizationSuccess, ValidationError, ConflictError, ForbiddenError
+)
+UpdateOrganizationResult = result_union(
+    "UpdateOrganizationResult",
+    OrganizationSuccess,
+    ValidationError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+)
+InviteMemberResult = result_union(
+    "InviteMemberResult", InviteMemberSuccess, ValidationError, ForbiddenError, NotFoundError
+)
+InvitationResult = result_union(
+    "InvitationResult", InviteMemberSuccess, ValidationError, ForbiddenError, NotFoundError
+)
+AcceptInvitationResult = result_union(
+    "AcceptInvitationResult", MembershipSuccess, InvalidInvitationError, ConflictError, ForbiddenError
+)
+UpdateMemberRoleResult = result_union(
+    "UpdateMemberRoleResult", MembershipSuccess, NotFoundError, ConflictError, ForbiddenError, ValidationError
+)
+RemoveMemberResult = result_union(
+    "RemoveMemberResult", MembershipSuccess, NotFoundError, ConflictError, ForbiddenError, ValidationError
+)
+CreateTrackResult = result_union(
+    "CreateTrackResult", TrackSuccess, ValidationError, ForbiddenError, NotFoundError
+)
+UpdateTrackResult = result_union(
+    "UpdateTrackResult", TrackSuccess, ValidationError, ForbiddenError, NotFoundError
+)
+ReorderTrackResult = result_union(
+    "ReorderTrackResult", TrackSuccess, ValidationError, ForbiddenError, NotFoundError
+)
+DeleteTrackResult = result_union(
+    "DeleteTrackResult", DeleteTrackSuccess, ValidationError, ForbiddenError, NotFoundError
+)

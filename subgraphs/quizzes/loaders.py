@@ -15,7 +15,7 @@ from sqlalchemy import Text, and_, case, cast, false, func, literal, not_, selec
 from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
-from subgraphs.core.loaders import by_key_loader
+from subgraphs.core.loaders import by_key_loader, memberships_loader, value_loader
 from subgraphs.core.pages import Page, bytes_id, int_id, page_loader, time_id
 from subgraphs.core.rbac import organizations_permitting
 from subgraphs.quizzes import service
@@ -41,8 +41,7 @@ class Loaders:
     my_enrollment_status_by_course_id: DataLoader[Any, str | None]
     attempts_page_by_user_id: DataLoader[Any, Page]
     applied_quiz_id_by_job_id: DataLoader[Any, Any]
-    # One shared read of the viewer's memberships per request: concurrent resolvers all wait on the SAME
-    # future and so continue in the same tick, which keeps their own loads in one batch.
+    # One shared read of the viewer's memberships per request (see core.loaders.warm_memberships).
     memberships_by_user_id: DataLoader[Any, Any]
 
 
@@ -88,21 +87,6 @@ def build_loaders(context: Context) -> Loaders:
             ).all()
         status = dict(rows)
         return [status.get(c) for c in course_ids]
-
-    async def applied(job_ids: Sequence[Any]) -> list[Any]:
-        async with context.read() as session:
-            rows = (
-                await session.execute(
-                    select(AppliedGeneration.job_id, AppliedGeneration.quiz_id).where(
-                        AppliedGeneration.job_id.in_(job_ids)
-                    )
-                )
-            ).all()
-        quiz_of = dict(rows)
-        return [quiz_of.get(j) for j in job_ids]
-
-    async def memberships(user_ids: Sequence[Any]) -> list[Any]:
-        return [await context.memberships.of(u) for u in user_ids]
 
     async def visible_quizzes() -> Any:
         return await service.visible_quizzes_clause(caller)
@@ -171,6 +155,6 @@ def build_loaders(context: Context) -> Loaders:
         attempts_page_by_user_id=page_loader(
             context, QuizAttempt, QuizAttempt.user_id, (QuizAttempt.started_at, QuizAttempt.id), time_id
         ),
-        applied_quiz_id_by_job_id=DataLoader(load_fn=applied),
-        memberships_by_user_id=DataLoader(load_fn=memberships),
+        applied_quiz_id_by_job_id=value_loader(context, AppliedGeneration.job_id, AppliedGeneration.quiz_id),
+        memberships_by_user_id=memberships_loader(context),
     )

@@ -7,7 +7,7 @@ import strawberry
 from subgraphs.core.ids import parse_optional_id
 from subgraphs.core.pagination import SIZED_BY_FIRST
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
-from subgraphs.core.schema import build_schema
+from subgraphs.core.schema import build_schema, call_with_input_id
 from subgraphs.quizzes import service
 from subgraphs.quizzes.errors import QUIZZES_ERRORS
 from subgraphs.quizzes.types import (
@@ -132,31 +132,19 @@ class Mutation:
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def update_quiz(self, info: strawberry.Info, input: UpdateQuizInput) -> UpdateQuizResult:  # type: ignore[valid-type]
-        row = await service.update_quiz(
-            info.context.runtime,
-            info.context.meta,
-            id=parse_optional_id(input.id, "input.id"),
-            **_quiz_fields(input),
-        )
+        row = await call_with_input_id(info, service.update_quiz, input, **_quiz_fields(input))
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(
         authenticated=True, policy=MANAGE, description="Needs at least one question."
     )
     async def publish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> PublishQuizResult:  # type: ignore[valid-type]
-        row = await service.publish_quiz(
-            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
-        )
+        row = await call_with_input_id(info, service.publish_quiz, input)
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def unpublish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> UnpublishQuizResult:  # type: ignore[valid-type]
-        row = await service.publish_quiz(
-            info.context.runtime,
-            info.context.meta,
-            id=parse_optional_id(input.id, "input.id"),
-            published=False,
-        )
+        row = await call_with_input_id(info, service.publish_quiz, input, published=False)
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(
@@ -165,9 +153,7 @@ class Mutation:
         description="Only a quiz nobody attempted (unpublish it otherwise).",
     )
     async def delete_quiz(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuizResult:  # type: ignore[valid-type]
-        row = await service.delete_quiz(
-            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
-        )
+        row = await call_with_input_id(info, service.delete_quiz, input)
         return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
@@ -186,19 +172,12 @@ class Mutation:
     async def update_question(
         self, info: strawberry.Info, input: UpdateQuestionInput
     ) -> UpdateQuestionResult:  # type: ignore[valid-type]
-        row = await service.update_question(
-            info.context.runtime,
-            info.context.meta,
-            id=parse_optional_id(input.id, "input.id"),
-            spec=_spec(input.question),
-        )
+        row = await call_with_input_id(info, service.update_question, input, spec=_spec(input.question))
         return QuestionSuccess(question=Question.from_model(row, True))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def delete_question(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuestionResult:  # type: ignore[valid-type]
-        row = await service.delete_question(
-            info.context.runtime, info.context.meta, id=parse_optional_id(input.id, "input.id")
-        )
+        row = await call_with_input_id(info, service.delete_question, input)
         return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 
-from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from subgraphs.core.federation import stub_reference
-from subgraphs.core.ids import to_id, to_uuid
-from subgraphs.core.pages import EMPTY_PAGE
+from subgraphs.core.errors import EDIT_ERRORS, result_union
+from subgraphs.core.federation import load_reference, stub_reference
+from subgraphs.core.ids import to_id
+from subgraphs.core.loaders import warm_memberships
+from subgraphs.core.pages import page_connection, stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
 from subgraphs.core.rbac import permitted
 from subgraphs.quizzes import models, service
@@ -29,21 +30,14 @@ ShowCorrectAnswers = strawberry.enum(
 )
 
 
-async def _warm(info: strawberry.Info) -> None:
-    """Read the viewer's memberships through one shared loader future (then `permitted` hits the cache)."""
-    user_id = info.context.principal.user_id
-    if user_id is not None:
-        await info.context.loaders.memberships_by_user_id.load(str(user_id))
-
-
 async def _manages(info: strawberry.Info, organization_id: Any) -> bool:
-    await _warm(info)
+    await warm_memberships(info.context)
     return await permitted(info.context.caller, service.MANAGE, organization_id)
 
 
 async def _visible(info: strawberry.Info, quiz: models.Quiz) -> bool:
     enrolled = await info.context.loaders.my_enrollment_status_by_course_id.load(quiz.course_id)
-    await _warm(info)
+    await warm_memberships(info.context)
     return await service.can_view_quiz(info.context.caller, quiz, enrolled)
 
 
@@ -59,11 +53,9 @@ class Course:
     async def quizzes(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Quiz]:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return EMPTY_PAGE.connection(Quiz.from_model)
-        page = await info.context.loaders.quizzes_page_by_course_id.load((key, first, after))
-        return page.connection(Quiz.from_model)
+        return await stub_connection(
+            info, info.context.loaders.quizzes_page_by_course_id, self.id, first, after, Quiz.from_model
+        )
 
     resolve_reference = stub_reference
 
@@ -80,12 +72,15 @@ class User:
     async def quiz_attempts(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[QuizAttempt]:
-        key = to_uuid(self.id)
-        principal = info.context.principal
-        if key is None or not (principal.is_site_admin or principal.user_id == key):
-            return EMPTY_PAGE.connection(QuizAttempt.from_model)
-        page = await info.context.loaders.attempts_page_by_user_id.load((key, first, after))
-        return page.connection(QuizAttempt.from_model)
+        return await stub_connection(
+            info,
+            info.context.loaders.attempts_page_by_user_id,
+            self.id,
+            first,
+            after,
+            QuizAttempt.from_model,
+            only_self=True,
+        )
 
     resolve_reference = stub_reference
 
@@ -100,10 +95,7 @@ class GenerationJob:
         "it, for other kinds, or when you may not see the quiz.",
     )
     async def applied_quiz(self, info: strawberry.Info) -> Quiz | None:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        quiz_id = await info.context.loaders.applied_quiz_id_by_job_id.load(key)
+        quiz_id = await load_reference(info, info.context.loaders.applied_quiz_id_by_job_id, self.id)
         row = await info.context.loaders.quiz_by_id.load(quiz_id) if quiz_id else None
         if row is None or not await _visible(info, row):
             return None
@@ -209,8 +201,13 @@ class Quiz:
     async def my_attempts(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[QuizAttempt]:
-        page = await info.context.loaders.my_attempts_page_by_quiz_id.load((self._row.id, first, after))
-        return page.connection(QuizAttempt.from_model)
+        return await page_connection(
+            info.context.loaders.my_attempts_page_by_quiz_id,
+            self._row.id,
+            first,
+            after,
+            QuizAttempt.from_model,
+        )
 
     @classmethod
     def from_model(cls, row: models.Quiz) -> Quiz:
@@ -231,10 +228,7 @@ class Quiz:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Quiz | None:
-        key = to_uuid(id)
-        if key is None or not info.context.principal.is_authenticated:
-            return None
-        row = await info.context.loaders.quiz_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.quiz_by_id, id)
         if row is None or not await _visible(info, row):
             return None
         return cls.from_model(row)
@@ -306,8 +300,13 @@ class QuizAttempt:
     async def answers(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[AttemptAnswer]:
-        page = await info.context.loaders.answers_page_by_attempt_id.load((self._row.id, first, after))
-        return page.connection(AttemptAnswer.from_model)
+        return await page_connection(
+            info.context.loaders.answers_page_by_attempt_id,
+            self._row.id,
+            first,
+            after,
+            AttemptAnswer.from_model,
+        )
 
     @classmethod
     def from_model(cls, row: models.QuizAttempt) -> QuizAttempt:
@@ -327,11 +326,8 @@ class QuizAttempt:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> QuizAttempt | None:
         """The student themself, site admins, and instructors/admins of the course's organization."""
-        key = to_uuid(id)
         principal = info.context.principal
-        if key is None or not principal.is_authenticated:
-            return None
-        row = await info.context.loaders.attempt_by_id.load(key)
+        row = await load_reference(info, info.context.loaders.attempt_by_id, id)
         if row is None:
             return None
         if principal.user_id == row.user_id or await _manages(info, row.organization_id):
@@ -460,20 +456,14 @@ class DeleteQuizItemSuccess:
     id: strawberry.ID
 
 
-def _result(name: str, success: type) -> Any:
-    return Annotated[
-        success | ValidationError | ConflictError | ForbiddenError | NotFoundError, strawberry.union(name)
-    ]
-
-
-CreateQuizResult = _result("CreateQuizResult", QuizSuccess)
-UpdateQuizResult = _result("UpdateQuizResult", QuizSuccess)
-PublishQuizResult = _result("PublishQuizResult", QuizSuccess)
-UnpublishQuizResult = _result("UnpublishQuizResult", QuizSuccess)
-DeleteQuizResult = _result("DeleteQuizResult", DeleteQuizItemSuccess)
-CreateQuestionResult = _result("CreateQuestionResult", QuestionSuccess)
-UpdateQuestionResult = _result("UpdateQuestionResult", QuestionSuccess)
-DeleteQuestionResult = _result("DeleteQuestionResult", DeleteQuizItemSuccess)
-StartQuizAttemptResult = _result("StartQuizAttemptResult", QuizAttemptSuccess)
-SaveAnswerResult = _result("SaveAnswerResult", SaveAnswerSuccess)
-SubmitQuizAttemptResult = _result("SubmitQuizAttemptResult", QuizAttemptSuccess)
+CreateQuizResult = result_union("CreateQuizResult", QuizSuccess, *EDIT_ERRORS)
+UpdateQuizResult = result_union("UpdateQuizResult", QuizSuccess, *EDIT_ERRORS)
+PublishQuizResult = result_union("PublishQuizResult", QuizSuccess, *EDIT_ERRORS)
+UnpublishQuizResult = result_union("UnpublishQuizResult", QuizSuccess, *EDIT_ERRORS)
+DeleteQuizResult = result_union("DeleteQuizResult", DeleteQuizItemSuccess, *EDIT_ERRORS)
+CreateQuestionResult = result_union("CreateQuestionResult", QuestionSuccess, *EDIT_ERRORS)
+UpdateQuestionResult = result_union("UpdateQuestionResult", QuestionSuccess, *EDIT_ERRORS)
+DeleteQuestionResult = result_union("DeleteQuestionResult", DeleteQuizItemSuccess, *EDIT_ERRORS)
+StartQuizAttemptResult = result_union("StartQuizAttemptResult", QuizAttemptSuccess, *EDIT_ERRORS)
+SaveAnswerResult = result_union("SaveAnswerResult", SaveAnswerSuccess, *EDIT_ERRORS)
+SubmitQuizAttemptResult = result_union("SubmitQuizAttemptResult", QuizAttemptSuccess, *EDIT_ERRORS)
