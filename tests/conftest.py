@@ -134,10 +134,10 @@ async def database(settings: Settings) -> None:
     await _drop_databases(only_this_run=False)
     await _create_database()
     await asyncio.to_thread(migrate_database)
-    await _mark_redis_state_complete()
+    await mark_redis_state_complete(REDIS_URL)
 
 
-async def _mark_redis_state_complete() -> None:
+async def mark_redis_state_complete(redis_url: str) -> None:
     """The Redis state that workers rebuild from PostgreSQL (core/redis_state.py) is complete for this
     empty database (the streams too: nothing was published yet); tests that run no worker would otherwise
     wait for a rebuild that never comes."""
@@ -147,7 +147,7 @@ async def _mark_redis_state_complete() -> None:
     from subgraphs.core.events import RELAY_MARKER
     from subgraphs.core.rbac import MEMBERSHIPS_MARKER
 
-    redis = Redis.from_url(REDIS_URL)
+    redis = Redis.from_url(redis_url)
     try:
         for marker in (MEMBERSHIPS_MARKER, REVOKED_CLIENTS_MARKER, RELAY_MARKER):
             await redis.set(marker, "tests")

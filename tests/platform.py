@@ -97,10 +97,11 @@ class OwnServices:
 
 @asynccontextmanager
 async def own_services(name: str, data_dir: Path) -> AsyncIterator[OwnServices]:
-    from tests.conftest import own_database
+    from tests.conftest import mark_redis_state_complete, own_database
 
     database_url = await own_database(name)
     redis = OwnRedis(data_dir)
+    await mark_redis_state_complete(redis.url)  # as for the run's: a seed before the platform needs it
     settings = get_settings().model_copy(deep=True)
     settings.database.url = normalize_database_url(database_url)
     settings.redis.url = redis.url

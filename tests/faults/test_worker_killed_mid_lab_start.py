@@ -138,8 +138,9 @@ async def restart_worker(supervisor, fault_redis, spec) -> None:  # noqa: ANN001
     IDEs it can start."""
     redis = fault_redis.client()
     try:
-        await redis.delete(labs_service.AVAILABLE_KEY)
         await supervisor.restart("worker", spec)
+        # Only now: the old worker's monitor, until it stopped, could set the key again.
+        await redis.delete(labs_service.AVAILABLE_KEY)
         started = time.monotonic()
         while not await redis.exists(labs_service.AVAILABLE_KEY):
             assert time.monotonic() - started < 90, "the restarted worker's lab monitor never ran"

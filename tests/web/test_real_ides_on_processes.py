@@ -17,7 +17,7 @@ from tests.e2e.test_real_ides_through_router import (  # noqa: F401 - collected 
 )
 from tests.platform import OwnServices, Platform
 from tests.subgraphs.courses.conftest import courses  # noqa: F401 - fixtures
-from tests.subgraphs.organizations.conftest import minter  # noqa: F401 - fixtures
+from tests.subgraphs.organizations.factories import Minter
 
 
 # The tests' courses and organizations are made in-process on the web platform's own database and Redis.
@@ -36,6 +36,11 @@ async def courses_app(web_services: OwnServices) -> AsyncIterator[Any]:
 @pytest.fixture(scope="module")
 def courses_runtime(courses_app: Any) -> Any:
     return courses_app.state.runtime
+
+
+@pytest.fixture(scope="module")
+def minter(web_services: OwnServices, organizations_app: Any) -> Minter:
+    return Minter(web_services.settings, organizations_app.state.runtime)
 
 
 @pytest.fixture
