@@ -11,7 +11,7 @@ from __future__ import annotations
 import strawberry
 
 from subgraphs.contracts import vocabulary
-from subgraphs.core.ids import parse_optional_id
+from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.pagination import SIZED_BY_FIRST
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.schema import build_schema, call_with_input_id
@@ -152,7 +152,7 @@ class Query:
         )
 
 
-def _course_fields(input: object) -> dict:
+def _course_fields(input: CreateCourseInput | UpdateCourseInput) -> dict:
     return {
         "title": input.title,
         "slug": input.slug,
@@ -165,7 +165,7 @@ def _course_fields(input: object) -> dict:
     }
 
 
-def _exercise_fields(input: object) -> dict:
+def _exercise_fields(input: CreateExerciseInput | UpdateExerciseInput) -> dict:
     return {
         "title": input.title,
         "instructions": input.instructions,
@@ -189,7 +189,7 @@ class Mutation:
         row = await catalog.create_course(
             ctx.runtime,
             ctx.meta,
-            organization_id=parse_optional_id(input.organization_id, "input.organizationId"),
+            organization_id=parse_id(input.organization_id, "input.organizationId"),
             **fields,
         )
         return CourseSuccess(course=Course.from_model(row))
@@ -230,7 +230,7 @@ class Mutation:
         row = await content.create_module(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_optional_id(input.course_id, "input.courseId"),
+            course_id=parse_id(input.course_id, "input.courseId"),
             title=input.title,
         )
         return ModuleSuccess(module=Module.from_model(row))
@@ -268,7 +268,7 @@ class Mutation:
         row = await content.reorder_modules(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_optional_id(input.course_id, "input.courseId"),
+            course_id=parse_id(input.course_id, "input.courseId"),
             module_ids=list(input.module_ids),
         )
         return CourseSuccess(course=Course.from_model(row))
@@ -278,7 +278,7 @@ class Mutation:
         row = await content.create_lesson(
             info.context.runtime,
             info.context.meta,
-            module_id=parse_optional_id(input.module_id, "input.moduleId"),
+            module_id=parse_id(input.module_id, "input.moduleId"),
             title=input.title,
             body=input.body,
         )
@@ -319,7 +319,7 @@ class Mutation:
         row = await content.reorder_lessons(
             info.context.runtime,
             info.context.meta,
-            module_id=parse_optional_id(input.module_id, "input.moduleId"),
+            module_id=parse_id(input.module_id, "input.moduleId"),
             lesson_ids=list(input.lesson_ids),
         )
         return ModuleSuccess(module=Module.from_model(row))
@@ -331,7 +331,7 @@ class Mutation:
         row = await exercises.create_exercise(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_optional_id(input.course_id, "input.courseId"),
+            course_id=parse_id(input.course_id, "input.courseId"),
             **_exercise_fields(input),
         )
         return ExerciseSuccess(exercise=Exercise.from_model(row))
@@ -355,7 +355,7 @@ class Mutation:
         row = await enrollment.enroll(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_optional_id(input.course_id, "input.courseId"),
+            course_id=parse_id(input.course_id, "input.courseId"),
         )
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
@@ -366,7 +366,7 @@ class Mutation:
         row = await enrollment.drop_enrollment(
             info.context.runtime,
             info.context.meta,
-            enrollment_id=parse_optional_id(input.enrollment_id, "input.enrollmentId"),
+            enrollment_id=parse_id(input.enrollment_id, "input.enrollmentId"),
         )
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
@@ -381,7 +381,7 @@ class Mutation:
         row = await enrollment.complete_lesson(
             info.context.runtime,
             info.context.meta,
-            lesson_id=parse_optional_id(input.lesson_id, "input.lessonId"),
+            lesson_id=parse_id(input.lesson_id, "input.lessonId"),
         )
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
@@ -394,7 +394,7 @@ class Mutation:
         row = await enrollment.submit_feedback(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_optional_id(input.course_id, "input.courseId"),
+            course_id=parse_id(input.course_id, "input.courseId"),
             rating=input.rating,
             comment=input.comment,
         )

@@ -249,7 +249,8 @@ async def seed_demo_courses(
                 )
             ).all()
         )
-    return DemoCourses(foundations, data, draft, status, [tuple(row) for row in rows])
+    enrollments = [(id, course, user, state) for id, course, user, state in rows]
+    return DemoCourses(foundations, data, draft, status, enrollments)
 
 
 async def _course(
