@@ -49,22 +49,27 @@ from subgraphs.contracts.generation import (
     SyllabusModule,
 )
 from subgraphs.contracts.generator import ResultApplied
-from subgraphs.contracts.vocabulary import LabIde
+from subgraphs.contracts.vocabulary import Difficulty, LabIde
 from subgraphs.core.auth import ANONYMOUS, Principal
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.events import Consumer, Event, emit, stream_name
 from subgraphs.core.ids import to_uuid
 from subgraphs.core.rbac import Caller
-from subgraphs.courses import service
+from subgraphs.courses.access import touch
+from subgraphs.courses.enrollment import refresh_progress
+from subgraphs.courses.events import content_event, course_event, exercise_event
 from subgraphs.courses.models import (
     AppliedGeneration,
     Course,
+    CourseStatus,
     Exercise,
     Lesson,
     Module,
     Outbox,
     ProcessedEvent,
+    Visibility,
 )
+from subgraphs.courses.validation import MAX_BODY, MAX_EXERCISES, MAX_LESSONS, MAX_MODULES
 
 log = logging.getLogger("coursegraph.courses")
 
@@ -160,7 +165,7 @@ def deck_markdown(deck: SlideDeck) -> str:
         if slide.speaker_notes:
             lines += ["", f"> Speaker notes: {slide.speaker_notes}"]
         parts.append("\n".join(lines))
-    return "\n\n---\n\n".join(parts)[: service.MAX_BODY]
+    return "\n\n---\n\n".join(parts)[:MAX_BODY]
 
 
 class _Apply:
@@ -181,7 +186,7 @@ class _Apply:
         log.warning("generation job %s (%s): %s; ignored", self.job_id, self.applied.kind, why)
 
     def content_event(self, type_: str, course: Course, **subjects: Any) -> None:
-        emit(self.session, Outbox, service._content_event(self.meta, type_, course, **subjects))
+        emit(self.session, Outbox, content_event(self.meta, type_, course, **subjects))
 
     async def new_course(self, syllabus: Syllabus) -> Course | None:
         instructor = self.applied.requester_user_id
@@ -198,14 +203,14 @@ class _Apply:
             slug=await unique_slug(self.session, organization_id, title),
             description=_course_description(syllabus),
             category="",
-            difficulty=service.Difficulty.BEGINNER.value,
+            difficulty=Difficulty.BEGINNER.value,
             estimated_duration_hours=min(max(hours, 1), 10_000) if hours else None,
-            status=service.CourseStatus.DRAFT.value,
-            visibility=service.Visibility.ORGANIZATION.value,
+            status=CourseStatus.DRAFT.value,
+            visibility=Visibility.ORGANIZATION.value,
         )
         self.session.add(course)
         await self.session.flush()
-        emit(self.session, Outbox, service._course_event(self.meta, "created", course))
+        emit(self.session, Outbox, course_event(self.meta, "created", course))
         return course
 
     async def course(self, course_id: uuid.UUID | None) -> Course | None:
@@ -213,7 +218,7 @@ class _Apply:
         if course is None or str(course.organization_id) != self.event.organization_id:
             self.ignore(f"course {course_id} is not a course of organization {self.event.organization_id}")
             return None
-        if course.status == service.CourseStatus.ARCHIVED:
+        if course.status == CourseStatus.ARCHIVED:
             self.ignore(f"course {course_id} is archived")
             return None
         return course
@@ -225,7 +230,7 @@ class _Apply:
             )
         ).one()
         modules = list(syllabus.modules)
-        room = service.MAX_MODULES - count
+        room = MAX_MODULES - count
         if len(modules) > room:
             log.warning(
                 "generation job %s: %d modules left out (course full)", self.job_id, len(modules) - room
@@ -241,7 +246,7 @@ class _Apply:
             self.session.add(module)
             await self.session.flush()
             self.content_event("courses.module.created", course, module_id=module.id)
-            for position, topic in enumerate(generated.topics[: service.MAX_LESSONS], start=1):
+            for position, topic in enumerate(generated.topics[:MAX_LESSONS], start=1):
                 await self.lesson(course, module, _clip(topic, 200), topic_body(topic, generated), position)
 
     async def lesson(self, course: Course, module: Module, title: str, body: str, position: int) -> None:
@@ -267,7 +272,7 @@ class _Apply:
                 select(func.count(), func.max(Lesson.position)).where(Lesson.module_id == module.id)
             )
         ).one()
-        if count >= service.MAX_LESSONS:
+        if count >= MAX_LESSONS:
             self.ignore(f"module {module.id} is full")
             return False
         title = _clip(deck.title, 200)
@@ -278,7 +283,7 @@ class _Apply:
         count = await self.session.scalar(
             select(func.count()).select_from(Exercise).where(Exercise.course_id == course.id)
         )
-        room = max(service.MAX_EXERCISES - count, 0)
+        room = max(MAX_EXERCISES - (count or 0), 0)
         if len(generated) > room:
             log.warning(
                 "generation job %s: %d exercises left out (course full)", self.job_id, len(generated) - room
@@ -290,16 +295,16 @@ class _Apply:
             exercise = Exercise(
                 course_id=course.id,
                 title=_clip(item.title, 200),
-                instructions=item.instructions[: service.MAX_BODY],
+                instructions=item.instructions[:MAX_BODY],
                 language=language,
                 starter_files=starter,
-                tests=[{"path": f"test_main.{ext}", "content": item.tests[: service.MAX_BODY]}],
+                tests=[{"path": f"test_main.{ext}", "content": item.tests[:MAX_BODY]}],
                 ide=LabIde.VSCODE.value,
             )
             self.session.add(exercise)
             await self.session.flush()
             # The full exercise event, as `create_exercise` emits it: labs projects its IDE and files.
-            emit(self.session, Outbox, service._exercise_event(self.meta, "created", course, exercise))
+            emit(self.session, Outbox, exercise_event(self.meta, "created", course, exercise))
 
 
 async def apply_generated_content(
@@ -336,8 +341,8 @@ async def apply_generated_content(
                 return None
         elif isinstance(result, ExerciseSet):
             await apply.exercises(course, result.exercises)
-        await service._refresh_progress(session, course.id)
-        service._touch(course)
+        await refresh_progress(session, course.id)
+        touch(course)
         session.add(AppliedGeneration(job_id=job_id, course_id=course.id, kind=applied.kind.value))
     return course.id
 

@@ -25,11 +25,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from subgraphs.contracts.base import parse_if
 from subgraphs.contracts.content import ImportReady
 from subgraphs.contracts.courses import ImportApplied
-from subgraphs.contracts.vocabulary import LabIde
+from subgraphs.contracts.vocabulary import Difficulty, LabIde
 from subgraphs.core.events import Consumer, Event, emit, stream_name
-from subgraphs.courses import service
+from subgraphs.courses.events import content_event, course_event, event_of, exercise_event
 from subgraphs.courses.generated import event_meta, unique_slug
-from subgraphs.courses.models import Course, Exercise, Lesson, Module, Outbox, ProcessedEvent
+from subgraphs.courses.models import (
+    Course,
+    CourseStatus,
+    Exercise,
+    Lesson,
+    Module,
+    Outbox,
+    ProcessedEvent,
+    Visibility,
+)
+from subgraphs.courses.validation import MAX_BODY, MAX_EXERCISES, MAX_LESSONS, MAX_MODULES
 
 log = logging.getLogger("coursegraph.courses")
 
@@ -56,7 +66,7 @@ async def apply_import(
         if fresh is None or await session.get(Course, ready.course_id) is not None:
             return None
         title = _line(ready.title, 200)
-        difficulty = ready.difficulty if ready.difficulty in set(service.Difficulty) else "BEGINNER"
+        difficulty = ready.difficulty if ready.difficulty in set(Difficulty) else "BEGINNER"
         course = Course(
             id=ready.course_id,
             organization_id=ready.organization_id,
@@ -67,13 +77,13 @@ async def apply_import(
             category=" ".join(ready.category.split())[:64],
             difficulty=difficulty,
             estimated_duration_hours=None,
-            status=service.CourseStatus.DRAFT.value,
-            visibility=service.Visibility.ORGANIZATION.value,
+            status=CourseStatus.DRAFT.value,
+            visibility=Visibility.ORGANIZATION.value,
         )
         session.add(course)
         await session.flush()
-        emit(session, Outbox, service._course_event(meta, "created", course))
-        modules = ready.modules[: service.MAX_MODULES]
+        emit(session, Outbox, course_event(meta, "created", course))
+        modules = ready.modules[:MAX_MODULES]
         lessons = 0
         for position, imported in enumerate(modules, start=1):
             module = Module(
@@ -84,15 +94,15 @@ async def apply_import(
             emit(
                 session,
                 Outbox,
-                service._content_event(meta, "courses.module.created", course, module_id=module.id),
+                content_event(meta, "courses.module.created", course, module_id=module.id),
             )
-            for n, part in enumerate(imported.lessons[: service.MAX_LESSONS], start=1):
+            for n, part in enumerate(imported.lessons[:MAX_LESSONS], start=1):
                 lesson = Lesson(
                     id=part.id,
                     module_id=module.id,
                     course_id=course.id,
                     title=_line(part.title, 200),
-                    body=part.body[: service.MAX_BODY],
+                    body=part.body[:MAX_BODY],
                     position=n,
                 )
                 session.add(lesson)
@@ -101,15 +111,15 @@ async def apply_import(
                 emit(
                     session,
                     Outbox,
-                    service._content_event(meta, "courses.lesson.created", course, lesson_id=lesson.id),
+                    content_event(meta, "courses.lesson.created", course, lesson_id=lesson.id),
                 )
-        exercises = ready.exercises[: service.MAX_EXERCISES]
+        exercises = ready.exercises[:MAX_EXERCISES]
         for imported_exercise in exercises:
             exercise = Exercise(
                 id=imported_exercise.id,
                 course_id=course.id,
                 title=_line(imported_exercise.title, 200),
-                instructions=imported_exercise.instructions[: service.MAX_BODY],
+                instructions=imported_exercise.instructions[:MAX_BODY],
                 language=_line(imported_exercise.language, 32).lower(),
                 starter_files=[],
                 tests=[],
@@ -117,7 +127,7 @@ async def apply_import(
             )
             session.add(exercise)
             await session.flush()
-            emit(session, Outbox, service._exercise_event(meta, "created", course, exercise))
+            emit(session, Outbox, exercise_event(meta, "created", course, exercise))
         left_out = (len(ready.modules) - len(modules), len(ready.exercises) - len(exercises))
         if any(left_out):
             log.warning("import %s: %d modules and %d exercises left out", ready.import_id, *left_out)
@@ -131,7 +141,7 @@ async def apply_import(
         emit(
             session,
             Outbox,
-            service._event(meta, applied, org=course.organization_id, subjects={"course_id": course.id}),
+            event_of(meta, applied, org=course.organization_id, subjects={"course_id": course.id}),
         )
     return course.id
 

@@ -19,7 +19,7 @@ from strawberry.dataloader import DataLoader
 from subgraphs.core.context import Context
 from subgraphs.core.loaders import by_key_loader, memberships_loader, value_loader
 from subgraphs.core.pages import Page, int_id, page_loader, time_id
-from subgraphs.courses import service
+from subgraphs.courses.access import published_or_editable, visible_clause
 from subgraphs.courses.models import (
     AppliedGeneration,
     Course,
@@ -57,7 +57,7 @@ class Loaders:
 
 def build_loaders(context: Context) -> Loaders:
     async def visible() -> Any:
-        return await service.visible_clause(context.caller)
+        return await visible_clause(context.caller)
 
     async def my_enrollments(course_ids: Sequence[Any]) -> list[Enrollment | None]:
         user_id = context.principal.user_id
@@ -118,7 +118,7 @@ def build_loaders(context: Context) -> Loaders:
             Module.course_id,
             (Module.position, Module.id),
             int_id,
-            where=lambda: service.published_or_editable(context.caller, Module),
+            where=lambda: published_or_editable(context.caller, Module),
         ),
         lessons_page_by_module_id=page_loader(
             context,
@@ -126,7 +126,7 @@ def build_loaders(context: Context) -> Loaders:
             Lesson.module_id,
             (Lesson.position, Lesson.id),
             int_id,
-            where=lambda: service.published_or_editable(context.caller, Lesson),
+            where=lambda: published_or_editable(context.caller, Lesson),
         ),
         exercises_page_by_course_id=page_loader(
             context, Exercise, Exercise.course_id, (Exercise.created_at, Exercise.id), time_id

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +32,24 @@ from subgraphs.core.events import OutboxMixin
 
 Base = domain_base("courses")
 
+
+class CourseStatus(StrEnum):
+    DRAFT = "DRAFT"
+    PUBLISHED = "PUBLISHED"
+    ARCHIVED = "ARCHIVED"
+
+
+class Visibility(StrEnum):
+    ORGANIZATION = "ORGANIZATION"  # members of the course's organization
+    PUBLIC = "PUBLIC"  # every signed-in user
+
+
+class EnrollmentStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+    DROPPED = "DROPPED"
+
+
 SEARCH_EXPRESSION = (
     "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
     "setweight(to_tsvector('english', coalesce(description, '')), 'B')"
@@ -50,10 +69,10 @@ class Course(UUIDPrimaryKey, Timestamps, Base):
     slug: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(64), default="")
-    difficulty: Mapped[str] = mapped_column(String(16))  # service.Difficulty
+    difficulty: Mapped[str] = mapped_column(String(16))  # contracts.vocabulary.Difficulty
     estimated_duration_hours: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))  # service.CourseStatus
-    visibility: Mapped[str] = mapped_column(String(16))  # service.Visibility
+    status: Mapped[str] = mapped_column(String(16))  # CourseStatus
+    visibility: Mapped[str] = mapped_column(String(16))  # Visibility
     enrollment_cap: Mapped[int | None] = mapped_column(Integer)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_EXPRESSION, persisted=True))
@@ -100,7 +119,7 @@ class Exercise(UUIDPrimaryKey, Timestamps, Base):
     # [{"path": ..., "content": ...}] for both
     starter_files: Mapped[list[dict[str, str]]] = mapped_column(JSONB, default=list)
     tests: Mapped[list[dict[str, str]]] = mapped_column(JSONB, default=list)
-    ide: Mapped[str] = mapped_column(String(16))  # service.LabIde
+    ide: Mapped[str] = mapped_column(String(16))  # contracts.vocabulary.LabIde
 
 
 class Enrollment(UUIDPrimaryKey, Base):
@@ -115,7 +134,7 @@ class Enrollment(UUIDPrimaryKey, Base):
     )
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     organization_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    status: Mapped[str] = mapped_column(String(16))  # service.EnrollmentStatus
+    status: Mapped[str] = mapped_column(String(16))  # EnrollmentStatus
     progress_percent: Mapped[int] = mapped_column(Integer, default=0)
     enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

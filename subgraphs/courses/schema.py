@@ -1,4 +1,5 @@
-"""Query and Mutation of the courses subgraph. Resolvers stay thin: parse ids, call the service.
+"""Query and Mutation of the courses subgraph. Resolvers stay thin: parse ids, call the service functions
+(catalog, content, exercises, enrollment).
 
 Router-side checks: `@authenticated` plus `@policy` (core.rbac.member_or_scope_policy): users of any
 platform role pass (the subgraph decides by membership), API clients need the scope. The subgraph always
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import strawberry
 
-from subgraphs.core.ids import parse_optional_id
+from subgraphs.contracts import vocabulary
+from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.pagination import SIZED_BY_FIRST
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.schema import build_schema, call_with_input_id
-from subgraphs.courses import service
+from subgraphs.courses import access, catalog, content, enrollment, exercises, models
 from subgraphs.courses.errors import COURSES_ERRORS
 from subgraphs.courses.types import (
     ArchiveCourseResult,
@@ -88,10 +90,10 @@ def _files(value: list | None) -> list[dict[str, str]] | None:
     return None if value is None else [{"path": f.path, "content": f.content} for f in value]
 
 
-VIEW = member_or_scope_policy(service.VIEW)
-CREATE = member_or_scope_policy(service.CREATE)
-MANAGE = member_or_scope_policy(service.MANAGE)
-PUBLISH = member_or_scope_policy(service.PUBLISH)
+VIEW = member_or_scope_policy(access.VIEW)
+CREATE = member_or_scope_policy(access.CREATE)
+MANAGE = member_or_scope_policy(access.MANAGE)
+PUBLISH = member_or_scope_policy(access.PUBLISH)
 
 
 @strawberry.type
@@ -108,7 +110,7 @@ class Query:
         slug: str | None = None,
         organization_id: strawberry.ID | None = None,
     ) -> Course | None:
-        row = await service.get_course(
+        row = await catalog.get_course(
             info.context.runtime,
             info.context.meta,
             id=parse_optional_id(id, "id"),
@@ -127,30 +129,30 @@ class Query:
         self,
         info: strawberry.Info,
         filter: CourseFilter | None = None,
-        order_by: CourseOrder = service.CourseOrder.CREATED_AT,  # type: ignore[valid-type]
+        order_by: CourseOrder = catalog.CourseOrder.CREATED_AT,  # type: ignore[valid-type]
         first: int = 20,
         after: str | None = None,
     ) -> CourseConnection:  # type: ignore[valid-type]
         f = filter or CourseFilter()
-        return await service.list_courses(
+        return await catalog.list_courses(
             info.context.runtime,
             info.context.meta,
-            filter=service.CourseFilter(
+            filter=catalog.CourseFilter(
                 organization_id=parse_optional_id(f.organization_id, "filter.organizationId"),
-                status=service.CourseStatus(_enum(f.status)) if f.status else None,
+                status=models.CourseStatus(_enum(f.status)) if f.status else None,
                 category=f.category,
-                difficulty=service.Difficulty(_enum(f.difficulty)) if f.difficulty else None,
+                difficulty=vocabulary.Difficulty(_enum(f.difficulty)) if f.difficulty else None,
                 search=f.search,
                 instructor_id=parse_optional_id(f.instructor_id, "filter.instructorId"),
             ),
-            order_by=service.CourseOrder(_enum(order_by)),
+            order_by=catalog.CourseOrder(_enum(order_by)),
             first=first,
             after=after,
             to_node=Course.from_model,
         )
 
 
-def _course_fields(input: object) -> dict:
+def _course_fields(input: CreateCourseInput | UpdateCourseInput) -> dict:
     return {
         "title": input.title,
         "slug": input.slug,
@@ -163,7 +165,7 @@ def _course_fields(input: object) -> dict:
     }
 
 
-def _exercise_fields(input: object) -> dict:
+def _exercise_fields(input: CreateExerciseInput | UpdateExerciseInput) -> dict:
     return {
         "title": input.title,
         "instructions": input.instructions,
@@ -182,12 +184,12 @@ class Mutation:
     async def create_course(self, info: strawberry.Info, input: CreateCourseInput) -> CreateCourseResult:  # type: ignore[valid-type]
         ctx = info.context
         fields = _course_fields(input)
-        fields["difficulty"] = service.Difficulty(fields["difficulty"])
-        fields["visibility"] = service.Visibility(fields["visibility"])
-        row = await service.create_course(
+        fields["difficulty"] = vocabulary.Difficulty(fields["difficulty"])
+        fields["visibility"] = models.Visibility(fields["visibility"])
+        row = await catalog.create_course(
             ctx.runtime,
             ctx.meta,
-            organization_id=parse_optional_id(input.organization_id, "input.organizationId"),
+            organization_id=parse_id(input.organization_id, "input.organizationId"),
             **fields,
         )
         return CourseSuccess(course=Course.from_model(row))
@@ -196,53 +198,53 @@ class Mutation:
         authenticated=True, policy=MANAGE, description="Only the fields given change."
     )
     async def update_course(self, info: strawberry.Info, input: UpdateCourseInput) -> UpdateCourseResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.update_course, input, **_course_fields(input))
+        row = await call_with_input_id(info, catalog.update_course, input, **_course_fields(input))
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(
         authenticated=True, policy=PUBLISH, description="Draft -> published (needs a module with a lesson)."
     )
     async def publish_course(self, info: strawberry.Info, input: CourseIdInput) -> PublishCourseResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.publish_course, input)
+        row = await call_with_input_id(info, catalog.publish_course, input)
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=PUBLISH, description="Published -> draft.")
     async def unpublish_course(self, info: strawberry.Info, input: CourseIdInput) -> UnpublishCourseResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.unpublish_course, input)
+        row = await call_with_input_id(info, catalog.unpublish_course, input)
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE, description="Read-only from now on.")
     async def archive_course(self, info: strawberry.Info, input: CourseIdInput) -> ArchiveCourseResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.archive_course, input)
+        row = await call_with_input_id(info, catalog.archive_course, input)
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(
         authenticated=True, policy=MANAGE, description="Only without enrollments."
     )
     async def delete_course(self, info: strawberry.Info, input: CourseIdInput) -> DeleteCourseResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.delete_course, input)
+        row = await call_with_input_id(info, catalog.delete_course, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def create_module(self, info: strawberry.Info, input: CreateModuleInput) -> CreateModuleResult:  # type: ignore[valid-type]
-        row = await service.create_module(
+        row = await content.create_module(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_optional_id(input.course_id, "input.courseId"),
+            course_id=parse_id(input.course_id, "input.courseId"),
             title=input.title,
         )
         return ModuleSuccess(module=Module.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def update_module(self, info: strawberry.Info, input: UpdateModuleInput) -> UpdateModuleResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.update_module, input, title=input.title)
+        row = await call_with_input_id(info, content.update_module, input, title=input.title)
         return ModuleSuccess(module=Module.from_model(row))
 
     @strawberry.federation.mutation(
         authenticated=True, policy=MANAGE, description="Students see the module and its lessons from now on."
     )
     async def publish_module(self, info: strawberry.Info, input: PublishContentInput) -> PublishModuleResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.publish_module, input, published=True)
+        row = await call_with_input_id(info, content.publish_module, input, published=True)
         return ModuleSuccess(module=Module.from_model(row))
 
     @strawberry.federation.mutation(
@@ -251,32 +253,32 @@ class Mutation:
     async def unpublish_module(
         self, info: strawberry.Info, input: PublishContentInput
     ) -> UnpublishModuleResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.publish_module, input, published=False)
+        row = await call_with_input_id(info, content.publish_module, input, published=False)
         return ModuleSuccess(module=Module.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE, description="Deletes its lessons too.")
     async def delete_module(self, info: strawberry.Info, input: DeleteInput) -> DeleteModuleResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.delete_module, input)
+        row = await call_with_input_id(info, content.delete_module, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def reorder_modules(
         self, info: strawberry.Info, input: ReorderModulesInput
     ) -> ReorderModulesResult:  # type: ignore[valid-type]
-        row = await service.reorder_modules(
+        row = await content.reorder_modules(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_optional_id(input.course_id, "input.courseId"),
+            course_id=parse_id(input.course_id, "input.courseId"),
             module_ids=list(input.module_ids),
         )
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def create_lesson(self, info: strawberry.Info, input: CreateLessonInput) -> CreateLessonResult:  # type: ignore[valid-type]
-        row = await service.create_lesson(
+        row = await content.create_lesson(
             info.context.runtime,
             info.context.meta,
-            module_id=parse_optional_id(input.module_id, "input.moduleId"),
+            module_id=parse_id(input.module_id, "input.moduleId"),
             title=input.title,
             body=input.body,
         )
@@ -284,7 +286,7 @@ class Mutation:
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def update_lesson(self, info: strawberry.Info, input: UpdateLessonInput) -> UpdateLessonResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.update_lesson, input, title=input.title, body=input.body)
+        row = await call_with_input_id(info, content.update_lesson, input, title=input.title, body=input.body)
         return LessonSuccess(lesson=Lesson.from_model(row))
 
     @strawberry.federation.mutation(
@@ -293,7 +295,7 @@ class Mutation:
         description="Students see the lesson from now on (once its module is published too).",
     )
     async def publish_lesson(self, info: strawberry.Info, input: PublishContentInput) -> PublishLessonResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.publish_lesson, input, published=True)
+        row = await call_with_input_id(info, content.publish_lesson, input, published=True)
         return LessonSuccess(lesson=Lesson.from_model(row))
 
     @strawberry.federation.mutation(
@@ -302,22 +304,22 @@ class Mutation:
     async def unpublish_lesson(
         self, info: strawberry.Info, input: PublishContentInput
     ) -> UnpublishLessonResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.publish_lesson, input, published=False)
+        row = await call_with_input_id(info, content.publish_lesson, input, published=False)
         return LessonSuccess(lesson=Lesson.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def delete_lesson(self, info: strawberry.Info, input: DeleteInput) -> DeleteLessonResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.delete_lesson, input)
+        row = await call_with_input_id(info, content.delete_lesson, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def reorder_lessons(
         self, info: strawberry.Info, input: ReorderLessonsInput
     ) -> ReorderLessonsResult:  # type: ignore[valid-type]
-        row = await service.reorder_lessons(
+        row = await content.reorder_lessons(
             info.context.runtime,
             info.context.meta,
-            module_id=parse_optional_id(input.module_id, "input.moduleId"),
+            module_id=parse_id(input.module_id, "input.moduleId"),
             lesson_ids=list(input.lesson_ids),
         )
         return ModuleSuccess(module=Module.from_model(row))
@@ -326,10 +328,10 @@ class Mutation:
     async def create_exercise(
         self, info: strawberry.Info, input: CreateExerciseInput
     ) -> CreateExerciseResult:  # type: ignore[valid-type]
-        row = await service.create_exercise(
+        row = await exercises.create_exercise(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_optional_id(input.course_id, "input.courseId"),
+            course_id=parse_id(input.course_id, "input.courseId"),
             **_exercise_fields(input),
         )
         return ExerciseSuccess(exercise=Exercise.from_model(row))
@@ -338,22 +340,22 @@ class Mutation:
     async def update_exercise(
         self, info: strawberry.Info, input: UpdateExerciseInput
     ) -> UpdateExerciseResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.update_exercise, input, **_exercise_fields(input))
+        row = await call_with_input_id(info, exercises.update_exercise, input, **_exercise_fields(input))
         return ExerciseSuccess(exercise=Exercise.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def delete_exercise(self, info: strawberry.Info, input: DeleteInput) -> DeleteExerciseResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.delete_exercise, input)
+        row = await call_with_input_id(info, exercises.delete_exercise, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(
         authenticated=True, policy=USER_POLICY, description="Enroll in a published course you can see, once."
     )
     async def enroll(self, info: strawberry.Info, input: EnrollInput) -> EnrollResult:  # type: ignore[valid-type]
-        row = await service.enroll(
+        row = await enrollment.enroll(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_optional_id(input.course_id, "input.courseId"),
+            course_id=parse_id(input.course_id, "input.courseId"),
         )
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
@@ -361,10 +363,10 @@ class Mutation:
     async def drop_enrollment(
         self, info: strawberry.Info, input: DropEnrollmentInput
     ) -> DropEnrollmentResult:  # type: ignore[valid-type]
-        row = await service.drop_enrollment(
+        row = await enrollment.drop_enrollment(
             info.context.runtime,
             info.context.meta,
-            enrollment_id=parse_optional_id(input.enrollment_id, "input.enrollmentId"),
+            enrollment_id=parse_id(input.enrollment_id, "input.enrollmentId"),
         )
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
@@ -376,10 +378,10 @@ class Mutation:
     async def complete_lesson(
         self, info: strawberry.Info, input: CompleteLessonInput
     ) -> CompleteLessonResult:  # type: ignore[valid-type]
-        row = await service.complete_lesson(
+        row = await enrollment.complete_lesson(
             info.context.runtime,
             info.context.meta,
-            lesson_id=parse_optional_id(input.lesson_id, "input.lessonId"),
+            lesson_id=parse_id(input.lesson_id, "input.lessonId"),
         )
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
@@ -389,10 +391,10 @@ class Mutation:
     async def submit_feedback(
         self, info: strawberry.Info, input: SubmitFeedbackInput
     ) -> SubmitFeedbackResult:  # type: ignore[valid-type]
-        row = await service.submit_feedback(
+        row = await enrollment.submit_feedback(
             info.context.runtime,
             info.context.meta,
-            course_id=parse_optional_id(input.course_id, "input.courseId"),
+            course_id=parse_id(input.course_id, "input.courseId"),
             rating=input.rating,
             comment=input.comment,
         )

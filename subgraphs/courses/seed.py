@@ -12,13 +12,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from subgraphs.contracts.vocabulary import Difficulty, LabIde
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.seeding import DemoSeeding, ScaleSeeding, SeededCourse, copy_rows
-from subgraphs.courses import service
+from subgraphs.courses.catalog import create_course, publish_course
+from subgraphs.courses.content import create_lesson, create_module
+from subgraphs.courses.enrollment import complete_lesson, enroll
 from subgraphs.courses.errors import AlreadyEnrolled
-from subgraphs.courses.models import Course, Enrollment, Exercise, Lesson, Module
-from subgraphs.courses.service import CourseStatus, Difficulty, EnrollmentStatus, LabIde, Visibility
+from subgraphs.courses.exercises import create_exercise
+from subgraphs.courses.models import (
+    Course,
+    CourseStatus,
+    Enrollment,
+    EnrollmentStatus,
+    Exercise,
+    Lesson,
+    Module,
+    Visibility,
+)
 
 DEMO_COURSE_SLUG = "python-foundations"
 
@@ -216,11 +228,11 @@ async def seed_demo_courses(
     for student, done in zip(students, progress, strict=False):
         for course_id, lessons in done.items():
             try:
-                await service.enroll(runtime, student, course_id=course_id)
+                await enroll(runtime, student, course_id=course_id)
             except AlreadyEnrolled:
                 pass
             for lesson_id in (await _lesson_ids(runtime, course_id))[:lessons]:
-                await service.complete_lesson(runtime, student, lesson_id=lesson_id)  # idempotent
+                await complete_lesson(runtime, student, lesson_id=lesson_id)  # idempotent
     async with runtime.transaction() as session:
         rows = (
             await session.execute(
@@ -237,7 +249,8 @@ async def seed_demo_courses(
                 )
             ).all()
         )
-    return DemoCourses(foundations, data, draft, status, [tuple(row) for row in rows])
+    enrollments = [(id, course, user, state) for id, course, user, state in rows]
+    return DemoCourses(foundations, data, draft, status, enrollments)
 
 
 async def _course(
@@ -248,7 +261,7 @@ async def _course(
             select(Course).where(Course.organization_id == organization_id, Course.slug == demo.slug)
         )
     if course is None:
-        course = await service.create_course(
+        course = await create_course(
             runtime,
             meta,
             organization_id=organization_id,
@@ -261,13 +274,13 @@ async def _course(
             visibility=demo.visibility,
         )
         for module_title, lessons in demo.modules:
-            module = await service.create_module(runtime, meta, course_id=course.id, title=module_title)
+            module = await create_module(runtime, meta, course_id=course.id, title=module_title)
             for title, body in lessons:
-                await service.create_lesson(runtime, meta, module_id=module.id, title=title, body=body)
+                await create_lesson(runtime, meta, module_id=module.id, title=title, body=body)
         for exercise in demo.exercises:
-            await service.create_exercise(runtime, meta, course_id=course.id, **exercise)
+            await create_exercise(runtime, meta, course_id=course.id, **exercise)
     if demo.publish and course.status == CourseStatus.DRAFT:
-        await service.publish_course(runtime, meta, id=course.id)
+        await publish_course(runtime, meta, id=course.id)
     return course.id
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import strawberry
 
+from subgraphs.contracts import vocabulary
 from subgraphs.core.errors import EDIT_ERRORS, result_union
 from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id
@@ -16,28 +17,28 @@ from subgraphs.core.loaders import warm_memberships
 from subgraphs.core.pages import EMPTY_PAGE, page_connection, stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
 from subgraphs.core.rbac import permitted
-from subgraphs.courses import models, service
+from subgraphs.courses import access, catalog, models, validation
 
-CourseStatus = strawberry.enum(service.CourseStatus, name="CourseStatus")
-Difficulty = strawberry.enum(service.Difficulty, name="Difficulty")
+CourseStatus = strawberry.enum(models.CourseStatus, name="CourseStatus")
+Difficulty = strawberry.enum(vocabulary.Difficulty, name="Difficulty")
 Visibility = strawberry.enum(
-    service.Visibility,
+    models.Visibility,
     name="CourseVisibility",
     description="ORGANIZATION: members of the course's organization; PUBLIC: every signed-in user.",
 )
-EnrollmentStatus = strawberry.enum(service.EnrollmentStatus, name="EnrollmentStatus")
-LabIde = strawberry.enum(service.LabIde, name="LabIde", description="The IDE a lab opens for an exercise.")
-CourseOrder = strawberry.enum(service.CourseOrder, name="CourseOrder")
+EnrollmentStatus = strawberry.enum(models.EnrollmentStatus, name="EnrollmentStatus")
+LabIde = strawberry.enum(vocabulary.LabIde, name="LabIde", description="The IDE a lab opens for an exercise.")
+CourseOrder = strawberry.enum(catalog.CourseOrder, name="CourseOrder")
 
 
 async def _can_view(info: strawberry.Info, course: models.Course) -> bool:
     await warm_memberships(info.context)
-    return await service.can_view(info.context.caller, course)
+    return await access.can_view(info.context.caller, course)
 
 
 async def _manages(info: strawberry.Info, organization_id: Any) -> bool:
     await warm_memberships(info.context)
-    return await permitted(info.context.caller, service.MANAGE, organization_id)
+    return await permitted(info.context.caller, access.MANAGE, organization_id)
 
 
 @strawberry.federation.type(keys=["id"], description="A tenant (the organizations subgraph owns it).")
@@ -210,10 +211,10 @@ class Course:
             slug=row.slug,
             description=row.description,
             category=row.category,
-            difficulty=service.Difficulty(row.difficulty),
+            difficulty=vocabulary.Difficulty(row.difficulty),
             estimated_duration_hours=row.estimated_duration_hours,
-            status=service.CourseStatus(row.status),
-            visibility=service.Visibility(row.visibility),
+            status=models.CourseStatus(row.status),
+            visibility=models.Visibility(row.visibility),
             enrollment_cap=row.enrollment_cap,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -314,14 +315,14 @@ class Exercise:
     title: str
     instructions: str = strawberry.field(description="Markdown.")
     language: str
-    starter_files: list[WorkspaceFile] = strawberry.field(directives=[list_size(service.MAX_FILES)])
+    starter_files: list[WorkspaceFile] = strawberry.field(directives=[list_size(validation.MAX_FILES)])
     lab_ide: LabIde  # type: ignore[valid-type]
     created_at: datetime
     updated_at: datetime
     _row: strawberry.Private[models.Exercise]
 
     @strawberry.field(
-        directives=[list_size(service.MAX_FILES)],
+        directives=[list_size(validation.MAX_FILES)],
         description="The checks run on a submission: instructors and admins only (null otherwise).",
     )
     async def tests(self, info: strawberry.Info) -> list[WorkspaceFile] | None:
@@ -342,7 +343,7 @@ class Exercise:
             instructions=row.instructions,
             language=row.language,
             starter_files=[WorkspaceFile(**f) for f in row.starter_files],
-            lab_ide=service.LabIde(row.ide),
+            lab_ide=vocabulary.LabIde(row.ide),
             created_at=row.created_at,
             updated_at=row.updated_at,
             _row=row,
@@ -386,7 +387,7 @@ class Enrollment:
     def from_model(cls, row: models.Enrollment) -> Enrollment:
         return cls(
             id=to_id(row.id),
-            status=service.EnrollmentStatus(row.status),
+            status=models.EnrollmentStatus(row.status),
             progress_percent=row.progress_percent,
             enrolled_at=row.enrolled_at,
             completed_at=row.completed_at,
@@ -445,9 +446,9 @@ class CreateCourseInput:
     )
     description: str | None = None
     category: str | None = None
-    difficulty: Difficulty = service.Difficulty.BEGINNER  # type: ignore[valid-type]
+    difficulty: Difficulty = vocabulary.Difficulty.BEGINNER  # type: ignore[valid-type]
     estimated_duration_hours: int | None = None
-    visibility: Visibility = service.Visibility.ORGANIZATION  # type: ignore[valid-type]
+    visibility: Visibility = models.Visibility.ORGANIZATION  # type: ignore[valid-type]
     enrollment_cap: int | None = None
 
 
@@ -543,7 +544,7 @@ class CreateExerciseInput:
     language: str = "python"
     starter_files: list[WorkspaceFileInput] | None = None
     tests: list[WorkspaceFileInput] | None = None
-    lab_ide: LabIde = service.LabIde.VSCODE  # type: ignore[valid-type]
+    lab_ide: LabIde = vocabulary.LabIde.VSCODE  # type: ignore[valid-type]
 
 
 @strawberry.input

@@ -28,7 +28,7 @@ from subgraphs.contracts.vocabulary import LabIde, OrganizationSettings
 from subgraphs.core.context import WorkerRuntime
 from subgraphs.core.events import Event
 from subgraphs.core.live import LiveHub
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.content import create_lesson, create_module, publish_lesson, publish_module
 from subgraphs.quizzes import service as quizzes_service
 from subgraphs.quizzes.models import Outbox as QuizzesOutbox
 from tests.subgraphs.content.conftest import (  # noqa: F401 - fixtures
@@ -148,13 +148,11 @@ async def test_module_and_lesson_publication_events_fit_their_contracts(courses)
     school = await courses.school()  # noqa: F811 - not the content fixture of that name
     course = await courses.course(school, publish=False, lessons=1)
     meta = school.instructor.meta
-    module = await courses_service.create_module(courses.runtime, meta, course_id=course.id, title="More")
-    lesson = await courses_service.create_lesson(
-        courses.runtime, meta, module_id=module.id, title="One", body="# One"
-    )
+    module = await create_module(courses.runtime, meta, course_id=course.id, title="More")
+    lesson = await create_lesson(courses.runtime, meta, module_id=module.id, title="One", body="# One")
     for published in (True, False):
-        await courses_service.publish_module(courses.runtime, meta, id=module.id, published=published)
-        await courses_service.publish_lesson(courses.runtime, meta, id=lesson.id, published=published)
+        await publish_module(courses.runtime, meta, id=module.id, published=published)
+        await publish_lesson(courses.runtime, meta, id=lesson.id, published=published)
     emitted = await courses.events(course_id=str(course.id))
     types = {e["type"] for e in emitted}
     assert {t for t in DRIVEN if t.startswith("courses.") and ".import." not in t} <= types

@@ -9,7 +9,9 @@ import uuid
 
 import pytest
 
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.content import create_module
+from subgraphs.courses.enrollment import enroll
+from subgraphs.courses.exercises import create_exercise
 from tests.e2e.test_generation_applied_through_router import follow_to_success
 from tests.e2e.test_generation_through_router import APPLY
 from tests.fakes.anthropic_server import FakeAnthropic, syllabus_for
@@ -71,10 +73,10 @@ async def test_an_archived_course_is_read_only_in_quizzes_labs_and_generation(
 ):
     school = await courses.school()
     course = await courses.course(school)
-    exercise = await courses_service.create_exercise(
+    exercise = await create_exercise(
         courses_runtime, school.instructor.meta, course_id=course.id, title="Lab", ide="VSCODE"
     )
-    await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+    await enroll(courses_runtime, school.student.meta, course_id=course.id)
     instructor = school.instructor.token
 
     async def quiz_created():  # the quizzes domain learns of the course through its events
@@ -155,7 +157,7 @@ async def test_correct_answers_never_show_while_the_student_can_still_answer(
 ):
     school = await courses.school()
     course = await courses.course(school)
-    await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+    await enroll(courses_runtime, school.student.meta, course_id=course.id)
     instructor, student = school.instructor.token, school.student.token
 
     async def quiz_created():
@@ -224,9 +226,7 @@ async def test_markdown_is_stored_exactly_as_written(
 ):
     school = await courses.school()
     course = await courses.course(school)
-    module = await courses_service.create_module(
-        courses.runtime, school.instructor.meta, course_id=course.id, title="Setup"
-    )
+    module = await create_module(courses.runtime, school.instructor.meta, course_id=course.id, title="Setup")
     body = "    $ pip install coursegraph\n\nThen run it.\n"
     made = await router_gql(
         CREATE_LESSON,
@@ -248,7 +248,7 @@ async def test_applied_content_is_a_draft_students_see_once_published(
 ):
     school = await courses.school()
     course = await courses.course(school)  # published, with the module "Basics"
-    await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+    await enroll(courses_runtime, school.student.meta, course_id=course.id)
     instructor, student = school.instructor.token, school.student.token
     fake_anthropic.default = lambda body: syllabus_for(body)
     values = {
@@ -346,7 +346,7 @@ async def test_an_enrolled_student_keeps_reading_an_archived_course(
 ):
     school = await courses.school()
     course = await courses.course(school)
-    await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+    await enroll(courses_runtime, school.student.meta, course_id=course.id)
     archived = await router_gql(ARCHIVE, {"input": {"id": str(course.id)}}, token=school.instructor.token)
     assert data(archived, "archiveCourse")["course"]["status"] == "ARCHIVED"
     seen = data(await router_gql(COURSE, {"id": str(course.id)}, token=school.student.token), "course")
@@ -363,7 +363,7 @@ async def test_attempt_answers_come_in_the_order_the_student_saw(
 ):
     school = await courses.school()
     course = await courses.course(school)
-    await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+    await enroll(courses_runtime, school.student.meta, course_id=course.id)
     instructor, student = school.instructor.token, school.student.token
 
     async def quiz_created():
@@ -412,7 +412,7 @@ async def test_a_dropped_students_attempts_leave_the_average_quiz_score(
     second = await courses.minter.member(school.org, "student")
     enrollments = {}
     for who in (school.student, second):
-        enrollments[who.id] = await courses_service.enroll(courses_runtime, who.meta, course_id=course.id)
+        enrollments[who.id] = await enroll(courses_runtime, who.meta, course_id=course.id)
     instructor = school.instructor.token
 
     async def quiz_created():

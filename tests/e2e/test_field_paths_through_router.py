@@ -27,7 +27,8 @@ from graphql import (
     get_named_type,
 )
 
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.content import create_lesson, create_module
+from subgraphs.courses.exercises import create_exercise
 from tests.conftest import TEST_PASSWORD
 from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
@@ -130,13 +131,9 @@ async def test_every_validation_error_names_real_graphql_input_paths(
     school = await courses.school()
     course = await courses.course(school, publish=False)
     meta = school.instructor.meta
-    module = await courses_service.create_module(courses_runtime, meta, course_id=course.id, title="M")
-    lesson = await courses_service.create_lesson(
-        courses_runtime, meta, module_id=module.id, title="L", body="# L"
-    )
-    exercise = await courses_service.create_exercise(
-        courses_runtime, meta, course_id=course.id, title="E", ide="VSCODE"
-    )
+    module = await create_module(courses_runtime, meta, course_id=course.id, title="M")
+    lesson = await create_lesson(courses_runtime, meta, module_id=module.id, title="L", body="# L")
+    exercise = await create_exercise(courses_runtime, meta, course_id=course.id, title="E", ide="VSCODE")
     instructor = school.instructor.token
 
     async def made_quiz():  # the quizzes projection learns of the course through events

@@ -15,7 +15,8 @@ import pytest
 import websockets
 from sqlalchemy import select
 
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.enrollment import enroll
+from subgraphs.courses.exercises import create_exercise
 from subgraphs.labs.models import LabEvent
 from subgraphs.organizations import service as org_service
 from tests.labs_support import (
@@ -122,10 +123,10 @@ async def test_a_student_runs_a_lab_through_the_router(
         settings={"lab_idle_timeout_seconds": 6, "lab_stop_timeout_seconds": 3600},
     )
     course = await courses.course(school)
-    exercise = await courses_service.create_exercise(
+    exercise = await create_exercise(
         courses_runtime, school.instructor.meta, course_id=course.id, title="Lab", ide="VSCODE"
     )
-    await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+    await enroll(courses_runtime, school.student.meta, course_id=course.id)
     token = school.student.token
     async with vscode_template_serving_the_test_ide(courses_runtime, use_docker=use_docker):
         lab_id = None

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.enrollment import enroll
+from subgraphs.courses.exercises import create_exercise
 from tests.lab_ides import STARTER, Browser, run_in_kernel, run_in_terminal
 from tests.labs_support import JUPYTER_IMAGES, docker_available, remove_run_resources, require_lab_images
 from tests.services import RUN_ID
@@ -45,7 +46,7 @@ def real_images() -> Iterator[None]:
 async def _student_with_exercise(courses, courses_runtime, ide: str):  # noqa: F811
     school = await courses.school()
     course = await courses.course(school)
-    exercise = await courses_service.create_exercise(
+    exercise = await create_exercise(
         courses_runtime,
         school.instructor.meta,
         course_id=course.id,
@@ -53,7 +54,7 @@ async def _student_with_exercise(courses, courses_runtime, ide: str):  # noqa: F
         ide=ide,
         starter_files=STARTER,
     )
-    await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+    await enroll(courses_runtime, school.student.meta, course_id=course.id)
     return school.student, exercise.id
 
 

@@ -11,7 +11,8 @@ import uuid
 import pytest
 import websockets
 
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.enrollment import enroll
+from subgraphs.courses.exercises import create_exercise
 from tests.e2e.helpers import signed_in_student
 from tests.e2e.test_generation_through_router import GENERATE, instructor_of_new_organization
 from tests.e2e.test_labs import START, STOP
@@ -127,10 +128,10 @@ async def test_remove_member_ends_the_removed_instructors_lab_stream_and_a_stopp
     use_docker = docker_available()
     school = await courses.school()
     course = await courses.course(school)
-    exercise = await courses_service.create_exercise(
+    exercise = await create_exercise(
         courses_runtime, school.instructor.meta, course_id=course.id, title="Lab", ide="VSCODE"
     )
-    await courses_service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+    await enroll(courses_runtime, school.student.meta, course_id=course.id)
     student = school.student.token
     async with vscode_template_serving_the_test_ide(courses_runtime, use_docker=use_docker):
         lab_id = None

@@ -93,8 +93,8 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
     from subgraphs.core.events import OutboxRelay
     from subgraphs.core.live import follow
     from subgraphs.core.settings import get_settings
-    from subgraphs.courses import service as courses_service
     from subgraphs.courses.app import create_app as create_courses
+    from subgraphs.courses.exercises import create_exercise
     from subgraphs.labs import service
     from subgraphs.labs.app import create_app as create_labs
     from subgraphs.labs.models import ExerciseProjection, LabEvent
@@ -126,7 +126,7 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
         factory = CourseFactory(apps[1].state.runtime, minter)
         school = await factory.school()
         course = await factory.course(school)
-        exercise = await courses_service.create_exercise(
+        exercise = await create_exercise(
             factory.runtime, school.instructor.meta, course_id=course.id, title="Bench", ide="JUPYTER"
         )
         api = labs_app.state.runtime

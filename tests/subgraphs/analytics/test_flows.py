@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from subgraphs.analytics.models import Course, Learner
 from subgraphs.core.db import utcnow
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.enrollment import complete_lesson, enroll
 from subgraphs.courses.models import Lesson
 from subgraphs.quizzes import service as quizzes_service
 from tests.subgraphs.analytics.events import Student
@@ -41,7 +41,7 @@ async def test_scores_stats_and_series_follow_a_student_through_a_course(
     school = await courses.school()
     course = await courses.course(school, lessons=2)
     student, teacher = school.student, school.instructor
-    enrollment = await courses_service.enroll(courses.runtime, student.meta, course_id=course.id)
+    enrollment = await enroll(courses.runtime, student.meta, course_id=course.id)
 
     async def course_known(session):
         return await session.get(Course, course.id)
@@ -73,7 +73,7 @@ async def test_scores_stats_and_series_follow_a_student_through_a_course(
     # One of two lessons: progress 50 -> completion adds 0.25 * 50; the cached numbers are not served.
     async with courses.runtime.transaction() as session:
         lessons = (await session.scalars(select(Lesson).where(Lesson.course_id == course.id))).all()
-    await courses_service.complete_lesson(courses.runtime, student.meta, lesson_id=lessons[0].id)
+    await complete_lesson(courses.runtime, student.meta, lesson_id=lessons[0].id)
     await pipeline.until(learner_where(course.id, student.id, progress_percent=50))
     stats = (await entity(analytics_gql, "Course", course.id, teacher.token))["stats"]
     assert stats["averageProgress"] == 50.0

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from subgraphs.courses import service
+from subgraphs.courses.catalog import create_course, publish_course
+from subgraphs.courses.content import create_lesson, create_module
 from subgraphs.courses.models import Course, Outbox
 from tests.subgraphs.organizations.factories import Caller, Minter
 
@@ -46,7 +47,7 @@ class CourseFactory:
         **fields: Any,
     ) -> Course:
         meta = school.instructor.meta
-        course = await service.create_course(
+        course = await create_course(
             self.runtime,
             meta,
             organization_id=uuid.UUID(school.org),
@@ -56,13 +57,13 @@ class CourseFactory:
             **fields,
         )
         if lessons:
-            module = await service.create_module(self.runtime, meta, course_id=course.id, title="Basics")
+            module = await create_module(self.runtime, meta, course_id=course.id, title="Basics")
             for i in range(lessons):
-                await service.create_lesson(
+                await create_lesson(
                     self.runtime, meta, module_id=module.id, title=f"Lesson {i + 1}", body=f"# Lesson {i + 1}"
                 )
         if publish:
-            course = await service.publish_course(self.runtime, meta, id=course.id)
+            course = await publish_course(self.runtime, meta, id=course.id)
         return course
 
     async def events(self, **subject: str) -> list[dict]:

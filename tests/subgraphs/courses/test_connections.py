@@ -4,7 +4,8 @@ and for 50 children)."""
 
 from __future__ import annotations
 
-from subgraphs.courses import service
+from subgraphs.courses.content import create_lesson, create_module
+from subgraphs.courses.exercises import create_exercise
 from tests.subgraphs.courses.queries import reps
 
 CONTENT = """query($r: [_Any!]!, $first: Int, $after: String) { _entities(representations: $r) {
@@ -20,11 +21,11 @@ async def _course(courses, school, n: int):
     course = await courses.course(school, lessons=0, publish=False)
     first = None
     for i in range(n):
-        module = await service.create_module(runtime, meta, course_id=course.id, title=f"M{i:02}")
+        module = await create_module(runtime, meta, course_id=course.id, title=f"M{i:02}")
         first = first or module
-        await service.create_exercise(runtime, meta, course_id=course.id, title=f"E{i:02}")
+        await create_exercise(runtime, meta, course_id=course.id, title=f"E{i:02}")
     for i in range(n):
-        await service.create_lesson(runtime, meta, module_id=first.id, title=f"L{i:02}", body="x")
+        await create_lesson(runtime, meta, module_id=first.id, title=f"L{i:02}", body="x")
     return course
 
 

@@ -7,8 +7,11 @@ import uuid
 
 from sqlalchemy import func, select
 
-from subgraphs.courses import service
-from subgraphs.courses.models import CourseFeedback, Enrollment, LessonCompletion
+from subgraphs.courses import enrollment as courses_enrollment
+from subgraphs.courses.catalog import archive_course, update_course
+from subgraphs.courses.content import create_lesson
+from subgraphs.courses.enrollment import complete_lesson
+from subgraphs.courses.models import CourseFeedback, Enrollment, Lesson, LessonCompletion, Module, Visibility
 from tests.subgraphs.courses.queries import COMPLETE, COURSE, DROP, ENROLL, FEEDBACK, result
 
 
@@ -82,19 +85,15 @@ async def test_enroll_once_then_progress_to_completion(courses_gql, courses, cou
 async def test_new_lesson_lowers_progress(courses, courses_runtime):
     school = await courses.school()
     course = await courses.course(school, lessons=1)
-    row = await service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+    row = await courses_enrollment.enroll(courses_runtime, school.student.meta, course_id=course.id)
     async with courses_runtime.transaction() as session:
-        lesson_id = await session.scalar(
-            select(service.Lesson.id).where(service.Lesson.course_id == course.id)
-        )
-        module_id = await session.scalar(
-            select(service.Module.id).where(service.Module.course_id == course.id)
-        )
+        lesson_id = await session.scalar(select(Lesson.id).where(Lesson.course_id == course.id))
+        module_id = await session.scalar(select(Module.id).where(Module.course_id == course.id))
     assert (
-        await service.complete_lesson(courses_runtime, school.student.meta, lesson_id=lesson_id)
+        await complete_lesson(courses_runtime, school.student.meta, lesson_id=lesson_id)
     ).progress_percent == 100
     for title in ("two", "three", "four"):
-        await service.create_lesson(
+        await create_lesson(
             courses_runtime, school.instructor.meta, module_id=module_id, title=title, body=""
         )
     async with courses_runtime.transaction() as session:
@@ -105,7 +104,7 @@ async def test_enroll_refuses_unpublished_archived_and_unknown(courses_gql, cour
     school = await courses.school()
     draft = await courses.course(school, publish=False)
     archived = await courses.course(school)
-    await service.archive_course(courses_runtime, school.instructor.meta, id=archived.id)
+    await archive_course(courses_runtime, school.instructor.meta, id=archived.id)
     assert (await enroll(courses_gql, draft.id, school.student.token))["code"] == "NOT_ENROLLABLE"
     answer = await enroll(courses_gql, archived.id, school.student.token)
     assert answer["code"] == "NOT_ENROLLABLE" and "archived" in answer["message"]
@@ -122,7 +121,7 @@ async def test_enroll_refuses_unpublished_archived_and_unknown(courses_gql, cour
 async def test_organization_only_and_public_visibility(courses_gql, courses):
     school = await courses.school()
     private = await courses.course(school)
-    public = await courses.course(school, visibility=service.Visibility.PUBLIC)
+    public = await courses.course(school, visibility=Visibility.PUBLIC)
     outsider = await courses.minter.user()
     assert (await enroll(courses_gql, private.id, outsider.token))["code"] == "FORBIDDEN"
     assert result(await courses_gql(COURSE, {"id": str(private.id)}, token=outsider.token), "course") is None
@@ -147,10 +146,8 @@ async def test_drop_then_reenroll_keeps_progress(courses_gql, courses, courses_r
     course = await courses.course(school, lessons=2, enrollment_cap=1)
     enrollment = (await enroll(courses_gql, course.id, school.student.token))["enrollment"]
     async with courses_runtime.transaction() as session:
-        lesson_id = await session.scalar(
-            select(service.Lesson.id).where(service.Lesson.course_id == course.id).limit(1)
-        )
-    await service.complete_lesson(courses_runtime, school.student.meta, lesson_id=lesson_id)
+        lesson_id = await session.scalar(select(Lesson.id).where(Lesson.course_id == course.id).limit(1))
+    await complete_lesson(courses_runtime, school.student.meta, lesson_id=lesson_id)
     other = await courses.minter.member(school.org, "student")
     assert (await enroll(courses_gql, course.id, other.token))["code"] == "ENROLLMENT_FULL"
     # Someone else cannot drop it; the student can, once.
@@ -177,7 +174,7 @@ async def test_drop_then_reenroll_keeps_progress(courses_gql, courses, courses_r
     # The freed seat goes to the other student; the first is then refused by the cap.
     assert (await enroll(courses_gql, course.id, other.token))["__typename"] == "EnrollmentSuccess"
     assert (await enroll(courses_gql, course.id, school.student.token))["code"] == "ENROLLMENT_FULL"
-    await service.update_course(courses_runtime, school.instructor.meta, id=course.id, enrollment_cap=0)
+    await update_course(courses_runtime, school.instructor.meta, id=course.id, enrollment_cap=0)
     back = await enroll(courses_gql, course.id, school.student.token)
     assert (
         back["enrollment"]["id"],

@@ -8,7 +8,10 @@ import uuid
 
 from sqlalchemy import select
 
-from subgraphs.courses import service
+from subgraphs.courses.catalog import archive_course
+from subgraphs.courses.content import publish_lesson
+from subgraphs.courses.enrollment import enroll
+from subgraphs.courses.exercises import create_exercise
 from tests.subgraphs.courses.queries import COURSES, DASHBOARD, ENTITIES, reps, result
 
 # How the exported SDL sizes a connection for the router's cost estimate (core/pagination.py).
@@ -77,8 +80,8 @@ async def test_entities_answer_one_per_representation_in_order(courses_gql, cour
 async def test_enrolled_student_keeps_seeing_an_archived_course(courses_gql, courses, courses_runtime):
     school = await courses.school()
     course = await courses.course(school)
-    await service.enroll(courses_runtime, school.student.meta, course_id=course.id)
-    await service.archive_course(courses_runtime, school.instructor.meta, id=course.id)
+    await enroll(courses_runtime, school.student.meta, course_id=course.id)
+    await archive_course(courses_runtime, school.instructor.meta, id=course.id)
     other = await courses.minter.member(school.org, "student")
     body = await courses_gql(ENTITIES, reps("Course", course.id), token=school.student.token)
     assert body["data"]["_entities"][0]["status"] == "ARCHIVED"
@@ -90,10 +93,8 @@ async def _dashboard_world(courses, courses_runtime, n: int):
     school = await courses.school()
     for i in range(n):
         course = await courses.course(school, title=f"Course {i}", lessons=2)
-        await service.create_exercise(
-            courses_runtime, school.instructor.meta, course_id=course.id, title="Ex"
-        )
-        await service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+        await create_exercise(courses_runtime, school.instructor.meta, course_id=course.id, title="Ex")
+        await enroll(courses_runtime, school.student.meta, course_id=course.id)
     return school
 
 
@@ -162,7 +163,7 @@ async def test_connections_page_per_parent(courses_gql, courses, courses_runtime
     school = await courses.school()
     made = [await courses.course(school, title=f"C{i}") for i in range(5)]
     for course in made:
-        await service.enroll(courses_runtime, school.student.meta, course_id=course.id)
+        await enroll(courses_runtime, school.student.meta, course_id=course.id)
     query = """query($r: [_Any!]!, $after: String) { _entities(representations: $r) {
       ... on User { enrollments(first: 2, after: $after) { edges { node { course { title } } }
         pageInfo { hasNextPage endCursor } } } } }"""
@@ -198,7 +199,7 @@ async def test_lessons_resolve_as_entities_for_those_who_see_them(courses_gql, c
                 select(Lesson.id).where(Lesson.course_id == course.id).order_by(Lesson.position)
             )
         ).all()
-    await service.publish_lesson(courses_runtime, school.instructor.meta, id=second, published=False)
+    await publish_lesson(courses_runtime, school.instructor.meta, id=second, published=False)
     other = await courses.school()
     representations = reps("Lesson", first, second, uuid.uuid4())
     seen = (await courses_gql(LESSONS, representations, token=school.student.token))["data"]["_entities"]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from subgraphs.contracts.generation import Kind
 from subgraphs.core.events import Event
-from subgraphs.courses import service
+from subgraphs.courses.catalog import archive_course
 from subgraphs.courses.generated import GeneratedContentConsumer, apply_generated_content, slug_base
 from subgraphs.courses.models import AppliedGeneration, Course, Exercise, Lesson, Module, Outbox
 from tests.subgraphs.courses.generation import deliver, drain
@@ -222,7 +222,7 @@ async def test_another_organizations_event_is_ignored_with_a_warning(
     assert await applied_course(courses_runtime, uuid.UUID(forged_job)) is None
     assert any(forged_job in r.getMessage() and "ignored" in r.getMessage() for r in caplog.records)
     # An archived course takes nothing either (read-only), even from its own organization.
-    await service.archive_course(courses_runtime, victim.instructor.meta, id=course.id)
+    await archive_course(courses_runtime, victim.instructor.meta, id=course.id)
     job_id, _ = await generation.applied(victim.instructor, Kind.SYLLABUS, victim.org, course_id=course.id)
     await drain(courses_runtime, consumer(courses_runtime))
     assert await count(courses_runtime, Module, course_id=course.id) == 0

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from subgraphs.core.rbac import GRANTABLE_SCOPES, Permission
-from subgraphs.courses import service
+from subgraphs.courses.enrollment import enroll
+from subgraphs.courses.models import Module
 from tests.subgraphs.courses.factories import School
 from tests.subgraphs.courses.queries import (
     ARCHIVE,
@@ -86,8 +87,8 @@ async def world(courses, courses_runtime) -> World:
     async with courses_runtime.transaction() as session:
         from sqlalchemy import select
 
-        module = await session.scalar(select(service.Module.id).where(service.Module.course_id == draft.id))
-    enrollment = await service.enroll(courses_runtime, school.student.meta, course_id=published.id)
+        module = await session.scalar(select(Module.id).where(Module.course_id == draft.id))
+    enrollment = await enroll(courses_runtime, school.student.meta, course_id=published.id)
     return World(
         courses,
         school,

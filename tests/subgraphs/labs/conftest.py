@@ -25,7 +25,8 @@ from sqlalchemy import event, select, update
 from subgraphs.core.domains import WorkerDeps, outboxes
 from subgraphs.core.events import OutboxRelay
 from subgraphs.core.settings import Settings
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.enrollment import enroll
+from subgraphs.courses.exercises import create_exercise
 from subgraphs.labs.models import (
     EnrollmentProjection,
     ExerciseProjection,
@@ -231,14 +232,14 @@ class LabWorld:
     async def classroom(self, orgs: Any, *, ide: str = "VSCODE", **org_settings: Any) -> Classroom:
         school = await self.courses.school()
         course = await self.courses.course(school)
-        exercise = await courses_service.create_exercise(
+        exercise = await create_exercise(
             self.courses.runtime,
             school.instructor.meta,
             course_id=course.id,
             title="FizzBuzz",
             ide=ide,
         )
-        await courses_service.enroll(self.courses.runtime, school.student.meta, course_id=course.id)
+        await enroll(self.courses.runtime, school.student.meta, course_id=course.id)
         if org_settings:
             await org_service.update_organization(
                 orgs.runtime, school.admin.meta, id=uuid.UUID(school.org), settings=org_settings

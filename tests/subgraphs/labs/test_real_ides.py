@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.exercises import create_exercise
 from subgraphs.labs.runtimes import sandbox
 from subgraphs.labs.runtimes.docker import DockerRuntime, container_name
 from subgraphs.labs.runtimes.process import ProcessRuntime, can_run
@@ -68,7 +68,7 @@ async def ides(request, world, settings) -> AsyncIterator[str]:
 
 async def _exercise(world, minter, ide: str):
     room = await world.classroom(minter, ide=ide)
-    exercise = await courses_service.create_exercise(
+    exercise = await create_exercise(
         world.courses.runtime,
         room.school.instructor.meta,
         course_id=room.course_id,

@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from subgraphs.core.db import utcnow
 from subgraphs.core.settings import LabsSettings
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.exercises import create_exercise
 from subgraphs.labs.models import ExerciseProjection, LabSession, LabTemplate
 from subgraphs.labs.runtimes.base import LabSpec, RuntimeState
 from subgraphs.labs.runtimes.docker import DockerRuntime, container_name
@@ -75,7 +75,7 @@ async def scenario(
     restarted) or FAILED with a reason and no environment left."""
     room = await world.classroom(minter)
     school = room.school
-    slow = await courses_service.create_exercise(
+    slow = await create_exercise(
         world.courses.runtime, school.instructor.meta, course_id=room.course_id, title="Slow", ide="JUPYTER"
     )
 

@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import func, select, update
 
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.exercises import create_exercise
 from subgraphs.labs.models import LabSession, LabTemplate
 from tests.subgraphs.labs.queries import CAPACITY, PAUSE, RESUME, STOP, STOP_LABS, start
 from tests.waiting import eventually
@@ -22,7 +22,7 @@ async def _sessions_of(world, user_id) -> int:
 
 
 async def _second_exercise(world, room):
-    exercise = await courses_service.create_exercise(
+    exercise = await create_exercise(
         world.courses.runtime,
         room.school.instructor.meta,
         course_id=room.course_id,

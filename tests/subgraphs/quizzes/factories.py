@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.enrollment import enroll
 from subgraphs.quizzes import service
 from tests.subgraphs.courses.factories import School
 
@@ -58,7 +58,7 @@ async def classroom(
     """A school, its published course with the student enrolled (projected), and a quiz of five questions."""
     school = await courses.school()
     course = await courses.course(school)
-    await courses_service.enroll(courses.runtime, school.student.meta, course_id=course.id)
+    await enroll(courses.runtime, school.student.meta, course_id=course.id)
     await projector.sync(
         courses={course.id: "PUBLISHED"}, enrollments={(course.id, school.student.id): "ACTIVE"}
     )

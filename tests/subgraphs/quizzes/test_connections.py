@@ -9,7 +9,7 @@ import hashlib
 
 from sqlalchemy import select
 
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.enrollment import enroll
 from subgraphs.quizzes import service
 from subgraphs.quizzes.models import Outbox, Question
 from tests.subgraphs.quizzes.factories import QUESTIONS, classroom
@@ -119,7 +119,7 @@ async def test_quiz_connections_statements_do_not_grow_with_children(
             course = await courses.course(school)
             made.append(course.id)
         for course_id in made:
-            await courses_service.enroll(courses.runtime, school.student.meta, course_id=course_id)
+            await enroll(courses.runtime, school.student.meta, course_id=course_id)
         await projector.sync(
             courses={c: "PUBLISHED" for c in made},
             enrollments={(c, school.student.id): "ACTIVE" for c in made},

@@ -146,14 +146,14 @@ async def test_dashboard_quizzes_part_statements_do_not_grow_with_enrollments(
 ):
     """The quizzes half of the student dashboard (the router asks `_entities` of the student's courses for
     quizzes -> questions, my attempts) for 5 and for 50 enrolled courses: the same statements."""
-    from subgraphs.courses import service as courses_service
+    from subgraphs.courses.enrollment import enroll
     from tests.subgraphs.quizzes.factories import QUESTIONS
 
     school = await courses.school()
     made = []
     for i in range(50):
         course = await courses.course(school, title=f"Course {i}")
-        await courses_service.enroll(courses.runtime, school.student.meta, course_id=course.id)
+        await enroll(courses.runtime, school.student.meta, course_id=course.id)
         made.append(course.id)
     await projector.sync(
         courses={c: "PUBLISHED" for c in made}, enrollments={(c, school.student.id): "ACTIVE" for c in made}

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import Event
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.catalog import archive_course, delete_course
+from subgraphs.courses.enrollment import enroll
 from subgraphs.quizzes.models import CourseProjection, EnrollmentProjection, ProcessedEvent
 from subgraphs.quizzes.projection import apply_event
 
@@ -83,11 +84,11 @@ async def test_older_event_never_overwrites_a_newer_state(quizzes_runtime):
 async def test_course_and_enrollment_events_reach_the_projection_through_redis(courses, projector):
     school = await courses.school()
     course = await courses.course(school)
-    await courses_service.enroll(courses.runtime, school.student.meta, course_id=course.id)
+    await enroll(courses.runtime, school.student.meta, course_id=course.id)
     await projector.sync(
         courses={course.id: "PUBLISHED"}, enrollments={(course.id, school.student.id): "ACTIVE"}
     )
-    await courses_service.archive_course(courses.runtime, school.instructor.meta, id=course.id)
+    await archive_course(courses.runtime, school.instructor.meta, id=course.id)
     await projector.sync(courses={course.id: "ARCHIVED"})
     async with projector.runtime.transaction() as session:
         row = await session.get(CourseProjection, course.id)
@@ -113,7 +114,7 @@ async def test_a_deleted_course_takes_its_quizzes_along(courses, projector, quiz
             quizzes_runtime, school.instructor.meta, quiz_id=quiz.id, spec=QUESTIONS[0]
         )
         made.append(quiz.id)
-    await courses_service.delete_course(courses.runtime, school.instructor.meta, id=course.id)
+    await delete_course(courses.runtime, school.instructor.meta, id=course.id)
     await projector.sync(courses={course.id: "DELETED"})
     async with quizzes_runtime.transaction() as session:
         left = (await session.scalars(select(Quiz.id).where(Quiz.id.in_(made)))).all()

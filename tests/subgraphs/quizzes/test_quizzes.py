@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from subgraphs.courses import service as courses_service
+from subgraphs.courses.catalog import archive_course
+from subgraphs.courses.enrollment import drop_enrollment
 from subgraphs.quizzes.models import AttemptAnswer, Outbox, Question, Quiz, QuizAttempt
 from tests.subgraphs.quizzes.factories import classroom
 from tests.subgraphs.quizzes.queries import (
@@ -209,7 +210,7 @@ async def test_start_needs_enrollment_and_a_published_quiz_and_course(
     assert (await start(quizzes_gql, room.quiz_id, outsider.token))["code"] == "NOT_FOUND"
     draft = await classroom(courses, projector, quizzes_runtime, publish=False)
     assert (await start(quizzes_gql, draft.quiz_id, draft.school.student.token))["code"] == "NOT_FOUND"
-    await courses_service.archive_course(courses.runtime, room.school.instructor.meta, id=room.course_id)
+    await archive_course(courses.runtime, room.school.instructor.meta, id=room.course_id)
     await projector.sync(courses={room.course_id: "ARCHIVED"})
     assert (await start(quizzes_gql, room.quiz_id, room.school.student.token))["code"] == "QUIZ_NOT_OPEN"
     # Dropping the enrollment closes the quiz to that student.
@@ -220,9 +221,7 @@ async def test_start_needs_enrollment_and_a_published_quiz_and_course(
         enrollment_id = await session.scalar(
             select(Enrollment.id).where(Enrollment.course_id == fresh.course_id)
         )
-    await courses_service.drop_enrollment(
-        courses.runtime, fresh.school.student.meta, enrollment_id=enrollment_id
-    )
+    await drop_enrollment(courses.runtime, fresh.school.student.meta, enrollment_id=enrollment_id)
     await projector.sync(enrollments={(fresh.course_id, fresh.school.student.id): "DROPPED"})
     assert (await start(quizzes_gql, fresh.quiz_id, fresh.school.student.token))["code"] == "NOT_ENROLLED"
 
