@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from subgraphs.content.exports.document import (
+    Answer,
     Attachment,
     CourseDocument,
     Exercise,
@@ -85,7 +86,7 @@ async def read_course(
     return document_of(course, files)
 
 
-def _correct(answer: dict[str, Any] | None) -> tuple[object, ...]:
+def _correct(answer: dict[str, Any] | None) -> tuple[Answer, ...]:
     if not answer:
         return ()
     if answer.get("choices") is not None:

@@ -302,6 +302,7 @@ async def lesson_attachments(
     storage = service.storage_of(runtime)
     found: dict[uuid.UUID, list[Attachment]] = {}
     for item, version in rows:
+        assert item.lesson_id is not None  # the query selects lessons' attachments only
         data = await read_all(storage, blob_key(version.sha256))
         found.setdefault(item.lesson_id, []).append(
             Attachment(name=item.name, mime_type=version.mime_type, data=data)

@@ -205,14 +205,14 @@ def _question(question: Question) -> ImportedQuestion:
     correct = list(question.correct)
     fields: dict[str, Any] = {}
     if question.type in ("SINGLE_CHOICE", "MULTIPLE_CHOICE"):
-        fields["correct_choices"] = [int(c) for c in correct]  # type: ignore[call-overload]  # indexes
+        fields["correct_choices"] = [int(c) for c in correct]
     elif question.type == "TRUE_FALSE":
         fields["correct_boolean"] = bool(correct[0]) if correct else None
     elif question.type == "SHORT_ANSWER":
         fields["accepted_answers"] = [str(c) for c in correct]
     elif question.type == "NUMERIC" and correct:
-        fields["correct_number"] = float(correct[0])  # type: ignore[arg-type]  # a number
-        fields["tolerance"] = float(correct[1]) if len(correct) > 1 else 0.0  # type: ignore[arg-type]  # a number
+        fields["correct_number"] = float(correct[0])
+        fields["tolerance"] = float(correct[1]) if len(correct) > 1 else 0.0
     return ImportedQuestion(
         type=question.type,
         prompt=question.prompt,

@@ -99,7 +99,7 @@ class Mutation:
         description="Open a signed upload for one file (a new item, or a new version of one). The "
         "organization's storage quota is checked here and again on completion.",
     )
-    async def request_upload(self, info: strawberry.Info, input: RequestUploadInput) -> RequestUploadResult:  # type: ignore[valid-type]
+    async def request_upload(self, info: strawberry.Info, input: RequestUploadInput) -> RequestUploadResult:
         runtime = info.context.runtime
         upload = await service.request_upload(
             runtime,
@@ -129,7 +129,7 @@ class Mutation:
     )
     async def complete_upload(
         self, info: strawberry.Info, input: CompleteUploadInput
-    ) -> CompleteUploadResult:  # type: ignore[valid-type]
+    ) -> CompleteUploadResult:
         item = await service.complete_upload(
             info.context.runtime, info.context.meta, parse_id(input.upload_id, "input.uploadId")
         )
@@ -142,7 +142,7 @@ class Mutation:
     )
     async def restore_content_version(
         self, info: strawberry.Info, input: RestoreContentVersionInput
-    ) -> ContentItemResult:  # type: ignore[valid-type]
+    ) -> ContentItemResult:
         item = await service.restore_version(
             info.context.runtime,
             info.context.meta,
@@ -158,7 +158,7 @@ class Mutation:
     )
     async def delete_content_item(
         self, info: strawberry.Info, input: DeleteContentItemInput
-    ) -> DeleteContentItemResult:  # type: ignore[valid-type]
+    ) -> DeleteContentItemResult:
         item = await service.delete_item(
             info.context.runtime, info.context.meta, parse_id(input.item_id, "input.itemId")
         )
@@ -171,7 +171,7 @@ class Mutation:
         "the job (follow it with exportJobEvents); the file becomes the course's export item of that format, "
         "a new version each time.",
     )
-    async def export_course(self, info: strawberry.Info, input: ExportCourseInput) -> ExportCourseResult:  # type: ignore[valid-type]
+    async def export_course(self, info: strawberry.Info, input: ExportCourseInput) -> ExportCourseResult:
         job = await exporting.submit(
             info.context.runtime,
             info.context.meta,
@@ -188,7 +188,7 @@ class Mutation:
         "files, exercises and quizzes. Workers run it: poll importJob. An unsafe or unreadable zip fails the "
         "job with its errorCode.",
     )
-    async def import_course(self, info: strawberry.Info, input: ImportCourseInput) -> ImportCourseResult:  # type: ignore[valid-type]
+    async def import_course(self, info: strawberry.Info, input: ImportCourseInput) -> ImportCourseResult:
         job = await importing.submit(
             info.context.runtime,
             info.context.meta,
@@ -203,7 +203,7 @@ class Mutation:
     )
     async def cancel_export_job(
         self, info: strawberry.Info, input: ExportJobIdInput
-    ) -> CancelExportJobResult:  # type: ignore[valid-type]
+    ) -> CancelExportJobResult:
         job = await exporting.cancel(
             info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId")
         )

@@ -1,23 +1,23 @@
 """GraphQL types of the content subgraph."""
 
-# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
-# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
 from subgraphs.content import exporting, importing, models, service
 from subgraphs.content.errors import QuotaExceededError
 from subgraphs.content.exports.document import ExportFormat
-from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError, result_union
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id
 from subgraphs.core.pages import page_connection, stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
 
-ContentItemKind = strawberry.enum(service.ItemKind, name="ContentItemKind")
+# strawberry.enum makes the domain's enum itself the GraphQL enum: fields are annotated with the domain's.
+strawberry.enum(service.ItemKind, name="ContentItemKind")
 
 
 @strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
@@ -122,7 +122,7 @@ class ContentVersion:
 class ContentItem:
     id: strawberry.ID
     name: str
-    kind: ContentItemKind  # type: ignore[valid-type]
+    kind: service.ItemKind
     owner: User = strawberry.field(description="Who created it (an API client's id when one did).")
     organization: Organization
     course: Course
@@ -201,8 +201,8 @@ class ContentItem:
         return cls.from_model(row)
 
 
-ExportFormatEnum = strawberry.enum(ExportFormat, name="ExportFormat")
-ExportStatus = strawberry.enum(exporting.JobStatus, name="ExportStatus")
+strawberry.enum(ExportFormat, name="ExportFormat")
+strawberry.enum(exporting.JobStatus, name="ExportStatus")
 
 
 @strawberry.federation.type(
@@ -210,8 +210,8 @@ ExportStatus = strawberry.enum(exporting.JobStatus, name="ExportStatus")
 )
 class ExportJob:
     id: strawberry.ID
-    format: ExportFormatEnum  # type: ignore[valid-type]
-    status: ExportStatus  # type: ignore[valid-type]
+    format: ExportFormat
+    status: exporting.JobStatus
     progress: int = strawberry.field(description="0-100.")
     course: Course
     organization: Organization
@@ -268,7 +268,7 @@ class ExportJob:
 class ExportEvent:
     seq: int
     at: datetime
-    status: ExportStatus  # type: ignore[valid-type]
+    status: exporting.JobStatus
     progress: int
     message: str
 
@@ -276,7 +276,7 @@ class ExportEvent:
 @strawberry.input
 class ExportCourseInput:
     course_id: strawberry.ID
-    format: ExportFormatEnum  # type: ignore[valid-type]
+    format: ExportFormat
 
 
 @strawberry.input
@@ -289,16 +289,18 @@ class ExportJobSuccess:
     job: ExportJob
 
 
-ExportCourseResult = result_union(
-    "ExportCourseResult", ExportJobSuccess, ValidationError, ForbiddenError, NotFoundError
-)
-CancelExportJobResult = result_union(
-    "CancelExportJobResult", ExportJobSuccess, ValidationError, ForbiddenError, NotFoundError, ConflictError
-)
+ExportCourseResult = Annotated[
+    ExportJobSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("ExportCourseResult"),
+]
+CancelExportJobResult = Annotated[
+    ExportJobSuccess | ValidationError | ForbiddenError | NotFoundError | ConflictError,
+    strawberry.union("CancelExportJobResult"),
+]
 
 
-ImportStatus = strawberry.enum(importing.ImportStatus, name="ImportStatus")
-ImportErrorCode = strawberry.enum(importing.ImportErrorCode, name="ImportErrorCode")
+strawberry.enum(importing.ImportStatus, name="ImportStatus")
+strawberry.enum(importing.ImportErrorCode, name="ImportErrorCode")
 
 
 @strawberry.federation.type(
@@ -308,13 +310,13 @@ ImportErrorCode = strawberry.enum(importing.ImportErrorCode, name="ImportErrorCo
 )
 class ImportJob:
     id: strawberry.ID
-    status: ImportStatus  # type: ignore[valid-type]
+    status: importing.ImportStatus
     progress: int = strawberry.field(description="0-100.")
     course: Course = strawberry.field(description="The course this import creates (exists once SUCCEEDED).")
     organization: Organization
     requested_by: User
     error: str | None = strawberry.field(description="Why the import failed.")
-    error_code: ImportErrorCode | None  # type: ignore[valid-type]
+    error_code: importing.ImportErrorCode | None
     created_at: datetime
     finished_at: datetime | None
     _row: strawberry.Private[models.ImportJob]
@@ -358,9 +360,10 @@ class ImportJobSuccess:
     job: ImportJob
 
 
-ImportCourseResult = result_union(
-    "ImportCourseResult", ImportJobSuccess, ValidationError, ForbiddenError, NotFoundError
-)
+ImportCourseResult = Annotated[
+    ImportJobSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("ImportCourseResult"),
+]
 
 
 # --- inputs and results -------------------------------------------------------------------------------
@@ -416,27 +419,24 @@ class DeleteContentItemSuccess:
     item_id: strawberry.ID
 
 
-RequestUploadResult = result_union(
-    "RequestUploadResult",
-    UploadTicket,
-    ValidationError,
-    ForbiddenError,
-    NotFoundError,
-    ConflictError,
-    QuotaExceededError,
-)
-CompleteUploadResult = result_union(
-    "CompleteUploadResult",
-    ContentItemSuccess,
-    ValidationError,
-    ForbiddenError,
-    NotFoundError,
-    ConflictError,
-    QuotaExceededError,
-)
-ContentItemResult = result_union(
-    "ContentItemResult", ContentItemSuccess, ValidationError, ForbiddenError, NotFoundError, ConflictError
-)
-DeleteContentItemResult = result_union(
-    "DeleteContentItemResult", DeleteContentItemSuccess, ValidationError, ForbiddenError, NotFoundError
-)
+RequestUploadResult = Annotated[
+    UploadTicket | ValidationError | ForbiddenError | NotFoundError | ConflictError | QuotaExceededError,
+    strawberry.union("RequestUploadResult"),
+]
+CompleteUploadResult = Annotated[
+    ContentItemSuccess
+    | ValidationError
+    | ForbiddenError
+    | NotFoundError
+    | ConflictError
+    | QuotaExceededError,
+    strawberry.union("CompleteUploadResult"),
+]
+ContentItemResult = Annotated[
+    ContentItemSuccess | ValidationError | ForbiddenError | NotFoundError | ConflictError,
+    strawberry.union("ContentItemResult"),
+]
+DeleteContentItemResult = Annotated[
+    DeleteContentItemSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("DeleteContentItemResult"),
+]

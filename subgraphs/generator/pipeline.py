@@ -17,6 +17,7 @@ from subgraphs.contracts.generation import RESULT_MODELS, Kind
 from subgraphs.generator import prompts
 from subgraphs.generator.providers.base import (
     GenerationRequest,
+    Message,
     ProviderName,
     Restart,
     TextDelta,
@@ -84,7 +85,7 @@ async def generate(
     reask_attempts: int,
     on_text: OnText | None = None,
 ) -> Outcome:
-    messages = [{"role": "user", "content": prompts.render(kind, values)}]
+    messages: list[Message] = [{"role": "user", "content": prompts.render(kind, values)}]
     usage: list[Usage] = []
     attempts = 0
     while True:
@@ -120,7 +121,9 @@ async def generate(
                 f"The model's output was still invalid after {attempts} attempts: {_describe(errors)}",
                 usage=usage,
             )
-        messages += [
-            {"role": "assistant", "content": text or "(empty)"},
-            {"role": "user", "content": prompts.reask(errors)},
-        ]
+        messages.extend(
+            [
+                {"role": "assistant", "content": text or "(empty)"},
+                {"role": "user", "content": prompts.reask(errors)},
+            ]
+        )

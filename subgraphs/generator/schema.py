@@ -4,8 +4,6 @@ Router side: `@authenticated` everywhere and `@policy` (core.rbac.member_or_scop
 need the permission's scope; the subgraph always re-checks with core.rbac.authorize.
 """
 
-# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
-# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
@@ -180,7 +178,7 @@ class Mutation:
         description="Draft a syllabus (the original design's prompt). Returns the QUEUED job — or a "
         "SUCCEEDED one at once when an identical request is cached.",
     )
-    async def generate_syllabus(self, info: strawberry.Info, input: GenerateSyllabusInput) -> GenerateResult:  # type: ignore[valid-type]
+    async def generate_syllabus(self, info: strawberry.Info, input: GenerateSyllabusInput) -> GenerateResult:
         return await _submit(
             info,
             service.Submission(
@@ -201,7 +199,7 @@ class Mutation:
         policy=member_or_scope_policy(Permission.UPDATE_COURSES),
         description="Draft lecture slides for a module.",
     )
-    async def generate_slides(self, info: strawberry.Info, input: GenerateSlidesInput) -> GenerateResult:  # type: ignore[valid-type]
+    async def generate_slides(self, info: strawberry.Info, input: GenerateSlidesInput) -> GenerateResult:
         return await _submit(info, _module_submission(Kind.SLIDES, input))
 
     @strawberry.federation.mutation(
@@ -211,7 +209,7 @@ class Mutation:
     )
     async def generate_exercises(
         self, info: strawberry.Info, input: GenerateExercisesInput
-    ) -> GenerateResult:  # type: ignore[valid-type]
+    ) -> GenerateResult:
         return await _submit(
             info, _module_submission(Kind.EXERCISES, input, count=input.count, language=input.language)
         )
@@ -221,7 +219,7 @@ class Mutation:
         policy=member_or_scope_policy(Permission.UPDATE_COURSES),
         description="Draft a quiz for a module.",
     )
-    async def generate_quiz(self, info: strawberry.Info, input: GenerateQuizInput) -> GenerateResult:  # type: ignore[valid-type]
+    async def generate_quiz(self, info: strawberry.Info, input: GenerateQuizInput) -> GenerateResult:
         return await _submit(
             info,
             _module_submission(
@@ -239,7 +237,7 @@ class Mutation:
     )
     async def cancel_generation_job(
         self, info: strawberry.Info, input: GenerationJobIdInput
-    ) -> CancelGenerationJobResult:  # type: ignore[valid-type]
+    ) -> CancelGenerationJobResult:
         row = await service.cancel(
             info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId")
         )
@@ -253,7 +251,7 @@ class Mutation:
     )
     async def apply_generation_result(
         self, info: strawberry.Info, input: GenerationJobIdInput
-    ) -> ApplyGenerationResultResult:  # type: ignore[valid-type]
+    ) -> ApplyGenerationResultResult:
         row = await service.apply(
             info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId")
         )

@@ -236,7 +236,7 @@ async def _publish(runtime: DatabaseAccess, job_id: uuid.UUID, *messages: dict[s
 def _event(
     job: GenerationJob, type_: str, actor: str | None, meta: RequestMeta | None, **fields: Any
 ) -> Event:
-    payload = contract_as(type_, JobEvent)(kind=job.kind, status=job.status, **fields)
+    payload = contract_as(type_, JobEvent)(kind=Kind(job.kind), status=job.status, **fields)
     return Event(
         type=payload.event_type(),
         actor_id=actor,
@@ -386,7 +386,7 @@ async def jobs_query(runtime: Runtime, meta: RequestMeta, flt: JobFilter) -> Sel
 @dataclass(frozen=True)
 class UsageRow:
     organization_id: uuid.UUID
-    provider: str
+    provider: ProviderName
     model: str
     jobs: int
     input_tokens: int
@@ -436,9 +436,11 @@ async def usage(
                 .order_by(GenerationJob.provider, GenerationJob.model)
             )
         ).all()
+    # A provider and its model are stored together: the query's jobs have both (the check narrows).
     return [
-        UsageRow(organization_id, p, m, int(n), int(i or 0), int(o or 0), Decimal(c or 0))
+        UsageRow(organization_id, ProviderName(p), m, int(n), int(i or 0), int(o or 0), Decimal(c or 0))
         for p, m, n, i, o, c in rows
+        if p is not None and m is not None
     ]
 
 

@@ -1,7 +1,5 @@
 """GraphQL types of the generator subgraph."""
 
-# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
-# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 import uuid
@@ -14,7 +12,7 @@ import strawberry
 
 from subgraphs.contracts.generation import Kind
 from subgraphs.contracts.vocabulary import Difficulty
-from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError, result_union
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pages import stub_connection
@@ -23,19 +21,24 @@ from subgraphs.generator import models, service
 from subgraphs.generator.errors import BudgetExceededError
 from subgraphs.generator.providers.base import ProviderName
 
-GenerationKind = strawberry.enum(Kind, name="GenerationKind")
-GenerationStatus = strawberry.enum(service.JobStatus, name="GenerationStatus")
-GenerationProvider = strawberry.enum(
+# strawberry.enum makes the domain's enum itself the GraphQL enum: fields are annotated with the domain's.
+strawberry.enum(Kind, name="GenerationKind")
+strawberry.enum(service.JobStatus, name="GenerationStatus")
+strawberry.enum(
     ProviderName,
     name="GenerationProvider",
     description="Who wrote a result. OFFLINE: the deterministic "
     "built-in generator used when no model is configured — a placeholder draft, not AI output.",
 )
+
+
 # A Python enum of its own over the shared values: strawberry.enum marks the class it is given, and the
 # courses subgraph marks contracts' Difficulty as its GraphQL enum `Difficulty`.
-SyllabusDifficulty = strawberry.enum(
-    StrEnum("SyllabusDifficulty", {d.name: d.value for d in Difficulty}), name="SyllabusDifficulty"
-)
+@strawberry.enum(name="SyllabusDifficulty")
+class SyllabusDifficulty(StrEnum):
+    BEGINNER = Difficulty.BEGINNER.value
+    INTERMEDIATE = Difficulty.INTERMEDIATE.value
+    ADVANCED = Difficulty.ADVANCED.value
 
 
 # --- results ----------------------------------------------------------------------------------------
@@ -159,16 +162,16 @@ class Course:
 @strawberry.federation.type(keys=["id"], description="One AI generation: its input, progress and result.")
 class GenerationJob:
     id: strawberry.ID
-    kind: GenerationKind  # type: ignore[valid-type]
-    status: GenerationStatus  # type: ignore[valid-type]
+    kind: Kind
+    status: service.JobStatus
     organization: Organization
     course: Course | None = strawberry.field(description="Null for a syllabus of a course not created yet.")
     module_id: strawberry.ID | None
     requested_by: User | None = strawberry.field(description="Null when an API client asked.")
     input: strawberry.scalars.JSON = strawberry.field(description="The normalized values the prompt used.")
     progress: int = strawberry.field(description="0–100, estimated from the text received so far.")
-    result: GenerationResult | None  # type: ignore[valid-type]
-    provider: GenerationProvider | None  # type: ignore[valid-type]
+    result: GenerationResult | None
+    provider: ProviderName | None
     model: str | None
     prompt_version: str
     input_tokens: int
@@ -193,7 +196,7 @@ class GenerationJob:
             requested_by=User(id=strawberry.ID(row.requested_by))
             if row.requested_by_kind == "user"
             else None,
-            input=row.input,
+            input=strawberry.scalars.JSON(row.input),
             progress=row.progress,
             result=result_of(row.kind, row.result),
             provider=ProviderName(row.provider) if row.provider else None,
@@ -223,7 +226,7 @@ class GenerationJob:
 class GenerationEvent:
     seq: int
     at: datetime
-    status: GenerationStatus  # type: ignore[valid-type]
+    status: service.JobStatus
     progress: int
     message: str
     partial: str = strawberry.field(
@@ -235,7 +238,7 @@ class GenerationEvent:
 @strawberry.type(description="Tokens and cost of finished jobs of an organization, per provider and model.")
 class GenerationUsage:
     organization_id: strawberry.ID
-    provider: GenerationProvider  # type: ignore[valid-type]
+    provider: ProviderName
     model: str
     jobs: int
     input_tokens: int
@@ -265,8 +268,7 @@ class GenerateSyllabusInput:
     title: str
     audience: str
     duration_weeks: int
-    # type: ignore: strawberry.enum returns the class it was given, which type checkers do not follow
-    difficulty: SyllabusDifficulty = SyllabusDifficulty.BEGINNER  # type: ignore[valid-type]
+    difficulty: SyllabusDifficulty = SyllabusDifficulty.BEGINNER
     course_id: strawberry.ID | None = strawberry.field(
         default=None, description="A course it is for, if any."
     )
@@ -308,8 +310,8 @@ class GenerationJobIdInput:
 class GenerationJobFilter:
     organization_id: strawberry.ID | None = None
     course_id: strawberry.ID | None = None
-    status: GenerationStatus | None = None  # type: ignore[valid-type]
-    kind: GenerationKind | None = None  # type: ignore[valid-type]
+    status: service.JobStatus | None = None
+    kind: Kind | None = None
 
 
 @strawberry.type
@@ -317,31 +319,23 @@ class GenerationJobSuccess:
     job: GenerationJob
 
 
-GenerateResult = result_union(
-    "GenerateResult",
-    GenerationJobSuccess,
-    ValidationError,
-    ForbiddenError,
-    NotFoundError,
-    ConflictError,
-    BudgetExceededError,
-)
-CancelGenerationJobResult = result_union(
-    "CancelGenerationJobResult",
-    GenerationJobSuccess,
-    ConflictError,
-    ForbiddenError,
-    NotFoundError,
-    ValidationError,
-)
-ApplyGenerationResultResult = result_union(
-    "ApplyGenerationResultResult",
-    GenerationJobSuccess,
-    ConflictError,
-    ForbiddenError,
-    NotFoundError,
-    ValidationError,
-)
+GenerateResult = Annotated[
+    GenerationJobSuccess
+    | ValidationError
+    | ForbiddenError
+    | NotFoundError
+    | ConflictError
+    | BudgetExceededError,
+    strawberry.union("GenerateResult"),
+]
+CancelGenerationJobResult = Annotated[
+    GenerationJobSuccess | ConflictError | ForbiddenError | NotFoundError | ValidationError,
+    strawberry.union("CancelGenerationJobResult"),
+]
+ApplyGenerationResultResult = Annotated[
+    GenerationJobSuccess | ConflictError | ForbiddenError | NotFoundError | ValidationError,
+    strawberry.union("ApplyGenerationResultResult"),
+]
 
 
 def uuid_or_none(value: Any) -> uuid.UUID | None:

@@ -57,6 +57,13 @@ class LabWorkerRuntime(WorkerRuntime):
     # Sessions being stopped by this process (the intent consumer and the monitor may both try).
     stopping: set[uuid.UUID] = field(default_factory=set)
 
+    @property
+    def lab_runtime(self) -> LabRuntime:
+        """The lab runtime, which the worker task builds before it handles anything."""
+        if self.labs is None:
+            raise RuntimeError("the labs worker has not built its lab runtime yet")
+        return self.labs
+
     async def close(self) -> None:
         await self.http.aclose()
         if self.labs is not None:
@@ -115,7 +122,7 @@ async def _fail(rt: LabWorkerRuntime, session_id: uuid.UUID, expected: Any, reas
     )
     if row is not None:
         with contextlib.suppress(Exception):
-            await rt.labs.stop(session_id)  # removes what is left; the workspace stays
+            await rt.lab_runtime.stop(session_id)  # removes what is left; the workspace stays
     return row is not None
 
 
@@ -125,7 +132,7 @@ async def _lost(rt: LabWorkerRuntime, session_id: uuid.UUID) -> None:
         row = await session.get(LabSession, session_id)
     if row is None or row.status in service.TERMINAL or row.status == S.STOPPING:
         with contextlib.suppress(Exception):
-            await rt.labs.stop(session_id)
+            await rt.lab_runtime.stop(session_id)
 
 
 async def start_session(rt: LabWorkerRuntime, session_id: uuid.UUID) -> S | None:
@@ -144,7 +151,7 @@ async def start_session(rt: LabWorkerRuntime, session_id: uuid.UUID) -> S | None
             exercise = await session.get(ExerciseProjection, row.exercise_id)
         assert template is not None
         starter = exercise.starter_files if exercise else None
-        spec = spec_for(row, template, rt.labs.name, starter, settings.public_url)
+        spec = spec_for(row, template, rt.lab_runtime.name, starter, settings.public_url)
 
         async def progress(percent: int, message: str) -> None:
             async with rt.transaction() as session:
@@ -157,7 +164,9 @@ async def start_session(rt: LabWorkerRuntime, session_id: uuid.UUID) -> S | None
             await service.publish(rt, session_id, live)
 
         try:
-            endpoint = await asyncio.wait_for(rt.labs.start(spec, progress), settings.start_timeout_seconds)
+            endpoint = await asyncio.wait_for(
+                rt.lab_runtime.start(spec, progress), settings.start_timeout_seconds
+            )
         except TimeoutError:
             await _fail(
                 rt, session_id, {S.PROVISIONING}, f"did not start within {settings.start_timeout_seconds:g} s"
@@ -201,7 +210,7 @@ async def _await_health(
                 await _lost(rt, session_id)
                 return None
             return S.RUNNING
-        status = await rt.labs.poll(session_id)
+        status = await rt.lab_runtime.poll(session_id)
         if status.state in (RuntimeState.EXITED, RuntimeState.MISSING):
             reason = status.reason or "its environment exited before the IDE answered"
             await _fail(rt, session_id, {S.STARTING}, reason)
@@ -243,14 +252,14 @@ async def carry_out_pause(
     if row is None or row.status != S.RUNNING or not change.when(row):
         return False
     try:
-        await rt.labs.pause(session_id)
+        await rt.lab_runtime.pause(session_id)
     except Exception:
         await _check_alive(rt, session_id, {S.RUNNING})
         return False
     if await service.transition(rt, session_id, {S.RUNNING}, change) is None:
         row = await _current(rt, session_id)
         if row is not None and row.status == S.RUNNING:
-            await rt.labs.resume(session_id)
+            await rt.lab_runtime.resume(session_id)
         return False
     return True
 
@@ -261,7 +270,7 @@ async def carry_out_resume(rt: LabWorkerRuntime, session_id: uuid.UUID) -> bool:
     if row is None or row.status != S.PAUSED or row.requested_action != "RESUME":
         return False
     try:
-        await rt.labs.resume(session_id)
+        await rt.lab_runtime.resume(session_id)
     except Exception:
         await _check_alive(rt, session_id, {S.PAUSED})
         return False
@@ -271,7 +280,7 @@ async def carry_out_resume(rt: LabWorkerRuntime, session_id: uuid.UUID) -> bool:
     if await service.transition(rt, session_id, {S.PAUSED}, change) is None:
         row = await _current(rt, session_id)
         if row is not None and row.status == S.PAUSED:
-            await rt.labs.pause(session_id)
+            await rt.lab_runtime.pause(session_id)
         return False
     return True
 
@@ -285,7 +294,7 @@ async def carry_out_stop(rt: LabWorkerRuntime, session_id: uuid.UUID) -> bool:
         row = await _current(rt, session_id)
         if row is None or row.status != S.STOPPING:
             return False
-        await rt.labs.stop(session_id)
+        await rt.lab_runtime.stop(session_id)
         reason = row.stop_reason or "user"
         change = Transition(S.STOPPED, "Stopped.", reason)
         return await service.transition(rt, session_id, {S.STOPPING}, change) is not None
@@ -294,7 +303,7 @@ async def carry_out_stop(rt: LabWorkerRuntime, session_id: uuid.UUID) -> bool:
 
 
 async def _check_alive(rt: LabWorkerRuntime, session_id: uuid.UUID, expected: Any) -> bool:
-    status = await rt.labs.poll(session_id)
+    status = await rt.lab_runtime.poll(session_id)
     if status.state in (RuntimeState.EXITED, RuntimeState.MISSING):
         await _fail(rt, session_id, expected, status.reason or "its environment disappeared")
         return False
@@ -309,7 +318,7 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
     done = {"paused": 0, "stopped": 0, "failed": 0, "adopted": 0, "orphans": 0, "converged": 0, "started": 0}
     now = utcnow()
     timeout = timedelta(seconds=rt.settings.labs.start_timeout_seconds)
-    managed = {m.session_id: m for m in await rt.labs.list_managed()}
+    managed = {m.session_id: m for m in await rt.lab_runtime.list_managed()}
     async with rt.transaction() as session:
         rows = (
             await session.scalars(
@@ -337,7 +346,7 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
         row = by_id.get(sid)
         if row is None or row.status in service.TERMINAL:
             with contextlib.suppress(Exception):
-                await rt.labs.stop(sid)
+                await rt.lab_runtime.stop(sid)
             done["orphans"] += 1
 
     for row in rows:
@@ -401,7 +410,7 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
                         done["paused"] += await carry_out_pause(rt, row.id, idle_before=idle_before)
                         continue
                     if env.state == RuntimeState.PAUSED:  # a resume was interrupted
-                        await rt.labs.resume(row.id)
+                        await rt.lab_runtime.resume(row.id)
                         done["converged"] += 1
                 else:
                     if row.requested_action == "RESUME":
@@ -418,7 +427,7 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
                             done["stopped"] += 1
                         continue
                     if env.state == RuntimeState.RUNNING:  # a pause was interrupted
-                        await rt.labs.pause(row.id)
+                        await rt.lab_runtime.pause(row.id)
                         done["converged"] += 1
         except Exception:
             log.exception("lab monitor: session %s", row.id)
@@ -431,7 +440,7 @@ async def report_available(rt: LabWorkerRuntime, templates: list[LabTemplate]) -
     available = []
     for template in templates:
         try:
-            if await rt.labs.supports(image=template.image, command=template.command):
+            if await rt.lab_runtime.supports(image=template.image, command=template.command):
                 available.append(template.ide)
         except Exception:
             log.exception("lab monitor: cannot tell whether %s labs can start", template.ide)

@@ -40,6 +40,7 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.websockets import WebSocketDisconnect
+from websockets.typing import Subprotocol
 
 from subgraphs.contracts.vocabulary import LabIde
 from subgraphs.core.app import authenticate, client_ip
@@ -516,7 +517,9 @@ def install(app: FastAPI) -> None:
         upstream_url = f"ws://{row.endpoint_host}:{row.endpoint_port}{_upstream_path(row, path)}"
         url = upstream_url + (f"?{query}" if query else "")
         requested = [
-            p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()
+            Subprotocol(p.strip())
+            for p in websocket.headers.get("sec-websocket-protocol", "").split(",")
+            if p.strip()
         ]
         try:
             upstream = await websockets.connect(

@@ -5,8 +5,6 @@ fields; the subgraph always re-checks with core.rbac.authorize (students start l
 which only the subgraph's projection knows).
 """
 
-# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
-# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
@@ -43,7 +41,7 @@ from subgraphs.labs.types import (
 )
 
 
-def _statuses(values: list | None) -> tuple[service.LabStatus, ...]:
+def _statuses(values: list[service.LabStatus] | None) -> tuple[service.LabStatus, ...]:
     return tuple(service.LabStatus(v) for v in values or ())
 
 
@@ -134,7 +132,7 @@ class Mutation:
         "any exercise of their organization). Returns the REQUESTED session — or your live session of this "
         "exercise if there is one. Follow it with labSessionEvents.",
     )
-    async def start_lab(self, info: strawberry.Info, input: StartLabInput) -> StartLabResult:  # type: ignore[valid-type]
+    async def start_lab(self, info: strawberry.Info, input: StartLabInput) -> StartLabResult:
         row = await service.start(
             info.context.runtime,
             info.context.meta,
@@ -146,7 +144,7 @@ class Mutation:
     @strawberry.federation.mutation(
         authenticated=True, policy=USER_POLICY, description="Pause your running lab (the worker freezes it)."
     )
-    async def pause_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:  # type: ignore[valid-type]
+    async def pause_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
         row = await service.pause(
             info.context.runtime, info.context.meta, parse_id(input.session_id, "input.sessionId")
         )
@@ -155,7 +153,7 @@ class Mutation:
     @strawberry.federation.mutation(
         authenticated=True, policy=USER_POLICY, description="Resume your paused lab."
     )
-    async def resume_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:  # type: ignore[valid-type]
+    async def resume_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
         row = await service.resume(
             info.context.runtime, info.context.meta, parse_id(input.session_id, "input.sessionId")
         )
@@ -166,7 +164,7 @@ class Mutation:
         description="Stop a lab (yours, or any in an organization where you manage labs). Its workspace is "
         "kept: a new lab of the same exercise finds your files.",
     )
-    async def stop_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:  # type: ignore[valid-type]
+    async def stop_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
         row = await service.stop(
             info.context.runtime, info.context.meta, parse_id(input.session_id, "input.sessionId")
         )
@@ -177,7 +175,7 @@ class Mutation:
         policy=USER_POLICY,
         description="Activity from the IDE page: keeps your running lab from pausing as idle.",
     )
-    async def heartbeat_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:  # type: ignore[valid-type]
+    async def heartbeat_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
         row = await service.heartbeat(
             info.context.runtime, info.context.meta, parse_id(input.session_id, "input.sessionId")
         )
@@ -188,7 +186,7 @@ class Mutation:
         policy=member_or_scope_policy(Permission.MANAGE_LABS),
         description="Admin: stop every live lab of an organization matching the filter (MANAGE_LABS).",
     )
-    async def stop_labs(self, info: strawberry.Info, input: StopLabsInput) -> StopLabsResult:  # type: ignore[valid-type]
+    async def stop_labs(self, info: strawberry.Info, input: StopLabsInput) -> StopLabsResult:
         rows = await service.stop_many(
             info.context.runtime,
             info.context.meta,

@@ -1,14 +1,12 @@
 """GraphQL types of the labs subgraph."""
 
-# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
-# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -18,7 +16,6 @@ from subgraphs.core.errors import (
     NotFoundError,
     RateLimitedError,
     ValidationError,
-    result_union,
 )
 from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id, to_uuid
@@ -39,8 +36,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("coursegraph.labs")
 
-LabIde = strawberry.enum(service.LabIde, name="LabIde", description="The IDE a lab opens for an exercise.")
-LabStatus = strawberry.enum(
+# strawberry.enum makes the domain's enum itself the GraphQL enum: fields are annotated with the domain's.
+strawberry.enum(service.LabIde, name="LabIde", description="The IDE a lab opens for an exercise.")
+strawberry.enum(
     service.LabStatus,
     name="LabStatus",
     description="REQUESTED → PROVISIONING → STARTING → RUNNING ⇄ PAUSED → STOPPING → STOPPED, or FAILED.",
@@ -65,7 +63,12 @@ class User:
     ) -> Connection[LabSession]:
         key = to_uuid(self.id)
         if key is None or not info.context.principal.is_authenticated:
-            return Connection(edges=[], page_info=PageInfo(False, False, None, None))
+            return Connection(
+                edges=[],
+                page_info=PageInfo(
+                    has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
+                ),
+            )
         size = page_size(info, first)
         rows = await info.context.loaders.sessions_by_user.load((key, after, size))
         return connection_of(rows, size, after, LabSession.from_model)
@@ -135,7 +138,7 @@ class LabUsage:
 @strawberry.federation.type(keys=["id"], description="How a lab of one IDE starts.")
 class LabTemplate:
     id: strawberry.ID
-    ide: LabIde  # type: ignore[valid-type]
+    ide: service.LabIde
     name: str
     image: str
     port: int
@@ -176,7 +179,7 @@ class LabTemplate:
 class LabEvent:
     seq: int
     at: datetime
-    status: LabStatus  # type: ignore[valid-type]
+    status: service.LabStatus
     progress: int = strawberry.field(description="0–100 while starting; 100 afterwards.")
     message: str
 
@@ -202,8 +205,8 @@ class LabSession:
     exercise: Exercise
     course: Course
     organization: Organization
-    ide: LabIde  # type: ignore[valid-type]
-    status: LabStatus  # type: ignore[valid-type]
+    ide: service.LabIde
+    status: service.LabStatus
     failure_reason: str | None = strawberry.field(description="Why it FAILED.")
     resources: LabResources
     created_at: datetime
@@ -347,7 +350,7 @@ class LabCapacity:
 @strawberry.input
 class StartLabInput:
     exercise_id: strawberry.ID
-    ide: LabIde | None = strawberry.field(  # type: ignore[valid-type]
+    ide: service.LabIde | None = strawberry.field(
         default=None,
         description="Default: the exercise's preferred IDE or, where that cannot run, JupyterLab (else the "
         "terminal).",
@@ -365,7 +368,7 @@ class LabSessionFilter:
     user_id: strawberry.ID | None = None
     exercise_id: strawberry.ID | None = None
     course_id: strawberry.ID | None = None
-    status: list[LabStatus] | None = None  # type: ignore[valid-type]
+    status: list[service.LabStatus] | None = None
 
 
 @strawberry.input
@@ -374,7 +377,7 @@ class StopLabsInput:
     user_id: strawberry.ID | None = None
     exercise_id: strawberry.ID | None = None
     course_id: strawberry.ID | None = None
-    status: list[LabStatus] | None = None  # type: ignore[valid-type]
+    status: list[service.LabStatus] | None = None
 
 
 @strawberry.type
@@ -388,25 +391,23 @@ class StopLabsSuccess:
     sessions: list[LabSession] = strawberry.field(directives=[list_size(100)])
 
 
-StartLabResult = result_union(
-    "StartLabResult",
-    LabSessionSuccess,
-    ValidationError,
-    NotFoundError,
-    ForbiddenError,
-    ConflictError,
-    NotEnrolledError,
-    TemplateNotAllowedError,
-    LabCapacityExceededError,
-    LabLimitReachedError,
-    RateLimitedError,
-)
-LabSessionResult = result_union(
-    "LabSessionResult",
-    LabSessionSuccess,
-    ValidationError,
-    NotFoundError,
-    ForbiddenError,
-    InvalidTransitionError,
-)
-StopLabsResult = result_union("StopLabsResult", StopLabsSuccess, ValidationError, ForbiddenError)
+StartLabResult = Annotated[
+    LabSessionSuccess
+    | ValidationError
+    | NotFoundError
+    | ForbiddenError
+    | ConflictError
+    | NotEnrolledError
+    | TemplateNotAllowedError
+    | LabCapacityExceededError
+    | LabLimitReachedError
+    | RateLimitedError,
+    strawberry.union("StartLabResult"),
+]
+LabSessionResult = Annotated[
+    LabSessionSuccess | ValidationError | NotFoundError | ForbiddenError | InvalidTransitionError,
+    strawberry.union("LabSessionResult"),
+]
+StopLabsResult = Annotated[
+    StopLabsSuccess | ValidationError | ForbiddenError, strawberry.union("StopLabsResult")
+]

@@ -12,7 +12,7 @@ import re
 from urllib.parse import unquote
 from xml.sax.saxutils import escape, quoteattr
 
-from lxml import etree
+from lxml import etree  # pyright: ignore[reportAttributeAccessIssue]  # compiled, without stubs
 
 from . import markdown, pages, qti
 from .archive import read_zip, write_zip
@@ -380,10 +380,12 @@ def _read_resource(cartridge: _Cartridge, resource: etree._Element, title: str, 
 
 
 def _percent(value: object) -> int:
-    try:
-        return min(100, max(0, int(value)))  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return 60
+    if isinstance(value, int | float | str):
+        try:
+            return min(100, max(0, int(value)))
+        except ValueError:
+            pass
+    return 60
 
 
 def _attachments(

@@ -46,6 +46,10 @@ class Module:
     lessons: tuple[Lesson, ...] = ()
 
 
+# One of a question's correct answers: an option index, a bool (an int), an accepted string or a number.
+Answer = int | float | str
+
+
 @dataclass(frozen=True)
 class Question:
     """The quizzes subgraph's question, as stored. `type` is SINGLE_CHOICE | MULTIPLE_CHOICE |
@@ -56,7 +60,7 @@ class Question:
     type: str
     prompt: str
     options: tuple[str, ...] = ()
-    correct: tuple[object, ...] = ()
+    correct: tuple[Answer, ...] = ()
     points: int = 1
     explanation: str = ""
 

@@ -8,7 +8,9 @@ import re
 from collections.abc import Callable
 
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 
 from .document import Attachment, Lesson
 
@@ -23,6 +25,11 @@ def parser() -> MarkdownIt:
 
 def tokens(markdown: str) -> list[Token]:
     return parser().parse(markdown or "")
+
+
+def attr(token: Token, name: str) -> str:
+    """A link's href or an image's src, "" when absent (markdown-it types attributes as str | int | float)."""
+    return str(token.attrGet(name) or "")
 
 
 def safe_href(href: str) -> str | None:
@@ -52,17 +59,21 @@ def to_html(lesson: Lesson, body: str, attachment_url: Callable[[Attachment], st
     """The body as an HTML fragment: images from attachments (by `attachment_url`), others as alt text."""
     md = parser()
 
-    def image(_renderer, tokens: list[Token], index: int, options, env) -> str:  # noqa: ANN001
+    def image(
+        renderer: RendererHTML, tokens: list[Token], index: int, options: OptionsDict, env: EnvType
+    ) -> str:
         token = tokens[index]
-        alt = md.renderer.renderInlineAsText(token.children or [], options, env)
-        attachment = attachment_for(lesson, token.attrGet("src") or "")
+        alt = renderer.renderInlineAsText(token.children or [], options, env)
+        attachment = attachment_for(lesson, attr(token, "src"))
         if attachment is None or attachment.mime_type not in IMAGE_TYPES:
             return f'<span class="missing-image">{html.escape(alt)}</span>'
         return f'<img src="{html.escape(attachment_url(attachment))}" alt="{html.escape(alt)}">'
 
-    def link_open(_renderer, tokens: list[Token], index: int, options, env) -> str:  # noqa: ANN001
+    def link_open(
+        _renderer: RendererHTML, tokens: list[Token], index: int, options: OptionsDict, env: EnvType
+    ) -> str:
         token = tokens[index]
-        href = token.attrGet("href") or ""
+        href = attr(token, "href")
         attachment = attachment_for(lesson, href)
         if attachment is not None:
             return f'<a href="{html.escape(attachment_url(attachment))}">'

@@ -93,9 +93,9 @@ class _Book(BaseDocTemplate):
         canvas.restoreState()
 
     def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 - reportlab's hook
-        level = getattr(flowable, "toc_level", None)
-        if level is None:
+        if not isinstance(flowable, _Heading) or flowable.toc_level is None:
             return
+        level = flowable.toc_level
         text = flowable.getPlainText()
         key = f"toc-{id(flowable)}"
         self.canv.bookmarkPage(key)
@@ -103,10 +103,15 @@ class _Book(BaseDocTemplate):
         self.notify("TOCEntry", (level, text, self.page, key))
 
 
+class _Heading(Paragraph):
+    # The level the table of contents lists it at; None on the parts reportlab splits a heading into.
+    toc_level: int | None = None
+
+
 def _heading(text: str, style: str, level: int) -> Paragraph:
-    paragraph = Paragraph(html.escape(text), STYLES[style])
-    paragraph.toc_level = level  # type: ignore[attr-defined]
-    return paragraph
+    heading = _Heading(html.escape(text), STYLES[style])
+    heading.toc_level = level
+    return heading
 
 
 def _inline(children: list[Token]) -> str:
@@ -130,7 +135,7 @@ def _inline(children: list[Token]) -> str:
         elif kind in simple:
             out.append(simple[kind])
         elif kind == "link_open":
-            href = markdown.safe_href(token.attrGet("href") or "")
+            href = markdown.safe_href(markdown.attr(token, "href"))
             out.append(f'<a href="{html.escape(href)}" color="#1a56db">' if href else "<u>")
             closing.append("</a>" if href else "</u>")
         elif kind == "link_close" and closing:
@@ -141,7 +146,7 @@ def _inline(children: list[Token]) -> str:
 
 
 def _image(lesson: Lesson, token: Token, width: float) -> Flowable | None:
-    attachment = markdown.attachment_for(lesson, token.attrGet("src") or "")
+    attachment = markdown.attachment_for(lesson, markdown.attr(token, "src"))
     if attachment is None or attachment.mime_type not in markdown.IMAGE_TYPES:
         return None
     try:
@@ -210,10 +215,9 @@ def _list(lesson: Lesson, kind: str, token: Token, inner: list[Token], width: fl
             index = end + 1
         else:
             index += 1
-    if kind == "ordered_list_open":
-        start = int(token.attrGet("start") or 1)
-        return ListFlowable(items, bulletType="1", start=start, leftIndent=18)
-    return ListFlowable(items, bulletType="bullet", start="•", leftIndent=18)
+    ordered = kind == "ordered_list_open"
+    start = int(token.attrGet("start") or 1) if ordered else "•"
+    return ListFlowable(items, bulletType="1" if ordered else "bullet", start=start, leftIndent=18)  # pyright: ignore[reportArgumentType]  # stubs omit ListItem
 
 
 def _matching_close(tokens: list[Token], start: int) -> int:

@@ -8,9 +8,11 @@ import io
 import uuid
 from dataclasses import dataclass, field
 
-from lxml import etree
+from lxml import etree  # pyright: ignore[reportAttributeAccessIssue]  # compiled, without stubs
 from markdown_it.token import Token
 from pptx import Presentation
+from pptx.shapes.autoshape import Shape
+from pptx.slide import Slide
 from pptx.util import Pt
 
 from . import markdown
@@ -100,9 +102,17 @@ def lesson_slides(lesson: Lesson) -> list[SlideText]:
     return out
 
 
-def _fill(slide, text: SlideText) -> None:  # noqa: ANN001
-    slide.shapes.title.text = text.title
-    body = slide.placeholders[1].text_frame
+def _title_and_body(slide: Slide) -> tuple[Shape, Shape]:
+    """The slide's title and body placeholders: python-pptx types them as optional and as any shape."""
+    title, body = slide.shapes.title, slide.placeholders[1]
+    assert title is not None and isinstance(body, Shape)  # every layout used here has both
+    return title, body
+
+
+def _fill(slide: Slide, text: SlideText) -> None:
+    title, placeholder = _title_and_body(slide)
+    title.text = text.title
+    body = placeholder.text_frame
     body.clear()
     for index, (level, line, mono) in enumerate(text.bullets):
         paragraph = body.paragraphs[0] if index == 0 else body.add_paragraph()
@@ -140,17 +150,17 @@ def _add_sections(prs, sections: list[tuple[str, list[int]]]) -> None:  # noqa: 
 
 def render_pptx(doc: CourseDocument) -> bytes:
     prs = Presentation()
-    title = prs.slides.add_slide(prs.slide_layouts[LAYOUT_TITLE])
-    title.shapes.title.text = doc.title
-    title.placeholders[1].text = doc.description or " · ".join(
-        p for p in (doc.category, doc.difficulty.title()) if p
-    )
-    sections: list[tuple[str, list[int]]] = [("Introduction", [title.slide_id])]
+    cover = prs.slides.add_slide(prs.slide_layouts[LAYOUT_TITLE])
+    title, subtitle = _title_and_body(cover)
+    title.text = doc.title
+    subtitle.text = doc.description or " · ".join(p for p in (doc.category, doc.difficulty.title()) if p)
+    sections: list[tuple[str, list[int]]] = [("Introduction", [cover.slide_id])]
 
     for number, module in enumerate(doc.modules, start=1):
         header = prs.slides.add_slide(prs.slide_layouts[LAYOUT_SECTION])
-        header.shapes.title.text = f"Module {number}: {module.title}"
-        header.placeholders[1].text = f"{len(module.lessons)} lesson{'s' if len(module.lessons) != 1 else ''}"
+        title, subtitle = _title_and_body(header)
+        title.text = f"Module {number}: {module.title}"
+        subtitle.text = f"{len(module.lessons)} lesson{'s' if len(module.lessons) != 1 else ''}"
         ids = [header.slide_id]
         for lesson in module.lessons:
             for text in lesson_slides(lesson):

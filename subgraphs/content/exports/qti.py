@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import escape, quoteattr
 
-from lxml import etree
+from lxml import etree  # pyright: ignore[reportAttributeAccessIssue]  # compiled, without stubs
 
-from .document import Question, Quiz
+from .document import Answer, Question, Quiz
 from .errors import ExportError
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
@@ -32,8 +32,8 @@ def _mattext(text: str) -> str:
     return f'<material><mattext texttype="text/plain">{escape(text)}</mattext></material>'
 
 
-def _number(value: object) -> str:
-    number = float(value)  # type: ignore[arg-type]
+def _number(value: Answer) -> str:
+    number = float(value)
     return str(int(number)) if number.is_integer() else repr(number)
 
 
@@ -79,7 +79,7 @@ def _item(ident: str, question: Question) -> str:
         condition = f'<varequal respident="response1">{ident}_{"true" if truth else "false"}</varequal>'
     elif kind == "NUMERIC":
         value, tolerance = (list(question.correct) + [0, 0])[:2]
-        low, high = float(value) - float(tolerance), float(value) + float(tolerance)  # type: ignore[arg-type]
+        low, high = float(value) - float(tolerance), float(value) + float(tolerance)
         condition = (
             f'<vargte respident="response1">{_number(low)}</vargte>'
             f'<varlte respident="response1">{_number(high)}</varlte>'

@@ -79,12 +79,12 @@ def render_scorm(doc: CourseDocument, *, version: str) -> bytes:
         for n, lesson in enumerate(module.lessons, start=1):
             identifier = f"L{m}_{n}"
             folder = f"lessons/{identifier}/"
-            extra: list[str] = []
+            attachment_files: list[str] = []
             for attachment in lesson.attachments:
                 path = pages.attachment_path(folder, attachment)
                 if path not in files:
                     files[path] = attachment.data
-                    extra.append(path)
+                    attachment_files.append(path)
             body = pages.lesson_body(lesson, lambda a: pages.attachment_path("", a))
             html = pages.page(
                 lesson.title,
@@ -93,7 +93,7 @@ def render_scorm(doc: CourseDocument, *, version: str) -> bytes:
                 language=doc.language,
                 scorm=version,
             )
-            sco(identifier, f"{folder}index.html", html, extra)
+            sco(identifier, f"{folder}index.html", html, attachment_files)
             children.append(_leaf(identifier, lesson.title))
         items.append(f'<item identifier="I_M{m}">{_title(module.title)}{"".join(children)}</item>')
 

@@ -13,8 +13,10 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import cast
 
 import anthropic
+from anthropic.types import MessageParam
 
 from subgraphs.core.settings import GeneratorSettings
 from subgraphs.generator.providers.base import (
@@ -112,7 +114,8 @@ class AnthropicGenerator:
             model=self.model,
             max_tokens=self._settings.max_tokens,
             system=request.system,
-            messages=request.messages,  # type: ignore[arg-type]
+            # each is a user or an assistant MessageParam (the SDK types each role as a TypedDict of its own)
+            messages=cast("list[MessageParam]", request.messages),
             stream=True,
         )
         async with stream:
@@ -125,8 +128,7 @@ class AnthropicGenerator:
                     yield TextDelta(event.delta.text)
                 elif event.type == "message_delta":
                     output_tokens = event.usage.output_tokens or output_tokens
-                    if getattr(event.usage, "input_tokens", None):
-                        input_tokens = event.usage.input_tokens
+                    input_tokens = event.usage.input_tokens or input_tokens
                 elif event.type == "message_stop":
                     stopped = True
         if not stopped:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypedDict
 
 from subgraphs.contracts.generation import Kind
 
@@ -20,13 +20,17 @@ class ProviderName(StrEnum):
     OFFLINE = "OFFLINE"
 
 
+class Message(TypedDict):
+    role: Literal["user", "assistant"]
+    content: str
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     kind: Kind
     input: dict[str, Any]
     system: str
-    # The conversation so far: [{"role": "user" | "assistant", "content": str}, ...]
-    messages: list[dict[str, str]] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)  # the conversation so far
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,10 @@ class ProviderError(Exception):
 
 
 class TextGenerator(Protocol):
-    name: ProviderName
-    model: str
+    # Read-only: a provider's are attributes, the chain's follow the provider that would answer now.
+    @property
+    def name(self) -> ProviderName: ...
+    @property
+    def model(self) -> str: ...
 
     def stream(self, request: GenerationRequest) -> AsyncIterator[Chunk]: ...

@@ -18,6 +18,7 @@ from subgraphs.generator.providers.base import (
     Chunk,
     GenerationRequest,
     ProviderError,
+    ProviderName,
     Restart,
     TextDelta,
     TextGenerator,
@@ -67,7 +68,7 @@ class ProviderChain:
         ]
 
     @property
-    def name(self):  # noqa: ANN201 - the provider that would answer now
+    def name(self) -> ProviderName:  # the provider that would answer now
         return self._first_available()[1].name
 
     @property

@@ -194,9 +194,10 @@ class DockerRuntime:
             if self._network_ready:
                 return
             network = await self._call(self._get_or_create_network)
-            options = network.attrs.get("Options") or {}
-            self.bridge = options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
-            self.host_firewalled = await asyncio.to_thread(_firewall_bridge, self.bridge)
+            options: dict[str, str] = network.attrs.get("Options") or {}
+            bridge = options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
+            self.bridge = bridge
+            self.host_firewalled = await asyncio.to_thread(_firewall_bridge, bridge)
             self._network_ready = True
 
     def _get_or_create_network(self) -> Any:

@@ -539,13 +539,14 @@ def can_run(command: list[str] | tuple[str, ...] | None) -> bool:
     module (JupyterLab, Notebook) in this interpreter's environment."""
     if not command:
         return False
-    found = sys.executable if command[0] == "{python}" else program(command[0])
+    program_name, *args = command
+    found = sys.executable if program_name == "{python}" else program(program_name)
     if found is None:
         return False
-    if command[0] == "{python}" and len(command) > 2 and command[1] == "-m":
-        return importlib.util.find_spec(command[2]) is not None
-    if command[0] == "{python}" and len(command) > 1 and not command[1].startswith("-"):
-        return Path(command[1]).is_file()
+    if program_name == "{python}" and len(args) > 1 and args[0] == "-m":
+        return importlib.util.find_spec(args[1]) is not None
+    if program_name == "{python}" and args and not args[0].startswith("-"):
+        return Path(args[0]).is_file()
     return True
 
 
