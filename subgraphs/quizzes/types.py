@@ -1,7 +1,5 @@
 """GraphQL types of the quizzes subgraph."""
 
-# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
-# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 import asyncio
@@ -18,11 +16,13 @@ from subgraphs.core.pages import page_connection, stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
 from subgraphs.core.rbac import permitted
 from subgraphs.quizzes import models, service
+from subgraphs.quizzes.service import QuestionType, QuizStatus, ShowCorrectAnswers
 
-QuizStatus = strawberry.enum(service.QuizStatus, name="QuizStatus")
-QuestionType = strawberry.enum(service.QuestionType, name="QuestionType")
-ShowCorrectAnswers = strawberry.enum(
-    service.ShowCorrectAnswers,
+# GraphQL enums: strawberry.enum registers the service's enum class itself (and returns it): fields name it.
+strawberry.enum(QuizStatus, name="QuizStatus")
+strawberry.enum(QuestionType, name="QuestionType")
+strawberry.enum(
+    ShowCorrectAnswers,
     name="ShowCorrectAnswers",
     description="When students see the correct answers and explanations: NEVER; AFTER_LAST_ATTEMPT (once "
     "no attempt is left; never for unlimited attempts); AFTER_EACH_ATTEMPT (after each submitted attempt, "
@@ -119,7 +119,7 @@ class CorrectAnswer:
 )
 class Question:
     id: strawberry.ID
-    type: QuestionType  # type: ignore[valid-type]
+    type: QuestionType
     prompt: str
     options: list[str]
     points: int
@@ -167,8 +167,8 @@ class Quiz:
     attempts_allowed: int | None = strawberry.field(description="Null: unlimited.")
     passing_score: int = strawberry.field(description="Percent of the points needed to pass.")
     shuffle_questions: bool
-    show_correct_answers: ShowCorrectAnswers  # type: ignore[valid-type]
-    status: QuizStatus  # type: ignore[valid-type]
+    show_correct_answers: ShowCorrectAnswers
+    status: QuizStatus
     created_at: datetime
     updated_at: datetime
     _row: strawberry.Private[models.Quiz]
@@ -349,7 +349,7 @@ class CreateQuizInput:
     attempts_allowed: int | None = None
     passing_score: int = 60
     shuffle_questions: bool = False
-    show_correct_answers: ShowCorrectAnswers = service.ShowCorrectAnswers.AFTER_LAST_ATTEMPT  # type: ignore[valid-type]
+    show_correct_answers: ShowCorrectAnswers = service.ShowCorrectAnswers.AFTER_LAST_ATTEMPT
 
 
 @strawberry.input(description="Only the fields given change; 0 removes the time limit / attempts limit.")
@@ -361,7 +361,7 @@ class UpdateQuizInput:
     attempts_allowed: int | None = None
     passing_score: int | None = None
     shuffle_questions: bool | None = None
-    show_correct_answers: ShowCorrectAnswers | None = None  # type: ignore[valid-type]
+    show_correct_answers: ShowCorrectAnswers | None = None
 
 
 @strawberry.input
@@ -371,7 +371,7 @@ class QuizIdInput:
 
 @strawberry.input(description="Set the fields of the question's type.")
 class QuestionInput:
-    type: QuestionType  # type: ignore[valid-type]
+    type: QuestionType
     prompt: str
     options: list[str] | None = None
     correct_choices: list[int] | None = strawberry.field(default=None, description="Indices into options.")
