@@ -627,7 +627,7 @@ class AnalyticsConsumer(Consumer):
         **kwargs: Any,
     ) -> None:
         super().__init__(redis, **kwargs)
-        self.streams = streams or analytics_streams()  # type: ignore[misc]
+        self.streams = streams or analytics_streams()  # type: ignore[misc]  # a ClassVar elsewhere; given here
         self.batch_size = batch_size
         self._sessionmaker = sessionmaker
         self._live = LiveHub(redis)
