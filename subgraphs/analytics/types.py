@@ -66,7 +66,7 @@ class Engagement:
 
     @classmethod
     def from_metrics(cls, m: dict[str, Any]) -> Engagement:
-        level = metrics.RiskLevel(m["risk_level"])
+        level = RiskLevel(m["risk_level"])
         return cls(
             engagement_score=m["engagement_score"],
             proficiency_score=m["proficiency_score"],
@@ -278,8 +278,8 @@ class RiskAlert:
             course=Course(id=to_id(d["course_id"])),
             user=User(id=to_id(d["user_id"])),
             enrollment_id=to_id(d["enrollment_id"]) if d.get("enrollment_id") else None,
-            level=metrics.RiskLevel(d["level"]),
-            previous_level=metrics.RiskLevel(d["previous_level"]),
+            level=RiskLevel(d["level"]),
+            previous_level=RiskLevel(d["previous_level"]),
             engagement_score=d["engagement_score"],
             proficiency_score=d["proficiency_score"],
             indicators=_indicators(d["indicators"]),

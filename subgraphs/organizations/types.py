@@ -59,7 +59,7 @@ class Organization:
         if user_id is None:
             return None
         role = (await info.context.memberships.of(user_id)).get(str(self.id))
-        return service.MembershipRole(role.value) if role else None
+        return MembershipRole(role.value) if role else None
 
     @classmethod
     def from_model(cls, row: models.Organization) -> Organization:
@@ -126,7 +126,7 @@ class Membership:
     def from_model(cls, row: models.Membership) -> Membership:
         return cls(
             id=to_id(row.id),
-            role=service.MembershipRole(row.role),
+            role=MembershipRole(row.role),
             joined_at=row.joined_at,
             _organization_id=row.organization_id,
             _user_id=row.user_id,
@@ -248,7 +248,7 @@ class Invitation:
         return cls(
             id=to_id(row.id),
             email=row.email,
-            role=service.MembershipRole(row.role),
+            role=MembershipRole(row.role),
             expires_at=row.expires_at,
             created_at=row.created_at,
             _organization_id=row.organization_id,
@@ -313,7 +313,7 @@ class UpdateOrganizationInput:
 class InviteMemberInput:
     organization_id: strawberry.ID
     email: str
-    role: MembershipRole = service.MembershipRole.STUDENT
+    role: MembershipRole = MembershipRole.STUDENT
 
 
 @strawberry.input

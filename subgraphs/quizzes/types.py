@@ -131,12 +131,12 @@ class Question:
     def correct_answer(self) -> CorrectAnswer | None:
         if not self._reveal:
             return None
-        kind, correct = service.QuestionType(self._row.type), self._row.correct
-        if kind in (service.QuestionType.SINGLE_CHOICE, service.QuestionType.MULTIPLE_CHOICE):
+        kind, correct = QuestionType(self._row.type), self._row.correct
+        if kind in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):
             return CorrectAnswer(choices=list(correct))
-        if kind == service.QuestionType.TRUE_FALSE:
+        if kind == QuestionType.TRUE_FALSE:
             return CorrectAnswer(boolean=bool(correct[0]))
-        if kind == service.QuestionType.SHORT_ANSWER:
+        if kind == QuestionType.SHORT_ANSWER:
             return CorrectAnswer(accepted_answers=list(correct))
         return CorrectAnswer(number=float(correct[0]), tolerance=float(correct[1]))
 
@@ -148,7 +148,7 @@ class Question:
     def from_model(cls, row: models.Question, reveal: bool) -> Question:
         return cls(
             id=to_id(row.id),
-            type=service.QuestionType(row.type),
+            type=QuestionType(row.type),
             prompt=row.prompt,
             options=list(row.options),
             points=row.points,
@@ -219,8 +219,8 @@ class Quiz:
             attempts_allowed=row.attempts_allowed,
             passing_score=row.passing_score,
             shuffle_questions=row.shuffle_questions,
-            show_correct_answers=service.ShowCorrectAnswers(row.show_correct_answers),
-            status=service.QuizStatus(row.status),
+            show_correct_answers=ShowCorrectAnswers(row.show_correct_answers),
+            status=QuizStatus(row.status),
             created_at=row.created_at,
             updated_at=row.updated_at,
             _row=row,
@@ -349,7 +349,7 @@ class CreateQuizInput:
     attempts_allowed: int | None = None
     passing_score: int = 60
     shuffle_questions: bool = False
-    show_correct_answers: ShowCorrectAnswers = service.ShowCorrectAnswers.AFTER_LAST_ATTEMPT
+    show_correct_answers: ShowCorrectAnswers = ShowCorrectAnswers.AFTER_LAST_ATTEMPT
 
 
 @strawberry.input(description="Only the fields given change; 0 removes the time limit / attempts limit.")
