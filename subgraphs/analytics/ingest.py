@@ -21,15 +21,17 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import orjson
 from redis.asyncio import Redis
-from sqlalchemy import case, func, select, text, true, tuple_, update
+from sqlalchemy import Row, Table, case, func, select, text, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase
 
 from subgraphs.analytics import caching
 from subgraphs.analytics.metrics import INACTIVE_DAYS, LearnerState, RiskLevel, assess
@@ -49,11 +51,17 @@ from subgraphs.contracts.labs import LabSessionSnapshot
 from subgraphs.contracts.quizzes import AnswerSaved, AttemptEvent, AttemptSubmitted
 from subgraphs.core.db import utcnow
 from subgraphs.core.domains import DOMAINS
-from subgraphs.core.events import Consumer, Event, keep_running, stream_name
+from subgraphs.core.events import Consumer, Event, Message, keep_running, stream_name
 from subgraphs.core.ids import to_uuid
 from subgraphs.core.live import LiveHub, append_stream_event
 
 log = logging.getLogger("coursegraph.analytics")
+
+
+def _table(model: type[DeclarativeBase]) -> Table:
+    # Declarative types `__table__` as any FromClause; our mapped classes have a Table (insert wants one).
+    return cast(Table, model.__table__)
+
 
 COURSE_EVENTS = frozenset(
     f"courses.course.{v}" for v in ("created", "updated", "published", "unpublished", "archived", "deleted")
@@ -203,7 +211,7 @@ async def apply_events(
         )
     # Core statements with a list of parameter sets ("insertmanyvalues"): compiled once and cached, sent
     # as multi-row VALUES pages; building one literal multi-row statement per batch costs far more.
-    raw = ActivityEvent.__table__
+    raw = _table(ActivityEvent)
     inserted = await session.execute(
         insert(raw).on_conflict_do_nothing(index_elements=["id", "occurred_at"]).returning(raw.c.id), rows
     )
@@ -222,7 +230,7 @@ async def apply_events(
         elif payload is not None and user is not None and course is not None:
             learners.setdefault((course, user), _Delta(course, user)).add(event, payload, org, effects)
     if logins:
-        stmt = insert(UserActivity.__table__)
+        stmt = insert(_table(UserActivity))
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[UserActivity.user_id],
@@ -342,7 +350,7 @@ async def _apply_learners(
     session: AsyncSession, learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta], effects: Effects
 ) -> None:
     keys = sorted(learners, key=lambda k: (str(k[0]), str(k[1])))  # one lock order for every consumer
-    table = Learner.__table__
+    table = _table(Learner)
     stmt = insert(table)
     x = stmt.excluded
     newer_status = (x.status_as_of.is_not(None)) & (
@@ -374,7 +382,7 @@ async def _apply_learners(
     ).all()
     days = [(d.course, d.user, day) for k in keys for d in [learners[k]] for day in sorted(d.days)]
     if days:
-        day_table = LearnerDay.__table__
+        day_table = _table(LearnerDay)
         new_days = (
             await session.execute(
                 insert(day_table).on_conflict_do_nothing().returning(day_table.c.course_id, day_table.c.day),
@@ -396,7 +404,7 @@ async def _apply_learners(
 async def _flush(session: AsyncSession, effects: Effects) -> None:
     """The shared rows of the batch, last and in key order: daily course rollups, then alerts."""
     if effects.days:
-        stmt = insert(CourseDay.__table__)
+        stmt = insert(_table(CourseDay))
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[CourseDay.course_id, CourseDay.day],
@@ -431,7 +439,7 @@ def state_of(row: Any, active_days_14: int) -> LearnerState:
 
 async def _evaluate_risks(
     session: AsyncSession,
-    rows: list[Any],  # learner rows (RETURNING), locked by this transaction
+    rows: Sequence[Row[Any]],  # learner rows (RETURNING), locked by this transaction
     now_of: dict[tuple[uuid.UUID, uuid.UUID], datetime],  # the moment to evaluate each student at
     effects: Effects,
 ) -> int:
@@ -506,7 +514,7 @@ async def sweep_risks(
     now = utcnow()
     effects = Effects()
     async with sessionmaker() as session, session.begin():
-        table = Learner.__table__
+        table = _table(Learner)
         rows = (
             await session.execute(
                 select(*table.c)
@@ -619,7 +627,7 @@ class AnalyticsConsumer(Consumer):
         **kwargs: Any,
     ) -> None:
         super().__init__(redis, **kwargs)
-        self.streams = streams or analytics_streams()  # type: ignore[misc]
+        self.streams = streams or analytics_streams()  # type: ignore[misc]  # a ClassVar elsewhere; given here
         self.batch_size = batch_size
         self._sessionmaker = sessionmaker
         self._live = LiveHub(redis)
@@ -642,25 +650,14 @@ class AnalyticsConsumer(Consumer):
     async def consume_once(self, *, block_ms: int | None = None) -> int:
         done = 0
         for stream in self.streams:
-            claimed = await self.redis.xautoclaim(
-                stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
-            )
-            done += await self._process_batch([(stream, m, f) for m, f in claimed[1] if f])
-        response = await self.redis.xreadgroup(
-            self.group,
-            self.name,
-            {s: ">" for s in self.streams},
-            count=self.batch_size,
-            block=self._block_ms if block_ms is None else block_ms,
-        )
-        batch = [(stream.decode(), m, f) for stream, messages in response or [] for m, f in messages if f]
-        return done + await self._process_batch(batch)
+            done += await self._process_batch(await self.claim_idle(stream))
+        return done + await self._process_batch(await self.read_new(count=self.batch_size, block_ms=block_ms))
 
-    async def _process_batch(self, batch: list[tuple[str, Any, dict[bytes, bytes]]]) -> int:
+    async def _process_batch(self, batch: list[tuple[str, Message]]) -> int:
         if not batch:
             return 0
         try:
-            events = [Event.model_validate(orjson.loads(fields[b"event"])) for _, _, fields in batch]
+            events = [Event.model_validate(orjson.loads(fields[b"event"])) for _, (_, fields) in batch]
             # Grouped by student (stable: each student's events keep their order), so concurrent
             # consumers lock learner rows in the same order.
             payloads = {e.id: _payload(e) for e in events}
@@ -668,11 +665,11 @@ class AnalyticsConsumer(Consumer):
             await ingest(self._sessionmaker, self.redis, self._live, self._partitions, events, payloads)
         except Exception:
             log.warning("analytics: a batch of %d failed; applying one by one", len(batch), exc_info=True)
-            return sum([await self._process(stream, m, f) for stream, m, f in batch])
+            return sum([await self._process(stream, m, f) for stream, (m, f) in batch])
         if self.ledger is not None:  # confirmed, so the relay never publishes them again after a Redis loss
-            await self.ledger.record(self.group, *(fields[b"id"].decode() for _, _, fields in batch))
+            await self.ledger.record(self.group, *(fields[b"id"].decode() for _, (_, fields) in batch))
         async with self.redis.pipeline(transaction=False) as pipe:
-            for stream, message_id, _ in batch:
+            for stream, (message_id, _) in batch:
                 pipe.xack(stream, self.group, message_id)
             await pipe.execute()
         return len(batch)

@@ -4,8 +4,8 @@ Router side: `@authenticated` and `@policy` (core.rbac.member_or_scope_policy) s
 scope; the subgraph always decides with core.rbac (service.can_view_course / can_view_organization).
 """
 
-# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
-# (strawberry.enum, strawberry.union), which type checkers do not take as types.
+# The [valid-type] ignore in this module: its result union is made by a call (core.errors.result_union),
+# which type checkers do not take as a type.
 from __future__ import annotations
 
 import uuid

@@ -10,6 +10,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from subgraphs.analytics import metrics, service
+from subgraphs.analytics.metrics import RiskLevel
+from subgraphs.analytics.service import ActivityType
 from subgraphs.core.errors import ForbiddenError, RateLimitedError, ValidationError, result_union
 from subgraphs.core.federation import stub_reference
 from subgraphs.core.ids import to_id, to_uuid
@@ -18,10 +20,9 @@ from subgraphs.core.pagination import list_size
 # The router's cost estimate of a report's student lists: the course size reports are measured at (README).
 REPORT_STUDENTS = 2000
 
-RiskLevel = strawberry.enum(
-    metrics.RiskLevel, name="RiskLevel", description="LOW | MEDIUM | HIGH (see RiskIndicator)."
-)
-ActivityType = strawberry.enum(service.ActivityType, name="ActivityType")
+# GraphQL enums: strawberry.enum registers each Python enum class itself (and returns it): fields name it.
+strawberry.enum(RiskLevel, name="RiskLevel", description="LOW | MEDIUM | HIGH (see RiskIndicator).")
+strawberry.enum(ActivityType, name="ActivityType")
 
 
 def csv_url(info: strawberry.Info, path: str, **query: Any) -> str:
@@ -58,14 +59,14 @@ class Engagement:
     proficiency_score: float | None = strawberry.field(
         description="0-100 from quiz scores, pass rate and lab outcomes; null without any evidence yet."
     )
-    risk_level: RiskLevel  # type: ignore[valid-type]
+    risk_level: RiskLevel
     indicators: list[RiskIndicator] = strawberry.field(directives=[list_size(10)])
     recommendations: list[str]
     last_activity_at: datetime | None
 
     @classmethod
     def from_metrics(cls, m: dict[str, Any]) -> Engagement:
-        level = metrics.RiskLevel(m["risk_level"])
+        level = RiskLevel(m["risk_level"])
         return cls(
             engagement_score=m["engagement_score"],
             proficiency_score=m["proficiency_score"],
@@ -261,8 +262,8 @@ class RiskAlert:
     course: Course
     user: User
     enrollment_id: strawberry.ID | None
-    level: RiskLevel  # type: ignore[valid-type]
-    previous_level: RiskLevel  # type: ignore[valid-type]
+    level: RiskLevel
+    previous_level: RiskLevel
     engagement_score: float
     proficiency_score: float | None
     indicators: list[RiskIndicator] = strawberry.field(directives=[list_size(10)])
@@ -277,8 +278,8 @@ class RiskAlert:
             course=Course(id=to_id(d["course_id"])),
             user=User(id=to_id(d["user_id"])),
             enrollment_id=to_id(d["enrollment_id"]) if d.get("enrollment_id") else None,
-            level=metrics.RiskLevel(d["level"]),
-            previous_level=metrics.RiskLevel(d["previous_level"]),
+            level=RiskLevel(d["level"]),
+            previous_level=RiskLevel(d["previous_level"]),
             engagement_score=d["engagement_score"],
             proficiency_score=d["proficiency_score"],
             indicators=_indicators(d["indicators"]),
@@ -288,7 +289,7 @@ class RiskAlert:
 
 @strawberry.input
 class TrackActivityInput:
-    type: ActivityType  # type: ignore[valid-type]
+    type: ActivityType
     course_id: strawberry.ID
     payload: JSON | None = strawberry.field(
         default=None, description=f"A small JSON object (at most {service.PAYLOAD_MAX_BYTES} bytes)."

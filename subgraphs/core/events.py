@@ -20,17 +20,20 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import orjson
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT, StreamRangeResponse
 from sqlalchemy import (
     BigInteger,
+    CursorResult,
     DateTime,
     Identity,
     Index,
+    MetaData,
     String,
     and_,
     delete,
@@ -94,6 +97,12 @@ class OutboxMixin:
     event: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    if TYPE_CHECKING:
+        # What each domain's declarative base gives its `Outbox`: the metadata and the keyword constructor.
+        metadata: ClassVar[MetaData]
+
+        def __init__(self, *, id: uuid.UUID, type: str, event: dict[str, Any]) -> None: ...
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple:
@@ -186,7 +195,7 @@ def stream_name(domain: str) -> str:
     return STREAM_PREFIX + domain
 
 
-def stream_fields(event: dict[str, Any] | Event) -> dict[str, Any]:
+def stream_fields(event: dict[str, Any] | Event) -> dict[FieldT, EncodableT]:
     """The fields of one stream entry, exactly as the relay writes them (an outbox row's JSON envelope)."""
     if isinstance(event, Event):
         event = event.model_dump(mode="json")
@@ -260,9 +269,18 @@ async def _republish_if_lost(redis: Redis, marker: Marker, entries: list[tuple[s
 
 
 def _stream_id(value: bytes | str) -> tuple[int, int]:
-    text_id = value.decode() if isinstance(value, bytes) else value
-    ms, _, seq = text_id.partition("-")
+    ms, _, seq = _text(value).partition("-")
     return int(ms), int(seq or 0)
+
+
+# A stream entry as our clients read it: they answer bytes (no decode_responses), which redis-py's reply
+# types leave open (`bytes | str`, and None in places).
+Message = tuple[bytes, dict[bytes, bytes]]
+
+
+def _messages(reply: StreamRangeResponse | None) -> list[Message]:
+    """The entries of an XRANGE / XREVRANGE reply (a list, empty when there are none)."""
+    return cast(list[Message], reply or [])
 
 
 async def consumer_caught_up(redis: Redis, stream: str, group: str, target: tuple[int, int]) -> bool | None:
@@ -288,7 +306,7 @@ async def wait_for_consumer(redis: Redis, stream: str, group: str, *, timeout: f
     looks again: the producing request published its event before answering (`publish_committed`), so
     once the consumer is past the stream's current end, the projection reflects that write."""
     try:
-        last = await redis.xrevrange(stream, count=1)
+        last = _messages(await redis.xrevrange(stream, count=1))
     except ResponseError:
         return False
     if not last:
@@ -416,12 +434,13 @@ class OutboxRelay:
     async def prune_ledger(self) -> int:
         """Forget confirmations older than the dedupe window (nothing that old is published again)."""
         async with self._sessionmaker() as session, session.begin():
+            # A DELETE answers a CursorResult (it has the rowcount); execute's signature says only Result.
             result = await session.execute(
                 delete(ConsumedEvent).where(
                     ConsumedEvent.consumed_at < utcnow() - timedelta(seconds=self._window)
                 )
             )
-        return result.rowcount or 0
+        return cast(CursorResult[Any], result).rowcount or 0
 
     async def run(self, stop: asyncio.Event) -> None:
         next_prune = time.monotonic()
@@ -467,7 +486,7 @@ async def dead_letters(redis: Redis, group: str | None = None, *, count: int = 1
         )
     letters: list[DeadLetter] = []
     for stream in streams:
-        for message_id, fields in await redis.xrange(stream, count=count):
+        for message_id, fields in _messages(await redis.xrange(stream, count=count)):
             event = orjson.loads(fields[b"event"])
             letters.append(
                 DeadLetter(
@@ -488,12 +507,12 @@ async def replay_dead_letters(redis: Redis, group: str, message_ids: list[str] |
     marked handled there (dedupe by event id). Returns how many were replayed."""
     stream = deadletter_stream(group)
     entries = (
-        await redis.xrange(stream)
+        _messages(await redis.xrange(stream))
         if message_ids is None
         else [
             entry
             for message_id in message_ids
-            for entry in await redis.xrange(stream, message_id, message_id)
+            for entry in _messages(await redis.xrange(stream, message_id, message_id))
         ]
     )
     for message_id, fields in entries:
@@ -565,10 +584,10 @@ class Consumer:
             return bool(await self.ledger.seen(self.group, [event_id]))
         return bool(await self.redis.exists(self._done_key(event_id)))
 
-    async def _prefetch_done(self, messages: list[tuple[Any, dict[bytes, bytes]]]) -> None:
+    async def _prefetch_done(self, messages: list[tuple[str, Message]]) -> None:
         """Look the events of one read up in the ledger at once (instead of one query per event)."""
         if self.ledger is not None:
-            ids = [fields[b"id"].decode() for _, fields in messages if fields]
+            ids = [fields[b"id"].decode() for _, (_, fields) in messages]
             self._known_done = await self.ledger.seen(self.group, ids)
 
     async def _mark_done(self, event_id: str) -> None:
@@ -577,7 +596,7 @@ class Consumer:
         else:
             await self.redis.set(self._done_key(event_id), 1, ex=self._dedupe_ttl)
 
-    async def _process(self, stream: str, message_id: str, fields: dict[bytes, bytes]) -> bool:
+    async def _process(self, stream: str, message_id: bytes, fields: dict[bytes, bytes]) -> bool:
         """Handle one message; True when it is done (acked), False when it stays pending for a retry."""
         event_id = fields[b"id"].decode()
         if not await self._done(event_id):
@@ -590,7 +609,7 @@ class Consumer:
         return True
 
     async def _failed(
-        self, stream: str, message_id: str, event_id: str, fields: dict[bytes, bytes], exc: Exception
+        self, stream: str, message_id: bytes, event_id: str, fields: dict[bytes, bytes], exc: Exception
     ) -> bool:
         key = f"failures:{self.group}:{event_id}"
         attempts = await self.redis.incr(key)
@@ -617,30 +636,43 @@ class Consumer:
         await self.redis.xack(stream, self.group, message_id)
         return True
 
-    async def consume_once(self, *, block_ms: int | None = None) -> int:
-        """Retry pending messages idle past `claim_idle_ms` (failed, or left by a consumer that died between
-        read and ack, this one before a restart included), then read new ones. Returns how many are done."""
-        done = 0
-        for stream in self.streams:
-            claimed = await self.redis.xautoclaim(
-                stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
-            )
-            await self._prefetch_done(claimed[1])
-            for message_id, fields in claimed[1]:  # Redis 6.2 answers 2 elements, 7+ answers 3
-                if fields:
-                    done += await self._process(stream, message_id, fields)
-        response = await self.redis.xreadgroup(
+    async def claim_idle(self, stream: str) -> list[tuple[str, Message]]:
+        """The pending messages of `stream` idle past `claim_idle_ms` (failed, or left by a consumer that died
+        between read and ack, this one before a restart included), claimed by this consumer."""
+        reply = await self.redis.xautoclaim(
+            stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
+        )
+        # Redis 6.2 answers 2 elements, 7+ answers 3: the messages come second (6.2 lists deleted ones bare).
+        claimed: list[tuple[bytes, dict[bytes, bytes] | None]] = reply[1]
+        return [(stream, (message_id, fields)) for message_id, fields in claimed if fields]
+
+    async def read_new(self, *, count: int, block_ms: int | None = None) -> list[tuple[str, Message]]:
+        """New messages of the consumer's streams (waiting up to `block_ms` for some), with their stream."""
+        reply = await self.redis.xreadgroup(
             self.group,
             self.name,
             {s: ">" for s in self.streams},
-            count=100,
+            count=count,
             block=self._block_ms if block_ms is None else block_ms,
         )
-        for stream, messages in response or []:
-            await self._prefetch_done(messages)
-            for message_id, fields in messages:
-                if fields:
-                    done += await self._process(stream.decode(), message_id, fields)
+        # Our clients speak RESP2 in bytes: a list of [stream, messages]; the declared type covers RESP3 too.
+        streams = cast(list[tuple[bytes, list[Message]]], reply or [])
+        return [
+            (stream.decode(), message) for stream, messages in streams for message in messages if message[1]
+        ]
+
+    async def consume_once(self, *, block_ms: int | None = None) -> int:
+        """Retry pending messages idle past `claim_idle_ms`, then read new ones. Returns how many are done."""
+        done = 0
+        for stream in self.streams:
+            done += await self._process_all(await self.claim_idle(stream))
+        return done + await self._process_all(await self.read_new(count=100, block_ms=block_ms))
+
+    async def _process_all(self, messages: list[tuple[str, Message]]) -> int:
+        await self._prefetch_done(messages)
+        done = 0
+        for stream, (message_id, fields) in messages:
+            done += await self._process(stream, message_id, fields)
         self._known_done = set()
         return done
 

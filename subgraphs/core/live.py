@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from redis.asyncio import Redis
@@ -62,9 +62,12 @@ class StreamEventMixin:
         return {"seq": self.seq, "at": self.at.isoformat(), "data": self.data}
 
 
+StreamEventT = TypeVar("StreamEventT", bound=StreamEventMixin)
+
+
 async def append_stream_event(
-    session: AsyncSession, model: type[StreamEventMixin], stream_id: uuid.UUID, data: dict[str, Any]
-) -> StreamEventMixin:
+    session: AsyncSession, model: type[StreamEventT], stream_id: uuid.UUID, data: dict[str, Any]
+) -> StreamEventT:
     """Add the next event of a stream in the caller's transaction (publish it after commit)."""
     # Serialize writers of one stream so seq numbers are gap-free and unique.
     await session.execute(

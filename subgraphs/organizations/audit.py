@@ -82,6 +82,7 @@ class AuditConsumer(Consumer):
         **kwargs: Any,
     ) -> None:
         super().__init__(redis, **kwargs)
+        # type: ignore below: `streams` is a ClassVar elsewhere; this consumer is given its own at run time.
         self.streams = streams or tuple(stream_name(domain) for domain in DOMAINS)  # type: ignore[misc]
         self._sessionmaker = sessionmaker
 

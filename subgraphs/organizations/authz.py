@@ -56,7 +56,8 @@ async def project_user(
         async with redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
             if roles:
-                pipe.hset(key, mapping=roles)
+                # A fresh literal: redis-py's mapping type is invariant, a dict[str, str] does not fit it.
+                pipe.hset(key, mapping={**roles})
             await pipe.execute()
     return roles
 

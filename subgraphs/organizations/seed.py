@@ -39,8 +39,8 @@ async def seed_demo_organization(
     async with sessionmaker() as session, session.begin():
         org = await session.scalar(select(Organization).where(Organization.slug == slug).with_for_update())
         if org is None:
-            settings = OrganizationSettings().model_dump()
-            org = Organization(name=name, slug=slug, description=description, settings=settings)
+            settings = OrganizationSettings()
+            org = Organization(name=name, slug=slug, description=description, settings=settings.model_dump())
             session.add(org)
             await session.flush()
             created = contract.OrganizationCreated(name=name, slug=slug, settings=settings, seed=True)

@@ -15,11 +15,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, Update, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -174,7 +174,7 @@ def _new_token() -> str:
 
 
 async def _admin_count(session: AsyncSession, organization_id: uuid.UUID) -> int:
-    return await session.scalar(
+    counted = await session.execute(
         select(func.count())
         .select_from(Membership)
         .where(
@@ -182,6 +182,7 @@ async def _admin_count(session: AsyncSession, organization_id: uuid.UUID) -> int
             Membership.role == MembershipRole.ORGANIZATION_ADMIN.value,
         )
     )
+    return counted.scalar_one()
 
 
 async def _lock_organization(session: AsyncSession, organization_id: uuid.UUID) -> Organization:
@@ -206,11 +207,15 @@ async def create_organization(
     name = clean_name(name, "input.name")
     slug = clean_slug(slug)
     description = clean_description(description, "input.description")
-    settings = OrganizationSettings().model_dump()
+    settings = OrganizationSettings()
     try:
         async with runtime.transaction() as session:
             org = Organization(
-                name=name, slug=slug, description=description, settings=settings, created_by=user_id
+                name=name,
+                slug=slug,
+                description=description,
+                settings=settings.model_dump(),
+                created_by=user_id,
             )
             session.add(org)
             await session.flush()
@@ -477,7 +482,11 @@ async def invite_member(
     return invitation
 
 
-def _pending(stmt: Select) -> Select:
+# The statements `_pending` narrows: reads, and the update that cancels.
+PendingT = TypeVar("PendingT", Select, Update)
+
+
+def _pending(stmt: PendingT) -> PendingT:
     """Invitations not accepted, cancelled nor superseded (expired ones too: the admin sees them lapse)."""
     return stmt.where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
 

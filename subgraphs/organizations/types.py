@@ -1,7 +1,5 @@
 """GraphQL types of the organizations subgraph."""
 
-# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
-# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 import uuid
@@ -19,10 +17,10 @@ from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import organizations_permitting, permitted
 from subgraphs.organizations import models, service
 from subgraphs.organizations.errors import InvalidInvitationError
+from subgraphs.organizations.service import MembershipRole
 
-MembershipRole = strawberry.enum(
-    service.MembershipRole, name="MembershipRole", description="A role inside one organization."
-)
+# GraphQL enums: strawberry.enum registers the service's enum class itself (and returns it): fields name it.
+strawberry.enum(MembershipRole, name="MembershipRole", description="A role inside one organization.")
 
 
 @strawberry.type(description="Defaults an organization applies to its labs.")
@@ -56,12 +54,12 @@ class Organization:
     settings: OrganizationSettings
 
     @strawberry.field(description="Your role in this organization; null when you are not a member.")
-    async def viewer_role(self, info: strawberry.Info) -> MembershipRole | None:  # type: ignore[valid-type]
+    async def viewer_role(self, info: strawberry.Info) -> MembershipRole | None:
         user_id = info.context.principal.user_id
         if user_id is None:
             return None
         role = (await info.context.memberships.of(user_id)).get(str(self.id))
-        return service.MembershipRole(role.value) if role else None
+        return MembershipRole(role.value) if role else None
 
     @classmethod
     def from_model(cls, row: models.Organization) -> Organization:
@@ -110,7 +108,7 @@ class User:
 @strawberry.federation.type(keys=["id"], description="A person's role inside one organization.")
 class Membership:
     id: strawberry.ID
-    role: MembershipRole  # type: ignore[valid-type]
+    role: MembershipRole
     joined_at: datetime
     _organization_id: strawberry.Private[uuid.UUID]
     _user_id: strawberry.Private[uuid.UUID]
@@ -128,7 +126,7 @@ class Membership:
     def from_model(cls, row: models.Membership) -> Membership:
         return cls(
             id=to_id(row.id),
-            role=service.MembershipRole(row.role),
+            role=MembershipRole(row.role),
             joined_at=row.joined_at,
             _organization_id=row.organization_id,
             _user_id=row.user_id,
@@ -211,10 +209,10 @@ class AuditLogEntry:
             actor_id=row.actor_id,
             organization_id=to_id(row.organization_id) if row.organization_id else None,
             action=row.action,
-            subject_ids=row.subject_ids,
+            subject_ids=JSON(row.subject_ids),
             request_id=row.request_id,
             source_ip=row.source_ip,
-            detail=row.detail,
+            detail=JSON(row.detail),
         )
 
     @classmethod
@@ -235,7 +233,7 @@ class AuditLogEntry:
 class Invitation:
     id: strawberry.ID
     email: str
-    role: MembershipRole  # type: ignore[valid-type]
+    role: MembershipRole
     expires_at: datetime
     created_at: datetime
     _organization_id: strawberry.Private[uuid.UUID]
@@ -250,7 +248,7 @@ class Invitation:
         return cls(
             id=to_id(row.id),
             email=row.email,
-            role=service.MembershipRole(row.role),
+            role=MembershipRole(row.role),
             expires_at=row.expires_at,
             created_at=row.created_at,
             _organization_id=row.organization_id,
@@ -315,7 +313,7 @@ class UpdateOrganizationInput:
 class InviteMemberInput:
     organization_id: strawberry.ID
     email: str
-    role: MembershipRole = service.MembershipRole.STUDENT  # type: ignore[valid-type]
+    role: MembershipRole = MembershipRole.STUDENT
 
 
 @strawberry.input
@@ -327,7 +325,7 @@ class AcceptInvitationInput:
 class UpdateMemberRoleInput:
     organization_id: strawberry.ID
     user_id: strawberry.ID
-    role: MembershipRole  # type: ignore[valid-type]
+    role: MembershipRole
 
 
 @strawberry.input
@@ -343,7 +341,7 @@ class InvitationIdInput:
 
 @strawberry.input
 class MemberFilter:
-    role: MembershipRole | None = None  # type: ignore[valid-type]
+    role: MembershipRole | None = None
 
 
 @strawberry.input

@@ -621,12 +621,14 @@ async def save_answer(
             saved_at=now,
             time_spent_seconds=time_spent_seconds,
         )
-        row = await session.scalar(
-            stmt.on_conflict_do_update(
-                index_elements=[AttemptAnswer.attempt_id, AttemptAnswer.question_id],
-                set_={"answer": stored, "saved_at": now, "time_spent_seconds": time_spent_seconds},
-            ).returning(AttemptAnswer)
-        )
+        row = (
+            await session.scalars(
+                stmt.on_conflict_do_update(
+                    index_elements=[AttemptAnswer.attempt_id, AttemptAnswer.question_id],
+                    set_={"answer": stored, "saved_at": now, "time_spent_seconds": time_spent_seconds},
+                ).returning(AttemptAnswer)
+            )
+        ).one()
         if previous != stored:  # saving the same answer again is not news
             emit(
                 session,
@@ -662,7 +664,7 @@ async def submit_attempt(runtime: Runtime, meta: RequestMeta, *, attempt_id: uui
         attempt = await _own_attempt(session, meta, attempt_id)
         if attempt.submitted_at is not None:
             raise AlreadySubmitted()
-        quiz = await session.get(Quiz, attempt.quiz_id)
+        quiz = await session.get_one(Quiz, attempt.quiz_id)
         questions = (await session.scalars(select(Question).where(Question.quiz_id == attempt.quiz_id))).all()
         answers = {
             a.question_id: a
@@ -679,8 +681,9 @@ async def submit_attempt(runtime: Runtime, meta: RequestMeta, *, attempt_id: uui
                 continue
             in_time = attempt.deadline_at is None or answer.saved_at <= attempt.deadline_at
             answer.correct = in_time and is_correct(question, answer.answer)
-            answer.points_awarded = float(question.points) if answer.correct else 0.0
-            score += answer.points_awarded
+            points = float(question.points) if answer.correct else 0.0
+            answer.points_awarded = points
+            score += points
         attempt.submitted_at = now
         attempt.late = attempt.deadline_at is not None and now > attempt.deadline_at
         attempt.score = score

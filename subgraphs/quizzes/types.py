@@ -1,7 +1,5 @@
 """GraphQL types of the quizzes subgraph."""
 
-# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
-# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 import asyncio
@@ -18,11 +16,13 @@ from subgraphs.core.pages import page_connection, stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
 from subgraphs.core.rbac import permitted
 from subgraphs.quizzes import models, service
+from subgraphs.quizzes.service import QuestionType, QuizStatus, ShowCorrectAnswers
 
-QuizStatus = strawberry.enum(service.QuizStatus, name="QuizStatus")
-QuestionType = strawberry.enum(service.QuestionType, name="QuestionType")
-ShowCorrectAnswers = strawberry.enum(
-    service.ShowCorrectAnswers,
+# GraphQL enums: strawberry.enum registers the service's enum class itself (and returns it): fields name it.
+strawberry.enum(QuizStatus, name="QuizStatus")
+strawberry.enum(QuestionType, name="QuestionType")
+strawberry.enum(
+    ShowCorrectAnswers,
     name="ShowCorrectAnswers",
     description="When students see the correct answers and explanations: NEVER; AFTER_LAST_ATTEMPT (once "
     "no attempt is left; never for unlimited attempts); AFTER_EACH_ATTEMPT (after each submitted attempt, "
@@ -119,7 +119,7 @@ class CorrectAnswer:
 )
 class Question:
     id: strawberry.ID
-    type: QuestionType  # type: ignore[valid-type]
+    type: QuestionType
     prompt: str
     options: list[str]
     points: int
@@ -131,12 +131,12 @@ class Question:
     def correct_answer(self) -> CorrectAnswer | None:
         if not self._reveal:
             return None
-        kind, correct = service.QuestionType(self._row.type), self._row.correct
-        if kind in (service.QuestionType.SINGLE_CHOICE, service.QuestionType.MULTIPLE_CHOICE):
+        kind, correct = QuestionType(self._row.type), self._row.correct
+        if kind in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):
             return CorrectAnswer(choices=list(correct))
-        if kind == service.QuestionType.TRUE_FALSE:
+        if kind == QuestionType.TRUE_FALSE:
             return CorrectAnswer(boolean=bool(correct[0]))
-        if kind == service.QuestionType.SHORT_ANSWER:
+        if kind == QuestionType.SHORT_ANSWER:
             return CorrectAnswer(accepted_answers=list(correct))
         return CorrectAnswer(number=float(correct[0]), tolerance=float(correct[1]))
 
@@ -148,7 +148,7 @@ class Question:
     def from_model(cls, row: models.Question, reveal: bool) -> Question:
         return cls(
             id=to_id(row.id),
-            type=service.QuestionType(row.type),
+            type=QuestionType(row.type),
             prompt=row.prompt,
             options=list(row.options),
             points=row.points,
@@ -167,8 +167,8 @@ class Quiz:
     attempts_allowed: int | None = strawberry.field(description="Null: unlimited.")
     passing_score: int = strawberry.field(description="Percent of the points needed to pass.")
     shuffle_questions: bool
-    show_correct_answers: ShowCorrectAnswers  # type: ignore[valid-type]
-    status: QuizStatus  # type: ignore[valid-type]
+    show_correct_answers: ShowCorrectAnswers
+    status: QuizStatus
     created_at: datetime
     updated_at: datetime
     _row: strawberry.Private[models.Quiz]
@@ -219,8 +219,8 @@ class Quiz:
             attempts_allowed=row.attempts_allowed,
             passing_score=row.passing_score,
             shuffle_questions=row.shuffle_questions,
-            show_correct_answers=service.ShowCorrectAnswers(row.show_correct_answers),
-            status=service.QuizStatus(row.status),
+            show_correct_answers=ShowCorrectAnswers(row.show_correct_answers),
+            status=QuizStatus(row.status),
             created_at=row.created_at,
             updated_at=row.updated_at,
             _row=row,
@@ -349,7 +349,7 @@ class CreateQuizInput:
     attempts_allowed: int | None = None
     passing_score: int = 60
     shuffle_questions: bool = False
-    show_correct_answers: ShowCorrectAnswers = service.ShowCorrectAnswers.AFTER_LAST_ATTEMPT  # type: ignore[valid-type]
+    show_correct_answers: ShowCorrectAnswers = ShowCorrectAnswers.AFTER_LAST_ATTEMPT
 
 
 @strawberry.input(description="Only the fields given change; 0 removes the time limit / attempts limit.")
@@ -361,7 +361,7 @@ class UpdateQuizInput:
     attempts_allowed: int | None = None
     passing_score: int | None = None
     shuffle_questions: bool | None = None
-    show_correct_answers: ShowCorrectAnswers | None = None  # type: ignore[valid-type]
+    show_correct_answers: ShowCorrectAnswers | None = None
 
 
 @strawberry.input
@@ -371,7 +371,7 @@ class QuizIdInput:
 
 @strawberry.input(description="Set the fields of the question's type.")
 class QuestionInput:
-    type: QuestionType  # type: ignore[valid-type]
+    type: QuestionType
     prompt: str
     options: list[str] | None = None
     correct_choices: list[int] | None = strawberry.field(default=None, description="Indices into options.")

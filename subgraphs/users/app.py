@@ -4,6 +4,7 @@ web app's browser-session routes under /auth (subgraphs/users/browser.py)."""
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error, UnsupportedGrantTypeError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
@@ -58,9 +59,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             if form.get("grant_type") != "client_credentials":
                 raise UnsupportedGrantTypeError(form.get("grant_type"))
-            client_id, client_secret = extract_basic_authorization(request.headers)
+            # authlib's stubs say dict; it only calls .get, which Headers answers case-insensitively.
+            client_id, client_secret = extract_basic_authorization(cast(dict[str, str], request.headers))
             client_id = client_id or form.get("client_id")
             client_secret = client_secret or form.get("client_secret")
+            scope = form.get("scope")
             if not client_id or not client_secret:
                 raise InvalidRequestError(description="Client credentials are missing.")
             body = await service.client_credentials_token(
@@ -68,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 meta,
                 client_id=str(client_id),
                 client_secret=str(client_secret),
-                scope=form.get("scope"),
+                scope=scope if isinstance(scope, str) else None,  # a form field may be a file
             )
         except OAuth2Error as error:
             headers = dict(error.get_headers())

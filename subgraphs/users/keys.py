@@ -13,17 +13,12 @@ import time
 import uuid
 from pathlib import Path
 
-from joserfc.jwk import KeySet, OKPKey
+from joserfc.jwk import KeySet, KeySetSerialization, OKPKey
 
 from subgraphs.core.auth import ALGORITHM
 from subgraphs.core.settings import Settings
 
 KEEP = 3
-
-
-def _new_key() -> OKPKey:
-    kid = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:8]}"
-    return OKPKey.generate_key("Ed25519", parameters={"kid": kid, "use": "sig", "alg": ALGORITHM})
 
 
 def _write(path: Path, keys: list[dict]) -> None:
@@ -38,9 +33,10 @@ def _write(path: Path, keys: list[dict]) -> None:
 def rotate_keys(path: Path) -> str:
     """Add a new signing key (it signs from now on); returns its kid."""
     existing = json.loads(path.read_text())["keys"] if path.exists() else []
-    key = _new_key()
+    kid = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:8]}"
+    key = OKPKey.generate_key("Ed25519", parameters={"kid": kid, "use": "sig", "alg": ALGORITHM})
     _write(path, [*existing, key.as_dict(private=True)][-KEEP:])
-    return key.kid
+    return kid
 
 
 class SigningKeys:
@@ -80,7 +76,7 @@ class SigningKeys:
         self._reload()
         return self._active_kid
 
-    def public_jwks(self) -> dict:
+    def public_jwks(self) -> KeySetSerialization:
         self._reload()
         return self._public.as_dict(private=False)
 

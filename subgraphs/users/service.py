@@ -432,7 +432,7 @@ async def refresh(runtime: Runtime, meta: RequestMeta, *, refresh_token: str) ->
     await _end_redis_sessions(runtime, revoked)
     if messages:
         await _publish(runtime, user_id, *messages)
-    if result is None:
+    if result is None or current is None:  # a result comes only with the current token
         raise InvalidToken()
     # Sessions live `session_ttl` after the last refresh (24 h sliding). A concurrent reuse may have revoked
     # the family after our commit (it ends the Redis session after its own commit) and it must stay revoked.
@@ -472,9 +472,8 @@ async def logout(runtime: Runtime, meta: RequestMeta, *, all_sessions: bool) -> 
         else:
             assert meta.principal.session_id is not None
             families = await _revoke_family(session, uuid.UUID(meta.principal.session_id))
-        families = sorted(
-            {*families, *([uuid.UUID(meta.principal.session_id)] if meta.principal.session_id else [])}
-        )
+        this_session = [uuid.UUID(meta.principal.session_id)] if meta.principal.session_id else []
+        families = sorted({*families, *this_session})
         emit(session, Outbox, _event(meta, contract.LoggedOut(sessions=len(families)), user_id=user_id))
         message = await _account_event(session, user_id, "SIGNED_OUT", sessions=len(families))
     await _end_redis_sessions(runtime, families)
@@ -854,12 +853,14 @@ async def client_credentials_token(
     )
     async with runtime.transaction() as session:
         client = await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
-        authentic = client is not None and hmac.compare_digest(client.secret_hash, hash_token(client_secret))
-        if not authentic or client.revoked_at is not None:
+        if (
+            client is None
+            or not hmac.compare_digest(client.secret_hash, hash_token(client_secret))
+            or client.revoked_at is not None
+        ):
             emit(session, Outbox, _event(meta, contract.ApiClientAuthFailed(client_id=client_id)))
-            failed = True
+            client = None  # not authenticated: answered once the commit has recorded the failure
         else:
-            failed = False
             requested = set(scope.split()) if scope else set(client.scopes)
             if not requested <= set(client.scopes):
                 raise InvalidScopeError(
@@ -869,7 +870,7 @@ async def client_credentials_token(
             event = _event(meta, contract.ApiClientTokenIssued(client_id=client_id, scopes=sorted(requested)))
             event.organization_id = str(client.organization_id)
             emit(session, Outbox, event)
-    if failed:
+    if client is None:
         raise InvalidClientError(description="Client authentication failed.", status_code=401)
     token = issue_client_token(
         signing_keys(runtime),

@@ -16,13 +16,12 @@ from subgraphs.core.errors import (
 )
 from subgraphs.core.ids import to_uuid
 from subgraphs.core.pagination import Connection
-from subgraphs.core.rbac import Role as RoleValue
+from subgraphs.core.rbac import Role
 from subgraphs.users import models
 from subgraphs.users.errors import InvalidCredentialsError, InvalidTokenError
 
-Role = strawberry.enum(
-    RoleValue, name="Role", description="Platform role; organization roles come from memberships."
-)
+# The GraphQL enum: strawberry.enum registers the kernel's Role class itself (and returns it).
+strawberry.enum(Role, name="Role", description="Platform role; organization roles come from memberships.")
 
 
 @strawberry.federation.type(keys=["id"], description="A person with a CourseGraph account.")
@@ -67,7 +66,7 @@ class User:
         return cls(
             id=strawberry.ID(str(row.id)),
             full_name=row.full_name,
-            role=RoleValue(row.role),
+            role=Role(row.role),
             created_at=row.created_at,
             _email=row.email,
             _is_active=row.is_active,
@@ -191,7 +190,7 @@ class UserFilter:
 class CreateUserInput:
     email: str
     full_name: str
-    role: Role = RoleValue.STUDENT
+    role: Role = Role.STUDENT
 
 
 @strawberry.input

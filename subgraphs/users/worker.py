@@ -60,6 +60,7 @@ async def rebuild_revoked_clients(
             )
         ).all()
     for client_id, revoked_at in rows:
+        assert revoked_at is not None  # the query selects revoked clients
         remaining = ttl - int((now - revoked_at).total_seconds())
         await redis.set(REVOKED_CLIENT_KEY.format(client_id=client_id), 1, ex=max(1, remaining))
     return len(rows)
