@@ -58,7 +58,8 @@ def value_loader(
 
     async def load(keys: Sequence[Any]) -> list[Any]:
         async with context.read() as session:
-            found = dict((await session.execute(select(key, value).where(key.in_(keys)))).tuples().all())
+            rows = (await session.execute(select(key, value).where(key.in_(keys)))).all()
+        found = {row_key: row_value for row_key, row_value in rows}
         return [found.get(k) for k in keys]
 
     return DataLoader(load_fn=load)
