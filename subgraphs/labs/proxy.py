@@ -24,9 +24,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import os
 import re
-import secrets
 import time
 import uuid
 from pathlib import Path
@@ -48,6 +46,7 @@ from subgraphs.core.auth import SESSION_KEY, Principal, token_is_revoked
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import DomainError, NotAuthenticated
 from subgraphs.core.ids import to_uuid
+from subgraphs.core.local_secrets import configured_or_local_secret
 from subgraphs.core.rbac import Caller
 from subgraphs.core.settings import Settings
 from subgraphs.labs import service, status_page
@@ -96,19 +95,12 @@ def cookie_key(settings: Settings) -> bytes:
     """The cookie's HMAC key: from `labs.proxy_cookie_secret` (required in production), else a random key
     made once and kept in <data_dir>/keys/lab-proxy-cookie.key (0600), like the dev signing keys. Never
     derived from another setting: the router's dev secret is public."""
-    secret = settings.labs.proxy_cookie_secret
-    if not secret:
-        if settings.is_production:
-            raise RuntimeError("COURSEGRAPH_LABS__PROXY_COOKIE_SECRET is required in production")
-        path = settings.data_dir / KEY_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        secret = path.read_text().strip()
-        if len(secret) < 32:  # a torn write of a crashed first start
-            raise RuntimeError(f"{path} holds no usable key; delete it to make a new one")
+    secret = configured_or_local_secret(
+        settings,
+        settings.labs.proxy_cookie_secret,
+        env_var="COURSEGRAPH_LABS__PROXY_COOKIE_SECRET",
+        key_file=KEY_FILE,
+    )
     return hashlib.sha256(b"coursegraph-lab-proxy-cookie:" + secret.encode()).digest()
 
 
