@@ -15,11 +15,10 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import select
 
 from subgraphs.content import exports, service
 from subgraphs.content.course_reader import CourseUnreadable, read_course
@@ -34,13 +33,15 @@ from subgraphs.contracts.content import (
     ExportRequested,
     ExportSucceeded,
 )
+from subgraphs.core import leased_jobs
 from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.course_owners import DELETED
 from subgraphs.core.db import utcnow
-from subgraphs.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound
+from subgraphs.core.errors import Conflict, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
 from subgraphs.core.live import append_stream_event
-from subgraphs.core.rbac import Caller, authorize, organizations_permitting, permitted
+from subgraphs.core.live_publish import publish_committed
+from subgraphs.core.rbac import Caller, authorize
 
 log = logging.getLogger("coursegraph.content")
 
@@ -88,11 +89,7 @@ async def _progress(session: Any, job: ExportJob, message: str) -> dict[str, Any
 
 
 async def _publish(runtime: DatabaseAccess, job_id: uuid.UUID, *messages: dict[str, Any]) -> None:
-    for message in messages:
-        try:
-            await runtime.live.publish(channel(job_id), message)
-        except Exception:  # subscribers re-read the stored events; the commit stands
-            log.exception("could not publish a live event of export %s", job_id)
+    await publish_committed(runtime, channel(job_id), *messages, of=f"export {job_id}")
 
 
 def _event(
@@ -120,34 +117,17 @@ def _event(
 
 async def can_view(caller: Caller, job: ExportJob) -> bool:
     """Exports are for those who manage the organization's courses (and the requester)."""
-    principal = caller.principal
-    if not principal.is_authenticated:
-        return False
-    if principal.subject == job.requested_by:
-        return True
-    return await permitted(caller, service.MANAGE, job.organization_id)
+    return await leased_jobs.can_view(caller, job, service.MANAGE)
 
 
 async def visible_clause(caller: Caller) -> Any:
-    principal = caller.principal
-    if not principal.is_authenticated:
-        return ExportJob.id.is_(None)
-    orgs = await organizations_permitting(caller, service.MANAGE)
-    if orgs.every:
-        return ExportJob.id.is_not(None)
-    return or_(ExportJob.requested_by == principal.subject, ExportJob.organization_id.in_(orgs.uuids()))
+    return await leased_jobs.visible_clause(caller, ExportJob, service.MANAGE)
 
 
 async def visible_job(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> ExportJob:
-    if not meta.principal.is_authenticated:
-        raise NotAuthenticated()
-    async with runtime.transaction() as session:
-        job = await session.get(ExportJob, job_id)
-    if job is None:
-        raise NotFound("No such export job.")
-    if not await can_view(meta.caller, job):
-        raise Forbidden()
-    return job
+    return await leased_jobs.visible_job(
+        runtime, meta, ExportJob, job_id, permission=service.MANAGE, what="export job"
+    )
 
 
 async def submit(
@@ -181,14 +161,9 @@ async def submit(
 async def cancel(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> ExportJob:
     await visible_job(runtime, meta, job_id)
     async with runtime.transaction() as session:
-        job = await session.get(ExportJob, job_id, with_for_update=True)
-        assert job is not None
-        if job.status in TERMINAL:
+        job = await leased_jobs.cancel(session, ExportJob, job_id)
+        if job is None:
             raise JobFinished()
-        job.status = JobStatus.CANCELLED.value
-        job.finished_at = utcnow()
-        job.lease_token = None
-        job.lease_expires_at = None
         message = await _progress(session, job, "Cancelled.")
         emit(session, Outbox, _event(job, ExportCancelled, meta.principal.subject, meta))
     await _publish(runtime, job.id, message)
@@ -203,27 +178,9 @@ class LeaseLost(Exception):
 
 
 async def claim(runtime: DatabaseAccess, job_id: uuid.UUID) -> ExportJob | None:
-    now = utcnow()
     lease = runtime.settings.content.export_lease_seconds
     async with runtime.transaction() as session:
-        job = await session.scalar(
-            update(ExportJob)
-            .where(
-                ExportJob.id == job_id,
-                or_(
-                    ExportJob.status == JobStatus.QUEUED.value,
-                    and_(ExportJob.status == JobStatus.RUNNING.value, ExportJob.lease_expires_at < now),
-                ),
-            )
-            .values(
-                status=JobStatus.RUNNING.value,
-                lease_token=uuid.uuid4(),
-                lease_expires_at=now + timedelta(seconds=lease),
-                attempts=ExportJob.attempts + 1,
-                progress=1,
-            )
-            .returning(ExportJob)
-        )
+        job = await session.scalar(leased_jobs.claim(ExportJob, job_id, lease_seconds=lease, progress=1))
         if job is None:
             return None
         message = await _progress(session, job, f"Started (attempt {job.attempts}).")
@@ -235,16 +192,7 @@ async def _step(runtime: DatabaseAccess, job: ExportJob, progress: int, message:
     """Record progress and renew the lease, or raise LeaseLost."""
     lease = runtime.settings.content.export_lease_seconds
     async with runtime.transaction() as session:
-        row = await session.scalar(
-            update(ExportJob)
-            .where(
-                ExportJob.id == job.id,
-                ExportJob.status == JobStatus.RUNNING.value,
-                ExportJob.lease_token == job.lease_token,
-            )
-            .values(progress=progress, lease_expires_at=utcnow() + timedelta(seconds=lease))
-            .returning(ExportJob)
-        )
+        row = await session.scalar(leased_jobs.renew(ExportJob, job, lease_seconds=lease, progress=progress))
         if row is None:
             raise LeaseLost()
         live = await _progress(session, row, message)
@@ -253,7 +201,7 @@ async def _step(runtime: DatabaseAccess, job: ExportJob, progress: int, message:
 
 async def _fail(runtime: DatabaseAccess, job: ExportJob, error: str) -> bool:
     async with runtime.transaction() as session:
-        row = await _finish_in(session, job, JobStatus.FAILED, error=error)
+        row = await session.scalar(leased_jobs.finish(ExportJob, job, JobStatus.FAILED.value, error=error))
         if row is None:
             return False
         live = await _progress(session, row, "Failed.")
@@ -264,19 +212,6 @@ async def _fail(runtime: DatabaseAccess, job: ExportJob, error: str) -> bool:
         )
     await _publish(runtime, job.id, live)
     return True
-
-
-async def _finish_in(session: Any, job: ExportJob, status: JobStatus, **values: Any) -> ExportJob | None:
-    return await session.scalar(
-        update(ExportJob)
-        .where(
-            ExportJob.id == job.id,
-            ExportJob.status == JobStatus.RUNNING.value,
-            ExportJob.lease_token == job.lease_token,
-        )
-        .values(status=status.value, finished_at=utcnow(), lease_token=None, lease_expires_at=None, **values)
-        .returning(ExportJob)
-    )
 
 
 async def lesson_attachments(
@@ -334,10 +269,7 @@ async def _store_result(runtime: DatabaseAccess, job: ExportJob, title: str, dat
     storage = service.storage_of(runtime)
     written = await storage.write(staging_key(job.id), _one(data), max_bytes=len(data))
     async with runtime.transaction() as session:
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-            {"k": f"content-quota:{job.organization_id}"},
-        )
+        await service.lock_quota(session, job.organization_id)
         await service._check_quota(session, runtime.settings, job.organization_id, written.size)
         await service._store_blob(session, storage, staging_key(job.id), written.sha256, written.size)
         item = await session.scalar(
@@ -351,23 +283,27 @@ async def _store_result(runtime: DatabaseAccess, job: ExportJob, title: str, dat
             .with_for_update()
         )
         if item is None:
-            item = ContentItem(
-                id=uuid.uuid4(),
+            item = await service.new_item(
+                session,
                 organization_id=job.organization_id,
                 course_id=job.course_id,
                 name=f"{_slug(title)}.{extension}",
                 kind=service.ItemKind.EXPORT.value,
                 export_format=fmt.value,
                 owner_id=job.requested_by,
-                created_at=utcnow(),
             )
-            session.add(item)
-            await session.flush()
         version = await service._add_version(
             session, item, written.sha256, written.size, mime_type, job.requested_by
         )
-        row = await _finish_in(
-            session, job, JobStatus.SUCCEEDED, progress=100, item_id=item.id, version_id=version.id
+        row = await session.scalar(
+            leased_jobs.finish(
+                ExportJob,
+                job,
+                JobStatus.SUCCEEDED.value,
+                progress=100,
+                item_id=item.id,
+                version_id=version.id,
+            )
         )
         if row is None:
             raise LeaseLost()  # rolls the new version back; the stored bytes are harmless
@@ -420,17 +356,9 @@ async def run_job(runtime: DatabaseAccess, job_id: uuid.UUID, *, reader: Any = N
 
 async def requeue_expired(runtime: DatabaseAccess) -> list[uuid.UUID]:
     """RUNNING jobs whose lease expired (their worker died) go back to QUEUED with a new queue event."""
-    now = utcnow()
     messages: list[tuple[uuid.UUID, dict[str, Any]]] = []
     async with runtime.transaction() as session:
-        jobs = (
-            await session.scalars(
-                update(ExportJob)
-                .where(ExportJob.status == JobStatus.RUNNING.value, ExportJob.lease_expires_at < now)
-                .values(status=JobStatus.QUEUED.value, lease_token=None, lease_expires_at=None)
-                .returning(ExportJob)
-            )
-        ).all()
+        jobs = (await session.scalars(leased_jobs.requeue_expired(ExportJob))).all()
         for job in jobs:
             messages.append((job.id, await _progress(session, job, "Requeued: its worker stopped.")))
             emit(session, Outbox, _event(job, ExportRequested, None, None, requeued=True))

@@ -24,7 +24,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import select
 
 from subgraphs.content import exports, service
 from subgraphs.content.errors import QuotaExceeded
@@ -43,15 +43,15 @@ from subgraphs.contracts.content import (
     ImportReady,
     ImportRequested,
     ImportSucceeded,
-    VersionCreated,
 )
 from subgraphs.contracts.courses import ImportApplied as CourseImportApplied
 from subgraphs.contracts.quizzes import ImportApplied as QuizzesImportApplied
+from subgraphs.core import leased_jobs
 from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
-from subgraphs.core.rbac import Caller, Permission, authorize, permitted
+from subgraphs.core.rbac import Caller, Permission, authorize
 
 log = logging.getLogger("coursegraph.content")
 
@@ -140,12 +140,7 @@ async def submit(runtime: Runtime, meta: RequestMeta, *, item_id: uuid.UUID) -> 
 
 
 async def can_view(caller: Caller, job: ImportJob) -> bool:
-    principal = caller.principal
-    if not principal.is_authenticated:
-        return False
-    if principal.subject == job.requested_by:
-        return True
-    return await permitted(caller, service.MANAGE, job.organization_id)
+    return await leased_jobs.can_view(caller, job, service.MANAGE)
 
 
 # --- worker side ------------------------------------------------------------------------------------
@@ -162,35 +157,18 @@ class ImportRefused(Exception):
 
 
 async def claim(runtime: DatabaseAccess, job_id: uuid.UUID) -> ImportJob | None:
-    now = utcnow()
     lease = runtime.settings.content.export_lease_seconds
     async with runtime.transaction() as session:
         return await session.scalar(
-            update(ImportJob)
-            .where(
-                ImportJob.id == job_id,
-                ImportJob.announced.is_(False),
-                or_(
-                    ImportJob.status == ImportStatus.QUEUED.value,
-                    and_(ImportJob.status == ImportStatus.RUNNING.value, ImportJob.lease_expires_at < now),
-                ),
+            leased_jobs.claim(ImportJob, job_id, lease_seconds=lease, progress=10).where(
+                ImportJob.announced.is_(False)  # announced: it waits for the other domains, not a worker
             )
-            .values(
-                status=ImportStatus.RUNNING.value,
-                lease_token=uuid.uuid4(),
-                lease_expires_at=now + timedelta(seconds=lease),
-                attempts=ImportJob.attempts + 1,
-                progress=10,
-            )
-            .returning(ImportJob)
         )
 
 
 async def _fail(session: Any, job: ImportJob, code: ImportErrorCode, message: str) -> None:
-    job.status = ImportStatus.FAILED.value
+    leased_jobs.end(job, ImportStatus.FAILED.value)
     job.error, job.error_code = message, code.value
-    job.finished_at = utcnow()
-    job.lease_token = job.lease_expires_at = None
     emit(session, Outbox, _event(job, ImportFailed(import_id=job.id, error=message), None))
     # Files stored for a course that will not exist are hidden with it.
     if job.announced:
@@ -318,10 +296,7 @@ async def _store_and_announce(
 ) -> None:
     storage = service.storage_of(runtime)
     async with runtime.transaction() as session:
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-            {"k": f"content-quota:{job.organization_id}"},
-        )
+        await service.lock_quota(session, job.organization_id)
         row = await session.scalar(
             select(ImportJob)
             .where(ImportJob.id == job.id, ImportJob.lease_token == job.lease_token)
@@ -333,29 +308,19 @@ async def _store_and_announce(
         await service._check_quota(session, runtime.settings, job.organization_id, total)
         for lesson_id, name, written, key, mime_type in files:
             await service._store_blob(session, storage, key, written.sha256, written.size)
-            item = ContentItem(
-                id=uuid.uuid4(),
+            item = await service.new_item(
+                session,
                 organization_id=job.organization_id,
                 course_id=job.course_id,
                 lesson_id=lesson_id,
                 name=name,
                 kind=service.ItemKind.ATTACHMENT.value,
                 owner_id=job.requested_by,
-                created_at=utcnow(),
             )
-            session.add(item)
-            await session.flush()
             version = await service._add_version(
                 session, item, written.sha256, written.size, mime_type, job.requested_by
             )
-            created = VersionCreated(
-                name=item.name,
-                kind=item.kind,
-                version_id=version.id,
-                number=version.number,
-                size=version.size,
-                mime_type=mime_type,
-            )
+            created = service.version_created(item, version)
             emit(session, Outbox, service._event(created, item, job.requested_by, import_id=str(job.id)))
         row.announced = True
         row.quizzes_expected = len(ready.quizzes)
@@ -429,10 +394,8 @@ async def record_applied(session: Any, event: Event) -> bool:
     else:
         job.quizzes_applied = True
     if job.course_applied and (job.quizzes_applied or job.quizzes_expected == 0):
-        job.status = ImportStatus.SUCCEEDED.value
+        leased_jobs.end(job, ImportStatus.SUCCEEDED.value)
         job.progress = 100
-        job.finished_at = utcnow()
-        job.lease_token = job.lease_expires_at = None
         emit(
             session,
             Outbox,

@@ -52,6 +52,7 @@ from subgraphs.core.course_owners import DELETED
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
+from subgraphs.core.projections import upsert_if_newer
 from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
 
 MANAGE = Permission.UPDATE_COURSES
@@ -235,6 +236,15 @@ async def _check_quota(session: Any, settings: Any, organization_id: uuid.UUID, 
         raise QuotaExceeded(quota, used, size)
 
 
+async def lock_quota(session: Any, organization_id: uuid.UUID) -> None:
+    """One writer of new bytes at a time per organization, until commit: its quota check and the
+    versions it then adds are atomic."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+        {"k": f"content-quota:{organization_id}"},
+    )
+
+
 # --- uploads ----------------------------------------------------------------------------------------
 
 
@@ -405,50 +415,66 @@ async def complete_upload(runtime: Runtime, meta: RequestMeta, upload_id: uuid.U
 async def _complete(
     runtime: Runtime, meta: RequestMeta, session: Any, storage: StorageBackend, upload: Upload, mime_type: str
 ) -> ContentItem:
-    # One completion at a time per organization: the quota check and the new version are atomic.
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-        {"k": f"content-quota:{upload.organization_id}"},
-    )
+    await lock_quota(session, upload.organization_id)
     await _check_quota(session, runtime.settings, upload.organization_id, upload.size)
     assert upload.staged_key is not None
     await _store_blob(session, storage, upload.staged_key, upload.sha256, upload.size)
-    now = utcnow()
     if upload.item_id is not None:
         item = await _managed_item(runtime, meta, session, upload.item_id)
     else:
-        item = ContentItem(
-            id=uuid.uuid4(),
+        item = await new_item(
+            session,
             organization_id=upload.organization_id,
             course_id=upload.course_id,
             lesson_id=upload.lesson_id,
             name=upload.name,
             kind=upload.kind,
             owner_id=upload.requested_by,
-            created_at=now,
         )
-        session.add(item)
-        await session.flush()
     version = await _add_version(session, item, upload.sha256, upload.size, mime_type, meta.principal.subject)
     item.name = upload.name
     upload.status = UploadStatus.COMPLETED.value
-    emit(
-        session,
-        Outbox,
-        _meta_event(
-            VersionCreated(
-                name=item.name,
-                kind=item.kind,
-                version_id=version.id,
-                number=version.number,
-                size=version.size,
-                mime_type=mime_type,
-            ),
-            item,
-            meta,
-        ),
-    )
+    emit(session, Outbox, _meta_event(version_created(item, version), item, meta))
     return item
+
+
+async def new_item(
+    session: Any,
+    *,
+    organization_id: uuid.UUID,
+    course_id: uuid.UUID,
+    name: str,
+    kind: str,
+    owner_id: str,
+    lesson_id: uuid.UUID | None = None,
+    export_format: str | None = None,
+) -> ContentItem:
+    """A new item, flushed; its first version comes next (`_add_version`)."""
+    item = ContentItem(
+        id=uuid.uuid4(),
+        organization_id=organization_id,
+        course_id=course_id,
+        lesson_id=lesson_id,
+        name=name,
+        kind=kind,
+        export_format=export_format,
+        owner_id=owner_id,
+        created_at=utcnow(),
+    )
+    session.add(item)
+    await session.flush()
+    return item
+
+
+def version_created(item: ContentItem, version: ContentVersion) -> VersionCreated:
+    return VersionCreated(
+        name=item.name,
+        kind=item.kind,
+        version_id=version.id,
+        number=version.number,
+        size=version.size,
+        mime_type=version.mime_type,
+    )
 
 
 async def _store_blob(session: Any, storage: StorageBackend, source: str, sha256: str, size: int) -> None:
@@ -617,22 +643,16 @@ async def record_lesson_event(session: Any, event: Event) -> bool:
     lesson, course = event.subject_ids.get("lesson_id"), event.subject_ids.get("course_id")
     if not lesson or not course:
         return False
-    stmt = insert(LessonOwner).values(
-        lesson_id=uuid.UUID(lesson),
-        course_id=uuid.UUID(course),
-        deleted=isinstance(change, LessonDeleted),
-        as_of=event.occurred_at,
+    await session.execute(
+        upsert_if_newer(
+            LessonOwner,
+            ["lesson_id"],
+            lesson_id=uuid.UUID(lesson),
+            course_id=uuid.UUID(course),
+            deleted=isinstance(change, LessonDeleted),
+            as_of=event.occurred_at,
+        )
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[LessonOwner.lesson_id],
-        set_={
-            "course_id": stmt.excluded.course_id,
-            "deleted": stmt.excluded.deleted,
-            "as_of": stmt.excluded.as_of,
-        },
-        where=LessonOwner.as_of <= stmt.excluded.as_of,
-    )
-    await session.execute(stmt)
     return True
 
 
@@ -643,15 +663,13 @@ async def record_organization_event(session: Any, event: Event) -> bool:
     organization = event.organization_id or event.subject_ids.get("organization_id")
     if announced is None or organization is None:
         return False
-    stmt = insert(OrganizationQuota).values(
-        organization_id=uuid.UUID(organization),
-        quota_bytes=announced.storage_quota_bytes,
-        as_of=event.occurred_at,
+    await session.execute(
+        upsert_if_newer(
+            OrganizationQuota,
+            ["organization_id"],
+            organization_id=uuid.UUID(organization),
+            quota_bytes=announced.storage_quota_bytes,
+            as_of=event.occurred_at,
+        )
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[OrganizationQuota.organization_id],
-        set_={"quota_bytes": stmt.excluded.quota_bytes, "as_of": stmt.excluded.as_of},
-        where=OrganizationQuota.as_of <= stmt.excluded.as_of,
-    )
-    await session.execute(stmt)
     return True

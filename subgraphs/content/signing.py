@@ -9,16 +9,14 @@ only for callers allowed to use it, and the route still checks the item exists a
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
-import os
-import secrets
 import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from subgraphs.core.local_secrets import configured_or_local_secret
 from subgraphs.core.settings import Settings
 
 KEY_FILE = Path("keys") / "content-url.key"  # under the data dir, outside production
@@ -26,19 +24,9 @@ KEY_FILE = Path("keys") / "content-url.key"  # under the data dir, outside produ
 
 def url_key(settings: Settings) -> bytes:
     """From `content.url_secret` (required in production), else a random key kept in the data dir."""
-    secret = settings.content.url_secret
-    if not secret:
-        if settings.is_production:
-            raise RuntimeError("COURSEGRAPH_CONTENT__URL_SECRET is required in production")
-        path = settings.data_dir / KEY_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        secret = path.read_text().strip()
-        if len(secret) < 32:
-            raise RuntimeError(f"{path} holds no usable key; delete it to make a new one")
+    secret = configured_or_local_secret(
+        settings, settings.content.url_secret, env_var="COURSEGRAPH_CONTENT__URL_SECRET", key_file=KEY_FILE
+    )
     return hashlib.sha256(b"coursegraph-content-url:" + secret.encode()).digest()
 
 

@@ -10,16 +10,14 @@ data dir), compared in constant time; the route also sits behind the router's se
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import os
-import secrets
 import uuid
 from pathlib import Path
 
 import httpx
 
+from subgraphs.core.local_secrets import configured_or_local_secret
 from subgraphs.core.rbac import Permission
 from subgraphs.core.settings import Settings
 
@@ -32,21 +30,9 @@ SERVICES: frozenset[str] = frozenset({"content"})
 
 
 def service_secret(settings: Settings) -> str:
-    secret = settings.auth.service_secret
-    if secret:
-        return secret
-    if settings.is_production:
-        raise RuntimeError("COURSEGRAPH_AUTH__SERVICE_SECRET is required in production")
-    path = settings.data_dir / KEY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    value = path.read_text().strip()
-    if len(value) < 32:
-        raise RuntimeError(f"{path} holds no usable key; delete it to make a new one")
-    return value
+    return configured_or_local_secret(
+        settings, settings.auth.service_secret, env_var="COURSEGRAPH_AUTH__SERVICE_SECRET", key_file=KEY_FILE
+    )
 
 
 def authentic(settings: Settings, supplied: str | None) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.contracts.vocabulary import Difficulty
 from subgraphs.core.auth import require_user
@@ -31,18 +32,12 @@ from subgraphs.core.pagination import (
     time_id,
 )
 from subgraphs.core.rbac import authorize
+from subgraphs.core.text import clean_long, clean_slug, clean_text
 from subgraphs.courses.access import CREATE, PUBLISH, can_view, course_for_change, touch, visible_clause
 from subgraphs.courses.errors import HasEnrollments, InvalidTransition, NotPublishable, SlugTaken
 from subgraphs.courses.events import course_event
 from subgraphs.courses.models import Course, CourseStatus, Enrollment, Lesson, Outbox, Visibility
-from subgraphs.courses.validation import (
-    clean_cap,
-    clean_category,
-    clean_hours,
-    clean_long,
-    clean_slug,
-    clean_text,
-)
+from subgraphs.courses.validation import clean_cap, clean_category, clean_hours
 
 
 class CourseOrder(StrEnum):
@@ -143,11 +138,8 @@ async def publish_course(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) 
         )
         if not has_content:
             raise NotPublishable()
-        course.status = CourseStatus.PUBLISHED.value
         course.published_at = utcnow()
-        touch(course)
-        await session.flush()
-        emit(session, Outbox, course_event(meta, "published", course))
+        await _change_status(session, meta, course, CourseStatus.PUBLISHED, "published")
     return course
 
 
@@ -157,10 +149,7 @@ async def unpublish_course(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID
         course = await course_for_change(meta, session, id, PUBLISH)
         if course.status != CourseStatus.PUBLISHED:
             raise InvalidTransition("Only a published course is unpublished.")
-        course.status = CourseStatus.DRAFT.value
-        touch(course)
-        await session.flush()
-        emit(session, Outbox, course_event(meta, "unpublished", course))
+        await _change_status(session, meta, course, CourseStatus.DRAFT, "unpublished")
     return course
 
 
@@ -168,11 +157,18 @@ async def archive_course(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) 
     """Any status -> ARCHIVED: read-only from then on."""
     async with runtime.transaction() as session:
         course = await course_for_change(meta, session, id)
-        course.status = CourseStatus.ARCHIVED.value
-        touch(course)
-        await session.flush()
-        emit(session, Outbox, course_event(meta, "archived", course))
+        await _change_status(session, meta, course, CourseStatus.ARCHIVED, "archived")
     return course
+
+
+async def _change_status(
+    session: AsyncSession, meta: RequestMeta, course: Course, status: CourseStatus, verb: str
+) -> None:
+    """Record the course's new status with its `courses.course.<verb>` event."""
+    course.status = status.value
+    touch(course)
+    await session.flush()
+    emit(session, Outbox, course_event(meta, verb, course))
 
 
 async def delete_course(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Course:

@@ -6,28 +6,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import InvalidInput
 from subgraphs.core.events import emit
+from subgraphs.core.ordering import next_position, parse_ids
+from subgraphs.core.text import clean_long, clean_text
 from subgraphs.courses.access import course_for_change, part_for_change, touch
 from subgraphs.courses.enrollment import refresh_progress
 from subgraphs.courses.events import content_event
 from subgraphs.courses.models import Course, Lesson, Module, Outbox
-from subgraphs.courses.validation import MAX_BODY, MAX_LESSONS, MAX_MODULES, clean_long, clean_text
+from subgraphs.courses.validation import MAX_BODY, MAX_LESSONS, MAX_MODULES
 
-
-def _ids(values: list[Any], field: str) -> list[uuid.UUID]:
-    ids = []
-    for i, value in enumerate(values):
-        try:
-            ids.append(uuid.UUID(str(value)))
-        except ValueError as exc:
-            raise InvalidInput({f"{field}.{i}": "Not a valid id."}) from exc
-    return ids
+PartT = TypeVar("PartT", Module, Lesson)
 
 
 def _reorder(parts: Sequence[Module | Lesson], ids: list[uuid.UUID], field: str, whose: str) -> None:
@@ -43,14 +37,15 @@ async def create_module(runtime: Runtime, meta: RequestMeta, *, course_id: uuid.
     title = clean_text(title, "input.title")
     async with runtime.transaction() as session:
         course = await course_for_change(meta, session, course_id)
-        count, last = (
-            await session.execute(
-                select(func.count(), func.max(Module.position)).where(Module.course_id == course_id)
-            )
-        ).one()
-        if count >= MAX_MODULES:
-            raise InvalidInput({"input.courseId": f"A course holds at most {MAX_MODULES} modules."})
-        module = Module(course_id=course_id, title=title, position=(last or 0) + 1)
+        position = await next_position(
+            session,
+            Module.position,
+            Module.course_id == course_id,
+            most=MAX_MODULES,
+            field="input.courseId",
+            full=f"A course holds at most {MAX_MODULES} modules.",
+        )
+        module = Module(course_id=course_id, title=title, position=position)
         session.add(module)
         touch(course)
         await session.flush()
@@ -97,21 +92,30 @@ async def publish_lesson(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, 
     return lesson
 
 
-async def delete_module(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Module:
-    """Delete a module and its lessons (students' progress is recomputed)."""
+async def _delete_part(
+    runtime: Runtime, meta: RequestMeta, model: type[PartT], id: uuid.UUID, part: str
+) -> PartT:
+    """Delete a module or a lesson (`part` names it in the event) and recompute the students' progress."""
     async with runtime.transaction() as session:
-        module, course = await part_for_change(meta, session, Module, id)
-        await session.execute(delete(Module).where(Module.id == id))
+        row, course = await part_for_change(meta, session, model, id)
+        await session.execute(delete(model).where(model.id == id))
         await refresh_progress(session, course.id)
         touch(course)
-        emit(session, Outbox, content_event(meta, "courses.module.deleted", course, module_id=module.id))
-    return module
+        emit(
+            session, Outbox, content_event(meta, f"courses.{part}.deleted", course, **{f"{part}_id": row.id})
+        )
+    return row
+
+
+async def delete_module(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Module:
+    """Delete a module and its lessons (students' progress is recomputed)."""
+    return await _delete_part(runtime, meta, Module, id, "module")
 
 
 async def reorder_modules(
     runtime: Runtime, meta: RequestMeta, *, course_id: uuid.UUID, module_ids: list[Any]
 ) -> Course:
-    ids = _ids(module_ids, "input.moduleIds")
+    ids = parse_ids(module_ids, "input.moduleIds")
     async with runtime.transaction() as session:
         course = await course_for_change(meta, session, course_id)
         modules = (await session.scalars(select(Module).where(Module.course_id == course_id))).all()
@@ -129,16 +133,15 @@ async def create_lesson(
     body = clean_long(body, "input.body", limit=MAX_BODY)
     async with runtime.transaction() as session:
         module, course = await part_for_change(meta, session, Module, module_id)
-        count, last = (
-            await session.execute(
-                select(func.count(), func.max(Lesson.position)).where(Lesson.module_id == module_id)
-            )
-        ).one()
-        if count >= MAX_LESSONS:
-            raise InvalidInput({"input.moduleId": f"A module holds at most {MAX_LESSONS} lessons."})
-        lesson = Lesson(
-            module_id=module.id, course_id=course.id, title=title, body=body, position=(last or 0) + 1
+        position = await next_position(
+            session,
+            Lesson.position,
+            Lesson.module_id == module_id,
+            most=MAX_LESSONS,
+            field="input.moduleId",
+            full=f"A module holds at most {MAX_LESSONS} lessons.",
         )
+        lesson = Lesson(module_id=module.id, course_id=course.id, title=title, body=body, position=position)
         session.add(lesson)
         await session.flush()
         await refresh_progress(session, course.id)
@@ -165,19 +168,13 @@ async def update_lesson(
 
 
 async def delete_lesson(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Lesson:
-    async with runtime.transaction() as session:
-        lesson, course = await part_for_change(meta, session, Lesson, id)
-        await session.execute(delete(Lesson).where(Lesson.id == id))
-        await refresh_progress(session, course.id)
-        touch(course)
-        emit(session, Outbox, content_event(meta, "courses.lesson.deleted", course, lesson_id=lesson.id))
-    return lesson
+    return await _delete_part(runtime, meta, Lesson, id, "lesson")
 
 
 async def reorder_lessons(
     runtime: Runtime, meta: RequestMeta, *, module_id: uuid.UUID, lesson_ids: list[Any]
 ) -> Module:
-    ids = _ids(lesson_ids, "input.lessonIds")
+    ids = parse_ids(lesson_ids, "input.lessonIds")
     async with runtime.transaction() as session:
         module, course = await part_for_change(meta, session, Module, module_id)
         lessons = (await session.scalars(select(Lesson).where(Lesson.module_id == module_id))).all()

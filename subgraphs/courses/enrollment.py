@@ -16,6 +16,7 @@ from subgraphs.core.db import utcnow
 from subgraphs.core.errors import CourseArchived, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import emit
 from subgraphs.core.rbac import authorize, permitted
+from subgraphs.core.text import clean_long
 from subgraphs.courses.access import MANAGE, VIEW, can_view
 from subgraphs.courses.errors import AlreadyEnrolled, EnrollmentFull, NotEnrollable, NotEnrolled
 from subgraphs.courses.events import enrollment_event, event_of
@@ -30,7 +31,6 @@ from subgraphs.courses.models import (
     Module,
     Outbox,
 )
-from subgraphs.courses.validation import clean_long
 
 
 def progress_of(done: int, total: int) -> int:

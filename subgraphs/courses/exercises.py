@@ -13,10 +13,11 @@ from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import InvalidInput
 from subgraphs.core.events import emit
+from subgraphs.core.text import clean_long, clean_text
 from subgraphs.courses.access import course_for_change, part_for_change, touch
 from subgraphs.courses.events import exercise_event
 from subgraphs.courses.models import Exercise, Outbox
-from subgraphs.courses.validation import MAX_BODY, MAX_EXERCISES, clean_files, clean_long, clean_text
+from subgraphs.courses.validation import MAX_BODY, MAX_EXERCISES, clean_files
 
 
 def _exercise_fields(fields: dict[str, Any]) -> dict[str, Any]:

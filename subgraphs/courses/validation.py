@@ -1,42 +1,16 @@
-"""What the courses domain accepts from callers: the size limits of a course and the cleaning of each kind
-of field (a refused value is an InvalidInput naming the field)."""
+"""What the courses domain accepts from callers: the size limits of a course and the cleaning of the fields
+that are its own (titles, Markdown and slugs are cleaned by core.text; a refused value is an InvalidInput
+naming the field)."""
 
 from __future__ import annotations
 
-import re
-
 from subgraphs.core.errors import InvalidInput
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
 MAX_MODULES = 100  # per course: modules, lessons per module and exercises are bounded lists
 MAX_LESSONS = 100
 MAX_EXERCISES = 100
 MAX_BODY = 200_000
 MAX_FILES = 50
-
-
-def clean_text(value: str, field: str, *, limit: int = 200) -> str:
-    text = " ".join(value.split())
-    if not 1 <= len(text) <= limit:
-        raise InvalidInput({field: f"Give 1 to {limit} characters."})
-    return text
-
-
-def clean_long(value: str | None, field: str, *, limit: int = 10_000) -> str:
-    """Long text (Markdown) is stored exactly as written: leading spaces are an indented code block."""
-    text = value or ""
-    if len(text) > limit:
-        raise InvalidInput({field: f"Keep it under {limit} characters."})
-    return text
-
-
-def clean_slug(value: str, field: str = "input.slug") -> str:
-    slug = value.strip().lower()
-    if not SLUG_PATTERN.match(slug):
-        raise InvalidInput(
-            {field: "Use 3 to 64 lower-case letters, digits and dashes, not starting or ending with a dash."}
-        )
-    return slug
 
 
 def clean_category(value: str | None, field: str = "input.category") -> str:

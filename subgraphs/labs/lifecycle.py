@@ -17,6 +17,7 @@ import json
 import logging
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -256,12 +257,7 @@ async def carry_out_pause(
     except Exception:
         await _check_alive(rt, session_id, {S.RUNNING})
         return False
-    if await service.transition(rt, session_id, {S.RUNNING}, change) is None:
-        row = await _current(rt, session_id)
-        if row is not None and row.status == S.RUNNING:
-            await rt.lab_runtime.resume(session_id)
-        return False
-    return True
+    return await _transition_or_undo(rt, session_id, S.RUNNING, change, undo=rt.lab_runtime.resume)
 
 
 async def carry_out_resume(rt: LabWorkerRuntime, session_id: uuid.UUID) -> bool:
@@ -277,12 +273,25 @@ async def carry_out_resume(rt: LabWorkerRuntime, session_id: uuid.UUID) -> bool:
     if not await _check_alive(rt, session_id, {S.PAUSED}):
         return False
     change = Transition(S.RUNNING, "Running again.", when=lambda r: r.requested_action == "RESUME")
-    if await service.transition(rt, session_id, {S.PAUSED}, change) is None:
-        row = await _current(rt, session_id)
-        if row is not None and row.status == S.PAUSED:
-            await rt.lab_runtime.pause(session_id)
-        return False
-    return True
+    return await _transition_or_undo(rt, session_id, S.PAUSED, change, undo=rt.lab_runtime.pause)
+
+
+async def _transition_or_undo(
+    rt: LabWorkerRuntime,
+    session_id: uuid.UUID,
+    status: S,
+    change: Transition,
+    *,
+    undo: Callable[[uuid.UUID], Awaitable[None]],
+) -> bool:
+    """`status` → the change's status, after the environment already acted. A lost transition undoes that
+    act if the lab is still `status`, so the environment matches what is shown."""
+    if await service.transition(rt, session_id, {status}, change) is not None:
+        return True
+    row = await _current(rt, session_id)
+    if row is not None and row.status == status:
+        await undo(session_id)
+    return False
 
 
 async def carry_out_stop(rt: LabWorkerRuntime, session_id: uuid.UUID) -> bool:

@@ -24,11 +24,10 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import os
 import re
-import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -48,6 +47,7 @@ from subgraphs.core.auth import SESSION_KEY, Principal, token_is_revoked
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import DomainError, NotAuthenticated
 from subgraphs.core.ids import to_uuid
+from subgraphs.core.local_secrets import configured_or_local_secret
 from subgraphs.core.rbac import Caller
 from subgraphs.core.settings import Settings
 from subgraphs.labs import service, status_page
@@ -96,19 +96,12 @@ def cookie_key(settings: Settings) -> bytes:
     """The cookie's HMAC key: from `labs.proxy_cookie_secret` (required in production), else a random key
     made once and kept in <data_dir>/keys/lab-proxy-cookie.key (0600), like the dev signing keys. Never
     derived from another setting: the router's dev secret is public."""
-    secret = settings.labs.proxy_cookie_secret
-    if not secret:
-        if settings.is_production:
-            raise RuntimeError("COURSEGRAPH_LABS__PROXY_COOKIE_SECRET is required in production")
-        path = settings.data_dir / KEY_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        secret = path.read_text().strip()
-        if len(secret) < 32:  # a torn write of a crashed first start
-            raise RuntimeError(f"{path} holds no usable key; delete it to make a new one")
+    secret = configured_or_local_secret(
+        settings,
+        settings.labs.proxy_cookie_secret,
+        env_var="COURSEGRAPH_LABS__PROXY_COOKIE_SECRET",
+        key_file=KEY_FILE,
+    )
     return hashlib.sha256(b"coursegraph-lab-proxy-cookie:" + secret.encode()).digest()
 
 
@@ -180,22 +173,22 @@ def _reachable(row: LabSession) -> bool:
 
 
 async def _authorized(
-    runtime: Runtime,
-    session_id: uuid.UUID,
-    *,
-    token: str | None,
-    authorization: str | None,
-    cookie: str | None,
+    runtime: Runtime, connection: Request | WebSocket, session_id: uuid.UUID | None
 ) -> tuple[LabSession, Principal | None, dict[str, Any] | None]:
-    """The lab, and the principal (token/header) or the cookie's content."""
+    """The lab, and the principal (`?token=` or the Authorization header) or the cookie's content."""
+    if session_id is None:
+        raise Denied(404, "No such lab.")
     try:
-        principal = await _principal(runtime, token, authorization)
+        principal = await _principal(
+            runtime, connection.query_params.get("token"), connection.headers.get("authorization")
+        )
     except NotAuthenticated as exc:
         raise Denied(401, exc.message) from exc
     if principal is not None:
         if principal.user_id is None:
             raise Denied(404, "No such lab.")
         return await _lab(runtime, session_id, principal.subject or ""), principal, None
+    cookie = connection.cookies.get(COOKIE)
     found = await read_cookie(runtime, cookie, session_id) if cookie else None
     if found is None:
         raise Denied(401, "Sign in to open this lab.")
@@ -222,15 +215,19 @@ class _Activity:
             log.exception("could not record activity of lab %s", session_id)
 
 
-def _cookie_args(runtime: Runtime, session_id: uuid.UUID) -> dict[str, Any]:
-    return {
-        "key": COOKIE,
-        "path": f"{PREFIX}{session_id}/",
-        "max_age": runtime.settings.labs.proxy_cookie_seconds,
-        "httponly": True,
-        "samesite": "strict",
-        "secure": runtime.settings.labs.public_url.startswith("https://"),
-    }
+def _set_cookie(
+    response: Response, runtime: Runtime, session_id: uuid.UUID, user_id: str, auth_session: str | None
+) -> None:
+    """Give the browser a fresh signed cookie for this lab's path."""
+    response.set_cookie(
+        key=COOKIE,
+        value=sign_cookie(runtime, session_id, user_id, auth_session),
+        path=f"{PREFIX}{session_id}/",
+        max_age=runtime.settings.labs.proxy_cookie_seconds,
+        httponly=True,
+        samesite="strict",
+        secure=runtime.settings.labs.public_url.startswith("https://"),
+    )
 
 
 _COOKIE_PATH = re.compile(r";\s*path=[^;]*", re.IGNORECASE)
@@ -367,41 +364,250 @@ async def _act(
         return _unreachable(request, row, error=exc.message)
     response = RedirectResponse(f"{PREFIX}{target.id}/", status_code=303)
     if target.id != row.id:
-        response.set_cookie(
-            value=sign_cookie(runtime, target.id, principal.subject or "", principal.session_id),
-            **_cookie_args(runtime, target.id),
-        )
+        _set_cookie(response, runtime, target.id, principal.subject or "", principal.session_id)
     return response
 
 
-def install(app: FastAPI) -> None:
-    """Add the proxy routes to the labs subgraph's app."""
-    activity = _Activity()
+def _with_query(url: str, query: str) -> str:
+    return url + (f"?{query}" if query else "")
+
+
+def _http_client(runtime: Runtime) -> httpx.AsyncClient:
+    """The process's one client to the labs' IDEs, made on first use."""
+    client = runtime.extras.get("lab_proxy_http")
+    if client is None:
+        # A silent lab is cut off after the read timeout, and no connection cap is shared by all labs:
+        # one lab holding its requests open must not starve everyone else's IDE.
+        idle = runtime.settings.labs.proxy_read_timeout_seconds
+        timeout = httpx.Timeout(connect=5.0, read=idle, write=idle, pool=5.0)
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+        client = runtime.extras["lab_proxy_http"] = httpx.AsyncClient(timeout=timeout, limits=limits)
+    return client
+
+
+def _redact_tokens_in_server_logs() -> None:
     for name in ("uvicorn.access", "uvicorn.error"):  # uvicorn logs WebSocket handshakes on the latter
         server_log = logging.getLogger(name)
         if not any(isinstance(f, RedactTokens) for f in server_log.filters):
             server_log.addFilter(RedactTokens())
 
-    def runtime_of(connection: Request | WebSocket) -> Runtime:
-        return connection.app.state.runtime
 
-    def http_client(runtime: Runtime) -> httpx.AsyncClient:
-        client = runtime.extras.get("lab_proxy_http")
-        if client is None:
-            # A silent lab is cut off after the read timeout, and no connection cap is shared by all labs:
-            # one lab holding its requests open must not starve everyone else's IDE.
-            idle = runtime.settings.labs.proxy_read_timeout_seconds
-            timeout = httpx.Timeout(connect=5.0, read=idle, write=idle, pool=5.0)
-            limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
-            client = runtime.extras["lab_proxy_http"] = httpx.AsyncClient(timeout=timeout, limits=limits)
-        return client
+# --- HTTP -------------------------------------------------------------------------------------------
+
+
+def _lab_root(session_id: str, request: Request) -> Response:
+    """`/labs/<id>` → `/labs/<id>/` (the IDE's relative links need the slash)."""
+    if to_uuid(session_id) is None:
+        return JSONResponse({"error": "No such lab."}, 404)
+    return RedirectResponse(_with_query(f"{PREFIX}{session_id}/", request.url.query), status_code=307)
+
+
+def _token_dropped(
+    runtime: Runtime, request: Request, sid: uuid.UUID, path: str, principal: Principal
+) -> Response:
+    """A first visit with `?token=`: back to the same URL without it, with the cookie that carries the
+    sign-in from now on (the token leaves the address bar and the history)."""
+    response = RedirectResponse(_with_query(f"{PREFIX}{sid}/{path}", _query_without_token(request)), 303)
+    _set_cookie(response, runtime, sid, principal.subject or "", principal.session_id)
+    return response
+
+
+def _headers_to_lab(request: Request) -> list[tuple[str, str]]:
+    """The browser's headers the IDE gets: no hop-by-hop ones, no credentials of ours."""
+    headers = [
+        (k, v)
+        for k, v in request.headers.items()
+        # Origin: checked here (cookie writes, WebSockets); the IDE behind its own address would take
+        # the lab's public origin for a foreign one.
+        if k.lower() not in HOP_BY_HOP and k.lower() not in ("authorization", "cookie", "origin")
+    ]
+    others = [f"{k}={v}" for k, v in request.cookies.items() if k != COOKIE]
+    if others:
+        headers.append(("cookie", "; ".join(others)))
+    return headers
+
+
+def _headers_from_lab(
+    upstream: httpx.Response, row: LabSession, upstream_address: str
+) -> list[tuple[bytes, bytes]]:
+    """The IDE's headers the browser gets, kept inside the lab's prefix (see _rewrite)."""
+    return [
+        (k.encode("latin-1"), rewritten.encode("latin-1"))
+        for k, v in upstream.headers.multi_items()
+        if k.lower() not in HOP_BY_HOP | LAB_RESPONSE_DROPPED
+        and (rewritten := _rewrite(k.lower(), v, row.id, upstream_address, row.serves_base_url)) is not None
+    ]
+
+
+async def _forward_http(
+    runtime: Runtime, request: Request, row: LabSession, path: str, cookie: dict[str, Any] | None
+) -> Response:
+    """Send the request to the lab's IDE and stream its answer back (renewing a cookie past half its life)."""
+    sid = row.id
+    upstream_address = f"{row.endpoint_host}:{row.endpoint_port}"
+    url = _with_query(f"http://{upstream_address}{_upstream_path(row, path)}", _query_without_token(request))
+    client = _http_client(runtime)
+    has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+    upstream_request = client.build_request(
+        request.method, url, headers=_headers_to_lab(request), content=request.stream() if has_body else None
+    )
+    try:
+        upstream = await client.send(upstream_request, stream=True)
+    except httpx.TimeoutException as exc:
+        log.warning("lab %s: the IDE did not answer in time: %r", sid, exc)
+        return JSONResponse({"error": "The lab's IDE did not answer in time."}, 504)
+    except httpx.HTTPError as exc:
+        log.warning("lab %s: the IDE does not answer: %r", sid, exc)
+        return JSONResponse({"error": "The lab's IDE does not answer."}, 502)
+    response = StreamingResponse(
+        upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
+    )
+    response.raw_headers = _headers_from_lab(upstream, row, upstream_address)
+    if cookie is not None and cookie["e"] - time.time() < runtime.settings.labs.proxy_cookie_seconds / 2:
+        _set_cookie(response, runtime, sid, cookie["u"], cookie["s"])  # renewed while the IDE is in use
+    return response
+
+
+async def _proxy_http(session_id: str, request: Request, activity: _Activity) -> Response:
+    """An HTTP request to /labs/<id>/<path>: authorized, then the first visit's redirect, a status page
+    button, the status page of a lab not running, or the IDE's own answer."""
+    runtime: Runtime = request.app.state.runtime
+    path = _raw_rest(request)
+    try:
+        row, principal, cookie = await _authorized(runtime, request, to_uuid(session_id))
+        if request.method not in ("GET", "HEAD", "OPTIONS") and _foreign(runtime, request, cookie):
+            # SameSite=Strict stops other sites; this stops other origins of our own site too.
+            raise Denied(403, "This origin may not change the lab.")
+    except Denied as denied:
+        return JSONResponse({"error": denied.message}, denied.status)
+    if request.query_params.get("token") and principal is not None:
+        return _token_dropped(runtime, request, row.id, path, principal)
+    if request.method == "POST" and path.startswith(status_page.ACTION_PREFIX):
+        action = path[len(status_page.ACTION_PREFIX) :]
+        if action in status_page.ACTIONS:
+            return await _act(runtime, request, row, action, principal, cookie)
+    if not _reachable(row):
+        return _unreachable(request, row)
+    if request.headers.get("service-worker") == "script" and _at_lab_root(request):
+        # Its scope would cover /labs/<id>/?token=…: it could read the next first-visit's token.
+        return JSONResponse({"error": "A lab may not install a service worker at its root."}, 403)
+    await activity.touch(runtime, row.id)
+    return await _forward_http(runtime, request, row, path, cookie)
+
+
+# --- WebSocket --------------------------------------------------------------------------------------
+
+
+async def _connect_to_lab(websocket: WebSocket, row: LabSession, path: str) -> websockets.ClientConnection:
+    """The IDE's side of a proxied WebSocket, offered the subprotocols the browser asked for."""
+    upstream_url = f"ws://{row.endpoint_host}:{row.endpoint_port}{_upstream_path(row, path)}"
+    requested = [
+        Subprotocol(p.strip())
+        for p in websocket.headers.get("sec-websocket-protocol", "").split(",")
+        if p.strip()
+    ]
+    return await websockets.connect(
+        _with_query(upstream_url, _query_without_token(websocket)),
+        subprotocols=requested or None,
+        max_size=WS_MAX_MESSAGE_BYTES,
+        open_timeout=10,
+    )
+
+
+async def _until_signed_out(
+    runtime: Runtime, principal: Principal | None, cookie: dict[str, Any] | None
+) -> None:
+    """Returns when the sign-in behind a WebSocket ends (checked every WS_RECHECK_SECONDS)."""
+    while True:
+        await asyncio.sleep(WS_RECHECK_SECONDS)
+        if principal is not None:
+            if await token_is_revoked(runtime.redis, principal):
+                return
+        elif cookie is not None and not await _signed_in_as(runtime, cookie["s"], str(cookie["u"])):
+            return
+
+
+async def _relay_ws(
+    websocket: WebSocket,
+    upstream: websockets.ClientConnection,
+    touch: Callable[[], Awaitable[None]],
+    until_signed_out: Callable[[], Coroutine[Any, Any, None]],
+) -> None:
+    """Carry messages both ways until either side closes or the sign-in ends; then close both."""
+
+    async def client_to_lab() -> None:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            await touch()
+            if message.get("text") is not None:
+                await upstream.send(message["text"])
+            elif message.get("bytes") is not None:
+                await upstream.send(message["bytes"])
+
+    async def lab_to_client() -> None:
+        async for data in upstream:
+            if isinstance(data, bytes):
+                await websocket.send_bytes(data)
+            else:
+                await websocket.send_text(data)
+
+    tasks = [
+        asyncio.create_task(client_to_lab()),
+        asyncio.create_task(lab_to_client()),
+        asyncio.create_task(until_signed_out()),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        with contextlib.suppress(Exception):
+            await upstream.close()
+        with contextlib.suppress(Exception, WebSocketDisconnect):
+            await websocket.close()
+
+
+async def _proxy_ws(websocket: WebSocket, session_id: str, activity: _Activity) -> None:
+    """A WebSocket to /labs/<id>/<path>: authorized (same origin only), then relayed to the running IDE."""
+    runtime: Runtime = websocket.app.state.runtime
+    try:
+        row, principal, cookie = await _authorized(runtime, websocket, to_uuid(session_id))
+        if _foreign(runtime, websocket, cookie):
+            # Cross-site WebSocket hijacking: browsers send the cookie with any page's WebSocket.
+            raise Denied(403, "This origin may not open the lab.")
+        if not _reachable(row):
+            raise Denied(409, f"This lab is {row.status}.")
+    except Denied as denied:
+        await websocket.close(code=4000 + denied.status, reason=denied.message)
+        return
+    try:
+        upstream = await _connect_to_lab(websocket, row, _raw_rest(websocket))
+    except Exception:
+        await websocket.close(code=1011, reason="The lab's IDE does not answer.")
+        return
+    await websocket.accept(subprotocol=upstream.subprotocol)
+    await activity.touch(runtime, row.id)
+    await _relay_ws(
+        websocket,
+        upstream,
+        touch=lambda: activity.touch(runtime, row.id),
+        until_signed_out=lambda: _until_signed_out(runtime, principal, cookie),
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Add the proxy routes to the labs subgraph's app."""
+    _redact_tokens_in_server_logs()
+    activity = _Activity()
 
     @app.get(PREFIX + "{session_id}")
     async def lab_root(session_id: str, request: Request) -> Response:
-        if to_uuid(session_id) is None:
-            return JSONResponse({"error": "No such lab."}, 404)
-        query = request.url.query
-        return RedirectResponse(f"{PREFIX}{session_id}/" + (f"?{query}" if query else ""), status_code=307)
+        return _lab_root(session_id, request)
 
     @app.api_route(
         PREFIX + "{session_id}/{path:path}",
@@ -409,170 +615,8 @@ def install(app: FastAPI) -> None:
         include_in_schema=False,
     )
     async def proxy_http(session_id: str, request: Request) -> Response:
-        runtime = runtime_of(request)
-        sid = to_uuid(session_id)
-        path = _raw_rest(request)
-        token = request.query_params.get("token")
-        try:
-            if sid is None:
-                raise Denied(404, "No such lab.")
-            row, principal, cookie = await _authorized(
-                runtime,
-                sid,
-                token=token,
-                authorization=request.headers.get("authorization"),
-                cookie=request.cookies.get(COOKIE),
-            )
-            if request.method not in ("GET", "HEAD", "OPTIONS") and _foreign(runtime, request, cookie):
-                # SameSite=Strict stops other sites; this stops other origins of our own site too.
-                raise Denied(403, "This origin may not change the lab.")
-        except Denied as denied:
-            return JSONResponse({"error": denied.message}, denied.status)
-        if token and principal is not None:
-            # Drop the token from the address bar and history; the cookie carries the sign-in from now on.
-            query = _query_without_token(request)
-            response = RedirectResponse(f"{PREFIX}{sid}/{path}" + (f"?{query}" if query else ""), 303)
-            response.set_cookie(
-                value=sign_cookie(runtime, sid, principal.subject or "", principal.session_id),
-                **_cookie_args(runtime, sid),
-            )
-            return response
-        if request.method == "POST" and path.startswith(status_page.ACTION_PREFIX):
-            action = path[len(status_page.ACTION_PREFIX) :]
-            if action in status_page.ACTIONS:
-                return await _act(runtime, request, row, action, principal, cookie)
-        if not _reachable(row):
-            return _unreachable(request, row)
-        if request.headers.get("service-worker") == "script" and _at_lab_root(request):
-            # Its scope would cover /labs/<id>/?token=…: it could read the next first-visit's token.
-            return JSONResponse({"error": "A lab may not install a service worker at its root."}, 403)
-        await activity.touch(runtime, sid)
-        query = _query_without_token(request)
-        upstream_address = f"{row.endpoint_host}:{row.endpoint_port}"
-        url = f"http://{upstream_address}{_upstream_path(row, path)}" + (f"?{query}" if query else "")
-        headers = [
-            (k, v)
-            for k, v in request.headers.items()
-            # Origin: checked here (cookie writes, WebSockets); the IDE behind its own address would take
-            # the lab's public origin for a foreign one.
-            if k.lower() not in HOP_BY_HOP and k.lower() not in ("authorization", "cookie", "origin")
-        ]
-        others = [f"{k}={v}" for k, v in request.cookies.items() if k != COOKIE]
-        if others:
-            headers.append(("cookie", "; ".join(others)))
-        client = http_client(runtime)
-        has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
-        upstream_request = client.build_request(
-            request.method, url, headers=headers, content=request.stream() if has_body else None
-        )
-        try:
-            upstream = await client.send(upstream_request, stream=True)
-        except httpx.TimeoutException as exc:
-            log.warning("lab %s: the IDE did not answer in time: %r", sid, exc)
-            return JSONResponse({"error": "The lab's IDE did not answer in time."}, 504)
-        except httpx.HTTPError as exc:
-            log.warning("lab %s: the IDE does not answer: %r", sid, exc)
-            return JSONResponse({"error": "The lab's IDE does not answer."}, 502)
-        response_headers = [
-            (k, rewritten)
-            for k, v in upstream.headers.multi_items()
-            if k.lower() not in HOP_BY_HOP | LAB_RESPONSE_DROPPED
-            and (rewritten := _rewrite(k.lower(), v, sid, upstream_address, row.serves_base_url)) is not None
-        ]
-        response = StreamingResponse(
-            upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
-        )
-        response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response_headers]
-        if cookie is not None and cookie["e"] - time.time() < runtime.settings.labs.proxy_cookie_seconds / 2:
-            # Renewed while the IDE is in use.
-            response.set_cookie(
-                value=sign_cookie(runtime, sid, cookie["u"], cookie["s"]), **_cookie_args(runtime, sid)
-            )
-        return response
+        return await _proxy_http(session_id, request, activity)
 
     @app.websocket(PREFIX + "{session_id}/{path:path}")
     async def proxy_ws(websocket: WebSocket, session_id: str) -> None:
-        runtime = runtime_of(websocket)
-        sid = to_uuid(session_id)
-        path = _raw_rest(websocket)
-        try:
-            if sid is None:
-                raise Denied(404, "No such lab.")
-            row, principal, cookie = await _authorized(
-                runtime,
-                sid,
-                token=websocket.query_params.get("token"),
-                authorization=websocket.headers.get("authorization"),
-                cookie=websocket.cookies.get(COOKIE),
-            )
-            if _foreign(runtime, websocket, cookie):
-                # Cross-site WebSocket hijacking: browsers send the cookie with any page's WebSocket.
-                raise Denied(403, "This origin may not open the lab.")
-            if not _reachable(row):
-                raise Denied(409, f"This lab is {row.status}.")
-        except Denied as denied:
-            await websocket.close(code=4000 + denied.status, reason=denied.message)
-            return
-        query = _query_without_token(websocket)
-        upstream_url = f"ws://{row.endpoint_host}:{row.endpoint_port}{_upstream_path(row, path)}"
-        url = upstream_url + (f"?{query}" if query else "")
-        requested = [
-            Subprotocol(p.strip())
-            for p in websocket.headers.get("sec-websocket-protocol", "").split(",")
-            if p.strip()
-        ]
-        try:
-            upstream = await websockets.connect(
-                url, subprotocols=requested or None, max_size=WS_MAX_MESSAGE_BYTES, open_timeout=10
-            )
-        except Exception:
-            await websocket.close(code=1011, reason="The lab's IDE does not answer.")
-            return
-        await websocket.accept(subprotocol=upstream.subprotocol)
-        await activity.touch(runtime, sid)
-
-        async def client_to_lab() -> None:
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                await activity.touch(runtime, sid)
-                if message.get("text") is not None:
-                    await upstream.send(message["text"])
-                elif message.get("bytes") is not None:
-                    await upstream.send(message["bytes"])
-
-        async def lab_to_client() -> None:
-            async for data in upstream:
-                if isinstance(data, bytes):
-                    await websocket.send_bytes(data)
-                else:
-                    await websocket.send_text(data)
-
-        async def signed_in() -> None:
-            """Returns when the sign-in behind this WebSocket ends."""
-            while True:
-                await asyncio.sleep(WS_RECHECK_SECONDS)
-                if principal is not None:
-                    if await token_is_revoked(runtime.redis, principal):
-                        return
-                elif cookie is not None and not await _signed_in_as(runtime, cookie["s"], str(cookie["u"])):
-                    return
-
-        tasks = [
-            asyncio.create_task(client_to_lab()),
-            asyncio.create_task(lab_to_client()),
-            asyncio.create_task(signed_in()),
-        ]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(BaseException):
-                    await task
-            with contextlib.suppress(Exception):
-                await upstream.close()
-            with contextlib.suppress(Exception, WebSocketDisconnect):
-                await websocket.close()
+        await _proxy_ws(websocket, session_id, activity)

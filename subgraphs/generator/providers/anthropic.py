@@ -9,11 +9,9 @@ Anything else (400, 401, ...) is not retried. Exhausted retries raise `ProviderE
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import cast
+from collections.abc import AsyncIterator
+from typing import Unpack, cast
 
 import anthropic
 from anthropic.types import MessageParam
@@ -24,51 +22,29 @@ from subgraphs.generator.providers.base import (
     GenerationRequest,
     ProviderError,
     ProviderName,
-    Restart,
     TextDelta,
     Usage,
 )
-
-log = logging.getLogger("coursegraph.generator.anthropic")
-
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504, 529})
+from subgraphs.generator.providers.retrying import (
+    RETRYABLE_STATUS,
+    RetryingGenerator,
+    RetryOptions,
+    retry_after_header,
+)
 
 
 class TruncatedStream(Exception):
     """The server closed the stream before `message_stop`."""
 
 
-def _retry_after(exc: Exception) -> float | None:
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    value = response.headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, (anthropic.APIConnectionError, TruncatedStream)):
-        return True
-    return isinstance(exc, anthropic.APIStatusError) and exc.status_code in RETRYABLE_STATUS
-
-
-class AnthropicGenerator:
+class AnthropicGenerator(RetryingGenerator):
     name = ProviderName.ANTHROPIC
+    service = "Anthropic"
+    log = logging.getLogger("coursegraph.generator.anthropic")
 
-    def __init__(
-        self,
-        settings: GeneratorSettings,
-        *,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
-        self._settings = settings
+    def __init__(self, settings: GeneratorSettings, **options: Unpack[RetryOptions]) -> None:
+        super().__init__(settings, **options)
         self.model = settings.model
-        self._sleep = sleep
-        self._rng = rng or random.Random()
         self._client = anthropic.AsyncAnthropic(
             api_key=settings.anthropic_api_key,
             base_url=settings.base_url or None,
@@ -76,35 +52,17 @@ class AnthropicGenerator:
             timeout=settings.timeout_seconds,
         )
 
-    def backoff(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before retry number `attempt` (1-based)."""
-        cap = self._settings.retry_max_seconds
-        jittered = self._rng.uniform(0, min(cap, self._settings.retry_base_seconds * 2 ** (attempt - 1)))
-        if retry_after is not None:
-            return min(cap, retry_after + jittered * 0.1)  # at least what the server asked, a little spread
-        return jittered
+    def _transient(self, exc: Exception) -> bool:
+        if isinstance(exc, (anthropic.APIConnectionError, TruncatedStream)):
+            return True
+        return isinstance(exc, anthropic.APIStatusError) and exc.status_code in RETRYABLE_STATUS
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[Chunk]:
-        attempt = 0
-        while True:
-            sent_text = False
-            try:
-                async for chunk in self._call(request):
-                    if isinstance(chunk, TextDelta):
-                        sent_text = True
-                    yield chunk
-                return
-            except Exception as exc:
-                if not _retryable(exc):
-                    raise ProviderError(f"Anthropic refused the request: {exc}") from exc
-                attempt += 1
-                if attempt > self._settings.retries:
-                    raise ProviderError(f"Anthropic unavailable after {attempt} attempts: {exc}") from exc
-                wait = self.backoff(attempt, _retry_after(exc))
-                log.warning("anthropic call failed (%s); retry %d in %.2fs", exc, attempt, wait)
-                if sent_text:
-                    yield Restart(reason=str(exc) or type(exc).__name__)
-                await self._sleep(wait)
+    def _retry_after(self, exc: Exception) -> float | None:
+        response = getattr(exc, "response", None)
+        return retry_after_header(response.headers) if response is not None else None
+
+    def _refusal(self, exc: Exception) -> Exception:
+        return ProviderError(f"Anthropic refused the request: {exc}")
 
     async def _call(self, request: GenerationRequest) -> AsyncIterator[Chunk]:
         input_tokens = output_tokens = 0

@@ -9,10 +9,9 @@ partial text (`Restart`). Other errors are not retried. Exhausted retries raise 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from typing import Unpack
 
 import httpx
 import orjson
@@ -23,14 +22,15 @@ from subgraphs.generator.providers.base import (
     GenerationRequest,
     ProviderError,
     ProviderName,
-    Restart,
     TextDelta,
     Usage,
 )
-
-log = logging.getLogger("coursegraph.generator.openai_compat")
-
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504, 529})
+from subgraphs.generator.providers.retrying import (
+    RETRYABLE_STATUS,
+    RetryingGenerator,
+    RetryOptions,
+    retry_after_header,
+)
 
 
 class _Retryable(Exception):
@@ -39,61 +39,24 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        value = response.headers.get("retry-after")
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-class OpenAICompatibleGenerator:
+class OpenAICompatibleGenerator(RetryingGenerator):
     name = ProviderName.OPENAI_COMPATIBLE
+    service = "OpenAI-compatible server"
+    log = logging.getLogger("coursegraph.generator.openai_compat")
 
-    def __init__(
-        self,
-        settings: GeneratorSettings,
-        *,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
-        self._settings = settings
+    def __init__(self, settings: GeneratorSettings, **options: Unpack[RetryOptions]) -> None:
+        super().__init__(settings, **options)
         self.model = settings.openai_model
-        self._sleep = sleep
-        self._rng = rng or random.Random()
         headers = {"Authorization": f"Bearer {settings.openai_api_key}"} if settings.openai_api_key else {}
         self._client = httpx.AsyncClient(
             base_url=settings.openai_base_url.rstrip("/"), headers=headers, timeout=settings.timeout_seconds
         )
 
-    def backoff(self, attempt: int, retry_after: float | None) -> float:
-        cap = self._settings.retry_max_seconds
-        jittered = self._rng.uniform(0, min(cap, self._settings.retry_base_seconds * 2 ** (attempt - 1)))
-        if retry_after is not None:
-            return min(cap, retry_after + jittered * 0.1)
-        return jittered
+    def _transient(self, exc: Exception) -> bool:
+        return isinstance(exc, (_Retryable, httpx.TransportError))
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[Chunk]:
-        attempt = 0
-        while True:
-            sent_text = False
-            try:
-                async for chunk in self._call(request):
-                    if isinstance(chunk, TextDelta):
-                        sent_text = True
-                    yield chunk
-                return
-            except (_Retryable, httpx.TransportError) as exc:
-                attempt += 1
-                if attempt > self._settings.retries:
-                    raise ProviderError(
-                        f"OpenAI-compatible server unavailable after {attempt} attempts: {exc}"
-                    ) from exc
-                wait = self.backoff(attempt, getattr(exc, "retry_after", None))
-                log.warning("openai-compatible call failed (%s); retry %d in %.2fs", exc, attempt, wait)
-                if sent_text:
-                    yield Restart(reason=str(exc) or type(exc).__name__)
-                await self._sleep(wait)
+    def _retry_after(self, exc: Exception) -> float | None:
+        return getattr(exc, "retry_after", None)
 
     async def _call(self, request: GenerationRequest) -> AsyncIterator[Chunk]:
         body = {
@@ -108,7 +71,7 @@ class OpenAICompatibleGenerator:
         done = False
         async with self._client.stream("POST", "/chat/completions", json=body) as response:
             if response.status_code in RETRYABLE_STATUS:
-                raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
+                raise _Retryable(f"HTTP {response.status_code}", retry_after_header(response.headers))
             if response.status_code != 200:
                 text = (await response.aread()).decode(errors="replace")[:300]
                 raise ProviderError(
