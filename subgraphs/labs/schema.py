@@ -46,8 +46,16 @@ SESSION_EVENTS = JobEvents(
 )
 
 
-def _statuses(values: list[service.LabStatus] | None) -> tuple[service.LabStatus, ...]:
-    return tuple(service.LabStatus(v) for v in values or ())
+def _session_filter(given: LabSessionFilter | StopLabsInput, path: str) -> service.SessionFilter:
+    """The service's filter of lab sessions from a query's `filter` or stopLabs' `input` (named by `path`
+    in errors); stopLabs' organizationId is required by its input type."""
+    return service.SessionFilter(
+        organization_id=parse_optional_id(given.organization_id, f"{path}.organizationId"),
+        user_id=parse_optional_id(given.user_id, f"{path}.userId"),
+        exercise_id=parse_optional_id(given.exercise_id, f"{path}.exerciseId"),
+        course_id=parse_optional_id(given.course_id, f"{path}.courseId"),
+        statuses=tuple(service.LabStatus(v) for v in given.status or ()),
+    )
 
 
 @strawberry.type
@@ -74,17 +82,8 @@ class Query:
         first: int = 20,
         after: str | None = None,
     ) -> Connection[LabSession]:
-        flt = filter or LabSessionFilter()
         stmt = await call_service(
-            info,
-            service.sessions_query,
-            service.SessionFilter(
-                organization_id=parse_optional_id(flt.organization_id, "filter.organizationId"),
-                user_id=parse_optional_id(flt.user_id, "filter.userId"),
-                exercise_id=parse_optional_id(flt.exercise_id, "filter.exerciseId"),
-                course_id=parse_optional_id(flt.course_id, "filter.courseId"),
-                statuses=_statuses(flt.status),
-            ),
+            info, service.sessions_query, _session_filter(filter or LabSessionFilter(), "filter")
         )
         return await newest_first(
             info, stmt, SessionRow, first=first, after=after, to_node=LabSession.from_model
@@ -176,17 +175,7 @@ class Mutation:
         description="Admin: stop every live lab of an organization matching the filter (MANAGE_LABS).",
     )
     async def stop_labs(self, info: strawberry.Info, input: StopLabsInput) -> StopLabsResult:
-        rows = await call_service(
-            info,
-            service.stop_many,
-            service.SessionFilter(
-                organization_id=parse_id(input.organization_id, "input.organizationId"),
-                user_id=parse_optional_id(input.user_id, "input.userId"),
-                exercise_id=parse_optional_id(input.exercise_id, "input.exerciseId"),
-                course_id=parse_optional_id(input.course_id, "input.courseId"),
-                statuses=_statuses(input.status),
-            ),
-        )
+        rows = await call_service(info, service.stop_many, _session_filter(input, "input"))
         return StopLabsSuccess(count=len(rows), sessions=[LabSession.from_model(r) for r in rows])
 
 
