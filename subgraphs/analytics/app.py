@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -21,7 +21,7 @@ from subgraphs.analytics import service
 from subgraphs.analytics.loaders import build_loaders
 from subgraphs.analytics.metrics import RECOMMENDATIONS, RiskLevel
 from subgraphs.analytics.schema import schema
-from subgraphs.core.app import authenticate, client_ip, create_subgraph_app
+from subgraphs.core.app import authenticate, client_ip, subgraph_app_factory
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import (
     DomainError,
@@ -32,7 +32,6 @@ from subgraphs.core.errors import (
     RateLimited,
 )
 from subgraphs.core.rbac import Caller
-from subgraphs.core.settings import Settings, get_settings
 
 REPORTS = "/reports/"
 STUDENT_COLUMNS = [
@@ -140,6 +139,16 @@ def _status(error: DomainError) -> int:
     return 400
 
 
+async def _course_report(
+    request: Request, course_id: str, since: str | None, until: str | None
+) -> service.CourseReport:
+    """The course report both course CSVs are made of (students, daily series)."""
+    runtime, meta = await _meta(request)
+    return await service.course_report(
+        runtime, meta, _uuid(course_id, "courseId"), _day(since, "since"), _day(until, "until")
+    )
+
+
 def add_report_routes(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
@@ -152,20 +161,14 @@ def add_report_routes(app: FastAPI) -> None:
     async def course_csv(
         request: Request, course_id: str, since: str | None = None, until: str | None = None
     ) -> Response:
-        runtime, meta = await _meta(request)
-        r = await service.course_report(
-            runtime, meta, _uuid(course_id, "courseId"), _day(since, "since"), _day(until, "until")
-        )
+        r = await _course_report(request, course_id, since, until)
         return _csv(STUDENT_COLUMNS, (_student_row(m) for m in r.students), f"course-{course_id}.csv")
 
     @app.get("/reports/course/{course_id}/daily.csv")
     async def course_daily_csv(
         request: Request, course_id: str, since: str | None = None, until: str | None = None
     ) -> Response:
-        runtime, meta = await _meta(request)
-        r = await service.course_report(
-            runtime, meta, _uuid(course_id, "courseId"), _day(since, "since"), _day(until, "until")
-        )
+        r = await _course_report(request, course_id, since, until)
         rows = ([p[c] for c in SERIES_COLUMNS] for p in r.series)
         return _csv(SERIES_COLUMNS, rows, f"course-{course_id}-daily.csv")
 
@@ -199,20 +202,7 @@ def add_report_routes(app: FastAPI) -> None:
         return _csv(["course_id", "title", *STATS_COLUMNS], rows, f"organization-{organization_id}.csv")
 
 
-def create_app(
-    settings: Settings | None = None, *, key_loader_factory: Callable[[Settings], Any] | None = None
-) -> FastAPI:
-    """`key_loader_factory`: tests verify tokens with the signing keys file instead of the JWKS over HTTP."""
-    app = create_subgraph_app(
-        "analytics",
-        schema,
-        build_loaders=build_loaders,
-        key_loader_factory=key_loader_factory,
-        settings=settings or get_settings(),
-        open_paths=(REPORTS,),
-    )
-    add_report_routes(app)
-    return app
-
-
+create_app = subgraph_app_factory(
+    "analytics", schema, build_loaders=build_loaders, open_paths=(REPORTS,), add_routes=add_report_routes
+)
 app = create_app()

@@ -39,6 +39,7 @@ from subgraphs.core.context import RequestMeta
 from subgraphs.core.ids import parse_id, to_id
 from subgraphs.core.live import follow, stored_after
 from subgraphs.core.rbac import member_or_scope_policy
+from subgraphs.core.resolvers import call_service
 from subgraphs.core.schema import build_schema
 
 VIEW = member_or_scope_policy(service.VIEW)
@@ -61,7 +62,7 @@ class Query:
         self, info: strawberry.Info, user_id: strawberry.ID, course_id: strawberry.ID
     ) -> StudentReport | None:
         user, course = parse_id(user_id, "userId"), parse_id(course_id, "courseId")
-        report = await service.student_report(info.context.runtime, info.context.meta, user, course)
+        report = await call_service(info, service.student_report, user, course)
         if report is None:
             return None
         return StudentReport(
@@ -87,7 +88,7 @@ class Query:
         until: date | None = None,
     ) -> CourseReport:
         course = parse_id(course_id, "courseId")
-        r = await service.course_report(info.context.runtime, info.context.meta, course, since, until)
+        r = await call_service(info, service.course_report, course, since, until)
         students = [StudentSummary.from_metrics(m) for m in r.students]
         return CourseReport(
             course=Course(id=to_id(course)),
@@ -115,7 +116,7 @@ class Query:
         until: date | None = None,
     ) -> OrganizationReport:
         org = parse_id(organization_id, "organizationId")
-        r = await service.organization_report(info.context.runtime, info.context.meta, org, since, until)
+        r = await call_service(info, service.organization_report, org, since, until)
         today = await service.active_today(info.context.runtime, [c.course_id for c, _ in r.courses])
         lines = [
             CourseStatsLine(
@@ -149,9 +150,9 @@ class Mutation:
         "are enrolled in or teach. Rate-limited per user.",
     )
     async def track_activity(self, info: strawberry.Info, input: TrackActivityInput) -> TrackActivityResult:  # type: ignore[valid-type]
-        event_id = await service.track_activity(
-            info.context.runtime,
-            info.context.meta,
+        event_id = await call_service(
+            info,
+            service.track_activity,
             type=getattr(input.type, "value", input.type),
             course_id=parse_id(input.course_id, "input.courseId"),
             payload=input.payload,
@@ -172,7 +173,7 @@ class Subscription:
         self, info: strawberry.Info, course_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[RiskAlert, None]:
         runtime = info.context.runtime
-        course = await service.course_for_viewer(runtime, info.context.meta, parse_id(course_id, "courseId"))
+        course = await call_service(info, service.course_for_viewer, parse_id(course_id, "courseId"))
         stream: uuid.UUID = course.course_id
 
         read_after = stored_after(runtime, AlertRow, stream)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -23,9 +22,8 @@ from subgraphs.content.loaders import build_loaders
 from subgraphs.content.schema import schema
 from subgraphs.content.sniff import INLINE_SAFE
 from subgraphs.content.storage import blob_key
-from subgraphs.core.app import client_ip, create_subgraph_app, request_id_of
+from subgraphs.core.app import client_ip, request_id_of, subgraph_app_factory
 from subgraphs.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from subgraphs.core.settings import Settings, get_settings
 
 CONTENT = "/content/"
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -170,20 +168,7 @@ def add_content_routes(app: FastAPI) -> None:
         return StreamingResponse(body(), status_code=status, headers=headers, media_type=version.mime_type)
 
 
-def create_app(
-    settings: Settings | None = None, *, key_loader_factory: Callable[[Settings], Any] | None = None
-) -> FastAPI:
-    """`key_loader_factory`: tests verify tokens with the signing keys file instead of the JWKS over HTTP."""
-    app = create_subgraph_app(
-        "content",
-        schema,
-        build_loaders=build_loaders,
-        key_loader_factory=key_loader_factory,
-        settings=settings or get_settings(),
-        open_paths=(CONTENT,),
-    )
-    add_content_routes(app)
-    return app
-
-
+create_app = subgraph_app_factory(
+    "content", schema, build_loaders=build_loaders, open_paths=(CONTENT,), add_routes=add_content_routes
+)
 app = create_app()

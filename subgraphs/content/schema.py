@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncGenerator
-from datetime import datetime
 
 import strawberry
 
@@ -50,12 +49,17 @@ from subgraphs.content.types import (
 from subgraphs.core.errors import InvalidInput
 from subgraphs.core.federation import lookup
 from subgraphs.core.ids import parse_id, parse_optional_id, to_id
-from subgraphs.core.live import follow_job
+from subgraphs.core.live import JobEvents, job_event
 from subgraphs.core.rbac import Permission, member_or_scope_policy
+from subgraphs.core.resolvers import call_service
 from subgraphs.core.schema import build_schema
 
 VIEW = member_or_scope_policy(Permission.VIEW_COURSES)
 MANAGE = member_or_scope_policy(Permission.UPDATE_COURSES)
+
+EXPORT_EVENTS = JobEvents(
+    model=ExportEventRow, channel=exporting.channel, terminal=exporting.TERMINAL, can_view=exporting.can_view
+)
 
 
 def _size(value: float) -> int:
@@ -100,10 +104,9 @@ class Mutation:
         "organization's storage quota is checked here and again on completion.",
     )
     async def request_upload(self, info: strawberry.Info, input: RequestUploadInput) -> RequestUploadResult:
-        runtime = info.context.runtime
-        upload = await service.request_upload(
-            runtime,
-            info.context.meta,
+        upload = await call_service(
+            info,
+            service.request_upload,
             service.UploadRequest(
                 name=input.name,
                 size=_size(input.size),
@@ -115,7 +118,7 @@ class Mutation:
         )
         return UploadTicket(
             upload_id=to_id(upload.id),
-            url=service.upload_url(runtime, upload),
+            url=service.upload_url(info.context.runtime, upload),
             method="PUT",
             expires_at=upload.expires_at,
             max_bytes=upload.size,
@@ -130,9 +133,7 @@ class Mutation:
     async def complete_upload(
         self, info: strawberry.Info, input: CompleteUploadInput
     ) -> CompleteUploadResult:
-        item = await service.complete_upload(
-            info.context.runtime, info.context.meta, parse_id(input.upload_id, "input.uploadId")
-        )
+        item = await call_service(info, service.complete_upload, parse_id(input.upload_id, "input.uploadId"))
         return ContentItemSuccess(item=ContentItem.from_model(item))
 
     @strawberry.federation.mutation(
@@ -143,9 +144,9 @@ class Mutation:
     async def restore_content_version(
         self, info: strawberry.Info, input: RestoreContentVersionInput
     ) -> ContentItemResult:
-        item = await service.restore_version(
-            info.context.runtime,
-            info.context.meta,
+        item = await call_service(
+            info,
+            service.restore_version,
             parse_id(input.item_id, "input.itemId"),
             parse_id(input.version_id, "input.versionId"),
         )
@@ -159,9 +160,7 @@ class Mutation:
     async def delete_content_item(
         self, info: strawberry.Info, input: DeleteContentItemInput
     ) -> DeleteContentItemResult:
-        item = await service.delete_item(
-            info.context.runtime, info.context.meta, parse_id(input.item_id, "input.itemId")
-        )
+        item = await call_service(info, service.delete_item, parse_id(input.item_id, "input.itemId"))
         return DeleteContentItemSuccess(item_id=to_id(item.id))
 
     @strawberry.federation.mutation(
@@ -172,12 +171,8 @@ class Mutation:
         "a new version each time.",
     )
     async def export_course(self, info: strawberry.Info, input: ExportCourseInput) -> ExportCourseResult:
-        job = await exporting.submit(
-            info.context.runtime,
-            info.context.meta,
-            course_id=parse_id(input.course_id, "input.courseId"),
-            fmt=ExportFormat(input.format),
-        )
+        course_id = parse_id(input.course_id, "input.courseId")
+        job = await call_service(info, exporting.submit, course_id=course_id, fmt=ExportFormat(input.format))
         return ExportJobSuccess(job=ExportJob.from_model(job))
 
     @strawberry.federation.mutation(
@@ -189,11 +184,8 @@ class Mutation:
         "job with its errorCode.",
     )
     async def import_course(self, info: strawberry.Info, input: ImportCourseInput) -> ImportCourseResult:
-        job = await importing.submit(
-            info.context.runtime,
-            info.context.meta,
-            item_id=parse_id(input.content_item_id, "input.contentItemId"),
-        )
+        item_id = parse_id(input.content_item_id, "input.contentItemId")
+        job = await call_service(info, importing.submit, item_id=item_id)
         return ImportJobSuccess(job=ImportJob.from_model(job))
 
     @strawberry.federation.mutation(
@@ -204,9 +196,7 @@ class Mutation:
     async def cancel_export_job(
         self, info: strawberry.Info, input: ExportJobIdInput
     ) -> CancelExportJobResult:
-        job = await exporting.cancel(
-            info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId")
-        )
+        job = await call_service(info, exporting.cancel, parse_id(input.job_id, "input.jobId"))
         return ExportJobSuccess(job=ExportJob.from_model(job))
 
 
@@ -221,24 +211,9 @@ class Subscription:
     async def export_job_events(
         self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[ExportEvent, None]:
-        job = await exporting.visible_job(info.context.runtime, info.context.meta, parse_id(job_id, "jobId"))
-        async for message in follow_job(
-            info.context,
-            ExportEventRow,
-            job,
-            channel=exporting.channel(job.id),
-            after=after,
-            terminal=exporting.TERMINAL,
-            can_view=exporting.can_view,
-        ):
-            data = message["data"]
-            yield ExportEvent(
-                seq=message["seq"],
-                at=datetime.fromisoformat(message["at"]),
-                status=exporting.JobStatus(data["status"]),
-                progress=data["progress"],
-                message=data["message"],
-            )
+        job = await call_service(info, exporting.visible_job, parse_id(job_id, "jobId"))
+        async for message in EXPORT_EVENTS.follow(info.context, job, after=after):
+            yield job_event(ExportEvent, message, exporting.JobStatus)
 
 
 schema = build_schema(

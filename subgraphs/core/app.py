@@ -1,4 +1,5 @@
-"""`create_subgraph_app(name, schema)`: the FastAPI app every subgraph runs.
+"""`create_subgraph_app(name, schema)`: the FastAPI app every subgraph runs; `subgraph_app_factory` makes a
+domain's `create_app` of it.
 
 It owns the process-wide runtime (engine, Redis, JWKS verifier, live hub), verifies the caller's token on
 every HTTP request and WebSocket connection, and serves `/graphql`, `/health`, `/ready` and `/metrics`.
@@ -14,7 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from fastapi import FastAPI, Request, WebSocket
@@ -357,6 +358,46 @@ def create_subgraph_app(
     if settings.is_production:
         app.add_middleware(RouterOnly, secret=settings.router.shared_secret, open_paths=open_paths)
     return app
+
+
+class SubgraphAppFactory(Protocol):
+    """A domain's `create_app`, as `subgraph_app_factory` makes it."""
+
+    def __call__(
+        self, settings: Settings | None = None, *, key_loader_factory: Callable[[Settings], Any] | None = None
+    ) -> FastAPI: ...
+
+
+def subgraph_app_factory(
+    name: str,
+    schema: Any,
+    *,
+    build_loaders: Callable[[Context], Any] | None = None,
+    on_startup: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None,
+    open_paths: tuple[str, ...] = (),
+    add_routes: Callable[[FastAPI], None] | None = None,
+) -> SubgraphAppFactory:
+    """A subgraph's `create_app(settings=None, *, key_loader_factory=None)`: its `create_subgraph_app` with
+    the domain's parts, then `add_routes(app)` for its plain HTTP routes (under `open_paths`).
+    `key_loader_factory`: tests verify tokens with the signing keys file instead of the JWKS over HTTP."""
+
+    def create_app(
+        settings: Settings | None = None, *, key_loader_factory: Callable[[Settings], Any] | None = None
+    ) -> FastAPI:
+        app = create_subgraph_app(
+            name,
+            schema,
+            build_loaders=build_loaders,
+            on_startup=on_startup,
+            key_loader_factory=key_loader_factory,
+            settings=settings,
+            open_paths=open_paths,
+        )
+        if add_routes is not None:
+            add_routes(app)
+        return app
+
+    return create_app
 
 
 class RequestIds:

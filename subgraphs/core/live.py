@@ -285,29 +285,49 @@ def _until_check(guard: StreamGuard | None, checked_at: float) -> float | None:
     return max(0.0, guard.every - (time.monotonic() - checked_at))
 
 
-def follow_job(
-    context: Any,
-    model: type[StreamEventMixin],
-    job: Any,
-    *,
-    channel: str,
-    after: int | None,
-    terminal: Collection[str],
-    can_view: Callable[[Any, Any], Awaitable[bool]],
-) -> AsyncIterator[dict[str, Any]]:
-    """`follow` for a subscription to a job's events (an export, a generation, a lab): the stream `job.id`
-    stored in `model`, ending at a message whose status is in `terminal`; while it is open the request
-    `context` re-checks the caller's session and `can_view(caller, job)`."""
-    runtime = context.runtime
+@dataclass(frozen=True)
+class JobEvents:
+    """The progress events of one kind of job (an export, a generation, a lab): stored in `model` as the
+    stream `job.id`, published on `channel(job.id)`, ending at a message whose status is in `terminal`, and
+    followed by callers who `can_view(caller, job)`."""
 
-    async def still_allowed(meta: Any) -> bool:
-        return await can_view(meta.caller, job)
+    model: type[StreamEventMixin]
+    channel: Callable[[uuid.UUID], str]
+    terminal: Collection[str]
+    can_view: Callable[[Any, Any], Awaitable[bool]]
 
-    return follow(
-        runtime.live,
-        channel,
-        after=after,
-        read_after=stored_after(runtime, model, job.id),
-        is_final=lambda message: message["data"]["status"] in terminal,
-        guard=context.stream_guard(still_allowed),
+    def follow(self, context: Any, job: Any, *, after: int | None) -> AsyncIterator[dict[str, Any]]:
+        """`follow` for a subscription to `job`'s events; while it is open the request `context` re-checks
+        the caller's session and `can_view(caller, job)`."""
+        runtime = context.runtime
+
+        async def still_allowed(meta: Any) -> bool:
+            return await self.can_view(meta.caller, job)
+
+        return follow(
+            runtime.live,
+            self.channel(job.id),
+            after=after,
+            read_after=stored_after(runtime, self.model, job.id),
+            is_final=lambda message: message["data"]["status"] in self.terminal,
+            guard=context.stream_guard(still_allowed),
+        )
+
+
+E = TypeVar("E")
+
+
+def job_event(
+    event_type: Callable[..., E], message: dict[str, Any], status: Callable[[str], Any], **extra: Any
+) -> E:
+    """A job's progress message (seq, at, and status, progress and message in its data) as the GraphQL
+    type `event_type`; `status` reads the status into the type's enum, `extra` are the type's other fields."""
+    data = message["data"]
+    return event_type(
+        seq=message["seq"],
+        at=datetime.fromisoformat(message["at"]),
+        status=status(data["status"]),
+        progress=data["progress"],
+        message=data["message"],
+        **extra,
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any
 
 import strawberry
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
@@ -29,13 +29,10 @@ from subgraphs.core.errors import (
     exception_handlers,
 )
 from subgraphs.core.events import Event, emit
-from subgraphs.core.ids import parse_id
 from subgraphs.core.inputs import CheckInputs
 from subgraphs.core.settings import get_settings
 
 log = logging.getLogger("coursegraph.schema")
-
-T = TypeVar("T")
 
 FEDERATION_VERSION = "2.9"  # the open-source composer accepts up to 2.9; Strawberry defaults to 2.11
 
@@ -181,14 +178,4 @@ def build_schema(
         extensions=extensions,
         federation_version=FEDERATION_VERSION,
         exception_handlers=[_NotingHandler(h) for h in exception_handlers([*CORE_ERRORS, *errors])],
-    )
-
-
-async def call_with_input_id(
-    info: strawberry.Info, action: Callable[..., Awaitable[T]], input: Any, **arguments: Any
-) -> T:
-    """The usual mutation of the one entity an input's `id` names: the service function `action` called as
-    `action(runtime, meta, id=<input.id>, **arguments)` for this request's caller."""
-    return await action(
-        info.context.runtime, info.context.meta, id=parse_id(input.id, "input.id"), **arguments
     )

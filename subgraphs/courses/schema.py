@@ -14,7 +14,8 @@ from subgraphs.contracts import vocabulary
 from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.pagination import SIZED_BY_FIRST
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
-from subgraphs.core.schema import build_schema, call_with_input_id
+from subgraphs.core.resolvers import call_service, call_with_input_id
+from subgraphs.core.schema import build_schema
 from subgraphs.courses import access, catalog, content, enrollment, exercises, models
 from subgraphs.courses.errors import COURSES_ERRORS
 from subgraphs.courses.types import (
@@ -110,9 +111,9 @@ class Query:
         slug: str | None = None,
         organization_id: strawberry.ID | None = None,
     ) -> Course | None:
-        row = await catalog.get_course(
-            info.context.runtime,
-            info.context.meta,
+        row = await call_service(
+            info,
+            catalog.get_course,
             id=parse_optional_id(id, "id"),
             slug=slug,
             organization_id=parse_optional_id(organization_id, "organizationId"),
@@ -134,9 +135,9 @@ class Query:
         after: str | None = None,
     ) -> CourseConnection:  # type: ignore[valid-type]
         f = filter or CourseFilter()
-        return await catalog.list_courses(
-            info.context.runtime,
-            info.context.meta,
+        return await call_service(
+            info,
+            catalog.list_courses,
             filter=catalog.CourseFilter(
                 organization_id=parse_optional_id(f.organization_id, "filter.organizationId"),
                 status=models.CourseStatus(_enum(f.status)) if f.status else None,
@@ -182,16 +183,11 @@ class Mutation:
         authenticated=True, policy=USER_POLICY, description="A draft course; you are its instructor."
     )
     async def create_course(self, info: strawberry.Info, input: CreateCourseInput) -> CreateCourseResult:  # type: ignore[valid-type]
-        ctx = info.context
         fields = _course_fields(input)
         fields["difficulty"] = vocabulary.Difficulty(fields["difficulty"])
         fields["visibility"] = models.Visibility(fields["visibility"])
-        row = await catalog.create_course(
-            ctx.runtime,
-            ctx.meta,
-            organization_id=parse_id(input.organization_id, "input.organizationId"),
-            **fields,
-        )
+        organization_id = parse_id(input.organization_id, "input.organizationId")
+        row = await call_service(info, catalog.create_course, organization_id=organization_id, **fields)
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(
@@ -227,12 +223,8 @@ class Mutation:
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def create_module(self, info: strawberry.Info, input: CreateModuleInput) -> CreateModuleResult:  # type: ignore[valid-type]
-        row = await content.create_module(
-            info.context.runtime,
-            info.context.meta,
-            course_id=parse_id(input.course_id, "input.courseId"),
-            title=input.title,
-        )
+        course_id = parse_id(input.course_id, "input.courseId")
+        row = await call_service(info, content.create_module, course_id=course_id, title=input.title)
         return ModuleSuccess(module=Module.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
@@ -265,22 +257,17 @@ class Mutation:
     async def reorder_modules(
         self, info: strawberry.Info, input: ReorderModulesInput
     ) -> ReorderModulesResult:  # type: ignore[valid-type]
-        row = await content.reorder_modules(
-            info.context.runtime,
-            info.context.meta,
-            course_id=parse_id(input.course_id, "input.courseId"),
-            module_ids=list(input.module_ids),
+        course_id = parse_id(input.course_id, "input.courseId")
+        row = await call_service(
+            info, content.reorder_modules, course_id=course_id, module_ids=list(input.module_ids)
         )
         return CourseSuccess(course=Course.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def create_lesson(self, info: strawberry.Info, input: CreateLessonInput) -> CreateLessonResult:  # type: ignore[valid-type]
-        row = await content.create_lesson(
-            info.context.runtime,
-            info.context.meta,
-            module_id=parse_id(input.module_id, "input.moduleId"),
-            title=input.title,
-            body=input.body,
+        module_id = parse_id(input.module_id, "input.moduleId")
+        row = await call_service(
+            info, content.create_lesson, module_id=module_id, title=input.title, body=input.body
         )
         return LessonSuccess(lesson=Lesson.from_model(row))
 
@@ -316,11 +303,9 @@ class Mutation:
     async def reorder_lessons(
         self, info: strawberry.Info, input: ReorderLessonsInput
     ) -> ReorderLessonsResult:  # type: ignore[valid-type]
-        row = await content.reorder_lessons(
-            info.context.runtime,
-            info.context.meta,
-            module_id=parse_id(input.module_id, "input.moduleId"),
-            lesson_ids=list(input.lesson_ids),
+        module_id = parse_id(input.module_id, "input.moduleId")
+        row = await call_service(
+            info, content.reorder_lessons, module_id=module_id, lesson_ids=list(input.lesson_ids)
         )
         return ModuleSuccess(module=Module.from_model(row))
 
@@ -328,11 +313,9 @@ class Mutation:
     async def create_exercise(
         self, info: strawberry.Info, input: CreateExerciseInput
     ) -> CreateExerciseResult:  # type: ignore[valid-type]
-        row = await exercises.create_exercise(
-            info.context.runtime,
-            info.context.meta,
-            course_id=parse_id(input.course_id, "input.courseId"),
-            **_exercise_fields(input),
+        course_id = parse_id(input.course_id, "input.courseId")
+        row = await call_service(
+            info, exercises.create_exercise, course_id=course_id, **_exercise_fields(input)
         )
         return ExerciseSuccess(exercise=Exercise.from_model(row))
 
@@ -352,10 +335,8 @@ class Mutation:
         authenticated=True, policy=USER_POLICY, description="Enroll in a published course you can see, once."
     )
     async def enroll(self, info: strawberry.Info, input: EnrollInput) -> EnrollResult:  # type: ignore[valid-type]
-        row = await enrollment.enroll(
-            info.context.runtime,
-            info.context.meta,
-            course_id=parse_id(input.course_id, "input.courseId"),
+        row = await call_service(
+            info, enrollment.enroll, course_id=parse_id(input.course_id, "input.courseId")
         )
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
@@ -363,11 +344,8 @@ class Mutation:
     async def drop_enrollment(
         self, info: strawberry.Info, input: DropEnrollmentInput
     ) -> DropEnrollmentResult:  # type: ignore[valid-type]
-        row = await enrollment.drop_enrollment(
-            info.context.runtime,
-            info.context.meta,
-            enrollment_id=parse_id(input.enrollment_id, "input.enrollmentId"),
-        )
+        enrollment_id = parse_id(input.enrollment_id, "input.enrollmentId")
+        row = await call_service(info, enrollment.drop_enrollment, enrollment_id=enrollment_id)
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
     @strawberry.federation.mutation(
@@ -378,11 +356,8 @@ class Mutation:
     async def complete_lesson(
         self, info: strawberry.Info, input: CompleteLessonInput
     ) -> CompleteLessonResult:  # type: ignore[valid-type]
-        row = await enrollment.complete_lesson(
-            info.context.runtime,
-            info.context.meta,
-            lesson_id=parse_id(input.lesson_id, "input.lessonId"),
-        )
+        lesson_id = parse_id(input.lesson_id, "input.lessonId")
+        row = await call_service(info, enrollment.complete_lesson, lesson_id=lesson_id)
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
     @strawberry.federation.mutation(
@@ -391,12 +366,9 @@ class Mutation:
     async def submit_feedback(
         self, info: strawberry.Info, input: SubmitFeedbackInput
     ) -> SubmitFeedbackResult:  # type: ignore[valid-type]
-        row = await enrollment.submit_feedback(
-            info.context.runtime,
-            info.context.meta,
-            course_id=parse_id(input.course_id, "input.courseId"),
-            rating=input.rating,
-            comment=input.comment,
+        course_id = parse_id(input.course_id, "input.courseId")
+        row = await call_service(
+            info, enrollment.submit_feedback, course_id=course_id, rating=input.rating, comment=input.comment
         )
         return FeedbackSuccess(feedback=CourseFeedback.from_model(row))
 

@@ -14,9 +14,10 @@ import strawberry
 
 from subgraphs.contracts.generation import Kind
 from subgraphs.core.ids import parse_id
-from subgraphs.core.live import follow_job
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size, paginate, time_id
+from subgraphs.core.live import JobEvents, job_event
+from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
 from subgraphs.core.rbac import Permission, member_or_scope_policy
+from subgraphs.core.resolvers import call_service, newest_first
 from subgraphs.core.schema import build_schema
 from subgraphs.generator import service
 from subgraphs.generator.errors import GENERATOR_ERRORS
@@ -47,6 +48,10 @@ from subgraphs.generator.types import (
 
 VIEW = member_or_scope_policy(service.MANAGE)
 
+JOB_EVENTS = JobEvents(
+    model=EventRow, channel=service.channel, terminal=service.TERMINAL, can_view=service.can_view
+)
+
 
 def _model(info: strawberry.Info) -> str:
     """The model that would answer now: part of the cache key."""
@@ -58,7 +63,7 @@ def _model(info: strawberry.Info) -> str:
 
 
 async def _submit(info: strawberry.Info, submission: service.Submission) -> GenerationJobSuccess:
-    row = await service.submit(info.context.runtime, info.context.meta, submission, model=_model(info))
+    row = await call_service(info, service.submit, submission, model=_model(info))
     return GenerationJobSuccess(job=GenerationJob.from_model(row))
 
 
@@ -85,7 +90,7 @@ class Query:
         description="One generation job: yours, or any of an organization whose courses you manage.",
     )
     async def generation_job(self, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
-        row = await service.get_job(info.context.runtime, info.context.meta, parse_id(id, "id"))
+        row = await call_service(info, service.get_job, parse_id(id, "id"))
         return GenerationJob.from_model(row) if row else None
 
     @strawberry.federation.field(
@@ -101,11 +106,10 @@ class Query:
         first: int = 20,
         after: str | None = None,
     ) -> Connection[GenerationJob]:
-        ctx = info.context
         flt = filter or GenerationJobFilter()
-        stmt = await service.jobs_query(
-            ctx.runtime,
-            ctx.meta,
+        stmt = await call_service(
+            info,
+            service.jobs_query,
             service.JobFilter(
                 organization_id=uuid_or_none(flt.organization_id),
                 course_id=uuid_or_none(flt.course_id),
@@ -113,18 +117,9 @@ class Query:
                 kind=Kind(flt.kind) if flt.kind else None,
             ),
         )
-        async with ctx.transaction() as session:
-            return await paginate(
-                session,
-                stmt,
-                sort_columns=(JobRow.created_at, JobRow.id),
-                first=first,
-                after=after,
-                max_page_size=ctx.settings.graphql.max_page_size,
-                to_node=GenerationJob.from_model,
-                cursor_kinds=time_id,
-                descending=True,
-            )
+        return await newest_first(
+            info, stmt, JobRow, first=first, after=after, to_node=GenerationJob.from_model
+        )
 
     @strawberry.federation.field(
         authenticated=True,
@@ -134,9 +129,7 @@ class Query:
     async def generation_budget(
         self, info: strawberry.Info, organization_id: strawberry.ID
     ) -> GenerationBudget:
-        row = await service.budget(
-            info.context.runtime, info.context.meta, parse_id(organization_id, "organizationId")
-        )
+        row = await call_service(info, service.budget, parse_id(organization_id, "organizationId"))
         return GenerationBudget(
             organization_id=strawberry.ID(str(row.organization_id)),
             daily_token_budget=row.daily_token_budget,
@@ -153,9 +146,7 @@ class Query:
     async def generation_usage(
         self, info: strawberry.Info, organization_id: strawberry.ID, since: datetime | None = None
     ) -> list[GenerationUsage]:
-        rows = await service.usage(
-            info.context.runtime, info.context.meta, parse_id(organization_id, "organizationId"), since
-        )
+        rows = await call_service(info, service.usage, parse_id(organization_id, "organizationId"), since)
         return [
             GenerationUsage(
                 organization_id=strawberry.ID(str(r.organization_id)),
@@ -238,9 +229,7 @@ class Mutation:
     async def cancel_generation_job(
         self, info: strawberry.Info, input: GenerationJobIdInput
     ) -> CancelGenerationJobResult:
-        row = await service.cancel(
-            info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId")
-        )
+        row = await call_service(info, service.cancel, parse_id(input.job_id, "input.jobId"))
         return GenerationJobSuccess(job=GenerationJob.from_model(row))
 
     @strawberry.federation.mutation(
@@ -252,9 +241,7 @@ class Mutation:
     async def apply_generation_result(
         self, info: strawberry.Info, input: GenerationJobIdInput
     ) -> ApplyGenerationResultResult:
-        row = await service.apply(
-            info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId")
-        )
+        row = await call_service(info, service.apply, parse_id(input.job_id, "input.jobId"))
         return GenerationJobSuccess(job=GenerationJob.from_model(row))
 
 
@@ -269,25 +256,10 @@ class Subscription:
     async def generation_job_events(
         self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[GenerationEvent, None]:
-        job = await service._visible_job(info.context.runtime, info.context.meta, parse_id(job_id, "jobId"))
-        async for message in follow_job(
-            info.context,
-            EventRow,
-            job,
-            channel=service.channel(job.id),
-            after=after,
-            terminal=service.TERMINAL,
-            can_view=service.can_view,
-        ):
-            data = message["data"]
-            yield GenerationEvent(
-                seq=message["seq"],
-                at=datetime.fromisoformat(message["at"]),
-                status=service.JobStatus(data["status"]),
-                progress=data["progress"],
-                message=data["message"],
-                partial=data.get("partial", ""),
-            )
+        job = await call_service(info, service._visible_job, parse_id(job_id, "jobId"))
+        async for message in JOB_EVENTS.follow(info.context, job, after=after):
+            partial = message["data"].get("partial", "")
+            yield job_event(GenerationEvent, message, service.JobStatus, partial=partial)
 
 
 schema = build_schema(

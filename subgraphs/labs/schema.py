@@ -7,14 +7,15 @@ which only the subgraph's projection knows).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import strawberry
 
 from subgraphs.core.ids import parse_id, parse_optional_id
-from subgraphs.core.live import follow_job
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size, paginate, time_id
+from subgraphs.core.live import JobEvents
+from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
 from subgraphs.core.rbac import USER_POLICY, Permission, member_or_scope_policy
+from subgraphs.core.resolvers import call_service, newest_first
 from subgraphs.core.schema import build_schema
 from subgraphs.labs import service
 from subgraphs.labs.errors import LAB_ERRORS
@@ -40,9 +41,21 @@ from subgraphs.labs.types import (
     User,
 )
 
+SESSION_EVENTS = JobEvents(
+    model=EventRow, channel=service.channel, terminal=service.TERMINAL, can_view=service.can_view
+)
 
-def _statuses(values: list[service.LabStatus] | None) -> tuple[service.LabStatus, ...]:
-    return tuple(service.LabStatus(v) for v in values or ())
+
+def _session_filter(given: LabSessionFilter | StopLabsInput, path: str) -> service.SessionFilter:
+    """The service's filter of lab sessions from a query's `filter` or stopLabs' `input` (named by `path`
+    in errors); stopLabs' organizationId is required by its input type."""
+    return service.SessionFilter(
+        organization_id=parse_optional_id(given.organization_id, f"{path}.organizationId"),
+        user_id=parse_optional_id(given.user_id, f"{path}.userId"),
+        exercise_id=parse_optional_id(given.exercise_id, f"{path}.exerciseId"),
+        course_id=parse_optional_id(given.course_id, f"{path}.courseId"),
+        statuses=tuple(service.LabStatus(v) for v in given.status or ()),
+    )
 
 
 @strawberry.type
@@ -53,7 +66,7 @@ class Query:
         "(VIEW_ALL_LABS).",
     )
     async def lab_session(self, info: strawberry.Info, id: strawberry.ID) -> LabSession | None:
-        row = await service.get_session(info.context.runtime, info.context.meta, parse_id(id, "id"))
+        row = await call_service(info, service.get_session, parse_id(id, "id"))
         return LabSession.from_model(row) if row else None
 
     @strawberry.federation.field(
@@ -69,31 +82,12 @@ class Query:
         first: int = 20,
         after: str | None = None,
     ) -> Connection[LabSession]:
-        ctx = info.context
-        flt = filter or LabSessionFilter()
-        stmt = await service.sessions_query(
-            ctx.runtime,
-            ctx.meta,
-            service.SessionFilter(
-                organization_id=parse_optional_id(flt.organization_id, "filter.organizationId"),
-                user_id=parse_optional_id(flt.user_id, "filter.userId"),
-                exercise_id=parse_optional_id(flt.exercise_id, "filter.exerciseId"),
-                course_id=parse_optional_id(flt.course_id, "filter.courseId"),
-                statuses=_statuses(flt.status),
-            ),
+        stmt = await call_service(
+            info, service.sessions_query, _session_filter(filter or LabSessionFilter(), "filter")
         )
-        async with ctx.transaction() as session:
-            return await paginate(
-                session,
-                stmt,
-                sort_columns=(SessionRow.created_at, SessionRow.id),
-                first=first,
-                after=after,
-                max_page_size=ctx.settings.graphql.max_page_size,
-                to_node=LabSession.from_model,
-                cursor_kinds=time_id,
-                descending=True,
-            )
+        return await newest_first(
+            info, stmt, SessionRow, first=first, after=after, to_node=LabSession.from_model
+        )
 
     @strawberry.federation.field(
         authenticated=True,
@@ -101,9 +95,7 @@ class Query:
         description="Running labs of an organization against its limit (members).",
     )
     async def lab_capacity(self, info: strawberry.Info, organization_id: strawberry.ID) -> LabCapacity:
-        c = await service.capacity(
-            info.context.runtime, info.context.meta, parse_id(organization_id, "organizationId")
-        )
+        c = await call_service(info, service.capacity, parse_id(organization_id, "organizationId"))
         return LabCapacity(
             organization_id=strawberry.ID(str(c.organization_id)),
             running=c.running,
@@ -123,6 +115,14 @@ class Query:
         return [LabTemplate.from_model(r) for r in rows]
 
 
+async def _change_session(
+    info: strawberry.Info, action: Callable[..., Awaitable[SessionRow]], input: LabSessionIdInput
+) -> LabSessionSuccess:
+    """The mutations of one lab session: `action(runtime, meta, session_id)` for this request's caller."""
+    row = await call_service(info, action, parse_id(input.session_id, "input.sessionId"))
+    return LabSessionSuccess(session=LabSession.from_model(row))
+
+
 @strawberry.type
 class Mutation:
     @strawberry.federation.mutation(
@@ -133,9 +133,9 @@ class Mutation:
         "exercise if there is one. Follow it with labSessionEvents.",
     )
     async def start_lab(self, info: strawberry.Info, input: StartLabInput) -> StartLabResult:
-        row = await service.start(
-            info.context.runtime,
-            info.context.meta,
+        row = await call_service(
+            info,
+            service.start,
             exercise_id=parse_id(input.exercise_id, "input.exerciseId"),
             ide=service.LabIde(input.ide) if input.ide else None,
         )
@@ -145,19 +145,13 @@ class Mutation:
         authenticated=True, policy=USER_POLICY, description="Pause your running lab (the worker freezes it)."
     )
     async def pause_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
-        row = await service.pause(
-            info.context.runtime, info.context.meta, parse_id(input.session_id, "input.sessionId")
-        )
-        return LabSessionSuccess(session=LabSession.from_model(row))
+        return await _change_session(info, service.pause, input)
 
     @strawberry.federation.mutation(
         authenticated=True, policy=USER_POLICY, description="Resume your paused lab."
     )
     async def resume_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
-        row = await service.resume(
-            info.context.runtime, info.context.meta, parse_id(input.session_id, "input.sessionId")
-        )
-        return LabSessionSuccess(session=LabSession.from_model(row))
+        return await _change_session(info, service.resume, input)
 
     @strawberry.federation.mutation(
         authenticated=True,
@@ -165,10 +159,7 @@ class Mutation:
         "kept: a new lab of the same exercise finds your files.",
     )
     async def stop_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
-        row = await service.stop(
-            info.context.runtime, info.context.meta, parse_id(input.session_id, "input.sessionId")
-        )
-        return LabSessionSuccess(session=LabSession.from_model(row))
+        return await _change_session(info, service.stop, input)
 
     @strawberry.federation.mutation(
         authenticated=True,
@@ -176,10 +167,7 @@ class Mutation:
         description="Activity from the IDE page: keeps your running lab from pausing as idle.",
     )
     async def heartbeat_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
-        row = await service.heartbeat(
-            info.context.runtime, info.context.meta, parse_id(input.session_id, "input.sessionId")
-        )
-        return LabSessionSuccess(session=LabSession.from_model(row))
+        return await _change_session(info, service.heartbeat, input)
 
     @strawberry.federation.mutation(
         authenticated=True,
@@ -187,17 +175,7 @@ class Mutation:
         description="Admin: stop every live lab of an organization matching the filter (MANAGE_LABS).",
     )
     async def stop_labs(self, info: strawberry.Info, input: StopLabsInput) -> StopLabsResult:
-        rows = await service.stop_many(
-            info.context.runtime,
-            info.context.meta,
-            service.SessionFilter(
-                organization_id=parse_id(input.organization_id, "input.organizationId"),
-                user_id=parse_optional_id(input.user_id, "input.userId"),
-                exercise_id=parse_optional_id(input.exercise_id, "input.exerciseId"),
-                course_id=parse_optional_id(input.course_id, "input.courseId"),
-                statuses=_statuses(input.status),
-            ),
-        )
+        rows = await call_service(info, service.stop_many, _session_filter(input, "input"))
         return StopLabsSuccess(count=len(rows), sessions=[LabSession.from_model(r) for r in rows])
 
 
@@ -213,18 +191,8 @@ class Subscription:
     async def lab_session_events(
         self, info: strawberry.Info, session_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[LabEvent, None]:
-        row = await service.visible_session(
-            info.context.runtime, info.context.meta, parse_id(session_id, "sessionId")
-        )
-        async for message in follow_job(
-            info.context,
-            EventRow,
-            row,
-            channel=service.channel(row.id),
-            after=after,
-            terminal=service.TERMINAL,
-            can_view=service.can_view,
-        ):
+        row = await call_service(info, service.visible_session, parse_id(session_id, "sessionId"))
+        async for message in SESSION_EVENTS.follow(info.context, row, after=after):
             yield LabEvent.from_message(message)
 
 

@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from fastapi import FastAPI
-
-from subgraphs.core.app import create_subgraph_app
-from subgraphs.core.settings import Settings, get_settings
+from subgraphs.core.app import subgraph_app_factory
 from subgraphs.organizations.loaders import build_loaders
 from subgraphs.organizations.schema import schema
 
-
-def create_app(
-    settings: Settings | None = None, *, key_loader_factory: Callable[[Settings], Any] | None = None
-) -> FastAPI:
-    """`key_loader_factory`: tests verify tokens with the signing keys file instead of the JWKS over HTTP."""
-    return create_subgraph_app(
-        "organizations",
-        schema,
-        build_loaders=build_loaders,
-        key_loader_factory=key_loader_factory,
-        settings=settings or get_settings(),
-    )
-
-
+create_app = subgraph_app_factory("organizations", schema, build_loaders=build_loaders)
 app = create_app()

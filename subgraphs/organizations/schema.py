@@ -14,7 +14,8 @@ import strawberry
 from subgraphs.core.ids import parse_id
 from subgraphs.core.pagination import SIZED_BY_FIRST, list_size
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
-from subgraphs.core.schema import build_schema, call_with_input_id
+from subgraphs.core.resolvers import call_service, call_with_input_id
+from subgraphs.core.schema import build_schema
 from subgraphs.organizations import service
 from subgraphs.organizations.errors import ORGANIZATIONS_ERRORS
 from subgraphs.organizations.types import (
@@ -79,11 +80,8 @@ class Query:
     async def organization(
         self, info: strawberry.Info, id: strawberry.ID | None = None, slug: str | None = None
     ) -> Organization | None:
-        row = await service.get_organization(
-            info.context.runtime,
-            info.context.meta,
-            id=parse_id(id, "id") if id is not None else None,
-            slug=slug,
+        row = await call_service(
+            info, service.get_organization, id=parse_id(id, "id") if id is not None else None, slug=slug
         )
         return Organization.from_model(row) if row else None
 
@@ -95,9 +93,9 @@ class Query:
     async def organizations(
         self, info: strawberry.Info, search: str | None = None, first: int = 20, after: str | None = None
     ) -> OrganizationConnection:
-        return await service.list_organizations(
-            info.context.runtime,
-            info.context.meta,
+        return await call_service(
+            info,
+            service.list_organizations,
             search=search,
             first=first,
             after=after,
@@ -108,7 +106,7 @@ class Query:
         directives=[list_size(50)], authenticated=True, description="The organizations you are a member of."
     )
     async def my_organizations(self, info: strawberry.Info) -> list[Organization]:
-        rows = await service.my_organizations(info.context.runtime, info.context.meta)
+        rows = await call_service(info, service.my_organizations)
         return [Organization.from_model(row) for row in rows]
 
     @strawberry.federation.field(
@@ -126,9 +124,9 @@ class Query:
         filter: MemberFilter | None = None,
     ) -> MembershipConnection:
         role = filter.role if filter else None
-        return await service.list_members(
-            info.context.runtime,
-            info.context.meta,
+        return await call_service(
+            info,
+            service.list_members,
             organization_id=parse_id(organization_id, "organizationId"),
             filter=service.MemberFilter(role=_role(role) if role else None),
             first=first,
@@ -146,9 +144,9 @@ class Query:
     async def invitations(
         self, info: strawberry.Info, organization_id: strawberry.ID, first: int = 20, after: str | None = None
     ) -> InvitationConnection:
-        return await service.list_invitations(
-            info.context.runtime,
-            info.context.meta,
+        return await call_service(
+            info,
+            service.list_invitations,
             organization_id=parse_id(organization_id, "organizationId"),
             first=first,
             after=after,
@@ -168,9 +166,9 @@ class Query:
         first: int = 20,
         after: str | None = None,
     ) -> TrackConnection:
-        return await service.list_tracks(
-            info.context.runtime,
-            info.context.meta,
+        return await call_service(
+            info,
+            service.list_tracks,
             organization_id=parse_id(organization_id, "organizationId"),
             first=first,
             after=after,
@@ -183,7 +181,7 @@ class Query:
         description="One learning path.",
     )
     async def track(self, info: strawberry.Info, id: strawberry.ID) -> Track | None:
-        row = await service.get_track(info.context.runtime, info.context.meta, id=parse_id(id, "id"))
+        row = await call_service(info, service.get_track, id=parse_id(id, "id"))
         return Track.from_model(row) if row else None
 
     @strawberry.federation.field(
@@ -202,9 +200,9 @@ class Query:
         after: str | None = None,
     ) -> AuditLogEntryConnection:
         f = filter or AuditLogFilter()
-        return await service.list_audit_log(
-            info.context.runtime,
-            info.context.meta,
+        return await call_service(
+            info,
+            service.list_audit_log,
             organization_id=parse_id(organization_id, "organizationId")
             if organization_id is not None
             else None,
@@ -225,9 +223,8 @@ class Mutation:
     async def create_organization(
         self, info: strawberry.Info, input: CreateOrganizationInput
     ) -> CreateOrganizationResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.create_organization(
-            ctx.runtime, ctx.meta, name=input.name, slug=input.slug, description=input.description
+        row = await call_service(
+            info, service.create_organization, name=input.name, slug=input.slug, description=input.description
         )
         return OrganizationSuccess(organization=Organization.from_model(row))
 
@@ -252,10 +249,9 @@ class Mutation:
         authenticated=True, policy=MANAGE, description="Mail someone a single-use link to join, with a role."
     )
     async def invite_member(self, info: strawberry.Info, input: InviteMemberInput) -> InviteMemberResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.invite_member(
-            ctx.runtime,
-            ctx.meta,
+        row = await call_service(
+            info,
+            service.invite_member,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
             email=input.email,
             role=_role(input.role),
@@ -269,10 +265,8 @@ class Mutation:
         "stops working. Answers the new invitation.",
     )
     async def resend_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.resend_invitation(
-            ctx.runtime, ctx.meta, invitation_id=parse_id(input.invitation_id, "input.invitationId")
-        )
+        invitation_id = parse_id(input.invitation_id, "input.invitationId")
+        row = await call_service(info, service.resend_invitation, invitation_id=invitation_id)
         return InviteMemberSuccess(invitation=Invitation.from_model(row))
 
     @strawberry.federation.mutation(
@@ -281,10 +275,8 @@ class Mutation:
         description="Withdraw a pending invitation: its link stops working.",
     )
     async def cancel_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.cancel_invitation(
-            ctx.runtime, ctx.meta, invitation_id=parse_id(input.invitation_id, "input.invitationId")
-        )
+        invitation_id = parse_id(input.invitation_id, "input.invitationId")
+        row = await call_service(info, service.cancel_invitation, invitation_id=invitation_id)
         return InviteMemberSuccess(invitation=Invitation.from_model(row))
 
     @strawberry.federation.mutation(
@@ -295,8 +287,7 @@ class Mutation:
     async def accept_invitation(
         self, info: strawberry.Info, input: AcceptInvitationInput
     ) -> AcceptInvitationResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.accept_invitation(ctx.runtime, ctx.meta, token=input.token)
+        row = await call_service(info, service.accept_invitation, token=input.token)
         return MembershipSuccess(membership=Membership.from_model(row))
 
     @strawberry.federation.mutation(
@@ -307,10 +298,9 @@ class Mutation:
     async def update_member_role(
         self, info: strawberry.Info, input: UpdateMemberRoleInput
     ) -> UpdateMemberRoleResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.update_member_role(
-            ctx.runtime,
-            ctx.meta,
+        row = await call_service(
+            info,
+            service.update_member_role,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
             user_id=parse_id(input.user_id, "input.userId"),
             role=_role(input.role),
@@ -323,21 +313,18 @@ class Mutation:
         description="Remove a member; their access ends before this returns.",
     )
     async def remove_member(self, info: strawberry.Info, input: RemoveMemberInput) -> RemoveMemberResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.remove_member(
-            ctx.runtime,
-            ctx.meta,
-            organization_id=parse_id(input.organization_id, "input.organizationId"),
-            user_id=parse_id(input.user_id, "input.userId"),
+        organization_id = parse_id(input.organization_id, "input.organizationId")
+        user_id = parse_id(input.user_id, "input.userId")
+        row = await call_service(
+            info, service.remove_member, organization_id=organization_id, user_id=user_id
         )
         return MembershipSuccess(membership=Membership.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE_TRACKS)
     async def create_track(self, info: strawberry.Info, input: CreateTrackInput) -> CreateTrackResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.create_track(
-            ctx.runtime,
-            ctx.meta,
+        row = await call_service(
+            info,
+            service.create_track,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
             name=input.name,
             description=input.description,

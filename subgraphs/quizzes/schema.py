@@ -11,7 +11,8 @@ import strawberry
 from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.pagination import SIZED_BY_FIRST
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
-from subgraphs.core.schema import build_schema, call_with_input_id
+from subgraphs.core.resolvers import call_service, call_with_input_id
+from subgraphs.core.schema import build_schema
 from subgraphs.quizzes import service
 from subgraphs.quizzes.errors import QUIZZES_ERRORS
 from subgraphs.quizzes.types import (
@@ -89,7 +90,7 @@ class Query:
         authenticated=True, policy=VIEW, description="One quiz; null when absent or not visible to you."
     )
     async def quiz(self, info: strawberry.Info, id: strawberry.ID) -> Quiz | None:
-        row = await service.get_quiz(info.context.runtime, info.context.meta, id=parse_id(id, "id"))
+        row = await call_service(info, service.get_quiz, id=parse_id(id, "id"))
         return Quiz.from_model(row) if row else None
 
     @strawberry.federation.field(
@@ -107,9 +108,9 @@ class Query:
         after: str | None = None,
     ) -> QuizAttemptConnection:
         f = filter or AttemptFilter()
-        return await service.list_attempts(
-            info.context.runtime,
-            info.context.meta,
+        return await call_service(
+            info,
+            service.list_attempts,
             quiz_id=parse_id(quiz_id, "quizId"),
             filter=service.AttemptFilter(
                 user_id=parse_optional_id(f.user_id, "filter.userId"), submitted=f.submitted, passed=f.passed
@@ -126,12 +127,8 @@ class Mutation:
         authenticated=True, policy=MANAGE, description="A draft quiz of a course."
     )
     async def create_quiz(self, info: strawberry.Info, input: CreateQuizInput) -> CreateQuizResult:  # type: ignore[valid-type]
-        row = await service.create_quiz(
-            info.context.runtime,
-            info.context.meta,
-            course_id=parse_id(input.course_id, "input.courseId"),
-            **_quiz_fields(input),
-        )
+        course_id = parse_id(input.course_id, "input.courseId")
+        row = await call_service(info, service.create_quiz, course_id=course_id, **_quiz_fields(input))
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
@@ -164,12 +161,8 @@ class Mutation:
     async def create_question(
         self, info: strawberry.Info, input: CreateQuestionInput
     ) -> CreateQuestionResult:  # type: ignore[valid-type]
-        row = await service.create_question(
-            info.context.runtime,
-            info.context.meta,
-            quiz_id=parse_id(input.quiz_id, "input.quizId"),
-            spec=_spec(input.question),
-        )
+        quiz_id = parse_id(input.quiz_id, "input.quizId")
+        row = await call_service(info, service.create_question, quiz_id=quiz_id, spec=_spec(input.question))
         return QuestionSuccess(question=Question.from_model(row, True))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
@@ -190,9 +183,7 @@ class Mutation:
     async def start_quiz_attempt(
         self, info: strawberry.Info, input: StartQuizAttemptInput
     ) -> StartQuizAttemptResult:  # type: ignore[valid-type]
-        row = await service.start_attempt(
-            info.context.runtime, info.context.meta, quiz_id=parse_id(input.quiz_id, "input.quizId")
-        )
+        row = await call_service(info, service.start_attempt, quiz_id=parse_id(input.quiz_id, "input.quizId"))
         return QuizAttemptSuccess(attempt=QuizAttempt.from_model(row))
 
     @strawberry.federation.mutation(
@@ -200,9 +191,9 @@ class Mutation:
     )
     async def save_answer(self, info: strawberry.Info, input: SaveAnswerInput) -> SaveAnswerResult:  # type: ignore[valid-type]
         a = input.answer
-        row = await service.save_answer(
-            info.context.runtime,
-            info.context.meta,
+        row = await call_service(
+            info,
+            service.save_answer,
             attempt_id=parse_id(input.attempt_id, "input.attemptId"),
             question_id=parse_id(input.question_id, "input.questionId"),
             answer=service.Answer(choices=a.choices, boolean=a.boolean, text=a.text, number=a.number),
@@ -216,11 +207,8 @@ class Mutation:
     async def submit_quiz_attempt(
         self, info: strawberry.Info, input: SubmitQuizAttemptInput
     ) -> SubmitQuizAttemptResult:  # type: ignore[valid-type]
-        row = await service.submit_attempt(
-            info.context.runtime,
-            info.context.meta,
-            attempt_id=parse_id(input.attempt_id, "input.attemptId"),
-        )
+        attempt_id = parse_id(input.attempt_id, "input.attemptId")
+        row = await call_service(info, service.submit_attempt, attempt_id=attempt_id)
         return QuizAttemptSuccess(attempt=QuizAttempt.from_model(row))
 
 

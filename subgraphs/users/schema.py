@@ -15,6 +15,7 @@ from subgraphs.core.ids import parse_id
 from subgraphs.core.live import follow, stored_after
 from subgraphs.core.pagination import SIZED_BY_FIRST, list_size
 from subgraphs.core.rbac import Permission, Role
+from subgraphs.core.resolvers import call_service
 from subgraphs.core.schema import build_schema
 from subgraphs.users import service
 from subgraphs.users.errors import USERS_ERRORS
@@ -83,9 +84,9 @@ class Query:
     ) -> UserConnection:
         f = filter or UserFilter()
         principal = info.context.principal
-        return await service.list_users(
-            info.context.runtime,
-            info.context.meta,
+        return await call_service(
+            info,
+            service.list_users,
             filter=service.UserFilter(role=f.role, is_active=f.is_active, search=f.search),
             first=first,
             after=after,
@@ -98,11 +99,8 @@ class Query:
         description="API clients of an organization (its admins).",
     )
     async def api_clients(self, info: strawberry.Info, organization_id: strawberry.ID) -> list[ApiClient]:
-        rows = await service.list_api_clients(
-            info.context.runtime,
-            info.context.meta,
-            organization_id=parse_id(organization_id, "organizationId"),
-        )
+        organization = parse_id(organization_id, "organizationId")
+        rows = await call_service(info, service.list_api_clients, organization_id=organization)
         return [ApiClient.from_model(row) for row in rows]
 
 
@@ -119,37 +117,35 @@ def _signed_in(result: service.SignIn, cls: type) -> LoginSuccess | RefreshToken
 class Mutation:
     @strawberry.mutation(description="Create an account; a verification link is mailed.")
     async def register(self, info: strawberry.Info, input: RegisterInput) -> RegisterResult:  # type: ignore[valid-type]
-        ctx = info.context
-        await service.register(
-            ctx.runtime, ctx.meta, email=input.email, password=input.password, full_name=input.full_name
+        await call_service(
+            info, service.register, email=input.email, password=input.password, full_name=input.full_name
         )
         return MessageSuccess(message="Check your inbox to confirm your email address, then sign in.")
 
     @strawberry.mutation
     async def login(self, info: strawberry.Info, input: LoginInput) -> LoginResult:  # type: ignore[valid-type]
-        ctx = info.context
-        result = await service.login(ctx.runtime, ctx.meta, email=input.email, password=input.password)
+        result = await call_service(info, service.login, email=input.email, password=input.password)
         return _signed_in(result, LoginSuccess)
 
     @strawberry.mutation(description="Trade a refresh token for new tokens; the old refresh token dies.")
     async def refresh_token(self, info: strawberry.Info, input: RefreshTokenInput) -> RefreshTokenResult:  # type: ignore[valid-type]
-        ctx = info.context
-        result = await service.refresh(ctx.runtime, ctx.meta, refresh_token=input.refresh_token)
+        result = await call_service(info, service.refresh, refresh_token=input.refresh_token)
         return _signed_in(result, RefreshTokenSuccess)
 
     @strawberry.federation.mutation(authenticated=True, permission_classes=[IsAuthenticated])
     async def logout(self, info: strawberry.Info, input: LogoutInput | None = None) -> LogoutSuccess:
-        ctx = info.context
-        count = await service.logout(ctx.runtime, ctx.meta, all_sessions=bool(input and input.all_sessions))
+        count = await call_service(info, service.logout, all_sessions=bool(input and input.all_sessions))
         return LogoutSuccess(revoked_sessions=count)
 
     @strawberry.federation.mutation(authenticated=True, permission_classes=[IsAuthenticated])
     async def change_password(
         self, info: strawberry.Info, input: ChangePasswordInput
     ) -> ChangePasswordResult:  # type: ignore[valid-type]
-        ctx = info.context
-        await service.change_password(
-            ctx.runtime, ctx.meta, current_password=input.current_password, new_password=input.new_password
+        await call_service(
+            info,
+            service.change_password,
+            current_password=input.current_password,
+            new_password=input.new_password,
         )
         return MessageSuccess(message="Password changed. Other sessions were signed out.")
 
@@ -157,67 +153,56 @@ class Mutation:
     async def request_email_verification(
         self, info: strawberry.Info, input: RequestEmailVerificationInput
     ) -> RequestMailResult:  # type: ignore[valid-type]
-        message = await service.request_email_verification(
-            info.context.runtime, info.context.meta, email=input.email
-        )
+        message = await call_service(info, service.request_email_verification, email=input.email)
         return MessageSuccess(message=message)
 
     @strawberry.mutation
     async def verify_email(self, info: strawberry.Info, input: VerifyEmailInput) -> VerifyEmailResult:  # type: ignore[valid-type]
-        row = await service.verify_email(info.context.runtime, info.context.meta, token=input.token)
+        row = await call_service(info, service.verify_email, token=input.token)
         return UserSuccess(user=User.own(row))
 
     @strawberry.mutation
     async def request_password_reset(
         self, info: strawberry.Info, input: RequestPasswordResetInput
     ) -> RequestMailResult:  # type: ignore[valid-type]
-        message = await service.request_password_reset(
-            info.context.runtime, info.context.meta, email=input.email
-        )
+        message = await call_service(info, service.request_password_reset, email=input.email)
         return MessageSuccess(message=message)
 
     @strawberry.mutation
     async def reset_password(self, info: strawberry.Info, input: ResetPasswordInput) -> ResetPasswordResult:  # type: ignore[valid-type]
-        await service.reset_password(
-            info.context.runtime, info.context.meta, token=input.token, new_password=input.new_password
-        )
+        await call_service(info, service.reset_password, token=input.token, new_password=input.new_password)
         return MessageSuccess(message="Password set. Sign in with the new password.")
 
     @strawberry.federation.mutation(
         authenticated=True, description="Create an account for someone (site admins)."
     )
     async def create_user(self, info: strawberry.Info, input: CreateUserInput) -> AdminUserResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.create_user(
-            ctx.runtime, ctx.meta, email=input.email, full_name=input.full_name, role=Role(input.role)
+        row = await call_service(
+            info, service.create_user, email=input.email, full_name=input.full_name, role=Role(input.role)
         )
-        return UserSuccess(user=User.from_model(row, ctx.principal))
+        return UserSuccess(user=User.from_model(row, info.context.principal))
 
     @strawberry.federation.mutation(
         authenticated=True, description="Block sign-in and end all sessions (site admins)."
     )
     async def deactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.deactivate_user(
-            ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId")
+        row = await call_service(
+            info, service.deactivate_user, user_id=parse_id(input.user_id, "input.userId")
         )
-        return UserSuccess(user=User.from_model(row, ctx.principal))
+        return UserSuccess(user=User.from_model(row, info.context.principal))
 
     @strawberry.federation.mutation(authenticated=True, description="Allow sign-in again (site admins).")
     async def reactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.reactivate_user(
-            ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId")
+        row = await call_service(
+            info, service.reactivate_user, user_id=parse_id(input.user_id, "input.userId")
         )
-        return UserSuccess(user=User.from_model(row, ctx.principal))
+        return UserSuccess(user=User.from_model(row, info.context.principal))
 
     @strawberry.federation.mutation(authenticated=True, description="Change a platform role (site admins).")
     async def change_user_role(self, info: strawberry.Info, input: ChangeUserRoleInput) -> AdminUserResult:  # type: ignore[valid-type]
-        ctx = info.context
-        row = await service.change_user_role(
-            ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId"), role=Role(input.role)
-        )
-        return UserSuccess(user=User.from_model(row, ctx.principal))
+        user_id = parse_id(input.user_id, "input.userId")
+        row = await call_service(info, service.change_user_role, user_id=user_id, role=Role(input.role))
+        return UserSuccess(user=User.from_model(row, info.context.principal))
 
     @strawberry.federation.mutation(
         authenticated=True, description="Register an integration; returns its secret once."
@@ -225,10 +210,9 @@ class Mutation:
     async def create_api_client(
         self, info: strawberry.Info, input: CreateApiClientInput
     ) -> CreateApiClientResult:  # type: ignore[valid-type]
-        ctx = info.context
-        client, secret = await service.create_api_client(
-            ctx.runtime,
-            ctx.meta,
+        client, secret = await call_service(
+            info,
+            service.create_api_client,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
             name=input.name,
             scopes=input.scopes,
@@ -239,8 +223,7 @@ class Mutation:
     async def revoke_api_client(
         self, info: strawberry.Info, input: RevokeApiClientInput
     ) -> RevokeApiClientResult:  # type: ignore[valid-type]
-        ctx = info.context
-        client = await service.revoke_api_client(ctx.runtime, ctx.meta, id=parse_id(input.id, "input.id"))
+        client = await call_service(info, service.revoke_api_client, id=parse_id(input.id, "input.id"))
         return ApiClientSuccess(api_client=ApiClient.from_model(client))
 
 
