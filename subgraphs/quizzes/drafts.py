@@ -27,10 +27,34 @@ class CourseNotProjectedYet(Exception):
 
 def writable_by(course: CourseProjection, organization_id: uuid.UUID | str | None) -> bool:
     """Whether `organization_id` may add quizzes to `course`: its own course, neither deleted nor archived."""
-    return str(course.organization_id) == str(organization_id) and course.status not in (
-        "DELETED",
-        "ARCHIVED",
+    owned = str(course.organization_id) == str(organization_id)
+    return owned and course.status not in ("DELETED", "ARCHIVED")
+
+
+def new_quiz(
+    course: CourseProjection,
+    *,
+    title: str,
+    description: str = "",
+    passing_score: int = 60,
+    id: uuid.UUID | None = None,
+) -> Quiz:
+    """A new DRAFT quiz of `course` (no time limit, unlimited attempts, questions in order), under `id`
+    when another domain chose it."""
+    quiz = Quiz(
+        course_id=course.course_id,
+        organization_id=course.organization_id,
+        title=title,
+        description=description,
+        time_limit_seconds=None,
+        attempts_allowed=None,
+        passing_score=passing_score,
+        shuffle_questions=False,
+        status=service.QuizStatus.DRAFT.value,
     )
+    if id is not None:
+        quiz.id = id
+    return quiz
 
 
 def accepted_questions(
@@ -47,7 +71,7 @@ def accepted_questions(
     return accepted, refused
 
 
-async def add_draft_quiz(
+async def add_quiz(
     session: AsyncSession, meta: RequestMeta, quiz: Quiz, questions: list[dict[str, Any]]
 ) -> list[Question]:
     """Write `quiz` with `questions` (row values, in order) and their events; the questions written."""

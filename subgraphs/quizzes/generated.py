@@ -28,8 +28,7 @@ from subgraphs.contracts.generator import ResultApplied
 from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
 from subgraphs.core.events import Event, stream_name
 from subgraphs.core.ids import to_uuid
-from subgraphs.quizzes import service
-from subgraphs.quizzes.drafts import CourseNotProjectedYet, accepted_questions, add_draft_quiz, writable_by
+from subgraphs.quizzes import drafts, service
 from subgraphs.quizzes.models import AppliedGeneration, CourseProjection, ProcessedEvent, Quiz
 
 log = logging.getLogger("coursegraph.quizzes")
@@ -71,8 +70,8 @@ async def apply_generated_quiz(
             return None
         course = await session.get(CourseProjection, course_id) if course_id else None
         if course_id and course is None:
-            raise CourseNotProjectedYet(course_id)
-        if course is None or not writable_by(course, event.organization_id):
+            raise drafts.CourseNotProjectedYet(course_id)
+        if course is None or not drafts.writable_by(course, event.organization_id):
             log.warning(
                 "generation job %s: course %s is not a live, writable course of organization %s; ignored",
                 job_id,
@@ -81,21 +80,11 @@ async def apply_generated_quiz(
             )
             return None
         result = applied.result
-        quiz = Quiz(
-            course_id=course.course_id,
-            organization_id=course.organization_id,
-            title=service.clean_text(result.title, "result.title"),
-            description="",
-            time_limit_seconds=None,
-            attempts_allowed=None,
-            passing_score=60,
-            shuffle_questions=False,
-            status=service.QuizStatus.DRAFT.value,
-        )
-        questions, refused = accepted_questions(result.questions, question_spec)
+        quiz = drafts.new_quiz(course, title=service.clean_text(result.title, "result.title"))
+        questions, refused = drafts.accepted_questions(result.questions, question_spec)
         for index, exc in refused:
             log.warning("generation job %s: question %d left out: %s", job_id, index, exc)
-        await add_draft_quiz(session, event_meta(event, redis), quiz, questions)
+        await drafts.add_quiz(session, event_meta(event, redis), quiz, questions)
         session.add(AppliedGeneration(job_id=job_id, quiz_id=quiz.id))
     return quiz
 

@@ -24,8 +24,7 @@ from subgraphs.contracts.quizzes import ImportApplied
 from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
 from subgraphs.core.errors import InvalidInput
 from subgraphs.core.events import Event, emit, stream_name
-from subgraphs.quizzes import service
-from subgraphs.quizzes.drafts import CourseNotProjectedYet, accepted_questions, add_draft_quiz, writable_by
+from subgraphs.quizzes import drafts, service
 from subgraphs.quizzes.models import CourseProjection, Outbox, ProcessedEvent, Quiz
 
 log = logging.getLogger("coursegraph.quizzes")
@@ -57,13 +56,13 @@ async def apply_import(
     async with sessionmaker() as session, session.begin():
         course = await session.get(CourseProjection, ready.course_id)
         if course is None:
-            raise CourseNotProjectedYet(ready.course_id)  # retried: courses creates it from this event
+            raise drafts.CourseNotProjectedYet(ready.course_id)  # retried: courses creates it from this event
         if not await claim_event(session, ProcessedEvent, event):
             return None  # a redelivery
         ids = [q.id for q in ready.quizzes]
         if await session.scalar(select(Quiz.id).where(Quiz.id.in_(ids)).limit(1)):
             return None  # created before
-        if not writable_by(course, ready.organization_id):
+        if not drafts.writable_by(course, ready.organization_id):
             log.warning(
                 "import %s: course %s is not writable here; ignored", ready.import_id, course.course_id
             )
@@ -75,23 +74,18 @@ async def apply_import(
                 title = service.clean_text(imported.title, "title")
             except InvalidInput:
                 title = "Untitled quiz"
-            quiz = Quiz(
-                id=imported.id,
-                course_id=course.course_id,
-                organization_id=course.organization_id,
+            quiz = drafts.new_quiz(
+                course,
                 title=title,
                 description=imported.description[:10_000],
-                time_limit_seconds=None,
-                attempts_allowed=None,
                 passing_score=min(max(imported.passing_score, 0), 100),
-                shuffle_questions=False,
-                status=service.QuizStatus.DRAFT.value,
+                id=imported.id,
             )
-            accepted, refused = accepted_questions(imported.questions, question_spec)
+            accepted, refused = drafts.accepted_questions(imported.questions, question_spec)
             for index, exc in refused:
                 log.warning("import %s: question %d of %s left out: %s", ready.import_id, index, title, exc)
             skipped += len(imported.questions) - len(accepted)
-            questions += len(await add_draft_quiz(session, meta, quiz, accepted))
+            questions += len(await drafts.add_quiz(session, meta, quiz, accepted))
             quizzes.append(quiz)
         applied = ImportApplied(
             import_id=ready.import_id,
