@@ -31,30 +31,18 @@ def writable_by(course: CourseProjection, organization_id: uuid.UUID | str | Non
     return owned and course.status not in ("DELETED", "ARCHIVED")
 
 
-def new_quiz(
-    course: CourseProjection,
-    *,
-    title: str,
-    description: str = "",
-    passing_score: int = 60,
-    id: uuid.UUID | None = None,
-) -> Quiz:
-    """A new DRAFT quiz of `course` (no time limit, unlimited attempts, questions in order), under `id`
-    when another domain chose it."""
-    quiz = Quiz(
+def new_quiz(course: CourseProjection, **chosen: Any) -> Quiz:
+    """A new DRAFT quiz of `course` with what the caller `chosen` (title, description, passing score, and
+    the id when another domain chose it): no time limit, unlimited attempts, questions in order."""
+    return Quiz(
         course_id=course.course_id,
         organization_id=course.organization_id,
-        title=title,
-        description=description,
         time_limit_seconds=None,
         attempts_allowed=None,
-        passing_score=passing_score,
         shuffle_questions=False,
         status=service.QuizStatus.DRAFT.value,
+        **chosen,
     )
-    if id is not None:
-        quiz.id = id
-    return quiz
 
 
 def accepted_questions(

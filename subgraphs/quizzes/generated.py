@@ -80,7 +80,8 @@ async def apply_generated_quiz(
             )
             return None
         result = applied.result
-        quiz = drafts.new_quiz(course, title=service.clean_text(result.title, "result.title"))
+        title = service.clean_text(result.title, "result.title")
+        quiz = drafts.new_quiz(course, title=title, description="", passing_score=60)
         questions, refused = drafts.accepted_questions(result.questions, question_spec)
         for index, exc in refused:
             log.warning("generation job %s: question %d left out: %s", job_id, index, exc)

@@ -76,10 +76,10 @@ async def apply_import(
                 title = "Untitled quiz"
             quiz = drafts.new_quiz(
                 course,
+                id=imported.id,
                 title=title,
                 description=imported.description[:10_000],
                 passing_score=min(max(imported.passing_score, 0), 100),
-                id=imported.id,
             )
             accepted, refused = drafts.accepted_questions(imported.questions, question_spec)
             for index, exc in refused:
