@@ -25,15 +25,29 @@ from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 from subgraphs.core.auth import ANONYMOUS, Principal
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.db import utcnow
-from subgraphs.core.events import Consumer, Event
+from subgraphs.core.domains import DOMAINS
+from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.core.rbac import Caller
+
+# Every domain's stream: what the consumers that follow the whole platform read (audit log, analytics).
+EVERY_STREAM = tuple(stream_name(domain) for domain in DOMAINS)
 
 
 class DatabaseConsumer(Consumer):
-    """A consumer whose `handle` applies events to its domain's tables (with `self.sessionmaker`)."""
+    """A consumer whose `handle` applies events to its domain's tables (with `self.sessionmaker`).
+    `streams=` reads other streams than the class's (tests give one stream of their own)."""
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **options: Any) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        streams: tuple[str, ...] | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(redis, **options)
+        if streams:
+            self.streams = streams  # type: ignore[misc]  # the ClassVar declares the default; this one's own
         self.sessionmaker = sessionmaker
 
 
