@@ -49,9 +49,9 @@ from subgraphs.contracts.base import parse
 from subgraphs.contracts.courses import CourseDeleted, CourseSnapshot, EnrollmentSnapshot, LessonCompleted
 from subgraphs.contracts.labs import LabSessionSnapshot
 from subgraphs.contracts.quizzes import AnswerSaved, AttemptEvent, AttemptSubmitted
+from subgraphs.core.consumers import EVERY_STREAM, DatabaseConsumer
 from subgraphs.core.db import utcnow
-from subgraphs.core.domains import DOMAINS
-from subgraphs.core.events import Consumer, Event, Message, keep_running, stream_name
+from subgraphs.core.events import Event, Message, keep_running
 from subgraphs.core.ids import to_uuid
 from subgraphs.core.live import LiveHub, append_stream_event
 
@@ -100,7 +100,7 @@ def ingested(event_type: str) -> bool:
 
 
 def analytics_streams() -> tuple[str, ...]:
-    return tuple(stream_name(domain) for domain in DOMAINS)
+    return EVERY_STREAM
 
 
 def utc_day(at: datetime) -> date:
@@ -606,7 +606,7 @@ async def ingest(
     return applied
 
 
-class AnalyticsConsumer(Consumer):
+class AnalyticsConsumer(DatabaseConsumer):
     """Every domain's stream (and events.labs) into the analytics tables (worker, group `analytics`).
 
     Messages are applied in BATCHES (up to `batch_size` per read, one transaction), then acked together:
@@ -616,25 +616,23 @@ class AnalyticsConsumer(Consumer):
     """
 
     group: ClassVar[str] = "analytics"
+    streams: ClassVar[tuple[str, ...]] = analytics_streams()
 
     def __init__(
         self,
         redis: Redis,
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
-        streams: tuple[str, ...] | None = None,
         batch_size: int = 200,
         **kwargs: Any,
     ) -> None:
-        super().__init__(redis, **kwargs)
-        self.streams = streams or analytics_streams()  # type: ignore[misc]  # a ClassVar elsewhere; given here
+        super().__init__(redis, sessionmaker, **kwargs)
         self.batch_size = batch_size
-        self._sessionmaker = sessionmaker
         self._live = LiveHub(redis)
         self._partitions = Partitions()
 
     async def handle(self, event: Event) -> None:
-        await ingest(self._sessionmaker, self.redis, self._live, self._partitions, [event])
+        await ingest(self.sessionmaker, self.redis, self._live, self._partitions, [event])
 
     async def ensure_groups(self) -> None:
         """Also the month partitions around now (the last, this and the next two), so that steady-state
@@ -644,7 +642,7 @@ class AnalyticsConsumer(Consumer):
         for months in (-1, 0, 1, 2):
             index = now.year * 12 + now.month - 1 + months
             await self._partitions.ensure(
-                self._sessionmaker, now.replace(year=index // 12, month=index % 12 + 1, day=1)
+                self.sessionmaker, now.replace(year=index // 12, month=index % 12 + 1, day=1)
             )
 
     async def consume_once(self, *, block_ms: int | None = None) -> int:
@@ -662,7 +660,7 @@ class AnalyticsConsumer(Consumer):
             # consumers lock learner rows in the same order.
             payloads = {e.id: _payload(e) for e in events}
             events.sort(key=lambda e: tuple(str(i) for i in _ids(e, payloads[e.id])[:2]))
-            await ingest(self._sessionmaker, self.redis, self._live, self._partitions, events, payloads)
+            await ingest(self.sessionmaker, self.redis, self._live, self._partitions, events, payloads)
         except Exception:
             log.warning("analytics: a batch of %d failed; applying one by one", len(batch), exc_info=True)
             return sum([await self._process(stream, m, f) for stream, (m, f) in batch])

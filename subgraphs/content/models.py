@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from subgraphs.core.course_owners import CourseOwnerMixin
 from subgraphs.core.db import UUIDPrimaryKey, domain_base, utcnow
 from subgraphs.core.events import OutboxMixin
+from subgraphs.core.jobs import LeasedJobMixin
 from subgraphs.core.live import StreamEventMixin
 
 Base = domain_base("content")
@@ -88,7 +89,7 @@ class Upload(UUIDPrimaryKey, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class ExportJob(UUIDPrimaryKey, Base):
+class ExportJob(UUIDPrimaryKey, LeasedJobMixin, Base):
     """An export of a course, run by the worker: claimed by a lease (QUEUED → RUNNING with a token and an
     expiry) and finished only while the lease holds, so a cancelled or taken-over job never stores twice."""
 
@@ -103,14 +104,9 @@ class ExportJob(UUIDPrimaryKey, Base):
     item_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # the stored result
     version_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     error: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class ImportJob(UUIDPrimaryKey, Base):
+class ImportJob(UUIDPrimaryKey, LeasedJobMixin, Base):
     """A Common Cartridge import (importing.py): the content worker reads the cartridge (claimed by a lease
     like exports), stores its files and announces the course under `course_id` (chosen here); the courses
     and quizzes workers create it and say so; the job succeeds when both did (quizzes only if it has any)."""
@@ -130,11 +126,6 @@ class ImportJob(UUIDPrimaryKey, Base):
     announced: Mapped[bool] = mapped_column(default=False)  # content.import.ready was emitted
     course_applied: Mapped[bool] = mapped_column(default=False)  # courses.import.applied arrived
     quizzes_applied: Mapped[bool] = mapped_column(default=False)  # quizzes.import.applied arrived
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ExportEvent(StreamEventMixin, Base):

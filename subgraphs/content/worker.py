@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -25,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.content import exporting, importing, service
 from subgraphs.content.models import CourseOwner
-from subgraphs.contracts.base import parse_if
+from subgraphs.contracts.base import EventPayload, parse_if
 from subgraphs.contracts.content import ExportRequested, ImportRequested
+from subgraphs.core.consumers import TransactionConsumer
 from subgraphs.core.context import WorkerRuntime
 from subgraphs.core.course_owners import CourseOwnersConsumer
 from subgraphs.core.domains import WorkerDeps
@@ -37,9 +40,23 @@ from subgraphs.core.settings import Settings
 log = logging.getLogger("coursegraph.content")
 
 
-class ExportWorker(Consumer):
-    group: ClassVar[str] = "content-exports"
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of content job: the event that requests one, the subject id naming the job, how a job runs
+    and how the jobs whose worker died are swept."""
+
+    requested: type[EventPayload]
+    job_key: str
+    run: Callable[[WorkerRuntime, uuid.UUID], Awaitable[object]]
+    sweep: Callable[[WorkerRuntime], Awaitable[object]]
+
+
+class JobWorker(Consumer):
+    """Runs the jobs of its `kind` that `events.content` requests. Only a claim in PostgreSQL runs a job,
+    so redelivery is harmless; each read first sweeps the jobs whose worker died."""
+
     streams: ClassVar[tuple[str, ...]] = (stream_name("content"),)
+    kind: ClassVar[JobKind]
 
     def __init__(
         self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, **options: Any
@@ -48,75 +65,53 @@ class ExportWorker(Consumer):
         self.runtime = WorkerRuntime(settings, sessionmaker, redis, LiveHub(redis))
 
     async def handle(self, event: Event) -> None:
-        if parse_if(event, ExportRequested) is not None:
-            await exporting.run_job(self.runtime, uuid.UUID(event.subject_ids["job_id"]))
+        if parse_if(event, self.kind.requested) is not None:
+            await self.kind.run(self.runtime, uuid.UUID(event.subject_ids[self.kind.job_key]))
 
     async def consume_once(self, *, block_ms: int | None = None) -> int:
-        await exporting.requeue_expired(self.runtime)
+        await self.kind.sweep(self.runtime)
         return await super().consume_once(block_ms=block_ms)
 
 
-class ImportWorker(Consumer):
-    """`content.import.requested` (group content-imports): read the cartridge and announce the course.
-    Only a claim in PostgreSQL runs one; each read first sweeps imports whose lease ended."""
+class ExportWorker(JobWorker):
+    """`content.export.requested` (group content-exports): run the export; expired leases are requeued."""
+
+    group: ClassVar[str] = "content-exports"
+    kind = JobKind(ExportRequested, "job_id", run=exporting.run_job, sweep=exporting.requeue_expired)
+
+
+class ImportWorker(JobWorker):
+    """`content.import.requested` (group content-imports): read the cartridge and announce the course;
+    imports whose lease ended are requeued or failed."""
 
     group: ClassVar[str] = "content-imports"
-    streams: ClassVar[tuple[str, ...]] = (stream_name("content"),)
-
-    def __init__(
-        self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, **options: Any
-    ) -> None:
-        super().__init__(redis, **options)
-        self.runtime = WorkerRuntime(settings, sessionmaker, redis, LiveHub(redis))
-
-    async def handle(self, event: Event) -> None:
-        if parse_if(event, ImportRequested) is not None:
-            await importing.run_job(self.runtime, uuid.UUID(event.subject_ids["import_id"]))
-
-    async def consume_once(self, *, block_ms: int | None = None) -> int:
-        await importing.sweep(self.runtime)
-        return await super().consume_once(block_ms=block_ms)
+    kind = JobKind(ImportRequested, "import_id", run=importing.run_job, sweep=importing.sweep)
 
 
-class ImportProgressConsumer(Consumer):
+class ImportProgressConsumer(TransactionConsumer):
     """`courses.import.applied` and `quizzes.import.applied` finish import jobs (group content-imported)."""
 
     group: ClassVar[str] = "content-imported"
     streams: ClassVar[tuple[str, ...]] = (stream_name("courses"), stream_name("quizzes"))
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **options: Any) -> None:
-        super().__init__(redis, **options)
-        self._sessionmaker = sessionmaker
-
-    async def handle(self, event: Event) -> None:
-        async with self._sessionmaker() as session, session.begin():
-            await importing.record_applied(session, event)
+    async def apply(self, session: AsyncSession, event: Event) -> None:
+        await importing.record_applied(session, event)
 
 
-class LessonOwnersConsumer(Consumer):
+class LessonOwnersConsumer(TransactionConsumer):
     group: ClassVar[str] = service.LESSON_OWNERS_GROUP
     streams: ClassVar[tuple[str, ...]] = (stream_name("courses"),)
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **options: Any) -> None:
-        super().__init__(redis, **options)
-        self._sessionmaker = sessionmaker
-
-    async def handle(self, event: Event) -> None:
-        async with self._sessionmaker() as session, session.begin():
-            await service.record_lesson_event(session, event)
+    async def apply(self, session: AsyncSession, event: Event) -> None:
+        await service.record_lesson_event(session, event)
 
 
-class OrganizationQuotasConsumer(Consumer):
+class OrganizationQuotasConsumer(TransactionConsumer):
     group: ClassVar[str] = "content-organizations"
     streams: ClassVar[tuple[str, ...]] = (stream_name("organizations"),)
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **options: Any) -> None:
-        super().__init__(redis, **options)
-        self._sessionmaker = sessionmaker
-
-    async def handle(self, event: Event) -> None:
-        async with self._sessionmaker() as session, session.begin():
-            await service.record_organization_event(session, event)
+    async def apply(self, session: AsyncSession, event: Event) -> None:
+        await service.record_organization_event(session, event)
 
 
 class UploadSweep:

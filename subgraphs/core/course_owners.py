@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from redis.asyncio import Redis
 from sqlalchemy import DateTime, String, select
-from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from subgraphs.contracts.base import parse_if
 from subgraphs.contracts.courses import CourseDeleted, CourseSnapshot
-from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.core.consumers import TransactionConsumer, upsert_if_newer
+from subgraphs.core.events import Event, stream_name
 
 if TYPE_CHECKING:
     from subgraphs.core.context import Runtime
@@ -47,18 +48,13 @@ async def record_course_event(session: AsyncSession, model: Any, event: Event) -
     course = parse_if(event, CourseSnapshot)
     if course is None:
         return False
-    stmt = insert(model).values(
-        course_id=course.course_id,
-        organization_id=course.organization_id,
-        status=DELETED if isinstance(course, CourseDeleted) else course.status,
-        as_of=event.occurred_at,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[model.course_id],
-        set_={key: stmt.excluded[key] for key in ("organization_id", "status", "as_of")},
-        where=model.as_of <= stmt.excluded.as_of,
-    )
-    await session.execute(stmt)
+    values = {
+        "course_id": course.course_id,
+        "organization_id": course.organization_id,
+        "status": DELETED if isinstance(course, CourseDeleted) else course.status,
+        "as_of": event.occurred_at,
+    }
+    await session.execute(upsert_if_newer(model, [model.course_id], values))
     return True
 
 
@@ -101,7 +97,7 @@ async def foreign_courses_read_your_writes(
     return foreign
 
 
-class CourseOwnersConsumer(Consumer):
+class CourseOwnersConsumer(TransactionConsumer):
     """Keeps one domain's `CourseOwnerMixin` table from `events.courses` (worker)."""
 
     streams: ClassVar[tuple[str, ...]] = (stream_name("courses"),)
@@ -115,11 +111,9 @@ class CourseOwnersConsumer(Consumer):
         group: str,
         **options: Any,
     ) -> None:
-        super().__init__(redis, **options)
+        super().__init__(redis, sessionmaker, **options)
         self.group = group  # type: ignore[misc]  # each table's own group; the ClassVar only declares it
-        self._sessionmaker = sessionmaker
         self._model = model
 
-    async def handle(self, event: Event) -> None:
-        async with self._sessionmaker() as session, session.begin():
-            await record_course_event(session, self._model, event)
+    async def apply(self, session: AsyncSession, event: Event) -> None:
+        await record_course_event(session, self._model, event)

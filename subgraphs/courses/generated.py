@@ -36,7 +36,6 @@ from typing import Any, ClassVar
 
 from redis.asyncio import Redis
 from sqlalchemy import func, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.contracts.base import parse_if
@@ -50,11 +49,10 @@ from subgraphs.contracts.generation import (
 )
 from subgraphs.contracts.generator import ResultApplied
 from subgraphs.contracts.vocabulary import Difficulty, LabIde
-from subgraphs.core.auth import ANONYMOUS, Principal
+from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
 from subgraphs.core.context import RequestMeta
-from subgraphs.core.events import Consumer, Event, emit, stream_name
+from subgraphs.core.events import Event, emit, stream_name
 from subgraphs.core.ids import to_uuid
-from subgraphs.core.rbac import Caller
 from subgraphs.courses.access import touch
 from subgraphs.courses.enrollment import refresh_progress
 from subgraphs.courses.events import content_event, course_event, exercise_event
@@ -91,14 +89,6 @@ EXTENSIONS = {
 }
 
 
-def event_meta(event: Event, redis: Redis) -> RequestMeta:
-    """Events written while applying another domain's event are attributed to that event's actor."""
-    actor = Principal(subject=event.actor_id, kind="user") if event.actor_id else ANONYMOUS
-    return RequestMeta(
-        Caller.of(actor, redis), request_id=event.request_id, client_ip=event.source_ip or "unknown"
-    )
-
-
 def slug_base(title: str) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:56].strip("-")
     return base if len(base) >= 3 else f"course-{base}".strip("-")
@@ -123,7 +113,8 @@ async def unique_slug(session: AsyncSession, organization_id: uuid.UUID, title: 
     return slug
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """`text` on one line (whitespace runs made one space), cut to `limit`; "Untitled" when empty."""
     text = " ".join(str(text).split())
     return text[:limit] if text else "Untitled"
 
@@ -135,7 +126,7 @@ def module_title(generated: SyllabusModule) -> str:
     """ "Week <n>: <title>", whether or not the model already wrote "Week <n>" into the title."""
     rest = WEEK_PREFIX.sub("", generated.title).strip()
     week = f"Week {generated.week}"
-    return _clip(f"{week}: {rest}" if rest else week, 200)
+    return clip(f"{week}: {rest}" if rest else week, 200)
 
 
 def _course_description(syllabus: Syllabus) -> str:
@@ -194,7 +185,7 @@ class _Apply:
             self.ignore("a new course needs a requesting user as its instructor")
             return None
         organization_id = uuid.UUID(self.event.organization_id)
-        title = _clip(syllabus.title, 200)
+        title = clip(syllabus.title, 200)
         hours = round(sum(m.duration_hours for m in syllabus.modules))
         course = Course(
             organization_id=organization_id,
@@ -247,7 +238,7 @@ class _Apply:
             await self.session.flush()
             self.content_event("courses.module.created", course, module_id=module.id)
             for position, topic in enumerate(generated.topics[:MAX_LESSONS], start=1):
-                await self.lesson(course, module, _clip(topic, 200), topic_body(topic, generated), position)
+                await self.lesson(course, module, clip(topic, 200), topic_body(topic, generated), position)
 
     async def lesson(self, course: Course, module: Module, title: str, body: str, position: int) -> None:
         lesson = Lesson(
@@ -275,7 +266,7 @@ class _Apply:
         if count >= MAX_LESSONS:
             self.ignore(f"module {module.id} is full")
             return False
-        title = _clip(deck.title, 200)
+        title = clip(deck.title, 200)
         await self.lesson(course, module, title, deck_markdown(deck), (last or 0) + 1)
         return True
 
@@ -289,12 +280,12 @@ class _Apply:
                 "generation job %s: %d exercises left out (course full)", self.job_id, len(generated) - room
             )
         for item in generated[:room]:
-            language = _clip(item.language, 32).lower()
+            language = clip(item.language, 32).lower()
             ext = EXTENSIONS.get(language, "txt")
             starter = [{"path": f"main.{ext}", "content": item.starter_code}] if item.starter_code else []
             exercise = Exercise(
                 course_id=course.id,
-                title=_clip(item.title, 200),
+                title=clip(item.title, 200),
                 instructions=item.instructions[:MAX_BODY],
                 language=language,
                 starter_files=starter,
@@ -318,14 +309,10 @@ async def apply_generated_content(
     job_id = uuid.UUID(event.subject_ids["job_id"])
     result = applied.result
     async with sessionmaker() as session, session.begin():
-        fresh = await session.scalar(
-            insert(ProcessedEvent)
-            .values(event_id=event.id)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.event_id)
-        )
-        if fresh is None or await session.get(AppliedGeneration, job_id) is not None:
-            return None
+        if not await claim_event(session, ProcessedEvent, event):
+            return None  # a redelivery
+        if await session.get(AppliedGeneration, job_id) is not None:
+            return None  # the same job announced again
         apply = _Apply(session, event, event_meta(event, redis), applied, job_id)
         course_id = applied.course_id or to_uuid(event.subject_ids.get("course_id"))
         if isinstance(result, Syllabus) and not course_id:
@@ -347,15 +334,11 @@ async def apply_generated_content(
     return course.id
 
 
-class GeneratedContentConsumer(Consumer):
+class GeneratedContentConsumer(DatabaseConsumer):
     """Applies generated syllabi, slide decks and exercises (worker, group courses-generation)."""
 
     group: ClassVar[str] = "courses-generation"
     streams: ClassVar[tuple[str, ...]] = (stream_name("generator"),)
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
-        super().__init__(redis, **kwargs)
-        self._sessionmaker = sessionmaker
-
     async def handle(self, event: Event) -> None:
-        await apply_generated_content(self._sessionmaker, self.redis, event)
+        await apply_generated_content(self.sessionmaker, self.redis, event)

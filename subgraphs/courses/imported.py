@@ -16,19 +16,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from redis.asyncio import Redis
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.contracts.base import parse_if
 from subgraphs.contracts.content import ImportReady
 from subgraphs.contracts.courses import ImportApplied
 from subgraphs.contracts.vocabulary import Difficulty, LabIde
-from subgraphs.core.events import Consumer, Event, emit, stream_name
+from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
+from subgraphs.core.events import Event, emit, stream_name
 from subgraphs.courses.events import content_event, course_event, event_of, exercise_event
-from subgraphs.courses.generated import event_meta, unique_slug
+from subgraphs.courses.generated import clip, unique_slug
 from subgraphs.courses.models import (
     Course,
     CourseStatus,
@@ -44,10 +44,6 @@ from subgraphs.courses.validation import MAX_BODY, MAX_EXERCISES, MAX_LESSONS, M
 log = logging.getLogger("coursegraph.courses")
 
 
-def _line(text: str, limit: int) -> str:
-    return " ".join(str(text).split())[:limit] or "Untitled"
-
-
 async def apply_import(
     sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, event: Event
 ) -> uuid.UUID | None:
@@ -57,15 +53,11 @@ async def apply_import(
         return None
     meta = event_meta(event, redis)
     async with sessionmaker() as session, session.begin():
-        fresh = await session.scalar(
-            insert(ProcessedEvent)
-            .values(event_id=event.id)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.event_id)
-        )
-        if fresh is None or await session.get(Course, ready.course_id) is not None:
-            return None
-        title = _line(ready.title, 200)
+        if not await claim_event(session, ProcessedEvent, event):
+            return None  # a redelivery
+        if await session.get(Course, ready.course_id) is not None:
+            return None  # created before
+        title = clip(ready.title, 200)
         difficulty = ready.difficulty if ready.difficulty in set(Difficulty) else "BEGINNER"
         course = Course(
             id=ready.course_id,
@@ -87,7 +79,7 @@ async def apply_import(
         lessons = 0
         for position, imported in enumerate(modules, start=1):
             module = Module(
-                id=imported.id, course_id=course.id, title=_line(imported.title, 200), position=position
+                id=imported.id, course_id=course.id, title=clip(imported.title, 200), position=position
             )
             session.add(module)
             await session.flush()
@@ -101,7 +93,7 @@ async def apply_import(
                     id=part.id,
                     module_id=module.id,
                     course_id=course.id,
-                    title=_line(part.title, 200),
+                    title=clip(part.title, 200),
                     body=part.body[:MAX_BODY],
                     position=n,
                 )
@@ -118,9 +110,9 @@ async def apply_import(
             exercise = Exercise(
                 id=imported_exercise.id,
                 course_id=course.id,
-                title=_line(imported_exercise.title, 200),
+                title=clip(imported_exercise.title, 200),
                 instructions=imported_exercise.instructions[:MAX_BODY],
-                language=_line(imported_exercise.language, 32).lower(),
+                language=clip(imported_exercise.language, 32).lower(),
                 starter_files=[],
                 tests=[],
                 ide=LabIde.VSCODE.value,
@@ -146,15 +138,11 @@ async def apply_import(
     return course.id
 
 
-class ImportedCourseConsumer(Consumer):
+class ImportedCourseConsumer(DatabaseConsumer):
     """Creates imported courses (worker, group courses-imports)."""
 
     group: ClassVar[str] = "courses-imports"
     streams: ClassVar[tuple[str, ...]] = (stream_name("content"),)
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
-        super().__init__(redis, **kwargs)
-        self._sessionmaker = sessionmaker
-
     async def handle(self, event: Event) -> None:
-        await apply_import(self._sessionmaker, self.redis, event)
+        await apply_import(self.sessionmaker, self.redis, event)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subgraphs.core.consumers import ProcessedEventMixin
 from subgraphs.core.db import Timestamps, UUIDPrimaryKey, domain_base, utcnow
 from subgraphs.core.events import OutboxMixin
 
@@ -170,13 +171,8 @@ class CourseFeedback(UUIDPrimaryKey, Timestamps, Base):
     comment: Mapped[str] = mapped_column(Text, default="")
 
 
-class ProcessedEvent(Base):
+class ProcessedEvent(ProcessedEventMixin, Base):
     """Events of other domains this domain applied (deduped by id in the applying transaction)."""
-
-    __tablename__ = "processed_event"
-
-    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AppliedGeneration(Base):

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from redis.asyncio import Redis
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.contracts.organizations import announced_settings
-from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.core.consumers import DatabaseConsumer, upsert_if_newer
+from subgraphs.core.events import Event, stream_name
 from subgraphs.generator.models import OrganizationBudget
 
 log = logging.getLogger("coursegraph.generator")
@@ -30,30 +29,22 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Eve
     organization = event.organization_id or event.subject_ids.get("organization_id")
     if settings is None or organization is None:
         return False
-    stmt = insert(OrganizationBudget).values(
-        organization_id=uuid.UUID(organization),
-        daily_token_budget=settings.generation_daily_token_budget,
-        as_of=event.occurred_at,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[OrganizationBudget.organization_id],
-        set_={"daily_token_budget": stmt.excluded.daily_token_budget, "as_of": stmt.excluded.as_of},
-        where=OrganizationBudget.as_of <= stmt.excluded.as_of,
-    )
+    values = {
+        "organization_id": uuid.UUID(organization),
+        "daily_token_budget": settings.generation_daily_token_budget,
+        "as_of": event.occurred_at,
+    }
+    stmt = upsert_if_newer(OrganizationBudget, [OrganizationBudget.organization_id], values)
     async with sessionmaker() as session, session.begin():
         await session.execute(stmt)
     return True
 
 
-class OrganizationBudgetsConsumer(Consumer):
+class OrganizationBudgetsConsumer(DatabaseConsumer):
     """Keeps `generator.organization_budget` (worker, group generator-organizations)."""
 
     group: ClassVar[str] = "generator-organizations"
     streams: ClassVar[tuple[str, ...]] = (stream_name("organizations"),)
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
-        super().__init__(redis, **kwargs)
-        self._sessionmaker = sessionmaker
-
     async def handle(self, event: Event) -> None:
-        await apply_event(self._sessionmaker, event)
+        await apply_event(self.sessionmaker, event)

@@ -18,14 +18,15 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from subgraphs.core.course_owners import CourseOwnerMixin
-from subgraphs.core.db import UUIDPrimaryKey, domain_base, utcnow
+from subgraphs.core.db import UUIDPrimaryKey, domain_base
 from subgraphs.core.events import OutboxMixin
+from subgraphs.core.jobs import LeasedJobMixin
 from subgraphs.core.live import StreamEventMixin
 
 Base = domain_base("generator")
 
 
-class GenerationJob(UUIDPrimaryKey, Base):
+class GenerationJob(UUIDPrimaryKey, LeasedJobMixin, Base):
     __tablename__ = "generation_job"
 
     organization_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
@@ -47,12 +48,7 @@ class GenerationJob(UUIDPrimaryKey, Base):
     cost_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6), default=Decimal(0))
     cached: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     applied_by: Mapped[str | None] = mapped_column(String(64))
 

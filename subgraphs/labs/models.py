@@ -21,6 +21,7 @@ from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subgraphs.core.consumers import ProcessedEventMixin
 from subgraphs.core.db import UUIDPrimaryKey, domain_base, utcnow
 from subgraphs.core.events import OutboxMixin
 from subgraphs.core.live import StreamEventMixin
@@ -139,11 +140,8 @@ class OrganizationProjection(Base):
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class ProcessedEvent(Base):
-    __tablename__ = "processed_event"
-
-    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
 
 
 class Outbox(OutboxMixin, Base):

@@ -11,8 +11,6 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
-from redis.asyncio import Redis
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.contracts.base import parse_if
@@ -24,7 +22,8 @@ from subgraphs.contracts.courses import (
     ExerciseSnapshot,
 )
 from subgraphs.contracts.organizations import announced_settings
-from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.core.consumers import DatabaseConsumer, claim_event, upsert_if_newer
+from subgraphs.core.events import Event, stream_name
 from subgraphs.labs.models import (
     CourseProjection,
     EnrollmentProjection,
@@ -33,16 +32,6 @@ from subgraphs.labs.models import (
     ProcessedEvent,
 )
 from subgraphs.labs.service import PROJECTION_GROUP
-
-
-def _upsert(model: Any, keys: list[Any], values: dict[str, Any]) -> Any:
-    stmt = insert(model).values(**values)
-    key_names = {k.key for k in keys}
-    return stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={k: stmt.excluded[k] for k in values if k not in key_names},
-        where=model.as_of <= stmt.excluded.as_of,
-    )
 
 
 def _statement(event: Event) -> Any | None:
@@ -54,7 +43,7 @@ def _statement(event: Event) -> Any | None:
             "status": "DELETED" if isinstance(course, CourseDeleted) else course.status,
             "as_of": at,
         }
-        return _upsert(CourseProjection, [CourseProjection.course_id], values)
+        return upsert_if_newer(CourseProjection, [CourseProjection.course_id], values)
     if enrollment := parse_if(event, EnrollmentSnapshot):
         values = {
             "course_id": enrollment.course_id,
@@ -62,7 +51,7 @@ def _statement(event: Event) -> Any | None:
             "status": enrollment.status,
             "as_of": at,
         }
-        return _upsert(
+        return upsert_if_newer(
             EnrollmentProjection, [EnrollmentProjection.course_id, EnrollmentProjection.user_id], values
         )
     if exercise := parse_if(event, ExerciseSnapshot):
@@ -77,7 +66,7 @@ def _statement(event: Event) -> Any | None:
             "deleted": isinstance(exercise, ExerciseDeleted),
             "as_of": at,
         }
-        return _upsert(ExerciseProjection, [ExerciseProjection.exercise_id], values)
+        return upsert_if_newer(ExerciseProjection, [ExerciseProjection.exercise_id], values)
     settings = announced_settings(event)
     if settings is not None and event.organization_id:
         values = {
@@ -85,7 +74,7 @@ def _statement(event: Event) -> Any | None:
             "settings": settings.model_dump(exclude_unset=True),  # as announced; defaults apply on read
             "as_of": at,
         }
-        return _upsert(OrganizationProjection, [OrganizationProjection.organization_id], values)
+        return upsert_if_newer(OrganizationProjection, [OrganizationProjection.organization_id], values)
     return None
 
 
@@ -95,27 +84,17 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], event: Eve
     if stmt is None:
         return False
     async with sessionmaker() as session, session.begin():
-        fresh = await session.scalar(
-            insert(ProcessedEvent)
-            .values(event_id=event.id)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.event_id)
-        )
-        if fresh is None:
+        if not await claim_event(session, ProcessedEvent, event):
             return False
         await session.execute(stmt)
     return True
 
 
-class LabsProjectionConsumer(Consumer):
+class LabsProjectionConsumer(DatabaseConsumer):
     """Keeps the labs domain's projections (worker, group labs-projection)."""
 
     group: ClassVar[str] = PROJECTION_GROUP
     streams: ClassVar[tuple[str, ...]] = (stream_name("courses"), stream_name("organizations"))
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
-        super().__init__(redis, **kwargs)
-        self._sessionmaker = sessionmaker
-
     async def handle(self, event: Event) -> None:
-        await apply_event(self._sessionmaker, event)
+        await apply_event(self.sessionmaker, event)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from redis.asyncio import Redis
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from subgraphs.core.domains import DOMAINS
-from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.core.consumers import EVERY_STREAM, TransactionConsumer
+from subgraphs.core.events import Event
 from subgraphs.core.ids import to_uuid
 from subgraphs.organizations.models import AuditLogEntry
 
@@ -68,24 +67,11 @@ async def record(session: AsyncSession, event: Event) -> bool:
     return result.first() is not None
 
 
-class AuditConsumer(Consumer):
+class AuditConsumer(TransactionConsumer):
     """Reads every domain's stream (group `audit`) into organizations.audit_log_entry."""
 
     group: ClassVar[str] = "audit"
+    streams: ClassVar[tuple[str, ...]] = EVERY_STREAM
 
-    def __init__(
-        self,
-        redis: Redis,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        *,
-        streams: tuple[str, ...] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(redis, **kwargs)
-        # type: ignore below: `streams` is a ClassVar elsewhere; this consumer is given its own at run time.
-        self.streams = streams or tuple(stream_name(domain) for domain in DOMAINS)  # type: ignore[misc]
-        self._sessionmaker = sessionmaker
-
-    async def handle(self, event: Event) -> None:
-        async with self._sessionmaker() as session, session.begin():
-            await record(session, event)
+    async def apply(self, session: AsyncSession, event: Event) -> None:
+        await record(session, event)

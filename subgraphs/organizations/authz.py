@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from redis.asyncio import Redis
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from subgraphs.core.events import Consumer, Event, stream_name
+from subgraphs.core.consumers import DatabaseConsumer
+from subgraphs.core.events import Event, stream_name
 from subgraphs.core.rbac import MEMBERSHIPS_KEY, MEMBERSHIPS_MARKER
 from subgraphs.core.redis_state import RebuildableState
 from subgraphs.organizations.models import Membership
@@ -80,22 +81,18 @@ async def rebuild_projection(sessionmaker: async_sessionmaker[AsyncSession], red
     return len(members)
 
 
-class AuthzProjectionConsumer(Consumer):
+class AuthzProjectionConsumer(DatabaseConsumer):
     """Recomputes the projection of the user of every membership event (worker, group authz-projection)."""
 
     group: ClassVar[str] = "authz-projection"
     streams: ClassVar[tuple[str, ...]] = (stream_name("organizations"),)
-
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
-        super().__init__(redis, **kwargs)
-        self._sessionmaker = sessionmaker
 
     async def handle(self, event: Event) -> None:
         if not event.type.startswith(MEMBERSHIP_EVENT_PREFIX):
             return
         user_id = event.subject_ids.get("user_id")
         if user_id:
-            await project_user(self._sessionmaker, self.redis, uuid.UUID(user_id))
+            await project_user(self.sessionmaker, self.redis, uuid.UUID(user_id))
 
 
 def projection_state(sessionmaker: async_sessionmaker[AsyncSession], redis: Redis) -> RebuildableState:

@@ -17,35 +17,21 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from redis.asyncio import Redis
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.contracts.base import parse_if
 from subgraphs.contracts.generation import QuizDraft, QuizQuestion
 from subgraphs.contracts.generator import ResultApplied
-from subgraphs.contracts.quizzes import QuestionCreated
-from subgraphs.core.errors import InvalidInput
-from subgraphs.core.events import Consumer, Event, emit, stream_name
+from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
+from subgraphs.core.events import Event, stream_name
 from subgraphs.core.ids import to_uuid
-from subgraphs.quizzes import service
-from subgraphs.quizzes.models import (
-    AppliedGeneration,
-    CourseProjection,
-    Outbox,
-    ProcessedEvent,
-    Question,
-    Quiz,
-)
-from subgraphs.quizzes.projection import event_meta
+from subgraphs.quizzes import drafts, service
+from subgraphs.quizzes.models import AppliedGeneration, CourseProjection, ProcessedEvent, Quiz
 
 log = logging.getLogger("coursegraph.quizzes")
-
-
-class CourseNotProjectedYet(Exception):
-    """The course's own events have not reached this domain yet: retry the event later."""
 
 
 def question_spec(generated: QuizQuestion) -> service.QuestionSpec:
@@ -78,22 +64,14 @@ async def apply_generated_quiz(
     job_id = uuid.UUID(event.subject_ids["job_id"])
     course_id = applied.course_id or to_uuid(event.subject_ids.get("course_id"))
     async with sessionmaker() as session, session.begin():
-        fresh = await session.scalar(
-            insert(ProcessedEvent)
-            .values(event_id=event.id)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.event_id)
-        )
-        if fresh is None or await session.get(AppliedGeneration, job_id) is not None:
+        if not await claim_event(session, ProcessedEvent, event) or await session.get(
+            AppliedGeneration, job_id
+        ):
             return None
         course = await session.get(CourseProjection, course_id) if course_id else None
         if course_id and course is None:
-            raise CourseNotProjectedYet(course_id)
-        if (
-            course is None
-            or str(course.organization_id) != event.organization_id
-            or course.status in ("DELETED", "ARCHIVED")
-        ):
+            raise drafts.CourseNotProjectedYet(course_id)
+        if course is None or not drafts.writable_by(course, event.organization_id):
             log.warning(
                 "generation job %s: course %s is not a live, writable course of organization %s; ignored",
                 job_id,
@@ -101,56 +79,22 @@ async def apply_generated_quiz(
                 event.organization_id,
             )
             return None
-        meta = event_meta(event, redis)
         result = applied.result
-        quiz = Quiz(
-            course_id=course.course_id,
-            organization_id=course.organization_id,
-            title=service.clean_text(result.title, "result.title"),
-            description="",
-            time_limit_seconds=None,
-            attempts_allowed=None,
-            passing_score=60,
-            shuffle_questions=False,
-            status=service.QuizStatus.DRAFT.value,
-        )
-        session.add(quiz)
-        await session.flush()
-        questions = []
-        for index, generated in enumerate(result.questions[: service.MAX_QUESTIONS]):
-            try:
-                values = service.clean_question(question_spec(generated))
-            except InvalidInput as exc:
-                log.warning("generation job %s: question %d left out: %s", job_id, index, exc)
-                continue
-            questions.append(Question(quiz_id=quiz.id, position=len(questions) + 1, **values))
-        session.add_all(questions)
+        title = service.clean_text(result.title, "result.title")
+        quiz = drafts.new_quiz(course, title=title, description="", passing_score=60)
+        questions, refused = drafts.accepted_questions(result.questions, question_spec)
+        for index, exc in refused:
+            log.warning("generation job %s: question %d left out: %s", job_id, index, exc)
+        await drafts.add_quiz(session, event_meta(event, redis), quiz, questions)
         session.add(AppliedGeneration(job_id=job_id, quiz_id=quiz.id))
-        await session.flush()
-        emit(session, Outbox, service.quiz_event(meta, "created", quiz))
-        for question in questions:
-            emit(
-                session,
-                Outbox,
-                service._event(
-                    meta,
-                    QuestionCreated(),
-                    org=quiz.organization_id,
-                    subjects={"quiz_id": quiz.id, "question_id": question.id},
-                ),
-            )
     return quiz
 
 
-class GeneratedQuizConsumer(Consumer):
+class GeneratedQuizConsumer(DatabaseConsumer):
     """Applies generated quiz drafts (worker, group quizzes-generation)."""
 
     group: ClassVar[str] = "quizzes-generation"
     streams: ClassVar[tuple[str, ...]] = (stream_name("generator"),)
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
-        super().__init__(redis, **kwargs)
-        self._sessionmaker = sessionmaker
-
     async def handle(self, event: Event) -> None:
-        await apply_generated_quiz(self._sessionmaker, self.redis, event)
+        await apply_generated_quiz(self.sessionmaker, self.redis, event)

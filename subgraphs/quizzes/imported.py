@@ -12,22 +12,20 @@ created twice. A question our rules refuse is left out (counted in `questions_sk
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from redis.asyncio import Redis
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.contracts.base import parse_if
 from subgraphs.contracts.content import ImportedQuestion, ImportReady
-from subgraphs.contracts.quizzes import ImportApplied, QuestionCreated
+from subgraphs.contracts.quizzes import ImportApplied
+from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
 from subgraphs.core.errors import InvalidInput
-from subgraphs.core.events import Consumer, Event, emit, stream_name
-from subgraphs.quizzes import service
-from subgraphs.quizzes.generated import CourseNotProjectedYet
-from subgraphs.quizzes.models import CourseProjection, Outbox, ProcessedEvent, Question, Quiz
-from subgraphs.quizzes.projection import event_meta
+from subgraphs.core.events import Event, emit, stream_name
+from subgraphs.quizzes import drafts, service
+from subgraphs.quizzes.models import CourseProjection, Outbox, ProcessedEvent, Quiz
 
 log = logging.getLogger("coursegraph.quizzes")
 
@@ -58,17 +56,13 @@ async def apply_import(
     async with sessionmaker() as session, session.begin():
         course = await session.get(CourseProjection, ready.course_id)
         if course is None:
-            raise CourseNotProjectedYet(ready.course_id)  # retried: courses creates it from this event
-        fresh = await session.scalar(
-            insert(ProcessedEvent)
-            .values(event_id=event.id)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.event_id)
-        )
+            raise drafts.CourseNotProjectedYet(ready.course_id)  # retried: courses creates it from this event
+        if not await claim_event(session, ProcessedEvent, event):
+            return None  # a redelivery
         ids = [q.id for q in ready.quizzes]
-        if fresh is None or await session.scalar(select(Quiz.id).where(Quiz.id.in_(ids)).limit(1)):
-            return None
-        if course.organization_id != ready.organization_id or course.status in ("DELETED", "ARCHIVED"):
+        if await session.scalar(select(Quiz.id).where(Quiz.id.in_(ids)).limit(1)):
+            return None  # created before
+        if not drafts.writable_by(course, ready.organization_id):
             log.warning(
                 "import %s: course %s is not writable here; ignored", ready.import_id, course.course_id
             )
@@ -80,47 +74,18 @@ async def apply_import(
                 title = service.clean_text(imported.title, "title")
             except InvalidInput:
                 title = "Untitled quiz"
-            quiz = Quiz(
+            quiz = drafts.new_quiz(
+                course,
                 id=imported.id,
-                course_id=course.course_id,
-                organization_id=course.organization_id,
                 title=title,
                 description=imported.description[:10_000],
-                time_limit_seconds=None,
-                attempts_allowed=None,
                 passing_score=min(max(imported.passing_score, 0), 100),
-                shuffle_questions=False,
-                status=service.QuizStatus.DRAFT.value,
             )
-            session.add(quiz)
-            await session.flush()
-            rows = []
-            for index, part in enumerate(imported.questions[: service.MAX_QUESTIONS]):
-                try:
-                    values = service.clean_question(question_spec(part))
-                except (InvalidInput, ValueError) as exc:
-                    log.warning(
-                        "import %s: question %d of %s left out: %s", ready.import_id, index, title, exc
-                    )
-                    skipped += 1
-                    continue
-                rows.append(Question(quiz_id=quiz.id, position=len(rows) + 1, **values))
-            skipped += max(len(imported.questions) - service.MAX_QUESTIONS, 0)
-            session.add_all(rows)
-            await session.flush()
-            emit(session, Outbox, service.quiz_event(meta, "created", quiz))
-            for row in rows:
-                emit(
-                    session,
-                    Outbox,
-                    service._event(
-                        meta,
-                        QuestionCreated(),
-                        org=quiz.organization_id,
-                        subjects={"quiz_id": quiz.id, "question_id": row.id},
-                    ),
-                )
-            questions += len(rows)
+            accepted, refused = drafts.accepted_questions(imported.questions, question_spec)
+            for index, exc in refused:
+                log.warning("import %s: question %d of %s left out: %s", ready.import_id, index, title, exc)
+            skipped += len(imported.questions) - len(accepted)
+            questions += len(await drafts.add_quiz(session, meta, quiz, accepted))
             quizzes.append(quiz)
         applied = ImportApplied(
             import_id=ready.import_id,
@@ -139,15 +104,11 @@ async def apply_import(
     return quizzes
 
 
-class ImportedQuizConsumer(Consumer):
+class ImportedQuizConsumer(DatabaseConsumer):
     """Creates imported quizzes (worker, group quizzes-imports)."""
 
     group: ClassVar[str] = "quizzes-imports"
     streams: ClassVar[tuple[str, ...]] = (stream_name("content"),)
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
-        super().__init__(redis, **kwargs)
-        self._sessionmaker = sessionmaker
-
     async def handle(self, event: Event) -> None:
-        await apply_import(self._sessionmaker, self.redis, event)
+        await apply_import(self.sessionmaker, self.redis, event)

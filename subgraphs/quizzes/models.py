@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subgraphs.core.consumers import ProcessedEventMixin
 from subgraphs.core.db import Timestamps, UUIDPrimaryKey, domain_base, utcnow
 from subgraphs.core.events import OutboxMixin
 
@@ -53,11 +54,8 @@ class EnrollmentProjection(Base):
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class ProcessedEvent(Base):
-    __tablename__ = "processed_event"
-
-    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
 
 
 class Quiz(UUIDPrimaryKey, Timestamps, Base):

@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from redis.asyncio import Redis
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.contracts.base import parse_if
 from subgraphs.contracts.courses import CourseDeleted, CourseSnapshot, EnrollmentSnapshot
-from subgraphs.core.auth import ANONYMOUS, Principal
+from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta, upsert_if_newer
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.db import utcnow
-from subgraphs.core.events import Consumer, Event, emit, stream_name
-from subgraphs.core.rbac import Caller
+from subgraphs.core.events import Event, emit, stream_name
 from subgraphs.quizzes import service
 from subgraphs.quizzes.models import (
     CourseProjection,
@@ -49,13 +47,7 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], redis: Red
     if course is None and enrollment is None:
         return False
     async with sessionmaker() as session, session.begin():
-        fresh = await session.scalar(
-            insert(ProcessedEvent)
-            .values(event_id=event.id)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.event_id)
-        )
-        if fresh is None:
+        if not await claim_event(session, ProcessedEvent, event):
             return False
         if course is not None:
             values = {
@@ -65,12 +57,7 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], redis: Red
                 "status": "DELETED" if isinstance(course, CourseDeleted) else course.status,
                 "as_of": event.occurred_at,
             }
-            stmt = insert(CourseProjection).values(**values)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[CourseProjection.course_id],
-                set_={k: stmt.excluded[k] for k in ("organization_id", "instructor_id", "status", "as_of")},
-                where=CourseProjection.as_of <= stmt.excluded.as_of,
-            )
+            stmt = upsert_if_newer(CourseProjection, [CourseProjection.course_id], values)
         elif enrollment is not None:
             values = {
                 "course_id": enrollment.course_id,
@@ -79,24 +66,12 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], redis: Red
                 "status": enrollment.status,
                 "as_of": event.occurred_at,
             }
-            stmt = insert(EnrollmentProjection).values(**values)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[EnrollmentProjection.course_id, EnrollmentProjection.user_id],
-                set_={k: stmt.excluded[k] for k in ("enrollment_id", "status", "as_of")},
-                where=EnrollmentProjection.as_of <= stmt.excluded.as_of,
-            )
+            keys = [EnrollmentProjection.course_id, EnrollmentProjection.user_id]
+            stmt = upsert_if_newer(EnrollmentProjection, keys, values)
         await session.execute(stmt)
         if isinstance(course, CourseDeleted):
             await _remove_quizzes_of(session, event_meta(event, redis), course.course_id)
     return True
-
-
-def event_meta(event: Event, redis: Redis) -> RequestMeta:
-    """Events written while applying another domain's event are attributed to that event's actor."""
-    actor = Principal(subject=event.actor_id, kind="user") if event.actor_id else ANONYMOUS
-    return RequestMeta(
-        Caller.of(actor, redis), request_id=event.request_id, client_ip=event.source_ip or "unknown"
-    )
 
 
 async def _remove_quizzes_of(session: AsyncSession, meta: RequestMeta, course_id: uuid.UUID) -> None:
@@ -124,15 +99,11 @@ async def _remove_quizzes_of(session: AsyncSession, meta: RequestMeta, course_id
         await session.execute(delete(Quiz).where(Quiz.id.in_(gone)))  # questions cascade
 
 
-class CoursesProjectionConsumer(Consumer):
+class CoursesProjectionConsumer(DatabaseConsumer):
     """Keeps the quizzes domain's course and enrollment projections (worker, group quizzes-projection)."""
 
     group: ClassVar[str] = service.PROJECTION_GROUP
     streams: ClassVar[tuple[str, ...]] = (stream_name("courses"),)
 
-    def __init__(self, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any) -> None:
-        super().__init__(redis, **kwargs)
-        self._sessionmaker = sessionmaker
-
     async def handle(self, event: Event) -> None:
-        await apply_event(self._sessionmaker, self.redis, event)
+        await apply_event(self.sessionmaker, self.redis, event)
