@@ -47,12 +47,12 @@ from subgraphs.contracts.content import (
 )
 from subgraphs.contracts.courses import LessonCreated, LessonDeleted
 from subgraphs.contracts.organizations import announced_settings
+from subgraphs.core.consumers import upsert_if_newer
 from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.course_owners import DELETED
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit
-from subgraphs.core.projections import upsert_if_newer
 from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
 
 MANAGE = Permission.UPDATE_COURSES
@@ -646,11 +646,13 @@ async def record_lesson_event(session: Any, event: Event) -> bool:
     await session.execute(
         upsert_if_newer(
             LessonOwner,
-            ["lesson_id"],
-            lesson_id=uuid.UUID(lesson),
-            course_id=uuid.UUID(course),
-            deleted=isinstance(change, LessonDeleted),
-            as_of=event.occurred_at,
+            [LessonOwner.lesson_id],
+            {
+                "lesson_id": uuid.UUID(lesson),
+                "course_id": uuid.UUID(course),
+                "deleted": isinstance(change, LessonDeleted),
+                "as_of": event.occurred_at,
+            },
         )
     )
     return True
@@ -666,10 +668,12 @@ async def record_organization_event(session: Any, event: Event) -> bool:
     await session.execute(
         upsert_if_newer(
             OrganizationQuota,
-            ["organization_id"],
-            organization_id=uuid.UUID(organization),
-            quota_bytes=announced.storage_quota_bytes,
-            as_of=event.occurred_at,
+            [OrganizationQuota.organization_id],
+            {
+                "organization_id": uuid.UUID(organization),
+                "quota_bytes": announced.storage_quota_bytes,
+                "as_of": event.occurred_at,
+            },
         )
     )
     return True

@@ -12,11 +12,13 @@ Who sees a job: whoever requested it, and whoever holds the domain's managing pe
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Update, and_, or_, update
+from sqlalchemy import ColumnElement, DateTime, Integer, Update, and_, or_, update
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
@@ -29,6 +31,16 @@ CANCELLED = "CANCELLED"
 FINISHED = frozenset({"SUCCEEDED", "FAILED", CANCELLED})
 
 JobT = TypeVar("JobT")
+
+
+class LeasedJobMixin:
+    """The columns every leased job table has: `class ExportJob(UUIDPrimaryKey, LeasedJobMixin, Base)`."""
+
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 # --- the lease ----------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from subgraphs.core.course_owners import CourseOwnerMixin
 from subgraphs.core.db import UUIDPrimaryKey, domain_base
 from subgraphs.core.events import OutboxMixin
-from subgraphs.core.jobs import LeasedJobMixin
+from subgraphs.core.leased_jobs import LeasedJobMixin
 from subgraphs.core.live import StreamEventMixin
 
 Base = domain_base("generator")
