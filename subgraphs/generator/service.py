@@ -35,7 +35,7 @@ from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.course_owners import foreign_courses_read_your_writes
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
-from subgraphs.core.events import Event, emit
+from subgraphs.core.events import Event, domain_event, emit
 from subgraphs.core.live import append_stream_event
 from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
 from subgraphs.core.settings import GeneratorSettings
@@ -237,14 +237,9 @@ def _event(
     job: GenerationJob, type_: str, actor: str | None, meta: RequestMeta | None, **fields: Any
 ) -> Event:
     payload = contract_as(type_, JobEvent)(kind=Kind(job.kind), status=job.status, **fields)
-    return Event(
-        type=payload.event_type(),
-        actor_id=actor,
-        organization_id=str(job.organization_id),
-        subject_ids={"job_id": str(job.id), **({"course_id": str(job.course_id)} if job.course_id else {})},
-        payload=payload.wire(),
-        request_id=meta.request_id if meta else None,
-        source_ip=meta.client_ip if meta else None,
+    subjects = {"job_id": job.id, "course_id": job.course_id}
+    return domain_event(
+        payload, actor=actor, meta=meta, organization_id=job.organization_id, subjects=subjects
     )
 
 

@@ -31,7 +31,7 @@ from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.course_owners import foreign_courses_read_your_writes
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
-from subgraphs.core.events import Event, emit
+from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.mail import mail_event, web_link
 from subgraphs.core.pagination import (
     Connection,
@@ -102,27 +102,9 @@ class AuditFilter:
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _event(
-    meta: RequestMeta,
-    payload: EventPayload,
-    *,
-    organization_id: uuid.UUID | None,
-    subjects: dict[str, Any] | None = None,
-) -> Event:
-    return Event(
-        type=payload.event_type(),
-        actor_id=meta.principal.subject,
-        organization_id=str(organization_id) if organization_id else None,
-        subject_ids={k: str(v) for k, v in (subjects or {}).items()},
-        payload=payload.wire(),
-        request_id=meta.request_id,
-        source_ip=meta.client_ip,
-    )
-
-
 def _membership_event(meta: RequestMeta, payload: EventPayload, membership: Membership) -> Event:
     subjects = {"user_id": membership.user_id, "membership_id": membership.id}
-    return _event(meta, payload, organization_id=membership.organization_id, subjects=subjects)
+    return request_event(meta, payload, organization_id=membership.organization_id, subjects=subjects)
 
 
 async def _after_membership_change(runtime: Runtime, meta: RequestMeta, user_id: uuid.UUID) -> None:
@@ -228,7 +210,7 @@ async def create_organization(
             emit(
                 session,
                 Outbox,
-                _event(
+                request_event(
                     meta,
                     contract.OrganizationCreated(name=name, slug=slug, settings=settings),
                     organization_id=org.id,
@@ -287,7 +269,7 @@ async def update_organization(
             emit(
                 session,
                 Outbox,
-                _event(
+                request_event(
                     meta,
                     contract.OrganizationUpdated(
                         before=contract.OrganizationFields(**before),
@@ -450,7 +432,7 @@ async def invite_member(
         emit(
             session,
             Outbox,
-            _event(
+            request_event(
                 meta,
                 contract.InvitationCreated(email=email, role=role.value, expires_at=invitation.expires_at),
                 organization_id=organization_id,
@@ -550,7 +532,7 @@ async def cancel_invitation(runtime: Runtime, meta: RequestMeta, *, invitation_i
         emit(
             session,
             Outbox,
-            _event(
+            request_event(
                 meta,
                 contract.InvitationCancelled(email=invitation.email, role=invitation.role),
                 organization_id=invitation.organization_id,
@@ -709,7 +691,9 @@ async def _check_courses(
 
 
 def _track_event(meta: RequestMeta, payload: EventPayload, track: Track) -> Event:
-    return _event(meta, payload, organization_id=track.organization_id, subjects={"track_id": track.id})
+    return request_event(
+        meta, payload, organization_id=track.organization_id, subjects={"track_id": track.id}
+    )
 
 
 async def get_track(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Track | None:

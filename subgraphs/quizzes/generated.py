@@ -28,7 +28,7 @@ from subgraphs.contracts.generation import QuizDraft, QuizQuestion
 from subgraphs.contracts.generator import ResultApplied
 from subgraphs.contracts.quizzes import QuestionCreated
 from subgraphs.core.errors import InvalidInput
-from subgraphs.core.events import Consumer, Event, emit, stream_name
+from subgraphs.core.events import Consumer, Event, emit, request_event, stream_name
 from subgraphs.core.ids import to_uuid
 from subgraphs.quizzes import service
 from subgraphs.quizzes.models import (
@@ -132,10 +132,10 @@ async def apply_generated_quiz(
             emit(
                 session,
                 Outbox,
-                service._event(
+                request_event(
                     meta,
                     QuestionCreated(),
-                    org=quiz.organization_id,
+                    organization_id=quiz.organization_id,
                     subjects={"quiz_id": quiz.id, "question_id": question.id},
                 ),
             )

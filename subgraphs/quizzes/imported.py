@@ -23,7 +23,7 @@ from subgraphs.contracts.base import parse_if
 from subgraphs.contracts.content import ImportedQuestion, ImportReady
 from subgraphs.contracts.quizzes import ImportApplied, QuestionCreated
 from subgraphs.core.errors import InvalidInput
-from subgraphs.core.events import Consumer, Event, emit, stream_name
+from subgraphs.core.events import Consumer, Event, emit, request_event, stream_name
 from subgraphs.quizzes import service
 from subgraphs.quizzes.generated import CourseNotProjectedYet
 from subgraphs.quizzes.models import CourseProjection, Outbox, ProcessedEvent, Question, Quiz
@@ -113,10 +113,10 @@ async def apply_import(
                 emit(
                     session,
                     Outbox,
-                    service._event(
+                    request_event(
                         meta,
                         QuestionCreated(),
-                        org=quiz.organization_id,
+                        organization_id=quiz.organization_id,
                         subjects={"quiz_id": quiz.id, "question_id": row.id},
                     ),
                 )
@@ -132,8 +132,11 @@ async def apply_import(
         emit(
             session,
             Outbox,
-            service._event(
-                meta, applied, org=course.organization_id, subjects={"course_id": course.course_id}
+            request_event(
+                meta,
+                applied,
+                organization_id=course.organization_id,
+                subjects={"course_id": course.course_id},
             ),
         )
     return quizzes

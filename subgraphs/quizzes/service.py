@@ -21,12 +21,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.contracts import quizzes as contract
-from subgraphs.contracts.base import EventPayload, contract_as
+from subgraphs.contracts.base import contract_as
 from subgraphs.core.auth import require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import CourseArchived, InvalidInput, NotAuthenticated, NotFound
-from subgraphs.core.events import Event, emit
+from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
 from subgraphs.quizzes.errors import (
     AlreadySubmitted,
@@ -112,18 +112,6 @@ class QuestionSpec:
     tolerance: float | None = None
     points: int = 1
     explanation: str | None = None
-
-
-def _event(meta: RequestMeta, payload: EventPayload, *, org: Any, subjects: dict[str, Any]) -> Event:
-    return Event(
-        type=payload.event_type(),
-        actor_id=meta.principal.subject,
-        organization_id=str(org) if org else None,
-        subject_ids={k: str(v) for k, v in subjects.items()},
-        payload=payload.wire(),
-        request_id=meta.request_id,
-        source_ip=meta.client_ip,
-    )
 
 
 def clean_text(value: str, field: str, *, limit: int = 200) -> str:
@@ -324,7 +312,7 @@ def quiz_event(meta: RequestMeta, verb: str, quiz: Quiz) -> Event:
         quiz_id=quiz.id, course_id=quiz.course_id, status=quiz.status, title=quiz.title
     )
     subjects = {"quiz_id": quiz.id, "course_id": quiz.course_id}
-    return _event(meta, payload, org=quiz.organization_id, subjects=subjects)
+    return request_event(meta, payload, organization_id=quiz.organization_id, subjects=subjects)
 
 
 async def update_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID, **fields: Any) -> Quiz:
@@ -447,10 +435,10 @@ async def create_question(
         emit(
             session,
             Outbox,
-            _event(
+            request_event(
                 meta,
                 contract.QuestionCreated(),
-                org=quiz.organization_id,
+                organization_id=quiz.organization_id,
                 subjects={"quiz_id": quiz.id, "question_id": question.id},
             ),
         )
@@ -474,10 +462,10 @@ async def update_question(
         emit(
             session,
             Outbox,
-            _event(
+            request_event(
                 meta,
                 contract.QuestionUpdated(),
-                org=quiz.organization_id,
+                organization_id=quiz.organization_id,
                 subjects={"quiz_id": quiz.id, "question_id": id},
             ),
         )
@@ -495,10 +483,10 @@ async def delete_question(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID)
         emit(
             session,
             Outbox,
-            _event(
+            request_event(
                 meta,
                 contract.QuestionDeleted(),
-                org=quiz.organization_id,
+                organization_id=quiz.organization_id,
                 subjects={"quiz_id": quiz.id, "question_id": id},
             ),
         )
@@ -526,7 +514,7 @@ def _attempt_event(meta: RequestMeta, verb: str, attempt: QuizAttempt, **extra: 
         "user_id": attempt.user_id,
         "course_id": attempt.course_id,
     }
-    return _event(meta, payload, org=attempt.organization_id, subjects=subjects)
+    return request_event(meta, payload, organization_id=attempt.organization_id, subjects=subjects)
 
 
 async def start_attempt(runtime: Runtime, meta: RequestMeta, *, quiz_id: uuid.UUID) -> QuizAttempt:
@@ -633,7 +621,7 @@ async def save_answer(
             emit(
                 session,
                 Outbox,
-                _event(
+                request_event(
                     meta,
                     contract.AnswerSaved(
                         attempt_id=attempt.id,
@@ -644,7 +632,7 @@ async def save_answer(
                         organization_id=attempt.organization_id,
                         time_spent_ms=time_spent_seconds * 1000,
                     ),
-                    org=attempt.organization_id,
+                    organization_id=attempt.organization_id,
                     subjects={
                         "attempt_id": attempt.id,
                         "quiz_id": attempt.quiz_id,

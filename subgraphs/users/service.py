@@ -25,7 +25,7 @@ from subgraphs.core.auth import ANONYMOUS, REVOKED_CLIENT_KEY, SESSION_KEY, Prin
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotFound
-from subgraphs.core.events import Event, emit
+from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.live import append_stream_event
 from subgraphs.core.mail import mail_event, web_link
 from subgraphs.core.pagination import Connection, paginate, time_id
@@ -104,14 +104,7 @@ def check_full_name(full_name: str, field: str = "input.fullName") -> str:
 
 
 def _event(meta: RequestMeta, payload: EventPayload, *, user_id: uuid.UUID | None = None) -> Event:
-    return Event(
-        type=payload.event_type(),
-        actor_id=meta.principal.subject,
-        subject_ids={"user_id": str(user_id)} if user_id else {},
-        payload=payload.wire(),
-        request_id=meta.request_id,
-        source_ip=meta.client_ip,
-    )
+    return request_event(meta, payload, subjects={"user_id": user_id})
 
 
 def _mail(meta: RequestMeta, *, to: str, subject: str, body: str, kind: str) -> Event:
