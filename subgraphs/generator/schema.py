@@ -12,13 +12,14 @@ from typing import Any
 
 import strawberry
 
+from subgraphs.contracts import vocabulary
 from subgraphs.contracts.generation import Kind
 from subgraphs.core.ids import parse_id
 from subgraphs.core.live import follow_job
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size, paginate, time_id
 from subgraphs.core.rbac import Permission, member_or_scope_policy
 from subgraphs.core.schema import build_schema
-from subgraphs.generator import service
+from subgraphs.generator import api, jobs, usage
 from subgraphs.generator.errors import GENERATOR_ERRORS
 from subgraphs.generator.models import GenerationEvent as EventRow
 from subgraphs.generator.models import GenerationJob as JobRow
@@ -45,7 +46,7 @@ from subgraphs.generator.types import (
     uuid_or_none,
 )
 
-VIEW = member_or_scope_policy(service.MANAGE)
+VIEW = member_or_scope_policy(jobs.MANAGE)
 
 
 def _model(info: strawberry.Info) -> str:
@@ -57,13 +58,13 @@ def _model(info: strawberry.Info) -> str:
     return chain.model
 
 
-async def _submit(info: strawberry.Info, submission: service.Submission) -> GenerationJobSuccess:
-    row = await service.submit(info.context.runtime, info.context.meta, submission, model=_model(info))
+async def _submit(info: strawberry.Info, submission: api.Submission) -> GenerationJobSuccess:
+    row = await api.submit(info.context.runtime, info.context.meta, submission, model=_model(info))
     return GenerationJobSuccess(job=GenerationJob.from_model(row))
 
 
-def _module_submission(kind: Kind, input: ModuleContentInput, **extra: Any) -> service.Submission:
-    return service.Submission(
+def _module_submission(kind: Kind, input: ModuleContentInput, **extra: Any) -> api.Submission:
+    return api.Submission(
         kind=kind,
         organization_id=parse_id(input.organization_id, "input.organizationId"),
         course_id=parse_id(input.course_id, "input.courseId"),
@@ -85,7 +86,7 @@ class Query:
         description="One generation job: yours, or any of an organization whose courses you manage.",
     )
     async def generation_job(self, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
-        row = await service.get_job(info.context.runtime, info.context.meta, parse_id(id, "id"))
+        row = await api.get_job(info.context.runtime, info.context.meta, parse_id(id, "id"))
         return GenerationJob.from_model(row) if row else None
 
     @strawberry.federation.field(
@@ -103,13 +104,13 @@ class Query:
     ) -> Connection[GenerationJob]:
         ctx = info.context
         flt = filter or GenerationJobFilter()
-        stmt = await service.jobs_query(
+        stmt = await api.jobs_query(
             ctx.runtime,
             ctx.meta,
-            service.JobFilter(
+            api.JobFilter(
                 organization_id=uuid_or_none(flt.organization_id),
                 course_id=uuid_or_none(flt.course_id),
-                status=service.JobStatus(flt.status) if flt.status else None,
+                status=jobs.JobStatus(flt.status) if flt.status else None,
                 kind=Kind(flt.kind) if flt.kind else None,
             ),
         )
@@ -134,7 +135,7 @@ class Query:
     async def generation_budget(
         self, info: strawberry.Info, organization_id: strawberry.ID
     ) -> GenerationBudget:
-        row = await service.budget(
+        row = await usage.budget(
             info.context.runtime, info.context.meta, parse_id(organization_id, "organizationId")
         )
         return GenerationBudget(
@@ -153,7 +154,7 @@ class Query:
     async def generation_usage(
         self, info: strawberry.Info, organization_id: strawberry.ID, since: datetime | None = None
     ) -> list[GenerationUsage]:
-        rows = await service.usage(
+        rows = await usage.usage(
             info.context.runtime, info.context.meta, parse_id(organization_id, "organizationId"), since
         )
         return [
@@ -181,7 +182,7 @@ class Mutation:
     async def generate_syllabus(self, info: strawberry.Info, input: GenerateSyllabusInput) -> GenerateResult:
         return await _submit(
             info,
-            service.Submission(
+            api.Submission(
                 kind=Kind.SYLLABUS,
                 organization_id=parse_id(input.organization_id, "input.organizationId"),
                 course_id=parse_id(input.course_id, "input.courseId") if input.course_id else None,
@@ -189,7 +190,7 @@ class Mutation:
                     "title": input.title,
                     "audience": input.audience,
                     "duration_weeks": input.duration_weeks,
-                    "difficulty": service.Difficulty(input.difficulty).value,
+                    "difficulty": vocabulary.Difficulty(input.difficulty).value,
                 },
             ),
         )
@@ -238,9 +239,7 @@ class Mutation:
     async def cancel_generation_job(
         self, info: strawberry.Info, input: GenerationJobIdInput
     ) -> CancelGenerationJobResult:
-        row = await service.cancel(
-            info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId")
-        )
+        row = await api.cancel(info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId"))
         return GenerationJobSuccess(job=GenerationJob.from_model(row))
 
     @strawberry.federation.mutation(
@@ -252,9 +251,7 @@ class Mutation:
     async def apply_generation_result(
         self, info: strawberry.Info, input: GenerationJobIdInput
     ) -> ApplyGenerationResultResult:
-        row = await service.apply(
-            info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId")
-        )
+        row = await api.apply(info.context.runtime, info.context.meta, parse_id(input.job_id, "input.jobId"))
         return GenerationJobSuccess(job=GenerationJob.from_model(row))
 
 
@@ -269,21 +266,21 @@ class Subscription:
     async def generation_job_events(
         self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[GenerationEvent, None]:
-        job = await service._visible_job(info.context.runtime, info.context.meta, parse_id(job_id, "jobId"))
+        job = await api.visible_job(info.context.runtime, info.context.meta, parse_id(job_id, "jobId"))
         async for message in follow_job(
             info.context,
             EventRow,
             job,
-            channel=service.channel(job.id),
+            channel=jobs.channel(job.id),
             after=after,
-            terminal=service.TERMINAL,
-            can_view=service.can_view,
+            terminal=jobs.TERMINAL,
+            can_view=jobs.can_view,
         ):
             data = message["data"]
             yield GenerationEvent(
                 seq=message["seq"],
                 at=datetime.fromisoformat(message["at"]),
-                status=service.JobStatus(data["status"]),
+                status=jobs.JobStatus(data["status"]),
                 progress=data["progress"],
                 message=data["message"],
                 partial=data.get("partial", ""),
