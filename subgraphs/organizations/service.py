@@ -33,12 +33,9 @@ from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.mail import mail_event, web_link
-from subgraphs.core.pagination import (
-    Connection,
-    paginate,
-    time_id,
-)
+from subgraphs.core.pagination import Connection, paginate
 from subgraphs.core.rbac import Permission, Role, authorize, organizations_permitting
+from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.organizations.authz import lock_user, project_user
 from subgraphs.organizations.errors import (
     AlreadyMember,
@@ -384,15 +381,14 @@ async def list_members(
     await authorize(meta.caller, VIEW_MEMBERS, organization_id)
     async with runtime.transaction() as session:
         stmt = _member_filter(select(Membership).where(Membership.organization_id == organization_id), filter)
-        return await paginate(
+        return await paginate_by_time(
+            runtime,
             session,
             stmt,
-            sort_columns=(Membership.joined_at, Membership.id),
+            (Membership.joined_at, Membership.id),
             first=first,
             after=after,
-            max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            cursor_kinds=time_id,
         )
 
 
@@ -484,15 +480,14 @@ async def list_invitations(
 ) -> Connection:
     await authorize(meta.caller, MANAGE_MEMBERS, organization_id)
     async with runtime.transaction() as session:
-        return await paginate(
+        return await paginate_by_time(
+            runtime,
             session,
             _pending(select(Invitation).where(Invitation.organization_id == organization_id)),
-            sort_columns=(Invitation.created_at, Invitation.id),
+            (Invitation.created_at, Invitation.id),
             first=first,
             after=after,
-            max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            cursor_kinds=time_id,
             descending=True,
         )
 
@@ -718,15 +713,14 @@ async def list_tracks(
 ) -> Connection:
     await authorize(meta.caller, VIEW_TRACKS, organization_id)
     async with runtime.transaction() as session:
-        return await paginate(
+        return await paginate_by_time(
+            runtime,
             session,
             select(Track).where(Track.organization_id == organization_id),
-            sort_columns=(Track.created_at, Track.id),
+            (Track.created_at, Track.id),
             first=first,
             after=after,
-            max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            cursor_kinds=time_id,
         )
 
 
@@ -881,14 +875,13 @@ async def list_audit_log(
         await authorize(meta.caller, VIEW_AUDIT_LOG, organization_id)
         stmt = select(AuditLogEntry).where(AuditLogEntry.organization_id == organization_id)
     async with runtime.transaction() as session:
-        return await paginate(
+        return await paginate_by_time(
+            runtime,
             session,
             _audit_filter(stmt, filter),
-            sort_columns=(AuditLogEntry.occurred_at, AuditLogEntry.id),
+            (AuditLogEntry.occurred_at, AuditLogEntry.id),
             first=first,
             after=after,
-            max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            cursor_kinds=time_id,
             descending=True,
         )

@@ -28,6 +28,7 @@ from subgraphs.core.db import utcnow
 from subgraphs.core.errors import CourseArchived, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
+from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.quizzes.errors import (
     AlreadySubmitted,
     AttemptsExhausted,
@@ -713,8 +714,6 @@ async def list_attempts(
 ) -> Any:
     """The instructor view: attempts of one quiz, oldest first, filtered (UPDATE_COURSES there)."""
 
-    from subgraphs.core.pagination import paginate, time_id
-
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     async with runtime.transaction() as session:
@@ -733,13 +732,12 @@ async def list_attempts(
             )
         if filter.passed is not None:
             stmt = stmt.where(QuizAttempt.passed.is_(filter.passed))
-        return await paginate(
+        return await paginate_by_time(
+            runtime,
             session,
             stmt,
-            sort_columns=(QuizAttempt.started_at, QuizAttempt.id),
+            (QuizAttempt.started_at, QuizAttempt.id),
             first=first,
             after=after,
-            max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            cursor_kinds=time_id,
         )

@@ -28,9 +28,10 @@ from subgraphs.core.errors import Forbidden, InvalidInput, NotFound
 from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.live import append_stream_event
 from subgraphs.core.mail import mail_event, web_link
-from subgraphs.core.pagination import Connection, paginate, time_id
+from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import GRANTABLE_SCOPES, Caller, Memberships, Permission, Role, authorize, permitted
 from subgraphs.core.settings import Settings
+from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.users import passwords
 from subgraphs.users.errors import InvalidCredentials, InvalidToken, WeakPassword
 from subgraphs.users.keys import SigningKeys
@@ -738,15 +739,14 @@ async def list_users(
 ) -> Connection:
     _require_site_admin(meta.principal)
     async with runtime.transaction() as session:
-        return await paginate(
+        return await paginate_by_time(
+            runtime,
             session,
             _user_filter(select(User), filter),
-            sort_columns=(User.created_at, User.id),
+            (User.created_at, User.id),
             first=first,
             after=after,
-            max_page_size=runtime.settings.graphql.max_page_size,
             to_node=to_node,
-            cursor_kinds=time_id,
         )
 
 
