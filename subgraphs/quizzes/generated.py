@@ -30,7 +30,7 @@ from subgraphs.contracts.quizzes import QuestionCreated
 from subgraphs.core.errors import InvalidInput
 from subgraphs.core.events import Consumer, Event, emit, request_event, stream_name
 from subgraphs.core.ids import to_uuid
-from subgraphs.quizzes import service
+from subgraphs.quizzes import access, authoring, grading
 from subgraphs.quizzes.models import (
     AppliedGeneration,
     CourseProjection,
@@ -48,23 +48,23 @@ class CourseNotProjectedYet(Exception):
     """The course's own events have not reached this domain yet: retry the event later."""
 
 
-def question_spec(generated: QuizQuestion) -> service.QuestionSpec:
+def question_spec(generated: QuizQuestion) -> grading.QuestionSpec:
     kind, answers = generated.type, list(generated.correct_answers)
     options = list(generated.options)
     common = {"prompt": generated.prompt, "explanation": generated.explanation or None}
     if kind == "MULTIPLE_CHOICE":
         choices = sorted({options.index(a) for a in answers if a in options})
-        return service.QuestionSpec(
-            type=service.QuestionType.MULTIPLE_CHOICE,
+        return grading.QuestionSpec(
+            type=grading.QuestionType.MULTIPLE_CHOICE,
             options=options,
             correct_choices=choices,
             **common,
         )
     if kind == "TRUE_FALSE":
-        return service.QuestionSpec(
-            type=service.QuestionType.TRUE_FALSE, correct_boolean=answers == ["true"], **common
+        return grading.QuestionSpec(
+            type=grading.QuestionType.TRUE_FALSE, correct_boolean=answers == ["true"], **common
         )
-    return service.QuestionSpec(type=service.QuestionType.SHORT_ANSWER, accepted_answers=answers, **common)
+    return grading.QuestionSpec(type=grading.QuestionType.SHORT_ANSWER, accepted_answers=answers, **common)
 
 
 async def apply_generated_quiz(
@@ -106,20 +106,20 @@ async def apply_generated_quiz(
         quiz = Quiz(
             course_id=course.course_id,
             organization_id=course.organization_id,
-            title=service.clean_text(result.title, "result.title"),
+            title=grading.clean_text(result.title, "result.title"),
             description="",
             time_limit_seconds=None,
             attempts_allowed=None,
             passing_score=60,
             shuffle_questions=False,
-            status=service.QuizStatus.DRAFT.value,
+            status=access.QuizStatus.DRAFT.value,
         )
         session.add(quiz)
         await session.flush()
         questions = []
-        for index, generated in enumerate(result.questions[: service.MAX_QUESTIONS]):
+        for index, generated in enumerate(result.questions[: authoring.MAX_QUESTIONS]):
             try:
-                values = service.clean_question(question_spec(generated))
+                values = grading.clean_question(question_spec(generated))
             except InvalidInput as exc:
                 log.warning("generation job %s: question %d left out: %s", job_id, index, exc)
                 continue
@@ -127,7 +127,7 @@ async def apply_generated_quiz(
         session.add_all(questions)
         session.add(AppliedGeneration(job_id=job_id, quiz_id=quiz.id))
         await session.flush()
-        emit(session, Outbox, service.quiz_event(meta, "created", quiz))
+        emit(session, Outbox, authoring.quiz_event(meta, "created", quiz))
         for question in questions:
             emit(
                 session,

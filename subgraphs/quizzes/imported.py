@@ -24,7 +24,7 @@ from subgraphs.contracts.content import ImportedQuestion, ImportReady
 from subgraphs.contracts.quizzes import ImportApplied, QuestionCreated
 from subgraphs.core.errors import InvalidInput
 from subgraphs.core.events import Consumer, Event, emit, request_event, stream_name
-from subgraphs.quizzes import service
+from subgraphs.quizzes import access, authoring, grading
 from subgraphs.quizzes.generated import CourseNotProjectedYet
 from subgraphs.quizzes.models import CourseProjection, Outbox, ProcessedEvent, Question, Quiz
 from subgraphs.quizzes.projection import event_meta
@@ -32,9 +32,9 @@ from subgraphs.quizzes.projection import event_meta
 log = logging.getLogger("coursegraph.quizzes")
 
 
-def question_spec(imported: ImportedQuestion) -> service.QuestionSpec:
-    return service.QuestionSpec(
-        type=service.QuestionType(imported.type),
+def question_spec(imported: ImportedQuestion) -> grading.QuestionSpec:
+    return grading.QuestionSpec(
+        type=grading.QuestionType(imported.type),
         prompt=imported.prompt,
         options=imported.options,
         correct_choices=imported.correct_choices,
@@ -77,7 +77,7 @@ async def apply_import(
         quizzes, questions, skipped = [], 0, 0
         for imported in ready.quizzes:
             try:
-                title = service.clean_text(imported.title, "title")
+                title = grading.clean_text(imported.title, "title")
             except InvalidInput:
                 title = "Untitled quiz"
             quiz = Quiz(
@@ -90,14 +90,14 @@ async def apply_import(
                 attempts_allowed=None,
                 passing_score=min(max(imported.passing_score, 0), 100),
                 shuffle_questions=False,
-                status=service.QuizStatus.DRAFT.value,
+                status=access.QuizStatus.DRAFT.value,
             )
             session.add(quiz)
             await session.flush()
             rows = []
-            for index, part in enumerate(imported.questions[: service.MAX_QUESTIONS]):
+            for index, part in enumerate(imported.questions[: authoring.MAX_QUESTIONS]):
                 try:
-                    values = service.clean_question(question_spec(part))
+                    values = grading.clean_question(question_spec(part))
                 except (InvalidInput, ValueError) as exc:
                     log.warning(
                         "import %s: question %d of %s left out: %s", ready.import_id, index, title, exc
@@ -105,10 +105,10 @@ async def apply_import(
                     skipped += 1
                     continue
                 rows.append(Question(quiz_id=quiz.id, position=len(rows) + 1, **values))
-            skipped += max(len(imported.questions) - service.MAX_QUESTIONS, 0)
+            skipped += max(len(imported.questions) - authoring.MAX_QUESTIONS, 0)
             session.add_all(rows)
             await session.flush()
-            emit(session, Outbox, service.quiz_event(meta, "created", quiz))
+            emit(session, Outbox, authoring.quiz_event(meta, "created", quiz))
             for row in rows:
                 emit(
                     session,

@@ -12,7 +12,7 @@ from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.pagination import SIZED_BY_FIRST
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.schema import build_schema, call_with_input_id
-from subgraphs.quizzes import service
+from subgraphs.quizzes import access, attempts, authoring, grading
 from subgraphs.quizzes.errors import QUIZZES_ERRORS
 from subgraphs.quizzes.types import (
     AttemptAnswer,
@@ -52,9 +52,9 @@ from subgraphs.quizzes.types import (
 )
 
 
-def _spec(q: QuestionInput) -> service.QuestionSpec:
-    return service.QuestionSpec(
-        type=service.QuestionType(getattr(q.type, "value", q.type)),
+def _spec(q: QuestionInput) -> grading.QuestionSpec:
+    return grading.QuestionSpec(
+        type=grading.QuestionType(getattr(q.type, "value", q.type)),
         prompt=q.prompt,
         options=q.options,
         correct_choices=q.correct_choices,
@@ -79,8 +79,8 @@ def _quiz_fields(input: CreateQuizInput | UpdateQuizInput) -> dict[str, Any]:
     }
 
 
-VIEW = member_or_scope_policy(service.VIEW)
-MANAGE = member_or_scope_policy(service.MANAGE)
+VIEW = member_or_scope_policy(access.VIEW)
+MANAGE = member_or_scope_policy(access.MANAGE)
 
 
 @strawberry.type
@@ -89,7 +89,7 @@ class Query:
         authenticated=True, policy=VIEW, description="One quiz; null when absent or not visible to you."
     )
     async def quiz(self, info: strawberry.Info, id: strawberry.ID) -> Quiz | None:
-        row = await service.get_quiz(info.context.runtime, info.context.meta, id=parse_id(id, "id"))
+        row = await authoring.get_quiz(info.context.runtime, info.context.meta, id=parse_id(id, "id"))
         return Quiz.from_model(row) if row else None
 
     @strawberry.federation.field(
@@ -107,11 +107,11 @@ class Query:
         after: str | None = None,
     ) -> QuizAttemptConnection:
         f = filter or AttemptFilter()
-        return await service.list_attempts(
+        return await attempts.list_attempts(
             info.context.runtime,
             info.context.meta,
             quiz_id=parse_id(quiz_id, "quizId"),
-            filter=service.AttemptFilter(
+            filter=attempts.AttemptFilter(
                 user_id=parse_optional_id(f.user_id, "filter.userId"), submitted=f.submitted, passed=f.passed
             ),
             first=first,
@@ -126,7 +126,7 @@ class Mutation:
         authenticated=True, policy=MANAGE, description="A draft quiz of a course."
     )
     async def create_quiz(self, info: strawberry.Info, input: CreateQuizInput) -> CreateQuizResult:  # type: ignore[valid-type]
-        row = await service.create_quiz(
+        row = await authoring.create_quiz(
             info.context.runtime,
             info.context.meta,
             course_id=parse_id(input.course_id, "input.courseId"),
@@ -136,19 +136,19 @@ class Mutation:
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def update_quiz(self, info: strawberry.Info, input: UpdateQuizInput) -> UpdateQuizResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.update_quiz, input, **_quiz_fields(input))
+        row = await call_with_input_id(info, authoring.update_quiz, input, **_quiz_fields(input))
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(
         authenticated=True, policy=MANAGE, description="Needs at least one question."
     )
     async def publish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> PublishQuizResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.publish_quiz, input)
+        row = await call_with_input_id(info, authoring.publish_quiz, input)
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def unpublish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> UnpublishQuizResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.publish_quiz, input, published=False)
+        row = await call_with_input_id(info, authoring.publish_quiz, input, published=False)
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(
@@ -157,14 +157,14 @@ class Mutation:
         description="Only a quiz nobody attempted (unpublish it otherwise).",
     )
     async def delete_quiz(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuizResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.delete_quiz, input)
+        row = await call_with_input_id(info, authoring.delete_quiz, input)
         return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def create_question(
         self, info: strawberry.Info, input: CreateQuestionInput
     ) -> CreateQuestionResult:  # type: ignore[valid-type]
-        row = await service.create_question(
+        row = await authoring.create_question(
             info.context.runtime,
             info.context.meta,
             quiz_id=parse_id(input.quiz_id, "input.quizId"),
@@ -176,12 +176,12 @@ class Mutation:
     async def update_question(
         self, info: strawberry.Info, input: UpdateQuestionInput
     ) -> UpdateQuestionResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.update_question, input, spec=_spec(input.question))
+        row = await call_with_input_id(info, authoring.update_question, input, spec=_spec(input.question))
         return QuestionSuccess(question=Question.from_model(row, True))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def delete_question(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuestionResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.delete_question, input)
+        row = await call_with_input_id(info, authoring.delete_question, input)
         return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(
@@ -190,7 +190,7 @@ class Mutation:
     async def start_quiz_attempt(
         self, info: strawberry.Info, input: StartQuizAttemptInput
     ) -> StartQuizAttemptResult:  # type: ignore[valid-type]
-        row = await service.start_attempt(
+        row = await attempts.start_attempt(
             info.context.runtime, info.context.meta, quiz_id=parse_id(input.quiz_id, "input.quizId")
         )
         return QuizAttemptSuccess(attempt=QuizAttempt.from_model(row))
@@ -200,12 +200,12 @@ class Mutation:
     )
     async def save_answer(self, info: strawberry.Info, input: SaveAnswerInput) -> SaveAnswerResult:  # type: ignore[valid-type]
         a = input.answer
-        row = await service.save_answer(
+        row = await attempts.save_answer(
             info.context.runtime,
             info.context.meta,
             attempt_id=parse_id(input.attempt_id, "input.attemptId"),
             question_id=parse_id(input.question_id, "input.questionId"),
-            answer=service.Answer(choices=a.choices, boolean=a.boolean, text=a.text, number=a.number),
+            answer=grading.Answer(choices=a.choices, boolean=a.boolean, text=a.text, number=a.number),
             time_spent_seconds=input.time_spent_seconds,
         )
         return SaveAnswerSuccess(answer=AttemptAnswer.from_model(row))
@@ -216,7 +216,7 @@ class Mutation:
     async def submit_quiz_attempt(
         self, info: strawberry.Info, input: SubmitQuizAttemptInput
     ) -> SubmitQuizAttemptResult:  # type: ignore[valid-type]
-        row = await service.submit_attempt(
+        row = await attempts.submit_attempt(
             info.context.runtime,
             info.context.meta,
             attempt_id=parse_id(input.attempt_id, "input.attemptId"),
