@@ -15,7 +15,7 @@ from subgraphs.core.ids import parse_id
 from subgraphs.core.pagination import SIZED_BY_FIRST, list_size
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.schema import build_schema, call_with_input_id
-from subgraphs.organizations import service
+from subgraphs.organizations import audit_log, invitations, memberships, roles, tenants, tracks
 from subgraphs.organizations.errors import ORGANIZATIONS_ERRORS
 from subgraphs.organizations.types import (
     AcceptInvitationInput,
@@ -60,26 +60,26 @@ from subgraphs.organizations.types import (
     User,
 )
 
-MANAGE = member_or_scope_policy(service.MANAGE_ORGANIZATION)
-MANAGE_TRACKS = member_or_scope_policy(service.MANAGE_TRACKS)
+MANAGE = member_or_scope_policy(roles.MANAGE_ORGANIZATION)
+MANAGE_TRACKS = member_or_scope_policy(roles.MANAGE_TRACKS)
 
 
-def _role(value: object) -> service.MembershipRole:
-    return service.MembershipRole(getattr(value, "value", value))
+def _role(value: object) -> roles.MembershipRole:
+    return roles.MembershipRole(getattr(value, "value", value))
 
 
 @strawberry.type
 class Query:
     @strawberry.federation.field(
         authenticated=True,
-        policy=member_or_scope_policy(service.VIEW_ORGANIZATION),
+        policy=member_or_scope_policy(roles.VIEW_ORGANIZATION),
         description="One organization, by id or by slug (members, site admins, API clients bound to it). "
         "Null for an unknown slug; an unknown id is refused like another tenant's (site admins: null).",
     )
     async def organization(
         self, info: strawberry.Info, id: strawberry.ID | None = None, slug: str | None = None
     ) -> Organization | None:
-        row = await service.get_organization(
+        row = await tenants.get_organization(
             info.context.runtime,
             info.context.meta,
             id=parse_id(id, "id") if id is not None else None,
@@ -95,7 +95,7 @@ class Query:
     async def organizations(
         self, info: strawberry.Info, search: str | None = None, first: int = 20, after: str | None = None
     ) -> OrganizationConnection:
-        return await service.list_organizations(
+        return await tenants.list_organizations(
             info.context.runtime,
             info.context.meta,
             search=search,
@@ -108,13 +108,13 @@ class Query:
         directives=[list_size(50)], authenticated=True, description="The organizations you are a member of."
     )
     async def my_organizations(self, info: strawberry.Info) -> list[Organization]:
-        rows = await service.my_organizations(info.context.runtime, info.context.meta)
+        rows = await tenants.my_organizations(info.context.runtime, info.context.meta)
         return [Organization.from_model(row) for row in rows]
 
     @strawberry.federation.field(
         directives=[SIZED_BY_FIRST],
         authenticated=True,
-        policy=member_or_scope_policy(service.VIEW_MEMBERS),
+        policy=member_or_scope_policy(roles.VIEW_MEMBERS),
         description="Members of an organization, oldest first (its admins).",
     )
     async def members(
@@ -126,11 +126,11 @@ class Query:
         filter: MemberFilter | None = None,
     ) -> MembershipConnection:
         role = filter.role if filter else None
-        return await service.list_members(
+        return await memberships.list_members(
             info.context.runtime,
             info.context.meta,
             organization_id=parse_id(organization_id, "organizationId"),
-            filter=service.MemberFilter(role=_role(role) if role else None),
+            filter=memberships.MemberFilter(role=_role(role) if role else None),
             first=first,
             after=after,
             to_node=Membership.from_model,
@@ -146,7 +146,7 @@ class Query:
     async def invitations(
         self, info: strawberry.Info, organization_id: strawberry.ID, first: int = 20, after: str | None = None
     ) -> InvitationConnection:
-        return await service.list_invitations(
+        return await invitations.list_invitations(
             info.context.runtime,
             info.context.meta,
             organization_id=parse_id(organization_id, "organizationId"),
@@ -158,7 +158,7 @@ class Query:
     @strawberry.federation.field(
         directives=[SIZED_BY_FIRST],
         authenticated=True,
-        policy=member_or_scope_policy(service.VIEW_TRACKS),
+        policy=member_or_scope_policy(roles.VIEW_TRACKS),
         description="Learning paths of an organization, oldest first (its members).",
     )
     async def tracks(
@@ -168,7 +168,7 @@ class Query:
         first: int = 20,
         after: str | None = None,
     ) -> TrackConnection:
-        return await service.list_tracks(
+        return await tracks.list_tracks(
             info.context.runtime,
             info.context.meta,
             organization_id=parse_id(organization_id, "organizationId"),
@@ -179,17 +179,17 @@ class Query:
 
     @strawberry.federation.field(
         authenticated=True,
-        policy=member_or_scope_policy(service.VIEW_TRACKS),
+        policy=member_or_scope_policy(roles.VIEW_TRACKS),
         description="One learning path.",
     )
     async def track(self, info: strawberry.Info, id: strawberry.ID) -> Track | None:
-        row = await service.get_track(info.context.runtime, info.context.meta, id=parse_id(id, "id"))
+        row = await tracks.get_track(info.context.runtime, info.context.meta, id=parse_id(id, "id"))
         return Track.from_model(row) if row else None
 
     @strawberry.federation.field(
         directives=[SIZED_BY_FIRST],
         authenticated=True,
-        policy=member_or_scope_policy(service.VIEW_AUDIT_LOG),
+        policy=member_or_scope_policy(roles.VIEW_AUDIT_LOG),
         description="Who did what, newest first: an organization's entries (VIEW_AUDIT_LOGS there), or "
         "without `organizationId` every entry of the platform (site admins).",
     )
@@ -202,13 +202,13 @@ class Query:
         after: str | None = None,
     ) -> AuditLogEntryConnection:
         f = filter or AuditLogFilter()
-        return await service.list_audit_log(
+        return await audit_log.list_audit_log(
             info.context.runtime,
             info.context.meta,
             organization_id=parse_id(organization_id, "organizationId")
             if organization_id is not None
             else None,
-            filter=service.AuditFilter(actor=f.actor, action=f.action, since=f.since, until=f.until),
+            filter=audit_log.AuditFilter(actor=f.actor, action=f.action, since=f.since, until=f.until),
             first=first,
             after=after,
             to_node=AuditLogEntry.from_model,
@@ -226,7 +226,7 @@ class Mutation:
         self, info: strawberry.Info, input: CreateOrganizationInput
     ) -> CreateOrganizationResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.create_organization(
+        row = await tenants.create_organization(
             ctx.runtime, ctx.meta, name=input.name, slug=input.slug, description=input.description
         )
         return OrganizationSuccess(organization=Organization.from_model(row))
@@ -239,7 +239,7 @@ class Mutation:
     ) -> UpdateOrganizationResult:  # type: ignore[valid-type]
         row = await call_with_input_id(
             info,
-            service.update_organization,
+            tenants.update_organization,
             input,
             name=input.name,
             slug=input.slug,
@@ -253,7 +253,7 @@ class Mutation:
     )
     async def invite_member(self, info: strawberry.Info, input: InviteMemberInput) -> InviteMemberResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.invite_member(
+        row = await invitations.invite_member(
             ctx.runtime,
             ctx.meta,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
@@ -270,7 +270,7 @@ class Mutation:
     )
     async def resend_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.resend_invitation(
+        row = await invitations.resend_invitation(
             ctx.runtime, ctx.meta, invitation_id=parse_id(input.invitation_id, "input.invitationId")
         )
         return InviteMemberSuccess(invitation=Invitation.from_model(row))
@@ -282,7 +282,7 @@ class Mutation:
     )
     async def cancel_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.cancel_invitation(
+        row = await invitations.cancel_invitation(
             ctx.runtime, ctx.meta, invitation_id=parse_id(input.invitation_id, "input.invitationId")
         )
         return InviteMemberSuccess(invitation=Invitation.from_model(row))
@@ -296,7 +296,7 @@ class Mutation:
         self, info: strawberry.Info, input: AcceptInvitationInput
     ) -> AcceptInvitationResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.accept_invitation(ctx.runtime, ctx.meta, token=input.token)
+        row = await invitations.accept_invitation(ctx.runtime, ctx.meta, token=input.token)
         return MembershipSuccess(membership=Membership.from_model(row))
 
     @strawberry.federation.mutation(
@@ -308,7 +308,7 @@ class Mutation:
         self, info: strawberry.Info, input: UpdateMemberRoleInput
     ) -> UpdateMemberRoleResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.update_member_role(
+        row = await memberships.update_member_role(
             ctx.runtime,
             ctx.meta,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
@@ -324,7 +324,7 @@ class Mutation:
     )
     async def remove_member(self, info: strawberry.Info, input: RemoveMemberInput) -> RemoveMemberResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.remove_member(
+        row = await memberships.remove_member(
             ctx.runtime,
             ctx.meta,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
@@ -335,7 +335,7 @@ class Mutation:
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE_TRACKS)
     async def create_track(self, info: strawberry.Info, input: CreateTrackInput) -> CreateTrackResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.create_track(
+        row = await tracks.create_track(
             ctx.runtime,
             ctx.meta,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
@@ -349,7 +349,7 @@ class Mutation:
     async def update_track(self, info: strawberry.Info, input: UpdateTrackInput) -> UpdateTrackResult:  # type: ignore[valid-type]
         row = await call_with_input_id(
             info,
-            service.update_track,
+            tracks.update_track,
             input,
             name=input.name,
             description=input.description,
@@ -362,13 +362,13 @@ class Mutation:
     )
     async def reorder_track(self, info: strawberry.Info, input: ReorderTrackInput) -> ReorderTrackResult:  # type: ignore[valid-type]
         row = await call_with_input_id(
-            info, service.reorder_track, input, course_ids=[str(c) for c in input.course_ids]
+            info, tracks.reorder_track, input, course_ids=[str(c) for c in input.course_ids]
         )
         return TrackSuccess(track=Track.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE_TRACKS)
     async def delete_track(self, info: strawberry.Info, input: DeleteTrackInput) -> DeleteTrackResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.delete_track, input)
+        row = await call_with_input_id(info, tracks.delete_track, input)
         return DeleteTrackSuccess(id=strawberry.ID(str(row.id)))
 
 

@@ -364,19 +364,20 @@ async def test_an_import_and_its_answers_fit_their_contracts(
 
 
 async def test_an_invitation_cancellation_fits_its_contract(minter):  # noqa: F811
-    from subgraphs.organizations import service as organizations_service
+    from subgraphs.organizations import invitations as org_invitations
+    from subgraphs.organizations import roles as org_roles
     from subgraphs.organizations.models import Outbox as OrganizationsOutbox
 
     admin = await minter.user("student")
     org = await minter.organization(admin, name="Invites")
-    invitation = await organizations_service.invite_member(
+    invitation = await org_invitations.invite_member(
         minter.runtime,
         admin.meta,
         organization_id=uuid.UUID(org),
         email=f"c-{uuid.uuid4().hex[:8]}@e.dev",
-        role=organizations_service.MembershipRole.STUDENT,
+        role=org_roles.MembershipRole.STUDENT,
     )
-    await organizations_service.cancel_invitation(minter.runtime, admin.meta, invitation_id=invitation.id)
+    await org_invitations.cancel_invitation(minter.runtime, admin.meta, invitation_id=invitation.id)
     async with minter.runtime.transaction() as session:
         rows = (
             await session.scalars(
