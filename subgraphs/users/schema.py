@@ -16,7 +16,7 @@ from subgraphs.core.live import follow, stored_after
 from subgraphs.core.pagination import SIZED_BY_FIRST, list_size
 from subgraphs.core.rbac import Permission, Role
 from subgraphs.core.schema import build_schema
-from subgraphs.users import service
+from subgraphs.users import accounts, admin, api_clients, password_flows, registration, sessions
 from subgraphs.users.errors import USERS_ERRORS
 from subgraphs.users.models import AccountEvent as AccountEventRow
 from subgraphs.users.types import (
@@ -83,10 +83,10 @@ class Query:
     ) -> UserConnection:
         f = filter or UserFilter()
         principal = info.context.principal
-        return await service.list_users(
+        return await admin.list_users(
             info.context.runtime,
             info.context.meta,
-            filter=service.UserFilter(role=f.role, is_active=f.is_active, search=f.search),
+            filter=admin.UserFilter(role=f.role, is_active=f.is_active, search=f.search),
             first=first,
             after=after,
             to_node=lambda row: User.from_model(row, principal),
@@ -98,7 +98,7 @@ class Query:
         description="API clients of an organization (its admins).",
     )
     async def api_clients(self, info: strawberry.Info, organization_id: strawberry.ID) -> list[ApiClient]:
-        rows = await service.list_api_clients(
+        rows = await api_clients.list_api_clients(
             info.context.runtime,
             info.context.meta,
             organization_id=parse_id(organization_id, "organizationId"),
@@ -106,7 +106,7 @@ class Query:
         return [ApiClient.from_model(row) for row in rows]
 
 
-def _signed_in(result: service.SignIn, cls: type) -> LoginSuccess | RefreshTokenSuccess:
+def _signed_in(result: sessions.SignIn, cls: type) -> LoginSuccess | RefreshTokenSuccess:
     return cls(
         access_token=result.access_token,
         refresh_token=result.refresh_token,
@@ -120,7 +120,7 @@ class Mutation:
     @strawberry.mutation(description="Create an account; a verification link is mailed.")
     async def register(self, info: strawberry.Info, input: RegisterInput) -> RegisterResult:  # type: ignore[valid-type]
         ctx = info.context
-        await service.register(
+        await registration.register(
             ctx.runtime, ctx.meta, email=input.email, password=input.password, full_name=input.full_name
         )
         return MessageSuccess(message="Check your inbox to confirm your email address, then sign in.")
@@ -128,19 +128,19 @@ class Mutation:
     @strawberry.mutation
     async def login(self, info: strawberry.Info, input: LoginInput) -> LoginResult:  # type: ignore[valid-type]
         ctx = info.context
-        result = await service.login(ctx.runtime, ctx.meta, email=input.email, password=input.password)
+        result = await sessions.login(ctx.runtime, ctx.meta, email=input.email, password=input.password)
         return _signed_in(result, LoginSuccess)
 
     @strawberry.mutation(description="Trade a refresh token for new tokens; the old refresh token dies.")
     async def refresh_token(self, info: strawberry.Info, input: RefreshTokenInput) -> RefreshTokenResult:  # type: ignore[valid-type]
         ctx = info.context
-        result = await service.refresh(ctx.runtime, ctx.meta, refresh_token=input.refresh_token)
+        result = await sessions.refresh(ctx.runtime, ctx.meta, refresh_token=input.refresh_token)
         return _signed_in(result, RefreshTokenSuccess)
 
     @strawberry.federation.mutation(authenticated=True, permission_classes=[IsAuthenticated])
     async def logout(self, info: strawberry.Info, input: LogoutInput | None = None) -> LogoutSuccess:
         ctx = info.context
-        count = await service.logout(ctx.runtime, ctx.meta, all_sessions=bool(input and input.all_sessions))
+        count = await sessions.logout(ctx.runtime, ctx.meta, all_sessions=bool(input and input.all_sessions))
         return LogoutSuccess(revoked_sessions=count)
 
     @strawberry.federation.mutation(authenticated=True, permission_classes=[IsAuthenticated])
@@ -148,7 +148,7 @@ class Mutation:
         self, info: strawberry.Info, input: ChangePasswordInput
     ) -> ChangePasswordResult:  # type: ignore[valid-type]
         ctx = info.context
-        await service.change_password(
+        await password_flows.change_password(
             ctx.runtime, ctx.meta, current_password=input.current_password, new_password=input.new_password
         )
         return MessageSuccess(message="Password changed. Other sessions were signed out.")
@@ -157,28 +157,28 @@ class Mutation:
     async def request_email_verification(
         self, info: strawberry.Info, input: RequestEmailVerificationInput
     ) -> RequestMailResult:  # type: ignore[valid-type]
-        message = await service.request_email_verification(
+        message = await registration.request_email_verification(
             info.context.runtime, info.context.meta, email=input.email
         )
         return MessageSuccess(message=message)
 
     @strawberry.mutation
     async def verify_email(self, info: strawberry.Info, input: VerifyEmailInput) -> VerifyEmailResult:  # type: ignore[valid-type]
-        row = await service.verify_email(info.context.runtime, info.context.meta, token=input.token)
+        row = await registration.verify_email(info.context.runtime, info.context.meta, token=input.token)
         return UserSuccess(user=User.own(row))
 
     @strawberry.mutation
     async def request_password_reset(
         self, info: strawberry.Info, input: RequestPasswordResetInput
     ) -> RequestMailResult:  # type: ignore[valid-type]
-        message = await service.request_password_reset(
+        message = await password_flows.request_password_reset(
             info.context.runtime, info.context.meta, email=input.email
         )
         return MessageSuccess(message=message)
 
     @strawberry.mutation
     async def reset_password(self, info: strawberry.Info, input: ResetPasswordInput) -> ResetPasswordResult:  # type: ignore[valid-type]
-        await service.reset_password(
+        await password_flows.reset_password(
             info.context.runtime, info.context.meta, token=input.token, new_password=input.new_password
         )
         return MessageSuccess(message="Password set. Sign in with the new password.")
@@ -188,7 +188,7 @@ class Mutation:
     )
     async def create_user(self, info: strawberry.Info, input: CreateUserInput) -> AdminUserResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.create_user(
+        row = await admin.create_user(
             ctx.runtime, ctx.meta, email=input.email, full_name=input.full_name, role=Role(input.role)
         )
         return UserSuccess(user=User.from_model(row, ctx.principal))
@@ -198,7 +198,7 @@ class Mutation:
     )
     async def deactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.deactivate_user(
+        row = await admin.deactivate_user(
             ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId")
         )
         return UserSuccess(user=User.from_model(row, ctx.principal))
@@ -206,7 +206,7 @@ class Mutation:
     @strawberry.federation.mutation(authenticated=True, description="Allow sign-in again (site admins).")
     async def reactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.reactivate_user(
+        row = await admin.reactivate_user(
             ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId")
         )
         return UserSuccess(user=User.from_model(row, ctx.principal))
@@ -214,7 +214,7 @@ class Mutation:
     @strawberry.federation.mutation(authenticated=True, description="Change a platform role (site admins).")
     async def change_user_role(self, info: strawberry.Info, input: ChangeUserRoleInput) -> AdminUserResult:  # type: ignore[valid-type]
         ctx = info.context
-        row = await service.change_user_role(
+        row = await admin.change_user_role(
             ctx.runtime, ctx.meta, user_id=parse_id(input.user_id, "input.userId"), role=Role(input.role)
         )
         return UserSuccess(user=User.from_model(row, ctx.principal))
@@ -226,7 +226,7 @@ class Mutation:
         self, info: strawberry.Info, input: CreateApiClientInput
     ) -> CreateApiClientResult:  # type: ignore[valid-type]
         ctx = info.context
-        client, secret = await service.create_api_client(
+        client, secret = await api_clients.create_api_client(
             ctx.runtime,
             ctx.meta,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
@@ -240,7 +240,7 @@ class Mutation:
         self, info: strawberry.Info, input: RevokeApiClientInput
     ) -> RevokeApiClientResult:  # type: ignore[valid-type]
         ctx = info.context
-        client = await service.revoke_api_client(ctx.runtime, ctx.meta, id=parse_id(input.id, "input.id"))
+        client = await api_clients.revoke_api_client(ctx.runtime, ctx.meta, id=parse_id(input.id, "input.id"))
         return ApiClientSuccess(api_client=ApiClient.from_model(client))
 
 
@@ -261,7 +261,7 @@ class Subscription:
         read_after = stored_after(runtime, AccountEventRow, user_id)
         async for message in follow(
             runtime.live,
-            service.account_channel(user_id),
+            accounts.account_channel(user_id),
             after=after,
             read_after=read_after,
             guard=info.context.stream_guard(),
