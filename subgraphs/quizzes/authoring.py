@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.contracts import quizzes as contract
-from subgraphs.contracts.base import contract_as
+from subgraphs.contracts.base import EventPayload, contract_as
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
@@ -156,6 +156,20 @@ async def get_quiz(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Qui
     return quiz if await can_view_quiz(meta.caller, quiz, enrolled) else None
 
 
+def question_event(meta: RequestMeta, payload: EventPayload, quiz: Quiz, question_id: uuid.UUID) -> Event:
+    subjects = {"quiz_id": quiz.id, "question_id": question_id}
+    return request_event(meta, payload, organization_id=quiz.organization_id, subjects=subjects)
+
+
+async def _question_for_change(
+    runtime: Runtime, meta: RequestMeta, session: AsyncSession, id: uuid.UUID
+) -> tuple[Question, Quiz]:
+    question = await session.get(Question, id)
+    if question is None:
+        raise NotFound("No such question.")
+    return question, await _quiz_for_change(runtime, meta, session, question.quiz_id)
+
+
 async def create_question(
     runtime: Runtime, meta: RequestMeta, *, quiz_id: uuid.UUID, spec: QuestionSpec
 ) -> Question:
@@ -173,16 +187,7 @@ async def create_question(
         session.add(question)
         quiz.updated_at = utcnow()
         await session.flush()
-        emit(
-            session,
-            Outbox,
-            request_event(
-                meta,
-                contract.QuestionCreated(),
-                organization_id=quiz.organization_id,
-                subjects={"quiz_id": quiz.id, "question_id": question.id},
-            ),
-        )
+        emit(session, Outbox, question_event(meta, contract.QuestionCreated(), quiz, question.id))
     return question
 
 
@@ -192,43 +197,19 @@ async def update_question(
     """Replace a question's content (its position stays)."""
     values = clean_question(spec)
     async with runtime.transaction() as session:
-        question = await session.get(Question, id)
-        if question is None:
-            raise NotFound("No such question.")
-        quiz = await _quiz_for_change(runtime, meta, session, question.quiz_id)
+        question, quiz = await _question_for_change(runtime, meta, session, id)
         for key, value in values.items():
             setattr(question, key, value)
         quiz.updated_at = utcnow()
         await session.flush()
-        emit(
-            session,
-            Outbox,
-            request_event(
-                meta,
-                contract.QuestionUpdated(),
-                organization_id=quiz.organization_id,
-                subjects={"quiz_id": quiz.id, "question_id": id},
-            ),
-        )
+        emit(session, Outbox, question_event(meta, contract.QuestionUpdated(), quiz, id))
     return question
 
 
 async def delete_question(runtime: Runtime, meta: RequestMeta, *, id: uuid.UUID) -> Question:
     async with runtime.transaction() as session:
-        question = await session.get(Question, id)
-        if question is None:
-            raise NotFound("No such question.")
-        quiz = await _quiz_for_change(runtime, meta, session, question.quiz_id)
+        question, quiz = await _question_for_change(runtime, meta, session, id)
         await session.execute(delete(Question).where(Question.id == id))
         quiz.updated_at = utcnow()
-        emit(
-            session,
-            Outbox,
-            request_event(
-                meta,
-                contract.QuestionDeleted(),
-                organization_id=quiz.organization_id,
-                subjects={"quiz_id": quiz.id, "question_id": id},
-            ),
-        )
+        emit(session, Outbox, question_event(meta, contract.QuestionDeleted(), quiz, id))
     return question

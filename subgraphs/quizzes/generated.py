@@ -28,7 +28,7 @@ from subgraphs.contracts.generation import QuizDraft, QuizQuestion
 from subgraphs.contracts.generator import ResultApplied
 from subgraphs.contracts.quizzes import QuestionCreated
 from subgraphs.core.errors import InvalidInput
-from subgraphs.core.events import Consumer, Event, emit, request_event, stream_name
+from subgraphs.core.events import Consumer, Event, emit, stream_name
 from subgraphs.core.ids import to_uuid
 from subgraphs.quizzes import access, authoring, grading
 from subgraphs.quizzes.models import (
@@ -129,16 +129,7 @@ async def apply_generated_quiz(
         await session.flush()
         emit(session, Outbox, authoring.quiz_event(meta, "created", quiz))
         for question in questions:
-            emit(
-                session,
-                Outbox,
-                request_event(
-                    meta,
-                    QuestionCreated(),
-                    organization_id=quiz.organization_id,
-                    subjects={"quiz_id": quiz.id, "question_id": question.id},
-                ),
-            )
+            emit(session, Outbox, authoring.question_event(meta, QuestionCreated(), quiz, question.id))
     return quiz
 
 

@@ -110,16 +110,7 @@ async def apply_import(
             await session.flush()
             emit(session, Outbox, authoring.quiz_event(meta, "created", quiz))
             for row in rows:
-                emit(
-                    session,
-                    Outbox,
-                    request_event(
-                        meta,
-                        QuestionCreated(),
-                        organization_id=quiz.organization_id,
-                        subjects={"quiz_id": quiz.id, "question_id": row.id},
-                    ),
-                )
+                emit(session, Outbox, authoring.question_event(meta, QuestionCreated(), quiz, row.id))
             questions += len(rows)
             quizzes.append(quiz)
         applied = ImportApplied(
