@@ -19,6 +19,7 @@ from subgraphs.users import passwords
 from subgraphs.users.errors import WeakPassword
 from subgraphs.users.keys import SigningKeys
 from subgraphs.users.models import AccountEvent
+from subgraphs.users.tokens import hash_token
 
 
 def signing_keys(runtime: Runtime) -> SigningKeys:
@@ -85,3 +86,14 @@ async def publish_account(runtime: Runtime, user_id: uuid.UUID, *messages: dict[
 
 async def hit_rate_limit(runtime: Runtime, bucket: str, limit: int, window: int) -> None:
     await runtime.rate_limiter.hit(bucket, limit=limit, window_seconds=window)
+
+
+async def limit_mails_to(runtime: Runtime, email: str) -> None:
+    """The per-address limit on the mails anyone can have sent to an address (verification, reset)."""
+    limits = runtime.settings.rate_limits
+    await hit_rate_limit(
+        runtime,
+        f"mail:account:{hash_token(email)}",
+        limits.password_reset_per_account,
+        limits.password_reset_per_account_window_seconds,
+    )

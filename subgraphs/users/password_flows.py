@@ -21,6 +21,7 @@ from subgraphs.users.accounts import (
     check_password,
     check_password_length,
     hit_rate_limit,
+    limit_mails_to,
     mail,
     normalize_email,
     publish_account,
@@ -37,7 +38,6 @@ from subgraphs.users.mailed_tokens import (
 )
 from subgraphs.users.models import OneTimeToken, Outbox, User
 from subgraphs.users.sessions import end_redis_sessions, revoke_families
-from subgraphs.users.tokens import hash_token
 
 PASSWORD_RESET_REQUESTED = contract.PasswordResetAsked.TYPE
 
@@ -92,12 +92,7 @@ async def request_password_reset(runtime: Runtime, meta: RequestMeta, *, email: 
     await hit_rate_limit(
         runtime, f"reset:ip:{meta.client_ip}", limits.login_per_ip, limits.login_per_ip_window_seconds
     )
-    await hit_rate_limit(
-        runtime,
-        f"mail:account:{hash_token(email)}",
-        limits.password_reset_per_account,
-        limits.password_reset_per_account_window_seconds,
-    )
+    await limit_mails_to(runtime, email)
     async with runtime.transaction() as session:
         # `sensitive`: the audit log keeps no payload (the address of someone who may have no account).
         emit(session, Outbox, user_event(meta, contract.PasswordResetAsked(email=email, sensitive=True)))

@@ -14,6 +14,7 @@ from subgraphs.users.accounts import (
     check_full_name,
     check_password,
     hit_rate_limit,
+    limit_mails_to,
     mail,
     normalize_email,
     publish_account,
@@ -73,13 +74,7 @@ async def register(runtime: Runtime, meta: RequestMeta, *, email: str, password:
 
 async def request_email_verification(runtime: Runtime, meta: RequestMeta, *, email: str) -> str:
     email = normalize_email(email)
-    limits = runtime.settings.rate_limits
-    await hit_rate_limit(
-        runtime,
-        f"mail:account:{hash_token(email)}",
-        limits.password_reset_per_account,
-        limits.password_reset_per_account_window_seconds,
-    )
+    await limit_mails_to(runtime, email)
     async with runtime.transaction() as session:
         user = await session.scalar(select(User).where(User.email == email))
         if user is not None and user.is_active and not user.email_verified:
