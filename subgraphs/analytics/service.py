@@ -42,7 +42,7 @@ from subgraphs.core.auth import Principal
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated
-from subgraphs.core.events import Event, emit
+from subgraphs.core.events import emit, request_event
 from subgraphs.core.rbac import AccessDenied, Caller, Permission, permitted
 
 VIEW = Permission.VIEW_ANALYTICS
@@ -487,20 +487,17 @@ async def track_activity(
         event = emit(
             session,
             Outbox,
-            Event(
-                type=ActivityTracked.TYPE,
-                actor_id=principal.subject,
-                organization_id=str(course.organization_id),
-                subject_ids={"user_id": str(user_id), "course_id": str(course_id)},
-                payload=ActivityTracked(
+            request_event(
+                meta,
+                ActivityTracked(
                     user_id=user_id,
                     course_id=course_id,
                     organization_id=course.organization_id,
                     activity_type=kind.value,
                     data=data,
-                ).wire(),
-                request_id=meta.request_id,
-                source_ip=meta.client_ip,
+                ),
+                organization_id=course.organization_id,
+                subjects={"user_id": user_id, "course_id": course_id},
             ),
         )
     return event.id

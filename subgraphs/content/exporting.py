@@ -38,7 +38,7 @@ from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.course_owners import DELETED
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Conflict, NotAuthenticated, NotFound
-from subgraphs.core.events import Event, emit
+from subgraphs.core.events import Event, domain_event, emit
 from subgraphs.core.live import append_stream_event
 from subgraphs.core.live_publish import publish_committed
 from subgraphs.core.rbac import Caller, authorize
@@ -101,15 +101,8 @@ def _event(
 ) -> Event:
     """The job's event: `contract` (its format and status from the job, the rest from `payload`)."""
     body = contract(format=job.format, status=job.status, **payload)
-    return Event(
-        type=body.event_type(),
-        actor_id=actor,
-        organization_id=str(job.organization_id),
-        subject_ids={"job_id": str(job.id), "course_id": str(job.course_id)},
-        payload=body.wire(),
-        request_id=meta.request_id if meta else None,
-        source_ip=meta.client_ip if meta else None,
-    )
+    subjects = {"job_id": job.id, "course_id": job.course_id}
+    return domain_event(body, actor=actor, meta=meta, organization_id=job.organization_id, subjects=subjects)
 
 
 # --- API side ---------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ from subgraphs.core import leased_jobs
 from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
-from subgraphs.core.events import Event, emit
+from subgraphs.core.events import Event, domain_event, emit
 from subgraphs.core.rbac import Caller, Permission, authorize
 
 log = logging.getLogger("coursegraph.content")
@@ -80,14 +80,9 @@ class ImportErrorCode(StrEnum):
 
 
 def _event(job: ImportJob, payload: Any, actor: str | None, meta: RequestMeta | None = None) -> Event:
-    return Event(
-        type=payload.event_type(),
-        actor_id=actor,
-        organization_id=str(job.organization_id),
-        subject_ids={"import_id": str(job.id), "course_id": str(job.course_id), "item_id": str(job.item_id)},
-        payload=payload.wire(),
-        request_id=meta.request_id if meta else None,
-        source_ip=meta.client_ip if meta else None,
+    subjects = {"import_id": job.id, "course_id": job.course_id, "item_id": job.item_id}
+    return domain_event(
+        payload, actor=actor, meta=meta, organization_id=job.organization_id, subjects=subjects
     )
 
 

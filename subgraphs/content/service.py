@@ -52,7 +52,7 @@ from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.course_owners import DELETED
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
-from subgraphs.core.events import Event, emit
+from subgraphs.core.events import Event, domain_event, emit
 from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
 
 MANAGE = Permission.UPDATE_COURSES
@@ -189,20 +189,10 @@ def _event(
     client_ip: str | None = None,
     **subjects: str,
 ) -> Event:
-    return Event(
-        type=payload.event_type(),
-        actor_id=actor,
-        organization_id=str(item.organization_id),
-        subject_ids={
-            "item_id": str(item.id),
-            "course_id": str(item.course_id),
-            **({"lesson_id": str(item.lesson_id)} if item.lesson_id else {}),
-            **subjects,
-        },
-        payload=payload.wire(),
-        request_id=request_id,
-        source_ip=client_ip,
-    )
+    item_subjects = {"item_id": item.id, "course_id": item.course_id, "lesson_id": item.lesson_id, **subjects}
+    event = domain_event(payload, actor=actor, organization_id=item.organization_id, subjects=item_subjects)
+    # A download knows its request only by id and address (a signed URL, no RequestMeta).
+    return event.model_copy(update={"request_id": request_id, "source_ip": client_ip})
 
 
 def _meta_event(payload: ItemEvent, item: ContentItem, meta: RequestMeta) -> Event:

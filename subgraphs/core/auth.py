@@ -211,7 +211,7 @@ async def token_is_revoked(redis: Any, principal: Principal) -> bool:
             revoked = await redis.exists(key)
         return bool(revoked)
     # A session missing from Redis (ended, or lost with Redis) fails with INVALID_TOKEN; the client's
-    # silent refresh then re-opens it if PostgreSQL says it is alive (users.service.refresh).
+    # silent refresh then re-opens it if PostgreSQL says it is alive (users.sessions.refresh).
     return principal.session_id is None or not await redis.exists(
         SESSION_KEY.format(sid=principal.session_id)
     )

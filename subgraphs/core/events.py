@@ -18,6 +18,7 @@ import logging
 import socket
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -46,8 +47,12 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from subgraphs.contracts.base import EventPayload
 from subgraphs.core.db import domain_base, utcnow
 from subgraphs.core.redis_state import begin_rebuild, finish_rebuild, rebuilding_key
+
+if TYPE_CHECKING:  # core.context imports this module
+    from subgraphs.core.context import RequestMeta
 
 log = logging.getLogger("coursegraph.events")
 
@@ -84,6 +89,41 @@ class Event(BaseModel):
     @property
     def domain(self) -> str:
         return self.type.split(".", 1)[0]
+
+
+def domain_event(
+    payload: EventPayload,
+    *,
+    actor: str | None,
+    meta: RequestMeta | None = None,
+    organization_id: Any = None,
+    subjects: Mapping[str, Any] | None = None,
+) -> Event:
+    """The envelope of `payload` (a typed contract): who did it, in which organization, about which
+    entities (ids as strings; a subject that is None is left out) and, given the request (`meta`; a worker
+    has none), where it came from."""
+    return Event(
+        type=payload.event_type(),
+        actor_id=actor,
+        organization_id=str(organization_id) if organization_id else None,
+        subject_ids={k: str(v) for k, v in (subjects or {}).items() if v is not None},
+        payload=payload.wire(),
+        request_id=meta.request_id if meta else None,
+        source_ip=meta.client_ip if meta else None,
+    )
+
+
+def request_event(
+    meta: RequestMeta,
+    payload: EventPayload,
+    *,
+    organization_id: Any = None,
+    subjects: Mapping[str, Any] | None = None,
+) -> Event:
+    """`domain_event` of a change a request made: its caller is the actor."""
+    return domain_event(
+        payload, actor=meta.principal.subject, meta=meta, organization_id=organization_id, subjects=subjects
+    )
 
 
 class OutboxMixin:

@@ -14,12 +14,12 @@ from subgraphs.core.auth import require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import CourseArchived, InvalidInput, NotAuthenticated, NotFound
-from subgraphs.core.events import emit
+from subgraphs.core.events import emit, request_event
 from subgraphs.core.rbac import authorize, permitted
 from subgraphs.core.text import clean_long
 from subgraphs.courses.access import MANAGE, VIEW, can_view
 from subgraphs.courses.errors import AlreadyEnrolled, EnrollmentFull, NotEnrollable, NotEnrolled
-from subgraphs.courses.events import enrollment_event, event_of
+from subgraphs.courses.events import enrollment_event
 from subgraphs.courses.models import (
     Course,
     CourseFeedback,
@@ -183,7 +183,7 @@ async def complete_lesson(runtime: Runtime, meta: RequestMeta, *, lesson_id: uui
             emit(
                 session,
                 Outbox,
-                event_of(
+                request_event(
                     meta,
                     contract.LessonCompleted(
                         user_id=user_id,
@@ -192,7 +192,7 @@ async def complete_lesson(runtime: Runtime, meta: RequestMeta, *, lesson_id: uui
                         enrollment_id=enrollment.id,
                         progress_percent=enrollment.progress_percent,
                     ),
-                    org=enrollment.organization_id,
+                    organization_id=enrollment.organization_id,
                     subjects={"user_id": user_id, "course_id": lesson.course_id, "lesson_id": lesson.id},
                 ),
             )
@@ -237,10 +237,10 @@ async def submit_feedback(
         emit(
             session,
             Outbox,
-            event_of(
+            request_event(
                 meta,
                 contract.FeedbackSubmitted(rating=rating),
-                org=enrollment.organization_id,
+                organization_id=enrollment.organization_id,
                 subjects={"course_id": course_id, "user_id": user_id, "feedback_id": feedback.id},
             ),
         )

@@ -6,23 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from subgraphs.contracts import courses as contract
-from subgraphs.contracts.base import EventPayload, contract_as
+from subgraphs.contracts.base import contract_as
 from subgraphs.contracts.vocabulary import LabIde
 from subgraphs.core.context import RequestMeta
-from subgraphs.core.events import Event
+from subgraphs.core.events import Event, request_event
 from subgraphs.courses.models import Course, Enrollment, Exercise
-
-
-def event_of(meta: RequestMeta, payload: EventPayload, *, org: Any, subjects: dict[str, Any]) -> Event:
-    return Event(
-        type=payload.event_type(),
-        actor_id=meta.principal.subject,
-        organization_id=str(org) if org else None,
-        subject_ids={k: str(v) for k, v in subjects.items()},
-        payload=payload.wire(),
-        request_id=meta.request_id,
-        source_ip=meta.client_ip,
-    )
 
 
 def course_event(meta: RequestMeta, verb: str, course: Course, **extra: Any) -> Event:
@@ -34,12 +22,16 @@ def course_event(meta: RequestMeta, verb: str, course: Course, **extra: Any) -> 
         title=course.title,
         **extra,
     )
-    return event_of(meta, payload, org=course.organization_id, subjects={"course_id": course.id})
+    return request_event(
+        meta, payload, organization_id=course.organization_id, subjects={"course_id": course.id}
+    )
 
 
 def content_event(meta: RequestMeta, type_: str, course: Course, **subjects: Any) -> Event:
     payload = contract_as(type_, contract.ContentChanged)()
-    return event_of(meta, payload, org=course.organization_id, subjects={"course_id": course.id, **subjects})
+    return request_event(
+        meta, payload, organization_id=course.organization_id, subjects={"course_id": course.id, **subjects}
+    )
 
 
 def exercise_event(meta: RequestMeta, verb: str, course: Course, exercise: Exercise) -> Event:
@@ -53,7 +45,7 @@ def exercise_event(meta: RequestMeta, verb: str, course: Course, exercise: Exerc
         starter_files=[contract.StarterFile(**f) for f in exercise.starter_files or []],
     )
     subjects = {"course_id": course.id, "exercise_id": exercise.id}
-    return event_of(meta, payload, org=course.organization_id, subjects=subjects)
+    return request_event(meta, payload, organization_id=course.organization_id, subjects=subjects)
 
 
 def enrollment_event(meta: RequestMeta, verb: str, e: Enrollment, **extra: Any) -> Event:
@@ -66,4 +58,4 @@ def enrollment_event(meta: RequestMeta, verb: str, e: Enrollment, **extra: Any) 
         **extra,
     )
     subjects = {"enrollment_id": e.id, "user_id": e.user_id, "course_id": e.course_id}
-    return event_of(meta, payload, org=e.organization_id, subjects=subjects)
+    return request_event(meta, payload, organization_id=e.organization_id, subjects=subjects)

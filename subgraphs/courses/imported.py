@@ -26,8 +26,8 @@ from subgraphs.contracts.content import ImportReady
 from subgraphs.contracts.courses import ImportApplied
 from subgraphs.contracts.vocabulary import Difficulty, LabIde
 from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
-from subgraphs.core.events import Event, emit, stream_name
-from subgraphs.courses.events import content_event, course_event, event_of, exercise_event
+from subgraphs.core.events import Event, emit, request_event, stream_name
+from subgraphs.courses.events import content_event, course_event, exercise_event
 from subgraphs.courses.generated import clip, unique_slug
 from subgraphs.courses.models import (
     Course,
@@ -133,7 +133,9 @@ async def apply_import(
         emit(
             session,
             Outbox,
-            event_of(meta, applied, org=course.organization_id, subjects={"course_id": course.id}),
+            request_event(
+                meta, applied, organization_id=course.organization_id, subjects={"course_id": course.id}
+            ),
         )
     return course.id
 

@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.core.errors import CourseArchived
 from subgraphs.generator.models import CourseOwner
 
+# The worker's consumer group that keeps this domain's CourseOwner table (worker.py).
+COURSE_OWNERS_GROUP = "generator-course-owners"
+
 
 async def refuse_archived(session: AsyncSession, course_id: uuid.UUID | None) -> None:
     """`COURSE_ARCHIVED` when the course is known to be archived."""

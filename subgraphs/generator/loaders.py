@@ -10,7 +10,7 @@ from strawberry.dataloader import DataLoader
 from subgraphs.core.context import Context
 from subgraphs.core.loaders import by_key_loader
 from subgraphs.core.pages import Page, page_loader, time_id
-from subgraphs.generator import service
+from subgraphs.generator import jobs
 from subgraphs.generator.models import GenerationJob
 
 
@@ -22,7 +22,7 @@ class Loaders:
 
 def build_loaders(context: Context) -> Loaders:
     async def visible() -> Any:
-        return await service.visible_clause(context.caller)
+        return await jobs.visible_clause(context.caller)
 
     return Loaders(
         job_by_id=by_key_loader(context, GenerationJob, GenerationJob.id),

@@ -12,6 +12,7 @@ from typing import Any
 
 import strawberry
 
+from subgraphs.contracts import vocabulary
 from subgraphs.contracts.generation import Kind
 from subgraphs.core.ids import parse_id
 from subgraphs.core.live import JobEvents, job_event
@@ -19,7 +20,7 @@ from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
 from subgraphs.core.rbac import Permission, member_or_scope_policy
 from subgraphs.core.resolvers import call_service, newest_first
 from subgraphs.core.schema import build_schema
-from subgraphs.generator import service
+from subgraphs.generator import api, jobs, usage
 from subgraphs.generator.errors import GENERATOR_ERRORS
 from subgraphs.generator.models import GenerationEvent as EventRow
 from subgraphs.generator.models import GenerationJob as JobRow
@@ -46,11 +47,9 @@ from subgraphs.generator.types import (
     uuid_or_none,
 )
 
-VIEW = member_or_scope_policy(service.MANAGE)
+VIEW = member_or_scope_policy(jobs.MANAGE)
 
-JOB_EVENTS = JobEvents(
-    model=EventRow, channel=service.channel, terminal=service.TERMINAL, can_view=service.can_view
-)
+JOB_EVENTS = JobEvents(model=EventRow, channel=jobs.channel, terminal=jobs.TERMINAL, can_view=jobs.can_view)
 
 
 def _model(info: strawberry.Info) -> str:
@@ -62,13 +61,13 @@ def _model(info: strawberry.Info) -> str:
     return chain.model
 
 
-async def _submit(info: strawberry.Info, submission: service.Submission) -> GenerationJobSuccess:
-    row = await call_service(info, service.submit, submission, model=_model(info))
+async def _submit(info: strawberry.Info, submission: api.Submission) -> GenerationJobSuccess:
+    row = await call_service(info, api.submit, submission, model=_model(info))
     return GenerationJobSuccess(job=GenerationJob.from_model(row))
 
 
-def _module_submission(kind: Kind, input: ModuleContentInput, **extra: Any) -> service.Submission:
-    return service.Submission(
+def _module_submission(kind: Kind, input: ModuleContentInput, **extra: Any) -> api.Submission:
+    return api.Submission(
         kind=kind,
         organization_id=parse_id(input.organization_id, "input.organizationId"),
         course_id=parse_id(input.course_id, "input.courseId"),
@@ -90,7 +89,7 @@ class Query:
         description="One generation job: yours, or any of an organization whose courses you manage.",
     )
     async def generation_job(self, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
-        row = await call_service(info, service.get_job, parse_id(id, "id"))
+        row = await call_service(info, api.get_job, parse_id(id, "id"))
         return GenerationJob.from_model(row) if row else None
 
     @strawberry.federation.field(
@@ -109,11 +108,11 @@ class Query:
         flt = filter or GenerationJobFilter()
         stmt = await call_service(
             info,
-            service.jobs_query,
-            service.JobFilter(
+            api.jobs_query,
+            api.JobFilter(
                 organization_id=uuid_or_none(flt.organization_id),
                 course_id=uuid_or_none(flt.course_id),
-                status=service.JobStatus(flt.status) if flt.status else None,
+                status=jobs.JobStatus(flt.status) if flt.status else None,
                 kind=Kind(flt.kind) if flt.kind else None,
             ),
         )
@@ -129,7 +128,7 @@ class Query:
     async def generation_budget(
         self, info: strawberry.Info, organization_id: strawberry.ID
     ) -> GenerationBudget:
-        row = await call_service(info, service.budget, parse_id(organization_id, "organizationId"))
+        row = await call_service(info, usage.budget, parse_id(organization_id, "organizationId"))
         return GenerationBudget(
             organization_id=strawberry.ID(str(row.organization_id)),
             daily_token_budget=row.daily_token_budget,
@@ -146,7 +145,7 @@ class Query:
     async def generation_usage(
         self, info: strawberry.Info, organization_id: strawberry.ID, since: datetime | None = None
     ) -> list[GenerationUsage]:
-        rows = await call_service(info, service.usage, parse_id(organization_id, "organizationId"), since)
+        rows = await call_service(info, usage.usage, parse_id(organization_id, "organizationId"), since)
         return [
             GenerationUsage(
                 organization_id=strawberry.ID(str(r.organization_id)),
@@ -172,7 +171,7 @@ class Mutation:
     async def generate_syllabus(self, info: strawberry.Info, input: GenerateSyllabusInput) -> GenerateResult:
         return await _submit(
             info,
-            service.Submission(
+            api.Submission(
                 kind=Kind.SYLLABUS,
                 organization_id=parse_id(input.organization_id, "input.organizationId"),
                 course_id=parse_id(input.course_id, "input.courseId") if input.course_id else None,
@@ -180,7 +179,7 @@ class Mutation:
                     "title": input.title,
                     "audience": input.audience,
                     "duration_weeks": input.duration_weeks,
-                    "difficulty": service.Difficulty(input.difficulty).value,
+                    "difficulty": vocabulary.Difficulty(input.difficulty).value,
                 },
             ),
         )
@@ -229,7 +228,7 @@ class Mutation:
     async def cancel_generation_job(
         self, info: strawberry.Info, input: GenerationJobIdInput
     ) -> CancelGenerationJobResult:
-        row = await call_service(info, service.cancel, parse_id(input.job_id, "input.jobId"))
+        row = await call_service(info, api.cancel, parse_id(input.job_id, "input.jobId"))
         return GenerationJobSuccess(job=GenerationJob.from_model(row))
 
     @strawberry.federation.mutation(
@@ -241,7 +240,7 @@ class Mutation:
     async def apply_generation_result(
         self, info: strawberry.Info, input: GenerationJobIdInput
     ) -> ApplyGenerationResultResult:
-        row = await call_service(info, service.apply, parse_id(input.job_id, "input.jobId"))
+        row = await call_service(info, api.apply, parse_id(input.job_id, "input.jobId"))
         return GenerationJobSuccess(job=GenerationJob.from_model(row))
 
 
@@ -256,10 +255,10 @@ class Subscription:
     async def generation_job_events(
         self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[GenerationEvent, None]:
-        job = await call_service(info, service._visible_job, parse_id(job_id, "jobId"))
+        job = await call_service(info, api.visible_job, parse_id(job_id, "jobId"))
         async for message in JOB_EVENTS.follow(info.context, job, after=after):
             partial = message["data"].get("partial", "")
-            yield job_event(GenerationEvent, message, service.JobStatus, partial=partial)
+            yield job_event(GenerationEvent, message, jobs.JobStatus, partial=partial)
 
 
 schema = build_schema(

@@ -17,13 +17,13 @@ from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pages import stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
-from subgraphs.generator import models, service
+from subgraphs.generator import jobs, models
 from subgraphs.generator.errors import BudgetExceededError
 from subgraphs.generator.providers.base import ProviderName
 
 # strawberry.enum makes the domain's enum itself the GraphQL enum: fields are annotated with the domain's.
 strawberry.enum(Kind, name="GenerationKind")
-strawberry.enum(service.JobStatus, name="GenerationStatus")
+strawberry.enum(jobs.JobStatus, name="GenerationStatus")
 strawberry.enum(
     ProviderName,
     name="GenerationProvider",
@@ -163,7 +163,7 @@ class Course:
 class GenerationJob:
     id: strawberry.ID
     kind: Kind
-    status: service.JobStatus
+    status: jobs.JobStatus
     organization: Organization
     course: Course | None = strawberry.field(description="Null for a syllabus of a course not created yet.")
     module_id: strawberry.ID | None
@@ -189,7 +189,7 @@ class GenerationJob:
         return cls(
             id=to_id(row.id),
             kind=Kind(row.kind),
-            status=service.JobStatus(row.status),
+            status=jobs.JobStatus(row.status),
             organization=Organization(id=to_id(row.organization_id)),
             course=Course(id=to_id(row.course_id)) if row.course_id else None,
             module_id=to_id(row.module_id) if row.module_id else None,
@@ -217,7 +217,7 @@ class GenerationJob:
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
         """The requester, site admins, and those who manage the organization's courses; null otherwise."""
         row = await load_reference(info, info.context.loaders.job_by_id, id)
-        if row is None or not await service.can_view(info.context.caller, row):
+        if row is None or not await jobs.can_view(info.context.caller, row):
             return None
         return cls.from_model(row)
 
@@ -226,7 +226,7 @@ class GenerationJob:
 class GenerationEvent:
     seq: int
     at: datetime
-    status: service.JobStatus
+    status: jobs.JobStatus
     progress: int
     message: str
     partial: str = strawberry.field(
@@ -310,7 +310,7 @@ class GenerationJobIdInput:
 class GenerationJobFilter:
     organization_id: strawberry.ID | None = None
     course_id: strawberry.ID | None = None
-    status: service.JobStatus | None = None
+    status: jobs.JobStatus | None = None
     kind: Kind | None = None
 
 

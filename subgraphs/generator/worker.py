@@ -19,7 +19,7 @@ from subgraphs.core.domains import WorkerDeps
 from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.core.live import LiveHub
 from subgraphs.core.settings import Settings
-from subgraphs.generator import service
+from subgraphs.generator import courses, jobs, running
 from subgraphs.generator.budgets import OrganizationBudgetsConsumer
 from subgraphs.generator.models import CourseOwner
 from subgraphs.generator.providers.base import TextGenerator
@@ -44,12 +44,12 @@ class GenerationWorker(Consumer):
         self.generator = generator or build_chain(settings.generator)
 
     async def handle(self, event: Event) -> None:
-        if event.type != service.REQUESTED:
+        if event.type != jobs.REQUESTED:
             return
-        await service.run_job(self.runtime, self.generator, uuid.UUID(event.subject_ids["job_id"]))
+        await running.run_job(self.runtime, self.generator, uuid.UUID(event.subject_ids["job_id"]))
 
     async def consume_once(self, *, block_ms: int | None = None) -> int:
-        await service.requeue_expired(self.runtime)
+        await running.requeue_expired(self.runtime)
         return await super().consume_once(block_ms=block_ms)
 
 
@@ -61,7 +61,7 @@ def worker_tasks(deps: WorkerDeps) -> list:
             deps.redis,
             deps.sessionmaker,
             model=CourseOwner,
-            group=service.COURSE_OWNERS_GROUP,
+            group=courses.COURSE_OWNERS_GROUP,
             **deps.consumer_options,
         ),
     ]

@@ -28,7 +28,7 @@ from subgraphs.contracts.vocabulary import LabIde, OrganizationSettings
 from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import CourseArchived, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from subgraphs.core.events import Event, emit
+from subgraphs.core.events import Event, domain_event, emit
 from subgraphs.core.live import append_stream_event
 from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
 from subgraphs.labs.errors import (
@@ -165,19 +165,14 @@ def contract_event(
         running_seconds=float(running_seconds),
         reason=reason,
     )
-    return Event(
-        type=payload.event_type(),
-        actor_id=actor,
-        organization_id=str(row.organization_id),
-        subject_ids={
-            "session_id": str(row.id),
-            "user_id": str(row.user_id),
-            "exercise_id": str(row.exercise_id),
-            "course_id": str(row.course_id),
-        },
-        payload=payload.wire(),
-        request_id=meta.request_id if meta else None,
-        source_ip=meta.client_ip if meta else None,
+    subjects = {
+        "session_id": row.id,
+        "user_id": row.user_id,
+        "exercise_id": row.exercise_id,
+        "course_id": row.course_id,
+    }
+    return domain_event(
+        payload, actor=actor, meta=meta, organization_id=row.organization_id, subjects=subjects
     )
 
 

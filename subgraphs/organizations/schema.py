@@ -16,7 +16,7 @@ from subgraphs.core.pagination import SIZED_BY_FIRST, list_size
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.resolvers import call_service, call_with_input_id
 from subgraphs.core.schema import build_schema
-from subgraphs.organizations import service
+from subgraphs.organizations import audit_log, invitations, memberships, roles, tenants, tracks
 from subgraphs.organizations.errors import ORGANIZATIONS_ERRORS
 from subgraphs.organizations.types import (
     AcceptInvitationInput,
@@ -61,19 +61,19 @@ from subgraphs.organizations.types import (
     User,
 )
 
-MANAGE = member_or_scope_policy(service.MANAGE_ORGANIZATION)
-MANAGE_TRACKS = member_or_scope_policy(service.MANAGE_TRACKS)
+MANAGE = member_or_scope_policy(roles.MANAGE_ORGANIZATION)
+MANAGE_TRACKS = member_or_scope_policy(roles.MANAGE_TRACKS)
 
 
-def _role(value: object) -> service.MembershipRole:
-    return service.MembershipRole(getattr(value, "value", value))
+def _role(value: object) -> roles.MembershipRole:
+    return roles.MembershipRole(getattr(value, "value", value))
 
 
 @strawberry.type
 class Query:
     @strawberry.federation.field(
         authenticated=True,
-        policy=member_or_scope_policy(service.VIEW_ORGANIZATION),
+        policy=member_or_scope_policy(roles.VIEW_ORGANIZATION),
         description="One organization, by id or by slug (members, site admins, API clients bound to it). "
         "Null for an unknown slug; an unknown id is refused like another tenant's (site admins: null).",
     )
@@ -81,7 +81,7 @@ class Query:
         self, info: strawberry.Info, id: strawberry.ID | None = None, slug: str | None = None
     ) -> Organization | None:
         row = await call_service(
-            info, service.get_organization, id=parse_id(id, "id") if id is not None else None, slug=slug
+            info, tenants.get_organization, id=parse_id(id, "id") if id is not None else None, slug=slug
         )
         return Organization.from_model(row) if row else None
 
@@ -95,7 +95,7 @@ class Query:
     ) -> OrganizationConnection:
         return await call_service(
             info,
-            service.list_organizations,
+            tenants.list_organizations,
             search=search,
             first=first,
             after=after,
@@ -106,13 +106,13 @@ class Query:
         directives=[list_size(50)], authenticated=True, description="The organizations you are a member of."
     )
     async def my_organizations(self, info: strawberry.Info) -> list[Organization]:
-        rows = await call_service(info, service.my_organizations)
+        rows = await call_service(info, tenants.my_organizations)
         return [Organization.from_model(row) for row in rows]
 
     @strawberry.federation.field(
         directives=[SIZED_BY_FIRST],
         authenticated=True,
-        policy=member_or_scope_policy(service.VIEW_MEMBERS),
+        policy=member_or_scope_policy(roles.VIEW_MEMBERS),
         description="Members of an organization, oldest first (its admins).",
     )
     async def members(
@@ -126,9 +126,9 @@ class Query:
         role = filter.role if filter else None
         return await call_service(
             info,
-            service.list_members,
+            memberships.list_members,
             organization_id=parse_id(organization_id, "organizationId"),
-            filter=service.MemberFilter(role=_role(role) if role else None),
+            filter=memberships.MemberFilter(role=_role(role) if role else None),
             first=first,
             after=after,
             to_node=Membership.from_model,
@@ -146,7 +146,7 @@ class Query:
     ) -> InvitationConnection:
         return await call_service(
             info,
-            service.list_invitations,
+            invitations.list_invitations,
             organization_id=parse_id(organization_id, "organizationId"),
             first=first,
             after=after,
@@ -156,7 +156,7 @@ class Query:
     @strawberry.federation.field(
         directives=[SIZED_BY_FIRST],
         authenticated=True,
-        policy=member_or_scope_policy(service.VIEW_TRACKS),
+        policy=member_or_scope_policy(roles.VIEW_TRACKS),
         description="Learning paths of an organization, oldest first (its members).",
     )
     async def tracks(
@@ -168,7 +168,7 @@ class Query:
     ) -> TrackConnection:
         return await call_service(
             info,
-            service.list_tracks,
+            tracks.list_tracks,
             organization_id=parse_id(organization_id, "organizationId"),
             first=first,
             after=after,
@@ -177,17 +177,17 @@ class Query:
 
     @strawberry.federation.field(
         authenticated=True,
-        policy=member_or_scope_policy(service.VIEW_TRACKS),
+        policy=member_or_scope_policy(roles.VIEW_TRACKS),
         description="One learning path.",
     )
     async def track(self, info: strawberry.Info, id: strawberry.ID) -> Track | None:
-        row = await call_service(info, service.get_track, id=parse_id(id, "id"))
+        row = await call_service(info, tracks.get_track, id=parse_id(id, "id"))
         return Track.from_model(row) if row else None
 
     @strawberry.federation.field(
         directives=[SIZED_BY_FIRST],
         authenticated=True,
-        policy=member_or_scope_policy(service.VIEW_AUDIT_LOG),
+        policy=member_or_scope_policy(roles.VIEW_AUDIT_LOG),
         description="Who did what, newest first: an organization's entries (VIEW_AUDIT_LOGS there), or "
         "without `organizationId` every entry of the platform (site admins).",
     )
@@ -202,11 +202,11 @@ class Query:
         f = filter or AuditLogFilter()
         return await call_service(
             info,
-            service.list_audit_log,
+            audit_log.list_audit_log,
             organization_id=parse_id(organization_id, "organizationId")
             if organization_id is not None
             else None,
-            filter=service.AuditFilter(actor=f.actor, action=f.action, since=f.since, until=f.until),
+            filter=audit_log.AuditFilter(actor=f.actor, action=f.action, since=f.since, until=f.until),
             first=first,
             after=after,
             to_node=AuditLogEntry.from_model,
@@ -224,7 +224,7 @@ class Mutation:
         self, info: strawberry.Info, input: CreateOrganizationInput
     ) -> CreateOrganizationResult:  # type: ignore[valid-type]
         row = await call_service(
-            info, service.create_organization, name=input.name, slug=input.slug, description=input.description
+            info, tenants.create_organization, name=input.name, slug=input.slug, description=input.description
         )
         return OrganizationSuccess(organization=Organization.from_model(row))
 
@@ -236,7 +236,7 @@ class Mutation:
     ) -> UpdateOrganizationResult:  # type: ignore[valid-type]
         row = await call_with_input_id(
             info,
-            service.update_organization,
+            tenants.update_organization,
             input,
             name=input.name,
             slug=input.slug,
@@ -251,7 +251,7 @@ class Mutation:
     async def invite_member(self, info: strawberry.Info, input: InviteMemberInput) -> InviteMemberResult:  # type: ignore[valid-type]
         row = await call_service(
             info,
-            service.invite_member,
+            invitations.invite_member,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
             email=input.email,
             role=_role(input.role),
@@ -266,7 +266,7 @@ class Mutation:
     )
     async def resend_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:  # type: ignore[valid-type]
         invitation_id = parse_id(input.invitation_id, "input.invitationId")
-        row = await call_service(info, service.resend_invitation, invitation_id=invitation_id)
+        row = await call_service(info, invitations.resend_invitation, invitation_id=invitation_id)
         return InviteMemberSuccess(invitation=Invitation.from_model(row))
 
     @strawberry.federation.mutation(
@@ -276,7 +276,7 @@ class Mutation:
     )
     async def cancel_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:  # type: ignore[valid-type]
         invitation_id = parse_id(input.invitation_id, "input.invitationId")
-        row = await call_service(info, service.cancel_invitation, invitation_id=invitation_id)
+        row = await call_service(info, invitations.cancel_invitation, invitation_id=invitation_id)
         return InviteMemberSuccess(invitation=Invitation.from_model(row))
 
     @strawberry.federation.mutation(
@@ -287,7 +287,7 @@ class Mutation:
     async def accept_invitation(
         self, info: strawberry.Info, input: AcceptInvitationInput
     ) -> AcceptInvitationResult:  # type: ignore[valid-type]
-        row = await call_service(info, service.accept_invitation, token=input.token)
+        row = await call_service(info, invitations.accept_invitation, token=input.token)
         return MembershipSuccess(membership=Membership.from_model(row))
 
     @strawberry.federation.mutation(
@@ -300,7 +300,7 @@ class Mutation:
     ) -> UpdateMemberRoleResult:  # type: ignore[valid-type]
         row = await call_service(
             info,
-            service.update_member_role,
+            memberships.update_member_role,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
             user_id=parse_id(input.user_id, "input.userId"),
             role=_role(input.role),
@@ -316,7 +316,7 @@ class Mutation:
         organization_id = parse_id(input.organization_id, "input.organizationId")
         user_id = parse_id(input.user_id, "input.userId")
         row = await call_service(
-            info, service.remove_member, organization_id=organization_id, user_id=user_id
+            info, memberships.remove_member, organization_id=organization_id, user_id=user_id
         )
         return MembershipSuccess(membership=Membership.from_model(row))
 
@@ -324,7 +324,7 @@ class Mutation:
     async def create_track(self, info: strawberry.Info, input: CreateTrackInput) -> CreateTrackResult:  # type: ignore[valid-type]
         row = await call_service(
             info,
-            service.create_track,
+            tracks.create_track,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
             name=input.name,
             description=input.description,
@@ -336,7 +336,7 @@ class Mutation:
     async def update_track(self, info: strawberry.Info, input: UpdateTrackInput) -> UpdateTrackResult:  # type: ignore[valid-type]
         row = await call_with_input_id(
             info,
-            service.update_track,
+            tracks.update_track,
             input,
             name=input.name,
             description=input.description,
@@ -349,13 +349,13 @@ class Mutation:
     )
     async def reorder_track(self, info: strawberry.Info, input: ReorderTrackInput) -> ReorderTrackResult:  # type: ignore[valid-type]
         row = await call_with_input_id(
-            info, service.reorder_track, input, course_ids=[str(c) for c in input.course_ids]
+            info, tracks.reorder_track, input, course_ids=[str(c) for c in input.course_ids]
         )
         return TrackSuccess(track=Track.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE_TRACKS)
     async def delete_track(self, info: strawberry.Info, input: DeleteTrackInput) -> DeleteTrackResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.delete_track, input)
+        row = await call_with_input_id(info, tracks.delete_track, input)
         return DeleteTrackSuccess(id=strawberry.ID(str(row.id)))
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from subgraphs.contracts import organizations as contract
 from subgraphs.contracts.vocabulary import OrganizationSettings
 from subgraphs.core.db import utcnow
-from subgraphs.core.events import Event, emit
+from subgraphs.core.events import domain_event, emit
 from subgraphs.core.rbac import MEMBERSHIPS_KEY
 from subgraphs.core.seeding import (
     DEMO_MEMBERSHIPS,
@@ -47,11 +47,8 @@ async def seed_demo_organization(
             emit(
                 session,
                 Outbox,
-                Event(
-                    type=created.event_type(),
-                    organization_id=str(org.id),
-                    subject_ids={"organization_id": str(org.id)},
-                    payload=created.wire(),
+                domain_event(
+                    created, actor=None, organization_id=org.id, subjects={"organization_id": org.id}
                 ),
             )
         present = set(
@@ -70,11 +67,11 @@ async def seed_demo_organization(
             emit(
                 session,
                 Outbox,
-                Event(
-                    type=added.event_type(),
-                    organization_id=str(org.id),
-                    subject_ids={"user_id": str(user_id), "membership_id": str(member.id)},
-                    payload=added.wire(),
+                domain_event(
+                    added,
+                    actor=None,
+                    organization_id=org.id,
+                    subjects={"user_id": user_id, "membership_id": member.id},
                 ),
             )
     for user_id in members:

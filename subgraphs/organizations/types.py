@@ -15,9 +15,9 @@ from subgraphs.core.federation import load_reference, stub_reference
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import organizations_permitting, permitted
-from subgraphs.organizations import models, service
+from subgraphs.organizations import models, roles, tenants
 from subgraphs.organizations.errors import InvalidInvitationError
-from subgraphs.organizations.service import MembershipRole
+from subgraphs.organizations.roles import MembershipRole
 
 # GraphQL enums: strawberry.enum registers the service's enum class itself (and returns it): fields name it.
 strawberry.enum(MembershipRole, name="MembershipRole", description="A role inside one organization.")
@@ -69,14 +69,14 @@ class Organization:
             slug=row.slug,
             description=row.description,
             created_at=row.created_at,
-            settings=OrganizationSettings.from_model(service.org_settings(row)),
+            settings=OrganizationSettings.from_model(tenants.org_settings(row)),
         )
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
         """Visible to its members, site admins and API clients bound to it; null to everyone else."""
         row = await load_reference(info, info.context.loaders.organization_by_id, id)
-        if row is None or not await permitted(info.context.caller, service.VIEW_ORGANIZATION, row.id):
+        if row is None or not await permitted(info.context.caller, roles.VIEW_ORGANIZATION, row.id):
             return None
         return cls.from_model(row)
 
@@ -99,7 +99,7 @@ class User:
         rows = await info.context.loaders.memberships_by_user_id.load(key)
         if principal.is_site_admin or principal.user_id == key:
             return [Membership.from_model(row) for row in rows]
-        visible = await organizations_permitting(info.context.caller, service.VIEW_MEMBERS)
+        visible = await organizations_permitting(info.context.caller, roles.VIEW_MEMBERS)
         return [Membership.from_model(row) for row in rows if row.organization_id in visible]
 
     resolve_reference = stub_reference
@@ -140,7 +140,7 @@ class Membership:
         if row is None:
             return None
         if principal.user_id == row.user_id or await permitted(
-            info.context.caller, service.VIEW_MEMBERS, row.organization_id
+            info.context.caller, roles.VIEW_MEMBERS, row.organization_id
         ):
             return cls.from_model(row)
         return None
@@ -176,7 +176,7 @@ class Track:
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Track | None:
         row = await load_reference(info, info.context.loaders.track_by_id, id)
-        if row is None or not await permitted(info.context.caller, service.VIEW_TRACKS, row.organization_id):
+        if row is None or not await permitted(info.context.caller, roles.VIEW_TRACKS, row.organization_id):
             return None
         return cls.from_model(row)
 
@@ -223,7 +223,7 @@ class AuditLogEntry:
             return None
         if principal.is_site_admin or (
             row.organization_id is not None
-            and await permitted(info.context.caller, service.VIEW_AUDIT_LOG, row.organization_id)
+            and await permitted(info.context.caller, roles.VIEW_AUDIT_LOG, row.organization_id)
         ):
             return cls.from_model(row)
         return None

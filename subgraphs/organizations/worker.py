@@ -8,7 +8,7 @@ from subgraphs.core.redis_state import RedisStateKeeper
 from subgraphs.organizations.audit import AuditConsumer
 from subgraphs.organizations.authz import AuthzProjectionConsumer, projection_state
 from subgraphs.organizations.models import CourseOwner
-from subgraphs.organizations.service import COURSE_OWNERS_GROUP
+from subgraphs.organizations.tracks import COURSE_OWNERS_GROUP
 
 
 def worker_tasks(deps: WorkerDeps) -> list:

@@ -15,7 +15,7 @@ from subgraphs.contracts.quizzes import QuestionCreated
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.errors import InvalidInput
 from subgraphs.core.events import emit
-from subgraphs.quizzes import service
+from subgraphs.quizzes import access, authoring, grading
 from subgraphs.quizzes.models import CourseProjection, Outbox, Question, Quiz
 
 Part = TypeVar("Part")
@@ -40,20 +40,20 @@ def new_quiz(course: CourseProjection, **chosen: Any) -> Quiz:
         time_limit_seconds=None,
         attempts_allowed=None,
         shuffle_questions=False,
-        status=service.QuizStatus.DRAFT.value,
+        status=access.QuizStatus.DRAFT.value,
         **chosen,
     )
 
 
 def accepted_questions(
-    parts: Sequence[Part], spec_of: Callable[[Part], service.QuestionSpec]
+    parts: Sequence[Part], spec_of: Callable[[Part], grading.QuestionSpec]
 ) -> tuple[list[dict[str, Any]], list[tuple[int, Exception]]]:
     """The row values of the first `MAX_QUESTIONS` parts this domain's rules accept, and (index, error) of
     each one refused: a refused question is left out rather than failing the whole quiz."""
     accepted, refused = [], []
-    for index, part in enumerate(parts[: service.MAX_QUESTIONS]):
+    for index, part in enumerate(parts[: authoring.MAX_QUESTIONS]):
         try:
-            accepted.append(service.clean_question(spec_of(part)))
+            accepted.append(grading.clean_question(spec_of(part)))
         except (InvalidInput, ValueError) as exc:
             refused.append((index, exc))
     return accepted, refused
@@ -68,12 +68,7 @@ async def add_quiz(
     rows = [Question(quiz_id=quiz.id, position=n, **values) for n, values in enumerate(questions, start=1)]
     session.add_all(rows)
     await session.flush()
-    emit(session, Outbox, service.quiz_event(meta, "created", quiz))
+    emit(session, Outbox, authoring.quiz_event(meta, "created", quiz))
     for row in rows:
-        subjects = {"quiz_id": quiz.id, "question_id": row.id}
-        emit(
-            session,
-            Outbox,
-            service._event(meta, QuestionCreated(), org=quiz.organization_id, subjects=subjects),
-        )
+        emit(session, Outbox, authoring.question_event(meta, QuestionCreated(), quiz, row.id))
     return rows

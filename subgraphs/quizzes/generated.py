@@ -28,29 +28,29 @@ from subgraphs.contracts.generator import ResultApplied
 from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
 from subgraphs.core.events import Event, stream_name
 from subgraphs.core.ids import to_uuid
-from subgraphs.quizzes import drafts, service
+from subgraphs.quizzes import drafts, grading
 from subgraphs.quizzes.models import AppliedGeneration, CourseProjection, ProcessedEvent, Quiz
 
 log = logging.getLogger("coursegraph.quizzes")
 
 
-def question_spec(generated: QuizQuestion) -> service.QuestionSpec:
+def question_spec(generated: QuizQuestion) -> grading.QuestionSpec:
     kind, answers = generated.type, list(generated.correct_answers)
     options = list(generated.options)
     common = {"prompt": generated.prompt, "explanation": generated.explanation or None}
     if kind == "MULTIPLE_CHOICE":
         choices = sorted({options.index(a) for a in answers if a in options})
-        return service.QuestionSpec(
-            type=service.QuestionType.MULTIPLE_CHOICE,
+        return grading.QuestionSpec(
+            type=grading.QuestionType.MULTIPLE_CHOICE,
             options=options,
             correct_choices=choices,
             **common,
         )
     if kind == "TRUE_FALSE":
-        return service.QuestionSpec(
-            type=service.QuestionType.TRUE_FALSE, correct_boolean=answers == ["true"], **common
+        return grading.QuestionSpec(
+            type=grading.QuestionType.TRUE_FALSE, correct_boolean=answers == ["true"], **common
         )
-    return service.QuestionSpec(type=service.QuestionType.SHORT_ANSWER, accepted_answers=answers, **common)
+    return grading.QuestionSpec(type=grading.QuestionType.SHORT_ANSWER, accepted_answers=answers, **common)
 
 
 async def apply_generated_quiz(
@@ -80,7 +80,7 @@ async def apply_generated_quiz(
             )
             return None
         result = applied.result
-        title = service.clean_text(result.title, "result.title")
+        title = grading.clean_text(result.title, "result.title")
         quiz = drafts.new_quiz(course, title=title, description="", passing_score=60)
         questions, refused = drafts.accepted_questions(result.questions, question_spec)
         for index, exc in refused:

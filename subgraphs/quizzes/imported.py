@@ -23,16 +23,16 @@ from subgraphs.contracts.content import ImportedQuestion, ImportReady
 from subgraphs.contracts.quizzes import ImportApplied
 from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
 from subgraphs.core.errors import InvalidInput
-from subgraphs.core.events import Event, emit, stream_name
-from subgraphs.quizzes import drafts, service
+from subgraphs.core.events import Event, emit, request_event, stream_name
+from subgraphs.quizzes import drafts, grading
 from subgraphs.quizzes.models import CourseProjection, Outbox, ProcessedEvent, Quiz
 
 log = logging.getLogger("coursegraph.quizzes")
 
 
-def question_spec(imported: ImportedQuestion) -> service.QuestionSpec:
-    return service.QuestionSpec(
-        type=service.QuestionType(imported.type),
+def question_spec(imported: ImportedQuestion) -> grading.QuestionSpec:
+    return grading.QuestionSpec(
+        type=grading.QuestionType(imported.type),
         prompt=imported.prompt,
         options=imported.options,
         correct_choices=imported.correct_choices,
@@ -71,7 +71,7 @@ async def apply_import(
         quizzes, questions, skipped = [], 0, 0
         for imported in ready.quizzes:
             try:
-                title = service.clean_text(imported.title, "title")
+                title = grading.clean_text(imported.title, "title")
             except InvalidInput:
                 title = "Untitled quiz"
             quiz = drafts.new_quiz(
@@ -97,8 +97,11 @@ async def apply_import(
         emit(
             session,
             Outbox,
-            service._event(
-                meta, applied, org=course.organization_id, subjects={"course_id": course.course_id}
+            request_event(
+                meta,
+                applied,
+                organization_id=course.organization_id,
+                subjects={"course_id": course.course_id},
             ),
         )
     return quizzes

@@ -18,7 +18,7 @@ from subgraphs.core.context import Context
 from subgraphs.core.loaders import by_key_loader, memberships_loader, value_loader
 from subgraphs.core.pages import Page, bytes_id, int_id, page_loader, time_id
 from subgraphs.core.rbac import organizations_permitting
-from subgraphs.quizzes import service
+from subgraphs.quizzes import access
 from subgraphs.quizzes.models import (
     AppliedGeneration,
     AttemptAnswer,
@@ -89,13 +89,13 @@ def build_loaders(context: Context) -> Loaders:
         return [status.get(c) for c in course_ids]
 
     async def visible_quizzes() -> Any:
-        return await service.visible_quizzes_clause(caller)
+        return await access.visible_quizzes_clause(caller)
 
     async def question_order() -> list[Any]:
         """By position; for a shuffling quiz seen by a student, by sha256(viewer:quiz:question) — a stable
         order per student that the cursor can follow. Authors always see the authored order."""
         positional = func.int4send(Question.position)  # big-endian bytes: sorts like the number
-        managed = await organizations_permitting(caller, service.MANAGE)
+        managed = await organizations_permitting(caller, access.MANAGE)
         if managed.every:
             return [positional, Question.id]
         shuffles = (

@@ -27,7 +27,7 @@ from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta, 
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import Event, emit, stream_name
-from subgraphs.quizzes import service
+from subgraphs.quizzes import access, authoring
 from subgraphs.quizzes.models import (
     CourseProjection,
     EnrollmentProjection,
@@ -87,13 +87,13 @@ async def _remove_quizzes_of(session: AsyncSession, meta: RequestMeta, course_id
     )
     for quiz in quizzes:
         if quiz.id in attempted:
-            if quiz.status != service.QuizStatus.DRAFT:
-                quiz.status = service.QuizStatus.DRAFT.value
+            if quiz.status != access.QuizStatus.DRAFT:
+                quiz.status = access.QuizStatus.DRAFT.value
                 quiz.updated_at = utcnow()
-                emit(session, Outbox, service.quiz_event(meta, "unpublished", quiz))
+                emit(session, Outbox, authoring.quiz_event(meta, "unpublished", quiz))
             log.warning("course %s deleted: quiz %s has attempts, kept and closed", course_id, quiz.id)
         else:
-            emit(session, Outbox, service.quiz_event(meta, "deleted", quiz))
+            emit(session, Outbox, authoring.quiz_event(meta, "deleted", quiz))
     gone = [q.id for q in quizzes if q.id not in attempted]
     if gone:
         await session.execute(delete(Quiz).where(Quiz.id.in_(gone)))  # questions cascade
@@ -102,7 +102,7 @@ async def _remove_quizzes_of(session: AsyncSession, meta: RequestMeta, course_id
 class CoursesProjectionConsumer(DatabaseConsumer):
     """Keeps the quizzes domain's course and enrollment projections (worker, group quizzes-projection)."""
 
-    group: ClassVar[str] = service.PROJECTION_GROUP
+    group: ClassVar[str] = access.PROJECTION_GROUP
     streams: ClassVar[tuple[str, ...]] = (stream_name("courses"),)
 
     async def handle(self, event: Event) -> None:

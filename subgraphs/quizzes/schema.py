@@ -13,7 +13,7 @@ from subgraphs.core.pagination import SIZED_BY_FIRST
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.resolvers import call_service, call_with_input_id
 from subgraphs.core.schema import build_schema
-from subgraphs.quizzes import service
+from subgraphs.quizzes import access, attempts, authoring, grading
 from subgraphs.quizzes.errors import QUIZZES_ERRORS
 from subgraphs.quizzes.types import (
     AttemptAnswer,
@@ -53,9 +53,9 @@ from subgraphs.quizzes.types import (
 )
 
 
-def _spec(q: QuestionInput) -> service.QuestionSpec:
-    return service.QuestionSpec(
-        type=service.QuestionType(getattr(q.type, "value", q.type)),
+def _spec(q: QuestionInput) -> grading.QuestionSpec:
+    return grading.QuestionSpec(
+        type=grading.QuestionType(getattr(q.type, "value", q.type)),
         prompt=q.prompt,
         options=q.options,
         correct_choices=q.correct_choices,
@@ -80,8 +80,8 @@ def _quiz_fields(input: CreateQuizInput | UpdateQuizInput) -> dict[str, Any]:
     }
 
 
-VIEW = member_or_scope_policy(service.VIEW)
-MANAGE = member_or_scope_policy(service.MANAGE)
+VIEW = member_or_scope_policy(access.VIEW)
+MANAGE = member_or_scope_policy(access.MANAGE)
 
 
 @strawberry.type
@@ -90,7 +90,7 @@ class Query:
         authenticated=True, policy=VIEW, description="One quiz; null when absent or not visible to you."
     )
     async def quiz(self, info: strawberry.Info, id: strawberry.ID) -> Quiz | None:
-        row = await call_service(info, service.get_quiz, id=parse_id(id, "id"))
+        row = await call_service(info, authoring.get_quiz, id=parse_id(id, "id"))
         return Quiz.from_model(row) if row else None
 
     @strawberry.federation.field(
@@ -110,9 +110,9 @@ class Query:
         f = filter or AttemptFilter()
         return await call_service(
             info,
-            service.list_attempts,
+            attempts.list_attempts,
             quiz_id=parse_id(quiz_id, "quizId"),
-            filter=service.AttemptFilter(
+            filter=attempts.AttemptFilter(
                 user_id=parse_optional_id(f.user_id, "filter.userId"), submitted=f.submitted, passed=f.passed
             ),
             first=first,
@@ -128,24 +128,24 @@ class Mutation:
     )
     async def create_quiz(self, info: strawberry.Info, input: CreateQuizInput) -> CreateQuizResult:  # type: ignore[valid-type]
         course_id = parse_id(input.course_id, "input.courseId")
-        row = await call_service(info, service.create_quiz, course_id=course_id, **_quiz_fields(input))
+        row = await call_service(info, authoring.create_quiz, course_id=course_id, **_quiz_fields(input))
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def update_quiz(self, info: strawberry.Info, input: UpdateQuizInput) -> UpdateQuizResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.update_quiz, input, **_quiz_fields(input))
+        row = await call_with_input_id(info, authoring.update_quiz, input, **_quiz_fields(input))
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(
         authenticated=True, policy=MANAGE, description="Needs at least one question."
     )
     async def publish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> PublishQuizResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.publish_quiz, input)
+        row = await call_with_input_id(info, authoring.publish_quiz, input)
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def unpublish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> UnpublishQuizResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.publish_quiz, input, published=False)
+        row = await call_with_input_id(info, authoring.publish_quiz, input, published=False)
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @strawberry.federation.mutation(
@@ -154,7 +154,7 @@ class Mutation:
         description="Only a quiz nobody attempted (unpublish it otherwise).",
     )
     async def delete_quiz(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuizResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.delete_quiz, input)
+        row = await call_with_input_id(info, authoring.delete_quiz, input)
         return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
@@ -162,19 +162,19 @@ class Mutation:
         self, info: strawberry.Info, input: CreateQuestionInput
     ) -> CreateQuestionResult:  # type: ignore[valid-type]
         quiz_id = parse_id(input.quiz_id, "input.quizId")
-        row = await call_service(info, service.create_question, quiz_id=quiz_id, spec=_spec(input.question))
+        row = await call_service(info, authoring.create_question, quiz_id=quiz_id, spec=_spec(input.question))
         return QuestionSuccess(question=Question.from_model(row, True))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def update_question(
         self, info: strawberry.Info, input: UpdateQuestionInput
     ) -> UpdateQuestionResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.update_question, input, spec=_spec(input.question))
+        row = await call_with_input_id(info, authoring.update_question, input, spec=_spec(input.question))
         return QuestionSuccess(question=Question.from_model(row, True))
 
     @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
     async def delete_question(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuestionResult:  # type: ignore[valid-type]
-        row = await call_with_input_id(info, service.delete_question, input)
+        row = await call_with_input_id(info, authoring.delete_question, input)
         return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
 
     @strawberry.federation.mutation(
@@ -183,7 +183,9 @@ class Mutation:
     async def start_quiz_attempt(
         self, info: strawberry.Info, input: StartQuizAttemptInput
     ) -> StartQuizAttemptResult:  # type: ignore[valid-type]
-        row = await call_service(info, service.start_attempt, quiz_id=parse_id(input.quiz_id, "input.quizId"))
+        row = await call_service(
+            info, attempts.start_attempt, quiz_id=parse_id(input.quiz_id, "input.quizId")
+        )
         return QuizAttemptSuccess(attempt=QuizAttempt.from_model(row))
 
     @strawberry.federation.mutation(
@@ -193,10 +195,10 @@ class Mutation:
         a = input.answer
         row = await call_service(
             info,
-            service.save_answer,
+            attempts.save_answer,
             attempt_id=parse_id(input.attempt_id, "input.attemptId"),
             question_id=parse_id(input.question_id, "input.questionId"),
-            answer=service.Answer(choices=a.choices, boolean=a.boolean, text=a.text, number=a.number),
+            answer=grading.Answer(choices=a.choices, boolean=a.boolean, text=a.text, number=a.number),
             time_spent_seconds=input.time_spent_seconds,
         )
         return SaveAnswerSuccess(answer=AttemptAnswer.from_model(row))
@@ -208,7 +210,7 @@ class Mutation:
         self, info: strawberry.Info, input: SubmitQuizAttemptInput
     ) -> SubmitQuizAttemptResult:  # type: ignore[valid-type]
         attempt_id = parse_id(input.attempt_id, "input.attemptId")
-        row = await call_service(info, service.submit_attempt, attempt_id=attempt_id)
+        row = await call_service(info, attempts.submit_attempt, attempt_id=attempt_id)
         return QuizAttemptSuccess(attempt=QuizAttempt.from_model(row))
 
 

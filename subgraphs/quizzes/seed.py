@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.seeding import DemoSeeding, ScaleSeeding, copy_rows
-from subgraphs.quizzes import service
+from subgraphs.quizzes import attempts, authoring
+from subgraphs.quizzes.access import QuizStatus
+from subgraphs.quizzes.grading import Answer, QuestionSpec, QuestionType
 from subgraphs.quizzes.models import CourseProjection, EnrollmentProjection, Question, Quiz, QuizAttempt
-from subgraphs.quizzes.service import Answer, QuestionSpec, QuestionType, QuizStatus
 
 DEMO_QUIZ_TITLE = "Checkpoint: Python basics"
 
@@ -119,7 +120,7 @@ async def seed_demo_quizzes(
             select(Quiz.id).where(Quiz.course_id == course_id, Quiz.title == DEMO_QUIZ_TITLE)
         )
     if quiz_id is None:
-        quiz = await service.create_quiz(
+        quiz = await authoring.create_quiz(
             runtime,
             instructor,
             course_id=course_id,
@@ -130,8 +131,8 @@ async def seed_demo_quizzes(
             passing_score=60,
         )
         for spec, _ in DEMO_QUESTIONS:
-            await service.create_question(runtime, instructor, quiz_id=quiz.id, spec=spec)
-        await service.publish_quiz(runtime, instructor, id=quiz.id)
+            await authoring.create_question(runtime, instructor, quiz_id=quiz.id, spec=spec)
+        await authoring.publish_quiz(runtime, instructor, id=quiz.id)
         quiz_id = quiz.id
     async with runtime.transaction() as session:
         attempted = await session.scalar(
@@ -145,9 +146,9 @@ async def seed_demo_quizzes(
             )
         ).all()
     if attempted is None and course_status == "PUBLISHED":
-        attempt = await service.start_attempt(runtime, student, quiz_id=quiz_id)
+        attempt = await attempts.start_attempt(runtime, student, quiz_id=quiz_id)
         for question_id, (_, answer) in zip(questions, DEMO_QUESTIONS, strict=True):
-            await service.save_answer(
+            await attempts.save_answer(
                 runtime,
                 student,
                 attempt_id=attempt.id,
@@ -155,7 +156,7 @@ async def seed_demo_quizzes(
                 answer=answer,
                 time_spent_seconds=40,
             )
-        await service.submit_attempt(runtime, student, attempt_id=attempt.id)
+        await attempts.submit_attempt(runtime, student, attempt_id=attempt.id)
     return quiz_id
 
 

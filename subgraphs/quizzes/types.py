@@ -15,8 +15,9 @@ from subgraphs.core.loaders import warm_memberships
 from subgraphs.core.pages import page_connection, stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
 from subgraphs.core.rbac import permitted
-from subgraphs.quizzes import models, service
-from subgraphs.quizzes.service import QuestionType, QuizStatus, ShowCorrectAnswers
+from subgraphs.quizzes import access, grading, models
+from subgraphs.quizzes.access import QuizStatus
+from subgraphs.quizzes.grading import QuestionType, ShowCorrectAnswers
 
 # GraphQL enums: strawberry.enum registers the service's enum class itself (and returns it): fields name it.
 strawberry.enum(QuizStatus, name="QuizStatus")
@@ -32,13 +33,13 @@ strawberry.enum(
 
 async def _manages(info: strawberry.Info, organization_id: Any) -> bool:
     await warm_memberships(info.context)
-    return await permitted(info.context.caller, service.MANAGE, organization_id)
+    return await permitted(info.context.caller, access.MANAGE, organization_id)
 
 
 async def _visible(info: strawberry.Info, quiz: models.Quiz) -> bool:
     enrolled = await info.context.loaders.my_enrollment_status_by_course_id.load(quiz.course_id)
     await warm_memberships(info.context)
-    return await service.can_view_quiz(info.context.caller, quiz, enrolled)
+    return await access.can_view_quiz(info.context.caller, quiz, enrolled)
 
 
 @strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
@@ -194,7 +195,7 @@ class Quiz:
             loaders.my_attempts_by_quiz_id.load(self._row.id),
         )
         manages = await _manages(info, self._row.organization_id)
-        reveal = manages or service.reveals_answers(self._row, list(mine))
+        reveal = manages or grading.reveals_answers(self._row, list(mine))
         return page.connection(lambda r: Question.from_model(r, reveal))
 
     @strawberry.field(directives=[SIZED_BY_FIRST], description="Your attempts, first to last.")

@@ -18,7 +18,7 @@ from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import RateLimited
 from subgraphs.core.rbac import Caller
 from subgraphs.core.settings import Settings, get_settings
-from subgraphs.users import browser, service
+from subgraphs.users import api_clients, browser
 from subgraphs.users.keys import SigningKeys
 from subgraphs.users.loaders import build_loaders
 from subgraphs.users.schema import schema
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             scope = form.get("scope")
             if not client_id or not client_secret:
                 raise InvalidRequestError(description="Client credentials are missing.")
-            body = await service.client_credentials_token(
+            body = await api_clients.client_credentials_token(
                 runtime,
                 meta,
                 client_id=str(client_id),

@@ -30,7 +30,7 @@ from subgraphs.core.auth import ANONYMOUS
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import DomainError, Forbidden, InvalidInput, RateLimited, error_json
 from subgraphs.core.rbac import Caller
-from subgraphs.users import service
+from subgraphs.users import sessions
 from subgraphs.users.errors import InvalidCredentials, InvalidToken
 from subgraphs.users.passwords import MAX_PASSWORD_LENGTH
 
@@ -56,7 +56,7 @@ async def login(request: Request) -> Response:
         body = await _json_object(request)
         email = _string(body, "email", MAX_EMAIL_LENGTH)
         password = _string(body, "password", MAX_PASSWORD_LENGTH)
-        return _signed_in(runtime, await service.login(runtime, meta, email=email, password=password))
+        return _signed_in(runtime, await sessions.login(runtime, meta, email=email, password=password))
 
     return await _answer(request, sign_in)
 
@@ -67,7 +67,7 @@ async def refresh(request: Request) -> Response:
         token = request.cookies.get(REFRESH_COOKIE)
         if not token:
             raise InvalidToken("You are not signed in.")
-        return _signed_in(runtime, await service.refresh(runtime, meta, refresh_token=token))
+        return _signed_in(runtime, await sessions.refresh(runtime, meta, refresh_token=token))
 
     return await _answer(request, rotate)
 
@@ -81,7 +81,7 @@ async def logout(request: Request) -> Response:
             raise InvalidInput({"input.allSessions": "Expected true or false."})
         token = request.cookies.get(REFRESH_COOKIE)
         if token:
-            await service.logout_refresh_token(runtime, meta, refresh_token=token, all_sessions=all_sessions)
+            await sessions.logout_refresh_token(runtime, meta, refresh_token=token, all_sessions=all_sessions)
         response = Response(status_code=204, headers=NO_STORE)
         _clear_cookie(runtime, response)
         return response
@@ -161,7 +161,7 @@ def _string(body: dict[str, Any], name: str, limit: int) -> str:
     return value
 
 
-def _signed_in(runtime: Runtime, result: service.SignIn) -> Response:
+def _signed_in(runtime: Runtime, result: sessions.SignIn) -> Response:
     body = {"accessToken": result.access_token, "expiresAt": _expiry(result.access_token)}
     response = JSONResponse(body, headers=NO_STORE)
     _set_cookie(runtime, response, result.refresh_token, runtime.settings.auth.refresh_token_ttl_seconds)

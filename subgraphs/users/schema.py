@@ -17,7 +17,7 @@ from subgraphs.core.pagination import SIZED_BY_FIRST, list_size
 from subgraphs.core.rbac import Permission, Role
 from subgraphs.core.resolvers import call_service
 from subgraphs.core.schema import build_schema
-from subgraphs.users import service
+from subgraphs.users import accounts, admin, api_clients, password_flows, registration, sessions
 from subgraphs.users.errors import USERS_ERRORS
 from subgraphs.users.models import AccountEvent as AccountEventRow
 from subgraphs.users.types import (
@@ -86,8 +86,8 @@ class Query:
         principal = info.context.principal
         return await call_service(
             info,
-            service.list_users,
-            filter=service.UserFilter(role=f.role, is_active=f.is_active, search=f.search),
+            admin.list_users,
+            filter=admin.UserFilter(role=f.role, is_active=f.is_active, search=f.search),
             first=first,
             after=after,
             to_node=lambda row: User.from_model(row, principal),
@@ -100,11 +100,11 @@ class Query:
     )
     async def api_clients(self, info: strawberry.Info, organization_id: strawberry.ID) -> list[ApiClient]:
         organization = parse_id(organization_id, "organizationId")
-        rows = await call_service(info, service.list_api_clients, organization_id=organization)
+        rows = await call_service(info, api_clients.list_api_clients, organization_id=organization)
         return [ApiClient.from_model(row) for row in rows]
 
 
-def _signed_in(result: service.SignIn, cls: type) -> LoginSuccess | RefreshTokenSuccess:
+def _signed_in(result: sessions.SignIn, cls: type) -> LoginSuccess | RefreshTokenSuccess:
     return cls(
         access_token=result.access_token,
         refresh_token=result.refresh_token,
@@ -118,23 +118,23 @@ class Mutation:
     @strawberry.mutation(description="Create an account; a verification link is mailed.")
     async def register(self, info: strawberry.Info, input: RegisterInput) -> RegisterResult:  # type: ignore[valid-type]
         await call_service(
-            info, service.register, email=input.email, password=input.password, full_name=input.full_name
+            info, registration.register, email=input.email, password=input.password, full_name=input.full_name
         )
         return MessageSuccess(message="Check your inbox to confirm your email address, then sign in.")
 
     @strawberry.mutation
     async def login(self, info: strawberry.Info, input: LoginInput) -> LoginResult:  # type: ignore[valid-type]
-        result = await call_service(info, service.login, email=input.email, password=input.password)
+        result = await call_service(info, sessions.login, email=input.email, password=input.password)
         return _signed_in(result, LoginSuccess)
 
     @strawberry.mutation(description="Trade a refresh token for new tokens; the old refresh token dies.")
     async def refresh_token(self, info: strawberry.Info, input: RefreshTokenInput) -> RefreshTokenResult:  # type: ignore[valid-type]
-        result = await call_service(info, service.refresh, refresh_token=input.refresh_token)
+        result = await call_service(info, sessions.refresh, refresh_token=input.refresh_token)
         return _signed_in(result, RefreshTokenSuccess)
 
     @strawberry.federation.mutation(authenticated=True, permission_classes=[IsAuthenticated])
     async def logout(self, info: strawberry.Info, input: LogoutInput | None = None) -> LogoutSuccess:
-        count = await call_service(info, service.logout, all_sessions=bool(input and input.all_sessions))
+        count = await call_service(info, sessions.logout, all_sessions=bool(input and input.all_sessions))
         return LogoutSuccess(revoked_sessions=count)
 
     @strawberry.federation.mutation(authenticated=True, permission_classes=[IsAuthenticated])
@@ -143,7 +143,7 @@ class Mutation:
     ) -> ChangePasswordResult:  # type: ignore[valid-type]
         await call_service(
             info,
-            service.change_password,
+            password_flows.change_password,
             current_password=input.current_password,
             new_password=input.new_password,
         )
@@ -153,24 +153,26 @@ class Mutation:
     async def request_email_verification(
         self, info: strawberry.Info, input: RequestEmailVerificationInput
     ) -> RequestMailResult:  # type: ignore[valid-type]
-        message = await call_service(info, service.request_email_verification, email=input.email)
+        message = await call_service(info, registration.request_email_verification, email=input.email)
         return MessageSuccess(message=message)
 
     @strawberry.mutation
     async def verify_email(self, info: strawberry.Info, input: VerifyEmailInput) -> VerifyEmailResult:  # type: ignore[valid-type]
-        row = await call_service(info, service.verify_email, token=input.token)
+        row = await call_service(info, registration.verify_email, token=input.token)
         return UserSuccess(user=User.own(row))
 
     @strawberry.mutation
     async def request_password_reset(
         self, info: strawberry.Info, input: RequestPasswordResetInput
     ) -> RequestMailResult:  # type: ignore[valid-type]
-        message = await call_service(info, service.request_password_reset, email=input.email)
+        message = await call_service(info, password_flows.request_password_reset, email=input.email)
         return MessageSuccess(message=message)
 
     @strawberry.mutation
     async def reset_password(self, info: strawberry.Info, input: ResetPasswordInput) -> ResetPasswordResult:  # type: ignore[valid-type]
-        await call_service(info, service.reset_password, token=input.token, new_password=input.new_password)
+        await call_service(
+            info, password_flows.reset_password, token=input.token, new_password=input.new_password
+        )
         return MessageSuccess(message="Password set. Sign in with the new password.")
 
     @strawberry.federation.mutation(
@@ -178,7 +180,7 @@ class Mutation:
     )
     async def create_user(self, info: strawberry.Info, input: CreateUserInput) -> AdminUserResult:  # type: ignore[valid-type]
         row = await call_service(
-            info, service.create_user, email=input.email, full_name=input.full_name, role=Role(input.role)
+            info, admin.create_user, email=input.email, full_name=input.full_name, role=Role(input.role)
         )
         return UserSuccess(user=User.from_model(row, info.context.principal))
 
@@ -186,22 +188,18 @@ class Mutation:
         authenticated=True, description="Block sign-in and end all sessions (site admins)."
     )
     async def deactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
-        row = await call_service(
-            info, service.deactivate_user, user_id=parse_id(input.user_id, "input.userId")
-        )
+        row = await call_service(info, admin.deactivate_user, user_id=parse_id(input.user_id, "input.userId"))
         return UserSuccess(user=User.from_model(row, info.context.principal))
 
     @strawberry.federation.mutation(authenticated=True, description="Allow sign-in again (site admins).")
     async def reactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
-        row = await call_service(
-            info, service.reactivate_user, user_id=parse_id(input.user_id, "input.userId")
-        )
+        row = await call_service(info, admin.reactivate_user, user_id=parse_id(input.user_id, "input.userId"))
         return UserSuccess(user=User.from_model(row, info.context.principal))
 
     @strawberry.federation.mutation(authenticated=True, description="Change a platform role (site admins).")
     async def change_user_role(self, info: strawberry.Info, input: ChangeUserRoleInput) -> AdminUserResult:  # type: ignore[valid-type]
         user_id = parse_id(input.user_id, "input.userId")
-        row = await call_service(info, service.change_user_role, user_id=user_id, role=Role(input.role))
+        row = await call_service(info, admin.change_user_role, user_id=user_id, role=Role(input.role))
         return UserSuccess(user=User.from_model(row, info.context.principal))
 
     @strawberry.federation.mutation(
@@ -212,7 +210,7 @@ class Mutation:
     ) -> CreateApiClientResult:  # type: ignore[valid-type]
         client, secret = await call_service(
             info,
-            service.create_api_client,
+            api_clients.create_api_client,
             organization_id=parse_id(input.organization_id, "input.organizationId"),
             name=input.name,
             scopes=input.scopes,
@@ -223,7 +221,7 @@ class Mutation:
     async def revoke_api_client(
         self, info: strawberry.Info, input: RevokeApiClientInput
     ) -> RevokeApiClientResult:  # type: ignore[valid-type]
-        client = await call_service(info, service.revoke_api_client, id=parse_id(input.id, "input.id"))
+        client = await call_service(info, api_clients.revoke_api_client, id=parse_id(input.id, "input.id"))
         return ApiClientSuccess(api_client=ApiClient.from_model(client))
 
 
@@ -244,7 +242,7 @@ class Subscription:
         read_after = stored_after(runtime, AccountEventRow, user_id)
         async for message in follow(
             runtime.live,
-            service.account_channel(user_id),
+            accounts.account_channel(user_id),
             after=after,
             read_after=read_after,
             guard=info.context.stream_guard(),

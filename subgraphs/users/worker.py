@@ -16,12 +16,13 @@ from subgraphs.core.domains import WorkerDeps
 from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.core.redis_state import RebuildableState, RedisStateKeeper
 from subgraphs.core.settings import Settings
-from subgraphs.users import service
+from subgraphs.users import password_flows
 from subgraphs.users.models import ApiClient
 
 
 class PasswordResetConsumer(Consumer):
-    """`users.password_reset.requested` → look the address up and mail a link (`service.send_password_reset`).
+    """`users.password_reset.requested` → look the address up and mail a link
+    (`password_flows.send_password_reset`).
     Doing this here keeps `requestPasswordReset` equally fast for known and unknown addresses."""
 
     group: ClassVar[str] = "users-password-reset"
@@ -39,10 +40,10 @@ class PasswordResetConsumer(Consumer):
         self._settings = settings
 
     async def handle(self, event: Event) -> None:
-        if event.type != service.PASSWORD_RESET_REQUESTED:
+        if event.type != password_flows.PASSWORD_RESET_REQUESTED:
             return
         async with self._sessionmaker() as session, session.begin():
-            await service.send_password_reset(self._settings, self.redis, session, event)
+            await password_flows.send_password_reset(self._settings, self.redis, session, event)
 
 
 async def rebuild_revoked_clients(

@@ -29,7 +29,7 @@ from subgraphs.core.context import WorkerRuntime
 from subgraphs.core.events import Event
 from subgraphs.core.live import LiveHub
 from subgraphs.courses.content import create_lesson, create_module, publish_lesson, publish_module
-from subgraphs.quizzes import service as quizzes_service
+from subgraphs.quizzes import authoring as quiz_authoring
 from subgraphs.quizzes.models import Outbox as QuizzesOutbox
 from tests.subgraphs.content.conftest import (  # noqa: F401 - fixtures
     content_app,
@@ -163,9 +163,9 @@ async def test_module_and_lesson_publication_events_fit_their_contracts(courses)
 async def test_quiz_and_question_changes_fit_their_contracts(courses, projector, quizzes_runtime):  # noqa: F811
     room = await classroom(courses, projector, quizzes_runtime)
     meta = room.school.instructor.meta
-    await quizzes_service.update_quiz(quizzes_runtime, meta, id=room.quiz_id, title="Checkpoint 2")
-    await quizzes_service.update_question(quizzes_runtime, meta, id=room.question_ids[0], spec=QUESTIONS[1])
-    await quizzes_service.delete_question(quizzes_runtime, meta, id=room.question_ids[1])
+    await quiz_authoring.update_quiz(quizzes_runtime, meta, id=room.quiz_id, title="Checkpoint 2")
+    await quiz_authoring.update_question(quizzes_runtime, meta, id=room.question_ids[0], spec=QUESTIONS[1])
+    await quiz_authoring.delete_question(quizzes_runtime, meta, id=room.question_ids[1])
     async with quizzes_runtime.transaction() as session:
         rows = (await session.scalars(select(QuizzesOutbox.event).order_by(QuizzesOutbox.position))).all()
     emitted = [e for e in rows if e["subject_ids"].get("quiz_id") == str(room.quiz_id)]
@@ -364,19 +364,20 @@ async def test_an_import_and_its_answers_fit_their_contracts(
 
 
 async def test_an_invitation_cancellation_fits_its_contract(minter):  # noqa: F811
-    from subgraphs.organizations import service as organizations_service
+    from subgraphs.organizations import invitations as org_invitations
+    from subgraphs.organizations import roles as org_roles
     from subgraphs.organizations.models import Outbox as OrganizationsOutbox
 
     admin = await minter.user("student")
     org = await minter.organization(admin, name="Invites")
-    invitation = await organizations_service.invite_member(
+    invitation = await org_invitations.invite_member(
         minter.runtime,
         admin.meta,
         organization_id=uuid.UUID(org),
         email=f"c-{uuid.uuid4().hex[:8]}@e.dev",
-        role=organizations_service.MembershipRole.STUDENT,
+        role=org_roles.MembershipRole.STUDENT,
     )
-    await organizations_service.cancel_invitation(minter.runtime, admin.meta, invitation_id=invitation.id)
+    await org_invitations.cancel_invitation(minter.runtime, admin.meta, invitation_id=invitation.id)
     async with minter.runtime.transaction() as session:
         rows = (
             await session.scalars(

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from subgraphs.courses.enrollment import enroll
 from subgraphs.courses.exercises import create_exercise
 from subgraphs.labs.models import LabEvent
-from subgraphs.organizations import service as org_service
+from subgraphs.organizations import tenants as org_tenants
 from tests.labs_support import (
     docker_available,
     remove_run_resources,
@@ -116,7 +116,7 @@ async def test_a_student_runs_a_lab_through_the_router(
 ):
     use_docker = docker_available()
     school = await courses.school()
-    await org_service.update_organization(
+    await org_tenants.update_organization(
         minter.runtime,
         school.admin.meta,
         id=uuid.UUID(school.org),

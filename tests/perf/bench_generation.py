@@ -90,7 +90,7 @@ async def run(server: Any, rounds: int, tokens_per_second: float) -> None:
     from subgraphs.core.context import WorkerRuntime
     from subgraphs.core.live import LiveHub
     from subgraphs.core.settings import get_settings
-    from subgraphs.generator import service
+    from subgraphs.generator import api, jobs, running
     from subgraphs.generator.app import create_app as create_generator
     from subgraphs.generator.providers.anthropic import AnthropicGenerator
     from subgraphs.organizations.app import create_app as create_organizations
@@ -142,9 +142,9 @@ async def run(server: Any, rounds: int, tokens_per_second: float) -> None:
             title = f"Bench course {i} {uuid.uuid4().hex[:6]}"
             job, _ = await generate(title)
             job_id = uuid.UUID(job["id"])
-            async with runtime.live.listen(service.channel(job_id)) as queue:
+            async with runtime.live.listen(jobs.channel(job_id)) as queue:
                 started = time.perf_counter()
-                task = asyncio.create_task(service.run_job(worker, generator, job_id))
+                task = asyncio.create_task(running.run_job(worker, generator, job_id))
                 first = None
                 while True:
                     message = await asyncio.wait_for(queue.get(), 60)
@@ -155,7 +155,7 @@ async def run(server: Any, rounds: int, tokens_per_second: float) -> None:
                         break
                 assert await task == "SUCCEEDED"
             first_event.append(first)
-            row = await service.get_job(runtime, instructor.meta, job_id)
+            row = await api.get_job(runtime, instructor.meta, job_id)
             sizes.append(row.output_tokens)
             hit, latency = await generate(title)
             assert hit["cached"] and hit["status"] == "SUCCEEDED"

@@ -114,7 +114,7 @@ async def run(rounds: int) -> None:
     from subgraphs.core.events import OutboxRelay
     from subgraphs.core.rbac import Permission, permitted
     from subgraphs.core.settings import get_settings
-    from subgraphs.organizations import service
+    from subgraphs.organizations import memberships
     from subgraphs.organizations.app import create_app as create_organizations
     from subgraphs.organizations.authz import AuthzProjectionConsumer
     from subgraphs.organizations.models import Outbox
@@ -209,7 +209,7 @@ async def run(rounds: int) -> None:
                 await asyncio.sleep(0)
             commits.clear()
             started = time.perf_counter()
-            await service.remove_member(
+            await memberships.remove_member(
                 dead, site_admin.meta, organization_id=uuid.UUID(org_id), user_id=uuid.UUID(member.id)
             )
             change_commit = commits[0]

@@ -13,7 +13,9 @@ from subgraphs.analytics.models import Course, Learner
 from subgraphs.core.db import utcnow
 from subgraphs.courses.enrollment import complete_lesson, enroll
 from subgraphs.courses.models import Lesson
-from subgraphs.quizzes import service as quizzes_service
+from subgraphs.quizzes import attempts as quiz_attempts
+from subgraphs.quizzes import authoring as quiz_authoring
+from subgraphs.quizzes import grading as quiz_grading
 from tests.subgraphs.analytics.events import Student
 from tests.subgraphs.analytics.queries import COURSE_REPORT, ENTITIES, STUDENT_REPORT, reps
 from tests.subgraphs.quizzes.factories import QUESTIONS
@@ -82,21 +84,21 @@ async def test_scores_stats_and_series_follow_a_student_through_a_course(
 
     # A quiz: only the first question right (2 of 10 points) -> 20 %, failed.
     await projector.sync(courses={course.id: "PUBLISHED"}, enrollments={(course.id, student.id): "ACTIVE"})
-    quiz = await quizzes_service.create_quiz(quizzes_runtime, teacher.meta, course_id=course.id, title="Q")
+    quiz = await quiz_authoring.create_quiz(quizzes_runtime, teacher.meta, course_id=course.id, title="Q")
     questions = [
-        await quizzes_service.create_question(quizzes_runtime, teacher.meta, quiz_id=quiz.id, spec=spec)
+        await quiz_authoring.create_question(quizzes_runtime, teacher.meta, quiz_id=quiz.id, spec=spec)
         for spec in QUESTIONS
     ]
-    await quizzes_service.publish_quiz(quizzes_runtime, teacher.meta, id=quiz.id)
-    attempt = await quizzes_service.start_attempt(quizzes_runtime, student.meta, quiz_id=quiz.id)
-    await quizzes_service.save_answer(
+    await quiz_authoring.publish_quiz(quizzes_runtime, teacher.meta, id=quiz.id)
+    attempt = await quiz_attempts.start_attempt(quizzes_runtime, student.meta, quiz_id=quiz.id)
+    await quiz_attempts.save_answer(
         quizzes_runtime,
         student.meta,
         attempt_id=attempt.id,
         question_id=questions[0].id,
-        answer=quizzes_service.Answer(choices=[1]),
+        answer=quiz_grading.Answer(choices=[1]),
     )
-    await quizzes_service.submit_attempt(quizzes_runtime, student.meta, attempt_id=attempt.id)
+    await quiz_attempts.submit_attempt(quizzes_runtime, student.meta, attempt_id=attempt.id)
     await pipeline.until(learner_where(course.id, student.id, quiz_attempts=1))
     engagement = (await entity(analytics_gql, "Enrollment", enrollment.id, student.token))["engagement"]
     # proficiency (0.6 * 20 + 0.2 * 0) / 0.8 = 15 < 50: one indicator -> MEDIUM

@@ -1,5 +1,5 @@
 """Generation results applied for real: a job submitted to the generator service, run with the OFFLINE
-provider, applied with `generator.service.apply` — so the `generator.result.applied` event under test is
+provider, applied with `generator.api.apply` — so the `generator.result.applied` event under test is
 exactly what the generator emits — then delivered through the relay and Redis streams to a consumer."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from subgraphs.contracts.generation import Kind
 from subgraphs.core.domains import outboxes
 from subgraphs.core.events import Consumer, Event, OutboxRelay, emit
-from subgraphs.generator import service as generator
+from subgraphs.generator import api, jobs, running
 from subgraphs.generator.models import CourseOwner
 from subgraphs.generator.models import Outbox as GeneratorOutbox
 from subgraphs.generator.providers.offline import OfflineGenerator
@@ -57,17 +57,17 @@ class Generation:
         if course_id:
             # What the worker's CourseOwnersConsumer learns from the course's `courses.course.created`.
             await announce_course(self.runtime, CourseOwner, organization_id, course_id)
-        submission = generator.Submission(
+        submission = api.Submission(
             kind=kind,
             organization_id=uuid.UUID(str(organization_id)),
             values=values,
             course_id=uuid.UUID(str(course_id)) if course_id else None,
             module_id=uuid.UUID(str(module_id)) if module_id else None,
         )
-        job = await generator.submit(self.runtime, caller.meta, submission, model="offline")
-        if job.status != generator.JobStatus.SUCCEEDED:
-            await generator.run_job(self.worker_runtime(), OfflineGenerator(), job.id)
-        await generator.apply(self.runtime, caller.meta, job.id)
+        job = await api.submit(self.runtime, caller.meta, submission, model="offline")
+        if job.status != jobs.JobStatus.SUCCEEDED:
+            await running.run_job(self.worker_runtime(), OfflineGenerator(), job.id)
+        await api.apply(self.runtime, caller.meta, job.id)
         [event] = await outbox_events(self.runtime, job.id, "generator.result.applied")
         return job.id, event
 

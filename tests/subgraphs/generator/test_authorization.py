@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from subgraphs.generator import service
+from subgraphs.generator import running
 from subgraphs.generator.models import CourseOwner
 from subgraphs.generator.providers.offline import OfflineGenerator
 from tests.course_owners import announce_course
@@ -127,7 +127,7 @@ async def test_course_generation_jobs_are_filtered_by_viewer(gen_gql, gen_runtim
         token=school.instructor.token,
     )
     job = body["data"]["generateSyllabus"]["job"]
-    await service.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(job["id"]))
+    await running.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(job["id"]))
     reps = {"representations": [{"__typename": "Course", "id": course}]}
     seen = await gen_gql(ENTITIES, reps, token=school.admin.token)
     assert seen["data"]["_entities"] == [
@@ -165,7 +165,7 @@ async def test_lists_do_not_grow_statements_with_items(
                 token=school.instructor.token,
             )
             ids.append(body["data"]["generateSyllabus"]["job"]["id"])
-            await service.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(ids[-1]))
+            await running.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(ids[-1]))
 
     async def statements(query, variables):
         with gen_count_queries() as counter:

@@ -13,7 +13,7 @@ from subgraphs.core.domains import outboxes
 from subgraphs.core.events import OutboxRelay
 from subgraphs.generator.budgets import OrganizationBudgetsConsumer
 from subgraphs.generator.models import GenerationJob, OrganizationBudget
-from subgraphs.organizations import service as organizations
+from subgraphs.organizations import tenants as org_tenants
 from tests.fakes.anthropic_server import MODEL
 from tests.subgraphs.generator.helpers import GENERATE_SYLLABUS, count_jobs, syllabus_input
 
@@ -45,7 +45,7 @@ async def test_an_organization_budget_setting_refuses_before_any_call(
     gen_gql, gen_runtime, school, title, minter, anthropic_server
 ):
     await project_budget(gen_runtime, school.org, None)  # created with the platform default
-    await organizations.update_organization(
+    await org_tenants.update_organization(
         minter.runtime,
         school.admin.meta,
         id=uuid.UUID(school.org),
@@ -90,7 +90,7 @@ async def test_an_organization_budget_setting_refuses_before_any_call(
     assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
     # Back to the platform default (far above 100 tokens): accepted again.
-    await organizations.update_organization(
+    await org_tenants.update_organization(
         minter.runtime,
         school.admin.meta,
         id=uuid.UUID(school.org),
@@ -133,7 +133,7 @@ async def test_offline_tokens_count_against_the_budget(gen_gql, gen_runtime, sch
     """Every provider's reported tokens count, OFFLINE's too: the budget error is reachable without a paid
     provider."""
     await project_budget(gen_runtime, school.org, None)
-    await organizations.update_organization(
+    await org_tenants.update_organization(
         minter.runtime,
         school.admin.meta,
         id=uuid.UUID(school.org),

@@ -18,7 +18,7 @@ from subgraphs.contracts.generation import Kind
 from subgraphs.core.context import Context
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import OutboxRelay
-from subgraphs.generator import service
+from subgraphs.generator import jobs, running
 from subgraphs.generator.models import CourseOwner, GenerationJob
 from subgraphs.generator.providers.anthropic import AnthropicGenerator
 from subgraphs.generator.providers.offline import OfflineGenerator, draft
@@ -71,11 +71,11 @@ async def test_a_syllabus_job_is_queued_then_run_to_a_validated_result(
         "duration_weeks": 4,
         "difficulty": "INTERMEDIATE",
     }
-    requested = await outbox_events(gen_runtime, job["id"], service.REQUESTED)
+    requested = await outbox_events(gen_runtime, job["id"], jobs.REQUESTED)
     assert len(requested) == 1 and requested[0]["organization_id"] == school.org
 
-    status = await service.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(job["id"]))
-    assert status is service.JobStatus.SUCCEEDED
+    status = await running.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(job["id"]))
+    assert status is jobs.JobStatus.SUCCEEDED
 
     done = (await gen_gql(JOB, {"id": job["id"]}, token=school.instructor.token))["data"]["generationJob"]
     assert done["status"] == "SUCCEEDED" and done["progress"] == 100 and done["attempts"] == 1
@@ -120,7 +120,7 @@ async def test_jobs_travel_through_the_queue_to_the_worker(gen_gql, gen_runtime,
 
     await wait_for(finished, what="the queued job to succeed")
     # at least once: the event delivered again (e.g. after a crash before ack) runs nothing twice
-    assert await service.run_job(worker.runtime, OfflineGenerator(), uuid.UUID(job["id"])) is None
+    assert await running.run_job(worker.runtime, OfflineGenerator(), uuid.UUID(job["id"])) is None
     assert (await job_row(gen_runtime, job["id"])).attempts == 1
 
 
@@ -137,7 +137,7 @@ async def test_anthropic_job_streams_progress_and_accounts_tokens_and_cost(
     anthropic_server.script(Reply.of_text(text, chunk_chars=40, input_tokens=1200, output_tokens=900))
     job = await submit(gen_gql, school.instructor, school.org, title)
     runtime = worker_runtime(input_usd_per_mtok=3.0, output_usd_per_mtok=15.0)
-    assert await service.run_job(runtime, anthropic(anthropic_server), uuid.UUID(job["id"])) == "SUCCEEDED"
+    assert await running.run_job(runtime, anthropic(anthropic_server), uuid.UUID(job["id"])) == "SUCCEEDED"
 
     done = (await gen_gql(JOB, {"id": job["id"]}, token=school.instructor.token))["data"]["generationJob"]
     assert (done["provider"], done["model"]) == ("ANTHROPIC", MODEL)
@@ -168,7 +168,7 @@ async def test_invalid_output_is_reasked_then_the_job_fails_with_the_reason(
     anthropic_server.default = lambda body: Reply.of_json({"title": title, "modules": []})
     job = await submit(gen_gql, school.instructor, school.org, title)
     runtime = worker_runtime(reask_attempts=2)
-    assert await service.run_job(runtime, anthropic(anthropic_server), uuid.UUID(job["id"])) == "FAILED"
+    assert await running.run_job(runtime, anthropic(anthropic_server), uuid.UUID(job["id"])) == "FAILED"
     assert len(anthropic_server.requests) == 3, "one call and two re-asks"
     assert "validation errors" in anthropic_server.requests[1]["messages"][-1]["content"]
     done = (await gen_gql(JOB, {"id": job["id"]}, token=school.instructor.token))["data"]["generationJob"]
@@ -190,7 +190,7 @@ async def test_a_queued_job_cancelled_never_runs(gen_gql, gen_runtime, school, t
         "__typename": "GenerationJobSuccess",
         "job": {"id": job["id"], "status": "CANCELLED"},
     }
-    assert await service.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(job["id"])) is None
+    assert await running.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(job["id"])) is None
     again = await gen_gql(CANCEL, {"input": {"jobId": job["id"]}}, token=school.instructor.token)
     assert again["data"]["cancelGenerationJob"]["code"] == "JOB_FINISHED"
     student = await gen_gql(CANCEL, {"input": {"jobId": job["id"]}}, token=school.student.token)
@@ -212,7 +212,7 @@ async def test_cancelling_a_running_job_stops_its_worker(
     anthropic_server.script(Reply.of_text(draft(Kind.SYLLABUS, values)))
     job = await submit(gen_gql, school.instructor, school.org, title)
     run = asyncio.create_task(
-        service.run_job(worker_runtime(), anthropic(anthropic_server), uuid.UUID(job["id"]))
+        running.run_job(worker_runtime(), anthropic(anthropic_server), uuid.UUID(job["id"]))
     )
     try:
         await wait_for(lambda: _status_is(gen_runtime, job["id"], "RUNNING"), what="the job to start")
@@ -232,13 +232,13 @@ async def _status_is(runtime, job_id, status):
 
 async def test_an_identical_request_is_a_cache_hit(gen_gql, gen_runtime, school, title, worker_runtime):
     first = await submit(gen_gql, school.instructor, school.org, title)
-    await service.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(first["id"]))
+    await running.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(first["id"]))
     # same normalized input (case and spacing differ), another instructor
     second = await submit(gen_gql, school.instructor2, school.org, f"  {title.upper()} ")
     assert second["status"] == "SUCCEEDED" and second["cached"] is True and second["progress"] == 100
     assert (second["inputTokens"], second["outputTokens"], second["costUsd"]) == (0, 0, 0)
     assert second["result"]["modules"] and second["provider"] == "OFFLINE"
-    assert await outbox_events(gen_runtime, second["id"], service.REQUESTED) == [], "nothing was queued"
+    assert await outbox_events(gen_runtime, second["id"], jobs.REQUESTED) == [], "nothing was queued"
     assert [e["status"] for e in await events_of(gen_runtime, second["id"])] == ["QUEUED", "SUCCEEDED"]
     other = await submit(gen_gql, school.instructor, school.org, title, durationWeeks=5)
     assert other["status"] == "QUEUED" and other["cached"] is False
@@ -300,7 +300,7 @@ async def test_applying_emits_the_result_once(gen_gql, gen_runtime, school, titl
     job = await submit(gen_gql, school.instructor, school.org, title)
     early = await gen_gql(APPLY, {"input": {"jobId": job["id"]}}, token=school.instructor.token)
     assert early["data"]["applyGenerationResult"]["code"] == "NOT_SUCCEEDED"
-    await service.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(job["id"]))
+    await running.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(job["id"]))
     first = await gen_gql(APPLY, {"input": {"jobId": job["id"]}}, token=school.instructor2.token)
     second = await gen_gql(APPLY, {"input": {"jobId": job["id"]}}, token=school.instructor.token)
     applied_at = first["data"]["applyGenerationResult"]["job"]["appliedAt"]
@@ -332,7 +332,7 @@ async def test_a_quiz_for_a_module(gen_gql, gen_runtime, school, worker_runtime)
     )
     job = body["data"]["generateQuiz"]["job"]
     assert job["course"] == {"id": course} and job["kind"] == "QUIZ"
-    await service.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(job["id"]))
+    await running.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(job["id"]))
     done = (await gen_gql(JOB, {"id": job["id"]}, token=school.instructor.token))["data"]["generationJob"]
     quiz = done["result"]
     assert quiz["__typename"] == "QuizDraft" and len(quiz["questions"]) == 4
@@ -360,7 +360,7 @@ async def test_the_subscription_replays_after_a_seq_then_ends_with_the_job(
         return seen
 
     follower = asyncio.create_task(collect(school.instructor2, None))
-    await service.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(job["id"]))
+    await running.run_job(worker_runtime(), OfflineGenerator(), uuid.UUID(job["id"]))
     live = await asyncio.wait_for(follower, 15)
     stored = await events_of(gen_runtime, job["id"])
     assert [e["seq"] for e in live] == [e["seq"] for e in stored] and live[-1]["status"] == "SUCCEEDED"
@@ -389,7 +389,7 @@ async def test_the_cache_key_uses_the_configured_model_not_the_dated_id_the_api_
     gen_runtime.extras["generator"] = chain  # what the subgraph uses for the cache key at submission
     try:
         job = await submit(gen_gql, school.instructor, school.org, title)
-        assert await service.run_job(worker_runtime(), chain, uuid.UUID(job["id"])) == "SUCCEEDED"
+        assert await running.run_job(worker_runtime(), chain, uuid.UUID(job["id"])) == "SUCCEEDED"
         done = (await gen_gql(JOB, {"id": job["id"]}, token=school.instructor.token))["data"]["generationJob"]
         assert done["model"] == MODEL, "the model the API reported is recorded"
         again = await submit(gen_gql, school.instructor, school.org, title)

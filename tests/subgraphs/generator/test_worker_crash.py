@@ -10,7 +10,7 @@ import threading
 import uuid
 
 from subgraphs.contracts.generation import Kind
-from subgraphs.generator import service
+from subgraphs.generator import jobs, running
 from subgraphs.generator.providers.offline import OfflineGenerator, draft
 from tests.fakes.anthropic_server import Reply
 from tests.subgraphs.generator.helpers import events_of, job_row, outbox_events, syllabus_input, wait_for
@@ -34,7 +34,7 @@ async def test_a_job_whose_worker_died_mid_stream_is_requeued_and_completes_once
     )
     job_id = uuid.UUID(body["data"]["generateSyllabus"]["job"]["id"])
     dying = worker_runtime(lease_seconds=0.6)
-    run = asyncio.create_task(service.run_job(dying, anthropic(anthropic_server), job_id))
+    run = asyncio.create_task(running.run_job(dying, anthropic(anthropic_server), job_id))
     try:
 
         async def streaming():
@@ -48,17 +48,17 @@ async def test_a_job_whose_worker_died_mid_stream_is_requeued_and_completes_once
         assert (await job_row(gen_runtime, job_id)).status == "RUNNING"
 
         async def requeued():
-            return job_id in await service.requeue_expired(dying)
+            return job_id in await running.requeue_expired(dying)
 
         await wait_for(requeued, what="the expired lease to be requeued")
     finally:
         gate.set()
     row = await job_row(gen_runtime, job_id)
     assert row.status == "QUEUED" and row.lease_token is None and row.attempts == 1
-    assert len(await outbox_events(gen_runtime, job_id, service.REQUESTED)) == 2, "queued again"
+    assert len(await outbox_events(gen_runtime, job_id, jobs.REQUESTED)) == 2, "queued again"
 
-    assert await service.run_job(worker_runtime(), OfflineGenerator(), job_id) == "SUCCEEDED"
-    assert await service.run_job(worker_runtime(), OfflineGenerator(), job_id) is None, (
+    assert await running.run_job(worker_runtime(), OfflineGenerator(), job_id) == "SUCCEEDED"
+    assert await running.run_job(worker_runtime(), OfflineGenerator(), job_id) is None, (
         "redelivery runs nothing"
     )
     row = await job_row(gen_runtime, job_id)
@@ -67,7 +67,7 @@ async def test_a_job_whose_worker_died_mid_stream_is_requeued_and_completes_once
     # the dead worker, were it a zombie, cannot complete the job any more
     zombie = row
     zombie.lease_token = first_lease
-    assert not await service._finish(dying, zombie, service.JobStatus.FAILED, "late", "generator.job.failed")
+    assert not await running._finish(dying, zombie, jobs.JobStatus.FAILED, "late", "generator.job.failed")
     events = await events_of(gen_runtime, job_id)
     assert [e["status"] for e in events].count("SUCCEEDED") == 1
     assert any(e["message"].startswith("Requeued") for e in events)
@@ -89,13 +89,13 @@ async def test_a_job_interrupted_too_often_fails_with_the_reason(
     job_id = uuid.UUID(body["data"]["generateSyllabus"]["job"]["id"])
     runtime = worker_runtime(max_attempts=2)
     for _ in range(2):  # two workers claim it and die
-        assert await service.claim(runtime, job_id, lease_seconds=0.05)
+        assert await running.claim(runtime, job_id, lease_seconds=0.05)
 
         async def requeued():
-            return job_id in await service.requeue_expired(runtime)
+            return job_id in await running.requeue_expired(runtime)
 
         await wait_for(requeued, what="requeue")
-    assert await service.run_job(runtime, OfflineGenerator(), job_id) == "FAILED"
+    assert await running.run_job(runtime, OfflineGenerator(), job_id) == "FAILED"
     row = await job_row(gen_runtime, job_id)
     assert row.status == "FAILED" and row.result is None and row.lease_token is None
     assert row.error == "The job was interrupted 2 times (its worker stopped); giving up."

@@ -39,7 +39,7 @@ from subgraphs.labs.runtimes.base import LabRuntime
 from subgraphs.labs.runtimes.process import ProcessRuntime
 from subgraphs.labs.service import AVAILABLE_KEY
 from subgraphs.labs.worker import build_lifecycle
-from subgraphs.organizations import service as org_service
+from subgraphs.organizations import tenants as org_tenants
 from tests.conftest import GraphQLClient, QueryCounter
 from tests.labs_support import TINY_IDE_HEALTH, TINY_IDE_TEMPLATE_COMMAND
 from tests.services import free_port
@@ -241,7 +241,7 @@ class LabWorld:
         )
         await enroll(self.courses.runtime, school.student.meta, course_id=course.id)
         if org_settings:
-            await org_service.update_organization(
+            await org_tenants.update_organization(
                 orgs.runtime, school.admin.meta, id=uuid.UUID(school.org), settings=org_settings
             )
         outsider = await orgs.user("student")

@@ -17,7 +17,7 @@ from subgraphs.core.context import RequestMeta
 from subgraphs.core.db import utcnow
 from subgraphs.core.rbac import Role
 from subgraphs.core.settings import Settings
-from subgraphs.organizations import service
+from subgraphs.organizations import invitations, tenants
 from subgraphs.organizations.authz import project_user
 from subgraphs.organizations.models import Invitation, Membership
 from subgraphs.users.keys import SigningKeys
@@ -74,7 +74,7 @@ class Minter:
 
     async def organization(self, admin: Caller, *, name: str = "Acme Academy") -> str:
         """A new organization whose admin is `admin` (through the service, as createOrganization does)."""
-        org = await service.create_organization(
+        org = await tenants.create_organization(
             self.runtime, admin.meta, name=name, slug=f"org-{uuid.uuid4().hex[:12]}", description="Test org"
         )
         return str(org.id)
@@ -107,7 +107,7 @@ class Minter:
                     organization_id=uuid.UUID(str(organization_id)),
                     email=f"invited-{uuid.uuid4().hex[:8]}@learners.coursegraph.dev",
                     role=role,
-                    token_hash=service._hash_token(token),
+                    token_hash=invitations.hash_token(token),
                     expires_at=utcnow() + timedelta(days=1),
                 )
             )

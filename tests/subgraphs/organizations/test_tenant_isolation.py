@@ -19,9 +19,11 @@ from sqlalchemy import select
 
 from subgraphs.core.events import Event
 from subgraphs.core.rbac import GRANTABLE_SCOPES, Permission
-from subgraphs.organizations import service
+from subgraphs.organizations import invitations as org_invitations
+from subgraphs.organizations import roles as org_roles
+from subgraphs.organizations import tracks as org_tracks
 from subgraphs.organizations.audit import record
-from subgraphs.organizations.models import CourseOwner, Membership
+from subgraphs.organizations.models import CourseOwner, Membership, Organization
 from tests.course_owners import announce_course
 from tests.subgraphs.organizations.factories import Caller, Minter
 from tests.subgraphs.organizations.queries import (
@@ -83,7 +85,7 @@ class World:
     async def new_track(self) -> str:
         admin = self.users["org_admin"]
         courses = [await announce_course(self.runtime, CourseOwner, self.org) for _ in range(2)]
-        row = await service.create_track(
+        row = await org_tracks.create_track(
             self.runtime,
             admin.meta,
             organization_id=uuid.UUID(self.org),
@@ -103,7 +105,7 @@ async def world(minter: Minter, org_runtime) -> World:
     other_admin = await minter.user("organization_admin")
     await minter.organization(other_admin, name="Tenant B")
     site_admin = await minter.user("site_admin")
-    track = await service.create_track(
+    track = await org_tracks.create_track(
         org_runtime, admin.meta, organization_id=uuid.UUID(org), name="Path", description="", course_ids=[]
     )
     async with org_runtime.transaction() as session:
@@ -112,7 +114,7 @@ async def world(minter: Minter, org_runtime) -> World:
         )
         entry = Event(type="organizations.tests.audited", organization_id=org, actor_id=admin.id)
         await record(session, entry)
-        org_row = await session.get(service.Organization, uuid.UUID(org))
+        org_row = await session.get(Organization, uuid.UUID(org))
     users = {
         "student": student,
         "instructor": instructor,
@@ -262,12 +264,12 @@ CANCEL = (
 
 
 async def pending_invitation(w: World) -> str:
-    row = await service.invite_member(
+    row = await org_invitations.invite_member(
         w.runtime,
         w.users["org_admin"].meta,
         organization_id=uuid.UUID(w.org),
         email=f"p-{uuid.uuid4().hex[:8]}@e.dev",
-        role=service.MembershipRole.STUDENT,
+        role=org_roles.MembershipRole.STUDENT,
     )
     return str(row.id)
 

@@ -6,36 +6,36 @@ from dataclasses import dataclass
 from typing import Any
 
 from subgraphs.courses.enrollment import enroll
-from subgraphs.quizzes import service
+from subgraphs.quizzes import authoring, grading
 from tests.subgraphs.courses.factories import School
 
 QUESTIONS = [
-    service.QuestionSpec(
-        type=service.QuestionType.SINGLE_CHOICE,
+    grading.QuestionSpec(
+        type=grading.QuestionType.SINGLE_CHOICE,
         prompt="2 + 2?",
         options=["3", "4", "5"],
         correct_choices=[1],
         points=2,
     ),
-    service.QuestionSpec(
-        type=service.QuestionType.MULTIPLE_CHOICE,
+    grading.QuestionSpec(
+        type=grading.QuestionType.MULTIPLE_CHOICE,
         prompt="Primes?",
         options=["2", "4", "5", "9"],
         correct_choices=[0, 2],
         points=3,
         explanation="4 and 9 are squares.",
     ),
-    service.QuestionSpec(
-        type=service.QuestionType.TRUE_FALSE, prompt="The sky is green.", correct_boolean=False
+    grading.QuestionSpec(
+        type=grading.QuestionType.TRUE_FALSE, prompt="The sky is green.", correct_boolean=False
     ),
-    service.QuestionSpec(
-        type=service.QuestionType.SHORT_ANSWER,
+    grading.QuestionSpec(
+        type=grading.QuestionType.SHORT_ANSWER,
         prompt="Capital of France?",
         accepted_answers=["Paris"],
         points=2,
     ),
-    service.QuestionSpec(
-        type=service.QuestionType.NUMERIC,
+    grading.QuestionSpec(
+        type=grading.QuestionType.NUMERIC,
         prompt="Pi to 2 decimals?",
         correct_number=3.14,
         tolerance=0.005,
@@ -62,18 +62,18 @@ async def classroom(
     await projector.sync(
         courses={course.id: "PUBLISHED"}, enrollments={(course.id, school.student.id): "ACTIVE"}
     )
-    quiz = await service.create_quiz(
+    quiz = await authoring.create_quiz(
         quizzes_runtime, school.instructor.meta, course_id=course.id, title="Checkpoint", **quiz_fields
     )
     ids = []
     for spec in QUESTIONS:
         ids.append(
             (
-                await service.create_question(
+                await authoring.create_question(
                     quizzes_runtime, school.instructor.meta, quiz_id=quiz.id, spec=spec
                 )
             ).id
         )
     if publish:
-        await service.publish_quiz(quizzes_runtime, school.instructor.meta, id=quiz.id)
+        await authoring.publish_quiz(quizzes_runtime, school.instructor.meta, id=quiz.id)
     return Classroom(school, course.id, quiz.id, ids)

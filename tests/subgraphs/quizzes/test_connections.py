@@ -10,7 +10,8 @@ import hashlib
 from sqlalchemy import select
 
 from subgraphs.courses.enrollment import enroll
-from subgraphs.quizzes import service
+from subgraphs.quizzes import attempts as quiz_attempts
+from subgraphs.quizzes import authoring, grading
 from subgraphs.quizzes.models import Outbox, Question
 from tests.subgraphs.quizzes.factories import QUESTIONS, classroom
 from tests.subgraphs.quizzes.queries import reps
@@ -55,18 +56,18 @@ async def test_my_attempts_and_answers_page(quizzes_gql, courses, projector, qui
     student = room.school.student
     attempts = []
     for _ in range(3):
-        attempt = await service.start_attempt(quizzes_runtime, student.meta, quiz_id=room.quiz_id)
+        attempt = await quiz_attempts.start_attempt(quizzes_runtime, student.meta, quiz_id=room.quiz_id)
         for question_id in reversed(room.question_ids):  # saved last to first: listed in quiz order
-            await service.save_answer(
+            await quiz_attempts.save_answer(
                 quizzes_runtime,
                 student.meta,
                 attempt_id=attempt.id,
                 question_id=question_id,
-                answer=service.Answer(boolean=True)
+                answer=grading.Answer(boolean=True)
                 if question_id == room.question_ids[2]
                 else _answer(question_id, room),
             )
-        await service.submit_attempt(quizzes_runtime, student.meta, attempt_id=attempt.id)
+        await quiz_attempts.submit_attempt(quizzes_runtime, student.meta, attempt_id=attempt.id)
         attempts.append(str(attempt.id))
     query = """query($r: [_Any!]!, $after: String, $answersAfter: String) { _entities(representations: $r) {
       ... on Quiz { myAttempts(first: 2, after: $after) { nodes { id answers(first: 2, after: $answersAfter) {
@@ -92,14 +93,14 @@ async def test_my_attempts_and_answers_page(quizzes_gql, courses, projector, qui
     assert answered == [str(q) for q in room.question_ids] and not page["pageInfo"]["hasNextPage"]
 
 
-def _answer(question_id, room) -> service.Answer:
+def _answer(question_id, room) -> grading.Answer:
     index = room.question_ids.index(question_id)
     return [
-        service.Answer(choices=[1]),
-        service.Answer(choices=[0, 2]),
-        service.Answer(boolean=False),
-        service.Answer(text="Paris"),
-        service.Answer(number=3.14),
+        grading.Answer(choices=[1]),
+        grading.Answer(choices=[0, 2]),
+        grading.Answer(boolean=False),
+        grading.Answer(text="Paris"),
+        grading.Answer(number=3.14),
     ][index]
 
 
@@ -126,7 +127,7 @@ async def test_quiz_connections_statements_do_not_grow_with_children(
         )
         for course_id in made:
             for q in range(n):
-                quiz = await service.create_quiz(
+                quiz = await authoring.create_quiz(
                     quizzes_runtime,
                     school.instructor.meta,
                     course_id=course_id,
@@ -134,7 +135,7 @@ async def test_quiz_connections_statements_do_not_grow_with_children(
                     attempts_allowed=None,
                 )
                 await _questions(quizzes_runtime, school, quiz.id, n if q == 0 else 1)
-                await service.publish_quiz(quizzes_runtime, school.instructor.meta, id=quiz.id)
+                await authoring.publish_quiz(quizzes_runtime, school.instructor.meta, id=quiz.id)
                 if q == 0:
                     await _attempts(quizzes_runtime, school, quiz.id, n)
 
@@ -159,7 +160,7 @@ async def test_quiz_connections_statements_do_not_grow_with_children(
 
 async def _questions(runtime, school, quiz_id, n: int) -> None:
     for _ in range(n):
-        await service.create_question(runtime, school.instructor.meta, quiz_id=quiz_id, spec=QUESTIONS[2])
+        await authoring.create_question(runtime, school.instructor.meta, quiz_id=quiz_id, spec=QUESTIONS[2])
 
 
 async def _attempts(runtime, school, quiz_id, n: int) -> None:
@@ -168,30 +169,30 @@ async def _attempts(runtime, school, quiz_id, n: int) -> None:
             select(Question.id).where(Question.quiz_id == quiz_id).order_by(Question.position).limit(1)
         )
     for _ in range(n):
-        attempt = await service.start_attempt(runtime, school.student.meta, quiz_id=quiz_id)
-        await service.save_answer(
+        attempt = await quiz_attempts.start_attempt(runtime, school.student.meta, quiz_id=quiz_id)
+        await quiz_attempts.save_answer(
             runtime,
             school.student.meta,
             attempt_id=attempt.id,
             question_id=first,
-            answer=service.Answer(boolean=False),
+            answer=grading.Answer(boolean=False),
         )
-        await service.submit_attempt(runtime, school.student.meta, attempt_id=attempt.id)
+        await quiz_attempts.submit_attempt(runtime, school.student.meta, attempt_id=attempt.id)
 
 
 async def test_answer_saved_event_only_when_the_answer_changed(courses, projector, quizzes_runtime):
     room = await classroom(courses, projector, quizzes_runtime)
     student = room.school.student
-    attempt = await service.start_attempt(quizzes_runtime, student.meta, quiz_id=room.quiz_id)
+    attempt = await quiz_attempts.start_attempt(quizzes_runtime, student.meta, quiz_id=room.quiz_id)
     question = room.question_ids[2]
 
     async def save(value: bool, seconds: int) -> None:
-        await service.save_answer(
+        await quiz_attempts.save_answer(
             quizzes_runtime,
             student.meta,
             attempt_id=attempt.id,
             question_id=question,
-            answer=service.Answer(boolean=value),
+            answer=grading.Answer(boolean=value),
             time_spent_seconds=seconds,
         )
 

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from subgraphs.quizzes import service
+from subgraphs.quizzes import attempts as quiz_attempts
+from subgraphs.quizzes import authoring
 from tests.subgraphs.quizzes.factories import classroom
 from tests.subgraphs.quizzes.queries import ENTITIES, reps
 
@@ -39,8 +40,10 @@ async def test_sdl_declares_entities_and_contributed_fields(quizzes_gql):
 async def room(courses, projector, quizzes_runtime):
     # One attempt allowed: once it is submitted, the student sees the answers (AFTER_LAST_ATTEMPT).
     room = await classroom(courses, projector, quizzes_runtime, attempts_allowed=1)
-    attempt = await service.start_attempt(quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id)
-    await service.submit_attempt(quizzes_runtime, room.school.student.meta, attempt_id=attempt.id)
+    attempt = await quiz_attempts.start_attempt(
+        quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id
+    )
+    await quiz_attempts.submit_attempt(quizzes_runtime, room.school.student.meta, attempt_id=attempt.id)
     room.attempt_id = attempt.id
     return room
 
@@ -118,8 +121,10 @@ async def test_course_quizzes_and_user_attempts_do_not_grow(
     rooms = [await classroom(courses, projector, quizzes_runtime) for _ in range(5)]
     site_admin = await courses.minter.user("site_admin")
     for room in rooms:
-        attempt = await service.start_attempt(quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id)
-        await service.submit_attempt(quizzes_runtime, room.school.student.meta, attempt_id=attempt.id)
+        attempt = await quiz_attempts.start_attempt(
+            quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id
+        )
+        await quiz_attempts.submit_attempt(quizzes_runtime, room.school.student.meta, attempt_id=attempt.id)
 
     async def course_quizzes(n: int) -> None:
         body = await quizzes_gql(
@@ -159,19 +164,19 @@ async def test_dashboard_quizzes_part_statements_do_not_grow_with_enrollments(
         courses={c: "PUBLISHED" for c in made}, enrollments={(c, school.student.id): "ACTIVE" for c in made}
     )
     for course_id in made:
-        quiz = await service.create_quiz(
+        quiz = await authoring.create_quiz(
             quizzes_runtime,
             school.instructor.meta,
             course_id=course_id,
             title="Q",
             attempts_allowed=1,  # submitted once: the answers show (AFTER_LAST_ATTEMPT)
         )
-        await service.create_question(
+        await authoring.create_question(
             quizzes_runtime, school.instructor.meta, quiz_id=quiz.id, spec=QUESTIONS[0]
         )
-        await service.publish_quiz(quizzes_runtime, school.instructor.meta, id=quiz.id)
-        attempt = await service.start_attempt(quizzes_runtime, school.student.meta, quiz_id=quiz.id)
-        await service.submit_attempt(quizzes_runtime, school.student.meta, attempt_id=attempt.id)
+        await authoring.publish_quiz(quizzes_runtime, school.instructor.meta, id=quiz.id)
+        attempt = await quiz_attempts.start_attempt(quizzes_runtime, school.student.meta, quiz_id=quiz.id)
+        await quiz_attempts.submit_attempt(quizzes_runtime, school.student.meta, attempt_id=attempt.id)
     query = """query($representations: [_Any!]!) { _entities(representations: $representations) {
       ... on Course { quizzes(first: 100) { nodes { title questions(first: 100) { nodes { id correctAnswer {
         choices } } } myAttempts(first: 100) { nodes { score maxScore passed } } } } } } }"""

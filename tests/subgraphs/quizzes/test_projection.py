@@ -98,7 +98,7 @@ async def test_course_and_enrollment_events_reach_the_projection_through_redis(c
 async def test_a_deleted_course_takes_its_quizzes_along(courses, projector, quizzes_runtime):
     """Through the projection consumer: deleting a course (no enrollments, so no attempts) deletes its
     quizzes and their questions, with `quizzes.quiz.deleted`."""
-    from subgraphs.quizzes import service
+    from subgraphs.quizzes import authoring
     from subgraphs.quizzes.models import Outbox, Question, Quiz
     from tests.subgraphs.quizzes.factories import QUESTIONS
 
@@ -107,10 +107,10 @@ async def test_a_deleted_course_takes_its_quizzes_along(courses, projector, quiz
     await projector.sync(courses={course.id: "DRAFT", other.id: "DRAFT"})
     made = []
     for course_id in (course.id, course.id, other.id):
-        quiz = await service.create_quiz(
+        quiz = await authoring.create_quiz(
             quizzes_runtime, school.instructor.meta, course_id=course_id, title="Q"
         )
-        await service.create_question(
+        await authoring.create_question(
             quizzes_runtime, school.instructor.meta, quiz_id=quiz.id, spec=QUESTIONS[0]
         )
         made.append(quiz.id)
@@ -132,12 +132,12 @@ async def test_a_deleted_course_takes_its_quizzes_along(courses, projector, quiz
 
 async def test_a_deleted_course_keeps_a_quiz_with_attempts_closed(courses, projector, quizzes_runtime):
     """Should a quiz have attempts anyway, its students' results stay: the quiz is kept, unpublished."""
-    from subgraphs.quizzes import service
+    from subgraphs.quizzes import attempts
     from subgraphs.quizzes.models import Outbox, Quiz, QuizAttempt
     from tests.subgraphs.quizzes.factories import classroom
 
     room = await classroom(courses, projector, quizzes_runtime)
-    attempt = await service.start_attempt(quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id)
+    attempt = await attempts.start_attempt(quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id)
     async with quizzes_runtime.transaction() as session:
         projected = await session.get(CourseProjection, room.course_id)
     deleted = course_event(

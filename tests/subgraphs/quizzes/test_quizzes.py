@@ -359,14 +359,14 @@ async def test_a_whole_number_answer_reads_back_as_a_number(quizzes_gql, courses
     token = room.school.student.token
     attempt = (await start(quizzes_gql, room.quiz_id, token))["attempt"]
     await save(quizzes_gql, attempt["id"], room.question_ids[4], {"number": 3}, token)
-    from subgraphs.quizzes import service
+    from subgraphs.quizzes import attempts, grading
 
-    await service.save_answer(
+    await attempts.save_answer(
         quizzes_runtime,
         room.school.student.meta,
         attempt_id=uuid.UUID(attempt["id"]),
         question_id=room.question_ids[4],
-        answer=service.Answer(number=4),
+        answer=grading.Answer(number=4),
         time_spent_seconds=1,
     )
     answers = (await start(quizzes_gql, room.quiz_id, token))["attempt"]["answers"]["nodes"]

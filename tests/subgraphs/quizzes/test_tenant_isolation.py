@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from subgraphs.core.rbac import GRANTABLE_SCOPES, Permission
-from subgraphs.quizzes import service
+from subgraphs.quizzes import attempts
 from tests.subgraphs.quizzes.factories import Classroom, classroom
 from tests.subgraphs.quizzes.queries import (
     ATTEMPTS,
@@ -59,7 +59,7 @@ class World:
 @pytest.fixture
 async def world(courses, projector, quizzes_runtime) -> World:
     room = await classroom(courses, projector, quizzes_runtime)
-    attempt = await service.start_attempt(quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id)
+    attempt = await attempts.start_attempt(quizzes_runtime, room.school.student.meta, quiz_id=room.quiz_id)
     other = await courses.school()
     callers = {
         "student": room.school.student,

@@ -1,0 +1,41 @@
+"""Pages of a list kept in time order: most of the platform's lists (members, invitations, tracks, audit
+entries, attempts, users) page over (a timestamp column, the id) within the platform's page size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from subgraphs.core.context import DatabaseAccess
+from subgraphs.core.pagination import Connection, paginate, time_id
+
+N = TypeVar("N")
+
+
+async def paginate_by_time(
+    runtime: DatabaseAccess,
+    session: AsyncSession,
+    stmt: Select,
+    order: tuple[Any, Any],
+    *,
+    first: int | None,
+    after: str | None,
+    to_node: Callable[[Any], N],
+    descending: bool = False,
+) -> Connection[N]:
+    """`paginate` over `order` (a timestamp column, then the id), oldest first (newest first when
+    `descending`), at most the runtime's `graphql.max_page_size` a page."""
+    return await paginate(
+        session,
+        stmt,
+        sort_columns=order,
+        first=first,
+        after=after,
+        max_page_size=runtime.settings.graphql.max_page_size,
+        to_node=to_node,
+        cursor_kinds=time_id,
+        descending=descending,
+    )
