@@ -330,7 +330,7 @@ async def running_subgraph(domain: str, settings: Settings) -> AsyncIterator[Any
 @asynccontextmanager
 async def asgi_client(app: Any, domain: str) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client calling `app` in-process, from a client address of its own per subgraph."""
-    from subgraphs.core.settings import SUBGRAPH_PORTS
+    from subgraphs.core.domains import SUBGRAPH_PORTS
 
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 46000 + SUBGRAPH_PORTS[domain]))
     async with httpx.AsyncClient(transport=transport, base_url=f"http://{domain}.test") as client:

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# Domains implemented so far, in composition order. Add a domain here and nowhere else.
-DOMAINS: tuple[str, ...] = (
-    "users",
-    "organizations",
-    "courses",
-    "quizzes",
-    "labs",
-    "generator",
-    "analytics",
-    "content",
-)
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from subgraphs.core.settings import Settings
+
+# Domains implemented so far, in composition order, with the port each subgraph listens on in local runs
+# (production passes real URLs through ROUTER__SUBGRAPH_URLS). Add a domain here and nowhere else.
+SUBGRAPH_PORTS: dict[str, int] = {
+    "users": 4001,
+    "organizations": 4002,
+    "courses": 4003,
+    "quizzes": 4004,
+    "labs": 4005,
+    "generator": 4006,
+    "analytics": 4007,
+    "content": 4008,
+}
+DOMAINS: tuple[str, ...] = tuple(SUBGRAPH_PORTS)
 
 
 def import_models() -> None:
@@ -47,10 +55,11 @@ def app_path(domain: str) -> str:
 class WorkerDeps:
     """What `coursegraph worker` hands each domain's background tasks."""
 
-    redis: Any  # redis.asyncio.Redis
-    sessionmaker: Any  # async_sessionmaker[AsyncSession]
-    settings: Any  # core.settings.Settings
-    consumer_options: dict[str, Any]  # block_ms, claim_idle_ms, dedupe_ttl_seconds, max_attempts, ledger
+    redis: Redis
+    sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings
+    # Consumer keyword arguments: block_ms, claim_idle_ms, dedupe_ttl_seconds, max_attempts, ledger.
+    consumer_options: dict[str, Any]
 
 
 def worker_tasks(domain: str, deps: WorkerDeps) -> list:

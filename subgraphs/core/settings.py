@@ -13,19 +13,9 @@ from pathlib import Path
 from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER = "change-me"
+from subgraphs.core.domains import SUBGRAPH_PORTS
 
-# Ports of the subgraphs in local runs; production passes real URLs through ROUTER__SUBGRAPH_URLS.
-SUBGRAPH_PORTS = {
-    "users": 4001,
-    "organizations": 4002,
-    "courses": 4003,
-    "quizzes": 4004,
-    "labs": 4005,
-    "generator": 4006,
-    "analytics": 4007,
-    "content": 4008,
-}
+PLACEHOLDER = "change-me"
 
 
 class Environment(StrEnum):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import typer
 
-from subgraphs.core.domains import DOMAINS, app_path, cli_commands
+from subgraphs.core.domains import DOMAINS, SUBGRAPH_PORTS, app_path, cli_commands
 from subgraphs.core.seeding import DEMO_PASSWORD
-from subgraphs.core.settings import SUBGRAPH_PORTS, Settings, get_settings
+from subgraphs.core.settings import Settings, get_settings
 from subgraphs.tooling.devrun import run_dev
 from subgraphs.tooling.migrations import migrate_database
 from subgraphs.tooling.paths import ROOT, ROUTER_DIR, SCHEMA_DIR

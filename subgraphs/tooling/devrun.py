@@ -12,9 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-from subgraphs.core.domains import DOMAINS
+from subgraphs.core.domains import DOMAINS, SUBGRAPH_PORTS
 from subgraphs.core.seeding import DEMO_PASSWORD
-from subgraphs.core.settings import SUBGRAPH_PORTS, Settings, get_settings
+from subgraphs.core.settings import Settings, get_settings
 from subgraphs.tooling.migrations import migrate_database
 from subgraphs.tooling.paths import ROUTER_DIR
 from subgraphs.tooling.router import router_argv, router_env

@@ -9,8 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from subgraphs.core.domains import DOMAINS, schema_of
-from subgraphs.core.settings import SUBGRAPH_PORTS
+from subgraphs.core.domains import DOMAINS, SUBGRAPH_PORTS, schema_of
 from subgraphs.tooling.paths import ROOT, ROUTER_DIR, SCHEMA_DIR
 
 
