@@ -1,8 +1,9 @@
 """Entities across subgraphs: stubs of the entities other subgraphs own (`User`, `Course`, ...), and the
-common first steps of resolving a reference to an entity this subgraph owns."""
+common steps of resolving a reference to an entity this subgraph owns."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import strawberry
@@ -12,6 +13,8 @@ from subgraphs.core.errors import NotAuthenticated
 from subgraphs.core.ids import parse_id, to_uuid
 
 R = TypeVar("R")
+E = TypeVar("E")
+T = TypeVar("T")
 
 
 async def _stub_reference(cls: Any, info: strawberry.Info, id: strawberry.ID) -> Any:
@@ -26,6 +29,44 @@ async def _stub_reference(cls: Any, info: strawberry.Info, id: strawberry.ID) ->
 stub_reference = classmethod(_stub_reference)
 
 
+@strawberry.type(name="EntityStub")  # only its subclasses are GraphQL types
+class Stub:
+    """An entity another subgraph owns, as this one sees it: its id. Subclass it with `@stub(...)`, adding
+    the fields this subgraph contributes to the entity."""
+
+    id: strawberry.ID
+
+    resolve_reference = stub_reference
+
+
+def stub(description: str, *, name: str | None = None) -> Callable[[type[T]], type[T]]:
+    """The decorator of a `Stub` subclass: the entity's type, keyed by id."""
+    return strawberry.federation.type(keys=["id"], name=name, description=description)
+
+
+# The other subgraphs' entities, as their stubs describe them (each description said once).
+PERSON = "A person (the users subgraph owns the profile)."
+TENANT = "A tenant (the organizations subgraph owns it)."
+COURSE = "A course (the courses subgraph owns it)."
+GENERATION_JOB = "An AI generation job (the generator subgraph owns it)."
+
+
+# The stubs a subgraph uses as they are (no fields of its own on them).
+@stub(PERSON, name="User")
+class UserStub(Stub):
+    pass
+
+
+@stub(TENANT, name="Organization")
+class OrganizationStub(Stub):
+    pass
+
+
+@stub(COURSE, name="Course")
+class CourseStub(Stub):
+    pass
+
+
 async def load_reference(info: strawberry.Info, loader: DataLoader[Any, R | None], id: Any) -> R | None:
     """What a signed-in caller references by a well-formed id, through the entity's by-id loader; None for
     anyone else, a malformed id or nothing there. The entity then checks that the caller may see it."""
@@ -33,6 +74,38 @@ async def load_reference(info: strawberry.Info, loader: DataLoader[Any, R | None
     if key is None or not info.context.principal.is_authenticated:
         return None
     return await loader.load(key)
+
+
+async def visible_reference(
+    info: strawberry.Info,
+    loader: DataLoader[Any, R | None],
+    id: Any,
+    can_see: Callable[[R], Awaitable[bool]],
+    to_entity: Callable[[R], E],
+) -> E | None:
+    """`resolve_reference` of an entity this subgraph owns: the row (`load_reference`), as the entity when
+    `can_see(row)` (`_entities` bypasses Query's checks, so every entity checks here); None otherwise."""
+    row = await load_reference(info, loader, id)
+    if row is None or not await can_see(row):
+        return None
+    return to_entity(row)
+
+
+async def linked_row(
+    info: strawberry.Info,
+    link: DataLoader[Any, Any],
+    rows: DataLoader[Any, R | None],
+    stub_id: Any,
+    can_see: Callable[[R], Awaitable[bool]],
+) -> R | None:
+    """The row of this subgraph that another subgraph's entity points at (`GenerationJob.appliedQuiz`): its
+    id by the stub's id through `link`, then the row through `rows`; None when there is none or unless
+    `can_see(row)`."""
+    row_id = await load_reference(info, link, stub_id)
+    row = await rows.load(row_id) if row_id else None
+    if row is None or not await can_see(row):
+        return None
+    return row
 
 
 async def lookup(info: strawberry.Info, entity: Any, id: strawberry.ID) -> Any:
