@@ -13,7 +13,8 @@ from subgraphs.analytics import metrics, service
 from subgraphs.analytics.metrics import RiskLevel
 from subgraphs.analytics.service import ActivityType
 from subgraphs.core.errors import ForbiddenError, RateLimitedError, ValidationError, result_union
-from subgraphs.core.federation import stub_reference
+from subgraphs.core.federation import COURSE, Stub, stub
+from subgraphs.core.federation import UserStub as User
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import list_size
 
@@ -107,17 +108,8 @@ class CourseStats:
         )
 
 
-@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
-class User:
-    id: strawberry.ID
-
-    resolve_reference = stub_reference
-
-
-@strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
-class Course:
-    id: strawberry.ID
-
+@stub(COURSE)
+class Course(Stub):
     @strawberry.federation.field(
         authenticated=True,
         description="The course's numbers: for its instructor, the organization's admins and site admins "
@@ -134,13 +126,9 @@ class Course:
         stats = await loaders.stats_by_course_id.load(key)
         return CourseStats.from_stats(stats, await loaders.active_today_by_course_id.load(key))
 
-    resolve_reference = stub_reference
 
-
-@strawberry.federation.type(keys=["id"], description="An enrollment (the courses subgraph owns it).")
-class Enrollment:
-    id: strawberry.ID
-
+@stub("An enrollment (the courses subgraph owns it).")
+class Enrollment(Stub):
     @strawberry.federation.field(
         authenticated=True,
         description="Engagement, proficiency and risk of this student in this course: the student, the "
@@ -161,8 +149,6 @@ class Enrollment:
                 return None
         m = await loaders.metrics_by_learner.load((learner.course_id, learner.user_id))
         return Engagement.from_metrics(m) if m else None
-
-    resolve_reference = stub_reference
 
 
 @strawberry.type(description="One UTC day of a course (or of an organization's courses, summed).")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
 from subgraphs.content import exporting, importing, models, service
 from subgraphs.content.errors import QuotaExceededError
 from subgraphs.content.exports.document import ExportFormat
+from subgraphs.core.entities import from_row
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from subgraphs.core.federation import load_reference, stub_reference
+from subgraphs.core.federation import COURSE, Stub, stub, visible_reference
+from subgraphs.core.federation import OrganizationStub as Organization
+from subgraphs.core.federation import UserStub as User
 from subgraphs.core.ids import to_id
 from subgraphs.core.pages import page_connection, stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
@@ -20,24 +23,8 @@ from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
 strawberry.enum(service.ItemKind, name="ContentItemKind")
 
 
-@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
-class User:
-    id: strawberry.ID
-
-    resolve_reference = stub_reference
-
-
-@strawberry.federation.type(keys=["id"], description="A tenant (the organizations subgraph owns it).")
-class Organization:
-    id: strawberry.ID
-
-    resolve_reference = stub_reference
-
-
-@strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
-class Course:
-    id: strawberry.ID
-
+@stub(COURSE)
+class Course(Stub):
     @strawberry.federation.field(
         directives=[SIZED_BY_FIRST],
         authenticated=True,
@@ -65,13 +52,9 @@ class Course:
             info, info.context.loaders.exports_page_by_course_id, self.id, first, after, ExportJob.from_model
         )
 
-    resolve_reference = stub_reference
 
-
-@strawberry.federation.type(keys=["id"], description="A lesson (the courses subgraph owns it).")
-class Lesson:
-    id: strawberry.ID
-
+@stub("A lesson (the courses subgraph owns it).")
+class Lesson(Stub):
     @strawberry.federation.field(
         directives=[SIZED_BY_FIRST],
         authenticated=True,
@@ -83,8 +66,6 @@ class Lesson:
         return await stub_connection(
             info, info.context.loaders.items_page_by_lesson_id, self.id, first, after, ContentItem.from_model
         )
-
-    resolve_reference = stub_reference
 
 
 @strawberry.type(description="One upload of bytes to an item. Bytes are shared between identical versions.")
@@ -105,16 +86,8 @@ class ContentVersion:
 
     @classmethod
     def from_model(cls, row: models.ContentVersion, item: models.ContentItem) -> ContentVersion:
-        return cls(
-            id=to_id(row.id),
-            number=row.number,
-            size=row.size,
-            checksum=row.sha256,
-            mime_type=row.mime_type,
-            created_at=row.created_at,
-            created_by=User(id=strawberry.ID(row.created_by)),
-            _row=row,
-            _item=item,
+        return from_row(
+            cls, row, checksum=row.sha256, created_by=User(id=strawberry.ID(row.created_by)), _item=item
         )
 
 
@@ -175,30 +148,42 @@ class ContentItem:
 
     @classmethod
     def from_model(cls, row: models.ContentItem) -> ContentItem:
-        return cls(
-            id=to_id(row.id),
-            name=row.name,
+        return from_row(
+            cls,
+            row,
             kind=service.ItemKind(row.kind),
             owner=User(id=strawberry.ID(row.owner_id)),
             organization=Organization(id=to_id(row.organization_id)),
             course=Course(id=to_id(row.course_id)),
             lesson=Lesson(id=to_id(row.lesson_id)) if row.lesson_id else None,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            _row=row,
         )
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ContentItem | None:
         """Only for those who may see the item (`_entities` bypasses Query's checks); null otherwise."""
-        row = await load_reference(info, info.context.loaders.item_by_id, id)
-        if row is None:
-            return None
-        course = await info.context.loaders.course_owner_by_id.load(row.course_id)
-        status = course.status if course else None
-        if not await service.can_view(info.context.caller, row, status):
-            return None
-        return cls.from_model(row)
+
+        async def can_see(row: models.ContentItem) -> bool:
+            course = await info.context.loaders.course_owner_by_id.load(row.course_id)
+            return await service.can_view(info.context.caller, row, course.status if course else None)
+
+        return await visible_reference(info, info.context.loaders.item_by_id, id, can_see, cls.from_model)
+
+
+async def _live_item(info: strawberry.Info, item_id: Any) -> models.ContentItem | None:
+    """A job's content item, unless there is none or it was deleted."""
+    if item_id is None:
+        return None
+    row = await info.context.loaders.item_by_id.load(item_id)
+    return row if row and row.deleted_at is None else None
+
+
+def _job_parties(row: models.ExportJob | models.ImportJob) -> dict[str, Any]:
+    """The entities an export or import job refers to, as its fields."""
+    return {
+        "course": Course(id=to_id(row.course_id)),
+        "organization": Organization(id=to_id(row.organization_id)),
+        "requested_by": User(id=strawberry.ID(row.requested_by)),
+    }
 
 
 strawberry.enum(ExportFormat, name="ExportFormat")
@@ -224,44 +209,36 @@ class ExportJob:
 
     @strawberry.field(description="The stored export (a content item: each export of a format is a version).")
     async def result(self, info: strawberry.Info) -> ContentItem | None:
-        if self._row.item_id is None:
-            return None
-        row = await info.context.loaders.item_by_id.load(self._row.item_id)
-        return ContentItem.from_model(row) if row and row.deleted_at is None else None
+        row = await _live_item(info, self._row.item_id)
+        return ContentItem.from_model(row) if row else None
 
     @strawberry.field(description="The version this job stored.")
     async def result_version(self, info: strawberry.Info) -> ContentVersion | None:
-        if self._row.item_id is None or self._row.version_id is None:
+        if self._row.version_id is None:
             return None
-        item = await info.context.loaders.item_by_id.load(self._row.item_id)
+        item = await _live_item(info, self._row.item_id)
         version = await info.context.loaders.version_by_id.load(self._row.version_id)
-        if item is None or item.deleted_at is not None or version is None:
-            return None
-        return ContentVersion.from_model(version, item)
+        return ContentVersion.from_model(version, item) if item and version else None
 
     @classmethod
     def from_model(cls, row: models.ExportJob) -> ExportJob:
-        return cls(
-            id=to_id(row.id),
+        return from_row(
+            cls,
+            row,
             format=ExportFormat(row.format),
             status=exporting.JobStatus(row.status),
-            progress=row.progress,
-            course=Course(id=to_id(row.course_id)),
-            organization=Organization(id=to_id(row.organization_id)),
-            requested_by=User(id=strawberry.ID(row.requested_by)),
-            error=row.error,
-            attempts=row.attempts,
-            created_at=row.created_at,
-            finished_at=row.finished_at,
-            _row=row,
+            **_job_parties(row),
         )
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ExportJob | None:
-        row = await load_reference(info, info.context.loaders.export_by_id, id)
-        if row is None or not await exporting.can_view(info.context.caller, row):
-            return None
-        return cls.from_model(row)
+        return await visible_reference(
+            info,
+            info.context.loaders.export_by_id,
+            id,
+            lambda row: exporting.can_view(info.context.caller, row),
+            cls.from_model,
+        )
 
 
 @strawberry.type(description="One step of an export, in order. Replayed after `after`, then live.")
@@ -323,31 +300,28 @@ class ImportJob:
 
     @strawberry.field(description="The uploaded cartridge (null once deleted).")
     async def source(self, info: strawberry.Info) -> ContentItem | None:
-        row = await info.context.loaders.item_by_id.load(self._row.item_id)
-        return ContentItem.from_model(row) if row and row.deleted_at is None else None
+        row = await _live_item(info, self._row.item_id)
+        return ContentItem.from_model(row) if row else None
 
     @classmethod
     def from_model(cls, row: models.ImportJob) -> ImportJob:
-        return cls(
-            id=to_id(row.id),
+        return from_row(
+            cls,
+            row,
             status=importing.ImportStatus(row.status),
-            progress=row.progress,
-            course=Course(id=to_id(row.course_id)),
-            organization=Organization(id=to_id(row.organization_id)),
-            requested_by=User(id=strawberry.ID(row.requested_by)),
-            error=row.error,
             error_code=importing.ImportErrorCode(row.error_code) if row.error_code else None,
-            created_at=row.created_at,
-            finished_at=row.finished_at,
-            _row=row,
+            **_job_parties(row),
         )
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ImportJob | None:
-        row = await load_reference(info, info.context.loaders.import_by_id, id)
-        if row is None or not await importing.can_view(info.context.caller, row):
-            return None
-        return cls.from_model(row)
+        return await visible_reference(
+            info,
+            info.context.loaders.import_by_id,
+            id,
+            lambda row: importing.can_view(info.context.caller, row),
+            cls.from_model,
+        )
 
 
 @strawberry.input
