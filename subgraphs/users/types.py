@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from subgraphs.core.auth import Principal
+from subgraphs.core.entities import from_row
 from subgraphs.core.errors import (
     ForbiddenError,
     NotFoundError,
@@ -14,7 +15,8 @@ from subgraphs.core.errors import (
     ValidationError,
     result_union,
 )
-from subgraphs.core.ids import to_uuid
+from subgraphs.core.federation import load_reference
+from subgraphs.core.ids import to_id
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import Role
 from subgraphs.users import models
@@ -30,27 +32,24 @@ class User:
     full_name: str
     role: Role
     created_at: datetime
-    _email: strawberry.Private[str]
-    _is_active: strawberry.Private[bool]
-    _email_verified: strawberry.Private[bool]
-    _last_login_at: strawberry.Private[datetime | None]
+    _row: strawberry.Private[models.User]
     _visible: strawberry.Private[bool]
 
     @strawberry.field(description="Visible to the user and to site admins; null for everyone else.")
     def email(self) -> str | None:
-        return self._email if self._visible else None
+        return self._row.email if self._visible else None
 
     @strawberry.field(description="Visible to the user and to site admins; null for everyone else.")
     def is_active(self) -> bool | None:
-        return self._is_active if self._visible else None
+        return self._row.is_active if self._visible else None
 
     @strawberry.field(description="Visible to the user and to site admins; null for everyone else.")
     def email_verified(self) -> bool | None:
-        return self._email_verified if self._visible else None
+        return self._row.email_verified if self._visible else None
 
     @strawberry.field(description="Visible to the user and to site admins; null for everyone else.")
     def last_login_at(self) -> datetime | None:
-        return self._last_login_at if self._visible else None
+        return self._row.last_login_at if self._visible else None
 
     @classmethod
     def from_model(cls, row: models.User, viewer: Principal) -> User:
@@ -63,29 +62,13 @@ class User:
 
     @classmethod
     def _build(cls, row: models.User, *, visible: bool) -> User:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            full_name=row.full_name,
-            role=Role(row.role),
-            created_at=row.created_at,
-            _email=row.email,
-            _is_active=row.is_active,
-            _email_verified=row.email_verified,
-            _last_login_at=row.last_login_at,
-            _visible=visible,
-        )
+        return from_row(cls, row, role=Role(row.role), _visible=visible)
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
         """Any signed-in caller may see a user's public profile (name, role); anonymous callers nothing."""
-        principal = info.context.principal
-        if not principal.is_authenticated:
-            return None
-        key = to_uuid(id)
-        if key is None:
-            return None
-        row = await info.context.loaders.user_by_id.load(key)
-        return cls.from_model(row, principal) if row else None
+        row = await load_reference(info, info.context.loaders.user_by_id, id)
+        return cls.from_model(row, info.context.principal) if row else None
 
 
 @strawberry.type(description="An OAuth2 client-credentials integration of an organization.")
@@ -101,16 +84,7 @@ class ApiClient:
 
     @classmethod
     def from_model(cls, row: models.ApiClient) -> ApiClient:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            client_id=row.client_id,
-            name=row.name,
-            organization_id=strawberry.ID(str(row.organization_id)),
-            scopes=list(row.scopes),
-            created_at=row.created_at,
-            revoked_at=row.revoked_at,
-            last_used_at=row.last_used_at,
-        )
+        return from_row(cls, row, organization_id=to_id(row.organization_id), scopes=list(row.scopes))
 
 
 @strawberry.type
