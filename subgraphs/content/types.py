@@ -12,7 +12,7 @@ from subgraphs.content.errors import QuotaExceededError
 from subgraphs.content.exports.document import ExportFormat
 from subgraphs.core.entities import from_row
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from subgraphs.core.federation import COURSE, Stub, stub, visible_reference
+from subgraphs.core.federation import COURSE, Stub, for_caller, owned_reference, stub
 from subgraphs.core.federation import OrganizationStub as Organization
 from subgraphs.core.federation import UserStub as User
 from subgraphs.core.ids import to_id
@@ -66,6 +66,12 @@ class Lesson(Stub):
         return await stub_connection(
             info, info.context.loaders.items_page_by_lesson_id, self.id, first, after, ContentItem.from_model
         )
+
+
+async def _sees_item(info: strawberry.Info, item: models.ContentItem) -> bool:
+    """Only those who may see the item (as its course's status allows)."""
+    course = await info.context.loaders.course_owner_by_id.load(item.course_id)
+    return await service.can_view(info.context.caller, item, course.status if course else None)
 
 
 @strawberry.type(description="One upload of bytes to an item. Bytes are shared between identical versions.")
@@ -158,15 +164,7 @@ class ContentItem:
             lesson=Lesson(id=to_id(row.lesson_id)) if row.lesson_id else None,
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ContentItem | None:
-        """Only for those who may see the item (`_entities` bypasses Query's checks); null otherwise."""
-
-        async def can_see(row: models.ContentItem) -> bool:
-            course = await info.context.loaders.course_owner_by_id.load(row.course_id)
-            return await service.can_view(info.context.caller, row, course.status if course else None)
-
-        return await visible_reference(info, info.context.loaders.item_by_id, id, can_see, cls.from_model)
+    resolve_reference = owned_reference("item_by_id", _sees_item)
 
 
 async def _live_item(info: strawberry.Info, item_id: Any) -> models.ContentItem | None:
@@ -230,15 +228,7 @@ class ExportJob:
             **_job_parties(row),
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ExportJob | None:
-        return await visible_reference(
-            info,
-            info.context.loaders.export_by_id,
-            id,
-            lambda row: exporting.can_view(info.context.caller, row),
-            cls.from_model,
-        )
+    resolve_reference = owned_reference("export_by_id", for_caller(exporting.can_view))
 
 
 @strawberry.type(description="One step of an export, in order. Replayed after `after`, then live.")
@@ -313,15 +303,7 @@ class ImportJob:
             **_job_parties(row),
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ImportJob | None:
-        return await visible_reference(
-            info,
-            info.context.loaders.import_by_id,
-            id,
-            lambda row: importing.can_view(info.context.caller, row),
-            cls.from_model,
-        )
+    resolve_reference = owned_reference("import_by_id", for_caller(importing.can_view))
 
 
 @strawberry.input

@@ -13,8 +13,10 @@ from subgraphs.core.errors import NotAuthenticated
 from subgraphs.core.ids import parse_id, to_uuid
 
 R = TypeVar("R")
-E = TypeVar("E")
 T = TypeVar("T")
+
+# Whether the caller of the request (`info`) may see a row.
+Check = Callable[[strawberry.Info, Any], Awaitable[bool]]
 
 
 async def _stub_reference(cls: Any, info: strawberry.Info, id: strawberry.ID) -> Any:
@@ -76,19 +78,24 @@ async def load_reference(info: strawberry.Info, loader: DataLoader[Any, R | None
     return await loader.load(key)
 
 
-async def visible_reference(
-    info: strawberry.Info,
-    loader: DataLoader[Any, R | None],
-    id: Any,
-    can_see: Callable[[R], Awaitable[bool]],
-    to_entity: Callable[[R], E],
-) -> E | None:
-    """`resolve_reference` of an entity this subgraph owns: the row (`load_reference`), as the entity when
-    `can_see(row)` (`_entities` bypasses Query's checks, so every entity checks here); None otherwise."""
-    row = await load_reference(info, loader, id)
-    if row is None or not await can_see(row):
-        return None
-    return to_entity(row)
+def owned_reference(loader: str, can_see: Check | None = None) -> Any:
+    """`resolve_reference = owned_reference("quiz_by_id", can_see)` in an entity this subgraph owns: the row
+    (`load_reference` through the request's loader of that name) as `cls.from_model(row)`, when `can_see(info,
+    row)` (`_entities` bypasses Query's checks, so every entity checks here; without it, any signed-in caller
+    may); None otherwise."""
+
+    async def resolve(cls: Any, info: strawberry.Info, id: strawberry.ID) -> Any:
+        row = await load_reference(info, getattr(info.context.loaders, loader), id)
+        if row is None or (can_see is not None and not await can_see(info, row)):
+            return None
+        return cls.from_model(row)
+
+    return classmethod(resolve)
+
+
+def for_caller(check: Callable[[Any, Any], Awaitable[bool]]) -> Check:
+    """A service's `can_view(caller, row)` as the check of `owned_reference`."""
+    return lambda info, row: check(info.context.caller, row)
 
 
 async def linked_row(

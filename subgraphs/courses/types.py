@@ -18,8 +18,8 @@ from subgraphs.core.federation import (
     TENANT,
     Stub,
     linked_row,
+    owned_reference,
     stub,
-    visible_reference,
 )
 from subgraphs.core.ids import to_id
 from subgraphs.core.loaders import warm_memberships
@@ -53,6 +53,30 @@ async def _visible_course(info: strawberry.Info, course_id: Any) -> models.Cours
 async def _manages(info: strawberry.Info, organization_id: Any) -> bool:
     await warm_memberships(info.context)
     return await permitted(info.context.caller, access.MANAGE, organization_id)
+
+
+async def _sees_course(info: strawberry.Info, course: models.Course) -> bool:
+    """Whoever may see the course, and its students."""
+    if await _can_view(info, course):
+        return True
+    return await info.context.loaders.my_enrollment_by_course_id.load(course.id) is not None
+
+
+async def _sees_lesson(info: strawberry.Info, lesson: models.Lesson) -> bool:
+    """Whoever sees the course sees its published lessons; drafts only its editors."""
+    course = await _visible_course(info, lesson.course_id)
+    return course is not None and (lesson.published or await _manages(info, course.organization_id))
+
+
+async def _sees_exercise(info: strawberry.Info, exercise: models.Exercise) -> bool:
+    return await _visible_course(info, exercise.course_id) is not None
+
+
+async def _sees_enrollment(info: strawberry.Info, enrollment: models.Enrollment) -> bool:
+    """The student themself, site admins, and instructors/admins of the course's organization."""
+    if info.context.principal.user_id == enrollment.user_id:
+        return True
+    return await _manages(info, enrollment.organization_id)
 
 
 @stub(TENANT)
@@ -219,16 +243,7 @@ class Course:
             visibility=models.Visibility(row.visibility),
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
-        """Null unless the caller may see the course (or is enrolled in it)."""
-
-        async def can_see(row: models.Course) -> bool:
-            if await _can_view(info, row):
-                return True
-            return await info.context.loaders.my_enrollment_by_course_id.load(row.id) is not None
-
-        return await visible_reference(info, info.context.loaders.course_by_id, id, can_see, cls.from_model)
+    resolve_reference = owned_reference("course_by_id", _sees_course)
 
 
 @strawberry.type(description="A part of a course: ordered lessons.")
@@ -283,15 +298,7 @@ class Lesson:
     def from_model(cls, row: models.Lesson) -> Lesson:
         return from_row(cls, row)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Lesson | None:
-        """Whoever sees the course sees its published lessons; drafts only its editors."""
-
-        async def can_see(row: models.Lesson) -> bool:
-            course = await _visible_course(info, row.course_id)
-            return course is not None and (row.published or await _manages(info, course.organization_id))
-
-        return await visible_reference(info, info.context.loaders.lesson_by_id, id, can_see, cls.from_model)
+    resolve_reference = owned_reference("lesson_by_id", _sees_lesson)
 
 
 @strawberry.federation.type(keys=["id"], description="A hands-on exercise of a course, done in a lab.")
@@ -329,13 +336,7 @@ class Exercise:
             lab_ide=vocabulary.LabIde(row.ide),
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Exercise | None:
-
-        async def can_see(row: models.Exercise) -> bool:
-            return await _visible_course(info, row.course_id) is not None
-
-        return await visible_reference(info, info.context.loaders.exercise_by_id, id, can_see, cls.from_model)
+    resolve_reference = owned_reference("exercise_by_id", _sees_exercise)
 
 
 @strawberry.federation.type(keys=["id"], description="A student's enrollment in a course, with progress.")
@@ -365,16 +366,7 @@ class Enrollment:
     def from_model(cls, row: models.Enrollment) -> Enrollment:
         return from_row(cls, row, status=models.EnrollmentStatus(row.status))
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Enrollment | None:
-        """The student themself, site admins, and instructors/admins of the course's organization."""
-
-        async def can_see(row: models.Enrollment) -> bool:
-            return info.context.principal.user_id == row.user_id or await _manages(info, row.organization_id)
-
-        return await visible_reference(
-            info, info.context.loaders.enrollment_by_id, id, can_see, cls.from_model
-        )
+    resolve_reference = owned_reference("enrollment_by_id", _sees_enrollment)
 
 
 @strawberry.type(description="A student's rating (1-5) and comment.")

@@ -14,7 +14,7 @@ from subgraphs.contracts.generation import Kind
 from subgraphs.contracts.vocabulary import Difficulty
 from subgraphs.core.entities import from_row
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from subgraphs.core.federation import COURSE, Stub, stub, visible_reference
+from subgraphs.core.federation import COURSE, Stub, for_caller, owned_reference, stub
 from subgraphs.core.federation import OrganizationStub as Organization
 from subgraphs.core.federation import UserStub as User
 from subgraphs.core.ids import to_id, to_uuid
@@ -188,16 +188,8 @@ class GenerationJob:
             cost_usd=float(row.cost_usd or Decimal(0)),
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
-        """The requester, site admins, and those who manage the organization's courses; null otherwise."""
-        return await visible_reference(
-            info,
-            info.context.loaders.job_by_id,
-            id,
-            lambda row: service.can_view(info.context.caller, row),
-            cls.from_model,
-        )
+    # The requester, site admins, and those who manage the organization's courses; null otherwise.
+    resolve_reference = owned_reference("job_by_id", for_caller(service.can_view))
 
 
 @strawberry.type(description="One step of a job, in order. Replayed after `after`, then live.")

@@ -17,7 +17,7 @@ from subgraphs.core.errors import (
     RateLimitedError,
     ValidationError,
 )
-from subgraphs.core.federation import PERSON, Stub, load_reference, stub, visible_reference
+from subgraphs.core.federation import PERSON, Stub, for_caller, owned_reference, stub
 from subgraphs.core.federation import CourseStub as Course
 from subgraphs.core.federation import OrganizationStub as Organization
 from subgraphs.core.ids import to_id, to_uuid
@@ -139,10 +139,7 @@ class LabTemplate:
             else [Organization(id=strawberry.ID(o)) for o in allowed],
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> LabTemplate | None:
-        row = await load_reference(info, info.context.loaders.template_by_id, id)
-        return cls.from_model(row) if row else None
+    resolve_reference = owned_reference("template_by_id")
 
 
 @strawberry.type(description="One step of a lab session, in order. Replayed after `after`, then live.")
@@ -257,16 +254,8 @@ class LabSession:
             lambda r: LabEvent.from_message(r.as_message()),
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> LabSession | None:
-        """The owner, admins of its organization (VIEW_ALL_LABS) and site admins; null otherwise."""
-        return await visible_reference(
-            info,
-            info.context.loaders.session_by_id,
-            id,
-            lambda row: service.can_view(info.context.caller, row),
-            cls.from_model,
-        )
+    # The owner, admins of its organization (VIEW_ALL_LABS) and site admins; null otherwise.
+    resolve_reference = owned_reference("session_by_id", for_caller(service.can_view))
 
 
 async def lab_runtime(runtime: Runtime) -> LabRuntime:

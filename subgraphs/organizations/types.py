@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from subgraphs.contracts import vocabulary
 from subgraphs.core.entities import from_row
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError, result_union
-from subgraphs.core.federation import PERSON, Stub, stub, visible_reference
+from subgraphs.core.federation import PERSON, Stub, owned_reference, stub
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import organizations_permitting, permitted
@@ -66,21 +66,32 @@ class Organization:
     def from_model(cls, row: models.Organization) -> Organization:
         return from_row(cls, row, settings=OrganizationSettings.from_model(service.org_settings(row)))
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
-        """Visible to its members, site admins and API clients bound to it; null to everyone else."""
-        return await visible_reference(
-            info,
-            info.context.loaders.organization_by_id,
-            id,
-            lambda row: permitted(info.context.caller, service.VIEW_ORGANIZATION, row.id),
-            cls.from_model,
-        )
+    # Visible to its members, site admins and API clients bound to it; null to everyone else.
+    resolve_reference = owned_reference(
+        "organization_by_id",
+        lambda info, row: permitted(info.context.caller, service.VIEW_ORGANIZATION, row.id),
+    )
 
 
 async def _organization(info: strawberry.Info, organization_id: uuid.UUID) -> Organization:
     """The organization a membership, track or invitation belongs to."""
     return Organization.from_model(await info.context.loaders.organization_by_id.load(organization_id))
+
+
+async def _sees_membership(info: strawberry.Info, membership: models.Membership) -> bool:
+    """The member themself, site admins, and those who may view the organization's members."""
+    if info.context.principal.user_id == membership.user_id:
+        return True
+    return await permitted(info.context.caller, service.VIEW_MEMBERS, membership.organization_id)
+
+
+async def _sees_audit_log_entry(info: strawberry.Info, entry: models.AuditLogEntry) -> bool:
+    """Site admins; those who may view the audit log of the entry's organization."""
+    if info.context.principal.is_site_admin:
+        return True
+    return entry.organization_id is not None and await permitted(
+        info.context.caller, service.VIEW_AUDIT_LOG, entry.organization_id
+    )
 
 
 @stub(PERSON)
@@ -122,18 +133,7 @@ class Membership:
     def from_model(cls, row: models.Membership) -> Membership:
         return from_row(cls, row, role=MembershipRole(row.role))
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Membership | None:
-        """The member themself, site admins, and those who may view the organization's members."""
-
-        async def can_see(row: models.Membership) -> bool:
-            if info.context.principal.user_id == row.user_id:
-                return True
-            return await permitted(info.context.caller, service.VIEW_MEMBERS, row.organization_id)
-
-        return await visible_reference(
-            info, info.context.loaders.membership_by_id, id, can_see, cls.from_model
-        )
+    resolve_reference = owned_reference("membership_by_id", _sees_membership)
 
 
 @strawberry.federation.type(keys=["id"], description="An ordered learning path of courses.")
@@ -154,15 +154,10 @@ class Track:
     def from_model(cls, row: models.Track) -> Track:
         return from_row(cls, row, course_ids=[to_id(c) for c in row.course_ids])
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Track | None:
-        return await visible_reference(
-            info,
-            info.context.loaders.track_by_id,
-            id,
-            lambda row: permitted(info.context.caller, service.VIEW_TRACKS, row.organization_id),
-            cls.from_model,
-        )
+    resolve_reference = owned_reference(
+        "track_by_id",
+        lambda info, row: permitted(info.context.caller, service.VIEW_TRACKS, row.organization_id),
+    )
 
 
 @strawberry.federation.type(
@@ -195,18 +190,7 @@ class AuditLogEntry:
             detail=JSON(row.detail),
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> AuditLogEntry | None:
-        async def can_see(row: models.AuditLogEntry) -> bool:
-            if info.context.principal.is_site_admin:
-                return True
-            return row.organization_id is not None and await permitted(
-                info.context.caller, service.VIEW_AUDIT_LOG, row.organization_id
-            )
-
-        return await visible_reference(
-            info, info.context.loaders.audit_log_entry_by_id, id, can_see, cls.from_model
-        )
+    resolve_reference = owned_reference("audit_log_entry_by_id", _sees_audit_log_entry)
 
 
 @strawberry.type(description="A pending invitation (its token went by mail and is not stored).")

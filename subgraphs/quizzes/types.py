@@ -16,8 +16,8 @@ from subgraphs.core.federation import (
     PERSON,
     Stub,
     linked_row,
+    owned_reference,
     stub,
-    visible_reference,
 )
 from subgraphs.core.ids import to_id
 from subgraphs.core.loaders import warm_memberships
@@ -48,6 +48,13 @@ async def _visible(info: strawberry.Info, quiz: models.Quiz) -> bool:
     enrolled = await info.context.loaders.my_enrollment_status_by_course_id.load(quiz.course_id)
     await warm_memberships(info.context)
     return await service.can_view_quiz(info.context.caller, quiz, enrolled)
+
+
+async def _sees_attempt(info: strawberry.Info, attempt: models.QuizAttempt) -> bool:
+    """The student themself, site admins, and instructors/admins of the course's organization."""
+    if info.context.principal.user_id == attempt.user_id:
+        return True
+    return await _manages(info, attempt.organization_id)
 
 
 @stub(COURSE)
@@ -206,11 +213,7 @@ class Quiz:
             status=QuizStatus(row.status),
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Quiz | None:
-        return await visible_reference(
-            info, info.context.loaders.quiz_by_id, id, lambda row: _visible(info, row), cls.from_model
-        )
+    resolve_reference = owned_reference("quiz_by_id", _visible)
 
 
 @strawberry.type(
@@ -291,14 +294,7 @@ class QuizAttempt:
     def from_model(cls, row: models.QuizAttempt) -> QuizAttempt:
         return from_row(cls, row)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> QuizAttempt | None:
-        """The student themself, site admins, and instructors/admins of the course's organization."""
-
-        async def can_see(row: models.QuizAttempt) -> bool:
-            return info.context.principal.user_id == row.user_id or await _manages(info, row.organization_id)
-
-        return await visible_reference(info, info.context.loaders.attempt_by_id, id, can_see, cls.from_model)
+    resolve_reference = owned_reference("attempt_by_id", _sees_attempt)
 
 
 QuizAttemptConnection = Connection[QuizAttempt]
