@@ -13,15 +13,15 @@ from strawberry.dataloader import DataLoader
 from subgraphs.analytics import service
 from subgraphs.analytics.models import Course, Learner
 from subgraphs.core.context import Context
-from subgraphs.core.loaders import by_key_loader, memberships_loader, warm_memberships
+from subgraphs.core.loaders import RowLoader, by_key_loader, memberships_loader, warm_memberships
 
 
 @dataclass
 class Loaders:
     context: Context
-    course_by_id: DataLoader[Any, Course | None]
-    learner_by_enrollment_id: DataLoader[Any, Learner | None]
-    metrics_by_learner: DataLoader[Any, dict | None]
+    course_by_id: RowLoader[Course]
+    learner_by_enrollment_id: RowLoader[Learner]
+    metrics_by_learner: RowLoader[dict]
     stats_by_course_id: DataLoader[Any, dict]
     active_today_by_course_id: DataLoader[Any, int]
     # One shared read of the viewer's memberships per request (see core.loaders.warm_memberships).

@@ -33,6 +33,7 @@ from subgraphs.core.pagination import (
 __all__ = [
     "EMPTY_PAGE",
     "Page",
+    "PageLoader",
     "bytes_id",
     "int_id",
     "page_connection",
@@ -71,9 +72,12 @@ class Page:
 
 EMPTY_PAGE = Page(rows=[], cursors=[], size=0, after=None)
 
+# Keys are (parent key, first, after): see `page_loader`.
+PageLoader = DataLoader[tuple[Any, int | None, str | None], Page]
+
 
 async def page_connection(
-    loader: DataLoader[Any, Page],
+    loader: PageLoader,
     key: Any,
     first: int | None,
     after: str | None,
@@ -86,7 +90,7 @@ async def page_connection(
 
 async def stub_connection(
     info: Any,
-    loader: DataLoader[Any, Page],
+    loader: PageLoader,
     stub_id: Any,
     first: int | None,
     after: str | None,
@@ -110,20 +114,28 @@ async def stub_connection(
 
 def page_loader(
     context: Any,
-    model: type,
     key_column: Any,
     columns: Columns,
-    kinds: Sequence[type],
     *,
+    kinds: Sequence[type] | None = None,
     where: Callable[[], Awaitable[Any]] | None = None,
     descending: bool = False,
-) -> DataLoader[tuple[Any, int | None, str | None], Page]:
-    """Keys are (parent key, first, after). `columns`: the sort (the last unique), or an async callable
-    giving it per request, ascending unless `descending` (newest first); `kinds` are the sort columns'
-    Python types (`time_id`, `int_id`, `bytes_id`), which a cursor must hold; `where` adds a per-request
-    predicate (visibility). `context` is the request Context (settings and transactions)."""
+) -> PageLoader:
+    """Pages of the rows of `key_column`'s entity, per parent key: keys are (parent key, first, after).
+    `columns`: the sort (the last unique), or an async callable giving it per request, ascending unless
+    `descending` (newest first); `kinds` are the sort columns' Python types (`time_id`, `int_id`,
+    `bytes_id`), which a cursor must hold: by default those of the columns' SQL types (give them for SQL
+    expressions); `where` adds a per-request predicate (visibility). `context` is the request Context
+    (settings and transactions)."""
     max_size = context.runtime.settings.graphql.max_page_size
+    model = key_column.class_
     primary_key = list(sa_inspect(model).primary_key)
+    if kinds is not None:
+        cursor_kinds = list(kinds)
+    elif callable(columns):
+        raise TypeError("page_loader: a sort read per request needs its `kinds`")
+    else:
+        cursor_kinds = [column.type.python_type for column in columns]
 
     async def load(keys: Sequence[tuple[Any, int | None, str | None]]) -> list[Page]:
         groups: dict[tuple[int, str | None], set[Any]] = defaultdict(set)
@@ -148,7 +160,7 @@ def page_loader(
                 if extra is not None:
                     inner = inner.where(extra)
                 if after:
-                    bound = cursor_values(after, kinds)
+                    bound = cursor_values(after, cursor_kinds)
                     position, bound = tuple_(*sort), tuple_(*bound)
                     inner = inner.where(position < bound if descending else position > bound)
                 sub = inner.subquery()

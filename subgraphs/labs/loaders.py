@@ -11,8 +11,8 @@ from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
-from subgraphs.core.loaders import by_key_loader
-from subgraphs.core.pages import Page, page_loader, time_id
+from subgraphs.core.loaders import RowLoader, by_key_loader
+from subgraphs.core.pages import PageLoader, page_loader
 from subgraphs.labs import service
 from subgraphs.labs.models import (
     ExerciseProjection,
@@ -25,13 +25,13 @@ from subgraphs.labs.models import (
 
 @dataclass
 class Loaders:
-    session_by_id: DataLoader[Any, LabSession | None]
-    template_by_id: DataLoader[Any, LabTemplate | None]
-    template_by_ide: DataLoader[Any, LabTemplate | None]
-    exercise_by_id: DataLoader[Any, ExerciseProjection | None]
+    session_by_id: RowLoader[LabSession]
+    template_by_id: RowLoader[LabTemplate]
+    template_by_ide: RowLoader[LabTemplate]
+    exercise_by_id: RowLoader[ExerciseProjection]
     org_settings_by_id: DataLoader[Any, service.OrgLabSettings]
-    sessions_page_by_user_id: DataLoader[Any, Page]
-    events_page_by_session_id: DataLoader[Any, Page]
+    sessions_page_by_user_id: PageLoader
+    events_page_by_session_id: PageLoader
 
 
 def build_loaders(context: Context) -> Loaders:
@@ -53,12 +53,10 @@ def build_loaders(context: Context) -> Loaders:
         org_settings_by_id=DataLoader(load_fn=org_settings),
         sessions_page_by_user_id=page_loader(
             context,
-            LabSession,
             LabSession.user_id,
             (LabSession.created_at, LabSession.id),
-            time_id,
             where=lambda: service.visible_clause(context.caller),
             descending=True,
         ),
-        events_page_by_session_id=page_loader(context, LabEvent, LabEvent.stream_id, (LabEvent.seq,), (int,)),
+        events_page_by_session_id=page_loader(context, LabEvent.stream_id, (LabEvent.seq,)),
     )
