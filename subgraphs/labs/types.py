@@ -17,10 +17,10 @@ from subgraphs.core.errors import (
     RateLimitedError,
     ValidationError,
 )
-from subgraphs.core.federation import PERSON, Stub, for_caller, owned_reference, stub
+from subgraphs.core.federation import PERSON, Stub, for_caller, load_reference, owned_reference, stub
 from subgraphs.core.federation import CourseStub as Course
 from subgraphs.core.federation import OrganizationStub as Organization
-from subgraphs.core.ids import to_id, to_uuid
+from subgraphs.core.ids import to_id
 from subgraphs.core.pages import page_connection, stub_connection
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
 from subgraphs.core.rbac import Permission, permitted
@@ -75,11 +75,8 @@ class Exercise(Stub):
         "organization; null when none is available to the organization.",
     )
     async def lab_template(self, info: strawberry.Info) -> LabTemplate | None:
-        key = to_uuid(self.id)
-        if key is None:
-            return None
         loaders = info.context.loaders
-        exercise = await loaders.exercise_by_id.load(key)
+        exercise = await load_reference(info, loaders.exercise_by_id, self.id)
         if exercise is None or exercise.deleted:
             return None
         template = await loaders.template_by_ide.load(exercise.ide)
