@@ -14,7 +14,7 @@ from subgraphs.core.context import Context
 
 M = TypeVar("M")
 
-# One row (or None) per key, as `by_key_loader` reads them: `course_by_id: RowLoader[Course]`.
+# One row (or None) per key, e.g. what `by_key_loader` reads: `course_by_id: RowLoader[Course]`.
 RowLoader = DataLoader[Any, M | None]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -73,9 +72,10 @@ class Organization:
     )
 
 
-async def _organization(info: strawberry.Info, organization_id: uuid.UUID) -> Organization:
-    """The organization a membership, track or invitation belongs to."""
-    return Organization.from_model(await info.context.loaders.organization_by_id.load(organization_id))
+async def _organization(root: Membership | Track | Invitation, info: strawberry.Info) -> Organization:
+    """The `organization` field of a membership, track or invitation: the one its row belongs to."""
+    row = await info.context.loaders.organization_by_id.load(root._row.organization_id)
+    return Organization.from_model(row)
 
 
 async def _sees_membership(info: strawberry.Info, membership: models.Membership) -> bool:
@@ -127,7 +127,7 @@ class Membership:
 
     @strawberry.field
     async def organization(self, info: strawberry.Info) -> Organization:
-        return await _organization(info, self._row.organization_id)
+        return await _organization(self, info)
 
     @classmethod
     def from_model(cls, row: models.Membership) -> Membership:
@@ -145,10 +145,7 @@ class Track:
     created_at: datetime
     updated_at: datetime
     _row: strawberry.Private[models.Track]
-
-    @strawberry.field
-    async def organization(self, info: strawberry.Info) -> Organization:
-        return await _organization(info, self._row.organization_id)
+    organization: Organization = strawberry.field(resolver=_organization)
 
     @classmethod
     def from_model(cls, row: models.Track) -> Track:
@@ -201,10 +198,7 @@ class Invitation:
     expires_at: datetime
     created_at: datetime
     _row: strawberry.Private[models.Invitation]
-
-    @strawberry.field
-    async def organization(self, info: strawberry.Info) -> Organization:
-        return await _organization(info, self._row.organization_id)
+    organization: Organization = strawberry.field(resolver=_organization)
 
     @classmethod
     def from_model(cls, row: models.Invitation) -> Invitation:

@@ -38,7 +38,7 @@ class Loaders:
     answers_page_by_attempt_id: PageLoader
     my_attempts_page_by_quiz_id: PageLoader
     my_attempts_by_quiz_id: DataLoader[Any, list[QuizAttempt]]
-    my_enrollment_status_by_course_id: RowLoader[str]
+    my_enrollment_status_by_course_id: DataLoader[Any, str | None]
     attempts_page_by_user_id: PageLoader
     applied_quiz_id_by_job_id: DataLoader[Any, Any]
     # One shared read of the viewer's memberships per request (see core.loaders.warm_memberships).
