@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
@@ -26,6 +27,17 @@ from subgraphs.users.errors import InvalidCredentialsError, InvalidTokenError
 strawberry.enum(Role, name="Role", description="Platform role; organization roles come from memberships.")
 
 
+def _shown_to_self(column: str) -> Any:
+    """A field of a user's row that only the user and site admins see (the field's type is its annotation)."""
+
+    def resolve(root: User) -> Any:
+        return getattr(root._row, column) if root._visible else None
+
+    return strawberry.field(
+        resolver=resolve, description="Visible to the user and to site admins; null for everyone else."
+    )
+
+
 @strawberry.federation.type(keys=["id"], description="A person with a CourseGraph account.")
 class User:
     id: strawberry.ID
@@ -34,22 +46,10 @@ class User:
     created_at: datetime
     _row: strawberry.Private[models.User]
     _visible: strawberry.Private[bool]
-
-    @strawberry.field(description="Visible to the user and to site admins; null for everyone else.")
-    def email(self) -> str | None:
-        return self._row.email if self._visible else None
-
-    @strawberry.field(description="Visible to the user and to site admins; null for everyone else.")
-    def is_active(self) -> bool | None:
-        return self._row.is_active if self._visible else None
-
-    @strawberry.field(description="Visible to the user and to site admins; null for everyone else.")
-    def email_verified(self) -> bool | None:
-        return self._row.email_verified if self._visible else None
-
-    @strawberry.field(description="Visible to the user and to site admins; null for everyone else.")
-    def last_login_at(self) -> datetime | None:
-        return self._row.last_login_at if self._visible else None
+    email: str | None = _shown_to_self("email")
+    is_active: bool | None = _shown_to_self("is_active")
+    email_verified: bool | None = _shown_to_self("email_verified")
+    last_login_at: datetime | None = _shown_to_self("last_login_at")
 
     @classmethod
     def from_model(cls, row: models.User, viewer: Principal) -> User:
