@@ -16,8 +16,8 @@ from subgraphs.core.federation import COURSE, Stub, for_caller, owned_reference,
 from subgraphs.core.federation import OrganizationStub as Organization
 from subgraphs.core.federation import UserStub as User
 from subgraphs.core.ids import to_id
-from subgraphs.core.pages import page_connection, stub_connection
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
+from subgraphs.core.pages import connection_field, page_connection, stub_connection, stub_connection_field
+from subgraphs.core.pagination import Connection
 
 # strawberry.enum makes the domain's enum itself the GraphQL enum: fields are annotated with the domain's.
 strawberry.enum(service.ItemKind, name="ContentItemKind")
@@ -25,12 +25,10 @@ strawberry.enum(service.ItemKind, name="ContentItemKind")
 
 @stub(COURSE)
 class Course(Stub):
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Files of this course you may see (its lessons' attachments included), oldest first: "
+    @stub_connection_field(
+        "Files of this course you may see (its lessons' attachments included), oldest first: "
         "all of them for those who manage its organization's courses, the attachments of a published course "
-        "for its organization's members.",
+        "for its organization's members."
     )
     async def content_items(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
@@ -39,11 +37,9 @@ class Course(Stub):
             info, info.context.loaders.items_page_by_course_id, self.id, first, after, ContentItem.from_model
         )
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Export jobs of this course you may see (yours; all of them if you manage its "
-        "organization's courses), newest first.",
+    @stub_connection_field(
+        "Export jobs of this course you may see (yours; all of them if you manage its "
+        "organization's courses), newest first."
     )
     async def exports(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
@@ -55,11 +51,7 @@ class Course(Stub):
 
 @stub("A lesson (the courses subgraph owns it).")
 class Lesson(Stub):
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Files attached to this lesson that you may see, oldest first.",
-    )
+    @stub_connection_field("Files attached to this lesson that you may see, oldest first.")
     async def attachments(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ContentItem]:
@@ -140,7 +132,7 @@ class ContentItem:
         row = await self._current(info)
         return service.download_url(info.context.runtime, info.context.meta, self._row, row) if row else None
 
-    @strawberry.field(directives=[SIZED_BY_FIRST], description="Every version, newest first.")
+    @connection_field("Every version, newest first.")
     async def versions(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ContentVersion]:

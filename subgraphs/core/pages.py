@@ -13,12 +13,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import strawberry
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy import inspect as sa_inspect
 from strawberry.dataloader import DataLoader
 
 from subgraphs.core.ids import to_uuid
 from subgraphs.core.pagination import (
+    SIZED_BY_FIRST,
     Connection,
     Edge,
     PageInfo,
@@ -35,10 +37,12 @@ __all__ = [
     "Page",
     "PageLoader",
     "bytes_id",
+    "connection_field",
     "int_id",
     "page_connection",
     "page_loader",
     "stub_connection",
+    "stub_connection_field",
     "time_id",
 ]
 
@@ -74,6 +78,20 @@ EMPTY_PAGE = Page(rows=[], cursors=[], size=0, after=None)
 
 # Keys are (parent key, first, after): see `page_loader`.
 PageLoader = DataLoader[tuple[Any, int | None, str | None], Page]
+
+
+def connection_field(description: str) -> Any:
+    """The field of a connection on one of this subgraph's types (`@connection_field("Oldest first.")`): sized
+    by `first` for the router's cost estimate."""
+    return strawberry.field(directives=[SIZED_BY_FIRST], description=description)
+
+
+def stub_connection_field(description: str) -> Any:
+    """The field of a connection this subgraph adds to another's entity (answered by `stub_connection`): for
+    signed-in callers, sized by `first` for the router's cost estimate."""
+    return strawberry.federation.field(
+        directives=[SIZED_BY_FIRST], authenticated=True, description=description
+    )
 
 
 async def page_connection(

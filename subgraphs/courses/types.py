@@ -23,8 +23,14 @@ from subgraphs.core.federation import (
 )
 from subgraphs.core.ids import to_id
 from subgraphs.core.loaders import warm_memberships
-from subgraphs.core.pages import EMPTY_PAGE, page_connection, stub_connection
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
+from subgraphs.core.pages import (
+    EMPTY_PAGE,
+    connection_field,
+    page_connection,
+    stub_connection,
+    stub_connection_field,
+)
+from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import permitted
 from subgraphs.courses import access, catalog, models, validation
 
@@ -81,11 +87,7 @@ async def _sees_enrollment(info: strawberry.Info, enrollment: models.Enrollment)
 
 @stub(TENANT)
 class Organization(Stub):
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Courses of this organization you may see, oldest first.",
-    )
+    @stub_connection_field("Courses of this organization you may see, oldest first.")
     async def courses(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Course]:
@@ -101,11 +103,7 @@ class Organization(Stub):
 
 @stub(PERSON)
 class User(Stub):
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="This person's enrollments, oldest first: visible to the person and site admins.",
-    )
+    @stub_connection_field("This person's enrollments, oldest first: visible to the person and site admins.")
     async def enrollments(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Enrollment]:
@@ -119,11 +117,7 @@ class User(Stub):
             only_self=True,
         )
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Courses this person teaches that you may see.",
-    )
+    @stub_connection_field("Courses this person teaches that you may see.")
     async def taught_courses(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Course]:
@@ -184,7 +178,7 @@ class Course:
     def organization(self) -> Organization:
         return Organization(id=to_id(self._row.organization_id))
 
-    @strawberry.field(directives=[SIZED_BY_FIRST], description="In order.")
+    @connection_field("In order.")
     async def modules(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Module]:
@@ -192,7 +186,7 @@ class Course:
             info.context.loaders.modules_page_by_course_id, self._row.id, first, after, Module.from_model
         )
 
-    @strawberry.field(directives=[SIZED_BY_FIRST], description="Oldest first.")
+    @connection_field("Oldest first.")
     async def exercises(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Exercise]:
@@ -205,10 +199,7 @@ class Course:
         row = await info.context.loaders.my_enrollment_by_course_id.load(self._row.id)
         return Enrollment.from_model(row) if row else None
 
-    @strawberry.field(
-        directives=[SIZED_BY_FIRST],
-        description="Every enrollment, oldest first: for instructors and admins of the organization.",
-    )
+    @connection_field("Every enrollment, oldest first: for instructors and admins of the organization.")
     async def enrollments(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Enrollment]:
@@ -219,9 +210,7 @@ class Course:
             return EMPTY_PAGE.connection(Enrollment.from_model)
         return page.connection(Enrollment.from_model)
 
-    @strawberry.field(
-        directives=[SIZED_BY_FIRST], description="Ratings and comments of students, oldest first."
-    )
+    @connection_field("Ratings and comments of students, oldest first.")
     async def feedback(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[CourseFeedback]:
@@ -257,9 +246,7 @@ class Module:
     )
     _row: strawberry.Private[models.Module]
 
-    @strawberry.field(
-        directives=[SIZED_BY_FIRST], description="In order (drafts only for the course's editors)."
-    )
+    @connection_field("In order (drafts only for the course's editors).")
     async def lessons(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Lesson]:

@@ -18,8 +18,8 @@ from subgraphs.core.federation import COURSE, Stub, for_caller, owned_reference,
 from subgraphs.core.federation import OrganizationStub as Organization
 from subgraphs.core.federation import UserStub as User
 from subgraphs.core.ids import to_id, to_uuid
-from subgraphs.core.pages import stub_connection
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
+from subgraphs.core.pages import stub_connection, stub_connection_field
+from subgraphs.core.pagination import Connection, list_size
 from subgraphs.generator import models, service
 from subgraphs.generator.errors import BudgetExceededError
 from subgraphs.generator.providers.base import ProviderName
@@ -130,11 +130,9 @@ def result_of(kind: str, data: dict[str, Any] | None) -> Any:
 
 @stub(COURSE)
 class Course(Stub):
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Generation jobs for this course you may see (your own; all of them if you manage its "
-        "organization's courses), newest first.",
+    @stub_connection_field(
+        "Generation jobs for this course you may see (your own; all of them if you manage its "
+        "organization's courses), newest first."
     )
     async def generation_jobs(
         self, info: strawberry.Info, first: int = 20, after: str | None = None

@@ -21,8 +21,8 @@ from subgraphs.core.federation import PERSON, Stub, for_caller, load_reference, 
 from subgraphs.core.federation import CourseStub as Course
 from subgraphs.core.federation import OrganizationStub as Organization
 from subgraphs.core.ids import to_id
-from subgraphs.core.pages import page_connection, stub_connection
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
+from subgraphs.core.pages import connection_field, page_connection, stub_connection, stub_connection_field
+from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import Permission, permitted
 from subgraphs.labs import models, service
 from subgraphs.labs.errors import (
@@ -53,11 +53,9 @@ strawberry.enum(
 
 @stub(PERSON)
 class User(Stub):
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="This person's lab sessions, newest first: to themselves, to site admins, and to admins "
-        "of organizations where they had labs (VIEW_ALL_LABS) for those organizations' labs.",
+    @stub_connection_field(
+        "This person's lab sessions, newest first: to themselves, to site admins, and to admins "
+        "of organizations where they had labs (VIEW_ALL_LABS) for those organizations' labs."
     )
     async def lab_sessions(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
@@ -237,9 +235,7 @@ class LabSession:
             cpu_percent=stats.cpu_percent, memory_bytes=float(stats.memory_bytes), pids=stats.pids
         )
 
-    @strawberry.field(
-        directives=[SIZED_BY_FIRST], description="Its transitions and progress steps, oldest first."
-    )
+    @connection_field("Its transitions and progress steps, oldest first.")
     async def events(
         self, info: strawberry.Info, first: int = 50, after: str | None = None
     ) -> Connection[LabEvent]:

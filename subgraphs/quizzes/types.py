@@ -21,8 +21,8 @@ from subgraphs.core.federation import (
 )
 from subgraphs.core.ids import to_id
 from subgraphs.core.loaders import warm_memberships
-from subgraphs.core.pages import page_connection, stub_connection
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
+from subgraphs.core.pages import connection_field, page_connection, stub_connection, stub_connection_field
+from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import permitted
 from subgraphs.quizzes import models, service
 from subgraphs.quizzes.service import QuestionType, QuizStatus, ShowCorrectAnswers
@@ -59,11 +59,7 @@ async def _sees_attempt(info: strawberry.Info, attempt: models.QuizAttempt) -> b
 
 @stub(COURSE)
 class Course(Stub):
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Quizzes of this course you may see, oldest first.",
-    )
+    @stub_connection_field("Quizzes of this course you may see, oldest first.")
     async def quizzes(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Quiz]:
@@ -74,11 +70,7 @@ class Course(Stub):
 
 @stub(PERSON)
 class User(Stub):
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="This person's quiz attempts, oldest first (the person and site admins).",
-    )
+    @stub_connection_field("This person's quiz attempts, oldest first (the person and site admins).")
     async def quiz_attempts(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[QuizAttempt]:
@@ -172,10 +164,8 @@ class Quiz:
     def course(self) -> Course:
         return Course(id=to_id(self._row.course_id))
 
-    @strawberry.field(
-        directives=[SIZED_BY_FIRST],
-        description="In order; shuffled per student (a stable order, which the cursor follows) when the quiz "
-        "says so.",
+    @connection_field(
+        "In order; shuffled per student (a stable order, which the cursor follows) when the quiz says so."
     )
     async def questions(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
@@ -192,7 +182,7 @@ class Quiz:
         reveal = manages or service.reveals_answers(self._row, list(mine))
         return page.connection(lambda r: Question.from_model(r, reveal))
 
-    @strawberry.field(directives=[SIZED_BY_FIRST], description="Your attempts, first to last.")
+    @connection_field("Your attempts, first to last.")
     async def my_attempts(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[QuizAttempt]:
@@ -274,10 +264,8 @@ class QuizAttempt:
     async def quiz(self, info: strawberry.Info) -> Quiz:
         return Quiz.from_model(await info.context.loaders.quiz_by_id.load(self._row.quiz_id))
 
-    @strawberry.field(
-        directives=[SIZED_BY_FIRST],
-        description="In the order the student saw the questions (their own shuffled order when the quiz "
-        "shuffles).",
+    @connection_field(
+        "In the order the student saw the questions (their own shuffled order when the quiz shuffles)."
     )
     async def answers(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
