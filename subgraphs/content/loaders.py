@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from subgraphs.content import exporting, service
 from subgraphs.content.models import ContentItem, ContentVersion, CourseOwner, ExportJob, ImportJob
 from subgraphs.core.context import Context
 from subgraphs.core.loaders import RowLoader, by_key_loader
-from subgraphs.core.pages import PageLoader, page_loader
+from subgraphs.core.pages import PageLoader, newest_first, oldest_first, page_loader
 
 
 @dataclass
@@ -26,27 +25,17 @@ class Loaders:
 
 
 def build_loaders(context: Context) -> Loaders:
-    def items_by(column: Any) -> PageLoader:
-        order = (ContentItem.created_at, ContentItem.id)
-        return page_loader(context, column, order, where=lambda: service.visible_clause(context.caller))
-
     return Loaders(
         item_by_id=by_key_loader(context, ContentItem, ContentItem.id),
         version_by_id=by_key_loader(context, ContentVersion, ContentVersion.id),
         course_owner_by_id=by_key_loader(context, CourseOwner, CourseOwner.course_id),
-        items_page_by_course_id=items_by(ContentItem.course_id),
-        items_page_by_lesson_id=items_by(ContentItem.lesson_id),
+        items_page_by_course_id=oldest_first(context, ContentItem.course_id, where=service.visible_clause),
+        items_page_by_lesson_id=oldest_first(context, ContentItem.lesson_id, where=service.visible_clause),
         # Versions are read only through an item the caller was allowed to see.
         versions_page_by_item_id=page_loader(
             context, ContentVersion.item_id, (ContentVersion.number, ContentVersion.id), descending=True
         ),
         export_by_id=by_key_loader(context, ExportJob, ExportJob.id),
-        exports_page_by_course_id=page_loader(
-            context,
-            ExportJob.course_id,
-            (ExportJob.created_at, ExportJob.id),
-            where=lambda: exporting.visible_clause(context.caller),
-            descending=True,
-        ),
+        exports_page_by_course_id=newest_first(context, ExportJob.course_id, where=exporting.visible_clause),
         import_by_id=by_key_loader(context, ImportJob, ImportJob.id),
     )

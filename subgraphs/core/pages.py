@@ -31,6 +31,7 @@ from subgraphs.core.pagination import (
     int_id,
     time_id,
 )
+from subgraphs.core.rbac import Caller
 
 __all__ = [
     "EMPTY_PAGE",
@@ -39,6 +40,8 @@ __all__ = [
     "bytes_id",
     "connection_field",
     "int_id",
+    "newest_first",
+    "oldest_first",
     "page_connection",
     "page_loader",
     "stub_connection",
@@ -136,14 +139,15 @@ def page_loader(
     columns: Columns,
     *,
     kinds: Sequence[type] | None = None,
-    where: Callable[[], Awaitable[Any]] | None = None,
+    where: Callable[[Caller], Awaitable[Any]] | None = None,
     descending: bool = False,
 ) -> PageLoader:
     """Pages of the rows of `key_column`'s entity, per parent key: keys are (parent key, first, after).
     `columns`: the sort (the last unique), or an async callable giving it per request, ascending unless
     `descending` (newest first); `kinds` are the sort columns' Python types (`time_id`, `int_id`,
     `bytes_id`), which a cursor must hold: by default those of the columns' SQL types (give them for SQL
-    expressions); `where` adds a per-request predicate (visibility). `context` is the request Context
+    expressions); `where(caller)` adds a per-request predicate (what the caller may see, e.g. a service's
+    `visible_clause`). `context` is the request Context
     (settings and transactions)."""
     max_size = context.runtime.settings.graphql.max_page_size
     model = key_column.class_
@@ -160,7 +164,7 @@ def page_loader(
         for parent, first, after in keys:
             groups[(check_page_size(first, max_size), after)].add(parent)
         sort = list(await columns()) if callable(columns) else list(columns)
-        extra = await where() if where is not None else None
+        extra = await where(context.caller) if where is not None else None
         found: dict[tuple[Any, int, str | None], tuple[list[Any], list[str]]] = {}
         async with context.read() as session:
             for (size, after), parents in groups.items():
@@ -203,3 +207,19 @@ def page_loader(
         return pages
 
     return DataLoader(load_fn=load, cache_key_fn=lambda key: key)
+
+
+def oldest_first(
+    context: Any, key_column: Any, *, where: Callable[[Caller], Awaitable[Any]] | None = None
+) -> PageLoader:
+    """`page_loader` in order of creation, (created_at, id)."""
+    model = key_column.class_
+    return page_loader(context, key_column, (model.created_at, model.id), where=where)
+
+
+def newest_first(
+    context: Any, key_column: Any, *, where: Callable[[Caller], Awaitable[Any]] | None = None
+) -> PageLoader:
+    """`page_loader` in reverse order of creation, (created_at, id) descending."""
+    model = key_column.class_
+    return page_loader(context, key_column, (model.created_at, model.id), where=where, descending=True)

@@ -18,7 +18,7 @@ from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
 from subgraphs.core.loaders import RowLoader, by_key_loader, memberships_loader, value_loader
-from subgraphs.core.pages import PageLoader, page_loader
+from subgraphs.core.pages import PageLoader, oldest_first, page_loader
 from subgraphs.courses.access import published_or_editable, visible_clause
 from subgraphs.courses.models import (
     AppliedGeneration,
@@ -56,16 +56,13 @@ class Loaders:
 
 
 def build_loaders(context: Context) -> Loaders:
-    def visible() -> Any:
-        return visible_clause(context.caller)
-
     def in_order(model: type[Module] | type[Lesson], parent: Any) -> PageLoader:
         """The parent's modules or lessons by position, drafts only for the course's editors."""
         return page_loader(
             context,
             parent,
             (model.position, model.id),
-            where=lambda: published_or_editable(context.caller, model),
+            where=lambda caller: published_or_editable(caller, model),
         )
 
     async def my_enrollments(course_ids: Sequence[Any]) -> list[Enrollment | None]:
@@ -116,7 +113,6 @@ def build_loaders(context: Context) -> Loaders:
         return [done.get(c, set()) for c in course_ids]
 
     enrolled = (Enrollment.enrolled_at, Enrollment.id)
-    created = (Course.created_at, Course.id)
     return Loaders(
         course_by_id=by_key_loader(context, Course, Course.id),
         module_by_id=by_key_loader(context, Module, Module.id),
@@ -125,19 +121,15 @@ def build_loaders(context: Context) -> Loaders:
         enrollment_by_id=by_key_loader(context, Enrollment, Enrollment.id),
         modules_page_by_course_id=in_order(Module, Module.course_id),
         lessons_page_by_module_id=in_order(Lesson, Lesson.module_id),
-        exercises_page_by_course_id=page_loader(
-            context, Exercise.course_id, (Exercise.created_at, Exercise.id)
-        ),
+        exercises_page_by_course_id=oldest_first(context, Exercise.course_id),
         my_enrollment_by_course_id=DataLoader(load_fn=my_enrollments),
         my_completed_lesson_ids_by_enrollment_id=DataLoader(load_fn=completed),
         my_completed_lesson_ids_by_course_id=DataLoader(load_fn=my_completed),
         enrollments_page_by_user_id=page_loader(context, Enrollment.user_id, enrolled),
         enrollments_page_by_course_id=page_loader(context, Enrollment.course_id, enrolled),
-        feedback_page_by_course_id=page_loader(
-            context, CourseFeedback.course_id, (CourseFeedback.created_at, CourseFeedback.id)
-        ),
-        courses_page_by_organization_id=page_loader(context, Course.organization_id, created, where=visible),
-        courses_page_by_instructor_id=page_loader(context, Course.instructor_id, created, where=visible),
+        feedback_page_by_course_id=oldest_first(context, CourseFeedback.course_id),
+        courses_page_by_organization_id=oldest_first(context, Course.organization_id, where=visible_clause),
+        courses_page_by_instructor_id=oldest_first(context, Course.instructor_id, where=visible_clause),
         applied_course_id_by_job_id=value_loader(
             context, AppliedGeneration.job_id, AppliedGeneration.course_id
         ),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from subgraphs.core.context import Context
 from subgraphs.core.loaders import RowLoader, by_key_loader
-from subgraphs.core.pages import PageLoader, page_loader
+from subgraphs.core.pages import PageLoader, newest_first
 from subgraphs.generator import service
 from subgraphs.generator.models import GenerationJob
 
@@ -20,11 +20,5 @@ class Loaders:
 def build_loaders(context: Context) -> Loaders:
     return Loaders(
         job_by_id=by_key_loader(context, GenerationJob, GenerationJob.id),
-        jobs_page_by_course_id=page_loader(
-            context,
-            GenerationJob.course_id,
-            (GenerationJob.created_at, GenerationJob.id),
-            where=lambda: service.visible_clause(context.caller),
-            descending=True,
-        ),
+        jobs_page_by_course_id=newest_first(context, GenerationJob.course_id, where=service.visible_clause),
     )

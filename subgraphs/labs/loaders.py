@@ -12,7 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
 from subgraphs.core.loaders import RowLoader, by_key_loader
-from subgraphs.core.pages import PageLoader, page_loader
+from subgraphs.core.pages import PageLoader, newest_first, page_loader
 from subgraphs.labs import service
 from subgraphs.labs.models import (
     ExerciseProjection,
@@ -51,12 +51,6 @@ def build_loaders(context: Context) -> Loaders:
         template_by_ide=by_key_loader(context, LabTemplate, LabTemplate.ide),
         exercise_by_id=by_key_loader(context, ExerciseProjection, ExerciseProjection.exercise_id),
         org_settings_by_id=DataLoader(load_fn=org_settings),
-        sessions_page_by_user_id=page_loader(
-            context,
-            LabSession.user_id,
-            (LabSession.created_at, LabSession.id),
-            where=lambda: service.visible_clause(context.caller),
-            descending=True,
-        ),
+        sessions_page_by_user_id=newest_first(context, LabSession.user_id, where=service.visible_clause),
         events_page_by_session_id=page_loader(context, LabEvent.stream_id, (LabEvent.seq,)),
     )

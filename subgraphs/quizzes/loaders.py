@@ -16,8 +16,8 @@ from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
 from subgraphs.core.loaders import RowLoader, by_key_loader, memberships_loader, value_loader
-from subgraphs.core.pages import PageLoader, bytes_id, page_loader
-from subgraphs.core.rbac import organizations_permitting
+from subgraphs.core.pages import PageLoader, bytes_id, oldest_first, page_loader
+from subgraphs.core.rbac import Caller, organizations_permitting
 from subgraphs.quizzes import service
 from subgraphs.quizzes.models import (
     AppliedGeneration,
@@ -107,8 +107,9 @@ def build_loaders(context: Context) -> Loaders:
         )
         return [case((shuffles, _shuffled(literal(str(principal.subject)))), else_=positional), Question.id]
 
-    async def mine() -> Any:
-        return QuizAttempt.user_id == principal.user_id if principal.user_id is not None else false()
+    async def mine(caller: Caller) -> Any:
+        user_id = caller.principal.user_id
+        return QuizAttempt.user_id == user_id if user_id is not None else false()
 
     # Answers in the order the attempt's student saw the questions (shuffled for them, or authored).
     seen_order = (
@@ -128,12 +129,7 @@ def build_loaders(context: Context) -> Loaders:
     return Loaders(
         quiz_by_id=by_key_loader(context, Quiz, Quiz.id),
         attempt_by_id=by_key_loader(context, QuizAttempt, QuizAttempt.id),
-        quizzes_page_by_course_id=page_loader(
-            context,
-            Quiz.course_id,
-            (Quiz.created_at, Quiz.id),
-            where=lambda: service.visible_quizzes_clause(caller),
-        ),
+        quizzes_page_by_course_id=oldest_first(context, Quiz.course_id, where=service.visible_quizzes_clause),
         questions_page_by_quiz_id=page_loader(context, Question.quiz_id, question_order, kinds=bytes_id),
         answers_page_by_attempt_id=page_loader(
             context, AttemptAnswer.attempt_id, (seen_order, AttemptAnswer.question_id), kinds=bytes_id
