@@ -103,14 +103,14 @@ async def linked_row(
     link: DataLoader[Any, Any],
     rows: DataLoader[Any, R | None],
     stub_id: Any,
-    can_see: Callable[[R], Awaitable[bool]],
+    can_see: Check,
 ) -> R | None:
     """The row of this subgraph that another subgraph's entity points at (`GenerationJob.appliedQuiz`): its
     id by the stub's id through `link`, then the row through `rows`; None when there is none or unless
-    `can_see(row)`."""
+    `can_see(info, row)`."""
     row_id = await load_reference(info, link, stub_id)
     row = await rows.load(row_id) if row_id else None
-    if row is None or not await can_see(row):
+    if row is None or not await can_see(info, row):
         return None
     return row
 

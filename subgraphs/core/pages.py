@@ -147,8 +147,7 @@ def page_loader(
     `descending` (newest first); `kinds` are the sort columns' Python types (`time_id`, `int_id`,
     `bytes_id`), which a cursor must hold: by default those of the columns' SQL types (give them for SQL
     expressions); `where(caller)` adds a per-request predicate (what the caller may see, e.g. a service's
-    `visible_clause`). `context` is the request Context
-    (settings and transactions)."""
+    `visible_clause`). `context` is the request Context (settings, transactions, the caller)."""
     max_size = context.runtime.settings.graphql.max_page_size
     model = key_column.class_
     primary_key = list(sa_inspect(model).primary_key)

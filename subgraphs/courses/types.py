@@ -140,7 +140,7 @@ class GenerationJob(Stub):
             loaders.applied_course_id_by_job_id,
             loaders.course_by_id,
             self.id,
-            lambda r: _can_view(info, r),
+            _can_view,
         )
         return Course.from_model(row) if row else None
 

@@ -94,9 +94,7 @@ class GenerationJob(Stub):
     )
     async def applied_quiz(self, info: strawberry.Info) -> Quiz | None:
         loaders = info.context.loaders
-        row = await linked_row(
-            info, loaders.applied_quiz_id_by_job_id, loaders.quiz_by_id, self.id, lambda r: _visible(info, r)
-        )
+        row = await linked_row(info, loaders.applied_quiz_id_by_job_id, loaders.quiz_by_id, self.id, _visible)
         return Quiz.from_model(row) if row else None
 
 
