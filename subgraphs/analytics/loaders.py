@@ -7,20 +7,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from subgraphs.analytics import service
 from subgraphs.analytics.models import Course, Learner
 from subgraphs.core.context import Context
-from subgraphs.core.loaders import by_key_loader, memberships_loader, warm_memberships
+from subgraphs.core.loaders import RowLoader, by_key_loader, memberships_loader, warm_memberships
 
 
 @dataclass
 class Loaders:
     context: Context
-    course_by_id: DataLoader[Any, Course | None]
-    learner_by_enrollment_id: DataLoader[Any, Learner | None]
+    course_by_id: RowLoader[Course]
+    learner_by_enrollment_id: RowLoader[Learner]
     metrics_by_learner: DataLoader[Any, dict | None]
     stats_by_course_id: DataLoader[Any, dict]
     active_today_by_course_id: DataLoader[Any, int]
@@ -37,14 +36,6 @@ class Loaders:
 def build_loaders(context: Context) -> Loaders:
     runtime = context.runtime
 
-    async def learners(enrollment_ids: Sequence[Any]) -> list[Learner | None]:
-        async with context.transaction() as session:
-            rows = (
-                await session.scalars(select(Learner).where(Learner.enrollment_id.in_(enrollment_ids)))
-            ).all()
-        found = {r.enrollment_id: r for r in rows}
-        return [found.get(e) for e in enrollment_ids]
-
     async def metrics(keys: Sequence[Any]) -> list[dict | None]:
         found = await service.metrics_by_learner(runtime, list(keys))
         return [found.get(k) for k in keys]
@@ -60,7 +51,7 @@ def build_loaders(context: Context) -> Loaders:
     return Loaders(
         context=context,
         course_by_id=by_key_loader(context, Course, Course.course_id),
-        learner_by_enrollment_id=DataLoader(load_fn=learners),
+        learner_by_enrollment_id=by_key_loader(context, Learner, Learner.enrollment_id),
         metrics_by_learner=DataLoader(load_fn=metrics),
         stats_by_course_id=DataLoader(load_fn=stats),
         active_today_by_course_id=DataLoader(load_fn=today),

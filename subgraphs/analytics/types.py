@@ -13,8 +13,9 @@ from subgraphs.analytics import metrics, service
 from subgraphs.analytics.metrics import RiskLevel
 from subgraphs.analytics.service import ActivityType
 from subgraphs.core.errors import ForbiddenError, RateLimitedError, ValidationError, result_union
-from subgraphs.core.federation import stub_reference
-from subgraphs.core.ids import to_id, to_uuid
+from subgraphs.core.federation import COURSE, Stub, load_reference, stub
+from subgraphs.core.federation import UserStub as User
+from subgraphs.core.ids import to_id
 from subgraphs.core.pagination import list_size
 
 # The router's cost estimate of a report's student lists: the course size reports are measured at (README).
@@ -107,40 +108,24 @@ class CourseStats:
         )
 
 
-@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
-class User:
-    id: strawberry.ID
-
-    resolve_reference = stub_reference
-
-
-@strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
-class Course:
-    id: strawberry.ID
-
+@stub(COURSE)
+class Course(Stub):
     @strawberry.federation.field(
         authenticated=True,
         description="The course's numbers: for its instructor, the organization's admins and site admins "
         "(null for anyone else).",
     )
     async def stats(self, info: strawberry.Info) -> CourseStats | None:
-        key = to_uuid(self.id)
-        if key is None:
-            return None
         loaders = info.context.loaders
-        course = await loaders.course_by_id.load(key)
-        if not await loaders.can_view_course(course):
+        course = await load_reference(info, loaders.course_by_id, self.id)
+        if course is None or not await loaders.can_view_course(course):
             return None
-        stats = await loaders.stats_by_course_id.load(key)
-        return CourseStats.from_stats(stats, await loaders.active_today_by_course_id.load(key))
-
-    resolve_reference = stub_reference
+        stats = await loaders.stats_by_course_id.load(course.course_id)
+        return CourseStats.from_stats(stats, await loaders.active_today_by_course_id.load(course.course_id))
 
 
-@strawberry.federation.type(keys=["id"], description="An enrollment (the courses subgraph owns it).")
-class Enrollment:
-    id: strawberry.ID
-
+@stub("An enrollment (the courses subgraph owns it).")
+class Enrollment(Stub):
     @strawberry.federation.field(
         authenticated=True,
         description="Engagement, proficiency and risk of this student in this course: the student, the "
@@ -148,11 +133,8 @@ class Enrollment:
         "the enrollment is ingested). Cached up to 5 minutes, dropped on the student's next event.",
     )
     async def engagement(self, info: strawberry.Info) -> Engagement | None:
-        key = to_uuid(self.id)
-        if key is None:
-            return None
         loaders = info.context.loaders
-        learner = await loaders.learner_by_enrollment_id.load(key)
+        learner = await load_reference(info, loaders.learner_by_enrollment_id, self.id)
         if learner is None:
             return None
         if info.context.principal.user_id != learner.user_id:
@@ -161,8 +143,6 @@ class Enrollment:
                 return None
         m = await loaders.metrics_by_learner.load((learner.course_id, learner.user_id))
         return Engagement.from_metrics(m) if m else None
-
-    resolve_reference = stub_reference
 
 
 @strawberry.type(description="One UTC day of a course (or of an organization's courses, summed).")

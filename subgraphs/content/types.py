@@ -3,47 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
 from subgraphs.content import exporting, importing, models, service
 from subgraphs.content.errors import QuotaExceededError
 from subgraphs.content.exports.document import ExportFormat
+from subgraphs.core.entities import from_row
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from subgraphs.core.federation import load_reference, stub_reference
+from subgraphs.core.federation import COURSE, Stub, for_caller, owned_reference, stub
+from subgraphs.core.federation import OrganizationStub as Organization
+from subgraphs.core.federation import UserStub as User
 from subgraphs.core.ids import to_id
-from subgraphs.core.pages import page_connection, stub_connection
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
+from subgraphs.core.pages import connection_field, page_connection, stub_connection, stub_connection_field
+from subgraphs.core.pagination import Connection
 
 # strawberry.enum makes the domain's enum itself the GraphQL enum: fields are annotated with the domain's.
 strawberry.enum(service.ItemKind, name="ContentItemKind")
 
 
-@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
-class User:
-    id: strawberry.ID
-
-    resolve_reference = stub_reference
-
-
-@strawberry.federation.type(keys=["id"], description="A tenant (the organizations subgraph owns it).")
-class Organization:
-    id: strawberry.ID
-
-    resolve_reference = stub_reference
-
-
-@strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
-class Course:
-    id: strawberry.ID
-
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Files of this course you may see (its lessons' attachments included), oldest first: "
+@stub(COURSE)
+class Course(Stub):
+    @stub_connection_field(
+        "Files of this course you may see (its lessons' attachments included), oldest first: "
         "all of them for those who manage its organization's courses, the attachments of a published course "
-        "for its organization's members.",
+        "for its organization's members."
     )
     async def content_items(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
@@ -52,11 +37,9 @@ class Course:
             info, info.context.loaders.items_page_by_course_id, self.id, first, after, ContentItem.from_model
         )
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Export jobs of this course you may see (yours; all of them if you manage its "
-        "organization's courses), newest first.",
+    @stub_connection_field(
+        "Export jobs of this course you may see (yours; all of them if you manage its "
+        "organization's courses), newest first."
     )
     async def exports(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
@@ -65,18 +48,10 @@ class Course:
             info, info.context.loaders.exports_page_by_course_id, self.id, first, after, ExportJob.from_model
         )
 
-    resolve_reference = stub_reference
 
-
-@strawberry.federation.type(keys=["id"], description="A lesson (the courses subgraph owns it).")
-class Lesson:
-    id: strawberry.ID
-
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Files attached to this lesson that you may see, oldest first.",
-    )
+@stub("A lesson (the courses subgraph owns it).")
+class Lesson(Stub):
+    @stub_connection_field("Files attached to this lesson that you may see, oldest first.")
     async def attachments(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ContentItem]:
@@ -84,7 +59,11 @@ class Lesson:
             info, info.context.loaders.items_page_by_lesson_id, self.id, first, after, ContentItem.from_model
         )
 
-    resolve_reference = stub_reference
+
+async def _sees_item(info: strawberry.Info, item: models.ContentItem) -> bool:
+    """Only those who may see the item (as its course's status allows)."""
+    course = await info.context.loaders.course_owner_by_id.load(item.course_id)
+    return await service.can_view(info.context.caller, item, course.status if course else None)
 
 
 @strawberry.type(description="One upload of bytes to an item. Bytes are shared between identical versions.")
@@ -105,16 +84,8 @@ class ContentVersion:
 
     @classmethod
     def from_model(cls, row: models.ContentVersion, item: models.ContentItem) -> ContentVersion:
-        return cls(
-            id=to_id(row.id),
-            number=row.number,
-            size=row.size,
-            checksum=row.sha256,
-            mime_type=row.mime_type,
-            created_at=row.created_at,
-            created_by=User(id=strawberry.ID(row.created_by)),
-            _row=row,
-            _item=item,
+        return from_row(
+            cls, row, checksum=row.sha256, created_by=User(id=strawberry.ID(row.created_by)), _item=item
         )
 
 
@@ -161,7 +132,7 @@ class ContentItem:
         row = await self._current(info)
         return service.download_url(info.context.runtime, info.context.meta, self._row, row) if row else None
 
-    @strawberry.field(directives=[SIZED_BY_FIRST], description="Every version, newest first.")
+    @connection_field("Every version, newest first.")
     async def versions(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ContentVersion]:
@@ -175,30 +146,34 @@ class ContentItem:
 
     @classmethod
     def from_model(cls, row: models.ContentItem) -> ContentItem:
-        return cls(
-            id=to_id(row.id),
-            name=row.name,
+        return from_row(
+            cls,
+            row,
             kind=service.ItemKind(row.kind),
             owner=User(id=strawberry.ID(row.owner_id)),
             organization=Organization(id=to_id(row.organization_id)),
             course=Course(id=to_id(row.course_id)),
             lesson=Lesson(id=to_id(row.lesson_id)) if row.lesson_id else None,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            _row=row,
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ContentItem | None:
-        """Only for those who may see the item (`_entities` bypasses Query's checks); null otherwise."""
-        row = await load_reference(info, info.context.loaders.item_by_id, id)
-        if row is None:
-            return None
-        course = await info.context.loaders.course_owner_by_id.load(row.course_id)
-        status = course.status if course else None
-        if not await service.can_view(info.context.caller, row, status):
-            return None
-        return cls.from_model(row)
+    resolve_reference = owned_reference("item_by_id", _sees_item)
+
+
+async def _live_item(info: strawberry.Info, item_id: Any) -> models.ContentItem | None:
+    """A job's content item, unless there is none or it was deleted."""
+    if item_id is None:
+        return None
+    row = await info.context.loaders.item_by_id.load(item_id)
+    return row if row and row.deleted_at is None else None
+
+
+def _job_parties(row: models.ExportJob | models.ImportJob) -> dict[str, Any]:
+    """The entities an export or import job refers to, as its fields."""
+    return {
+        "course": Course(id=to_id(row.course_id)),
+        "organization": Organization(id=to_id(row.organization_id)),
+        "requested_by": User(id=strawberry.ID(row.requested_by)),
+    }
 
 
 strawberry.enum(ExportFormat, name="ExportFormat")
@@ -224,44 +199,28 @@ class ExportJob:
 
     @strawberry.field(description="The stored export (a content item: each export of a format is a version).")
     async def result(self, info: strawberry.Info) -> ContentItem | None:
-        if self._row.item_id is None:
-            return None
-        row = await info.context.loaders.item_by_id.load(self._row.item_id)
-        return ContentItem.from_model(row) if row and row.deleted_at is None else None
+        row = await _live_item(info, self._row.item_id)
+        return ContentItem.from_model(row) if row else None
 
     @strawberry.field(description="The version this job stored.")
     async def result_version(self, info: strawberry.Info) -> ContentVersion | None:
-        if self._row.item_id is None or self._row.version_id is None:
+        if self._row.version_id is None:
             return None
-        item = await info.context.loaders.item_by_id.load(self._row.item_id)
+        item = await _live_item(info, self._row.item_id)
         version = await info.context.loaders.version_by_id.load(self._row.version_id)
-        if item is None or item.deleted_at is not None or version is None:
-            return None
-        return ContentVersion.from_model(version, item)
+        return ContentVersion.from_model(version, item) if item and version else None
 
     @classmethod
     def from_model(cls, row: models.ExportJob) -> ExportJob:
-        return cls(
-            id=to_id(row.id),
+        return from_row(
+            cls,
+            row,
             format=ExportFormat(row.format),
             status=exporting.JobStatus(row.status),
-            progress=row.progress,
-            course=Course(id=to_id(row.course_id)),
-            organization=Organization(id=to_id(row.organization_id)),
-            requested_by=User(id=strawberry.ID(row.requested_by)),
-            error=row.error,
-            attempts=row.attempts,
-            created_at=row.created_at,
-            finished_at=row.finished_at,
-            _row=row,
+            **_job_parties(row),
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ExportJob | None:
-        row = await load_reference(info, info.context.loaders.export_by_id, id)
-        if row is None or not await exporting.can_view(info.context.caller, row):
-            return None
-        return cls.from_model(row)
+    resolve_reference = owned_reference("export_by_id", for_caller(exporting.can_view))
 
 
 @strawberry.type(description="One step of an export, in order. Replayed after `after`, then live.")
@@ -323,31 +282,20 @@ class ImportJob:
 
     @strawberry.field(description="The uploaded cartridge (null once deleted).")
     async def source(self, info: strawberry.Info) -> ContentItem | None:
-        row = await info.context.loaders.item_by_id.load(self._row.item_id)
-        return ContentItem.from_model(row) if row and row.deleted_at is None else None
+        row = await _live_item(info, self._row.item_id)
+        return ContentItem.from_model(row) if row else None
 
     @classmethod
     def from_model(cls, row: models.ImportJob) -> ImportJob:
-        return cls(
-            id=to_id(row.id),
+        return from_row(
+            cls,
+            row,
             status=importing.ImportStatus(row.status),
-            progress=row.progress,
-            course=Course(id=to_id(row.course_id)),
-            organization=Organization(id=to_id(row.organization_id)),
-            requested_by=User(id=strawberry.ID(row.requested_by)),
-            error=row.error,
             error_code=importing.ImportErrorCode(row.error_code) if row.error_code else None,
-            created_at=row.created_at,
-            finished_at=row.finished_at,
-            _row=row,
+            **_job_parties(row),
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> ImportJob | None:
-        row = await load_reference(info, info.context.loaders.import_by_id, id)
-        if row is None or not await importing.can_view(info.context.caller, row):
-            return None
-        return cls.from_model(row)
+    resolve_reference = owned_reference("import_by_id", for_caller(importing.can_view))
 
 
 @strawberry.input

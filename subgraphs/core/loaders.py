@@ -14,10 +14,11 @@ from subgraphs.core.context import Context
 
 M = TypeVar("M")
 
+# One row (or None) per key, e.g. what `by_key_loader` reads: `course_by_id: RowLoader[Course]`.
+RowLoader = DataLoader[Any, M | None]
 
-def by_key_loader(
-    context: Context, model: type[M], column: InstrumentedAttribute
-) -> DataLoader[Any, M | None]:
+
+def by_key_loader(context: Context, model: type[M], column: InstrumentedAttribute) -> RowLoader[M]:
     """One row per key (or None): `UserByIdLoader` = by_key_loader(ctx, User, User.id)."""
 
     async def load(keys: Sequence[Any]) -> list[M | None]:

@@ -13,12 +13,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import strawberry
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy import inspect as sa_inspect
 from strawberry.dataloader import DataLoader
 
 from subgraphs.core.ids import to_uuid
 from subgraphs.core.pagination import (
+    SIZED_BY_FIRST,
     Connection,
     Edge,
     PageInfo,
@@ -29,15 +31,21 @@ from subgraphs.core.pagination import (
     int_id,
     time_id,
 )
+from subgraphs.core.rbac import Caller
 
 __all__ = [
     "EMPTY_PAGE",
     "Page",
+    "PageLoader",
     "bytes_id",
+    "connection_field",
     "int_id",
+    "newest_first",
+    "oldest_first",
     "page_connection",
     "page_loader",
     "stub_connection",
+    "stub_connection_field",
     "time_id",
 ]
 
@@ -71,9 +79,26 @@ class Page:
 
 EMPTY_PAGE = Page(rows=[], cursors=[], size=0, after=None)
 
+# Keys are (parent key, first, after): see `page_loader`.
+PageLoader = DataLoader[tuple[Any, int | None, str | None], Page]
+
+
+def connection_field(description: str) -> Any:
+    """The field of a connection on one of this subgraph's types (`@connection_field("Oldest first.")`): sized
+    by `first` for the router's cost estimate."""
+    return strawberry.field(directives=[SIZED_BY_FIRST], description=description)
+
+
+def stub_connection_field(description: str) -> Any:
+    """The field of a connection this subgraph adds to another's entity (answered by `stub_connection`): for
+    signed-in callers, sized by `first` for the router's cost estimate."""
+    return strawberry.federation.field(
+        directives=[SIZED_BY_FIRST], authenticated=True, description=description
+    )
+
 
 async def page_connection(
-    loader: DataLoader[Any, Page],
+    loader: PageLoader,
     key: Any,
     first: int | None,
     after: str | None,
@@ -86,7 +111,7 @@ async def page_connection(
 
 async def stub_connection(
     info: Any,
-    loader: DataLoader[Any, Page],
+    loader: PageLoader,
     stub_id: Any,
     first: int | None,
     after: str | None,
@@ -110,27 +135,35 @@ async def stub_connection(
 
 def page_loader(
     context: Any,
-    model: type,
     key_column: Any,
     columns: Columns,
-    kinds: Sequence[type],
     *,
-    where: Callable[[], Awaitable[Any]] | None = None,
+    kinds: Sequence[type] | None = None,
+    where: Callable[[Caller], Awaitable[Any]] | None = None,
     descending: bool = False,
-) -> DataLoader[tuple[Any, int | None, str | None], Page]:
-    """Keys are (parent key, first, after). `columns`: the sort (the last unique), or an async callable
-    giving it per request, ascending unless `descending` (newest first); `kinds` are the sort columns'
-    Python types (`time_id`, `int_id`, `bytes_id`), which a cursor must hold; `where` adds a per-request
-    predicate (visibility). `context` is the request Context (settings and transactions)."""
+) -> PageLoader:
+    """Pages of the rows of `key_column`'s entity, per parent key: keys are (parent key, first, after).
+    `columns`: the sort (the last unique), or an async callable giving it per request, ascending unless
+    `descending` (newest first); `kinds` are the sort columns' Python types (`time_id`, `int_id`,
+    `bytes_id`), which a cursor must hold: by default those of the columns' SQL types (give them for SQL
+    expressions); `where(caller)` adds a per-request predicate (what the caller may see, e.g. a service's
+    `visible_clause`). `context` is the request Context (settings, transactions, the caller)."""
     max_size = context.runtime.settings.graphql.max_page_size
+    model = key_column.class_
     primary_key = list(sa_inspect(model).primary_key)
+    if kinds is not None:
+        cursor_kinds = list(kinds)
+    elif callable(columns):
+        raise TypeError("page_loader: a sort read per request needs its `kinds`")
+    else:
+        cursor_kinds = [column.type.python_type for column in columns]
 
     async def load(keys: Sequence[tuple[Any, int | None, str | None]]) -> list[Page]:
         groups: dict[tuple[int, str | None], set[Any]] = defaultdict(set)
         for parent, first, after in keys:
             groups[(check_page_size(first, max_size), after)].add(parent)
         sort = list(await columns()) if callable(columns) else list(columns)
-        extra = await where() if where is not None else None
+        extra = await where(context.caller) if where is not None else None
         found: dict[tuple[Any, int, str | None], tuple[list[Any], list[str]]] = {}
         async with context.read() as session:
             for (size, after), parents in groups.items():
@@ -148,7 +181,7 @@ def page_loader(
                 if extra is not None:
                     inner = inner.where(extra)
                 if after:
-                    bound = cursor_values(after, kinds)
+                    bound = cursor_values(after, cursor_kinds)
                     position, bound = tuple_(*sort), tuple_(*bound)
                     inner = inner.where(position < bound if descending else position > bound)
                 sub = inner.subquery()
@@ -173,3 +206,19 @@ def page_loader(
         return pages
 
     return DataLoader(load_fn=load, cache_key_fn=lambda key: key)
+
+
+def oldest_first(
+    context: Any, key_column: Any, *, where: Callable[[Caller], Awaitable[Any]] | None = None
+) -> PageLoader:
+    """`page_loader` in order of creation, (created_at, id)."""
+    model = key_column.class_
+    return page_loader(context, key_column, (model.created_at, model.id), where=where)
+
+
+def newest_first(
+    context: Any, key_column: Any, *, where: Callable[[Caller], Awaitable[Any]] | None = None
+) -> PageLoader:
+    """`page_loader` in reverse order of creation, (created_at, id) descending."""
+    model = key_column.class_
+    return page_loader(context, key_column, (model.created_at, model.id), where=where, descending=True)

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
-from subgraphs.core.loaders import by_key_loader, memberships_loader, value_loader
-from subgraphs.core.pages import Page, int_id, page_loader, time_id
+from subgraphs.core.loaders import RowLoader, by_key_loader, memberships_loader, value_loader
+from subgraphs.core.pages import PageLoader, oldest_first, page_loader
 from subgraphs.courses.access import published_or_editable, visible_clause
 from subgraphs.courses.models import (
     AppliedGeneration,
@@ -34,30 +34,36 @@ from subgraphs.courses.models import (
 
 @dataclass
 class Loaders:
-    course_by_id: DataLoader[Any, Course | None]
-    module_by_id: DataLoader[Any, Module | None]
-    lesson_by_id: DataLoader[Any, Lesson | None]
-    exercise_by_id: DataLoader[Any, Exercise | None]
-    enrollment_by_id: DataLoader[Any, Enrollment | None]
-    modules_page_by_course_id: DataLoader[Any, Page]
-    lessons_page_by_module_id: DataLoader[Any, Page]
-    exercises_page_by_course_id: DataLoader[Any, Page]
-    my_enrollment_by_course_id: DataLoader[Any, Enrollment | None]
+    course_by_id: RowLoader[Course]
+    module_by_id: RowLoader[Module]
+    lesson_by_id: RowLoader[Lesson]
+    exercise_by_id: RowLoader[Exercise]
+    enrollment_by_id: RowLoader[Enrollment]
+    modules_page_by_course_id: PageLoader
+    lessons_page_by_module_id: PageLoader
+    exercises_page_by_course_id: PageLoader
+    my_enrollment_by_course_id: RowLoader[Enrollment]
     my_completed_lesson_ids_by_enrollment_id: DataLoader[Any, set[uuid.UUID]]
     my_completed_lesson_ids_by_course_id: DataLoader[Any, set[uuid.UUID]]
-    enrollments_page_by_user_id: DataLoader[Any, Page]
-    enrollments_page_by_course_id: DataLoader[Any, Page]
-    feedback_page_by_course_id: DataLoader[Any, Page]
-    courses_page_by_organization_id: DataLoader[Any, Page]
-    courses_page_by_instructor_id: DataLoader[Any, Page]
+    enrollments_page_by_user_id: PageLoader
+    enrollments_page_by_course_id: PageLoader
+    feedback_page_by_course_id: PageLoader
+    courses_page_by_organization_id: PageLoader
+    courses_page_by_instructor_id: PageLoader
     applied_course_id_by_job_id: DataLoader[Any, uuid.UUID | None]
     # One shared read of the viewer's memberships per request (see core.loaders.warm_memberships).
     memberships_by_user_id: DataLoader[Any, Any]
 
 
 def build_loaders(context: Context) -> Loaders:
-    async def visible() -> Any:
-        return await visible_clause(context.caller)
+    def in_order(model: type[Module] | type[Lesson], parent: Any) -> PageLoader:
+        """The parent's modules or lessons by position, drafts only for the course's editors."""
+        return page_loader(
+            context,
+            parent,
+            (model.position, model.id),
+            where=lambda caller: published_or_editable(caller, model),
+        )
 
     async def my_enrollments(course_ids: Sequence[Any]) -> list[Enrollment | None]:
         user_id = context.principal.user_id
@@ -106,53 +112,24 @@ def build_loaders(context: Context) -> Loaders:
             done[course_id].add(lesson_id)
         return [done.get(c, set()) for c in course_ids]
 
+    enrolled = (Enrollment.enrolled_at, Enrollment.id)
     return Loaders(
         course_by_id=by_key_loader(context, Course, Course.id),
         module_by_id=by_key_loader(context, Module, Module.id),
         lesson_by_id=by_key_loader(context, Lesson, Lesson.id),
         exercise_by_id=by_key_loader(context, Exercise, Exercise.id),
         enrollment_by_id=by_key_loader(context, Enrollment, Enrollment.id),
-        modules_page_by_course_id=page_loader(
-            context,
-            Module,
-            Module.course_id,
-            (Module.position, Module.id),
-            int_id,
-            where=lambda: published_or_editable(context.caller, Module),
-        ),
-        lessons_page_by_module_id=page_loader(
-            context,
-            Lesson,
-            Lesson.module_id,
-            (Lesson.position, Lesson.id),
-            int_id,
-            where=lambda: published_or_editable(context.caller, Lesson),
-        ),
-        exercises_page_by_course_id=page_loader(
-            context, Exercise, Exercise.course_id, (Exercise.created_at, Exercise.id), time_id
-        ),
+        modules_page_by_course_id=in_order(Module, Module.course_id),
+        lessons_page_by_module_id=in_order(Lesson, Lesson.module_id),
+        exercises_page_by_course_id=oldest_first(context, Exercise.course_id),
         my_enrollment_by_course_id=DataLoader(load_fn=my_enrollments),
         my_completed_lesson_ids_by_enrollment_id=DataLoader(load_fn=completed),
         my_completed_lesson_ids_by_course_id=DataLoader(load_fn=my_completed),
-        enrollments_page_by_user_id=page_loader(
-            context, Enrollment, Enrollment.user_id, (Enrollment.enrolled_at, Enrollment.id), time_id
-        ),
-        enrollments_page_by_course_id=page_loader(
-            context, Enrollment, Enrollment.course_id, (Enrollment.enrolled_at, Enrollment.id), time_id
-        ),
-        feedback_page_by_course_id=page_loader(
-            context,
-            CourseFeedback,
-            CourseFeedback.course_id,
-            (CourseFeedback.created_at, CourseFeedback.id),
-            time_id,
-        ),
-        courses_page_by_organization_id=page_loader(
-            context, Course, Course.organization_id, (Course.created_at, Course.id), time_id, where=visible
-        ),
-        courses_page_by_instructor_id=page_loader(
-            context, Course, Course.instructor_id, (Course.created_at, Course.id), time_id, where=visible
-        ),
+        enrollments_page_by_user_id=page_loader(context, Enrollment.user_id, enrolled),
+        enrollments_page_by_course_id=page_loader(context, Enrollment.course_id, enrolled),
+        feedback_page_by_course_id=oldest_first(context, CourseFeedback.course_id),
+        courses_page_by_organization_id=oldest_first(context, Course.organization_id, where=visible_clause),
+        courses_page_by_instructor_id=oldest_first(context, Course.instructor_id, where=visible_clause),
         applied_course_id_by_job_id=value_loader(
             context, AppliedGeneration.job_id, AppliedGeneration.course_id
         ),

@@ -10,12 +10,27 @@ from typing import Any
 import strawberry
 
 from subgraphs.contracts import vocabulary
+from subgraphs.core.entities import from_row
 from subgraphs.core.errors import EDIT_ERRORS, result_union
-from subgraphs.core.federation import load_reference, stub_reference
+from subgraphs.core.federation import (
+    GENERATION_JOB,
+    PERSON,
+    TENANT,
+    Stub,
+    linked_row,
+    owned_reference,
+    stub,
+)
 from subgraphs.core.ids import to_id
 from subgraphs.core.loaders import warm_memberships
-from subgraphs.core.pages import EMPTY_PAGE, page_connection, stub_connection
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
+from subgraphs.core.pages import (
+    EMPTY_PAGE,
+    connection_field,
+    page_connection,
+    stub_connection,
+    stub_connection_field,
+)
+from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import permitted
 from subgraphs.courses import access, catalog, models, validation
 
@@ -36,20 +51,43 @@ async def _can_view(info: strawberry.Info, course: models.Course) -> bool:
     return await access.can_view(info.context.caller, course)
 
 
+async def _visible_course(info: strawberry.Info, course_id: Any) -> models.Course | None:
+    course = await info.context.loaders.course_by_id.load(course_id)
+    return course if course is not None and await _can_view(info, course) else None
+
+
 async def _manages(info: strawberry.Info, organization_id: Any) -> bool:
     await warm_memberships(info.context)
     return await permitted(info.context.caller, access.MANAGE, organization_id)
 
 
-@strawberry.federation.type(keys=["id"], description="A tenant (the organizations subgraph owns it).")
-class Organization:
-    id: strawberry.ID
+async def _sees_course(info: strawberry.Info, course: models.Course) -> bool:
+    """Whoever may see the course, and its students."""
+    if await _can_view(info, course):
+        return True
+    return await info.context.loaders.my_enrollment_by_course_id.load(course.id) is not None
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Courses of this organization you may see, oldest first.",
-    )
+
+async def _sees_lesson(info: strawberry.Info, lesson: models.Lesson) -> bool:
+    """Whoever sees the course sees its published lessons; drafts only its editors."""
+    course = await _visible_course(info, lesson.course_id)
+    return course is not None and (lesson.published or await _manages(info, course.organization_id))
+
+
+async def _sees_exercise(info: strawberry.Info, exercise: models.Exercise) -> bool:
+    return await _visible_course(info, exercise.course_id) is not None
+
+
+async def _sees_enrollment(info: strawberry.Info, enrollment: models.Enrollment) -> bool:
+    """The student themself, site admins, and instructors/admins of the course's organization."""
+    if info.context.principal.user_id == enrollment.user_id:
+        return True
+    return await _manages(info, enrollment.organization_id)
+
+
+@stub(TENANT)
+class Organization(Stub):
+    @stub_connection_field("Courses of this organization you may see, oldest first.")
     async def courses(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Course]:
@@ -62,18 +100,10 @@ class Organization:
             Course.from_model,
         )
 
-    resolve_reference = stub_reference
 
-
-@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
-class User:
-    id: strawberry.ID
-
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="This person's enrollments, oldest first: visible to the person and site admins.",
-    )
+@stub(PERSON)
+class User(Stub):
+    @stub_connection_field("This person's enrollments, oldest first: visible to the person and site admins.")
     async def enrollments(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Enrollment]:
@@ -87,11 +117,7 @@ class User:
             only_self=True,
         )
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Courses this person teaches that you may see.",
-    )
+    @stub_connection_field("Courses this person teaches that you may see.")
     async def taught_courses(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Course]:
@@ -99,26 +125,24 @@ class User:
             info, info.context.loaders.courses_page_by_instructor_id, self.id, first, after, Course.from_model
         )
 
-    resolve_reference = stub_reference
 
-
-@strawberry.federation.type(keys=["id"], description="An AI generation job (the generator subgraph owns it).")
-class GenerationJob:
-    id: strawberry.ID
-
+@stub(GENERATION_JOB)
+class GenerationJob(Stub):
     @strawberry.federation.field(
         authenticated=True,
         description="The course this job's result was applied to (for a syllabus without a course: the draft "
         "course created from it); null until the worker has applied it, or when you may not see the course.",
     )
     async def applied_course(self, info: strawberry.Info) -> Course | None:
-        course_id = await load_reference(info, info.context.loaders.applied_course_id_by_job_id, self.id)
-        row = await info.context.loaders.course_by_id.load(course_id) if course_id else None
-        if row is None or not await _can_view(info, row):
-            return None
-        return Course.from_model(row)
-
-    resolve_reference = stub_reference
+        loaders = info.context.loaders
+        row = await linked_row(
+            info,
+            loaders.applied_course_id_by_job_id,
+            loaders.course_by_id,
+            self.id,
+            _can_view,
+        )
+        return Course.from_model(row) if row else None
 
 
 @strawberry.type(description="A file of an exercise's workspace.")
@@ -154,7 +178,7 @@ class Course:
     def organization(self) -> Organization:
         return Organization(id=to_id(self._row.organization_id))
 
-    @strawberry.field(directives=[SIZED_BY_FIRST], description="In order.")
+    @connection_field("In order.")
     async def modules(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Module]:
@@ -162,7 +186,7 @@ class Course:
             info.context.loaders.modules_page_by_course_id, self._row.id, first, after, Module.from_model
         )
 
-    @strawberry.field(directives=[SIZED_BY_FIRST], description="Oldest first.")
+    @connection_field("Oldest first.")
     async def exercises(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Exercise]:
@@ -175,10 +199,7 @@ class Course:
         row = await info.context.loaders.my_enrollment_by_course_id.load(self._row.id)
         return Enrollment.from_model(row) if row else None
 
-    @strawberry.field(
-        directives=[SIZED_BY_FIRST],
-        description="Every enrollment, oldest first: for instructors and admins of the organization.",
-    )
+    @connection_field("Every enrollment, oldest first: for instructors and admins of the organization.")
     async def enrollments(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Enrollment]:
@@ -189,9 +210,7 @@ class Course:
             return EMPTY_PAGE.connection(Enrollment.from_model)
         return page.connection(Enrollment.from_model)
 
-    @strawberry.field(
-        directives=[SIZED_BY_FIRST], description="Ratings and comments of students, oldest first."
-    )
+    @connection_field("Ratings and comments of students, oldest first.")
     async def feedback(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[CourseFeedback]:
@@ -205,33 +224,15 @@ class Course:
 
     @classmethod
     def from_model(cls, row: models.Course) -> Course:
-        return cls(
-            id=to_id(row.id),
-            title=row.title,
-            slug=row.slug,
-            description=row.description,
-            category=row.category,
+        return from_row(
+            cls,
+            row,
             difficulty=vocabulary.Difficulty(row.difficulty),
-            estimated_duration_hours=row.estimated_duration_hours,
             status=models.CourseStatus(row.status),
             visibility=models.Visibility(row.visibility),
-            enrollment_cap=row.enrollment_cap,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            published_at=row.published_at,
-            _row=row,
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Course | None:
-        """Null unless the caller may see the course (or is enrolled in it)."""
-        row = await load_reference(info, info.context.loaders.course_by_id, id)
-        if row is None:
-            return None
-        if await _can_view(info, row):
-            return cls.from_model(row)
-        mine = await info.context.loaders.my_enrollment_by_course_id.load(row.id)
-        return cls.from_model(row) if mine is not None else None
+    resolve_reference = owned_reference("course_by_id", _sees_course)
 
 
 @strawberry.type(description="A part of a course: ordered lessons.")
@@ -245,9 +246,7 @@ class Module:
     )
     _row: strawberry.Private[models.Module]
 
-    @strawberry.field(
-        directives=[SIZED_BY_FIRST], description="In order (drafts only for the course's editors)."
-    )
+    @connection_field("In order (drafts only for the course's editors).")
     async def lessons(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Lesson]:
@@ -257,9 +256,7 @@ class Module:
 
     @classmethod
     def from_model(cls, row: models.Module) -> Module:
-        return cls(
-            id=to_id(row.id), title=row.title, position=row.position, published=row.published, _row=row
-        )
+        return from_row(cls, row)
 
 
 @strawberry.federation.type(
@@ -286,27 +283,9 @@ class Lesson:
 
     @classmethod
     def from_model(cls, row: models.Lesson) -> Lesson:
-        return cls(
-            id=to_id(row.id),
-            title=row.title,
-            body=row.body,
-            position=row.position,
-            published=row.published,
-            _row=row,
-        )
+        return from_row(cls, row)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Lesson | None:
-        """Whoever sees the course sees its published lessons; drafts only its editors."""
-        row = await load_reference(info, info.context.loaders.lesson_by_id, id)
-        if row is None:
-            return None
-        course = await info.context.loaders.course_by_id.load(row.course_id)
-        if course is None or not await _can_view(info, course):
-            return None
-        if not row.published and not await _manages(info, course.organization_id):
-            return None
-        return cls.from_model(row)
+    resolve_reference = owned_reference("lesson_by_id", _sees_lesson)
 
 
 @strawberry.federation.type(keys=["id"], description="A hands-on exercise of a course, done in a lab.")
@@ -337,27 +316,14 @@ class Exercise:
 
     @classmethod
     def from_model(cls, row: models.Exercise) -> Exercise:
-        return cls(
-            id=to_id(row.id),
-            title=row.title,
-            instructions=row.instructions,
-            language=row.language,
+        return from_row(
+            cls,
+            row,
             starter_files=[WorkspaceFile(**f) for f in row.starter_files],
             lab_ide=vocabulary.LabIde(row.ide),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            _row=row,
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Exercise | None:
-        row = await load_reference(info, info.context.loaders.exercise_by_id, id)
-        if row is None:
-            return None
-        course = await info.context.loaders.course_by_id.load(row.course_id)
-        if course is None or not await _can_view(info, course):
-            return None
-        return cls.from_model(row)
+    resolve_reference = owned_reference("exercise_by_id", _sees_exercise)
 
 
 @strawberry.federation.type(keys=["id"], description="A student's enrollment in a course, with progress.")
@@ -385,26 +351,9 @@ class Enrollment:
 
     @classmethod
     def from_model(cls, row: models.Enrollment) -> Enrollment:
-        return cls(
-            id=to_id(row.id),
-            status=models.EnrollmentStatus(row.status),
-            progress_percent=row.progress_percent,
-            enrolled_at=row.enrolled_at,
-            completed_at=row.completed_at,
-            last_activity_at=row.last_activity_at,
-            _row=row,
-        )
+        return from_row(cls, row, status=models.EnrollmentStatus(row.status))
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Enrollment | None:
-        """The student themself, site admins, and instructors/admins of the course's organization."""
-        principal = info.context.principal
-        row = await load_reference(info, info.context.loaders.enrollment_by_id, id)
-        if row is None:
-            return None
-        if principal.user_id == row.user_id or await _manages(info, row.organization_id):
-            return cls.from_model(row)
-        return None
+    resolve_reference = owned_reference("enrollment_by_id", _sees_enrollment)
 
 
 @strawberry.type(description="A student's rating (1-5) and comment.")
@@ -422,14 +371,7 @@ class CourseFeedback:
 
     @classmethod
     def from_model(cls, row: models.CourseFeedback) -> CourseFeedback:
-        return cls(
-            id=to_id(row.id),
-            rating=row.rating,
-            comment=row.comment,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            _row=row,
-        )
+        return from_row(cls, row)
 
 
 CourseConnection = Connection[Course]

@@ -12,11 +12,14 @@ import strawberry
 
 from subgraphs.contracts.generation import Kind
 from subgraphs.contracts.vocabulary import Difficulty
+from subgraphs.core.entities import from_row
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from subgraphs.core.federation import load_reference, stub_reference
+from subgraphs.core.federation import COURSE, Stub, for_caller, owned_reference, stub
+from subgraphs.core.federation import OrganizationStub as Organization
+from subgraphs.core.federation import UserStub as User
 from subgraphs.core.ids import to_id, to_uuid
-from subgraphs.core.pages import stub_connection
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
+from subgraphs.core.pages import stub_connection, stub_connection_field
+from subgraphs.core.pagination import Connection, list_size
 from subgraphs.generator import jobs, models
 from subgraphs.generator.errors import BudgetExceededError
 from subgraphs.generator.providers.base import ProviderName
@@ -125,29 +128,11 @@ def result_of(kind: str, data: dict[str, Any] | None) -> Any:
 # --- entities -----------------------------------------------------------------------------------------
 
 
-@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
-class User:
-    id: strawberry.ID
-
-    resolve_reference = stub_reference
-
-
-@strawberry.federation.type(keys=["id"], description="A tenant (the organizations subgraph owns it).")
-class Organization:
-    id: strawberry.ID
-
-    resolve_reference = stub_reference
-
-
-@strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
-class Course:
-    id: strawberry.ID
-
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Generation jobs for this course you may see (your own; all of them if you manage its "
-        "organization's courses), newest first.",
+@stub(COURSE)
+class Course(Stub):
+    @stub_connection_field(
+        "Generation jobs for this course you may see (your own; all of them if you manage its "
+        "organization's courses), newest first."
     )
     async def generation_jobs(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
@@ -155,8 +140,6 @@ class Course:
         return await stub_connection(
             info, info.context.loaders.jobs_page_by_course_id, self.id, first, after, GenerationJob.from_model
         )
-
-    resolve_reference = stub_reference
 
 
 @strawberry.federation.type(keys=["id"], description="One AI generation: its input, progress and result.")
@@ -186,8 +169,9 @@ class GenerationJob:
 
     @classmethod
     def from_model(cls, row: models.GenerationJob) -> GenerationJob:
-        return cls(
-            id=to_id(row.id),
+        return from_row(
+            cls,
+            row,
             kind=Kind(row.kind),
             status=jobs.JobStatus(row.status),
             organization=Organization(id=to_id(row.organization_id)),
@@ -197,29 +181,13 @@ class GenerationJob:
             if row.requested_by_kind == "user"
             else None,
             input=strawberry.scalars.JSON(row.input),
-            progress=row.progress,
             result=result_of(row.kind, row.result),
             provider=ProviderName(row.provider) if row.provider else None,
-            model=row.model,
-            prompt_version=row.prompt_version,
-            input_tokens=row.input_tokens,
-            output_tokens=row.output_tokens,
             cost_usd=float(row.cost_usd or Decimal(0)),
-            cached=row.cached,
-            error=row.error,
-            attempts=row.attempts,
-            created_at=row.created_at,
-            finished_at=row.finished_at,
-            applied_at=row.applied_at,
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> GenerationJob | None:
-        """The requester, site admins, and those who manage the organization's courses; null otherwise."""
-        row = await load_reference(info, info.context.loaders.job_by_id, id)
-        if row is None or not await jobs.can_view(info.context.caller, row):
-            return None
-        return cls.from_model(row)
+    # The requester, site admins, and those who manage the organization's courses; null otherwise.
+    resolve_reference = owned_reference("job_by_id", for_caller(jobs.can_view))
 
 
 @strawberry.type(description="One step of a job, in order. Replayed after `after`, then live.")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from subgraphs.core.entities import from_row
 from subgraphs.core.errors import (
     ConflictError,
     ForbiddenError,
@@ -17,9 +17,12 @@ from subgraphs.core.errors import (
     RateLimitedError,
     ValidationError,
 )
-from subgraphs.core.federation import load_reference, stub_reference
-from subgraphs.core.ids import to_id, to_uuid
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, Edge, PageInfo, encode_cursor, list_size
+from subgraphs.core.federation import PERSON, Stub, for_caller, load_reference, owned_reference, stub
+from subgraphs.core.federation import CourseStub as Course
+from subgraphs.core.federation import OrganizationStub as Organization
+from subgraphs.core.ids import to_id
+from subgraphs.core.pages import connection_field, page_connection, stub_connection, stub_connection_field
+from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import Permission, permitted
 from subgraphs.labs import models, service
 from subgraphs.labs.errors import (
@@ -48,63 +51,30 @@ strawberry.enum(
 # --- stubs of other subgraphs' entities ----------------------------------------------------------------
 
 
-@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
-class User:
-    id: strawberry.ID
-
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="This person's lab sessions, newest first: to themselves, to site admins, and to admins "
-        "of organizations where they had labs (VIEW_ALL_LABS) for those organizations' labs.",
+@stub(PERSON)
+class User(Stub):
+    @stub_connection_field(
+        "This person's lab sessions, newest first: to themselves, to site admins, and to admins "
+        "of organizations where they had labs (VIEW_ALL_LABS) for those organizations' labs."
     )
     async def lab_sessions(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[LabSession]:
-        key = to_uuid(self.id)
-        if key is None or not info.context.principal.is_authenticated:
-            return Connection(
-                edges=[],
-                page_info=PageInfo(
-                    has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
-                ),
-            )
-        size = page_size(info, first)
-        rows = await info.context.loaders.sessions_by_user.load((key, after, size))
-        return connection_of(rows, size, after, LabSession.from_model)
-
-    resolve_reference = stub_reference
+        return await stub_connection(
+            info, info.context.loaders.sessions_page_by_user_id, self.id, first, after, LabSession.from_model
+        )
 
 
-@strawberry.federation.type(keys=["id"], description="A tenant (the organizations subgraph owns it).")
-class Organization:
-    id: strawberry.ID
-
-    resolve_reference = stub_reference
-
-
-@strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
-class Course:
-    id: strawberry.ID
-
-    resolve_reference = stub_reference
-
-
-@strawberry.federation.type(keys=["id"], description="A coding exercise (the courses subgraph owns it).")
-class Exercise:
-    id: strawberry.ID
-
+@stub("A coding exercise (the courses subgraph owns it).")
+class Exercise(Stub):
     @strawberry.federation.field(
         authenticated=True,
         description="The template a lab of this exercise starts from (its preferred IDE), for members of its "
         "organization; null when none is available to the organization.",
     )
     async def lab_template(self, info: strawberry.Info) -> LabTemplate | None:
-        key = to_uuid(self.id)
-        if key is None:
-            return None
         loaders = info.context.loaders
-        exercise = await loaders.exercise_by_id.load(key)
+        exercise = await load_reference(info, loaders.exercise_by_id, self.id)
         if exercise is None or exercise.deleted:
             return None
         template = await loaders.template_by_ide.load(exercise.ide)
@@ -113,8 +83,6 @@ class Exercise:
         if not await permitted(info.context.caller, Permission.VIEW_COURSES, exercise.organization_id):
             return None
         return LabTemplate.from_model(template)
-
-    resolve_reference = stub_reference
 
 
 # --- own types ----------------------------------------------------------------------------------------
@@ -151,13 +119,10 @@ class LabTemplate:
     @classmethod
     def from_model(cls, row: models.LabTemplate) -> LabTemplate:
         allowed = row.allowed_organization_ids
-        return cls(
-            id=to_id(row.id),
+        return from_row(
+            cls,
+            row,
             ide=service.LabIde(row.ide),
-            name=row.name,
-            image=row.image,
-            port=row.port,
-            health_path=row.health_path,
             default_resources=LabResources(
                 cpus=row.cpus,
                 memory_mb=row.memory_mb,
@@ -169,10 +134,7 @@ class LabTemplate:
             else [Organization(id=strawberry.ID(o)) for o in allowed],
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> LabTemplate | None:
-        row = await load_reference(info, info.context.loaders.template_by_id, id)
-        return cls.from_model(row) if row else None
+    resolve_reference = owned_reference("template_by_id")
 
 
 @strawberry.type(description="One step of a lab session, in order. Replayed after `after`, then live.")
@@ -218,26 +180,21 @@ class LabSession:
 
     @classmethod
     def from_model(cls, row: models.LabSession) -> LabSession:
-        return cls(
-            id=to_id(row.id),
+        return from_row(
+            cls,
+            row,
             user=User(id=to_id(row.user_id)),
             exercise=Exercise(id=to_id(row.exercise_id)),
             course=Course(id=to_id(row.course_id)),
             organization=Organization(id=to_id(row.organization_id)),
             ide=service.LabIde(row.ide),
             status=service.LabStatus(row.status),
-            failure_reason=row.failure_reason,
             resources=LabResources(
                 cpus=row.cpus,
                 memory_mb=row.memory_bytes // (1024 * 1024),
                 memory_bytes=float(row.memory_bytes),
                 pids=row.pids,
             ),
-            created_at=row.created_at,
-            started_at=row.started_at,
-            last_activity_at=row.last_activity_at,
-            paused_at=row.paused_at,
-            stopped_at=row.stopped_at,
             row=row,
         )
 
@@ -278,23 +235,20 @@ class LabSession:
             cpu_percent=stats.cpu_percent, memory_bytes=float(stats.memory_bytes), pids=stats.pids
         )
 
-    @strawberry.field(
-        directives=[SIZED_BY_FIRST], description="Its transitions and progress steps, oldest first."
-    )
+    @connection_field("Its transitions and progress steps, oldest first.")
     async def events(
         self, info: strawberry.Info, first: int = 50, after: str | None = None
     ) -> Connection[LabEvent]:
-        size = page_size(info, first)
-        rows = await info.context.loaders.events_by_session.load((self.row.id, after, size))
-        return connection_of(rows, size, after, lambda r: LabEvent.from_message(r.as_message()), key="seq")
+        return await page_connection(
+            info.context.loaders.events_page_by_session_id,
+            self.row.id,
+            first,
+            after,
+            lambda r: LabEvent.from_message(r.as_message()),
+        )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> LabSession | None:
-        """The owner, admins of its organization (VIEW_ALL_LABS) and site admins; null otherwise."""
-        row = await load_reference(info, info.context.loaders.session_by_id, id)
-        if row is None or not await service.can_view(info.context.caller, row):
-            return None
-        return cls.from_model(row)
+    # The owner, admins of its organization (VIEW_ALL_LABS) and site admins; null otherwise.
+    resolve_reference = owned_reference("session_by_id", for_caller(service.can_view))
 
 
 async def lab_runtime(runtime: Runtime) -> LabRuntime:
@@ -305,34 +259,6 @@ async def lab_runtime(runtime: Runtime) -> LabRuntime:
 
         extras["labs"] = await make_runtime(runtime.settings)
     return extras["labs"]
-
-
-def page_size(info: strawberry.Info, first: int | None) -> int:
-    from subgraphs.core.pagination import check_page_size
-
-    return check_page_size(first, info.context.settings.graphql.max_page_size)
-
-
-def connection_of(
-    rows: list, size: int, after: str | None, to_node: Callable[[Any], Any], *, key: str = "created"
-) -> Connection:
-    """A page from `size + 1` rows the loader read (the extra one tells whether there is a next page)."""
-    has_next = len(rows) > size
-    rows = rows[:size]
-
-    def cursor(row: Any) -> str:
-        return encode_cursor([row.seq] if key == "seq" else [row.created_at, row.id])
-
-    edges = [Edge(cursor=cursor(r), node=to_node(r)) for r in rows]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-    )
 
 
 @strawberry.type(description="How full the organization's labs are.")

@@ -8,17 +8,17 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
-from subgraphs.core.loaders import by_key_loader, grouped_loader
+from subgraphs.core.loaders import RowLoader, by_key_loader, grouped_loader
 from subgraphs.organizations.models import AuditLogEntry, Membership, Organization, Track
 
 
 @dataclass
 class Loaders:
-    organization_by_id: DataLoader[Any, Organization | None]
-    membership_by_id: DataLoader[Any, Membership | None]
+    organization_by_id: RowLoader[Organization]
+    membership_by_id: RowLoader[Membership]
     memberships_by_user_id: DataLoader[Any, list[Membership]]
-    track_by_id: DataLoader[Any, Track | None]
-    audit_log_entry_by_id: DataLoader[Any, AuditLogEntry | None]
+    track_by_id: RowLoader[Track]
+    audit_log_entry_by_id: RowLoader[AuditLogEntry]
 
 
 def build_loaders(context: Context) -> Loaders:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -10,8 +9,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from subgraphs.contracts import vocabulary
+from subgraphs.core.entities import from_row
 from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError, result_union
-from subgraphs.core.federation import load_reference, stub_reference
+from subgraphs.core.federation import PERSON, Stub, owned_reference, stub
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import organizations_permitting, permitted
@@ -63,28 +63,39 @@ class Organization:
 
     @classmethod
     def from_model(cls, row: models.Organization) -> Organization:
-        return cls(
-            id=to_id(row.id),
-            name=row.name,
-            slug=row.slug,
-            description=row.description,
-            created_at=row.created_at,
-            settings=OrganizationSettings.from_model(tenants.org_settings(row)),
-        )
+        return from_row(cls, row, settings=OrganizationSettings.from_model(tenants.org_settings(row)))
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Organization | None:
-        """Visible to its members, site admins and API clients bound to it; null to everyone else."""
-        row = await load_reference(info, info.context.loaders.organization_by_id, id)
-        if row is None or not await permitted(info.context.caller, roles.VIEW_ORGANIZATION, row.id):
-            return None
-        return cls.from_model(row)
+    # Visible to its members, site admins and API clients bound to it; null to everyone else.
+    resolve_reference = owned_reference(
+        "organization_by_id",
+        lambda info, row: permitted(info.context.caller, roles.VIEW_ORGANIZATION, row.id),
+    )
 
 
-@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
-class User:
-    id: strawberry.ID
+async def _organization(root: Membership | Track | Invitation, info: strawberry.Info) -> Organization:
+    """The `organization` field of a membership, track or invitation: the one its row belongs to."""
+    row = await info.context.loaders.organization_by_id.load(root._row.organization_id)
+    return Organization.from_model(row)
 
+
+async def _sees_membership(info: strawberry.Info, membership: models.Membership) -> bool:
+    """The member themself, site admins, and those who may view the organization's members."""
+    if info.context.principal.user_id == membership.user_id:
+        return True
+    return await permitted(info.context.caller, roles.VIEW_MEMBERS, membership.organization_id)
+
+
+async def _sees_audit_log_entry(info: strawberry.Info, entry: models.AuditLogEntry) -> bool:
+    """Site admins; those who may view the audit log of the entry's organization."""
+    if info.context.principal.is_site_admin:
+        return True
+    return entry.organization_id is not None and await permitted(
+        info.context.caller, roles.VIEW_AUDIT_LOG, entry.organization_id
+    )
+
+
+@stub(PERSON)
+class User(Stub):
     @strawberry.federation.field(
         directives=[list_size(50)],
         authenticated=True,
@@ -102,48 +113,27 @@ class User:
         visible = await organizations_permitting(info.context.caller, roles.VIEW_MEMBERS)
         return [Membership.from_model(row) for row in rows if row.organization_id in visible]
 
-    resolve_reference = stub_reference
-
 
 @strawberry.federation.type(keys=["id"], description="A person's role inside one organization.")
 class Membership:
     id: strawberry.ID
     role: MembershipRole
     joined_at: datetime
-    _organization_id: strawberry.Private[uuid.UUID]
-    _user_id: strawberry.Private[uuid.UUID]
+    _row: strawberry.Private[models.Membership]
 
     @strawberry.field
     def user(self) -> User:
-        return User(id=to_id(self._user_id))
+        return User(id=to_id(self._row.user_id))
 
     @strawberry.field
     async def organization(self, info: strawberry.Info) -> Organization:
-        row = await info.context.loaders.organization_by_id.load(self._organization_id)
-        return Organization.from_model(row)
+        return await _organization(self, info)
 
     @classmethod
     def from_model(cls, row: models.Membership) -> Membership:
-        return cls(
-            id=to_id(row.id),
-            role=MembershipRole(row.role),
-            joined_at=row.joined_at,
-            _organization_id=row.organization_id,
-            _user_id=row.user_id,
-        )
+        return from_row(cls, row, role=MembershipRole(row.role))
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Membership | None:
-        """The member themself, site admins, and those who may view the organization's members."""
-        principal = info.context.principal
-        row = await load_reference(info, info.context.loaders.membership_by_id, id)
-        if row is None:
-            return None
-        if principal.user_id == row.user_id or await permitted(
-            info.context.caller, roles.VIEW_MEMBERS, row.organization_id
-        ):
-            return cls.from_model(row)
-        return None
+    resolve_reference = owned_reference("membership_by_id", _sees_membership)
 
 
 @strawberry.federation.type(keys=["id"], description="An ordered learning path of courses.")
@@ -154,31 +144,17 @@ class Track:
     course_ids: list[strawberry.ID] = strawberry.field(description="Courses in the order they are taken.")
     created_at: datetime
     updated_at: datetime
-    _organization_id: strawberry.Private[uuid.UUID]
-
-    @strawberry.field
-    async def organization(self, info: strawberry.Info) -> Organization:
-        row = await info.context.loaders.organization_by_id.load(self._organization_id)
-        return Organization.from_model(row)
+    _row: strawberry.Private[models.Track]
+    organization: Organization = strawberry.field(resolver=_organization)
 
     @classmethod
     def from_model(cls, row: models.Track) -> Track:
-        return cls(
-            id=to_id(row.id),
-            name=row.name,
-            description=row.description,
-            course_ids=[to_id(c) for c in row.course_ids],
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            _organization_id=row.organization_id,
-        )
+        return from_row(cls, row, course_ids=[to_id(c) for c in row.course_ids])
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Track | None:
-        row = await load_reference(info, info.context.loaders.track_by_id, id)
-        if row is None or not await permitted(info.context.caller, roles.VIEW_TRACKS, row.organization_id):
-            return None
-        return cls.from_model(row)
+    resolve_reference = owned_reference(
+        "track_by_id",
+        lambda info, row: permitted(info.context.caller, roles.VIEW_TRACKS, row.organization_id),
+    )
 
 
 @strawberry.federation.type(
@@ -203,30 +179,15 @@ class AuditLogEntry:
 
     @classmethod
     def from_model(cls, row: models.AuditLogEntry) -> AuditLogEntry:
-        return cls(
-            id=to_id(row.id),
-            occurred_at=row.occurred_at,
-            actor_id=row.actor_id,
+        return from_row(
+            cls,
+            row,
             organization_id=to_id(row.organization_id) if row.organization_id else None,
-            action=row.action,
             subject_ids=JSON(row.subject_ids),
-            request_id=row.request_id,
-            source_ip=row.source_ip,
             detail=JSON(row.detail),
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> AuditLogEntry | None:
-        principal = info.context.principal
-        row = await load_reference(info, info.context.loaders.audit_log_entry_by_id, id)
-        if row is None:
-            return None
-        if principal.is_site_admin or (
-            row.organization_id is not None
-            and await permitted(info.context.caller, roles.VIEW_AUDIT_LOG, row.organization_id)
-        ):
-            return cls.from_model(row)
-        return None
+    resolve_reference = owned_reference("audit_log_entry_by_id", _sees_audit_log_entry)
 
 
 @strawberry.type(description="A pending invitation (its token went by mail and is not stored).")
@@ -236,23 +197,12 @@ class Invitation:
     role: MembershipRole
     expires_at: datetime
     created_at: datetime
-    _organization_id: strawberry.Private[uuid.UUID]
-
-    @strawberry.field
-    async def organization(self, info: strawberry.Info) -> Organization:
-        row = await info.context.loaders.organization_by_id.load(self._organization_id)
-        return Organization.from_model(row)
+    _row: strawberry.Private[models.Invitation]
+    organization: Organization = strawberry.field(resolver=_organization)
 
     @classmethod
     def from_model(cls, row: models.Invitation) -> Invitation:
-        return cls(
-            id=to_id(row.id),
-            email=row.email,
-            role=MembershipRole(row.role),
-            expires_at=row.expires_at,
-            created_at=row.created_at,
-            _organization_id=row.organization_id,
-        )
+        return from_row(cls, row, role=MembershipRole(row.role))
 
 
 MembershipConnection = Connection[Membership]

@@ -15,9 +15,9 @@ from sqlalchemy import Text, and_, case, cast, false, func, literal, not_, selec
 from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
-from subgraphs.core.loaders import by_key_loader, memberships_loader, value_loader
-from subgraphs.core.pages import Page, bytes_id, int_id, page_loader, time_id
-from subgraphs.core.rbac import organizations_permitting
+from subgraphs.core.loaders import RowLoader, by_key_loader, memberships_loader, value_loader
+from subgraphs.core.pages import PageLoader, bytes_id, oldest_first, page_loader
+from subgraphs.core.rbac import Caller, organizations_permitting
 from subgraphs.quizzes import access
 from subgraphs.quizzes.models import (
     AppliedGeneration,
@@ -31,15 +31,15 @@ from subgraphs.quizzes.models import (
 
 @dataclass
 class Loaders:
-    quiz_by_id: DataLoader[Any, Quiz | None]
-    attempt_by_id: DataLoader[Any, QuizAttempt | None]
-    quizzes_page_by_course_id: DataLoader[Any, Page]
-    questions_page_by_quiz_id: DataLoader[Any, Page]
-    answers_page_by_attempt_id: DataLoader[Any, Page]
-    my_attempts_page_by_quiz_id: DataLoader[Any, Page]
+    quiz_by_id: RowLoader[Quiz]
+    attempt_by_id: RowLoader[QuizAttempt]
+    quizzes_page_by_course_id: PageLoader
+    questions_page_by_quiz_id: PageLoader
+    answers_page_by_attempt_id: PageLoader
+    my_attempts_page_by_quiz_id: PageLoader
     my_attempts_by_quiz_id: DataLoader[Any, list[QuizAttempt]]
     my_enrollment_status_by_course_id: DataLoader[Any, str | None]
-    attempts_page_by_user_id: DataLoader[Any, Page]
+    attempts_page_by_user_id: PageLoader
     applied_quiz_id_by_job_id: DataLoader[Any, Any]
     # One shared read of the viewer's memberships per request (see core.loaders.warm_memberships).
     memberships_by_user_id: DataLoader[Any, Any]
@@ -88,9 +88,6 @@ def build_loaders(context: Context) -> Loaders:
         status = dict(rows)
         return [status.get(c) for c in course_ids]
 
-    async def visible_quizzes() -> Any:
-        return await access.visible_quizzes_clause(caller)
-
     async def question_order() -> list[Any]:
         """By position; for a shuffling quiz seen by a student, by sha256(viewer:quiz:question) — a stable
         order per student that the cursor can follow. Authors always see the authored order."""
@@ -110,8 +107,9 @@ def build_loaders(context: Context) -> Loaders:
         )
         return [case((shuffles, _shuffled(literal(str(principal.subject)))), else_=positional), Question.id]
 
-    async def mine() -> Any:
-        return QuizAttempt.user_id == principal.user_id if principal.user_id is not None else false()
+    async def mine(caller: Caller) -> Any:
+        user_id = caller.principal.user_id
+        return QuizAttempt.user_id == user_id if user_id is not None else false()
 
     # Answers in the order the attempt's student saw the questions (shuffled for them, or authored).
     seen_order = (
@@ -131,29 +129,18 @@ def build_loaders(context: Context) -> Loaders:
     return Loaders(
         quiz_by_id=by_key_loader(context, Quiz, Quiz.id),
         attempt_by_id=by_key_loader(context, QuizAttempt, QuizAttempt.id),
-        quizzes_page_by_course_id=page_loader(
-            context, Quiz, Quiz.course_id, (Quiz.created_at, Quiz.id), time_id, where=visible_quizzes
-        ),
-        questions_page_by_quiz_id=page_loader(context, Question, Question.quiz_id, question_order, bytes_id),
+        quizzes_page_by_course_id=oldest_first(context, Quiz.course_id, where=access.visible_quizzes_clause),
+        questions_page_by_quiz_id=page_loader(context, Question.quiz_id, question_order, kinds=bytes_id),
         answers_page_by_attempt_id=page_loader(
-            context,
-            AttemptAnswer,
-            AttemptAnswer.attempt_id,
-            (seen_order, AttemptAnswer.question_id),
-            bytes_id,
+            context, AttemptAnswer.attempt_id, (seen_order, AttemptAnswer.question_id), kinds=bytes_id
         ),
         my_attempts_page_by_quiz_id=page_loader(
-            context,
-            QuizAttempt,
-            QuizAttempt.quiz_id,
-            (QuizAttempt.number, QuizAttempt.id),
-            int_id,
-            where=mine,
+            context, QuizAttempt.quiz_id, (QuizAttempt.number, QuizAttempt.id), where=mine
         ),
         my_attempts_by_quiz_id=DataLoader(load_fn=my_attempts),
         my_enrollment_status_by_course_id=DataLoader(load_fn=my_enrollments),
         attempts_page_by_user_id=page_loader(
-            context, QuizAttempt, QuizAttempt.user_id, (QuizAttempt.started_at, QuizAttempt.id), time_id
+            context, QuizAttempt.user_id, (QuizAttempt.started_at, QuizAttempt.id)
         ),
         applied_quiz_id_by_job_id=value_loader(context, AppliedGeneration.job_id, AppliedGeneration.quiz_id),
         memberships_by_user_id=memberships_loader(context),

@@ -8,12 +8,21 @@ from typing import Any
 
 import strawberry
 
+from subgraphs.core.entities import from_row
 from subgraphs.core.errors import EDIT_ERRORS, result_union
-from subgraphs.core.federation import load_reference, stub_reference
+from subgraphs.core.federation import (
+    COURSE,
+    GENERATION_JOB,
+    PERSON,
+    Stub,
+    linked_row,
+    owned_reference,
+    stub,
+)
 from subgraphs.core.ids import to_id
 from subgraphs.core.loaders import warm_memberships
-from subgraphs.core.pages import page_connection, stub_connection
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection
+from subgraphs.core.pages import connection_field, page_connection, stub_connection, stub_connection_field
+from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import permitted
 from subgraphs.quizzes import access, grading, models
 from subgraphs.quizzes.access import QuizStatus
@@ -42,15 +51,16 @@ async def _visible(info: strawberry.Info, quiz: models.Quiz) -> bool:
     return await access.can_view_quiz(info.context.caller, quiz, enrolled)
 
 
-@strawberry.federation.type(keys=["id"], description="A course (the courses subgraph owns it).")
-class Course:
-    id: strawberry.ID
+async def _sees_attempt(info: strawberry.Info, attempt: models.QuizAttempt) -> bool:
+    """The student themself, site admins, and instructors/admins of the course's organization."""
+    if info.context.principal.user_id == attempt.user_id:
+        return True
+    return await _manages(info, attempt.organization_id)
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Quizzes of this course you may see, oldest first.",
-    )
+
+@stub(COURSE)
+class Course(Stub):
+    @stub_connection_field("Quizzes of this course you may see, oldest first.")
     async def quizzes(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[Quiz]:
@@ -58,18 +68,10 @@ class Course:
             info, info.context.loaders.quizzes_page_by_course_id, self.id, first, after, Quiz.from_model
         )
 
-    resolve_reference = stub_reference
 
-
-@strawberry.federation.type(keys=["id"], description="A person (the users subgraph owns the profile).")
-class User:
-    id: strawberry.ID
-
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="This person's quiz attempts, oldest first (the person and site admins).",
-    )
+@stub(PERSON)
+class User(Stub):
+    @stub_connection_field("This person's quiz attempts, oldest first (the person and site admins).")
     async def quiz_attempts(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[QuizAttempt]:
@@ -83,26 +85,18 @@ class User:
             only_self=True,
         )
 
-    resolve_reference = stub_reference
 
-
-@strawberry.federation.type(keys=["id"], description="An AI generation job (the generator subgraph owns it).")
-class GenerationJob:
-    id: strawberry.ID
-
+@stub(GENERATION_JOB)
+class GenerationJob(Stub):
     @strawberry.federation.field(
         authenticated=True,
         description="The draft quiz created from this QUIZ job's result; null until the worker has applied "
         "it, for other kinds, or when you may not see the quiz.",
     )
     async def applied_quiz(self, info: strawberry.Info) -> Quiz | None:
-        quiz_id = await load_reference(info, info.context.loaders.applied_quiz_id_by_job_id, self.id)
-        row = await info.context.loaders.quiz_by_id.load(quiz_id) if quiz_id else None
-        if row is None or not await _visible(info, row):
-            return None
-        return Quiz.from_model(row)
-
-    resolve_reference = stub_reference
+        loaders = info.context.loaders
+        row = await linked_row(info, loaders.applied_quiz_id_by_job_id, loaders.quiz_by_id, self.id, _visible)
+        return Quiz.from_model(row) if row else None
 
 
 @strawberry.type(description="The right answer: the field of the question's type is set.")
@@ -147,16 +141,7 @@ class Question:
 
     @classmethod
     def from_model(cls, row: models.Question, reveal: bool) -> Question:
-        return cls(
-            id=to_id(row.id),
-            type=QuestionType(row.type),
-            prompt=row.prompt,
-            options=list(row.options),
-            points=row.points,
-            position=row.position,
-            _row=row,
-            _reveal=reveal,
-        )
+        return from_row(cls, row, type=QuestionType(row.type), options=list(row.options), _reveal=reveal)
 
 
 @strawberry.federation.type(keys=["id"], description="A quiz of a course.")
@@ -178,10 +163,8 @@ class Quiz:
     def course(self) -> Course:
         return Course(id=to_id(self._row.course_id))
 
-    @strawberry.field(
-        directives=[SIZED_BY_FIRST],
-        description="In order; shuffled per student (a stable order, which the cursor follows) when the quiz "
-        "says so.",
+    @connection_field(
+        "In order; shuffled per student (a stable order, which the cursor follows) when the quiz says so."
     )
     async def questions(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
@@ -198,7 +181,7 @@ class Quiz:
         reveal = manages or grading.reveals_answers(self._row, list(mine))
         return page.connection(lambda r: Question.from_model(r, reveal))
 
-    @strawberry.field(directives=[SIZED_BY_FIRST], description="Your attempts, first to last.")
+    @connection_field("Your attempts, first to last.")
     async def my_attempts(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[QuizAttempt]:
@@ -212,27 +195,14 @@ class Quiz:
 
     @classmethod
     def from_model(cls, row: models.Quiz) -> Quiz:
-        return cls(
-            id=to_id(row.id),
-            title=row.title,
-            description=row.description,
-            time_limit_seconds=row.time_limit_seconds,
-            attempts_allowed=row.attempts_allowed,
-            passing_score=row.passing_score,
-            shuffle_questions=row.shuffle_questions,
+        return from_row(
+            cls,
+            row,
             show_correct_answers=ShowCorrectAnswers(row.show_correct_answers),
             status=QuizStatus(row.status),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            _row=row,
         )
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Quiz | None:
-        row = await load_reference(info, info.context.loaders.quiz_by_id, id)
-        if row is None or not await _visible(info, row):
-            return None
-        return cls.from_model(row)
+    resolve_reference = owned_reference("quiz_by_id", _visible)
 
 
 @strawberry.type(
@@ -293,10 +263,8 @@ class QuizAttempt:
     async def quiz(self, info: strawberry.Info) -> Quiz:
         return Quiz.from_model(await info.context.loaders.quiz_by_id.load(self._row.quiz_id))
 
-    @strawberry.field(
-        directives=[SIZED_BY_FIRST],
-        description="In the order the student saw the questions (their own shuffled order when the quiz "
-        "shuffles).",
+    @connection_field(
+        "In the order the student saw the questions (their own shuffled order when the quiz shuffles)."
     )
     async def answers(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
@@ -311,29 +279,9 @@ class QuizAttempt:
 
     @classmethod
     def from_model(cls, row: models.QuizAttempt) -> QuizAttempt:
-        return cls(
-            id=to_id(row.id),
-            number=row.number,
-            started_at=row.started_at,
-            deadline_at=row.deadline_at,
-            submitted_at=row.submitted_at,
-            score=row.score,
-            max_score=row.max_score,
-            passed=row.passed,
-            late=row.late,
-            _row=row,
-        )
+        return from_row(cls, row)
 
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> QuizAttempt | None:
-        """The student themself, site admins, and instructors/admins of the course's organization."""
-        principal = info.context.principal
-        row = await load_reference(info, info.context.loaders.attempt_by_id, id)
-        if row is None:
-            return None
-        if principal.user_id == row.user_id or await _manages(info, row.organization_id):
-            return cls.from_model(row)
-        return None
+    resolve_reference = owned_reference("attempt_by_id", _sees_attempt)
 
 
 QuizAttemptConnection = Connection[QuizAttempt]

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
-from subgraphs.core.loaders import by_key_loader
+from subgraphs.core.loaders import RowLoader, by_key_loader
 from subgraphs.users.models import User
 
 
 @dataclass
 class Loaders:
-    user_by_id: DataLoader[Any, User | None]
+    user_by_id: RowLoader[User]
 
 
 def build_loaders(context: Context) -> Loaders:

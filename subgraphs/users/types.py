@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
 from subgraphs.core.auth import Principal
+from subgraphs.core.entities import from_row
 from subgraphs.core.errors import (
     ForbiddenError,
     NotFoundError,
@@ -14,7 +16,8 @@ from subgraphs.core.errors import (
     ValidationError,
     result_union,
 )
-from subgraphs.core.ids import to_uuid
+from subgraphs.core.federation import load_reference
+from subgraphs.core.ids import to_id
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import Role
 from subgraphs.users import models
@@ -24,33 +27,29 @@ from subgraphs.users.errors import InvalidCredentialsError, InvalidTokenError
 strawberry.enum(Role, name="Role", description="Platform role; organization roles come from memberships.")
 
 
+def _shown_to_self(column: str) -> Any:
+    """A field of a user's row that only the user and site admins see (the field's type is its annotation)."""
+
+    def resolve(root: User) -> Any:
+        return getattr(root._row, column) if root._visible else None
+
+    return strawberry.field(
+        resolver=resolve, description="Visible to the user and to site admins; null for everyone else."
+    )
+
+
 @strawberry.federation.type(keys=["id"], description="A person with a CourseGraph account.")
 class User:
     id: strawberry.ID
     full_name: str
     role: Role
     created_at: datetime
-    _email: strawberry.Private[str]
-    _is_active: strawberry.Private[bool]
-    _email_verified: strawberry.Private[bool]
-    _last_login_at: strawberry.Private[datetime | None]
+    _row: strawberry.Private[models.User]
     _visible: strawberry.Private[bool]
-
-    @strawberry.field(description="Visible to the user and to site admins; null for everyone else.")
-    def email(self) -> str | None:
-        return self._email if self._visible else None
-
-    @strawberry.field(description="Visible to the user and to site admins; null for everyone else.")
-    def is_active(self) -> bool | None:
-        return self._is_active if self._visible else None
-
-    @strawberry.field(description="Visible to the user and to site admins; null for everyone else.")
-    def email_verified(self) -> bool | None:
-        return self._email_verified if self._visible else None
-
-    @strawberry.field(description="Visible to the user and to site admins; null for everyone else.")
-    def last_login_at(self) -> datetime | None:
-        return self._last_login_at if self._visible else None
+    email: str | None = _shown_to_self("email")
+    is_active: bool | None = _shown_to_self("is_active")
+    email_verified: bool | None = _shown_to_self("email_verified")
+    last_login_at: datetime | None = _shown_to_self("last_login_at")
 
     @classmethod
     def from_model(cls, row: models.User, viewer: Principal) -> User:
@@ -63,29 +62,13 @@ class User:
 
     @classmethod
     def _build(cls, row: models.User, *, visible: bool) -> User:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            full_name=row.full_name,
-            role=Role(row.role),
-            created_at=row.created_at,
-            _email=row.email,
-            _is_active=row.is_active,
-            _email_verified=row.email_verified,
-            _last_login_at=row.last_login_at,
-            _visible=visible,
-        )
+        return from_row(cls, row, role=Role(row.role), _visible=visible)
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> User | None:
         """Any signed-in caller may see a user's public profile (name, role); anonymous callers nothing."""
-        principal = info.context.principal
-        if not principal.is_authenticated:
-            return None
-        key = to_uuid(id)
-        if key is None:
-            return None
-        row = await info.context.loaders.user_by_id.load(key)
-        return cls.from_model(row, principal) if row else None
+        row = await load_reference(info, info.context.loaders.user_by_id, id)
+        return cls.from_model(row, info.context.principal) if row else None
 
 
 @strawberry.type(description="An OAuth2 client-credentials integration of an organization.")
@@ -101,16 +84,7 @@ class ApiClient:
 
     @classmethod
     def from_model(cls, row: models.ApiClient) -> ApiClient:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            client_id=row.client_id,
-            name=row.name,
-            organization_id=strawberry.ID(str(row.organization_id)),
-            scopes=list(row.scopes),
-            created_at=row.created_at,
-            revoked_at=row.revoked_at,
-            last_used_at=row.last_used_at,
-        )
+        return from_row(cls, row, organization_id=to_id(row.organization_id), scopes=list(row.scopes))
 
 
 @strawberry.type
