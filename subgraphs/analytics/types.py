@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from subgraphs.analytics import metrics, service
 from subgraphs.analytics.metrics import RiskLevel
 from subgraphs.analytics.service import ActivityType
-from subgraphs.core.errors import ForbiddenError, RateLimitedError, ValidationError, result_union
+from subgraphs.core.errors import ForbiddenError, RateLimitedError, ValidationError
 from subgraphs.core.federation import COURSE, Stub, load_reference, stub
 from subgraphs.core.federation import UserStub as User
 from subgraphs.core.ids import to_id
@@ -281,6 +281,7 @@ class TrackActivitySuccess:
     event_id: strawberry.ID
 
 
-TrackActivityResult = result_union(
-    "TrackActivityResult", TrackActivitySuccess, ValidationError, RateLimitedError, ForbiddenError
-)
+TrackActivityResult = Annotated[
+    TrackActivitySuccess | ValidationError | RateLimitedError | ForbiddenError,
+    strawberry.union("TrackActivityResult"),
+]

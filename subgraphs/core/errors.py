@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Annotated, Any, ClassVar, Union
+from typing import Any, ClassVar
 
 import strawberry
 from graphql import GraphQLError
@@ -63,13 +63,9 @@ class ConflictError(Error):
     pass
 
 
-# What a change to an entity may fail with: most mutations answer these besides their success type.
-EDIT_ERRORS = (ValidationError, ConflictError, ForbiddenError, NotFoundError)
-
-
-def result_union(name: str, *members: type) -> Any:
-    """A mutation's result type: the union `name` of its success type and the errors it answers, in order."""
-    return Annotated[Union[members], strawberry.union(name)]  # noqa: UP007  # members is a runtime tuple
+# What a change to an entity may fail with: most mutations answer these besides their success type, as
+# `CreateCourseResult = Annotated[CourseSuccess | EditErrors, strawberry.union("CreateCourseResult")]`.
+EditErrors = ValidationError | ConflictError | ForbiddenError | NotFoundError
 
 
 class DomainError(Exception):

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
 from subgraphs.contracts import vocabulary
 from subgraphs.core.entities import from_row
-from subgraphs.core.errors import EDIT_ERRORS, result_union
+from subgraphs.core.errors import EditErrors
 from subgraphs.core.federation import (
     GENERATION_JOB,
     PERSON,
@@ -560,28 +560,28 @@ class DeleteSuccess:
     id: strawberry.ID
 
 
-CreateCourseResult = result_union("CreateCourseResult", CourseSuccess, *EDIT_ERRORS)
-UpdateCourseResult = result_union("UpdateCourseResult", CourseSuccess, *EDIT_ERRORS)
-PublishCourseResult = result_union("PublishCourseResult", CourseSuccess, *EDIT_ERRORS)
-UnpublishCourseResult = result_union("UnpublishCourseResult", CourseSuccess, *EDIT_ERRORS)
-ArchiveCourseResult = result_union("ArchiveCourseResult", CourseSuccess, *EDIT_ERRORS)
-DeleteCourseResult = result_union("DeleteCourseResult", DeleteSuccess, *EDIT_ERRORS)
-CreateModuleResult = result_union("CreateModuleResult", ModuleSuccess, *EDIT_ERRORS)
-UpdateModuleResult = result_union("UpdateModuleResult", ModuleSuccess, *EDIT_ERRORS)
-DeleteModuleResult = result_union("DeleteModuleResult", DeleteSuccess, *EDIT_ERRORS)
-PublishModuleResult = result_union("PublishModuleResult", ModuleSuccess, *EDIT_ERRORS)
-UnpublishModuleResult = result_union("UnpublishModuleResult", ModuleSuccess, *EDIT_ERRORS)
-ReorderModulesResult = result_union("ReorderModulesResult", CourseSuccess, *EDIT_ERRORS)
-CreateLessonResult = result_union("CreateLessonResult", LessonSuccess, *EDIT_ERRORS)
-UpdateLessonResult = result_union("UpdateLessonResult", LessonSuccess, *EDIT_ERRORS)
-DeleteLessonResult = result_union("DeleteLessonResult", DeleteSuccess, *EDIT_ERRORS)
-PublishLessonResult = result_union("PublishLessonResult", LessonSuccess, *EDIT_ERRORS)
-UnpublishLessonResult = result_union("UnpublishLessonResult", LessonSuccess, *EDIT_ERRORS)
-ReorderLessonsResult = result_union("ReorderLessonsResult", ModuleSuccess, *EDIT_ERRORS)
-CreateExerciseResult = result_union("CreateExerciseResult", ExerciseSuccess, *EDIT_ERRORS)
-UpdateExerciseResult = result_union("UpdateExerciseResult", ExerciseSuccess, *EDIT_ERRORS)
-DeleteExerciseResult = result_union("DeleteExerciseResult", DeleteSuccess, *EDIT_ERRORS)
-EnrollResult = result_union("EnrollResult", EnrollmentSuccess, *EDIT_ERRORS)
-DropEnrollmentResult = result_union("DropEnrollmentResult", EnrollmentSuccess, *EDIT_ERRORS)
-CompleteLessonResult = result_union("CompleteLessonResult", EnrollmentSuccess, *EDIT_ERRORS)
-SubmitFeedbackResult = result_union("SubmitFeedbackResult", FeedbackSuccess, *EDIT_ERRORS)
+CreateCourseResult = Annotated[CourseSuccess | EditErrors, strawberry.union("CreateCourseResult")]
+UpdateCourseResult = Annotated[CourseSuccess | EditErrors, strawberry.union("UpdateCourseResult")]
+PublishCourseResult = Annotated[CourseSuccess | EditErrors, strawberry.union("PublishCourseResult")]
+UnpublishCourseResult = Annotated[CourseSuccess | EditErrors, strawberry.union("UnpublishCourseResult")]
+ArchiveCourseResult = Annotated[CourseSuccess | EditErrors, strawberry.union("ArchiveCourseResult")]
+DeleteCourseResult = Annotated[DeleteSuccess | EditErrors, strawberry.union("DeleteCourseResult")]
+CreateModuleResult = Annotated[ModuleSuccess | EditErrors, strawberry.union("CreateModuleResult")]
+UpdateModuleResult = Annotated[ModuleSuccess | EditErrors, strawberry.union("UpdateModuleResult")]
+DeleteModuleResult = Annotated[DeleteSuccess | EditErrors, strawberry.union("DeleteModuleResult")]
+PublishModuleResult = Annotated[ModuleSuccess | EditErrors, strawberry.union("PublishModuleResult")]
+UnpublishModuleResult = Annotated[ModuleSuccess | EditErrors, strawberry.union("UnpublishModuleResult")]
+ReorderModulesResult = Annotated[CourseSuccess | EditErrors, strawberry.union("ReorderModulesResult")]
+CreateLessonResult = Annotated[LessonSuccess | EditErrors, strawberry.union("CreateLessonResult")]
+UpdateLessonResult = Annotated[LessonSuccess | EditErrors, strawberry.union("UpdateLessonResult")]
+DeleteLessonResult = Annotated[DeleteSuccess | EditErrors, strawberry.union("DeleteLessonResult")]
+PublishLessonResult = Annotated[LessonSuccess | EditErrors, strawberry.union("PublishLessonResult")]
+UnpublishLessonResult = Annotated[LessonSuccess | EditErrors, strawberry.union("UnpublishLessonResult")]
+ReorderLessonsResult = Annotated[ModuleSuccess | EditErrors, strawberry.union("ReorderLessonsResult")]
+CreateExerciseResult = Annotated[ExerciseSuccess | EditErrors, strawberry.union("CreateExerciseResult")]
+UpdateExerciseResult = Annotated[ExerciseSuccess | EditErrors, strawberry.union("UpdateExerciseResult")]
+DeleteExerciseResult = Annotated[DeleteSuccess | EditErrors, strawberry.union("DeleteExerciseResult")]
+EnrollResult = Annotated[EnrollmentSuccess | EditErrors, strawberry.union("EnrollResult")]
+DropEnrollmentResult = Annotated[EnrollmentSuccess | EditErrors, strawberry.union("DropEnrollmentResult")]
+CompleteLessonResult = Annotated[EnrollmentSuccess | EditErrors, strawberry.union("CompleteLessonResult")]
+SubmitFeedbackResult = Annotated[FeedbackSuccess | EditErrors, strawberry.union("SubmitFeedbackResult")]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from subgraphs.contracts import vocabulary
 from subgraphs.core.entities import from_row
-from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError, result_union
+from subgraphs.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from subgraphs.core.federation import PERSON, Stub, owned_reference, stub
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pagination import Connection, list_size
@@ -359,41 +359,44 @@ class DeleteTrackSuccess:
     id: strawberry.ID
 
 
-CreateOrganizationResult = result_union(
-    "CreateOrganizationResult", OrganizationSuccess, ValidationError, ConflictError, ForbiddenError
-)
-UpdateOrganizationResult = result_union(
-    "UpdateOrganizationResult",
-    OrganizationSuccess,
-    ValidationError,
-    ConflictError,
-    ForbiddenError,
-    NotFoundError,
-)
-InviteMemberResult = result_union(
-    "InviteMemberResult", InviteMemberSuccess, ValidationError, ForbiddenError, NotFoundError
-)
-InvitationResult = result_union(
-    "InvitationResult", InviteMemberSuccess, ValidationError, ForbiddenError, NotFoundError
-)
-AcceptInvitationResult = result_union(
-    "AcceptInvitationResult", MembershipSuccess, InvalidInvitationError, ConflictError, ForbiddenError
-)
-UpdateMemberRoleResult = result_union(
-    "UpdateMemberRoleResult", MembershipSuccess, NotFoundError, ConflictError, ForbiddenError, ValidationError
-)
-RemoveMemberResult = result_union(
-    "RemoveMemberResult", MembershipSuccess, NotFoundError, ConflictError, ForbiddenError, ValidationError
-)
-CreateTrackResult = result_union(
-    "CreateTrackResult", TrackSuccess, ValidationError, ForbiddenError, NotFoundError
-)
-UpdateTrackResult = result_union(
-    "UpdateTrackResult", TrackSuccess, ValidationError, ForbiddenError, NotFoundError
-)
-ReorderTrackResult = result_union(
-    "ReorderTrackResult", TrackSuccess, ValidationError, ForbiddenError, NotFoundError
-)
-DeleteTrackResult = result_union(
-    "DeleteTrackResult", DeleteTrackSuccess, ValidationError, ForbiddenError, NotFoundError
-)
+CreateOrganizationResult = Annotated[
+    OrganizationSuccess | ValidationError | ConflictError | ForbiddenError,
+    strawberry.union("CreateOrganizationResult"),
+]
+UpdateOrganizationResult = Annotated[
+    OrganizationSuccess | ValidationError | ConflictError | ForbiddenError | NotFoundError,
+    strawberry.union("UpdateOrganizationResult"),
+]
+InviteMemberResult = Annotated[
+    InviteMemberSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("InviteMemberResult"),
+]
+InvitationResult = Annotated[
+    InviteMemberSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("InvitationResult"),
+]
+AcceptInvitationResult = Annotated[
+    MembershipSuccess | InvalidInvitationError | ConflictError | ForbiddenError,
+    strawberry.union("AcceptInvitationResult"),
+]
+UpdateMemberRoleResult = Annotated[
+    MembershipSuccess | NotFoundError | ConflictError | ForbiddenError | ValidationError,
+    strawberry.union("UpdateMemberRoleResult"),
+]
+RemoveMemberResult = Annotated[
+    MembershipSuccess | NotFoundError | ConflictError | ForbiddenError | ValidationError,
+    strawberry.union("RemoveMemberResult"),
+]
+CreateTrackResult = Annotated[
+    TrackSuccess | ValidationError | ForbiddenError | NotFoundError, strawberry.union("CreateTrackResult")
+]
+UpdateTrackResult = Annotated[
+    TrackSuccess | ValidationError | ForbiddenError | NotFoundError, strawberry.union("UpdateTrackResult")
+]
+ReorderTrackResult = Annotated[
+    TrackSuccess | ValidationError | ForbiddenError | NotFoundError, strawberry.union("ReorderTrackResult")
+]
+DeleteTrackResult = Annotated[
+    DeleteTrackSuccess | ValidationError | ForbiddenError | NotFoundError,
+    strawberry.union("DeleteTrackResult"),
+]

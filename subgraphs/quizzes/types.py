@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
 from subgraphs.core.entities import from_row
-from subgraphs.core.errors import EDIT_ERRORS, result_union
+from subgraphs.core.errors import EditErrors
 from subgraphs.core.federation import (
     COURSE,
     GENERATION_JOB,
@@ -405,14 +405,18 @@ class DeleteQuizItemSuccess:
     id: strawberry.ID
 
 
-CreateQuizResult = result_union("CreateQuizResult", QuizSuccess, *EDIT_ERRORS)
-UpdateQuizResult = result_union("UpdateQuizResult", QuizSuccess, *EDIT_ERRORS)
-PublishQuizResult = result_union("PublishQuizResult", QuizSuccess, *EDIT_ERRORS)
-UnpublishQuizResult = result_union("UnpublishQuizResult", QuizSuccess, *EDIT_ERRORS)
-DeleteQuizResult = result_union("DeleteQuizResult", DeleteQuizItemSuccess, *EDIT_ERRORS)
-CreateQuestionResult = result_union("CreateQuestionResult", QuestionSuccess, *EDIT_ERRORS)
-UpdateQuestionResult = result_union("UpdateQuestionResult", QuestionSuccess, *EDIT_ERRORS)
-DeleteQuestionResult = result_union("DeleteQuestionResult", DeleteQuizItemSuccess, *EDIT_ERRORS)
-StartQuizAttemptResult = result_union("StartQuizAttemptResult", QuizAttemptSuccess, *EDIT_ERRORS)
-SaveAnswerResult = result_union("SaveAnswerResult", SaveAnswerSuccess, *EDIT_ERRORS)
-SubmitQuizAttemptResult = result_union("SubmitQuizAttemptResult", QuizAttemptSuccess, *EDIT_ERRORS)
+CreateQuizResult = Annotated[QuizSuccess | EditErrors, strawberry.union("CreateQuizResult")]
+UpdateQuizResult = Annotated[QuizSuccess | EditErrors, strawberry.union("UpdateQuizResult")]
+PublishQuizResult = Annotated[QuizSuccess | EditErrors, strawberry.union("PublishQuizResult")]
+UnpublishQuizResult = Annotated[QuizSuccess | EditErrors, strawberry.union("UnpublishQuizResult")]
+DeleteQuizResult = Annotated[DeleteQuizItemSuccess | EditErrors, strawberry.union("DeleteQuizResult")]
+CreateQuestionResult = Annotated[QuestionSuccess | EditErrors, strawberry.union("CreateQuestionResult")]
+UpdateQuestionResult = Annotated[QuestionSuccess | EditErrors, strawberry.union("UpdateQuestionResult")]
+DeleteQuestionResult = Annotated[DeleteQuizItemSuccess | EditErrors, strawberry.union("DeleteQuestionResult")]
+StartQuizAttemptResult = Annotated[
+    QuizAttemptSuccess | EditErrors, strawberry.union("StartQuizAttemptResult")
+]
+SaveAnswerResult = Annotated[SaveAnswerSuccess | EditErrors, strawberry.union("SaveAnswerResult")]
+SubmitQuizAttemptResult = Annotated[
+    QuizAttemptSuccess | EditErrors, strawberry.union("SubmitQuizAttemptResult")
+]

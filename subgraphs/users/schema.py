@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -104,7 +105,10 @@ class Query:
         return [ApiClient.from_model(row) for row in rows]
 
 
-def _signed_in(result: sessions.SignIn, cls: type) -> LoginSuccess | RefreshTokenSuccess:
+Tokens = TypeVar("Tokens", LoginSuccess, RefreshTokenSuccess)
+
+
+def _signed_in(result: sessions.SignIn, cls: type[Tokens]) -> Tokens:
     return cls(
         access_token=result.access_token,
         refresh_token=result.refresh_token,

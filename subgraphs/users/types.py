@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -14,7 +14,6 @@ from subgraphs.core.errors import (
     NotFoundError,
     RateLimitedError,
     ValidationError,
-    result_union,
 )
 from subgraphs.core.federation import load_reference
 from subgraphs.core.ids import to_id
@@ -235,21 +234,32 @@ class ApiClientSuccess:
     api_client: ApiClient
 
 
-RegisterResult = result_union("RegisterResult", MessageSuccess, ValidationError, RateLimitedError)
-LoginResult = result_union(
-    "LoginResult", LoginSuccess, InvalidCredentialsError, ValidationError, RateLimitedError
-)
-RefreshTokenResult = result_union("RefreshTokenResult", RefreshTokenSuccess, InvalidTokenError)
-ChangePasswordResult = result_union(
-    "ChangePasswordResult", MessageSuccess, InvalidCredentialsError, ValidationError, RateLimitedError
-)
-RequestMailResult = result_union("RequestMailResult", MessageSuccess, ValidationError, RateLimitedError)
-VerifyEmailResult = result_union("VerifyEmailResult", UserSuccess, InvalidTokenError)
-ResetPasswordResult = result_union(
-    "ResetPasswordResult", MessageSuccess, InvalidTokenError, ValidationError, RateLimitedError
-)
-AdminUserResult = result_union("AdminUserResult", UserSuccess, NotFoundError, ForbiddenError, ValidationError)
-CreateApiClientResult = result_union(
-    "CreateApiClientResult", CreateApiClientSuccess, ForbiddenError, ValidationError
-)
-RevokeApiClientResult = result_union("RevokeApiClientResult", ApiClientSuccess, NotFoundError)
+RegisterResult = Annotated[
+    MessageSuccess | ValidationError | RateLimitedError, strawberry.union("RegisterResult")
+]
+LoginResult = Annotated[
+    LoginSuccess | InvalidCredentialsError | ValidationError | RateLimitedError,
+    strawberry.union("LoginResult"),
+]
+RefreshTokenResult = Annotated[
+    RefreshTokenSuccess | InvalidTokenError, strawberry.union("RefreshTokenResult")
+]
+ChangePasswordResult = Annotated[
+    MessageSuccess | InvalidCredentialsError | ValidationError | RateLimitedError,
+    strawberry.union("ChangePasswordResult"),
+]
+RequestMailResult = Annotated[
+    MessageSuccess | ValidationError | RateLimitedError, strawberry.union("RequestMailResult")
+]
+VerifyEmailResult = Annotated[UserSuccess | InvalidTokenError, strawberry.union("VerifyEmailResult")]
+ResetPasswordResult = Annotated[
+    MessageSuccess | InvalidTokenError | ValidationError | RateLimitedError,
+    strawberry.union("ResetPasswordResult"),
+]
+AdminUserResult = Annotated[
+    UserSuccess | NotFoundError | ForbiddenError | ValidationError, strawberry.union("AdminUserResult")
+]
+CreateApiClientResult = Annotated[
+    CreateApiClientSuccess | ForbiddenError | ValidationError, strawberry.union("CreateApiClientResult")
+]
+RevokeApiClientResult = Annotated[ApiClientSuccess | NotFoundError, strawberry.union("RevokeApiClientResult")]
