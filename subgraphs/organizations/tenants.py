@@ -18,12 +18,13 @@ from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated
 from subgraphs.core.events import emit, request_event
 from subgraphs.core.pagination import Connection, paginate
 from subgraphs.core.rbac import authorize, organizations_permitting
+from subgraphs.core.text import clean_slug
 from subgraphs.organizations.authz import lock_user
 from subgraphs.organizations.errors import EmailNotVerified, SlugTaken
 from subgraphs.organizations.memberships import after_membership_change, lock_organization, membership_event
 from subgraphs.organizations.models import Membership, Organization, Outbox
 from subgraphs.organizations.roles import MANAGE_ORGANIZATION, VIEW_ORGANIZATION, MembershipRole
-from subgraphs.organizations.validation import clean_description, clean_name, clean_slug
+from subgraphs.organizations.validation import clean_description, clean_name
 
 
 def org_settings(row: Organization) -> OrganizationSettings:

@@ -16,6 +16,7 @@ from subgraphs.core.course_owners import foreign_courses_read_your_writes
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit, request_event
+from subgraphs.core.ordering import parse_ids
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import authorize
 from subgraphs.core.time_pagination import paginate_by_time
@@ -29,12 +30,7 @@ MAX_TRACK_COURSES = 200
 
 
 def _course_ids(values: list[str], field: str) -> list[uuid.UUID]:
-    ids: list[uuid.UUID] = []
-    for i, value in enumerate(values):
-        try:
-            ids.append(uuid.UUID(str(value)))
-        except ValueError as exc:
-            raise InvalidInput({f"{field}.{i}": "Not a valid id."}) from exc
+    ids = parse_ids(values, field)
     if len(set(ids)) != len(ids):
         raise InvalidInput({field: "A course appears once in a track."})
     if len(ids) > MAX_TRACK_COURSES:
