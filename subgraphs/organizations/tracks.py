@@ -16,6 +16,7 @@ from subgraphs.core.course_owners import foreign_courses_read_your_writes
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit, request_event
+from subgraphs.core.guards import authorized_row
 from subgraphs.core.ordering import parse_ids
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import authorize
@@ -120,13 +121,7 @@ async def _track_for_update(
     runtime: Runtime, meta: RequestMeta, session: AsyncSession, id: uuid.UUID
 ) -> Track:
     """The track, row-locked, after checking the caller may manage tracks of its organization."""
-    if not meta.principal.is_authenticated:
-        raise NotAuthenticated()
-    track = await session.get(Track, id, with_for_update=True)
-    if track is None:
-        raise NotFound("No such track.")
-    await authorize(meta.caller, MANAGE_TRACKS, track.organization_id)
-    return track
+    return await authorized_row(meta, session, Track, id, MANAGE_TRACKS, missing="No such track.", lock=True)
 
 
 async def update_track(

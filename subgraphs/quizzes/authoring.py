@@ -14,6 +14,7 @@ from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit, request_event
+from subgraphs.core.guards import authorized_row
 from subgraphs.core.ordering import next_position
 from subgraphs.core.rbac import authorize
 from subgraphs.core.text import clean_long, clean_text
@@ -33,12 +34,7 @@ MAX_QUESTIONS = 100
 
 
 async def _quiz_for_change(runtime: Runtime, meta: RequestMeta, session: AsyncSession, id: uuid.UUID) -> Quiz:
-    if not meta.principal.is_authenticated:
-        raise NotAuthenticated()
-    quiz = await session.get(Quiz, id, with_for_update=True)
-    if quiz is None:
-        raise NotFound("No such quiz.")
-    await authorize(meta.caller, MANAGE, quiz.organization_id)
+    quiz = await authorized_row(meta, session, Quiz, id, MANAGE, missing="No such quiz.", lock=True)
     ensure_writable(await session.get(CourseProjection, quiz.course_id))
     return quiz
 
