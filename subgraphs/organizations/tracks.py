@@ -20,7 +20,7 @@ from subgraphs.core.guards import authorized_row
 from subgraphs.core.ordering import parse_ids
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import authorize
-from subgraphs.core.time_pagination import paginate_by_time
+from subgraphs.organizations.listing import organization_page
 from subgraphs.organizations.models import CourseOwner, Organization, Outbox, Track
 from subgraphs.organizations.roles import MANAGE_TRACKS, VIEW_TRACKS
 from subgraphs.organizations.validation import clean_description, clean_name
@@ -76,17 +76,17 @@ async def list_tracks(
     after: str | None,
     to_node: Any,
 ) -> Connection:
-    await authorize(meta.caller, VIEW_TRACKS, organization_id)
-    async with runtime.transaction() as session:
-        return await paginate_by_time(
-            runtime,
-            session,
-            select(Track).where(Track.organization_id == organization_id),
-            (Track.created_at, Track.id),
-            first=first,
-            after=after,
-            to_node=to_node,
-        )
+    return await organization_page(
+        runtime,
+        meta,
+        VIEW_TRACKS,
+        organization_id,
+        select(Track).where(Track.organization_id == organization_id),
+        (Track.created_at, Track.id),
+        first=first,
+        after=after,
+        to_node=to_node,
+    )
 
 
 async def create_track(
