@@ -247,6 +247,15 @@ def require_user(principal: Principal) -> uuid.UUID:
     return principal.user_id
 
 
+def require_site_admin(principal: Principal, refusal: str) -> None:
+    """A signed-in caller (NotAuthenticated otherwise) who is a site administrator (Forbidden with
+    `refusal` otherwise): what platform-wide reads ask."""
+    if not principal.is_authenticated:
+        raise NotAuthenticated()
+    if not principal.is_site_admin:
+        raise Forbidden(refusal)
+
+
 def require_permission(principal: Principal, permission: Permission) -> None:
     if not principal.is_authenticated:
         raise NotAuthenticated()

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.core.context import RequestMeta
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import CourseArchived, NotAuthenticated, NotFound
-from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
+from subgraphs.core.guards import authorized_row
+from subgraphs.core.rbac import Caller, Permission, organizations_permitting, permitted
 from subgraphs.courses.models import Course, CourseStatus, Exercise, Lesson, Module, Visibility
 
 VIEW = Permission.VIEW_COURSES
@@ -80,12 +81,9 @@ async def course_for_change(
     allow_archived: bool = False,
 ) -> Course:
     """The course, row-locked, after checking the caller holds `permission` in its organization."""
-    if not meta.principal.is_authenticated:
-        raise NotAuthenticated()
-    course = await session.get(Course, course_id, with_for_update=True)
-    if course is None:
-        raise NotFound("No such course.")
-    await authorize(meta.caller, permission, course.organization_id)
+    course = await authorized_row(
+        meta, session, Course, course_id, permission, missing="No such course.", lock=True
+    )
     if course.status == CourseStatus.ARCHIVED and not allow_archived:
         raise CourseArchived()
     return course

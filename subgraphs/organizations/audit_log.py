@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
+from subgraphs.core.auth import require_site_admin
 from subgraphs.core.context import RequestMeta, Runtime
-from subgraphs.core.errors import Forbidden, NotAuthenticated
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import authorize
 from subgraphs.core.time_pagination import paginate_by_time
@@ -55,10 +55,7 @@ async def list_audit_log(
     """Newest first. One organization's entries (VIEW_AUDIT_LOGS there), or, without an organization,
     every entry of the platform (site admins)."""
     if organization_id is None:
-        if not meta.principal.is_authenticated:
-            raise NotAuthenticated()
-        if not meta.principal.is_site_admin:
-            raise Forbidden("Only site administrators read the platform-wide audit log.")
+        require_site_admin(meta.principal, "Only site administrators read the platform-wide audit log.")
         stmt = select(AuditLogEntry)
     else:
         await authorize(meta.caller, VIEW_AUDIT_LOG, organization_id)

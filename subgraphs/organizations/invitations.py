@@ -12,17 +12,18 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, Update, select, update
 
 from subgraphs.contracts import organizations as contract
+from subgraphs.contracts.base import EventPayload
 from subgraphs.core.auth import require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import NotFound
-from subgraphs.core.events import emit, request_event
+from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.mail import mail_event, web_link
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import authorize
-from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.organizations.authz import lock_user
 from subgraphs.organizations.errors import AlreadyMember, EmailNotVerified, InvalidInvitation
+from subgraphs.organizations.listing import organization_page
 from subgraphs.organizations.memberships import after_membership_change, lock_organization, membership_event
 from subgraphs.organizations.models import Invitation, Membership, Organization, Outbox
 from subgraphs.organizations.roles import MANAGE_MEMBERS, MembershipRole
@@ -35,6 +36,12 @@ def hash_token(token: str) -> str:
 
 def _new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def _invitation_event(meta: RequestMeta, payload: EventPayload, invitation: Invitation) -> Event:
+    return request_event(
+        meta, payload, organization_id=invitation.organization_id, subjects={"invitation_id": invitation.id}
+    )
 
 
 async def invite_member(
@@ -73,11 +80,10 @@ async def invite_member(
         emit(
             session,
             Outbox,
-            request_event(
+            _invitation_event(
                 meta,
                 contract.InvitationCreated(email=email, role=role.value, expires_at=invitation.expires_at),
-                organization_id=organization_id,
-                subjects={"invitation_id": invitation.id},
+                invitation,
             ),
         )
         days = max(1, round(ttl / 86400))
@@ -123,18 +129,19 @@ async def list_invitations(
     after: str | None,
     to_node: Any,
 ) -> Connection:
-    await authorize(meta.caller, MANAGE_MEMBERS, organization_id)
-    async with runtime.transaction() as session:
-        return await paginate_by_time(
-            runtime,
-            session,
-            _pending(select(Invitation).where(Invitation.organization_id == organization_id)),
-            (Invitation.created_at, Invitation.id),
-            first=first,
-            after=after,
-            to_node=to_node,
-            descending=True,
-        )
+    """The pending invitations, newest first."""
+    return await organization_page(
+        runtime,
+        meta,
+        MANAGE_MEMBERS,
+        organization_id,
+        _pending(select(Invitation).where(Invitation.organization_id == organization_id)),
+        (Invitation.created_at, Invitation.id),
+        first=first,
+        after=after,
+        to_node=to_node,
+        descending=True,
+    )
 
 
 async def _pending_invitation(runtime: Runtime, meta: RequestMeta, invitation_id: uuid.UUID) -> Invitation:
@@ -172,11 +179,8 @@ async def cancel_invitation(runtime: Runtime, meta: RequestMeta, *, invitation_i
         emit(
             session,
             Outbox,
-            request_event(
-                meta,
-                contract.InvitationCancelled(email=invitation.email, role=invitation.role),
-                organization_id=invitation.organization_id,
-                subjects={"invitation_id": invitation.id},
+            _invitation_event(
+                meta, contract.InvitationCancelled(email=invitation.email, role=invitation.role), invitation
             ),
         )
     return invitation

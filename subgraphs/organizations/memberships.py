@@ -21,9 +21,9 @@ from subgraphs.core.errors import NotFound
 from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import authorize
-from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.organizations.authz import lock_user, project_user
 from subgraphs.organizations.errors import LastAdmin
+from subgraphs.organizations.listing import organization_page
 from subgraphs.organizations.models import Membership, Organization, Outbox
 from subgraphs.organizations.roles import MANAGE_MEMBERS, VIEW_MEMBERS, MembershipRole
 
@@ -87,23 +87,26 @@ async def list_members(
     after: str | None,
     to_node: Any,
 ) -> Connection:
-    await authorize(meta.caller, VIEW_MEMBERS, organization_id)
-    async with runtime.transaction() as session:
-        stmt = _member_filter(select(Membership).where(Membership.organization_id == organization_id), filter)
-        return await paginate_by_time(
-            runtime,
-            session,
-            stmt,
-            (Membership.joined_at, Membership.id),
-            first=first,
-            after=after,
-            to_node=to_node,
-        )
+    return await organization_page(
+        runtime,
+        meta,
+        VIEW_MEMBERS,
+        organization_id,
+        _member_filter(select(Membership).where(Membership.organization_id == organization_id), filter),
+        (Membership.joined_at, Membership.id),
+        first=first,
+        after=after,
+        to_node=to_node,
+    )
 
 
-async def _member_for_update(
+async def _member_for_change(
     session: AsyncSession, organization_id: uuid.UUID, user_id: uuid.UUID
 ) -> Membership:
+    """The membership, row-locked after its organization and its user (the order every membership change
+    locks in)."""
+    await lock_organization(session, organization_id)
+    await lock_user(session, user_id)
     member = await session.scalar(
         select(Membership)
         .where(Membership.organization_id == organization_id, Membership.user_id == user_id)
@@ -124,9 +127,7 @@ async def update_member_role(
 ) -> Membership:
     await authorize(meta.caller, MANAGE_MEMBERS, organization_id)
     async with runtime.transaction() as session:
-        await lock_organization(session, organization_id)
-        await lock_user(session, user_id)
-        member = await _member_for_update(session, organization_id, user_id)
+        member = await _member_for_change(session, organization_id, user_id)
         before = member.role
         if before == role.value:
             return member
@@ -152,9 +153,7 @@ async def remove_member(
     """Remove a member; their access to the organization ends before this returns."""
     await authorize(meta.caller, MANAGE_MEMBERS, organization_id)
     async with runtime.transaction() as session:
-        await lock_organization(session, organization_id)
-        await lock_user(session, user_id)
-        member = await _member_for_update(session, organization_id, user_id)
+        member = await _member_for_change(session, organization_id, user_id)
         if (
             member.role == MembershipRole.ORGANIZATION_ADMIN.value
             and await _admin_count(session, organization_id) <= 1

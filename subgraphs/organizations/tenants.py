@@ -10,24 +10,30 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from subgraphs.contracts import organizations as contract
+from subgraphs.contracts.base import EventPayload
 from subgraphs.contracts.vocabulary import OrganizationSettings
-from subgraphs.core.auth import require_user
+from subgraphs.core.auth import require_site_admin, require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
-from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated
-from subgraphs.core.events import emit, request_event
+from subgraphs.core.errors import InvalidInput, NotAuthenticated
+from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.pagination import Connection, paginate
 from subgraphs.core.rbac import authorize, organizations_permitting
+from subgraphs.core.text import clean_slug
 from subgraphs.organizations.authz import lock_user
 from subgraphs.organizations.errors import EmailNotVerified, SlugTaken
 from subgraphs.organizations.memberships import after_membership_change, lock_organization, membership_event
 from subgraphs.organizations.models import Membership, Organization, Outbox
 from subgraphs.organizations.roles import MANAGE_ORGANIZATION, VIEW_ORGANIZATION, MembershipRole
-from subgraphs.organizations.validation import clean_description, clean_name, clean_slug
+from subgraphs.organizations.validation import clean_description, clean_name
 
 
 def org_settings(row: Organization) -> OrganizationSettings:
     return OrganizationSettings.model_validate(row.settings or {})
+
+
+def _organization_event(meta: RequestMeta, payload: EventPayload, org: Organization) -> Event:
+    return request_event(meta, payload, organization_id=org.id, subjects={"organization_id": org.id})
 
 
 async def create_organization(
@@ -61,11 +67,8 @@ async def create_organization(
             emit(
                 session,
                 Outbox,
-                request_event(
-                    meta,
-                    contract.OrganizationCreated(name=name, slug=slug, settings=settings),
-                    organization_id=org.id,
-                    subjects={"organization_id": org.id},
+                _organization_event(
+                    meta, contract.OrganizationCreated(name=name, slug=slug, settings=settings), org
                 ),
             )
             emit(
@@ -120,14 +123,13 @@ async def update_organization(
             emit(
                 session,
                 Outbox,
-                request_event(
+                _organization_event(
                     meta,
                     contract.OrganizationUpdated(
                         before=contract.OrganizationFields(**before),
                         after=contract.OrganizationFields(**changes),
                     ),
-                    organization_id=org.id,
-                    subjects={"organization_id": org.id},
+                    org,
                 ),
             )
     except IntegrityError as exc:
@@ -192,10 +194,7 @@ async def list_organizations(
     to_node: Any,
 ) -> Connection:
     """Every organization of the platform, by name (site admins); `search` matches name or slug."""
-    if not meta.principal.is_authenticated:
-        raise NotAuthenticated()
-    if not meta.principal.is_site_admin:
-        raise Forbidden("Only site administrators list every organization.")
+    require_site_admin(meta.principal, "Only site administrators list every organization.")
     stmt = select(Organization)
     if search and search.strip():
         pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -16,9 +16,11 @@ from subgraphs.core.course_owners import foreign_courses_read_your_writes
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit, request_event
+from subgraphs.core.guards import authorized_row
+from subgraphs.core.ordering import parse_ids
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import authorize
-from subgraphs.core.time_pagination import paginate_by_time
+from subgraphs.organizations.listing import organization_page
 from subgraphs.organizations.models import CourseOwner, Organization, Outbox, Track
 from subgraphs.organizations.roles import MANAGE_TRACKS, VIEW_TRACKS
 from subgraphs.organizations.validation import clean_description, clean_name
@@ -29,12 +31,7 @@ MAX_TRACK_COURSES = 200
 
 
 def _course_ids(values: list[str], field: str) -> list[uuid.UUID]:
-    ids: list[uuid.UUID] = []
-    for i, value in enumerate(values):
-        try:
-            ids.append(uuid.UUID(str(value)))
-        except ValueError as exc:
-            raise InvalidInput({f"{field}.{i}": "Not a valid id."}) from exc
+    ids = parse_ids(values, field)
     if len(set(ids)) != len(ids):
         raise InvalidInput({field: "A course appears once in a track."})
     if len(ids) > MAX_TRACK_COURSES:
@@ -79,17 +76,17 @@ async def list_tracks(
     after: str | None,
     to_node: Any,
 ) -> Connection:
-    await authorize(meta.caller, VIEW_TRACKS, organization_id)
-    async with runtime.transaction() as session:
-        return await paginate_by_time(
-            runtime,
-            session,
-            select(Track).where(Track.organization_id == organization_id),
-            (Track.created_at, Track.id),
-            first=first,
-            after=after,
-            to_node=to_node,
-        )
+    return await organization_page(
+        runtime,
+        meta,
+        VIEW_TRACKS,
+        organization_id,
+        select(Track).where(Track.organization_id == organization_id),
+        (Track.created_at, Track.id),
+        first=first,
+        after=after,
+        to_node=to_node,
+    )
 
 
 async def create_track(
@@ -124,13 +121,7 @@ async def _track_for_update(
     runtime: Runtime, meta: RequestMeta, session: AsyncSession, id: uuid.UUID
 ) -> Track:
     """The track, row-locked, after checking the caller may manage tracks of its organization."""
-    if not meta.principal.is_authenticated:
-        raise NotAuthenticated()
-    track = await session.get(Track, id, with_for_update=True)
-    if track is None:
-        raise NotFound("No such track.")
-    await authorize(meta.caller, MANAGE_TRACKS, track.organization_id)
-    return track
+    return await authorized_row(meta, session, Track, id, MANAGE_TRACKS, missing="No such track.", lock=True)
 
 
 async def update_track(

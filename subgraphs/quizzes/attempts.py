@@ -18,9 +18,9 @@ from subgraphs.contracts.base import contract_as
 from subgraphs.core.auth import require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
-from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
+from subgraphs.core.errors import InvalidInput, NotFound
 from subgraphs.core.events import Event, emit, request_event
-from subgraphs.core.rbac import authorize
+from subgraphs.core.guards import authorized_row
 from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.quizzes.access import (
     MANAGE,
@@ -258,14 +258,8 @@ async def list_attempts(
     to_node: Any,
 ) -> Any:
     """The instructor view: attempts of one quiz, oldest first, filtered (UPDATE_COURSES there)."""
-
-    if not meta.principal.is_authenticated:
-        raise NotAuthenticated()
     async with runtime.transaction() as session:
-        quiz = await session.get(Quiz, quiz_id)
-        if quiz is None:
-            raise NotFound("No such quiz.")
-        await authorize(meta.caller, MANAGE, quiz.organization_id)
+        await authorized_row(meta, session, Quiz, quiz_id, MANAGE, missing="No such quiz.")
         stmt = select(QuizAttempt).where(QuizAttempt.quiz_id == quiz_id)
         if filter.user_id is not None:
             stmt = stmt.where(QuizAttempt.user_id == filter.user_id)

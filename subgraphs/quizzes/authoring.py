@@ -14,7 +14,10 @@ from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit, request_event
+from subgraphs.core.guards import authorized_row
+from subgraphs.core.ordering import next_position
 from subgraphs.core.rbac import authorize
+from subgraphs.core.text import clean_long, clean_text
 from subgraphs.quizzes.access import (
     MANAGE,
     QuizStatus,
@@ -24,25 +27,14 @@ from subgraphs.quizzes.access import (
     projected_course,
 )
 from subgraphs.quizzes.errors import HasAttempts, NotPublishable
-from subgraphs.quizzes.grading import (
-    QuestionSpec,
-    ShowCorrectAnswers,
-    clean_long,
-    clean_question,
-    clean_text,
-)
+from subgraphs.quizzes.grading import QuestionSpec, ShowCorrectAnswers, clean_question
 from subgraphs.quizzes.models import CourseProjection, Outbox, Question, Quiz, QuizAttempt
 
 MAX_QUESTIONS = 100
 
 
 async def _quiz_for_change(runtime: Runtime, meta: RequestMeta, session: AsyncSession, id: uuid.UUID) -> Quiz:
-    if not meta.principal.is_authenticated:
-        raise NotAuthenticated()
-    quiz = await session.get(Quiz, id, with_for_update=True)
-    if quiz is None:
-        raise NotFound("No such quiz.")
-    await authorize(meta.caller, MANAGE, quiz.organization_id)
+    quiz = await authorized_row(meta, session, Quiz, id, MANAGE, missing="No such quiz.", lock=True)
     ensure_writable(await session.get(CourseProjection, quiz.course_id))
     return quiz
 
@@ -176,14 +168,15 @@ async def create_question(
     values = clean_question(spec)
     async with runtime.transaction() as session:
         quiz = await _quiz_for_change(runtime, meta, session, quiz_id)
-        count, last = (
-            await session.execute(
-                select(func.count(), func.max(Question.position)).where(Question.quiz_id == quiz_id)
-            )
-        ).one()
-        if count >= MAX_QUESTIONS:
-            raise InvalidInput({"input.quizId": f"A quiz holds at most {MAX_QUESTIONS} questions."})
-        question = Question(quiz_id=quiz.id, position=(last or 0) + 1, **values)
+        position = await next_position(
+            session,
+            Question.position,
+            Question.quiz_id == quiz_id,
+            most=MAX_QUESTIONS,
+            field="input.quizId",
+            full=f"A quiz holds at most {MAX_QUESTIONS} questions.",
+        )
+        question = Question(quiz_id=quiz.id, position=position, **values)
         session.add(question)
         quiz.updated_at = utcnow()
         await session.flush()

@@ -28,6 +28,7 @@ from subgraphs.contracts.generator import ResultApplied
 from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
 from subgraphs.core.events import Event, stream_name
 from subgraphs.core.ids import to_uuid
+from subgraphs.core.text import clean_text
 from subgraphs.quizzes import drafts, grading
 from subgraphs.quizzes.models import AppliedGeneration, CourseProjection, ProcessedEvent, Quiz
 
@@ -80,7 +81,7 @@ async def apply_generated_quiz(
             )
             return None
         result = applied.result
-        title = grading.clean_text(result.title, "result.title")
+        title = clean_text(result.title, "result.title")
         quiz = drafts.new_quiz(course, title=title, description="", passing_score=60)
         questions, refused = drafts.accepted_questions(result.questions, question_spec)
         for index, exc in refused:

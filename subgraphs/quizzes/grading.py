@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from subgraphs.core.errors import InvalidInput
+from subgraphs.core.text import clean_long, clean_text
 from subgraphs.quizzes.models import Question, Quiz, QuizAttempt
 
 MAX_OPTIONS = 10
@@ -66,21 +67,6 @@ class QuestionSpec:
     tolerance: float | None = None
     points: int = 1
     explanation: str | None = None
-
-
-def clean_text(value: str, field: str, *, limit: int = 200) -> str:
-    text_ = " ".join(value.split())
-    if not 1 <= len(text_) <= limit:
-        raise InvalidInput({field: f"Give 1 to {limit} characters."})
-    return text_
-
-
-def clean_long(value: str | None, field: str, *, limit: int = 10_000) -> str:
-    """Long text (Markdown) is stored exactly as written: leading spaces are an indented code block."""
-    text_ = value or ""
-    if len(text_) > limit:
-        raise InvalidInput({field: f"Keep it under {limit} characters."})
-    return text_
 
 
 def _normalize(value: str) -> str:

@@ -24,6 +24,7 @@ from subgraphs.contracts.quizzes import ImportApplied
 from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
 from subgraphs.core.errors import InvalidInput
 from subgraphs.core.events import Event, emit, request_event, stream_name
+from subgraphs.core.text import clean_text
 from subgraphs.quizzes import drafts, grading
 from subgraphs.quizzes.models import CourseProjection, Outbox, ProcessedEvent, Quiz
 
@@ -71,7 +72,7 @@ async def apply_import(
         quizzes, questions, skipped = [], 0, 0
         for imported in ready.quizzes:
             try:
-                title = grading.clean_text(imported.title, "title")
+                title = clean_text(imported.title, "title")
             except InvalidInput:
                 title = "Untitled quiz"
             quiz = drafts.new_quiz(
