@@ -18,12 +18,11 @@ from subgraphs.core.ids import parse_id
 from subgraphs.core.live import JobEvents, job_event
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
 from subgraphs.core.rbac import Permission, member_or_scope_policy
-from subgraphs.core.resolvers import call_service, newest_first
+from subgraphs.core.resolvers import call_service
 from subgraphs.core.schema import build_schema
 from subgraphs.generator import api, jobs, usage
 from subgraphs.generator.errors import GENERATOR_ERRORS
 from subgraphs.generator.models import GenerationEvent as EventRow
-from subgraphs.generator.models import GenerationJob as JobRow
 from subgraphs.generator.providers.chain import build_chain
 from subgraphs.generator.types import (
     ApplyGenerationResultResult,
@@ -106,18 +105,18 @@ class Query:
         after: str | None = None,
     ) -> Connection[GenerationJob]:
         flt = filter or GenerationJobFilter()
-        stmt = await call_service(
+        return await call_service(
             info,
-            api.jobs_query,
+            api.list_jobs,
             api.JobFilter(
                 organization_id=uuid_or_none(flt.organization_id),
                 course_id=uuid_or_none(flt.course_id),
                 status=jobs.JobStatus(flt.status) if flt.status else None,
                 kind=Kind(flt.kind) if flt.kind else None,
             ),
-        )
-        return await newest_first(
-            info, stmt, JobRow, first=first, after=after, to_node=GenerationJob.from_model
+            first=first,
+            after=after,
+            to_node=GenerationJob.from_model,
         )
 
     @strawberry.federation.field(

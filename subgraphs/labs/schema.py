@@ -15,7 +15,7 @@ from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.live import JobEvents
 from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
 from subgraphs.core.rbac import USER_POLICY, Permission, member_or_scope_policy
-from subgraphs.core.resolvers import call_service, newest_first
+from subgraphs.core.resolvers import call_service
 from subgraphs.core.schema import build_schema
 from subgraphs.labs import service
 from subgraphs.labs.errors import LAB_ERRORS
@@ -82,11 +82,13 @@ class Query:
         first: int = 20,
         after: str | None = None,
     ) -> Connection[LabSession]:
-        stmt = await call_service(
-            info, service.sessions_query, _session_filter(filter or LabSessionFilter(), "filter")
-        )
-        return await newest_first(
-            info, stmt, SessionRow, first=first, after=after, to_node=LabSession.from_model
+        return await call_service(
+            info,
+            service.list_sessions,
+            _session_filter(filter or LabSessionFilter(), "filter"),
+            first=first,
+            after=after,
+            to_node=LabSession.from_model,
         )
 
     @strawberry.federation.field(
