@@ -13,9 +13,15 @@ import strawberry
 
 from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.live import JobEvents
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
+from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import USER_POLICY, Permission, member_or_scope_policy
-from subgraphs.core.resolvers import call_service
+from subgraphs.core.resolvers import (
+    authenticated_field,
+    authenticated_mutation,
+    authenticated_subscription,
+    call_service,
+    paged_field,
+)
 from subgraphs.core.schema import build_schema
 from subgraphs.labs import service
 from subgraphs.labs.errors import LAB_ERRORS
@@ -60,8 +66,7 @@ def _session_filter(given: LabSessionFilter | StopLabsInput, path: str) -> servi
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(
-        authenticated=True,
+    @authenticated_field(
         description="One lab session: yours, or any of an organization whose labs you may view "
         "(VIEW_ALL_LABS).",
     )
@@ -69,9 +74,7 @@ class Query:
         row = await call_service(info, service.get_session, parse_id(id, "id"))
         return LabSession.from_model(row) if row else None
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
+    @paged_field(
         description="Lab sessions you may see (your own; your organizations' with VIEW_ALL_LABS), "
         "newest first.",
     )
@@ -91,8 +94,7 @@ class Query:
             to_node=LabSession.from_model,
         )
 
-    @strawberry.federation.field(
-        authenticated=True,
+    @authenticated_field(
         policy=member_or_scope_policy(Permission.VIEW_COURSES),
         description="Running labs of an organization against its limit (members).",
     )
@@ -106,9 +108,8 @@ class Query:
             max_concurrent_starts=c.max_concurrent_starts,
         )
 
-    @strawberry.federation.field(
+    @authenticated_field(
         directives=[list_size(10)],
-        authenticated=True,
         description="The lab templates (one per IDE) whose labs can start on this platform now: an IDE "
         "whose program or image is not installed here is not offered.",
     )
@@ -127,8 +128,7 @@ async def _change_session(
 
 @strawberry.type
 class Mutation:
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=USER_POLICY,
         description="Start a lab for an exercise (students: enrolled in its course; instructors and admins: "
         "any exercise of their organization). Returns the REQUESTED session — or your live session of this "
@@ -143,36 +143,29 @@ class Mutation:
         )
         return LabSessionSuccess(session=LabSession.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=USER_POLICY, description="Pause your running lab (the worker freezes it)."
-    )
+    @authenticated_mutation(policy=USER_POLICY, description="Pause your running lab (the worker freezes it).")
     async def pause_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
         return await _change_session(info, service.pause, input)
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=USER_POLICY, description="Resume your paused lab."
-    )
+    @authenticated_mutation(policy=USER_POLICY, description="Resume your paused lab.")
     async def resume_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
         return await _change_session(info, service.resume, input)
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         description="Stop a lab (yours, or any in an organization where you manage labs). Its workspace is "
         "kept: a new lab of the same exercise finds your files.",
     )
     async def stop_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
         return await _change_session(info, service.stop, input)
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=USER_POLICY,
         description="Activity from the IDE page: keeps your running lab from pausing as idle.",
     )
     async def heartbeat_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
         return await _change_session(info, service.heartbeat, input)
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=member_or_scope_policy(Permission.MANAGE_LABS),
         description="Admin: stop every live lab of an organization matching the filter (MANAGE_LABS).",
     )
@@ -183,9 +176,7 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
-    @strawberry.federation.field(
-        is_subscription=True,
-        authenticated=True,
+    @authenticated_subscription(
         description="A lab's transitions and progress: events after `after` (the last `seq` you saw) are "
         "replayed, then followed live until the lab is STOPPED or FAILED. Reconnecting with `after` misses "
         "nothing and repeats nothing. The owner, admins of its organization and site admins.",
