@@ -63,7 +63,11 @@ VIEW = member_or_scope_policy(Permission.VIEW_COURSES)
 MANAGE = member_or_scope_policy(Permission.UPDATE_COURSES)
 
 EXPORT_EVENTS = JobEvents(
-    model=ExportEventRow, channel=exporting.channel, terminal=exporting.TERMINAL, can_view=exporting.can_view
+    model=ExportEventRow,
+    channel=exporting.channel,
+    terminal=exporting.TERMINAL,
+    visible=exporting.visible_job,
+    can_view=exporting.can_view,
 )
 
 
@@ -196,8 +200,7 @@ class Subscription:
     async def export_job_events(
         self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[ExportEvent, None]:
-        job = await call_service(info, exporting.visible_job, parse_id(job_id, "jobId"))
-        async for message in EXPORT_EVENTS.follow(info.context, job, after=after):
+        async for message in EXPORT_EVENTS.follow(info.context, parse_id(job_id, "jobId"), after=after):
             yield job_event(ExportEvent, message, exporting.JobStatus)
 
 

@@ -54,7 +54,13 @@ from subgraphs.generator.types import (
 
 VIEW = member_or_scope_policy(jobs.MANAGE)
 
-JOB_EVENTS = JobEvents(model=EventRow, channel=jobs.channel, terminal=jobs.TERMINAL, can_view=jobs.can_view)
+JOB_EVENTS = JobEvents(
+    model=EventRow,
+    channel=jobs.channel,
+    terminal=jobs.TERMINAL,
+    visible=api.visible_job,
+    can_view=jobs.can_view,
+)
 
 
 def _model(info: strawberry.Info) -> str:
@@ -242,8 +248,7 @@ class Subscription:
     async def generation_job_events(
         self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[GenerationEvent, None]:
-        job = await call_service(info, api.visible_job, parse_id(job_id, "jobId"))
-        async for message in JOB_EVENTS.follow(info.context, job, after=after):
+        async for message in JOB_EVENTS.follow(info.context, parse_id(job_id, "jobId"), after=after):
             partial = message["data"].get("partial", "")
             yield job_event(GenerationEvent, message, jobs.JobStatus, partial=partial)
 

@@ -48,7 +48,11 @@ from subgraphs.labs.types import (
 )
 
 SESSION_EVENTS = JobEvents(
-    model=EventRow, channel=service.channel, terminal=service.TERMINAL, can_view=service.can_view
+    model=EventRow,
+    channel=service.channel,
+    terminal=service.TERMINAL,
+    visible=service.visible_session,
+    can_view=service.can_view,
 )
 
 
@@ -184,8 +188,9 @@ class Subscription:
     async def lab_session_events(
         self, info: strawberry.Info, session_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[LabEvent, None]:
-        row = await call_service(info, service.visible_session, parse_id(session_id, "sessionId"))
-        async for message in SESSION_EVENTS.follow(info.context, row, after=after):
+        async for message in SESSION_EVENTS.follow(
+            info.context, parse_id(session_id, "sessionId"), after=after
+        ):
             yield LabEvent.from_message(message)
 
 
