@@ -39,7 +39,12 @@ from subgraphs.core.context import RequestMeta
 from subgraphs.core.ids import parse_id, to_id
 from subgraphs.core.live import follow, stored_after
 from subgraphs.core.rbac import member_or_scope_policy
-from subgraphs.core.resolvers import call_service
+from subgraphs.core.resolvers import (
+    authenticated_field,
+    authenticated_mutation,
+    authenticated_subscription,
+    call_service,
+)
 from subgraphs.core.schema import build_schema
 
 VIEW = member_or_scope_policy(service.VIEW)
@@ -52,8 +57,7 @@ def _range_query(since: date | None, until: date | None) -> dict:
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(
-        authenticated=True,
+    @authenticated_field(
         policy=VIEW,
         description="One student's report in one course: the student, the course's instructor, the "
         "organization's admins. Null until the first event of that enrollment is ingested.",
@@ -74,8 +78,7 @@ class Query:
             csv_url=csv_url(info, f"/reports/student/{course}/{user}.csv"),
         )
 
-    @strawberry.federation.field(
-        authenticated=True,
+    @authenticated_field(
         policy=VIEW_ALL,
         description="A course between `since` and `until` (UTC days, default: the last 30): stats, daily "
         "series (active students, submissions, lab hours, lesson completions) and every student.",
@@ -103,10 +106,8 @@ class Query:
             daily_csv_url=csv_url(info, f"/reports/course/{course}/daily.csv", **_range_query(since, until)),
         )
 
-    @strawberry.federation.field(
-        authenticated=True,
-        policy=VIEW_ALL,
-        description="Every course of an organization between `since` and `until` (admins).",
+    @authenticated_field(
+        policy=VIEW_ALL, description="Every course of an organization between `since` and `until` (admins)."
     )
     async def organization_report(
         self,
@@ -143,8 +144,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=VIEW,
         description="Record a client-side event (page view, download, IDE switch, ...) in a course you "
         "are enrolled in or teach. Rate-limited per user.",
@@ -162,9 +162,7 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
-    @strawberry.federation.field(
-        is_subscription=True,
-        authenticated=True,
+    @authenticated_subscription(
         description="Alerts when a student's risk level rises to HIGH in the course (its instructor and "
         "the organization's admins). Without `after`, only new alerts; with `after` (the last `seq` you "
         "saw) stored alerts after it are replayed first.",

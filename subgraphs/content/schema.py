@@ -51,14 +51,23 @@ from subgraphs.core.federation import lookup
 from subgraphs.core.ids import parse_id, parse_optional_id, to_id
 from subgraphs.core.live import JobEvents, job_event
 from subgraphs.core.rbac import Permission, member_or_scope_policy
-from subgraphs.core.resolvers import call_service
+from subgraphs.core.resolvers import (
+    authenticated_field,
+    authenticated_mutation,
+    authenticated_subscription,
+    call_service,
+)
 from subgraphs.core.schema import build_schema
 
 VIEW = member_or_scope_policy(Permission.VIEW_COURSES)
 MANAGE = member_or_scope_policy(Permission.UPDATE_COURSES)
 
 EXPORT_EVENTS = JobEvents(
-    model=ExportEventRow, channel=exporting.channel, terminal=exporting.TERMINAL, can_view=exporting.can_view
+    model=ExportEventRow,
+    channel=exporting.channel,
+    terminal=exporting.TERMINAL,
+    visible=exporting.visible_job,
+    can_view=exporting.can_view,
 )
 
 
@@ -70,26 +79,16 @@ def _size(value: float) -> int:
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(
-        authenticated=True,
-        policy=VIEW,
-        description="One content item you may see (null otherwise).",
-    )
+    @authenticated_field(policy=VIEW, description="One content item you may see (null otherwise).")
     async def content_item(self, info: strawberry.Info, id: strawberry.ID) -> ContentItem | None:
         return await lookup(info, ContentItem, id)
 
-    @strawberry.federation.field(
-        authenticated=True,
-        policy=MANAGE,
-        description="One export job you may see (null otherwise).",
-    )
+    @authenticated_field(policy=MANAGE, description="One export job you may see (null otherwise).")
     async def export_job(self, info: strawberry.Info, id: strawberry.ID) -> ExportJob | None:
         return await lookup(info, ExportJob, id)
 
-    @strawberry.federation.field(
-        authenticated=True,
-        policy=MANAGE,
-        description="One import job you may see (null otherwise): poll it until it ends.",
+    @authenticated_field(
+        policy=MANAGE, description="One import job you may see (null otherwise): poll it until it ends."
     )
     async def import_job(self, info: strawberry.Info, id: strawberry.ID) -> ImportJob | None:
         return await lookup(info, ImportJob, id)
@@ -97,8 +96,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=MANAGE,
         description="Open a signed upload for one file (a new item, or a new version of one). The "
         "organization's storage quota is checked here and again on completion.",
@@ -124,8 +122,7 @@ class Mutation:
             max_bytes=upload.size,
         )
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=MANAGE,
         description="Verify the uploaded bytes (size, SHA-256, type sniffed from the bytes against the "
         "allow-list) and add them as the item's new current version.",
@@ -136,8 +133,7 @@ class Mutation:
         item = await call_service(info, service.complete_upload, parse_id(input.upload_id, "input.uploadId"))
         return ContentItemSuccess(item=ContentItem.from_model(item))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=MANAGE,
         description="Make an earlier version current again (no bytes are copied, no version is added).",
     )
@@ -152,8 +148,7 @@ class Mutation:
         )
         return ContentItemSuccess(item=ContentItem.from_model(item))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=MANAGE,
         description="Delete an item: it disappears and its download links stop working at once.",
     )
@@ -163,8 +158,7 @@ class Mutation:
         item = await call_service(info, service.delete_item, parse_id(input.item_id, "input.itemId"))
         return DeleteContentItemSuccess(item_id=to_id(item.id))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=MANAGE,
         description="Export a course (PDF, PPTX, SCORM 1.2, SCORM 2004, Common Cartridge). A worker runs "
         "the job (follow it with exportJobEvents); the file becomes the course's export item of that format, "
@@ -175,8 +169,7 @@ class Mutation:
         job = await call_service(info, exporting.submit, course_id=course_id, fmt=ExportFormat(input.format))
         return ExportJobSuccess(job=ExportJob.from_model(job))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=MANAGE,
         description="Import an uploaded IMS Common Cartridge (from this platform, Canvas, Moodle, ...) as a "
         "new DRAFT course of the file's organization with you as its instructor: modules, lessons, their "
@@ -188,10 +181,8 @@ class Mutation:
         job = await call_service(info, importing.submit, item_id=item_id)
         return ImportJobSuccess(job=ImportJob.from_model(job))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
-        policy=MANAGE,
-        description="Stop a queued or running export (the requester or the course's managers).",
+    @authenticated_mutation(
+        policy=MANAGE, description="Stop a queued or running export (the requester or the course's managers)."
     )
     async def cancel_export_job(
         self, info: strawberry.Info, input: ExportJobIdInput
@@ -202,17 +193,14 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
-    @strawberry.federation.field(
-        is_subscription=True,
-        authenticated=True,
+    @authenticated_subscription(
         description="An export's progress: events after `after` (the last `seq` you saw) are replayed, then "
         "followed live until the job ends. Reconnecting with `after` misses nothing and repeats nothing.",
     )
     async def export_job_events(
         self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[ExportEvent, None]:
-        job = await call_service(info, exporting.visible_job, parse_id(job_id, "jobId"))
-        async for message in EXPORT_EVENTS.follow(info.context, job, after=after):
+        async for message in EXPORT_EVENTS.follow(info.context, parse_id(job_id, "jobId"), after=after):
             yield job_event(ExportEvent, message, exporting.JobStatus)
 
 

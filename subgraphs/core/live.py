@@ -288,30 +288,37 @@ def _until_check(guard: StreamGuard | None, checked_at: float) -> float | None:
 @dataclass(frozen=True)
 class JobEvents:
     """The progress events of one kind of job (an export, a generation, a lab): stored in `model` as the
-    stream `job.id`, published on `channel(job.id)`, ending at a message whose status is in `terminal`, and
-    followed by callers who `can_view(caller, job)`."""
+    stream `job.id`, published on `channel(job.id)`, ending at a message whose status is in `terminal`.
+    `visible(runtime, meta, job_id)` is the service function that answers the job to a caller who may see it
+    (and refuses anyone else); callers keep following while `can_view(caller, job)`."""
 
     model: type[StreamEventMixin]
     channel: Callable[[uuid.UUID], str]
     terminal: Collection[str]
+    visible: Callable[[Any, Any, uuid.UUID], Awaitable[Any]]
     can_view: Callable[[Any, Any], Awaitable[bool]]
 
-    def follow(self, context: Any, job: Any, *, after: int | None) -> AsyncIterator[dict[str, Any]]:
-        """`follow` for a subscription to `job`'s events; while it is open the request `context` re-checks
-        the caller's session and `can_view(caller, job)`."""
+    async def follow(
+        self, context: Any, job_id: uuid.UUID, *, after: int | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """`follow` for a subscription to the events of the job `job_id`: found by `visible` for the request
+        `context`'s caller first, then, while it is open, the caller's session and `can_view(caller, job)`
+        are re-checked."""
         runtime = context.runtime
+        job = await self.visible(runtime, context.meta, job_id)
 
         async def still_allowed(meta: Any) -> bool:
             return await self.can_view(meta.caller, job)
 
-        return follow(
+        async for message in follow(
             runtime.live,
             self.channel(job.id),
             after=after,
             read_after=stored_after(runtime, self.model, job.id),
             is_final=lambda message: message["data"]["status"] in self.terminal,
             guard=context.stream_guard(still_allowed),
-        )
+        ):
+            yield message
 
 
 E = TypeVar("E")

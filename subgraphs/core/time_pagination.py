@@ -1,5 +1,6 @@
 """Pages of a list kept in time order: most of the platform's lists (members, invitations, tracks, audit
-entries, attempts, users) page over (a timestamp column, the id) within the platform's page size."""
+entries, attempts, users, generation jobs, lab sessions) page over (a timestamp column, the id), oldest or
+newest first, within the platform's page size."""
 
 from __future__ import annotations
 

@@ -12,9 +12,14 @@ import strawberry
 
 from subgraphs.contracts import vocabulary
 from subgraphs.core.ids import parse_id, parse_optional_id
-from subgraphs.core.pagination import SIZED_BY_FIRST
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
-from subgraphs.core.resolvers import call_service, call_with_input_id
+from subgraphs.core.resolvers import (
+    authenticated_field,
+    authenticated_mutation,
+    call_service,
+    call_with_input_id,
+    paged_field,
+)
 from subgraphs.core.schema import build_schema
 from subgraphs.courses import access, catalog, content, enrollment, exercises, models
 from subgraphs.courses.errors import COURSES_ERRORS
@@ -99,8 +104,7 @@ PUBLISH = member_or_scope_policy(access.PUBLISH)
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(
-        authenticated=True,
+    @authenticated_field(
         policy=VIEW,
         description="One course by id, or by slug within an organization; null when absent or not visible.",
     )
@@ -120,9 +124,7 @@ class Query:
         )
         return Course.from_model(row) if row else None
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
+    @paged_field(
         policy=VIEW,
         description="Courses you may see, filtered; `search` is full-text over title and description.",
     )
@@ -179,9 +181,7 @@ def _exercise_fields(input: CreateExerciseInput | UpdateExerciseInput) -> dict:
 
 @strawberry.type
 class Mutation:
-    @strawberry.federation.mutation(
-        authenticated=True, policy=USER_POLICY, description="A draft course; you are its instructor."
-    )
+    @authenticated_mutation(policy=USER_POLICY, description="A draft course; you are its instructor.")
     async def create_course(self, info: strawberry.Info, input: CreateCourseInput) -> CreateCourseResult:  # type: ignore[valid-type]
         fields = _course_fields(input)
         fields["difficulty"] = vocabulary.Difficulty(fields["difficulty"])
@@ -190,70 +190,60 @@ class Mutation:
         row = await call_service(info, catalog.create_course, organization_id=organization_id, **fields)
         return CourseSuccess(course=Course.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=MANAGE, description="Only the fields given change."
-    )
+    @authenticated_mutation(policy=MANAGE, description="Only the fields given change.")
     async def update_course(self, info: strawberry.Info, input: UpdateCourseInput) -> UpdateCourseResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, catalog.update_course, input, **_course_fields(input))
         return CourseSuccess(course=Course.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=PUBLISH, description="Draft -> published (needs a module with a lesson)."
-    )
+    @authenticated_mutation(policy=PUBLISH, description="Draft -> published (needs a module with a lesson).")
     async def publish_course(self, info: strawberry.Info, input: CourseIdInput) -> PublishCourseResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, catalog.publish_course, input)
         return CourseSuccess(course=Course.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=PUBLISH, description="Published -> draft.")
+    @authenticated_mutation(policy=PUBLISH, description="Published -> draft.")
     async def unpublish_course(self, info: strawberry.Info, input: CourseIdInput) -> UnpublishCourseResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, catalog.unpublish_course, input)
         return CourseSuccess(course=Course.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE, description="Read-only from now on.")
+    @authenticated_mutation(policy=MANAGE, description="Read-only from now on.")
     async def archive_course(self, info: strawberry.Info, input: CourseIdInput) -> ArchiveCourseResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, catalog.archive_course, input)
         return CourseSuccess(course=Course.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=MANAGE, description="Only without enrollments."
-    )
+    @authenticated_mutation(policy=MANAGE, description="Only without enrollments.")
     async def delete_course(self, info: strawberry.Info, input: CourseIdInput) -> DeleteCourseResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, catalog.delete_course, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def create_module(self, info: strawberry.Info, input: CreateModuleInput) -> CreateModuleResult:  # type: ignore[valid-type]
         course_id = parse_id(input.course_id, "input.courseId")
         row = await call_service(info, content.create_module, course_id=course_id, title=input.title)
         return ModuleSuccess(module=Module.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def update_module(self, info: strawberry.Info, input: UpdateModuleInput) -> UpdateModuleResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, content.update_module, input, title=input.title)
         return ModuleSuccess(module=Module.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=MANAGE, description="Students see the module and its lessons from now on."
-    )
+    @authenticated_mutation(policy=MANAGE, description="Students see the module and its lessons from now on.")
     async def publish_module(self, info: strawberry.Info, input: PublishContentInput) -> PublishModuleResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, content.publish_module, input, published=True)
         return ModuleSuccess(module=Module.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=MANAGE, description="Back to a draft students do not see."
-    )
+    @authenticated_mutation(policy=MANAGE, description="Back to a draft students do not see.")
     async def unpublish_module(
         self, info: strawberry.Info, input: PublishContentInput
     ) -> UnpublishModuleResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, content.publish_module, input, published=False)
         return ModuleSuccess(module=Module.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE, description="Deletes its lessons too.")
+    @authenticated_mutation(policy=MANAGE, description="Deletes its lessons too.")
     async def delete_module(self, info: strawberry.Info, input: DeleteInput) -> DeleteModuleResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, content.delete_module, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def reorder_modules(
         self, info: strawberry.Info, input: ReorderModulesInput
     ) -> ReorderModulesResult:  # type: ignore[valid-type]
@@ -263,7 +253,7 @@ class Mutation:
         )
         return CourseSuccess(course=Course.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def create_lesson(self, info: strawberry.Info, input: CreateLessonInput) -> CreateLessonResult:  # type: ignore[valid-type]
         module_id = parse_id(input.module_id, "input.moduleId")
         row = await call_service(
@@ -271,35 +261,31 @@ class Mutation:
         )
         return LessonSuccess(lesson=Lesson.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def update_lesson(self, info: strawberry.Info, input: UpdateLessonInput) -> UpdateLessonResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, content.update_lesson, input, title=input.title, body=input.body)
         return LessonSuccess(lesson=Lesson.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
-        policy=MANAGE,
-        description="Students see the lesson from now on (once its module is published too).",
+    @authenticated_mutation(
+        policy=MANAGE, description="Students see the lesson from now on (once its module is published too)."
     )
     async def publish_lesson(self, info: strawberry.Info, input: PublishContentInput) -> PublishLessonResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, content.publish_lesson, input, published=True)
         return LessonSuccess(lesson=Lesson.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=MANAGE, description="Back to a draft students do not see."
-    )
+    @authenticated_mutation(policy=MANAGE, description="Back to a draft students do not see.")
     async def unpublish_lesson(
         self, info: strawberry.Info, input: PublishContentInput
     ) -> UnpublishLessonResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, content.publish_lesson, input, published=False)
         return LessonSuccess(lesson=Lesson.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def delete_lesson(self, info: strawberry.Info, input: DeleteInput) -> DeleteLessonResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, content.delete_lesson, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def reorder_lessons(
         self, info: strawberry.Info, input: ReorderLessonsInput
     ) -> ReorderLessonsResult:  # type: ignore[valid-type]
@@ -309,7 +295,7 @@ class Mutation:
         )
         return ModuleSuccess(module=Module.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def create_exercise(
         self, info: strawberry.Info, input: CreateExerciseInput
     ) -> CreateExerciseResult:  # type: ignore[valid-type]
@@ -319,28 +305,26 @@ class Mutation:
         )
         return ExerciseSuccess(exercise=Exercise.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def update_exercise(
         self, info: strawberry.Info, input: UpdateExerciseInput
     ) -> UpdateExerciseResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, exercises.update_exercise, input, **_exercise_fields(input))
         return ExerciseSuccess(exercise=Exercise.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def delete_exercise(self, info: strawberry.Info, input: DeleteInput) -> DeleteExerciseResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, exercises.delete_exercise, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=USER_POLICY, description="Enroll in a published course you can see, once."
-    )
+    @authenticated_mutation(policy=USER_POLICY, description="Enroll in a published course you can see, once.")
     async def enroll(self, info: strawberry.Info, input: EnrollInput) -> EnrollResult:  # type: ignore[valid-type]
         row = await call_service(
             info, enrollment.enroll, course_id=parse_id(input.course_id, "input.courseId")
         )
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=VIEW)
+    @authenticated_mutation(policy=VIEW)
     async def drop_enrollment(
         self, info: strawberry.Info, input: DropEnrollmentInput
     ) -> DropEnrollmentResult:  # type: ignore[valid-type]
@@ -348,10 +332,8 @@ class Mutation:
         row = await call_service(info, enrollment.drop_enrollment, enrollment_id=enrollment_id)
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
-        policy=USER_POLICY,
-        description="Mark a lesson done; returns the updated progress.",
+    @authenticated_mutation(
+        policy=USER_POLICY, description="Mark a lesson done; returns the updated progress."
     )
     async def complete_lesson(
         self, info: strawberry.Info, input: CompleteLessonInput
@@ -360,9 +342,7 @@ class Mutation:
         row = await call_service(info, enrollment.complete_lesson, lesson_id=lesson_id)
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=USER_POLICY, description="Rate a course you are enrolled in (1-5)."
-    )
+    @authenticated_mutation(policy=USER_POLICY, description="Rate a course you are enrolled in (1-5).")
     async def submit_feedback(
         self, info: strawberry.Info, input: SubmitFeedbackInput
     ) -> SubmitFeedbackResult:  # type: ignore[valid-type]

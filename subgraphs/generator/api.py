@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from subgraphs.contracts.generation import Kind
 from subgraphs.core.context import RequestMeta, Runtime
@@ -19,8 +19,10 @@ from subgraphs.core.course_owners import foreign_courses_read_your_writes
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, NotAuthenticated, NotFound
 from subgraphs.core.events import emit
+from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import Permission, authorize
 from subgraphs.core.settings import GeneratorSettings
+from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.generator import prompts
 from subgraphs.generator.courses import COURSE_OWNERS_GROUP, refuse_archived
 from subgraphs.generator.errors import BudgetExceeded, JobFinished, NotSucceeded
@@ -148,7 +150,16 @@ class JobFilter:
     kind: Kind | None = None
 
 
-async def jobs_query(runtime: Runtime, meta: RequestMeta, flt: JobFilter) -> Select:
+async def list_jobs(
+    runtime: Runtime,
+    meta: RequestMeta,
+    flt: JobFilter,
+    *,
+    first: int | None,
+    after: str | None,
+    to_node: Any,
+) -> Connection:
+    """The jobs the caller may see, filtered, newest first."""
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
     stmt = select(GenerationJob).where(await visible_clause(meta.caller))
@@ -160,7 +171,17 @@ async def jobs_query(runtime: Runtime, meta: RequestMeta, flt: JobFilter) -> Sel
         stmt = stmt.where(GenerationJob.status == flt.status.value)
     if flt.kind:
         stmt = stmt.where(GenerationJob.kind == flt.kind.value)
-    return stmt
+    async with runtime.transaction() as session:
+        return await paginate_by_time(
+            runtime,
+            session,
+            stmt,
+            (GenerationJob.created_at, GenerationJob.id),
+            first=first,
+            after=after,
+            to_node=to_node,
+            descending=True,
+        )
 
 
 async def cancel(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob:

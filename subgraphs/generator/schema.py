@@ -16,14 +16,19 @@ from subgraphs.contracts import vocabulary
 from subgraphs.contracts.generation import Kind
 from subgraphs.core.ids import parse_id
 from subgraphs.core.live import JobEvents, job_event
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
+from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import Permission, member_or_scope_policy
-from subgraphs.core.resolvers import call_service, newest_first
+from subgraphs.core.resolvers import (
+    authenticated_field,
+    authenticated_mutation,
+    authenticated_subscription,
+    call_service,
+    paged_field,
+)
 from subgraphs.core.schema import build_schema
 from subgraphs.generator import api, jobs, usage
 from subgraphs.generator.errors import GENERATOR_ERRORS
 from subgraphs.generator.models import GenerationEvent as EventRow
-from subgraphs.generator.models import GenerationJob as JobRow
 from subgraphs.generator.providers.chain import build_chain
 from subgraphs.generator.types import (
     ApplyGenerationResultResult,
@@ -49,7 +54,13 @@ from subgraphs.generator.types import (
 
 VIEW = member_or_scope_policy(jobs.MANAGE)
 
-JOB_EVENTS = JobEvents(model=EventRow, channel=jobs.channel, terminal=jobs.TERMINAL, can_view=jobs.can_view)
+JOB_EVENTS = JobEvents(
+    model=EventRow,
+    channel=jobs.channel,
+    terminal=jobs.TERMINAL,
+    visible=api.visible_job,
+    can_view=jobs.can_view,
+)
 
 
 def _model(info: strawberry.Info) -> str:
@@ -83,8 +94,7 @@ def _module_submission(kind: Kind, input: ModuleContentInput, **extra: Any) -> a
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(
-        authenticated=True,
+    @authenticated_field(
         policy=VIEW,
         description="One generation job: yours, or any of an organization whose courses you manage.",
     )
@@ -92,12 +102,7 @@ class Query:
         row = await call_service(info, api.get_job, parse_id(id, "id"))
         return GenerationJob.from_model(row) if row else None
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        policy=VIEW,
-        description="Generation jobs you may see, newest first.",
-    )
+    @paged_field(policy=VIEW, description="Generation jobs you may see, newest first.")
     async def generation_jobs(
         self,
         info: strawberry.Info,
@@ -106,22 +111,21 @@ class Query:
         after: str | None = None,
     ) -> Connection[GenerationJob]:
         flt = filter or GenerationJobFilter()
-        stmt = await call_service(
+        return await call_service(
             info,
-            api.jobs_query,
+            api.list_jobs,
             api.JobFilter(
                 organization_id=uuid_or_none(flt.organization_id),
                 course_id=uuid_or_none(flt.course_id),
                 status=jobs.JobStatus(flt.status) if flt.status else None,
                 kind=Kind(flt.kind) if flt.kind else None,
             ),
-        )
-        return await newest_first(
-            info, stmt, JobRow, first=first, after=after, to_node=GenerationJob.from_model
+            first=first,
+            after=after,
+            to_node=GenerationJob.from_model,
         )
 
-    @strawberry.federation.field(
-        authenticated=True,
+    @authenticated_field(
         policy=VIEW,
         description="An organization's daily token budget and what is used of it today (who may generate).",
     )
@@ -135,9 +139,8 @@ class Query:
             tokens_used_today=row.tokens_used_today,
         )
 
-    @strawberry.federation.field(
+    @authenticated_field(
         directives=[list_size(50)],
-        authenticated=True,
         policy=member_or_scope_policy(Permission.VIEW_ALL_ANALYTICS),
         description="Tokens and cost of an organization's finished jobs since `since` (default: today, "
         "UTC), per provider and model.",
@@ -162,8 +165,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=member_or_scope_policy(Permission.CREATE_COURSES),
         description="Draft a syllabus (the original design's prompt). Returns the QUEUED job — or a "
         "SUCCEEDED one at once when an identical request is cached.",
@@ -184,16 +186,14 @@ class Mutation:
             ),
         )
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=member_or_scope_policy(Permission.UPDATE_COURSES),
         description="Draft lecture slides for a module.",
     )
     async def generate_slides(self, info: strawberry.Info, input: GenerateSlidesInput) -> GenerateResult:
         return await _submit(info, _module_submission(Kind.SLIDES, input))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=member_or_scope_policy(Permission.UPDATE_COURSES),
         description="Draft coding exercises for a module.",
     )
@@ -204,10 +204,8 @@ class Mutation:
             info, _module_submission(Kind.EXERCISES, input, count=input.count, language=input.language)
         )
 
-    @strawberry.federation.mutation(
-        authenticated=True,
-        policy=member_or_scope_policy(Permission.UPDATE_COURSES),
-        description="Draft a quiz for a module.",
+    @authenticated_mutation(
+        policy=member_or_scope_policy(Permission.UPDATE_COURSES), description="Draft a quiz for a module."
     )
     async def generate_quiz(self, info: strawberry.Info, input: GenerateQuizInput) -> GenerateResult:
         return await _submit(
@@ -220,10 +218,8 @@ class Mutation:
             ),
         )
 
-    @strawberry.federation.mutation(
-        authenticated=True,
-        policy=VIEW,
-        description="Stop a queued or running job (the requester or managers).",
+    @authenticated_mutation(
+        policy=VIEW, description="Stop a queued or running job (the requester or managers)."
     )
     async def cancel_generation_job(
         self, info: strawberry.Info, input: GenerationJobIdInput
@@ -231,8 +227,7 @@ class Mutation:
         row = await call_service(info, api.cancel, parse_id(input.job_id, "input.jobId"))
         return GenerationJobSuccess(job=GenerationJob.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=VIEW,
         description="Hand a succeeded job's result to the course (event `generator.result.applied`, once: "
         "applying again changes nothing).",
@@ -246,17 +241,14 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
-    @strawberry.federation.field(
-        is_subscription=True,
-        authenticated=True,
+    @authenticated_subscription(
         description="A job's progress: events after `after` (the last `seq` you saw) are replayed, then "
         "followed live until the job ends. Reconnecting with `after` misses nothing and repeats nothing.",
     )
     async def generation_job_events(
         self, info: strawberry.Info, job_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[GenerationEvent, None]:
-        job = await call_service(info, api.visible_job, parse_id(job_id, "jobId"))
-        async for message in JOB_EVENTS.follow(info.context, job, after=after):
+        async for message in JOB_EVENTS.follow(info.context, parse_id(job_id, "jobId"), after=after):
             partial = message["data"].get("partial", "")
             yield job_event(GenerationEvent, message, jobs.JobStatus, partial=partial)
 

@@ -13,9 +13,15 @@ import strawberry
 
 from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.live import JobEvents
-from subgraphs.core.pagination import SIZED_BY_FIRST, Connection, list_size
+from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import USER_POLICY, Permission, member_or_scope_policy
-from subgraphs.core.resolvers import call_service, newest_first
+from subgraphs.core.resolvers import (
+    authenticated_field,
+    authenticated_mutation,
+    authenticated_subscription,
+    call_service,
+    paged_field,
+)
 from subgraphs.core.schema import build_schema
 from subgraphs.labs import service
 from subgraphs.labs.errors import LAB_ERRORS
@@ -42,7 +48,11 @@ from subgraphs.labs.types import (
 )
 
 SESSION_EVENTS = JobEvents(
-    model=EventRow, channel=service.channel, terminal=service.TERMINAL, can_view=service.can_view
+    model=EventRow,
+    channel=service.channel,
+    terminal=service.TERMINAL,
+    visible=service.visible_session,
+    can_view=service.can_view,
 )
 
 
@@ -60,8 +70,7 @@ def _session_filter(given: LabSessionFilter | StopLabsInput, path: str) -> servi
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(
-        authenticated=True,
+    @authenticated_field(
         description="One lab session: yours, or any of an organization whose labs you may view "
         "(VIEW_ALL_LABS).",
     )
@@ -69,9 +78,7 @@ class Query:
         row = await call_service(info, service.get_session, parse_id(id, "id"))
         return LabSession.from_model(row) if row else None
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
+    @paged_field(
         description="Lab sessions you may see (your own; your organizations' with VIEW_ALL_LABS), "
         "newest first.",
     )
@@ -82,15 +89,16 @@ class Query:
         first: int = 20,
         after: str | None = None,
     ) -> Connection[LabSession]:
-        stmt = await call_service(
-            info, service.sessions_query, _session_filter(filter or LabSessionFilter(), "filter")
-        )
-        return await newest_first(
-            info, stmt, SessionRow, first=first, after=after, to_node=LabSession.from_model
+        return await call_service(
+            info,
+            service.list_sessions,
+            _session_filter(filter or LabSessionFilter(), "filter"),
+            first=first,
+            after=after,
+            to_node=LabSession.from_model,
         )
 
-    @strawberry.federation.field(
-        authenticated=True,
+    @authenticated_field(
         policy=member_or_scope_policy(Permission.VIEW_COURSES),
         description="Running labs of an organization against its limit (members).",
     )
@@ -104,9 +112,8 @@ class Query:
             max_concurrent_starts=c.max_concurrent_starts,
         )
 
-    @strawberry.federation.field(
+    @authenticated_field(
         directives=[list_size(10)],
-        authenticated=True,
         description="The lab templates (one per IDE) whose labs can start on this platform now: an IDE "
         "whose program or image is not installed here is not offered.",
     )
@@ -125,8 +132,7 @@ async def _change_session(
 
 @strawberry.type
 class Mutation:
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=USER_POLICY,
         description="Start a lab for an exercise (students: enrolled in its course; instructors and admins: "
         "any exercise of their organization). Returns the REQUESTED session — or your live session of this "
@@ -141,36 +147,29 @@ class Mutation:
         )
         return LabSessionSuccess(session=LabSession.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=USER_POLICY, description="Pause your running lab (the worker freezes it)."
-    )
+    @authenticated_mutation(policy=USER_POLICY, description="Pause your running lab (the worker freezes it).")
     async def pause_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
         return await _change_session(info, service.pause, input)
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=USER_POLICY, description="Resume your paused lab."
-    )
+    @authenticated_mutation(policy=USER_POLICY, description="Resume your paused lab.")
     async def resume_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
         return await _change_session(info, service.resume, input)
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         description="Stop a lab (yours, or any in an organization where you manage labs). Its workspace is "
         "kept: a new lab of the same exercise finds your files.",
     )
     async def stop_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
         return await _change_session(info, service.stop, input)
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=USER_POLICY,
         description="Activity from the IDE page: keeps your running lab from pausing as idle.",
     )
     async def heartbeat_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
         return await _change_session(info, service.heartbeat, input)
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=member_or_scope_policy(Permission.MANAGE_LABS),
         description="Admin: stop every live lab of an organization matching the filter (MANAGE_LABS).",
     )
@@ -181,9 +180,7 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
-    @strawberry.federation.field(
-        is_subscription=True,
-        authenticated=True,
+    @authenticated_subscription(
         description="A lab's transitions and progress: events after `after` (the last `seq` you saw) are "
         "replayed, then followed live until the lab is STOPPED or FAILED. Reconnecting with `after` misses "
         "nothing and repeats nothing. The owner, admins of its organization and site admins.",
@@ -191,8 +188,9 @@ class Subscription:
     async def lab_session_events(
         self, info: strawberry.Info, session_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[LabEvent, None]:
-        row = await call_service(info, service.visible_session, parse_id(session_id, "sessionId"))
-        async for message in SESSION_EVENTS.follow(info.context, row, after=after):
+        async for message in SESSION_EVENTS.follow(
+            info.context, parse_id(session_id, "sessionId"), after=after
+        ):
             yield LabEvent.from_message(message)
 
 

@@ -30,7 +30,9 @@ from subgraphs.core.db import utcnow
 from subgraphs.core.errors import CourseArchived, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, domain_event, emit
 from subgraphs.core.live import append_stream_event
+from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
+from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.labs.errors import (
     InvalidTransition,
     LabCapacityExceeded,
@@ -648,10 +650,30 @@ async def stop_many(runtime: Runtime, meta: RequestMeta, flt: SessionFilter) -> 
 # --- reads ------------------------------------------------------------------------------------------
 
 
-async def sessions_query(runtime: Runtime, meta: RequestMeta, flt: SessionFilter) -> Select:
+async def list_sessions(
+    runtime: Runtime,
+    meta: RequestMeta,
+    flt: SessionFilter,
+    *,
+    first: int | None,
+    after: str | None,
+    to_node: Any,
+) -> Connection:
+    """The lab sessions the caller may see, filtered, newest first."""
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
-    return _filtered(select(LabSession).where(await visible_clause(meta.caller)), flt)
+    stmt = _filtered(select(LabSession).where(await visible_clause(meta.caller)), flt)
+    async with runtime.transaction() as session:
+        return await paginate_by_time(
+            runtime,
+            session,
+            stmt,
+            (LabSession.created_at, LabSession.id),
+            first=first,
+            after=after,
+            to_node=to_node,
+            descending=True,
+        )
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,15 @@ from __future__ import annotations
 import strawberry
 
 from subgraphs.core.ids import parse_id
-from subgraphs.core.pagination import SIZED_BY_FIRST, list_size
+from subgraphs.core.pagination import list_size
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
-from subgraphs.core.resolvers import call_service, call_with_input_id
+from subgraphs.core.resolvers import (
+    authenticated_field,
+    authenticated_mutation,
+    call_service,
+    call_with_input_id,
+    paged_field,
+)
 from subgraphs.core.schema import build_schema
 from subgraphs.organizations import audit_log, invitations, memberships, roles, tenants, tracks
 from subgraphs.organizations.errors import ORGANIZATIONS_ERRORS
@@ -71,8 +77,7 @@ def _role(value: object) -> roles.MembershipRole:
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(
-        authenticated=True,
+    @authenticated_field(
         policy=member_or_scope_policy(roles.VIEW_ORGANIZATION),
         description="One organization, by id or by slug (members, site admins, API clients bound to it). "
         "Null for an unknown slug; an unknown id is refused like another tenant's (site admins: null).",
@@ -85,10 +90,8 @@ class Query:
         )
         return Organization.from_model(row) if row else None
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
-        description="Every organization of the platform by name (site admins); `search`: in name or slug.",
+    @paged_field(
+        description="Every organization of the platform by name (site admins); `search`: in name or slug."
     )
     async def organizations(
         self, info: strawberry.Info, search: str | None = None, first: int = 20, after: str | None = None
@@ -102,16 +105,12 @@ class Query:
             to_node=Organization.from_model,
         )
 
-    @strawberry.federation.field(
-        directives=[list_size(50)], authenticated=True, description="The organizations you are a member of."
-    )
+    @authenticated_field(directives=[list_size(50)], description="The organizations you are a member of.")
     async def my_organizations(self, info: strawberry.Info) -> list[Organization]:
         rows = await call_service(info, tenants.my_organizations)
         return [Organization.from_model(row) for row in rows]
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
+    @paged_field(
         policy=member_or_scope_policy(roles.VIEW_MEMBERS),
         description="Members of an organization, oldest first (its admins).",
     )
@@ -134,9 +133,7 @@ class Query:
             to_node=Membership.from_model,
         )
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
+    @paged_field(
         policy=MANAGE,
         description="Invitations of an organization not yet accepted nor cancelled, newest first (its "
         "admins); expired ones too, until resent or cancelled.",
@@ -153,9 +150,7 @@ class Query:
             to_node=Invitation.from_model,
         )
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
+    @paged_field(
         policy=member_or_scope_policy(roles.VIEW_TRACKS),
         description="Learning paths of an organization, oldest first (its members).",
     )
@@ -175,18 +170,12 @@ class Query:
             to_node=Track.from_model,
         )
 
-    @strawberry.federation.field(
-        authenticated=True,
-        policy=member_or_scope_policy(roles.VIEW_TRACKS),
-        description="One learning path.",
-    )
+    @authenticated_field(policy=member_or_scope_policy(roles.VIEW_TRACKS), description="One learning path.")
     async def track(self, info: strawberry.Info, id: strawberry.ID) -> Track | None:
         row = await call_service(info, tracks.get_track, id=parse_id(id, "id"))
         return Track.from_model(row) if row else None
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
+    @paged_field(
         policy=member_or_scope_policy(roles.VIEW_AUDIT_LOG),
         description="Who did what, newest first: an organization's entries (VIEW_AUDIT_LOGS there), or "
         "without `organizationId` every entry of the platform (site admins).",
@@ -215,8 +204,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=USER_POLICY,
         description="Create an organization (signed-in users with a verified email); you become its admin.",
     )
@@ -228,9 +216,7 @@ class Mutation:
         )
         return OrganizationSuccess(organization=Organization.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=MANAGE, description="Rename, describe, configure."
-    )
+    @authenticated_mutation(policy=MANAGE, description="Rename, describe, configure.")
     async def update_organization(
         self, info: strawberry.Info, input: UpdateOrganizationInput
     ) -> UpdateOrganizationResult:  # type: ignore[valid-type]
@@ -245,9 +231,7 @@ class Mutation:
         )
         return OrganizationSuccess(organization=Organization.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=MANAGE, description="Mail someone a single-use link to join, with a role."
-    )
+    @authenticated_mutation(policy=MANAGE, description="Mail someone a single-use link to join, with a role.")
     async def invite_member(self, info: strawberry.Info, input: InviteMemberInput) -> InviteMemberResult:  # type: ignore[valid-type]
         row = await call_service(
             info,
@@ -258,8 +242,7 @@ class Mutation:
         )
         return InviteMemberSuccess(invitation=Invitation.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=MANAGE,
         description="Mail a pending invitation again with a new link (same address and role); the old link "
         "stops working. Answers the new invitation.",
@@ -269,18 +252,15 @@ class Mutation:
         row = await call_service(info, invitations.resend_invitation, invitation_id=invitation_id)
         return InviteMemberSuccess(invitation=Invitation.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
-        policy=MANAGE,
-        description="Withdraw a pending invitation: its link stops working.",
+    @authenticated_mutation(
+        policy=MANAGE, description="Withdraw a pending invitation: its link stops working."
     )
     async def cancel_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:  # type: ignore[valid-type]
         invitation_id = parse_id(input.invitation_id, "input.invitationId")
         row = await call_service(info, invitations.cancel_invitation, invitation_id=invitation_id)
         return InviteMemberSuccess(invitation=Invitation.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
+    @authenticated_mutation(
         policy=USER_POLICY,
         description="Join with the token of an invitation (signed in, with a verified email).",
     )
@@ -290,10 +270,8 @@ class Mutation:
         row = await call_service(info, invitations.accept_invitation, token=input.token)
         return MembershipSuccess(membership=Membership.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
-        policy=MANAGE,
-        description="Change a member's role; applies to their next request.",
+    @authenticated_mutation(
+        policy=MANAGE, description="Change a member's role; applies to their next request."
     )
     async def update_member_role(
         self, info: strawberry.Info, input: UpdateMemberRoleInput
@@ -307,10 +285,8 @@ class Mutation:
         )
         return MembershipSuccess(membership=Membership.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
-        policy=MANAGE,
-        description="Remove a member; their access ends before this returns.",
+    @authenticated_mutation(
+        policy=MANAGE, description="Remove a member; their access ends before this returns."
     )
     async def remove_member(self, info: strawberry.Info, input: RemoveMemberInput) -> RemoveMemberResult:  # type: ignore[valid-type]
         organization_id = parse_id(input.organization_id, "input.organizationId")
@@ -320,7 +296,7 @@ class Mutation:
         )
         return MembershipSuccess(membership=Membership.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE_TRACKS)
+    @authenticated_mutation(policy=MANAGE_TRACKS)
     async def create_track(self, info: strawberry.Info, input: CreateTrackInput) -> CreateTrackResult:  # type: ignore[valid-type]
         row = await call_service(
             info,
@@ -332,7 +308,7 @@ class Mutation:
         )
         return TrackSuccess(track=Track.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE_TRACKS)
+    @authenticated_mutation(policy=MANAGE_TRACKS)
     async def update_track(self, info: strawberry.Info, input: UpdateTrackInput) -> UpdateTrackResult:  # type: ignore[valid-type]
         row = await call_with_input_id(
             info,
@@ -344,16 +320,14 @@ class Mutation:
         )
         return TrackSuccess(track=Track.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=MANAGE_TRACKS, description="Put a track's courses in a new order."
-    )
+    @authenticated_mutation(policy=MANAGE_TRACKS, description="Put a track's courses in a new order.")
     async def reorder_track(self, info: strawberry.Info, input: ReorderTrackInput) -> ReorderTrackResult:  # type: ignore[valid-type]
         row = await call_with_input_id(
             info, tracks.reorder_track, input, course_ids=[str(c) for c in input.course_ids]
         )
         return TrackSuccess(track=Track.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE_TRACKS)
+    @authenticated_mutation(policy=MANAGE_TRACKS)
     async def delete_track(self, info: strawberry.Info, input: DeleteTrackInput) -> DeleteTrackResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, tracks.delete_track, input)
         return DeleteTrackSuccess(id=strawberry.ID(str(row.id)))

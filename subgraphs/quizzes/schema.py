@@ -9,9 +9,14 @@ from typing import Any
 import strawberry
 
 from subgraphs.core.ids import parse_id, parse_optional_id
-from subgraphs.core.pagination import SIZED_BY_FIRST
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
-from subgraphs.core.resolvers import call_service, call_with_input_id
+from subgraphs.core.resolvers import (
+    authenticated_field,
+    authenticated_mutation,
+    call_service,
+    call_with_input_id,
+    paged_field,
+)
 from subgraphs.core.schema import build_schema
 from subgraphs.quizzes import access, attempts, authoring, grading
 from subgraphs.quizzes.errors import QUIZZES_ERRORS
@@ -86,16 +91,12 @@ MANAGE = member_or_scope_policy(access.MANAGE)
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(
-        authenticated=True, policy=VIEW, description="One quiz; null when absent or not visible to you."
-    )
+    @authenticated_field(policy=VIEW, description="One quiz; null when absent or not visible to you.")
     async def quiz(self, info: strawberry.Info, id: strawberry.ID) -> Quiz | None:
         row = await call_service(info, authoring.get_quiz, id=parse_id(id, "id"))
         return Quiz.from_model(row) if row else None
 
-    @strawberry.federation.field(
-        directives=[SIZED_BY_FIRST],
-        authenticated=True,
+    @paged_field(
         policy=MANAGE,
         description="Attempts of a quiz, oldest first, filtered (instructors and admins of its org).",
     )
@@ -123,41 +124,35 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.federation.mutation(
-        authenticated=True, policy=MANAGE, description="A draft quiz of a course."
-    )
+    @authenticated_mutation(policy=MANAGE, description="A draft quiz of a course.")
     async def create_quiz(self, info: strawberry.Info, input: CreateQuizInput) -> CreateQuizResult:  # type: ignore[valid-type]
         course_id = parse_id(input.course_id, "input.courseId")
         row = await call_service(info, authoring.create_quiz, course_id=course_id, **_quiz_fields(input))
         return QuizSuccess(quiz=Quiz.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def update_quiz(self, info: strawberry.Info, input: UpdateQuizInput) -> UpdateQuizResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, authoring.update_quiz, input, **_quiz_fields(input))
         return QuizSuccess(quiz=Quiz.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=MANAGE, description="Needs at least one question."
-    )
+    @authenticated_mutation(policy=MANAGE, description="Needs at least one question.")
     async def publish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> PublishQuizResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, authoring.publish_quiz, input)
         return QuizSuccess(quiz=Quiz.from_model(row))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def unpublish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> UnpublishQuizResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, authoring.publish_quiz, input, published=False)
         return QuizSuccess(quiz=Quiz.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True,
-        policy=MANAGE,
-        description="Only a quiz nobody attempted (unpublish it otherwise).",
+    @authenticated_mutation(
+        policy=MANAGE, description="Only a quiz nobody attempted (unpublish it otherwise)."
     )
     async def delete_quiz(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuizResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, authoring.delete_quiz, input)
         return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def create_question(
         self, info: strawberry.Info, input: CreateQuestionInput
     ) -> CreateQuestionResult:  # type: ignore[valid-type]
@@ -165,20 +160,20 @@ class Mutation:
         row = await call_service(info, authoring.create_question, quiz_id=quiz_id, spec=_spec(input.question))
         return QuestionSuccess(question=Question.from_model(row, True))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def update_question(
         self, info: strawberry.Info, input: UpdateQuestionInput
     ) -> UpdateQuestionResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, authoring.update_question, input, spec=_spec(input.question))
         return QuestionSuccess(question=Question.from_model(row, True))
 
-    @strawberry.federation.mutation(authenticated=True, policy=MANAGE)
+    @authenticated_mutation(policy=MANAGE)
     async def delete_question(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuestionResult:  # type: ignore[valid-type]
         row = await call_with_input_id(info, authoring.delete_question, input)
         return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=USER_POLICY, description="Start (or resume) an attempt: enrolled students."
+    @authenticated_mutation(
+        policy=USER_POLICY, description="Start (or resume) an attempt: enrolled students."
     )
     async def start_quiz_attempt(
         self, info: strawberry.Info, input: StartQuizAttemptInput
@@ -188,9 +183,7 @@ class Mutation:
         )
         return QuizAttemptSuccess(attempt=QuizAttempt.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=USER_POLICY, description="Save or replace the answer to one question."
-    )
+    @authenticated_mutation(policy=USER_POLICY, description="Save or replace the answer to one question.")
     async def save_answer(self, info: strawberry.Info, input: SaveAnswerInput) -> SaveAnswerResult:  # type: ignore[valid-type]
         a = input.answer
         row = await call_service(
@@ -203,9 +196,7 @@ class Mutation:
         )
         return SaveAnswerSuccess(answer=AttemptAnswer.from_model(row))
 
-    @strawberry.federation.mutation(
-        authenticated=True, policy=USER_POLICY, description="Submit: scored on the server; once."
-    )
+    @authenticated_mutation(policy=USER_POLICY, description="Submit: scored on the server; once.")
     async def submit_quiz_attempt(
         self, info: strawberry.Info, input: SubmitQuizAttemptInput
     ) -> SubmitQuizAttemptResult:  # type: ignore[valid-type]

@@ -16,7 +16,12 @@ from subgraphs.core.ids import parse_id
 from subgraphs.core.live import follow, stored_after
 from subgraphs.core.pagination import SIZED_BY_FIRST, list_size
 from subgraphs.core.rbac import Permission, Role
-from subgraphs.core.resolvers import call_service
+from subgraphs.core.resolvers import (
+    authenticated_field,
+    authenticated_mutation,
+    authenticated_subscription,
+    call_service,
+)
 from subgraphs.core.schema import build_schema
 from subgraphs.users import accounts, admin, api_clients, password_flows, registration, sessions
 from subgraphs.users.errors import USERS_ERRORS
@@ -94,10 +99,8 @@ class Query:
             to_node=lambda row: User.from_model(row, principal),
         )
 
-    @strawberry.federation.field(
-        directives=[list_size(100)],
-        authenticated=True,
-        description="API clients of an organization (its admins).",
+    @authenticated_field(
+        directives=[list_size(100)], description="API clients of an organization (its admins)."
     )
     async def api_clients(self, info: strawberry.Info, organization_id: strawberry.ID) -> list[ApiClient]:
         organization = parse_id(organization_id, "organizationId")
@@ -179,36 +182,30 @@ class Mutation:
         )
         return MessageSuccess(message="Password set. Sign in with the new password.")
 
-    @strawberry.federation.mutation(
-        authenticated=True, description="Create an account for someone (site admins)."
-    )
+    @authenticated_mutation(description="Create an account for someone (site admins).")
     async def create_user(self, info: strawberry.Info, input: CreateUserInput) -> AdminUserResult:  # type: ignore[valid-type]
         row = await call_service(
             info, admin.create_user, email=input.email, full_name=input.full_name, role=Role(input.role)
         )
         return UserSuccess(user=User.from_model(row, info.context.principal))
 
-    @strawberry.federation.mutation(
-        authenticated=True, description="Block sign-in and end all sessions (site admins)."
-    )
+    @authenticated_mutation(description="Block sign-in and end all sessions (site admins).")
     async def deactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
         row = await call_service(info, admin.deactivate_user, user_id=parse_id(input.user_id, "input.userId"))
         return UserSuccess(user=User.from_model(row, info.context.principal))
 
-    @strawberry.federation.mutation(authenticated=True, description="Allow sign-in again (site admins).")
+    @authenticated_mutation(description="Allow sign-in again (site admins).")
     async def reactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
         row = await call_service(info, admin.reactivate_user, user_id=parse_id(input.user_id, "input.userId"))
         return UserSuccess(user=User.from_model(row, info.context.principal))
 
-    @strawberry.federation.mutation(authenticated=True, description="Change a platform role (site admins).")
+    @authenticated_mutation(description="Change a platform role (site admins).")
     async def change_user_role(self, info: strawberry.Info, input: ChangeUserRoleInput) -> AdminUserResult:  # type: ignore[valid-type]
         user_id = parse_id(input.user_id, "input.userId")
         row = await call_service(info, admin.change_user_role, user_id=user_id, role=Role(input.role))
         return UserSuccess(user=User.from_model(row, info.context.principal))
 
-    @strawberry.federation.mutation(
-        authenticated=True, description="Register an integration; returns its secret once."
-    )
+    @authenticated_mutation(description="Register an integration; returns its secret once.")
     async def create_api_client(
         self, info: strawberry.Info, input: CreateApiClientInput
     ) -> CreateApiClientResult:  # type: ignore[valid-type]
@@ -221,7 +218,7 @@ class Mutation:
         )
         return CreateApiClientSuccess(api_client=ApiClient.from_model(client), client_secret=secret)
 
-    @strawberry.federation.mutation(authenticated=True)
+    @authenticated_mutation()
     async def revoke_api_client(
         self, info: strawberry.Info, input: RevokeApiClientInput
     ) -> RevokeApiClientResult:  # type: ignore[valid-type]
@@ -231,9 +228,7 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
-    @strawberry.federation.field(
-        is_subscription=True,
-        authenticated=True,
+    @authenticated_subscription(
         description="Security events of your account, live. Pass the last `seq` you saw as `after` when "
         "reconnecting: nothing is missed, nothing repeats.",
     )
