@@ -4,8 +4,6 @@ Router side: `@authenticated` and `@policy` (core.rbac.member_or_scope_policy) s
 scope; the subgraph always decides with core.rbac (service.can_view_course / can_view_organization).
 """
 
-# The [valid-type] ignore in this module: its result union is made by a call (core.errors.result_union),
-# which type checkers do not take as a type.
 from __future__ import annotations
 
 import uuid
@@ -149,7 +147,7 @@ class Mutation:
         description="Record a client-side event (page view, download, IDE switch, ...) in a course you "
         "are enrolled in or teach. Rate-limited per user.",
     )
-    async def track_activity(self, info: strawberry.Info, input: TrackActivityInput) -> TrackActivityResult:  # type: ignore[valid-type]
+    async def track_activity(self, info: strawberry.Info, input: TrackActivityInput) -> TrackActivityResult:
         event_id = await call_service(
             info,
             service.track_activity,

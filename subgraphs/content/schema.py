@@ -4,8 +4,6 @@ Bytes never travel through GraphQL: `requestUpload` returns a signed URL the cli
 `completeUpload` verifies it; `downloadUrl` fields are signed GET links (routes in app.py).
 """
 
-# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
-# (strawberry.enum, strawberry.union), which type checkers do not take as types.
 from __future__ import annotations
 
 import math

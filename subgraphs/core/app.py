@@ -249,6 +249,7 @@ def create_subgraph_app(
         finally:
             await close_runtime(runtime)
 
+    # type: ignore below: FastAPI tells HTTP from WebSocket by these parameters' types, so they cannot be Optional.
     async def get_context(request: Request = None, websocket: WebSocket = None) -> Context:  # type: ignore[assignment]
         connection = request or websocket
         assert connection is not None

@@ -16,6 +16,7 @@ from sqlalchemy import DateTime, MetaData, event, exc, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from subgraphs.core.settings import Settings
 
@@ -86,16 +87,16 @@ def ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
     DisconnectionError, upon which the pool discards it and checks out another (a fresh connection)."""
 
     @event.listens_for(engine.sync_engine, "checkin")
-    def _checked_in(dbapi_connection: object, record: object) -> None:
-        record.info[CHECKED_IN_AT] = time.monotonic()  # type: ignore[attr-defined]
+    def _checked_in(dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+        record.info[CHECKED_IN_AT] = time.monotonic()
 
     @event.listens_for(engine.sync_engine, "checkout")
-    def _checkout(dbapi_connection: object, record: object, proxy: object) -> None:
-        checked_in = record.info.get(CHECKED_IN_AT)  # type: ignore[attr-defined]
+    def _checkout(dbapi_connection: object, record: ConnectionPoolEntry, proxy: object) -> None:
+        checked_in = record.info.get(CHECKED_IN_AT)
         if checked_in is None or time.monotonic() - checked_in <= idle_seconds:
             return  # new, or used a moment ago
         try:
-            dbapi_connection.ping()  # type: ignore[attr-defined]
+            dbapi_connection.ping()  # type: ignore[attr-defined]  # the asyncpg adapter's ping; DBAPI has none
         except Exception as error:
             raise exc.DisconnectionError(f"connection lost while idle: {error}") from error
 

@@ -132,10 +132,10 @@ class Query:
         self,
         info: strawberry.Info,
         filter: CourseFilter | None = None,
-        order_by: CourseOrder = catalog.CourseOrder.CREATED_AT,  # type: ignore[valid-type]
+        order_by: CourseOrder = catalog.CourseOrder.CREATED_AT,  # type: ignore[valid-type]  # strawberry.enum's result
         first: int = 20,
         after: str | None = None,
-    ) -> CourseConnection:  # type: ignore[valid-type]
+    ) -> CourseConnection:
         f = filter or CourseFilter()
         return await call_service(
             info,
@@ -182,7 +182,7 @@ def _exercise_fields(input: CreateExerciseInput | UpdateExerciseInput) -> dict:
 @strawberry.type
 class Mutation:
     @authenticated_mutation(policy=USER_POLICY, description="A draft course; you are its instructor.")
-    async def create_course(self, info: strawberry.Info, input: CreateCourseInput) -> CreateCourseResult:  # type: ignore[valid-type]
+    async def create_course(self, info: strawberry.Info, input: CreateCourseInput) -> CreateCourseResult:
         fields = _course_fields(input)
         fields["difficulty"] = vocabulary.Difficulty(fields["difficulty"])
         fields["visibility"] = models.Visibility(fields["visibility"])
@@ -191,62 +191,62 @@ class Mutation:
         return CourseSuccess(course=Course.from_model(row))
 
     @authenticated_mutation(policy=MANAGE, description="Only the fields given change.")
-    async def update_course(self, info: strawberry.Info, input: UpdateCourseInput) -> UpdateCourseResult:  # type: ignore[valid-type]
+    async def update_course(self, info: strawberry.Info, input: UpdateCourseInput) -> UpdateCourseResult:
         row = await call_with_input_id(info, catalog.update_course, input, **_course_fields(input))
         return CourseSuccess(course=Course.from_model(row))
 
     @authenticated_mutation(policy=PUBLISH, description="Draft -> published (needs a module with a lesson).")
-    async def publish_course(self, info: strawberry.Info, input: CourseIdInput) -> PublishCourseResult:  # type: ignore[valid-type]
+    async def publish_course(self, info: strawberry.Info, input: CourseIdInput) -> PublishCourseResult:
         row = await call_with_input_id(info, catalog.publish_course, input)
         return CourseSuccess(course=Course.from_model(row))
 
     @authenticated_mutation(policy=PUBLISH, description="Published -> draft.")
-    async def unpublish_course(self, info: strawberry.Info, input: CourseIdInput) -> UnpublishCourseResult:  # type: ignore[valid-type]
+    async def unpublish_course(self, info: strawberry.Info, input: CourseIdInput) -> UnpublishCourseResult:
         row = await call_with_input_id(info, catalog.unpublish_course, input)
         return CourseSuccess(course=Course.from_model(row))
 
     @authenticated_mutation(policy=MANAGE, description="Read-only from now on.")
-    async def archive_course(self, info: strawberry.Info, input: CourseIdInput) -> ArchiveCourseResult:  # type: ignore[valid-type]
+    async def archive_course(self, info: strawberry.Info, input: CourseIdInput) -> ArchiveCourseResult:
         row = await call_with_input_id(info, catalog.archive_course, input)
         return CourseSuccess(course=Course.from_model(row))
 
     @authenticated_mutation(policy=MANAGE, description="Only without enrollments.")
-    async def delete_course(self, info: strawberry.Info, input: CourseIdInput) -> DeleteCourseResult:  # type: ignore[valid-type]
+    async def delete_course(self, info: strawberry.Info, input: CourseIdInput) -> DeleteCourseResult:
         row = await call_with_input_id(info, catalog.delete_course, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
     @authenticated_mutation(policy=MANAGE)
-    async def create_module(self, info: strawberry.Info, input: CreateModuleInput) -> CreateModuleResult:  # type: ignore[valid-type]
+    async def create_module(self, info: strawberry.Info, input: CreateModuleInput) -> CreateModuleResult:
         course_id = parse_id(input.course_id, "input.courseId")
         row = await call_service(info, content.create_module, course_id=course_id, title=input.title)
         return ModuleSuccess(module=Module.from_model(row))
 
     @authenticated_mutation(policy=MANAGE)
-    async def update_module(self, info: strawberry.Info, input: UpdateModuleInput) -> UpdateModuleResult:  # type: ignore[valid-type]
+    async def update_module(self, info: strawberry.Info, input: UpdateModuleInput) -> UpdateModuleResult:
         row = await call_with_input_id(info, content.update_module, input, title=input.title)
         return ModuleSuccess(module=Module.from_model(row))
 
     @authenticated_mutation(policy=MANAGE, description="Students see the module and its lessons from now on.")
-    async def publish_module(self, info: strawberry.Info, input: PublishContentInput) -> PublishModuleResult:  # type: ignore[valid-type]
+    async def publish_module(self, info: strawberry.Info, input: PublishContentInput) -> PublishModuleResult:
         row = await call_with_input_id(info, content.publish_module, input, published=True)
         return ModuleSuccess(module=Module.from_model(row))
 
     @authenticated_mutation(policy=MANAGE, description="Back to a draft students do not see.")
     async def unpublish_module(
         self, info: strawberry.Info, input: PublishContentInput
-    ) -> UnpublishModuleResult:  # type: ignore[valid-type]
+    ) -> UnpublishModuleResult:
         row = await call_with_input_id(info, content.publish_module, input, published=False)
         return ModuleSuccess(module=Module.from_model(row))
 
     @authenticated_mutation(policy=MANAGE, description="Deletes its lessons too.")
-    async def delete_module(self, info: strawberry.Info, input: DeleteInput) -> DeleteModuleResult:  # type: ignore[valid-type]
+    async def delete_module(self, info: strawberry.Info, input: DeleteInput) -> DeleteModuleResult:
         row = await call_with_input_id(info, content.delete_module, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
     @authenticated_mutation(policy=MANAGE)
     async def reorder_modules(
         self, info: strawberry.Info, input: ReorderModulesInput
-    ) -> ReorderModulesResult:  # type: ignore[valid-type]
+    ) -> ReorderModulesResult:
         course_id = parse_id(input.course_id, "input.courseId")
         row = await call_service(
             info, content.reorder_modules, course_id=course_id, module_ids=list(input.module_ids)
@@ -254,7 +254,7 @@ class Mutation:
         return CourseSuccess(course=Course.from_model(row))
 
     @authenticated_mutation(policy=MANAGE)
-    async def create_lesson(self, info: strawberry.Info, input: CreateLessonInput) -> CreateLessonResult:  # type: ignore[valid-type]
+    async def create_lesson(self, info: strawberry.Info, input: CreateLessonInput) -> CreateLessonResult:
         module_id = parse_id(input.module_id, "input.moduleId")
         row = await call_service(
             info, content.create_lesson, module_id=module_id, title=input.title, body=input.body
@@ -262,33 +262,33 @@ class Mutation:
         return LessonSuccess(lesson=Lesson.from_model(row))
 
     @authenticated_mutation(policy=MANAGE)
-    async def update_lesson(self, info: strawberry.Info, input: UpdateLessonInput) -> UpdateLessonResult:  # type: ignore[valid-type]
+    async def update_lesson(self, info: strawberry.Info, input: UpdateLessonInput) -> UpdateLessonResult:
         row = await call_with_input_id(info, content.update_lesson, input, title=input.title, body=input.body)
         return LessonSuccess(lesson=Lesson.from_model(row))
 
     @authenticated_mutation(
         policy=MANAGE, description="Students see the lesson from now on (once its module is published too)."
     )
-    async def publish_lesson(self, info: strawberry.Info, input: PublishContentInput) -> PublishLessonResult:  # type: ignore[valid-type]
+    async def publish_lesson(self, info: strawberry.Info, input: PublishContentInput) -> PublishLessonResult:
         row = await call_with_input_id(info, content.publish_lesson, input, published=True)
         return LessonSuccess(lesson=Lesson.from_model(row))
 
     @authenticated_mutation(policy=MANAGE, description="Back to a draft students do not see.")
     async def unpublish_lesson(
         self, info: strawberry.Info, input: PublishContentInput
-    ) -> UnpublishLessonResult:  # type: ignore[valid-type]
+    ) -> UnpublishLessonResult:
         row = await call_with_input_id(info, content.publish_lesson, input, published=False)
         return LessonSuccess(lesson=Lesson.from_model(row))
 
     @authenticated_mutation(policy=MANAGE)
-    async def delete_lesson(self, info: strawberry.Info, input: DeleteInput) -> DeleteLessonResult:  # type: ignore[valid-type]
+    async def delete_lesson(self, info: strawberry.Info, input: DeleteInput) -> DeleteLessonResult:
         row = await call_with_input_id(info, content.delete_lesson, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
     @authenticated_mutation(policy=MANAGE)
     async def reorder_lessons(
         self, info: strawberry.Info, input: ReorderLessonsInput
-    ) -> ReorderLessonsResult:  # type: ignore[valid-type]
+    ) -> ReorderLessonsResult:
         module_id = parse_id(input.module_id, "input.moduleId")
         row = await call_service(
             info, content.reorder_lessons, module_id=module_id, lesson_ids=list(input.lesson_ids)
@@ -298,7 +298,7 @@ class Mutation:
     @authenticated_mutation(policy=MANAGE)
     async def create_exercise(
         self, info: strawberry.Info, input: CreateExerciseInput
-    ) -> CreateExerciseResult:  # type: ignore[valid-type]
+    ) -> CreateExerciseResult:
         course_id = parse_id(input.course_id, "input.courseId")
         row = await call_service(
             info, exercises.create_exercise, course_id=course_id, **_exercise_fields(input)
@@ -308,17 +308,17 @@ class Mutation:
     @authenticated_mutation(policy=MANAGE)
     async def update_exercise(
         self, info: strawberry.Info, input: UpdateExerciseInput
-    ) -> UpdateExerciseResult:  # type: ignore[valid-type]
+    ) -> UpdateExerciseResult:
         row = await call_with_input_id(info, exercises.update_exercise, input, **_exercise_fields(input))
         return ExerciseSuccess(exercise=Exercise.from_model(row))
 
     @authenticated_mutation(policy=MANAGE)
-    async def delete_exercise(self, info: strawberry.Info, input: DeleteInput) -> DeleteExerciseResult:  # type: ignore[valid-type]
+    async def delete_exercise(self, info: strawberry.Info, input: DeleteInput) -> DeleteExerciseResult:
         row = await call_with_input_id(info, exercises.delete_exercise, input)
         return DeleteSuccess(id=strawberry.ID(str(row.id)))
 
     @authenticated_mutation(policy=USER_POLICY, description="Enroll in a published course you can see, once.")
-    async def enroll(self, info: strawberry.Info, input: EnrollInput) -> EnrollResult:  # type: ignore[valid-type]
+    async def enroll(self, info: strawberry.Info, input: EnrollInput) -> EnrollResult:
         row = await call_service(
             info, enrollment.enroll, course_id=parse_id(input.course_id, "input.courseId")
         )
@@ -327,7 +327,7 @@ class Mutation:
     @authenticated_mutation(policy=VIEW)
     async def drop_enrollment(
         self, info: strawberry.Info, input: DropEnrollmentInput
-    ) -> DropEnrollmentResult:  # type: ignore[valid-type]
+    ) -> DropEnrollmentResult:
         enrollment_id = parse_id(input.enrollment_id, "input.enrollmentId")
         row = await call_service(info, enrollment.drop_enrollment, enrollment_id=enrollment_id)
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
@@ -337,7 +337,7 @@ class Mutation:
     )
     async def complete_lesson(
         self, info: strawberry.Info, input: CompleteLessonInput
-    ) -> CompleteLessonResult:  # type: ignore[valid-type]
+    ) -> CompleteLessonResult:
         lesson_id = parse_id(input.lesson_id, "input.lessonId")
         row = await call_service(info, enrollment.complete_lesson, lesson_id=lesson_id)
         return EnrollmentSuccess(enrollment=Enrollment.from_model(row))
@@ -345,7 +345,7 @@ class Mutation:
     @authenticated_mutation(policy=USER_POLICY, description="Rate a course you are enrolled in (1-5).")
     async def submit_feedback(
         self, info: strawberry.Info, input: SubmitFeedbackInput
-    ) -> SubmitFeedbackResult:  # type: ignore[valid-type]
+    ) -> SubmitFeedbackResult:
         course_id = parse_id(input.course_id, "input.courseId")
         row = await call_service(
             info, enrollment.submit_feedback, course_id=course_id, rating=input.rating, comment=input.comment

@@ -1,7 +1,7 @@
 """GraphQL types of the courses subgraph."""
 
-# The [valid-type] ignores in this module: its GraphQL enums and result unions are made by calls
-# (strawberry.enum, strawberry.union), which type checkers do not take as types.
+# The [valid-type] ignores in this module: its GraphQL enums are made by a call (strawberry.enum), which
+# type checkers do not take as a type.
 from __future__ import annotations
 
 from datetime import datetime

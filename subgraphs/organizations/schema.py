@@ -5,8 +5,6 @@ user of any platform role passes, the subgraph then decides by membership; an AP
 The subgraph always re-checks with core.rbac.authorize.
 """
 
-# The [valid-type] ignores in this module: its result unions are made by a call (core.errors.result_union),
-# which type checkers do not take as a type.
 from __future__ import annotations
 
 import strawberry
@@ -210,7 +208,7 @@ class Mutation:
     )
     async def create_organization(
         self, info: strawberry.Info, input: CreateOrganizationInput
-    ) -> CreateOrganizationResult:  # type: ignore[valid-type]
+    ) -> CreateOrganizationResult:
         row = await call_service(
             info, tenants.create_organization, name=input.name, slug=input.slug, description=input.description
         )
@@ -219,7 +217,7 @@ class Mutation:
     @authenticated_mutation(policy=MANAGE, description="Rename, describe, configure.")
     async def update_organization(
         self, info: strawberry.Info, input: UpdateOrganizationInput
-    ) -> UpdateOrganizationResult:  # type: ignore[valid-type]
+    ) -> UpdateOrganizationResult:
         row = await call_with_input_id(
             info,
             tenants.update_organization,
@@ -232,7 +230,7 @@ class Mutation:
         return OrganizationSuccess(organization=Organization.from_model(row))
 
     @authenticated_mutation(policy=MANAGE, description="Mail someone a single-use link to join, with a role.")
-    async def invite_member(self, info: strawberry.Info, input: InviteMemberInput) -> InviteMemberResult:  # type: ignore[valid-type]
+    async def invite_member(self, info: strawberry.Info, input: InviteMemberInput) -> InviteMemberResult:
         row = await call_service(
             info,
             invitations.invite_member,
@@ -247,7 +245,7 @@ class Mutation:
         description="Mail a pending invitation again with a new link (same address and role); the old link "
         "stops working. Answers the new invitation.",
     )
-    async def resend_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:  # type: ignore[valid-type]
+    async def resend_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:
         invitation_id = parse_id(input.invitation_id, "input.invitationId")
         row = await call_service(info, invitations.resend_invitation, invitation_id=invitation_id)
         return InviteMemberSuccess(invitation=Invitation.from_model(row))
@@ -255,7 +253,7 @@ class Mutation:
     @authenticated_mutation(
         policy=MANAGE, description="Withdraw a pending invitation: its link stops working."
     )
-    async def cancel_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:  # type: ignore[valid-type]
+    async def cancel_invitation(self, info: strawberry.Info, input: InvitationIdInput) -> InvitationResult:
         invitation_id = parse_id(input.invitation_id, "input.invitationId")
         row = await call_service(info, invitations.cancel_invitation, invitation_id=invitation_id)
         return InviteMemberSuccess(invitation=Invitation.from_model(row))
@@ -266,7 +264,7 @@ class Mutation:
     )
     async def accept_invitation(
         self, info: strawberry.Info, input: AcceptInvitationInput
-    ) -> AcceptInvitationResult:  # type: ignore[valid-type]
+    ) -> AcceptInvitationResult:
         row = await call_service(info, invitations.accept_invitation, token=input.token)
         return MembershipSuccess(membership=Membership.from_model(row))
 
@@ -275,7 +273,7 @@ class Mutation:
     )
     async def update_member_role(
         self, info: strawberry.Info, input: UpdateMemberRoleInput
-    ) -> UpdateMemberRoleResult:  # type: ignore[valid-type]
+    ) -> UpdateMemberRoleResult:
         row = await call_service(
             info,
             memberships.update_member_role,
@@ -288,7 +286,7 @@ class Mutation:
     @authenticated_mutation(
         policy=MANAGE, description="Remove a member; their access ends before this returns."
     )
-    async def remove_member(self, info: strawberry.Info, input: RemoveMemberInput) -> RemoveMemberResult:  # type: ignore[valid-type]
+    async def remove_member(self, info: strawberry.Info, input: RemoveMemberInput) -> RemoveMemberResult:
         organization_id = parse_id(input.organization_id, "input.organizationId")
         user_id = parse_id(input.user_id, "input.userId")
         row = await call_service(
@@ -297,7 +295,7 @@ class Mutation:
         return MembershipSuccess(membership=Membership.from_model(row))
 
     @authenticated_mutation(policy=MANAGE_TRACKS)
-    async def create_track(self, info: strawberry.Info, input: CreateTrackInput) -> CreateTrackResult:  # type: ignore[valid-type]
+    async def create_track(self, info: strawberry.Info, input: CreateTrackInput) -> CreateTrackResult:
         row = await call_service(
             info,
             tracks.create_track,
@@ -309,7 +307,7 @@ class Mutation:
         return TrackSuccess(track=Track.from_model(row))
 
     @authenticated_mutation(policy=MANAGE_TRACKS)
-    async def update_track(self, info: strawberry.Info, input: UpdateTrackInput) -> UpdateTrackResult:  # type: ignore[valid-type]
+    async def update_track(self, info: strawberry.Info, input: UpdateTrackInput) -> UpdateTrackResult:
         row = await call_with_input_id(
             info,
             tracks.update_track,
@@ -321,14 +319,14 @@ class Mutation:
         return TrackSuccess(track=Track.from_model(row))
 
     @authenticated_mutation(policy=MANAGE_TRACKS, description="Put a track's courses in a new order.")
-    async def reorder_track(self, info: strawberry.Info, input: ReorderTrackInput) -> ReorderTrackResult:  # type: ignore[valid-type]
+    async def reorder_track(self, info: strawberry.Info, input: ReorderTrackInput) -> ReorderTrackResult:
         row = await call_with_input_id(
             info, tracks.reorder_track, input, course_ids=[str(c) for c in input.course_ids]
         )
         return TrackSuccess(track=Track.from_model(row))
 
     @authenticated_mutation(policy=MANAGE_TRACKS)
-    async def delete_track(self, info: strawberry.Info, input: DeleteTrackInput) -> DeleteTrackResult:  # type: ignore[valid-type]
+    async def delete_track(self, info: strawberry.Info, input: DeleteTrackInput) -> DeleteTrackResult:
         row = await call_with_input_id(info, tracks.delete_track, input)
         return DeleteTrackSuccess(id=strawberry.ID(str(row.id)))
 

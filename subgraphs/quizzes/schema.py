@@ -1,7 +1,5 @@
 """Query and Mutation of the quizzes subgraph. Resolvers stay thin: parse ids, call the service."""
 
-# The [valid-type] ignores in this module: its result unions are made by a call (core.errors.result_union),
-# which type checkers do not take as a type.
 from __future__ import annotations
 
 from typing import Any
@@ -125,37 +123,37 @@ class Query:
 @strawberry.type
 class Mutation:
     @authenticated_mutation(policy=MANAGE, description="A draft quiz of a course.")
-    async def create_quiz(self, info: strawberry.Info, input: CreateQuizInput) -> CreateQuizResult:  # type: ignore[valid-type]
+    async def create_quiz(self, info: strawberry.Info, input: CreateQuizInput) -> CreateQuizResult:
         course_id = parse_id(input.course_id, "input.courseId")
         row = await call_service(info, authoring.create_quiz, course_id=course_id, **_quiz_fields(input))
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @authenticated_mutation(policy=MANAGE)
-    async def update_quiz(self, info: strawberry.Info, input: UpdateQuizInput) -> UpdateQuizResult:  # type: ignore[valid-type]
+    async def update_quiz(self, info: strawberry.Info, input: UpdateQuizInput) -> UpdateQuizResult:
         row = await call_with_input_id(info, authoring.update_quiz, input, **_quiz_fields(input))
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @authenticated_mutation(policy=MANAGE, description="Needs at least one question.")
-    async def publish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> PublishQuizResult:  # type: ignore[valid-type]
+    async def publish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> PublishQuizResult:
         row = await call_with_input_id(info, authoring.publish_quiz, input)
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @authenticated_mutation(policy=MANAGE)
-    async def unpublish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> UnpublishQuizResult:  # type: ignore[valid-type]
+    async def unpublish_quiz(self, info: strawberry.Info, input: QuizIdInput) -> UnpublishQuizResult:
         row = await call_with_input_id(info, authoring.publish_quiz, input, published=False)
         return QuizSuccess(quiz=Quiz.from_model(row))
 
     @authenticated_mutation(
         policy=MANAGE, description="Only a quiz nobody attempted (unpublish it otherwise)."
     )
-    async def delete_quiz(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuizResult:  # type: ignore[valid-type]
+    async def delete_quiz(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuizResult:
         row = await call_with_input_id(info, authoring.delete_quiz, input)
         return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
 
     @authenticated_mutation(policy=MANAGE)
     async def create_question(
         self, info: strawberry.Info, input: CreateQuestionInput
-    ) -> CreateQuestionResult:  # type: ignore[valid-type]
+    ) -> CreateQuestionResult:
         quiz_id = parse_id(input.quiz_id, "input.quizId")
         row = await call_service(info, authoring.create_question, quiz_id=quiz_id, spec=_spec(input.question))
         return QuestionSuccess(question=Question.from_model(row, True))
@@ -163,12 +161,12 @@ class Mutation:
     @authenticated_mutation(policy=MANAGE)
     async def update_question(
         self, info: strawberry.Info, input: UpdateQuestionInput
-    ) -> UpdateQuestionResult:  # type: ignore[valid-type]
+    ) -> UpdateQuestionResult:
         row = await call_with_input_id(info, authoring.update_question, input, spec=_spec(input.question))
         return QuestionSuccess(question=Question.from_model(row, True))
 
     @authenticated_mutation(policy=MANAGE)
-    async def delete_question(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuestionResult:  # type: ignore[valid-type]
+    async def delete_question(self, info: strawberry.Info, input: QuizIdInput) -> DeleteQuestionResult:
         row = await call_with_input_id(info, authoring.delete_question, input)
         return DeleteQuizItemSuccess(id=strawberry.ID(str(row.id)))
 
@@ -177,14 +175,14 @@ class Mutation:
     )
     async def start_quiz_attempt(
         self, info: strawberry.Info, input: StartQuizAttemptInput
-    ) -> StartQuizAttemptResult:  # type: ignore[valid-type]
+    ) -> StartQuizAttemptResult:
         row = await call_service(
             info, attempts.start_attempt, quiz_id=parse_id(input.quiz_id, "input.quizId")
         )
         return QuizAttemptSuccess(attempt=QuizAttempt.from_model(row))
 
     @authenticated_mutation(policy=USER_POLICY, description="Save or replace the answer to one question.")
-    async def save_answer(self, info: strawberry.Info, input: SaveAnswerInput) -> SaveAnswerResult:  # type: ignore[valid-type]
+    async def save_answer(self, info: strawberry.Info, input: SaveAnswerInput) -> SaveAnswerResult:
         a = input.answer
         row = await call_service(
             info,
@@ -199,7 +197,7 @@ class Mutation:
     @authenticated_mutation(policy=USER_POLICY, description="Submit: scored on the server; once.")
     async def submit_quiz_attempt(
         self, info: strawberry.Info, input: SubmitQuizAttemptInput
-    ) -> SubmitQuizAttemptResult:  # type: ignore[valid-type]
+    ) -> SubmitQuizAttemptResult:
         attempt_id = parse_id(input.attempt_id, "input.attemptId")
         row = await call_service(info, attempts.submit_attempt, attempt_id=attempt_id)
         return QuizAttemptSuccess(attempt=QuizAttempt.from_model(row))

@@ -1,7 +1,5 @@
 """Query, Mutation and Subscription of the users subgraph. Resolvers stay thin: parse, call the service."""
 
-# The [valid-type] ignores in this module: its result unions are made by a call (core.errors.result_union),
-# which type checkers do not take as a type.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
@@ -123,19 +121,19 @@ def _signed_in(result: sessions.SignIn, cls: type[Tokens]) -> Tokens:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create an account; a verification link is mailed.")
-    async def register(self, info: strawberry.Info, input: RegisterInput) -> RegisterResult:  # type: ignore[valid-type]
+    async def register(self, info: strawberry.Info, input: RegisterInput) -> RegisterResult:
         await call_service(
             info, registration.register, email=input.email, password=input.password, full_name=input.full_name
         )
         return MessageSuccess(message="Check your inbox to confirm your email address, then sign in.")
 
     @strawberry.mutation
-    async def login(self, info: strawberry.Info, input: LoginInput) -> LoginResult:  # type: ignore[valid-type]
+    async def login(self, info: strawberry.Info, input: LoginInput) -> LoginResult:
         result = await call_service(info, sessions.login, email=input.email, password=input.password)
         return _signed_in(result, LoginSuccess)
 
     @strawberry.mutation(description="Trade a refresh token for new tokens; the old refresh token dies.")
-    async def refresh_token(self, info: strawberry.Info, input: RefreshTokenInput) -> RefreshTokenResult:  # type: ignore[valid-type]
+    async def refresh_token(self, info: strawberry.Info, input: RefreshTokenInput) -> RefreshTokenResult:
         result = await call_service(info, sessions.refresh, refresh_token=input.refresh_token)
         return _signed_in(result, RefreshTokenSuccess)
 
@@ -147,7 +145,7 @@ class Mutation:
     @strawberry.federation.mutation(authenticated=True, permission_classes=[IsAuthenticated])
     async def change_password(
         self, info: strawberry.Info, input: ChangePasswordInput
-    ) -> ChangePasswordResult:  # type: ignore[valid-type]
+    ) -> ChangePasswordResult:
         await call_service(
             info,
             password_flows.change_password,
@@ -159,48 +157,48 @@ class Mutation:
     @strawberry.mutation
     async def request_email_verification(
         self, info: strawberry.Info, input: RequestEmailVerificationInput
-    ) -> RequestMailResult:  # type: ignore[valid-type]
+    ) -> RequestMailResult:
         message = await call_service(info, registration.request_email_verification, email=input.email)
         return MessageSuccess(message=message)
 
     @strawberry.mutation
-    async def verify_email(self, info: strawberry.Info, input: VerifyEmailInput) -> VerifyEmailResult:  # type: ignore[valid-type]
+    async def verify_email(self, info: strawberry.Info, input: VerifyEmailInput) -> VerifyEmailResult:
         row = await call_service(info, registration.verify_email, token=input.token)
         return UserSuccess(user=User.own(row))
 
     @strawberry.mutation
     async def request_password_reset(
         self, info: strawberry.Info, input: RequestPasswordResetInput
-    ) -> RequestMailResult:  # type: ignore[valid-type]
+    ) -> RequestMailResult:
         message = await call_service(info, password_flows.request_password_reset, email=input.email)
         return MessageSuccess(message=message)
 
     @strawberry.mutation
-    async def reset_password(self, info: strawberry.Info, input: ResetPasswordInput) -> ResetPasswordResult:  # type: ignore[valid-type]
+    async def reset_password(self, info: strawberry.Info, input: ResetPasswordInput) -> ResetPasswordResult:
         await call_service(
             info, password_flows.reset_password, token=input.token, new_password=input.new_password
         )
         return MessageSuccess(message="Password set. Sign in with the new password.")
 
     @authenticated_mutation(description="Create an account for someone (site admins).")
-    async def create_user(self, info: strawberry.Info, input: CreateUserInput) -> AdminUserResult:  # type: ignore[valid-type]
+    async def create_user(self, info: strawberry.Info, input: CreateUserInput) -> AdminUserResult:
         row = await call_service(
             info, admin.create_user, email=input.email, full_name=input.full_name, role=Role(input.role)
         )
         return UserSuccess(user=User.from_model(row, info.context.principal))
 
     @authenticated_mutation(description="Block sign-in and end all sessions (site admins).")
-    async def deactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
+    async def deactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:
         row = await call_service(info, admin.deactivate_user, user_id=parse_id(input.user_id, "input.userId"))
         return UserSuccess(user=User.from_model(row, info.context.principal))
 
     @authenticated_mutation(description="Allow sign-in again (site admins).")
-    async def reactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:  # type: ignore[valid-type]
+    async def reactivate_user(self, info: strawberry.Info, input: UserIdInput) -> AdminUserResult:
         row = await call_service(info, admin.reactivate_user, user_id=parse_id(input.user_id, "input.userId"))
         return UserSuccess(user=User.from_model(row, info.context.principal))
 
     @authenticated_mutation(description="Change a platform role (site admins).")
-    async def change_user_role(self, info: strawberry.Info, input: ChangeUserRoleInput) -> AdminUserResult:  # type: ignore[valid-type]
+    async def change_user_role(self, info: strawberry.Info, input: ChangeUserRoleInput) -> AdminUserResult:
         user_id = parse_id(input.user_id, "input.userId")
         row = await call_service(info, admin.change_user_role, user_id=user_id, role=Role(input.role))
         return UserSuccess(user=User.from_model(row, info.context.principal))
@@ -208,7 +206,7 @@ class Mutation:
     @authenticated_mutation(description="Register an integration; returns its secret once.")
     async def create_api_client(
         self, info: strawberry.Info, input: CreateApiClientInput
-    ) -> CreateApiClientResult:  # type: ignore[valid-type]
+    ) -> CreateApiClientResult:
         client, secret = await call_service(
             info,
             api_clients.create_api_client,
@@ -221,7 +219,7 @@ class Mutation:
     @authenticated_mutation()
     async def revoke_api_client(
         self, info: strawberry.Info, input: RevokeApiClientInput
-    ) -> RevokeApiClientResult:  # type: ignore[valid-type]
+    ) -> RevokeApiClientResult:
         client = await call_service(info, api_clients.revoke_api_client, id=parse_id(input.id, "input.id"))
         return ApiClientSuccess(api_client=ApiClient.from_model(client))
 
