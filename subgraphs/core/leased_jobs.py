@@ -5,6 +5,7 @@ status), `attempts`, `lease_token`, `lease_expires_at` and `finished_at`. A work
 takes over a RUNNING one whose lease expired (its worker died), with a fresh token; it records progress and
 finishes only while that token still holds, so a cancelled or taken-over job is never finished twice.
 The statements below are that protocol for any such table; the caller runs them in its transaction.
+Their leading arguments are positional-only, so `values` may name any column (the generator's `model`).
 
 Who sees a job: whoever requested it, and whoever holds the domain's managing permission in its organization.
 """
@@ -46,7 +47,7 @@ class LeasedJobMixin:
 # --- the lease ----------------------------------------------------------------------------------------
 
 
-def claim(model: type[Any], job_id: uuid.UUID, *, lease_seconds: float, **values: Any) -> Update:
+def claim(model: type[Any], job_id: uuid.UUID, /, *, lease_seconds: float, **values: Any) -> Update:
     """QUEUED → RUNNING, or take over a RUNNING job whose lease expired: a new token, one more attempt
     (and `values`). Returns the job, or no row when it is not the caller's to run."""
     now = utcnow()
@@ -72,7 +73,7 @@ def _held(model: type[Any], job: Any) -> ColumnElement[bool]:
     return and_(model.id == job.id, model.status == RUNNING, model.lease_token == job.lease_token)
 
 
-def renew(model: type[Any], job: Any, *, lease_seconds: float, **values: Any) -> Update:
+def renew(model: type[Any], job: Any, /, *, lease_seconds: float, **values: Any) -> Update:
     """Extend the lease (and set `values`); no row when the lease was lost."""
     return (
         update(model)
@@ -82,7 +83,7 @@ def renew(model: type[Any], job: Any, *, lease_seconds: float, **values: Any) ->
     )
 
 
-def finish(model: type[Any], job: Any, status: str, **values: Any) -> Update:
+def finish(model: type[Any], job: Any, status: str, /, **values: Any) -> Update:
     """RUNNING under the lease → `status` (and `values`), the lease released; no row when it was lost."""
     return (
         update(model)
