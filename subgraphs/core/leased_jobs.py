@@ -24,7 +24,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, NotAuthenticated, NotFound
-from subgraphs.core.rbac import Caller, Permission, organizations_permitting, permitted
+from subgraphs.core.ownership import owner_or_permitted, owner_or_permitted_clause
+from subgraphs.core.rbac import Caller, Permission
 
 QUEUED = "QUEUED"
 RUNNING = "RUNNING"
@@ -125,23 +126,13 @@ async def cancel(session: AsyncSession, model: type[JobT], job_id: uuid.UUID) ->
 
 
 async def can_view(caller: Caller, job: Any, permission: Permission) -> bool:
-    principal = caller.principal
-    if not principal.is_authenticated:
-        return False
-    if principal.subject == job.requested_by:
-        return True
-    return await permitted(caller, permission, job.organization_id)
+    return await owner_or_permitted(caller, job.requested_by, permission, job.organization_id)
 
 
 async def visible_clause(caller: Caller, model: type[Any], permission: Permission) -> Any:
     """`can_view` as a WHERE clause over `model`."""
-    principal = caller.principal
-    if not principal.is_authenticated:
-        return model.id.is_(None)
-    orgs = await organizations_permitting(caller, permission)
-    if orgs.every:
-        return model.id.is_not(None)
-    return or_(model.requested_by == principal.subject, model.organization_id.in_(orgs.uuids()))
+    mine = model.requested_by == caller.principal.subject
+    return await owner_or_permitted_clause(caller, permission, mine=mine, organization=model.organization_id)
 
 
 async def visible_job(

@@ -5,34 +5,27 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import false
 
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import Forbidden, NotAuthenticated, NotFound
-from subgraphs.core.rbac import Caller, Permission, organizations_permitting, permitted
+from subgraphs.core.ownership import owner_or_permitted, owner_or_permitted_clause
+from subgraphs.core.rbac import Caller, Permission
 from subgraphs.labs.models import LabSession
 
 VIEW_ALL = Permission.VIEW_ALL_LABS  # organization admins (core/rbac.py); the owner always sees theirs
 
 
 async def can_view(caller: Caller, row: LabSession) -> bool:
-    principal = caller.principal
-    if not principal.is_authenticated:
-        return False
-    if principal.subject == str(row.user_id):
-        return True
-    return await permitted(caller, VIEW_ALL, row.organization_id)
+    return await owner_or_permitted(caller, str(row.user_id), VIEW_ALL, row.organization_id)
 
 
 async def visible_clause(caller: Caller) -> Any:
-    principal = caller.principal
-    if not principal.is_authenticated:
-        return LabSession.id.is_(None)
-    orgs = await organizations_permitting(caller, VIEW_ALL)
-    if orgs.every:
-        return LabSession.id.is_not(None)
-    mine = LabSession.user_id == principal.user_id if principal.user_id else LabSession.id.is_(None)
-    return or_(mine, LabSession.organization_id.in_(orgs.uuids()))
+    user_id = caller.principal.user_id  # API clients own no labs
+    mine = LabSession.user_id == user_id if user_id else false()
+    return await owner_or_permitted_clause(
+        caller, VIEW_ALL, mine=mine, organization=LabSession.organization_id
+    )
 
 
 async def visible_session(runtime: Runtime, meta: RequestMeta, session_id: uuid.UUID) -> LabSession:
