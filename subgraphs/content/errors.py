@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import strawberry
 
@@ -32,23 +33,8 @@ class QuotaExceeded(DomainError):
         self.quota, self.used, self.requested = quota, used, requested
         super().__init__()
 
-    @property
-    def extensions(self) -> dict:
-        return {
-            "code": self.code,
-            "quotaBytes": self.quota,
-            "usedBytes": self.used,
-            "requestedBytes": self.requested,
-        }
-
-    def to_graphql(self) -> QuotaExceededError:
-        return QuotaExceededError(
-            message=self.message,
-            code=self.code,
-            quota_bytes=self.quota,
-            used_bytes=self.used,
-            requested_bytes=self.requested,
-        )
+    def details(self) -> dict[str, Any]:
+        return {"quota_bytes": self.quota, "used_bytes": self.used, "requested_bytes": self.requested}
 
 
 class UploadExpired(Conflict):

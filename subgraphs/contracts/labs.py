@@ -19,7 +19,7 @@ class LabSessionSnapshot(EventPayload):
     exercise_id: uuid.UUID
     course_id: uuid.UUID
     ide: LabIde
-    status: str  # the session's status after the change (labs.service.LabStatus)
+    status: str  # the session's status after the change (labs.states.LabStatus)
     running_seconds: float = 0.0
     reason: str | None = None  # why it stopped or failed ("idle", "admin", an error...)
 

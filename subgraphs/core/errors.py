@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from enum import Enum
 from typing import Any, ClassVar
 
 import strawberry
@@ -69,7 +70,8 @@ EditErrors = ValidationError | ConflictError | ForbiddenError | NotFoundError
 
 
 class DomainError(Exception):
-    """Base of every expected failure. Subclasses name their GraphQL type and default code."""
+    """Base of every expected failure. Subclasses name their GraphQL type and default code; one that carries
+    more than a message gives it in `details()`, the same fields for its GraphQL type and its extensions."""
 
     graphql_type: ClassVar[type] = ForbiddenError
     default_code: ClassVar[str] = "ERROR"
@@ -80,12 +82,22 @@ class DomainError(Exception):
         self.code = code or self.default_code
         super().__init__(self.message)
 
+    def details(self) -> dict[str, Any]:
+        """The error's own fields by their GraphQL type's Python names (`retry_after_seconds`)."""
+        return {}
+
     @property
     def extensions(self) -> dict[str, Any]:
-        return {"code": self.code}
+        """`code` and the details, named in camelCase like the type's fields (enums as their values)."""
+        details = {to_camel_case(name): _plain(value) for name, value in self.details().items()}
+        return {"code": self.code, **details}
 
     def to_graphql(self) -> Any:
-        return self.graphql_type(message=self.message, code=self.code)
+        return self.graphql_type(message=self.message, code=self.code, **self.details())
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
 
 
 class NotAuthenticated(DomainError):
@@ -177,14 +189,8 @@ class RateLimited(DomainError):
         self.retry_after_seconds = max(1, int(retry_after_seconds))
         super().__init__(message)
 
-    @property
-    def extensions(self) -> dict[str, Any]:
-        return {"code": self.code, "retryAfterSeconds": self.retry_after_seconds}
-
-    def to_graphql(self) -> RateLimitedError:
-        return RateLimitedError(
-            message=self.message, code=self.code, retry_after_seconds=self.retry_after_seconds
-        )
+    def details(self) -> dict[str, Any]:
+        return {"retry_after_seconds": self.retry_after_seconds}
 
 
 class Unavailable(DomainError):

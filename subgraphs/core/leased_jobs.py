@@ -5,6 +5,7 @@ status), `attempts`, `lease_token`, `lease_expires_at` and `finished_at`. A work
 takes over a RUNNING one whose lease expired (its worker died), with a fresh token; it records progress and
 finishes only while that token still holds, so a cancelled or taken-over job is never finished twice.
 The statements below are that protocol for any such table; the caller runs them in its transaction.
+Their leading arguments are positional-only, so `values` may name any column (the generator's `model`).
 
 Who sees a job: whoever requested it, and whoever holds the domain's managing permission in its organization.
 """
@@ -23,7 +24,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Forbidden, NotAuthenticated, NotFound
-from subgraphs.core.rbac import Caller, Permission, organizations_permitting, permitted
+from subgraphs.core.ownership import owner_or_permitted, owner_or_permitted_clause
+from subgraphs.core.rbac import Caller, Permission
 
 QUEUED = "QUEUED"
 RUNNING = "RUNNING"
@@ -46,7 +48,7 @@ class LeasedJobMixin:
 # --- the lease ----------------------------------------------------------------------------------------
 
 
-def claim(model: type[Any], job_id: uuid.UUID, *, lease_seconds: float, **values: Any) -> Update:
+def claim(model: type[Any], job_id: uuid.UUID, /, *, lease_seconds: float, **values: Any) -> Update:
     """QUEUED → RUNNING, or take over a RUNNING job whose lease expired: a new token, one more attempt
     (and `values`). Returns the job, or no row when it is not the caller's to run."""
     now = utcnow()
@@ -72,7 +74,7 @@ def _held(model: type[Any], job: Any) -> ColumnElement[bool]:
     return and_(model.id == job.id, model.status == RUNNING, model.lease_token == job.lease_token)
 
 
-def renew(model: type[Any], job: Any, *, lease_seconds: float, **values: Any) -> Update:
+def renew(model: type[Any], job: Any, /, *, lease_seconds: float, **values: Any) -> Update:
     """Extend the lease (and set `values`); no row when the lease was lost."""
     return (
         update(model)
@@ -82,7 +84,7 @@ def renew(model: type[Any], job: Any, *, lease_seconds: float, **values: Any) ->
     )
 
 
-def finish(model: type[Any], job: Any, status: str, **values: Any) -> Update:
+def finish(model: type[Any], job: Any, status: str, /, **values: Any) -> Update:
     """RUNNING under the lease → `status` (and `values`), the lease released; no row when it was lost."""
     return (
         update(model)
@@ -124,23 +126,13 @@ async def cancel(session: AsyncSession, model: type[JobT], job_id: uuid.UUID) ->
 
 
 async def can_view(caller: Caller, job: Any, permission: Permission) -> bool:
-    principal = caller.principal
-    if not principal.is_authenticated:
-        return False
-    if principal.subject == job.requested_by:
-        return True
-    return await permitted(caller, permission, job.organization_id)
+    return await owner_or_permitted(caller, job.requested_by, permission, job.organization_id)
 
 
 async def visible_clause(caller: Caller, model: type[Any], permission: Permission) -> Any:
     """`can_view` as a WHERE clause over `model`."""
-    principal = caller.principal
-    if not principal.is_authenticated:
-        return model.id.is_(None)
-    orgs = await organizations_permitting(caller, permission)
-    if orgs.every:
-        return model.id.is_not(None)
-    return or_(model.requested_by == principal.subject, model.organization_id.in_(orgs.uuids()))
+    mine = model.requested_by == caller.principal.subject
+    return await owner_or_permitted_clause(caller, permission, mine=mine, organization=model.organization_id)
 
 
 async def visible_job(

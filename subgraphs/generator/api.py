@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import select
 
 from subgraphs.contracts.generation import Kind
+from subgraphs.core import leased_jobs
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.course_owners import foreign_courses_read_your_writes
 from subgraphs.core.db import utcnow
-from subgraphs.core.errors import Forbidden, NotAuthenticated, NotFound
+from subgraphs.core.errors import NotAuthenticated, NotFound
 from subgraphs.core.events import emit
 from subgraphs.core.pagination import Connection
 from subgraphs.core.rbac import Permission, authorize
@@ -30,13 +31,12 @@ from subgraphs.generator.inputs import cache_key, prompt_values, result_cache
 from subgraphs.generator.jobs import (
     MANAGE,
     REQUESTED,
-    TERMINAL,
     JobStatus,
-    can_view,
     job_event,
     progress_event,
     publish,
     visible_clause,
+    visible_job,
 )
 from subgraphs.generator.models import CourseOwner, GenerationJob, Outbox
 from subgraphs.generator.usage import daily_budget, tokens_used_today
@@ -122,19 +122,6 @@ async def submit(runtime: Runtime, meta: RequestMeta, submission: Submission, *,
     return job
 
 
-async def visible_job(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob:
-    if not meta.principal.is_authenticated:
-        raise NotAuthenticated()
-    async with runtime.transaction() as session:
-        job = await session.get(GenerationJob, job_id)
-    if job is None:
-        raise NotFound("No such generation job.")
-    if not await can_view(meta.caller, job):
-        # Another tenant's job is refused like a missing one would be to a stranger, but recorded.
-        raise Forbidden()
-    return job
-
-
 async def get_job(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob | None:
     try:
         return await visible_job(runtime, meta, job_id)
@@ -185,16 +172,11 @@ async def list_jobs(
 
 
 async def cancel(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob:
-    job = await visible_job(runtime, meta, job_id)
+    await visible_job(runtime, meta, job_id)
     async with runtime.transaction() as session:
-        job = await session.get(GenerationJob, job_id, with_for_update=True)
-        assert job is not None
-        if job.status in TERMINAL:
+        job = await leased_jobs.cancel(session, GenerationJob, job_id)
+        if job is None:
             raise JobFinished()
-        job.status = JobStatus.CANCELLED.value
-        job.finished_at = utcnow()
-        job.lease_token = None
-        job.lease_expires_at = None
         message = await progress_event(session, job, "Cancelled.")
         emit(session, Outbox, job_event(job, "generator.job.cancelled", meta.principal.subject, meta))
     await publish(runtime, job.id, message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import strawberry
 
@@ -31,14 +32,8 @@ class BudgetExceeded(DomainError):
         self.used = used
         super().__init__()
 
-    @property
-    def extensions(self) -> dict:
-        return {"code": self.code, "dailyTokenBudget": self.budget, "tokensUsedToday": self.used}
-
-    def to_graphql(self) -> BudgetExceededError:
-        return BudgetExceededError(
-            message=self.message, code=self.code, daily_token_budget=self.budget, tokens_used_today=self.used
-        )
+    def details(self) -> dict[str, Any]:
+        return {"daily_token_budget": self.budget, "tokens_used_today": self.used}
 
 
 class JobFinished(Conflict):

@@ -3,23 +3,20 @@ event, the persisted live progress event and its publication after the commit)."
 
 from __future__ import annotations
 
-import logging
 import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_
-
 from subgraphs.contracts.base import contract_as
 from subgraphs.contracts.generation import Kind
 from subgraphs.contracts.generator import JobEvent, JobRequested
-from subgraphs.core.context import DatabaseAccess, RequestMeta
+from subgraphs.core import leased_jobs
+from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.events import Event, domain_event
 from subgraphs.core.live import append_stream_event
-from subgraphs.core.rbac import Caller, Permission, organizations_permitting, permitted
+from subgraphs.core.live_publish import publish_committed
+from subgraphs.core.rbac import Caller, Permission
 from subgraphs.generator.models import GenerationEvent, GenerationJob
-
-log = logging.getLogger("coursegraph.generator")
 
 REQUESTED = JobRequested.TYPE
 # Who sees, follows, cancels every job of an organization (instructors, organization admins); the
@@ -43,23 +40,16 @@ def channel(job_id: uuid.UUID) -> str:
 
 
 async def can_view(caller: Caller, job: GenerationJob) -> bool:
-    principal = caller.principal
-    if not principal.is_authenticated:
-        return False
-    if principal.subject == job.requested_by:
-        return True
-    return await permitted(caller, MANAGE, job.organization_id)
+    return await leased_jobs.can_view(caller, job, MANAGE)
 
 
 async def visible_clause(caller: Caller) -> Any:
-    principal = caller.principal
-    if not principal.is_authenticated:
-        return GenerationJob.id.is_(None)
-    orgs = await organizations_permitting(caller, MANAGE)
-    if orgs.every:
-        return GenerationJob.id.is_not(None)
-    return or_(
-        GenerationJob.requested_by == principal.subject, GenerationJob.organization_id.in_(orgs.uuids())
+    return await leased_jobs.visible_clause(caller, GenerationJob, MANAGE)
+
+
+async def visible_job(runtime: Runtime, meta: RequestMeta, job_id: uuid.UUID) -> GenerationJob:
+    return await leased_jobs.visible_job(
+        runtime, meta, GenerationJob, job_id, permission=MANAGE, what="generation job"
     )
 
 
@@ -74,11 +64,7 @@ async def progress_event(session: Any, job: GenerationJob, message: str, partial
 
 
 async def publish(runtime: DatabaseAccess, job_id: uuid.UUID, *messages: dict[str, Any]) -> None:
-    for message in messages:
-        try:
-            await runtime.live.publish(channel(job_id), message)
-        except Exception:  # subscribers re-read the stored events; the commit stands
-            log.exception("could not publish a live event of job %s", job_id)
+    await publish_committed(runtime, channel(job_id), *messages, of=f"job {job_id}")
 
 
 def job_event(

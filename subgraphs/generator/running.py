@@ -12,13 +12,14 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Update, and_, func, or_, update
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.contracts.generation import Kind
+from subgraphs.core import leased_jobs
 from subgraphs.core.context import DatabaseAccess
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import emit
@@ -51,28 +52,12 @@ class LeaseLost(Exception):
 
 async def claim(runtime: DatabaseAccess, job_id: uuid.UUID, lease_seconds: float) -> GenerationJob | None:
     """QUEUED → RUNNING (or take over an expired lease). None when the job is not ours to run."""
-    now = utcnow()
+    started = func.coalesce(GenerationJob.started_at, utcnow())
     async with runtime.transaction() as session:
         job = await session.scalar(
-            update(GenerationJob)
-            .where(
-                GenerationJob.id == job_id,
-                or_(
-                    GenerationJob.status == JobStatus.QUEUED.value,
-                    and_(
-                        GenerationJob.status == JobStatus.RUNNING.value, GenerationJob.lease_expires_at < now
-                    ),
-                ),
+            leased_jobs.claim(
+                GenerationJob, job_id, lease_seconds=lease_seconds, started_at=started, progress=1
             )
-            .values(
-                status=JobStatus.RUNNING.value,
-                lease_token=uuid.uuid4(),
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                attempts=GenerationJob.attempts + 1,
-                started_at=func.coalesce(GenerationJob.started_at, now),
-                progress=1,
-            )
-            .returning(GenerationJob)
         )
         if job is None:
             return None
@@ -81,28 +66,14 @@ async def claim(runtime: DatabaseAccess, job_id: uuid.UUID, lease_seconds: float
     return job
 
 
-def _while_leased(job: GenerationJob) -> Update:
-    """An UPDATE of `job` that matches only while it runs under our lease (its token unchanged)."""
-    return update(GenerationJob).where(
-        GenerationJob.id == job.id,
-        GenerationJob.status == JobStatus.RUNNING.value,
-        GenerationJob.lease_token == job.lease_token,
-    )
-
-
 async def _renew(
-    runtime: DatabaseAccess, job: GenerationJob, lease_seconds: float, **values: Any
+    session: AsyncSession, job: GenerationJob, lease_seconds: float, **values: Any
 ) -> GenerationJob:
-    """Extend the lease (and set `values`), or raise LeaseLost."""
-    async with runtime.transaction() as session:
-        row = await session.scalar(
-            _while_leased(job)
-            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds), **values)
-            .returning(GenerationJob)
-        )
-        if row is None:
-            raise LeaseLost()
-        return row
+    """Extend the lease (and set `values`) in the caller's transaction, or raise LeaseLost."""
+    row = await session.scalar(leased_jobs.renew(GenerationJob, job, lease_seconds=lease_seconds, **values))
+    if row is None:
+        raise LeaseLost()
+    return row
 
 
 async def _finish(
@@ -117,13 +88,7 @@ async def _finish(
 ) -> bool:
     """RUNNING (with our lease) → a final status, with its event. False when the lease was lost."""
     async with runtime.transaction() as session:
-        row = await session.scalar(
-            _while_leased(job)
-            .values(
-                status=status.value, finished_at=utcnow(), lease_token=None, lease_expires_at=None, **values
-            )
-            .returning(GenerationJob)
-        )
+        row = await session.scalar(leased_jobs.finish(GenerationJob, job, status.value, **values))
         if row is None:
             return False
         live = await progress_event(session, row, message, partial)
@@ -293,7 +258,8 @@ class JobRun:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.settings.lease_seconds / 3)
-            await _renew(self.runtime, self.job, self.settings.lease_seconds)
+            async with self.runtime.transaction() as session:
+                await _renew(session, self.job, self.settings.lease_seconds)
 
     async def _on_text(self, text: str, attempt: int) -> None:
         """The pipeline's text so far: a progress event with what is new, at most every
@@ -318,16 +284,7 @@ class JobRun:
         else:
             message = f"Writing (re-asked after invalid output, attempt {attempt})."
         async with self.runtime.transaction() as session:
-            row = await session.scalar(
-                _while_leased(self.job)
-                .values(
-                    progress=streamed.progress,
-                    lease_expires_at=utcnow() + timedelta(seconds=self.settings.lease_seconds),
-                )
-                .returning(GenerationJob)
-            )
-            if row is None:
-                raise LeaseLost()
+            row = await _renew(session, self.job, self.settings.lease_seconds, progress=streamed.progress)
             live = await progress_event(session, row, message, partial)
         await publish(self.runtime, self.job.id, live)
         streamed.sent_chars, streamed.sent_at = len(text), now
@@ -335,16 +292,10 @@ class JobRun:
 
 async def requeue_expired(runtime: DatabaseAccess) -> list[uuid.UUID]:
     """RUNNING jobs whose lease expired (their worker died) go back to QUEUED with a new queue event."""
-    now = utcnow()
     messages: list[tuple[uuid.UUID, dict[str, Any]]] = []
     async with runtime.transaction() as session:
         jobs: Sequence[GenerationJob] = (
-            await session.scalars(
-                update(GenerationJob)
-                .where(GenerationJob.status == JobStatus.RUNNING.value, GenerationJob.lease_expires_at < now)
-                .values(status=JobStatus.QUEUED.value, lease_token=None, lease_expires_at=None)
-                .returning(GenerationJob)
-            )
+            await session.scalars(leased_jobs.requeue_expired(GenerationJob))
         ).all()
         for job in jobs:
             messages.append((job.id, await progress_event(session, job, "Requeued: its worker stopped.")))

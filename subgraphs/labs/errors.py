@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import strawberry
 
@@ -58,14 +59,8 @@ class LabCapacityExceeded(DomainError):
         self.retry_after_seconds = max(1, int(retry_after_seconds))
         super().__init__()
 
-    @property
-    def extensions(self) -> dict:
-        return {"code": self.code, "retryAfterSeconds": self.retry_after_seconds}
-
-    def to_graphql(self) -> LabCapacityExceededError:
-        return LabCapacityExceededError(
-            message=self.message, code=self.code, retry_after_seconds=self.retry_after_seconds
-        )
+    def details(self) -> dict[str, Any]:
+        return {"retry_after_seconds": self.retry_after_seconds}
 
 
 class LabLimitReached(DomainError):
@@ -78,12 +73,8 @@ class LabLimitReached(DomainError):
         who = "you have" if scope is LabLimitScope.USER else "this organization has"
         super().__init__(f"Stop a lab first: {who} reached the limit of {limit} running labs.")
 
-    @property
-    def extensions(self) -> dict:
-        return {"code": self.code, "scope": self.scope.value, "limit": self.limit}
-
-    def to_graphql(self) -> LabLimitReachedError:
-        return LabLimitReachedError(message=self.message, code=self.code, scope=self.scope, limit=self.limit)
+    def details(self) -> dict[str, Any]:
+        return {"scope": self.scope, "limit": self.limit}
 
 
 class NotEnrolled(DomainError):
@@ -100,12 +91,8 @@ class InvalidTransition(DomainError):
         self.status = status
         super().__init__(f"A {status} lab cannot be {action}.")
 
-    @property
-    def extensions(self) -> dict:
-        return {"code": self.code, "status": self.status}
-
-    def to_graphql(self) -> InvalidTransitionError:
-        return InvalidTransitionError(message=self.message, code=self.code, status=self.status)
+    def details(self) -> dict[str, Any]:
+        return {"status": self.status}
 
 
 class TemplateNotAllowed(DomainError):

@@ -2,7 +2,7 @@
 the monitor (idle → PAUSED → STOPPED, dead environments → FAILED, reconciliation with the runtime).
 
 The database decides; a runtime only runs environments. Each step first wins its transition in PostgreSQL
-(service.transition, guarded by the expected status) and then acts, or acts idempotently and then
+(transitions.transition, guarded by the expected status) and then acts, or acts idempotently and then
 transitions; the monitor converges whatever a crash left half-done: a PAUSED session whose environment
 runs is paused again, STOPPING ones are stopped again, PROVISIONING/STARTING ones whose worker died are
 adopted (their IDE answers) or FAILED after the start timeout, and environments without a live session
@@ -30,7 +30,7 @@ from subgraphs.core.context import WorkerRuntime
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import keep_running
 from subgraphs.core.settings import Settings
-from subgraphs.labs import service
+from subgraphs.labs import starting, states, transitions
 from subgraphs.labs.models import ExerciseProjection, LabSession, LabTemplate, OrganizationProjection
 from subgraphs.labs.runtimes.base import (
     Endpoint,
@@ -39,8 +39,8 @@ from subgraphs.labs.runtimes.base import (
     Resources,
     RuntimeState,
 )
-from subgraphs.labs.service import LabStatus as S
-from subgraphs.labs.service import Transition
+from subgraphs.labs.states import S
+from subgraphs.labs.transitions import Transition
 
 log = logging.getLogger("coursegraph.labs.lifecycle")
 
@@ -118,7 +118,7 @@ async def healthy(rt: LabWorkerRuntime, endpoint: Endpoint, health_path: str) ->
 
 
 async def _fail(rt: LabWorkerRuntime, session_id: uuid.UUID, expected: Any, reason: str) -> bool:
-    row = await service.transition(
+    row = await transitions.transition(
         rt, session_id, expected, Transition(S.FAILED, f"Failed: {reason}", reason)
     )
     if row is not None:
@@ -131,7 +131,7 @@ async def _lost(rt: LabWorkerRuntime, session_id: uuid.UUID) -> None:
     """A start lost its transition: remove the environment unless a live session moved on with it."""
     async with rt.transaction() as session:
         row = await session.get(LabSession, session_id)
-    if row is None or row.status in service.TERMINAL or row.status == S.STOPPING:
+    if row is None or row.status in states.TERMINAL or row.status == S.STOPPING:
         with contextlib.suppress(Exception):
             await rt.lab_runtime.stop(session_id)
 
@@ -141,7 +141,7 @@ async def start_session(rt: LabWorkerRuntime, session_id: uuid.UUID) -> S | None
     settings = rt.settings.labs
     rt.starting.add(session_id)
     try:
-        row = await service.transition(
+        row = await transitions.transition(
             rt, session_id, {S.REQUESTED}, Transition(S.PROVISIONING, "Provisioning the environment.")
         )
         if row is None:
@@ -161,8 +161,8 @@ async def start_session(rt: LabWorkerRuntime, session_id: uuid.UUID) -> S | None
                 )
                 if locked is None or locked.status != S.PROVISIONING:
                     return
-                live = await service.stream_event(session, locked, message, max(10, min(69, percent)))
-            await service.publish(rt, session_id, live)
+                live = await transitions.stream_event(session, locked, message, max(10, min(69, percent)))
+            await transitions.publish(rt, session_id, live)
 
         try:
             endpoint = await asyncio.wait_for(
@@ -182,7 +182,7 @@ async def start_session(rt: LabWorkerRuntime, session_id: uuid.UUID) -> S | None
                 f"could not start: {exc}" if str(exc) else type(exc).__name__,
             )
             return S.FAILED
-        row = await service.transition(
+        row = await transitions.transition(
             rt,
             session_id,
             {S.PROVISIONING},
@@ -206,7 +206,9 @@ async def _await_health(
     loop = asyncio.get_running_loop()
     while True:
         if await healthy(rt, endpoint, health_path):
-            row = await service.transition(rt, session_id, {S.STARTING}, Transition(S.RUNNING, "Running."))
+            row = await transitions.transition(
+                rt, session_id, {S.STARTING}, Transition(S.RUNNING, "Running.")
+            )
             if row is None:
                 await _lost(rt, session_id)
                 return None
@@ -286,7 +288,7 @@ async def _transition_or_undo(
 ) -> bool:
     """`status` → the change's status, after the environment already acted. A lost transition undoes that
     act if the lab is still `status`, so the environment matches what is shown."""
-    if await service.transition(rt, session_id, {status}, change) is not None:
+    if await transitions.transition(rt, session_id, {status}, change) is not None:
         return True
     row = await _current(rt, session_id)
     if row is not None and row.status == status:
@@ -306,7 +308,7 @@ async def carry_out_stop(rt: LabWorkerRuntime, session_id: uuid.UUID) -> bool:
         await rt.lab_runtime.stop(session_id)
         reason = row.stop_reason or "user"
         change = Transition(S.STOPPED, "Stopped.", reason)
-        return await service.transition(rt, session_id, {S.STOPPING}, change) is not None
+        return await transitions.transition(rt, session_id, {S.STOPPING}, change) is not None
     finally:
         rt.stopping.discard(session_id)
 
@@ -332,14 +334,14 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
         rows = (
             await session.scalars(
                 select(LabSession).where(
-                    (LabSession.status.in_([s.value for s in service.LIVE]))
+                    (LabSession.status.in_([s.value for s in states.LIVE]))
                     | (LabSession.id.in_(list(managed)))
                 )
             )
         ).all()
         org_ids = {r.organization_id for r in rows}
         orgs = {
-            p.organization_id: service.OrgLabSettings.of(p.settings)
+            p.organization_id: states.OrgLabSettings.of(p.settings)
             for p in (
                 await session.scalars(
                     select(OrganizationProjection).where(OrganizationProjection.organization_id.in_(org_ids))
@@ -353,15 +355,15 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
     # Orphans: environments no live session accounts for.
     for sid in managed:
         row = by_id.get(sid)
-        if row is None or row.status in service.TERMINAL:
+        if row is None or row.status in states.TERMINAL:
             with contextlib.suppress(Exception):
                 await rt.lab_runtime.stop(sid)
             done["orphans"] += 1
 
     for row in rows:
-        if row.status in service.TERMINAL or row.id in rt.starting:
+        if row.status in states.TERMINAL or row.id in rt.starting:
             continue
-        org = orgs.get(row.organization_id) or service.OrgLabSettings.of(None)
+        org = orgs.get(row.organization_id) or states.OrgLabSettings.of(None)
         env = managed.get(row.id)
         status = S(row.status)
         try:
@@ -377,10 +379,12 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
                     # Its worker died after the environment came up: adopt it.
                     values = {"endpoint_host": endpoint.host, "endpoint_port": endpoint.port}
                     if status == S.PROVISIONING:
-                        await service.transition(
+                        await transitions.transition(
                             rt, row.id, {S.PROVISIONING}, Transition(S.STARTING, "Adopted.", values=values)
                         )
-                    if await service.transition(rt, row.id, {S.STARTING}, Transition(S.RUNNING, "Running.")):
+                    if await transitions.transition(
+                        rt, row.id, {S.STARTING}, Transition(S.RUNNING, "Running.")
+                    ):
                         done["adopted"] += 1
                 elif now - row.status_changed_at > timeout:
                     reason = (
@@ -399,7 +403,7 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
                         done["failed"] += 1
                     continue
                 if row.started_at and now - row.started_at > timedelta(seconds=org.max_session_seconds):
-                    moved = await service.transition(
+                    moved = await transitions.transition(
                         rt,
                         row.id,
                         {status},
@@ -426,7 +430,7 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
                         await carry_out_resume(rt, row.id)
                         continue
                     if row.paused_at and now - row.paused_at > timedelta(seconds=org.stop_timeout_seconds):
-                        moved = await service.transition(
+                        moved = await transitions.transition(
                             rt,
                             row.id,
                             {S.PAUSED},
@@ -444,7 +448,7 @@ async def monitor_once(rt: LabWorkerRuntime, *, spawn_start: Any = None) -> dict
 
 
 async def report_available(rt: LabWorkerRuntime, templates: list[LabTemplate]) -> None:
-    """Tell the API which IDEs this worker's runtime can start (service.available_ides), for a while: a
+    """Tell the API which IDEs this worker's runtime can start (starting.available_ides), for a while: a
     platform whose worker is gone offers none."""
     available = []
     for template in templates:
@@ -454,7 +458,7 @@ async def report_available(rt: LabWorkerRuntime, templates: list[LabTemplate]) -
         except Exception:
             log.exception("lab monitor: cannot tell whether %s labs can start", template.ide)
     ttl = max(30, int(3 * rt.settings.labs.monitor_interval_seconds))
-    await rt.redis.set(service.AVAILABLE_KEY, json.dumps(sorted(available)), ex=ttl)
+    await rt.redis.set(starting.AVAILABLE_KEY, json.dumps(sorted(available)), ex=ttl)
 
 
 async def make_runtime(settings: Settings) -> LabRuntime:

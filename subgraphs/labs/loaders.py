@@ -13,7 +13,7 @@ from strawberry.dataloader import DataLoader
 from subgraphs.core.context import Context
 from subgraphs.core.loaders import RowLoader, by_key_loader
 from subgraphs.core.pages import PageLoader, newest_first, page_loader
-from subgraphs.labs import service
+from subgraphs.labs import access, states
 from subgraphs.labs.models import (
     ExerciseProjection,
     LabEvent,
@@ -29,13 +29,13 @@ class Loaders:
     template_by_id: RowLoader[LabTemplate]
     template_by_ide: RowLoader[LabTemplate]
     exercise_by_id: RowLoader[ExerciseProjection]
-    org_settings_by_id: DataLoader[Any, service.OrgLabSettings]
+    org_settings_by_id: DataLoader[Any, states.OrgLabSettings]
     sessions_page_by_user_id: PageLoader
     events_page_by_session_id: PageLoader
 
 
 def build_loaders(context: Context) -> Loaders:
-    async def org_settings(ids: Sequence[Any]) -> list[service.OrgLabSettings]:
+    async def org_settings(ids: Sequence[Any]) -> list[states.OrgLabSettings]:
         async with context.transaction() as session:
             rows = (
                 await session.scalars(
@@ -43,7 +43,7 @@ def build_loaders(context: Context) -> Loaders:
                 )
             ).all()
         found = {r.organization_id: r.settings for r in rows}
-        return [service.OrgLabSettings.of(found.get(i)) for i in ids]
+        return [states.OrgLabSettings.of(found.get(i)) for i in ids]
 
     return Loaders(
         session_by_id=by_key_loader(context, LabSession, LabSession.id),
@@ -51,6 +51,6 @@ def build_loaders(context: Context) -> Loaders:
         template_by_ide=by_key_loader(context, LabTemplate, LabTemplate.ide),
         exercise_by_id=by_key_loader(context, ExerciseProjection, ExerciseProjection.exercise_id),
         org_settings_by_id=DataLoader(load_fn=org_settings),
-        sessions_page_by_user_id=newest_first(context, LabSession.user_id, where=service.visible_clause),
+        sessions_page_by_user_id=newest_first(context, LabSession.user_id, where=access.visible_clause),
         events_page_by_session_id=page_loader(context, LabEvent.stream_id, (LabEvent.seq,)),
     )

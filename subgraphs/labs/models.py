@@ -1,6 +1,6 @@
 """Tables of the labs domain, in the `labs` pg schema.
 
-`lab_session` is the state machine (service.LabStatus) and its own lock: every transition is an UPDATE
+`lab_session` is the state machine (states.LabStatus) and its own lock: every transition is an UPDATE
 guarded by the expected current status, so two workers or a redelivered event never act twice. A partial
 unique index allows one live session per (user, exercise) — `startLab` is idempotent under concurrency.
 `lab_event` holds each session's live stream (seq per session) for `labSessionEvents`.
@@ -37,7 +37,7 @@ class LabTemplate(UUIDPrimaryKey, Base):
 
     __tablename__ = "lab_template"
 
-    ide: Mapped[str] = mapped_column(String(16), unique=True)  # service.LabIde
+    ide: Mapped[str] = mapped_column(String(16), unique=True)  # contracts.vocabulary.LabIde
     name: Mapped[str] = mapped_column(String(100))
     image: Mapped[str] = mapped_column(String(200))  # Docker; must be in settings.labs.allowed_images
     # The process runtime's argv ("{python}", "{port}", "{workspace}", "{base_url}" are filled in; NULL:
@@ -66,7 +66,7 @@ class LabSession(UUIDPrimaryKey, Base):
     course_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     template_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     ide: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))  # service.LabStatus
+    status: Mapped[str] = mapped_column(String(16))  # states.LabStatus
     failure_reason: Mapped[str | None] = mapped_column(Text)
     # An action the owner asked for that the worker has not carried out yet: PAUSE | RESUME.
     requested_action: Mapped[str | None] = mapped_column(String(16))

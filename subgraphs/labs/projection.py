@@ -31,7 +31,9 @@ from subgraphs.labs.models import (
     OrganizationProjection,
     ProcessedEvent,
 )
-from subgraphs.labs.service import PROJECTION_GROUP
+
+# The worker's consumer group that keeps the course, exercise and enrollment projections.
+PROJECTION_GROUP = "labs-projection"
 
 
 def _statement(event: Event) -> Any | None:

@@ -50,7 +50,7 @@ from subgraphs.core.ids import to_uuid
 from subgraphs.core.local_secrets import configured_or_local_secret
 from subgraphs.core.rbac import Caller
 from subgraphs.core.settings import Settings
-from subgraphs.labs import service, status_page
+from subgraphs.labs import actions, starting, states, status_page
 from subgraphs.labs.errors import InvalidTransition
 from subgraphs.labs.models import LabSession
 
@@ -169,7 +169,7 @@ async def _lab(runtime: Runtime, session_id: uuid.UUID, user_id: str) -> LabSess
 
 
 def _reachable(row: LabSession) -> bool:
-    return row.status == service.LabStatus.RUNNING and row.endpoint_host is not None
+    return row.status == states.LabStatus.RUNNING and row.endpoint_host is not None
 
 
 async def _authorized(
@@ -210,7 +210,7 @@ class _Activity:
         if len(self._last) > 10_000:
             self._last.clear()
         try:
-            await service.record_activity(runtime, session_id)
+            await actions.record_activity(runtime, session_id)
         except Exception:
             log.exception("could not record activity of lab %s", session_id)
 
@@ -355,9 +355,9 @@ async def _act(
     target = row
     try:
         if action == "resume":
-            await service.resume(runtime, meta, row.id)
+            await actions.resume(runtime, meta, row.id)
         else:
-            target = await service.start(runtime, meta, exercise_id=row.exercise_id, ide=LabIde(row.ide))
+            target = await starting.start(runtime, meta, exercise_id=row.exercise_id, ide=LabIde(row.ide))
     except InvalidTransition:
         pass  # resumed or stopped meanwhile: the lab's URL shows where it is now
     except DomainError as exc:

@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import strawberry
 
+from subgraphs.contracts.vocabulary import LabIde
 from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.live import JobEvents
 from subgraphs.core.pagination import Connection, list_size
@@ -23,7 +24,7 @@ from subgraphs.core.resolvers import (
     paged_field,
 )
 from subgraphs.core.schema import build_schema
-from subgraphs.labs import service
+from subgraphs.labs import access, actions, queries, starting, states, transitions
 from subgraphs.labs.errors import LAB_ERRORS
 from subgraphs.labs.models import LabEvent as EventRow
 from subgraphs.labs.models import LabSession as SessionRow
@@ -49,22 +50,22 @@ from subgraphs.labs.types import (
 
 SESSION_EVENTS = JobEvents(
     model=EventRow,
-    channel=service.channel,
-    terminal=service.TERMINAL,
-    visible=service.visible_session,
-    can_view=service.can_view,
+    channel=transitions.channel,
+    terminal=states.TERMINAL,
+    visible=access.visible_session,
+    can_view=access.can_view,
 )
 
 
-def _session_filter(given: LabSessionFilter | StopLabsInput, path: str) -> service.SessionFilter:
+def _session_filter(given: LabSessionFilter | StopLabsInput, path: str) -> queries.SessionFilter:
     """The service's filter of lab sessions from a query's `filter` or stopLabs' `input` (named by `path`
     in errors); stopLabs' organizationId is required by its input type."""
-    return service.SessionFilter(
+    return queries.SessionFilter(
         organization_id=parse_optional_id(given.organization_id, f"{path}.organizationId"),
         user_id=parse_optional_id(given.user_id, f"{path}.userId"),
         exercise_id=parse_optional_id(given.exercise_id, f"{path}.exerciseId"),
         course_id=parse_optional_id(given.course_id, f"{path}.courseId"),
-        statuses=tuple(service.LabStatus(v) for v in given.status or ()),
+        statuses=tuple(states.LabStatus(v) for v in given.status or ()),
     )
 
 
@@ -75,7 +76,7 @@ class Query:
         "(VIEW_ALL_LABS).",
     )
     async def lab_session(self, info: strawberry.Info, id: strawberry.ID) -> LabSession | None:
-        row = await call_service(info, service.get_session, parse_id(id, "id"))
+        row = await call_service(info, access.get_session, parse_id(id, "id"))
         return LabSession.from_model(row) if row else None
 
     @paged_field(
@@ -91,7 +92,7 @@ class Query:
     ) -> Connection[LabSession]:
         return await call_service(
             info,
-            service.list_sessions,
+            queries.list_sessions,
             _session_filter(filter or LabSessionFilter(), "filter"),
             first=first,
             after=after,
@@ -103,7 +104,7 @@ class Query:
         description="Running labs of an organization against its limit (members).",
     )
     async def lab_capacity(self, info: strawberry.Info, organization_id: strawberry.ID) -> LabCapacity:
-        c = await call_service(info, service.capacity, parse_id(organization_id, "organizationId"))
+        c = await call_service(info, queries.capacity, parse_id(organization_id, "organizationId"))
         return LabCapacity(
             organization_id=strawberry.ID(str(c.organization_id)),
             running=c.running,
@@ -118,7 +119,7 @@ class Query:
         "whose program or image is not installed here is not offered.",
     )
     async def lab_templates(self, info: strawberry.Info) -> list[LabTemplate]:
-        rows = await service.offered_templates(info.context.runtime)
+        rows = await starting.offered_templates(info.context.runtime)
         return [LabTemplate.from_model(r) for r in rows]
 
 
@@ -141,40 +142,40 @@ class Mutation:
     async def start_lab(self, info: strawberry.Info, input: StartLabInput) -> StartLabResult:
         row = await call_service(
             info,
-            service.start,
+            starting.start,
             exercise_id=parse_id(input.exercise_id, "input.exerciseId"),
-            ide=service.LabIde(input.ide) if input.ide else None,
+            ide=LabIde(input.ide) if input.ide else None,
         )
         return LabSessionSuccess(session=LabSession.from_model(row))
 
     @authenticated_mutation(policy=USER_POLICY, description="Pause your running lab (the worker freezes it).")
     async def pause_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
-        return await _change_session(info, service.pause, input)
+        return await _change_session(info, actions.pause, input)
 
     @authenticated_mutation(policy=USER_POLICY, description="Resume your paused lab.")
     async def resume_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
-        return await _change_session(info, service.resume, input)
+        return await _change_session(info, actions.resume, input)
 
     @authenticated_mutation(
         description="Stop a lab (yours, or any in an organization where you manage labs). Its workspace is "
         "kept: a new lab of the same exercise finds your files.",
     )
     async def stop_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
-        return await _change_session(info, service.stop, input)
+        return await _change_session(info, actions.stop, input)
 
     @authenticated_mutation(
         policy=USER_POLICY,
         description="Activity from the IDE page: keeps your running lab from pausing as idle.",
     )
     async def heartbeat_lab(self, info: strawberry.Info, input: LabSessionIdInput) -> LabSessionResult:
-        return await _change_session(info, service.heartbeat, input)
+        return await _change_session(info, actions.heartbeat, input)
 
     @authenticated_mutation(
         policy=member_or_scope_policy(Permission.MANAGE_LABS),
         description="Admin: stop every live lab of an organization matching the filter (MANAGE_LABS).",
     )
     async def stop_labs(self, info: strawberry.Info, input: StopLabsInput) -> StopLabsResult:
-        rows = await call_service(info, service.stop_many, _session_filter(input, "input"))
+        rows = await call_service(info, actions.stop_many, _session_filter(input, "input"))
         return StopLabsSuccess(count=len(rows), sessions=[LabSession.from_model(r) for r in rows])
 
 

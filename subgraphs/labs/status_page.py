@@ -10,7 +10,7 @@ import html
 import uuid
 
 from subgraphs.labs.models import LabSession
-from subgraphs.labs.service import LabStatus as S
+from subgraphs.labs.states import S
 
 ACTIONS = ("resume", "start")  # POST /labs/<id>/.coursegraph/<action>
 ACTION_PREFIX = ".coursegraph/"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from subgraphs.contracts.vocabulary import LabIde
 from subgraphs.core.entities import from_row
 from subgraphs.core.errors import (
     ConflictError,
@@ -24,7 +25,7 @@ from subgraphs.core.ids import to_id
 from subgraphs.core.pages import connection_field, page_connection, stub_connection, stub_connection_field
 from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import Permission, permitted
-from subgraphs.labs import models, service
+from subgraphs.labs import access, models, starting, states
 from subgraphs.labs.errors import (
     InvalidTransitionError,
     LabCapacityExceededError,
@@ -40,9 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("coursegraph.labs")
 
 # strawberry.enum makes the domain's enum itself the GraphQL enum: fields are annotated with the domain's.
-strawberry.enum(service.LabIde, name="LabIde", description="The IDE a lab opens for an exercise.")
+strawberry.enum(LabIde, name="LabIde", description="The IDE a lab opens for an exercise.")
 strawberry.enum(
-    service.LabStatus,
+    states.LabStatus,
     name="LabStatus",
     description="REQUESTED → PROVISIONING → STARTING → RUNNING ⇄ PAUSED → STOPPING → STOPPED, or FAILED.",
 )
@@ -78,7 +79,7 @@ class Exercise(Stub):
         if exercise is None or exercise.deleted:
             return None
         template = await loaders.template_by_ide.load(exercise.ide)
-        if template is None or not service.template_allows(template, exercise.organization_id):
+        if template is None or not starting.template_allows(template, exercise.organization_id):
             return None
         if not await permitted(info.context.caller, Permission.VIEW_COURSES, exercise.organization_id):
             return None
@@ -106,7 +107,7 @@ class LabUsage:
 @strawberry.federation.type(keys=["id"], description="How a lab of one IDE starts.")
 class LabTemplate:
     id: strawberry.ID
-    ide: service.LabIde
+    ide: LabIde
     name: str
     image: str
     port: int
@@ -122,7 +123,7 @@ class LabTemplate:
         return from_row(
             cls,
             row,
-            ide=service.LabIde(row.ide),
+            ide=LabIde(row.ide),
             default_resources=LabResources(
                 cpus=row.cpus,
                 memory_mb=row.memory_mb,
@@ -141,7 +142,7 @@ class LabTemplate:
 class LabEvent:
     seq: int
     at: datetime
-    status: service.LabStatus
+    status: states.LabStatus
     progress: int = strawberry.field(description="0–100 while starting; 100 afterwards.")
     message: str
 
@@ -152,7 +153,7 @@ class LabEvent:
         return cls(
             seq=message["seq"],
             at=datetime.fromisoformat(at) if isinstance(at, str) else at,
-            status=service.LabStatus(data["status"]),
+            status=states.LabStatus(data["status"]),
             progress=data["progress"],
             message=data["message"],
         )
@@ -167,8 +168,8 @@ class LabSession:
     exercise: Exercise
     course: Course
     organization: Organization
-    ide: service.LabIde
-    status: service.LabStatus
+    ide: LabIde
+    status: states.LabStatus
     failure_reason: str | None = strawberry.field(description="Why it FAILED.")
     resources: LabResources
     created_at: datetime
@@ -187,8 +188,8 @@ class LabSession:
             exercise=Exercise(id=to_id(row.exercise_id)),
             course=Course(id=to_id(row.course_id)),
             organization=Organization(id=to_id(row.organization_id)),
-            ide=service.LabIde(row.ide),
-            status=service.LabStatus(row.status),
+            ide=LabIde(row.ide),
+            status=states.LabStatus(row.status),
             resources=LabResources(
                 cpus=row.cpus,
                 memory_mb=row.memory_bytes // (1024 * 1024),
@@ -203,25 +204,25 @@ class LabSession:
         "Open it with `?token=<access token>` once; the proxy sets a cookie scoped to this lab."
     )
     def access_url(self, info: strawberry.Info) -> str | None:
-        if info.context.principal.subject != str(self.row.user_id) or self.row.status not in service.LIVE:
+        if info.context.principal.subject != str(self.row.user_id) or self.row.status not in states.LIVE:
             return None
         return f"{info.context.settings.labs.public_url.rstrip('/')}/labs/{self.row.id}/"
 
     @strawberry.field(description="When it pauses unless there is activity (RUNNING only).")
     async def idle_deadline(self, info: strawberry.Info) -> datetime | None:
         org = await info.context.loaders.org_settings_by_id.load(self.row.organization_id)
-        return service.idle_deadline(self.row, org)
+        return states.idle_deadline(self.row, org)
 
     @strawberry.field(
         description="When it stops (PAUSED: paused + the stop timeout; RUNNING: if it goes idle)."
     )
     async def stop_deadline(self, info: strawberry.Info) -> datetime | None:
         org = await info.context.loaders.org_settings_by_id.load(self.row.organization_id)
-        return service.stop_deadline(self.row, org)
+        return states.stop_deadline(self.row, org)
 
     @strawberry.field(description="CPU and memory now (RUNNING only; null when the runtime cannot tell).")
     async def usage(self, info: strawberry.Info) -> LabUsage | None:
-        if self.row.status != service.LabStatus.RUNNING:
+        if self.row.status != states.LabStatus.RUNNING:
             return None
         labs = await lab_runtime(info.context.runtime)
         try:
@@ -248,7 +249,7 @@ class LabSession:
         )
 
     # The owner, admins of its organization (VIEW_ALL_LABS) and site admins; null otherwise.
-    resolve_reference = owned_reference("session_by_id", for_caller(service.can_view))
+    resolve_reference = owned_reference("session_by_id", for_caller(access.can_view))
 
 
 async def lab_runtime(runtime: Runtime) -> LabRuntime:
@@ -276,7 +277,7 @@ class LabCapacity:
 @strawberry.input
 class StartLabInput:
     exercise_id: strawberry.ID
-    ide: service.LabIde | None = strawberry.field(
+    ide: LabIde | None = strawberry.field(
         default=None,
         description="Default: the exercise's preferred IDE or, where that cannot run, JupyterLab (else the "
         "terminal).",
@@ -294,7 +295,7 @@ class LabSessionFilter:
     user_id: strawberry.ID | None = None
     exercise_id: strawberry.ID | None = None
     course_id: strawberry.ID | None = None
-    status: list[service.LabStatus] | None = None
+    status: list[states.LabStatus] | None = None
 
 
 @strawberry.input
@@ -303,7 +304,7 @@ class StopLabsInput:
     user_id: strawberry.ID | None = None
     exercise_id: strawberry.ID | None = None
     course_id: strawberry.ID | None = None
-    status: list[service.LabStatus] | None = None
+    status: list[states.LabStatus] | None = None
 
 
 @strawberry.type

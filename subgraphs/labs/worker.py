@@ -19,13 +19,18 @@ from redis.asyncio import Redis
 from subgraphs.core.domains import WorkerDeps
 from subgraphs.core.events import Consumer, Event, stream_name
 from subgraphs.core.live import LiveHub
-from subgraphs.labs import lifecycle, service
+from subgraphs.labs import lifecycle, transitions
 from subgraphs.labs.lifecycle import LabsLifecycle, LabWorkerRuntime
 from subgraphs.labs.projection import LabsProjectionConsumer
 from subgraphs.labs.runtimes.base import LabRuntime
 
 INTENTS = frozenset(
-    {service.REQUESTED, service.PAUSE_REQUESTED, service.RESUME_REQUESTED, service.STOP_REQUESTED}
+    {
+        transitions.REQUESTED,
+        transitions.PAUSE_REQUESTED,
+        transitions.RESUME_REQUESTED,
+        transitions.STOP_REQUESTED,
+    }
 )
 
 
@@ -43,13 +48,13 @@ class LabIntentConsumer(Consumer):
             return  # transitions and `labs.authz.denied` share the stream: only intents are acted on
         rt = self.owner.rt
         session_id = uuid.UUID(event.subject_ids["session_id"])
-        if event.type == service.REQUESTED:
+        if event.type == transitions.REQUESTED:
             self.owner.spawn_start(session_id)  # runs beside the consumer; the monitor covers a crash
-        elif event.type == service.PAUSE_REQUESTED:
+        elif event.type == transitions.PAUSE_REQUESTED:
             await lifecycle.carry_out_pause(rt, session_id)
-        elif event.type == service.RESUME_REQUESTED:
+        elif event.type == transitions.RESUME_REQUESTED:
             await lifecycle.carry_out_resume(rt, session_id)
-        elif event.type == service.STOP_REQUESTED:
+        elif event.type == transitions.STOP_REQUESTED:
             await lifecycle.carry_out_stop(rt, session_id)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 
 from subgraphs.analytics.models import Learner
 from subgraphs.core.events import ConsumedEvent
-from subgraphs.labs import service as labs_service
+from subgraphs.labs import starting, transitions
 from subgraphs.labs.models import LabEvent, LabSession, LabTemplate
 from subgraphs.labs.models import Outbox as LabsOutbox
 from tests.conftest import GraphQLClient
@@ -140,9 +140,9 @@ async def restart_worker(supervisor, fault_redis, spec) -> None:  # noqa: ANN001
     try:
         await supervisor.restart("worker", spec)
         # Only now: the old worker's monitor, until it stopped, could set the key again.
-        await redis.delete(labs_service.AVAILABLE_KEY)
+        await redis.delete(starting.AVAILABLE_KEY)
         started = time.monotonic()
-        while not await redis.exists(labs_service.AVAILABLE_KEY):
+        while not await redis.exists(starting.AVAILABLE_KEY):
             assert time.monotonic() - started < 90, "the restarted worker's lab monitor never ran"
             await asyncio.sleep(0.1)
     finally:
@@ -300,10 +300,10 @@ async def _kill_mid_lab_start(
     ends_announced = sorted(
         (sid, t)
         for sid, t, _ in announced
-        if t in (labs_service.STARTED, labs_service.STOPPED, labs_service.FAILED)
+        if t in (transitions.STARTED, transitions.STOPPED, transitions.FAILED)
     )
     assert ends_announced == sorted(
-        [(adopted, labs_service.STARTED), (adopted, labs_service.STOPPED), (failed, labs_service.FAILED)]
+        [(adopted, transitions.STARTED), (adopted, transitions.STOPPED), (failed, transitions.FAILED)]
     )
 
     # Analytics applied each lab event once: wait until its ledger holds them all, then count.

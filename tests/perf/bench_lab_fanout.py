@@ -92,7 +92,7 @@ async def run(args: argparse.Namespace) -> None:
     from subgraphs.core.domains import DOMAINS
     from subgraphs.core.live import append_stream_event
     from subgraphs.core.settings import get_settings
-    from subgraphs.labs import service
+    from subgraphs.labs import transitions
     from subgraphs.labs.models import LabEvent, LabSession
     from subgraphs.organizations.app import create_app as create_organizations
     from subgraphs.tooling.migrations import migrate_database
@@ -236,7 +236,7 @@ async def run(args: argparse.Namespace) -> None:
                     )
                     message = row.as_message()
                 sent[(str(sid), message["seq"])] = time.perf_counter()
-                await runtime.live.publish(service.channel(sid), message)
+                await runtime.live.publish(transitions.channel(sid), message)
                 next_at += interval
                 await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
             expected = total * (args.subscribers // args.sessions)

@@ -95,7 +95,7 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
     from subgraphs.core.settings import get_settings
     from subgraphs.courses.app import create_app as create_courses
     from subgraphs.courses.exercises import create_exercise
-    from subgraphs.labs import service
+    from subgraphs.labs import starting, states, transitions
     from subgraphs.labs.app import create_app as create_labs
     from subgraphs.labs.models import ExerciseProjection, LabEvent
     from subgraphs.labs.projection import LabsProjectionConsumer
@@ -174,7 +174,7 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
             run_stop = asyncio.Event()
             worker = asyncio.create_task(lifecycle.run(run_stop))
             while True:  # the worker's first report of what can start
-                if "JUPYTER" in await service.available_ides(api):
+                if "JUPYTER" in await starting.available_ides(api):
                     break
                 await asyncio.sleep(0.1)
             to_running, mutation, memory = [], [], []
@@ -204,7 +204,7 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
 
                 async def until_running(lab_id: uuid.UUID = lab_id, read_after: Any = read_after) -> None:
                     async for message in follow(
-                        api.live, service.channel(lab_id), after=0, read_after=read_after
+                        api.live, transitions.channel(lab_id), after=0, read_after=read_after
                     ):
                         if message["data"]["status"] == "RUNNING":
                             return
@@ -248,7 +248,7 @@ async def run(sessions: int, runtimes: list[str], tmp: Path) -> None:
 
                 await session.execute(
                     update(LabSession)
-                    .where(LabSession.status.in_([s.value for s in service.LIVE]))
+                    .where(LabSession.status.in_([s.value for s in states.LIVE]))
                     .values(status="STOPPED")
                 )
         stop.set()

@@ -37,7 +37,7 @@ from subgraphs.labs.models import (
 from subgraphs.labs.projection import LabsProjectionConsumer
 from subgraphs.labs.runtimes.base import LabRuntime
 from subgraphs.labs.runtimes.process import ProcessRuntime
-from subgraphs.labs.service import AVAILABLE_KEY
+from subgraphs.labs.starting import AVAILABLE_KEY
 from subgraphs.labs.worker import build_lifecycle
 from subgraphs.organizations import tenants as org_tenants
 from tests.conftest import GraphQLClient, QueryCounter

@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import update
 
 from subgraphs.labs.models import LabSession
-from subgraphs.labs.service import TERMINAL
+from subgraphs.labs.states import TERMINAL
 from tests.subgraphs.labs.queries import (
     HEARTBEAT,
     PAUSE,
