@@ -6,6 +6,7 @@ import base64
 import math
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -139,6 +140,16 @@ def cursor_values(cursor: str, kinds: Sequence[type]) -> list[Any]:
     return values
 
 
+@dataclass(frozen=True)
+class PageRequest(Generic[N]):
+    """What a caller asked of a list: up to `first` rows after the cursor `after`, each made a node by
+    `to_node` (the resolver's GraphQL type). Service functions that list take one and hand it on."""
+
+    first: int | None
+    after: str | None
+    to_node: Callable[[Any], N]
+
+
 def check_page_size(first: int | None, max_page_size: int) -> int:
     size = DEFAULT_PAGE_SIZE if first is None else first
     if not 0 < size <= max_page_size:
@@ -151,16 +162,15 @@ async def paginate(
     stmt: Select,
     *,
     sort_columns: Sequence[Any],
-    first: int | None,
-    after: str | None,
+    page: PageRequest[N],
     max_page_size: int,
-    to_node: Callable[[Any], N],
     cursor_kinds: Sequence[type],
     descending: bool = False,
 ) -> Connection[N]:
     """Keyset pagination over `sort_columns` (the last must be unique, e.g. the id), ascending or
     descending (newest first); `cursor_kinds` are the columns' Python types (e.g. `time_id`)."""
-    size = check_page_size(first, max_page_size)
+    size = check_page_size(page.first, max_page_size)
+    after = page.after
     if after:
         values = cursor_values(after, cursor_kinds)
         position, bound = tuple_(*sort_columns), tuple_(*values)
@@ -170,7 +180,7 @@ async def paginate(
     has_next = len(rows) > size
     rows = rows[:size]
     edges = [
-        Edge(cursor=encode_cursor([getattr(row, col.key) for col in sort_columns]), node=to_node(row))
+        Edge(cursor=encode_cursor([getattr(row, col.key) for col in sort_columns]), node=page.to_node(row))
         for row in rows
     ]
     return Connection(

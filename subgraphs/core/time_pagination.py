@@ -4,14 +4,13 @@ newest first, within the platform's page size."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.core.context import DatabaseAccess
-from subgraphs.core.pagination import Connection, paginate, time_id
+from subgraphs.core.pagination import Connection, PageRequest, paginate, time_id
 
 N = TypeVar("N")
 
@@ -22,9 +21,7 @@ async def paginate_by_time(
     stmt: Select,
     order: tuple[Any, Any],
     *,
-    first: int | None,
-    after: str | None,
-    to_node: Callable[[Any], N],
+    page: PageRequest[N],
     descending: bool = False,
 ) -> Connection[N]:
     """`paginate` over `order` (a timestamp column, then the id), oldest first (newest first when
@@ -33,10 +30,8 @@ async def paginate_by_time(
         session,
         stmt,
         sort_columns=order,
-        first=first,
-        after=after,
+        page=page,
         max_page_size=runtime.settings.graphql.max_page_size,
-        to_node=to_node,
         cursor_kinds=time_id,
         descending=descending,
     )

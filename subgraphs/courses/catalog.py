@@ -26,6 +26,7 @@ from subgraphs.core.pagination import (
     Connection,
     Edge,
     PageInfo,
+    PageRequest,
     check_page_size,
     cursor_values,
     encode_cursor,
@@ -271,26 +272,24 @@ async def list_courses(
     *,
     filter: CourseFilter,
     order_by: CourseOrder = CourseOrder.CREATED_AT,
-    first: int | None,
-    after: str | None,
-    to_node: Any,
+    page: PageRequest,
 ) -> Connection:
     """The courses the caller may see that match the filter; keyset pages in `order_by` order."""
     if not meta.principal.is_authenticated:
         raise NotAuthenticated()
-    size = check_page_size(first, runtime.settings.graphql.max_page_size)
+    size = check_page_size(page.first, runtime.settings.graphql.max_page_size)
     columns, descending, kinds = (
         _relevance(filter) if order_by == CourseOrder.RELEVANCE else _ORDERS[order_by]
     )
     stmt = _filtered(select(Course, *columns), filter).where(await visible_clause(meta.caller))
-    if after:
-        values = cursor_values(after, kinds)
+    if page.after:
+        values = cursor_values(page.after, kinds)
         position = tuple_(*columns)
         stmt = stmt.where(position < tuple_(*values) if descending else position > tuple_(*values))
     order = [c.desc() for c in columns] if descending else list(columns)
     async with runtime.transaction() as session:
         rows = (await session.execute(stmt.order_by(*order).limit(size + 1))).all()
-    return connection_of(rows, size, after is not None, to_node)
+    return connection_of(rows, size, page.after is not None, page.to_node)
 
 
 def connection_of(rows: Any, size: int, has_previous: bool, to_node: Any) -> Connection:

@@ -12,6 +12,7 @@ import strawberry
 
 from subgraphs.contracts import vocabulary
 from subgraphs.core.ids import parse_id, parse_optional_id
+from subgraphs.core.pagination import PageRequest
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.resolvers import (
     authenticated_field,
@@ -149,9 +150,7 @@ class Query:
                 instructor_id=parse_optional_id(f.instructor_id, "filter.instructorId"),
             ),
             order_by=catalog.CourseOrder(_enum(order_by)),
-            first=first,
-            after=after,
-            to_node=Course.from_model,
+            page=PageRequest(first, after, Course.from_model),
         )
 
 

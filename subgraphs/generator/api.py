@@ -20,7 +20,7 @@ from subgraphs.core.course_owners import foreign_courses_read_your_writes
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import NotAuthenticated, NotFound
 from subgraphs.core.events import emit
-from subgraphs.core.pagination import Connection
+from subgraphs.core.pagination import Connection, PageRequest
 from subgraphs.core.rbac import Permission, authorize
 from subgraphs.core.settings import GeneratorSettings
 from subgraphs.core.time_pagination import paginate_by_time
@@ -142,9 +142,7 @@ async def list_jobs(
     meta: RequestMeta,
     flt: JobFilter,
     *,
-    first: int | None,
-    after: str | None,
-    to_node: Any,
+    page: PageRequest,
 ) -> Connection:
     """The jobs the caller may see, filtered, newest first."""
     if not meta.principal.is_authenticated:
@@ -164,9 +162,7 @@ async def list_jobs(
             session,
             stmt,
             (GenerationJob.created_at, GenerationJob.id),
-            first=first,
-            after=after,
-            to_node=to_node,
+            page=page,
             descending=True,
         )
 

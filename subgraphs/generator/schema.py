@@ -16,7 +16,7 @@ from subgraphs.contracts import vocabulary
 from subgraphs.contracts.generation import Kind
 from subgraphs.core.ids import parse_id
 from subgraphs.core.live import JobEvents, job_event
-from subgraphs.core.pagination import Connection, list_size
+from subgraphs.core.pagination import Connection, PageRequest, list_size
 from subgraphs.core.rbac import Permission, member_or_scope_policy
 from subgraphs.core.resolvers import (
     authenticated_field,
@@ -120,9 +120,7 @@ class Query:
                 status=jobs.JobStatus(flt.status) if flt.status else None,
                 kind=Kind(flt.kind) if flt.kind else None,
             ),
-            first=first,
-            after=after,
-            to_node=GenerationJob.from_model,
+            page=PageRequest(first, after, GenerationJob.from_model),
         )
 
     @authenticated_field(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Select, select
 
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import NotAuthenticated
-from subgraphs.core.pagination import Connection
+from subgraphs.core.pagination import Connection, PageRequest
 from subgraphs.core.rbac import Permission, authorize
 from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.labs.access import visible_clause
@@ -46,9 +45,7 @@ async def list_sessions(
     meta: RequestMeta,
     flt: SessionFilter,
     *,
-    first: int | None,
-    after: str | None,
-    to_node: Any,
+    page: PageRequest,
 ) -> Connection:
     """The lab sessions the caller may see, filtered, newest first."""
     if not meta.principal.is_authenticated:
@@ -60,9 +57,7 @@ async def list_sessions(
             session,
             stmt,
             (LabSession.created_at, LabSession.id),
-            first=first,
-            after=after,
-            to_node=to_node,
+            page=page,
             descending=True,
         )
 

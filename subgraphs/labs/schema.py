@@ -14,7 +14,7 @@ import strawberry
 from subgraphs.contracts.vocabulary import LabIde
 from subgraphs.core.ids import parse_id, parse_optional_id
 from subgraphs.core.live import JobEvents
-from subgraphs.core.pagination import Connection, list_size
+from subgraphs.core.pagination import Connection, PageRequest, list_size
 from subgraphs.core.rbac import USER_POLICY, Permission, member_or_scope_policy
 from subgraphs.core.resolvers import (
     authenticated_field,
@@ -94,9 +94,7 @@ class Query:
             info,
             queries.list_sessions,
             _session_filter(filter or LabSessionFilter(), "filter"),
-            first=first,
-            after=after,
-            to_node=LabSession.from_model,
+            page=PageRequest(first, after, LabSession.from_model),
         )
 
     @authenticated_field(

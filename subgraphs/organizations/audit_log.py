@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, select
 
 from subgraphs.core.auth import require_site_admin
 from subgraphs.core.context import RequestMeta, Runtime
-from subgraphs.core.pagination import Connection
+from subgraphs.core.pagination import Connection, PageRequest
 from subgraphs.core.rbac import authorize
 from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.organizations.models import AuditLogEntry
@@ -48,9 +47,7 @@ async def list_audit_log(
     *,
     organization_id: uuid.UUID | None,
     filter: AuditFilter,
-    first: int | None,
-    after: str | None,
-    to_node: Any,
+    page: PageRequest,
 ) -> Connection:
     """Newest first. One organization's entries (VIEW_AUDIT_LOGS there), or, without an organization,
     every entry of the platform (site admins)."""
@@ -66,8 +63,6 @@ async def list_audit_log(
             session,
             _audit_filter(stmt, filter),
             (AuditLogEntry.occurred_at, AuditLogEntry.id),
-            first=first,
-            after=after,
-            to_node=to_node,
+            page=page,
             descending=True,
         )

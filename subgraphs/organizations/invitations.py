@@ -7,7 +7,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Select, Update, select, update
 
@@ -19,7 +19,7 @@ from subgraphs.core.db import utcnow
 from subgraphs.core.errors import NotFound
 from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.mail import mail_event, web_link
-from subgraphs.core.pagination import Connection
+from subgraphs.core.pagination import Connection, PageRequest
 from subgraphs.core.rbac import authorize
 from subgraphs.organizations.authz import lock_user
 from subgraphs.organizations.errors import AlreadyMember, EmailNotVerified, InvalidInvitation
@@ -125,9 +125,7 @@ async def list_invitations(
     meta: RequestMeta,
     *,
     organization_id: uuid.UUID,
-    first: int | None,
-    after: str | None,
-    to_node: Any,
+    page: PageRequest,
 ) -> Connection:
     """The pending invitations, newest first."""
     return await organization_page(
@@ -137,9 +135,7 @@ async def list_invitations(
         organization_id,
         _pending(select(Invitation).where(Invitation.organization_id == organization_id)),
         (Invitation.created_at, Invitation.id),
-        first=first,
-        after=after,
-        to_node=to_node,
+        page=page,
         descending=True,
     )
 

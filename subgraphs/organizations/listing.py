@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select
 
 from subgraphs.core.context import RequestMeta, Runtime
-from subgraphs.core.pagination import Connection
+from subgraphs.core.pagination import Connection, PageRequest
 from subgraphs.core.rbac import Permission, authorize
 from subgraphs.core.time_pagination import paginate_by_time
 
@@ -22,15 +22,11 @@ async def organization_page(
     stmt: Select,
     order: tuple[Any, Any],
     *,
-    first: int | None,
-    after: str | None,
-    to_node: Any,
+    page: PageRequest,
     descending: bool = False,
 ) -> Connection:
     """A page of `stmt` (rows of the organization `organization_id`) over `order`, for a caller holding
     `permission` in that organization."""
     await authorize(meta.caller, permission, organization_id)
     async with runtime.transaction() as session:
-        return await paginate_by_time(
-            runtime, session, stmt, order, first=first, after=after, to_node=to_node, descending=descending
-        )
+        return await paginate_by_time(runtime, session, stmt, order, page=page, descending=descending)

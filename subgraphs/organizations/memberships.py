@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +18,7 @@ from subgraphs.contracts.base import EventPayload
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import NotFound
 from subgraphs.core.events import Event, emit, request_event
-from subgraphs.core.pagination import Connection
+from subgraphs.core.pagination import Connection, PageRequest
 from subgraphs.core.rbac import authorize
 from subgraphs.organizations.authz import lock_user, project_user
 from subgraphs.organizations.errors import LastAdmin
@@ -83,9 +82,7 @@ async def list_members(
     *,
     organization_id: uuid.UUID,
     filter: MemberFilter,
-    first: int | None,
-    after: str | None,
-    to_node: Any,
+    page: PageRequest,
 ) -> Connection:
     return await organization_page(
         runtime,
@@ -94,9 +91,7 @@ async def list_members(
         organization_id,
         _member_filter(select(Membership).where(Membership.organization_id == organization_id), filter),
         (Membership.joined_at, Membership.id),
-        first=first,
-        after=after,
-        to_node=to_node,
+        page=page,
     )
 
 

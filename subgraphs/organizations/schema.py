@@ -10,7 +10,7 @@ from __future__ import annotations
 import strawberry
 
 from subgraphs.core.ids import parse_id
-from subgraphs.core.pagination import list_size
+from subgraphs.core.pagination import PageRequest, list_size
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.resolvers import (
     authenticated_field,
@@ -98,9 +98,7 @@ class Query:
             info,
             tenants.list_organizations,
             search=search,
-            first=first,
-            after=after,
-            to_node=Organization.from_model,
+            page=PageRequest(first, after, Organization.from_model),
         )
 
     @authenticated_field(directives=[list_size(50)], description="The organizations you are a member of.")
@@ -126,9 +124,7 @@ class Query:
             memberships.list_members,
             organization_id=parse_id(organization_id, "organizationId"),
             filter=memberships.MemberFilter(role=_role(role) if role else None),
-            first=first,
-            after=after,
-            to_node=Membership.from_model,
+            page=PageRequest(first, after, Membership.from_model),
         )
 
     @paged_field(
@@ -143,9 +139,7 @@ class Query:
             info,
             invitations.list_invitations,
             organization_id=parse_id(organization_id, "organizationId"),
-            first=first,
-            after=after,
-            to_node=Invitation.from_model,
+            page=PageRequest(first, after, Invitation.from_model),
         )
 
     @paged_field(
@@ -163,9 +157,7 @@ class Query:
             info,
             tracks.list_tracks,
             organization_id=parse_id(organization_id, "organizationId"),
-            first=first,
-            after=after,
-            to_node=Track.from_model,
+            page=PageRequest(first, after, Track.from_model),
         )
 
     @authenticated_field(policy=member_or_scope_policy(roles.VIEW_TRACKS), description="One learning path.")
@@ -194,9 +186,7 @@ class Query:
             if organization_id is not None
             else None,
             filter=audit_log.AuditFilter(actor=f.actor, action=f.action, since=f.since, until=f.until),
-            first=first,
-            after=after,
-            to_node=AuditLogEntry.from_model,
+            page=PageRequest(first, after, AuditLogEntry.from_model),
         )
 
 

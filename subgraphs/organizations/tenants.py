@@ -17,7 +17,7 @@ from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import InvalidInput, NotAuthenticated
 from subgraphs.core.events import Event, emit, request_event
-from subgraphs.core.pagination import Connection, paginate
+from subgraphs.core.pagination import Connection, PageRequest, paginate
 from subgraphs.core.rbac import authorize, organizations_permitting
 from subgraphs.core.text import clean_slug
 from subgraphs.organizations.authz import lock_user
@@ -189,9 +189,7 @@ async def list_organizations(
     meta: RequestMeta,
     *,
     search: str | None,
-    first: int | None,
-    after: str | None,
-    to_node: Any,
+    page: PageRequest,
 ) -> Connection:
     """Every organization of the platform, by name (site admins); `search` matches name or slug."""
     require_site_admin(meta.principal, "Only site administrators list every organization.")
@@ -204,9 +202,7 @@ async def list_organizations(
             session,
             stmt,
             sort_columns=(Organization.name, Organization.id),
-            first=first,
-            after=after,
+            page=page,
             max_page_size=runtime.settings.graphql.max_page_size,
-            to_node=to_node,
             cursor_kinds=(str, uuid.UUID),
         )

@@ -18,7 +18,7 @@ from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.guards import authorized_row
 from subgraphs.core.ordering import parse_ids
-from subgraphs.core.pagination import Connection
+from subgraphs.core.pagination import Connection, PageRequest
 from subgraphs.core.rbac import authorize
 from subgraphs.organizations.listing import organization_page
 from subgraphs.organizations.models import CourseOwner, Organization, Outbox, Track
@@ -72,9 +72,7 @@ async def list_tracks(
     meta: RequestMeta,
     *,
     organization_id: uuid.UUID,
-    first: int | None,
-    after: str | None,
-    to_node: Any,
+    page: PageRequest,
 ) -> Connection:
     return await organization_page(
         runtime,
@@ -83,9 +81,7 @@ async def list_tracks(
         organization_id,
         select(Track).where(Track.organization_id == organization_id),
         (Track.created_at, Track.id),
-        first=first,
-        after=after,
-        to_node=to_node,
+        page=page,
     )
 
 

@@ -21,6 +21,7 @@ from subgraphs.core.db import utcnow
 from subgraphs.core.errors import InvalidInput, NotFound
 from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.guards import authorized_row
+from subgraphs.core.pagination import PageRequest
 from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.quizzes.access import (
     MANAGE,
@@ -253,9 +254,7 @@ async def list_attempts(
     *,
     quiz_id: uuid.UUID,
     filter: AttemptFilter,
-    first: int | None,
-    after: str | None,
-    to_node: Any,
+    page: PageRequest,
 ) -> Any:
     """The instructor view: attempts of one quiz, oldest first, filtered (UPDATE_COURSES there)."""
     async with runtime.transaction() as session:
@@ -276,7 +275,5 @@ async def list_attempts(
             session,
             stmt,
             (QuizAttempt.started_at, QuizAttempt.id),
-            first=first,
-            after=after,
-            to_node=to_node,
+            page=page,
         )

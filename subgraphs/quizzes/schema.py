@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 
 from subgraphs.core.ids import parse_id, parse_optional_id
+from subgraphs.core.pagination import PageRequest
 from subgraphs.core.rbac import USER_POLICY, member_or_scope_policy
 from subgraphs.core.resolvers import (
     authenticated_field,
@@ -114,9 +115,7 @@ class Query:
             filter=attempts.AttemptFilter(
                 user_id=parse_optional_id(f.user_id, "filter.userId"), submitted=f.submitted, passed=f.passed
             ),
-            first=first,
-            after=after,
-            to_node=QuizAttempt.from_model,
+            page=PageRequest(first, after, QuizAttempt.from_model),
         )
 
 

@@ -14,7 +14,7 @@ from subgraphs.core.auth import Principal, require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import Forbidden, InvalidInput, NotFound
 from subgraphs.core.events import emit
-from subgraphs.core.pagination import Connection
+from subgraphs.core.pagination import Connection, PageRequest
 from subgraphs.core.rbac import Role
 from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.users import passwords
@@ -129,9 +129,7 @@ async def list_users(
     meta: RequestMeta,
     *,
     filter: UserFilter,
-    first: int | None,
-    after: str | None,
-    to_node: Any,
+    page: PageRequest,
 ) -> Connection:
     _require_site_admin(meta.principal)
     async with runtime.transaction() as session:
@@ -140,7 +138,5 @@ async def list_users(
             session,
             _user_filter(select(User), filter),
             (User.created_at, User.id),
-            first=first,
-            after=after,
-            to_node=to_node,
+            page=page,
         )

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from subgraphs.core.auth import IsAuthenticated, require_user
 from subgraphs.core.ids import parse_id
 from subgraphs.core.live import follow, stored_after
-from subgraphs.core.pagination import SIZED_BY_FIRST, list_size
+from subgraphs.core.pagination import SIZED_BY_FIRST, PageRequest, list_size
 from subgraphs.core.rbac import Permission, Role
 from subgraphs.core.resolvers import (
     authenticated_field,
@@ -92,9 +92,7 @@ class Query:
             info,
             admin.list_users,
             filter=admin.UserFilter(role=f.role, is_active=f.is_active, search=f.search),
-            first=first,
-            after=after,
-            to_node=lambda row: User.from_model(row, principal),
+            page=PageRequest(first, after, lambda row: User.from_model(row, principal)),
         )
 
     @authenticated_field(
