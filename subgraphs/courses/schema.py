@@ -133,7 +133,7 @@ class Query:
         self,
         info: strawberry.Info,
         filter: CourseFilter | None = None,
-        order_by: CourseOrder = catalog.CourseOrder.CREATED_AT,  # type: ignore[valid-type]  # strawberry.enum's result
+        order_by: CourseOrder = catalog.CourseOrder.CREATED_AT,
         first: int = 20,
         after: str | None = None,
     ) -> CourseConnection:

@@ -1,7 +1,5 @@
 """GraphQL types of the courses subgraph."""
 
-# The [valid-type] ignores in this module: its GraphQL enums are made by a call (strawberry.enum), which
-# type checkers do not take as a type.
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,6 +8,7 @@ from typing import Annotated, Any
 import strawberry
 
 from subgraphs.contracts import vocabulary
+from subgraphs.contracts.vocabulary import Difficulty, LabIde
 from subgraphs.core.entities import from_row
 from subgraphs.core.errors import EditErrors
 from subgraphs.core.federation import (
@@ -32,18 +31,21 @@ from subgraphs.core.pages import (
 )
 from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import permitted
-from subgraphs.courses import access, catalog, models, validation
+from subgraphs.courses import access, models, validation
+from subgraphs.courses.catalog import CourseOrder
+from subgraphs.courses.models import CourseStatus, EnrollmentStatus, Visibility
 
-CourseStatus = strawberry.enum(models.CourseStatus, name="CourseStatus")
-Difficulty = strawberry.enum(vocabulary.Difficulty, name="Difficulty")
-Visibility = strawberry.enum(
-    models.Visibility,
+# The GraphQL enums are the models', the contracts' and the catalog's own enums, registered under these names.
+strawberry.enum(CourseStatus, name="CourseStatus")
+strawberry.enum(Difficulty, name="Difficulty")
+strawberry.enum(
+    Visibility,
     name="CourseVisibility",
     description="ORGANIZATION: members of the course's organization; PUBLIC: every signed-in user.",
 )
-EnrollmentStatus = strawberry.enum(models.EnrollmentStatus, name="EnrollmentStatus")
-LabIde = strawberry.enum(vocabulary.LabIde, name="LabIde", description="The IDE a lab opens for an exercise.")
-CourseOrder = strawberry.enum(catalog.CourseOrder, name="CourseOrder")
+strawberry.enum(EnrollmentStatus, name="EnrollmentStatus")
+strawberry.enum(LabIde, name="LabIde", description="The IDE a lab opens for an exercise.")
+strawberry.enum(CourseOrder, name="CourseOrder")
 
 
 async def _can_view(info: strawberry.Info, course: models.Course) -> bool:
@@ -160,10 +162,10 @@ class Course:
     slug: str = strawberry.field(description="Unique within the organization.")
     description: str
     category: str
-    difficulty: Difficulty  # type: ignore[valid-type]
+    difficulty: Difficulty
     estimated_duration_hours: int | None
-    status: CourseStatus  # type: ignore[valid-type]
-    visibility: Visibility  # type: ignore[valid-type]
+    status: CourseStatus
+    visibility: Visibility
     enrollment_cap: int | None
     created_at: datetime
     updated_at: datetime
@@ -295,7 +297,7 @@ class Exercise:
     instructions: str = strawberry.field(description="Markdown.")
     language: str
     starter_files: list[WorkspaceFile] = strawberry.field(directives=[list_size(validation.MAX_FILES)])
-    lab_ide: LabIde  # type: ignore[valid-type]
+    lab_ide: LabIde
     created_at: datetime
     updated_at: datetime
     _row: strawberry.Private[models.Exercise]
@@ -329,7 +331,7 @@ class Exercise:
 @strawberry.federation.type(keys=["id"], description="A student's enrollment in a course, with progress.")
 class Enrollment:
     id: strawberry.ID
-    status: EnrollmentStatus  # type: ignore[valid-type]
+    status: EnrollmentStatus
     progress_percent: int
     enrolled_at: datetime
     completed_at: datetime | None
@@ -388,9 +390,9 @@ class CreateCourseInput:
     )
     description: str | None = None
     category: str | None = None
-    difficulty: Difficulty = vocabulary.Difficulty.BEGINNER  # type: ignore[valid-type]
+    difficulty: Difficulty = vocabulary.Difficulty.BEGINNER
     estimated_duration_hours: int | None = None
-    visibility: Visibility = models.Visibility.ORGANIZATION  # type: ignore[valid-type]
+    visibility: Visibility = models.Visibility.ORGANIZATION
     enrollment_cap: int | None = None
 
 
@@ -401,9 +403,9 @@ class UpdateCourseInput:
     slug: str | None = None
     description: str | None = None
     category: str | None = None
-    difficulty: Difficulty | None = None  # type: ignore[valid-type]
+    difficulty: Difficulty | None = None
     estimated_duration_hours: int | None = None
-    visibility: Visibility | None = None  # type: ignore[valid-type]
+    visibility: Visibility | None = None
     enrollment_cap: int | None = None
 
 
@@ -415,9 +417,9 @@ class CourseIdInput:
 @strawberry.input
 class CourseFilter:
     organization_id: strawberry.ID | None = None
-    status: CourseStatus | None = None  # type: ignore[valid-type]
+    status: CourseStatus | None = None
     category: str | None = None
-    difficulty: Difficulty | None = None  # type: ignore[valid-type]
+    difficulty: Difficulty | None = None
     search: str | None = strawberry.field(
         default=None, description="Full-text search in title and description."
     )
@@ -486,7 +488,7 @@ class CreateExerciseInput:
     language: str = "python"
     starter_files: list[WorkspaceFileInput] | None = None
     tests: list[WorkspaceFileInput] | None = None
-    lab_ide: LabIde = vocabulary.LabIde.VSCODE  # type: ignore[valid-type]
+    lab_ide: LabIde = vocabulary.LabIde.VSCODE
 
 
 @strawberry.input
@@ -497,7 +499,7 @@ class UpdateExerciseInput:
     language: str | None = None
     starter_files: list[WorkspaceFileInput] | None = None
     tests: list[WorkspaceFileInput] | None = None
-    lab_ide: LabIde | None = None  # type: ignore[valid-type]
+    lab_ide: LabIde | None = None
 
 
 @strawberry.input
