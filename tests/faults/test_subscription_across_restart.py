@@ -18,7 +18,7 @@ from collections import Counter
 
 import pytest
 import websockets
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from subgraphs.contracts.generation import Kind
 from subgraphs.generator.models import GenerationEvent
@@ -82,7 +82,9 @@ async def test_a_subscriber_resumes_across_a_graceful_subgraph_restart_and_misse
         text = draft(Kind.SYLLABUS, values)
         gate = threading.Event()
         fake_anthropic.gate = gate
-        fake_anthropic.script(Reply.of_text(text, chunk_chars=20, hold_after_chunks=3))
+        # One delta before the hold: the worker's first "Writing." event is then the last one stored until
+        # the gate opens (more deltas could cross the progress interval at any moment on a loaded machine).
+        fake_anthropic.script(Reply.of_text(text, chunk_chars=20, hold_after_chunks=1))
         try:
             body = await gql(GENERATE_SYLLABUS, {"input": syllabus_input(org, title)}, token=token)
             job_id = body["data"]["generateSyllabus"]["job"]["id"]
@@ -91,13 +93,16 @@ async def test_a_subscriber_resumes_across_a_graceful_subgraph_restart_and_misse
             first = asyncio.create_task(follow(url, token, job_id, None, seen, log))
             assert await asyncio.to_thread(fake_anthropic.holding.wait, 30), "the job never reached the hold"
 
-            async def has_every_stored_event() -> bool:  # nothing new is stored while the reply is held
+            async def has_every_stored_event() -> bool:  # nothing is stored after "Writing." while held
                 assert not first.done(), (seen, first)
                 async with fault_runtime.sessionmaker() as session:
-                    stored = await session.scalar(
-                        select(func.count()).where(GenerationEvent.stream_id == uuid.UUID(job_id))
-                    )
-                return any(e["status"] == "RUNNING" for e in seen) and len(seen) == stored
+                    stored = (
+                        await session.scalars(
+                            select(GenerationEvent.data).where(GenerationEvent.stream_id == uuid.UUID(job_id))
+                        )
+                    ).all()
+                writing = any(data.get("message") == "Writing." for data in stored)
+                return writing and len(seen) == len(stored)
 
             await eventually(has_every_stored_event, timeout=30, what="the subscriber caught up to the hold")
             before = len(seen)
