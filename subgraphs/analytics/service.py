@@ -193,12 +193,6 @@ async def metrics_by_learner(
     )
 
 
-async def enrollment_keys(runtime: Runtime, enrollment_ids: list[uuid.UUID]) -> dict[uuid.UUID, Learner]:
-    async with runtime.transaction() as session:
-        rows = (await session.scalars(select(Learner).where(Learner.enrollment_id.in_(enrollment_ids)))).all()
-    return {r.enrollment_id: r for r in rows if r.enrollment_id is not None}  # all are, by the filter
-
-
 def course_stats_of(
     course_id: uuid.UUID, learners: list[tuple[Learner, int]], now: datetime
 ) -> dict[str, Any]:

@@ -40,7 +40,6 @@ from subgraphs.core.db import utcnow
 from subgraphs.core.errors import Conflict, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, domain_event, emit
 from subgraphs.core.live import append_stream_event
-from subgraphs.core.live_publish import publish_committed
 from subgraphs.core.rbac import Caller, authorize
 
 log = logging.getLogger("coursegraph.content")
@@ -89,7 +88,7 @@ async def _progress(session: Any, job: ExportJob, message: str) -> dict[str, Any
 
 
 async def _publish(runtime: DatabaseAccess, job_id: uuid.UUID, *messages: dict[str, Any]) -> None:
-    await publish_committed(runtime, channel(job_id), *messages, of=f"export {job_id}")
+    await runtime.live.publish_or_log(channel(job_id), *messages, of=f"export {job_id}")
 
 
 def _event(

@@ -51,7 +51,7 @@ from subgraphs.core.consumers import upsert_if_newer
 from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.course_owners import DELETED
 from subgraphs.core.db import utcnow
-from subgraphs.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from subgraphs.core.errors import InvalidInput, NotAuthenticated, NotFound
 from subgraphs.core.events import Event, domain_event, emit
 from subgraphs.core.rbac import Caller, Permission, authorize, organizations_permitting, permitted
 
@@ -152,19 +152,6 @@ async def visible_clause(caller: Caller) -> Any:
 
 async def _course_status(session: Any, course_id: uuid.UUID) -> str | None:
     return await session.scalar(select(CourseOwner.status).where(CourseOwner.course_id == course_id))
-
-
-async def visible_item(runtime: Runtime, meta: RequestMeta, item_id: uuid.UUID) -> ContentItem:
-    if not meta.principal.is_authenticated:
-        raise NotAuthenticated()
-    async with runtime.transaction() as session:
-        item = await session.get(ContentItem, item_id)
-        status = await _course_status(session, item.course_id) if item else None
-    if item is None or item.deleted_at is not None:
-        raise NotFound("No such content item.")
-    if not await can_view(meta.caller, item, status):
-        raise Forbidden()
-    return item
 
 
 async def _managed_item(runtime: Runtime, meta: RequestMeta, session: Any, item_id: uuid.UUID) -> ContentItem:

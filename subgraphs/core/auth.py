@@ -26,7 +26,7 @@ from joserfc.jwk import KeySet
 from strawberry.permission import BasePermission
 
 from subgraphs.core.errors import Forbidden, NotAuthenticated
-from subgraphs.core.rbac import PROJECTION_REBUILD_WAIT_SECONDS, SCHEMA_READ, Permission, Role
+from subgraphs.core.rbac import PROJECTION_REBUILD_WAIT_SECONDS, SCHEMA_READ, Role
 from subgraphs.core.redis_state import wait_for_marker
 from subgraphs.core.settings import Settings
 
@@ -232,14 +232,6 @@ class IsAuthenticated(BasePermission):
         return _principal(info).is_authenticated
 
 
-class IsSiteAdmin(BasePermission):
-    message = Forbidden.default_message
-    error_extensions = {"code": Forbidden.default_code}
-
-    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        return _principal(info).is_site_admin
-
-
 def require_user(principal: Principal) -> uuid.UUID:
     """The signed-in user's id, or a typed UNAUTHENTICATED error (API clients are not users)."""
     if principal.user_id is None:
@@ -254,10 +246,3 @@ def require_site_admin(principal: Principal, refusal: str) -> None:
         raise NotAuthenticated()
     if not principal.is_site_admin:
         raise Forbidden(refusal)
-
-
-def require_permission(principal: Principal, permission: Permission) -> None:
-    if not principal.is_authenticated:
-        raise NotAuthenticated()
-    if not (principal.is_site_admin or principal.has_scope(permission.value)):
-        raise Forbidden()

@@ -97,6 +97,16 @@ class LiveHub:
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         await self._redis.publish(f"live:{channel}", orjson.dumps(message))
 
+    async def publish_or_log(self, channel: str, *messages: dict[str, Any], of: str) -> None:
+        """Publish each message of a stream whose events were just committed. A failure is logged, not
+        raised: the commit stands and subscribers re-read the stored events. `of` names the stream in the
+        log ("export <id>")."""
+        for message in messages:
+            try:
+                await self.publish(channel, message)
+            except Exception:
+                log.exception("could not publish a live event of %s", of)
+
     @contextlib.asynccontextmanager
     async def listen(self, channel: str) -> AsyncIterator[asyncio.Queue]:
         if self._draining:

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 import strawberry
@@ -18,6 +18,9 @@ from strawberry.federation.schema_directives import ListSize
 
 from subgraphs.core.errors import BadUserInput, InvalidInput
 from subgraphs.core.text import text_problem
+
+if TYPE_CHECKING:
+    from subgraphs.core.context import DatabaseAccess
 
 T = TypeVar("T")
 N = TypeVar("N")
@@ -191,4 +194,27 @@ async def paginate(
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
+    )
+
+
+async def paginate_by_time(
+    runtime: DatabaseAccess,
+    session: AsyncSession,
+    stmt: Select,
+    order: tuple[Any, Any],
+    *,
+    page: PageRequest[N],
+    descending: bool = False,
+) -> Connection[N]:
+    """`paginate` over `order` (a timestamp column, then the id), oldest first (newest first when
+    `descending`), at most the runtime's `graphql.max_page_size` a page: most of the platform's lists
+    (members, invitations, tracks, audit entries, attempts, users, generation jobs, lab sessions)."""
+    return await paginate(
+        session,
+        stmt,
+        sort_columns=order,
+        page=page,
+        max_page_size=runtime.settings.graphql.max_page_size,
+        cursor_kinds=time_id,
+        descending=descending,
     )

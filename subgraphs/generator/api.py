@@ -20,10 +20,9 @@ from subgraphs.core.course_owners import foreign_courses_read_your_writes
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import NotAuthenticated, NotFound
 from subgraphs.core.events import emit
-from subgraphs.core.pagination import Connection, PageRequest
+from subgraphs.core.pagination import Connection, PageRequest, paginate_by_time
 from subgraphs.core.rbac import Permission, authorize
 from subgraphs.core.settings import GeneratorSettings
-from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.generator import prompts
 from subgraphs.generator.courses import COURSE_OWNERS_GROUP, refuse_archived
 from subgraphs.generator.errors import BudgetExceeded, JobFinished, NotSucceeded

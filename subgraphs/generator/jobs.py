@@ -14,7 +14,6 @@ from subgraphs.core import leased_jobs
 from subgraphs.core.context import DatabaseAccess, RequestMeta, Runtime
 from subgraphs.core.events import Event, domain_event
 from subgraphs.core.live import append_stream_event
-from subgraphs.core.live_publish import publish_committed
 from subgraphs.core.rbac import Caller, Permission
 from subgraphs.generator.models import GenerationEvent, GenerationJob
 
@@ -64,7 +63,7 @@ async def progress_event(session: Any, job: GenerationJob, message: str, partial
 
 
 async def publish(runtime: DatabaseAccess, job_id: uuid.UUID, *messages: dict[str, Any]) -> None:
-    await publish_committed(runtime, channel(job_id), *messages, of=f"job {job_id}")
+    await runtime.live.publish_or_log(channel(job_id), *messages, of=f"job {job_id}")
 
 
 def job_event(

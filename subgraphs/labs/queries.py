@@ -9,9 +9,8 @@ from sqlalchemy import Select, select
 
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import NotAuthenticated
-from subgraphs.core.pagination import Connection, PageRequest
+from subgraphs.core.pagination import Connection, PageRequest, paginate_by_time
 from subgraphs.core.rbac import Permission, authorize
-from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.labs.access import visible_clause
 from subgraphs.labs.models import LabSession
 from subgraphs.labs.states import ACTIVE, BOOTING, LabStatus, count_sessions, org_settings

@@ -20,7 +20,6 @@ from subgraphs.core.context import DatabaseAccess, RequestMeta
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import Event, domain_event, emit
 from subgraphs.core.live import append_stream_event
-from subgraphs.core.live_publish import publish_committed
 from subgraphs.labs.models import LabEvent, LabSession, Outbox
 from subgraphs.labs.states import TERMINAL, LabStatus, S
 
@@ -79,7 +78,7 @@ async def stream_event(session: Any, row: LabSession, message: str, progress: in
 
 
 async def publish(runtime: DatabaseAccess, session_id: uuid.UUID, *messages: dict[str, Any]) -> None:
-    await publish_committed(runtime, channel(session_id), *messages, of=f"lab {session_id}")
+    await runtime.live.publish_or_log(channel(session_id), *messages, of=f"lab {session_id}")
 
 
 # Outbox event per target status (None: the transition is announced by an intent event or not at all).

@@ -10,9 +10,8 @@ from sqlalchemy import Select, select
 
 from subgraphs.core.auth import require_site_admin
 from subgraphs.core.context import RequestMeta, Runtime
-from subgraphs.core.pagination import Connection, PageRequest
+from subgraphs.core.pagination import Connection, PageRequest, paginate_by_time
 from subgraphs.core.rbac import authorize
-from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.organizations.models import AuditLogEntry
 from subgraphs.organizations.roles import VIEW_AUDIT_LOG
 

@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy import Select
 
 from subgraphs.core.context import RequestMeta, Runtime
-from subgraphs.core.pagination import Connection, PageRequest
+from subgraphs.core.pagination import Connection, PageRequest, paginate_by_time
 from subgraphs.core.rbac import Permission, authorize
-from subgraphs.core.time_pagination import paginate_by_time
 
 
 async def organization_page(

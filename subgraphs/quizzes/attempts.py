@@ -21,8 +21,7 @@ from subgraphs.core.db import utcnow
 from subgraphs.core.errors import InvalidInput, NotFound
 from subgraphs.core.events import Event, emit, request_event
 from subgraphs.core.guards import authorized_row
-from subgraphs.core.pagination import PageRequest
-from subgraphs.core.time_pagination import paginate_by_time
+from subgraphs.core.pagination import PageRequest, paginate_by_time
 from subgraphs.quizzes.access import (
     MANAGE,
     PROJECTION_GROUP,

@@ -14,9 +14,8 @@ from subgraphs.core.auth import Principal, require_user
 from subgraphs.core.context import RequestMeta, Runtime
 from subgraphs.core.errors import Forbidden, InvalidInput, NotFound
 from subgraphs.core.events import emit
-from subgraphs.core.pagination import Connection, PageRequest
+from subgraphs.core.pagination import Connection, PageRequest, paginate_by_time
 from subgraphs.core.rbac import Role
-from subgraphs.core.time_pagination import paginate_by_time
 from subgraphs.users import passwords
 from subgraphs.users.accounts import (
     account_event,
