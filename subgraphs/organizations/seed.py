@@ -13,6 +13,7 @@ from subgraphs.contracts.vocabulary import OrganizationSettings
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import domain_event, emit
 from subgraphs.core.rbac import MEMBERSHIPS_KEY
+from subgraphs.core.redis_state import RedisStateKeeper
 from subgraphs.core.seeding import (
     DEMO_MEMBERSHIPS,
     SCALE_ORGANIZATION_SLUG,
@@ -20,7 +21,7 @@ from subgraphs.core.seeding import (
     ScaleSeeding,
     copy_rows,
 )
-from subgraphs.organizations.authz import lock_user, project_user
+from subgraphs.organizations.authz import lock_user, project_user, projection_state
 from subgraphs.organizations.models import Membership, Organization, Outbox
 
 DEMO_ORGANIZATION = (
@@ -81,10 +82,13 @@ async def seed_demo_organization(
 
 async def demo(seeding: DemoSeeding) -> None:
     """The seed hook (core/seeding.py): Demo Academy with the demo people in their DEMO_MEMBERSHIPS roles."""
+    runtime = seeding.runtime
+    # On a first start (`coursegraph dev` seeds before the worker runs) nobody has built the membership
+    # projection yet, and the other domains' seeds authorize through it: build it as the worker's keeper
+    # would (nothing to do when its marker is there).
+    await RedisStateKeeper(runtime.redis, [projection_state(runtime.sessionmaker, runtime.redis)]).ensure()
     members = {seeding.users[email]: role for email, role in DEMO_MEMBERSHIPS.items()}
-    seeding.organization_id = await seed_demo_organization(
-        seeding.runtime.sessionmaker, seeding.runtime.redis, members
-    )
+    seeding.organization_id = await seed_demo_organization(runtime.sessionmaker, runtime.redis, members)
 
 
 async def scale(seeding: ScaleSeeding) -> None:
