@@ -106,6 +106,7 @@ const PRODUCTION = bool('CG_PRODUCTION', false);
 // Per-caller response cache (router/response-cache.ts): 0 turns it off.
 const RESPONSE_CACHE_TTL_MS = int('CG_RESPONSE_CACHE_TTL_MS', 0);
 const RESPONSE_CACHE_ENTRIES = int('CG_RESPONSE_CACHE_ENTRIES', 10_000);
+const REDIS_URL = str('CG_REDIS_URL', 'redis://127.0.0.1:6379/0');
 const QUERY_PLANNER = str('CG_QUERY_PLANNER', 'rust');
 if (!['rust', 'js'].includes(QUERY_PLANNER)) {
   throw new Error(`CG_QUERY_PLANNER must be "rust" or "js", got ${JSON.stringify(QUERY_PLANNER)}`);
@@ -807,7 +808,15 @@ export const gatewayConfig = defineConfig({
 
   plugins: () => [
     ...(RESPONSE_CACHE_TTL_MS > 0
-      ? [useResponseCache({ ttlMs: RESPONSE_CACHE_TTL_MS, maxEntries: RESPONSE_CACHE_ENTRIES, authenticate })]
+      ? [
+          useResponseCache({
+            ttlMs: RESPONSE_CACHE_TTL_MS,
+            maxEntries: RESPONSE_CACHE_ENTRIES,
+            redisUrl: REDIS_URL,
+            selfUrl: `http://${['0.0.0.0', '::', ''].includes(HOST) ? '127.0.0.1' : HOST}:${PORT}${GRAPHQL_PATH}`,
+            authenticate,
+          }),
+        ]
       : []),
     useReports(),
     useContentProxy({ contentUrl: contentBaseUrl(), routerSecret: ROUTER_SECRET, requestIdOf, clientAddressOf }),

@@ -4,27 +4,46 @@
 // Correct by construction:
 // - Never another caller's data: the key holds the caller's whole verified access token (besides the
 //   query, operation name and variables); a token is one user's or one API client's, with its claims.
-// - Never stale after the caller's own change: every mutation of the caller the router executes moves
-//   the caller's generation, which is part of the key, when it starts and when it ends; an answer is kept
-//   only if the generation did not move while it was computed (so no answer that raced a mutation is
-//   kept). Changes that others make (an instructor editing a lesson, an admin removing a membership or
-//   revoking a session) show after at most the TTL: that is the bound this cache trades for speed.
+// - Never stale after the caller's own change: the caller's generation is part of the key. It lives in
+//   Redis, shared by every router process, and moves (1) when a mutation of the caller starts and when it
+//   ends, here, and (2) whenever the platform publishes a domain event that names the caller as its actor
+//   or its user subject (subgraphs/core/events.py `_xadd_marked`, the one place events enter the streams):
+//   so the consequences of the caller's action that a worker commits later (a lab that became ready, an
+//   export that finished) and changes others make to the caller's own records (an admin changing their
+//   membership) show at once too. An answer is kept only if the generation did not move while it was
+//   computed. Redis's epoch key is part of every generation: if Redis loses its data, every entry misses.
+//   If Redis cannot be read, nothing is cached or served from the cache.
+// - Changes others make that do not name the caller (an instructor editing a lesson the caller reads)
+//   show after at most the TTL: that is the bound this cache trades for speed. An entry is recomputed in
+//   the background once half its TTL has passed and it is asked for again, so a caller who keeps asking
+//   keeps getting answers from memory without ever getting one older than the TTL.
 // - Only whole successes are kept: no errors, no partial data, no subscriptions or incremental results.
-// In memory, per router process: with several router processes (--fork, replicas) a mutation reaches one
-// of them, so keep it off there until the generation lives in a shared store.
+import { randomUUID } from 'node:crypto';
 import { getOperationAST, parse, type DocumentNode } from 'graphql';
+import { Redis } from 'ioredis';
 import type { GatewayPlugin } from '@graphql-hive/gateway';
 
 interface Options {
   ttlMs: number;
   maxEntries: number;
+  redisUrl: string;
+  /** This router's own GraphQL URL: background recomputations go through the whole request path. */
+  selfUrl: string;
   /** The verified caller of a request ({token, claims}), null when anonymous; throws when invalid. */
   authenticate: (context: any) => Promise<{ token: string; claims: { sub?: unknown } } | null>;
 }
 
+// Shared with subgraphs/core/events.py (CALLER_GENERATION_PREFIX, CALLER_GENERATION_TTL_SECONDS).
+const GENERATION_PREFIX = 'router:cache:generation:';
+const GENERATION_TTL_SECONDS = 86_400; // far longer than any TTL: an expired counter's entries are long gone
+const EPOCH_KEY = 'router:cache:epoch';
+const MAX_TTL_MS = 3_600_000;
+
 const CACHE_HEADER = 'x-coursegraph-cache';
+const REFRESH_HEADER = 'x-coursegraph-cache-refresh';
 const MAX_DOCUMENTS = 1_000;
 const WAIT_MS = 30_000; // a caller waits this long at most for the same answer being computed
+const MAX_REFRESHES = 4; // background recomputations at once: the rest wait for their TTL
 
 const sleep = (ms: number) => new Promise<null>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -33,18 +52,60 @@ function keepable(result: any): boolean {
   return !result.errors?.length && !result.incremental && !result.hasNext && result.data != null;
 }
 
-export function useResponseCache({ ttlMs, maxEntries, authenticate }: Options): GatewayPlugin {
-  const entries = new Map<string, { body: string; expires: number }>(); // oldest first
-  const generations = new Map<string, number>();
-  const documents = new Map<string, DocumentNode | null>();
-  const toStore = new WeakMap<object, { key: string; sub: string; generation: number; done: (body: string | null) => void }>();
-  // Answers being computed, by key: the same caller asking the same again meanwhile waits for that answer
-  // (it is kept only if no mutation of the caller ran while it was computed, so it is one it could get).
-  const inflight = new Map<string, Promise<string | null>>();
-  const hits = new WeakSet<object>();
+/** The callers' generations in Redis; null when Redis cannot be read (then nothing is cached). */
+function redisGenerations(url: string) {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false, // while disconnected a command fails at once instead of queueing
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+  let warned = false;
+  redis.on('error', (err) => {
+    if (!warned) console.error(`[coursegraph-router] response cache: Redis unavailable (${err.message}); not caching`);
+    warned = true;
+  });
+  redis.on('ready', () => (warned = false));
 
-  const generation = (sub: string) => generations.get(sub) ?? 0;
-  const bump = (sub: string) => generations.set(sub, generation(sub) + 1);
+  async function read(sub: string): Promise<string | null> {
+    try {
+      let [epoch, generation] = await redis.mget(EPOCH_KEY, GENERATION_PREFIX + sub);
+      if (epoch === null) {
+        // First start, or Redis lost its data: a new epoch, so no entry from before can match.
+        await redis.set(EPOCH_KEY, randomUUID(), 'NX');
+        [epoch, generation] = await redis.mget(EPOCH_KEY, GENERATION_PREFIX + sub);
+      }
+      return epoch === null ? null : `${epoch}:${generation ?? 0}`;
+    } catch {
+      return null;
+    }
+  }
+
+  async function bump(sub: string): Promise<boolean> {
+    try {
+      await redis.multi().incr(GENERATION_PREFIX + sub).expire(GENERATION_PREFIX + sub, GENERATION_TTL_SECONDS).exec();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  return { read, bump };
+}
+
+export function useResponseCache({ ttlMs, maxEntries, redisUrl, selfUrl, authenticate }: Options): GatewayPlugin {
+  if (ttlMs > MAX_TTL_MS) throw new Error(`the response cache's TTL must be at most ${MAX_TTL_MS} ms`);
+  const generations = redisGenerations(redisUrl);
+  const entries = new Map<string, { body: string; expires: number; refreshAt: number }>(); // oldest first
+  const documents = new Map<string, DocumentNode | null>();
+  const toStore = new WeakMap<object, { key: string; sub: string; generation: string; done: (body: string | null) => void }>();
+  // Answers being computed, by key: the same caller asking the same again meanwhile waits for that answer
+  // (it is kept only if no change of the caller happened while it was computed, so it is one it could get).
+  const inflight = new Map<string, Promise<string | null>>();
+  const refreshing = new Set<string>();
+  // Marks the router's own background recomputations; known to this process only.
+  const refreshSecret = randomUUID();
+  const hits = new WeakSet<object>();
 
   function operationKind(query: unknown, operationName: unknown): string | null {
     if (typeof query !== 'string') return null;
@@ -62,6 +123,28 @@ export function useResponseCache({ ttlMs, maxEntries, authenticate }: Options): 
     return getOperationAST(document, typeof operationName === 'string' ? operationName : undefined)?.operation ?? null;
   }
 
+  /** Recompute an entry in the background, as its caller, through this router's own pipeline. */
+  function refresh(key: string, request: Request, params: any) {
+    if (refreshing.has(key) || refreshing.size >= MAX_REFRESHES) return;
+    refreshing.add(key);
+    const body = JSON.stringify({
+      query: params.query,
+      operationName: params.operationName ?? undefined,
+      variables: params.variables ?? undefined,
+      extensions: params.extensions ?? undefined,
+    });
+    const headers = {
+      authorization: request.headers.get('authorization') ?? '',
+      'content-type': 'application/json',
+      'x-graphql-csrf': '1',
+      [REFRESH_HEADER]: refreshSecret,
+    };
+    fetch(selfUrl, { method: 'POST', headers, body })
+      .then((response) => response.arrayBuffer())
+      .catch(() => undefined) // a failed refresh leaves the entry to its TTL
+      .finally(() => refreshing.delete(key));
+  }
+
   return {
     async onParams({ params, request, setResult }: any) {
       if (!request.headers.get('authorization')) return;
@@ -74,19 +157,26 @@ export function useResponseCache({ ttlMs, maxEntries, authenticate }: Options): 
       }
       const sub = auth?.claims?.sub;
       if (!auth || typeof sub !== 'string') return;
-      const current = generation(sub);
+      const current = await generations.read(sub);
+      if (current === null) {
+        entries.clear(); // generations unreadable: what is in memory can no longer be vouched for
+        return;
+      }
       const key = JSON.stringify([current, auth.token, params.operationName ?? null, params.query, params.variables ?? null, params.extensions ?? null]);
-      const entry = entries.get(key);
-      if (entry && entry.expires > Date.now()) {
+      const isRefresh = request.headers.get(REFRESH_HEADER) === refreshSecret;
+      const entry = isRefresh ? undefined : entries.get(key);
+      const now = Date.now();
+      if (entry && entry.expires > now) {
+        if (now >= entry.refreshAt) refresh(key, request, params);
         hits.add(request);
         setResult(JSON.parse(entry.body));
         return;
       }
       if (entry) entries.delete(key);
-      const pending = inflight.get(key);
+      const pending = isRefresh ? undefined : inflight.get(key);
       if (pending) {
         const body = await Promise.race([pending, sleep(WAIT_MS)]);
-        if (body && generation(sub) === current) {
+        if (body && (await generations.read(sub)) === current) {
           hits.add(request);
           setResult(JSON.parse(body));
           return;
@@ -94,7 +184,7 @@ export function useResponseCache({ ttlMs, maxEntries, authenticate }: Options): 
       }
       let resolve!: (body: string | null) => void;
       const computing = new Promise<string | null>((r) => (resolve = r));
-      inflight.set(key, computing);
+      if (!isRefresh) inflight.set(key, computing);
       toStore.set(request, {
         key,
         sub,
@@ -105,22 +195,28 @@ export function useResponseCache({ ttlMs, maxEntries, authenticate }: Options): 
         },
       });
     },
-    onExecute({ args }: any) {
+    async onExecute({ args }: any) {
       const operation = getOperationAST(args.document, args.operationName)?.operation;
       const sub = args.contextValue?.currentUser?.sub;
       if (operation !== 'mutation' || typeof sub !== 'string') return undefined;
-      bump(sub);
-      return { onExecuteDone: () => bump(sub) };
+      if (!(await generations.bump(sub))) entries.clear();
+      return {
+        onExecuteDone: async () => {
+          if (!(await generations.bump(sub))) entries.clear();
+        },
+      };
     },
-    onResultProcess({ request, result }: any) {
+    async onResultProcess({ request, result }: any) {
       const pending = toStore.get(request);
       if (!pending) return;
       toStore.delete(request);
-      const body = keepable(result) && generation(pending.sub) === pending.generation ? JSON.stringify(result) : null;
-      pending.done(body); // null: a mutation of the caller ran meanwhile, or not a whole success
+      const unchanged = keepable(result) && (await generations.read(pending.sub)) === pending.generation;
+      const body = unchanged ? JSON.stringify(result) : null;
+      pending.done(body); // null: a change of the caller happened meanwhile, or not a whole success
       if (body === null) return;
+      const now = Date.now();
       entries.delete(pending.key);
-      entries.set(pending.key, { body, expires: Date.now() + ttlMs });
+      entries.set(pending.key, { body, expires: now + ttlMs, refreshAt: now + ttlMs / 2 });
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
     },
     onResponse({ request, response }: any) {

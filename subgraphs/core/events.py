@@ -285,13 +285,31 @@ _MARKER_KEYS = (RELAY_MARKER, rebuilding_key(RELAY_MARKER))
 Marker = tuple[bytes | None, ...]
 
 
+# The router's response cache (router/response-cache.ts) keys a caller's answers by this counter: every
+# event that names a user as its actor or its user subject moves theirs, so no cached answer outlives a
+# change the event records (committed before it is published, so whatever was read before is superseded).
+CALLER_GENERATION_PREFIX = "router:cache:generation:"
+CALLER_GENERATION_TTL_SECONDS = 86_400
+
+
+def callers_named(event: dict[str, Any]) -> set[str]:
+    """The users (token subjects) an event's change concerns: its actor and its `user_id` subject."""
+    named = {event.get("actor_id"), (event.get("subject_ids") or {}).get("user_id")}
+    return {str(caller) for caller in named if caller}
+
+
 async def _xadd_marked(redis: Redis, entries: list[tuple[str, dict[str, Any]]]) -> Marker:
-    """XADD the entries and read the relay's marker in one MULTI: it tells afterwards whether Redis lost
-    its data since (`_republish_if_lost`)."""
+    """XADD the entries, move the generations of the callers they name, and read the relay's marker, in
+    one MULTI: the marker tells afterwards whether Redis lost its data since (`_republish_if_lost`)."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.mget(_MARKER_KEYS)
+        callers: set[str] = set()
         for stream, event in entries:
             pipe.xadd(stream, stream_fields(event), maxlen=STREAM_MAXLEN, approximate=True)
+            callers |= callers_named(event)
+        for caller in sorted(callers):
+            pipe.incr(CALLER_GENERATION_PREFIX + caller)
+            pipe.expire(CALLER_GENERATION_PREFIX + caller, CALLER_GENERATION_TTL_SECONDS)
         return tuple((await pipe.execute())[0])
 
 

@@ -141,7 +141,8 @@ class RouterSettings(BaseModel):
     # Subgraph name -> URL, overriding the local defaults (production deploys).
     subgraph_urls: dict[str, str] = {}
     # The router's per-caller response cache (router/response-cache.ts, docs/performance.md): answers to a
-    # token's queries kept this long; others' changes show after at most this. 0: off. One router process.
+    # token's queries kept this long (at most an hour); changes others make that do not name the caller
+    # show after at most this. 0: off.
     response_cache_ttl_ms: int = 0
 
 

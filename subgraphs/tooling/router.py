@@ -29,6 +29,7 @@ def router_env(settings: Settings) -> dict[str, str]:
         "CG_CORS_ORIGINS": ",".join(settings.router.cors_origins),
         "CG_ROUTER_SECRET": settings.router.shared_secret,
         "CG_RESPONSE_CACHE_TTL_MS": str(settings.router.response_cache_ttl_ms),
+        "CG_REDIS_URL": settings.redis.url,  # the response cache's generations of callers
     }
     if settings.router.subgraph_urls:
         env["CG_SUBGRAPH_URLS"] = json.dumps(settings.router.subgraph_urls)

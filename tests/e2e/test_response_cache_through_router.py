@@ -1,6 +1,8 @@
 """The router's per-caller response cache (router/response-cache.ts), through a second real router with the
 cache on (a TTL of a minute, so a stale answer could not hide), in front of the e2e platform's subgraphs:
-an answer is only ever the caller's own, and never outlives a change the caller made."""
+an answer is only ever the caller's own, and never outlives a change the caller made, through this router
+or another one, or a change someone else made to the caller's own records. A third router with a short
+TTL shows entries recomputed in the background before they expire."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -18,9 +21,17 @@ from subgraphs.core.settings import get_settings
 from subgraphs.tooling.paths import ROUTER_DIR
 from subgraphs.tooling.router import router_argv, router_env
 from subgraphs.tooling.supervisor import ProcessSpec, supervised
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, token_from_mail
 from tests.e2e.helpers import signed_in_student
-from tests.e2e.test_organizations_through_router import CREATE, verified_user
+from tests.e2e.test_account_through_router import wait_for_mail
+from tests.e2e.test_organizations_through_router import (
+    ACCEPT,
+    CREATE,
+    INVITE,
+    MY_MEMBERSHIPS,
+    REMOVE,
+    verified_user,
+)
 from tests.platform import Platform
 from tests.services import free_port
 
@@ -31,8 +42,12 @@ LOGOUT = "mutation { logout { __typename } }"
 HIT = "x-coursegraph-cache"
 
 
-@pytest.fixture(scope="module")
-async def cached_router(platform: Platform) -> AsyncIterator[str]:
+UPDATE = """mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) {
+  __typename ... on OrganizationSuccess { organization { name } } } }"""
+
+
+@asynccontextmanager
+async def router_with_cache(platform: Platform, ttl_ms: int) -> AsyncIterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k.startswith(("COURSEGRAPH_", "DATABASE_URL", "REDIS_URL"))}
@@ -46,13 +61,19 @@ async def cached_router(platform: Platform) -> AsyncIterator[str]:
             "CG_JWKS_URL": f"{platform.subgraph_urls['users']}/.well-known/jwks.json",
             "CG_SUBGRAPH_URLS": json.dumps({d: f"{u}/graphql" for d, u in platform.subgraph_urls.items()}),
             "CG_WEB_DIR": str(platform.web_dir),
-            "CG_RESPONSE_CACHE_TTL_MS": "60000",
+            "CG_RESPONSE_CACHE_TTL_MS": str(ttl_ms),
         },
         cwd=ROUTER_DIR,
         ready_url=f"{url}/readiness",
         ready_timeout=120,
     )
     async with supervised([spec]):
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def cached_router(platform: Platform) -> AsyncIterator[str]:
+    async with router_with_cache(platform, 60_000) as url:
         yield url
 
 
@@ -93,6 +114,76 @@ async def test_the_callers_own_change_shows_at_once(cached, unique_email):
     after = await ask(cached, token)
     assert HIT not in after.headers
     assert [m["organization"]["id"] for m in after.json()["data"]["me"]["memberships"]] == [org]
+
+
+async def test_the_callers_change_through_another_router_shows_at_once(cached, router_gql, unique_email):
+    """The platform's own router (another process, no cache of its own) runs the mutation: the generation
+    this router reads moved all the same (in Redis, by the event the change published)."""
+    gql = GraphQLClient(cached)
+    token = (await verified_user(gql, unique_email("cache-elsewhere"), "Cache Elsewhere"))["accessToken"]
+    await ask(cached, token)
+    assert (await ask(cached, token)).headers.get(HIT) == "hit"
+    slug = f"elsewhere-{int(time.time() * 1000)}"
+    created = await router_gql(CREATE, {"input": {"name": "Elsewhere", "slug": slug}}, token=token)
+    assert created["data"]["createOrganization"]["__typename"] == "OrganizationSuccess", created
+    after = await ask(cached, token)
+    assert HIT not in after.headers
+    assert [m["role"] for m in after.json()["data"]["me"]["memberships"]] == ["ORGANIZATION_ADMIN"]
+
+
+async def organization_with_student(router_gql, unique_email) -> tuple[str, str, dict]:
+    """An organization (its admin's token, its id) with one student (their LoginSuccess)."""
+    admin = (await verified_user(router_gql, unique_email("cache-admin"), "Cache Admin"))["accessToken"]
+    slug = f"cache-org-{int(time.time() * 1000)}"
+    created = await router_gql(CREATE, {"input": {"name": "Cache Org", "slug": slug}}, token=admin)
+    org = created["data"]["createOrganization"]["organization"]["id"]
+    email = unique_email("cache-student")
+    invite = {"input": {"organizationId": org, "email": email, "role": "STUDENT"}}
+    assert (await router_gql(INVITE, invite, token=admin))["data"]["inviteMember"][
+        "__typename"
+    ] == "InviteMemberSuccess"
+    invitation = token_from_mail(await wait_for_mail(email, "organization_invitation"))
+    student = await verified_user(router_gql, email, "Cache Student")
+    accepted = await router_gql(ACCEPT, {"token": invitation}, token=student["accessToken"])
+    assert accepted["data"]["acceptInvitation"]["__typename"] == "MembershipSuccess", accepted
+    return admin, org, student
+
+
+async def test_a_change_others_make_to_the_callers_records_shows_at_once(cached, router_gql, unique_email):
+    admin, org, student = await organization_with_student(router_gql, unique_email)
+    token = student["accessToken"]
+    before = await ask(cached, token, MY_MEMBERSHIPS)
+    assert (await ask(cached, token, MY_MEMBERSHIPS)).headers.get(HIT) == "hit"
+    assert [m["role"] for m in before.json()["data"]["me"]["memberships"]] == ["STUDENT"]
+    removal = {"input": {"organizationId": org, "userId": student["user"]["id"]}}
+    removed = await router_gql(REMOVE, removal, token=admin)
+    assert removed["data"]["removeMember"]["__typename"] == "MembershipSuccess", removed
+    after = await ask(cached, token, MY_MEMBERSHIPS)
+    assert HIT not in after.headers
+    assert after.json()["data"]["me"]["memberships"] == []
+
+
+async def test_an_entry_asked_for_again_is_recomputed_before_it_expires(platform, router_gql, unique_email):
+    """A change that does not name the caller (the organization renamed by its admin) reaches the caller
+    within the TTL without a miss: asked for after half its TTL, an entry is recomputed in the background."""
+    admin, org, student = await organization_with_student(router_gql, unique_email)
+    token = student["accessToken"]
+    async with router_with_cache(platform, 6_000) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        assert HIT not in (await ask(http, token, MY_MEMBERSHIPS)).headers
+        renamed = await router_gql(UPDATE, {"input": {"id": org, "name": "Renamed Org"}}, token=admin)
+        assert "errors" not in renamed, renamed
+        assert renamed["data"]["updateOrganization"]["organization"]["name"] == "Renamed Org", renamed
+        deadline = time.monotonic() + 60
+        while True:
+            response = await ask(http, token, MY_MEMBERSHIPS)
+            assert "errors" not in response.json(), response.json()
+            name = response.json()["data"]["me"]["memberships"][0]["organization"]["name"]
+            if name == "Renamed Org":
+                break
+            assert response.headers.get(HIT) == "hit"
+            assert time.monotonic() < deadline, "the renamed organization never showed"
+            await asyncio.sleep(0.1)
+        assert response.headers.get(HIT) == "hit"  # the recomputed entry, not a miss after expiry
 
 
 async def test_no_mutation_goes_around_the_cache_over_websocket(cached_router, cached, unique_email):
