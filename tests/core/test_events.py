@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from subgraphs.core.events import (
+    CALLER_GENERATION_PREFIX,
     Consumer,
     Event,
     OutboxRelay,
@@ -153,6 +154,18 @@ async def test_emit_committed_is_relayed_exactly_once(runtime, relay):
     received = Event.model_validate(orjson.loads(entries[0][1][b"event"]))
     assert received == event
     assert (await outbox_row(runtime, event.id)).published_at is not None
+
+
+async def test_relaying_moves_the_generation_of_each_user_the_event_names(runtime, relay):
+    """The router's response cache keys a caller's answers by this counter (router/response-cache.ts)."""
+    actor, student, bystander = (str(uuid.uuid4()) for _ in range(3))
+    keys = [CALLER_GENERATION_PREFIX + user for user in (actor, student, bystander)]
+    event = new_event("names_users")
+    event.actor_id, event.subject_ids = actor, {"user_id": student, "course_id": bystander}
+    await commit_events(runtime, event)
+    await relayed(runtime, relay, event)
+    assert await runtime.redis.mget(keys) == [b"1", b"1", None]  # a course id names no user
+    assert 0 < await runtime.redis.ttl(keys[0]) <= 86_400
 
 
 async def test_relays_in_parallel_publish_each_event_once(runtime):

@@ -93,11 +93,12 @@ async def floor_server() -> AsyncIterator[str]:
 async def measure(scenario: Scenario, clients: int, duration: float) -> tuple[float, str]:
     latencies: list[float] = []
     errors = 0
+    first_error = ""
     deadline = time.perf_counter() + duration
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=clients)) as http:
 
         async def client(n: int) -> None:
-            nonlocal errors
+            nonlocal errors, first_error
             body, headers = scenario.bodies[n % len(scenario.bodies)]
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
@@ -105,6 +106,7 @@ async def measure(scenario: Scenario, clients: int, duration: float) -> tuple[fl
                 latencies.append(time.perf_counter() - started)
                 if response.status_code != 200 or response.json().get("errors"):
                     errors += 1
+                    first_error = first_error or f"{response.status_code} {response.text[:300]}"
 
         started = time.perf_counter()
         await asyncio.gather(*(client(n) for n in range(clients)))
@@ -114,6 +116,7 @@ async def measure(scenario: Scenario, clients: int, duration: float) -> tuple[fl
     return rate, (
         f"{scenario.name:28} clients={clients:3}  {rate:7.1f} req/s  p50={q[49]:7.1f} ms  "
         f"p95={q[94]:7.1f} ms  p99={q[98]:7.1f} ms  n={len(latencies)} errors={errors}  ({load_average()})"
+        + (f"\n    first error: {first_error}" if first_error else "")
     )
 
 
