@@ -137,6 +137,21 @@ class Context(BaseContext):
         # Authorization failures of this operation (path, error); core.schema records them in the audit log.
         self.authz_denials: list[tuple[str, Exception]] = []
 
+    def for_operation(self, request_id: str | None) -> Context:
+        """This WebSocket connection's context for one of its operations: the router sends every subscription
+        of one caller over one connection, so each gets its own request id, loaders, membership reads and
+        authorization failures; the caller is the connection's."""
+        context = Context(
+            runtime=self.runtime,
+            principal=self.principal,
+            request_id=request_id,
+            client_ip=self.client_ip,
+            build_loaders=self._build_loaders,
+        )
+        context.request = self.request
+        context.connection_params = self.connection_params
+        return context
+
     @property
     def caller(self) -> Caller:
         # Built on each use: the app sets `principal` once it authenticated the request or connection.
