@@ -285,14 +285,15 @@ function useCourseGraph(): GatewayPlugin {
       });
     },
     onSubgraphExecute({ executionRequest, setExecutionRequest }: any) {
-      // propagateHeaders stores the headers in `extensions.headers` for the HTTP transport; the WS
-      // transport would send them inside every `subscribe` message. It sends them on the upgrade
-      // request and in connection_init instead (transportEntries below), so drop the copy.
-      const extensions = executionRequest.extensions;
-      if (executionRequest.operationType === 'subscription' && extensions?.headers) {
-        const { headers: _headers, ...rest } = extensions;
-        setExecutionRequest({ ...executionRequest, extensions: rest });
-      }
+      if (executionRequest.operationType !== 'subscription') return;
+      // propagateHeaders stores the headers in `extensions.headers` for the HTTP transport. The WS
+      // transport sends the caller's on the upgrade request and in connection_init (transportEntries
+      // below), shared by every subscription of that caller; only the request id is the operation's,
+      // and it goes in the `subscribe` message's extensions (read by subgraphs/core/app.py).
+      // `connectionParams` there would be merged into the shared connection's: never forwarded.
+      const { headers: _headers, connectionParams: _params, ...rest } = executionRequest.extensions ?? {};
+      const requestId = executionRequest.context?.[CONTEXT_HEADERS]?.[REQUEST_ID_HEADER];
+      setExecutionRequest({ ...executionRequest, extensions: { ...rest, ...(requestId ? { requestId } : {}) } });
     },
     onSubscribe({ args, setResultAndStopExecution }: any) {
       if (authRemovedEverything(args)) setResultAndStopExecution({ data: null, errors: [] });
@@ -573,7 +574,10 @@ function useSecurityHeaders(): GatewayPlugin {
 // ---------------------------------------------------------------------------------------------
 // Subgraph transports
 // ---------------------------------------------------------------------------------------------
-const wsHeaderNames = [REQUEST_ID_HEADER, 'authorization', 'x-forwarded-for', 'x-coursegraph-router-secret'];
+// The caller's values only, no per-operation one: Hive Gateway's WS transport keeps one upstream
+// connection per distinct interpolated set, so every subscription of one caller (same token, same client
+// address) shares one WebSocket to a subgraph, and a connection never carries another caller's.
+const wsHeaderNames = ['authorization', 'x-forwarded-for', 'x-coursegraph-router-secret'];
 const interpolated = (name: string) => `{context.${CONTEXT_HEADERS}.${name}}`;
 
 const transportEntries: Record<string, any> = {

@@ -183,7 +183,7 @@ class Subscription:
         async def still_allowed(meta: RequestMeta) -> bool:
             return await service.can_view_course(meta.caller, course)
 
-        guard = info.context.stream_guard(still_allowed)
+        guard = info.context.stream_guard(still_allowed, shared_by=alerts_channel(stream))
         async for message in follow(
             runtime.live, alerts_channel(stream), after=after, read_after=read_after, guard=guard
         ):

@@ -15,11 +15,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 import orjson
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
+from graphql import GraphQLError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
 from starlette.datastructures import MutableHeaders
@@ -28,6 +30,11 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 
 from subgraphs.core.auth import (
@@ -189,8 +196,61 @@ class RouterOnly:
         await self.app(scope, receive, send)
 
 
-class SubgraphGraphQLRouter(GraphQLRouter):
-    """Adds WebSocket authentication (token in connection params) and orjson responses."""
+# The context of the operation being subscribed, set around the creation of its task (a task copies
+# the context variables it is created with), so that its execution reads its own context.
+_operation_context: ContextVar[Context | None] = ContextVar("operation_context", default=None)
+
+
+class OperationContexts(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with one Context per operation (`Context.for_operation`): the router sends
+    every subscription of one caller over one connection, each `subscribe` with its request id in
+    `extensions.requestId`. An operation starting on an open connection checks the caller's session again:
+    it may have ended (logout) since the connection was authenticated."""
+
+    @property  # Strawberry's attribute, read by the operation's task to execute it
+    def context(self) -> Context:
+        return _operation_context.get() or self._connection_context
+
+    @context.setter
+    def context(self, value: Context) -> None:
+        self._connection_context = value
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload: Any = message.get("payload")
+        extensions = payload.get("extensions") if isinstance(payload, dict) else None
+        given = extensions.get("requestId") if isinstance(extensions, dict) else None
+        safe = isinstance(given, str) and SAFE_REQUEST_ID.fullmatch(given)
+        token = _operation_context.set(self._connection_context.for_operation(given if safe else None))
+        try:
+            await super().handle_subscribe(message)
+        finally:
+            _operation_context.reset(token)
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        context = self.context
+        principal = context.principal
+        try:
+            ended = principal.is_authenticated and await token_is_revoked(context.runtime.redis, principal)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            ended = Unavailable()
+        if ended:
+            error = (
+                ended
+                if isinstance(ended, Unavailable)
+                else InvalidAccessToken("This token was revoked. Sign in again.")
+            )
+            await operation.send_initial_errors([GraphQLError(error.message, extensions=error.extensions)])
+            return
+        await super().run_operation(operation)
+
+
+class SubgraphGraphQLRouter(GraphQLRouter[Context, None]):
+    """Adds WebSocket authentication (token in connection params), one context per WebSocket operation and
+    orjson responses."""
+
+    graphql_transport_ws_handler_class = OperationContexts
 
     def __init__(self, *args: Any, metrics: Metrics, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -279,6 +339,8 @@ def create_subgraph_app(
         schema,
         context_getter=get_context,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        # Per caller: the router shares one connection among all of a caller's subscriptions.
+        max_subscriptions_per_connection=10_000,
         multipart_uploads_enabled=False,
         metrics=metrics,
     )

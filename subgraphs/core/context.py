@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -14,7 +14,7 @@ from strawberry.fastapi import BaseContext
 
 from subgraphs.core.auth import ANONYMOUS, Principal, TokenVerifier, token_is_revoked
 from subgraphs.core.events import EMITTED, publish_committed, stream_name, wait_for_consumer
-from subgraphs.core.live import AccessRevoked, LiveHub, SessionEnded, StreamGuard
+from subgraphs.core.live import AccessRevoked, LiveHub, SessionEnded, SharedChecks, StreamGuard
 from subgraphs.core.ratelimit import RateLimiter
 from subgraphs.core.rbac import Caller, Memberships
 from subgraphs.core.settings import Settings
@@ -64,6 +64,8 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
     # Autocommit sessions for reads (core.db.create_read_sessionmaker); None: reads use transactions.
     read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    # Open subscriptions' access re-checks, shared by the streams of one caller (Context.stream_guard).
+    stream_checks: SharedChecks = field(default_factory=SharedChecks)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -137,6 +139,21 @@ class Context(BaseContext):
         # Authorization failures of this operation (path, error); core.schema records them in the audit log.
         self.authz_denials: list[tuple[str, Exception]] = []
 
+    def for_operation(self, request_id: str | None) -> Context:
+        """This WebSocket connection's context for one of its operations: the router sends every subscription
+        of one caller over one connection, so each gets its own request id, loaders, membership reads and
+        authorization failures; the caller is the connection's."""
+        context = Context(
+            runtime=self.runtime,
+            principal=self.principal,
+            request_id=request_id,
+            client_ip=self.client_ip,
+            build_loaders=self._build_loaders,
+        )
+        context.request = self.request
+        context.connection_params = self.connection_params
+        return context
+
     @property
     def caller(self) -> Caller:
         # Built on each use: the app sets `principal` once it authenticated the request or connection.
@@ -165,12 +182,19 @@ class Context(BaseContext):
         return self.runtime.read()
 
     def stream_guard(
-        self, still_allowed: Callable[[RequestMeta], Awaitable[bool]] | None = None
+        self,
+        still_allowed: Callable[[RequestMeta], Awaitable[bool]] | None = None,
+        *,
+        shared_by: Hashable | None = None,
     ) -> StreamGuard:
         """The re-check of an open subscription (`live.follow(guard=...)`): the caller's session (or API
         client) must still be valid, and `still_allowed` — given a fresh RequestMeta, so memberships are
         read anew — must still hold. A connection's token is verified once, so this is what ends a stream
-        after logout, revocation or a removal from the organization."""
+        after logout, revocation or a removal from the organization.
+
+        The streams of one caller share their re-checks (`Runtime.stream_checks`): all of them when there
+        is no `still_allowed`, else those with the same `shared_by` (what `still_allowed` depends on besides
+        the caller, e.g. the stream's channel)."""
         runtime, principal = self.runtime, self.principal
 
         async def check() -> None:
@@ -182,7 +206,12 @@ class Context(BaseContext):
             if still_allowed is not None and not await still_allowed(fresh):
                 raise AccessRevoked()
 
-        return StreamGuard(check=check, every=runtime.settings.events.stream_recheck_seconds)
+        every = runtime.settings.events.stream_recheck_seconds
+        if still_allowed is not None and shared_by is None:
+            return StreamGuard(check=check, every=every)
+        key = (principal, shared_by)
+        # Reused for a fifth of the interval: access that ends is still noticed within 1.2 intervals.
+        return StreamGuard(check=lambda: runtime.stream_checks.run(key, every / 5, check), every=every)
 
     @property
     def loaders(self) -> Any:

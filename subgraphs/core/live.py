@@ -23,7 +23,7 @@ import time
 import uuid
 import weakref
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -195,6 +195,27 @@ class StreamGuard:
     every: float
 
 
+class SharedChecks:
+    """Stream re-checks shared within a process: streams that ask the same question (`key`: the same caller
+    about the same stream) within `window` seconds of each other get one answer, its error included.
+    1,000 followers of 10 labs by one caller re-check 10 times per window, not 1,000 times per interval."""
+
+    def __init__(self) -> None:
+        self._answers: dict[Hashable, tuple[float, asyncio.Future[None]]] = {}
+
+    async def run(self, key: Hashable, window: float, check: Callable[[], Awaitable[None]]) -> None:
+        now = time.monotonic()
+        asked = self._answers.get(key)
+        if asked is None or now - asked[0] >= window:
+            if len(self._answers) >= 1000:  # forget the stale answers
+                self._answers = {k: v for k, v in self._answers.items() if now - v[0] < window}
+            answer = asyncio.ensure_future(check())
+            answer.add_done_callback(lambda done: done.cancelled() or done.exception())  # seen: no warning
+            asked = self._answers[key] = (now, answer)
+        # shield: a stream that ends while waiting does not cancel the others' answer
+        await asyncio.shield(asked[1])
+
+
 def stored_after(
     runtime: Runtime, model: type[StreamEventMixin], stream_id: uuid.UUID, *, page: int = 500
 ) -> Callable[[int], Awaitable[list[dict[str, Any]]]]:
@@ -326,7 +347,7 @@ class JobEvents:
             after=after,
             read_after=stored_after(runtime, self.model, job.id),
             is_final=lambda message: message["data"]["status"] in self.terminal,
-            guard=context.stream_guard(still_allowed),
+            guard=context.stream_guard(still_allowed, shared_by=self.channel(job.id)),
         ):
             yield message
 

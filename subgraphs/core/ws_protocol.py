@@ -1,6 +1,6 @@
 """uvicorn's WebSocket protocol for the subgraphs: no per-message compression on `/graphql`.
 
-`/graphql` WebSockets come from the router (one connection per subscription, on the local network):
+`/graphql` WebSockets come from the router (one connection per caller, on the local network):
 permessage-deflate there compresses small JSON messages for nobody and costs a zlib compressor and
 decompressor on both ends of every subscription (~50 KiB of the labs subgraph's ~100 KiB per subscriber,
 tests/perf/trace_lab_subscribers.py). Other paths (the labs proxy: browsers on the Internet talking to

@@ -1,9 +1,14 @@
-"""`accountEvents` streams through the router over WebSocket and SSE, and resumes with `after`."""
+"""`accountEvents` streams through the router over WebSocket and SSE, and resumes with `after`; one caller's
+subscriptions share one upstream connection, callers never share one."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import websockets
@@ -113,3 +118,59 @@ async def test_subscription_refused_without_token(platform):
         assert message["type"] in ("error", "next"), message
         errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
         assert errors, message
+
+
+def connections_to(pid: int, port: int) -> int:
+    """Established TCP connections of process `pid` to `port`: its sockets' inodes in /proc/net/tcp*."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            count += fields[3] == "01" and remote_port == port and fields[9] in inodes
+    return count
+
+
+async def test_one_callers_subscriptions_share_an_upstream_connection_and_callers_never_do(
+    platform, router_gql, unique_email
+):
+    emails = []
+
+    def remember(prefix="student"):
+        emails.append(unique_email(prefix))
+        return emails[-1]
+
+    alice = await signed_in_student(router_gql, remember)
+    bob = await signed_in_student(router_gql, remember)
+    await _sign_in_again(router_gql, emails[1])  # Bob's stream holds seq 1 and 2, Alice's only 1
+    assert (await router_gql("{ me { id } }", token=alice))["data"]["me"], "warm the router's JWKS"
+    assert platform.supervisor is not None
+    router, users = platform.supervisor.pid("router"), urlparse(platform.subgraph_urls["users"]).port
+    assert users is not None
+    ws_url = platform.router_url.replace("http", "ws") + "/graphql"
+    before = connections_to(router, users)  # the router's HTTP connections to the users subgraph
+    async with contextlib.AsyncExitStack() as stack:
+        alices = [await stack.enter_async_context(WsSubscription(ws_url, alice, after=0)) for _ in range(6)]
+        bobs = [await stack.enter_async_context(WsSubscription(ws_url, bob, after=0)) for _ in range(4)]
+        for sub in alices:
+            assert await sub.next_event() == {"seq": 1, "kind": "SIGNED_IN"}
+        for sub in bobs:
+            assert [await sub.next_event(), await sub.next_event()] == [
+                {"seq": 1, "kind": "SIGNED_IN"},
+                {"seq": 2, "kind": "SIGNED_IN"},
+            ]
+        # Ten client connections: one upstream WebSocket per caller (before: one per subscription).
+        assert connections_to(router, users) <= before + 2
+        # Live events reach their own caller's streams only: Alice's next is her seq 2, Bob's his seq 3.
+        await _sign_in_again(router_gql, emails[0])
+        await _sign_in_again(router_gql, emails[1])
+        for sub in alices:
+            assert await sub.next_event() == {"seq": 2, "kind": "SIGNED_IN"}
+        for sub in bobs:
+            assert await sub.next_event() == {"seq": 3, "kind": "SIGNED_IN"}

@@ -1,21 +1,24 @@
 """Benchmark: many live followers of lab events through the router.
 
     uv run python tests/perf/bench_lab_fanout.py [--subscribers 1000] [--sessions 10] [--rate 20]
-        [--seconds 10]
+        [--seconds 10] [--callers 1]
 
 Self-contained: a fresh database; every subgraph and the real Hive Gateway router as processes (as the e2e
 tests run them); `--sessions` RUNNING lab sessions. `--subscribers` WebSocket clients (graphql-transport-ws,
-one connection each, spread evenly over the sessions) subscribe to `labSessionEvents` through the router.
+one connection each, spread evenly over the sessions and over `--callers` tokens) subscribe to
+`labSessionEvents` through the router.
 Then events are appended to the sessions' streams and published (as the worker does: row in PostgreSQL,
 then Redis pub/sub) at `--rate` events per second in total, round robin, for `--seconds`. Prints the
 delivery latency (publish → a client has the event) p50/p99/max over every delivery, how many deliveries
-arrived, and the resident memory the labs subgraph and the router added per subscriber. Not asserted.
+arrived, the CPU time the labs subgraph and the router spent per delivery (publishing until the last
+delivery) and the resident memory they added per subscriber. Not asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import io
 import json
@@ -53,6 +56,12 @@ def tree_rss_kib(pid: int) -> int:
                 if int(fields[1]) == pid:
                     total += rss_kib(int(child.name))
     return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (neighbours on the machine change it little)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -109,6 +118,9 @@ async def run(args: argparse.Namespace) -> None:
         runtime = orgs_app.state.runtime
         minter = Minter(settings, runtime)
         watcher = await minter.user("site_admin")
+        # The router shares one upstream connection among one caller's subscriptions: `--callers` tokens
+        # (site admins, who may follow any lab), subscriber n uses token n % callers.
+        tokens = [watcher.token] + [(await minter.user("site_admin")).token for _ in range(args.callers - 1)]
         now = utcnow()
         session_ids = [uuid.uuid4() for _ in range(args.sessions)]
         async with runtime.transaction() as session:
@@ -179,6 +191,7 @@ async def run(args: argparse.Namespace) -> None:
             sent: dict[tuple[str, int], float] = {}
             latencies: list[float] = []
             received = 0
+            ended: collections.Counter[str] = collections.Counter()  # streams that ended early, by message
 
             async def subscriber(n: int, ready: asyncio.Event) -> None:
                 nonlocal received
@@ -190,7 +203,7 @@ async def run(args: argparse.Namespace) -> None:
                         json.dumps(
                             {
                                 "type": "connection_init",
-                                "payload": {"Authorization": f"Bearer {watcher.token}"},
+                                "payload": {"Authorization": f"Bearer {tokens[n % len(tokens)]}"},
                             }
                         )
                     )
@@ -203,7 +216,8 @@ async def run(args: argparse.Namespace) -> None:
                     async for raw in ws:
                         at = time.perf_counter()
                         message = json.loads(raw)
-                        if message["type"] != "next":
+                        if message["type"] != "next" or message["payload"].get("errors"):
+                            ended[json.dumps(message)[:300]] += 1
                             return
                         event = message["payload"]["data"]["labSessionEvents"]
                         start = sent.get((sid, event["seq"]))
@@ -224,6 +238,9 @@ async def run(args: argparse.Namespace) -> None:
             await asyncio.sleep(1)
             labs_kib, router_kib = tree_rss_kib(labs_pid) - base_labs, tree_rss_kib(router_pid) - base_router
 
+            cpu_before = {
+                name: cpu_seconds(pid) for name, pid in (("labs", labs_pid), ("router", router_pid))
+            }
             # Publish as the worker does: a stored row, then Redis pub/sub; at a fixed total rate.
             interval = 1.0 / args.rate
             total = int(args.rate * args.seconds)
@@ -243,20 +260,32 @@ async def run(args: argparse.Namespace) -> None:
             deadline = time.perf_counter() + 30
             while received < expected and time.perf_counter() < deadline:  # noqa: ASYNC110 - bounded poll
                 await asyncio.sleep(0.1)
+            cpu = {
+                name: cpu_seconds(pid) - cpu_before[name]
+                for name, pid in (("labs", labs_pid), ("router", router_pid))
+            }
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(outcome, Exception):
+                    ended[repr(outcome)[:300]] += 1
 
     ms = sorted(v * 1000 for v in latencies)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else float("nan")
     print(
-        f"{args.subscribers} subscribers over {args.sessions} sessions through the router; "
+        f"{args.subscribers} subscribers ({args.callers} callers) over {args.sessions} sessions, router; "
         f"{total} events at {args.rate}/s for {args.seconds} s; subscribed in {opened:.1f} s"
     )
     print(f"deliveries: {received} of {expected} expected")
+    for message, count in ended.most_common(5):
+        print(f"streams ended early: {count} x {message}")
     if ms:
         p50 = statistics.median(ms)
         print(f"delivery latency  p50 {p50:8.1f} ms   p99 {p99:8.1f} ms   max {ms[-1]:8.1f} ms")
+    per = max(received, 1) / 1e6
+    print(
+        f"CPU per delivery: labs subgraph {cpu['labs'] / per:6.0f} µs, router {cpu['router'] / per:6.0f} µs"
+    )
     print(
         f"memory per subscriber: labs subgraph {labs_kib / args.subscribers:6.1f} KiB, "
         f"router {router_kib / args.subscribers:6.1f} KiB (RSS growth / subscribers)"
@@ -269,4 +298,5 @@ if __name__ == "__main__":
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--callers", type=int, default=1, help="distinct tokens among the subscribers")
     asyncio.run(main(parser.parse_args()))
