@@ -21,9 +21,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar, cast
 
 import orjson
@@ -568,13 +569,7 @@ async def after_commit(redis: Redis, live: LiveHub, effects: Effects) -> None:
     committed; a missed publish is re-read by subscribers from the table on the next alert (seq gap)."""
     try:
         await caching.invalidate(redis, learners=effects.learners, courses=effects.courses)
-        if effects.active:
-            async with redis.pipeline(transaction=False) as pipe:
-                for course, day, user in effects.active:
-                    key = caching.active_key(course, day)
-                    pipe.pfadd(key, str(user))
-                    pipe.expire(key, caching.ACTIVE_TTL_SECONDS)
-                await pipe.execute()
+        await caching.mark_active(redis, effects.active)
     except Exception:
         log.exception("analytics: cache invalidation after commit failed")
     for alert in effects.alerts:
@@ -591,10 +586,13 @@ async def ingest(
     partitions: Partitions,
     events: list[Event],
     payloads: dict[uuid.UUID, LearnerPayload | CourseSnapshot | None] | None = None,
+    *,
+    confirm: Callable[[AsyncSession], Awaitable[None]] | None = None,
 ) -> int:
-    """Apply `events` in one transaction (then the after-commit effects); returns how many were new."""
+    """Apply `events` in one transaction (then the after-commit effects); returns how many were new.
+    `confirm` runs in that transaction too (the consumer records the batch in its ledger there)."""
     wanted = [e for e in events if ingested(e.type)]
-    if not wanted:
+    if not wanted and confirm is None:
         return 0
     months = {(e.occurred_at.astimezone(UTC).year, e.occurred_at.astimezone(UTC).month): e for e in wanted}
     for event in months.values():
@@ -602,6 +600,8 @@ async def ingest(
     effects = Effects()
     async with sessionmaker() as session, session.begin():
         applied = await apply_events(session, wanted, effects, payloads)
+        if confirm is not None:
+            await confirm(session)
     await after_commit(redis, live, effects)
     return applied
 
@@ -646,9 +646,7 @@ class AnalyticsConsumer(DatabaseConsumer):
             )
 
     async def consume_once(self, *, block_ms: int | None = None) -> int:
-        done = 0
-        for stream in self.streams:
-            done += await self._process_batch(await self.claim_idle(stream))
+        done = await self._process_batch(await self.claim_idle())
         return done + await self._process_batch(await self.read_new(count=self.batch_size, block_ms=block_ms))
 
     async def _process_batch(self, batch: list[tuple[str, Message]]) -> int:
@@ -660,14 +658,15 @@ class AnalyticsConsumer(DatabaseConsumer):
             # consumers lock learner rows in the same order.
             payloads = {e.id: _payload(e) for e in events}
             events.sort(key=lambda e: tuple(str(i) for i in _ids(e, payloads[e.id])[:2]))
-            await ingest(self.sessionmaker, self.redis, self._live, self._partitions, events, payloads)
+            confirm = None
+            if self.ledger is not None:  # confirmed, so the relay never publishes them again after a Redis loss
+                ids = [fields[b"id"].decode() for _, (_, fields) in batch]
+                confirm = partial(self.ledger.record_in, group=self.group, event_ids=ids)
+            await ingest(
+                self.sessionmaker, self.redis, self._live, self._partitions, events, payloads, confirm=confirm
+            )
         except Exception:
             log.warning("analytics: a batch of %d failed; applying one by one", len(batch), exc_info=True)
             return sum([await self._process(stream, m, f) for stream, (m, f) in batch])
-        if self.ledger is not None:  # confirmed, so the relay never publishes them again after a Redis loss
-            await self.ledger.record(self.group, *(fields[b"id"].decode() for _, (_, fields) in batch))
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for stream, (message_id, _) in batch:
-                pipe.xack(stream, self.group, message_id)
-            await pipe.execute()
+        await self.ack(batch)
         return len(batch)

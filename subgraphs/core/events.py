@@ -18,7 +18,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -222,13 +222,20 @@ class ConsumedLedger:
             return {str(event_id) for event_id in found}
 
     async def record(self, group: str, *event_ids: str) -> None:
-        if not event_ids:
-            return
-        stmt = insert(ConsumedEvent).values(
-            [{"group_name": group, "event_id": uuid.UUID(event_id)} for event_id in event_ids]
-        )
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(stmt.on_conflict_do_nothing())
+        if event_ids:
+            async with self.sessionmaker() as session, session.begin():
+                await self.record_in(session, group, event_ids)
+
+    @staticmethod
+    async def record_in(session: AsyncSession, group: str, event_ids: Sequence[str]) -> None:
+        """`record` in the caller's transaction: a consumer that applies a batch in one transaction confirms
+        it in that same one (no second commit per batch)."""
+        if event_ids:
+            # A list of parameter sets: compiled once and cached, whatever the batch's size.
+            await session.execute(
+                insert(ConsumedEvent).on_conflict_do_nothing(),
+                [{"group_name": group, "event_id": uuid.UUID(event_id)} for event_id in event_ids],
+            )
 
 
 def stream_name(domain: str) -> str:
@@ -676,15 +683,32 @@ class Consumer:
         await self.redis.xack(stream, self.group, message_id)
         return True
 
-    async def claim_idle(self, stream: str) -> list[tuple[str, Message]]:
-        """The pending messages of `stream` idle past `claim_idle_ms` (failed, or left by a consumer that died
-        between read and ack, this one before a restart included), claimed by this consumer."""
-        reply = await self.redis.xautoclaim(
-            stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
-        )
-        # Redis 6.2 answers 2 elements, 7+ answers 3: the messages come second (6.2 lists deleted ones bare).
-        claimed: list[tuple[bytes, dict[bytes, bytes] | None]] = reply[1]
-        return [(stream, (message_id, fields)) for message_id, fields in claimed if fields]
+    async def claim_idle(self) -> list[tuple[str, Message]]:
+        """The pending messages of the consumer's streams idle past `claim_idle_ms` (failed, or left by a
+        consumer that died between read and ack, this one before a restart included), claimed by this
+        consumer: one XAUTOCLAIM per stream, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream in self.streams:
+                pipe.xautoclaim(
+                    stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
+                )
+            replies = await pipe.execute()  # NOGROUP raises: `run` recreates the groups
+        claimed: list[tuple[str, Message]] = []
+        for stream, reply in zip(self.streams, replies, strict=True):
+            # Redis 6.2 answers 2 elements, 7+ answers 3: the messages come second (6.2 lists deleted ones
+            # bare, without fields).
+            claimed += [(stream, (message_id, fields)) for message_id, fields in reply[1] if fields]
+        return claimed
+
+    async def ack(self, messages: list[tuple[str, Message]]) -> None:
+        """Ack handled messages: one XACK per stream, in one round trip."""
+        ids: dict[str, list[bytes]] = {}
+        for stream, (message_id, _) in messages:
+            ids.setdefault(stream, []).append(message_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream, message_ids in ids.items():
+                pipe.xack(stream, self.group, *message_ids)
+            await pipe.execute()
 
     async def read_new(self, *, count: int, block_ms: int | None = None) -> list[tuple[str, Message]]:
         """New messages of the consumer's streams (waiting up to `block_ms` for some), with their stream."""
@@ -703,9 +727,7 @@ class Consumer:
 
     async def consume_once(self, *, block_ms: int | None = None) -> int:
         """Retry pending messages idle past `claim_idle_ms`, then read new ones. Returns how many are done."""
-        done = 0
-        for stream in self.streams:
-            done += await self._process_all(await self.claim_idle(stream))
+        done = await self._process_all(await self.claim_idle())
         return done + await self._process_all(await self.read_new(count=100, block_ms=block_ms))
 
     async def _process_all(self, messages: list[tuple[str, Message]]) -> int:
