@@ -36,6 +36,7 @@ from sqlalchemy import (
     Index,
     MetaData,
     String,
+    Table,
     and_,
     delete,
     exists,
@@ -48,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from subgraphs.contracts.base import EventPayload
-from subgraphs.core.db import domain_base, utcnow
+from subgraphs.core.db import domain_base, from_arrays, utcnow
 from subgraphs.core.redis_state import begin_rebuild, finish_rebuild, rebuilding_key
 
 if TYPE_CHECKING:  # core.context imports this module
@@ -194,6 +195,16 @@ class ConsumedEvent(EventsBase):
     consumed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
+_CONSUMED = cast(
+    Table, ConsumedEvent.__table__
+)  # Core, not the ORM's bulk insert (it wants one row per dict)
+_RECORD = (
+    insert(_CONSUMED)
+    .from_select(["group_name", "event_id"], from_arrays(_CONSUMED, ["group_name", "event_id"]))
+    .on_conflict_do_nothing()
+)
+
+
 class ConsumedLedger:
     """Consumers' confirmations in PostgreSQL: survives Redis, tells the relay what to publish again."""
 
@@ -231,10 +242,9 @@ class ConsumedLedger:
         """`record` in the caller's transaction: a consumer that applies a batch in one transaction confirms
         it in that same one (no second commit per batch)."""
         if event_ids:
-            # A list of parameter sets: compiled once and cached, whatever the batch's size.
             await session.execute(
-                insert(ConsumedEvent).on_conflict_do_nothing(),
-                [{"group_name": group, "event_id": uuid.UUID(event_id)} for event_id in event_ids],
+                _RECORD,
+                {"group_name": [group] * len(event_ids), "event_id": [uuid.UUID(e) for e in event_ids]},
             )
 
 
@@ -648,7 +658,7 @@ class Consumer:
         event_id = fields[b"id"].decode()
         if not await self._done(event_id):
             try:
-                await self.handle(Event.model_validate(orjson.loads(fields[b"event"])))
+                await self.handle(Event.model_validate_json(fields[b"event"]))
             except Exception as exc:
                 return await self._failed(stream, message_id, event_id, fields, exc)
             await self._mark_done(event_id)
@@ -690,7 +700,12 @@ class Consumer:
         async with self.redis.pipeline(transaction=False) as pipe:
             for stream in self.streams:
                 pipe.xautoclaim(
-                    stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
+                    stream,
+                    self.group,
+                    self.name,
+                    min_idle_time=self._claim_idle_ms,
+                    start_id="0-0",
+                    count=100,
                 )
             replies = await pipe.execute()  # NOGROUP raises: `run` recreates the groups
         claimed: list[tuple[str, Message]] = []
