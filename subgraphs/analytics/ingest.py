@@ -644,10 +644,11 @@ async def ingest(
 class AnalyticsConsumer(DatabaseConsumer):
     """Every domain's stream (and events.labs) into the analytics tables (worker, group `analytics`).
 
-    Messages are applied in BATCHES (up to `batch_size` per read, one transaction), then acked together:
-    the raw table's key is the dedupe, so the base class's per-event Redis markers are not needed on this
-    path (a redelivered batch changes nothing). If a batch fails, its messages go one by one through the
-    base class (retries, dead-letter), so one bad event never blocks the others.
+    Messages are applied in BATCHES (up to `batch_size` per stream and read, one transaction, the ledger's
+    confirmation of the batch included), then acked together: the raw table's key is the dedupe, so the
+    base class's per-event markers are not needed on this path (a redelivered batch changes nothing).
+    If a batch fails, its messages go one by one through the base class (retries, dead-letter), so one
+    bad event never blocks the others.
     """
 
     group: ClassVar[str] = "analytics"

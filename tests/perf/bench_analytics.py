@@ -1,7 +1,7 @@
 """Benchmark: analytics ingestion through the consumers, then `courseReport` on a 2,000-student course.
 
     uv run python tests/perf/bench_analytics.py [--events 1000000] [--consumers 2] [--courses 10]
-        [--students 2000] [--rounds 20]
+        [--students 2000] [--rounds 20] [--producer inline|process]
 
 Self-contained: a fresh database (PostgreSQL and Redis on 127.0.0.1, else embedded ones, as the tests).
 1. Ingestion: `--courses` courses of `--students` students each; one course.published per course and one
@@ -9,9 +9,12 @@ Self-contained: a fresh database (PostgreSQL and Redis on 127.0.0.1, else embedd
    answers saved, tracked client activity, lab sessions started/stopped (events.labs) and sign-ins, spread
    over the last 45 days (monthly partitions). Entries are written to the domains' streams exactly as
    the relay writes them (core.events.stream_fields), in pipelined batches, while `--consumers`
-   AnalyticsConsumers (one process, one asyncio task each, the worker's code) read them; the producer keeps
-   the backlog under 40,000 entries so Redis memory stays bounded. Prints events/s (first entry written →
-   last event committed) and the rows it produced.
+   AnalyticsConsumers (one process, one asyncio task each, the worker's code, with the worker's
+   ConsumedLedger) read them; the producer keeps the backlog under 40,000 entries so Redis memory stays
+   bounded. `--producer inline` runs it in the consumers' process and event loop (its CPU counts there);
+   `--producer process` in a child process, as production's relay is another process. Prints events/s
+   (first entry written → last event committed), this process's CPU per event, the load average and the
+   rows it produced.
 2. `courseReport` (the whole report: stats, 30-day series, all 2,000 students with their metrics) through
    the analytics subgraph's ASGI app as a site admin: p50/p95 with a cold cache (every generation counter of
    the course and its students bumped before each request, as an event would) and with a warm one.
