@@ -50,6 +50,28 @@ def course_stats_key(course: Any, gen: int) -> str:
     return f"cache:analytics:course_stats:{course}:{gen}"
 
 
+# One command per batch instead of two per key: redis-py packs and parses every command in Python, and
+# at thousands of keys per ingested batch that was most of the consumer's CPU (docs/performance.md).
+_BUMP = """
+for _, key in ipairs(KEYS) do
+  redis.call('INCR', key)
+  redis.call('EXPIRE', key, ARGV[1])
+end
+"""
+# KEYS: HyperLogLogs; ARGV: ttl, then for each key the number of its members and the members.
+_ADD_ACTIVE = """
+local at = 2
+for _, key in ipairs(KEYS) do
+  local n = tonumber(ARGV[at])
+  for i = at + 1, at + n do
+    redis.call('PFADD', key, ARGV[i])
+  end
+  redis.call('EXPIRE', key, ARGV[1])
+  at = at + n + 1
+end
+"""
+
+
 async def invalidate(
     redis: Redis,
     *,
@@ -57,13 +79,21 @@ async def invalidate(
     courses: Iterable[uuid.UUID] = (),
 ) -> None:
     keys = [learner_gen_key(c, u) for c, u in learners] + [course_gen_key(c) for c in courses]
-    if not keys:
+    if keys:
+        await redis.register_script(_BUMP)(keys=keys, args=[GEN_TTL_SECONDS])
+
+
+async def mark_active(redis: Redis, active: Iterable[tuple[uuid.UUID, date, uuid.UUID]]) -> None:
+    """Count each (course, day, user) in the course's active-students HyperLogLog of that day."""
+    members: dict[str, list[str]] = {}
+    for course, day, user in active:
+        members.setdefault(active_key(course, day), []).append(str(user))
+    if not members:
         return
-    async with redis.pipeline(transaction=False) as pipe:
-        for key in keys:
-            pipe.incr(key)
-            pipe.expire(key, GEN_TTL_SECONDS)
-        await pipe.execute()
+    args: list[Any] = [ACTIVE_TTL_SECONDS]
+    for users in members.values():
+        args += [len(users), *users]
+    await redis.register_script(_ADD_ACTIVE)(keys=list(members), args=args)
 
 
 async def cached_many(

@@ -21,14 +21,15 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar, cast
 
 import orjson
 from redis.asyncio import Redis
-from sqlalchemy import Row, Table, case, func, select, text, true, tuple_, update
+from sqlalchemy import Row, Table, bindparam, case, func, select, text, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
@@ -50,7 +51,7 @@ from subgraphs.contracts.courses import CourseDeleted, CourseSnapshot, Enrollmen
 from subgraphs.contracts.labs import LabSessionSnapshot
 from subgraphs.contracts.quizzes import AnswerSaved, AttemptEvent, AttemptSubmitted
 from subgraphs.core.consumers import EVERY_STREAM, DatabaseConsumer
-from subgraphs.core.db import utcnow
+from subgraphs.core.db import arrays, from_arrays, utcnow
 from subgraphs.core.events import Event, Message, keep_running
 from subgraphs.core.ids import to_uuid
 from subgraphs.core.live import LiveHub, append_stream_event
@@ -151,13 +152,21 @@ def _ids(
     """(student, course, organization) of an event: from its payload where the contract names them, else
     from the envelope (a login names its user, a generation job its course)."""
     s = event.subject_ids
-    user, course = to_uuid(s.get("user_id") or ""), to_uuid(s.get("course_id") or "")
-    org = to_uuid(event.organization_id or "")
     if isinstance(payload, CourseSnapshot):
-        course, org = payload.course_id, payload.organization_id
-    elif payload is not None:
-        user, course = payload.user_id, payload.course_id
-    return user, course, org
+        return to_uuid(s.get("user_id") or ""), payload.course_id, payload.organization_id
+    org = to_uuid(event.organization_id or "")
+    if payload is not None:
+        return payload.user_id, payload.course_id, org
+    return to_uuid(s.get("user_id") or ""), to_uuid(s.get("course_id") or ""), org
+
+
+# An event's typed payload and its (student, course, organization): worked out once per event.
+Parsed = tuple[LearnerPayload | CourseSnapshot | None, uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]
+
+
+def parse_event(event: Event) -> Parsed:
+    payload = _payload(event)
+    return (payload, *_ids(event, payload))
 
 
 class Partitions:
@@ -180,48 +189,42 @@ async def apply_events(
     session: AsyncSession,
     events: list[Event],
     effects: Effects,
-    payloads: dict[uuid.UUID, LearnerPayload | CourseSnapshot | None] | None = None,
+    parsed: dict[uuid.UUID, Parsed] | None = None,
 ) -> int:
     """Apply a batch of events in the caller's transaction; returns how many were new.
 
-    Set-based, so a batch costs a handful of statements whatever its size: one multi-row raw insert (its
-    RETURNING names the events not applied before: the dedupe), one upsert of every touched student with
-    the batch's deltas summed per student, one insert of their active days, one read of their last 14
-    days, the risk levels that changed, then the shared rows (daily course rollups, alerts) in key order.
+    Set-based, so a batch costs a handful of statements whatever its size: one raw insert of the whole
+    batch (its RETURNING names the events not applied before: the dedupe), one upsert of every touched
+    student with the batch's deltas summed per student, one insert of their active days, one read of their
+    last 14 days, the risk levels that changed, then the shared rows (daily course rollups, alerts) in key
+    order. The batch statements take one array per column (core.db.from_arrays).
     """
     wanted = list({e.id: e for e in events if ingested(e.type)}.values())
     if not wanted:
         return 0
-    known = payloads or {}  # parsed already by the caller (the consumer sorts by them): parse once
-    payloads = {e.id: known[e.id] if e.id in known else _payload(e) for e in wanted}
-    rows = []
-    for e in wanted:
-        user, course, org = _ids(e, payloads[e.id])
-        rows.append(
+    known = parsed or {}  # parsed already by the caller (the consumer sorts by them): parse once
+    parsed = {e.id: known[e.id] if e.id in known else parse_event(e) for e in wanted}
+    columns = arrays(
+        (
             {
                 "id": e.id,
                 "occurred_at": e.occurred_at,
                 "type": e.type[:120],
-                "user_id": user,
-                "course_id": course,
-                "organization_id": org,
-                "payload": e.payload,
-                "received_at": utcnow(),
+                "user_id": parsed[e.id][1],
+                "course_id": parsed[e.id][2],
+                "organization_id": parsed[e.id][3],
+                "payload": orjson.dumps(e.payload).decode(),
             }
-        )
-    # Core statements with a list of parameter sets ("insertmanyvalues"): compiled once and cached, sent
-    # as multi-row VALUES pages; building one literal multi-row statement per batch costs far more.
-    raw = _table(ActivityEvent)
-    inserted = await session.execute(
-        insert(raw).on_conflict_do_nothing(index_elements=["id", "occurred_at"]).returning(raw.c.id), rows
+            for e in wanted
+        ),
+        RAW_COLUMNS,
     )
-    fresh_ids = set(inserted.scalars().all())
+    fresh_ids = set((await session.execute(_RAW_INSERT, columns)).scalars().all())
     fresh = [e for e in wanted if e.id in fresh_ids]
     logins: dict[uuid.UUID, tuple[datetime, int]] = {}
     learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta] = {}
     for event in sorted(fresh, key=lambda e: e.occurred_at):
-        payload = payloads[event.id]
-        user, course, org = _ids(event, payload)
+        payload, user, course, org = parsed[event.id]
         if isinstance(payload, CourseSnapshot):
             await _apply_course(session, event, payload, effects)
         elif event.type == LOGIN and user is not None:
@@ -245,6 +248,15 @@ async def apply_events(
         await _apply_learners(session, learners, effects)
     await _flush(session, effects)
     return len(fresh)
+
+
+RAW_COLUMNS = ("id", "occurred_at", "type", "user_id", "course_id", "organization_id", "payload")
+_RAW_INSERT = (
+    insert(_table(ActivityEvent))  # received_at: its default, once per statement
+    .from_select(RAW_COLUMNS, from_arrays(_table(ActivityEvent), RAW_COLUMNS))
+    .on_conflict_do_nothing(index_elements=["id", "occurred_at"])
+    .returning(_table(ActivityEvent).c.id)
+)
 
 
 async def _apply_course(
@@ -346,12 +358,10 @@ class _Delta:
         return effects.days.setdefault((self.course, utc_day(at)), dict.fromkeys(DAY_COUNTERS, 0))
 
 
-async def _apply_learners(
-    session: AsyncSession, learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta], effects: Effects
-) -> None:
-    keys = sorted(learners, key=lambda k: (str(k[0]), str(k[1])))  # one lock order for every consumer
+def _learner_upsert() -> Any:
+    """The upsert of a batch's students: counters add, states only move forward (`*_as_of`)."""
     table = _table(Learner)
-    stmt = insert(table)
+    stmt = insert(table).from_select(LEARNER_COLUMNS, from_arrays(table, LEARNER_COLUMNS))
     x = stmt.excluded
     newer_status = (x.status_as_of.is_not(None)) & (
         Learner.status_as_of.is_(None) | (Learner.status_as_of <= x.status_as_of)
@@ -359,36 +369,48 @@ async def _apply_learners(
     newer_progress = (x.progress_as_of.is_not(None)) & (
         Learner.progress_as_of.is_(None) | (Learner.progress_as_of <= x.progress_as_of)
     )
+    return stmt.on_conflict_do_update(
+        index_elements=[Learner.course_id, Learner.user_id],
+        set_={
+            **{c: getattr(Learner, c) + x[c] for c in LEARNER_COUNTERS},
+            "organization_id": func.coalesce(x.organization_id, Learner.organization_id),
+            "enrollment_id": func.coalesce(x.enrollment_id, Learner.enrollment_id),
+            "status": case((newer_status, x.status), else_=Learner.status),
+            "status_as_of": case((newer_status, x.status_as_of), else_=Learner.status_as_of),
+            "enrolled_at": func.least(Learner.enrolled_at, x.enrolled_at),
+            "last_activity_at": func.greatest(Learner.last_activity_at, x.last_activity_at),
+            "progress_percent": case((newer_progress, x.progress_percent), else_=Learner.progress_percent),
+            "progress_as_of": case((newer_progress, x.progress_as_of), else_=Learner.progress_as_of),
+        },
+    ).returning(*table.c)
+
+
+LEARNER_COLUMNS = tuple(_Delta(uuid.UUID(int=0), uuid.UUID(int=0)).values)
+_LEARNER_UPSERT = _learner_upsert()
+DAY_KEY = ("course_id", "user_id", "day")
+_LEARNER_DAYS = (
+    insert(_table(LearnerDay))
+    .from_select(DAY_KEY, from_arrays(_table(LearnerDay), DAY_KEY))
+    .on_conflict_do_nothing()
+    .returning(_table(LearnerDay).c.course_id, _table(LearnerDay).c.day)
+)
+
+
+async def _apply_learners(
+    session: AsyncSession, learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta], effects: Effects
+) -> None:
+    keys = sorted(learners, key=lambda k: (str(k[0]), str(k[1])))  # one lock order for every consumer
     rows = (
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[Learner.course_id, Learner.user_id],
-                set_={
-                    **{c: getattr(Learner, c) + x[c] for c in LEARNER_COUNTERS},
-                    "organization_id": func.coalesce(x.organization_id, Learner.organization_id),
-                    "enrollment_id": func.coalesce(x.enrollment_id, Learner.enrollment_id),
-                    "status": case((newer_status, x.status), else_=Learner.status),
-                    "status_as_of": case((newer_status, x.status_as_of), else_=Learner.status_as_of),
-                    "enrolled_at": func.least(Learner.enrolled_at, x.enrolled_at),
-                    "last_activity_at": func.greatest(Learner.last_activity_at, x.last_activity_at),
-                    "progress_percent": case(
-                        (newer_progress, x.progress_percent), else_=Learner.progress_percent
-                    ),
-                    "progress_as_of": case((newer_progress, x.progress_as_of), else_=Learner.progress_as_of),
-                },
-            ).returning(*table.c),
-            [learners[k].values for k in keys],
-        )
+        await session.execute(_LEARNER_UPSERT, arrays((learners[k].values for k in keys), LEARNER_COLUMNS))
     ).all()
-    days = [(d.course, d.user, day) for k in keys for d in [learners[k]] for day in sorted(d.days)]
+    days = [
+        {"course_id": d.course, "user_id": d.user, "day": day}
+        for k in keys
+        for d in [learners[k]]
+        for day in sorted(d.days)
+    ]
     if days:
-        day_table = _table(LearnerDay)
-        new_days = (
-            await session.execute(
-                insert(day_table).on_conflict_do_nothing().returning(day_table.c.course_id, day_table.c.day),
-                [{"course_id": c, "user_id": u, "day": day} for c, u, day in days],
-            )
-        ).all()
+        new_days = (await session.execute(_LEARNER_DAYS, arrays(days, DAY_KEY))).all()
         for course, day in new_days:
             effects.days.setdefault((course, day), dict.fromkeys(DAY_COUNTERS, 0))["active_students"] += 1
     for k in keys:
@@ -404,21 +426,28 @@ async def _apply_learners(
 async def _flush(session: AsyncSession, effects: Effects) -> None:
     """The shared rows of the batch, last and in key order: daily course rollups, then alerts."""
     if effects.days:
-        stmt = insert(_table(CourseDay))
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[CourseDay.course_id, CourseDay.day],
-                set_={c: getattr(CourseDay, c) + stmt.excluded[c] for c in DAY_COUNTERS},
-            ),
-            [
-                {"course_id": course, "day": day, **totals}
-                for (course, day), totals in sorted(
-                    effects.days.items(), key=lambda i: (str(i[0][0]), i[0][1])
-                )
-            ],
+        rows = (
+            {"course_id": course, "day": day, **totals}
+            for (course, day), totals in sorted(effects.days.items(), key=lambda i: (str(i[0][0]), i[0][1]))
         )
+        await session.execute(_COURSE_DAYS, arrays(rows, COURSE_DAY_COLUMNS))
     for course, data in sorted(effects.new_alerts, key=lambda a: str(a[0])):
         effects.alerts.append(await append_stream_event(session, RiskAlert, course, data))
+
+
+COURSE_DAY_COLUMNS = ("course_id", "day", *DAY_COUNTERS)
+
+
+def _course_days() -> Any:
+    table = _table(CourseDay)
+    stmt = insert(table).from_select(COURSE_DAY_COLUMNS, from_arrays(table, COURSE_DAY_COLUMNS))
+    return stmt.on_conflict_do_update(
+        index_elements=[CourseDay.course_id, CourseDay.day],
+        set_={c: getattr(CourseDay, c) + stmt.excluded[c] for c in DAY_COUNTERS},
+    )
+
+
+_COURSE_DAYS = _course_days()
 
 
 def state_of(row: Any, active_days_14: int) -> LearnerState:
@@ -437,6 +466,14 @@ def state_of(row: Any, active_days_14: int) -> LearnerState:
     )
 
 
+_RECENT_DAYS = select(LearnerDay.course_id, LearnerDay.user_id, LearnerDay.day).where(
+    tuple_(LearnerDay.course_id, LearnerDay.user_id).in_(
+        from_arrays(_table(LearnerDay), ("course_id", "user_id"))
+    ),
+    LearnerDay.day > bindparam("oldest"),
+)
+
+
 async def _evaluate_risks(
     session: AsyncSession,
     rows: Sequence[Row[Any]],  # learner rows (RETURNING), locked by this transaction
@@ -451,9 +488,8 @@ async def _evaluate_risks(
     oldest = utc_day(min(now_of.values())) - timedelta(days=14)
     recent = (
         await session.execute(
-            select(LearnerDay.course_id, LearnerDay.user_id, LearnerDay.day).where(
-                tuple_(LearnerDay.course_id, LearnerDay.user_id).in_(list(now_of)), LearnerDay.day > oldest
-            )
+            _RECENT_DAYS,
+            {"course_id": [c for c, _ in now_of], "user_id": [u for _, u in now_of], "oldest": oldest},
         )
     ).all()
     counts: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
@@ -568,13 +604,7 @@ async def after_commit(redis: Redis, live: LiveHub, effects: Effects) -> None:
     committed; a missed publish is re-read by subscribers from the table on the next alert (seq gap)."""
     try:
         await caching.invalidate(redis, learners=effects.learners, courses=effects.courses)
-        if effects.active:
-            async with redis.pipeline(transaction=False) as pipe:
-                for course, day, user in effects.active:
-                    key = caching.active_key(course, day)
-                    pipe.pfadd(key, str(user))
-                    pipe.expire(key, caching.ACTIVE_TTL_SECONDS)
-                await pipe.execute()
+        await caching.mark_active(redis, effects.active)
     except Exception:
         log.exception("analytics: cache invalidation after commit failed")
     for alert in effects.alerts:
@@ -590,18 +620,23 @@ async def ingest(
     live: LiveHub,
     partitions: Partitions,
     events: list[Event],
-    payloads: dict[uuid.UUID, LearnerPayload | CourseSnapshot | None] | None = None,
+    parsed: dict[uuid.UUID, Parsed] | None = None,
+    *,
+    confirm: Callable[[AsyncSession], Awaitable[None]] | None = None,
 ) -> int:
-    """Apply `events` in one transaction (then the after-commit effects); returns how many were new."""
+    """Apply `events` in one transaction (then the after-commit effects); returns how many were new.
+    `confirm` runs in that transaction too (the consumer records the batch in its ledger there)."""
     wanted = [e for e in events if ingested(e.type)]
-    if not wanted:
+    if not wanted and confirm is None:
         return 0
     months = {(e.occurred_at.astimezone(UTC).year, e.occurred_at.astimezone(UTC).month): e for e in wanted}
     for event in months.values():
         await partitions.ensure(sessionmaker, event.occurred_at)
     effects = Effects()
     async with sessionmaker() as session, session.begin():
-        applied = await apply_events(session, wanted, effects, payloads)
+        applied = await apply_events(session, wanted, effects, parsed)
+        if confirm is not None:
+            await confirm(session)
     await after_commit(redis, live, effects)
     return applied
 
@@ -609,10 +644,11 @@ async def ingest(
 class AnalyticsConsumer(DatabaseConsumer):
     """Every domain's stream (and events.labs) into the analytics tables (worker, group `analytics`).
 
-    Messages are applied in BATCHES (up to `batch_size` per read, one transaction), then acked together:
-    the raw table's key is the dedupe, so the base class's per-event Redis markers are not needed on this
-    path (a redelivered batch changes nothing). If a batch fails, its messages go one by one through the
-    base class (retries, dead-letter), so one bad event never blocks the others.
+    Messages are applied in BATCHES (up to `batch_size` per stream and read, one transaction, the ledger's
+    confirmation of the batch included), then acked together: the raw table's key is the dedupe, so the
+    base class's per-event markers are not needed on this path (a redelivered batch changes nothing).
+    If a batch fails, its messages go one by one through the base class (retries, dead-letter), so one
+    bad event never blocks the others.
     """
 
     group: ClassVar[str] = "analytics"
@@ -646,28 +682,29 @@ class AnalyticsConsumer(DatabaseConsumer):
             )
 
     async def consume_once(self, *, block_ms: int | None = None) -> int:
-        done = 0
-        for stream in self.streams:
-            done += await self._process_batch(await self.claim_idle(stream))
+        done = await self._process_batch(await self.claim_idle())
         return done + await self._process_batch(await self.read_new(count=self.batch_size, block_ms=block_ms))
 
     async def _process_batch(self, batch: list[tuple[str, Message]]) -> int:
         if not batch:
             return 0
         try:
-            events = [Event.model_validate(orjson.loads(fields[b"event"])) for _, (_, fields) in batch]
+            events = [Event.model_validate_json(fields[b"event"]) for _, (_, fields) in batch]
             # Grouped by student (stable: each student's events keep their order), so concurrent
             # consumers lock learner rows in the same order.
-            payloads = {e.id: _payload(e) for e in events}
-            events.sort(key=lambda e: tuple(str(i) for i in _ids(e, payloads[e.id])[:2]))
-            await ingest(self.sessionmaker, self.redis, self._live, self._partitions, events, payloads)
+            parsed = {e.id: parse_event(e) for e in events}
+            events.sort(key=lambda e: (str(parsed[e.id][1]), str(parsed[e.id][2])))
+            confirm = None
+            if (
+                self.ledger is not None
+            ):  # confirmed, so the relay never publishes them again after a Redis loss
+                ids = [fields[b"id"].decode() for _, (_, fields) in batch]
+                confirm = partial(self.ledger.record_in, group=self.group, event_ids=ids)
+            await ingest(
+                self.sessionmaker, self.redis, self._live, self._partitions, events, parsed, confirm=confirm
+            )
         except Exception:
             log.warning("analytics: a batch of %d failed; applying one by one", len(batch), exc_info=True)
             return sum([await self._process(stream, m, f) for stream, (m, f) in batch])
-        if self.ledger is not None:  # confirmed, so the relay never publishes them again after a Redis loss
-            await self.ledger.record(self.group, *(fields[b"id"].decode() for _, (_, fields) in batch))
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for stream, (message_id, _) in batch:
-                pipe.xack(stream, self.group, message_id)
-            await pipe.execute()
+        await self.ack(batch)
         return len(batch)

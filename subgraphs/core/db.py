@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, exc, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import DateTime, MetaData, Select, Table, Text, bindparam, cast, event, exc, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -119,3 +120,28 @@ async def transaction(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIt
     """A session whose work commits together (domain change + outbox row) or not at all."""
     async with sessionmaker() as session, session.begin():
         yield session
+
+
+def from_arrays(table: Table, columns: Sequence[str]) -> Select:
+    """`SELECT unnest(:col1), unnest(:col2), ...`: rows passed as one array per column (`arrays(rows,
+    columns)`), for `insert(table).from_select(columns, ...)` of a batch. Whatever the batch's size it is
+    one statement text, prepared once per connection, its arrays encoded by asyncpg in C; a multi-row
+    VALUES is a new statement per size and SQLAlchemy processes every value in Python. A JSONB column
+    travels as text (the rows hold JSON text) and is cast in the database."""
+    selected = []
+    for name in columns:
+        column_type = table.c[name].type
+        if isinstance(column_type, JSONB):
+            selected.append(cast(func.unnest(bindparam(name, type_=ARRAY(Text))), JSONB).label(name))
+        else:
+            selected.append(func.unnest(bindparam(name, type_=ARRAY(column_type))).label(name))
+    return select(*selected)
+
+
+def arrays(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> dict[str, list[Any]]:
+    """The parameters of `from_arrays`: one list per column."""
+    out: dict[str, list[Any]] = {name: [] for name in columns}
+    for row in rows:
+        for name in columns:
+            out[name].append(row[name])
+    return out

@@ -18,7 +18,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -36,6 +36,7 @@ from sqlalchemy import (
     Index,
     MetaData,
     String,
+    Table,
     and_,
     delete,
     exists,
@@ -48,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from subgraphs.contracts.base import EventPayload
-from subgraphs.core.db import domain_base, utcnow
+from subgraphs.core.db import domain_base, from_arrays, utcnow
 from subgraphs.core.redis_state import begin_rebuild, finish_rebuild, rebuilding_key
 
 if TYPE_CHECKING:  # core.context imports this module
@@ -194,6 +195,16 @@ class ConsumedEvent(EventsBase):
     consumed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
+_CONSUMED = cast(
+    Table, ConsumedEvent.__table__
+)  # Core, not the ORM's bulk insert (it wants one row per dict)
+_RECORD = (
+    insert(_CONSUMED)
+    .from_select(["group_name", "event_id"], from_arrays(_CONSUMED, ["group_name", "event_id"]))
+    .on_conflict_do_nothing()
+)
+
+
 class ConsumedLedger:
     """Consumers' confirmations in PostgreSQL: survives Redis, tells the relay what to publish again."""
 
@@ -222,13 +233,19 @@ class ConsumedLedger:
             return {str(event_id) for event_id in found}
 
     async def record(self, group: str, *event_ids: str) -> None:
-        if not event_ids:
-            return
-        stmt = insert(ConsumedEvent).values(
-            [{"group_name": group, "event_id": uuid.UUID(event_id)} for event_id in event_ids]
-        )
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(stmt.on_conflict_do_nothing())
+        if event_ids:
+            async with self.sessionmaker() as session, session.begin():
+                await self.record_in(session, group, event_ids)
+
+    @staticmethod
+    async def record_in(session: AsyncSession, group: str, event_ids: Sequence[str]) -> None:
+        """`record` in the caller's transaction: a consumer that applies a batch in one transaction confirms
+        it in that same one (no second commit per batch)."""
+        if event_ids:
+            await session.execute(
+                _RECORD,
+                {"group_name": [group] * len(event_ids), "event_id": [uuid.UUID(e) for e in event_ids]},
+            )
 
 
 def stream_name(domain: str) -> str:
@@ -659,7 +676,7 @@ class Consumer:
         event_id = fields[b"id"].decode()
         if not await self._done(event_id):
             try:
-                await self.handle(Event.model_validate(orjson.loads(fields[b"event"])))
+                await self.handle(Event.model_validate_json(fields[b"event"]))
             except Exception as exc:
                 return await self._failed(stream, message_id, event_id, fields, exc)
             await self._mark_done(event_id)
@@ -694,15 +711,37 @@ class Consumer:
         await self.redis.xack(stream, self.group, message_id)
         return True
 
-    async def claim_idle(self, stream: str) -> list[tuple[str, Message]]:
-        """The pending messages of `stream` idle past `claim_idle_ms` (failed, or left by a consumer that died
-        between read and ack, this one before a restart included), claimed by this consumer."""
-        reply = await self.redis.xautoclaim(
-            stream, self.group, self.name, min_idle_time=self._claim_idle_ms, start_id="0-0", count=100
-        )
-        # Redis 6.2 answers 2 elements, 7+ answers 3: the messages come second (6.2 lists deleted ones bare).
-        claimed: list[tuple[bytes, dict[bytes, bytes] | None]] = reply[1]
-        return [(stream, (message_id, fields)) for message_id, fields in claimed if fields]
+    async def claim_idle(self) -> list[tuple[str, Message]]:
+        """The pending messages of the consumer's streams idle past `claim_idle_ms` (failed, or left by a
+        consumer that died between read and ack, this one before a restart included), claimed by this
+        consumer: one XAUTOCLAIM per stream, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream in self.streams:
+                pipe.xautoclaim(
+                    stream,
+                    self.group,
+                    self.name,
+                    min_idle_time=self._claim_idle_ms,
+                    start_id="0-0",
+                    count=100,
+                )
+            replies = await pipe.execute()  # NOGROUP raises: `run` recreates the groups
+        claimed: list[tuple[str, Message]] = []
+        for stream, reply in zip(self.streams, replies, strict=True):
+            # Redis 6.2 answers 2 elements, 7+ answers 3: the messages come second (6.2 lists deleted ones
+            # bare, without fields).
+            claimed += [(stream, (message_id, fields)) for message_id, fields in reply[1] if fields]
+        return claimed
+
+    async def ack(self, messages: list[tuple[str, Message]]) -> None:
+        """Ack handled messages: one XACK per stream, in one round trip."""
+        ids: dict[str, list[bytes]] = {}
+        for stream, (message_id, _) in messages:
+            ids.setdefault(stream, []).append(message_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream, message_ids in ids.items():
+                pipe.xack(stream, self.group, *message_ids)
+            await pipe.execute()
 
     async def read_new(self, *, count: int, block_ms: int | None = None) -> list[tuple[str, Message]]:
         """New messages of the consumer's streams (waiting up to `block_ms` for some), with their stream."""
@@ -721,9 +760,7 @@ class Consumer:
 
     async def consume_once(self, *, block_ms: int | None = None) -> int:
         """Retry pending messages idle past `claim_idle_ms`, then read new ones. Returns how many are done."""
-        done = 0
-        for stream in self.streams:
-            done += await self._process_all(await self.claim_idle(stream))
+        done = await self._process_all(await self.claim_idle())
         return done + await self._process_all(await self.read_new(count=100, block_ms=block_ms))
 
     async def _process_all(self, messages: list[tuple[str, Message]]) -> int:

@@ -1,7 +1,7 @@
 """Benchmark: analytics ingestion through the consumers, then `courseReport` on a 2,000-student course.
 
     uv run python tests/perf/bench_analytics.py [--events 1000000] [--consumers 2] [--courses 10]
-        [--students 2000] [--rounds 20]
+        [--students 2000] [--rounds 20] [--producer inline|process]
 
 Self-contained: a fresh database (PostgreSQL and Redis on 127.0.0.1, else embedded ones, as the tests).
 1. Ingestion: `--courses` courses of `--students` students each; one course.published per course and one
@@ -9,9 +9,12 @@ Self-contained: a fresh database (PostgreSQL and Redis on 127.0.0.1, else embedd
    answers saved, tracked client activity, lab sessions started/stopped (events.labs) and sign-ins, spread
    over the last 45 days (monthly partitions). Entries are written to the domains' streams exactly as
    the relay writes them (core.events.stream_fields), in pipelined batches, while `--consumers`
-   AnalyticsConsumers (one process, one asyncio task each, the worker's code) read them; the producer keeps
-   the backlog under 40,000 entries so Redis memory stays bounded. Prints events/s (first entry written →
-   last event committed) and the rows it produced.
+   AnalyticsConsumers (one process, one asyncio task each, the worker's code, with the worker's
+   ConsumedLedger) read them; the producer keeps the backlog under 40,000 entries so Redis memory stays
+   bounded. `--producer inline` runs it in the consumers' process and event loop (its CPU counts there);
+   `--producer process` in a child process, as production's relay is another process. Prints events/s
+   (first entry written → last event committed), this process's CPU per event, the load average and the
+   rows it produced.
 2. `courseReport` (the whole report: stats, 30-day series, all 2,000 students with their metrics) through
    the analytics subgraph's ASGI app as a site admin: p50/p95 with a cold cache (every generation counter of
    the course and its students bumped before each request, as an event would) and with a warm one.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import statistics
@@ -171,66 +175,97 @@ class Generator:
         return "users", self.envelope("users.auth.login_succeeded", at, {"session_id": str(uuid.uuid4())}, u)
 
 
-async def ingest_phase(runtime: Any, events: int, consumers: int, gen: Generator) -> float:
-    from subgraphs.analytics.ingest import AnalyticsConsumer
+async def produce(redis: Any, gen: Generator, total: int, consumed: Any, started: Any) -> None:
+    """XADD `total` entries in pipelined batches of 2,000, keeping the backlog under BACKLOG.
+    `consumed` and `started` are shared values (the consumer's count in, the first write's time out)."""
     from subgraphs.core.events import stream_fields, stream_name
 
+    queue = iter(gen.setup())
+    produced = 0
+    while produced < total:
+        if produced - consumed.value > BACKLOG:
+            await asyncio.sleep(0.01)
+            continue
+        async with redis.pipeline(transaction=False) as pipe:
+            for _ in range(min(2000, total - produced)):
+                domain, envelope = next(queue, None) or gen.one()
+                pipe.xadd(stream_name(domain), stream_fields(envelope), maxlen=STREAM_CAP, approximate=True)
+                produced += 1
+            if not started.value:
+                started.value = time.time()
+            await pipe.execute()
+
+
+def produce_in_child(redis_url: str, gen: Generator, total: int, consumed: Any, started: Any) -> None:
+    """`--producer process`: the producer in a process of its own, as production's relay is."""
+    from redis.asyncio import Redis
+
+    async def main() -> None:
+        redis = Redis.from_url(redis_url)
+        await produce(redis, gen, total, consumed, started)
+        await redis.aclose()
+
+    asyncio.run(main())
+
+
+async def ingest_phase(runtime: Any, events: int, consumers: int, gen: Generator, producer: str) -> float:
+    from subgraphs.analytics.ingest import AnalyticsConsumer
+    from subgraphs.core.events import ConsumedLedger
+
     redis = runtime.redis
+    ledger = ConsumedLedger(runtime.sessionmaker)  # as the worker's consumers have
     workers = [
-        AnalyticsConsumer(redis, runtime.sessionmaker, name=f"bench-{i}", block_ms=50)
+        AnalyticsConsumer(redis, runtime.sessionmaker, name=f"bench-{i}", block_ms=50, ledger=ledger)
         for i in range(consumers)
     ]
     await workers[0].ensure_groups()
-    setup = gen.setup()
-    total = max(events, len(setup))
-    consumed = 0
-    produced = 0
+    total = max(events, len(gen.setup()))
+    spawn = multiprocessing.get_context("spawn")
+    consumed = spawn.Value("q", 0, lock=False)  # written by this process only
+    started = spawn.Value("d", 0.0, lock=False)  # wall clock of the first write (time.time())
     finished = asyncio.Event()
 
     async def consume(worker: AnalyticsConsumer) -> None:
-        nonlocal consumed
         while not finished.is_set():
-            done = await worker.consume_once(block_ms=50)  # not `consumed += await ...`: that loses updates
-            consumed += done
-            if consumed >= total:
+            done = await worker.consume_once(block_ms=50)  # not `x += await ...`: that loses updates
+            consumed.value += done
+            if consumed.value >= total:
                 finished.set()
 
-    async def produce() -> None:
-        nonlocal produced
-        queue = iter(setup)
-        while produced < total:
-            if produced - consumed > BACKLOG:
-                await asyncio.sleep(0.01)
-                continue
-            async with redis.pipeline(transaction=False) as pipe:
-                for _ in range(min(2000, total - produced)):
-                    domain, envelope = next(queue, None) or gen.one()
-                    pipe.xadd(
-                        stream_name(domain), stream_fields(envelope), maxlen=STREAM_CAP, approximate=True
-                    )
-                    produced += 1
-                await pipe.execute()
-
-    started = time.perf_counter()
+    cpu = time.process_time()
     tasks = [asyncio.create_task(consume(w)) for w in workers]
-    reporter = asyncio.create_task(_report_progress(lambda: consumed, total, started))
-    await produce()
-    await finished.wait()
-    elapsed = time.perf_counter() - started
+    reporter = asyncio.create_task(_report_progress(lambda: consumed.value, total, started))
+    if producer == "process":
+        child = spawn.Process(
+            target=produce_in_child, args=(runtime.settings.redis.url, gen, total, consumed, started)
+        )
+        child.start()
+        await finished.wait()
+        await asyncio.to_thread(child.join)
+    else:
+        await produce(redis, gen, total, consumed, started)
+        await finished.wait()
+    elapsed = time.time() - started.value
+    cpu = time.process_time() - cpu
     reporter.cancel()
     await asyncio.gather(*tasks)
     print(
-        f"ingested {consumed:,} events with {consumers} consumer(s) in {elapsed:.1f} s: "
-        f"{consumed / elapsed:,.0f} events/s"
+        f"ingested {consumed.value:,} events with {consumers} consumer(s), producer {producer}, in "
+        f"{elapsed:.1f} s: {consumed.value / elapsed:,.0f} events/s; this process's CPU "
+        f"{cpu * 1e6 / consumed.value:,.0f} us/event; load average {_load()}"
     )
     return elapsed
 
 
-async def _report_progress(done: Any, total: int, started: float) -> None:
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+async def _report_progress(done: Any, total: int, started: Any) -> None:
     while True:
         await asyncio.sleep(15)
-        n = done()
-        print(f"  ... {n:,}/{total:,} ({n / (time.perf_counter() - started):,.0f} events/s)", flush=True)
+        n, elapsed = done(), time.time() - (started.value or time.time())
+        print(f"  ... {n:,}/{total:,} ({n / max(elapsed, 1e-9):,.0f} events/s)", flush=True)
 
 
 async def report_phase(app: Any, runtime: Any, gen: Generator, rounds: int, token: str) -> None:
@@ -299,7 +334,7 @@ async def run(args: argparse.Namespace) -> None:
         runtime = app.state.runtime
         gen = Generator(args.courses, args.students)
         print(f"{args.courses} courses x {args.students} students, {args.events:,} events")
-        await ingest_phase(runtime, args.events, args.consumers, gen)
+        await ingest_phase(runtime, args.events, args.consumers, gen, args.producer)
         admin = await Minter(settings, runtime).user("site_admin")
         await report_phase(app, runtime, gen, args.rounds, admin.token)
 
@@ -341,4 +376,5 @@ if __name__ == "__main__":
     parser.add_argument("--courses", type=int, default=10)
     parser.add_argument("--students", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--producer", choices=["inline", "process"], default="inline")
     asyncio.run(main(parser.parse_args()))

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from subgraphs.analytics.ingest import AnalyticsConsumer, Partitions, analytics_streams, ingest
 from subgraphs.analytics.models import ActivityEvent, Course, CourseDay, Learner, RiskAlert
 from subgraphs.core.db import utcnow
-from subgraphs.core.events import Event, stream_fields, stream_name
+from subgraphs.core.events import ConsumedEvent, ConsumedLedger, Event, stream_fields, stream_name
 from subgraphs.core.live import LiveHub
 from tests.subgraphs.analytics.events import Student
 
@@ -235,4 +235,49 @@ async def test_a_bad_event_in_a_batch_does_not_block_the_others(analytics_runtim
     await consumer.consume_once(block_ms=10)  # second failure: dead-lettered and acked
     assert await redis.xlen("deadletter.analytics") >= 1
     assert await redis.xpending_range(stream, consumer.group, min="-", max="+", count=10) == []
+    await redis.delete(stream)
+
+
+async def confirmed(runtime, *events: Event) -> set[uuid.UUID]:
+    async with runtime.transaction() as session:
+        found = await session.scalars(
+            select(ConsumedEvent.event_id).where(
+                ConsumedEvent.group_name == "analytics", ConsumedEvent.event_id.in_([e.id for e in events])
+            )
+        )
+        return set(found)
+
+
+async def test_the_ledger_confirms_a_batch_with_it_and_never_a_failed_one(analytics_runtime):
+    """The batch's ledger rows are written in the batch's transaction: an event ignored by analytics is
+    confirmed too, and a failed batch confirms nothing but what the one-by-one retry then applies."""
+    redis, stream = analytics_runtime.redis, private_stream()
+    consumer = AnalyticsConsumer(
+        redis,
+        analytics_runtime.sessionmaker,
+        streams=(stream,),
+        name="c",
+        block_ms=10,
+        claim_idle_ms=0,
+        max_attempts=2,
+        ledger=ConsumedLedger(analytics_runtime.sessionmaker),
+    )
+    await consumer.ensure_groups()
+    s, bad = Student(), Student()
+    ignored = Event(type="organizations.organization.updated", payload={})
+    batch = [s.lesson(10), ignored, s.lesson(20)]
+    for event in batch:
+        await redis.xadd(stream, stream_fields(event))
+    assert await consumer.consume_once(block_ms=10) == 3
+    assert await confirmed(analytics_runtime, *batch) == {e.id for e in batch}
+    assert (await learner(analytics_runtime, s)).lessons_completed == 2
+
+    poison = bad.quiz(1, 4, True)
+    poison.payload["score"] = "not a number"
+    good = s.lesson(30)
+    for event in (poison, good):
+        await redis.xadd(stream, stream_fields(event))
+    assert await consumer.consume_once(block_ms=10) == 1  # the batch failed; one by one, one went in
+    assert await confirmed(analytics_runtime, poison, good) == {good.id}
+    assert (await learner(analytics_runtime, s)).lessons_completed == 3
     await redis.delete(stream)
