@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.dataloader import DataLoader
@@ -19,12 +20,15 @@ RowLoader = DataLoader[Any, M | None]
 
 
 def by_key_loader(context: Context, model: type[M], column: InstrumentedAttribute) -> RowLoader[M]:
-    """One row per key (or None): `UserByIdLoader` = by_key_loader(ctx, User, User.id)."""
+    """One row per key (or None): `UserByIdLoader` = by_key_loader(ctx, User, User.id). The rows are
+    read-only Core rows of the model's table, typed as the model: every model's attribute names are its
+    column names, and resolvers only read them (no ORM object, identity map or instance state to build)."""
+    table = sa_inspect(model).local_table
 
     async def load(keys: Sequence[Any]) -> list[M | None]:
         async with context.read() as session:
-            rows = (await session.scalars(select(model).where(column.in_(keys)))).all()
-        by_key = {getattr(row, column.key): row for row in rows}
+            rows = (await (await session.connection()).execute(select(table).where(column.in_(keys)))).all()
+        by_key = {getattr(row, column.key): cast(M, row) for row in rows}
         return [by_key.get(key) for key in keys]
 
     return DataLoader(load_fn=load)

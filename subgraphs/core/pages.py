@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import strawberry
@@ -150,6 +151,8 @@ def page_loader(
     `visible_clause`). `context` is the request Context (settings, transactions, the caller)."""
     max_size = context.runtime.settings.graphql.max_page_size
     model = key_column.class_
+    table = sa_inspect(model).local_table  # rows: Core rows of the table, read like the model (by_key_loader)
+    width = len(table.c)
     primary_key = list(sa_inspect(model).primary_key)
     if kinds is not None:
         cursor_kinds = list(kinds)
@@ -157,6 +160,7 @@ def page_loader(
         raise TypeError("page_loader: a sort read per request needs its `kinds`")
     else:
         cursor_kinds = [column.type.python_type for column in columns]
+    static = not callable(columns)
 
     async def load(keys: Sequence[tuple[Any, int | None, str | None]]) -> list[Page]:
         groups: dict[tuple[int, str | None], set[Any]] = defaultdict(set)
@@ -167,17 +171,8 @@ def page_loader(
         found: dict[tuple[Any, int, str | None], tuple[list[Any], list[str]]] = {}
         async with context.read() as session:
             for (size, after), parents in groups.items():
-                order = [c.desc() for c in sort] if descending else sort
-                rank = func.row_number().over(partition_by=key_column, order_by=order).label("rank")
-                # The window runs over the key, primary key and sort columns only; the rows are joined
-                # back by primary key. (A subquery of the whole entity costs ~1 ms of Python per call
-                # to build its column collections: the dashboard makes a dozen of these.)
-                inner = select(
-                    key_column.label("parent"),
-                    *(c.label(f"pk_{i}") for i, c in enumerate(primary_key)),
-                    *(c.label(f"sort_{i}") for i, c in enumerate(sort)),
-                    rank,
-                ).where(key_column.in_(list(parents)))
+                window = (_window if static else _window.__wrapped__)(key_column, tuple(sort), descending)
+                inner = select(*window).where(key_column.in_(list(parents)))
                 if extra is not None:
                     inner = inner.where(extra)
                 if after:
@@ -186,16 +181,16 @@ def page_loader(
                     inner = inner.where(position < bound if descending else position > bound)
                 sub = inner.subquery()
                 stmt = (
-                    select(model, *(sub.c[f"sort_{i}"] for i in range(len(sort))))
+                    select(table, *(sub.c[f"sort_{i}"] for i in range(len(sort))))
                     .join(sub, and_(*(c == sub.c[f"pk_{i}"] for i, c in enumerate(primary_key))))
                     .where(sub.c.rank <= size + 1)
                     .order_by(sub.c.parent, sub.c.rank)
                 )
                 grouped: dict[Any, tuple[list[Any], list[str]]] = defaultdict(lambda: ([], []))
-                for r, *values in (await session.execute(stmt)).all():
+                for r in (await (await session.connection()).execute(stmt)).all():
                     rows, cursors = grouped[getattr(r, key_column.key)]
                     rows.append(r)
-                    cursors.append(encode_cursor(values))
+                    cursors.append(encode_cursor(r[width:]))
                 for parent in parents:
                     found[(parent, size, after)] = grouped.get(parent, ([], []))
         pages = []
@@ -206,6 +201,22 @@ def page_loader(
         return pages
 
     return DataLoader(load_fn=load, cache_key_fn=lambda key: key)
+
+
+@lru_cache(maxsize=256)
+def _window(key_column: Any, sort: tuple[Any, ...], descending: bool) -> list[Any]:
+    """The columns of `page_loader`'s window: parent key, primary key and sort, labelled, and the rank.
+    Only the key, primary key and sort columns: the rows are joined back by primary key (a subquery of
+    the whole entity costs ~1 ms of Python per call to build its column collections). Kept per process
+    for a fixed sort: labelling ORM columns anew costs Python on every page statement."""
+    primary_key = sa_inspect(key_column.class_).primary_key
+    order = [c.desc() for c in sort] if descending else list(sort)
+    return [
+        key_column.label("parent"),
+        *(c.label(f"pk_{i}") for i, c in enumerate(primary_key)),
+        *(c.label(f"sort_{i}") for i, c in enumerate(sort)),
+        func.row_number().over(partition_by=key_column, order_by=order).label("rank"),
+    ]
 
 
 def oldest_first(
