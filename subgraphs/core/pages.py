@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 import strawberry
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, bindparam, func, select, tuple_
 from sqlalchemy import inspect as sa_inspect
 from strawberry.dataloader import DataLoader
 
@@ -150,10 +150,8 @@ def page_loader(
     expressions); `where(caller)` adds a per-request predicate (what the caller may see, e.g. a service's
     `visible_clause`). `context` is the request Context (settings, transactions, the caller)."""
     max_size = context.runtime.settings.graphql.max_page_size
-    model = key_column.class_
-    table = sa_inspect(model).local_table  # rows: Core rows of the table, read like the model (by_key_loader)
-    width = len(table.c)
-    primary_key = list(sa_inspect(model).primary_key)
+    # Rows: Core rows of the table, read like the model (see by_key_loader); the sort values follow.
+    width = len(sa_inspect(key_column.class_).local_table.c)
     if kinds is not None:
         cursor_kinds = list(kinds)
     elif callable(columns):
@@ -171,23 +169,25 @@ def page_loader(
         found: dict[tuple[Any, int, str | None], tuple[list[Any], list[str]]] = {}
         async with context.read() as session:
             for (size, after), parents in groups.items():
-                window = (_window if static else _window.__wrapped__)(key_column, tuple(sort), descending)
-                inner = select(*window).where(key_column.in_(list(parents)))
-                if extra is not None:
-                    inner = inner.where(extra)
-                if after:
-                    bound = cursor_values(after, cursor_kinds)
-                    position, bound = tuple_(*sort), tuple_(*bound)
-                    inner = inner.where(position < bound if descending else position > bound)
-                sub = inner.subquery()
-                stmt = (
-                    select(table, *(sub.c[f"sort_{i}"] for i in range(len(sort))))
-                    .join(sub, and_(*(c == sub.c[f"pk_{i}"] for i, c in enumerate(primary_key))))
-                    .where(sub.c.rank <= size + 1)
-                    .order_by(sub.c.parent, sub.c.rank)
-                )
+                values = cursor_values(after, cursor_kinds) if after else None
+                if static and extra is None:  # built once per process; parents, size, cursor bound
+                    stmt = _bound_statement(key_column, tuple(sort), descending, values is not None)
+                    params = {"parents": list(parents), "limit": size + 1}
+                    params.update({f"after_{i}": v for i, v in enumerate(values or ())})
+                else:
+                    stmt = _statement(
+                        key_column,
+                        tuple(sort),
+                        descending,
+                        list(parents),
+                        size + 1,
+                        extra,
+                        values,
+                        fixed_sort=static,
+                    )
+                    params = {}
                 grouped: dict[Any, tuple[list[Any], list[str]]] = defaultdict(lambda: ([], []))
-                for r in (await (await session.connection()).execute(stmt)).all():
+                for r in (await (await session.connection()).execute(stmt, params)).all():
                     rows, cursors = grouped[getattr(r, key_column.key)]
                     rows.append(r)
                     cursors.append(encode_cursor(r[width:]))
@@ -217,6 +217,49 @@ def _window(key_column: Any, sort: tuple[Any, ...], descending: bool) -> list[An
         *(c.label(f"sort_{i}") for i, c in enumerate(sort)),
         func.row_number().over(partition_by=key_column, order_by=order).label("rank"),
     ]
+
+
+def _statement(
+    key_column: Any,
+    sort: tuple[Any, ...],
+    descending: bool,
+    parents: Any,
+    limit: Any,
+    extra: Any,
+    after: Sequence[Any] | None,
+    *,
+    fixed_sort: bool,
+) -> Any:
+    """`page_loader`'s statement: the window over `parents` (with `extra`, after the cursor's `after`
+    values) keeping `limit` rows per parent, joined back to the table's rows by primary key. `fixed_sort`:
+    the sort columns are the same objects on every call (not built per request), so the window is kept."""
+    model = key_column.class_
+    table, primary_key = sa_inspect(model).local_table, sa_inspect(model).primary_key
+    window = (_window if fixed_sort else _window.__wrapped__)(key_column, sort, descending)
+    inner = select(*window).where(key_column.in_(parents))
+    if extra is not None:
+        inner = inner.where(extra)
+    if after is not None:
+        position, bound = tuple_(*sort), tuple_(*after)
+        inner = inner.where(position < bound if descending else position > bound)
+    sub = inner.subquery()
+    return (
+        select(table, *(sub.c[f"sort_{i}"] for i in range(len(sort))))
+        .join(sub, and_(*(c == sub.c[f"pk_{i}"] for i, c in enumerate(primary_key))))
+        .where(sub.c.rank <= limit)
+        .order_by(sub.c.parent, sub.c.rank)
+    )
+
+
+@lru_cache(maxsize=256)
+def _bound_statement(key_column: Any, sort: tuple[Any, ...], descending: bool, after: bool) -> Any:
+    """`_statement` for a fixed sort and no per-caller predicate, built once per process with bound
+    parameters (`parents`, `limit`, `after_<i>`): the statement object is reused, so neither its
+    construction nor its cache key (SQLAlchemy memoizes it on the object) is paid per request."""
+    bound = [bindparam(f"after_{i}", type_=c.type) for i, c in enumerate(sort)] if after else None
+    parents = bindparam("parents", expanding=True)
+    limit = bindparam("limit")
+    return _statement(key_column, sort, descending, parents, limit, None, bound, fixed_sort=True)
 
 
 def oldest_first(
