@@ -19,6 +19,7 @@ from sqlalchemy import and_, bindparam, func, select, tuple_
 from sqlalchemy import inspect as sa_inspect
 from strawberry.dataloader import DataLoader
 
+from subgraphs.core.db import reads_as_row
 from subgraphs.core.ids import to_uuid
 from subgraphs.core.pagination import (
     SIZED_BY_FIRST,
@@ -150,7 +151,9 @@ def page_loader(
     expressions); `where(caller)` adds a per-request predicate (what the caller may see, e.g. a service's
     `visible_clause`). `context` is the request Context (settings, transactions, the caller)."""
     max_size = context.runtime.settings.graphql.max_page_size
-    # Rows: Core rows of the table, read like the model (see by_key_loader); the sort values follow.
+    # Rows: Core rows of the table where the model `reads_as_row` (the sort values follow its columns),
+    # else ORM instances.
+    as_row = reads_as_row(key_column.class_)
     width = len(sa_inspect(key_column.class_).local_table.c)
     if kinds is not None:
         cursor_kinds = list(kinds)
@@ -187,10 +190,15 @@ def page_loader(
                     )
                     params = {}
                 grouped: dict[Any, tuple[list[Any], list[str]]] = defaultdict(lambda: ([], []))
-                for r in (await (await session.connection()).execute(stmt, params)).all():
-                    rows, cursors = grouped[getattr(r, key_column.key)]
-                    rows.append(r)
-                    cursors.append(encode_cursor(r[width:]))
+                if as_row:
+                    result = await (await session.connection()).execute(stmt, params)
+                else:
+                    result = await session.execute(stmt, params)
+                for r in result.all():
+                    row, values = (r, r[width:]) if as_row else (r[0], r[1:])
+                    rows, cursors = grouped[getattr(row, key_column.key)]
+                    rows.append(row)
+                    cursors.append(encode_cursor(values))
                 for parent in parents:
                     found[(parent, size, after)] = grouped.get(parent, ([], []))
         pages = []
@@ -244,7 +252,7 @@ def _statement(
         inner = inner.where(position < bound if descending else position > bound)
     sub = inner.subquery()
     return (
-        select(table, *(sub.c[f"sort_{i}"] for i in range(len(sort))))
+        select(table if reads_as_row(model) else model, *(sub.c[f"sort_{i}"] for i in range(len(sort))))
         .join(sub, and_(*(c == sub.c[f"pk_{i}"] for i, c in enumerate(primary_key))))
         .where(sub.c.rank <= limit)
         .order_by(sub.c.parent, sub.c.rank)
