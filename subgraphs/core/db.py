@@ -11,9 +11,11 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, Select, Table, Text, bindparam, cast, event, exc, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -31,6 +33,27 @@ NAMING_CONVENTION = {
 
 # Every domain's metadata registers here so Alembic sees one history for the whole platform.
 ALL_METADATA: list[MetaData] = []
+
+
+@cache
+def reads_as_row(model: type) -> bool:
+    """Whether a Core row of the model's table reads exactly like the model, so loaders can return rows
+    instead of ORM instances (no instance state, identity map or attribute instrumentation to build):
+    its attribute names are its column names, and it has no relationships, methods or properties (e.g.
+    `StreamEventMixin.as_message`)."""
+    mapper = sa_inspect(model)
+    if mapper.relationships or any(a.key != a.columns[0].key for a in mapper.column_attrs):
+        return False
+    mapped = set(mapper.all_orm_descriptors.keys())
+    for cls in model.__mro__:
+        if cls is object or cls.__module__.startswith("sqlalchemy"):
+            continue
+        for name, value in vars(cls).items():
+            if name.startswith("_") or name in mapped:
+                continue
+            if callable(value) or isinstance(value, property | classmethod | staticmethod):
+                return False
+    return True
 
 
 def domain_base(schema: str) -> type[DeclarativeBase]:

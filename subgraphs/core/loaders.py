@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.dataloader import DataLoader
 
 from subgraphs.core.context import Context
+from subgraphs.core.db import reads_as_row
 
 M = TypeVar("M")
 
@@ -19,12 +21,20 @@ RowLoader = DataLoader[Any, M | None]
 
 
 def by_key_loader(context: Context, model: type[M], column: InstrumentedAttribute) -> RowLoader[M]:
-    """One row per key (or None): `UserByIdLoader` = by_key_loader(ctx, User, User.id)."""
+    """One row per key (or None): `UserByIdLoader` = by_key_loader(ctx, User, User.id). Where the model
+    `reads_as_row`, the rows are read-only Core rows of its table, typed as the model (resolvers only read
+    them); otherwise ORM instances."""
+    as_row = reads_as_row(model)
+    table = sa_inspect(model).local_table
 
     async def load(keys: Sequence[Any]) -> list[M | None]:
         async with context.read() as session:
-            rows = (await session.scalars(select(model).where(column.in_(keys)))).all()
-        by_key = {getattr(row, column.key): row for row in rows}
+            if as_row:
+                result = await (await session.connection()).execute(select(table).where(column.in_(keys)))
+            else:
+                result = (await session.execute(select(model).where(column.in_(keys)))).scalars()
+            rows = result.all()
+        by_key = {getattr(row, column.key): cast(M, row) for row in rows}
         return [by_key.get(key) for key in keys]
 
     return DataLoader(load_fn=load)

@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import strawberry
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, bindparam, func, select, tuple_
 from sqlalchemy import inspect as sa_inspect
 from strawberry.dataloader import DataLoader
 
+from subgraphs.core.db import reads_as_row
 from subgraphs.core.ids import to_uuid
 from subgraphs.core.pagination import (
     SIZED_BY_FIRST,
@@ -149,14 +151,17 @@ def page_loader(
     expressions); `where(caller)` adds a per-request predicate (what the caller may see, e.g. a service's
     `visible_clause`). `context` is the request Context (settings, transactions, the caller)."""
     max_size = context.runtime.settings.graphql.max_page_size
-    model = key_column.class_
-    primary_key = list(sa_inspect(model).primary_key)
+    # Rows: Core rows of the table where the model `reads_as_row` (the sort values follow its columns),
+    # else ORM instances.
+    as_row = reads_as_row(key_column.class_)
+    width = len(sa_inspect(key_column.class_).local_table.c)
     if kinds is not None:
         cursor_kinds = list(kinds)
     elif callable(columns):
         raise TypeError("page_loader: a sort read per request needs its `kinds`")
     else:
         cursor_kinds = [column.type.python_type for column in columns]
+    static = not callable(columns)
 
     async def load(keys: Sequence[tuple[Any, int | None, str | None]]) -> list[Page]:
         groups: dict[tuple[int, str | None], set[Any]] = defaultdict(set)
@@ -167,34 +172,32 @@ def page_loader(
         found: dict[tuple[Any, int, str | None], tuple[list[Any], list[str]]] = {}
         async with context.read() as session:
             for (size, after), parents in groups.items():
-                order = [c.desc() for c in sort] if descending else sort
-                rank = func.row_number().over(partition_by=key_column, order_by=order).label("rank")
-                # The window runs over the key, primary key and sort columns only; the rows are joined
-                # back by primary key. (A subquery of the whole entity costs ~1 ms of Python per call
-                # to build its column collections: the dashboard makes a dozen of these.)
-                inner = select(
-                    key_column.label("parent"),
-                    *(c.label(f"pk_{i}") for i, c in enumerate(primary_key)),
-                    *(c.label(f"sort_{i}") for i, c in enumerate(sort)),
-                    rank,
-                ).where(key_column.in_(list(parents)))
-                if extra is not None:
-                    inner = inner.where(extra)
-                if after:
-                    bound = cursor_values(after, cursor_kinds)
-                    position, bound = tuple_(*sort), tuple_(*bound)
-                    inner = inner.where(position < bound if descending else position > bound)
-                sub = inner.subquery()
-                stmt = (
-                    select(model, *(sub.c[f"sort_{i}"] for i in range(len(sort))))
-                    .join(sub, and_(*(c == sub.c[f"pk_{i}"] for i, c in enumerate(primary_key))))
-                    .where(sub.c.rank <= size + 1)
-                    .order_by(sub.c.parent, sub.c.rank)
-                )
+                values = cursor_values(after, cursor_kinds) if after else None
+                if static and extra is None:  # built once per process; parents, size, cursor bound
+                    stmt = _bound_statement(key_column, tuple(sort), descending, values is not None)
+                    params = {"parents": list(parents), "limit": size + 1}
+                    params.update({f"after_{i}": v for i, v in enumerate(values or ())})
+                else:
+                    stmt = _statement(
+                        key_column,
+                        tuple(sort),
+                        descending,
+                        list(parents),
+                        size + 1,
+                        extra,
+                        values,
+                        fixed_sort=static,
+                    )
+                    params = {}
                 grouped: dict[Any, tuple[list[Any], list[str]]] = defaultdict(lambda: ([], []))
-                for r, *values in (await session.execute(stmt)).all():
-                    rows, cursors = grouped[getattr(r, key_column.key)]
-                    rows.append(r)
+                if as_row:
+                    result = await (await session.connection()).execute(stmt, params)
+                else:
+                    result = await session.execute(stmt, params)
+                for r in result.all():
+                    row, values = (r, r[width:]) if as_row else (r[0], r[1:])
+                    rows, cursors = grouped[getattr(row, key_column.key)]
+                    rows.append(row)
                     cursors.append(encode_cursor(values))
                 for parent in parents:
                     found[(parent, size, after)] = grouped.get(parent, ([], []))
@@ -206,6 +209,65 @@ def page_loader(
         return pages
 
     return DataLoader(load_fn=load, cache_key_fn=lambda key: key)
+
+
+@lru_cache(maxsize=256)
+def _window(key_column: Any, sort: tuple[Any, ...], descending: bool) -> list[Any]:
+    """The columns of `page_loader`'s window: parent key, primary key and sort, labelled, and the rank.
+    Only the key, primary key and sort columns: the rows are joined back by primary key (a subquery of
+    the whole entity costs ~1 ms of Python per call to build its column collections). Kept per process
+    for a fixed sort: labelling ORM columns anew costs Python on every page statement."""
+    primary_key = sa_inspect(key_column.class_).primary_key
+    order = [c.desc() for c in sort] if descending else list(sort)
+    return [
+        key_column.label("parent"),
+        *(c.label(f"pk_{i}") for i, c in enumerate(primary_key)),
+        *(c.label(f"sort_{i}") for i, c in enumerate(sort)),
+        func.row_number().over(partition_by=key_column, order_by=order).label("rank"),
+    ]
+
+
+def _statement(
+    key_column: Any,
+    sort: tuple[Any, ...],
+    descending: bool,
+    parents: Any,
+    limit: Any,
+    extra: Any,
+    after: Sequence[Any] | None,
+    *,
+    fixed_sort: bool,
+) -> Any:
+    """`page_loader`'s statement: the window over `parents` (with `extra`, after the cursor's `after`
+    values) keeping `limit` rows per parent, joined back to the table's rows by primary key. `fixed_sort`:
+    the sort columns are the same objects on every call (not built per request), so the window is kept."""
+    model = key_column.class_
+    table, primary_key = sa_inspect(model).local_table, sa_inspect(model).primary_key
+    window = (_window if fixed_sort else _window.__wrapped__)(key_column, sort, descending)
+    inner = select(*window).where(key_column.in_(parents))
+    if extra is not None:
+        inner = inner.where(extra)
+    if after is not None:
+        position, bound = tuple_(*sort), tuple_(*after)
+        inner = inner.where(position < bound if descending else position > bound)
+    sub = inner.subquery()
+    return (
+        select(table if reads_as_row(model) else model, *(sub.c[f"sort_{i}"] for i in range(len(sort))))
+        .join(sub, and_(*(c == sub.c[f"pk_{i}"] for i, c in enumerate(primary_key))))
+        .where(sub.c.rank <= limit)
+        .order_by(sub.c.parent, sub.c.rank)
+    )
+
+
+@lru_cache(maxsize=256)
+def _bound_statement(key_column: Any, sort: tuple[Any, ...], descending: bool, after: bool) -> Any:
+    """`_statement` for a fixed sort and no per-caller predicate, built once per process with bound
+    parameters (`parents`, `limit`, `after_<i>`): the statement object is reused, so neither its
+    construction nor its cache key (SQLAlchemy memoizes it on the object) is paid per request."""
+    bound = [bindparam(f"after_{i}", type_=c.type) for i, c in enumerate(sort)] if after else None
+    parents = bindparam("parents", expanding=True)
+    limit = bindparam("limit")
+    return _statement(key_column, sort, descending, parents, limit, None, bound, fixed_sort=True)
 
 
 def oldest_first(
