@@ -817,7 +817,6 @@ export const gatewayConfig = defineConfig({
             ttlMs: RESPONSE_CACHE_TTL_MS,
             maxEntries: RESPONSE_CACHE_ENTRIES,
             redisUrl: REDIS_URL,
-            selfUrl: `http://${['0.0.0.0', '::', ''].includes(HOST) ? '127.0.0.1' : HOST}:${PORT}${GRAPHQL_PATH}`,
             authenticate,
           }),
         ]

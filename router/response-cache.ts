@@ -14,9 +14,9 @@
 //   computed. Redis's epoch key is part of every generation: if Redis loses its data, every entry misses.
 //   If Redis cannot be read, nothing is cached or served from the cache.
 // - Changes others make that do not name the caller (an instructor editing a lesson the caller reads)
-//   show after at most the TTL: that is the bound this cache trades for speed. An entry is recomputed in
-//   the background once half its TTL has passed and it is asked for again, so a caller who keeps asking
-//   keeps getting answers from memory without ever getting one older than the TTL.
+//   show after at most the TTL: that is the bound this cache trades for speed. (Recomputing entries in the
+//   background before they expire was tried and measured: it cost more recomputations than the misses
+//   it saved; docs/performance.md.)
 // - Only whole successes are kept: no errors, no partial data, no subscriptions or incremental results.
 import { randomUUID } from 'node:crypto';
 import { getOperationAST, parse, type DocumentNode } from 'graphql';
@@ -27,8 +27,6 @@ interface Options {
   ttlMs: number;
   maxEntries: number;
   redisUrl: string;
-  /** This router's own GraphQL URL: background recomputations go through the whole request path. */
-  selfUrl: string;
   /** The verified caller of a request ({token, claims}), null when anonymous; throws when invalid. */
   authenticate: (context: any) => Promise<{ token: string; claims: { sub?: unknown } } | null>;
 }
@@ -40,10 +38,8 @@ const EPOCH_KEY = 'router:cache:epoch';
 const MAX_TTL_MS = 3_600_000;
 
 const CACHE_HEADER = 'x-coursegraph-cache';
-const REFRESH_HEADER = 'x-coursegraph-cache-refresh';
 const MAX_DOCUMENTS = 1_000;
 const WAIT_MS = 30_000; // a caller waits this long at most for the same answer being computed
-const MAX_REFRESHES = 4; // background recomputations at once: the rest wait for their TTL
 
 const sleep = (ms: number) => new Promise<null>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -93,18 +89,15 @@ function redisGenerations(url: string) {
   return { read, bump };
 }
 
-export function useResponseCache({ ttlMs, maxEntries, redisUrl, selfUrl, authenticate }: Options): GatewayPlugin {
+export function useResponseCache({ ttlMs, maxEntries, redisUrl, authenticate }: Options): GatewayPlugin {
   if (ttlMs > MAX_TTL_MS) throw new Error(`the response cache's TTL must be at most ${MAX_TTL_MS} ms`);
   const generations = redisGenerations(redisUrl);
-  const entries = new Map<string, { body: string; expires: number; refreshAt: number }>(); // oldest first
+  const entries = new Map<string, { body: string; expires: number }>(); // oldest first
   const documents = new Map<string, DocumentNode | null>();
   const toStore = new WeakMap<object, { key: string; sub: string; generation: string; done: (body: string | null) => void }>();
   // Answers being computed, by key: the same caller asking the same again meanwhile waits for that answer
   // (it is kept only if no change of the caller happened while it was computed, so it is one it could get).
   const inflight = new Map<string, Promise<string | null>>();
-  const refreshing = new Set<string>();
-  // Marks the router's own background recomputations; known to this process only.
-  const refreshSecret = randomUUID();
   const hits = new WeakSet<object>();
 
   function operationKind(query: unknown, operationName: unknown): string | null {
@@ -121,28 +114,6 @@ export function useResponseCache({ ttlMs, maxEntries, redisUrl, selfUrl, authent
     }
     if (!document) return null;
     return getOperationAST(document, typeof operationName === 'string' ? operationName : undefined)?.operation ?? null;
-  }
-
-  /** Recompute an entry in the background, as its caller, through this router's own pipeline. */
-  function refresh(key: string, request: Request, params: any) {
-    if (refreshing.has(key) || refreshing.size >= MAX_REFRESHES) return;
-    refreshing.add(key);
-    const body = JSON.stringify({
-      query: params.query,
-      operationName: params.operationName ?? undefined,
-      variables: params.variables ?? undefined,
-      extensions: params.extensions ?? undefined,
-    });
-    const headers = {
-      authorization: request.headers.get('authorization') ?? '',
-      'content-type': 'application/json',
-      'x-graphql-csrf': '1',
-      [REFRESH_HEADER]: refreshSecret,
-    };
-    fetch(selfUrl, { method: 'POST', headers, body })
-      .then((response) => response.arrayBuffer())
-      .catch(() => undefined) // a failed refresh leaves the entry to its TTL
-      .finally(() => refreshing.delete(key));
   }
 
   return {
@@ -163,17 +134,14 @@ export function useResponseCache({ ttlMs, maxEntries, redisUrl, selfUrl, authent
         return;
       }
       const key = JSON.stringify([current, auth.token, params.operationName ?? null, params.query, params.variables ?? null, params.extensions ?? null]);
-      const isRefresh = request.headers.get(REFRESH_HEADER) === refreshSecret;
-      const entry = isRefresh ? undefined : entries.get(key);
-      const now = Date.now();
-      if (entry && entry.expires > now) {
-        if (now >= entry.refreshAt) refresh(key, request, params);
+      const entry = entries.get(key);
+      if (entry && entry.expires > Date.now()) {
         hits.add(request);
         setResult(JSON.parse(entry.body));
         return;
       }
       if (entry) entries.delete(key);
-      const pending = isRefresh ? undefined : inflight.get(key);
+      const pending = inflight.get(key);
       if (pending) {
         const body = await Promise.race([pending, sleep(WAIT_MS)]);
         if (body && (await generations.read(sub)) === current) {
@@ -184,7 +152,7 @@ export function useResponseCache({ ttlMs, maxEntries, redisUrl, selfUrl, authent
       }
       let resolve!: (body: string | null) => void;
       const computing = new Promise<string | null>((r) => (resolve = r));
-      if (!isRefresh) inflight.set(key, computing);
+      inflight.set(key, computing);
       toStore.set(request, {
         key,
         sub,
@@ -214,9 +182,8 @@ export function useResponseCache({ ttlMs, maxEntries, redisUrl, selfUrl, authent
       const body = unchanged ? JSON.stringify(result) : null;
       pending.done(body); // null: a change of the caller happened meanwhile, or not a whole success
       if (body === null) return;
-      const now = Date.now();
       entries.delete(pending.key);
-      entries.set(pending.key, { body, expires: now + ttlMs, refreshAt: now + ttlMs / 2 });
+      entries.set(pending.key, { body, expires: Date.now() + ttlMs });
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
     },
     onResponse({ request, response }: any) {
