@@ -8,9 +8,10 @@
 //   Redis, shared by every router process, and moves (1) when a mutation of the caller starts and when it
 //   ends, here, and (2) whenever the platform publishes a domain event that names the caller as its actor
 //   or its user subject (subgraphs/core/events.py `_xadd_marked`, the one place events enter the streams):
-//   so the consequences of the caller's action that a worker commits later (a lab that became ready, an
-//   export that finished) and changes others make to the caller's own records (an admin changing their
-//   membership) show at once too. An answer is kept only if the generation did not move while it was
+//   so a change through another router process, and any change recorded by an event naming the caller
+//   (an admin changing their membership; a worker's event only where it names them) show at once too.
+//   Work a worker commits whose event names no user shows within the TTL. An answer is kept only if the
+//   generation did not move while it was
 //   computed. Redis's epoch key is part of every generation: if Redis loses its data, every entry misses.
 //   If Redis cannot be read, nothing is cached or served from the cache.
 // - Changes others make that do not name the caller (an instructor editing a lesson the caller reads)
