@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 
 from subgraphs.core.http_limits import json_nested_deeper_than
 from tests import raw_http
-from tests.services import free_port
+from tests.services import uvicorn_serving
 
 BODY_TIMEOUT = 1.0
 
@@ -23,18 +20,8 @@ async def users_url(settings) -> AsyncIterator[str]:
 
     limits = settings.graphql.model_copy(update={"body_timeout_seconds": BODY_TIMEOUT})
     app = create_app(settings.model_copy(update={"graphql": limits}))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the subgraph did not start"
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(task, 10)
+    async with uvicorn_serving(app, lifespan="on") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def nested(depth: int) -> bytes:

@@ -6,7 +6,6 @@ real tokens and Redis sessions."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 from collections.abc import AsyncIterator
@@ -14,7 +13,6 @@ from typing import Any
 
 import pytest
 import strawberry
-import uvicorn
 import websockets
 
 from subgraphs.core.app import create_subgraph_app
@@ -22,7 +20,7 @@ from subgraphs.core.auth import SESSION_KEY
 from subgraphs.core.settings import get_settings
 from subgraphs.core.ws_protocol import SubgraphWebSockets
 from subgraphs.users.keys import SigningKeys
-from tests.services import free_port
+from tests.services import uvicorn_serving
 from tests.subgraphs.organizations.factories import Caller, Minter
 
 
@@ -51,18 +49,8 @@ async def served() -> AsyncIterator[tuple[str, Any]]:
         strawberry.Schema(query=Query, subscription=Subscription),
         key_loader_factory=lambda s: SigningKeys(s).get_public,
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, ws=SubgraphWebSockets, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "uvicorn did not start"
-        await asyncio.sleep(0.02)
-    yield f"ws://127.0.0.1:{port}/graphql", app.state.runtime
-    server.should_exit = True
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(task, 10)
+    async with uvicorn_serving(app, ws=SubgraphWebSockets) as port:
+        yield f"ws://127.0.0.1:{port}/graphql", app.state.runtime
 
 
 async def connected(url: str, caller: Caller) -> websockets.ClientConnection:

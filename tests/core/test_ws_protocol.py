@@ -3,19 +3,16 @@ subscriptions) is never compressed, other paths (the labs proxy) still negotiate
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-import uvicorn
 import websockets
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 from subgraphs.core.ws_protocol import SubgraphWebSockets
-from tests.services import free_port
+from tests.services import uvicorn_serving
 
 
 async def echo_once(websocket: WebSocket) -> None:
@@ -29,18 +26,8 @@ async def base_url() -> AsyncIterator[str]:
     app = Starlette(
         routes=[WebSocketRoute("/graphql", echo_once), WebSocketRoute("/labs/{rest:path}", echo_once)]
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, ws=SubgraphWebSockets, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "uvicorn did not start"
-        await asyncio.sleep(0.02)
-    yield f"ws://127.0.0.1:{port}"
-    server.should_exit = True
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(task, 10)
+    async with uvicorn_serving(app, ws=SubgraphWebSockets) as port:
+        yield f"ws://127.0.0.1:{port}"
 
 
 async def negotiated(url: str) -> str | None:

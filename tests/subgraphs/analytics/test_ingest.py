@@ -211,20 +211,26 @@ async def test_the_sweep_raises_long_inactive_students_to_high_once(analytics_ru
     assert len(await alerts(analytics_runtime, s)) == 1
 
 
-async def test_a_bad_event_in_a_batch_does_not_block_the_others(analytics_runtime):
-    redis, stream = analytics_runtime.redis, private_stream()
-    good, bad = Student(), Student()
-    poison = bad.quiz(1, 4, True)
-    poison.payload["score"] = "not a number"
-    consumer = AnalyticsConsumer(
-        redis,
-        analytics_runtime.sessionmaker,
+def retrying_consumer(runtime, stream: str, **options) -> AnalyticsConsumer:
+    """A consumer of `stream` that retries a failed event at once, dead-lettering it on a second failure."""
+    return AnalyticsConsumer(
+        runtime.redis,
+        runtime.sessionmaker,
         streams=(stream,),
         name="c",
         block_ms=10,
         claim_idle_ms=0,
         max_attempts=2,
+        **options,
     )
+
+
+async def test_a_bad_event_in_a_batch_does_not_block_the_others(analytics_runtime):
+    redis, stream = analytics_runtime.redis, private_stream()
+    good, bad = Student(), Student()
+    poison = bad.quiz(1, 4, True)
+    poison.payload["score"] = "not a number"
+    consumer = retrying_consumer(analytics_runtime, stream)
     await consumer.ensure_groups()
     for event in (good.lesson(10), poison, good.lesson(20)):
         await redis.xadd(stream, stream_fields(event))
@@ -252,15 +258,8 @@ async def test_the_ledger_confirms_a_batch_with_it_and_never_a_failed_one(analyt
     """The batch's ledger rows are written in the batch's transaction: an event ignored by analytics is
     confirmed too, and a failed batch confirms nothing but what the one-by-one retry then applies."""
     redis, stream = analytics_runtime.redis, private_stream()
-    consumer = AnalyticsConsumer(
-        redis,
-        analytics_runtime.sessionmaker,
-        streams=(stream,),
-        name="c",
-        block_ms=10,
-        claim_idle_ms=0,
-        max_attempts=2,
-        ledger=ConsumedLedger(analytics_runtime.sessionmaker),
+    consumer = retrying_consumer(
+        analytics_runtime, stream, ledger=ConsumedLedger(analytics_runtime.sessionmaker)
     )
     await consumer.ensure_groups()
     s, bad = Student(), Student()

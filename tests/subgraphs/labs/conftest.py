@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import event, select, update
 
 from subgraphs.core.domains import WorkerDeps, outboxes
@@ -42,7 +41,7 @@ from subgraphs.labs.worker import build_lifecycle
 from subgraphs.organizations import tenants as org_tenants
 from tests.conftest import GraphQLClient, QueryCounter
 from tests.labs_support import TINY_IDE_HEALTH, TINY_IDE_TEMPLATE_COMMAND
-from tests.services import free_port
+from tests.services import uvicorn_serving
 from tests.subgraphs.courses.conftest import courses, courses_app, courses_runtime  # noqa: F401 - fixtures
 from tests.subgraphs.courses.factories import CourseFactory, School
 from tests.subgraphs.organizations.conftest import minter, organizations_app  # noqa: F401 - fixtures
@@ -309,20 +308,8 @@ async def serve_proxy(settings: Settings, read_timeout: float) -> AsyncIterator[
     labs = settings.labs.model_copy(update={"proxy_read_timeout_seconds": read_timeout})
     settings = settings.model_copy(update={"labs": labs})
     app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the proxy did not start"
-        await asyncio.sleep(0.02)
-    try:
+    async with uvicorn_serving(app, lifespan="on") as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 10)
 
 
 @pytest.fixture
