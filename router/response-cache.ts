@@ -1,24 +1,27 @@
-// Per-caller response cache of the router (off unless CG_RESPONSE_CACHE_TTL_MS > 0): a query answered for
-// an access token is answered again from memory, for the same token only, for at most the TTL.
+// Per-caller response cache of the router (off when CG_RESPONSE_CACHE_TTL_MS is 0): a query answered for
+// an access token is answered again from memory, for the same token only, for at most the TTL, and only
+// while nothing the answer shows has changed since it began computing.
 //
 // Correct by construction:
 // - Never another caller's data: the key holds the caller's whole verified access token (besides the
 //   query, operation name and variables); a token is one user's or one API client's, with its claims.
-// - Never stale after the caller's own change: the caller's generation is part of the key. It lives in
-//   Redis, shared by every router process, and moves (1) when a mutation of the caller starts and when it
-//   ends, here, and (2) whenever the platform publishes a domain event that names the caller as its actor
-//   or its user subject (subgraphs/core/events.py `_xadd_marked`, the one place events enter the streams):
-//   so a change through another router process, and any change recorded by an event naming the caller
-//   (an admin changing their membership; a worker's event only where it names them) show at once too.
-//   Work a worker commits whose event names no user shows within the TTL. An answer is kept only if the
-//   generation did not move while it was
-//   computed. Redis's epoch key is part of every generation: if Redis loses its data, every entry misses.
-//   If Redis cannot be read, nothing is cached or served from the cache.
-// - Changes others make that do not name the caller (an instructor editing a lesson the caller reads)
-//   show after at most the TTL: that is the bound this cache trades for speed. (Recomputing entries in the
-//   background before they expire was tried and measured: it cost more recomputations than the misses
-//   it saved; docs/performance.md.)
+// - Stamps: Redis holds one counter (the sequence) and, per id, the sequence value of the last change that
+//   named it. Every domain event stamps the ids it names: its actor, its subjects, its organization
+//   (subgraphs/core/events.py `_xadd_marked`, the one place events enter the streams, after the change was
+//   committed); a mutation stamps its caller here when it starts and when it ends. An answer remembers the
+//   sequence read before computing it and its tags: the caller, every UUID the request names (the
+//   `course(id: $id)` it asks about) and every UUID anywhere in its data (ids, foreign keys, aliased or not). It is served only while no tag is stamped later than that sequence, so
+//   - the caller's own changes, through this router or any other, show at once;
+//   - anyone's change to anything the answer shows by id (a course's title edited by its instructor, a
+//     lab's status moved by the worker, the caller's membership changed by an admin) shows at once;
+//   - what is left to the TTL: something new that appears in a list whose owner neither the request nor
+//     the answer names by id (a course published into a catalog asked for without the organization's id),
+//     and changes to objects reached without naming or selecting their id. Data derived asynchronously (analytics reports)
+//     is as fresh as its consumer, cached or not, within the TTL.
+// - Redis's epoch key is part of every entry: if Redis loses its data (stamps and sequence with it),
+//   every entry misses. If Redis cannot be read, nothing is cached or served from the cache.
 // - Only whole successes are kept: no errors, no partial data, no subscriptions or incremental results.
+// - `Cache-Control: no-cache` on a request computes its answer afresh (and keeps it).
 import { randomUUID } from 'node:crypto';
 import { getOperationAST, parse, type DocumentNode } from 'graphql';
 import { Redis } from 'ioredis';
@@ -32,25 +35,67 @@ interface Options {
   authenticate: (context: any) => Promise<{ token: string; claims: { sub?: unknown } } | null>;
 }
 
-// Shared with subgraphs/core/events.py (CALLER_GENERATION_PREFIX, CALLER_GENERATION_TTL_SECONDS).
-const GENERATION_PREFIX = 'router:cache:generation:';
-const GENERATION_TTL_SECONDS = 86_400; // far longer than any TTL: an expired counter's entries are long gone
+// Shared with subgraphs/core/events.py (CACHE_SEQUENCE_KEY, CACHE_STAMP_PREFIX, _STAMP_SCRIPT).
+const SEQUENCE_KEY = 'router:cache:sequence';
+const STAMP_PREFIX = 'router:cache:stamp:';
+const STAMP_TTL_SECONDS = 86_400; // far longer than any entry lives: an expired stamp's entries are long gone
+const STAMP_SCRIPT = `
+local stamp = redis.call('INCR', KEYS[1])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], stamp, 'EX', ARGV[1]) end
+return stamp
+`;
 const EPOCH_KEY = 'router:cache:epoch';
 const MAX_TTL_MS = 3_600_000;
 
 const CACHE_HEADER = 'x-coursegraph-cache';
 const MAX_DOCUMENTS = 1_000;
+const MAX_TAGS = 2_000; // an answer showing more ids is not kept (checking them would cost more than it saves)
 const WAIT_MS = 30_000; // a caller waits this long at most for the same answer being computed
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUIDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 const sleep = (ms: number) => new Promise<null>((resolve) => setTimeout(resolve, ms).unref());
+
+/** Where the sequence stood when an answer began: the epoch, and the sequence's value then. */
+interface Start {
+  epoch: string;
+  sequence: number;
+}
+
+interface Answer extends Start {
+  body: string;
+  tags: string[];
+}
 
 function keepable(result: any): boolean {
   if (Array.isArray(result) || !result || typeof result !== 'object' || Symbol.asyncIterator in result) return false;
   return !result.errors?.length && !result.incremental && !result.hasNext && result.data != null;
 }
 
-/** The callers' generations in Redis; null when Redis cannot be read (then nothing is cached). */
-function redisGenerations(url: string) {
+/** The UUIDs a request names (in its query text and its variables), and the caller. */
+function requestTags(sub: string, query: string, variables: unknown): string[] {
+  const named = `${query} ${JSON.stringify(variables ?? null)}`.match(UUIDS) ?? [];
+  return [sub, ...named.map((id) => id.toLowerCase())];
+}
+
+/** Those and every UUID in the answer's data (null: too many to be worth checking). */
+function tagsOf(named: string[], data: unknown): string[] | null {
+  const tags = new Set<string>(named);
+  const pending: unknown[] = [data];
+  while (pending.length) {
+    const value = pending.pop();
+    if (typeof value === 'string') {
+      if (UUID.test(value)) tags.add(value.toLowerCase());
+    } else if (value && typeof value === 'object') {
+      pending.push(...(Array.isArray(value) ? value : Object.values(value)));
+    }
+    if (tags.size > MAX_TAGS) return null;
+  }
+  return [...tags];
+}
+
+/** The stamps in Redis; every read answers null when Redis cannot be read (then nothing is cached). */
+function redisStamps(url: string) {
   const redis = new Redis(url, {
     enableOfflineQueue: false, // while disconnected a command fails at once instead of queueing
     maxRetriesPerRequest: 1,
@@ -64,41 +109,52 @@ function redisGenerations(url: string) {
   });
   redis.on('ready', () => (warned = false));
 
-  async function read(sub: string): Promise<string | null> {
+  /** Before computing an answer. */
+  async function start(): Promise<Start | null> {
     try {
-      let [epoch, generation] = await redis.mget(EPOCH_KEY, GENERATION_PREFIX + sub);
+      let [epoch, sequence] = await redis.mget(EPOCH_KEY, SEQUENCE_KEY);
       if (epoch === null) {
         // First start, or Redis lost its data: a new epoch, so no entry from before can match.
         await redis.set(EPOCH_KEY, randomUUID(), 'NX');
-        [epoch, generation] = await redis.mget(EPOCH_KEY, GENERATION_PREFIX + sub);
+        [epoch, sequence] = await redis.mget(EPOCH_KEY, SEQUENCE_KEY);
       }
-      return epoch === null ? null : `${epoch}:${generation ?? 0}`;
+      return epoch === null ? null : { epoch, sequence: Number(sequence ?? 0) };
     } catch {
       return null;
     }
   }
 
-  async function bump(sub: string): Promise<boolean> {
+  /** Whether nothing the answer shows was stamped since it began (false when Redis cannot be read). */
+  async function fresh(answer: Answer): Promise<boolean> {
     try {
-      await redis.multi().incr(GENERATION_PREFIX + sub).expire(GENERATION_PREFIX + sub, GENERATION_TTL_SECONDS).exec();
+      const [epoch, ...stamps] = await redis.mget(EPOCH_KEY, ...answer.tags.map((tag) => STAMP_PREFIX + tag));
+      return epoch === answer.epoch && stamps.every((stamp) => Number(stamp ?? 0) <= answer.sequence);
+    } catch {
+      return false;
+    }
+  }
+
+  async function stamp(sub: string): Promise<boolean> {
+    try {
+      await redis.eval(STAMP_SCRIPT, 2, SEQUENCE_KEY, STAMP_PREFIX + sub, STAMP_TTL_SECONDS);
       return true;
     } catch {
       return false;
     }
   }
 
-  return { read, bump };
+  return { start, fresh, stamp };
 }
 
 export function useResponseCache({ ttlMs, maxEntries, redisUrl, authenticate }: Options): GatewayPlugin {
   if (ttlMs > MAX_TTL_MS) throw new Error(`the response cache's TTL must be at most ${MAX_TTL_MS} ms`);
-  const generations = redisGenerations(redisUrl);
-  const entries = new Map<string, { body: string; expires: number }>(); // oldest first
+  const stamps = redisStamps(redisUrl);
+  const entries = new Map<string, Answer & { expires: number }>(); // oldest first
   const documents = new Map<string, DocumentNode | null>();
-  const toStore = new WeakMap<object, { key: string; sub: string; generation: string; done: (body: string | null) => void }>();
+  const toStore = new WeakMap<object, { key: string; named: string[]; start: Start; done: (answer: Answer | null) => void }>();
   // Answers being computed, by key: the same caller asking the same again meanwhile waits for that answer
-  // (it is kept only if no change of the caller happened while it was computed, so it is one it could get).
-  const inflight = new Map<string, Promise<string | null>>();
+  // (served only if fresh, like any entry).
+  const inflight = new Map<string, Promise<Answer | null>>();
   const hits = new WeakSet<object>();
 
   function operationKind(query: unknown, operationName: unknown): string | null {
@@ -117,6 +173,13 @@ export function useResponseCache({ ttlMs, maxEntries, redisUrl, authenticate }: 
     return getOperationAST(document, typeof operationName === 'string' ? operationName : undefined)?.operation ?? null;
   }
 
+  async function served(request: object, answer: Answer | null | undefined, setResult: (result: any) => void) {
+    if (!answer || !(await stamps.fresh(answer))) return false;
+    hits.add(request);
+    setResult(JSON.parse(answer.body));
+    return true;
+  }
+
   return {
     async onParams({ params, request, setResult }: any) {
       if (!request.headers.get('authorization')) return;
@@ -129,38 +192,29 @@ export function useResponseCache({ ttlMs, maxEntries, redisUrl, authenticate }: 
       }
       const sub = auth?.claims?.sub;
       if (!auth || typeof sub !== 'string') return;
-      const current = await generations.read(sub);
-      if (current === null) {
-        entries.clear(); // generations unreadable: what is in memory can no longer be vouched for
+      const key = JSON.stringify([auth.token, params.operationName ?? null, params.query, params.variables ?? null, params.extensions ?? null]);
+      const afresh = /\bno-cache\b/i.test(request.headers.get('cache-control') ?? '');
+      if (!afresh) {
+        const entry = entries.get(key);
+        if (entry && entry.expires > Date.now() && (await served(request, entry, setResult))) return;
+        const pending = inflight.get(key);
+        if (pending && (await served(request, await Promise.race([pending, sleep(WAIT_MS)]), setResult))) return;
+      }
+      const start = await stamps.start();
+      if (start === null) {
+        entries.clear(); // Redis unreadable: what is in memory can no longer be vouched for
         return;
       }
-      const key = JSON.stringify([current, auth.token, params.operationName ?? null, params.query, params.variables ?? null, params.extensions ?? null]);
-      const entry = entries.get(key);
-      if (entry && entry.expires > Date.now()) {
-        hits.add(request);
-        setResult(JSON.parse(entry.body));
-        return;
-      }
-      if (entry) entries.delete(key);
-      const pending = inflight.get(key);
-      if (pending) {
-        const body = await Promise.race([pending, sleep(WAIT_MS)]);
-        if (body && (await generations.read(sub)) === current) {
-          hits.add(request);
-          setResult(JSON.parse(body));
-          return;
-        }
-      }
-      let resolve!: (body: string | null) => void;
-      const computing = new Promise<string | null>((r) => (resolve = r));
+      let resolve!: (answer: Answer | null) => void;
+      const computing = new Promise<Answer | null>((r) => (resolve = r));
       inflight.set(key, computing);
       toStore.set(request, {
         key,
-        sub,
-        generation: current,
-        done: (body) => {
+        named: requestTags(sub, params.query, params.variables),
+        start,
+        done: (answer) => {
           if (inflight.get(key) === computing) inflight.delete(key);
-          resolve(body);
+          resolve(answer);
         },
       });
     },
@@ -168,23 +222,23 @@ export function useResponseCache({ ttlMs, maxEntries, redisUrl, authenticate }: 
       const operation = getOperationAST(args.document, args.operationName)?.operation;
       const sub = args.contextValue?.currentUser?.sub;
       if (operation !== 'mutation' || typeof sub !== 'string') return undefined;
-      if (!(await generations.bump(sub))) entries.clear();
+      if (!(await stamps.stamp(sub))) entries.clear();
       return {
         onExecuteDone: async () => {
-          if (!(await generations.bump(sub))) entries.clear();
+          if (!(await stamps.stamp(sub))) entries.clear();
         },
       };
     },
-    async onResultProcess({ request, result }: any) {
+    onResultProcess({ request, result }: any) {
       const pending = toStore.get(request);
       if (!pending) return;
       toStore.delete(request);
-      const unchanged = keepable(result) && (await generations.read(pending.sub)) === pending.generation;
-      const body = unchanged ? JSON.stringify(result) : null;
-      pending.done(body); // null: a change of the caller happened meanwhile, or not a whole success
-      if (body === null) return;
+      const tags = keepable(result) ? tagsOf(pending.named, result.data) : null;
+      const answer = tags && { ...pending.start, body: JSON.stringify(result), tags };
+      pending.done(answer); // null: not a whole success, or showing too many ids
+      if (!answer) return;
       entries.delete(pending.key);
-      entries.set(pending.key, { body, expires: Date.now() + ttlMs });
+      entries.set(pending.key, { ...answer, expires: Date.now() + ttlMs });
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
     },
     onResponse({ request, response }: any) {

@@ -189,7 +189,7 @@ async def running_platform(
     specs.append(ProcessSpec(name="worker", argv=[python, "-m", "subgraphs.tooling.cli", "worker"], env=env))
     gateway_env = {
         **env,
-        **router_env(settings),
+        **router_env(services.settings if services else settings),  # the Redis the subgraphs stamp
         "CG_PORT": str(router_port),
         "CG_JWKS_URL": jwks_url,
         "CG_SUBGRAPH_URLS": json.dumps({domain: f"{url}/graphql" for domain, url in urls.items()}),

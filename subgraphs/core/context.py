@@ -31,10 +31,26 @@ class DatabaseAccess(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
+@asynccontextmanager
+async def publishing_transaction(
+    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis
+) -> AsyncIterator[AsyncSession]:
+    """A transaction that commits on success and rolls back on any error. Events it emitted are published
+    once it committed, before the caller goes on: read your writes, and before any live message about them
+    (docs/reliability.md; the router's response cache, docs/performance.md)."""
+    async with sessionmaker() as session:
+        async with session.begin():
+            yield session
+        emitted = session.info.pop(EMITTED, None)
+    if emitted:
+        await publish_committed(sessionmaker, redis, emitted)
+
+
 @dataclass
 class WorkerRuntime:
     """A worker's DatabaseAccess: it serves no requests, so it has no token verifier, rate limiter or read
-    pool, and its transactions leave their events to the outbox relay (no client waits to read them)."""
+    pool. Its transactions publish their events as requests' do: a client following the work live asks
+    again when told of a change, and the router's response cache must know of it by then."""
 
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
@@ -42,10 +58,8 @@ class WorkerRuntime:
     live: LiveHub
     extras: dict[str, Any] = field(default_factory=dict)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as session, session.begin():
-            yield session
+    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return publishing_transaction(self.sessionmaker, self.redis)
 
 
 @dataclass
@@ -67,20 +81,11 @@ class Runtime:
     # Open subscriptions' access re-checks, shared by the streams of one caller (Context.stream_guard).
     stream_checks: SharedChecks = field(default_factory=SharedChecks)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A short transaction on its own session: commits on success, rolls back on any error.
-
-        Every database use in a request is one of these, so concurrently resolved fields never share a
-        session and a long-lived WebSocket never holds a connection idle in a transaction. Events it
-        emitted are published once it committed, before the caller goes on (read your writes).
-        """
-        async with self.sessionmaker() as session:
-            async with session.begin():
-                yield session
-            emitted = session.info.pop(EMITTED, None)
-        if emitted:
-            await publish_committed(self.sessionmaker, self.redis, emitted)
+    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A short transaction on its own session (`publishing_transaction`). Every database use in a
+        request is one of these, so concurrently resolved fields never share a session and a long-lived
+        WebSocket never holds a connection idle in a transaction."""
+        return publishing_transaction(self.sessionmaker, self.redis)
 
     async def caught_up(self, domain: str, group: str) -> bool:
         """Read your writes: wait (bounded) until the consumer group `group` has handled everything now in

@@ -18,7 +18,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 import orjson
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT, StreamRangeResponse
 from sqlalchemy import (
@@ -302,31 +303,44 @@ _MARKER_KEYS = (RELAY_MARKER, rebuilding_key(RELAY_MARKER))
 Marker = tuple[bytes | None, ...]
 
 
-# The router's response cache (router/response-cache.ts) keys a caller's answers by this counter: every
-# event that names a user as its actor or its user subject moves theirs, so no cached answer outlives a
-# change the event records (committed before it is published, so whatever was read before is superseded).
-CALLER_GENERATION_PREFIX = "router:cache:generation:"
-CALLER_GENERATION_TTL_SECONDS = 86_400
+# The router's response cache (router/response-cache.ts) keeps an answer only while nothing it shows has
+# changed since it began computing it. Every event stamps each id it names (its actor, its subjects, its
+# organization) with the next value of one counter, so an answer that shows an id stamped later than the
+# counter's value when it began is stale (the event's change was committed before it was published).
+CACHE_SEQUENCE_KEY = "router:cache:sequence"
+CACHE_STAMP_PREFIX = "router:cache:stamp:"
+CACHE_STAMP_TTL_SECONDS = 86_400  # far longer than any entry lives (an hour at most)
+_STAMP_SCRIPT = """
+local stamp = redis.call('INCR', KEYS[1])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], stamp, 'EX', ARGV[1]) end
+return stamp
+"""
 
 
-def callers_named(event: dict[str, Any]) -> set[str]:
-    """The users (token subjects) an event's change concerns: its actor and its `user_id` subject."""
-    named = {event.get("actor_id"), (event.get("subject_ids") or {}).get("user_id")}
-    return {str(caller) for caller in named if caller}
+def stamp_for_cache(pipe: Pipeline, named: Collection[str]) -> None:
+    """Queue on `pipe` (a MULTI) the stamping of `named` ids with the next value of the sequence."""
+    if named:
+        stamps = [CACHE_STAMP_PREFIX + named_id for named_id in sorted(named)]
+        pipe.eval(_STAMP_SCRIPT, 1 + len(stamps), CACHE_SEQUENCE_KEY, *stamps, CACHE_STAMP_TTL_SECONDS)
+
+
+def ids_named(event: dict[str, Any]) -> set[str]:
+    """The ids an event's change concerns: its actor, its subjects and its organization."""
+    subjects = (event.get("subject_ids") or {}).values()
+    named = {event.get("actor_id"), event.get("organization_id"), *subjects}
+    return {str(named_id) for named_id in named if named_id}
 
 
 async def _xadd_marked(redis: Redis, entries: list[tuple[str, dict[str, Any]]]) -> Marker:
-    """XADD the entries, move the generations of the callers they name, and read the relay's marker, in
+    """XADD the entries, stamp the ids they name for the router's cache, and read the relay's marker, in
     one MULTI: the marker tells afterwards whether Redis lost its data since (`_republish_if_lost`)."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.mget(_MARKER_KEYS)
-        callers: set[str] = set()
+        named: set[str] = set()
         for stream, event in entries:
             pipe.xadd(stream, stream_fields(event), maxlen=STREAM_MAXLEN, approximate=True)
-            callers |= callers_named(event)
-        for caller in sorted(callers):
-            pipe.incr(CALLER_GENERATION_PREFIX + caller)
-            pipe.expire(CALLER_GENERATION_PREFIX + caller, CALLER_GENERATION_TTL_SECONDS)
+            named |= ids_named(event)
+        stamp_for_cache(pipe, named)
         return tuple((await pipe.execute())[0])
 
 

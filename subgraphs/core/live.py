@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 import weakref
@@ -37,11 +38,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import DomainError, Forbidden, Unavailable
+from subgraphs.core.events import stamp_for_cache
 
 if TYPE_CHECKING:
     from subgraphs.core.context import Runtime
 
 log = logging.getLogger("coursegraph.live")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 QUEUE_SIZE = 1000
 # Put in every subscriber's queue when the process stops: `follow` ends the stream with RESTARTING.
@@ -95,7 +98,14 @@ class LiveHub:
         _HUBS.add(self)
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
-        await self._redis.publish(f"live:{channel}", orjson.dumps(message))
+        """Publish to `live:<channel>`. A channel is about one thing (`<kind>:<id>`): its id is stamped in
+        the same MULTI for the router's response cache, so a subscriber told of a change that asks again
+        is never answered from before it (docs/performance.md)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            _, _, about = channel.rpartition(":")
+            stamp_for_cache(pipe, [about.lower()] if _UUID.fullmatch(about) else [])
+            pipe.publish(f"live:{channel}", orjson.dumps(message))
+            await pipe.execute()
 
     async def publish_or_log(self, channel: str, *messages: dict[str, Any], of: str) -> None:
         """Publish each message of a stream whose events were just committed. A failure is logged, not

@@ -141,9 +141,9 @@ class RouterSettings(BaseModel):
     # Subgraph name -> URL, overriding the local defaults (production deploys).
     subgraph_urls: dict[str, str] = {}
     # The router's per-caller response cache (router/response-cache.ts, docs/performance.md): answers to a
-    # token's queries kept this long (at most an hour); changes others make that do not name the caller
-    # show after at most this. 0: off.
-    response_cache_ttl_ms: int = 0
+    # token's queries kept this long (at most an hour) while nothing they show by id has changed; what
+    # they do not show by id (a new item in a list) shows after at most this. 0: off.
+    response_cache_ttl_ms: int = 5_000
 
 
 class EventSettings(BaseModel):

@@ -90,7 +90,7 @@ MEANINGS: dict[str, str] = {
     "COURSEGRAPH_MAIL__SMTP_STARTTLS": "use STARTTLS",
     "COURSEGRAPH_MAIL__WEB_BASE_URL": "the router's public origin: links in mails open the web app's pages there (\"Links in mails\")",
     "COURSEGRAPH_ROUTER__HOST": "router address",
-    "COURSEGRAPH_ROUTER__RESPONSE_CACHE_TTL_MS": "> 0: the router's per-caller response cache, entries kept this long, at most an hour (docs/performance.md); any number of router processes (generations in Redis)",
+    "COURSEGRAPH_ROUTER__RESPONSE_CACHE_TTL_MS": "the router's per-caller response cache: an answer is kept this long (at most an hour) while nothing it shows by id changes; 0: off (docs/performance.md)",
     "COURSEGRAPH_ROUTER__PORT": "router port",
     "COURSEGRAPH_ROUTER__CORS_ORIGINS": "allowed browser origins (JSON list)",
     "COURSEGRAPH_ROUTER__SHARED_SECRET": "sent by the router to subgraphs; required (32+ chars) in production",

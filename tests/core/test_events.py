@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from subgraphs.core.events import (
-    CALLER_GENERATION_PREFIX,
+    CACHE_SEQUENCE_KEY,
+    CACHE_STAMP_PREFIX,
     Consumer,
     Event,
     OutboxRelay,
@@ -156,15 +157,19 @@ async def test_emit_committed_is_relayed_exactly_once(runtime, relay):
     assert (await outbox_row(runtime, event.id)).published_at is not None
 
 
-async def test_relaying_moves_the_generation_of_each_user_the_event_names(runtime, relay):
-    """The router's response cache keys a caller's answers by this counter (router/response-cache.ts)."""
-    actor, student, bystander = (str(uuid.uuid4()) for _ in range(3))
-    keys = [CALLER_GENERATION_PREFIX + user for user in (actor, student, bystander)]
-    event = new_event("names_users")
-    event.actor_id, event.subject_ids = actor, {"user_id": student, "course_id": bystander}
+async def test_relaying_stamps_every_id_the_event_names(runtime, relay):
+    """The router's response cache drops an answer showing an id stamped after it began (response-cache.ts)."""
+    actor, student, course, organization, bystander = (str(uuid.uuid4()) for _ in range(5))
+    keys = [CACHE_STAMP_PREFIX + named for named in (actor, student, course, organization, bystander)]
+    before = int(await runtime.redis.get(CACHE_SEQUENCE_KEY) or 0)
+    event = new_event("names_ids")
+    event.actor_id, event.organization_id = actor, organization
+    event.subject_ids = {"user_id": student, "course_id": course}
     await commit_events(runtime, event)
     await relayed(runtime, relay, event)
-    assert await runtime.redis.mget(keys) == [b"1", b"1", None]  # a course id names no user
+    stamp = int(await runtime.redis.get(CACHE_SEQUENCE_KEY))
+    assert stamp > before
+    assert await runtime.redis.mget(keys) == [str(stamp).encode()] * 4 + [None]
     assert 0 < await runtime.redis.ttl(keys[0]) <= 86_400
 
 

@@ -1,7 +1,7 @@
 """The router's per-caller response cache (router/response-cache.ts), through a second real router with the
 cache on (a TTL of a minute, so a stale answer could not hide), in front of the e2e platform's subgraphs:
 an answer is only ever the caller's own, and never outlives a change the caller made, through this router
-or another one, or a change someone else made to the caller's own records."""
+or another one, a change someone else made to the caller's own records, or to anything it shows by id."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ pytestmark = pytest.mark.e2e
 
 ME = "{ me { id email memberships { role organization { id } } } }"
 LOGOUT = "mutation { logout { __typename } }"
+MY_ORGANIZATIONS = "{ me { memberships { organization { id name } } } }"
+RENAME = """mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { __typename } }"""
 HIT = "x-coursegraph-cache"
 
 
@@ -71,8 +73,9 @@ async def cached(cached_router: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def ask(http: httpx.AsyncClient, token: str, query: str = ME) -> httpx.Response:
-    return await http.post("/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"})
+async def ask(http: httpx.AsyncClient, token: str, query: str = ME, **headers: str) -> httpx.Response:
+    headers["Authorization"] = f"Bearer {token}"
+    return await http.post("/graphql", json={"query": query}, headers=headers)
 
 
 async def test_an_answer_is_only_ever_the_callers_own(cached, unique_email):
@@ -105,8 +108,8 @@ async def test_the_callers_own_change_shows_at_once(cached, unique_email):
 
 
 async def test_the_callers_change_through_another_router_shows_at_once(cached, router_gql, unique_email):
-    """The platform's own router (another process, no cache of its own) runs the mutation: the generation
-    this router reads moved all the same (in Redis, by the event the change published)."""
+    """The platform's own router (another process, no cache of its own) runs the mutation: the caller's
+    stamp this router reads moved all the same (in Redis, by the event the change published)."""
     gql = GraphQLClient(cached)
     token = (await verified_user(gql, unique_email("cache-elsewhere"), "Cache Elsewhere"))["accessToken"]
     await ask(cached, token)
@@ -151,8 +154,28 @@ async def test_a_change_others_make_to_the_callers_records_shows_at_once(cached,
     assert after.json()["data"]["me"]["memberships"] == []
 
 
+async def test_a_change_others_make_to_what_the_answer_shows_shows_at_once(cached, router_gql, unique_email):
+    """The admin renames the organization: the student's answer shows it by id, so it is not served again."""
+    admin, org, student = await organization_with_student(router_gql, unique_email)
+    token = student["accessToken"]
+    await ask(cached, token, MY_ORGANIZATIONS)
+    assert (await ask(cached, token, MY_ORGANIZATIONS)).headers.get(HIT) == "hit"
+    renamed = await router_gql(RENAME, {"input": {"id": org, "name": "Renamed Org"}}, token=admin)
+    assert renamed["data"]["updateOrganization"]["__typename"] == "OrganizationSuccess", renamed
+    after = await ask(cached, token, MY_ORGANIZATIONS)
+    assert HIT not in after.headers
+    assert [m["organization"]["name"] for m in after.json()["data"]["me"]["memberships"]] == ["Renamed Org"]
+
+
+async def test_no_cache_asks_afresh(cached, unique_email):
+    token = await signed_in_student(GraphQLClient(cached), unique_email)
+    await ask(cached, token)
+    assert (await ask(cached, token)).headers.get(HIT) == "hit"
+    assert HIT not in (await ask(cached, token, **{"Cache-Control": "no-cache"})).headers
+
+
 async def test_no_mutation_goes_around_the_cache_over_websocket(cached_router, cached, unique_email):
-    """The generation moves on mutations the router executes; over WebSocket it executes none."""
+    """The caller's stamp moves on mutations the router executes; over WebSocket it executes none."""
     token = await signed_in_student(GraphQLClient(cached), unique_email)
     url = cached_router.replace("http", "ws", 1) + "/graphql"
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
@@ -186,6 +209,6 @@ async def test_answers_with_errors_are_not_kept(cached, unique_email):
         assert response.json()["data"]["me"]["id"] and response.json()["errors"]
 
 
-def test_the_cache_is_off_by_default():
-    assert get_settings().router.response_cache_ttl_ms == 0
-    assert router_env(get_settings())["CG_RESPONSE_CACHE_TTL_MS"] == "0"
+def test_the_cache_is_on_by_default():
+    assert get_settings().router.response_cache_ttl_ms == 5_000
+    assert router_env(get_settings())["CG_RESPONSE_CACHE_TTL_MS"] == "5000"
