@@ -158,7 +158,7 @@ async def test_emit_committed_is_relayed_exactly_once(runtime, relay):
 
 
 async def test_relaying_stamps_every_id_the_event_names(runtime, relay):
-    """The router's response cache drops an answer showing an id stamped after it began (response-cache.ts)."""
+    """The router's response cache drops an answer showing an id stamped after it began."""
     actor, student, course, organization, bystander = (str(uuid.uuid4()) for _ in range(5))
     keys = [CACHE_STAMP_PREFIX + named for named in (actor, student, course, organization, bystander)]
     before = int(await runtime.redis.get(CACHE_SEQUENCE_KEY) or 0)
