@@ -8,16 +8,19 @@
 // - Stamps: Redis holds one counter (the sequence) and, per id, the sequence value of the last change that
 //   named it. Every domain event stamps the ids it names: its actor, its subjects, its organization
 //   (subgraphs/core/events.py `_xadd_marked`, the one place events enter the streams, after the change was
-//   committed); a mutation stamps its caller here when it starts and when it ends. An answer remembers the
-//   sequence read before computing it and its tags: the caller, every UUID the request names (the
-//   `course(id: $id)` it asks about) and every UUID anywhere in its data (ids, foreign keys, aliased or not). It is served only while no tag is stamped later than that sequence, so
+//   committed); every live message stamps the id its channel is about (subgraphs/core/live.py); a mutation
+//   stamps its caller here when it starts and when it ends. An answer remembers the sequence read before
+//   computing it and its tags: the caller, every UUID the request names (the `course(id: $id)` it asks
+//   about) and every UUID anywhere in its data (ids, foreign keys, aliased or not). It is served only while
+//   no tag is stamped later than that sequence, so
 //   - the caller's own changes, through this router or any other, show at once;
-//   - anyone's change to anything the answer shows by id (a course's title edited by its instructor, a
-//     lab's status moved by the worker, the caller's membership changed by an admin) shows at once;
+//   - anyone's change to anything the request or the answer names by id (a course's title edited by its
+//     instructor, a lab's status moved by the worker, the caller's membership changed by an admin) shows
+//     at once;
 //   - what is left to the TTL: something new that appears in a list whose owner neither the request nor
-//     the answer names by id (a course published into a catalog asked for without the organization's id),
-//     and changes to objects reached without naming or selecting their id. Data derived asynchronously (analytics reports)
-//     is as fresh as its consumer, cached or not, within the TTL.
+//     the answer names by id (a course published into a catalog asked for without the organization's
+//     id), and changes to objects reached without naming or selecting their id. Data derived
+//     asynchronously (analytics reports) is as fresh as its consumer, cached or not, within the TTL.
 // - Redis's epoch key is part of every entry: if Redis loses its data (stamps and sequence with it),
 //   every entry misses. If Redis cannot be read, nothing is cached or served from the cache.
 // - Only whole successes are kept: no errors, no partial data, no subscriptions or incremental results.
@@ -51,7 +54,6 @@ const CACHE_HEADER = 'x-coursegraph-cache';
 const MAX_DOCUMENTS = 1_000;
 const MAX_TAGS = 2_000; // an answer showing more ids is not kept (checking them would cost more than it saves)
 const WAIT_MS = 30_000; // a caller waits this long at most for the same answer being computed
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UUIDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 const sleep = (ms: number) => new Promise<null>((resolve) => setTimeout(resolve, ms).unref());
@@ -78,14 +80,14 @@ function requestTags(sub: string, query: string, variables: unknown): string[] {
   return [sub, ...named.map((id) => id.toLowerCase())];
 }
 
-/** Those and every UUID in the answer's data (null: too many to be worth checking). */
+/** Those and every UUID in the answer's data, whole or within a string (null: too many to check). */
 function tagsOf(named: string[], data: unknown): string[] | null {
   const tags = new Set<string>(named);
   const pending: unknown[] = [data];
   while (pending.length) {
     const value = pending.pop();
     if (typeof value === 'string') {
-      if (UUID.test(value)) tags.add(value.toLowerCase());
+      for (const id of value.match(UUIDS) ?? []) tags.add(id.toLowerCase());
     } else if (value && typeof value === 'object') {
       pending.push(...(Array.isArray(value) ? value : Object.values(value)));
     }
