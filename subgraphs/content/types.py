@@ -18,6 +18,7 @@ from subgraphs.core.federation import UserStub as User
 from subgraphs.core.ids import to_id
 from subgraphs.core.pages import connection_field, page_connection, stub_connection, stub_connection_field
 from subgraphs.core.pagination import Connection
+from subgraphs.core.shared_results import shared_projection
 
 # strawberry.enum makes the domain's enum itself the GraphQL enum: fields are annotated with the domain's.
 strawberry.enum(service.ItemKind, name="ContentItemKind")
@@ -223,6 +224,7 @@ class ExportJob:
     resolve_reference = owned_reference("export_by_id", for_caller(exporting.can_view))
 
 
+@shared_projection  # its followers share each event's result
 @strawberry.type(description="One step of an export, in order. Replayed after `after`, then live.")
 class ExportEvent:
     seq: int

@@ -21,10 +21,12 @@ from typing import Any, Protocol
 import orjson
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIWebSocketRoute
 from graphql import GraphQLError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
 from starlette.datastructures import MutableHeaders
+from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
@@ -354,7 +356,17 @@ def create_subgraph_app(
         redoc_url=None,
         openapi_url=None,
     )
+    # The WebSocket endpoint is served as a plain Starlette route: FastAPI's route and dependency solving
+    # keep 8 AsyncExitStacks (and more) for the life of every connection, one per caller from the router.
+    graphql.routes[:] = [r for r in graphql.routes if not isinstance(r, APIWebSocketRoute)]
     app.include_router(graphql, prefix="/graphql")
+
+    async def graphql_websocket(websocket: WebSocket) -> None:
+        context = await get_context(websocket=websocket)
+        context.request = websocket  # as Strawberry's FastAPI dependency sets it
+        await graphql.run(request=websocket, context=context, root_value=None)
+
+    app.router.routes.append(WebSocketRoute("/graphql", graphql_websocket))
 
     @app.exception_handler(_Refused)
     async def _refused(request: Request, exc: _Refused) -> JSONResponse:

@@ -197,9 +197,12 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     )
 
 
-async def token_is_revoked(redis: Any, principal: Principal) -> bool:
+async def token_is_revoked(
+    redis: Any, principal: Principal, *, exists: Callable[[str], Awaitable[bool]] | None = None
+) -> bool:
     """A user token dies with its session (logout, refresh reuse, admin action); a client token with
-    its client's revocation."""
+    its client's revocation. `exists`: how to ask Redis whether the session key exists (open streams
+    batch their re-checks: `live.BatchedExists`)."""
     if principal.kind == "client":
         key = REVOKED_CLIENT_KEY.format(client_id=principal.subject)
         async with redis.pipeline(transaction=False) as pipe:
@@ -212,9 +215,10 @@ async def token_is_revoked(redis: Any, principal: Principal) -> bool:
         return bool(revoked)
     # A session missing from Redis (ended, or lost with Redis) fails with INVALID_TOKEN; the client's
     # silent refresh then re-opens it if PostgreSQL says it is alive (users.sessions.refresh).
-    return principal.session_id is None or not await redis.exists(
-        SESSION_KEY.format(sid=principal.session_id)
-    )
+    if principal.session_id is None:
+        return True
+    key = SESSION_KEY.format(sid=principal.session_id)
+    return not await (exists(key) if exists is not None else redis.exists(key))
 
 
 # --- permission classes -------------------------------------------------------------------------

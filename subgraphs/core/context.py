@@ -14,7 +14,14 @@ from strawberry.fastapi import BaseContext
 
 from subgraphs.core.auth import ANONYMOUS, Principal, TokenVerifier, token_is_revoked
 from subgraphs.core.events import EMITTED, publish_committed, stream_name, wait_for_consumer
-from subgraphs.core.live import AccessRevoked, LiveHub, SessionEnded, SharedChecks, StreamGuard
+from subgraphs.core.live import (
+    AccessRevoked,
+    BatchedExists,
+    LiveHub,
+    SessionEnded,
+    SharedChecks,
+    StreamGuard,
+)
 from subgraphs.core.ratelimit import RateLimiter
 from subgraphs.core.rbac import Caller, Memberships
 from subgraphs.core.settings import Settings
@@ -80,6 +87,8 @@ class Runtime:
     read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
     # Open subscriptions' access re-checks, shared by the streams of one caller (Context.stream_guard).
     stream_checks: SharedChecks = field(default_factory=SharedChecks)
+    # Their session checks, batched across callers.
+    stream_sessions: BatchedExists = field(default_factory=BatchedExists)
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A short transaction on its own session (`publishing_transaction`). Every database use in a
@@ -203,7 +212,10 @@ class Context(BaseContext):
         runtime, principal = self.runtime, self.principal
 
         async def check() -> None:
-            if principal.is_authenticated and await token_is_revoked(runtime.redis, principal):
+            sessions = runtime.stream_sessions
+            if principal.is_authenticated and await token_is_revoked(
+                runtime.redis, principal, exists=lambda key: sessions.exists(runtime.redis, key)
+            ):
                 raise SessionEnded()
             fresh = RequestMeta(
                 Caller.of(principal, runtime.redis), request_id=self.request_id, client_ip=self.client_ip

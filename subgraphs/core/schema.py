@@ -31,6 +31,7 @@ from subgraphs.core.errors import (
 from subgraphs.core.events import Event, emit
 from subgraphs.core.inputs import CheckInputs
 from subgraphs.core.settings import get_settings
+from subgraphs.core.shared_results import SharedResultsExecutor
 
 log = logging.getLogger("coursegraph.schema")
 
@@ -177,5 +178,6 @@ def build_schema(
         types=list(types),
         extensions=extensions,
         federation_version=FEDERATION_VERSION,
+        execution_context_class=SharedResultsExecutor,  # subscribers of one event share its result
         exception_handlers=[_NotingHandler(h) for h in exception_handlers([*CORE_ERRORS, *errors])],
     )

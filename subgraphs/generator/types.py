@@ -20,6 +20,7 @@ from subgraphs.core.federation import UserStub as User
 from subgraphs.core.ids import to_id, to_uuid
 from subgraphs.core.pages import stub_connection, stub_connection_field
 from subgraphs.core.pagination import Connection, list_size
+from subgraphs.core.shared_results import shared_projection
 from subgraphs.generator import jobs, models
 from subgraphs.generator.errors import BudgetExceededError
 from subgraphs.generator.providers.base import ProviderName
@@ -190,6 +191,7 @@ class GenerationJob:
     resolve_reference = owned_reference("job_by_id", for_caller(jobs.can_view))
 
 
+@shared_projection  # its followers share each event's result
 @strawberry.type(description="One step of a job, in order. Replayed after `after`, then live.")
 class GenerationEvent:
     seq: int

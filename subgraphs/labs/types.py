@@ -25,6 +25,7 @@ from subgraphs.core.ids import to_id
 from subgraphs.core.pages import connection_field, page_connection, stub_connection, stub_connection_field
 from subgraphs.core.pagination import Connection, list_size
 from subgraphs.core.rbac import Permission, permitted
+from subgraphs.core.shared_results import shared_projection
 from subgraphs.labs import access, models, starting, states
 from subgraphs.labs.errors import (
     InvalidTransitionError,
@@ -138,6 +139,7 @@ class LabTemplate:
     resolve_reference = owned_reference("template_by_id")
 
 
+@shared_projection  # its followers share each event's result
 @strawberry.type(description="One step of a lab session, in order. Replayed after `after`, then live.")
 class LabEvent:
     seq: int

@@ -1,13 +1,15 @@
 """Open streams' access re-checks shared within a process (core/live.py `SharedChecks`): one answer per
-question and window, errors included; a stream that ends while waiting does not take the answer along."""
+question and window, errors included; a stream that ends while waiting does not take the answer along.
+Their session checks asked within a window go to Redis together (`BatchedExists`)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+from redis.asyncio import Redis
 
-from subgraphs.core.live import AccessRevoked, SharedChecks
+from subgraphs.core.live import AccessRevoked, BatchedExists, SharedChecks
 
 
 class Counted:
@@ -59,3 +61,40 @@ async def test_a_stream_that_ends_while_waiting_does_not_cancel_the_others_answe
     check.release.set()
     await second
     assert first.cancelled() and check.calls == 1
+
+
+class CountedPipelines:
+    """A real Redis client that counts the pipelines made of it."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis, self.pipelines = redis, 0
+
+    def pipeline(self, **kwargs: object) -> object:
+        self.pipelines += 1
+        return self.redis.pipeline(**kwargs)  # pyright: ignore[reportArgumentType]
+
+
+async def test_session_checks_asked_together_are_one_round_trip_with_each_its_answer(settings):  # noqa: ANN001
+    redis = Redis.from_url(settings.redis.url)
+    try:
+        await redis.set("batched-exists:a", "1", ex=60)
+        counted, batched = CountedPipelines(redis), BatchedExists(window=0.01)
+        keys = ["batched-exists:a", "batched-exists:missing"] * 50
+        answers = await asyncio.gather(*(batched.exists(counted, key) for key in keys))  # pyright: ignore[reportArgumentType]
+        assert answers == [True, False] * 50
+        assert counted.pipelines == 1
+        assert await batched.exists(counted, "batched-exists:a") is True  # pyright: ignore[reportArgumentType]
+        assert counted.pipelines == 2
+    finally:
+        await redis.delete("batched-exists:a")
+        await redis.aclose()
+
+
+async def test_a_failed_batch_fails_every_check_in_it():
+    broken = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)  # nothing listens there
+    batched = BatchedExists(window=0.01)
+    outcomes = await asyncio.gather(
+        *(batched.exists(broken, f"k{n}") for n in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(outcome, Exception) for outcome in outcomes)
+    await broken.aclose()
