@@ -362,7 +362,12 @@ def create_subgraph_app(
     app.include_router(graphql, prefix="/graphql")
 
     async def graphql_websocket(websocket: WebSocket) -> None:
-        context = await get_context(websocket=websocket)
+        try:
+            context = await get_context(websocket=websocket)
+        except ConnectionRejectionError:
+            # A bad token on the upgrade request itself: refuse the handshake (HTTP 403), not a 500.
+            await websocket.close(code=4403)
+            return
         context.request = websocket  # as Strawberry's FastAPI dependency sets it
         await graphql.run(request=websocket, context=context, root_value=None)
 

@@ -96,3 +96,14 @@ async def test_an_operation_after_logout_on_an_open_connection_is_refused(served
         refused = await subscribe(ws, "after")
     assert refused["type"] == "error", refused
     assert refused["payload"][0]["extensions"]["code"] == "INVALID_TOKEN", refused
+
+
+async def test_a_bad_token_on_the_upgrade_request_is_refused_not_a_server_error(served):
+    url, _ = served
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(
+            url,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            additional_headers={"Authorization": "Bearer not-a-token"},
+        )
+    assert refused.value.response.status_code == 403
