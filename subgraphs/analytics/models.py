@@ -36,9 +36,9 @@ Base = domain_base("analytics")
 class ActivityEvent(Base):
     __tablename__ = "activity_event"
     __table_args__ = (
-        PrimaryKeyConstraint("id", "occurred_at"),  # the dedupe of redelivered events
-        # The only index a query reads (organization_report's generation jobs); every index costs each
-        # raw insert a B-tree descent, so add one with the query that needs it (docs/performance.md).
+        PrimaryKeyConstraint("id", "occurred_at"),
+        Index("ix_analytics_activity_event_course", "course_id", "occurred_at"),
+        Index("ix_analytics_activity_event_user", "user_id", "occurred_at"),
         Index("ix_analytics_activity_event_org", "organization_id", "occurred_at"),
         {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
