@@ -29,7 +29,7 @@ from typing import Any, ClassVar, cast
 
 import orjson
 from redis.asyncio import Redis
-from sqlalchemy import Row, Table, bindparam, case, func, select, text, true, tuple_, update
+from sqlalchemy import Row, Table, case, func, select, text, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
@@ -233,16 +233,14 @@ async def apply_events(
         elif payload is not None and user is not None and course is not None:
             learners.setdefault((course, user), _Delta(course, user)).add(event, payload, org, effects)
     if logins:
-        stmt = insert(_table(UserActivity))
+        users = sorted(logins)
         await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[UserActivity.user_id],
-                set_={
-                    "last_login_at": func.greatest(UserActivity.last_login_at, stmt.excluded.last_login_at),
-                    "logins": UserActivity.logins + stmt.excluded.logins,
-                },
-            ),
-            [{"user_id": u, "last_login_at": at, "logins": n} for u, (at, n) in sorted(logins.items())],
+            _LOGINS,
+            {
+                "user_id": users,
+                "last_login_at": [logins[u][0] for u in users],
+                "logins": [logins[u][1] for u in users],
+            },
         )
     if learners:
         await _apply_learners(session, learners, effects)
@@ -257,6 +255,23 @@ _RAW_INSERT = (
     .on_conflict_do_nothing(index_elements=["id", "occurred_at"])
     .returning(_table(ActivityEvent).c.id)
 )
+
+LOGIN_COLUMNS = ("user_id", "last_login_at", "logins")
+
+
+def _logins() -> Any:
+    table = _table(UserActivity)
+    stmt = insert(table).from_select(LOGIN_COLUMNS, from_arrays(table, LOGIN_COLUMNS))
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.user_id],
+        set_={
+            "last_login_at": func.greatest(table.c.last_login_at, stmt.excluded.last_login_at),
+            "logins": table.c.logins + stmt.excluded.logins,
+        },
+    )
+
+
+_LOGINS = _logins()
 
 
 async def _apply_course(
@@ -466,11 +481,17 @@ def state_of(row: Any, active_days_14: int) -> LearnerState:
     )
 
 
-_RECENT_DAYS = select(LearnerDay.course_id, LearnerDay.user_id, LearnerDay.day).where(
-    tuple_(LearnerDay.course_id, LearnerDay.user_id).in_(
-        from_arrays(_table(LearnerDay), ("course_id", "user_id"))
-    ),
-    LearnerDay.day > bindparam("oldest"),
+# Each student's active days in the 14 days up to their own `today`, counted in the database.
+_ACTIVE_DAYS_14 = text(
+    """
+    SELECT k.course_id, k.user_id, count(*) AS days
+    FROM unnest(CAST(:course_id AS uuid[]), CAST(:user_id AS uuid[]), CAST(:today AS date[]))
+        AS k(course_id, user_id, today)
+    JOIN analytics.learner_day AS d
+        ON d.course_id = k.course_id AND d.user_id = k.user_id
+        AND d.day > k.today - 14 AND d.day <= k.today
+    GROUP BY k.course_id, k.user_id
+    """
 )
 
 
@@ -485,18 +506,15 @@ async def _evaluate_risks(
     always compare against each other's stored level: one rise, one alert, however often it is delivered."""
     if not rows:
         return 0
-    oldest = utc_day(min(now_of.values())) - timedelta(days=14)
-    recent = (
-        await session.execute(
-            _RECENT_DAYS,
-            {"course_id": [c for c, _ in now_of], "user_id": [u for _, u in now_of], "oldest": oldest},
-        )
-    ).all()
-    counts: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
-    for course, user, day in recent:
-        today = utc_day(now_of[(course, user)])
-        if today - timedelta(days=14) < day <= today:
-            counts[(course, user)] = counts.get((course, user), 0) + 1
+    counted = await session.execute(
+        _ACTIVE_DAYS_14,
+        {
+            "course_id": [c for c, _ in now_of],
+            "user_id": [u for _, u in now_of],
+            "today": [utc_day(at) for at in now_of.values()],
+        },
+    )
+    counts: dict[tuple[uuid.UUID, uuid.UUID], int] = {(c, u): n for c, u, n in counted}
     changes = []
     for row in rows:
         key = (row.course_id, row.user_id)
@@ -641,6 +659,9 @@ async def ingest(
     return applied
 
 
+PIPELINED_READS = 10  # per consume_once: the pipeline drains and the caller (the worker's loop) sees progress
+
+
 class AnalyticsConsumer(DatabaseConsumer):
     """Every domain's stream (and events.labs) into the analytics tables (worker, group `analytics`).
 
@@ -649,6 +670,13 @@ class AnalyticsConsumer(DatabaseConsumer):
     base class's per-event markers are not needed on this path (a redelivered batch changes nothing).
     If a batch fails, its messages go one by one through the base class (retries, dead-letter), so one
     bad event never blocks the others.
+
+    Under a backlog (a read of at least `batch_size` messages) `consume_once` PIPELINES up to
+    PIPELINED_READS reads: a batch's transaction is left running while the next batch is read, parsed and
+    begun, so the process works while PostgreSQL does. At most two batches are in flight; each is acked
+    only after its own commit (a failed one is not acked: it goes one by one, as any failed batch), their
+    statements take row locks in the same order as two consumers' do, and both are done when
+    `consume_once` returns.
     """
 
     group: ClassVar[str] = "analytics"
@@ -683,7 +711,25 @@ class AnalyticsConsumer(DatabaseConsumer):
 
     async def consume_once(self, *, block_ms: int | None = None) -> int:
         done = await self._process_batch(await self.claim_idle())
-        return done + await self._process_batch(await self.read_new(count=self.batch_size, block_ms=block_ms))
+        in_flight: list[asyncio.Task[int]] = []  # at most two: the previous batch and this one
+        try:
+            batch = await self.read_new(count=self.batch_size, block_ms=block_ms)
+            for reads in range(1, PIPELINED_READS + 1):
+                if not batch:
+                    break
+                in_flight.append(asyncio.create_task(self._process_batch(batch)))
+                if len(in_flight) == 2:
+                    done += await in_flight.pop(0)  # meanwhile this batch is parsed and begins
+                # Under a backlog the next batch is read while this one commits (without blocking: this
+                # batch's ack must not wait for new messages).
+                backlog = len(batch) >= self.batch_size and reads < PIPELINED_READS
+                batch = await self.read_new(count=self.batch_size, wait=False) if backlog else []
+            for task in in_flight:
+                done += await task
+        finally:  # cancelled (the worker stops): uncommitted batches roll back, unacked, redelivered
+            for task in in_flight:
+                task.cancel()
+        return done
 
     async def _process_batch(self, batch: list[tuple[str, Message]]) -> int:
         if not batch:

@@ -757,14 +757,17 @@ class Consumer:
                 pipe.xack(stream, self.group, *message_ids)
             await pipe.execute()
 
-    async def read_new(self, *, count: int, block_ms: int | None = None) -> list[tuple[str, Message]]:
-        """New messages of the consumer's streams (waiting up to `block_ms` for some), with their stream."""
+    async def read_new(
+        self, *, count: int, block_ms: int | None = None, wait: bool = True
+    ) -> list[tuple[str, Message]]:
+        """New messages of the consumer's streams (waiting up to `block_ms` for some unless not `wait`),
+        with their stream."""
         reply = await self.redis.xreadgroup(
             self.group,
             self.name,
             {s: ">" for s in self.streams},
             count=count,
-            block=self._block_ms if block_ms is None else block_ms,
+            block=(self._block_ms if block_ms is None else block_ms) if wait else None,
         )
         # Our clients speak RESP2 in bytes: a list of [stream, messages]; the declared type covers RESP3 too.
         streams = cast(list[tuple[bytes, list[Message]]], reply or [])

@@ -1,7 +1,7 @@
 """Benchmark: analytics ingestion through the consumers, then `courseReport` on a 2,000-student course.
 
     uv run python tests/perf/bench_analytics.py [--events 1000000] [--consumers 2] [--courses 10]
-        [--students 2000] [--rounds 20] [--producer inline|process]
+        [--students 2000] [--rounds 20] [--producer inline|process|ahead]
 
 Self-contained: a fresh database (PostgreSQL and Redis on 127.0.0.1, else embedded ones, as the tests).
 1. Ingestion: `--courses` courses of `--students` students each; one course.published per course and one
@@ -12,9 +12,11 @@ Self-contained: a fresh database (PostgreSQL and Redis on 127.0.0.1, else embedd
    AnalyticsConsumers (one process, one asyncio task each, the worker's code, with the worker's
    ConsumedLedger) read them; the producer keeps the backlog under 40,000 entries so Redis memory stays
    bounded. `--producer inline` runs it in the consumers' process and event loop (its CPU counts there);
-   `--producer process` in a child process, as production's relay is another process. Prints events/s
-   (first entry written → last event committed), this process's CPU per event, the load average and the
-   rows it produced.
+   `--producer process` in a child process, as production's relay is another process; `--producer ahead`
+   writes every entry before the consumers start (their own CPU and rate, as after an outage; keep
+   `--events` under ~150,000: the streams hold them all). Prints events/s (first entry written, or the
+   consumers' start with `ahead` → last event committed), the CPU per event of this process and of its
+   PostgreSQL backends (from /proc), the load average and the rows it produced.
 2. `courseReport` (the whole report: stats, 30-day series, all 2,000 students with their metrics) through
    the analytics subgraph's ASGI app as a site admin: p50/p95 with a cold cache (every generation counter of
    the course and its students bumped before each request, as an event would) and with a warm one.
@@ -232,10 +234,17 @@ async def ingest_phase(runtime: Any, events: int, consumers: int, gen: Generator
             if consumed.value >= total:
                 finished.set()
 
-    cpu = time.process_time()
+    if producer == "ahead":  # every entry written before the consumers start: their own CPU and rate
+        await produce(
+            redis, gen, total, spawn.Value("q", total, lock=False), spawn.Value("d", 0.0, lock=False)
+        )
+    cpu, db_cpu = time.process_time(), await _backends_cpu(runtime)
     tasks = [asyncio.create_task(consume(w)) for w in workers]
     reporter = asyncio.create_task(_report_progress(lambda: consumed.value, total, started))
-    if producer == "process":
+    if producer == "ahead":
+        started.value = time.time()
+        await finished.wait()
+    elif producer == "process":
         child = spawn.Process(
             target=produce_in_child, args=(runtime.settings.redis.url, gen, total, consumed, started)
         )
@@ -247,14 +256,35 @@ async def ingest_phase(runtime: Any, events: int, consumers: int, gen: Generator
         await finished.wait()
     elapsed = time.time() - started.value
     cpu = time.process_time() - cpu
+    db_cpu = {pid: t - db_cpu.get(pid, 0.0) for pid, t in (await _backends_cpu(runtime)).items()}
     reporter.cancel()
     await asyncio.gather(*tasks)
     print(
         f"ingested {consumed.value:,} events with {consumers} consumer(s), producer {producer}, in "
         f"{elapsed:.1f} s: {consumed.value / elapsed:,.0f} events/s; this process's CPU "
-        f"{cpu * 1e6 / consumed.value:,.0f} us/event; load average {_load()}"
+        f"{cpu * 1e6 / consumed.value:,.0f} us/event, its PostgreSQL backends' "
+        f"{sum(db_cpu.values()) * 1e6 / consumed.value:,.0f} us/event; load average {_load()}"
     )
     return elapsed
+
+
+async def _backends_cpu(runtime: Any) -> dict[int, float]:
+    """CPU seconds (user + system) of this database's PostgreSQL backends so far, by pid (from /proc: the
+    server runs on this machine; 0 where it is not readable)."""
+    from sqlalchemy import text
+
+    async with runtime.transaction() as session:
+        pids = (
+            await session.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))
+        ).all()
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
 
 
 def _load() -> str:
@@ -376,5 +406,5 @@ if __name__ == "__main__":
     parser.add_argument("--courses", type=int, default=10)
     parser.add_argument("--students", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--producer", choices=["inline", "process"], default="inline")
+    parser.add_argument("--producer", choices=["inline", "process", "ahead"], default="inline")
     asyncio.run(main(parser.parse_args()))

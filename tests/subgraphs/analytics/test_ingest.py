@@ -280,3 +280,54 @@ async def test_the_ledger_confirms_a_batch_with_it_and_never_a_failed_one(analyt
     assert await confirmed(analytics_runtime, poison, good) == {good.id}
     assert (await learner(analytics_runtime, s)).lessons_completed == 3
     await redis.delete(stream)
+
+
+async def pending_events(runtime, stream: str, group: str) -> list[bytes]:
+    pending = await runtime.redis.xpending_range(stream, group, min="-", max="+", count=100)
+    return [p["message_id"] for p in pending]
+
+
+async def test_a_pipelined_backlog_acks_each_batch_after_its_commit_and_never_a_failed_one(analytics_runtime):
+    """`batch_size` 2: a backlog of three reads, applied in one `consume_once` with two batches in flight.
+    The second batch fails in the database after its raw insert (a progress beyond PostgreSQL's integer):
+    it is rolled back, neither confirmed nor acked; its good event gets in one by one, the bad one stays
+    pending, and its redelivery is applied (or dead-lettered) once, the others never again."""
+    redis, stream = analytics_runtime.redis, private_stream()
+    consumer = retrying_consumer(
+        analytics_runtime, stream, batch_size=2, ledger=ConsumedLedger(analytics_runtime.sessionmaker)
+    )
+    await consumer.ensure_groups()
+    s, bad = Student(), Student()
+    poison = bad.lesson(2**40)  # valid for its contract; PostgreSQL's integer column refuses it
+    events = [s.lesson(10), s.lesson(20), poison, s.lesson(30), s.lesson(40)]
+    ids = [await redis.xadd(stream, stream_fields(e)) for e in events]
+    assert await consumer.consume_once(block_ms=10) == 4  # every read of the backlog, the bad one aside
+    row = await learner(analytics_runtime, s)
+    assert (row.lessons_completed, row.progress_percent, row.events) == (4, 40, 4)
+    assert await learner(analytics_runtime, bad) is None
+    assert await raw_count(analytics_runtime, poison.id) == 0
+    assert await confirmed(analytics_runtime, *events) == {e.id for e in events if e is not poison}
+    assert await pending_events(analytics_runtime, stream, consumer.group) == [ids[2]]
+
+    await consumer.consume_once(block_ms=10)  # redelivered (claimed), fails again: dead-lettered, acked
+    assert await pending_events(analytics_runtime, stream, consumer.group) == []
+    assert (await learner(analytics_runtime, s)).lessons_completed == 4
+    await redis.delete(stream)
+
+
+async def test_an_event_in_two_batches_in_flight_counts_once(analytics_runtime):
+    """Delivered twice, in two batches whose transactions overlap: the raw insert of the second waits for
+    the first's key and then skips the event (the dedupe holds across the pipeline)."""
+    redis, stream = analytics_runtime.redis, private_stream()
+    consumer = retrying_consumer(analytics_runtime, stream, batch_size=2)
+    await consumer.ensure_groups()
+    s = Student()
+    first, second, third = s.lesson(10), s.lesson(20), s.lesson(30)
+    for event in (first, second, first, third, second):
+        await redis.xadd(stream, stream_fields(event))
+    assert await consumer.consume_once(block_ms=10) == 5
+    row = await learner(analytics_runtime, s)
+    assert (row.lessons_completed, row.progress_percent, row.events) == (3, 30, 3)
+    assert [await raw_count(analytics_runtime, e.id) for e in (first, second, third)] == [1, 1, 1]
+    assert await pending_events(analytics_runtime, stream, consumer.group) == []
+    await redis.delete(stream)
