@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 import uuid
 import weakref
@@ -39,12 +38,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import DomainError, Forbidden, Unavailable
 from subgraphs.core.events import stamp_for_cache
+from subgraphs.core.ids import to_uuid
 
 if TYPE_CHECKING:
     from subgraphs.core.context import Runtime
 
 log = logging.getLogger("coursegraph.live")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 QUEUE_SIZE = 1000
 # Put in every subscriber's queue when the process stops: `follow` ends the stream with RESTARTING.
@@ -104,8 +103,8 @@ class LiveHub:
         the same MULTI for the router's response cache, so a subscriber told of a change that asks again
         is never answered from before it (docs/performance.md)."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            _, _, about = channel.rpartition(":")
-            stamp_for_cache(pipe, [about.lower()] if _UUID.fullmatch(about) else [])
+            about = to_uuid(channel.rpartition(":")[2])
+            stamp_for_cache(pipe, [str(about)] if about else [])
             pipe.publish(f"live:{channel}", orjson.dumps(message))
             await pipe.execute()
 
