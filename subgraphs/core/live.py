@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subgraphs.core.aio import Mailbox
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import DomainError, Forbidden, Unavailable
 from subgraphs.core.events import stamp_for_cache
@@ -91,7 +92,7 @@ class LiveHub:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
-        self._queues: dict[str, set[asyncio.Queue]] = defaultdict(set)
+        self._queues: dict[str, set[Mailbox]] = defaultdict(set)
         self._reader: asyncio.Task | None = None
         self._lock = asyncio.Lock()
         self._draining = False
@@ -119,10 +120,10 @@ class LiveHub:
                 log.exception("could not publish a live event of %s", of)
 
     @contextlib.asynccontextmanager
-    async def listen(self, channel: str) -> AsyncIterator[asyncio.Queue]:
+    async def listen(self, channel: str) -> AsyncIterator[Mailbox]:
         if self._draining:
             raise Unavailable(RESTARTING)
-        queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
+        queue = Mailbox(maxsize=QUEUE_SIZE)  # one per open stream: lighter than an asyncio.Queue
         async with self._lock:
             first = not self._queues[channel]
             self._queues[channel].add(queue)
@@ -382,7 +383,7 @@ def _until_check(guard: StreamGuard, checked_at: float) -> float:
     return max(0.0, guard.every - (time.monotonic() - checked_at))
 
 
-def _put(queue: asyncio.Queue, message: dict[str, Any]) -> None:
+def _put(queue: Mailbox, message: dict[str, Any]) -> None:
     if queue.full():
         # A stalled subscriber re-reads from the database instead of holding memory.
         queue.get_nowait()
