@@ -280,6 +280,8 @@ class SubgraphGraphQLRouter(GraphQLRouter[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
+        # Read once, here: the connection does not keep them (the caller's token among them) for its life.
+        context.connection_params = None
         authorization = params.get("Authorization") or params.get("authorization")
         if authorization and context.principal is ANONYMOUS:
             try:
