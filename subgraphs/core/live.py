@@ -402,6 +402,9 @@ class JobEvents:
     terminal: Collection[str]
     visible: Callable[[Any, Any, uuid.UUID], Awaitable[Any]]
     can_view: Callable[[Any, Any], Awaitable[bool]]
+    # What an open stream keeps of the job for `can_view`'s re-checks (the whole row unless told: a lab's
+    # ORM row is ~2 KiB per subscriber, for two ids).
+    kept: Callable[[Any], Any] = lambda job: job
 
     async def follow(
         self, context: Any, job_id: uuid.UUID, *, after: int | None
@@ -410,18 +413,18 @@ class JobEvents:
         `context`'s caller first, then, while it is open, the caller's session and `can_view(caller, job)`
         are re-checked."""
         runtime = context.runtime
-        job = await self.visible(runtime, context.meta, job_id)
+        job = self.kept(await self.visible(runtime, context.meta, job_id))
 
         async def still_allowed(meta: Any) -> bool:
             return await self.can_view(meta.caller, job)
 
         async for message in follow(
             runtime.live,
-            self.channel(job.id),
+            self.channel(job_id),
             after=after,
-            read_after=stored_after(runtime, self.model, job.id),
+            read_after=stored_after(runtime, self.model, job_id),
             is_final=lambda message: message["data"]["status"] in self.terminal,
-            guard=context.stream_guard(still_allowed, shared_by=self.channel(job.id)),
+            guard=context.stream_guard(still_allowed, shared_by=self.channel(job_id)),
         ):
             yield message
 
