@@ -22,6 +22,7 @@ import time
 import tracemalloc
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -110,8 +111,13 @@ async def run(args: argparse.Namespace) -> None:
     settings = get_settings()
     app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
     port = free_port()
+    # --ws: the subgraphs' protocol (websockets-sansio without compression on /graphql), or one of uvicorn's
+    # others for comparison, also without compression.
+    ws: Any = SubgraphWebSockets if args.ws == "subgraph" else args.ws
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, ws=SubgraphWebSockets, log_level="warning")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, ws=ws, ws_per_message_deflate=False, log_level="warning"
+        )
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - a benchmark's start-up
@@ -230,4 +236,7 @@ if __name__ == "__main__":
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--frames", type=int, default=1, help="traceback depth (1: group by line)")
     parser.add_argument("--types", action="store_true", help="also the objects gc tracks, by type")
+    parser.add_argument(
+        "--ws", default="subgraph", choices=["subgraph", "websockets", "websockets-sansio", "wsproto"]
+    )
     asyncio.run(main(parser.parse_args()))
