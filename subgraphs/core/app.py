@@ -7,6 +7,7 @@ every HTTP request and WebSocket connection, and serves `/graphql`, `/health`, `
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import logging
@@ -25,8 +26,8 @@ from fastapi.routing import APIWebSocketRoute
 from graphql import GraphQLError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
+from starlette._utils import get_route_path
 from starlette.datastructures import MutableHeaders
-from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
@@ -217,6 +218,25 @@ class OperationContexts(BaseGraphQLTransportWSHandler[Context, None]):
     def context(self, value: Context) -> None:
         self._connection_context = value
 
+    def on_request_accepted(self) -> None:
+        super().on_request_accepted()
+        # Strawberry keeps the connection_init timeout's task once it is over (cancelled by connection_init),
+        # and with it its CancelledError, traceback and frames, for the life of the connection.
+        timeout = self.connection_init_timeout_task
+        if timeout is not None:
+            timeout.add_done_callback(self._forget_init_timeout)
+        # The handshake is done: the upgrade request's headers were read (the token, the client's address,
+        # the origin, the subprotocol) and are not read again, while the connection may stay open for hours.
+        # Let them go (uvicorn's list in the scope, Starlette's parsed copy), the caller's token with them.
+        request = getattr(self._connection_context, "request", None)
+        if isinstance(request, WebSocket):
+            request.scope["headers"] = []
+            request.__dict__.pop("_headers", None)
+
+    def _forget_init_timeout(self, task: asyncio.Task) -> None:
+        if self.connection_init_timeout_task is task:
+            self.connection_init_timeout_task = None
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload: Any = message.get("payload")
         extensions = payload.get("extensions") if isinstance(payload, dict) else None
@@ -260,6 +280,8 @@ class SubgraphGraphQLRouter(GraphQLRouter[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
+        # Read once, here: the connection does not keep them (the caller's token among them) for its life.
+        context.connection_params = None
         authorization = params.get("Authorization") or params.get("authorization")
         if authorization and context.principal is ANONYMOUS:
             try:
@@ -356,8 +378,9 @@ def create_subgraph_app(
         redoc_url=None,
         openapi_url=None,
     )
-    # The WebSocket endpoint is served as a plain Starlette route: FastAPI's route and dependency solving
-    # keep 8 AsyncExitStacks (and more) for the life of every connection, one per caller from the router.
+    # The WebSocket endpoint is served by `GraphQLWebSockets` below, not by a route: FastAPI's route and
+    # dependency solving keep 8 AsyncExitStacks (and more) for the life of every connection, one per caller
+    # from the router.
     graphql.routes[:] = [r for r in graphql.routes if not isinstance(r, APIWebSocketRoute)]
     app.include_router(graphql, prefix="/graphql")
 
@@ -370,8 +393,6 @@ def create_subgraph_app(
             return
         context.request = websocket  # as Strawberry's FastAPI dependency sets it
         await graphql.run(request=websocket, context=context, root_value=None)
-
-    app.router.routes.append(WebSocketRoute("/graphql", graphql_websocket))
 
     @app.exception_handler(_Refused)
     async def _refused(request: Request, exc: _Refused) -> JSONResponse:
@@ -435,9 +456,27 @@ def create_subgraph_app(
         max_json_depth=limits.max_json_depth,
         exempt_paths=open_paths,
     )
+    app.add_middleware(GraphQLWebSockets, endpoint=graphql_websocket)  # inside RouterOnly, below
     if settings.is_production:
         app.add_middleware(RouterOnly, secret=settings.router.shared_secret, open_paths=open_paths)
     return app
+
+
+class GraphQLWebSockets:
+    """`/graphql` WebSockets go straight to `endpoint`, past the middleware below this one (none of which
+    acts on WebSockets) and Starlette's router and route: each of those layers stays on the stack, with its
+    closures and exit stacks, for the life of every connection (one per caller from the router). Added
+    inside `RouterOnly`, which still refuses connections without the router's secret in production."""
+
+    def __init__(self, app: ASGIApp, endpoint: Callable[[WebSocket], Awaitable[None]]) -> None:
+        self.app = app
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and get_route_path(scope) == "/graphql":
+            await self.endpoint(WebSocket(scope, receive, send))
+            return
+        await self.app(scope, receive, send)
 
 
 class SubgraphAppFactory(Protocol):

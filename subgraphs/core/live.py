@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subgraphs.core.aio import Mailbox
 from subgraphs.core.db import utcnow
 from subgraphs.core.errors import DomainError, Forbidden, Unavailable
 from subgraphs.core.events import stamp_for_cache
@@ -91,7 +92,7 @@ class LiveHub:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
-        self._queues: dict[str, set[asyncio.Queue]] = defaultdict(set)
+        self._queues: dict[str, set[Mailbox]] = defaultdict(set)
         self._reader: asyncio.Task | None = None
         self._lock = asyncio.Lock()
         self._draining = False
@@ -119,10 +120,10 @@ class LiveHub:
                 log.exception("could not publish a live event of %s", of)
 
     @contextlib.asynccontextmanager
-    async def listen(self, channel: str) -> AsyncIterator[asyncio.Queue]:
+    async def listen(self, channel: str) -> AsyncIterator[Mailbox]:
         if self._draining:
             raise Unavailable(RESTARTING)
-        queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
+        queue = Mailbox(maxsize=QUEUE_SIZE)  # one per open stream: lighter than an asyncio.Queue
         async with self._lock:
             first = not self._queues[channel]
             self._queues[channel].add(queue)
@@ -382,7 +383,7 @@ def _until_check(guard: StreamGuard, checked_at: float) -> float:
     return max(0.0, guard.every - (time.monotonic() - checked_at))
 
 
-def _put(queue: asyncio.Queue, message: dict[str, Any]) -> None:
+def _put(queue: Mailbox, message: dict[str, Any]) -> None:
     if queue.full():
         # A stalled subscriber re-reads from the database instead of holding memory.
         queue.get_nowait()
@@ -401,6 +402,9 @@ class JobEvents:
     terminal: Collection[str]
     visible: Callable[[Any, Any, uuid.UUID], Awaitable[Any]]
     can_view: Callable[[Any, Any], Awaitable[bool]]
+    # What an open stream keeps of the job for `can_view`'s re-checks (the whole row unless told: a lab's
+    # ORM row is ~2 KiB per subscriber, for two ids).
+    kept: Callable[[Any], Any] = lambda job: job
 
     async def follow(
         self, context: Any, job_id: uuid.UUID, *, after: int | None
@@ -409,18 +413,18 @@ class JobEvents:
         `context`'s caller first, then, while it is open, the caller's session and `can_view(caller, job)`
         are re-checked."""
         runtime = context.runtime
-        job = await self.visible(runtime, context.meta, job_id)
+        job = self.kept(await self.visible(runtime, context.meta, job_id))
 
         async def still_allowed(meta: Any) -> bool:
             return await self.can_view(meta.caller, job)
 
         async for message in follow(
             runtime.live,
-            self.channel(job.id),
+            self.channel(job_id),
             after=after,
-            read_after=stored_after(runtime, self.model, job.id),
+            read_after=stored_after(runtime, self.model, job_id),
             is_final=lambda message: message["data"]["status"] in self.terminal,
-            guard=context.stream_guard(still_allowed, shared_by=self.channel(job.id)),
+            guard=context.stream_guard(still_allowed, shared_by=self.channel(job_id)),
         ):
             yield message
 

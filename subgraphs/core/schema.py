@@ -9,13 +9,7 @@ from typing import Any
 
 import strawberry
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as alias_limit_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit_rule
 
@@ -43,19 +37,29 @@ FEDERATION_VERSION = "2.9"  # the open-source composer accepts up to 2.9; Strawb
 importlib.import_module("graphql.pyutils.did_you_mean").MAX_LENGTH = 0  # pyright: ignore[reportAttributeAccessIssue]  # a module global, set on purpose
 
 
-class RestrictIntrospection(SchemaExtension):
-    """In production, `__schema`/`__type` only for callers holding `schema:read` (instructors, admins,
-    API clients granted it). Everyone may introspect in development and tests."""
+class OperationLimits(SchemaExtension):
+    """The parser's token limit, the validation's depth and alias rules, and in production no
+    `__schema`/`__type` for callers without `schema:read` (instructors, admins, API clients granted it;
+    everyone may introspect in development and tests).
 
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context.context
+    Set as parsing starts, in a hook that is over once the document is parsed: an `on_operation` hook stays
+    open (a generator and its context manager) for the whole life of a subscription, one per subscriber.
+    First in the schema's extensions: ParserCache parses in its own `on_parse`."""
+
+    def __init__(self, *, max_tokens: int, rules: Iterable[type[ASTValidationRule]]) -> None:
+        self.max_tokens = max_tokens
+        self.rules = tuple(rules)
+
+    def on_parse(self) -> Iterator[None]:
+        execution_context = self.execution_context
+        execution_context.parse_options["max_tokens"] = self.max_tokens
+        rules = self.rules
+        context = execution_context.context
         principal = getattr(context, "principal", None)
         settings = getattr(context, "settings", None) or get_settings()  # the app's own settings
         if settings.is_production and not (principal and principal.can_read_schema):
-            self.execution_context.validation_rules = (
-                *self.execution_context.validation_rules,
-                NoSchemaIntrospectionCustomRule,
-            )
+            rules = (*rules, NoSchemaIntrospectionCustomRule)
+        execution_context.validation_rules = (*execution_context.validation_rules, *rules)
         yield
 
 
@@ -162,10 +166,8 @@ def build_schema(
         alias_limit_rule(limits.max_aliases),
     ]
     extensions: list[Any] = [
+        lambda: OperationLimits(max_tokens=limits.max_tokens, rules=limit_rules),
         lambda: ParserCache(maxsize=1024),
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        RestrictIntrospection,
-        lambda: AddValidationRules(limit_rules),
         lambda: ValidationCache(maxsize=1024),
         CheckInputs,  # after ValidationCache: it needs the validation's verdict
         FinalizeErrors,

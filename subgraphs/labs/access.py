@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import false
@@ -16,7 +17,19 @@ from subgraphs.labs.models import LabSession
 VIEW_ALL = Permission.VIEW_ALL_LABS  # organization admins (core/rbac.py); the owner always sees theirs
 
 
-async def can_view(caller: Caller, row: LabSession) -> bool:
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """What `can_view` reads of a session: what an open stream of its events keeps (not the ORM row)."""
+
+    user_id: uuid.UUID
+    organization_id: uuid.UUID
+
+
+def owner_of(row: LabSession) -> Owner:
+    return Owner(user_id=row.user_id, organization_id=row.organization_id)
+
+
+async def can_view(caller: Caller, row: LabSession | Owner) -> bool:
     return await owner_or_permitted(caller, str(row.user_id), VIEW_ALL, row.organization_id)
 
 

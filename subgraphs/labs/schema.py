@@ -54,6 +54,7 @@ SESSION_EVENTS = JobEvents(
     terminal=states.TERMINAL,
     visible=access.visible_session,
     can_view=access.can_view,
+    kept=access.owner_of,
 )
 
 

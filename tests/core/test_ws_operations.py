@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,7 +18,7 @@ import websockets
 
 from subgraphs.core.app import create_subgraph_app
 from subgraphs.core.auth import SESSION_KEY
-from subgraphs.core.settings import get_settings
+from subgraphs.core.settings import Settings, get_settings
 from subgraphs.core.ws_protocol import SubgraphWebSockets
 from subgraphs.users.keys import SigningKeys
 from tests.services import uvicorn_serving
@@ -36,6 +37,12 @@ class Subscription:
         """What this operation's context is: its request id, its identity, its caller; then it stays open."""
         context = info.context
         yield f"{context.request_id} {id(context)} {context.principal.subject}"
+        await asyncio.Event().wait()
+
+    @strawberry.subscription
+    async def headers_kept(self, info: strawberry.Info) -> AsyncIterator[int]:
+        """How many of the upgrade request's headers the connection still holds."""
+        yield len(info.context.request.scope["headers"]) + len(info.context.request.headers)
         await asyncio.Event().wait()
 
 
@@ -107,3 +114,53 @@ async def test_a_bad_token_on_the_upgrade_request_is_refused_not_a_server_error(
             additional_headers={"Authorization": "Bearer not-a-token"},
         )
     assert refused.value.response.status_code == 403
+
+
+async def test_the_connection_lets_the_upgrade_headers_go_once_it_is_open(served):
+    url, runtime = served
+    caller = await Minter(get_settings(), runtime).user()
+    async with await connected(url, caller) as ws:
+        await ws.send(
+            json.dumps({"id": "h", "type": "subscribe", "payload": {"query": "subscription { headersKept }"}})
+        )
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert message["payload"]["data"] == {"headersKept": 0}, message
+        assert (await subscribe(ws, "after"))["type"] == "next"  # and it still serves operations
+
+
+async def test_in_production_a_websocket_without_the_router_secret_is_refused():
+    secret = secrets.token_urlsafe(32)
+    settings = Settings(
+        environment="production",
+        router={"shared_secret": secret},
+        labs={"proxy_cookie_secret": secrets.token_urlsafe(32)},
+        content={"url_secret": secrets.token_urlsafe(32)},
+        auth={"service_secret": secrets.token_urlsafe(32)},
+        mail={"backend": "smtp"},
+    )
+    app = create_subgraph_app(
+        "wstest",
+        strawberry.Schema(query=Query, subscription=Subscription),
+        settings=settings,
+        key_loader_factory=lambda s: SigningKeys(s).get_public,
+    )
+    async with uvicorn_serving(app, ws=SubgraphWebSockets) as port:
+        url = f"ws://127.0.0.1:{port}/graphql"
+        caller = await Minter(settings, app.state.runtime).user()
+        for headers in ({}, {"x-coursegraph-router-secret": "wrong"}):
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                await websockets.connect(
+                    url, subprotocols=["graphql-transport-ws"], additional_headers=headers
+                )  # type: ignore[list-item]
+            assert refused.value.response.status_code == 403
+        async with websockets.connect(
+            url,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            additional_headers={"x-coursegraph-router-secret": secret},
+        ) as ws:
+            await ws.send(
+                json.dumps(
+                    {"type": "connection_init", "payload": {"authorization": f"Bearer {caller.token}"}}
+                )
+            )
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"

@@ -3,16 +3,18 @@ subscriptions) is never compressed, other paths (the labs proxy) still negotiate
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+import uvicorn
 import websockets
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 from subgraphs.core.ws_protocol import SubgraphWebSockets
-from tests.services import uvicorn_serving
+from tests.services import free_port, uvicorn_serving
 
 
 async def echo_once(websocket: WebSocket) -> None:
@@ -47,3 +49,36 @@ async def test_graphql_is_not_compressed(base_url):
 async def test_other_paths_keep_compression(base_url):
     extensions = await negotiated(f"{base_url}/labs/abc/")
     assert extensions is not None and "permessage-deflate" in extensions
+
+
+async def test_an_open_connection_keeps_no_upgrade_headers():
+    app = Starlette(routes=[WebSocketRoute("/graphql", hold_open)])
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, ws=SubgraphWebSockets, log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+        await asyncio.sleep(0.02)
+    try:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/graphql", additional_headers={"Authorization": "Bearer secret-token"}
+        ) as ws:
+            await ws.send("x")
+            assert await ws.recv() == "x"
+            (protocol,) = [c for c in server.server_state.connections if isinstance(c, SubgraphWebSockets)]
+            assert not hasattr(protocol, "request") and not hasattr(protocol, "response")
+            # websockets' parser keeps the request object itself: its headers are emptied
+            frame = protocol.conn.parser.gi_frame
+            assert frame is not None and len(frame.f_locals["request"].headers) == 0
+            await ws.send("y")
+            assert await ws.recv() == "y"  # and it still works both ways
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 10)
+
+
+async def hold_open(websocket: WebSocket) -> None:
+    await websocket.accept()
+    async for text in websocket.iter_text():
+        await websocket.send_text(text)

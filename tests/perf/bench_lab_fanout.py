@@ -194,6 +194,14 @@ async def run(args: argparse.Namespace) -> None:
             ended: collections.Counter[str] = collections.Counter()  # streams that ended early, by message
 
             async def subscriber(n: int, ready: asyncio.Event) -> None:
+                try:
+                    await follow(n, ready)
+                except Exception as exc:  # counted below; the others go on
+                    ended[f"failed: {exc!r}"[:300]] += 1
+                finally:
+                    ready.set()  # a subscriber that failed to subscribe must not hang the benchmark
+
+            async def follow(n: int, ready: asyncio.Event) -> None:
                 nonlocal received
                 sid = str(session_ids[n % len(session_ids)])
                 async with websockets.connect(

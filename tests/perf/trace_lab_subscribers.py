@@ -22,6 +22,7 @@ import time
 import tracemalloc
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -110,8 +111,13 @@ async def run(args: argparse.Namespace) -> None:
     settings = get_settings()
     app = create_app(settings, key_loader_factory=lambda s: SigningKeys(s).get_public)
     port = free_port()
+    # --ws: the subgraphs' protocol (websockets-sansio without compression on /graphql), or one of uvicorn's
+    # others for comparison, also without compression.
+    ws: Any = SubgraphWebSockets if args.ws == "subgraph" else args.ws
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, ws=SubgraphWebSockets, log_level="warning")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, ws=ws, ws_per_message_deflate=False, log_level="warning"
+        )
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - a benchmark's start-up
@@ -171,6 +177,7 @@ async def run(args: argparse.Namespace) -> None:
     await stop(await subscribers(20))  # warm-up: caches, first-use imports, the hub's reader
     await asyncio.sleep(1)
     gc.collect()
+    types_before = _types() if args.types else None
     tracemalloc.start(args.frames)
     before, rss_before = tracemalloc.take_snapshot(), rss_kib()
     started = time.perf_counter()
@@ -179,6 +186,7 @@ async def run(args: argparse.Namespace) -> None:
     await asyncio.sleep(1)
     gc.collect()
     after, rss_after = tracemalloc.take_snapshot(), rss_kib()
+    types_after = _types() if args.types else None
     await stop(child)
     server.should_exit = True
     await serving
@@ -197,6 +205,26 @@ async def run(args: argparse.Namespace) -> None:
         if args.frames > 1:
             where = " <- ".join(line.strip() for line in stat.traceback.format()[::2][:4])
         print(f"  {stat.size_diff / n:8.0f} B {stat.count_diff / n:6.1f}  {where}")
+    if types_before is not None and types_after is not None:
+        print(f"objects gc tracks, by type (own size and count per subscriber, top {args.top}):")
+        grown = {
+            name: (count - types_before.get(name, (0, 0))[0], size - types_before.get(name, (0, 0))[1])
+            for name, (count, size) in types_after.items()
+        }
+        for name, (count, size) in sorted(grown.items(), key=lambda kv: -kv[1][1])[: args.top]:
+            print(f"  {size / n:8.0f} B {count / n:6.1f}  {name}")
+
+
+def _types() -> dict[str, tuple[int, int]]:
+    """(count, total sys.getsizeof) of the objects gc tracks, by qualified type name."""
+    gc.collect()
+    found: dict[str, tuple[int, int]] = {}
+    for obj in gc.get_objects():
+        kind = type(obj)
+        name = f"{kind.__module__}.{kind.__qualname__}"
+        count, size = found.get(name, (0, 0))
+        found[name] = (count + 1, size + sys.getsizeof(obj))
+    return found
 
 
 if __name__ == "__main__":
@@ -207,4 +235,8 @@ if __name__ == "__main__":
     parser.add_argument("--subscribers", type=int, default=300)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--frames", type=int, default=1, help="traceback depth (1: group by line)")
+    parser.add_argument("--types", action="store_true", help="also the objects gc tracks, by type")
+    parser.add_argument(
+        "--ws", default="subgraph", choices=["subgraph", "websockets", "websockets-sansio", "wsproto"]
+    )
     asyncio.run(main(parser.parse_args()))
