@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
 from subgraphs.analytics import caching
-from subgraphs.analytics.metrics import INACTIVE_DAYS, LearnerState, RiskLevel, assess
+from subgraphs.analytics.metrics import INACTIVE_DAYS, LearnerState, RiskLevel, assess, risk_level
 from subgraphs.analytics.models import (
     ActivityEvent,
     Course,
@@ -530,19 +530,20 @@ async def _evaluate_risks(
     changes = []
     for row in rows:
         key = (row.course_id, row.user_id)
-        assessment = assess(state_of(row, counts.get(key, 0)), now_of[key])
-        previous = row.risk_level
-        if assessment.risk.value == previous:
+        state, previous = state_of(row, counts.get(key, 0)), row.risk_level
+        level = risk_level(state, now_of[key])
+        if level.value == previous:
             continue
         changes.append(
             {
                 "course_id": row.course_id,
                 "user_id": row.user_id,
-                "risk_level": assessment.risk.value,
+                "risk_level": level.value,
                 "risk_changed_at": now_of[key],
             }
         )
-        if assessment.risk is RiskLevel.HIGH:
+        if level is RiskLevel.HIGH:  # explained in the alert
+            assessment = assess(state, now_of[key])
             effects.new_alerts.append(
                 (
                     row.course_id,
