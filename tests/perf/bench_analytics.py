@@ -8,7 +8,7 @@ Self-contained: a fresh database (PostgreSQL and Redis on 127.0.0.1, else embedd
    enrollment.created per student, the rest a mix of lesson completions, quiz attempts started/submitted,
    answers saved, tracked client activity, lab sessions started/stopped (events.labs) and sign-ins, spread
    over the last 45 days (monthly partitions). Entries are written to the domains' streams exactly as
-   the relay writes them (core.events.stream_fields), in pipelined batches, while `--consumers`
+   the relay writes them (core.events.queue_xadds), in pipelined batches, while `--consumers`
    AnalyticsConsumers (one process, one asyncio task each, the worker's code, with the worker's
    ConsumedLedger) read them; the producer keeps the backlog under 40,000 entries so Redis memory stays
    bounded. `--producer inline` runs it in the consumers' process and event loop (its CPU counts there);
@@ -180,7 +180,7 @@ class Generator:
 async def produce(redis: Any, gen: Generator, total: int, consumed: Any, started: Any) -> None:
     """XADD `total` entries in pipelined batches of 2,000, keeping the backlog under BACKLOG.
     `consumed` and `started` are shared values (the consumer's count in, the first write's time out)."""
-    from subgraphs.core.events import stream_fields, stream_name
+    from subgraphs.core.events import queue_xadds, stream_name
 
     queue = iter(gen.setup())
     produced = 0
@@ -189,10 +189,9 @@ async def produce(redis: Any, gen: Generator, total: int, consumed: Any, started
             await asyncio.sleep(0.01)
             continue
         async with redis.pipeline(transaction=False) as pipe:
-            for _ in range(min(2000, total - produced)):
-                domain, envelope = next(queue, None) or gen.one()
-                pipe.xadd(stream_name(domain), stream_fields(envelope), maxlen=STREAM_CAP, approximate=True)
-                produced += 1
+            envelopes = [next(queue, None) or gen.one() for _ in range(min(2000, total - produced))]
+            queue_xadds(pipe, ((stream_name(d), e) for d, e in envelopes), maxlen=STREAM_CAP)
+            produced += len(envelopes)
             if not started.value:
                 started.value = time.time()
             await pipe.execute()
