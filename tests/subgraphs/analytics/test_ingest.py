@@ -331,3 +331,17 @@ async def test_an_event_in_two_batches_in_flight_counts_once(analytics_runtime):
     assert [await raw_count(analytics_runtime, e.id) for e in (first, second, third)] == [1, 1, 1]
     assert await pending_events(analytics_runtime, stream, consumer.group) == []
     await redis.delete(stream)
+
+
+async def test_active_students_are_counted_per_course_and_day_once_each(analytics_runtime):
+    from subgraphs.analytics import caching
+
+    redis, course, other = analytics_runtime.redis, uuid.uuid4(), uuid.uuid4()
+    today, users = utcnow().date(), [uuid.uuid4() for _ in range(3)]
+    active = {(course, today, u) for u in users} | {(other, today, users[0])}
+    await caching.mark_active(redis, active)
+    await caching.mark_active(redis, {(course, today, users[1])})  # again (a redelivery): no change
+    keys = [caching.active_key(course, today), caching.active_key(other, today)]
+    assert [await redis.pfcount(k) for k in keys] == [3, 1]
+    assert 0 < await redis.ttl(keys[0]) <= caching.ACTIVE_TTL_SECONDS
+    await redis.delete(*keys)
