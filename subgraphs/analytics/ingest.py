@@ -51,7 +51,7 @@ from subgraphs.core.consumers import EVERY_STREAM, DatabaseConsumer
 from subgraphs.core.db import arrays, from_arrays, utcnow
 from subgraphs.core.events import Event, Message, keep_running
 from subgraphs.core.ids import to_uuid
-from subgraphs.core.live import LiveHub, append_stream_event
+from subgraphs.core.live import LiveHub, append_stream_events
 
 log = logging.getLogger("coursegraph.analytics")
 
@@ -375,7 +375,12 @@ raw AS (
     ON CONFLICT (id, occurred_at) DO NOTHING
     RETURNING id, occurred_at
 ),
-fresh AS (SELECT input.* FROM input JOIN raw USING (id)),  -- ids are unique in a batch (apply_events)
+-- The events not applied before (ids are unique in a batch: apply_events), without their payloads.
+fresh AS (
+    SELECT id, input.occurred_at, type, user_id, course_id, organization_id, active, enrollment_id, status,
+        progress, quiz_percent, passed, lab_seconds, ord
+    FROM input JOIN raw USING (id)
+),
 learning AS (
     SELECT *, CAST(occurred_at AT TIME ZONE 'UTC' AS date) AS day FROM fresh WHERE active IS NOT NULL
 ),
@@ -473,8 +478,8 @@ LEFT JOIN (
 
 async def _flush(session: AsyncSession, effects: Effects) -> None:
     """The alerts of the batch, last and in key order (their per-course sequence rows are shared)."""
-    for course, data in sorted(effects.new_alerts, key=lambda a: str(a[0])):
-        effects.alerts.append(await append_stream_event(session, RiskAlert, course, data))
+    alerts = sorted(effects.new_alerts, key=lambda a: str(a[0]))
+    effects.alerts += await append_stream_events(session, RiskAlert, alerts)
 
 
 def state_of(row: Any, active_days_14: int) -> LearnerState:
