@@ -50,7 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from subgraphs.contracts.base import EventPayload
-from subgraphs.core.db import domain_base, from_arrays, utcnow
+from subgraphs.core.db import domain_base, utcnow
 from subgraphs.core.redis_state import begin_rebuild, finish_rebuild, rebuilding_key
 
 if TYPE_CHECKING:  # core.context imports this module
@@ -199,10 +199,11 @@ class ConsumedEvent(EventsBase):
 _CONSUMED = cast(
     Table, ConsumedEvent.__table__
 )  # Core, not the ORM's bulk insert (it wants one row per dict)
-_RECORD = (
-    insert(_CONSUMED)
-    .from_select(["group_name", "event_id"], from_arrays(_CONSUMED, ["group_name", "event_id"]))
-    .on_conflict_do_nothing()
+# The ids go as text, parsed by PostgreSQL (not one uuid.UUID per id in Python).
+_RECORD = text(
+    f"INSERT INTO {_CONSUMED.fullname} (group_name, event_id, consumed_at) "
+    "SELECT CAST(:group_name AS varchar), e, CAST(:consumed_at AS timestamptz) "
+    "FROM unnest(CAST(:event_id AS uuid[])) AS e ON CONFLICT DO NOTHING"
 )
 
 
@@ -245,7 +246,7 @@ class ConsumedLedger:
         if event_ids:
             await session.execute(
                 _RECORD,
-                {"group_name": [group] * len(event_ids), "event_id": [uuid.UUID(e) for e in event_ids]},
+                {"group_name": group, "event_id": list(event_ids), "consumed_at": utcnow()},
             )
 
 
