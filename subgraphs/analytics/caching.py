@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import orjson
@@ -38,6 +39,7 @@ def learner_gen_key(course: uuid.UUID | str, user: uuid.UUID | str) -> str:
     return f"analytics:gen:learner:{course}:{user}"
 
 
+@lru_cache(maxsize=4096)  # a course-day's key is formatted for every batch that touches it
 def active_key(course: uuid.UUID | str, day: date) -> str:
     return f"analytics:active:{course}:{day:%Y%m%d}"
 
