@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import orjson
@@ -38,6 +39,7 @@ def learner_gen_key(course: uuid.UUID | str, user: uuid.UUID | str) -> str:
     return f"analytics:gen:learner:{course}:{user}"
 
 
+@lru_cache(maxsize=4096)  # a course-day's key is formatted for every batch that touches it
 def active_key(course: uuid.UUID | str, day: date) -> str:
     return f"analytics:active:{course}:{day:%Y%m%d}"
 
@@ -58,16 +60,16 @@ for _, key in ipairs(KEYS) do
   redis.call('EXPIRE', key, ARGV[1])
 end
 """
-# KEYS: HyperLogLogs; ARGV: ttl, then for each key the number of its members and the members.
+# KEYS: HyperLogLogs; ARGV: ttl, then for each key its members in one space-separated string (one
+# argument per key rather than per member: each argument costs redis-py Python to pack).
 _ADD_ACTIVE = """
-local at = 2
-for _, key in ipairs(KEYS) do
-  local n = tonumber(ARGV[at])
-  for i = at + 1, at + n do
-    redis.call('PFADD', key, ARGV[i])
+for i, key in ipairs(KEYS) do
+  local members = {}
+  for member in string.gmatch(ARGV[i + 1], '%S+') do
+    members[#members + 1] = member
   end
+  redis.call('PFADD', key, unpack(members))
   redis.call('EXPIRE', key, ARGV[1])
-  at = at + n + 1
 end
 """
 
@@ -85,15 +87,14 @@ async def invalidate(
 
 async def mark_active(redis: Redis, active: Iterable[tuple[uuid.UUID, date, uuid.UUID]]) -> None:
     """Count each (course, day, user) in the course's active-students HyperLogLog of that day."""
-    members: dict[str, list[str]] = {}
+    members: dict[tuple[uuid.UUID, date], list[str]] = {}
     for course, day, user in active:
-        members.setdefault(active_key(course, day), []).append(str(user))
+        members.setdefault((course, day), []).append(str(user))
     if not members:
         return
-    args: list[Any] = [ACTIVE_TTL_SECONDS]
-    for users in members.values():
-        args += [len(users), *users]
-    await redis.register_script(_ADD_ACTIVE)(keys=list(members), args=args)
+    keys = [active_key(course, day) for course, day in members]
+    args: list[Any] = [ACTIVE_TTL_SECONDS, *(" ".join(users) for users in members.values())]
+    await redis.register_script(_ADD_ACTIVE)(keys=keys, args=args)
 
 
 async def cached_many(

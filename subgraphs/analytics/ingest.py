@@ -29,21 +29,18 @@ from typing import Any, ClassVar, cast
 
 import orjson
 from redis.asyncio import Redis
-from sqlalchemy import Row, Table, case, func, select, text, true, tuple_, update
+from sqlalchemy import Row, Table, select, text, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
 from subgraphs.analytics import caching
-from subgraphs.analytics.metrics import INACTIVE_DAYS, LearnerState, RiskLevel, assess
+from subgraphs.analytics.metrics import INACTIVE_DAYS, LearnerState, RiskLevel, assess, risk_level
 from subgraphs.analytics.models import (
     ActivityEvent,
     Course,
-    CourseDay,
     Learner,
-    LearnerDay,
     RiskAlert,
-    UserActivity,
 )
 from subgraphs.contracts.analytics import ActivityTracked
 from subgraphs.contracts.base import parse
@@ -54,7 +51,7 @@ from subgraphs.core.consumers import EVERY_STREAM, DatabaseConsumer
 from subgraphs.core.db import arrays, from_arrays, utcnow
 from subgraphs.core.events import Event, Message, keep_running
 from subgraphs.core.ids import to_uuid
-from subgraphs.core.live import LiveHub, append_stream_event
+from subgraphs.core.live import LiveHub, append_stream_events
 
 log = logging.getLogger("coursegraph.analytics")
 
@@ -115,9 +112,6 @@ class Effects:
     learners: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)  # (course, user)
     courses: set[uuid.UUID] = field(default_factory=set)
     active: set[tuple[uuid.UUID, date, uuid.UUID]] = field(default_factory=set)  # (course, day, user)
-    # Written at the END of the transaction, in sorted order: these rows are shared by every student of a
-    # course, so taking their locks last and in one order keeps concurrent batches from deadlocking.
-    days: dict[tuple[uuid.UUID, date], dict[str, float]] = field(default_factory=dict)
     new_alerts: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
     alerts: list[RiskAlert] = field(default_factory=list)  # appended rows, published after commit
 
@@ -193,17 +187,38 @@ async def apply_events(
 ) -> int:
     """Apply a batch of events in the caller's transaction; returns how many were new.
 
-    Set-based, so a batch costs a handful of statements whatever its size: one raw insert of the whole
-    batch (its RETURNING names the events not applied before: the dedupe), one upsert of every touched
-    student with the batch's deltas summed per student, one insert of their active days, one read of their
-    last 14 days, the risk levels that changed, then the shared rows (daily course rollups, alerts) in key
-    order. The batch statements take one array per column (core.db.from_arrays).
+    Set-based: ONE statement (`_ACTIVITY`) inserts the batch's raw rows — its RETURNING names the events
+    not applied before: the dedupe — and, from exactly those, upserts the sign-ins, the students (their
+    deltas summed in SQL), their active days and the daily course rollups; then one read of the students'
+    last 14 days, the risk levels that changed and the alerts. Course snapshots (rare) take their own raw
+    insert and upsert first. The statements take one array per column.
     """
     wanted = list({e.id: e for e in events if ingested(e.type)}.values())
     if not wanted:
         return 0
-    known = parsed or {}  # parsed already by the caller (the consumer sorts by them): parse once
+    known = parsed or {}  # parsed already by the caller: parse once
     parsed = {e.id: known[e.id] if e.id in known else parse_event(e) for e in wanted}
+    courses = [e for e in wanted if isinstance(parsed[e.id][0], CourseSnapshot)]
+    fresh = await _apply_courses(session, courses, parsed, effects) if courses else 0
+    others = [e for e in wanted if not isinstance(parsed[e.id][0], CourseSnapshot)]
+    if others:
+        fresh += await _apply_activity(session, others, parsed, effects)
+    await _flush(session, effects)
+    return fresh
+
+
+RAW_COLUMNS = ("id", "occurred_at", "type", "user_id", "course_id", "organization_id", "payload")
+_RAW_INSERT = (
+    insert(_table(ActivityEvent))  # received_at: its default, once per statement
+    .from_select(RAW_COLUMNS, from_arrays(_table(ActivityEvent), RAW_COLUMNS))
+    .on_conflict_do_nothing(index_elements=["id", "occurred_at"])
+    .returning(_table(ActivityEvent).c.id)
+)
+
+
+async def _apply_courses(
+    session: AsyncSession, events: list[Event], parsed: dict[uuid.UUID, Parsed], effects: Effects
+) -> int:
     columns = arrays(
         (
             {
@@ -215,63 +230,14 @@ async def apply_events(
                 "organization_id": parsed[e.id][3],
                 "payload": orjson.dumps(e.payload).decode(),
             }
-            for e in wanted
+            for e in events
         ),
         RAW_COLUMNS,
     )
     fresh_ids = set((await session.execute(_RAW_INSERT, columns)).scalars().all())
-    fresh = [e for e in wanted if e.id in fresh_ids]
-    logins: dict[uuid.UUID, tuple[datetime, int]] = {}
-    learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta] = {}
-    for event in sorted(fresh, key=lambda e: e.occurred_at):
-        payload, user, course, org = parsed[event.id]
-        if isinstance(payload, CourseSnapshot):
-            await _apply_course(session, event, payload, effects)
-        elif event.type == LOGIN and user is not None:
-            at, n = logins.get(user, (event.occurred_at, 0))
-            logins[user] = (max(at, event.occurred_at), n + 1)
-        elif payload is not None and user is not None and course is not None:
-            learners.setdefault((course, user), _Delta(course, user)).add(event, payload, org, effects)
-    if logins:
-        users = sorted(logins)
-        await session.execute(
-            _LOGINS,
-            {
-                "user_id": users,
-                "last_login_at": [logins[u][0] for u in users],
-                "logins": [logins[u][1] for u in users],
-            },
-        )
-    if learners:
-        await _apply_learners(session, learners, effects)
-    await _flush(session, effects)
-    return len(fresh)
-
-
-RAW_COLUMNS = ("id", "occurred_at", "type", "user_id", "course_id", "organization_id", "payload")
-_RAW_INSERT = (
-    insert(_table(ActivityEvent))  # received_at: its default, once per statement
-    .from_select(RAW_COLUMNS, from_arrays(_table(ActivityEvent), RAW_COLUMNS))
-    .on_conflict_do_nothing(index_elements=["id", "occurred_at"])
-    .returning(_table(ActivityEvent).c.id)
-)
-
-LOGIN_COLUMNS = ("user_id", "last_login_at", "logins")
-
-
-def _logins() -> Any:
-    table = _table(UserActivity)
-    stmt = insert(table).from_select(LOGIN_COLUMNS, from_arrays(table, LOGIN_COLUMNS))
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.user_id],
-        set_={
-            "last_login_at": func.greatest(table.c.last_login_at, stmt.excluded.last_login_at),
-            "logins": table.c.logins + stmt.excluded.logins,
-        },
-    )
-
-
-_LOGINS = _logins()
+    for event in sorted((e for e in events if e.id in fresh_ids), key=lambda e: e.occurred_at):
+        await _apply_course(session, event, cast(CourseSnapshot, parsed[event.id][0]), effects)
+    return len(fresh_ids)
 
 
 async def _apply_course(
@@ -298,6 +264,58 @@ async def _apply_course(
     effects.courses.add(course)
 
 
+# One row of `_ACTIVITY` per event: the raw row, then what a student's event adds to the aggregates (all
+# None for an event that is not a student's in a course): `active` (None marks those: True when the event
+# counts as activity), the enrollment it names, the status it sets, its progress, quiz score in percent and
+# pass, and its lab seconds.
+ACTIVITY_COLUMNS = (
+    *RAW_COLUMNS,
+    "active",
+    "enrollment_id",
+    "status",
+    "progress",
+    "quiz_percent",
+    "passed",
+    "lab_seconds",
+)
+_NOT_A_LEARNER = (None,) * (len(ACTIVITY_COLUMNS) - len(RAW_COLUMNS))
+
+
+def _activity_row(event: Event, parsed: Parsed) -> tuple[Any, ...]:
+    payload, user, course, org = parsed
+    kind = event.type
+    raw = (event.id, event.occurred_at, kind[:120], user, course, org, orjson.dumps(event.payload).decode())
+    if payload is None or user is None or course is None or isinstance(payload, CourseSnapshot):
+        return raw + _NOT_A_LEARNER
+    enrollment = payload.enrollment_id if isinstance(payload, (EnrollmentSnapshot, LessonCompleted)) else None
+    progress = quiz_percent = passed = lab_seconds = None
+    if isinstance(payload, LessonCompleted):
+        progress = payload.progress_percent
+    elif isinstance(payload, AttemptSubmitted):
+        quiz_percent = 100 * payload.score / payload.max_score if payload.max_score > 0 else 0.0
+        passed = payload.passed
+    elif isinstance(payload, LabSessionSnapshot) and kind in LAB_EVENTS:
+        lab_seconds = max(0.0, payload.running_seconds)
+    status = ENROLLMENT_STATUS.get(kind)
+    return (*raw, LEARNER_EVENTS[kind], enrollment, status, progress, quiz_percent, passed, lab_seconds)
+
+
+async def _apply_activity(
+    session: AsyncSession, events: list[Event], parsed: dict[uuid.UUID, Parsed], effects: Effects
+) -> int:
+    rows = [_activity_row(e, parsed[e.id]) for e in events]
+    params: dict[str, Any] = dict(zip(ACTIVITY_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+    params |= {"received_at": utcnow(), "login": LOGIN}
+    result = (await session.execute(_ACTIVITY, params)).all()
+    learners = [row for row in result if row.course_id is not None]
+    for row in learners:
+        effects.learners.add((row.course_id, row.user_id))
+        effects.courses.add(row.course_id)
+        effects.active.update((row.course_id, day, row.user_id) for day in row.days or ())
+    await _evaluate_risks(session, learners, {(r.course_id, r.user_id): r.now_of for r in learners}, effects)
+    return result[0].fresh
+
+
 LEARNER_COUNTERS = (
     "events",
     "lessons_completed",
@@ -309,160 +327,159 @@ LEARNER_COUNTERS = (
     "lab_sessions_failed",
     "lab_seconds",
 )
+# What `state_of` reads of a learner row.
+STATE_COLUMNS = (
+    "status",
+    "last_activity_at",
+    "progress_percent",
+    "lab_seconds",
+    "quiz_attempts",
+    "quiz_percent_sum",
+    "quizzes_passed",
+    "lab_sessions_ended",
+    "lab_sessions_failed",
+)
 DAY_COUNTERS = ("active_students", "lesson_completions", "quiz_submissions", "lab_seconds", "events")
 
 
-class _Delta:
-    """One student's share of a batch: summed counters, the latest state-setting events, active days."""
-
-    def __init__(self, course: uuid.UUID, user: uuid.UUID) -> None:
-        self.course, self.user = course, user
-        self.values: dict[str, Any] = {
-            "course_id": course,
-            "user_id": user,
-            "organization_id": None,
-            "enrollment_id": None,
-            "status": "ACTIVE",
-            "status_as_of": None,
-            "enrolled_at": None,
-            "last_activity_at": None,
-            "progress_percent": 0,
-            "progress_as_of": None,
-            "risk_level": RiskLevel.LOW.value,
-            **dict.fromkeys(LEARNER_COUNTERS, 0),
-        }
-        self.latest: datetime | None = None
-        self.days: set[date] = set()
-
-    def add(self, event: Event, p: LearnerPayload, org: uuid.UUID | None, effects: Effects) -> None:
-        """Events arrive oldest first (the batch is sorted by occurred_at)."""
-        v, at, kind = self.values, event.occurred_at, event.type
-        self.latest = at
-        v["events"] += 1
-        v["organization_id"] = org or v["organization_id"]
-        if isinstance(p, (EnrollmentSnapshot, LessonCompleted)):
-            v["enrollment_id"] = p.enrollment_id
-        if kind in ENROLLMENT_STATUS:
-            v["status"], v["status_as_of"] = ENROLLMENT_STATUS[kind], at
-            if kind == "courses.enrollment.created" and v["enrolled_at"] is None:
-                v["enrolled_at"] = at
-        if LEARNER_EVENTS[kind]:
-            v["last_activity_at"] = at
-            self.days.add(utc_day(at))
-            effects.active.add((self.course, utc_day(at), self.user))
-        day = self._day(effects, at)
-        day["events"] += 1
-        if isinstance(p, LessonCompleted):
-            v["lessons_completed"] += 1
-            v["progress_percent"], v["progress_as_of"] = p.progress_percent, at
-            day["lesson_completions"] += 1
-        elif isinstance(p, AttemptSubmitted):
-            v["quiz_attempts"] += 1
-            v["quiz_percent_sum"] += 100 * p.score / p.max_score if p.max_score > 0 else 0.0
-            v["quizzes_passed"] += int(p.passed)
-            day["quiz_submissions"] += 1
-        elif isinstance(p, LabSessionSnapshot) and kind in LAB_EVENTS:
-            seconds = max(0.0, p.running_seconds)
-            v["lab_sessions"] += int(kind.endswith("started"))
-            v["lab_sessions_ended"] += int(kind.endswith(("stopped", "failed")))
-            v["lab_sessions_failed"] += int(kind.endswith("failed"))
-            v["lab_seconds"] += seconds
-            day["lab_seconds"] += seconds
-
-    def _day(self, effects: Effects, at: datetime) -> dict[str, float]:
-        return effects.days.setdefault((self.course, utc_day(at)), dict.fromkeys(DAY_COUNTERS, 0))
+def _latest(column: str) -> str:
+    """The value of `column` in the student's latest event of the batch that has one (a later event of the
+    same instant wins, as it would applied one by one). The aggregate reads its group in the order of the
+    sorted subquery below: no sort per group and aggregate (PostgreSQL 15 would do one for each)."""
+    return f"(array_agg({column}) FILTER (WHERE {column} IS NOT NULL))[count({column})]"
 
 
-def _learner_upsert() -> Any:
-    """The upsert of a batch's students: counters add, states only move forward (`*_as_of`)."""
-    table = _table(Learner)
-    stmt = insert(table).from_select(LEARNER_COLUMNS, from_arrays(table, LEARNER_COLUMNS))
-    x = stmt.excluded
-    newer_status = (x.status_as_of.is_not(None)) & (
-        Learner.status_as_of.is_(None) | (Learner.status_as_of <= x.status_as_of)
-    )
-    newer_progress = (x.progress_as_of.is_not(None)) & (
-        Learner.progress_as_of.is_(None) | (Learner.progress_as_of <= x.progress_as_of)
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=[Learner.course_id, Learner.user_id],
-        set_={
-            **{c: getattr(Learner, c) + x[c] for c in LEARNER_COUNTERS},
-            "organization_id": func.coalesce(x.organization_id, Learner.organization_id),
-            "enrollment_id": func.coalesce(x.enrollment_id, Learner.enrollment_id),
-            "status": case((newer_status, x.status), else_=Learner.status),
-            "status_as_of": case((newer_status, x.status_as_of), else_=Learner.status_as_of),
-            "enrolled_at": func.least(Learner.enrolled_at, x.enrolled_at),
-            "last_activity_at": func.greatest(Learner.last_activity_at, x.last_activity_at),
-            "progress_percent": case((newer_progress, x.progress_percent), else_=Learner.progress_percent),
-            "progress_as_of": case((newer_progress, x.progress_as_of), else_=Learner.progress_as_of),
-        },
-    ).returning(*table.c)
-
-
-LEARNER_COLUMNS = tuple(_Delta(uuid.UUID(int=0), uuid.UUID(int=0)).values)
-_LEARNER_UPSERT = _learner_upsert()
-DAY_KEY = ("course_id", "user_id", "day")
-_LEARNER_DAYS = (
-    insert(_table(LearnerDay))
-    .from_select(DAY_KEY, from_arrays(_table(LearnerDay), DAY_KEY))
-    .on_conflict_do_nothing()
-    .returning(_table(LearnerDay).c.course_id, _table(LearnerDay).c.day)
+# The batch in one statement (its sub-statements share one snapshot and run in this order: the students'
+# rows are locked first, in key order, then their days, the shared rows (sign-ins, daily course rollups)
+# last and in key order, as concurrent batches must take them). Only the events the raw insert returns
+# (`fresh`: not applied before) reach the aggregates: the dedupe. A student's counters add up; states
+# (status, progress) move only forward by `*_as_of`; a newer value of the batch replaces an older stored one.
+_ACTIVITY = text(
+    f"""
+WITH input AS (
+    SELECT * FROM unnest(
+        CAST(:id AS uuid[]), CAST(:occurred_at AS timestamptz[]), CAST(:type AS text[]),
+        CAST(:user_id AS uuid[]), CAST(:course_id AS uuid[]), CAST(:organization_id AS uuid[]),
+        CAST(:payload AS text[]), CAST(:active AS boolean[]), CAST(:enrollment_id AS uuid[]),
+        CAST(:status AS text[]), CAST(:progress AS integer[]), CAST(:quiz_percent AS float8[]),
+        CAST(:passed AS boolean[]), CAST(:lab_seconds AS float8[])
+    ) WITH ORDINALITY AS i(id, occurred_at, type, user_id, course_id, organization_id, payload, active,
+        enrollment_id, status, progress, quiz_percent, passed, lab_seconds, ord)
+),
+raw AS (
+    INSERT INTO analytics.activity_event
+        (id, occurred_at, type, user_id, course_id, organization_id, payload, received_at)
+    SELECT id, occurred_at, type, user_id, course_id, organization_id, CAST(payload AS jsonb),
+        CAST(:received_at AS timestamptz)
+    FROM input
+    ON CONFLICT (id, occurred_at) DO NOTHING
+    RETURNING id, occurred_at
+),
+-- The events not applied before (ids are unique in a batch: apply_events), without their payloads.
+fresh AS (
+    SELECT id, input.occurred_at, type, user_id, course_id, organization_id, active, enrollment_id, status,
+        progress, quiz_percent, passed, lab_seconds, ord
+    FROM input JOIN raw USING (id)
+),
+learning AS (
+    SELECT *, CAST(occurred_at AT TIME ZONE 'UTC' AS date) AS day FROM fresh WHERE active IS NOT NULL
+),
+batch AS (
+    SELECT course_id, user_id,
+        {_latest("organization_id")} AS organization_id,
+        {_latest("enrollment_id")} AS enrollment_id,
+        coalesce({_latest("status")}, 'ACTIVE') AS status,
+        max(occurred_at) FILTER (WHERE status IS NOT NULL) AS status_as_of,
+        min(occurred_at) FILTER (WHERE type = 'courses.enrollment.created') AS enrolled_at,
+        max(occurred_at) FILTER (WHERE active) AS last_activity_at,
+        coalesce({_latest("progress")}, 0) AS progress_percent,
+        max(occurred_at) FILTER (WHERE progress IS NOT NULL) AS progress_as_of,
+        count(*) AS events,
+        count(progress) AS lessons_completed,
+        count(quiz_percent) AS quiz_attempts,
+        coalesce(sum(quiz_percent), 0) AS quiz_percent_sum,
+        count(*) FILTER (WHERE passed) AS quizzes_passed,
+        count(lab_seconds) FILTER (WHERE type = 'labs.session.started') AS lab_sessions,
+        count(lab_seconds) FILTER (WHERE type IN ('labs.session.stopped', 'labs.session.failed'))
+            AS lab_sessions_ended,
+        count(lab_seconds) FILTER (WHERE type = 'labs.session.failed') AS lab_sessions_failed,
+        coalesce(sum(lab_seconds), 0) AS lab_seconds,
+        max(occurred_at) AS latest,
+        array_agg(day) FILTER (WHERE active) AS days
+    FROM (SELECT * FROM learning ORDER BY course_id, user_id, occurred_at, ord) AS sorted
+    GROUP BY course_id, user_id
+),
+learners AS (
+    INSERT INTO analytics.learner AS l (course_id, user_id, organization_id, enrollment_id, status,
+        status_as_of, enrolled_at, last_activity_at, progress_percent, progress_as_of, risk_level,
+        {", ".join(LEARNER_COUNTERS)})
+    SELECT course_id, user_id, organization_id, enrollment_id, status, status_as_of, enrolled_at,
+        last_activity_at, progress_percent, progress_as_of, '{RiskLevel.LOW.value}',
+        {", ".join(LEARNER_COUNTERS)}
+    FROM batch
+    ORDER BY course_id, user_id
+    ON CONFLICT (course_id, user_id) DO UPDATE SET
+        {", ".join(f"{c} = l.{c} + excluded.{c}" for c in LEARNER_COUNTERS)},
+        organization_id = coalesce(excluded.organization_id, l.organization_id),
+        enrollment_id = coalesce(excluded.enrollment_id, l.enrollment_id),
+        status = CASE WHEN excluded.status_as_of IS NOT NULL
+            AND (l.status_as_of IS NULL OR l.status_as_of <= excluded.status_as_of)
+            THEN excluded.status ELSE l.status END,
+        status_as_of = CASE WHEN excluded.status_as_of IS NOT NULL
+            AND (l.status_as_of IS NULL OR l.status_as_of <= excluded.status_as_of)
+            THEN excluded.status_as_of ELSE l.status_as_of END,
+        enrolled_at = least(l.enrolled_at, excluded.enrolled_at),
+        last_activity_at = greatest(l.last_activity_at, excluded.last_activity_at),
+        progress_percent = CASE WHEN excluded.progress_as_of IS NOT NULL
+            AND (l.progress_as_of IS NULL OR l.progress_as_of <= excluded.progress_as_of)
+            THEN excluded.progress_percent ELSE l.progress_percent END,
+        progress_as_of = CASE WHEN excluded.progress_as_of IS NOT NULL
+            AND (l.progress_as_of IS NULL OR l.progress_as_of <= excluded.progress_as_of)
+            THEN excluded.progress_as_of ELSE l.progress_as_of END
+    RETURNING l.course_id, l.user_id, l.enrollment_id, l.risk_level, {", ".join(STATE_COLUMNS)}
+),
+new_days AS (
+    INSERT INTO analytics.learner_day (course_id, user_id, day)
+    SELECT DISTINCT course_id, user_id, day FROM learning WHERE active ORDER BY course_id, user_id, day
+    ON CONFLICT DO NOTHING
+    RETURNING course_id, day
+),
+logins AS (
+    INSERT INTO analytics.user_activity AS a (user_id, last_login_at, logins)
+    SELECT user_id, max(occurred_at), count(*) FROM fresh
+    WHERE type = :login AND user_id IS NOT NULL
+    GROUP BY user_id
+    ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE SET
+        last_login_at = greatest(a.last_login_at, excluded.last_login_at), logins = a.logins + excluded.logins
+),
+course_days AS (
+    INSERT INTO analytics.course_day AS c (course_id, day, {", ".join(DAY_COUNTERS)})
+    SELECT g.course_id, g.day, coalesce(n.students, 0), g.lessons, g.quizzes, g.lab_seconds, g.events
+    FROM (
+        SELECT course_id, day, count(progress) AS lessons, count(quiz_percent) AS quizzes,
+            coalesce(sum(lab_seconds), 0) AS lab_seconds, count(*) AS events
+        FROM learning GROUP BY course_id, day
+    ) AS g
+    LEFT JOIN (SELECT course_id, day, count(*) AS students FROM new_days GROUP BY course_id, day) AS n
+        USING (course_id, day)
+    ORDER BY g.course_id, g.day
+    ON CONFLICT (course_id, day) DO UPDATE SET
+        {", ".join(f"{c} = c.{c} + excluded.{c}" for c in DAY_COUNTERS)}
+)
+SELECT n.fresh, s.* FROM (SELECT count(*) AS fresh FROM raw) AS n
+LEFT JOIN (
+    SELECT learners.*, batch.days, greatest(batch.latest, learners.last_activity_at) AS now_of
+    FROM learners JOIN batch USING (course_id, user_id)
+) AS s ON true
+"""
 )
 
 
-async def _apply_learners(
-    session: AsyncSession, learners: dict[tuple[uuid.UUID, uuid.UUID], _Delta], effects: Effects
-) -> None:
-    keys = sorted(learners, key=lambda k: (str(k[0]), str(k[1])))  # one lock order for every consumer
-    rows = (
-        await session.execute(_LEARNER_UPSERT, arrays((learners[k].values for k in keys), LEARNER_COLUMNS))
-    ).all()
-    days = [
-        {"course_id": d.course, "user_id": d.user, "day": day}
-        for k in keys
-        for d in [learners[k]]
-        for day in sorted(d.days)
-    ]
-    if days:
-        new_days = (await session.execute(_LEARNER_DAYS, arrays(days, DAY_KEY))).all()
-        for course, day in new_days:
-            effects.days.setdefault((course, day), dict.fromkeys(DAY_COUNTERS, 0))["active_students"] += 1
-    for k in keys:
-        effects.learners.add(k)
-        effects.courses.add(k[0])
-    now_of = {}
-    for row in rows:
-        latest = learners[(row.course_id, row.user_id)].latest or utcnow()
-        now_of[(row.course_id, row.user_id)] = max(latest, row.last_activity_at or latest)
-    await _evaluate_risks(session, rows, now_of, effects)
-
-
 async def _flush(session: AsyncSession, effects: Effects) -> None:
-    """The shared rows of the batch, last and in key order: daily course rollups, then alerts."""
-    if effects.days:
-        rows = (
-            {"course_id": course, "day": day, **totals}
-            for (course, day), totals in sorted(effects.days.items(), key=lambda i: (str(i[0][0]), i[0][1]))
-        )
-        await session.execute(_COURSE_DAYS, arrays(rows, COURSE_DAY_COLUMNS))
-    for course, data in sorted(effects.new_alerts, key=lambda a: str(a[0])):
-        effects.alerts.append(await append_stream_event(session, RiskAlert, course, data))
-
-
-COURSE_DAY_COLUMNS = ("course_id", "day", *DAY_COUNTERS)
-
-
-def _course_days() -> Any:
-    table = _table(CourseDay)
-    stmt = insert(table).from_select(COURSE_DAY_COLUMNS, from_arrays(table, COURSE_DAY_COLUMNS))
-    return stmt.on_conflict_do_update(
-        index_elements=[CourseDay.course_id, CourseDay.day],
-        set_={c: getattr(CourseDay, c) + stmt.excluded[c] for c in DAY_COUNTERS},
-    )
-
-
-_COURSE_DAYS = _course_days()
+    """The alerts of the batch, last and in key order (their per-course sequence rows are shared)."""
+    alerts = sorted(effects.new_alerts, key=lambda a: str(a[0]))
+    effects.alerts += await append_stream_events(session, RiskAlert, alerts)
 
 
 def state_of(row: Any, active_days_14: int) -> LearnerState:
@@ -518,19 +535,20 @@ async def _evaluate_risks(
     changes = []
     for row in rows:
         key = (row.course_id, row.user_id)
-        assessment = assess(state_of(row, counts.get(key, 0)), now_of[key])
-        previous = row.risk_level
-        if assessment.risk.value == previous:
+        state, previous = state_of(row, counts.get(key, 0)), row.risk_level
+        level = risk_level(state, now_of[key])
+        if level.value == previous:
             continue
         changes.append(
             {
                 "course_id": row.course_id,
                 "user_id": row.user_id,
-                "risk_level": assessment.risk.value,
+                "risk_level": level.value,
                 "risk_changed_at": now_of[key],
             }
         )
-        if assessment.risk is RiskLevel.HIGH:
+        if level is RiskLevel.HIGH:  # explained in the alert
+            assessment = assess(state, now_of[key])
             effects.new_alerts.append(
                 (
                     row.course_id,
@@ -736,10 +754,7 @@ class AnalyticsConsumer(DatabaseConsumer):
             return 0
         try:
             events = [Event.model_validate_json(fields[b"event"]) for _, (_, fields) in batch]
-            # Grouped by student (stable: each student's events keep their order), so concurrent
-            # consumers lock learner rows in the same order.
             parsed = {e.id: parse_event(e) for e in events}
-            events.sort(key=lambda e: (str(parsed[e.id][1]), str(parsed[e.id][2])))
             confirm = None
             if (
                 self.ledger is not None

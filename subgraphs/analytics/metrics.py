@@ -157,34 +157,57 @@ def proficiency_score(s: LearnerState) -> float | None:
     return round(sum(PROFICIENCY_WEIGHTS[k] * v for k, v in parts.items()) / total, 1)
 
 
+def _signals(s: LearnerState, now: datetime) -> tuple[float, float | None, float | None, int]:
+    """(engagement, proficiency, days inactive, failed quiz attempts): what the indicators read."""
+    return (
+        engagement_score(s, now),
+        proficiency_score(s),
+        days_since(s.last_activity_at, now),
+        s.quiz_attempts - s.quizzes_passed,
+    )
+
+
+def _contributions(
+    engagement: float, proficiency: float | None, inactive: float | None, failed: int
+) -> tuple[bool, bool, bool, bool]:
+    """Whether each indicator contributes: days inactive, engagement, proficiency, failed attempts."""
+    return (
+        inactive is not None and inactive >= INACTIVE_DAYS,
+        engagement < LOW_ENGAGEMENT,
+        proficiency is not None and proficiency < LOW_PROFICIENCY,
+        failed >= FAILED_ATTEMPTS,
+    )
+
+
+def _level(status: str, contributing: int, inactive: float | None) -> RiskLevel:
+    if status in ("COMPLETED", "DROPPED"):
+        return RiskLevel.LOW
+    if contributing >= 2 or (inactive is not None and inactive >= INACTIVE_DAYS_HIGH):
+        return RiskLevel.HIGH
+    if contributing == 1:
+        return RiskLevel.MEDIUM
+    return RiskLevel.LOW
+
+
+def risk_level(s: LearnerState, now: datetime) -> RiskLevel:
+    """`assess(s, now).risk` without building the indicators (the consumer re-evaluates every student a
+    batch touches and needs the explanation only for an alert)."""
+    if s.status in ("COMPLETED", "DROPPED"):
+        return RiskLevel.LOW
+    engagement, proficiency, inactive, failed = _signals(s, now)
+    return _level(s.status, sum(_contributions(engagement, proficiency, inactive, failed)), inactive)
+
+
 def assess(s: LearnerState, now: datetime) -> Assessment:
-    engagement = engagement_score(s, now)
-    proficiency = proficiency_score(s)
-    inactive = days_since(s.last_activity_at, now)
-    failed = s.quiz_attempts - s.quizzes_passed
+    engagement, proficiency, inactive, failed = _signals(s, now)
+    contributes = _contributions(engagement, proficiency, inactive, failed)
     indicators = (
         Indicator(
-            "days_inactive",
-            None if inactive is None else round(inactive, 1),
-            INACTIVE_DAYS,
-            inactive is not None and inactive >= INACTIVE_DAYS,
+            "days_inactive", None if inactive is None else round(inactive, 1), INACTIVE_DAYS, contributes[0]
         ),
-        Indicator("engagement_score", engagement, LOW_ENGAGEMENT, engagement < LOW_ENGAGEMENT),
-        Indicator(
-            "proficiency_score",
-            proficiency,
-            LOW_PROFICIENCY,
-            proficiency is not None and proficiency < LOW_PROFICIENCY,
-        ),
-        Indicator("failed_quiz_attempts", float(failed), FAILED_ATTEMPTS, failed >= FAILED_ATTEMPTS),
+        Indicator("engagement_score", engagement, LOW_ENGAGEMENT, contributes[1]),
+        Indicator("proficiency_score", proficiency, LOW_PROFICIENCY, contributes[2]),
+        Indicator("failed_quiz_attempts", float(failed), FAILED_ATTEMPTS, contributes[3]),
     )
-    contributing = sum(i.contributes for i in indicators)
-    if s.status in ("COMPLETED", "DROPPED"):
-        risk = RiskLevel.LOW
-    elif contributing >= 2 or (inactive is not None and inactive >= INACTIVE_DAYS_HIGH):
-        risk = RiskLevel.HIGH
-    elif contributing == 1:
-        risk = RiskLevel.MEDIUM
-    else:
-        risk = RiskLevel.LOW
+    risk = _level(s.status, sum(contributes), inactive)
     return Assessment(engagement, proficiency, risk, indicators)

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.analytics import caching
 from subgraphs.analytics.ingest import state_of, utc_day
-from subgraphs.analytics.metrics import assess
+from subgraphs.analytics.metrics import RiskLevel, assess, risk_level
 from subgraphs.analytics.models import (
     ActivityEvent,
     Course,
@@ -221,7 +221,7 @@ def course_stats_of(
         if enrolled
         else 0.0,
         "lab_hours": round(sum(r.lab_seconds for r, _ in learners) / 3600, 2),
-        "at_risk_count": sum(1 for r, n in current if assess(state_of(r, n), now).risk.value == "HIGH"),
+        "at_risk_count": sum(1 for r, n in current if risk_level(state_of(r, n), now) is RiskLevel.HIGH),
         "computed_at": now.isoformat(),
     }
 

@@ -18,7 +18,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -50,7 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from subgraphs.contracts.base import EventPayload
-from subgraphs.core.db import domain_base, from_arrays, utcnow
+from subgraphs.core.db import domain_base, utcnow
 from subgraphs.core.redis_state import begin_rebuild, finish_rebuild, rebuilding_key
 
 if TYPE_CHECKING:  # core.context imports this module
@@ -199,10 +199,11 @@ class ConsumedEvent(EventsBase):
 _CONSUMED = cast(
     Table, ConsumedEvent.__table__
 )  # Core, not the ORM's bulk insert (it wants one row per dict)
-_RECORD = (
-    insert(_CONSUMED)
-    .from_select(["group_name", "event_id"], from_arrays(_CONSUMED, ["group_name", "event_id"]))
-    .on_conflict_do_nothing()
+# The ids go as text, parsed by PostgreSQL (not one uuid.UUID per id in Python).
+_RECORD = text(
+    f"INSERT INTO {_CONSUMED.fullname} (group_name, event_id, consumed_at) "
+    "SELECT CAST(:group_name AS varchar), e, CAST(:consumed_at AS timestamptz) "
+    "FROM unnest(CAST(:event_id AS uuid[])) AS e ON CONFLICT DO NOTHING"
 )
 
 
@@ -245,7 +246,7 @@ class ConsumedLedger:
         if event_ids:
             await session.execute(
                 _RECORD,
-                {"group_name": [group] * len(event_ids), "event_id": [uuid.UUID(e) for e in event_ids]},
+                {"group_name": group, "event_id": list(event_ids), "consumed_at": utcnow()},
             )
 
 
@@ -258,6 +259,30 @@ def stream_fields(event: dict[str, Any] | Event) -> dict[FieldT, EncodableT]:
     if isinstance(event, Event):
         event = event.model_dump(mode="json")
     return {"id": str(event["id"]), "event": orjson.dumps(event)}
+
+
+# XADD of a batch of entries to one stream as ONE command: redis-py packs and parses every command in
+# Python (~20 us an XADD), a script call takes the whole batch as the arguments of one command.
+# KEYS[1]: the stream; ARGV: the approximate MAXLEN, then each entry's id and envelope.
+_XADD_MANY = """
+for i = 2, #ARGV, 2 do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[i], 'event', ARGV[i + 1])
+end
+return (#ARGV - 1) / 2
+"""
+
+
+def queue_xadds(
+    pipe: Pipeline, entries: Iterable[tuple[str, dict[str, Any] | Event]], *, maxlen: int = STREAM_MAXLEN
+) -> None:
+    """Queue on `pipe` the XADD of each (stream, envelope), fields as `stream_fields` makes them: one
+    command per stream, entries in their order."""
+    batches: dict[str, list[EncodableT]] = {}
+    for stream, event in entries:
+        fields = stream_fields(event)
+        batches.setdefault(stream, []).extend((fields["id"], fields["event"]))
+    for stream, args in batches.items():
+        pipe.eval(_XADD_MANY, 1, stream, maxlen, *args)
 
 
 # Present while the streams in Redis hold everything the relay published (see redis_state.py).
@@ -336,11 +361,8 @@ async def _xadd_marked(redis: Redis, entries: list[tuple[str, dict[str, Any]]]) 
     one MULTI: the marker tells afterwards whether Redis lost its data since (`_republish_if_lost`)."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.mget(_MARKER_KEYS)
-        named: set[str] = set()
-        for stream, event in entries:
-            pipe.xadd(stream, stream_fields(event), maxlen=STREAM_MAXLEN, approximate=True)
-            named |= ids_named(event)
-        stamp_for_cache(pipe, named)
+        queue_xadds(pipe, entries)
+        stamp_for_cache(pipe, {named for _, event in entries for named in ids_named(event)})
         return tuple((await pipe.execute())[0])
 
 
@@ -352,8 +374,7 @@ async def _republish_if_lost(redis: Redis, marker: Marker, entries: list[tuple[s
     if tuple(await redis.mget(_MARKER_KEYS)) == marker:
         return
     async with redis.pipeline(transaction=False) as pipe:
-        for stream, event in entries:
-            pipe.xadd(stream, stream_fields(event), maxlen=STREAM_MAXLEN, approximate=True)
+        queue_xadds(pipe, entries)
         await pipe.execute()
 
 
@@ -506,8 +527,7 @@ class OutboxRelay:
                 if not rows:
                     break
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    for row in rows:
-                        pipe.xadd(stream, stream_fields(row.event), maxlen=STREAM_MAXLEN, approximate=True)
+                    queue_xadds(pipe, ((stream, row.event) for row in rows))
                     await pipe.execute()
                 after = rows[-1].position
                 total += len(rows)

@@ -23,14 +23,15 @@ import time
 import uuid
 import weakref
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from redis.asyncio import Redis
-from sqlalchemy import DateTime, Integer, func, select, text
+from sqlalchemy import DateTime, Integer, TextClause, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -84,6 +85,63 @@ async def append_stream_event(
     session.add(row)
     await session.flush()
     return row
+
+
+async def append_stream_events(
+    session: AsyncSession, model: type[StreamEventT], events: Sequence[tuple[uuid.UUID, dict[str, Any]]]
+) -> list[StreamEventT]:
+    """`append_stream_event` for several (stream, data), in two statements whatever their number: the
+    streams' locks in key order (the order concurrent writers of several streams take them), then one
+    insert numbering each stream's events after its last seq, in the order given (a statement that began
+    after the locks sees every seq their previous holders committed). Returns the rows, in that order."""
+    if not events:
+        return []
+    streams = sorted({stream for stream, _ in events}, key=str)
+    await session.execute(_LOCK_STREAMS, {"k": [str(stream) for stream in streams]})
+    at = utcnow()
+    table = model.__table__.fullname  # pyright: ignore[reportAttributeAccessIssue]  # a mapped subclass
+    appended = await session.execute(
+        _append_statement(table),
+        {
+            "stream_id": [stream for stream, _ in events],
+            "data": [orjson.dumps(data).decode() for _, data in events],
+            "at": at,
+        },
+    )
+    seqs: dict[uuid.UUID, list[int]] = {}
+    for stream, seq in appended:
+        seqs.setdefault(stream, []).append(seq)
+    for numbers in seqs.values():
+        numbers.sort(reverse=True)  # popped smallest first: each stream's events in the order given
+    # pyright: ignore: `model` is a mapped subclass (SQLAlchemy gives it the column keyword constructor).
+    return [
+        model(stream_id=stream, seq=seqs[stream].pop(), at=at, data=data)  # pyright: ignore[reportCallIssue]
+        for stream, data in events
+    ]
+
+
+@cache
+def _append_statement(table: str) -> TextClause:
+    return text(_APPEND_STREAM_EVENTS.format(table=table))
+
+
+_LOCK_STREAMS = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+    "FROM unnest(CAST(:k AS text[])) WITH ORDINALITY AS s(k, n) ORDER BY n"
+)
+_APPEND_STREAM_EVENTS = """
+WITH e AS (
+    SELECT * FROM unnest(CAST(:stream_id AS uuid[]), CAST(:data AS text[]))
+        WITH ORDINALITY AS e(stream_id, data, n)
+)
+INSERT INTO {table} (stream_id, seq, at, data)
+SELECT e.stream_id,
+    coalesce((SELECT max(t.seq) FROM {table} AS t WHERE t.stream_id = e.stream_id), 0)
+        + row_number() OVER (PARTITION BY e.stream_id ORDER BY e.n),
+    CAST(:at AS timestamptz), CAST(e.data AS jsonb)
+FROM e
+RETURNING stream_id, seq
+"""
 
 
 class LiveHub:

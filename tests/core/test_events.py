@@ -24,7 +24,9 @@ from subgraphs.core.events import (
     OutboxRelay,
     dead_letters,
     emit,
+    queue_xadds,
     replay_dead_letters,
+    stream_fields,
     stream_name,
 )
 from subgraphs.users.models import Outbox
@@ -192,6 +194,25 @@ async def test_relay_keeps_commit_order(runtime, relay):
     await relayed(runtime, relay, *events)
     positions = [(await entries_for(runtime, e.id))[0][0] for e in events]
     assert positions == sorted(positions, key=lambda mid: tuple(int(p) for p in mid.split(b"-")))
+
+
+async def test_a_batch_of_entries_lands_in_its_streams_in_order_as_stream_fields_makes_them(runtime):
+    """The relay's XADDs go as one command per stream (queue_xadds): the same entries, in order."""
+    first, second = (f"events.kernel-test-{uuid.uuid4().hex[:10]}" for _ in range(2))
+    events = [new_event("batched") for _ in range(5)]
+    entries = [(first, events[0]), (second, events[1]), (first, events[2].model_dump(mode="json"))]
+    entries += [(first, events[3]), (second, events[4])]
+    async with runtime.redis.pipeline(transaction=True) as pipe:
+        queue_xadds(pipe, entries, maxlen=1000)
+        assert await pipe.execute() == [3, 2]
+    for stream, expected in ((first, [events[0], events[2], events[3]]), (second, [events[1], events[4]])):
+        found = [fields for _, fields in await runtime.redis.xrange(stream)]
+        wanted = [
+            {k.encode(): v if isinstance(v, bytes) else v.encode() for k, v in stream_fields(e).items()}
+            for e in expected
+        ]
+        assert found == wanted
+        await runtime.redis.delete(stream)
 
 
 # --- consumers --------------------------------------------------------------------------------

@@ -12,7 +12,15 @@ import pytest
 from sqlalchemy import func, select, text
 
 from subgraphs.analytics.ingest import AnalyticsConsumer, Partitions, analytics_streams, ingest
-from subgraphs.analytics.models import ActivityEvent, Course, CourseDay, Learner, RiskAlert
+from subgraphs.analytics.models import (
+    ActivityEvent,
+    Course,
+    CourseDay,
+    Learner,
+    LearnerDay,
+    RiskAlert,
+    UserActivity,
+)
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import ConsumedEvent, ConsumedLedger, Event, stream_fields, stream_name
 from subgraphs.core.live import LiveHub
@@ -97,6 +105,63 @@ async def test_the_same_event_twice_in_one_batch_counts_once(analytics_runtime):
     assert await apply(analytics_runtime, event, event) == 1
     row = await learner(analytics_runtime, s)
     assert (row.lessons_completed, row.progress_percent) == (1, 50)
+
+
+async def test_one_students_events_in_a_batch_add_up_and_duplicates_count_once(analytics_runtime):
+    """Several events of one student in one batch (aggregated in SQL from the raw insert's RETURNING):
+    counters add, the latest progress wins whatever the order, a duplicate in the batch and the whole batch
+    delivered again count once; active days, course days and sign-ins likewise."""
+    s = Student()
+    day1 = (utcnow() - timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
+    day2 = day1 + timedelta(days=1)
+    later_lesson = s.lesson(60, day2)  # delivered before the earlier one
+    login = Event(
+        type="users.auth.login_succeeded",
+        occurred_at=day2,
+        subject_ids={"user_id": s.user_id},
+        payload={"session_id": str(uuid.uuid4())},
+    )
+    batch = [
+        s.enrollment("created", day1),
+        later_lesson,
+        s.lesson(30, day1 + timedelta(minutes=1)),
+        s.quiz(3, 4, True, day1 + timedelta(minutes=2)),
+        later_lesson,
+        s.quiz(1, 4, False, day2 + timedelta(minutes=1)),
+        s.lab("started", at=day2 + timedelta(minutes=2)),
+        s.lab("stopped", 1200.0, at=day2 + timedelta(minutes=3)),
+        login,
+    ]
+    assert await apply(analytics_runtime, *batch) == 8
+    old_lesson = s.lesson(90, day1 + timedelta(minutes=5))  # older than the latest: progress stays
+    assert await apply(analytics_runtime, *batch, old_lesson) == 1
+
+    row = await learner(analytics_runtime, s)
+    assert (row.events, row.lessons_completed, row.progress_percent, row.progress_as_of) == (8, 3, 60, day2)
+    assert (row.quiz_attempts, row.quiz_percent_sum, row.quizzes_passed) == (2, 100.0, 1)
+    assert (row.lab_sessions, row.lab_sessions_ended, row.lab_sessions_failed, row.lab_seconds) == (
+        1,
+        1,
+        0,
+        1200.0,
+    )
+    assert (row.status, row.enrolled_at, row.enrollment_id) == ("ACTIVE", day1, uuid.UUID(s.enrollment_id))
+    assert row.last_activity_at == day2 + timedelta(minutes=2)  # a stopped lab is not activity
+    course, user = uuid.UUID(s.course_id), uuid.UUID(s.user_id)
+    async with analytics_runtime.transaction() as session:
+        days = (
+            await session.scalars(
+                select(LearnerDay.day).where(LearnerDay.course_id == course, LearnerDay.user_id == user)
+            )
+        ).all()
+        assert sorted(days) == [day1.date(), day2.date()]
+        first = await session.get(CourseDay, (course, day1.date()))
+        second = await session.get(CourseDay, (course, day2.date()))
+        activity = await session.get(UserActivity, user)
+    counters = ("events", "active_students", "lesson_completions", "quiz_submissions", "lab_seconds")
+    assert [getattr(first, c) for c in counters] == [4, 1, 2, 1, 0.0]
+    assert [getattr(second, c) for c in counters] == [4, 1, 1, 1, 1200.0]
+    assert (activity.logins, activity.last_login_at) == (1, day2)
 
 
 async def test_states_move_forward_only_whatever_the_delivery_order(analytics_runtime):
@@ -331,3 +396,17 @@ async def test_an_event_in_two_batches_in_flight_counts_once(analytics_runtime):
     assert [await raw_count(analytics_runtime, e.id) for e in (first, second, third)] == [1, 1, 1]
     assert await pending_events(analytics_runtime, stream, consumer.group) == []
     await redis.delete(stream)
+
+
+async def test_active_students_are_counted_per_course_and_day_once_each(analytics_runtime):
+    from subgraphs.analytics import caching
+
+    redis, course, other = analytics_runtime.redis, uuid.uuid4(), uuid.uuid4()
+    today, users = utcnow().date(), [uuid.uuid4() for _ in range(3)]
+    active = {(course, today, u) for u in users} | {(other, today, users[0])}
+    await caching.mark_active(redis, active)
+    await caching.mark_active(redis, {(course, today, users[1])})  # again (a redelivery): no change
+    keys = [caching.active_key(course, today), caching.active_key(other, today)]
+    assert [await redis.pfcount(k) for k in keys] == [3, 1]
+    assert 0 < await redis.ttl(keys[0]) <= caching.ACTIVE_TTL_SECONDS
+    await redis.delete(*keys)

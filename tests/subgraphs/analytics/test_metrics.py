@@ -14,6 +14,7 @@ from subgraphs.analytics.metrics import (
     assess,
     engagement_score,
     proficiency_score,
+    risk_level,
 )
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -137,3 +138,25 @@ def test_two_weeks_of_inactivity_alone_is_high():
 def test_finished_or_dropped_enrollments_are_low(status):
     s = state(status=status, last_activity_at=NOW - timedelta(days=20), quiz_attempts=3, quiz_percent_sum=0)
     assert assess(s, NOW).risk is RiskLevel.LOW
+
+
+@pytest.mark.parametrize("status", ["ACTIVE", "COMPLETED", "DROPPED"])
+@pytest.mark.parametrize("days_ago", [None, 0.5, 6.9, 7.0, 8.0, 13.9, 14.0, 20.0])
+@pytest.mark.parametrize("attempts", [(0, 0.0, 0), (1, 40.0, 0), (2, 150.0, 1), (3, 60.0, 0)])
+@pytest.mark.parametrize("labs", [(0, 0, 0.0), (2, 2, 600.0), (4, 1, 7200.0)])
+def test_the_consumers_risk_level_is_the_assessments(status, days_ago, attempts, labs):
+    quiz_attempts, quiz_percent_sum, quizzes_passed = attempts
+    ended, failed, seconds = labs
+    s = state(
+        status=status,
+        last_activity_at=None if days_ago is None else NOW - timedelta(days=days_ago),
+        active_days_14=3,
+        progress_percent=30,
+        lab_seconds=seconds,
+        quiz_attempts=quiz_attempts,
+        quiz_percent_sum=quiz_percent_sum,
+        quizzes_passed=quizzes_passed,
+        lab_sessions_ended=ended,
+        lab_sessions_failed=failed,
+    )
+    assert risk_level(s, NOW) is assess(s, NOW).risk

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from subgraphs.core.live import append_stream_event, follow
+from subgraphs.core.live import append_stream_event, append_stream_events, follow
 from subgraphs.users.models import AccountEvent
 
 TIMEOUT = 10.0
@@ -233,6 +233,40 @@ async def test_append_stream_event_seq_is_gap_free_under_concurrency(runtime, st
     stream_id, _ = stream
     messages = await asyncio.gather(*(append(runtime, stream_id, f"K{i}") for i in range(10)))
     assert sorted(m["seq"] for m in messages) == list(range(1, 11))
+
+
+async def test_appending_several_events_numbers_each_stream_in_order_beside_single_appends(runtime, stream):
+    """`append_stream_events` (several streams in two statements) continues each stream's seq, in the
+    order given, and stays gap-free among concurrent single and batch appends."""
+    stream_id, _ = stream
+    other = uuid.uuid4()
+    await append(runtime, stream_id, "FIRST")
+
+    async def batch(tag: str) -> list[dict[str, Any]]:
+        async with runtime.transaction() as session:
+            events = [(stream_id, {"kind": f"{tag}1"}), (other, {"kind": f"{tag}1"})]
+            events += [(stream_id, {"kind": f"{tag}2"})]
+            return [row.as_message() for row in await append_stream_events(session, AccountEvent, events)]
+
+    first = await batch("A")
+    assert [(m["seq"], m["data"]["kind"]) for m in first] == [(2, "A1"), (1, "A1"), (3, "A2")]
+    results = await asyncio.gather(
+        *(batch(f"B{i}") for i in range(4)), *(append(runtime, stream_id, f"S{i}") for i in range(4))
+    )
+    async with runtime.transaction() as session:
+        stored = (
+            await session.execute(
+                select(AccountEvent.stream_id, AccountEvent.seq, AccountEvent.data).where(
+                    AccountEvent.stream_id.in_([stream_id, other])
+                )
+            )
+        ).all()
+    seqs = {s: sorted(seq for sid, seq, _ in stored if sid == s) for s in (stream_id, other)}
+    assert seqs == {stream_id: list(range(1, 16)), other: list(range(1, 6))}
+    by_seq = {(sid, seq): data["kind"] for sid, seq, data in stored}
+    for messages in results[:4]:  # each batch's two events of one stream: in the order given
+        kinds = [(m["seq"], m["data"]["kind"]) for m in messages]
+        assert by_seq[(stream_id, kinds[0][0])] == kinds[0][1] and kinds[0][0] < kinds[2][0]
 
 
 async def test_unsubscribes_when_last_follower_leaves(runtime, stream):
