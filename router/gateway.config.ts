@@ -123,6 +123,8 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 type Claims = JWTPayload & { sid?: string; role?: string; scope?: string; orgs?: string[] };
 interface Auth {
   token: string;
+  /** `Bearer <token>`, the caller's own string when it already reads so (held once per operation). */
+  header: string;
   claims: Claims;
 }
 
@@ -185,7 +187,8 @@ async function verify(credential: string, allowBareToken: boolean): Promise<Auth
     if (typeof payload.iat !== 'number' || payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
       throw invalidToken();
     }
-    return { token, claims: payload as Claims };
+    const header = credential.length === token.length + 7 && credential.startsWith('Bearer ') ? credential : `Bearer ${token}`;
+    return { token, header, claims: payload as Claims };
   } catch (err) {
     if (err instanceof GraphQLError) throw err;
     // The key set could not be fetched: a server-side problem, still not anonymous.
@@ -257,7 +260,7 @@ function clientAddressOf(context: any): string | undefined {
 /** Headers every subgraph request carries (HTTP headers; WS upgrade headers + connectionParams). */
 function subgraphHeaders(context: any, auth: Auth | null): Record<string, string> {
   const headers: Record<string, string> = { [REQUEST_ID_HEADER]: requestIdOf(context) };
-  if (auth) headers.authorization = `Bearer ${auth.token}`;
+  if (auth) headers.authorization = auth.header;
   const address = clientAddressOf(context);
   if (address) headers['x-forwarded-for'] = address;
   if (ROUTER_SECRET) headers['x-coursegraph-router-secret'] = ROUTER_SECRET;
