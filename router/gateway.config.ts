@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { defineConfig, type GatewayPlugin } from '@graphql-hive/gateway';
-import { renderGraphiQL as renderYogaGraphiQL } from '@graphql-yoga/render-graphiql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
 import {
   getOperationAST,
@@ -123,6 +122,8 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 type Claims = JWTPayload & { sid?: string; role?: string; scope?: string; orgs?: string[] };
 interface Auth {
   token: string;
+  /** `Bearer <token>`, the caller's own string when it already reads so (held once per operation). */
+  header: string;
   claims: Claims;
 }
 
@@ -185,7 +186,8 @@ async function verify(credential: string, allowBareToken: boolean): Promise<Auth
     if (typeof payload.iat !== 'number' || payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
       throw invalidToken();
     }
-    return { token, claims: payload as Claims };
+    const header = credential.length === token.length + 7 && credential.startsWith('Bearer ') ? credential : `Bearer ${token}`;
+    return { token, header, claims: payload as Claims };
   } catch (err) {
     if (err instanceof GraphQLError) throw err;
     // The key set could not be fetched: a server-side problem, still not anonymous.
@@ -257,7 +259,7 @@ function clientAddressOf(context: any): string | undefined {
 /** Headers every subgraph request carries (HTTP headers; WS upgrade headers + connectionParams). */
 function subgraphHeaders(context: any, auth: Auth | null): Record<string, string> {
   const headers: Record<string, string> = { [REQUEST_ID_HEADER]: requestIdOf(context) };
-  if (auth) headers.authorization = `Bearer ${auth.token}`;
+  if (auth) headers.authorization = auth.header;
   const address = clientAddressOf(context);
   if (address) headers['x-forwarded-for'] = address;
   if (ROUTER_SECRET) headers['x-coursegraph-router-secret'] = ROUTER_SECRET;
@@ -675,13 +677,15 @@ if (QUERY_PLANNER === 'rust') {
   }
 }
 
-// The page (~9 MB, GraphiQL bundled inline) only depends on the options: build it once per set.
+// The page (~9 MB, GraphiQL bundled inline) only depends on the options: build it once per set. Its
+// module is imported when the page is first asked for: loaded, its source and bundle hold ~29 MB of heap.
 const graphiqlPages = new Map<string, string>();
-function renderGraphiQLWithSignIn(opts: any): string {
+async function renderGraphiQLWithSignIn(opts: any): Promise<string> {
   const key = JSON.stringify(opts ?? {});
   const cached = graphiqlPages.get(key);
   if (cached !== undefined) return cached;
-  const page = signInPanel(renderYogaGraphiQL(opts), GRAPHQL_PATH);
+  const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql');
+  const page = signInPanel(renderGraphiQL(opts), GRAPHQL_PATH);
   noteInlineScripts(page);
   if (graphiqlPages.size < 8) graphiqlPages.set(key, page);
   return page;
