@@ -67,8 +67,12 @@ for i, key in ipairs(KEYS) do
   local members = {}
   for member in string.gmatch(ARGV[i + 1], '%S+') do
     members[#members + 1] = member
+    if #members == 1000 then  -- unpack's limit is Lua's C stack (~8,000 values)
+      redis.call('PFADD', key, unpack(members))
+      members = {}
+    end
   end
-  redis.call('PFADD', key, unpack(members))
+  if #members > 0 then redis.call('PFADD', key, unpack(members)) end
   redis.call('EXPIRE', key, ARGV[1])
 end
 """
