@@ -349,6 +349,13 @@ def _latest(column: str) -> str:
     return f"(array_agg({column}) FILTER (WHERE {column} IS NOT NULL))[count({column})]"
 
 
+def _forward(column: str, as_of: str) -> str:
+    """The SET of a state that moves only forward: the batch's value and its `as_of` replace the stored
+    ones unless those are newer."""
+    newer = f"excluded.{as_of} IS NOT NULL AND (l.{as_of} IS NULL OR l.{as_of} <= excluded.{as_of})"
+    return ", ".join(f"{c} = CASE WHEN {newer} THEN excluded.{c} ELSE l.{c} END" for c in (column, as_of))
+
+
 # The batch in one statement (its sub-statements share one snapshot and run in this order: the students'
 # rows are locked first, in key order, then their days, the shared rows (sign-ins, daily course rollups)
 # last and in key order, as concurrent batches must take them). Only the events the raw insert returns
@@ -422,20 +429,10 @@ learners AS (
         {", ".join(f"{c} = l.{c} + excluded.{c}" for c in LEARNER_COUNTERS)},
         organization_id = coalesce(excluded.organization_id, l.organization_id),
         enrollment_id = coalesce(excluded.enrollment_id, l.enrollment_id),
-        status = CASE WHEN excluded.status_as_of IS NOT NULL
-            AND (l.status_as_of IS NULL OR l.status_as_of <= excluded.status_as_of)
-            THEN excluded.status ELSE l.status END,
-        status_as_of = CASE WHEN excluded.status_as_of IS NOT NULL
-            AND (l.status_as_of IS NULL OR l.status_as_of <= excluded.status_as_of)
-            THEN excluded.status_as_of ELSE l.status_as_of END,
+        {_forward("status", "status_as_of")},
         enrolled_at = least(l.enrolled_at, excluded.enrolled_at),
         last_activity_at = greatest(l.last_activity_at, excluded.last_activity_at),
-        progress_percent = CASE WHEN excluded.progress_as_of IS NOT NULL
-            AND (l.progress_as_of IS NULL OR l.progress_as_of <= excluded.progress_as_of)
-            THEN excluded.progress_percent ELSE l.progress_percent END,
-        progress_as_of = CASE WHEN excluded.progress_as_of IS NOT NULL
-            AND (l.progress_as_of IS NULL OR l.progress_as_of <= excluded.progress_as_of)
-            THEN excluded.progress_as_of ELSE l.progress_as_of END
+        {_forward("progress_percent", "progress_as_of")}
     RETURNING l.course_id, l.user_id, l.enrollment_id, l.risk_level, {", ".join(STATE_COLUMNS)}
 ),
 new_days AS (
