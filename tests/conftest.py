@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import secrets
 import tempfile
 import time
 import uuid
@@ -56,6 +57,21 @@ os.environ.update(
 from subgraphs.core.settings import Settings, get_settings  # noqa: E402
 
 TEST_PASSWORD = "correct horse battery staple"
+
+
+def production_settings(router_secret: str) -> Settings:
+    """Settings as production demands them (every secret set, mail over SMTP), on the test run's own
+    PostgreSQL and Redis; the router's shared secret given, as tests send it."""
+    return Settings(
+        environment="production",
+        router={"shared_secret": router_secret},
+        labs={"proxy_cookie_secret": secrets.token_urlsafe(32)},
+        content={"url_secret": secrets.token_urlsafe(32)},
+        auth={"service_secret": secrets.token_urlsafe(32)},
+        mail={"backend": "smtp"},
+        database={"url": get_settings().database.url},
+        redis={"url": get_settings().redis.url},
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -8,8 +8,9 @@ import secrets
 import httpx
 
 from subgraphs.core.app import client_ip
-from subgraphs.core.settings import Settings, get_settings
+from subgraphs.core.settings import get_settings
 from subgraphs.users.app import create_app
+from tests.conftest import production_settings
 from tests.services import free_port
 
 
@@ -62,16 +63,7 @@ async def test_metrics_need_the_token_when_one_is_set():
 
 
 async def test_production_serves_no_metrics_without_a_token_and_no_openapi():
-    settings = Settings(
-        environment="production",
-        router={"shared_secret": secrets.token_urlsafe(32)},
-        labs={"proxy_cookie_secret": secrets.token_urlsafe(32)},
-        content={"url_secret": secrets.token_urlsafe(32)},
-        auth={"service_secret": secrets.token_urlsafe(32)},
-        mail={"backend": "smtp"},
-        database={"url": get_settings().database.url},
-        redis={"url": get_settings().redis.url},
-    )
+    settings = production_settings(secrets.token_urlsafe(32))
     app = create_app(settings)
     assert (await _get(app, "/metrics")).status_code == 404
     for path in ("/openapi.json", "/docs", "/redoc"):

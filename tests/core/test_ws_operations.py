@@ -18,9 +18,10 @@ import websockets
 
 from subgraphs.core.app import create_subgraph_app
 from subgraphs.core.auth import SESSION_KEY
-from subgraphs.core.settings import Settings, get_settings
+from subgraphs.core.settings import get_settings
 from subgraphs.core.ws_protocol import SubgraphWebSockets
 from subgraphs.users.keys import SigningKeys
+from tests.conftest import production_settings
 from tests.services import uvicorn_serving
 from tests.subgraphs.organizations.factories import Caller, Minter
 
@@ -130,14 +131,7 @@ async def test_the_connection_lets_the_upgrade_headers_go_once_it_is_open(served
 
 async def test_in_production_a_websocket_without_the_router_secret_is_refused():
     secret = secrets.token_urlsafe(32)
-    settings = Settings(
-        environment="production",
-        router={"shared_secret": secret},
-        labs={"proxy_cookie_secret": secrets.token_urlsafe(32)},
-        content={"url_secret": secrets.token_urlsafe(32)},
-        auth={"service_secret": secrets.token_urlsafe(32)},
-        mail={"backend": "smtp"},
-    )
+    settings = production_settings(secret)
     app = create_subgraph_app(
         "wstest",
         strawberry.Schema(query=Query, subscription=Subscription),

@@ -14,9 +14,8 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from subgraphs.core.settings import Settings
 from subgraphs.users.models import User
-from tests.conftest import TEST_PASSWORD, GraphQLClient
+from tests.conftest import TEST_PASSWORD, GraphQLClient, production_settings
 from tests.subgraphs.users.factories import signed_in_as
 
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
@@ -273,14 +272,7 @@ async def production_app(database: None) -> AsyncIterator[Any]:
     from subgraphs.users.app import create_app
 
     secret = secrets.token_urlsafe(32)
-    settings = Settings(
-        environment="production",
-        router={"shared_secret": secret},
-        labs={"proxy_cookie_secret": secrets.token_urlsafe(32)},
-        content={"url_secret": secrets.token_urlsafe(32)},
-        auth={"service_secret": secrets.token_urlsafe(32)},
-        mail={"backend": "smtp"},
-    )
+    settings = production_settings(secret)
     assert settings.is_production and settings.database.url and settings.redis.url
     app = create_app(settings)
     app.state.test_router_secret = secret
