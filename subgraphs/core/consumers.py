@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from subgraphs.core.auth import ANONYMOUS, Principal
-from subgraphs.core.context import RequestMeta
+from subgraphs.core.context import RequestMeta, publishing_transaction
 from subgraphs.core.db import utcnow
 from subgraphs.core.domains import DOMAINS
 from subgraphs.core.events import Consumer, Event, stream_name
@@ -55,7 +55,7 @@ class TransactionConsumer(DatabaseConsumer):
     """Applies each event in one transaction of its own: subclasses implement `apply(session, event)`."""
 
     async def handle(self, event: Event) -> None:
-        async with self.sessionmaker() as session, session.begin():
+        async with publishing_transaction(self.sessionmaker, self.redis) as session:
             await self.apply(session, event)
 
     async def apply(self, session: AsyncSession, event: Event) -> object:

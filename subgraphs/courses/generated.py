@@ -50,7 +50,7 @@ from subgraphs.contracts.generation import (
 from subgraphs.contracts.generator import ResultApplied
 from subgraphs.contracts.vocabulary import Difficulty, LabIde
 from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
-from subgraphs.core.context import RequestMeta
+from subgraphs.core.context import RequestMeta, publishing_transaction
 from subgraphs.core.events import Event, emit, stream_name
 from subgraphs.core.ids import to_uuid
 from subgraphs.courses.access import touch
@@ -308,7 +308,7 @@ async def apply_generated_content(
         return None
     job_id = uuid.UUID(event.subject_ids["job_id"])
     result = applied.result
-    async with sessionmaker() as session, session.begin():
+    async with publishing_transaction(sessionmaker, redis) as session:
         if not await claim_event(session, ProcessedEvent, event):
             return None  # a redelivery
         if await session.get(AppliedGeneration, job_id) is not None:

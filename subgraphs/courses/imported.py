@@ -26,6 +26,7 @@ from subgraphs.contracts.content import ImportReady
 from subgraphs.contracts.courses import ImportApplied
 from subgraphs.contracts.vocabulary import Difficulty, LabIde
 from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
+from subgraphs.core.context import publishing_transaction
 from subgraphs.core.events import Event, emit, request_event, stream_name
 from subgraphs.courses.events import content_event, course_event, exercise_event
 from subgraphs.courses.generated import clip, unique_slug
@@ -52,7 +53,7 @@ async def apply_import(
     if ready is None:
         return None
     meta = event_meta(event, redis)
-    async with sessionmaker() as session, session.begin():
+    async with publishing_transaction(sessionmaker, redis) as session:
         if not await claim_event(session, ProcessedEvent, event):
             return None  # a redelivery
         if await session.get(Course, ready.course_id) is not None:

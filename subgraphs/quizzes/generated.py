@@ -26,6 +26,7 @@ from subgraphs.contracts.base import parse_if
 from subgraphs.contracts.generation import QuizDraft, QuizQuestion
 from subgraphs.contracts.generator import ResultApplied
 from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
+from subgraphs.core.context import publishing_transaction
 from subgraphs.core.events import Event, stream_name
 from subgraphs.core.ids import to_uuid
 from subgraphs.core.text import clean_text
@@ -64,7 +65,7 @@ async def apply_generated_quiz(
         return None
     job_id = uuid.UUID(event.subject_ids["job_id"])
     course_id = applied.course_id or to_uuid(event.subject_ids.get("course_id"))
-    async with sessionmaker() as session, session.begin():
+    async with publishing_transaction(sessionmaker, redis) as session:
         if not await claim_event(session, ProcessedEvent, event) or await session.get(
             AppliedGeneration, job_id
         ):

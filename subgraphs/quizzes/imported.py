@@ -22,6 +22,7 @@ from subgraphs.contracts.base import parse_if
 from subgraphs.contracts.content import ImportedQuestion, ImportReady
 from subgraphs.contracts.quizzes import ImportApplied
 from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta
+from subgraphs.core.context import publishing_transaction
 from subgraphs.core.errors import InvalidInput
 from subgraphs.core.events import Event, emit, request_event, stream_name
 from subgraphs.core.text import clean_text
@@ -54,7 +55,7 @@ async def apply_import(
     ready = parse_if(event, ImportReady)
     if ready is None or not ready.quizzes:
         return None
-    async with sessionmaker() as session, session.begin():
+    async with publishing_transaction(sessionmaker, redis) as session:
         course = await session.get(CourseProjection, ready.course_id)
         if course is None:
             raise drafts.CourseNotProjectedYet(ready.course_id)  # retried: courses creates it from this event

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from subgraphs.contracts.base import parse_if
 from subgraphs.contracts.courses import CourseDeleted, CourseSnapshot, EnrollmentSnapshot
 from subgraphs.core.consumers import DatabaseConsumer, claim_event, event_meta, upsert_if_newer
-from subgraphs.core.context import RequestMeta
+from subgraphs.core.context import RequestMeta, publishing_transaction
 from subgraphs.core.db import utcnow
 from subgraphs.core.events import Event, emit, stream_name
 from subgraphs.quizzes import access, authoring
@@ -46,7 +46,7 @@ async def apply_event(sessionmaker: async_sessionmaker[AsyncSession], redis: Red
     enrollment = parse_if(event, EnrollmentSnapshot)
     if course is None and enrollment is None:
         return False
-    async with sessionmaker() as session, session.begin():
+    async with publishing_transaction(sessionmaker, redis) as session:
         if not await claim_event(session, ProcessedEvent, event):
             return False
         if course is not None:

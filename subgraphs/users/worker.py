@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from subgraphs.core.auth import REVOKED_CLIENT_KEY, REVOKED_CLIENTS_MARKER
+from subgraphs.core.context import publishing_transaction
 from subgraphs.core.db import utcnow
 from subgraphs.core.domains import WorkerDeps
 from subgraphs.core.events import Consumer, Event, stream_name
@@ -42,7 +43,7 @@ class PasswordResetConsumer(Consumer):
     async def handle(self, event: Event) -> None:
         if event.type != password_flows.PASSWORD_RESET_REQUESTED:
             return
-        async with self._sessionmaker() as session, session.begin():
+        async with publishing_transaction(self._sessionmaker, self.redis) as session:
             await password_flows.send_password_reset(self._settings, self.redis, session, event)
 
 

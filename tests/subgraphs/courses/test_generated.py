@@ -11,7 +11,7 @@ import uuid
 from sqlalchemy import func, select
 
 from subgraphs.contracts.generation import Kind
-from subgraphs.core.events import Event
+from subgraphs.core.events import CACHE_SEQUENCE_KEY, CACHE_STAMP_PREFIX, Event
 from subgraphs.courses.catalog import archive_course
 from subgraphs.courses.generated import GeneratedContentConsumer, apply_generated_content, slug_base
 from subgraphs.courses.models import AppliedGeneration, Course, Exercise, Lesson, Module, Outbox
@@ -159,6 +159,39 @@ async def test_slides_become_a_lesson_and_exercises_exercises(
     assert [e.title for e in made] == [g["title"] for g in generated]
     assert made[0].tests == [{"path": "test_main.py", "content": generated[0]["tests"]}]
     assert made[0].instructions == generated[0]["instructions"] and made[0].language == "python"
+
+
+async def test_what_a_result_creates_is_published_and_stamped_before_the_consumer_goes_on(
+    courses,
+    courses_runtime,
+    generation,
+):
+    """Like a request's transaction, the consumer's publishes its events once it committed, without
+    waiting for the relay: until then the router's response cache could serve an answer from before it
+    (the job's `appliedCourse` null while the course already showed the new modules)."""
+    school = await courses.school()
+    course = await courses.course(school, publish=False, lessons=0)
+    _, event = await generation.applied(school.instructor, Kind.SYLLABUS, school.org, course_id=course.id)
+    before = int(await courses_runtime.redis.get(CACHE_SEQUENCE_KEY) or 0)
+    applied = await apply_generated_content(
+        courses_runtime.sessionmaker, courses_runtime.redis, Event.model_validate(event)
+    )
+    assert applied == course.id
+    async with courses_runtime.transaction() as session:
+        published = (
+            await session.execute(
+                select(Outbox.type, Outbox.published_at.is_not(None)).where(
+                    Outbox.event["subject_ids"]["course_id"].astext == str(course.id),
+                    Outbox.type == "courses.module.created",
+                )
+            )
+        ).all()
+    assert len(published) == len(event["payload"]["result"]["modules"])
+    assert all(is_published for _, is_published in published), published
+    stamps = await courses_runtime.redis.mget(
+        [CACHE_STAMP_PREFIX + str(course.id), CACHE_STAMP_PREFIX + school.instructor.id]
+    )
+    assert all(stamp is not None and int(stamp) > before for stamp in stamps), stamps
 
 
 async def test_applying_twice_creates_nothing_twice(
