@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
 from subgraphs.core.auth import ANONYMOUS, Principal, TokenVerifier, token_is_revoked
-from subgraphs.core.events import EMITTED, publish_committed, stream_name, wait_for_consumer
+from subgraphs.core.events import (
+    EMITTED,
+    publish_committed,
+    stamp_before_commit,
+    stream_name,
+    wait_for_consumer,
+)
 from subgraphs.core.live import (
     AccessRevoked,
     BatchedExists,
@@ -44,10 +50,13 @@ async def publishing_transaction(
 ) -> AsyncIterator[AsyncSession]:
     """A transaction that commits on success and rolls back on any error. Events it emitted are published
     once it committed, before the caller goes on: read your writes, and before any live message about them
-    (docs/reliability.md; the router's response cache, docs/performance.md)."""
+    (docs/reliability.md). The ids they name are stamped for the router's response cache just before the
+    commit too, so no answer from before it is served once it is visible (docs/performance.md)."""
     async with sessionmaker() as session:
         async with session.begin():
             yield session
+            if session.info.get(EMITTED):
+                await stamp_before_commit(redis, session.info[EMITTED])
         emitted = session.info.pop(EMITTED, None)
     if emitted:
         await publish_committed(sessionmaker, redis, emitted)

@@ -158,15 +158,18 @@ class OutboxMixin:
         )
 
 
-# Where `emit` notes the events of a transaction, so `publish_committed` can publish them after the commit.
+# Where `emit` notes the events of a transaction (outbox, event id, the ids the event names), so that
+# `publishing_transaction` can stamp them for the router's cache before the commit and publish them after.
 EMITTED = "coursegraph_emitted"
+Emitted = tuple[Any, uuid.UUID, set[str]]
 
 
 def emit(session: AsyncSession, outbox: type[OutboxMixin], event: Event) -> Event:
     """Record `event` in the caller's transaction; it is published once that commits (by the request's
     `Runtime.transaction` at once, else by the relay)."""
-    session.add(outbox(id=event.id, type=event.type, event=event.model_dump(mode="json")))
-    session.info.setdefault(EMITTED, []).append((outbox, event.id))
+    wire = event.model_dump(mode="json")
+    session.add(outbox(id=event.id, type=event.type, event=wire))
+    session.info.setdefault(EMITTED, []).append((outbox, event.id, ids_named(wire)))
     return event
 
 
@@ -289,14 +292,28 @@ def queue_xadds(
 RELAY_MARKER = "events:relay:complete"
 
 
+async def stamp_before_commit(redis: Redis, emitted: list[Emitted]) -> None:
+    """Stamp the ids the transaction's events name for the router's cache just before it commits (they are
+    stamped again as the events are published): an answer begun before then is stale from the commit on,
+    whenever the publish comes. Best effort, like the publish: it must never keep a change from its commit."""
+    try:
+        async with redis.pipeline(transaction=False) as pipe:  # one script: atomic by itself
+            stamp_for_cache(pipe, {named for _, _, names in emitted for named in names})
+            await pipe.execute()
+    except Exception:
+        log.warning(
+            "stamping the ids of a transaction's events failed; they are stamped as published", exc_info=True
+        )
+
+
 async def publish_committed(
-    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, emitted: list[tuple[Any, uuid.UUID]]
+    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, emitted: list[Emitted]
 ) -> None:
     """Publish the events a request's transaction just committed, before the request answers: the next
     request of the client, to any subgraph, finds them in the stream (read your writes, docs/reliability.md).
     Best effort: what fails here stays unpublished in the outbox and the relay publishes it."""
     by_outbox: dict[Any, list[uuid.UUID]] = {}
-    for outbox, event_id in emitted:
+    for outbox, event_id, _ in emitted:
         by_outbox.setdefault(outbox, []).append(event_id)
     try:
         for outbox, ids in by_outbox.items():

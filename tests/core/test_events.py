@@ -14,8 +14,13 @@ from typing import Any, ClassVar
 
 import orjson
 import pytest
+from redis import Redis as SyncRedis
 from sqlalchemy import func, select, update
+from sqlalchemy.event import listen
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import Session
 
+from subgraphs.core.context import publishing_transaction
 from subgraphs.core.events import (
     CACHE_SEQUENCE_KEY,
     CACHE_STAMP_PREFIX,
@@ -173,6 +178,31 @@ async def test_relaying_stamps_every_id_the_event_names(runtime, relay):
     assert stamp > before
     assert await runtime.redis.mget(keys) == [str(stamp).encode()] * 4 + [None]
     assert 0 < await runtime.redis.ttl(keys[0]) <= 86_400
+
+
+async def test_a_transaction_stamps_the_ids_its_events_name_before_it_commits(runtime):
+    """Stamped again as published, but first before the commit: once the change is visible, no answer
+    from before it passes the router's cache, however late the publish after the commit comes (a busy
+    worker's loop, a process that died in between)."""
+    course = str(uuid.uuid4())
+    event = new_event("stamped_before_commit")
+    event.subject_ids = {"course_id": course}
+    stamp_key = CACHE_STAMP_PREFIX + course
+    before = int(await runtime.redis.get(CACHE_SEQUENCE_KEY) or 0)
+    at_commit: list[bytes | None] = []
+
+    class ObservedSession(Session):
+        pass
+
+    # A real second connection reads Redis the moment PostgreSQL has committed, before the publish.
+    with SyncRedis.from_url(runtime.settings.redis.url) as observer:
+        listen(ObservedSession, "after_commit", lambda _: at_commit.append(observer.get(stamp_key)))
+        sessionmaker = async_sessionmaker(runtime.engine, sync_session_class=ObservedSession)
+        async with publishing_transaction(sessionmaker, runtime.redis) as session:
+            emit(session, Outbox, event)
+    # The first commit is the transaction's (the second, the publish's marking its row published).
+    assert at_commit[0] is not None and int(at_commit[0]) > before, at_commit
+    assert int(await runtime.redis.get(stamp_key)) > int(at_commit[0])  # and stamped again as published
 
 
 async def test_relays_in_parallel_publish_each_event_once(runtime):
