@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 import pytest
 
@@ -29,10 +30,13 @@ async def test_browser_journey(web_platform: Platform, chromium: str, spec: str)
         "COURSEGRAPH_MAIL_DIR": str(get_settings().mail.directory),
         "CHROMIUM_PATH": chromium,
     }
+    # Each journey's failure artifacts in a folder of its own: the next journey's run does not wipe them.
+    results = WEB_DIR / "test-results" / spec.removesuffix(".spec.ts")
     process = await asyncio.create_subprocess_exec(
         str(WEB_DIR / "node_modules" / ".bin" / "playwright"),
         "test",
         f"e2e/{spec}",
+        f"--output={results}",
         cwd=WEB_DIR,
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -45,4 +49,12 @@ async def test_browser_journey(web_platform: Platform, chromium: str, spec: str)
         output, _ = await process.communicate()
         log = output.decode(errors="replace")
         pytest.fail(f"{spec} did not finish in {JOURNEY_TIMEOUT_SECONDS} s:\n{log}")
-    assert process.returncode == 0, output.decode(errors="replace")
+    assert process.returncode == 0, output.decode(errors="replace") + what_the_page_showed(results)
+
+
+def what_the_page_showed(results: Path) -> str:
+    """Playwright's error context of each failed test (the page's accessibility snapshot when it failed):
+    in the CI log, where the screenshots next to it cannot be seen."""
+    return "".join(
+        f"\n--- {path}\n{path.read_text(errors='replace')}" for path in results.rglob("error-context.md")
+    )
