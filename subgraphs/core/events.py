@@ -165,8 +165,8 @@ Emitted = tuple[Any, uuid.UUID, set[str]]
 
 
 def emit(session: AsyncSession, outbox: type[OutboxMixin], event: Event) -> Event:
-    """Record `event` in the caller's transaction; it is published once that commits (by the request's
-    `Runtime.transaction` at once, else by the relay)."""
+    """Record `event` in the caller's transaction; it is published once that commits (at once by a
+    `publishing_transaction`: requests', workers' and consumers'; else by the relay)."""
     wire = event.model_dump(mode="json")
     session.add(outbox(id=event.id, type=event.type, event=wire))
     session.info.setdefault(EMITTED, []).append((outbox, event.id, ids_named(wire)))
