@@ -55,8 +55,8 @@ async def publishing_transaction(
     async with sessionmaker() as session:
         async with session.begin():
             yield session
-            if session.info.get(EMITTED):
-                await stamp_before_commit(redis, session.info[EMITTED])
+            if pending := session.info.get(EMITTED):
+                await stamp_before_commit(redis, pending)
         emitted = session.info.pop(EMITTED, None)
     if emitted:
         await publish_committed(sessionmaker, redis, emitted)
